@@ -1,0 +1,608 @@
+//! The chip configuration schema: what a chip is made of and what each event costs.
+//!
+//! A [`ChipConfig`] is read from RON (see `docs/chip-config.md` and the presets in
+//! `chip-configs/`). Every struct rejects unknown fields, so a typo is an error with
+//! the file, line, column and field name rather than a silently ignored setting.
+//! [`ChipConfig::validate`] checks cross-field consistency and reports every problem
+//! at once.
+
+use crate::error::{Error, ErrorKind, Problem};
+use crate::textfmt;
+use crate::units::{Cycles, Hertz, Milliwatts, Picojoules};
+use serde::{Deserialize, Serialize};
+
+/// A whole chip: mesh, cores, routers, modulator grid, learning engine and costs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChipConfig {
+    /// Short name, shown in reports and stamped into chip images.
+    pub name: String,
+    pub mesh: MeshConfig,
+    pub core: CoreConfig,
+    pub router: RouterConfig,
+    pub modulator: ModulatorConfig,
+    pub learning: LearningConfig,
+    pub costs: CostTable,
+    pub static_power: StaticPower,
+}
+
+/// W×H tiles with one router each and C cores per tile, XY-routed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeshConfig {
+    pub tiles_x: u32,
+    pub tiles_y: u32,
+    pub cores_per_tile: u32,
+    /// Nominal clock: cycles in the cost table are counted at this frequency.
+    pub clock_hz: u64,
+}
+
+/// Per-core resource limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoreConfig {
+    /// Neuron compartments per core.
+    pub compartments: u32,
+    /// Input axons (rows of synapse memory) per core.
+    pub input_axons: u32,
+    /// Output axons (entries of the fan-out table) per core.
+    pub output_axons: u32,
+    /// Synapse memory capacity in bits.
+    pub synapse_memory_bits: u64,
+    /// Width of one synapse-memory word in bits; rows start on word boundaries.
+    pub word_bits: u32,
+    /// Weight widths (bits of mantissa, sign included when signed) the memory supports.
+    pub weight_bits: Vec<u8>,
+    /// Smallest per-row weight exponent.
+    pub weight_exponent_min: i8,
+    /// Largest per-row weight exponent.
+    pub weight_exponent_max: i8,
+    /// Most bits a synapse may spend on its delay (0 disables delays).
+    pub max_delay_bits: u8,
+    /// Most bits a synapse may spend on its tag (eligibility) field.
+    pub max_tag_bits: u8,
+    /// Neuron models the core's soma implements.
+    pub neuron_models: Vec<NeuronModelKind>,
+}
+
+/// The neuron models a core can implement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NeuronModelKind {
+    /// Loihi's current-based leaky integrate-and-fire compartment.
+    Lif,
+    /// LIF with an adaptive threshold.
+    Alif,
+    /// A non-spiking unit with a fixed-point sigmoid and graded output payload.
+    Graded,
+}
+
+/// The router of each tile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterConfig {
+    /// Width of one flit in bits.
+    pub flit_bits: u32,
+    /// Input buffer depth per port, in flits.
+    pub buffer_flits: u32,
+    /// Flits in a spike packet (header included).
+    pub spike_packet_flits: u32,
+    /// Flits in a graded-spike packet (header and payload).
+    pub graded_packet_flits: u32,
+    /// Cycles a link needs to pass one further flit after the head flit.
+    pub flit_cycles: u64,
+}
+
+/// The on-chip diffusing modulator grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModulatorConfig {
+    /// Cells along x (0 disables the grid).
+    pub width: u32,
+    /// Cells along y.
+    pub height: u32,
+    /// Independent channels (error+, error−, reward, ...).
+    pub channels: u32,
+    /// 3×3 diffusion kernel; the centre keeps whatever the neighbours do not receive.
+    pub kernel: Kernel,
+    /// Fraction of every cell's concentration removed each update, in [0, 1].
+    pub decay: f64,
+    pub boundary: Boundary,
+    /// Fixed-point format of a concentration.
+    pub format: GridFormat,
+}
+
+/// Neighbour weights of the 3×3 kernel: each of the 4 edge neighbours receives
+/// `edge` of a cell's concentration, each of the 4 corner neighbours `corner`.
+/// The centre keeps `1 − 4·edge − 4·corner`, so the kernel conserves mass.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kernel {
+    pub edge: f64,
+    pub corner: f64,
+}
+
+/// What happens at the grid's edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Boundary {
+    /// Opposite edges are joined: the grid has no edge.
+    Torus,
+    /// What would leave the grid stays in the cell that sent it.
+    Reflecting,
+    /// What would leave the grid is lost.
+    Absorbing,
+}
+
+/// Supported fixed-point formats of a concentration (signed, 32 bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GridFormat {
+    /// 8 integer bits (sign included), 24 fractional.
+    Q8_24,
+    /// 16 integer bits, 16 fractional.
+    Q16_16,
+    /// 24 integer bits, 8 fractional.
+    Q24_8,
+}
+
+impl GridFormat {
+    pub fn frac_bits(self) -> u32 {
+        match self {
+            GridFormat::Q8_24 => 24,
+            GridFormat::Q16_16 => 16,
+            GridFormat::Q24_8 => 8,
+        }
+    }
+}
+
+/// The per-core learning engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearningConfig {
+    /// Whether cores have a learning engine at all.
+    pub enabled: bool,
+    /// Width of pre/post traces (x1, x2, y1, y2, y3), unsigned, saturating.
+    pub trace_bits: u8,
+    /// Width of the tag (eligibility) variable, signed.
+    pub tag_bits: u8,
+    /// Most product terms in one rule.
+    pub max_terms: u8,
+    /// Most factors in one product term.
+    pub max_factors: u8,
+}
+
+/// Energy and cycles of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cost {
+    pub energy_pj: f64,
+    pub cycles: u64,
+}
+
+impl Cost {
+    pub fn energy(&self) -> Picojoules {
+        Picojoules(self.energy_pj)
+    }
+    pub fn time(&self) -> Cycles {
+        Cycles(self.cycles)
+    }
+}
+
+/// What each kind of event costs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostTable {
+    /// An input spike arriving at a core (axon-in stage).
+    pub axon_in: Cost,
+    /// One synapse-memory word read.
+    pub synapse_word_read: Cost,
+    /// One synaptic spike operation (a synapse's weight added to its target's dendrite).
+    pub synaptic_op: Cost,
+    /// One weight/tag update by the learning engine.
+    pub synaptic_update: Cost,
+    /// One pre or post trace update by the learning engine.
+    pub trace_update: Cost,
+    /// A neuron update of a compartment that received input or has state to decay.
+    pub neuron_active: Cost,
+    /// A neuron update of an idle compartment.
+    pub neuron_idle: Cost,
+    /// A spike leaving a core (axon-out, one per output axon used), incl. delivery within its tile.
+    pub spike_out: Cost,
+    /// One east-west router hop of a packet.
+    pub hop_ew: Cost,
+    /// One north-south router hop of a packet.
+    pub hop_ns: Cost,
+    /// Barrier synchronisation at the end of a step, interpolated over the tiles in use.
+    pub barrier: BarrierCost,
+    /// One modulator cell update (per channel).
+    pub modulator_cell_update: Cost,
+}
+
+/// Barrier cost, linear between a 1-tile and a `max_tiles` barrier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BarrierCost {
+    pub one_tile: Cost,
+    pub max_tiles: u32,
+    pub at_max_tiles: Cost,
+}
+
+impl BarrierCost {
+    /// Cost of a barrier spanning `tiles` tiles (clamped to `1..=max_tiles`).
+    pub fn for_tiles(&self, tiles: u32) -> Cost {
+        let span = self.max_tiles.saturating_sub(1).max(1) as f64;
+        let t = (tiles.clamp(1, self.max_tiles.max(1)) - 1) as f64 / span;
+        let lerp = |a: f64, b: f64| a + (b - a) * t;
+        Cost {
+            energy_pj: lerp(self.one_tile.energy_pj, self.at_max_tiles.energy_pj),
+            cycles: lerp(self.one_tile.cycles as f64, self.at_max_tiles.cycles as f64).round()
+                as u64,
+        }
+    }
+}
+
+/// Static (leakage and clock) power, drawn for the whole simulated time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticPower {
+    pub per_core_mw: f64,
+    pub per_router_mw: f64,
+    /// Whole modulator grid.
+    pub grid_mw: f64,
+}
+
+impl ChipConfig {
+    /// Parse a configuration from RON text. `origin` names the file in errors.
+    pub fn from_ron(text: &str, origin: &str) -> Result<ChipConfig, Error> {
+        textfmt::from_ron(text, origin).map_err(|e| Error::new(ErrorKind::Syntax(e)))
+    }
+
+    /// Read, parse and validate a configuration file.
+    pub fn load(path: &std::path::Path) -> Result<ChipConfig, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+        let origin = path.display().to_string();
+        let config = ChipConfig::from_ron(&text, &origin)?;
+        config.validate_as(&origin)?;
+        Ok(config)
+    }
+
+    /// Pretty RON text of this configuration.
+    pub fn to_ron(&self) -> String {
+        textfmt::to_ron(self)
+    }
+
+    pub fn tiles(&self) -> u32 {
+        self.mesh.tiles_x * self.mesh.tiles_y
+    }
+    pub fn cores(&self) -> u32 {
+        self.tiles() * self.mesh.cores_per_tile
+    }
+    pub fn compartments(&self) -> u64 {
+        self.cores() as u64 * self.core.compartments as u64
+    }
+    pub fn clock(&self) -> Hertz {
+        Hertz(self.mesh.clock_hz)
+    }
+    /// Static power of the whole chip.
+    pub fn static_power(&self) -> Milliwatts {
+        let grid = if self.modulator.width > 0 {
+            self.static_power.grid_mw
+        } else {
+            0.0
+        };
+        Milliwatts(
+            self.static_power.per_core_mw * self.cores() as f64
+                + self.static_power.per_router_mw * self.tiles() as f64
+                + grid,
+        )
+    }
+    /// Bits needed to address one compartment of a core.
+    pub fn compartment_index_bits(&self) -> u32 {
+        bits_for(self.core.compartments)
+    }
+
+    /// Check cross-field consistency; every problem found is reported.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.validate_as(&self.name)
+    }
+
+    fn validate_as(&self, origin: &str) -> Result<(), Error> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::new(ErrorKind::Invalid {
+                origin: origin.to_string(),
+                problems,
+            }))
+        }
+    }
+
+    /// Every consistency problem of this configuration (empty when valid).
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut p = Vec::new();
+        let mut need = |ok: bool, field: &str, msg: String| {
+            if !ok {
+                p.push(Problem {
+                    field: field.to_string(),
+                    message: msg,
+                });
+            }
+        };
+        let m = &self.mesh;
+        need(
+            !self.name.trim().is_empty(),
+            "name",
+            "must not be empty".into(),
+        );
+        need(m.tiles_x >= 1, "mesh.tiles_x", "must be at least 1".into());
+        need(m.tiles_y >= 1, "mesh.tiles_y", "must be at least 1".into());
+        need(
+            m.cores_per_tile >= 1,
+            "mesh.cores_per_tile",
+            "must be at least 1".into(),
+        );
+        need(
+            m.tiles_x * m.tiles_y * m.cores_per_tile <= 1 << 16,
+            "mesh",
+            "more than 65,536 cores is not supported".into(),
+        );
+        need(m.clock_hz >= 1, "mesh.clock_hz", "must be positive".into());
+
+        let c = &self.core;
+        need(
+            (1..=1 << 20).contains(&c.compartments),
+            "core.compartments",
+            format!("{} is outside 1..=1,048,576", c.compartments),
+        );
+        need(
+            c.input_axons >= 1,
+            "core.input_axons",
+            "must be at least 1".into(),
+        );
+        need(
+            c.output_axons >= 1,
+            "core.output_axons",
+            "must be at least 1".into(),
+        );
+        need(
+            matches!(c.word_bits, 8 | 16 | 32 | 64),
+            "core.word_bits",
+            format!("{} is not one of 8, 16, 32, 64", c.word_bits),
+        );
+        need(
+            c.synapse_memory_bits >= c.word_bits as u64
+                && c.synapse_memory_bits % c.word_bits.max(1) as u64 == 0,
+            "core.synapse_memory_bits",
+            format!(
+                "{} is not a positive multiple of the {}-bit word",
+                c.synapse_memory_bits, c.word_bits
+            ),
+        );
+        need(
+            !c.weight_bits.is_empty(),
+            "core.weight_bits",
+            "must list at least one width".into(),
+        );
+        for &w in &c.weight_bits {
+            need(
+                (1..=9).contains(&w),
+                "core.weight_bits",
+                format!("width {w} is outside 1..=9"),
+            );
+        }
+        need(
+            c.weight_exponent_min <= c.weight_exponent_max,
+            "core.weight_exponent_min",
+            format!(
+                "min {} is above max {}",
+                c.weight_exponent_min, c.weight_exponent_max
+            ),
+        );
+        need(
+            c.weight_exponent_min >= -6 && c.weight_exponent_max <= 7,
+            "core.weight_exponent_max",
+            "exponents must lie in -6..=7 (the dendrite adds weight << (6 + exponent))".into(),
+        );
+        need(
+            c.max_delay_bits <= 6,
+            "core.max_delay_bits",
+            "at most 6 (63 steps)".into(),
+        );
+        need(
+            c.max_tag_bits <= 16,
+            "core.max_tag_bits",
+            "at most 16".into(),
+        );
+        need(
+            !c.neuron_models.is_empty(),
+            "core.neuron_models",
+            "must list at least one model".into(),
+        );
+
+        let r = &self.router;
+        need(
+            r.flit_bits >= 8,
+            "router.flit_bits",
+            "must be at least 8".into(),
+        );
+        need(
+            r.buffer_flits >= 1,
+            "router.buffer_flits",
+            "must be at least 1".into(),
+        );
+        need(
+            r.spike_packet_flits >= 1,
+            "router.spike_packet_flits",
+            "must be at least 1".into(),
+        );
+        need(
+            r.graded_packet_flits >= r.spike_packet_flits,
+            "router.graded_packet_flits",
+            "a graded packet cannot be shorter than a spike packet".into(),
+        );
+        need(
+            r.buffer_flits >= r.graded_packet_flits,
+            "router.buffer_flits",
+            format!(
+                "{} flits cannot hold one {}-flit graded packet",
+                r.buffer_flits, r.graded_packet_flits
+            ),
+        );
+        need(
+            r.flit_cycles >= 1,
+            "router.flit_cycles",
+            "must be at least 1".into(),
+        );
+
+        let g = &self.modulator;
+        if g.width > 0 || g.height > 0 {
+            need(
+                g.width >= 1 && g.height >= 1,
+                "modulator",
+                "width and height must both be positive (or both 0 to disable the grid)".into(),
+            );
+            need(
+                g.width <= 4096 && g.height <= 4096,
+                "modulator",
+                "at most 4,096 cells per side".into(),
+            );
+            need(
+                g.channels >= 1,
+                "modulator.channels",
+                "an enabled grid needs at least one channel".into(),
+            );
+        }
+        need(
+            g.kernel.edge >= 0.0 && g.kernel.corner >= 0.0,
+            "modulator.kernel",
+            "weights must be non-negative".into(),
+        );
+        need(
+            4.0 * (g.kernel.edge + g.kernel.corner) <= 1.0 + 1e-12,
+            "modulator.kernel",
+            format!(
+                "4·edge + 4·corner = {} exceeds 1: the centre would keep a negative share",
+                4.0 * (g.kernel.edge + g.kernel.corner)
+            ),
+        );
+        need(
+            (0.0..=1.0).contains(&g.decay),
+            "modulator.decay",
+            format!("{} is outside [0, 1]", g.decay),
+        );
+
+        let l = &self.learning;
+        if l.enabled {
+            need(
+                (1..=16).contains(&l.trace_bits),
+                "learning.trace_bits",
+                "must be in 1..=16".into(),
+            );
+            need(
+                (1..=16).contains(&l.tag_bits),
+                "learning.tag_bits",
+                "must be in 1..=16".into(),
+            );
+            need(
+                l.max_terms >= 1,
+                "learning.max_terms",
+                "must be at least 1".into(),
+            );
+            need(
+                l.max_factors >= 1,
+                "learning.max_factors",
+                "must be at least 1".into(),
+            );
+        }
+
+        let costs = [
+            ("costs.axon_in", &self.costs.axon_in),
+            ("costs.synapse_word_read", &self.costs.synapse_word_read),
+            ("costs.synaptic_op", &self.costs.synaptic_op),
+            ("costs.synaptic_update", &self.costs.synaptic_update),
+            ("costs.trace_update", &self.costs.trace_update),
+            ("costs.neuron_active", &self.costs.neuron_active),
+            ("costs.neuron_idle", &self.costs.neuron_idle),
+            ("costs.spike_out", &self.costs.spike_out),
+            ("costs.hop_ew", &self.costs.hop_ew),
+            ("costs.hop_ns", &self.costs.hop_ns),
+            ("costs.barrier.one_tile", &self.costs.barrier.one_tile),
+            (
+                "costs.barrier.at_max_tiles",
+                &self.costs.barrier.at_max_tiles,
+            ),
+            (
+                "costs.modulator_cell_update",
+                &self.costs.modulator_cell_update,
+            ),
+        ];
+        for (field, cost) in costs {
+            need(
+                cost.energy_pj.is_finite() && cost.energy_pj >= 0.0,
+                field,
+                format!(
+                    "energy {} pJ must be finite and non-negative",
+                    cost.energy_pj
+                ),
+            );
+        }
+        need(
+            self.costs.barrier.max_tiles >= 1,
+            "costs.barrier.max_tiles",
+            "must be at least 1".into(),
+        );
+        let s = &self.static_power;
+        for (field, v) in [
+            ("static_power.per_core_mw", s.per_core_mw),
+            ("static_power.per_router_mw", s.per_router_mw),
+            ("static_power.grid_mw", s.grid_mw),
+        ] {
+            need(
+                v.is_finite() && v >= 0.0,
+                field,
+                format!("{v} must be finite and non-negative"),
+            );
+        }
+        p
+    }
+}
+
+/// Bits needed to represent the indices `0..n`.
+pub fn bits_for(n: u32) -> u32 {
+    if n <= 1 {
+        1
+    } else {
+        32 - (n - 1).leading_zeros()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_for_counts() {
+        assert_eq!(bits_for(1), 1);
+        assert_eq!(bits_for(2), 1);
+        assert_eq!(bits_for(1024), 10);
+        assert_eq!(bits_for(1025), 11);
+    }
+
+    #[test]
+    fn barrier_interpolates() {
+        let b = BarrierCost {
+            one_tile: Cost {
+                energy_pj: 0.0,
+                cycles: 1130,
+            },
+            max_tiles: 32,
+            at_max_tiles: Cost {
+                energy_pj: 0.0,
+                cycles: 4650,
+            },
+        };
+        assert_eq!(b.for_tiles(1).cycles, 1130);
+        assert_eq!(b.for_tiles(32).cycles, 4650);
+        assert_eq!(b.for_tiles(100).cycles, 4650);
+        assert!(b.for_tiles(16).cycles > 1130 && b.for_tiles(16).cycles < 4650);
+    }
+}

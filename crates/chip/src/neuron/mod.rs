@@ -1,0 +1,2 @@
+//! Fixed-point neuron compartments. (Filled in by the neuron-block work.)
+pub mod lif;

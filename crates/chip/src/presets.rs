@@ -1,0 +1,92 @@
+//! Chip presets embedded in the binary, so `--chip loihi` works without any file.
+//!
+//! The RON sources live in the workspace's `chip-configs/` folder; they are compiled in
+//! here, and a test checks that every preset parses and validates.
+
+use crate::config::ChipConfig;
+use crate::error::{Error, ErrorKind};
+use std::path::Path;
+
+/// Name and RON text of each embedded preset.
+pub const PRESETS: &[(&str, &str)] = &[
+    ("loihi", include_str!("../../../chip-configs/loihi.ron")),
+    ("tiny", include_str!("../../../chip-configs/tiny.ron")),
+];
+
+/// Names of the embedded presets.
+pub fn names() -> Vec<&'static str> {
+    PRESETS.iter().map(|(n, _)| *n).collect()
+}
+
+/// The embedded preset called `name`, parsed and validated.
+pub fn preset(name: &str) -> Result<ChipConfig, Error> {
+    let (_, text) = PRESETS.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+        Error::new(ErrorKind::UnknownPreset {
+            name: name.into(),
+            known: names(),
+        })
+    })?;
+    let origin = format!("<preset {name}>");
+    let config = ChipConfig::from_ron(text, &origin)?;
+    config.validate()?;
+    Ok(config)
+}
+
+/// A chip named on the command line: an existing file is read; otherwise the name must
+/// be a preset.
+pub fn resolve(name_or_path: &str) -> Result<ChipConfig, Error> {
+    let path = Path::new(name_or_path);
+    if path.is_file() {
+        return ChipConfig::load(path);
+    }
+    if PRESETS.iter().any(|(n, _)| *n == name_or_path) {
+        return preset(name_or_path);
+    }
+    if name_or_path.ends_with(".ron") || name_or_path.contains('/') {
+        return Err(Error::io(
+            path,
+            &std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
+    }
+    Err(Error::new(ErrorKind::UnknownPreset {
+        name: name_or_path.into(),
+        known: names(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_parses_and_validates() {
+        for name in names() {
+            let c = preset(name).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(c.name, name);
+        }
+    }
+
+    #[test]
+    fn loihi_has_the_published_size() {
+        let c = preset("loihi").unwrap();
+        assert_eq!(c.cores(), 128);
+        assert_eq!(c.compartments(), 131_072);
+        assert_eq!(c.core.synapse_memory_bits, 128 * 1024 * 8);
+        let p = c.static_power().0;
+        assert!((p - 104.0).abs() < 0.5, "static power {p} mW");
+    }
+
+    #[test]
+    fn unknown_preset_lists_the_known_ones() {
+        let e = resolve("loihii").unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("loihi") && s.contains("tiny"), "{s}");
+    }
+
+    #[test]
+    fn round_trips_through_ron() {
+        let c = preset("tiny").unwrap();
+        let back = ChipConfig::from_ron(&c.to_ron(), "x").unwrap();
+        assert_eq!(c, back);
+    }
+}

@@ -1,0 +1,1 @@
+//! amine-sim
