@@ -1,1 +1,31 @@
-fn main() {}
+//! The `amine` command: a thin layer of argument parsing and printing over the
+//! amine-chip, amine-compiler and amine-sim libraries.
+//!
+//! `main()` only maps [`run`]'s outcome to an exit code: 0 on success, 1 on any error
+//! (printed to stderr with its full chain), 2 for command-line usage errors (clap).
+
+mod args;
+mod cmd;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: args::Cli) -> anyhow::Result<()> {
+    match cli.command {
+        args::Command::Chip { command } => cmd::chip::run(command),
+    }
+}

@@ -1,0 +1,153 @@
+//! `amine chip show|check|list`.
+
+use crate::args::ChipCommand;
+use amine_chip::{presets, ChipConfig};
+use anyhow::Result;
+use serde_json::json;
+
+pub fn run(command: ChipCommand) -> Result<()> {
+    match command {
+        ChipCommand::Show { chip, json } => {
+            let config = presets::resolve(&chip)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary_json(&config))?);
+            } else {
+                print!("{}", summary_text(&config));
+            }
+            Ok(())
+        }
+        ChipCommand::Check { file } => {
+            let config = presets::resolve(&file)?;
+            println!(
+                "{file}: ok — chip `{}`, {} cores, {} compartments",
+                config.name,
+                group(config.cores() as u64),
+                group(config.compartments())
+            );
+            Ok(())
+        }
+        ChipCommand::List => {
+            for name in presets::names() {
+                let c = presets::preset(name)?;
+                println!("{name:8} {} cores, {} compartments", c.cores(), group(c.compartments()));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Peak synaptic throughput of the whole chip (every core doing back-to-back synaptic ops)
+/// and the dynamic power that would draw.
+fn peak_synaptic(config: &ChipConfig) -> (f64, f64) {
+    let op = config.costs.synaptic_op.time().seconds(config.clock());
+    let ops_per_s = if op > 0.0 { config.cores() as f64 / op } else { f64::INFINITY };
+    let watts = ops_per_s * config.costs.synaptic_op.energy_pj * 1e-12;
+    (ops_per_s, watts)
+}
+
+fn summary_text(c: &ChipConfig) -> String {
+    let m = &c.mesh;
+    let k = &c.core;
+    let (ops, watts) = peak_synaptic(c);
+    let mem_total = k.synapse_memory_bits * c.cores() as u64;
+    let grid = &c.modulator;
+    let mut s = String::new();
+    s += &format!("chip `{}`\n", c.name);
+    s += &format!(
+        "  mesh           {} x {} tiles x {} cores/tile = {} cores, clock {}\n",
+        m.tiles_x,
+        m.tiles_y,
+        m.cores_per_tile,
+        c.cores(),
+        c.clock()
+    );
+    s += &format!(
+        "  neurons        {} compartments ({} per core; models {:?})\n",
+        group(c.compartments()),
+        group(k.compartments as u64),
+        k.neuron_models
+    );
+    s += &format!(
+        "  axons          {} input / {} output per core\n",
+        group(k.input_axons as u64),
+        group(k.output_axons as u64)
+    );
+    s += &format!(
+        "  synapse memory {} per core, {} in all ({}-bit words; weights {:?} bits, exponent {}..={})\n",
+        bytes(k.synapse_memory_bits / 8),
+        bytes(mem_total / 8),
+        k.word_bits,
+        k.weight_bits,
+        k.weight_exponent_min,
+        k.weight_exponent_max
+    );
+    s += &format!(
+        "  synaptic op    {} pJ, {} → peak {:.3} G ops/s, {:.3} W dynamic\n",
+        c.costs.synaptic_op.energy_pj,
+        c.costs.synaptic_op.time(),
+        ops / 1e9,
+        watts
+    );
+    if grid.width > 0 {
+        s += &format!(
+            "  modulator grid {} x {} cells x {} channels, {:?} boundary, {:?}\n",
+            grid.width, grid.height, grid.channels, grid.boundary, grid.format
+        );
+    } else {
+        s += "  modulator grid none\n";
+    }
+    s += &format!(
+        "  learning       {}\n",
+        if c.learning.enabled {
+            format!("{}-bit traces, {}-bit tags", c.learning.trace_bits, c.learning.tag_bits)
+        } else {
+            "none".into()
+        }
+    );
+    s += &format!("  static power   {}\n", c.static_power());
+    s
+}
+
+fn summary_json(c: &ChipConfig) -> serde_json::Value {
+    let (ops, watts) = peak_synaptic(c);
+    json!({
+        "name": c.name,
+        "tiles": c.tiles(),
+        "cores": c.cores(),
+        "compartments": c.compartments(),
+        "compartments_per_core": c.core.compartments,
+        "synapse_memory_bits_per_core": c.core.synapse_memory_bits,
+        "synapse_memory_bits_total": c.core.synapse_memory_bits * c.cores() as u64,
+        "input_axons_per_core": c.core.input_axons,
+        "output_axons_per_core": c.core.output_axons,
+        "clock_hz": c.mesh.clock_hz,
+        "synaptic_op_energy_pj": c.costs.synaptic_op.energy_pj,
+        "peak_synaptic_ops_per_s": ops,
+        "peak_synaptic_power_w": watts,
+        "static_power_mw": c.static_power().0,
+        "config": c,
+    })
+}
+
+/// 131072 → "131,072".
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn bytes(n: u64) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n % (1 << 10) == 0 {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} B")
+    }
+}
