@@ -1,0 +1,113 @@
+//! Image encodings: RON text for reading, and a compact binary for large images.
+//!
+//! Binary layout (little-endian):
+//! ```text
+//! offset 0   8 bytes  magic "AMINEIMG"
+//!        8   u32      format version (IMAGE_VERSION)
+//!       12   u64      payload length in bytes
+//!       20   u64      FNV-1a checksum of the payload
+//!       28   ...      payload: the ChipImage in postcard encoding
+//! ```
+//! A wrong magic, another version, a short file or a checksum mismatch is an
+//! [`ErrorKind::Image`](crate::ErrorKind::Image) error naming the file.
+
+use super::{fnv1a, ChipImage, IMAGE_VERSION};
+use crate::error::{write_atomically, Error, ErrorKind};
+use crate::textfmt;
+use std::path::Path;
+
+pub const MAGIC: [u8; 8] = *b"AMINEIMG";
+const HEADER: usize = 28;
+
+impl ChipImage {
+    /// The compact, checksummed binary encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Encoding plain data into a Vec cannot fail.
+        let payload = postcard::to_stdvec(self).expect("postcard encoding of plain data");
+        let mut out = Vec::with_capacity(HEADER + payload.len());
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&IMAGE_VERSION.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&fnv1a(&payload).to_le_bytes());
+        out.extend_from_slice(&payload);
+        out
+    }
+
+    /// Decode the binary encoding; `origin` names the file in errors.
+    pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<ChipImage, Error> {
+        let bad = |m: String| Error::image(origin, m);
+        if bytes.len() < HEADER || bytes[..8] != MAGIC {
+            return Err(bad("not an amine chip image (bad magic); expected a file written by `amine compile`".into()));
+        }
+        let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default());
+        if version != IMAGE_VERSION {
+            return Err(bad(format!(
+                "image format version {version}, this amine reads version {IMAGE_VERSION}: recompile the program"
+            )));
+        }
+        let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap_or_default());
+        let sum = u64::from_le_bytes(bytes[20..28].try_into().unwrap_or_default());
+        let payload = &bytes[HEADER..];
+        if payload.len() as u64 != len {
+            return Err(bad(format!(
+                "truncated or padded image: header says {len} payload bytes, file has {}",
+                payload.len()
+            )));
+        }
+        if fnv1a(payload) != sum {
+            return Err(bad("corrupt image: checksum mismatch".into()));
+        }
+        let image: ChipImage =
+            postcard::from_bytes(payload).map_err(|e| bad(format!("corrupt image: {e}")))?;
+        image.check_version(origin)?;
+        Ok(image)
+    }
+
+    /// Pretty RON text.
+    pub fn to_ron(&self) -> String {
+        textfmt::to_ron(self)
+    }
+
+    pub fn from_ron(text: &str, origin: &str) -> Result<ChipImage, Error> {
+        let image: ChipImage =
+            textfmt::from_ron(text, origin).map_err(|e| Error::new(ErrorKind::Syntax(e)))?;
+        image.check_version(origin)?;
+        Ok(image)
+    }
+
+    fn check_version(&self, origin: &str) -> Result<(), Error> {
+        if self.version != IMAGE_VERSION {
+            return Err(Error::image(
+                origin,
+                format!(
+                    "image format version {}, this amine reads version {IMAGE_VERSION}: recompile the program",
+                    self.version
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Write atomically: RON text if the file name ends in `.ron`, binary otherwise.
+    pub fn save(&self, path: &Path) -> Result<(), Error> {
+        let bytes = if is_ron(path) { self.to_ron().into_bytes() } else { self.to_bytes() };
+        write_atomically(path, &bytes)
+    }
+
+    /// Read an image in either encoding (recognised by the binary magic).
+    pub fn load(path: &Path) -> Result<ChipImage, Error> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+        let origin = path.display().to_string();
+        if bytes.starts_with(&MAGIC) {
+            ChipImage::from_bytes(&bytes, &origin)
+        } else {
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|_| Error::image(&origin, "neither a binary image nor RON text"))?;
+            ChipImage::from_ron(text, &origin)
+        }
+    }
+}
+
+fn is_ron(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("ron"))
+}

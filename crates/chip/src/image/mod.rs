@@ -1,0 +1,264 @@
+//! The chip image: everything that is loaded into a chip before it runs.
+//!
+//! **API boundary:** the image is the only contract between amine-compiler (which
+//! writes it) and amine-sim (which runs it). The simulator never re-decides a mapping;
+//! everything it needs — compartment parameters, synapse memory contents, fan-out
+//! (routing) tables, input ports, probes, modulator bindings and learning slots — is here.
+//!
+//! Images are versioned ([`IMAGE_VERSION`]) and stamped with the chip configuration
+//! they were compiled for ([`ChipStamp`]); [`ChipImage::verify`] checks an image against
+//! a configuration and reports every problem, so a corrupt or foreign image is an error,
+//! never a panic. Two encodings: RON text ([`ChipImage::to_ron`]) and a compact,
+//! checksummed binary ([`ChipImage::to_bytes`]); see [`codec`].
+
+pub mod codec;
+mod verify;
+
+use crate::config::{ChipConfig, NeuronModelKind};
+use crate::neuron::NeuronParams;
+use crate::synapse::SynapseMemory;
+use serde::{Deserialize, Serialize};
+
+/// Version of the image format; bumped on every incompatible change.
+pub const IMAGE_VERSION: u32 = 1;
+
+/// A whole chip image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChipImage {
+    pub version: u32,
+    /// The chip configuration this image was compiled for.
+    pub chip: ChipStamp,
+    /// Name of the network program it came from.
+    pub program: String,
+    /// The cores in use, in increasing id order.
+    pub cores: Vec<CoreImage>,
+    /// Spike sources outside the chip, and where their spikes go.
+    pub inputs: Vec<InputPort>,
+    /// Where each population's neurons live.
+    pub populations: Vec<PopulationMap>,
+    pub probes: Vec<Probe>,
+    pub modulator: ModulatorImage,
+    /// Learning rules, referenced by index from [`CoreImage::plastic_rows`].
+    pub learning: Vec<LearningSlot>,
+}
+
+/// Identifies the chip configuration an image was compiled for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChipStamp {
+    pub name: String,
+    /// FNV-1a hash of the configuration's canonical RON text.
+    pub fingerprint: u64,
+}
+
+impl ChipStamp {
+    pub fn of(config: &ChipConfig) -> ChipStamp {
+        ChipStamp { name: config.name.clone(), fingerprint: fnv1a(config.to_ron().as_bytes()) }
+    }
+}
+
+/// One core's contents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoreImage {
+    /// Linear core id: tile `id / cores_per_tile`, tile x = `tile % tiles_x`, y = `tile / tiles_x`.
+    pub id: u32,
+    /// Distinct compartment parameter sets ("profiles") used on this core.
+    pub profiles: Vec<NeuronParams>,
+    /// Profile index of each compartment in use (compartment i is entry i).
+    pub compartments: Vec<u16>,
+    /// Synapse memory; row r belongs to input axon r.
+    pub synapses: SynapseMemory,
+    /// Output axons of compartment c are `fanout[fanout_offsets[c]..fanout_offsets[c+1]]`.
+    pub fanout_offsets: Vec<u32>,
+    pub fanout: Vec<AxonTarget>,
+    /// Rows whose synapses learn, with the index of their rule in [`ChipImage::learning`].
+    pub plastic_rows: Vec<PlasticRow>,
+}
+
+/// Where an output axon sends a spike: input axon `axon` of core `core`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AxonTarget {
+    pub core: u32,
+    pub axon: u32,
+}
+
+/// A learning row: synapse-memory row `row` runs learning slot `slot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlasticRow {
+    pub row: u32,
+    pub slot: u16,
+}
+
+/// A spike source outside the chip (a sensor, the host). Its spikes enter the mesh at
+/// `entry_tile` and travel to their targets like any other packet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputPort {
+    pub name: String,
+    pub size: u32,
+    pub source: InputSource,
+    /// Tile (x, y) whose router receives the port's packets.
+    pub entry_tile: (u32, u32),
+    /// Output axons of input i are `fanout[fanout_offsets[i]..fanout_offsets[i+1]]`.
+    pub fanout_offsets: Vec<u32>,
+    pub fanout: Vec<AxonTarget>,
+}
+
+/// How an input port produces spikes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum InputSource {
+    /// Each input spikes independently with probability `p` each step.
+    Bernoulli { p: f64, seed: u64 },
+    /// Poisson spike trains of `rate_hz` at `dt_s` seconds per step (p = 1 − e^(−rate·dt)).
+    Poisson { rate_hz: f64, dt_s: f64, seed: u64 },
+    /// An explicit spike train: (step, input index), sorted by step then index.
+    Explicit { spikes: Vec<(u32, u32)> },
+    /// Supplied when the image is run (e.g. `amine run --input spikes.csv`).
+    External,
+}
+
+/// Sign constraint of a population's outgoing synapses (Dale's principle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Sign {
+    Excitatory,
+    Inhibitory,
+    Mixed,
+}
+
+/// Where a population's neurons were placed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PopulationMap {
+    pub name: String,
+    pub size: u32,
+    pub model: NeuronModelKind,
+    pub sign: Sign,
+    /// Contiguous neuron ranges and the core compartments they occupy.
+    pub blocks: Vec<Block>,
+}
+
+/// Neurons `first_neuron..first_neuron+count` of a population live in compartments
+/// `first_compartment..first_compartment+count` of core `core`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    pub core: u32,
+    pub first_compartment: u32,
+    pub first_neuron: u32,
+    pub count: u32,
+}
+
+/// What a probe records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProbeKind {
+    Spikes,
+    Voltage,
+    Current,
+    /// A graded unit's output payload.
+    Graded,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Probe {
+    pub name: String,
+    pub population: String,
+    pub kind: ProbeKind,
+    /// Neuron indices within the population; `None` records all of them.
+    pub neurons: Option<Vec<u32>>,
+}
+
+/// Bindings between compartments and the modulator grid.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModulatorImage {
+    /// Compartments that inject into the grid.
+    pub sources: Vec<ModSource>,
+    /// Grid cell (x, y) of each compartment that reads the grid, per core. Compartments
+    /// not listed read the cell under their core's position on the die.
+    pub cells: Vec<CompartmentCell>,
+}
+
+/// Compartment `compartment` of core `core` injects `gain` × its output into
+/// `channel` at cell `cell`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModSource {
+    pub core: u32,
+    pub compartment: u32,
+    pub channel: u32,
+    pub gain: f64,
+    pub cell: (u32, u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompartmentCell {
+    pub core: u32,
+    pub compartment: u32,
+    pub cell: (u32, u32),
+}
+
+/// A learning rule attached to one projection, run by the cores' learning engines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearningSlot {
+    /// The projection it came from.
+    pub projection: String,
+    /// A rule name (`stdp`, `r_stdp`, ...) or a sum-of-products expression.
+    pub rule: String,
+    /// Named numeric parameters of the rule.
+    pub params: Vec<(String, f64)>,
+    /// The rule runs every `epoch` steps.
+    pub epoch: u32,
+}
+
+impl ChipImage {
+    /// Number of compartments in use across all cores.
+    pub fn compartments_used(&self) -> u64 {
+        self.cores.iter().map(|c| c.compartments.len() as u64).sum()
+    }
+
+    /// Number of synapses stored across all cores.
+    pub fn synapse_count(&self) -> u64 {
+        self.cores
+            .iter()
+            .map(|c| c.synapses.rows().iter().map(|r| r.len as u64).sum::<u64>())
+            .sum()
+    }
+
+    pub fn population(&self, name: &str) -> Option<&PopulationMap> {
+        self.populations.iter().find(|p| p.name == name)
+    }
+
+    /// Every problem of this image as a load for `config` (empty when it can run).
+    pub fn verify(&self, config: &ChipConfig) -> Vec<crate::Problem> {
+        verify::problems(self, config)
+    }
+}
+
+impl CoreImage {
+    /// The output axons of compartment `c`.
+    pub fn fanout_of(&self, c: usize) -> &[AxonTarget] {
+        let (a, b) = (self.fanout_offsets[c] as usize, self.fanout_offsets[c + 1] as usize);
+        &self.fanout[a..b]
+    }
+}
+
+impl InputPort {
+    /// The output axons of input `i`.
+    pub fn fanout_of(&self, i: usize) -> &[AxonTarget] {
+        let (a, b) = (self.fanout_offsets[i] as usize, self.fanout_offsets[i + 1] as usize);
+        &self.fanout[a..b]
+    }
+}
+
+/// 64-bit FNV-1a: a stable, dependency-free fingerprint (not a cryptographic hash).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
