@@ -1,0 +1,398 @@
+//! Graded (non-spiking) unit with a tabulated fixed-point sigmoid.
+//!
+//! Rate-style learning rules such as Error Diffusion need units that send a value, not a
+//! spike: the unit computes `o = sigmoid(u)` and sends `o` as an unsigned graded payload
+//! `payload_bits` wide (8 bits: 0..=255 meaning 0..1).
+//!
+//! One step, all intermediates in `i64`:
+//!
+//! 1. `u = clamp(decay(u, du + 1) + input + bias, -(2^31 - 1), 2^31 - 1)`, with the LIF
+//!    [`decay`](super::lif::decay) (round toward zero, decrement `du + 1` out of 4096), so
+//!    `du = 4095` has no memory (pure feed-forward: `u = input + bias`). Graded units are
+//!    not held to the 24-bit LIF current register: `u` saturates (never wraps) at the
+//!    symmetric `i32` range, since a wrapped sigmoid input would flip a saturated output.
+//! 2. `out = table.lookup(u)`.
+//!
+//! The table: `entries` is a power of two `n`, centred at `u = 0`. Entry `i` holds the
+//! sigmoid at `u_i = (i - n/2) << in_shift`, i.e. bucket `k = u >> in_shift` (arithmetic,
+//! floored) covers `[k·2^s, (k+1)·2^s)` and stores the value at its *lower* edge. That
+//! makes `lookup(0)` exactly the midpoint and the table exact at its sample points, at the
+//! cost of reading up to one bucket low in between. `lookup` clamps the index to
+//! `0..n`, so inputs beyond the table read its end entries.
+//!
+//! [`SigmoidTable::logistic`] tabulates `o = 1 / (1 + exp(-2u / u0))` (equivalently
+//! `(1 + tanh(u/u0)) / 2`), rounded to nearest (`round(o · max)`, `max = 2^bits - 1`).
+//! It picks the smallest `in_shift` with `(n/2) << in_shift >= span · u0`: the span is
+//! rounded *up* to a power-of-two bucket width, so the table covers at least
+//! `±span·u0` and less than twice that.
+//!
+//! [`derivative`] gives `o(1 - o)` on the payload scale as
+//! `floor(out · (max - out) / 2^bits)`. Dividing by `2^bits` instead of `max` keeps it a
+//! shift; the result is never above the exact `out · (max - out) / max` and less than
+//! 1.25 LSB below it.
+
+use super::lif::{decay_i64, DECAY_MAX};
+use serde::{Deserialize, Serialize};
+
+/// Largest table length `logistic` builds (and `problems` accepts).
+pub const MAX_ENTRIES: usize = 1 << 16;
+/// `u` of a graded unit saturates at `±U_MAX`.
+pub const U_MAX: i32 = i32::MAX;
+
+/// A sigmoid sampled on a power-of-two grid centred at `u = 0`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SigmoidTable {
+    /// Payload values, non-decreasing; entry `i` is the output at `(i - len/2) << in_shift`.
+    pub entries: Vec<u16>,
+    /// log2 of the bucket width in u units.
+    pub in_shift: u8,
+    /// Payload width in bits (1..=16); outputs are in `0..=2^bits - 1`.
+    pub payload_bits: u8,
+}
+
+/// Largest payload value for `payload_bits` (clamped to 16 bits).
+pub fn payload_max(payload_bits: u8) -> u16 {
+    ((1u32 << payload_bits.min(16)) - 1) as u16
+}
+
+impl SigmoidTable {
+    /// o = 1/(1+exp(−2u/u0)), tabulated for u in [−span·u0, +span·u0].
+    /// `u0_units` is u0 expressed in raw u units; `entries` table length (power of two).
+    ///
+    /// Never panics. `entries` is clamped to `2..=65536` and rounded up to a power of two;
+    /// `payload_bits` is clamped to `1..=16`. A non-positive or NaN `u0_units` gives a
+    /// step function (0 up to and including `u = 0`, max above); a non-positive or NaN
+    /// `span` gives `in_shift = 0`; an infinite one gives the widest shift, 31.
+    pub fn logistic(u0_units: f64, span: f64, entries: usize, payload_bits: u8) -> SigmoidTable {
+        let bits = payload_bits.clamp(1, 16);
+        let max = f64::from(payload_max(bits));
+        let n = entries.clamp(2, MAX_ENTRIES).next_power_of_two();
+        let half = (n / 2) as i64;
+        let covered = span * u0_units;
+        // Exact comparisons of powers of two instead of log2, which could round either way.
+        let in_shift = if covered > 0.0 {
+            (0..=31u8)
+                .find(|&s| (half << s) as f64 >= covered)
+                .unwrap_or(31)
+        } else {
+            0
+        };
+        let u0 = if u0_units > 0.0 { u0_units } else { 0.0 };
+        let entries = (0..n as i64)
+            .map(|i| {
+                let u = ((i - half) << in_shift) as f64;
+                let o = 1.0 / (1.0 + (-2.0 * u / u0).exp());
+                // NaN (only at u = 0 with u0 = 0) casts to 0; `as` saturates otherwise.
+                (o * max).round() as u16
+            })
+            .collect();
+        SigmoidTable {
+            entries,
+            in_shift,
+            payload_bits: bits,
+        }
+    }
+
+    /// The payload for `u`: entry `(u >> in_shift) + len/2`, clamped to the table.
+    /// An empty table reads 0; shifts beyond 63 act as 63.
+    pub fn lookup(&self, u: i32) -> u16 {
+        let n = self.entries.len();
+        if n == 0 {
+            return 0;
+        }
+        let k = (i64::from(u) >> self.in_shift.min(63)) + (n / 2) as i64;
+        self.entries[k.clamp(0, n as i64 - 1) as usize]
+    }
+
+    /// Everything that makes the table unusable by hardware; empty when valid.
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        let n = self.entries.len();
+        if !(2..=MAX_ENTRIES).contains(&n) || !n.is_power_of_two() {
+            p.push(format!(
+                "entries: length {n} is not a power of two in 2..={MAX_ENTRIES}"
+            ));
+        }
+        if self.in_shift > 31 {
+            p.push(format!("in_shift = {}: outside 0..=31", self.in_shift));
+        }
+        if !(1..=16).contains(&self.payload_bits) {
+            p.push(format!(
+                "payload_bits = {}: outside 1..=16",
+                self.payload_bits
+            ));
+        }
+        let max = payload_max(self.payload_bits);
+        if let Some(i) = self.entries.iter().position(|&e| e > max) {
+            p.push(format!(
+                "entries[{i}] = {}: above the payload maximum {max}",
+                self.entries[i]
+            ));
+        }
+        // Learning rules rely on a monotone activation (its derivative is never negative).
+        if let Some(i) = self.entries.windows(2).position(|w| w[1] < w[0]) {
+            p.push(format!("entries[{}]: decreases (not monotone)", i + 1));
+        }
+        p
+    }
+}
+
+/// Parameters of a graded unit.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct GradedParams {
+    /// Input decay, 12 bits, decrement `du + 1` as in LIF; 4095 = no memory.
+    pub du: u16,
+    /// Added to `u` every step, in u units.
+    pub bias: i32,
+    /// The activation.
+    pub table: SigmoidTable,
+}
+
+/// The state of a graded unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct GradedState {
+    /// Integrated input, in `[-(2^31 - 1), 2^31 - 1]` after any step.
+    pub u: i32,
+    /// The last payload sent.
+    pub out: u16,
+}
+
+impl GradedParams {
+    /// Every out-of-range field; empty when valid.
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.du > DECAY_MAX {
+            p.push(format!("du = {}: outside 0..=4095 (12 bits)", self.du));
+        }
+        p.extend(
+            self.table
+                .problems()
+                .into_iter()
+                .map(|m| format!("table.{m}")),
+        );
+        p
+    }
+}
+
+impl GradedState {
+    /// Advance one step with input `input` (u units); returns (and stores) the payload.
+    pub fn step(&mut self, p: &GradedParams, input: i32) -> u16 {
+        let u = decay_i64(i64::from(self.u), p.du.saturating_add(1))
+            + i64::from(input)
+            + i64::from(p.bias);
+        self.u = u.clamp(-i64::from(U_MAX), i64::from(U_MAX)) as i32;
+        self.out = p.table.lookup(self.u);
+        self.out
+    }
+}
+
+/// `o(1 - o)` on the payload scale: `floor(out · (max - out) / 2^payload_bits)` with
+/// `max = 2^payload_bits - 1` (bits clamped to 16). Outputs above `max` give 0.
+pub fn derivative(out: u16, payload_bits: u8) -> u16 {
+    let bits = payload_bits.min(16);
+    let max = payload_max(bits);
+    let prod = u64::from(out) * u64::from(max.saturating_sub(out));
+    // prod <= (2^16)^2 / 4, so after the shift it fits 16 bits.
+    (prod >> bits) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn float_sigmoid(u: f64, u0: f64, max: f64) -> f64 {
+        max / (1.0 + (-2.0 * u / u0).exp())
+    }
+
+    #[test]
+    fn lookup_zero_is_the_midpoint() {
+        for bits in [1, 4, 8, 12, 16] {
+            let t = SigmoidTable::logistic(1000.0, 5.0, 256, bits);
+            let max = i64::from(payload_max(bits));
+            let mid = i64::from(t.lookup(0));
+            assert!((2 * mid - max).abs() <= 1, "bits {bits}: {mid} of {max}");
+        }
+        assert_eq!(SigmoidTable::logistic(1000.0, 5.0, 256, 8).lookup(0), 128);
+    }
+
+    #[test]
+    fn far_outside_the_span_saturates() {
+        let t = SigmoidTable::logistic(4096.0, 5.0, 256, 8);
+        for u in [-6 * 4096, -1 << 30, i32::MIN] {
+            assert_eq!(t.lookup(u), 0, "u = {u}");
+        }
+        for u in [6 * 4096, 1 << 30, i32::MAX] {
+            assert_eq!(t.lookup(u), 255, "u = {u}");
+        }
+    }
+
+    #[test]
+    fn span_5_matches_the_float_sigmoid_at_table_points() {
+        for (u0, n, bits) in [
+            (4096.0, 256, 8),
+            (1000.0, 64, 8),
+            (300.0, 1024, 12),
+            (64.0, 16, 16),
+        ] {
+            let t = SigmoidTable::logistic(u0, 5.0, n, bits);
+            assert_eq!(t.entries.len(), n);
+            let max = f64::from(payload_max(bits));
+            for i in 0..n as i64 {
+                let u = ((i - n as i64 / 2) << t.in_shift) as i32;
+                let want = float_sigmoid(f64::from(u), u0, max);
+                let got = f64::from(t.lookup(u));
+                assert!((got - want).abs() <= 1.0, "u0 {u0} u {u}: {got} vs {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn in_shift_is_the_smallest_covering_the_span() {
+        for (u0, span, n) in [
+            (4096.0, 5.0, 256),
+            (1000.0, 5.0, 64),
+            (1.0, 1.0, 2),
+            (3e5, 8.0, 4096),
+        ] {
+            let t = SigmoidTable::logistic(u0, span, n, 8);
+            let half = (n / 2) as f64;
+            let s = i32::from(t.in_shift);
+            assert!(half * 2f64.powi(s) >= span * u0, "covers ±span·u0");
+            assert!(
+                s == 0 || half * 2f64.powi(s - 1) < span * u0,
+                "and is tight"
+            );
+        }
+        // 5 · 4096 over 128 buckets = 160 per bucket, rounded up to 256.
+        assert_eq!(SigmoidTable::logistic(4096.0, 5.0, 256, 8).in_shift, 8);
+    }
+
+    #[test]
+    fn degenerate_arguments_still_give_a_valid_table() {
+        for (u0, span, n, bits) in [
+            (f64::NAN, 5.0, 256, 8),
+            (0.0, 5.0, 0, 0),
+            (-10.0, f64::NAN, 3, 40),
+            (1e3, f64::INFINITY, usize::MAX, 8),
+            (f64::INFINITY, 1.0, 100, 8),
+        ] {
+            let t = SigmoidTable::logistic(u0, span, n, bits);
+            assert!(
+                t.problems().is_empty(),
+                "{u0} {span} {n}: {:?}",
+                t.problems()
+            );
+        }
+        assert_eq!(SigmoidTable::logistic(1.0, 1.0, 100, 8).entries.len(), 128);
+    }
+
+    #[test]
+    fn derivative_peaks_at_half_and_is_bounded() {
+        for bits in [1u8, 4, 8, 12, 16] {
+            let max = payload_max(bits);
+            let peak = (0..=max).map(|o| derivative(o, bits)).max().unwrap();
+            assert_eq!(derivative(max / 2, bits), peak);
+            assert_eq!(derivative(0, bits), 0);
+            assert_eq!(derivative(max, bits), 0);
+            for o in (0..=max).step_by(1 + usize::from(max / 512)) {
+                assert_eq!(derivative(o, bits), derivative(max - o, bits));
+                let exact = f64::from(o) * f64::from(max - o) / f64::from(max);
+                let d = f64::from(derivative(o, bits));
+                assert!(d <= exact && exact - d < 1.25, "bits {bits} o {o}");
+            }
+        }
+        assert_eq!(derivative(127, 8), 63); // 127 · 128 / 256 = 63.5, floored
+        assert_eq!(derivative(300, 8), 0, "above max");
+    }
+
+    #[test]
+    fn no_memory_at_du_4095_and_leaky_memory_below() {
+        let table = SigmoidTable::logistic(1000.0, 5.0, 256, 8);
+        let ff = GradedParams {
+            du: 4095,
+            bias: 50,
+            table: table.clone(),
+        };
+        let mut s = GradedState {
+            u: 1_000_000,
+            out: 0,
+        };
+        for x in [-3000, 0, 700, 12] {
+            assert_eq!(s.step(&ff, x), table.lookup(x + 50));
+            assert_eq!((s.u, s.out), (x + 50, table.lookup(x + 50)));
+        }
+        // Decrement 410 keeps 3686/4096 (round toward zero), then input and bias 50:
+        // 0 -> 150; 150·3686 >> 12 = 134 -> 284; 255 - 40 + 50 = 265; 238 + 50; 259 + 50.
+        let leaky = GradedParams { du: 409, ..ff };
+        let mut s = GradedState::default();
+        let us: Vec<i32> = [100, 100, -40, 0, 0]
+            .iter()
+            .map(|&x| {
+                s.step(&leaky, x);
+                s.u
+            })
+            .collect();
+        assert_eq!(us, [150, 284, 265, 288, 309]);
+    }
+
+    #[test]
+    fn u_saturates_instead_of_wrapping() {
+        let p = GradedParams {
+            du: 0,
+            bias: 0,
+            table: SigmoidTable::logistic(1000.0, 5.0, 256, 8),
+        };
+        let mut s = GradedState::default();
+        s.step(&p, i32::MAX);
+        assert_eq!(s.step(&p, i32::MAX), 255);
+        assert_eq!(s.u, i32::MAX);
+        s.step(&p, i32::MIN);
+        assert_eq!(s.step(&p, i32::MIN), 0);
+        assert_eq!(s.u, -i32::MAX);
+    }
+
+    #[test]
+    fn problems_catch_hand_built_tables() {
+        let bad = SigmoidTable {
+            entries: vec![3, 2, 300],
+            in_shift: 40,
+            payload_bits: 0,
+        };
+        assert_eq!(bad.problems().len(), 5, "{:?}", bad.problems());
+        let p = GradedParams {
+            du: 4096,
+            bias: 0,
+            table: bad,
+        };
+        assert_eq!(p.problems().len(), 6);
+        assert!(p.problems()[1].starts_with("table."));
+    }
+
+    proptest! {
+        #[test]
+        fn lookup_is_monotone(
+            u0 in 1.0f64..1e7, span in 0.1f64..20.0, n in 2usize..5000, bits in 1u8..=16,
+            a in any::<i32>(), b in any::<i32>()
+        ) {
+            let t = SigmoidTable::logistic(u0, span, n, bits);
+            prop_assert!(t.problems().is_empty());
+            let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+            prop_assert!(t.lookup(lo) <= t.lookup(hi));
+        }
+
+        #[test]
+        fn step_never_panics_on_any_table(
+            entries in prop::collection::vec(any::<u16>(), 0..40),
+            in_shift in any::<u8>(), bits in any::<u8>(), du in any::<u16>(),
+            bias in any::<i32>(), u in any::<i32>(), input in any::<i32>()
+        ) {
+            let p = GradedParams { du, bias, table: SigmoidTable { entries, in_shift, payload_bits: bits } };
+            let mut s = GradedState { u, out: 0 };
+            let out = s.step(&p, input);
+            prop_assert!(s.u >= -i32::MAX);
+            prop_assert_eq!(out, s.out);
+            let _ = derivative(out, bits);
+        }
+    }
+}
