@@ -42,6 +42,7 @@ pub enum Reset {
 
 /// Parameters of an ALIF compartment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AlifParams {
     /// The underlying LIF parameters (`u`, `v`, bias, base threshold, refractory).
     pub lif: LifParams,

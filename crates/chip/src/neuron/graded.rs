@@ -41,6 +41,7 @@ pub const U_MAX: i32 = i32::MAX;
 
 /// A sigmoid sampled on a power-of-two grid centred at `u = 0`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SigmoidTable {
     /// Payload values, non-decreasing; entry `i` is the output at `(i - len/2) << in_shift`.
     pub entries: Vec<u16>,
@@ -139,6 +140,7 @@ impl SigmoidTable {
 
 /// Parameters of a graded unit.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GradedParams {
     /// Input decay, 12 bits, decrement `du + 1` as in LIF; 4095 = no memory.
     pub du: u16,

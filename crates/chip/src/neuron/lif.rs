@@ -52,6 +52,7 @@ pub const VTH_SHIFT: u32 = 6;
 
 /// Parameters of one CUBA LIF compartment (shared by all compartments of a profile).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LifParams {
     /// Current decay, 12 bits; the per-step decrement is `du + 1` out of 4096.
     pub du: u16,
