@@ -194,8 +194,10 @@ pub struct CostTable {
     pub axon_in: Cost,
     /// One synapse-memory word read.
     pub synapse_word_read: Cost,
-    /// One synaptic spike operation (a synapse's weight added to its target's dendrite).
+    /// One synaptic spike operation (a synapse read and its weight applied).
     pub synaptic_op: Cost,
+    /// One dendritic accumulation (a weight added to a compartment's input), per synapse.
+    pub dendrite_accumulate: Cost,
     /// One weight/tag update by the learning engine.
     pub synaptic_update: Cost,
     /// One pre or post trace update by the learning engine.
@@ -518,6 +520,7 @@ impl ChipConfig {
             ("costs.axon_in", &self.costs.axon_in),
             ("costs.synapse_word_read", &self.costs.synapse_word_read),
             ("costs.synaptic_op", &self.costs.synaptic_op),
+            ("costs.dendrite_accumulate", &self.costs.dendrite_accumulate),
             ("costs.synaptic_update", &self.costs.synaptic_update),
             ("costs.trace_update", &self.costs.trace_update),
             ("costs.neuron_active", &self.costs.neuron_active),
