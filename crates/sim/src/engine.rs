@@ -1,0 +1,447 @@
+//! The stepping code: [`Simulator`] holds the chip configuration, the decoded static
+//! tables, the options and scratch buffers; [`SimState`] holds what changes.
+//!
+//! One step `t`, in order:
+//! 1. **neuron update** (cores in parallel): every compartment reads and clears its
+//!    accumulator slot for `t`, updates, and emits a spike or graded payload;
+//! 2. **spike out** (serial, in core then compartment then fan-out order): one packet per
+//!    output axon used; input ports inject their spikes for `t` the same way;
+//! 3. **NoC transport** (timing only): analytic or cycle mode gives each packet's
+//!    arrival and each core's finishing cycle;
+//! 4. **deliver** (cores in parallel): each core adds the weights of the rows its
+//!    packets address into the accumulator slots of `t + 1 + delay`;
+//! 5. **modulator grid**: step, then inject the sources' outputs (only if the image
+//!    has modulator sources);
+//! 6. **barrier**: the step's latency is the last core's finish, plus the grid's cycles,
+//!    plus the barrier over the tiles in use.
+//!
+//! Delivery comes after the neuron update of the same step, which is the hardware's
+//! order: a core processes spikes as they arrive during step `t` (the work is part of
+//! step `t`'s latency) and they act in step `t + 1`. Per-core outputs are merged in
+//! core order, so nothing depends on the thread count.
+
+use crate::energy::Counts;
+use crate::error::{Error, ErrorKind};
+use crate::inputs::{port_spikes, ExternalSpikes};
+use crate::kernels::{deliver, update_neurons, NeuronOut};
+use crate::options::{SimOptions, Timing};
+use crate::state::{CoreState, SimState};
+use crate::tables::Tables;
+use crate::timing::{analytic, cycle, Geometry, Packet};
+use amine_chip::config::ChipConfig;
+use amine_chip::image::ChipImage;
+use amine_chip::modgrid::ModGrid;
+use amine_chip::neuron::graded::payload_max;
+use amine_chip::neuron::NeuronParams;
+use serde::{Deserialize, Serialize};
+
+/// The timing of one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepTiming {
+    /// Latency of the step in cycles (barrier completion).
+    pub cycles: u64,
+    /// Id of the core that finished last (`None` for an image without cores).
+    pub critical_core: Option<u32>,
+    /// Cycles the NoC added over an idle network, summed over packets.
+    pub stall: u64,
+    pub packets: u64,
+}
+
+/// A spike of the raster: `neuron` of population number `population` in `step`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spike {
+    pub step: u32,
+    pub population: u32,
+    pub neuron: u32,
+}
+
+/// What [`Simulator::run`] recorded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunOutcome {
+    /// One entry per step run (empty if latency recording is off).
+    pub steps: Vec<StepTiming>,
+    /// Every spike of a population neuron (empty if spike recording is off).
+    pub raster: Vec<Spike>,
+    /// Spikes per population (always counted).
+    pub spike_counts: Vec<u64>,
+}
+
+#[derive(Debug, Default)]
+struct Scratch {
+    neuron: Vec<NeuronOut>,
+    packets: Vec<Packet>,
+    incoming: Vec<(u32, i32)>,
+    incoming_off: Vec<usize>,
+    fill: Vec<usize>,
+    spikes: Vec<u32>,
+    out_end: Vec<u64>,
+    finish: Vec<u64>,
+    units: Vec<()>,
+    analytic: analytic::Scratch,
+    cycle: cycle::Scratch,
+}
+
+/// Runs one chip image on one chip configuration.
+#[derive(Debug)]
+pub struct Simulator {
+    config: ChipConfig,
+    tables: Tables,
+    options: SimOptions,
+    external: ExternalSpikes,
+    program: String,
+    geo: Geometry,
+    grid: Option<ModGrid>,
+    scratch: Scratch,
+}
+
+impl Simulator {
+    /// Check the configuration, the options and the image (which must have been
+    /// compiled for exactly this configuration), and decode the image's static tables.
+    pub fn new(config: &ChipConfig, image: &ChipImage, options: SimOptions) -> Result<Simulator, Error> {
+        let problems = config.problems();
+        if !problems.is_empty() {
+            return Err(Error::new(ErrorKind::Config { problems }));
+        }
+        if options.threads == 0 {
+            return Err(Error::options("threads must be at least 1"));
+        }
+        if !(options.dt_s.is_finite() && options.dt_s > 0.0) {
+            return Err(Error::options(format!("dt {} s must be positive", options.dt_s)));
+        }
+        let problems = image.verify(config);
+        if !problems.is_empty() {
+            return Err(Error::new(ErrorKind::Image { chip: config.name.clone(), problems }));
+        }
+        let tables = Tables::new(config, image);
+        let grid = if tables.mod_sources.is_empty() {
+            None
+        } else {
+            let g = ModGrid::new(&config.modulator).map_err(|e| {
+                Error::new(ErrorKind::Config {
+                    problems: vec![amine_chip::Problem { field: "modulator".into(), message: e.to_string() }],
+                })
+            })?;
+            Some(g)
+        };
+        let n = tables.cores.len();
+        let geo = Geometry {
+            tiles_x: config.mesh.tiles_x,
+            tiles_y: config.mesh.tiles_y,
+            hop_ew: config.costs.hop_ew.cycles,
+            hop_ns: config.costs.hop_ns.cycles,
+            flit_cycles: config.router.flit_cycles,
+            buffer_flits: config.router.buffer_flits,
+            sources: (n + tables.ports.len()) as u32,
+            cores: n as u32,
+        };
+        let scratch = Scratch {
+            neuron: vec![NeuronOut::default(); n],
+            units: vec![(); n],
+            ..Scratch::default()
+        };
+        Ok(Simulator {
+            config: config.clone(),
+            external: ExternalSpikes::none(tables.ports.len()),
+            tables,
+            options,
+            program: image.program.clone(),
+            geo,
+            grid,
+            scratch,
+        })
+    }
+
+    /// Feed the image's `External` input ports (see [`crate::inputs::parse_csv`]).
+    pub fn with_external(mut self, external: ExternalSpikes) -> Result<Simulator, Error> {
+        if external.per_port.len() != self.tables.ports.len() {
+            return Err(Error::options(format!(
+                "external spikes for {} ports, the image has {}",
+                external.per_port.len(),
+                self.tables.ports.len()
+            )));
+        }
+        for (p, list) in self.tables.ports.iter().zip(&external.per_port) {
+            if let Some(&(s, i)) = list.iter().find(|&&(_, i)| i >= p.size) {
+                return Err(Error::options(format!("external spike at step {s} for input {i} of port `{}` ({} inputs)", p.name, p.size)));
+            }
+            if list.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(Error::options(format!("external spikes of port `{}` must be sorted and unique", p.name)));
+            }
+        }
+        self.external = external;
+        Ok(self)
+    }
+
+    pub fn config(&self) -> &ChipConfig {
+        &self.config
+    }
+    pub fn options(&self) -> &SimOptions {
+        &self.options
+    }
+    /// Name of the program the image was compiled from.
+    pub fn program(&self) -> &str {
+        &self.program
+    }
+    /// Core ids of the image, in state order.
+    pub fn core_ids(&self) -> Vec<u32> {
+        self.tables.cores.iter().map(|c| c.id).collect()
+    }
+    pub fn population_names(&self) -> &[String] {
+        &self.tables.population_names
+    }
+    /// Tiles holding at least one core of the image (the barrier spans them).
+    pub fn tiles_in_use(&self) -> u32 {
+        self.tables.tiles_in_use
+    }
+    /// Whether the modulator grid runs (the image has modulator sources).
+    pub fn grid_runs(&self) -> bool {
+        self.grid.is_some()
+    }
+
+    /// The state before step 0: everything zero.
+    pub fn initial_state(&self) -> SimState {
+        SimState {
+            step: 0,
+            cores: self.tables.cores.iter().map(|c| CoreState::new(c.n, self.tables.slots)).collect(),
+            inputs: Counts::default(),
+            chip: Default::default(),
+            grid: self.grid.clone(),
+        }
+    }
+
+    /// What each core emitted in the last step: `(core index, compartment, payload)`,
+    /// payload 0 for a spike.
+    pub fn last_emits(&self) -> impl Iterator<Item = (usize, u32, u16)> + '_ {
+        self.scratch
+            .neuron
+            .iter()
+            .enumerate()
+            .flat_map(|(k, o)| o.emits.iter().map(move |e| (k, e.comp, e.payload)))
+    }
+
+    /// Advance `state` by one step.
+    pub fn step(&mut self, state: &mut SimState) -> StepTiming {
+        let t = state.step;
+        let tables = &self.tables;
+        let slots = tables.slots;
+        let costs = &self.config.costs;
+        let sc = &mut self.scratch;
+        let threads = self.options.threads;
+
+        // 1. Neuron update.
+        let slot = t as usize & (slots - 1);
+        par(threads, &mut state.cores, &mut sc.neuron, |k, s, out| update_neurons(&tables.cores[k], s, slot, out));
+
+        // 2. Spike out: input ports first, then cores, each in order.
+        let spike_out = costs.spike_out.cycles;
+        let (spike_flits, graded_flits) = (self.config.router.spike_packet_flits, self.config.router.graded_packet_flits);
+        let work_of = |dst: u32, axon: u32| {
+            let c = &tables.cores[dst as usize];
+            let a = axon as usize;
+            let len = (c.row_off[a + 1] - c.row_off[a]) as u64;
+            costs.axon_in.cycles
+                + c.row_words[a] as u64 * costs.synapse_word_read.cycles
+                + len * (costs.synaptic_op.cycles + costs.dendrite_accumulate.cycles)
+        };
+        let geo = self.geo;
+        let cores = tables.cores.len();
+        sc.packets.clear();
+        for (pi, port) in tables.ports.iter().enumerate() {
+            sc.spikes.clear();
+            port_spikes(pi, port, t, &self.external, &mut sc.spikes);
+            let mut i = 0;
+            for &idx in &sc.spikes {
+                let (a, b) = (port.fan_off[idx as usize] as usize, port.fan_off[idx as usize + 1] as usize);
+                for d in &port.fan[a..b] {
+                    i += 1;
+                    let dst_tile = tables.cores[d.core as usize].tile;
+                    let (ew, ns) = geo.hops(port.tile, dst_tile);
+                    state.inputs.spike_out += 1;
+                    state.inputs.hop_ew += ew as u64;
+                    state.inputs.hop_ns += ns as u64;
+                    sc.packets.push(Packet {
+                        src: (cores + pi) as u32,
+                        same_core: false,
+                        src_tile: port.tile,
+                        dst: d.core,
+                        dst_tile,
+                        axon: d.axon,
+                        mult: 1,
+                        flits: spike_flits,
+                        inject: i * spike_out,
+                        work: work_of(d.core, d.axon),
+                    });
+                }
+            }
+        }
+        sc.out_end.clear();
+        for (k, (tab, out)) in tables.cores.iter().zip(&sc.neuron).enumerate() {
+            let neuron_end = out.active * costs.neuron_active.cycles + out.idle * costs.neuron_idle.cycles;
+            let counts = &mut state.cores[k].counts;
+            let mut i = 0;
+            for e in &out.emits {
+                let c = e.comp as usize;
+                let (a, b) = (tab.fan_off[c] as usize, tab.fan_off[c + 1] as usize);
+                for d in &tab.fan[a..b] {
+                    i += 1;
+                    let dst_tile = tables.cores[d.core as usize].tile;
+                    let (ew, ns) = geo.hops(tab.tile, dst_tile);
+                    counts.spike_out += 1;
+                    counts.hop_ew += ew as u64;
+                    counts.hop_ns += ns as u64;
+                    let graded = e.payload != 0;
+                    sc.packets.push(Packet {
+                        src: k as u32,
+                        same_core: d.core as usize == k,
+                        src_tile: tab.tile,
+                        dst: d.core,
+                        dst_tile,
+                        axon: d.axon,
+                        mult: if graded { e.payload as i32 } else { 1 },
+                        flits: if graded { graded_flits } else { spike_flits },
+                        inject: neuron_end + i * spike_out,
+                        work: work_of(d.core, d.axon),
+                    });
+                }
+            }
+            sc.out_end.push(neuron_end + i * spike_out);
+        }
+
+        // 3. NoC transport and per-core finishing times.
+        sc.finish.clear();
+        sc.finish.extend_from_slice(&sc.out_end);
+        let stall = match self.options.timing {
+            Timing::Analytic => analytic::run(&geo, &sc.packets, &sc.out_end, &mut sc.finish, &mut sc.analytic),
+            Timing::Cycle => cycle::run(&geo, &sc.packets, &sc.out_end, &mut sc.finish, &mut sc.cycle),
+        };
+
+        // 4. Deliver: bucket packets by destination (stable), then cores in parallel.
+        sc.incoming_off.clear();
+        sc.incoming_off.resize(cores + 1, 0);
+        for p in &sc.packets {
+            sc.incoming_off[p.dst as usize + 1] += 1;
+        }
+        for k in 0..cores {
+            sc.incoming_off[k + 1] += sc.incoming_off[k];
+        }
+        sc.fill.clear();
+        sc.fill.extend_from_slice(&sc.incoming_off[..cores]);
+        sc.incoming.clear();
+        sc.incoming.resize(sc.packets.len(), (0, 0));
+        for p in &sc.packets {
+            let f = &mut sc.fill[p.dst as usize];
+            sc.incoming[*f] = (p.axon, p.mult);
+            *f += 1;
+        }
+        let (incoming, off) = (&sc.incoming, &sc.incoming_off);
+        par(threads, &mut state.cores, &mut sc.units, |k, s, _| {
+            deliver(&tables.cores[k], s, t, slots, &incoming[off[k]..off[k + 1]])
+        });
+
+        // 5. Modulator grid.
+        let mut grid_cycles = 0;
+        if let Some(grid) = &mut state.grid {
+            grid.step();
+            for src in &tables.mod_sources {
+                let emits = &sc.neuron[src.core].emits;
+                if let Ok(i) = emits.binary_search_by_key(&src.compartment, |e| e.comp) {
+                    let payload = emits[i].payload;
+                    let amount = if payload == 0 {
+                        1.0
+                    } else {
+                        let tab = &tables.cores[src.core];
+                        let bits = match &tab.profiles[tab.profile_of[src.compartment as usize] as usize] {
+                            NeuronParams::Graded(g) => g.table.payload_bits,
+                            _ => 16,
+                        };
+                        payload as f64 / payload_max(bits) as f64
+                    };
+                    // The verifier checked channel and cell; a NaN gain product cannot occur
+                    // (gains are finite), so an error here would only mean a skipped injection.
+                    let _ = grid.inject(src.channel, src.cell.0, src.cell.1, src.gain * amount);
+                }
+            }
+            let updates = grid.cell_updates_per_step();
+            state.chip.modulator_cell_update += updates;
+            grid_cycles = updates * costs.modulator_cell_update.cycles;
+        }
+
+        // 6. Barrier.
+        let barrier = costs.barrier.for_tiles(tables.tiles_in_use).cycles;
+        let (critical, last) = sc
+            .finish
+            .iter()
+            .enumerate()
+            .fold((None, 0u64), |(bk, bv), (k, &f)| if bk.is_none() || f > bv { (Some(k), f) } else { (bk, bv) });
+        let cycles = last + grid_cycles + barrier;
+        state.chip.barriers += 1;
+        state.chip.cycles += cycles;
+        state.chip.stall_cycles += stall;
+        state.chip.packets += sc.packets.len() as u64;
+        state.step += 1;
+        StepTiming {
+            cycles,
+            critical_core: critical.map(|k| tables.cores[k].id),
+            stall,
+            packets: sc.packets.len() as u64,
+        }
+    }
+
+    /// Run `options.steps` steps from `state`, recording what `options.record` asks for.
+    /// `progress(done, total)` is called after every step.
+    pub fn run(&mut self, state: &mut SimState, mut progress: impl FnMut(u32, u32)) -> RunOutcome {
+        let total = self.options.steps;
+        let record = self.options.record;
+        let mut outcome = RunOutcome {
+            spike_counts: vec![0; self.tables.population_names.len()],
+            ..RunOutcome::default()
+        };
+        for done in 0..total {
+            let step = state.step;
+            let timing = self.step(state);
+            if record.latency {
+                outcome.steps.push(timing);
+            }
+            for (k, out) in self.scratch.neuron.iter().enumerate() {
+                let tab = &self.tables.cores[k];
+                for e in out.emits.iter().filter(|e| e.payload == 0) {
+                    let (population, neuron) = tab.neuron_of[e.comp as usize];
+                    if population != u32::MAX {
+                        outcome.spike_counts[population as usize] += 1;
+                        if record.spikes {
+                            outcome.raster.push(Spike { step, population, neuron });
+                        }
+                    }
+                }
+            }
+            progress(done + 1, total);
+        }
+        outcome
+    }
+}
+
+/// Run `f(k, &mut a[k], &mut b[k])` for every k, over contiguous chunks on `threads`
+/// scoped threads (inline when one thread suffices). Each call touches only its own
+/// elements, so the result is the same for any thread count.
+fn par<A: Send, B: Send>(threads: usize, a: &mut [A], b: &mut [B], f: impl Fn(usize, &mut A, &mut B) + Sync) {
+    let n = a.len();
+    if threads <= 1 || n <= 1 {
+        for (k, (x, y)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
+            f(k, x, y);
+        }
+        return;
+    }
+    let chunk = n.div_ceil(threads);
+    let f = &f;
+    crossbeam::scope(|s| {
+        for (ci, (ca, cb)) in a.chunks_mut(chunk).zip(b.chunks_mut(chunk)).enumerate() {
+            s.spawn(move |_| {
+                for (j, (x, y)) in ca.iter_mut().zip(cb.iter_mut()).enumerate() {
+                    f(ci * chunk + j, x, y);
+                }
+            });
+        }
+    })
+    // A panic in a worker is a bug in the kernels; re-raise it on the caller's thread.
+    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}

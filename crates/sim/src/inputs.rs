@@ -1,0 +1,153 @@
+//! Input ports: which inputs spike in which step.
+//!
+//! - `Bernoulli { p, seed }` and `Poisson { rate_hz, dt_s, seed }` (p = 1 − e^(−rate·dt))
+//!   draw from a **counter-based** hash of `(seed, port, step, index)`: no generator
+//!   state, so a spike never depends on the thread count, on the order of evaluation or
+//!   on earlier steps, and a snapshot needs no RNG state.
+//! - `Explicit { spikes }` replays the image's own (step, index) list.
+//! - `External` ports are fed from [`ExternalSpikes`], e.g. read by [`parse_csv`] from
+//!   `amine run --input spikes.csv`.
+
+use crate::error::Error;
+use crate::tables::PortTable;
+use amine_chip::image::{ChipImage, InputSource};
+
+/// splitmix64's finaliser: a bijective 64-bit mix with full avalanche.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The counter-based hash behind Bernoulli and Poisson inputs.
+pub fn input_hash(seed: u64, port: u32, step: u32, index: u32) -> u64 {
+    let h = mix(seed ^ 0x9e37_79b9_7f4a_7c15);
+    let h = mix(h ^ ((port as u64) << 32 | step as u64));
+    mix(h ^ index as u64)
+}
+
+/// `h < threshold` happens with probability `p` for a uniform 64-bit `h`.
+fn threshold(p: f64) -> Option<u64> {
+    if p.is_nan() || p <= 0.0 {
+        Some(0)
+    } else if p >= 1.0 {
+        None
+    } else {
+        // p · 2^64, exact to the 53 bits of p.
+        Some((p * 18_446_744_073_709_551_616.0) as u64)
+    }
+}
+
+/// Spikes for the `External` ports, sorted by (step, index), one list per port of the
+/// image (empty for other ports).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExternalSpikes {
+    pub per_port: Vec<Vec<(u32, u32)>>,
+}
+
+impl ExternalSpikes {
+    /// No external spikes for an image with `ports` input ports.
+    pub fn none(ports: usize) -> ExternalSpikes {
+        ExternalSpikes { per_port: vec![Vec::new(); ports] }
+    }
+}
+
+/// Append the indices of port `pi` that spike in `step` to `out` (in increasing order).
+pub(crate) fn port_spikes(pi: usize, port: &PortTable, step: u32, external: &ExternalSpikes, out: &mut Vec<u32>) {
+    let from_list = |list: &[(u32, u32)], out: &mut Vec<u32>| {
+        let a = list.partition_point(|&(s, _)| s < step);
+        let b = list.partition_point(|&(s, _)| s <= step);
+        out.extend(list[a..b].iter().map(|&(_, i)| i));
+    };
+    let draw = |p: f64, seed: u64, out: &mut Vec<u32>| match threshold(p) {
+        Some(0) => {}
+        None => out.extend(0..port.size),
+        Some(thr) => out.extend((0..port.size).filter(|&i| input_hash(seed, pi as u32, step, i) < thr)),
+    };
+    match &port.source {
+        InputSource::Bernoulli { p, seed } => draw(*p, *seed, out),
+        InputSource::Poisson { rate_hz, dt_s, seed } => draw(1.0 - (-rate_hz * dt_s).exp(), *seed, out),
+        InputSource::Explicit { spikes } => from_list(spikes, out),
+        InputSource::External => {
+            if let Some(list) = external.per_port.get(pi) {
+                from_list(list, out)
+            }
+        }
+    }
+}
+
+/// Read an input spike file for `image`: CSV lines `step,index` (or `port,step,index`
+/// when the image has several `External` ports), an optional header line starting
+/// with `step` or `port`, `#` comments and blank lines. Every index must be below the
+/// port's size and every step below `steps`. Errors name `origin:line:col`.
+pub fn parse_csv(text: &str, origin: &str, image: &ChipImage, steps: u32) -> Result<ExternalSpikes, Error> {
+    let external: Vec<usize> = image
+        .inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p.source, InputSource::External))
+        .map(|(i, _)| i)
+        .collect();
+    if external.is_empty() {
+        return Err(Error::input(origin, 0, 0, "the image has no External input port to feed (its inputs generate their own spikes)"));
+    }
+    let mut out = ExternalSpikes::none(image.inputs.len());
+    for (ln, line) in text.lines().enumerate() {
+        let line_no = ln + 1;
+        let content = line.split('#').next().unwrap_or("").trim_end();
+        if content.trim().is_empty() {
+            continue;
+        }
+        let first = content.trim_start();
+        if line_no == 1 && (first.starts_with("step") || first.starts_with("port")) {
+            continue;
+        }
+        // Fields with their 1-based starting columns.
+        let mut fields = Vec::new();
+        let mut col = 1;
+        for f in content.split(',') {
+            let lead = f.len() - f.trim_start().len();
+            fields.push((f.trim(), col + lead));
+            col += f.chars().count() + 1;
+        }
+        let (port, rest) = match fields.len() {
+            2 if external.len() == 1 => (external[0], &fields[..]),
+            2 => {
+                return Err(Error::input(origin, line_no, 1, format!(
+                    "the image has {} External ports: write `port,step,index`", external.len())))
+            }
+            3 => {
+                let (name, c) = fields[0];
+                let p = image.inputs.iter().position(|p| p.name == name).ok_or_else(|| {
+                    Error::input(origin, line_no, c, format!("no input port `{name}`"))
+                })?;
+                if !external.contains(&p) {
+                    return Err(Error::input(origin, line_no, c, format!("input port `{name}` is not External")));
+                }
+                (p, &fields[1..])
+            }
+            n => {
+                return Err(Error::input(origin, line_no, 1, format!("expected `step,index`, found {n} fields")))
+            }
+        };
+        let num = |(f, c): (&str, usize), what: &str| {
+            f.parse::<u32>().map_err(|_| Error::input(origin, line_no, c, format!("`{f}` is not a {what} (a non-negative integer)")))
+        };
+        let step = num(rest[0], "step")?;
+        let index = num(rest[1], "index")?;
+        if step >= steps {
+            return Err(Error::input(origin, line_no, rest[0].1, format!("step {step} is not below --steps {steps}")));
+        }
+        let size = image.inputs[port].size;
+        if index >= size {
+            return Err(Error::input(origin, line_no, rest[1].1, format!(
+                "index {index} is out of range: input port `{}` has {size} inputs (0..{size})", image.inputs[port].name)));
+        }
+        out.per_port[port].push((step, index));
+    }
+    for list in &mut out.per_port {
+        list.sort_unstable();
+        list.dedup();
+    }
+    Ok(out)
+}

@@ -1,0 +1,72 @@
+//! The simulation state: plain data, separate from the stepping code.
+//!
+//! A [`SimState`] holds everything that changes during a run — per-core neuron state
+//! as structure-of-arrays, the dendritic accumulators (a ring of slots per compartment
+//! for delayed synapses), the modulator grid, the step counter and the event counters.
+//! It can be cloned to snapshot a run and compared for equality, which is how the
+//! determinism tests check that thread counts do not matter. Packets never outlive a
+//! step (each step's packets are delivered into the accumulators before its barrier),
+//! so there are no in-flight packets to keep between steps.
+
+use crate::energy::{ChipCounts, Counts};
+use amine_chip::modgrid::ModGrid;
+
+/// One core's changing state, as structure-of-arrays over its compartments.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CoreState {
+    /// Synaptic current `u` (LIF/ALIF) or integrated input (graded units).
+    pub u: Vec<i32>,
+    /// Membrane voltage `v` (0 for graded units).
+    pub v: Vec<i32>,
+    /// Remaining refractory steps.
+    pub refractory: Vec<u8>,
+    /// ALIF threshold adaptation (0 for other models).
+    pub a: Vec<i32>,
+    /// Last graded payload sent (0 for spiking models).
+    pub out: Vec<u16>,
+    /// Dendritic accumulators: slot `s` of compartment `c` is `acc[s · n + c]`; the
+    /// neuron update of step `t` reads and clears slot `t mod slots`.
+    pub acc: Vec<i32>,
+    /// Events counted on this core so far.
+    pub counts: Counts,
+}
+
+/// The whole changing state of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimState {
+    /// Steps completed so far (the next step to run).
+    pub step: u32,
+    /// One entry per core of the image, in image order (increasing core id).
+    pub cores: Vec<CoreState>,
+    /// Events of the input ports (their packets' `spike_out` and hops).
+    pub inputs: Counts,
+    /// Chip-level events and the simulated time.
+    pub chip: ChipCounts,
+    /// The modulator grid, when the image has modulator sources.
+    pub grid: Option<ModGrid>,
+}
+
+impl CoreState {
+    pub(crate) fn new(n: usize, slots: usize) -> CoreState {
+        CoreState {
+            u: vec![0; n],
+            v: vec![0; n],
+            refractory: vec![0; n],
+            a: vec![0; n],
+            out: vec![0; n],
+            acc: vec![0; n * slots],
+            counts: Counts::default(),
+        }
+    }
+}
+
+impl SimState {
+    /// Events of all cores and the input ports added up.
+    pub fn total_counts(&self) -> Counts {
+        let mut c = self.inputs;
+        for core in &self.cores {
+            c += core.counts;
+        }
+        c
+    }
+}
