@@ -101,7 +101,7 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
         }
     }
 
-    let mut check_targets = |field: String, targets: &[AxonTarget], out: &mut Vec<Problem>| {
+    let check_targets = |field: String, targets: &[AxonTarget], out: &mut Vec<Problem>| {
         if let Some(t) = targets.iter().find(|t| rows_of.get(&t.core).is_none_or(|&rows| t.axon >= rows)) {
             out.push(Problem { field, message: format!("fan-out to core {} axon {}, which does not exist", t.core, t.axon) });
         }
