@@ -22,7 +22,10 @@ fn mutated_tiny(dir: &Path, from: &str, to: &str) -> String {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../chip-configs/tiny.ron"),
     )
     .unwrap();
-    assert!(original.contains(from), "fixture text `{from}` not in tiny.ron");
+    assert!(
+        original.contains(from),
+        "fixture text `{from}` not in tiny.ron"
+    );
     let path = dir.join("chip.ron");
     std::fs::write(&path, original.replacen(from, to, 1)).unwrap();
     path.display().to_string()
@@ -105,11 +108,19 @@ fn unknown_preset_and_missing_file_fail_cleanly() {
 #[test]
 fn garbage_input_never_panics() {
     let dir = tempfile::tempdir().unwrap();
-    for (i, junk) in ["", "(", "ChipConfig(", "\u{0}\u{1}", "ChipConfig(name: 5)"].iter().enumerate() {
+    for (i, junk) in ["", "(", "ChipConfig(", "\u{0}\u{1}", "ChipConfig(name: 5)"]
+        .iter()
+        .enumerate()
+    {
         let path = dir.path().join(format!("junk{i}.ron"));
         std::fs::write(&path, junk).unwrap();
         let out = amine(&["chip", "check", path.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(1), "input {junk:?}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "input {junk:?}: {}",
+            text(&out.stderr)
+        );
         assert!(!text(&out.stderr).contains("panicked"));
     }
 }

@@ -372,7 +372,8 @@ impl ChipConfig {
         );
         need(
             c.synapse_memory_bits >= c.word_bits as u64
-                && c.synapse_memory_bits % c.word_bits.max(1) as u64 == 0,
+                && c.synapse_memory_bits
+                    .is_multiple_of(c.word_bits.max(1) as u64),
             "core.synapse_memory_bits",
             format!(
                 "{} is not a positive multiple of the {}-bit word",

@@ -24,6 +24,7 @@
 
 pub mod config;
 pub mod error;
+pub mod image;
 pub mod modgrid;
 pub mod neuron;
 pub mod presets;

@@ -26,7 +26,9 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ChipCommand {
     /// Print a chip's summary: mesh, cores, neurons, synapse memory, costs.
-    #[command(after_help = "Examples:\n  amine chip show loihi\n  amine chip show my-chip.ron --json")]
+    #[command(
+        after_help = "Examples:\n  amine chip show loihi\n  amine chip show my-chip.ron --json"
+    )]
     Show {
         /// A preset name (loihi, tiny) or a chip-config RON file.
         chip: String,

@@ -37,7 +37,10 @@ impl ChipImage {
     pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<ChipImage, Error> {
         let bad = |m: String| Error::image(origin, m);
         if bytes.len() < HEADER || bytes[..8] != MAGIC {
-            return Err(bad("not an amine chip image (bad magic); expected a file written by `amine compile`".into()));
+            return Err(bad(
+                "not an amine chip image (bad magic); expected a file written by `amine compile`"
+                    .into(),
+            ));
         }
         let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default());
         if version != IMAGE_VERSION {
@@ -90,7 +93,11 @@ impl ChipImage {
 
     /// Write atomically: RON text if the file name ends in `.ron`, binary otherwise.
     pub fn save(&self, path: &Path) -> Result<(), Error> {
-        let bytes = if is_ron(path) { self.to_ron().into_bytes() } else { self.to_bytes() };
+        let bytes = if is_ron(path) {
+            self.to_ron().into_bytes()
+        } else {
+            self.to_bytes()
+        };
         write_atomically(path, &bytes)
     }
 
@@ -109,5 +116,6 @@ impl ChipImage {
 }
 
 fn is_ron(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("ron"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("ron"))
 }

@@ -54,7 +54,10 @@ pub struct ChipStamp {
 
 impl ChipStamp {
     pub fn of(config: &ChipConfig) -> ChipStamp {
-        ChipStamp { name: config.name.clone(), fingerprint: fnv1a(config.to_ron().as_bytes()) }
+        ChipStamp {
+            name: config.name.clone(),
+            fingerprint: fnv1a(config.to_ron().as_bytes()),
+        }
     }
 }
 
@@ -240,7 +243,10 @@ impl ChipImage {
 impl CoreImage {
     /// The output axons of compartment `c`.
     pub fn fanout_of(&self, c: usize) -> &[AxonTarget] {
-        let (a, b) = (self.fanout_offsets[c] as usize, self.fanout_offsets[c + 1] as usize);
+        let (a, b) = (
+            self.fanout_offsets[c] as usize,
+            self.fanout_offsets[c + 1] as usize,
+        );
         &self.fanout[a..b]
     }
 }
@@ -248,7 +254,10 @@ impl CoreImage {
 impl InputPort {
     /// The output axons of input `i`.
     pub fn fanout_of(&self, i: usize) -> &[AxonTarget] {
-        let (a, b) = (self.fanout_offsets[i] as usize, self.fanout_offsets[i + 1] as usize);
+        let (a, b) = (
+            self.fanout_offsets[i] as usize,
+            self.fanout_offsets[i + 1] as usize,
+        );
         &self.fanout[a..b]
     }
 }
@@ -262,3 +271,6 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     }
     h
 }
+
+#[cfg(test)]
+mod tests;

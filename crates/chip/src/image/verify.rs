@@ -14,7 +14,10 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
     let mut push = |field: String, message: String| out.push(Problem { field, message });
 
     if image.version != IMAGE_VERSION {
-        push("version".into(), format!("{} is not {IMAGE_VERSION}", image.version));
+        push(
+            "version".into(),
+            format!("{} is not {IMAGE_VERSION}", image.version),
+        );
     }
     let stamp = ChipStamp::of(config);
     if image.chip != stamp {
@@ -36,7 +39,14 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
     for (ci, core) in image.cores.iter().enumerate() {
         let at = |f: &str| format!("cores[{ci}].{f}");
         if core.id >= config.cores() {
-            push(at("id"), format!("core {} does not exist on a {}-core chip", core.id, config.cores()));
+            push(
+                at("id"),
+                format!(
+                    "core {} does not exist on a {}-core chip",
+                    core.id,
+                    config.cores()
+                ),
+            );
         }
         if last_id.is_some_and(|l| core.id <= l) {
             push(at("id"), "core ids must be unique and increasing".into());
@@ -46,40 +56,87 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
 
         let n = core.compartments.len();
         if n > limits.compartments as usize {
-            push(at("compartments"), format!("{n} compartments, the core has {}", limits.compartments));
+            push(
+                at("compartments"),
+                format!("{n} compartments, the core has {}", limits.compartments),
+            );
         }
         for (pi, p) in core.profiles.iter().enumerate() {
             if !limits.neuron_models.contains(&p.kind()) {
-                push(format!("cores[{ci}].profiles[{pi}]"), format!("{:?} neurons are not implemented by this chip", p.kind()));
+                push(
+                    format!("cores[{ci}].profiles[{pi}]"),
+                    format!("{:?} neurons are not implemented by this chip", p.kind()),
+                );
             }
             for m in p.problems() {
                 push(format!("cores[{ci}].profiles[{pi}]"), m);
             }
         }
-        if let Some(bad) = core.compartments.iter().find(|&&p| p as usize >= core.profiles.len()) {
-            push(at("compartments"), format!("profile index {bad} but only {} profiles", core.profiles.len()));
+        if let Some(bad) = core
+            .compartments
+            .iter()
+            .find(|&&p| p as usize >= core.profiles.len())
+        {
+            push(
+                at("compartments"),
+                format!(
+                    "profile index {bad} but only {} profiles",
+                    core.profiles.len()
+                ),
+            );
         }
 
         let mem = &core.synapses;
         if mem.rows().len() > limits.input_axons as usize {
-            push(at("synapses"), format!("{} input axons, the core has {}", mem.rows().len(), limits.input_axons));
+            push(
+                at("synapses"),
+                format!(
+                    "{} input axons, the core has {}",
+                    mem.rows().len(),
+                    limits.input_axons
+                ),
+            );
         }
         if mem.used_bits() > limits.synapse_memory_bits {
-            push(at("synapses"), format!("{} bits of synapse memory, the core has {}", mem.used_bits(), limits.synapse_memory_bits));
+            push(
+                at("synapses"),
+                format!(
+                    "{} bits of synapse memory, the core has {}",
+                    mem.used_bits(),
+                    limits.synapse_memory_bits
+                ),
+            );
         }
         for (ri, row) in mem.rows().iter().enumerate() {
             let f = &row.format;
             if !limits.weight_bits.contains(&f.weight_bits) {
-                push(format!("cores[{ci}].synapses.rows[{ri}]"), format!("{}-bit weights are not supported", f.weight_bits));
+                push(
+                    format!("cores[{ci}].synapses.rows[{ri}]"),
+                    format!("{}-bit weights are not supported", f.weight_bits),
+                );
             }
-            if row.exponent < limits.weight_exponent_min || row.exponent > limits.weight_exponent_max {
-                push(format!("cores[{ci}].synapses.rows[{ri}]"), format!("weight exponent {} outside {}..={}", row.exponent, limits.weight_exponent_min, limits.weight_exponent_max));
+            if row.exponent < limits.weight_exponent_min
+                || row.exponent > limits.weight_exponent_max
+            {
+                push(
+                    format!("cores[{ci}].synapses.rows[{ri}]"),
+                    format!(
+                        "weight exponent {} outside {}..={}",
+                        row.exponent, limits.weight_exponent_min, limits.weight_exponent_max
+                    ),
+                );
             }
             if f.delay_bits > limits.max_delay_bits || f.tag_bits > limits.max_tag_bits {
-                push(format!("cores[{ci}].synapses.rows[{ri}]"), "delay or tag field wider than the chip allows".into());
+                push(
+                    format!("cores[{ci}].synapses.rows[{ri}]"),
+                    "delay or tag field wider than the chip allows".into(),
+                );
             }
             if let Some(s) = mem.row_synapses(ri as u32).find(|s| s.target as usize >= n) {
-                push(format!("cores[{ci}].synapses.rows[{ri}]"), format!("synapse targets compartment {} of {n}", s.target));
+                push(
+                    format!("cores[{ci}].synapses.rows[{ri}]"),
+                    format!("synapse targets compartment {} of {n}", s.target),
+                );
             }
         }
 
@@ -89,21 +146,47 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             || offsets.windows(2).any(|w| w[0] > w[1])
             || offsets.last().copied() != Some(core.fanout.len() as u32)
         {
-            push(at("fanout_offsets"), format!("must rise from 0 to {} in {} entries", core.fanout.len(), n + 1));
+            push(
+                at("fanout_offsets"),
+                format!(
+                    "must rise from 0 to {} in {} entries",
+                    core.fanout.len(),
+                    n + 1
+                ),
+            );
         }
         if core.fanout.len() > limits.output_axons as usize {
-            push(at("fanout"), format!("{} output axons, the core has {}", core.fanout.len(), limits.output_axons));
+            push(
+                at("fanout"),
+                format!(
+                    "{} output axons, the core has {}",
+                    core.fanout.len(),
+                    limits.output_axons
+                ),
+            );
         }
         for pr in &core.plastic_rows {
             if pr.row as usize >= mem.rows().len() || pr.slot as usize >= image.learning.len() {
-                push(at("plastic_rows"), format!("row {} / slot {} does not exist", pr.row, pr.slot));
+                push(
+                    at("plastic_rows"),
+                    format!("row {} / slot {} does not exist", pr.row, pr.slot),
+                );
             }
         }
     }
 
-    let mut check_targets = |field: String, targets: &[AxonTarget], out: &mut Vec<Problem>| {
-        if let Some(t) = targets.iter().find(|t| rows_of.get(&t.core).is_none_or(|&rows| t.axon >= rows)) {
-            out.push(Problem { field, message: format!("fan-out to core {} axon {}, which does not exist", t.core, t.axon) });
+    let check_targets = |field: String, targets: &[AxonTarget], out: &mut Vec<Problem>| {
+        if let Some(t) = targets
+            .iter()
+            .find(|t| rows_of.get(&t.core).is_none_or(|&rows| t.axon >= rows))
+        {
+            out.push(Problem {
+                field,
+                message: format!(
+                    "fan-out to core {} axon {}, which does not exist",
+                    t.core, t.axon
+                ),
+            });
         }
     };
     for (ci, core) in image.cores.iter().enumerate() {
@@ -117,34 +200,60 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             || offsets.windows(2).any(|w| w[0] > w[1])
             || offsets.last().copied() != Some(port.fanout.len() as u32)
         {
-            out.push(Problem { field: at("fanout_offsets"), message: format!("must rise from 0 to {} in {} entries", port.fanout.len(), port.size + 1) });
+            out.push(Problem {
+                field: at("fanout_offsets"),
+                message: format!(
+                    "must rise from 0 to {} in {} entries",
+                    port.fanout.len(),
+                    port.size + 1
+                ),
+            });
         }
         check_targets(at("fanout"), &port.fanout, &mut out);
         let (x, y) = port.entry_tile;
         if x >= config.mesh.tiles_x || y >= config.mesh.tiles_y {
-            out.push(Problem { field: at("entry_tile"), message: format!("tile ({x}, {y}) is outside the mesh") });
+            out.push(Problem {
+                field: at("entry_tile"),
+                message: format!("tile ({x}, {y}) is outside the mesh"),
+            });
         }
         match &port.source {
             InputSource::Explicit { spikes } => {
                 if let Some((s, i)) = spikes.iter().find(|(_, i)| *i >= port.size) {
-                    out.push(Problem { field: at("source"), message: format!("spike at step {s} for input {i} of {}", port.size) });
+                    out.push(Problem {
+                        field: at("source"),
+                        message: format!("spike at step {s} for input {i} of {}", port.size),
+                    });
                 }
                 if spikes.windows(2).any(|w| w[0] > w[1]) {
-                    out.push(Problem { field: at("source"), message: "explicit spikes must be sorted by step, then index".into() });
+                    out.push(Problem {
+                        field: at("source"),
+                        message: "explicit spikes must be sorted by step, then index".into(),
+                    });
                 }
             }
             InputSource::Bernoulli { p, .. } if !(0.0..=1.0).contains(p) => {
-                out.push(Problem { field: at("source"), message: format!("probability {p} outside [0, 1]") });
+                out.push(Problem {
+                    field: at("source"),
+                    message: format!("probability {p} outside [0, 1]"),
+                });
             }
             InputSource::Poisson { rate_hz, dt_s, .. } if !(*rate_hz >= 0.0 && *dt_s > 0.0) => {
-                out.push(Problem { field: at("source"), message: "rate must be ≥ 0 and dt > 0".into() });
+                out.push(Problem {
+                    field: at("source"),
+                    message: "rate must be ≥ 0 and dt > 0".into(),
+                });
             }
             _ => {}
         }
     }
 
     let compartments_of = |id: u32| {
-        image.cores.iter().find(|c| c.id == id).map(|c| c.compartments.len() as u32)
+        image
+            .cores
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.compartments.len() as u32)
     };
     for (pi, pop) in image.populations.iter().enumerate() {
         let mut covered = 0u64;
@@ -152,20 +261,32 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             let fits = compartments_of(b.core)
                 .is_some_and(|n| b.first_compartment as u64 + b.count as u64 <= n as u64);
             if !fits || b.first_neuron as u64 + b.count as u64 > pop.size as u64 {
-                out.push(Problem { field: format!("populations[{pi}].blocks[{bi}]"), message: "block lies outside its core or population".into() });
+                out.push(Problem {
+                    field: format!("populations[{pi}].blocks[{bi}]"),
+                    message: "block lies outside its core or population".into(),
+                });
             }
             covered += b.count as u64;
         }
         if covered != pop.size as u64 {
-            out.push(Problem { field: format!("populations[{pi}]"), message: format!("blocks cover {covered} of {} neurons", pop.size) });
+            out.push(Problem {
+                field: format!("populations[{pi}]"),
+                message: format!("blocks cover {covered} of {} neurons", pop.size),
+            });
         }
     }
     for (pi, probe) in image.probes.iter().enumerate() {
         match image.population(&probe.population) {
-            None => out.push(Problem { field: format!("probes[{pi}]"), message: format!("no population `{}`", probe.population) }),
+            None => out.push(Problem {
+                field: format!("probes[{pi}]"),
+                message: format!("no population `{}`", probe.population),
+            }),
             Some(pop) => {
                 if let Some(i) = probe.neurons.iter().flatten().find(|&&i| i >= pop.size) {
-                    out.push(Problem { field: format!("probes[{pi}]"), message: format!("neuron {i} of a {}-neuron population", pop.size) });
+                    out.push(Problem {
+                        field: format!("probes[{pi}]"),
+                        message: format!("neuron {i} of a {}-neuron population", pop.size),
+                    });
                 }
             }
         }
@@ -178,16 +299,28 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             && in_grid(s.cell)
             && s.gain.is_finite();
         if !ok {
-            out.push(Problem { field: format!("modulator.sources[{si}]"), message: "source outside the chip, grid or channels".into() });
+            out.push(Problem {
+                field: format!("modulator.sources[{si}]"),
+                message: "source outside the chip, grid or channels".into(),
+            });
         }
     }
     for (si, c) in image.modulator.cells.iter().enumerate() {
         if !(compartments_of(c.core).is_some_and(|n| c.compartment < n) && in_grid(c.cell)) {
-            out.push(Problem { field: format!("modulator.cells[{si}]"), message: "binding outside the chip or grid".into() });
+            out.push(Problem {
+                field: format!("modulator.cells[{si}]"),
+                message: "binding outside the chip or grid".into(),
+            });
         }
     }
     if !image.learning.is_empty() && !config.learning.enabled {
-        out.push(Problem { field: "learning".into(), message: format!("the image has learning rules but chip `{}` has no learning engine", config.name) });
+        out.push(Problem {
+            field: "learning".into(),
+            message: format!(
+                "the image has learning rules but chip `{}` has no learning engine",
+                config.name
+            ),
+        });
     }
     out
 }

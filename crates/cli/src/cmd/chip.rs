@@ -29,7 +29,11 @@ pub fn run(command: ChipCommand) -> Result<()> {
         ChipCommand::List => {
             for name in presets::names() {
                 let c = presets::preset(name)?;
-                println!("{name:8} {} cores, {} compartments", c.cores(), group(c.compartments()));
+                println!(
+                    "{name:8} {} cores, {} compartments",
+                    c.cores(),
+                    group(c.compartments())
+                );
             }
             Ok(())
         }
@@ -40,7 +44,11 @@ pub fn run(command: ChipCommand) -> Result<()> {
 /// and the dynamic power that would draw.
 fn peak_synaptic(config: &ChipConfig) -> (f64, f64) {
     let op = config.costs.synaptic_op.time().seconds(config.clock());
-    let ops_per_s = if op > 0.0 { config.cores() as f64 / op } else { f64::INFINITY };
+    let ops_per_s = if op > 0.0 {
+        config.cores() as f64 / op
+    } else {
+        f64::INFINITY
+    };
     let watts = ops_per_s * config.costs.synaptic_op.energy_pj * 1e-12;
     (ops_per_s, watts)
 }
@@ -99,7 +107,10 @@ fn summary_text(c: &ChipConfig) -> String {
     s += &format!(
         "  learning       {}\n",
         if c.learning.enabled {
-            format!("{}-bit traces, {}-bit tags", c.learning.trace_bits, c.learning.tag_bits)
+            format!(
+                "{}-bit traces, {}-bit tags",
+                c.learning.trace_bits, c.learning.tag_bits
+            )
         } else {
             "none".into()
         }

@@ -1,0 +1,184 @@
+//! Image encodings and verification on a small hand-built image.
+
+use super::*;
+use crate::neuron::lif::LifParams;
+use crate::presets::preset;
+use crate::synapse::{RowFormat, SignMode, Synapse};
+
+/// Two cores of the tiny chip: core 0 has 2 LIF compartments; compartment 0 sends to
+/// core 1's row 0, which holds one synapse onto its compartment 0.
+fn two_core_image(config: &ChipConfig) -> ChipImage {
+    let lif = NeuronParams::Lif(LifParams {
+        du: 511,
+        dv: 256,
+        vth: 10,
+        ..Default::default()
+    });
+    let words = config.core.word_bits;
+    let bits = config.core.synapse_memory_bits;
+    let format = RowFormat {
+        index_bits: 6,
+        weight_bits: 8,
+        sign: SignMode::Signed,
+        delay_bits: 0,
+        tag_bits: 0,
+    };
+    let mut mem1 = SynapseMemory::new(words, bits);
+    mem1.push_row(
+        format,
+        0,
+        &[Synapse {
+            target: 0,
+            weight: 5,
+            delay: 0,
+            tag: 0,
+        }],
+    )
+    .unwrap();
+    let core0 = CoreImage {
+        id: 0,
+        profiles: vec![lif.clone()],
+        compartments: vec![0, 0],
+        synapses: SynapseMemory::new(words, bits),
+        fanout_offsets: vec![0, 1, 1],
+        fanout: vec![AxonTarget { core: 3, axon: 0 }],
+        plastic_rows: vec![],
+    };
+    let core1 = CoreImage {
+        id: 3,
+        profiles: vec![lif],
+        compartments: vec![0],
+        synapses: mem1,
+        fanout_offsets: vec![0, 0],
+        fanout: vec![],
+        plastic_rows: vec![],
+    };
+    ChipImage {
+        version: IMAGE_VERSION,
+        chip: ChipStamp::of(config),
+        program: "two".into(),
+        cores: vec![core0, core1],
+        inputs: vec![InputPort {
+            name: "in".into(),
+            size: 1,
+            source: InputSource::Explicit {
+                spikes: vec![(0, 0), (3, 0)],
+            },
+            entry_tile: (0, 0),
+            fanout_offsets: vec![0, 1],
+            fanout: vec![AxonTarget { core: 3, axon: 0 }],
+        }],
+        populations: vec![PopulationMap {
+            name: "a".into(),
+            size: 3,
+            model: NeuronModelKind::Lif,
+            sign: Sign::Mixed,
+            blocks: vec![
+                Block {
+                    core: 0,
+                    first_compartment: 0,
+                    first_neuron: 0,
+                    count: 2,
+                },
+                Block {
+                    core: 3,
+                    first_compartment: 0,
+                    first_neuron: 2,
+                    count: 1,
+                },
+            ],
+        }],
+        probes: vec![Probe {
+            name: "a".into(),
+            population: "a".into(),
+            kind: ProbeKind::Spikes,
+            neurons: None,
+        }],
+        modulator: ModulatorImage::default(),
+        learning: vec![],
+    }
+}
+
+#[test]
+fn a_consistent_image_verifies() {
+    let config = preset("tiny").unwrap();
+    let image = two_core_image(&config);
+    assert_eq!(image.verify(&config), vec![]);
+    assert_eq!(image.synapse_count(), 1);
+    assert_eq!(image.compartments_used(), 3);
+}
+
+#[test]
+fn both_encodings_round_trip() {
+    let config = preset("tiny").unwrap();
+    let image = two_core_image(&config);
+    let back = ChipImage::from_bytes(&image.to_bytes(), "x").unwrap();
+    assert_eq!(back, image);
+    let back = ChipImage::from_ron(&image.to_ron(), "x").unwrap();
+    assert_eq!(back, image);
+}
+
+#[test]
+fn corrupt_truncated_and_foreign_binaries_are_errors() {
+    let config = preset("tiny").unwrap();
+    let bytes = two_core_image(&config).to_bytes();
+    let msg = |b: &[u8]| ChipImage::from_bytes(b, "img").unwrap_err().to_string();
+    assert!(msg(&bytes[..bytes.len() - 3]).contains("truncated"));
+    let mut flipped = bytes.clone();
+    *flipped.last_mut().unwrap() ^= 0x40;
+    assert!(msg(&flipped).contains("checksum"));
+    assert!(msg(b"hello world, not an image at all").contains("magic"));
+    let mut other_version = bytes.clone();
+    other_version[8] = 99;
+    assert!(msg(&other_version).contains("version"));
+    // Every prefix is an error, never a panic.
+    for n in 0..bytes.len() {
+        assert!(ChipImage::from_bytes(&bytes[..n], "img").is_err());
+    }
+}
+
+#[test]
+fn an_image_for_another_chip_is_refused() {
+    let tiny = preset("tiny").unwrap();
+    let loihi = preset("loihi").unwrap();
+    let problems = two_core_image(&tiny).verify(&loihi);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].message.contains("compiled for chip `tiny`"));
+}
+
+#[test]
+fn dangling_references_are_all_reported() {
+    let config = preset("tiny").unwrap();
+    let mut image = two_core_image(&config);
+    image.cores[0].fanout[0].axon = 7; // no such row on core 3
+    image.cores[0].compartments[1] = 4; // no such profile
+    image.inputs[0].source = InputSource::Explicit {
+        spikes: vec![(0, 5)],
+    }; // no input 5
+    image.probes[0].population = "b".into();
+    let fields: Vec<String> = image.verify(&config).into_iter().map(|p| p.field).collect();
+    for f in [
+        "cores[0].fanout",
+        "cores[0].compartments",
+        "inputs[0].source",
+        "probes[0]",
+    ] {
+        assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
+    }
+}
+
+#[test]
+fn save_and_load_pick_the_encoding_by_name() {
+    let config = preset("tiny").unwrap();
+    let image = two_core_image(&config);
+    let dir = std::env::temp_dir().join(format!("amine-image-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["a.ron", "a.img"] {
+        let path = dir.join(name);
+        image.save(&path).unwrap();
+        let text = std::fs::read(&path).unwrap();
+        assert_eq!(text.starts_with(&codec::MAGIC), name.ends_with(".img"));
+        assert_eq!(ChipImage::load(&path).unwrap(), image);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

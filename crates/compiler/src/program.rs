@@ -1,0 +1,260 @@
+//! The network program: what a user writes, in physical units, once for any chip.
+//!
+//! A program is RON (see `docs/program-format.md` and `programs/`). Every struct rejects
+//! unknown fields. Weights, thresholds and biases are all in one scale, the **weight
+//! unit**: a spike through a synapse of weight 1 adds 1 to its target's `a_in`, i.e.
+//! `1 << 6` to the 24-bit current `u`; a LIF neuron with `threshold: 1000` spikes when
+//! `v > 1000 << 6`. Time constants are given in steps or milliseconds.
+
+use amine_chip::image::{ProbeKind, Sign};
+use amine_chip::neuron::alif::AlifParams;
+use amine_chip::neuron::lif::LifParams;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A whole network program.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Program {
+    pub name: String,
+    /// Seed of everything random in the program (connectivity, weights, inputs) unless a
+    /// part names its own.
+    #[serde(default)]
+    pub seed: u64,
+    /// Physical duration of one step, in milliseconds (for taus and rates given in ms).
+    #[serde(default = "one")]
+    pub dt_ms: f64,
+    pub populations: Vec<Population>,
+    #[serde(default)]
+    pub inputs: Vec<Input>,
+    #[serde(default)]
+    pub projections: Vec<Projection>,
+    #[serde(default)]
+    pub probes: Vec<ProbeSpec>,
+    #[serde(default)]
+    pub modulators: Vec<ModulatorSource>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// A group of neurons of one model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Population {
+    pub name: String,
+    pub size: u32,
+    pub model: Model,
+    /// Dale's principle: the sign every outgoing weight must have.
+    #[serde(default = "mixed")]
+    pub sign: Sign,
+    /// Positions in the unit square, used to bind neurons to modulator-grid cells.
+    #[serde(default)]
+    pub positions: Option<Positions>,
+}
+
+fn mixed() -> Sign {
+    Sign::Mixed
+}
+
+/// Where a population's neurons sit, in [0, 1]².
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Positions {
+    /// Row-major on a `width × height` lattice (cell centres).
+    Grid { width: u32, height: u32 },
+    /// Uniformly random, distinct lattice cells drawn with `seed`.
+    Random { seed: u64 },
+    /// Explicit (x, y) per neuron.
+    List(Vec<(f64, f64)>),
+}
+
+/// A time span, in steps or in milliseconds (converted with the program's `dt_ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Time {
+    Steps(f64),
+    Ms(f64),
+}
+
+/// A neuron model, in physical units or as raw chip fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Model {
+    /// Loihi CUBA LIF from time constants: `du + 1 = 4096 / tau_syn`, `dv = 4096 / tau_mem`
+    /// (in steps, rounded to the nearest 12-bit value); `threshold` and `bias` in weight units.
+    Lif {
+        tau_syn: Time,
+        tau_mem: Time,
+        threshold: f64,
+        #[serde(default)]
+        bias: f64,
+        #[serde(default)]
+        refractory: Option<Time>,
+    },
+    /// Loihi CUBA LIF, raw fixed-point fields as the chip stores them.
+    LifRaw(LifParams),
+    /// Adaptive-threshold LIF from time constants; `adapt` is the threshold increase per
+    /// spike in weight units, `tau_adapt` its decay.
+    Alif {
+        tau_syn: Time,
+        tau_mem: Time,
+        threshold: f64,
+        tau_adapt: Time,
+        adapt: f64,
+        #[serde(default)]
+        bias: f64,
+        #[serde(default)]
+        refractory: Option<Time>,
+        /// Reset by subtracting the threshold (e-prop style) instead of to zero.
+        #[serde(default)]
+        subtract_reset: bool,
+    },
+    AlifRaw(AlifParams),
+    /// A graded (rate) unit: `o = 1/(1+exp(−2u/u0))`, sent as an unsigned payload.
+    Graded {
+        /// Sigmoid scale in weight units.
+        u0: f64,
+        /// The table covers ±`span`·u0.
+        #[serde(default = "five")]
+        span: f64,
+        #[serde(default = "eight")]
+        payload_bits: u8,
+        #[serde(default)]
+        bias: f64,
+    },
+}
+
+fn five() -> f64 {
+    5.0
+}
+fn eight() -> u8 {
+    8
+}
+
+/// A spike source outside the chip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Input {
+    pub name: String,
+    pub size: u32,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Source {
+    /// Each input spikes with probability `p` per step.
+    Bernoulli {
+        p: f64,
+        #[serde(default)]
+        seed: Option<u64>,
+    },
+    /// Poisson trains at `rate_hz` (with the program's `dt_ms`).
+    Poisson {
+        rate_hz: f64,
+        #[serde(default)]
+        seed: Option<u64>,
+    },
+    /// Explicit spikes from a CSV file with lines `step,index` (path relative to the program).
+    File(String),
+    /// Spikes given when the image runs (`amine run --input spikes.csv`).
+    External,
+}
+
+/// Synapses from one population (or input) to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Projection {
+    /// Defaults to `from->to`.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub connect: Connect,
+    /// Weights for `Random`, `All` and `OneToOne` connectivity.
+    #[serde(default)]
+    pub weight: Option<Weight>,
+    /// Synaptic delay in steps, for connectivity that carries none itself.
+    #[serde(default)]
+    pub delay: u8,
+    /// Force a weight width instead of letting the compiler choose.
+    #[serde(default)]
+    pub weight_bits: Option<u8>,
+    /// Seed of this projection's randomness (default: derived from the program seed).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub learning: Option<LearningSpec>,
+}
+
+/// Which synapses a projection has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Connect {
+    /// `weights[pre][post]`; zero entries are absent synapses.
+    Dense(Vec<Vec<f64>>),
+    /// Explicit `(pre, post, weight)` triples.
+    Sparse(Vec<(u32, u32, f64)>),
+    /// Each (pre, post) pair independently with probability `p`.
+    Random {
+        p: f64,
+        #[serde(default = "yes")]
+        allow_self: bool,
+    },
+    /// pre i → post i (sizes must match).
+    OneToOne,
+    /// Every pre to every post.
+    All,
+    /// A CSV file with lines `pre,post,weight[,delay]` (path relative to the program).
+    File(String),
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How weights are drawn, in weight units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Weight {
+    Const(f64),
+    Uniform { low: f64, high: f64 },
+    Normal { mean: f64, std: f64 },
+}
+
+/// A learning rule attached to a projection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearningSpec {
+    /// A rule name (`stdp`, `r_stdp`, `error_diffusion`) or an expression such as
+    /// `"dw = 2^-4*x1*y0 - 2^-4*y1*x0"`.
+    pub rule: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+    /// Run the rule every `epoch` steps.
+    #[serde(default = "one_u32")]
+    pub epoch: u32,
+}
+
+fn one_u32() -> u32 {
+    1
+}
+
+/// Something to record during a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeSpec {
+    pub name: String,
+    pub population: String,
+    pub kind: ProbeKind,
+    #[serde(default)]
+    pub neurons: Option<Vec<u32>>,
+}
+
+/// Neurons of `population` inject `gain` × their output into modulator `channel`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModulatorSource {
+    pub population: String,
+    #[serde(default)]
+    pub neurons: Option<Vec<u32>>,
+    pub channel: u32,
+    #[serde(default = "one")]
+    pub gain: f64,
+}
