@@ -189,6 +189,10 @@ impl Simulator {
     pub fn population_names(&self) -> &[String] {
         &self.tables.population_names
     }
+    /// Neurons of each population, in image order.
+    pub fn population_sizes(&self) -> &[u32] {
+        &self.tables.population_sizes
+    }
     /// Tiles holding at least one core of the image (the barrier spans them).
     pub fn tiles_in_use(&self) -> u32 {
         self.tables.tiles_in_use
@@ -312,7 +316,7 @@ impl Simulator {
         sc.finish.extend_from_slice(&sc.out_end);
         let stall = match self.options.timing {
             Timing::Analytic => analytic::run(&geo, &sc.packets, &sc.out_end, &mut sc.finish, &mut sc.analytic),
-            Timing::Cycle => cycle::run(&geo, &sc.packets, &sc.out_end, &mut sc.finish, &mut sc.cycle),
+            Timing::Cycle => cycle::run(&geo, &sc.packets, &mut sc.finish, &mut sc.cycle),
         };
 
         // 4. Deliver: bucket packets by destination (stable), then cores in parallel.

@@ -69,6 +69,7 @@ pub(crate) struct Tables {
     pub tiles_in_use: u32,
     pub mod_sources: Vec<ModSourceTable>,
     pub population_names: Vec<String>,
+    pub population_sizes: Vec<u32>,
 }
 
 /// Tile of a core id.
@@ -153,6 +154,7 @@ impl Tables {
             tiles_in_use: tiles.len() as u32,
             mod_sources,
             population_names: image.populations.iter().map(|p| p.name.clone()).collect(),
+            population_sizes: image.populations.iter().map(|p| p.size).collect(),
         }
     }
 }

@@ -125,8 +125,8 @@ impl Scratch {
     }
 }
 
-/// Fills `finish` (per core; the caller sets it to `out_end`) and returns the stall cycles.
-pub(crate) fn run(g: &Geometry, packets: &[Packet], out_end: &[u64], finish: &mut [u64], s: &mut Scratch) -> u64 {
+/// Fills `finish` (per core; the caller sets it to each core's spike-out end) and returns the stall cycles.
+pub(crate) fn run(g: &Geometry, packets: &[Packet], finish: &mut [u64], s: &mut Scratch) -> u64 {
     let mesh = g.tiles_x * g.tiles_y * 4;
     let l = Layout { inject0: mesh, eject0: mesh + g.sources };
     let nports = (l.eject0 + g.cores) as usize;

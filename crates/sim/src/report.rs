@@ -1,0 +1,352 @@
+//! The run report: energy by component and core, latency per step, NoC and spike
+//! statistics — as a serialisable [`RunReport`] (`report.json`), a terminal table
+//! ([`RunReport::summary`]) and a report directory ([`RunReport::write_dir`]).
+//!
+//! Energy is computed here, once, from the event counts in the [`SimState`]:
+//! `count × cost` per kind (see [`crate::energy`]), the barrier (`for_tiles(tiles in
+//! use)` per step, in the NoC component), the modulator grid, and static power over the
+//! simulated time (the sum of the step latencies, converted with the clock).
+
+use crate::energy::{Components, Counts};
+use crate::engine::{RunOutcome, Simulator, Spike};
+use crate::error::Error;
+use crate::options::Timing;
+use crate::state::SimState;
+use amine_chip::units::Cycles;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Everything a run measured. Energies in picojoules, times in cycles and nanoseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub program: String,
+    pub chip: String,
+    pub steps: u32,
+    pub timing: Timing,
+    pub threads: usize,
+    /// Model seconds per step (for firing rates).
+    pub dt_s: f64,
+    pub clock_hz: u64,
+    pub mesh: MeshShape,
+    /// Sum of the step latencies.
+    pub simulated_cycles: u64,
+    pub simulated_time_s: f64,
+    pub energy: EnergyReport,
+    pub latency: LatencyReport,
+    pub noc: NocReport,
+    pub spikes: SpikeReport,
+    /// Synaptic events (synapses processed for arriving spikes): `events.synaptic_op`.
+    pub synaptic_events: u64,
+    /// Every event kind, summed over cores and input ports.
+    pub events: Counts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeshShape {
+    pub tiles_x: u32,
+    pub tiles_y: u32,
+    pub cores_per_tile: u32,
+    pub tiles_in_use: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnergyReport {
+    pub total_pj: f64,
+    pub components: Components,
+    /// Dynamic energy of each core of the image (synapse, dendrite, neuron, NoC of the
+    /// packets it sent, learning), with its event counts.
+    pub per_core: Vec<CoreEnergy>,
+    /// NoC energy of the input ports' packets (not attributed to any core).
+    pub input_ports_pj: f64,
+    /// Barrier energy (part of the NoC component).
+    pub barrier_pj: f64,
+    /// Chip static power drawn over the simulated time.
+    pub static_power_mw: f64,
+    /// Total energy per synaptic event (∞-free: 0 when there were none).
+    pub per_synaptic_event_pj: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoreEnergy {
+    pub core: u32,
+    /// Tile (x, y) on the mesh.
+    pub tile: (u32, u32),
+    pub total_pj: f64,
+    pub components: Components,
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyReport {
+    pub mean_cycles: f64,
+    pub p99_cycles: u64,
+    pub max_cycles: u64,
+    pub mean_ns: f64,
+    pub p99_ns: f64,
+    pub max_ns: f64,
+    /// The step with the largest latency and the core that finished last in it.
+    pub max_step: Option<u32>,
+    pub critical_core: Option<u32>,
+    /// How often each core was the critical one, as (core, steps), most first.
+    pub critical_cores: Vec<(u32, u32)>,
+    pub per_step_cycles: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NocReport {
+    pub packets: u64,
+    pub hops_ew: u64,
+    pub hops_ns: u64,
+    /// Cycles the NoC added over an idle network, summed over packets.
+    pub stall_cycles: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpikeReport {
+    pub total: u64,
+    pub populations: Vec<PopulationSpikes>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PopulationSpikes {
+    pub name: String,
+    pub size: u32,
+    pub spikes: u64,
+    /// Mean firing rate in Hz: spikes / (size × steps × dt).
+    pub rate_hz: f64,
+}
+
+impl RunReport {
+    /// Build the report of a run from the simulator, the final state and what was recorded.
+    pub fn new(sim: &Simulator, state: &SimState, outcome: &RunOutcome) -> RunReport {
+        let config = sim.config();
+        let costs = &config.costs;
+        let clock = config.clock();
+        let steps = state.step;
+        let per_core: Vec<CoreEnergy> = sim
+            .core_ids()
+            .into_iter()
+            .zip(&state.cores)
+            .map(|(id, c)| {
+                let components = c.counts.energy(costs);
+                let tile = id / config.mesh.cores_per_tile;
+                CoreEnergy {
+                    core: id,
+                    tile: (tile % config.mesh.tiles_x, tile / config.mesh.tiles_x),
+                    total_pj: components.total(),
+                    components,
+                    counts: c.counts,
+                }
+            })
+            .collect();
+        let mut components = Components::default();
+        for c in &per_core {
+            components += c.components;
+        }
+        let inputs = state.inputs.energy(costs);
+        components += inputs;
+        let barrier_pj = state.chip.barriers as f64 * costs.barrier.for_tiles(sim.tiles_in_use()).energy_pj;
+        components.noc += barrier_pj;
+        components.modulator = state.chip.modulator_cell_update as f64 * costs.modulator_cell_update.energy_pj;
+        let static_power = config.static_power();
+        components.static_ = static_power.energy_over(Cycles(state.chip.cycles), clock).0;
+        let events = state.total_counts();
+        let total_pj = components.total();
+
+        let per_step: Vec<u64> = outcome.steps.iter().map(|s| s.cycles).collect();
+        let ns = |c: f64| c / clock.0 as f64 * 1e9;
+        let mut sorted = per_step.clone();
+        sorted.sort_unstable();
+        let p99 = if sorted.is_empty() { 0 } else { sorted[((sorted.len() * 99).div_ceil(100)).max(1) - 1] };
+        let max_i = per_step.iter().enumerate().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0))).map(|(i, _)| i);
+        let mean = if per_step.is_empty() { 0.0 } else { per_step.iter().sum::<u64>() as f64 / per_step.len() as f64 };
+        let max = max_i.map_or(0, |i| per_step[i]);
+        let mut crit = std::collections::BTreeMap::<u32, u32>::new();
+        for s in &outcome.steps {
+            if let Some(c) = s.critical_core {
+                *crit.entry(c).or_default() += 1;
+            }
+        }
+        let mut critical_cores: Vec<(u32, u32)> = crit.into_iter().collect();
+        critical_cores.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let first_step = steps.saturating_sub(outcome.steps.len() as u32);
+
+        let dt = sim.options().dt_s;
+        let populations: Vec<PopulationSpikes> = sim
+            .population_names()
+            .iter()
+            .zip(sim.population_sizes())
+            .zip(&outcome.spike_counts)
+            .map(|((name, &size), &spikes)| PopulationSpikes {
+                name: name.clone(),
+                size,
+                spikes,
+                rate_hz: if size == 0 || outcome.steps.is_empty() {
+                    0.0
+                } else {
+                    spikes as f64 / (size as f64 * outcome.steps.len() as f64 * dt)
+                },
+            })
+            .collect();
+        RunReport {
+            program: sim.program().to_string(),
+            chip: config.name.clone(),
+            steps,
+            timing: sim.options().timing,
+            threads: sim.options().threads,
+            dt_s: dt,
+            clock_hz: clock.0,
+            mesh: MeshShape {
+                tiles_x: config.mesh.tiles_x,
+                tiles_y: config.mesh.tiles_y,
+                cores_per_tile: config.mesh.cores_per_tile,
+                tiles_in_use: sim.tiles_in_use(),
+            },
+            simulated_cycles: state.chip.cycles,
+            simulated_time_s: Cycles(state.chip.cycles).seconds(clock),
+            energy: EnergyReport {
+                total_pj,
+                components,
+                per_core,
+                input_ports_pj: inputs.total(),
+                barrier_pj,
+                static_power_mw: static_power.0,
+                per_synaptic_event_pj: if events.synaptic_op == 0 { 0.0 } else { total_pj / events.synaptic_op as f64 },
+            },
+            latency: LatencyReport {
+                mean_cycles: mean,
+                p99_cycles: p99,
+                max_cycles: max,
+                mean_ns: ns(mean),
+                p99_ns: ns(p99 as f64),
+                max_ns: ns(max as f64),
+                max_step: max_i.map(|i| first_step + i as u32),
+                critical_core: max_i.and_then(|i| outcome.steps[i].critical_core),
+                critical_cores,
+                per_step_cycles: per_step,
+            },
+            noc: NocReport {
+                packets: state.chip.packets,
+                hops_ew: events.hop_ew,
+                hops_ns: events.hop_ns,
+                stall_cycles: state.chip.stall_cycles,
+            },
+            spikes: SpikeReport { total: outcome.spike_counts.iter().sum(), populations },
+            synaptic_events: events.synaptic_op,
+            events,
+        }
+    }
+
+    /// Pretty JSON of the report.
+    pub fn to_json(&self) -> String {
+        // Plain data with finite floats: serialisation cannot fail.
+        serde_json::to_string_pretty(self).expect("a report serialises") + "\n"
+    }
+
+    /// The terminal summary table.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let w = &mut s;
+        let _ = writeln!(
+            w,
+            "program `{}` on chip `{}`: {} steps, {} timing, {} thread{}",
+            self.program,
+            self.chip,
+            group(self.steps as u64),
+            self.timing,
+            self.threads,
+            if self.threads == 1 { "" } else { "s" }
+        );
+        let _ = writeln!(w, "{:-<64}", "");
+        let _ = writeln!(w, "{:<22}{:>16}{:>10}", "energy", "", "share");
+        for (name, pj) in self.energy.components.named() {
+            let share = if self.energy.total_pj > 0.0 { 100.0 * pj / self.energy.total_pj } else { 0.0 };
+            let _ = writeln!(w, "  {:<20}{:>16}{:>9.1}%", name, energy(pj), share);
+        }
+        let _ = writeln!(w, "  {:<20}{:>16}", "total", energy(self.energy.total_pj));
+        let _ = writeln!(w, "  {:<20}{:>16}", "per synaptic event", energy(self.energy.per_synaptic_event_pj));
+        let l = &self.latency;
+        let _ = writeln!(w, "{:<22}{:>16}{:>16}", "latency per step", "cycles", "time");
+        let _ = writeln!(w, "  {:<20}{:>16.1}{:>16}", "mean", l.mean_cycles, nanos(l.mean_ns));
+        let _ = writeln!(w, "  {:<20}{:>16}{:>16}", "p99", group(l.p99_cycles), nanos(l.p99_ns));
+        let _ = writeln!(w, "  {:<20}{:>16}{:>16}", "max", group(l.max_cycles), nanos(l.max_ns));
+        if let (Some(step), Some(core)) = (l.max_step, l.critical_core) {
+            let _ = writeln!(w, "  {:<20}{:>16}", "max at", format!("step {step}, core {core}"));
+        }
+        let _ = writeln!(w, "  {:<20}{:>16}", "simulated time", nanos(self.simulated_time_s * 1e9));
+        let n = &self.noc;
+        let _ = writeln!(w, "{:<22}", "NoC");
+        let _ = writeln!(w, "  {:<20}{:>16}", "packets", group(n.packets));
+        let _ = writeln!(w, "  {:<20}{:>16}", "hops E-W / N-S", format!("{} / {}", group(n.hops_ew), group(n.hops_ns)));
+        let _ = writeln!(w, "  {:<20}{:>16}", "stall cycles", group(n.stall_cycles));
+        let _ = writeln!(w, "{:<22}{:>16}{:>16}", "spikes", "count", "rate");
+        for p in &self.spikes.populations {
+            let _ = writeln!(w, "  {:<20}{:>16}{:>13.2} Hz", p.name, group(p.spikes), p.rate_hz);
+        }
+        let _ = writeln!(w, "  {:<20}{:>16}", "total", group(self.spikes.total));
+        let _ = writeln!(w, "{:<22}{:>16}", "synaptic events", group(self.synaptic_events));
+        s
+    }
+
+    /// The raster as CSV: `step,population,neuron`, one spike a line.
+    pub fn raster_csv(&self, raster: &[Spike]) -> String {
+        let mut s = String::with_capacity(raster.len() * 16 + 32);
+        s.push_str("step,population,neuron\n");
+        for sp in raster {
+            let name = self.spikes.populations.get(sp.population as usize).map_or("?", |p| p.name.as_str());
+            let _ = writeln!(s, "{},{},{}", sp.step, name, sp.neuron);
+        }
+        s
+    }
+
+    /// Write `report.json`, `raster.csv`, `energy_heatmap.svg`, `raster.svg` and
+    /// `latency.svg` into `dir` (created if needed). Everything is rendered before
+    /// anything is written, and each file is written to a temporary name and renamed.
+    pub fn write_dir(&self, dir: &Path, raster: &[Spike]) -> Result<Vec<std::path::PathBuf>, Error> {
+        let files = [
+            ("report.json", self.to_json()),
+            ("raster.csv", self.raster_csv(raster)),
+            ("energy_heatmap.svg", crate::svg::energy_heatmap(self)),
+            ("raster.svg", crate::svg::raster(self, raster)),
+            ("latency.svg", crate::svg::latency(self)),
+        ];
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let mut written = Vec::new();
+        for (name, text) in files {
+            let path = dir.join(name);
+            amine_chip::error::write_atomically(&path, text.as_bytes()).map_err(|e| Error::io(&path, e))?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}
+
+/// 131072 → "131,072".
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Picojoules with a readable unit.
+pub fn energy(pj: f64) -> String {
+    amine_chip::units::Picojoules(pj).to_string()
+}
+
+/// Nanoseconds with a readable unit.
+pub fn nanos(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.3} ms", ns * 1e-6)
+    } else if ns >= 1e3 {
+        format!("{:.3} µs", ns * 1e-3)
+    } else {
+        format!("{ns:.1} ns")
+    }
+}
