@@ -131,7 +131,7 @@ pub fn parse_csv(text: &str, origin: &str, image: &ChipImage, steps: u32) -> Res
             }
         };
         let num = |(f, c): (&str, usize), what: &str| {
-            f.parse::<u32>().map_err(|_| Error::input(origin, line_no, c, format!("`{f}` is not a {what} (a non-negative integer)")))
+            f.parse::<u32>().map_err(|_| Error::input(origin, line_no, c, format!("{what} `{f}` is not a non-negative integer")))
         };
         let step = num(rest[0], "step")?;
         let index = num(rest[1], "index")?;
