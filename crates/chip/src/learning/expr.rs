@@ -107,11 +107,14 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize, usize)>, RuleError> {
 /// A byte range of the rule text.
 type Span = (usize, usize);
 
+/// Spans of one term: the whole term, then each factor.
+type TermSpans = (Span, Vec<Span>);
+
 /// Byte spans of what the parser built, parallel to the program's structure.
 #[derive(Debug, Default)]
 struct Spans {
-    /// Per equation: its own span, then per term (span, per-factor spans).
-    equations: Vec<(Span, Vec<(Span, Vec<Span>)>)>,
+    /// Per equation: its own span, then its terms' spans.
+    equations: Vec<(Span, Vec<TermSpans>)>,
 }
 
 struct Parser {
