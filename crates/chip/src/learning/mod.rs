@@ -28,6 +28,7 @@
 //!
 //! See `docs/learning.md` for the variables, the named rules and the cost model.
 
+pub mod engine;
 mod expr;
 mod named;
 pub mod traces;

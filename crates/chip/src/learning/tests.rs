@@ -205,3 +205,264 @@ mod props {
         }
     }
 }
+
+mod engine_tests {
+    use super::*;
+    use crate::learning::engine::*;
+    use crate::synapse::SignMode;
+    use proptest::prelude::*;
+
+    const SCALES: Scales = Scales {
+        payload_frac: 8,
+        modulator_frac: 16,
+    };
+
+    fn prepared(text: &str) -> PreparedRule {
+        PreparedRule::new(&parse_rule(text).unwrap())
+    }
+
+    struct Post {
+        y0: Vec<bool>,
+        y1: Vec<u16>,
+        out: Vec<u16>,
+        deriv: Vec<u16>,
+        m: Vec<Vec<i32>>,
+    }
+
+    impl Post {
+        fn new(n: usize) -> Post {
+            Post {
+                y0: vec![false; n],
+                y1: vec![0; n],
+                out: vec![0; n],
+                deriv: vec![0; n],
+                m: vec![vec![0; n]; 2],
+            }
+        }
+        fn side(&self) -> PostSide<'_> {
+            PostSide {
+                y0: &self.y0,
+                y1: &self.y1,
+                y2: &[],
+                y3: &[],
+                out: &self.out,
+                deriv: &self.deriv,
+                modulator: &self.m,
+            }
+        }
+    }
+
+    const KEY: DrawKey = DrawKey {
+        seed: 1,
+        epoch: 0,
+        row: 0,
+    };
+
+    #[test]
+    fn stdp_potentiates_on_post_spikes_and_depresses_on_pre_spikes() {
+        let rule = prepared("dw = 2^-2*x1*y0 - 2^-2*y1*x0");
+        let mut post = Post::new(2);
+        post.y0[0] = true; // target 0 spiked
+        post.y1[1] = 8; // target 1 has a post trace
+        let products = rule.post_products(&post.side(), 2, SCALES);
+        let mut exponent = 0i8;
+        let mut weights = vec![10, 10];
+        let mut tags = vec![0, 0];
+        let row = RowMut {
+            sign: SignMode::Signed,
+            weight_bits: 8,
+            tag_bits: 0,
+            exponent: &mut exponent,
+            max_exponent: None,
+            targets: &[0, 1],
+            weights: &mut weights,
+            tags: &mut tags,
+        };
+        // Pre trace 12, pre spiked: Δw0 = 12/4 = +3, Δw1 = −8/4 = −2 (exact, no rounding).
+        let out = rule.apply_row(
+            &products,
+            PreSide {
+                x0: true,
+                x1: 12,
+                ..Default::default()
+            },
+            SCALES,
+            row,
+            KEY,
+        );
+        assert_eq!(weights, vec![13, 8]);
+        assert_eq!(out.updates, 2);
+    }
+
+    #[test]
+    fn pre_gated_rules_skip_silent_rows() {
+        let rule = prepared("dw = 2^-5*pre*deriv*m0*sgn");
+        let post = Post::new(1);
+        let products = rule.post_products(&post.side(), 1, SCALES);
+        let (mut e, mut w, mut t) = (0i8, vec![5], vec![0]);
+        let row = RowMut {
+            sign: SignMode::Excitatory,
+            weight_bits: 8,
+            tag_bits: 0,
+            exponent: &mut e,
+            max_exponent: None,
+            targets: &[0],
+            weights: &mut w,
+            tags: &mut t,
+        };
+        let out = rule.apply_row(&products, PreSide::default(), SCALES, row, KEY);
+        assert_eq!(out, RowOutcome::default());
+    }
+
+    #[test]
+    fn a_full_row_is_halved_and_its_exponent_raised() {
+        // Every update adds +4 weight units; the row is at its 8-bit magnitude limit.
+        let rule = prepared("dw = 4*pre");
+        let post = Post::new(3);
+        let products = rule.post_products(&post.side(), 3, SCALES);
+        let (mut e, mut w, mut t) = (0i8, vec![255, 100, 3], vec![0; 3]);
+        let row = RowMut {
+            sign: SignMode::Excitatory,
+            weight_bits: 8,
+            tag_bits: 0,
+            exponent: &mut e,
+            max_exponent: Some(7),
+            targets: &[0, 1, 2],
+            weights: &mut w,
+            tags: &mut t,
+        };
+        let out = rule.apply_row(
+            &products,
+            PreSide {
+                payload: 256,
+                ..Default::default()
+            },
+            SCALES,
+            row,
+            KEY,
+        );
+        // payload 256/256 = 1.0 → Δ = 4 weight units = 2 mantissa LSBs at exponent 1.
+        assert_eq!(e, 1);
+        assert_eq!(out.renormalised, 1);
+        assert_eq!(w, vec![128 + 2, 50 + 2, 2 + 2]);
+        assert_eq!(out.clamped, 0);
+    }
+
+    #[test]
+    fn without_renormalisation_weights_clamp() {
+        let rule = prepared("dw = 4*pre");
+        let post = Post::new(1);
+        let products = rule.post_products(&post.side(), 1, SCALES);
+        let (mut e, mut w, mut t) = (0i8, vec![254], vec![0]);
+        let row = RowMut {
+            sign: SignMode::Excitatory,
+            weight_bits: 8,
+            tag_bits: 0,
+            exponent: &mut e,
+            max_exponent: None,
+            targets: &[0],
+            weights: &mut w,
+            tags: &mut t,
+        };
+        let out = rule.apply_row(
+            &products,
+            PreSide {
+                payload: 256,
+                ..Default::default()
+            },
+            SCALES,
+            row,
+            KEY,
+        );
+        assert_eq!((w[0], e, out.clamped), (255, 0, 1));
+    }
+
+    #[test]
+    fn r_stdp_tags_accumulate_and_zero_reward_moves_no_weight() {
+        let text = named_rule("r_stdp", &BTreeMap::new()).unwrap().unwrap();
+        let rule = prepared(&text);
+        let mut post = Post::new(1);
+        post.y0[0] = true;
+        let products = rule.post_products(&post.side(), 1, SCALES);
+        let (mut e, mut w, mut t) = (0i8, vec![40], vec![0]);
+        for epoch in 0..5 {
+            let row = RowMut {
+                sign: SignMode::Signed,
+                weight_bits: 8,
+                tag_bits: 8,
+                exponent: &mut e,
+                max_exponent: None,
+                targets: &[0],
+                weights: &mut w,
+                tags: &mut t,
+            };
+            rule.apply_row(
+                &products,
+                PreSide {
+                    x1: 64,
+                    ..Default::default()
+                },
+                SCALES,
+                row,
+                DrawKey { epoch, ..KEY },
+            );
+        }
+        assert!(t[0] > 0, "tag {t:?}");
+        assert_eq!(w[0], 40);
+    }
+
+    proptest! {
+        #[test]
+        fn error_diffusion_never_flips_a_sign(
+            ws in proptest::collection::vec(0i32..=255, 1..20),
+            inhibitory in any::<bool>(),
+            derivs in proptest::collection::vec(0u16..=64, 20),
+            m in -70000i32..70000,
+            payload in 0u16..=255,
+            renorm in any::<bool>(),
+            epochs in 1u64..20,
+        ) {
+            let rule = prepared("dw = 2^-1*pre*deriv*m0*sgn");
+            let n = ws.len();
+            let mut post = Post::new(n);
+            post.deriv = derivs[..n].to_vec();
+            post.m[0] = vec![m; n];
+            let products = rule.post_products(&post.side(), n, SCALES);
+            let sign = if inhibitory { SignMode::Inhibitory } else { SignMode::Excitatory };
+            let mut w: Vec<i32> = ws.iter().map(|&x| if inhibitory { -x } else { x }).collect();
+            let mut t = vec![0; n];
+            let mut e = 0i8;
+            let targets: Vec<u32> = (0..n as u32).collect();
+            for epoch in 0..epochs {
+                let row = RowMut { sign, weight_bits: 8, tag_bits: 0, exponent: &mut e, max_exponent: renorm.then_some(7), targets: &targets, weights: &mut w, tags: &mut t };
+                rule.apply_row(&products, PreSide { payload, ..Default::default() }, SCALES, row, DrawKey { epoch, ..KEY });
+            }
+            for &x in &w {
+                prop_assert!(if inhibitory { x <= 0 } else { x >= 0 }, "weight {x}");
+                prop_assert!(x.abs() <= 255);
+            }
+        }
+
+        #[test]
+        fn updates_are_deterministic_and_unbiased_in_expectation(seed in any::<u64>()) {
+            // Δ = 0.25 LSB: over many draws the mean is 0.25; the same key gives the same draw.
+            let rule = prepared("dw = 2^-2*pre");
+            let post = Post::new(1);
+            let products = rule.post_products(&post.side(), 1, SCALES);
+            let mut total = 0i64;
+            for epoch in 0..400 {
+                let (mut e, mut w, mut t) = (0i8, vec![0], vec![0]);
+                let key = DrawKey { seed, epoch, row: 3 };
+                let row = RowMut { sign: SignMode::Signed, weight_bits: 8, tag_bits: 0, exponent: &mut e, max_exponent: None, targets: &[0], weights: &mut w, tags: &mut t };
+                rule.apply_row(&products, PreSide { payload: 256, ..Default::default() }, SCALES, row, key);
+                let (mut e2, mut w2, mut t2) = (0i8, vec![0], vec![0]);
+                let row = RowMut { sign: SignMode::Signed, weight_bits: 8, tag_bits: 0, exponent: &mut e2, max_exponent: None, targets: &[0], weights: &mut w2, tags: &mut t2 };
+                rule.apply_row(&products, PreSide { payload: 256, ..Default::default() }, SCALES, row, key);
+                prop_assert_eq!(w[0], w2[0]);
+                total += w[0] as i64;
+            }
+            let mean = total as f64 / 400.0;
+            prop_assert!((mean - 0.25).abs() < 0.09, "mean {}", mean);
+        }
+    }
+}
