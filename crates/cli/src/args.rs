@@ -1,6 +1,8 @@
 //! Command-line arguments (clap derive). Every subcommand carries examples in its help.
 
-use clap::{Parser, Subcommand};
+use amine_sim::Timing;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,6 +23,72 @@ pub enum Command {
         #[command(subcommand)]
         command: ChipCommand,
     },
+    /// Simulate a chip image or a network program on a chip and report energy and latency.
+    #[command(after_help = "Examples:\n  amine run programs/balanced.ron --chip loihi --steps 1000 --report out/\n  amine run balanced.img --chip loihi --steps 200 --timing cycle --json\n  amine run net.img --chip tiny --steps 50 --input spikes.csv\n\nA program (.ron starting with `Program(`) is compiled first; an image must have been\ncompiled for exactly this chip. On any error nothing is written and the exit code is 1.")]
+    Run(RunArgs),
+    /// Compile the bundled balanced E/I network onto the built-in Loihi-like chip, run it
+    /// and print the energy and latency report. Needs no files.
+    #[command(after_help = "Examples:\n  amine demo\n  amine demo --steps 200 --timing cycle\n  amine demo --report out/")]
+    Demo(DemoArgs),
+    /// Measure simulator throughput, wall time and peak memory on the reference workloads.
+    #[command(after_help = "Examples:\n  amine bench\n  amine bench --quick\n\nEach row runs `amine run` as a child process (single thread, report written) and reads\nits peak resident memory from the operating system.")]
+    Bench(BenchArgs),
+}
+
+/// Options of `amine run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A chip image (`amine compile` output, binary or RON) or a network program (RON).
+    pub target: PathBuf,
+    /// A preset name (loihi, tiny) or a chip-config RON file.
+    #[arg(long, default_value = "loihi")]
+    pub chip: String,
+    /// Steps to simulate.
+    #[arg(long, default_value_t = 1000)]
+    pub steps: u32,
+    /// Timing model: analytic (fast estimate) or cycle (flit-level NoC).
+    #[arg(long, default_value = "analytic")]
+    pub timing: Timing,
+    /// Worker threads for the per-core phases (results do not depend on it).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Spikes for the image's External input ports: CSV `step,index` lines.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Write report.json, raster.csv and SVG pictures into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Print the report as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Print wall-clock timings of compile, simulation and report to stderr (for bench).
+    #[arg(long, hide = true)]
+    pub timings: bool,
+}
+
+/// Options of `amine demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Steps to simulate.
+    #[arg(long, default_value_t = 1000)]
+    pub steps: u32,
+    /// Timing model: analytic or cycle.
+    #[arg(long, default_value = "analytic")]
+    pub timing: Timing,
+    /// Also write the report files into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+}
+
+/// Options of `amine bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Only the 1,000-neuron network (W1), not the Loihi-scale one (W2).
+    #[arg(long)]
+    pub quick: bool,
+    /// Print the table as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,5 +27,8 @@ fn main() -> ExitCode {
 fn run(cli: args::Cli) -> anyhow::Result<()> {
     match cli.command {
         args::Command::Chip { command } => cmd::chip::run(command),
+        args::Command::Run(a) => cmd::run::run(a),
+        args::Command::Demo(a) => cmd::demo::run(a),
+        args::Command::Bench(a) => cmd::bench::run(a),
     }
 }

@@ -1,0 +1,184 @@
+//! `amine bench`: throughput, wall time and peak memory on the reference workloads.
+//!
+//! Each row runs this same binary as a child process — `amine run <program> --chip loihi
+//! --threads 1 --report <tmp> --json` — so the wall time and the peak resident memory are
+//! those of one whole `amine` process doing compile + run + report. The peak memory is the
+//! child's `ru_maxrss`, read with `wait4` (per child, so rows do not mask each other);
+//! the simulation-only time (for events/s and steps/s) is what the child reports on
+//! stderr. Workloads (docs/workloads.md): W1, the 1,000-neuron balanced network, 1,000
+//! steps; W2, the Loihi-scale network (131,072 neurons, ~10M synapses), 100 steps.
+
+use crate::args::BenchArgs;
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+const LOIHI_SCALE: &str = include_str!("../../../../programs/loihi_scale.ron");
+
+#[derive(Debug, Serialize)]
+struct Row {
+    workload: &'static str,
+    timing: &'static str,
+    threads: u32,
+    steps: u32,
+    synaptic_events: u64,
+    events_per_s: f64,
+    steps_per_s: f64,
+    sim_s: f64,
+    compile_s: f64,
+    process_wall_s: f64,
+    peak_rss_mb: f64,
+}
+
+pub fn run(a: BenchArgs) -> Result<()> {
+    let exe = std::env::current_exe().context("locating the amine binary")?;
+    let dir = std::env::temp_dir().join(format!("amine-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let result = bench(&exe, &dir, a.quick);
+    let _ = std::fs::remove_dir_all(&dir);
+    let rows = result?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!("machine: {} logical cores; release build; one thread per run\n", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "{:<9}{:<10}{:>8}{:>7}{:>13}{:>12}{:>10}{:>10}{:>11}{:>11}",
+        "workload", "timing", "threads", "steps", "syn. events", "events/s", "steps/s", "sim (s)", "wall (s)", "peak RSS"
+    );
+    for r in &rows {
+        println!(
+            "{:<9}{:<10}{:>8}{:>7}{:>13}{:>12}{:>10.1}{:>10.3}{:>11.3}{:>8.1} MB",
+            r.workload,
+            r.timing,
+            r.threads,
+            r.steps,
+            super::chip::group(r.synaptic_events),
+            format!("{:.1} M", r.events_per_s / 1e6),
+            r.steps_per_s,
+            r.sim_s,
+            r.process_wall_s,
+            r.peak_rss_mb
+        );
+    }
+    println!("\nwall = whole `amine run` process (compile + run + report files); sim = the step loop only.");
+    Ok(())
+}
+
+fn bench(exe: &Path, dir: &Path, quick: bool) -> Result<Vec<Row>> {
+    let w1 = dir.join("balanced.ron");
+    let w2 = dir.join("loihi_scale.ron");
+    std::fs::write(&w1, super::demo::BALANCED)?;
+    std::fs::write(&w2, LOIHI_SCALE)?;
+    let mut plan = vec![("W1", &w1, 1000u32)];
+    if !quick {
+        plan.push(("W2", &w2, 100));
+    }
+    let mut rows = vec![];
+    for (workload, program, steps) in plan {
+        for timing in ["analytic", "cycle"] {
+            let out = dir.join(format!("report-{workload}-{timing}"));
+            let args: Vec<String> = vec![
+                "run".into(),
+                program.display().to_string(),
+                "--chip".into(),
+                "loihi".into(),
+                "--steps".into(),
+                steps.to_string(),
+                "--timing".into(),
+                timing.into(),
+                "--threads".into(),
+                "1".into(),
+                "--report".into(),
+                out.display().to_string(),
+                "--json".into(),
+                "--timings".into(),
+            ];
+            let child = run_child(exe, &args)?;
+            let report: serde_json::Value = serde_json::from_slice(&child.stdout).context("reading the child's report")?;
+            let events = report["synaptic_events"].as_u64().unwrap_or(0);
+            let field = |name: &str| -> f64 {
+                child
+                    .stderr
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix(&format!("{name}=")).and_then(|v| v.parse().ok()))
+                    .unwrap_or(f64::NAN)
+            };
+            let sim_s = field("sim_s");
+            rows.push(Row {
+                workload,
+                timing,
+                threads: 1,
+                steps,
+                synaptic_events: events,
+                events_per_s: events as f64 / sim_s,
+                steps_per_s: steps as f64 / sim_s,
+                sim_s,
+                compile_s: field("compile_s"),
+                process_wall_s: child.wall_s,
+                peak_rss_mb: child.peak_rss_kb as f64 / 1024.0,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+struct ChildRun {
+    stdout: Vec<u8>,
+    stderr: String,
+    wall_s: f64,
+    peak_rss_kb: u64,
+}
+
+fn run_child(exe: &Path, args: &[String]) -> Result<ChildRun> {
+    let start = Instant::now();
+    let mut child = Command::new(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting `amine run`")?;
+    // Drain both pipes while the child runs, so a large report cannot block it.
+    let mut out = child.stdout.take().context("child stdout")?;
+    let mut err = child.stderr.take().context("child stderr")?;
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let mut stderr = String::new();
+    let _ = err.read_to_string(&mut stderr);
+    let (ok, peak_rss_kb) = wait_with_rusage(&mut child)?;
+    let wall_s = start.elapsed().as_secs_f64();
+    let stdout = reader.join().unwrap_or_default();
+    if !ok {
+        bail!("`amine {}` failed:\n{stderr}", args.join(" "));
+    }
+    Ok(ChildRun { stdout, stderr, wall_s, peak_rss_kb })
+}
+
+/// Wait for the child and return (exited with 0, its own peak RSS in KiB).
+#[cfg(unix)]
+fn wait_with_rusage(child: &mut std::process::Child) -> Result<(bool, u64)> {
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain old data (all-zero is valid); wait4 only writes to the two
+    // out-pointers, which point to live locals, and reaps exactly our child `pid`.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if r != pid {
+        bail!("waiting for the child: {}", std::io::Error::last_os_error());
+    }
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    // Linux reports ru_maxrss in KiB.
+    Ok((ok, usage.ru_maxrss.max(0) as u64))
+}
+
+#[cfg(not(unix))]
+fn wait_with_rusage(child: &mut std::process::Child) -> Result<(bool, u64)> {
+    Ok((child.wait()?.success(), 0))
+}

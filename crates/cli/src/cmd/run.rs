@@ -1,0 +1,157 @@
+//! `amine run`: load (or compile) an image, simulate it, print and write the report.
+//!
+//! Every check — chip, image, input file — happens before the simulation starts, and
+//! the report directory is only written after the run succeeded, so a failure leaves
+//! no partial report. A progress bar appears on stderr once a run has taken over a
+//! second (and only on a terminal).
+
+use crate::args::RunArgs;
+use amine_chip::image::{codec::MAGIC, ChipImage};
+use amine_chip::{presets, ChipConfig};
+use amine_sim::{parse_csv, Record, RunOutcome, RunReport, SimOptions, Simulator, Timing};
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// An image ready to run, with what the program said about time.
+pub struct Loaded {
+    pub image: ChipImage,
+    /// Seconds per step (the program's `dt`; 1 ms for an image).
+    pub dt_s: f64,
+    pub compile_s: f64,
+}
+
+/// Whether RON text is a network program rather than an image: its first token
+/// (after comments) is `Program`.
+fn is_program(text: &str) -> bool {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("//") {
+            rest = r.split_once('\n').map_or("", |(_, r)| r);
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.split_once("*/").map_or("", |(_, r)| r);
+        } else {
+            return rest.starts_with("Program");
+        }
+    }
+}
+
+/// Compile program text for `chip`.
+pub fn compile(text: &str, origin: &str, base: &Path, chip: &ChipConfig) -> Result<Loaded> {
+    let start = Instant::now();
+    let compiled = amine_compiler::compile_str(text, origin, base, chip)?;
+    Ok(Loaded {
+        image: compiled.image,
+        dt_s: compiled.compilation.program.dt_ms * 1e-3,
+        compile_s: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Read a chip image (binary or RON) or compile a program file.
+pub fn load(path: &Path, chip: &ChipConfig) -> Result<Loaded> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let origin = path.display().to_string();
+    if bytes.starts_with(&MAGIC) {
+        let image = ChipImage::from_bytes(&bytes, &origin)?;
+        return Ok(Loaded { image, dt_s: 1e-3, compile_s: 0.0 });
+    }
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| anyhow::anyhow!("{origin}: neither a binary chip image nor RON text (a program or an image)"))?;
+    if is_program(text) {
+        compile(text, &origin, path.parent().unwrap_or(Path::new(".")), chip)
+    } else {
+        Ok(Loaded { image: ChipImage::from_ron(text, &origin)?, dt_s: 1e-3, compile_s: 0.0 })
+    }
+}
+
+/// What a finished run produced, with wall-clock timings.
+pub struct Finished {
+    pub report: RunReport,
+    pub outcome: RunOutcome,
+    pub sim_s: f64,
+}
+
+/// Simulate `loaded` on `chip`, with an optional input file, showing progress on long runs.
+pub fn simulate(
+    chip: &ChipConfig,
+    loaded: &Loaded,
+    steps: u32,
+    timing: Timing,
+    threads: usize,
+    input: Option<&Path>,
+    record_spikes: bool,
+) -> Result<Finished> {
+    let options = SimOptions {
+        threads,
+        timing,
+        steps,
+        record: Record { spikes: record_spikes, latency: true },
+        dt_s: loaded.dt_s,
+    };
+    let mut sim = Simulator::new(chip, &loaded.image, options)?;
+    if let Some(path) = input {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let spikes = parse_csv(&text, &path.display().to_string(), &loaded.image, steps)?;
+        sim = sim.with_external(spikes)?;
+    }
+    let mut state = sim.initial_state();
+    let start = Instant::now();
+    let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::hidden());
+    let mut shown = false;
+    let outcome = sim.run(&mut state, |done, _| {
+        if !shown && start.elapsed() > Duration::from_secs(1) {
+            shown = true;
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:40}] {per_sec} eta {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    let sim_s = start.elapsed().as_secs_f64();
+    let report = RunReport::new(&sim, &state, &outcome);
+    Ok(Finished { report, outcome, sim_s })
+}
+
+pub fn run(a: RunArgs) -> Result<()> {
+    let start = Instant::now();
+    let chip = presets::resolve(&a.chip)?;
+    let loaded = load(&a.target, &chip)?;
+    let done = simulate(&chip, &loaded, a.steps, a.timing, a.threads, a.input.as_deref(), a.report.is_some())?;
+    let report_start = Instant::now();
+    if let Some(dir) = &a.report {
+        done.report.write_dir(dir, &done.outcome.raster).context("writing the report")?;
+    }
+    if a.json {
+        print!("{}", done.report.to_json());
+    } else {
+        print!("{}", done.report.summary());
+        if let Some(dir) = &a.report {
+            println!("report written to {}/ (report.json, raster.csv, energy_heatmap.svg, raster.svg, latency.svg)", dir.display());
+        }
+    }
+    if a.timings {
+        eprintln!(
+            "amine-timings: compile_s={:.6} sim_s={:.6} report_s={:.6} total_s={:.6}",
+            loaded.compile_s,
+            done.sim_s,
+            report_start.elapsed().as_secs_f64(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn programs_are_told_from_images() {
+        assert!(super::is_program("// W1\n/* x */ Program(name: \"a\")"));
+        assert!(!super::is_program("// image\nChipImage(version: 1)"));
+        assert!(!super::is_program("(version: 1)"));
+    }
+}
