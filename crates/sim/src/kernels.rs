@@ -7,7 +7,7 @@
 //! both timing modes and any thread count give bit-identical results.
 
 use crate::state::CoreState;
-use crate::tables::CoreTable;
+use crate::tables::{CoreTable, LifFast};
 use amine_chip::neuron::alif::AlifState;
 use amine_chip::neuron::graded::GradedState;
 use amine_chip::neuron::lif::LifState;
@@ -26,6 +26,8 @@ pub(crate) struct Emit {
 pub(crate) struct NeuronOut {
     /// In compartment order.
     pub emits: Vec<Emit>,
+    /// Spike flags of the vectorised LIF loop (scratch).
+    pub flags: Vec<u8>,
     pub active: u64,
     pub idle: u64,
 }
@@ -36,6 +38,9 @@ pub(crate) struct NeuronOut {
 /// otherwise; an idle update provably leaves the compartment unchanged.
 pub(crate) fn update_neurons(t: &CoreTable, s: &mut CoreState, slot: usize, out: &mut NeuronOut) {
     out.emits.clear();
+    if t.all_lif {
+        return update_lif_core(t, s, slot, out);
+    }
     let (mut active, mut idle) = (0u64, 0u64);
     let n = t.n;
     let acc = &mut s.acc[slot * n..(slot + 1) * n];
@@ -56,6 +61,16 @@ pub(crate) fn update_neurons(t: &CoreTable, s: &mut CoreState, slot: usize, out:
             continue;
         }
         active += 1;
+        if let Some(f) = &t.lif_fast[pi] {
+            let (u, v, r, spiked) = f.step(s.u[c], s.v[c], s.refractory[c], input);
+            s.u[c] = u;
+            s.v[c] = v;
+            s.refractory[c] = r;
+            if spiked {
+                out.emits.push(Emit { comp: c as u32, payload: 0 });
+            }
+            continue;
+        }
         match &t.profiles[pi] {
             NeuronParams::Lif(p) => {
                 let mut st = LifState { u: s.u[c], v: s.v[c], refractory_left: s.refractory[c] };
@@ -96,6 +111,107 @@ pub(crate) fn update_neurons(t: &CoreTable, s: &mut CoreState, slot: usize, out:
     s.counts.neuron_idle += idle;
     out.active = active;
     out.idle = idle;
+}
+
+/// [`update_neurons`] for a core whose profiles are all LIF: one pass over zipped
+/// structure-of-arrays slices, with the precomputed [`LifFast`](crate::tables::LifFast)
+/// constants (no bounds checks or model dispatch in the loop).
+fn update_lif_core(t: &CoreTable, s: &mut CoreState, slot: usize, out: &mut NeuronOut) {
+    if let Some(f) = t.lif_dense.first() {
+        if f.refractory() == 0 && t.lif_dense.iter().all(|g| g == f) {
+            return update_uniform_lif_core(f, t.n, s, slot, out);
+        }
+    }
+    let n = t.n;
+    let (mut active, mut idle) = (0u64, 0u64);
+    let acc = &mut s.acc[slot * n..(slot + 1) * n];
+    let lanes = acc.iter_mut().zip(&mut s.u).zip(&mut s.v).zip(&mut s.refractory).zip(&t.profile_of);
+    for (c, ((((x, u), v), r), &pi)) in lanes.enumerate() {
+        let input = std::mem::take(x);
+        let f = &t.lif_dense[pi as usize];
+        if input == 0 && *u == 0 && *v == 0 && *r == 0 && !f.biased() {
+            idle += 1;
+            continue;
+        }
+        active += 1;
+        let (nu, nv, nr, spiked) = f.step(*u, *v, *r, input);
+        *u = nu;
+        *v = nv;
+        *r = nr;
+        if spiked {
+            out.emits.push(Emit { comp: c as u32, payload: 0 });
+        }
+    }
+    s.counts.neuron_active += active;
+    s.counts.neuron_idle += idle;
+    out.active = active;
+    out.idle = idle;
+}
+
+/// The common case of a core whose compartments share one LIF profile without a
+/// refractory period: a branch-free pass the compiler can vectorise (every compartment
+/// is computed, since an idle one provably stays at zero), then a scan for spikes.
+fn update_uniform_lif_core(f: &LifFast, n: usize, s: &mut CoreState, slot: usize, out: &mut NeuronOut) {
+    let acc = &mut s.acc[slot * n..(slot + 1) * n];
+    out.flags.clear();
+    out.flags.resize(n, 0);
+    let (acc, us, vs, flags) = (&mut acc[..n], &mut s.u[..n], &mut s.v[..n], &mut out.flags[..n]);
+    let active = lif_lanes_dispatch(f, acc, us, vs, flags) as u64;
+    // Spikes are rare: skip eight compartments at a time while no flag is set.
+    let flags = &out.flags;
+    let mut c = 0;
+    while c < n {
+        if c + 8 <= n && u64::from_ne_bytes(flags[c..c + 8].try_into().unwrap_or([0; 8])) == 0 {
+            c += 8;
+            continue;
+        }
+        if flags[c] != 0 {
+            out.emits.push(Emit { comp: c as u32, payload: 0 });
+        }
+        c += 1;
+    }
+    s.counts.neuron_active += active;
+    s.counts.neuron_idle += n as u64 - active;
+    out.active = active;
+    out.idle = n as u64 - active;
+}
+
+/// The uniform LIF loop over equal-length slices (no bounds checks, vectorisable).
+/// Returns the number of active compartments.
+#[inline(always)]
+fn lif_lanes(f: &LifFast, acc: &mut [i32], us: &mut [i32], vs: &mut [i32], flags: &mut [u8]) -> u32 {
+    let n = acc.len().min(us.len()).min(vs.len()).min(flags.len());
+    let (acc, us, vs, flags) = (&mut acc[..n], &mut us[..n], &mut vs[..n], &mut flags[..n]);
+    let biased = f.biased() as u32;
+    let mut active = 0u32;
+    for i in 0..n {
+        let (input, u, v) = (acc[i], us[i], vs[i]);
+        acc[i] = 0;
+        active += ((input | u | v) != 0) as u32 | biased;
+        let (nu, nv, spiked) = f.step_plain(u, v, input);
+        us[i] = nu;
+        vs[i] = nv;
+        flags[i] = spiked as u8;
+    }
+    active
+}
+
+/// [`lif_lanes`] compiled for AVX2 (8 lanes), chosen at run time when the CPU has it.
+/// Integer arithmetic only, so both versions give identical results.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn lif_lanes_avx2(f: &LifFast, acc: &mut [i32], us: &mut [i32], vs: &mut [i32], flags: &mut [u8]) -> u32 {
+    lif_lanes(f, acc, us, vs, flags)
+}
+
+fn lif_lanes_dispatch(f: &LifFast, acc: &mut [i32], us: &mut [i32], vs: &mut [i32], flags: &mut [u8]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above), the only requirement of
+        // calling a `target_feature(enable = "avx2")` function.
+        return unsafe { lif_lanes_avx2(f, acc, us, vs, flags) };
+    }
+    lif_lanes(f, acc, us, vs, flags)
 }
 
 /// Deliver arriving packets `(axon, multiplier)` through the core's synapse memory into

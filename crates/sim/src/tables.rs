@@ -26,6 +26,11 @@ pub(crate) struct CoreTable {
     /// Whether a profile has a non-zero bias (its compartments always have work).
     pub profile_biased: Vec<bool>,
     pub profile_of: Vec<u16>,
+    /// The LIF fast path of each profile (`None` for ALIF and graded profiles).
+    pub lif_fast: Vec<Option<LifFast>>,
+    /// Every profile is LIF: `lif_dense` holds them all and the LIF-only loop runs.
+    pub all_lif: bool,
+    pub lif_dense: Vec<LifFast>,
     pub row_off: Vec<u32>,
     pub targets: Vec<u32>,
     pub weights: Vec<i32>,
@@ -102,6 +107,9 @@ impl Tables {
                     profile_biased: c.profiles.iter().map(biased).collect(),
                     profiles: c.profiles.clone(),
                     profile_of: c.compartments.clone(),
+                    lif_fast: c.profiles.iter().map(LifFast::of).collect(),
+                    all_lif: c.profiles.iter().all(|p| LifFast::of(p).is_some()),
+                    lif_dense: c.profiles.iter().filter_map(LifFast::of).collect(),
                     row_off: d.offsets,
                     targets: d.targets,
                     weights: d.weights,
@@ -164,5 +172,144 @@ fn biased(p: &NeuronParams) -> bool {
         NeuronParams::Lif(l) => l.bias() != 0,
         NeuronParams::Alif(a) => a.lif.bias() != 0,
         NeuronParams::Graded(g) => g.bias != 0,
+    }
+}
+
+/// A LIF profile with its constants precomputed, for the neuron loop.
+///
+/// [`LifFast::step`] is the arithmetic of `amine_chip::neuron::lif::LifState::step`
+/// with the per-step work hoisted out (decay factors, bias, threshold) and the 24-bit
+/// wrap done with a mask instead of a Euclidean remainder (the same for a power-of-two
+/// modulus in two's complement). The bit-exact replay test and a unit test against
+/// `LifState::step` on random states keep the two identical.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LifFast {
+    keep_u: i64,
+    keep_v: i64,
+    bias: i64,
+    threshold: i32,
+    refractory: u8,
+}
+
+const U_WRAP: i64 = 1 << 23;
+
+#[inline(always)]
+fn decay(x: i64, keep: i64) -> i64 {
+    let m = (x.abs() * keep) >> 12;
+    if x < 0 {
+        -m
+    } else {
+        m
+    }
+}
+
+impl LifFast {
+    pub fn of(p: &NeuronParams) -> Option<LifFast> {
+        let NeuronParams::Lif(p) = p else { return None };
+        let keep = |d: u16| 4096 - i64::from(d.min(4096));
+        Some(LifFast {
+            keep_u: keep(p.du.saturating_add(1)),
+            keep_v: keep(p.dv),
+            bias: i64::from(p.bias()),
+            threshold: p.threshold(),
+            refractory: p.refractory,
+        })
+    }
+
+    /// A non-zero bias: the compartment always has work (never idle).
+    #[inline(always)]
+    pub fn biased(&self) -> bool {
+        self.bias != 0
+    }
+
+    pub fn refractory(&self) -> u8 {
+        self.refractory
+    }
+
+    /// [`LifFast::step`] without a refractory period, in 32-bit lanes so that a loop of
+    /// it vectorises: `|u|, |v| < 2^24` and `|bias| < 2^20` for a verified image, so the
+    /// sums fit `i32`; the 24-bit wrap only needs the low 24 bits, which wrapping
+    /// 32-bit addition keeps exact.
+    #[inline(always)]
+    pub fn step_plain(&self, u: i32, v: i32, input: i32) -> (i32, i32, bool) {
+        let dec = |x: i32, keep: i64| {
+            let m = ((u64::from(x.unsigned_abs()) * keep as u64) >> 12) as i32;
+            if x < 0 {
+                -m
+            } else {
+                m
+            }
+        };
+        let x = dec(u, self.keep_u).wrapping_add(input);
+        let w = 1i32 << 23;
+        let u = w.wrapping_sub(w.wrapping_sub(x) & (2 * w - 1));
+        let v = dec(v, self.keep_v).wrapping_add(u).wrapping_add(self.bias as i32).clamp(-(w - 1), w - 1);
+        let spiked = v > self.threshold;
+        (u, if spiked { 0 } else { v }, spiked)
+    }
+
+    /// One step from `(u, v, refractory_left)` with `input`: the new state and the spike.
+    #[inline(always)]
+    pub fn step(&self, u: i32, v: i32, refractory: u8, input: i32) -> (i32, i32, u8, bool) {
+        let x = decay(i64::from(u), self.keep_u) + i64::from(input);
+        let u = (U_WRAP - ((U_WRAP - x) & (2 * U_WRAP - 1))) as i32;
+        if refractory > 0 {
+            return (u, 0, refractory - 1, false);
+        }
+        let max = U_WRAP - 1;
+        let v = (decay(i64::from(v), self.keep_v) + i64::from(u) + self.bias).clamp(-max, max) as i32;
+        if v > self.threshold {
+            (u, 0, self.refractory, true)
+        } else {
+            (u, v, 0, false)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LifFast;
+    use amine_chip::neuron::lif::{LifParams, LifState};
+    use amine_chip::neuron::NeuronParams;
+
+    /// The fast path equals `LifState::step` on random parameters, states and inputs,
+    /// including wrapping, saturation and refractory periods.
+    #[test]
+    fn fast_lif_equals_the_chip_lif() {
+        let mut s = 0x1234_5678_9abc_def0u64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        for _ in 0..200_000 {
+            let p = LifParams {
+                du: (next() % 4096) as u16,
+                dv: (next() % 4096) as u16,
+                vth: (next() % 131_072) as u32,
+                bias_mant: (next() % 8192) as i16 - 4096,
+                bias_exp: (next() % 15) as i8 - 7,
+                refractory: (next() % 4) as u8,
+            };
+            let f = LifFast::of(&NeuronParams::Lif(p)).unwrap();
+            let mut st = LifState {
+                u: (next() % (1 << 24)) as i32 - (1 << 23) + 1,
+                v: (next() % (1 << 24)) as i32 - (1 << 23) + 1,
+                refractory_left: (next() % 3) as u8,
+            };
+            let input = match next() % 3 {
+                0 => 0,
+                1 => (next() % (1 << 20)) as i32 - (1 << 19),
+                _ => next() as i32,
+            };
+            let (u, v, r, spike) = f.step(st.u, st.v, st.refractory_left, input);
+            if p.refractory == 0 && st.refractory_left == 0 && p.bias().abs() < 1 << 20 {
+                let (pu, pv, ps) = f.step_plain(st.u, st.v, input);
+                assert_eq!((pu, pv, ps), (u, v, spike), "plain step: {p:?} input {input}");
+            }
+            let expect = st.step(&p, input);
+            assert_eq!((u, v, r, spike), (st.u, st.v, st.refractory_left, expect), "{p:?} input {input}");
+        }
     }
 }
