@@ -110,7 +110,7 @@ pub fn parse_idx(bytes: &[u8], path: &str, kind: IdxKind) -> Result<Idx, Error> 
             format!("{extra} bytes after the {body} the header describes"),
         ));
     }
-    if kind == IdxKind::Images && dims[1..].iter().any(|&d| d == 0) {
+    if kind == IdxKind::Images && dims[1..].contains(&0) {
         return Err(Error::malformed(
             path,
             format!("images of zero pixels: {dims:?}"),

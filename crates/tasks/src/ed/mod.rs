@@ -270,7 +270,7 @@ pub fn train(
         let max_of = |f: fn(&net::Block) -> &net::Mat| {
             net.blocks
                 .iter()
-                .map(|b| f(b))
+                .map(f)
                 .flat_map(|m| m.mag.iter())
                 .fold(0.0f64, |a, &w| a.max(w))
         };
