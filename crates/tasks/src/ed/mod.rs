@@ -13,9 +13,9 @@
 //! after every example (online), in a seeded random order per epoch.
 //!
 //! [`Topology::SharedHidden`] is the single hidden layer fully wired to all outputs,
-//! hearing the sum of all classes' errors (what a grid summing every error unit's
-//! injection delivers); it is for study: with this rule it tops out well below the
-//! per-class network, because magnitudes only grow.
+//! hearing the mean of all classes' `d+` and of their `d−`; it is for study: with this
+//! rule it tops out well below the per-class network (docs/tasks.md), because
+//! magnitudes only grow.
 //!
 //! With [`EdConfig::quantization`] set, the same training runs through a tabulated
 //! sigmoid, payload-rounded activations and few-bit weight magnitudes with a shared

@@ -243,12 +243,17 @@ impl Net {
         let (alpha, quant) = (self.alpha, self.quant);
         let mut blocks = std::mem::take(&mut self.blocks);
         for (b, h) in blocks.iter_mut().zip(&t.h) {
-            // A hidden group hears the sum of its outputs' errors: one class's in the
-            // per-class topology; every class's (summed on the grid) when shared.
+            // A hidden group hears the mean of its outputs' errors: its own class's in
+            // the per-class topology; all classes' when shared (what a cell roughly
+            // equidistant from every error source reads off the grid). The plain sum
+            // collapses a shared layer at once: nine d− per example drive every E unit
+            // to 0 and every I unit to 1 before the outputs have learnt anything.
             let dh = b
                 .classes
                 .iter()
                 .fold((0.0, 0.0), |a, &c| (a.0 + d[c].0, a.1 + d[c].1));
+            let nc = b.classes.len() as f64;
+            let dh = (dh.0 / nc, dh.1 / nc);
             for (r, &c) in b.classes.iter().enumerate() {
                 let g = derivative(t.y[c], bits);
                 self.update_row(&mut b.output, r, h, alpha * g, d[c]);

@@ -61,9 +61,16 @@ fn no_weight_ever_changes_sign() {
         if c.quantization.is_some() {
             assert!(r.epochs.iter().map(|e| e.overflow_events).sum::<u64>() > 0);
         }
-        // Magnitudes only grow under ED: no weight is at zero unless drawn there.
-        let n: usize = r.weights.hidden.iter().map(|l| l.weights.len()).sum();
-        assert!(n > 0);
+        if c.topology == Topology::SharedHidden {
+            // One block: 8 × 10 hidden units, one output row per class.
+            assert_eq!(r.weights.hidden.len(), 1);
+            assert_eq!(r.weights.hidden[0].rows, 80);
+            assert_eq!(
+                (r.weights.output[0].rows, r.weights.output[0].cols),
+                (10, 82)
+            );
+            assert_eq!(r.weights.output_classes[0], (0..10).collect::<Vec<_>>());
+        }
     }
 }
 
