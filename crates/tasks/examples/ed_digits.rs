@@ -1,12 +1,12 @@
 //! Trains the ED float reference (and, with `--modes`, its 8-bit emulations) on a task
 //! and prints per-epoch accuracy and a mean ± std summary over seeds: the figures in
 //! docs/tasks.md come from
-//! `cargo run -p amine-tasks --release --example ed_digits -- --seeds 3 --epochs 20 --modes all`.
+//! `cargo run -p amine-tasks --release --example ed_digits -- --seeds 3 --epochs 20`.
 //!
 //! Options: `--task digits|mnist:<folder>`, `--seeds N`, `--epochs N`, `--hidden H`,
 //! `--alpha A`, `--u0 U`, `--span S` (table span, in u0), `--wbits B`, `--abits B`,
 //! `--rounding stochastic|nearest`, `--topology per-class|shared`,
-//! `--modes float,saturate,halve,cancel` (or `all`).
+//! `--modes float,saturate,halve,cancel` (default `all`).
 
 use amine_tasks::ed::{self, EdConfig, Overflow, Quantization, Rounding, Topology};
 use std::time::Instant;
@@ -53,7 +53,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         Some("nearest") => Rounding::Nearest,
         Some(r) => return Err(format!("--rounding: stochastic or nearest, not {r}").into()),
     };
-    let modes = opt("--modes").unwrap_or_else(|| "float".into());
+    let modes = opt("--modes").unwrap_or_else(|| "all".into());
     let modes: Vec<&str> = if modes == "all" {
         vec!["float", "saturate", "halve", "cancel"]
     } else {
