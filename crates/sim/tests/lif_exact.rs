@@ -49,7 +49,7 @@ mod reference {
 }
 
 struct Spec {
-    /// (core, params) of every neuron, global order = core 0's compartments then core 5's.
+    /// (core, params) of every neuron; global order as listed.
     neurons: Vec<(u32, LifParams)>,
     /// (core, exponent, [(local target, mantissa)]) per row, axon = index within its core.
     rows: Vec<(u32, i8, Vec<(u32, i32)>)>,
@@ -76,6 +76,10 @@ fn spec(steps: u32) -> Spec {
         neurons.push((5, p(1000, 100, 300, 0, 0)));
     }
     neurons.push((5, p(2000, 3000, 10, 5, 0)));
+    // Core 3 shares one profile: the simulator's vectorised uniform-LIF loop.
+    for _ in 0..6 {
+        neurons.push((3, p(511, 256, 200, 0, 0)));
+    }
     let rows = vec![
         (0, 0, vec![(0, 200), (1, 150), (2, -30), (3, 255)]),
         (0, 7, vec![(4, 255), (5, 255)]),
@@ -84,8 +88,10 @@ fn spec(steps: u32) -> Spec {
         (5, -3, vec![(0, 255), (1, 200), (2, -256), (3, 180), (4, 90)]),
         (5, 0, vec![(0, 200), (2, -50), (4, 30)]),
         (5, 2, vec![(1, 250), (3, 250)]),
+        (3, 0, vec![(0, 255), (1, 140), (2, 90), (3, 200), (4, -60), (5, 255)]),
+        (3, 1, vec![(1, 120), (2, 200), (4, 255), (5, -100)]),
     ];
-    // Axons: core 0 rows are 0..4, core 5 rows are 0..3 (in the order above).
+    // Axons: each core's rows are numbered in the order above (core 0: 0..4, core 5: 0..3, core 3: 0..2).
     let fanout = vec![
         (0, 5, 1),
         (1, 5, 1),
@@ -98,8 +104,12 @@ fn spec(steps: u32) -> Spec {
         (8, 0, 3),
         (11, 0, 3),
         (4, 5, 0),
+        (12, 3, 1),
+        (15, 3, 1),
+        (17, 0, 3),
+        (1, 3, 1),
     ];
-    let input_fanout = vec![(0, 0, 0), (1, 0, 1), (2, 5, 0), (2, 0, 0)];
+    let input_fanout = vec![(0, 0, 0), (1, 0, 1), (2, 5, 0), (2, 0, 0), (0, 3, 0), (2, 3, 0)];
     let mut rng = Lcg(42);
     let mut spikes = vec![];
     for s in 0..steps {
@@ -132,6 +142,7 @@ fn image_of(s: &Spec) -> amine_chip::image::ChipImage {
     }
     b.population("core0", NeuronModelKind::Lif, &[(0, 0, 7)]);
     b.population("core5", NeuronModelKind::Lif, &[(5, 0, 5)]);
+    b.population("core3", NeuronModelKind::Lif, &[(3, 0, 6)]);
     b.build()
 }
 
@@ -167,6 +178,7 @@ fn replay(timing: Timing, threads: usize) {
     let (mut u, mut v) = (vec![0i64; n], vec![0i64; n]);
     let mut pending = vec![0i64; n];
     let mut total_spikes = 0;
+    let mut uniform_spikes = 0;
     let mut wrapped = false;
     for step in 0..steps {
         let input = std::mem::replace(&mut pending, vec![0; n]);
@@ -210,8 +222,10 @@ fn replay(timing: Timing, threads: usize) {
         sim_spikes.sort_unstable();
         assert_eq!(sim_spikes, spiked, "spikes at step {step}");
         total_spikes += spiked.len();
+        uniform_spikes += spiked.iter().filter(|&&j| s.neurons[j].0 == 3).count();
     }
     assert!(total_spikes > 100, "the network should be active ({total_spikes} spikes)");
+    assert!(uniform_spikes > 20, "the uniform core should spike ({uniform_spikes})");
     assert!(wrapped, "the replay should exercise u wrapping or v saturation");
 }
 
