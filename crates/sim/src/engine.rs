@@ -239,14 +239,6 @@ impl Simulator {
         // 2. Spike out: input ports first, then cores, each in order.
         let spike_out = costs.spike_out.cycles;
         let (spike_flits, graded_flits) = (self.config.router.spike_packet_flits, self.config.router.graded_packet_flits);
-        let work_of = |dst: u32, axon: u32| {
-            let c = &tables.cores[dst as usize];
-            let a = axon as usize;
-            let len = (c.row_off[a + 1] - c.row_off[a]) as u64;
-            costs.axon_in.cycles
-                + c.row_words[a] as u64 * costs.synapse_word_read.cycles
-                + len * (costs.synaptic_op.cycles + costs.dendrite_accumulate.cycles)
-        };
         let geo = self.geo;
         let cores = tables.cores.len();
         sc.packets.clear();
@@ -258,7 +250,7 @@ impl Simulator {
                 let (a, b) = (port.fan_off[idx as usize] as usize, port.fan_off[idx as usize + 1] as usize);
                 for d in &port.fan[a..b] {
                     i += 1;
-                    let dst_tile = tables.cores[d.core as usize].tile;
+                    let dst_tile = d.tile;
                     let (ew, ns) = geo.hops(port.tile, dst_tile);
                     state.inputs.spike_out += 1;
                     state.inputs.hop_ew += ew as u64;
@@ -273,7 +265,7 @@ impl Simulator {
                         mult: 1,
                         flits: spike_flits,
                         inject: i * spike_out,
-                        work: work_of(d.core, d.axon),
+                        work: d.work as u64,
                     });
                 }
             }
@@ -288,7 +280,7 @@ impl Simulator {
                 let (a, b) = (tab.fan_off[c] as usize, tab.fan_off[c + 1] as usize);
                 for d in &tab.fan[a..b] {
                     i += 1;
-                    let dst_tile = tables.cores[d.core as usize].tile;
+                    let dst_tile = d.tile;
                     let (ew, ns) = geo.hops(tab.tile, dst_tile);
                     counts.spike_out += 1;
                     counts.hop_ew += ew as u64;
@@ -304,7 +296,7 @@ impl Simulator {
                         mult: if graded { e.payload as i32 } else { 1 },
                         flits: if graded { graded_flits } else { spike_flits },
                         inject: neuron_end + i * spike_out,
-                        work: work_of(d.core, d.axon),
+                        work: d.work as u64,
                     });
                 }
             }

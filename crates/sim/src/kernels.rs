@@ -222,29 +222,39 @@ pub(crate) fn deliver(t: &CoreTable, s: &mut CoreState, step: u32, slots: usize,
     let mask = slots - 1;
     let (mut words, mut ops) = (0u64, 0u64);
     let next = (step as usize + 1) & mask;
-    for &(axon, mult) in incoming {
+    for (i, &(axon, mult)) in incoming.iter().enumerate() {
+        // Rows live all over a large memory: fetch the next packet's row and the row
+        // record after it now, so the misses overlap this row's adds (hints only).
+        if let Some(&(after, _)) = incoming.get(i + 2) {
+            prefetch(t.rows.as_ptr().wrapping_add(after as usize));
+        }
+        if let Some(&(next_axon, _)) = incoming.get(i + 1) {
+            if let Some(nr) = t.rows.get(next_axon as usize) {
+                prefetch(t.synapses.as_ptr().wrapping_add(nr.start as usize));
+            }
+        }
         let a = axon as usize;
-        let (lo, hi) = (t.row_off[a] as usize, t.row_off[a + 1] as usize);
-        words += t.row_words[a] as u64;
+        let r = t.rows[a];
+        let (lo, hi) = (r.start as usize, (r.start + r.len) as usize);
+        words += r.words as u64;
         ops += (hi - lo) as u64;
-        let targets = &t.targets[lo..hi];
-        let weights = &t.weights[lo..hi];
+        let row = &t.synapses[lo..hi];
         if t.delays.is_empty() {
             let acc = &mut s.acc[next * n..(next + 1) * n];
             if mult == 1 {
-                for (&tg, &w) in targets.iter().zip(weights) {
+                for &(tg, w) in row {
                     let x = &mut acc[tg as usize];
                     *x = x.wrapping_add(w);
                 }
             } else {
-                for (&tg, &w) in targets.iter().zip(weights) {
+                for &(tg, w) in row {
                     let x = &mut acc[tg as usize];
                     *x = x.wrapping_add(w.wrapping_mul(mult));
                 }
             }
         } else {
             let delays = &t.delays[lo..hi];
-            for ((&tg, &w), &d) in targets.iter().zip(weights).zip(delays) {
+            for (&(tg, w), &d) in row.iter().zip(delays) {
                 let slot = (next + d as usize) & mask;
                 let x = &mut s.acc[slot * n + tg as usize];
                 *x = x.wrapping_add(w.wrapping_mul(mult));
@@ -256,4 +266,17 @@ pub(crate) fn deliver(t: &CoreTable, s: &mut CoreState, step: u32, slots: usize,
     c.synapse_word_read += words;
     c.synaptic_op += ops;
     c.dendrite_accumulate += ops;
+}
+
+/// A cache prefetch hint for the line holding `p` (no-op off x86-64).
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint that never faults, even for an invalid address;
+    // SSE is part of the x86-64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }

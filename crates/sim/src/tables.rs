@@ -14,6 +14,23 @@ use amine_chip::neuron::NeuronParams;
 pub(crate) struct Dest {
     pub core: u32,
     pub axon: u32,
+    /// The destination core's tile and the cycles of work the packet causes there,
+    /// copied here so that sending a packet reads only the fan-out list.
+    pub tile: u32,
+    pub work: u32,
+}
+
+/// One synapse row (input axon) of a core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RowInfo {
+    /// First synapse in [`CoreTable::synapses`].
+    pub start: u32,
+    pub len: u32,
+    /// Synapse-memory words the row occupies (word reads to fetch it).
+    pub words: u32,
+    /// Cycles of synaptic work a packet to this row causes at the core:
+    /// `axon_in + words · synapse_word_read + len · (synaptic_op + dendrite_accumulate)`.
+    pub work: u32,
 }
 
 /// One core's static contents.
@@ -31,12 +48,14 @@ pub(crate) struct CoreTable {
     /// Every profile is LIF: `lif_dense` holds them all and the LIF-only loop runs.
     pub all_lif: bool,
     pub lif_dense: Vec<LifFast>,
-    pub row_off: Vec<u32>,
-    pub targets: Vec<u32>,
-    pub weights: Vec<i32>,
+    /// Per input axon: where its row lies and what it costs, in one 16-byte record so a
+    /// packet's row costs one cache miss, shared by timing and delivery.
+    pub rows: Vec<RowInfo>,
+    /// `(target, effective weight)` of every synapse, interleaved so that a row is one
+    /// sequential stream (the delivery loop is bound by fetching rows from memory).
+    pub synapses: Vec<(u32, i32)>,
     /// Empty when every delay of the core is 0 (the fast path).
     pub delays: Vec<u8>,
-    pub row_words: Vec<u32>,
     pub fan_off: Vec<u32>,
     pub fan: Vec<Dest>,
     /// `(population index, neuron)` of each compartment; `u32::MAX` if none.
@@ -90,8 +109,9 @@ impl Tables {
         for (k, c) in image.cores.iter().enumerate() {
             index_of[c.id as usize] = k as u32;
         }
-        let dest = |t: &amine_chip::image::AxonTarget| Dest { core: index_of[t.core as usize], axon: t.axon };
+        let dest = |t: &amine_chip::image::AxonTarget| Dest { core: index_of[t.core as usize], axon: t.axon, tile: 0, work: 0 };
         let mut max_delay = 0u8;
+        let costs = &config.costs;
         let mut cores: Vec<CoreTable> = image
             .cores
             .iter()
@@ -110,11 +130,18 @@ impl Tables {
                     lif_fast: c.profiles.iter().map(LifFast::of).collect(),
                     all_lif: c.profiles.iter().all(|p| LifFast::of(p).is_some()),
                     lif_dense: c.profiles.iter().filter_map(LifFast::of).collect(),
-                    row_off: d.offsets,
-                    targets: d.targets,
-                    weights: d.weights,
+                    rows: (0..rows as usize)
+                        .map(|r| {
+                            let (lo, hi) = (d.offsets[r], d.offsets[r + 1]);
+                            let words = c.synapses.row_words(r as u32);
+                            let work = costs.axon_in.cycles
+                                + words as u64 * costs.synapse_word_read.cycles
+                                + (hi - lo) as u64 * (costs.synaptic_op.cycles + costs.dendrite_accumulate.cycles);
+                            RowInfo { start: lo, len: hi - lo, words, work: u32::try_from(work).unwrap_or(u32::MAX) }
+                        })
+                        .collect(),
+                    synapses: d.targets.iter().copied().zip(d.weights.iter().copied()).collect(),
                     delays: if max_d == 0 { Vec::new() } else { d.delays },
-                    row_words: (0..rows).map(|r| c.synapses.row_words(r)).collect(),
                     fan_off: c.fanout_offsets.clone(),
                     fan: c.fanout.iter().map(dest).collect(),
                     neuron_of: vec![(u32::MAX, u32::MAX); c.compartments.len()],
@@ -129,6 +156,15 @@ impl Tables {
                 }
             }
         }
+        let tiles: Vec<u32> = cores.iter().map(|c| c.tile).collect();
+        let works: Vec<Vec<u32>> = cores.iter().map(|c| c.rows.iter().map(|r| r.work).collect()).collect();
+        let fix = |d: &mut Dest| {
+            d.tile = tiles[d.core as usize];
+            d.work = works[d.core as usize][d.axon as usize];
+        };
+        for c in &mut cores {
+            c.fan.iter_mut().for_each(fix);
+        }
         let ports = image
             .inputs
             .iter()
@@ -138,7 +174,10 @@ impl Tables {
                 tile: p.entry_tile.1 * config.mesh.tiles_x + p.entry_tile.0,
                 source: p.source.clone(),
                 fan_off: p.fanout_offsets.clone(),
-                fan: p.fanout.iter().map(dest).collect(),
+                fan: p.fanout.iter().map(dest).map(|mut d| {
+                    fix(&mut d);
+                    d
+                }).collect(),
             })
             .collect();
         let mut tiles: Vec<u32> = cores.iter().map(|c| c.tile).collect();
