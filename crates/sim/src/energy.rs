@@ -82,7 +82,13 @@ pub struct Components {
 impl Components {
     /// Sum of all components, in a fixed order.
     pub fn total(&self) -> f64 {
-        self.synapse + self.dendrite + self.neuron + self.noc + self.modulator + self.learning + self.static_
+        self.synapse
+            + self.dendrite
+            + self.neuron
+            + self.noc
+            + self.modulator
+            + self.learning
+            + self.static_
     }
 
     /// `(name, pJ)` pairs in report order.
@@ -121,9 +127,12 @@ impl Counts {
                 + e(self.synaptic_op, &c.synaptic_op),
             dendrite: e(self.dendrite_accumulate, &c.dendrite_accumulate),
             neuron: e(self.neuron_active, &c.neuron_active) + e(self.neuron_idle, &c.neuron_idle),
-            noc: e(self.spike_out, &c.spike_out) + e(self.hop_ew, &c.hop_ew) + e(self.hop_ns, &c.hop_ns),
+            noc: e(self.spike_out, &c.spike_out)
+                + e(self.hop_ew, &c.hop_ew)
+                + e(self.hop_ns, &c.hop_ns),
             modulator: 0.0,
-            learning: e(self.synaptic_update, &c.synaptic_update) + e(self.trace_update, &c.trace_update),
+            learning: e(self.synaptic_update, &c.synaptic_update)
+                + e(self.trace_update, &c.trace_update),
             static_: 0.0,
         }
     }

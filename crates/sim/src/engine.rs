@@ -97,7 +97,11 @@ pub struct Simulator {
 impl Simulator {
     /// Check the configuration, the options and the image (which must have been
     /// compiled for exactly this configuration), and decode the image's static tables.
-    pub fn new(config: &ChipConfig, image: &ChipImage, options: SimOptions) -> Result<Simulator, Error> {
+    pub fn new(
+        config: &ChipConfig,
+        image: &ChipImage,
+        options: SimOptions,
+    ) -> Result<Simulator, Error> {
         let problems = config.problems();
         if !problems.is_empty() {
             return Err(Error::new(ErrorKind::Config { problems }));
@@ -106,11 +110,17 @@ impl Simulator {
             return Err(Error::options("threads must be at least 1"));
         }
         if !(options.dt_s.is_finite() && options.dt_s > 0.0) {
-            return Err(Error::options(format!("dt {} s must be positive", options.dt_s)));
+            return Err(Error::options(format!(
+                "dt {} s must be positive",
+                options.dt_s
+            )));
         }
         let problems = image.verify(config);
         if !problems.is_empty() {
-            return Err(Error::new(ErrorKind::Image { chip: config.name.clone(), problems }));
+            return Err(Error::new(ErrorKind::Image {
+                chip: config.name.clone(),
+                problems,
+            }));
         }
         let tables = Tables::new(config, image);
         let grid = if tables.mod_sources.is_empty() {
@@ -118,7 +128,10 @@ impl Simulator {
         } else {
             let g = ModGrid::new(&config.modulator).map_err(|e| {
                 Error::new(ErrorKind::Config {
-                    problems: vec![amine_chip::Problem { field: "modulator".into(), message: e.to_string() }],
+                    problems: vec![amine_chip::Problem {
+                        field: "modulator".into(),
+                        message: e.to_string(),
+                    }],
                 })
             })?;
             Some(g)
@@ -162,10 +175,16 @@ impl Simulator {
         }
         for (p, list) in self.tables.ports.iter().zip(&external.per_port) {
             if let Some(&(s, i)) = list.iter().find(|&&(_, i)| i >= p.size) {
-                return Err(Error::options(format!("external spike at step {s} for input {i} of port `{}` ({} inputs)", p.name, p.size)));
+                return Err(Error::options(format!(
+                    "external spike at step {s} for input {i} of port `{}` ({} inputs)",
+                    p.name, p.size
+                )));
             }
             if list.windows(2).any(|w| w[0] >= w[1]) {
-                return Err(Error::options(format!("external spikes of port `{}` must be sorted and unique", p.name)));
+                return Err(Error::options(format!(
+                    "external spikes of port `{}` must be sorted and unique",
+                    p.name
+                )));
             }
         }
         self.external = external;
@@ -206,7 +225,12 @@ impl Simulator {
     pub fn initial_state(&self) -> SimState {
         SimState {
             step: 0,
-            cores: self.tables.cores.iter().map(|c| CoreState::new(c.n, self.tables.slots)).collect(),
+            cores: self
+                .tables
+                .cores
+                .iter()
+                .map(|c| CoreState::new(c.n, self.tables.slots))
+                .collect(),
             inputs: Counts::default(),
             chip: Default::default(),
             grid: self.grid.clone(),
@@ -234,11 +258,16 @@ impl Simulator {
 
         // 1. Neuron update.
         let slot = t as usize & (slots - 1);
-        par(threads, &mut state.cores, &mut sc.neuron, |k, s, out| update_neurons(&tables.cores[k], s, slot, out));
+        par(threads, &mut state.cores, &mut sc.neuron, |k, s, out| {
+            update_neurons(&tables.cores[k], s, slot, out)
+        });
 
         // 2. Spike out: input ports first, then cores, each in order.
         let spike_out = costs.spike_out.cycles;
-        let (spike_flits, graded_flits) = (self.config.router.spike_packet_flits, self.config.router.graded_packet_flits);
+        let (spike_flits, graded_flits) = (
+            self.config.router.spike_packet_flits,
+            self.config.router.graded_packet_flits,
+        );
         let geo = self.geo;
         let cores = tables.cores.len();
         sc.packets.clear();
@@ -247,7 +276,10 @@ impl Simulator {
             port_spikes(pi, port, t, &self.external, &mut sc.spikes);
             let mut i = 0;
             for &idx in &sc.spikes {
-                let (a, b) = (port.fan_off[idx as usize] as usize, port.fan_off[idx as usize + 1] as usize);
+                let (a, b) = (
+                    port.fan_off[idx as usize] as usize,
+                    port.fan_off[idx as usize + 1] as usize,
+                );
                 for d in &port.fan[a..b] {
                     i += 1;
                     let dst_tile = d.tile;
@@ -272,7 +304,8 @@ impl Simulator {
         }
         sc.out_end.clear();
         for (k, (tab, out)) in tables.cores.iter().zip(&sc.neuron).enumerate() {
-            let neuron_end = out.active * costs.neuron_active.cycles + out.idle * costs.neuron_idle.cycles;
+            let neuron_end =
+                out.active * costs.neuron_active.cycles + out.idle * costs.neuron_idle.cycles;
             let counts = &mut state.cores[k].counts;
             let mut i = 0;
             for e in &out.emits {
@@ -307,7 +340,13 @@ impl Simulator {
         sc.finish.clear();
         sc.finish.extend_from_slice(&sc.out_end);
         let stall = match self.options.timing {
-            Timing::Analytic => analytic::run(&geo, &sc.packets, &sc.out_end, &mut sc.finish, &mut sc.analytic),
+            Timing::Analytic => analytic::run(
+                &geo,
+                &sc.packets,
+                &sc.out_end,
+                &mut sc.finish,
+                &mut sc.analytic,
+            ),
             Timing::Cycle => cycle::run(&geo, &sc.packets, &mut sc.finish, &mut sc.cycle),
         };
 
@@ -346,7 +385,9 @@ impl Simulator {
                         1.0
                     } else {
                         let tab = &tables.cores[src.core];
-                        let bits = match &tab.profiles[tab.profile_of[src.compartment as usize] as usize] {
+                        let bits = match &tab.profiles
+                            [tab.profile_of[src.compartment as usize] as usize]
+                        {
                             NeuronParams::Graded(g) => g.table.payload_bits,
                             _ => 16,
                         };
@@ -364,11 +405,17 @@ impl Simulator {
 
         // 6. Barrier.
         let barrier = costs.barrier.for_tiles(tables.tiles_in_use).cycles;
-        let (critical, last) = sc
-            .finish
-            .iter()
-            .enumerate()
-            .fold((None, 0u64), |(bk, bv), (k, &f)| if bk.is_none() || f > bv { (Some(k), f) } else { (bk, bv) });
+        let (critical, last) =
+            sc.finish
+                .iter()
+                .enumerate()
+                .fold((None, 0u64), |(bk, bv), (k, &f)| {
+                    if bk.is_none() || f > bv {
+                        (Some(k), f)
+                    } else {
+                        (bk, bv)
+                    }
+                });
         let cycles = last + grid_cycles + barrier;
         state.chip.barriers += 1;
         state.chip.cycles += cycles;
@@ -405,7 +452,11 @@ impl Simulator {
                     if population != u32::MAX {
                         outcome.spike_counts[population as usize] += 1;
                         if record.spikes {
-                            outcome.raster.push(Spike { step, population, neuron });
+                            outcome.raster.push(Spike {
+                                step,
+                                population,
+                                neuron,
+                            });
                         }
                     }
                 }
@@ -419,7 +470,12 @@ impl Simulator {
 /// Run `f(k, &mut a[k], &mut b[k])` for every k, over contiguous chunks on `threads`
 /// scoped threads (inline when one thread suffices). Each call touches only its own
 /// elements, so the result is the same for any thread count.
-fn par<A: Send, B: Send>(threads: usize, a: &mut [A], b: &mut [B], f: impl Fn(usize, &mut A, &mut B) + Sync) {
+fn par<A: Send, B: Send>(
+    threads: usize,
+    a: &mut [A],
+    b: &mut [B],
+    f: impl Fn(usize, &mut A, &mut B) + Sync,
+) {
     let n = a.len();
     if threads <= 1 || n <= 1 {
         for (k, (x, y)) in a.iter_mut().zip(b.iter_mut()).enumerate() {

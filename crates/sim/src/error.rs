@@ -20,33 +20,58 @@ pub struct Error {
 pub enum ErrorKind {
     /// The image cannot run on this chip: compiled for another configuration, or
     /// inconsistent (corrupt). Every problem the verifier found is listed.
-    Image { chip: String, problems: Vec<Problem> },
+    Image {
+        chip: String,
+        problems: Vec<Problem>,
+    },
     /// The chip configuration itself is invalid.
     Config { problems: Vec<Problem> },
     /// Options that cannot be honoured (zero threads, ...).
     Options { message: String },
     /// An input spike file is malformed or out of range; located by line and column
     /// (1-based) where it can be.
-    Input { origin: String, line: usize, col: usize, message: String },
+    Input {
+        origin: String,
+        line: usize,
+        col: usize,
+        message: String,
+    },
     /// A file could not be written (report directory, SVGs).
     Io { path: String, message: String },
 }
 
 impl Error {
     pub fn new(kind: ErrorKind) -> Error {
-        Error { kind: Box::new(kind) }
+        Error {
+            kind: Box::new(kind),
+        }
     }
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
     }
     pub(crate) fn options(message: impl Into<String>) -> Error {
-        Error::new(ErrorKind::Options { message: message.into() })
+        Error::new(ErrorKind::Options {
+            message: message.into(),
+        })
     }
-    pub(crate) fn input(origin: &str, line: usize, col: usize, message: impl Into<String>) -> Error {
-        Error::new(ErrorKind::Input { origin: origin.into(), line, col, message: message.into() })
+    pub(crate) fn input(
+        origin: &str,
+        line: usize,
+        col: usize,
+        message: impl Into<String>,
+    ) -> Error {
+        Error::new(ErrorKind::Input {
+            origin: origin.into(),
+            line,
+            col,
+            message: message.into(),
+        })
     }
     pub(crate) fn io(path: &std::path::Path, message: impl fmt::Display) -> Error {
-        Error::new(ErrorKind::Io { path: path.display().to_string(), message: message.to_string() })
+        Error::new(ErrorKind::Io {
+            path: path.display().to_string(),
+            message: message.to_string(),
+        })
     }
 }
 
@@ -61,7 +86,11 @@ impl fmt::Display for Error {
         match &*self.kind {
             ErrorKind::Image { chip, problems } => {
                 let n = problems.len();
-                write!(f, "the image cannot run on chip `{chip}`: {n} problem{}", if n == 1 { "" } else { "s" })?;
+                write!(
+                    f,
+                    "the image cannot run on chip `{chip}`: {n} problem{}",
+                    if n == 1 { "" } else { "s" }
+                )?;
                 list(f, problems)
             }
             ErrorKind::Config { problems } => {
@@ -69,7 +98,12 @@ impl fmt::Display for Error {
                 list(f, problems)
             }
             ErrorKind::Options { message } => write!(f, "{message}"),
-            ErrorKind::Input { origin, line, col, message } => {
+            ErrorKind::Input {
+                origin,
+                line,
+                col,
+                message,
+            } => {
                 if *line > 0 {
                     write!(f, "{origin}:{line}:{col}: {message}")
                 } else {
@@ -86,10 +120,14 @@ impl std::error::Error for Error {}
 impl From<amine_chip::Error> for Error {
     fn from(e: amine_chip::Error) -> Error {
         match e.kind() {
-            amine_chip::ErrorKind::Io { path, message } => {
-                Error::new(ErrorKind::Io { path: path.clone(), message: message.clone() })
-            }
-            _ => Error::new(ErrorKind::Io { path: String::new(), message: e.to_string() }),
+            amine_chip::ErrorKind::Io { path, message } => Error::new(ErrorKind::Io {
+                path: path.clone(),
+                message: message.clone(),
+            }),
+            _ => Error::new(ErrorKind::Io {
+                path: String::new(),
+                message: e.to_string(),
+            }),
         }
     }
 }

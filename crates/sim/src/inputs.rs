@@ -48,12 +48,20 @@ pub struct ExternalSpikes {
 impl ExternalSpikes {
     /// No external spikes for an image with `ports` input ports.
     pub fn none(ports: usize) -> ExternalSpikes {
-        ExternalSpikes { per_port: vec![Vec::new(); ports] }
+        ExternalSpikes {
+            per_port: vec![Vec::new(); ports],
+        }
     }
 }
 
 /// Append the indices of port `pi` that spike in `step` to `out` (in increasing order).
-pub(crate) fn port_spikes(pi: usize, port: &PortTable, step: u32, external: &ExternalSpikes, out: &mut Vec<u32>) {
+pub(crate) fn port_spikes(
+    pi: usize,
+    port: &PortTable,
+    step: u32,
+    external: &ExternalSpikes,
+    out: &mut Vec<u32>,
+) {
     let from_list = |list: &[(u32, u32)], out: &mut Vec<u32>| {
         let a = list.partition_point(|&(s, _)| s < step);
         let b = list.partition_point(|&(s, _)| s <= step);
@@ -62,11 +70,17 @@ pub(crate) fn port_spikes(pi: usize, port: &PortTable, step: u32, external: &Ext
     let draw = |p: f64, seed: u64, out: &mut Vec<u32>| match threshold(p) {
         Some(0) => {}
         None => out.extend(0..port.size),
-        Some(thr) => out.extend((0..port.size).filter(|&i| input_hash(seed, pi as u32, step, i) < thr)),
+        Some(thr) => {
+            out.extend((0..port.size).filter(|&i| input_hash(seed, pi as u32, step, i) < thr))
+        }
     };
     match &port.source {
         InputSource::Bernoulli { p, seed } => draw(*p, *seed, out),
-        InputSource::Poisson { rate_hz, dt_s, seed } => draw(1.0 - (-rate_hz * dt_s).exp(), *seed, out),
+        InputSource::Poisson {
+            rate_hz,
+            dt_s,
+            seed,
+        } => draw(1.0 - (-rate_hz * dt_s).exp(), *seed, out),
         InputSource::Explicit { spikes } => from_list(spikes, out),
         InputSource::External => {
             if let Some(list) = external.per_port.get(pi) {
@@ -80,7 +94,12 @@ pub(crate) fn port_spikes(pi: usize, port: &PortTable, step: u32, external: &Ext
 /// when the image has several `External` ports), an optional header line starting
 /// with `step` or `port`, `#` comments and blank lines. Every index must be below the
 /// port's size and every step below `steps`. Errors name `origin:line:col`.
-pub fn parse_csv(text: &str, origin: &str, image: &ChipImage, steps: u32) -> Result<ExternalSpikes, Error> {
+pub fn parse_csv(
+    text: &str,
+    origin: &str,
+    image: &ChipImage,
+    steps: u32,
+) -> Result<ExternalSpikes, Error> {
     let external: Vec<usize> = image
         .inputs
         .iter()
@@ -89,7 +108,12 @@ pub fn parse_csv(text: &str, origin: &str, image: &ChipImage, steps: u32) -> Res
         .map(|(i, _)| i)
         .collect();
     if external.is_empty() {
-        return Err(Error::input(origin, 0, 0, "the image has no External input port to feed (its inputs generate their own spikes)"));
+        return Err(Error::input(
+            origin,
+            0,
+            0,
+            "the image has no External input port to feed (its inputs generate their own spikes)",
+        ));
     }
     let mut out = ExternalSpikes::none(image.inputs.len());
     for (ln, line) in text.lines().enumerate() {
@@ -113,35 +137,75 @@ pub fn parse_csv(text: &str, origin: &str, image: &ChipImage, steps: u32) -> Res
         let (port, rest) = match fields.len() {
             2 if external.len() == 1 => (external[0], &fields[..]),
             2 => {
-                return Err(Error::input(origin, line_no, 1, format!(
-                    "the image has {} External ports: write `port,step,index`", external.len())))
+                return Err(Error::input(
+                    origin,
+                    line_no,
+                    1,
+                    format!(
+                        "the image has {} External ports: write `port,step,index`",
+                        external.len()
+                    ),
+                ))
             }
             3 => {
                 let (name, c) = fields[0];
-                let p = image.inputs.iter().position(|p| p.name == name).ok_or_else(|| {
-                    Error::input(origin, line_no, c, format!("no input port `{name}`"))
-                })?;
+                let p = image
+                    .inputs
+                    .iter()
+                    .position(|p| p.name == name)
+                    .ok_or_else(|| {
+                        Error::input(origin, line_no, c, format!("no input port `{name}`"))
+                    })?;
                 if !external.contains(&p) {
-                    return Err(Error::input(origin, line_no, c, format!("input port `{name}` is not External")));
+                    return Err(Error::input(
+                        origin,
+                        line_no,
+                        c,
+                        format!("input port `{name}` is not External"),
+                    ));
                 }
                 (p, &fields[1..])
             }
             n => {
-                return Err(Error::input(origin, line_no, 1, format!("expected `step,index`, found {n} fields")))
+                return Err(Error::input(
+                    origin,
+                    line_no,
+                    1,
+                    format!("expected `step,index`, found {n} fields"),
+                ))
             }
         };
         let num = |(f, c): (&str, usize), what: &str| {
-            f.parse::<u32>().map_err(|_| Error::input(origin, line_no, c, format!("{what} `{f}` is not a non-negative integer")))
+            f.parse::<u32>().map_err(|_| {
+                Error::input(
+                    origin,
+                    line_no,
+                    c,
+                    format!("{what} `{f}` is not a non-negative integer"),
+                )
+            })
         };
         let step = num(rest[0], "step")?;
         let index = num(rest[1], "index")?;
         if step >= steps {
-            return Err(Error::input(origin, line_no, rest[0].1, format!("step {step} is not below --steps {steps}")));
+            return Err(Error::input(
+                origin,
+                line_no,
+                rest[0].1,
+                format!("step {step} is not below --steps {steps}"),
+            ));
         }
         let size = image.inputs[port].size;
         if index >= size {
-            return Err(Error::input(origin, line_no, rest[1].1, format!(
-                "index {index} is out of range: input port `{}` has {size} inputs (0..{size})", image.inputs[port].name)));
+            return Err(Error::input(
+                origin,
+                line_no,
+                rest[1].1,
+                format!(
+                    "index {index} is out of range: input port `{}` has {size} inputs (0..{size})",
+                    image.inputs[port].name
+                ),
+            ));
         }
         out.per_port[port].push((step, index));
     }

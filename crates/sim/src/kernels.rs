@@ -44,10 +44,15 @@ pub(crate) fn update_neurons(t: &CoreTable, s: &mut CoreState, slot: usize, out:
     let (mut active, mut idle) = (0u64, 0u64);
     let n = t.n;
     let acc = &mut s.acc[slot * n..(slot + 1) * n];
-    for c in 0..n {
-        let input = std::mem::take(&mut acc[c]);
+    for (c, x) in acc.iter_mut().enumerate() {
+        let input = std::mem::take(x);
         let pi = t.profile_of[c] as usize;
-        let busy = input != 0 || s.u[c] != 0 || s.v[c] != 0 || s.a[c] != 0 || s.refractory[c] != 0 || t.profile_biased[pi];
+        let busy = input != 0
+            || s.u[c] != 0
+            || s.v[c] != 0
+            || s.a[c] != 0
+            || s.refractory[c] != 0
+            || t.profile_biased[pi];
         if !busy {
             idle += 1;
             // A graded unit at rest still sends its resting payload.
@@ -55,7 +60,10 @@ pub(crate) fn update_neurons(t: &CoreTable, s: &mut CoreState, slot: usize, out:
                 let o = g.table.lookup(0);
                 s.out[c] = o;
                 if o != 0 {
-                    out.emits.push(Emit { comp: c as u32, payload: o });
+                    out.emits.push(Emit {
+                        comp: c as u32,
+                        payload: o,
+                    });
                 }
             }
             continue;
@@ -67,24 +75,38 @@ pub(crate) fn update_neurons(t: &CoreTable, s: &mut CoreState, slot: usize, out:
             s.v[c] = v;
             s.refractory[c] = r;
             if spiked {
-                out.emits.push(Emit { comp: c as u32, payload: 0 });
+                out.emits.push(Emit {
+                    comp: c as u32,
+                    payload: 0,
+                });
             }
             continue;
         }
         match &t.profiles[pi] {
             NeuronParams::Lif(p) => {
-                let mut st = LifState { u: s.u[c], v: s.v[c], refractory_left: s.refractory[c] };
+                let mut st = LifState {
+                    u: s.u[c],
+                    v: s.v[c],
+                    refractory_left: s.refractory[c],
+                };
                 let spiked = st.step(p, input);
                 s.u[c] = st.u;
                 s.v[c] = st.v;
                 s.refractory[c] = st.refractory_left;
                 if spiked {
-                    out.emits.push(Emit { comp: c as u32, payload: 0 });
+                    out.emits.push(Emit {
+                        comp: c as u32,
+                        payload: 0,
+                    });
                 }
             }
             NeuronParams::Alif(p) => {
                 let mut st = AlifState {
-                    lif: LifState { u: s.u[c], v: s.v[c], refractory_left: s.refractory[c] },
+                    lif: LifState {
+                        u: s.u[c],
+                        v: s.v[c],
+                        refractory_left: s.refractory[c],
+                    },
                     a: s.a[c],
                 };
                 let spiked = st.step(p, input);
@@ -93,16 +115,25 @@ pub(crate) fn update_neurons(t: &CoreTable, s: &mut CoreState, slot: usize, out:
                 s.refractory[c] = st.lif.refractory_left;
                 s.a[c] = st.a;
                 if spiked {
-                    out.emits.push(Emit { comp: c as u32, payload: 0 });
+                    out.emits.push(Emit {
+                        comp: c as u32,
+                        payload: 0,
+                    });
                 }
             }
             NeuronParams::Graded(p) => {
-                let mut st = GradedState { u: s.u[c], out: s.out[c] };
+                let mut st = GradedState {
+                    u: s.u[c],
+                    out: s.out[c],
+                };
                 let o = st.step(p, input);
                 s.u[c] = st.u;
                 s.out[c] = o;
                 if o != 0 {
-                    out.emits.push(Emit { comp: c as u32, payload: o });
+                    out.emits.push(Emit {
+                        comp: c as u32,
+                        payload: o,
+                    });
                 }
             }
         }
@@ -125,7 +156,12 @@ fn update_lif_core(t: &CoreTable, s: &mut CoreState, slot: usize, out: &mut Neur
     let n = t.n;
     let (mut active, mut idle) = (0u64, 0u64);
     let acc = &mut s.acc[slot * n..(slot + 1) * n];
-    let lanes = acc.iter_mut().zip(&mut s.u).zip(&mut s.v).zip(&mut s.refractory).zip(&t.profile_of);
+    let lanes = acc
+        .iter_mut()
+        .zip(&mut s.u)
+        .zip(&mut s.v)
+        .zip(&mut s.refractory)
+        .zip(&t.profile_of);
     for (c, ((((x, u), v), r), &pi)) in lanes.enumerate() {
         let input = std::mem::take(x);
         let f = &t.lif_dense[pi as usize];
@@ -139,7 +175,10 @@ fn update_lif_core(t: &CoreTable, s: &mut CoreState, slot: usize, out: &mut Neur
         *v = nv;
         *r = nr;
         if spiked {
-            out.emits.push(Emit { comp: c as u32, payload: 0 });
+            out.emits.push(Emit {
+                comp: c as u32,
+                payload: 0,
+            });
         }
     }
     s.counts.neuron_active += active;
@@ -151,11 +190,22 @@ fn update_lif_core(t: &CoreTable, s: &mut CoreState, slot: usize, out: &mut Neur
 /// The common case of a core whose compartments share one LIF profile without a
 /// refractory period: a branch-free pass the compiler can vectorise (every compartment
 /// is computed, since an idle one provably stays at zero), then a scan for spikes.
-fn update_uniform_lif_core(f: &LifFast, n: usize, s: &mut CoreState, slot: usize, out: &mut NeuronOut) {
+fn update_uniform_lif_core(
+    f: &LifFast,
+    n: usize,
+    s: &mut CoreState,
+    slot: usize,
+    out: &mut NeuronOut,
+) {
     let acc = &mut s.acc[slot * n..(slot + 1) * n];
     out.flags.clear();
     out.flags.resize(n, 0);
-    let (acc, us, vs, flags) = (&mut acc[..n], &mut s.u[..n], &mut s.v[..n], &mut out.flags[..n]);
+    let (acc, us, vs, flags) = (
+        &mut acc[..n],
+        &mut s.u[..n],
+        &mut s.v[..n],
+        &mut out.flags[..n],
+    );
     let active = lif_lanes_dispatch(f, acc, us, vs, flags) as u64;
     // Spikes are rare: skip eight compartments at a time while no flag is set.
     let flags = &out.flags;
@@ -166,7 +216,10 @@ fn update_uniform_lif_core(f: &LifFast, n: usize, s: &mut CoreState, slot: usize
             continue;
         }
         if flags[c] != 0 {
-            out.emits.push(Emit { comp: c as u32, payload: 0 });
+            out.emits.push(Emit {
+                comp: c as u32,
+                payload: 0,
+            });
         }
         c += 1;
     }
@@ -179,7 +232,13 @@ fn update_uniform_lif_core(f: &LifFast, n: usize, s: &mut CoreState, slot: usize
 /// The uniform LIF loop over equal-length slices (no bounds checks, vectorisable).
 /// Returns the number of active compartments.
 #[inline(always)]
-fn lif_lanes(f: &LifFast, acc: &mut [i32], us: &mut [i32], vs: &mut [i32], flags: &mut [u8]) -> u32 {
+fn lif_lanes(
+    f: &LifFast,
+    acc: &mut [i32],
+    us: &mut [i32],
+    vs: &mut [i32],
+    flags: &mut [u8],
+) -> u32 {
     let n = acc.len().min(us.len()).min(vs.len()).min(flags.len());
     let (acc, us, vs, flags) = (&mut acc[..n], &mut us[..n], &mut vs[..n], &mut flags[..n]);
     let biased = f.biased() as u32;
@@ -200,11 +259,23 @@ fn lif_lanes(f: &LifFast, acc: &mut [i32], us: &mut [i32], vs: &mut [i32], flags
 /// Integer arithmetic only, so both versions give identical results.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn lif_lanes_avx2(f: &LifFast, acc: &mut [i32], us: &mut [i32], vs: &mut [i32], flags: &mut [u8]) -> u32 {
+fn lif_lanes_avx2(
+    f: &LifFast,
+    acc: &mut [i32],
+    us: &mut [i32],
+    vs: &mut [i32],
+    flags: &mut [u8],
+) -> u32 {
     lif_lanes(f, acc, us, vs, flags)
 }
 
-fn lif_lanes_dispatch(f: &LifFast, acc: &mut [i32], us: &mut [i32], vs: &mut [i32], flags: &mut [u8]) -> u32 {
+fn lif_lanes_dispatch(
+    f: &LifFast,
+    acc: &mut [i32],
+    us: &mut [i32],
+    vs: &mut [i32],
+    flags: &mut [u8],
+) -> u32 {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2 (checked just above), the only requirement of
@@ -217,7 +288,13 @@ fn lif_lanes_dispatch(f: &LifFast, acc: &mut [i32], us: &mut [i32], vs: &mut [i3
 /// Deliver arriving packets `(axon, multiplier)` through the core's synapse memory into
 /// the accumulator slots of step `step + 1 + delay`. The multiplier is 1 for a spike
 /// and the payload for a graded packet (the dendrite adds `weight × payload`).
-pub(crate) fn deliver(t: &CoreTable, s: &mut CoreState, step: u32, slots: usize, incoming: &[(u32, i32)]) {
+pub(crate) fn deliver(
+    t: &CoreTable,
+    s: &mut CoreState,
+    step: u32,
+    slots: usize,
+    incoming: &[(u32, i32)],
+) {
     let n = t.n;
     let mask = slots - 1;
     let (mut words, mut ops) = (0u64, 0u64);

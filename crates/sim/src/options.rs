@@ -46,7 +46,10 @@ pub struct Record {
 
 impl Default for Record {
     fn default() -> Record {
-        Record { spikes: true, latency: true }
+        Record {
+            spikes: true,
+            latency: true,
+        }
     }
 }
 
@@ -65,6 +68,12 @@ pub struct SimOptions {
 
 impl Default for SimOptions {
     fn default() -> SimOptions {
-        SimOptions { threads: 1, timing: Timing::Analytic, steps: 100, record: Record::default(), dt_s: 1e-3 }
+        SimOptions {
+            threads: 1,
+            timing: Timing::Analytic,
+            steps: 100,
+            record: Record::default(),
+            dt_s: 1e-3,
+        }
     }
 }

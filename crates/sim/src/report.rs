@@ -146,9 +146,11 @@ impl RunReport {
         }
         let inputs = state.inputs.energy(costs);
         components += inputs;
-        let barrier_pj = state.chip.barriers as f64 * costs.barrier.for_tiles(sim.tiles_in_use()).energy_pj;
+        let barrier_pj =
+            state.chip.barriers as f64 * costs.barrier.for_tiles(sim.tiles_in_use()).energy_pj;
         components.noc += barrier_pj;
-        components.modulator = state.chip.modulator_cell_update as f64 * costs.modulator_cell_update.energy_pj;
+        components.modulator =
+            state.chip.modulator_cell_update as f64 * costs.modulator_cell_update.energy_pj;
         let static_power = config.static_power();
         components.static_ = static_power.energy_over(Cycles(state.chip.cycles), clock).0;
         let events = state.total_counts();
@@ -158,9 +160,21 @@ impl RunReport {
         let ns = |c: f64| c / clock.0 as f64 * 1e9;
         let mut sorted = per_step.clone();
         sorted.sort_unstable();
-        let p99 = if sorted.is_empty() { 0 } else { sorted[((sorted.len() * 99).div_ceil(100)).max(1) - 1] };
-        let max_i = per_step.iter().enumerate().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0))).map(|(i, _)| i);
-        let mean = if per_step.is_empty() { 0.0 } else { per_step.iter().sum::<u64>() as f64 / per_step.len() as f64 };
+        let p99 = if sorted.is_empty() {
+            0
+        } else {
+            sorted[((sorted.len() * 99).div_ceil(100)).max(1) - 1]
+        };
+        let max_i = per_step
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0)))
+            .map(|(i, _)| i);
+        let mean = if per_step.is_empty() {
+            0.0
+        } else {
+            per_step.iter().sum::<u64>() as f64 / per_step.len() as f64
+        };
         let max = max_i.map_or(0, |i| per_step[i]);
         let mut crit = std::collections::BTreeMap::<u32, u32>::new();
         for s in &outcome.steps {
@@ -212,7 +226,11 @@ impl RunReport {
                 input_ports_pj: inputs.total(),
                 barrier_pj,
                 static_power_mw: static_power.0,
-                per_synaptic_event_pj: if events.synaptic_op == 0 { 0.0 } else { total_pj / events.synaptic_op as f64 },
+                per_synaptic_event_pj: if events.synaptic_op == 0 {
+                    0.0
+                } else {
+                    total_pj / events.synaptic_op as f64
+                },
             },
             latency: LatencyReport {
                 mean_cycles: mean,
@@ -232,7 +250,10 @@ impl RunReport {
                 hops_ns: events.hop_ns,
                 stall_cycles: state.chip.stall_cycles,
             },
-            spikes: SpikeReport { total: outcome.spike_counts.iter().sum(), populations },
+            spikes: SpikeReport {
+                total: outcome.spike_counts.iter().sum(),
+                populations,
+            },
             synaptic_events: events.synaptic_op,
             events,
         }
@@ -261,31 +282,88 @@ impl RunReport {
         let _ = writeln!(w, "{:-<64}", "");
         let _ = writeln!(w, "{:<22}{:>16}{:>10}", "energy", "", "share");
         for (name, pj) in self.energy.components.named() {
-            let share = if self.energy.total_pj > 0.0 { 100.0 * pj / self.energy.total_pj } else { 0.0 };
+            let share = if self.energy.total_pj > 0.0 {
+                100.0 * pj / self.energy.total_pj
+            } else {
+                0.0
+            };
             let _ = writeln!(w, "  {:<20}{:>16}{:>9.1}%", name, energy(pj), share);
         }
         let _ = writeln!(w, "  {:<20}{:>16}", "total", energy(self.energy.total_pj));
-        let _ = writeln!(w, "  {:<20}{:>16}", "per synaptic event", energy(self.energy.per_synaptic_event_pj));
+        let _ = writeln!(
+            w,
+            "  {:<20}{:>16}",
+            "per synaptic event",
+            energy(self.energy.per_synaptic_event_pj)
+        );
         let l = &self.latency;
-        let _ = writeln!(w, "{:<22}{:>16}{:>16}", "latency per step", "cycles", "time");
-        let _ = writeln!(w, "  {:<20}{:>16.1}{:>16}", "mean", l.mean_cycles, nanos(l.mean_ns));
-        let _ = writeln!(w, "  {:<20}{:>16}{:>16}", "p99", group(l.p99_cycles), nanos(l.p99_ns));
-        let _ = writeln!(w, "  {:<20}{:>16}{:>16}", "max", group(l.max_cycles), nanos(l.max_ns));
+        let _ = writeln!(
+            w,
+            "{:<22}{:>16}{:>16}",
+            "latency per step", "cycles", "time"
+        );
+        let _ = writeln!(
+            w,
+            "  {:<20}{:>16.1}{:>16}",
+            "mean",
+            l.mean_cycles,
+            nanos(l.mean_ns)
+        );
+        let _ = writeln!(
+            w,
+            "  {:<20}{:>16}{:>16}",
+            "p99",
+            group(l.p99_cycles),
+            nanos(l.p99_ns)
+        );
+        let _ = writeln!(
+            w,
+            "  {:<20}{:>16}{:>16}",
+            "max",
+            group(l.max_cycles),
+            nanos(l.max_ns)
+        );
         if let (Some(step), Some(core)) = (l.max_step, l.critical_core) {
-            let _ = writeln!(w, "  {:<20}{:>16}", "max at", format!("step {step}, core {core}"));
+            let _ = writeln!(
+                w,
+                "  {:<20}{:>16}",
+                "max at",
+                format!("step {step}, core {core}")
+            );
         }
-        let _ = writeln!(w, "  {:<20}{:>16}", "simulated time", nanos(self.simulated_time_s * 1e9));
+        let _ = writeln!(
+            w,
+            "  {:<20}{:>16}",
+            "simulated time",
+            nanos(self.simulated_time_s * 1e9)
+        );
         let n = &self.noc;
         let _ = writeln!(w, "{:<22}", "NoC");
         let _ = writeln!(w, "  {:<20}{:>16}", "packets", group(n.packets));
-        let _ = writeln!(w, "  {:<20}{:>16}", "hops E-W / N-S", format!("{} / {}", group(n.hops_ew), group(n.hops_ns)));
+        let _ = writeln!(
+            w,
+            "  {:<20}{:>16}",
+            "hops E-W / N-S",
+            format!("{} / {}", group(n.hops_ew), group(n.hops_ns))
+        );
         let _ = writeln!(w, "  {:<20}{:>16}", "stall cycles", group(n.stall_cycles));
         let _ = writeln!(w, "{:<22}{:>16}{:>16}", "spikes", "count", "rate");
         for p in &self.spikes.populations {
-            let _ = writeln!(w, "  {:<20}{:>16}{:>13.2} Hz", p.name, group(p.spikes), p.rate_hz);
+            let _ = writeln!(
+                w,
+                "  {:<20}{:>16}{:>13.2} Hz",
+                p.name,
+                group(p.spikes),
+                p.rate_hz
+            );
         }
         let _ = writeln!(w, "  {:<20}{:>16}", "total", group(self.spikes.total));
-        let _ = writeln!(w, "{:<22}{:>16}", "synaptic events", group(self.synaptic_events));
+        let _ = writeln!(
+            w,
+            "{:<22}{:>16}",
+            "synaptic events",
+            group(self.synaptic_events)
+        );
         s
     }
 
@@ -294,7 +372,11 @@ impl RunReport {
         let mut s = String::with_capacity(raster.len() * 16 + 32);
         s.push_str("step,population,neuron\n");
         for sp in raster {
-            let name = self.spikes.populations.get(sp.population as usize).map_or("?", |p| p.name.as_str());
+            let name = self
+                .spikes
+                .populations
+                .get(sp.population as usize)
+                .map_or("?", |p| p.name.as_str());
             let _ = writeln!(s, "{},{},{}", sp.step, name, sp.neuron);
         }
         s
@@ -303,7 +385,11 @@ impl RunReport {
     /// Write `report.json`, `raster.csv`, `energy_heatmap.svg`, `raster.svg` and
     /// `latency.svg` into `dir` (created if needed). Everything is rendered before
     /// anything is written, and each file is written to a temporary name and renamed.
-    pub fn write_dir(&self, dir: &Path, raster: &[Spike]) -> Result<Vec<std::path::PathBuf>, Error> {
+    pub fn write_dir(
+        &self,
+        dir: &Path,
+        raster: &[Spike],
+    ) -> Result<Vec<std::path::PathBuf>, Error> {
         let files = [
             ("report.json", self.to_json()),
             ("raster.csv", self.raster_csv(raster)),
@@ -315,7 +401,8 @@ impl RunReport {
         let mut written = Vec::new();
         for (name, text) in files {
             let path = dir.join(name);
-            amine_chip::error::write_atomically(&path, text.as_bytes()).map_err(|e| Error::io(&path, e))?;
+            amine_chip::error::write_atomically(&path, text.as_bytes())
+                .map_err(|e| Error::io(&path, e))?;
             written.push(path);
         }
         Ok(written)
@@ -327,7 +414,7 @@ pub fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);

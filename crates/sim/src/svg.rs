@@ -25,19 +25,35 @@ fn header(w: u32, h: u32, title: &str) -> String {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A perceptually ordered ramp (viridis stops), `t` in [0, 1].
 fn ramp(t: f64) -> String {
-    const STOPS: [(f64, f64, f64); 5] =
-        [(68.0, 1.0, 84.0), (59.0, 82.0, 139.0), (33.0, 145.0, 140.0), (94.0, 201.0, 98.0), (253.0, 231.0, 37.0)];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 } * (STOPS.len() - 1) as f64;
+    const STOPS: [(f64, f64, f64); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    } * (STOPS.len() - 1) as f64;
     let i = (t.floor() as usize).min(STOPS.len() - 2);
     let f = t - i as f64;
     let (a, b) = (STOPS[i], STOPS[i + 1]);
     let mix = |x: f64, y: f64| (x + (y - x) * f).round() as u8;
-    format!("#{:02x}{:02x}{:02x}", mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        mix(a.0, b.0),
+        mix(a.1, b.1),
+        mix(a.2, b.2)
+    )
 }
 
 /// Cores on the mesh, coloured by their dynamic energy; grey cores are unused.
@@ -48,8 +64,17 @@ pub fn energy_heatmap(r: &RunReport) -> String {
     let tile = (720 / m.tiles_x.max(1)).clamp(24, 160);
     let cell = ((tile - 8) / cols.max(rows)).max(4);
     let (w, h) = (m.tiles_x * tile + 140, m.tiles_y * tile + 70);
-    let mut s = header(w, h, &format!("Dynamic energy per core — {} on {}", r.program, r.chip));
-    let max = r.energy.per_core.iter().map(|c| c.total_pj).fold(0.0, f64::max);
+    let mut s = header(
+        w,
+        h,
+        &format!("Dynamic energy per core — {} on {}", r.program, r.chip),
+    );
+    let max = r
+        .energy
+        .per_core
+        .iter()
+        .map(|c| c.total_pj)
+        .fold(0.0, f64::max);
     let by_id: std::collections::HashMap<u32, &crate::report::CoreEnergy> =
         r.energy.per_core.iter().map(|c| (c.core, c)).collect();
     for ty in 0..m.tiles_y {
@@ -65,7 +90,10 @@ pub fn energy_heatmap(r: &RunReport) -> String {
                 let id = (ty * m.tiles_x + tx) * m.cores_per_tile + j;
                 let (cx, cy) = (x0 + 3 + (j % cols) * cell, y0 + 3 + (j / cols) * cell);
                 let (fill, title) = match by_id.get(&id) {
-                    Some(c) => (ramp(if max > 0.0 { c.total_pj / max } else { 0.0 }), format!("core {id}: {}", energy(c.total_pj))),
+                    Some(c) => (
+                        ramp(if max > 0.0 { c.total_pj / max } else { 0.0 }),
+                        format!("core {id}: {}", energy(c.total_pj)),
+                    ),
                     None => ("#e8e8e8".to_string(), format!("core {id}: unused")),
                 };
                 let _ = writeln!(
@@ -81,11 +109,29 @@ pub fn energy_heatmap(r: &RunReport) -> String {
     // Legend.
     let lx = 40 + m.tiles_x * tile;
     for i in 0..10 {
-        let _ = writeln!(s, "<rect x=\"{lx}\" y=\"{}\" width=\"16\" height=\"16\" fill=\"{}\"/>", 50 + (9 - i) * 16, ramp(i as f64 / 9.0));
+        let _ = writeln!(
+            s,
+            "<rect x=\"{lx}\" y=\"{}\" width=\"16\" height=\"16\" fill=\"{}\"/>",
+            50 + (9 - i) * 16,
+            ramp(i as f64 / 9.0)
+        );
     }
-    let _ = writeln!(s, "<text x=\"{}\" y=\"62\">{}</text>", lx + 22, esc(&energy(max)));
+    let _ = writeln!(
+        s,
+        "<text x=\"{}\" y=\"62\">{}</text>",
+        lx + 22,
+        esc(&energy(max))
+    );
     let _ = writeln!(s, "<text x=\"{}\" y=\"206\">0</text>", lx + 22);
-    let _ = writeln!(s, "<text x=\"20\" y=\"{}\">{} × {} tiles, {} cores per tile; total {}</text>", h - 12, m.tiles_x, m.tiles_y, m.cores_per_tile, esc(&energy(r.energy.total_pj)));
+    let _ = writeln!(
+        s,
+        "<text x=\"20\" y=\"{}\">{} × {} tiles, {} cores per tile; total {}</text>",
+        h - 12,
+        m.tiles_x,
+        m.tiles_y,
+        m.cores_per_tile,
+        esc(&energy(r.energy.total_pj))
+    );
     s + "</svg>\n"
 }
 
@@ -94,7 +140,15 @@ pub fn raster(r: &RunReport, raster: &[Spike]) -> String {
     let (w, h, left, top, bottom) = (900u32, 520u32, 70.0, 40.0, 50.0);
     let (pw, ph) = (w as f64 - left - 20.0, h as f64 - top - bottom);
     let every = raster.len().div_ceil(MAX_DOTS).max(1);
-    let title = if every > 1 { format!("Spike raster — {} (every {every}th spike of {})", r.program, raster.len()) } else { format!("Spike raster — {}", r.program) };
+    let title = if every > 1 {
+        format!(
+            "Spike raster — {} (every {every}th spike of {})",
+            r.program,
+            raster.len()
+        )
+    } else {
+        format!("Spike raster — {}", r.program)
+    };
     let mut s = header(w, h, &title);
     let mut offsets = vec![0u64];
     for p in &r.spikes.populations {
@@ -102,24 +156,49 @@ pub fn raster(r: &RunReport, raster: &[Spike]) -> String {
     }
     let neurons = (*offsets.last().unwrap_or(&0)).max(1) as f64;
     let steps = r.steps.max(1) as f64;
-    const COLOURS: [&str; 6] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
+    const COLOURS: [&str; 6] = [
+        "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+    ];
     let _ = writeln!(s, "<rect x=\"{left}\" y=\"{top}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#444\"/>");
     // Dots in integer tenths of a pixel (a scaled group): formatting integers is several
     // times cheaper than floats, which matters for rasters of 10^5 spikes.
     let (dw, dh) = ((pw / steps).clamp(0.6, 4.0), (ph / neurons).clamp(0.6, 4.0));
     let (dw, dh) = ((dw * 10.0).round() as i64, (dh * 10.0).round() as i64);
     for (pi, p) in r.spikes.populations.iter().enumerate() {
-        let _ = write!(s, "<g fill=\"{}\" transform=\"scale(0.1)\"><title>{}</title>", COLOURS[pi % COLOURS.len()], esc(&p.name));
-        for sp in raster.iter().step_by(every).filter(|sp| sp.population as usize == pi) {
+        let _ = write!(
+            s,
+            "<g fill=\"{}\" transform=\"scale(0.1)\"><title>{}</title>",
+            COLOURS[pi % COLOURS.len()],
+            esc(&p.name)
+        );
+        for sp in raster
+            .iter()
+            .step_by(every)
+            .filter(|sp| sp.population as usize == pi)
+        {
             let x = ((left + sp.step as f64 / steps * pw) * 10.0) as i64;
             let y = ((top + (offsets[pi] + sp.neuron as u64) as f64 / neurons * ph) * 10.0) as i64;
-            let _ = write!(s, "<rect x=\"{x}\" y=\"{y}\" width=\"{dw}\" height=\"{dh}\"/>");
+            let _ = write!(
+                s,
+                "<rect x=\"{x}\" y=\"{y}\" width=\"{dw}\" height=\"{dh}\"/>"
+            );
         }
         s.push_str("</g>\n");
         let ly = top + (offsets[pi] as f64 + p.size as f64 / 2.0) / neurons * ph;
-        let _ = writeln!(s, "<text x=\"{}\" y=\"{ly:.0}\" text-anchor=\"end\">{}</text>", left - 6.0, esc(&p.name));
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{ly:.0}\" text-anchor=\"end\">{}</text>",
+            left - 6.0,
+            esc(&p.name)
+        );
     }
-    let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">step (0 – {})</text>", left + pw / 2.0, h as f64 - 15.0, r.steps);
+    let _ = writeln!(
+        s,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">step (0 – {})</text>",
+        left + pw / 2.0,
+        h as f64 - 15.0,
+        r.steps
+    );
     s + "</svg>\n"
 }
 
@@ -127,7 +206,11 @@ pub fn raster(r: &RunReport, raster: &[Spike]) -> String {
 pub fn latency(r: &RunReport) -> String {
     let (w, h, left, top, bottom) = (900u32, 360u32, 80.0, 40.0, 50.0);
     let (pw, ph) = (w as f64 - left - 20.0, h as f64 - top - bottom);
-    let mut s = header(w, h, &format!("Latency per step — {} ({} timing)", r.program, r.timing));
+    let mut s = header(
+        w,
+        h,
+        &format!("Latency per step — {} ({} timing)", r.program, r.timing),
+    );
     let l = &r.latency;
     let ns_per_cycle = 1e9 / r.clock_hz as f64;
     let ymax = (l.max_cycles as f64 * ns_per_cycle * 1.1).max(1e-9);
@@ -135,22 +218,51 @@ pub fn latency(r: &RunReport) -> String {
     let _ = writeln!(s, "<rect x=\"{left}\" y=\"{top}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#444\"/>");
     let y_of = |ns: f64| top + ph - ns / ymax * ph;
     // At most ~2 points per pixel: keep the maximum of each bucket so peaks stay visible.
-    let bucket = (l.per_step_cycles.len() as f64 / (2.0 * pw)).ceil().max(1.0) as usize;
+    let bucket = (l.per_step_cycles.len() as f64 / (2.0 * pw))
+        .ceil()
+        .max(1.0) as usize;
     let mut pts = String::new();
     for (i, chunk) in l.per_step_cycles.chunks(bucket).enumerate() {
         let c = chunk.iter().copied().max().unwrap_or(0) as f64 * ns_per_cycle;
-        let _ = write!(pts, "{:.1},{:.1} ", left + (i * bucket) as f64 / n * pw, y_of(c));
+        let _ = write!(
+            pts,
+            "{:.1},{:.1} ",
+            left + (i * bucket) as f64 / n * pw,
+            y_of(c)
+        );
     }
-    let _ = writeln!(s, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1\" points=\"{}\"/>", pts.trim_end());
+    let _ = writeln!(
+        s,
+        "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1\" points=\"{}\"/>",
+        pts.trim_end()
+    );
     for (label, v, colour) in [("mean", l.mean_ns, "#2ca02c"), ("p99", l.p99_ns, "#d62728")] {
         let y = y_of(v);
         let _ = writeln!(s, "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{colour}\" stroke-dasharray=\"4 3\"/>", left + pw);
-        let _ = writeln!(s, "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"{colour}\">{label} {}</text>", left + pw - 4.0, y - 4.0, esc(&crate::report::nanos(v)));
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"{colour}\">{label} {}</text>",
+            left + pw - 4.0,
+            y - 4.0,
+            esc(&crate::report::nanos(v))
+        );
     }
     for i in 0..=4 {
         let v = ymax * i as f64 / 4.0;
-        let _ = writeln!(s, "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>", left - 6.0, y_of(v) + 4.0, esc(&crate::report::nanos(v)));
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            left - 6.0,
+            y_of(v) + 4.0,
+            esc(&crate::report::nanos(v))
+        );
     }
-    let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">step (0 – {})</text>", left + pw / 2.0, h as f64 - 15.0, r.steps);
+    let _ = writeln!(
+        s,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">step (0 – {})</text>",
+        left + pw / 2.0,
+        h as f64 - 15.0,
+        r.steps
+    );
     s + "</svg>\n"
 }

@@ -109,7 +109,12 @@ impl Tables {
         for (k, c) in image.cores.iter().enumerate() {
             index_of[c.id as usize] = k as u32;
         }
-        let dest = |t: &amine_chip::image::AxonTarget| Dest { core: index_of[t.core as usize], axon: t.axon, tile: 0, work: 0 };
+        let dest = |t: &amine_chip::image::AxonTarget| Dest {
+            core: index_of[t.core as usize],
+            axon: t.axon,
+            tile: 0,
+            work: 0,
+        };
         let mut max_delay = 0u8;
         let costs = &config.costs;
         let mut cores: Vec<CoreTable> = image
@@ -136,11 +141,22 @@ impl Tables {
                             let words = c.synapses.row_words(r as u32);
                             let work = costs.axon_in.cycles
                                 + words as u64 * costs.synapse_word_read.cycles
-                                + (hi - lo) as u64 * (costs.synaptic_op.cycles + costs.dendrite_accumulate.cycles);
-                            RowInfo { start: lo, len: hi - lo, words, work: u32::try_from(work).unwrap_or(u32::MAX) }
+                                + (hi - lo) as u64
+                                    * (costs.synaptic_op.cycles + costs.dendrite_accumulate.cycles);
+                            RowInfo {
+                                start: lo,
+                                len: hi - lo,
+                                words,
+                                work: u32::try_from(work).unwrap_or(u32::MAX),
+                            }
                         })
                         .collect(),
-                    synapses: d.targets.iter().copied().zip(d.weights.iter().copied()).collect(),
+                    synapses: d
+                        .targets
+                        .iter()
+                        .copied()
+                        .zip(d.weights.iter().copied())
+                        .collect(),
                     delays: if max_d == 0 { Vec::new() } else { d.delays },
                     fan_off: c.fanout_offsets.clone(),
                     fan: c.fanout.iter().map(dest).collect(),
@@ -152,12 +168,16 @@ impl Tables {
             for b in &pop.blocks {
                 let core = &mut cores[index_of[b.core as usize] as usize];
                 for i in 0..b.count {
-                    core.neuron_of[(b.first_compartment + i) as usize] = (pi as u32, b.first_neuron + i);
+                    core.neuron_of[(b.first_compartment + i) as usize] =
+                        (pi as u32, b.first_neuron + i);
                 }
             }
         }
         let tiles: Vec<u32> = cores.iter().map(|c| c.tile).collect();
-        let works: Vec<Vec<u32>> = cores.iter().map(|c| c.rows.iter().map(|r| r.work).collect()).collect();
+        let works: Vec<Vec<u32>> = cores
+            .iter()
+            .map(|c| c.rows.iter().map(|r| r.work).collect())
+            .collect();
         let fix = |d: &mut Dest| {
             d.tile = tiles[d.core as usize];
             d.work = works[d.core as usize][d.axon as usize];
@@ -174,10 +194,15 @@ impl Tables {
                 tile: p.entry_tile.1 * config.mesh.tiles_x + p.entry_tile.0,
                 source: p.source.clone(),
                 fan_off: p.fanout_offsets.clone(),
-                fan: p.fanout.iter().map(dest).map(|mut d| {
-                    fix(&mut d);
-                    d
-                }).collect(),
+                fan: p
+                    .fanout
+                    .iter()
+                    .map(dest)
+                    .map(|mut d| {
+                        fix(&mut d);
+                        d
+                    })
+                    .collect(),
             })
             .collect();
         let mut tiles: Vec<u32> = cores.iter().map(|c| c.tile).collect();
@@ -282,7 +307,10 @@ impl LifFast {
         let x = dec(u, self.keep_u).wrapping_add(input);
         let w = 1i32 << 23;
         let u = w.wrapping_sub(w.wrapping_sub(x) & (2 * w - 1));
-        let v = dec(v, self.keep_v).wrapping_add(u).wrapping_add(self.bias as i32).clamp(-(w - 1), w - 1);
+        let v = dec(v, self.keep_v)
+            .wrapping_add(u)
+            .wrapping_add(self.bias as i32)
+            .clamp(-(w - 1), w - 1);
         let spiked = v > self.threshold;
         (u, if spiked { 0 } else { v }, spiked)
     }
@@ -296,7 +324,8 @@ impl LifFast {
             return (u, 0, refractory - 1, false);
         }
         let max = U_WRAP - 1;
-        let v = (decay(i64::from(v), self.keep_v) + i64::from(u) + self.bias).clamp(-max, max) as i32;
+        let v =
+            (decay(i64::from(v), self.keep_v) + i64::from(u) + self.bias).clamp(-max, max) as i32;
         if v > self.threshold {
             (u, 0, self.refractory, true)
         } else {
@@ -345,10 +374,18 @@ mod tests {
             let (u, v, r, spike) = f.step(st.u, st.v, st.refractory_left, input);
             if p.refractory == 0 && st.refractory_left == 0 && p.bias().abs() < 1 << 20 {
                 let (pu, pv, ps) = f.step_plain(st.u, st.v, input);
-                assert_eq!((pu, pv, ps), (u, v, spike), "plain step: {p:?} input {input}");
+                assert_eq!(
+                    (pu, pv, ps),
+                    (u, v, spike),
+                    "plain step: {p:?} input {input}"
+                );
             }
             let expect = st.step(&p, input);
-            assert_eq!((u, v, r, spike), (st.u, st.v, st.refractory_left, expect), "{p:?} input {input}");
+            assert_eq!(
+                (u, v, r, spike),
+                (st.u, st.v, st.refractory_left, expect),
+                "{p:?} input {input}"
+            );
         }
     }
 }

@@ -4,8 +4,17 @@
 mod common;
 use amine_sim::{RunReport, SimOptions, SimState, Simulator, Timing};
 
-fn run(image: &amine_chip::image::ChipImage, timing: Timing, threads: usize) -> (SimState, amine_sim::RunOutcome, RunReport) {
-    let opts = SimOptions { threads, timing, steps: 150, ..SimOptions::default() };
+fn run(
+    image: &amine_chip::image::ChipImage,
+    timing: Timing,
+    threads: usize,
+) -> (SimState, amine_sim::RunOutcome, RunReport) {
+    let opts = SimOptions {
+        threads,
+        timing,
+        steps: 150,
+        ..SimOptions::default()
+    };
     let mut sim = Simulator::new(&common::tiny(), image, opts).unwrap();
     let mut state = sim.initial_state();
     let outcome = sim.run(&mut state, |_, _| {});
@@ -20,7 +29,11 @@ fn identical_for_1_2_and_8_threads_and_repeated_runs() {
         let image = common::random_network(seed, delays, graded);
         for timing in [Timing::Analytic, Timing::Cycle] {
             let (s1, o1, r1) = run(&image, timing, 1);
-            assert!(o1.raster.len() > 50, "seed {seed}: network too quiet ({} spikes)", o1.raster.len());
+            assert!(
+                o1.raster.len() > 50,
+                "seed {seed}: network too quiet ({} spikes)",
+                o1.raster.len()
+            );
             for threads in [1, 2, 8] {
                 let (s, o, r) = run(&image, timing, threads);
                 assert_eq!(s, s1, "state, {threads} threads, {timing}, seed {seed}");
@@ -47,7 +60,10 @@ fn both_timing_modes_give_the_same_spikes_and_energy() {
 #[test]
 fn a_snapshot_resumes_to_the_same_result() {
     let image = common::random_network(4, true, false);
-    let opts = SimOptions { steps: 40, ..SimOptions::default() };
+    let opts = SimOptions {
+        steps: 40,
+        ..SimOptions::default()
+    };
     let mut sim = Simulator::new(&common::tiny(), &image, opts).unwrap();
     let mut state = sim.initial_state();
     for _ in 0..20 {

@@ -7,8 +7,21 @@ use amine_chip::image::InputSource;
 use amine_sim::{Components, Counts, RunReport, SimOptions, Simulator, Timing};
 use common::{lif, tiny, Builder};
 
-fn run(image: &amine_chip::image::ChipImage, timing: Timing, steps: u32) -> (amine_sim::SimState, amine_sim::RunOutcome, RunReport) {
-    let mut sim = Simulator::new(&tiny(), image, SimOptions { timing, steps, ..SimOptions::default() }).unwrap();
+fn run(
+    image: &amine_chip::image::ChipImage,
+    timing: Timing,
+    steps: u32,
+) -> (amine_sim::SimState, amine_sim::RunOutcome, RunReport) {
+    let mut sim = Simulator::new(
+        &tiny(),
+        image,
+        SimOptions {
+            timing,
+            steps,
+            ..SimOptions::default()
+        },
+    )
+    .unwrap();
     let mut state = sim.initial_state();
     let outcome = sim.run(&mut state, |_, _| {});
     let report = RunReport::new(&sim, &state, &outcome);
@@ -25,7 +38,14 @@ fn hand_network() -> amine_chip::image::ChipImage {
     let ax = b.row(0, &[(0, 2), (1, 2)]);
     let cx = b.row(6, &[(0, 2)]);
     b.connect(0, 0, 6, cx);
-    let port = b.input("in", 1, InputSource::Explicit { spikes: vec![(0, 0)] }, (0, 0));
+    let port = b.input(
+        "in",
+        1,
+        InputSource::Explicit {
+            spikes: vec![(0, 0)],
+        },
+        (0, 0),
+    );
     b.connect_input(port, 0, 0, ax);
     b.population("ab", NeuronModelKind::Lif, &[(0, 0, 2)]);
     b.population("c", NeuronModelKind::Lif, &[(6, 0, 1)]);
@@ -41,18 +61,35 @@ fn energy_of_a_hand_counted_network_is_exact() {
         // Step 2: a, b active (u decays to 0); c active, spikes (no fan-out).
         // Step 3: a, b idle; c active (u decays to 0).
         let core0 = Counts {
-            axon_in: 1, synapse_word_read: 1, synaptic_op: 2, dendrite_accumulate: 2,
-            neuron_active: 4, neuron_idle: 4, spike_out: 1, hop_ew: 1, hop_ns: 1,
+            axon_in: 1,
+            synapse_word_read: 1,
+            synaptic_op: 2,
+            dendrite_accumulate: 2,
+            neuron_active: 4,
+            neuron_idle: 4,
+            spike_out: 1,
+            hop_ew: 1,
+            hop_ns: 1,
             ..Counts::default()
         };
         let core6 = Counts {
-            axon_in: 1, synapse_word_read: 1, synaptic_op: 1, dendrite_accumulate: 1,
-            neuron_active: 2, neuron_idle: 2,
+            axon_in: 1,
+            synapse_word_read: 1,
+            synaptic_op: 1,
+            dendrite_accumulate: 1,
+            neuron_active: 2,
+            neuron_idle: 2,
             ..Counts::default()
         };
         assert_eq!(state.cores[0].counts, core0, "{timing}");
         assert_eq!(state.cores[1].counts, core6, "{timing}");
-        assert_eq!(state.inputs, Counts { spike_out: 1, ..Counts::default() });
+        assert_eq!(
+            state.inputs,
+            Counts {
+                spike_out: 1,
+                ..Counts::default()
+            }
+        );
         assert_eq!(outcome.spike_counts, vec![2, 1]);
 
         // Latency (tiny: 1 GHz; barrier over 2 tiles = 20 + (50 − 20)/3 = 30 cycles):
@@ -68,14 +105,25 @@ fn energy_of_a_hand_counted_network_is_exact() {
         // Each component is exactly the counted events × the configured cost.
         let c = &tiny().costs;
         let e = &report.energy.components;
-        assert_eq!(e.synapse, 2.0 * c.axon_in.energy_pj + 2.0 * c.synapse_word_read.energy_pj + 3.0 * c.synaptic_op.energy_pj);
+        assert_eq!(
+            e.synapse,
+            2.0 * c.axon_in.energy_pj
+                + 2.0 * c.synapse_word_read.energy_pj
+                + 3.0 * c.synaptic_op.energy_pj
+        );
         assert_eq!(e.synapse, 15.0);
         assert_eq!(e.dendrite, 3.0 * c.dendrite_accumulate.energy_pj);
-        assert_eq!(e.neuron, 6.0 * c.neuron_active.energy_pj + 6.0 * c.neuron_idle.energy_pj);
+        assert_eq!(
+            e.neuron,
+            6.0 * c.neuron_active.energy_pj + 6.0 * c.neuron_idle.energy_pj
+        );
         assert_eq!(e.neuron, 78.0);
         let barrier = c.barrier.for_tiles(2).energy_pj;
         assert_eq!(barrier, 20.0);
-        assert_eq!(e.noc, 2.0 * c.spike_out.energy_pj + c.hop_ew.energy_pj + c.hop_ns.energy_pj + 4.0 * barrier);
+        assert_eq!(
+            e.noc,
+            2.0 * c.spike_out.energy_pj + c.hop_ew.energy_pj + c.hop_ns.energy_pj + 4.0 * barrier
+        );
         assert_eq!(e.modulator, 0.0);
         assert_eq!(e.learning, 0.0);
         // Static: (8 cores × 0.1 + 4 routers × 0.05 + grid 0.02) mW × 214 ns = 218.28 pJ.
@@ -85,9 +133,16 @@ fn energy_of_a_hand_counted_network_is_exact() {
         let per_core: f64 = report.energy.per_core.iter().map(|c| c.total_pj).sum();
         let sum = per_core + report.energy.input_ports_pj + report.energy.barrier_pj + e.static_;
         assert!((sum - report.energy.total_pj).abs() < 1e-9);
-        assert_eq!(report.energy.per_core[0].components, Components {
-            synapse: 1.0 + 2.0 + 6.0, dendrite: 1.0, neuron: 52.0, noc: 1.0 + 2.0 + 3.0, ..Components::default()
-        });
+        assert_eq!(
+            report.energy.per_core[0].components,
+            Components {
+                synapse: 1.0 + 2.0 + 6.0,
+                dendrite: 1.0,
+                neuron: 52.0,
+                noc: 1.0 + 2.0 + 3.0,
+                ..Components::default()
+            }
+        );
     }
 }
 
@@ -105,7 +160,18 @@ fn contention_network(both: bool) -> amine_chip::image::ChipImage {
     let r3 = b.row(3, &[(0, 1)]);
     b.connect(0, 0, 2, r2);
     b.connect(1, 0, 3, r3);
-    let port = b.input("in", 2, InputSource::Explicit { spikes: if both { vec![(0, 0), (0, 1)] } else { vec![(0, 0)] } }, (0, 0));
+    let port = b.input(
+        "in",
+        2,
+        InputSource::Explicit {
+            spikes: if both {
+                vec![(0, 0), (0, 1)]
+            } else {
+                vec![(0, 0)]
+            },
+        },
+        (0, 0),
+    );
     b.connect_input(port, 0, 0, r0);
     b.connect_input(port, 1, 1, r1);
     b.build()
@@ -121,7 +187,10 @@ fn two_packets_on_one_link_arrive_one_packet_time_apart() {
     // whose cores did an idle update (5 cycles) and then process the packet.
     let leave = c.neuron_active.cycles + c.spike_out.cycles;
     let arrive = leave + c.hop_ew.cycles;
-    let work = c.axon_in.cycles + c.synapse_word_read.cycles + c.synaptic_op.cycles + c.dendrite_accumulate.cycles;
+    let work = c.axon_in.cycles
+        + c.synapse_word_read.cycles
+        + c.synaptic_op.cycles
+        + c.dendrite_accumulate.cycles;
 
     let (_, alone, _) = run(&contention_network(false), Timing::Cycle, 2);
     assert_eq!(alone.steps[1].stall, 0);

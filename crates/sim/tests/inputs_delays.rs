@@ -22,7 +22,15 @@ fn port_image(size: u32, source: InputSource) -> amine_chip::image::ChipImage {
 }
 
 fn input_spikes(image: &amine_chip::image::ChipImage, steps: u32) -> u64 {
-    let mut sim = Simulator::new(&tiny(), image, SimOptions { steps, ..SimOptions::default() }).unwrap();
+    let mut sim = Simulator::new(
+        &tiny(),
+        image,
+        SimOptions {
+            steps,
+            ..SimOptions::default()
+        },
+    )
+    .unwrap();
     let mut state = sim.initial_state();
     sim.run(&mut state, |_, _| {});
     state.inputs.spike_out
@@ -31,26 +39,59 @@ fn input_spikes(image: &amine_chip::image::ChipImage, steps: u32) -> u64 {
 #[test]
 fn bernoulli_inputs_spike_at_their_probability() {
     // 100 inputs × 1,000 steps at p = 0.1: mean 10,000, σ ≈ 95; allow 5σ.
-    let n = input_spikes(&port_image(100, InputSource::Bernoulli { p: 0.1, seed: 11 }), 1000);
+    let n = input_spikes(
+        &port_image(100, InputSource::Bernoulli { p: 0.1, seed: 11 }),
+        1000,
+    );
     assert!((n as f64 - 10_000.0).abs() < 475.0, "{n}");
     // Another seed gives another train with the same statistics.
-    let m = input_spikes(&port_image(100, InputSource::Bernoulli { p: 0.1, seed: 12 }), 1000);
+    let m = input_spikes(
+        &port_image(100, InputSource::Bernoulli { p: 0.1, seed: 12 }),
+        1000,
+    );
     assert_ne!(n, m);
     assert!((m as f64 - 10_000.0).abs() < 475.0, "{m}");
-    assert_eq!(input_spikes(&port_image(10, InputSource::Bernoulli { p: 0.0, seed: 1 }), 100), 0);
-    assert_eq!(input_spikes(&port_image(10, InputSource::Bernoulli { p: 1.0, seed: 1 }), 100), 1000);
+    assert_eq!(
+        input_spikes(
+            &port_image(10, InputSource::Bernoulli { p: 0.0, seed: 1 }),
+            100
+        ),
+        0
+    );
+    assert_eq!(
+        input_spikes(
+            &port_image(10, InputSource::Bernoulli { p: 1.0, seed: 1 }),
+            100
+        ),
+        1000
+    );
 }
 
 #[test]
 fn poisson_inputs_use_one_minus_exp_rate_dt() {
     // 50 Hz at 2 ms: p = 1 − e^(−0.1) ≈ 0.0952; 100 × 1,000 draws: mean 9,516, σ ≈ 93.
-    let n = input_spikes(&port_image(100, InputSource::Poisson { rate_hz: 50.0, dt_s: 0.002, seed: 3 }), 1000);
+    let n = input_spikes(
+        &port_image(
+            100,
+            InputSource::Poisson {
+                rate_hz: 50.0,
+                dt_s: 0.002,
+                seed: 3,
+            },
+        ),
+        1000,
+    );
     assert!((n as f64 - 9_516.0).abs() < 465.0, "{n}");
 }
 
 #[test]
 fn explicit_spikes_act_in_the_next_step() {
-    let image = port_image(3, InputSource::Explicit { spikes: vec![(2, 0), (2, 2), (5, 1)] });
+    let image = port_image(
+        3,
+        InputSource::Explicit {
+            spikes: vec![(2, 0), (2, 2), (5, 1)],
+        },
+    );
     let mut sim = Simulator::new(&tiny(), &image, SimOptions::default()).unwrap();
     let mut state = sim.initial_state();
     let mut u = vec![];
@@ -67,9 +108,20 @@ fn delayed_synapses_act_after_their_delay() {
     let mut b = Builder::new(tiny());
     b.neurons(0, 5, lif(4095, 4095, 131_071, 0));
     let delays = [0u8, 1, 2, 3, 15];
-    let syn: Vec<(u32, i32, u8)> = delays.iter().enumerate().map(|(i, &d)| (i as u32, 1 + i as i32, d)).collect();
+    let syn: Vec<(u32, i32, u8)> = delays
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| (i as u32, 1 + i as i32, d))
+        .collect();
     let r = b.row_exp(0, 0, &syn);
-    let port = b.input("in", 1, InputSource::Explicit { spikes: vec![(3, 0), (30, 0)] }, (1, 1));
+    let port = b.input(
+        "in",
+        1,
+        InputSource::Explicit {
+            spikes: vec![(3, 0), (30, 0)],
+        },
+        (1, 1),
+    );
     b.connect_input(port, 0, 0, r);
     let image = b.build();
     let mut sim = Simulator::new(&tiny(), &image, SimOptions::default()).unwrap();
@@ -95,7 +147,11 @@ fn graded_units_send_their_payload_every_step() {
     let mut b = Builder::new(chip.clone());
     // A graded unit with a constant bias: a constant non-zero payload.
     let table = SigmoidTable::logistic(1000.0, 4.0, 64, 8);
-    let g = GradedParams { du: 4095, bias: 700, table: table.clone() };
+    let g = GradedParams {
+        du: 4095,
+        bias: 700,
+        table: table.clone(),
+    };
     b.neurons(2, 1, NeuronParams::Graded(g));
     b.neurons(5, 1, lif(4095, 4095, 131_071, 0));
     let r = b.row_exp(5, -3, &[(0, 3, 0)]);
@@ -104,14 +160,26 @@ fn graded_units_send_their_payload_every_step() {
     let image = b.build();
     let payload = table.lookup(700) as i32;
     assert!(payload > 0);
-    let mut sim = Simulator::new(&chip, &image, SimOptions { steps: 10, ..SimOptions::default() }).unwrap();
+    let mut sim = Simulator::new(
+        &chip,
+        &image,
+        SimOptions {
+            steps: 10,
+            ..SimOptions::default()
+        },
+    )
+    .unwrap();
     let mut state = sim.initial_state();
     let outcome = sim.run(&mut state, |_, _| {});
     // Effective weight 3 << 3 = 24, times the payload, from step 1 on.
     assert_eq!(state.cores[1].u[0], 24 * payload);
     assert_eq!(state.cores[0].counts.spike_out, 10);
     assert_eq!(state.chip.packets, 10);
-    assert_eq!(outcome.spike_counts, vec![0], "graded payloads are not spikes");
+    assert_eq!(
+        outcome.spike_counts,
+        vec![0],
+        "graded payloads are not spikes"
+    );
 }
 
 #[test]
@@ -119,10 +187,24 @@ fn modulator_sources_inject_into_the_grid() {
     let chip = tiny();
     let mut b = Builder::new(chip.clone());
     b.neurons(0, 1, lif(4095, 0, 20, 300)); // spikes every few steps
-    b.modulator.sources.push(ModSource { core: 0, compartment: 0, channel: 1, gain: 0.5, cell: (3, 4) });
+    b.modulator.sources.push(ModSource {
+        core: 0,
+        compartment: 0,
+        channel: 1,
+        gain: 0.5,
+        cell: (3, 4),
+    });
     let image = b.build();
     let steps = 30;
-    let mut sim = Simulator::new(&chip, &image, SimOptions { steps, ..SimOptions::default() }).unwrap();
+    let mut sim = Simulator::new(
+        &chip,
+        &image,
+        SimOptions {
+            steps,
+            ..SimOptions::default()
+        },
+    )
+    .unwrap();
     assert!(sim.grid_runs());
     let mut state = sim.initial_state();
     let outcome = sim.run(&mut state, |_, _| {});
@@ -133,10 +215,19 @@ fn modulator_sources_inject_into_the_grid() {
     assert_eq!(state.chip.modulator_cell_update, cells * steps as u64);
     // Decay 0 and a reflecting boundary conserve mass: 0.5 per spike in channel 1.
     let report = amine_sim::RunReport::new(&sim, &state, &outcome);
-    assert_eq!(report.energy.per_core[0].counts.spike_out, 0, "no fan-out, no packets");
+    assert_eq!(
+        report.energy.per_core[0].counts.spike_out, 0,
+        "no fan-out, no packets"
+    );
     let mass = grid.to_f64(grid.total_bits(1).unwrap() as i32);
-    assert!(mass > 0.0 && (mass * 2.0).fract().abs() < 1e-6, "mass {mass}");
-    assert_eq!(report.energy.components.modulator, (cells * steps as u64) as f64 * chip.costs.modulator_cell_update.energy_pj);
+    assert!(
+        mass > 0.0 && (mass * 2.0).fract().abs() < 1e-6,
+        "mass {mass}"
+    );
+    assert_eq!(
+        report.energy.components.modulator,
+        (cells * steps as u64) as f64 * chip.costs.modulator_cell_update.energy_pj
+    );
     // Every step pays the grid's cycles.
     for s in &outcome.steps {
         assert!(s.cycles >= cells * chip.costs.modulator_cell_update.cycles);
@@ -149,7 +240,10 @@ fn foreign_and_corrupt_images_are_errors() {
     let loihi = amine_chip::presets::preset("loihi").unwrap();
     let err = Simulator::new(&loihi, &image, SimOptions::default()).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Image { .. }));
-    assert!(err.to_string().contains("compiled for chip `tiny`"), "{err}");
+    assert!(
+        err.to_string().contains("compiled for chip `tiny`"),
+        "{err}"
+    );
 
     let mut bad = image.clone();
     bad.inputs[0].fanout[0].axon = 99;
@@ -164,17 +258,46 @@ fn foreign_and_corrupt_images_are_errors() {
 #[test]
 fn input_csv_is_parsed_and_checked() {
     let image = port_image(4, InputSource::External);
-    let ok = parse_csv("step,index\n0,1\n# comment\n\n3, 2\n0,1\n", "in.csv", &image, 10).unwrap();
+    let ok = parse_csv(
+        "step,index\n0,1\n# comment\n\n3, 2\n0,1\n",
+        "in.csv",
+        &image,
+        10,
+    )
+    .unwrap();
     assert_eq!(ok.per_port[0], vec![(0, 1), (3, 2)]);
-    let mut sim = Simulator::new(&tiny(), &image, SimOptions { steps: 10, ..SimOptions::default() }).unwrap().with_external(ok).unwrap();
+    let mut sim = Simulator::new(
+        &tiny(),
+        &image,
+        SimOptions {
+            steps: 10,
+            ..SimOptions::default()
+        },
+    )
+    .unwrap()
+    .with_external(ok)
+    .unwrap();
     let mut state = sim.initial_state();
     sim.run(&mut state, |_, _| {});
     assert_eq!(state.inputs.spike_out, 2);
 
-    let err = |text: &str| parse_csv(text, "in.csv", &image, 10).unwrap_err().to_string();
-    assert_eq!(err("0,1\n2,4\n"), "in.csv:2:3: index 4 is out of range: input port `in` has 4 inputs (0..4)");
-    assert_eq!(err("0,1\n10,0\n"), "in.csv:2:1: step 10 is not below --steps 10");
-    assert_eq!(err("0,x\n"), "in.csv:1:3: index `x` is not a non-negative integer");
+    let err = |text: &str| {
+        parse_csv(text, "in.csv", &image, 10)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        err("0,1\n2,4\n"),
+        "in.csv:2:3: index 4 is out of range: input port `in` has 4 inputs (0..4)"
+    );
+    assert_eq!(
+        err("0,1\n10,0\n"),
+        "in.csv:2:1: step 10 is not below --steps 10"
+    );
+    assert_eq!(
+        err("0,x\n"),
+        "in.csv:1:3: index `x` is not a non-negative integer"
+    );
     assert!(err("1\n").starts_with("in.csv:1:1: expected `step,index`"));
     let generated = port_image(4, InputSource::Bernoulli { p: 0.1, seed: 1 });
     assert!(parse_csv("0,1\n", "in.csv", &generated, 10).is_err());

@@ -48,11 +48,14 @@ mod reference {
     }
 }
 
+/// (core, exponent, [(local target, mantissa)]): one synapse row.
+type Row = (u32, i8, Vec<(u32, i32)>);
+
 struct Spec {
     /// (core, params) of every neuron; global order as listed.
     neurons: Vec<(u32, LifParams)>,
     /// (core, exponent, [(local target, mantissa)]) per row, axon = index within its core.
-    rows: Vec<(u32, i8, Vec<(u32, i32)>)>,
+    rows: Vec<Row>,
     /// (global neuron, core, axon)
     fanout: Vec<(usize, u32, u32)>,
     /// (input, core, axon)
@@ -61,7 +64,14 @@ struct Spec {
 }
 
 fn p(du: u16, dv: u16, vth: u32, bias_mant: i16, bias_exp: i8) -> LifParams {
-    LifParams { du, dv, vth, bias_mant, bias_exp, refractory: 0 }
+    LifParams {
+        du,
+        dv,
+        vth,
+        bias_mant,
+        bias_exp,
+        refractory: 0,
+    }
 }
 
 fn spec(steps: u32) -> Spec {
@@ -85,10 +95,18 @@ fn spec(steps: u32) -> Spec {
         (0, 7, vec![(4, 255), (5, 255)]),
         (0, 0, vec![(0, 100), (2, 200), (5, 255)]),
         (0, 1, vec![(1, -100), (3, 120), (6, -7)]),
-        (5, -3, vec![(0, 255), (1, 200), (2, -256), (3, 180), (4, 90)]),
+        (
+            5,
+            -3,
+            vec![(0, 255), (1, 200), (2, -256), (3, 180), (4, 90)],
+        ),
         (5, 0, vec![(0, 200), (2, -50), (4, 30)]),
         (5, 2, vec![(1, 250), (3, 250)]),
-        (3, 0, vec![(0, 255), (1, 140), (2, 90), (3, 200), (4, -60), (5, 255)]),
+        (
+            3,
+            0,
+            vec![(0, 255), (1, 140), (2, 90), (3, 200), (4, -60), (5, 255)],
+        ),
         (3, 1, vec![(1, 120), (2, 200), (4, 255), (5, -100)]),
     ];
     // Axons: each core's rows are numbered in the order above (core 0: 0..4, core 5: 0..3, core 3: 0..2).
@@ -109,7 +127,14 @@ fn spec(steps: u32) -> Spec {
         (17, 0, 3),
         (1, 3, 1),
     ];
-    let input_fanout = vec![(0, 0, 0), (1, 0, 1), (2, 5, 0), (2, 0, 0), (0, 3, 0), (2, 3, 0)];
+    let input_fanout = vec![
+        (0, 0, 0),
+        (1, 0, 1),
+        (2, 5, 0),
+        (2, 0, 0),
+        (0, 3, 0),
+        (2, 3, 0),
+    ];
     let mut rng = Lcg(42);
     let mut spikes = vec![];
     for s in 0..steps {
@@ -119,7 +144,13 @@ fn spec(steps: u32) -> Spec {
             }
         }
     }
-    Spec { neurons, rows, fanout, input_fanout, spikes }
+    Spec {
+        neurons,
+        rows,
+        fanout,
+        input_fanout,
+        spikes,
+    }
 }
 
 fn image_of(s: &Spec) -> amine_chip::image::ChipImage {
@@ -136,7 +167,14 @@ fn image_of(s: &Spec) -> amine_chip::image::ChipImage {
         let (c, comp) = global[g];
         b.connect(c, comp, core, axon);
     }
-    let port = b.input("in", 3, InputSource::Explicit { spikes: s.spikes.clone() }, (1, 1));
+    let port = b.input(
+        "in",
+        3,
+        InputSource::Explicit {
+            spikes: s.spikes.clone(),
+        },
+        (1, 1),
+    );
     for &(i, core, axon) in &s.input_fanout {
         b.connect_input(port, i, core, axon);
     }
@@ -151,7 +189,17 @@ fn replay(timing: Timing, threads: usize) {
     let s = spec(steps);
     let image = image_of(&s);
     let chip = common::tiny();
-    let mut sim = Simulator::new(&chip, &image, SimOptions { threads, timing, steps, ..SimOptions::default() }).unwrap();
+    let mut sim = Simulator::new(
+        &chip,
+        &image,
+        SimOptions {
+            threads,
+            timing,
+            steps,
+            ..SimOptions::default()
+        },
+    )
+    .unwrap();
     let mut state = sim.initial_state();
 
     // Reference: global index of (core, local compartment), rows by (core, axon).
@@ -168,7 +216,13 @@ fn replay(timing: Timing, threads: usize) {
             .collect()
     };
     let global_of = |core: u32, comp: u32| local.iter().position(|&x| x == (core, comp)).unwrap();
-    let row_of = |core: u32, axon: u32| s.rows.iter().filter(|r| r.0 == core).nth(axon as usize).unwrap();
+    let row_of = |core: u32, axon: u32| {
+        s.rows
+            .iter()
+            .filter(|r| r.0 == core)
+            .nth(axon as usize)
+            .unwrap()
+    };
     let deliver = |pending: &mut Vec<i64>, core: u32, axon: u32| {
         let (_, exp, syn) = row_of(core, axon);
         for &(t, m) in syn {
@@ -215,18 +269,36 @@ fn replay(timing: Timing, threads: usize) {
             let (core, comp) = local[j];
             let k = ids.iter().position(|&id| id == core).unwrap();
             let cs = &state.cores[k];
-            assert_eq!(cs.u[comp as usize] as i64, u[j], "u of neuron {j} at step {step}");
-            assert_eq!(cs.v[comp as usize] as i64, v[j], "v of neuron {j} at step {step}");
+            assert_eq!(
+                cs.u[comp as usize] as i64, u[j],
+                "u of neuron {j} at step {step}"
+            );
+            assert_eq!(
+                cs.v[comp as usize] as i64, v[j],
+                "v of neuron {j} at step {step}"
+            );
         }
-        let mut sim_spikes: Vec<usize> = sim.last_emits().map(|(k, comp, _)| global_of(ids[k], comp)).collect();
+        let mut sim_spikes: Vec<usize> = sim
+            .last_emits()
+            .map(|(k, comp, _)| global_of(ids[k], comp))
+            .collect();
         sim_spikes.sort_unstable();
         assert_eq!(sim_spikes, spiked, "spikes at step {step}");
         total_spikes += spiked.len();
         uniform_spikes += spiked.iter().filter(|&&j| s.neurons[j].0 == 3).count();
     }
-    assert!(total_spikes > 100, "the network should be active ({total_spikes} spikes)");
-    assert!(uniform_spikes > 20, "the uniform core should spike ({uniform_spikes})");
-    assert!(wrapped, "the replay should exercise u wrapping or v saturation");
+    assert!(
+        total_spikes > 100,
+        "the network should be active ({total_spikes} spikes)"
+    );
+    assert!(
+        uniform_spikes > 20,
+        "the uniform core should spike ({uniform_spikes})"
+    );
+    assert!(
+        wrapped,
+        "the replay should exercise u wrapping or v saturation"
+    );
 }
 
 #[test]

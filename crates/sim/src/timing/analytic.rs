@@ -19,7 +19,13 @@ pub(crate) struct Scratch {
 
 /// Fills `finish` (per core, initialised by the caller to `out_end`) and returns the
 /// stall (contention) cycles.
-pub(crate) fn run(g: &Geometry, packets: &[Packet], out_end: &[u64], finish: &mut [u64], s: &mut Scratch) -> u64 {
+pub(crate) fn run(
+    g: &Geometry,
+    packets: &[Packet],
+    out_end: &[u64],
+    finish: &mut [u64],
+    s: &mut Scratch,
+) -> u64 {
     let links = (g.tiles_x * g.tiles_y * 4) as usize;
     s.load.clear();
     s.load.resize(links, 0);

@@ -79,7 +79,9 @@ impl Scratch {
 
     fn try_send(&mut self, g: &Geometry, l: &Layout, packets: &[Packet], o: u32, now: u64) {
         let port = &mut self.ports[o as usize];
-        let Some(&pi) = port.queue.front() else { return };
+        let Some(&pi) = port.queue.front() else {
+            return;
+        };
         if port.free_at > now {
             if !port.wake_pending {
                 port.wake_pending = true;
@@ -128,7 +130,10 @@ impl Scratch {
 /// Fills `finish` (per core; the caller sets it to each core's spike-out end) and returns the stall cycles.
 pub(crate) fn run(g: &Geometry, packets: &[Packet], finish: &mut [u64], s: &mut Scratch) -> u64 {
     let mesh = g.tiles_x * g.tiles_y * 4;
-    let l = Layout { inject0: mesh, eject0: mesh + g.sources };
+    let l = Layout {
+        inject0: mesh,
+        eject0: mesh + g.sources,
+    };
     let nports = (l.eject0 + g.cores) as usize;
     s.ports.resize_with(nports, Port::default);
     for p in s.ports.iter_mut() {

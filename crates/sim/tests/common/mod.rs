@@ -4,8 +4,8 @@
 
 use amine_chip::config::{bits_for, ChipConfig, NeuronModelKind};
 use amine_chip::image::{
-    AxonTarget, Block, ChipImage, ChipStamp, CoreImage, InputPort, InputSource, ModulatorImage, PopulationMap, Sign,
-    IMAGE_VERSION,
+    AxonTarget, Block, ChipImage, ChipStamp, CoreImage, InputPort, InputSource, ModulatorImage,
+    PopulationMap, Sign, IMAGE_VERSION,
 };
 use amine_chip::neuron::lif::LifParams;
 use amine_chip::neuron::NeuronParams;
@@ -17,15 +17,25 @@ pub fn tiny() -> ChipConfig {
 }
 
 pub fn lif(du: u16, dv: u16, vth: u32, bias_mant: i16) -> NeuronParams {
-    NeuronParams::Lif(LifParams { du, dv, vth, bias_mant, bias_exp: 0, refractory: 0 })
+    NeuronParams::Lif(LifParams {
+        du,
+        dv,
+        vth,
+        bias_mant,
+        bias_exp: 0,
+        refractory: 0,
+    })
 }
+
+/// A row: exponent and (target, mantissa, delay) synapses.
+type RowSpec = (i8, Vec<(u32, i32, u8)>);
 
 #[derive(Default)]
 struct CoreB {
     profiles: Vec<NeuronParams>,
     comps: Vec<u16>,
     /// (exponent, synapses (target, mantissa, delay))
-    rows: Vec<(i8, Vec<(u32, i32, u8)>)>,
+    rows: Vec<RowSpec>,
     fanout: Vec<Vec<AxonTarget>>,
 }
 
@@ -83,11 +93,20 @@ impl Builder {
 
     /// Compartment `comp` of `core` sends to axon `axon` of `to_core`.
     pub fn connect(&mut self, core: u32, comp: u32, to_core: u32, axon: u32) {
-        self.cores.get_mut(&core).unwrap().fanout[comp as usize].push(AxonTarget { core: to_core, axon });
+        self.cores.get_mut(&core).unwrap().fanout[comp as usize].push(AxonTarget {
+            core: to_core,
+            axon,
+        });
     }
 
     /// An input port with per-input fan-out lists; returns its index.
-    pub fn input(&mut self, name: &str, size: u32, source: InputSource, entry_tile: (u32, u32)) -> usize {
+    pub fn input(
+        &mut self,
+        name: &str,
+        size: u32,
+        source: InputSource,
+        entry_tile: (u32, u32),
+    ) -> usize {
         self.inputs.push(InputPort {
             name: name.into(),
             size,
@@ -101,7 +120,10 @@ impl Builder {
     }
 
     pub fn connect_input(&mut self, port: usize, index: u32, to_core: u32, axon: u32) {
-        self.input_fanout[port][index as usize].push(AxonTarget { core: to_core, axon });
+        self.input_fanout[port][index as usize].push(AxonTarget {
+            core: to_core,
+            axon,
+        });
     }
 
     /// A population made of (core, first compartment, count) blocks, in neuron order.
@@ -110,12 +132,23 @@ impl Builder {
         let blocks = blocks
             .iter()
             .map(|&(core, fc, count)| {
-                let b = Block { core, first_compartment: fc, first_neuron: first, count };
+                let b = Block {
+                    core,
+                    first_compartment: fc,
+                    first_neuron: first,
+                    count,
+                };
                 first += count;
                 b
             })
             .collect();
-        self.pops.push(PopulationMap { name: name.into(), size: first, model, sign: Sign::Mixed, blocks });
+        self.pops.push(PopulationMap {
+            name: name.into(),
+            size: first,
+            model,
+            sign: Sign::Mixed,
+            blocks,
+        });
     }
 
     pub fn build(mut self) -> ChipImage {
@@ -123,13 +156,31 @@ impl Builder {
         let cores = std::mem::take(&mut self.cores)
             .into_iter()
             .map(|(id, c)| {
-                let mut mem = SynapseMemory::new(chip.core.word_bits, chip.core.synapse_memory_bits);
+                let mut mem =
+                    SynapseMemory::new(chip.core.word_bits, chip.core.synapse_memory_bits);
                 let index_bits = bits_for(chip.core.compartments) as u8;
                 for (exp, syn) in &c.rows {
-                    let delay_bits = if syn.iter().any(|s| s.2 > 0) { chip.core.max_delay_bits } else { 0 };
-                    let format = RowFormat { index_bits, weight_bits: 9, sign: SignMode::Signed, delay_bits, tag_bits: 0 };
-                    let syn: Vec<Synapse> =
-                        syn.iter().map(|&(target, weight, delay)| Synapse { target, weight, delay, tag: 0 }).collect();
+                    let delay_bits = if syn.iter().any(|s| s.2 > 0) {
+                        chip.core.max_delay_bits
+                    } else {
+                        0
+                    };
+                    let format = RowFormat {
+                        index_bits,
+                        weight_bits: 9,
+                        sign: SignMode::Signed,
+                        delay_bits,
+                        tag_bits: 0,
+                    };
+                    let syn: Vec<Synapse> = syn
+                        .iter()
+                        .map(|&(target, weight, delay)| Synapse {
+                            target,
+                            weight,
+                            delay,
+                            tag: 0,
+                        })
+                        .collect();
                     mem.push_row(format, *exp, &syn).expect("test row fits");
                 }
                 let mut offsets = vec![0u32];
@@ -177,7 +228,10 @@ impl Builder {
 pub struct Lcg(pub u64);
 impl Lcg {
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     pub fn below(&mut self, n: u64) -> u64 {
@@ -199,7 +253,15 @@ pub fn random_network(seed: u64, delays: bool, graded: bool) -> ChipImage {
     }
     if graded {
         use amine_chip::neuron::graded::{GradedParams, SigmoidTable};
-        b.neurons(1, 2, NeuronParams::Graded(GradedParams { du: 2000, bias: -200, table: SigmoidTable::logistic(3000.0, 4.0, 64, 8) }));
+        b.neurons(
+            1,
+            2,
+            NeuronParams::Graded(GradedParams {
+                du: 2000,
+                bias: -200,
+                table: SigmoidTable::logistic(3000.0, 4.0, 64, 8),
+            }),
+        );
     }
     // Each compartment sends to 1-3 random rows elsewhere; each row hits 1-6 targets.
     let mut rows: Vec<(u32, u32)> = vec![];
@@ -226,7 +288,15 @@ pub fn random_network(seed: u64, delays: bool, graded: bool) -> ChipImage {
             }
         }
     }
-    let p = b.input("noise", 16, InputSource::Bernoulli { p: 0.2, seed: seed ^ 7 }, (1, 0));
+    let p = b.input(
+        "noise",
+        16,
+        InputSource::Bernoulli {
+            p: 0.2,
+            seed: seed ^ 7,
+        },
+        (1, 0),
+    );
     for i in 0..16 {
         let (tc, ta) = rows[rng.below(rows.len() as u64) as usize];
         b.connect_input(p, i, tc, ta);
