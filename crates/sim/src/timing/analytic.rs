@@ -1,18 +1,26 @@
 //! Analytic timing: per-core busy sums, Manhattan hops, a link-load contention estimate.
 //!
 //! For each packet `p`: arrival `A_p = inject_p + hops_ew·c_ew + hops_ns·c_ns +
-//! (flits − 1)·flit_cycles + w_p`, where the contention estimate `w_p` is half the
-//! serialisation time of the other flits on the busiest link of its path:
-//! `w_p = ceil(max_link (load − flits_p) · flit_cycles / 2)` (a packet waits, on average,
-//! behind half of the traffic it shares a link with). A core finishes at
-//! `max(out_k + Σ work, max_p (A_p + work_p))`: either it is busy back to back after its
-//! own spike-out, or the last packet to arrive sets the pace. O(packets × hops + cores).
+//! (flits − 1)·flit_cycles + w_p`. The contention estimate `w_p` is the largest, over
+//! the mesh links of its path, of the smaller of two classic estimates for a link `L`
+//! carrying `load_L` flits injected over a window `T_L` (first to last injection of its
+//! packets, plus one packet time):
+//! - a burst: the packet waits behind half of the other flits, `(load_L − F_p)·fc / 2`;
+//! - a queue (M/D/1): with utilisation `ρ = min(load_L·fc / T_L, 0.95)`, the mean wait
+//!   `ρ / (2(1 − ρ)) · F_p·fc`.
+//!
+//! (rounded up). Packets injected far apart then wait little, and a burst waits at most
+//! for its share. A core finishes at `max(out_k + Σ work, max_p (A_p + work_p))`: either
+//! it is busy back to back after its own spike-out, or the last packet to arrive sets the
+//! pace. O(packets × hops + cores).
 
 use super::{Geometry, Packet};
 
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     load: Vec<u64>,
+    first: Vec<u64>,
+    last_inject: Vec<u64>,
     work: Vec<u64>,
     last: Vec<u64>,
 }
@@ -29,20 +37,33 @@ pub(crate) fn run(
     let links = (g.tiles_x * g.tiles_y * 4) as usize;
     s.load.clear();
     s.load.resize(links, 0);
+    s.first.clear();
+    s.first.resize(links, u64::MAX);
+    s.last_inject.clear();
+    s.last_inject.resize(links, 0);
     s.work.clear();
     s.work.resize(out_end.len(), 0);
     s.last.clear();
     s.last.resize(out_end.len(), 0);
     for p in packets.iter().filter(|p| p.src_tile != p.dst_tile) {
-        g.for_path(p.src_tile, p.dst_tile, |l| s.load[l] += p.flits as u64);
+        g.for_path(p.src_tile, p.dst_tile, |l| {
+            s.load[l] += p.flits as u64;
+            s.first[l] = s.first[l].min(p.inject);
+            s.last_inject[l] = s.last_inject[l].max(p.inject);
+        });
     }
     let mut stall = 0;
     for p in packets {
         let mut wait = 0;
         if p.src_tile != p.dst_tile {
-            let mut worst = 0;
-            g.for_path(p.src_tile, p.dst_tile, |l| worst = worst.max(s.load[l]));
-            wait = ((worst - p.flits as u64) * g.flit_cycles).div_ceil(2);
+            let service = p.flits as u64 * g.flit_cycles;
+            g.for_path(p.src_tile, p.dst_tile, |l| {
+                let burst = ((s.load[l] - p.flits as u64) * g.flit_cycles).div_ceil(2);
+                let window = (s.last_inject[l] - s.first[l] + service).max(1);
+                let rho = (s.load[l] as f64 * g.flit_cycles as f64 / window as f64).min(0.95);
+                let queue = (rho / (2.0 * (1.0 - rho)) * service as f64).ceil() as u64;
+                wait = wait.max(burst.min(queue));
+            });
         }
         stall += wait;
         let arrive = p.inject + g.ideal_latency(p) + wait;
