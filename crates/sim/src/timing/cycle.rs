@@ -9,7 +9,8 @@
 //! - A packet of `F` flits may take an output when the link is free and the buffer it
 //!   leads to has `F` free flits (its credits). It then occupies the link for
 //!   `F · flit_cycles`; its head reaches the next router `hop_ew` / `hop_ns` cycles later
-//!   (0 for injection); the flits it held upstream are released as its tail leaves.
+//!   (0 for injection); the flits it held upstream are released as its tail leaves (and
+//!   taken back by that buffer's feeder when it next needs them).
 //!   Ejection delivers the tail to the core `(F − 1) · flit_cycles` after it starts.
 //! - Each output serves its requests first-come first-served, ties in packet order;
 //!   packets waiting in one input buffer for different outputs do not block each other
@@ -32,19 +33,22 @@ const NONE: u32 = u32::MAX;
 struct Port {
     queue: VecDeque<u32>,
     free_at: u64,
-    wake_pending: bool,
-    waiting_credit: bool,
+    /// Cycle of the earliest wake-up scheduled for this port (`u64::MAX`: none).
+    wake_at: u64,
+    /// Free flits of the buffer this port leads to.
     credits: u32,
+    /// Flits that leave that buffer later: (cycle, flits). A buffer holds a few packets
+    /// at most, so this stays tiny; credits are taken back lazily when needed, which
+    /// saves one event per hop.
+    returning: Vec<(u64, u32)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
     /// Packet `.0`'s head is at a router and requests port `.1`.
     Ready(u32, u32),
-    /// Port `.0`'s link became free.
+    /// Port `.0` may be able to send (its link freed or credits returned).
     Wake(u32),
-    /// Port `.0`'s downstream buffer got `.1` flits back.
-    Credit(u32, u32),
 }
 
 #[derive(Debug, Default)]
@@ -52,6 +56,7 @@ pub(crate) struct Scratch {
     ports: Vec<Port>,
     held: Vec<u32>,
     arrival: Vec<u64>,
+    delivered: usize,
     heap: BinaryHeap<Reverse<(u64, u64, Ev)>>,
     seq: u64,
     order: Vec<(u32, u64, u32)>,
@@ -70,11 +75,26 @@ impl Scratch {
         self.heap.push(Reverse((t, self.seq, e)));
     }
 
+    /// Schedule a wake-up of port `o` at `t` unless an earlier one is pending.
+    fn wake(&mut self, o: u32, t: u64) {
+        let port = &mut self.ports[o as usize];
+        if t < port.wake_at {
+            port.wake_at = t;
+            self.push(t, Ev::Wake(o));
+        }
+    }
+
     fn route(&self, g: &Geometry, l: &Layout, tile: u32, p: &Packet) -> u32 {
         match g.step_dir(tile, p.dst_tile) {
             Some(d) => tile * 4 + d,
             None => l.eject0 + p.dst,
         }
+    }
+
+    /// Packet `pi`'s head reaches port `o`'s router at `now`.
+    fn arrive(&mut self, g: &Geometry, l: &Layout, packets: &[Packet], pi: u32, o: u32, now: u64) {
+        self.ports[o as usize].queue.push_back(pi);
+        self.try_send(g, l, packets, o, now);
     }
 
     fn try_send(&mut self, g: &Geometry, l: &Layout, packets: &[Packet], o: u32, now: u64) {
@@ -83,19 +103,30 @@ impl Scratch {
             return;
         };
         if port.free_at > now {
-            if !port.wake_pending {
-                port.wake_pending = true;
-                let at = port.free_at;
-                self.push(at, Ev::Wake(o));
-            }
+            let at = port.free_at;
+            self.wake(o, at);
             return;
         }
         let p = &packets[pi as usize];
         let f = p.flits;
         let buffered = o < l.eject0;
         if buffered && port.credits < f {
-            port.waiting_credit = true;
-            return;
+            // Take back the flits that have left the buffer by now.
+            let mut next = u64::MAX;
+            port.returning.retain(|&(t, n)| {
+                if t <= now {
+                    port.credits += n;
+                    false
+                } else {
+                    next = next.min(t);
+                    true
+                }
+            });
+            if port.credits < f {
+                // Back-pressure: try again when the next flits leave the buffer.
+                self.wake(o, next);
+                return;
+            }
         }
         port.queue.pop_front();
         if buffered {
@@ -104,19 +135,26 @@ impl Scratch {
         let ser = f as u64 * g.flit_cycles;
         port.free_at = now + ser;
         if !port.queue.is_empty() {
-            port.wake_pending = true;
-            self.push(now + ser, Ev::Wake(o));
+            self.wake(o, now + ser);
         }
         let held = self.held[pi as usize];
         if held != NONE {
-            self.push(now + ser, Ev::Credit(held, f));
+            // The tail leaves the upstream buffer as this link finishes the packet; the
+            // buffer's feeder may be waiting for exactly that room.
+            let feeder = &mut self.ports[held as usize];
+            feeder.returning.push((now + ser, f));
+            if !feeder.queue.is_empty() {
+                self.wake(held, now + ser);
+            }
         }
         if o >= l.eject0 {
             self.arrival[pi as usize] = now + ser - g.flit_cycles;
+            self.delivered += 1;
         } else if o >= l.inject0 {
             self.held[pi as usize] = o;
             let next = self.route(g, l, p.src_tile, p);
-            self.push(now, Ev::Ready(pi, next));
+            // Entering the router takes no cycle: request the next port right away.
+            self.arrive(g, l, packets, pi, next, now);
         } else {
             self.held[pi as usize] = o;
             let (tile, dir) = (o / 4, o % 4);
@@ -139,9 +177,9 @@ pub(crate) fn run(g: &Geometry, packets: &[Packet], finish: &mut [u64], s: &mut 
     for p in s.ports.iter_mut() {
         p.queue.clear();
         p.free_at = 0;
-        p.wake_pending = false;
-        p.waiting_credit = false;
+        p.wake_at = u64::MAX;
         p.credits = g.buffer_flits;
+        p.returning.clear();
     }
     s.held.clear();
     s.held.resize(packets.len(), NONE);
@@ -149,6 +187,7 @@ pub(crate) fn run(g: &Geometry, packets: &[Packet], finish: &mut [u64], s: &mut 
     s.arrival.resize(packets.len(), 0);
     s.heap.clear();
     s.seq = 0;
+    s.delivered = 0;
     for (i, p) in packets.iter().enumerate() {
         if p.same_core {
             s.arrival[i] = p.inject;
@@ -158,23 +197,22 @@ pub(crate) fn run(g: &Geometry, packets: &[Packet], finish: &mut [u64], s: &mut 
     }
     while let Some(Reverse((now, _, ev))) = s.heap.pop() {
         match ev {
-            Ev::Ready(pi, o) => {
-                s.ports[o as usize].queue.push_back(pi);
-                s.try_send(g, &l, packets, o, now);
-            }
+            Ev::Ready(pi, o) => s.arrive(g, &l, packets, pi, o, now),
             Ev::Wake(o) => {
-                s.ports[o as usize].wake_pending = false;
-                s.try_send(g, &l, packets, o, now);
-            }
-            Ev::Credit(o, f) => {
                 let port = &mut s.ports[o as usize];
-                port.credits += f;
-                if std::mem::take(&mut port.waiting_credit) {
-                    s.try_send(g, &l, packets, o, now);
+                if port.wake_at == now {
+                    port.wake_at = u64::MAX;
                 }
+                s.try_send(g, &l, packets, o, now);
             }
         }
     }
+    // XY routing with whole-packet buffers cannot deadlock: every packet gets out.
+    debug_assert_eq!(
+        s.delivered,
+        packets.iter().filter(|p| !p.same_core).count(),
+        "packets lost in the NoC"
+    );
     let mut stall = 0;
     s.order.clear();
     for (i, p) in packets.iter().enumerate() {
