@@ -1,13 +1,14 @@
 //! Command-line arguments (clap derive). Every subcommand carries examples in its help.
 
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "amine",
     version,
     about = "Model a neuromorphic chip, compile spiking networks onto it, and report what runs cost",
-    after_help = "Examples:\n  amine chip show loihi\n  amine chip check chip-configs/tiny.ron"
+    after_help = "Examples:\n  amine chip show loihi\n  amine chip check chip-configs/tiny.ron\n  amine compile programs/balanced.ron --chip loihi -o balanced.img\n  amine image show balanced.img"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -20,6 +21,43 @@ pub enum Command {
     Chip {
         #[command(subcommand)]
         command: ChipCommand,
+    },
+    /// Compile a network program onto a chip: writes a chip image and prints a report.
+    #[command(after_help = "Examples:\n  amine compile programs/balanced.ron --chip loihi -o balanced.img\n  amine compile programs/layered.ron --chip loihi -o layered.ron --json report.json\n\nAn output name ending in .ron gets the RON text encoding; any other name the compact binary.\nOn any error nothing is written and the exit code is 1.")]
+    Compile {
+        /// The network program (RON).
+        program: PathBuf,
+        /// A preset name (loihi, tiny) or a chip-config RON file.
+        #[arg(long)]
+        chip: String,
+        /// Where to write the chip image (.ron for text, anything else for binary).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Also write the compile report as JSON to this file.
+        #[arg(long, value_name = "REPORT")]
+        json: Option<PathBuf>,
+    },
+    /// Inspect chip images.
+    Image {
+        #[command(subcommand)]
+        command: ImageCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Summarise an image: program, chip, cores and their use, populations and where they
+    /// live, inputs, probes, learning slots.
+    #[command(after_help = "Examples:\n  amine image show balanced.img\n  amine image show balanced.img --chip loihi --json")]
+    Show {
+        /// A chip image (binary or RON).
+        image: PathBuf,
+        /// Verify the image against this chip and show each core's limits.
+        #[arg(long)]
+        chip: Option<String>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 

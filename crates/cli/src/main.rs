@@ -27,5 +27,12 @@ fn main() -> ExitCode {
 fn run(cli: args::Cli) -> anyhow::Result<()> {
     match cli.command {
         args::Command::Chip { command } => cmd::chip::run(command),
+        args::Command::Compile {
+            program,
+            chip,
+            output,
+            json,
+        } => cmd::compile::run(&program, &chip, &output, json.as_deref()),
+        args::Command::Image { command } => cmd::image::run(command),
     }
 }

@@ -1,1 +1,125 @@
-//! amine-compiler
+//! amine-compiler: network programs → chip images.
+//!
+//! A user writes a network once, in physical units ([`program::Program`], RON; see
+//! `docs/program-format.md`), and [`compile_file`] maps it onto any chip configuration,
+//! returning the [`ChipImage`] and a [`CompileReport`] of what it cost in cores, memory,
+//! precision and traffic — or an [`Error`] that says exactly why it does not fit.
+//!
+//! The pipeline is one pass per module under [`passes`], each reading and extending the
+//! [`Compilation`] context, with the collecting [`verify`] step between passes:
+//!
+//! parse → validate → expand → quantize → partition → place → route → emit
+//!
+//! **API boundary:** the compiler never runs a simulation. **Determinism:** every random
+//! choice comes from seeded generators and no hash-map order reaches the output, so the
+//! same program, chip and seed give a bit-identical image.
+//!
+//! ```
+//! let chip = amine_chip::presets::preset("tiny").unwrap();
+//! let text = r#"Program(name: "pair", populations: [
+//!     (name: "a", size: 2, model: Lif(tau_syn: Steps(4), tau_mem: Steps(8), threshold: 100)),
+//!   ],
+//!   projections: [(from: "a", to: "a", connect: All, weight: Some(Const(3.0)))])"#;
+//! let out = amine_compiler::compile_str(text, "pair.ron", std::path::Path::new("."), &chip).unwrap();
+//! assert_eq!(out.report.synapses, 4);
+//! assert_eq!(out.report.cores_used, 1);
+//! ```
+
+pub mod audit;
+pub mod context;
+pub mod csv;
+pub mod error;
+pub mod neurons;
+pub mod passes;
+pub mod program;
+pub mod report;
+pub mod summary;
+pub mod verify;
+
+pub use context::Compilation;
+pub use error::{Error, ErrorKind, LimitExceeded, Problem};
+pub use report::CompileReport;
+
+use amine_chip::image::ChipImage;
+use amine_chip::ChipConfig;
+use std::path::Path;
+
+/// The result of a successful compilation.
+#[derive(Debug)]
+pub struct Compiled {
+    pub image: ChipImage,
+    pub report: CompileReport,
+    /// The context with every pass's analysis (for audits and tools).
+    pub compilation: Compilation,
+}
+
+/// Compile the program file at `path` for `chip`.
+pub fn compile_file(path: &Path, chip: &ChipConfig) -> Result<Compiled, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    compile_str(&text, &path.display().to_string(), base, chip)
+}
+
+/// Compile program text; `origin` names it in errors, CSV paths are relative to `base_dir`.
+pub fn compile_str(
+    text: &str,
+    origin: &str,
+    base_dir: &Path,
+    chip: &ChipConfig,
+) -> Result<Compiled, Error> {
+    chip.validate()?;
+    let c = passes::parse::run(text, origin, base_dir, chip.clone())?;
+    compile(c)
+}
+
+/// Compile an already parsed program.
+pub fn compile_program(
+    program: program::Program,
+    base_dir: &Path,
+    chip: &ChipConfig,
+) -> Result<Compiled, Error> {
+    chip.validate()?;
+    let origin = program.name.clone();
+    compile(passes::parse::from_program(
+        program,
+        &origin,
+        base_dir,
+        chip.clone(),
+    )?)
+}
+
+/// Run every pass after parsing, with the verifier between passes.
+pub fn compile(mut c: Compilation) -> Result<Compiled, Error> {
+    pass(&mut c, "validate", passes::validate::run)?;
+    pass(&mut c, "expand", passes::expand::run)?;
+    pass(&mut c, "quantize", passes::quantize::run)?;
+    pass(&mut c, "partition", passes::partition::run)?;
+    pass(&mut c, "place", passes::place::run)?;
+    pass(&mut c, "route", passes::route::run)?;
+    pass(&mut c, "emit", passes::emit::run)?;
+    let image = c
+        .image
+        .take()
+        .ok_or_else(|| Error::internal("emit", vec!["no image".into()]))?;
+    let report = report::build(&c, &image);
+    Ok(Compiled {
+        image,
+        report,
+        compilation: c,
+    })
+}
+
+/// Run one pass, then the verifier; a verifier finding is an internal error.
+fn pass(
+    c: &mut Compilation,
+    name: &str,
+    run: fn(&mut Compilation) -> Result<(), Error>,
+) -> Result<(), Error> {
+    run(c)?;
+    let problems = verify::after(name, c);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::internal(name, problems))
+    }
+}

@@ -1,2 +1,4 @@
 //! One module per subcommand.
 pub mod chip;
+pub mod compile;
+pub mod image;
