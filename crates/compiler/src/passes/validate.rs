@@ -165,7 +165,7 @@ fn populations(
         limits.push(limit(
             c,
             "chip.compartments",
-            format!("the program's {} neurons", group(total)),
+            format!("the program ({} neurons)", group(total)),
             total,
             c.chip.compartments(),
             "use a larger chip or fewer neurons",
