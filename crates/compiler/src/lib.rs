@@ -123,3 +123,49 @@ fn pass(
         Err(Error::internal(name, problems))
     }
 }
+
+/// Helpers shared by the passes' unit tests.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+
+    /// The tiny preset, changed by `f`.
+    pub fn chip(f: impl Fn(&mut ChipConfig)) -> ChipConfig {
+        let mut c = amine_chip::presets::preset("tiny").unwrap();
+        f(&mut c);
+        c
+    }
+
+    /// A LIF population in RON.
+    pub fn pop(name: &str, size: u32, sign: &str) -> String {
+        format!("(name: \"{name}\", size: {size}, sign: {sign}, model: Lif(tau_syn: Steps(8), tau_mem: Steps(16), threshold: 100))")
+    }
+
+    /// A program from populations, inputs and projections written in RON.
+    pub fn program(pops: &[String], inputs: &str, projections: &str) -> String {
+        format!(
+            "Program(name: \"t\", seed: 5, populations: [{}], inputs: [{inputs}], projections: [{projections}])",
+            pops.join(", ")
+        )
+    }
+
+    /// The error of a compilation that must fail (without printing a whole `Compiled`).
+    pub fn err(r: Result<Compiled, Error>) -> Error {
+        match r {
+            Ok(c) => panic!("compiled to {} cores; expected an error", c.report.cores_used),
+            Err(e) => e,
+        }
+    }
+
+    pub fn compile_text(text: &str, chip: &ChipConfig) -> Result<Compiled, Error> {
+        compile_str(text, "t.ron", Path::new("."), chip)
+    }
+
+    /// The limits named by a hardware-limit error.
+    pub fn limits(e: &Error) -> Vec<String> {
+        match e.kind() {
+            ErrorKind::HardwareLimit(l) => l.iter().map(|x| x.limit.clone()).collect(),
+            k => panic!("not a hardware limit: {k:?}"),
+        }
+    }
+}

@@ -471,3 +471,83 @@ fn too_many_cores(c: &Compilation, bins: &[Bin]) -> Error {
         fix: "use a chip with more or larger cores, fewer neurons or synapses, or narrower weights".into(),
     }]))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testutil::*;
+
+    #[test]
+    fn populations_share_cores_and_fill_them() {
+        let text = program(&[pop("a", 40, "Mixed"), pop("b", 40, "Mixed")], "", "");
+        let out = compile_text(&text, &chip(|_| {})).unwrap();
+        let part = out.compilation.partition.unwrap();
+        // 80 neurons, 64 compartments per core: 64 + 16, `a` and `b` sharing the first.
+        assert_eq!(part.bins.len(), 2);
+        assert_eq!(part.bins[0].compartments, 64);
+        assert_eq!(part.bins[0].blocks.len(), 2);
+        assert_eq!(part.bins[0].closed_by, Some("core.compartments"));
+    }
+
+    #[test]
+    fn synapse_memory_closes_bins() {
+        // 100 sources all-to-all onto `b`: 100 rows; 6-bit index + 1-bit weight = 7 bits
+        // per entry; 16,384 bits hold 100 rows of ceil(7n/64) words for n ≤ 18.
+        let text = program(&[pop("b", 40, "Mixed")], "(name: \"in\", size: 100, source: External)",
+            r#"(from: "in", to: "b", connect: All, weight: Some(Const(1.0)))"#);
+        let out = compile_text(&text, &chip(|_| {})).unwrap();
+        let part = out.compilation.partition.unwrap();
+        let per: Vec<u32> = part.bins.iter().map(|b| b.compartments).collect();
+        let n_max = (1..=64u64).filter(|n| 100 * (7 * n).div_ceil(64) * 64 <= 16384).max().unwrap();
+        assert_eq!(per[0] as u64, n_max, "{per:?}");
+        assert!(part.bins.iter().all(|b| b.synapse_bits <= 16384));
+        assert_eq!(part.bins[0].closed_by, Some("core.synapse_memory_bits"));
+    }
+
+    #[test]
+    fn a_neuron_too_big_for_any_core_names_the_limit() {
+        let text = program(&[pop("b", 2, "Mixed")], "(name: \"in\", size: 200, source: External)",
+            r#"(from: "in", to: "b", connect: All, weight: Some(Const(1.0)))"#);
+        let e = err(compile_text(&text, &chip(|_| {})));
+        assert_eq!(limits(&e), vec!["core.input_axons"]);
+        let s = e.to_string();
+        assert!(s.contains("population `b` neuron 0 needs 200 input axons") && s.contains("tiny allows 128"), "{s}");
+    }
+
+    #[test]
+    fn too_many_cores_names_the_filling_limit() {
+        let text = program(&[pop("b", 70, "Mixed")], "(name: \"in\", size: 120, source: External)",
+            r#"(from: "in", to: "b", connect: All, weight: Some(Uniform(low: 0.1, high: 0.9)))"#);
+        let e = err(compile_text(&text, &chip(|_| {})));
+        assert_eq!(limits(&e), vec!["chip.cores"]);
+        assert!(e.to_string().contains("core.synapse_memory_bits"), "{e}");
+    }
+
+    #[test]
+    fn output_axon_overflow_repacks_more_sparsely() {
+        // Every `a` neuron reaches every `b` neuron; `b` needs 8 cores (memory), so each `a`
+        // neuron needs 8 output axons: 64 of them on one core would need 512 > 256.
+        let c = chip(|c| {
+            c.core.output_axons = 256;
+            c.mesh.tiles_x = 4;
+            c.mesh.tiles_y = 4;
+        });
+        let text = program(&[pop("a", 64, "Mixed"), pop("b", 120, "Mixed")], "",
+            r#"(from: "a", to: "b", connect: All, weight: Some(Uniform(low: -1.0, high: 1.0)))"#);
+        let out = compile_text(&text, &c).unwrap();
+        for k in &out.image.cores {
+            assert!(k.fanout.len() <= 256, "core {} has {} output axons", k.id, k.fanout.len());
+        }
+    }
+
+    #[test]
+    fn colocated_populations_are_cut_in_proportion() {
+        let text = program(&[pop("e", 96, "Excitatory"), pop("i", 32, "Inhibitory")], "", "")
+            .replace("projections: []", "projections: [], mapping: (colocate: [[\"e\", \"i\"]])");
+        let out = compile_text(&text, &chip(|_| {})).unwrap();
+        let part = out.compilation.partition.unwrap();
+        for b in &part.bins {
+            let counts: Vec<u32> = b.blocks.iter().map(|bl| bl.count).collect();
+            assert_eq!(counts, vec![48, 16], "{:?}", b.blocks);
+        }
+    }
+}

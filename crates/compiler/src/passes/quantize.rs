@@ -241,4 +241,43 @@ mod tests {
         assert_eq!(dequantize(5, 2), 20.0);
         assert_eq!(dequantize(-3, -1), -1.5);
     }
+
+    use crate::testutil::*;
+
+    fn quant(weight: &str, sign: &str, extra: &str) -> crate::context::ProjectionQuant {
+        let text = program(
+            &[pop("a", 20, sign), pop("b", 20, "Mixed")],
+            "",
+            &format!(r#"(from: "a", to: "b", connect: Random(p: 0.5), weight: Some({weight}){extra})"#),
+        );
+        let out = compile_text(&text, &chip(|_| {})).unwrap();
+        out.compilation.quant.unwrap().projections[0].clone()
+    }
+
+    #[test]
+    fn smallest_exact_width_is_chosen() {
+        // 4 = 1 << 2: one magnitude bit with exponent 2.
+        let q = quant("Const(4.0)", "Excitatory", "");
+        assert_eq!((q.weight_bits, q.sign.as_str(), q.exact), (1, "Excitatory", true));
+        // 20 = 5 << 2 needs three magnitude bits (tiny has no 3-bit width: 4); the
+        // sign lives in the row.
+        let q = quant("Const(-20.0)", "Inhibitory", "");
+        assert_eq!((q.weight_bits, q.sign.as_str(), q.exact), (4, "Inhibitory", true));
+    }
+
+    #[test]
+    fn inexact_weights_get_the_widest_width_and_an_error_figure() {
+        let q = quant("Uniform(low: -1.0, high: 1.0)", "Mixed", "");
+        assert_eq!((q.weight_bits, q.sign.as_str()), (9, "Signed"));
+        assert!(!q.exact && q.max_rel_error > 0.0 && q.rms_rel_error <= q.max_rel_error, "{q:?}");
+    }
+
+    #[test]
+    fn forced_width_is_kept() {
+        let q = quant("Const(0.3)", "Mixed", ", weight_bits: Some(2)");
+        assert_eq!(q.weight_bits, 2);
+        // 0.3 with 2 magnitude bits: finest exponent holding 0.3 is -3 (0.3·8 = 2.4 → 2),
+        // so 0.25 is stored: relative error 1/6.
+        assert!((q.max_rel_error - (0.3f64 - 0.25).abs() / 0.3).abs() < 1e-12, "{q:?}");
+    }
 }

@@ -290,31 +290,31 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
         Connect::All => {}
         Connect::OneToOne => {
             if npre != npost {
-                p.push(Problem::new(at("connectivity"), format!("OneToOne needs equal sizes, `{}` has {npre} and `{}` {npost}", pr.from, pr.to)));
+                p.push(Problem::new(at("connect"), format!("OneToOne needs equal sizes, `{}` has {npre} and `{}` {npost}", pr.from, pr.to)));
             }
         }
         Connect::Random { p: prob, modules, .. } => {
             if !(0.0..=1.0).contains(prob) {
-                p.push(Problem::new(at("connectivity.p"), format!("{prob} is not a probability in [0, 1]")));
+                p.push(Problem::new(at("connect.p"), format!("{prob} is not a probability in [0, 1]")));
             }
             if let Some(m) = modules {
                 if *m == 0 || *m > npre.min(npost) {
-                    p.push(Problem::new(at("connectivity.modules"), format!("{m} modules for sizes {npre} and {npost}: need 1..={}", npre.min(npost))));
+                    p.push(Problem::new(at("connect.modules"), format!("{m} modules for sizes {npre} and {npost}: need 1..={}", npre.min(npost))));
                 }
             }
         }
         Connect::Dense(rows) => {
             if rows.len() != npre as usize {
-                p.push(Problem::new(at("connectivity"), format!("{} rows, `{}` has {npre} neurons", rows.len(), pr.from)));
+                p.push(Problem::new(at("connect"), format!("{} rows, `{}` has {npre} neurons", rows.len(), pr.from)));
             }
             for (r, row) in rows.iter().enumerate() {
                 if row.len() != npost as usize {
-                    p.push(Problem::new(format!("projections[{i}].connectivity[{r}]"), format!("{} columns, `{}` has {npost} neurons", row.len(), pr.to)));
+                    p.push(Problem::new(format!("projections[{i}].connect[{r}]"), format!("{} columns, `{}` has {npost} neurons", row.len(), pr.to)));
                     break;
                 }
                 if let Some(w) = row.iter().find(|w| !w.is_finite() || !dale(**w)) {
                     let m = if w.is_finite() { dale_msg(*w) } else { format!("{w} is not finite") };
-                    p.push(Problem::new(format!("projections[{i}].connectivity[{r}]"), m));
+                    p.push(Problem::new(format!("projections[{i}].connect[{r}]"), m));
                     break;
                 }
             }
@@ -330,7 +330,7 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
                 } else {
                     continue;
                 };
-                p.push(Problem::new(format!("projections[{i}].connectivity[{k}]"), m));
+                p.push(Problem::new(format!("projections[{i}].connect[{k}]"), m));
                 break;
             }
         }
@@ -537,5 +537,62 @@ mod tests {
         assert!(rule_ok("x1*zz").is_err());
         assert!(rule_ok("(x1").is_err());
         assert!(rule_ok("").is_err());
+    }
+
+    use crate::testutil::*;
+    use crate::ErrorKind;
+
+    fn problems(text: &str) -> Vec<crate::Problem> {
+        match err(compile_text(text, &chip(|_| {}))).kind() {
+            ErrorKind::Invalid { problems, .. } => problems.clone(),
+            k => panic!("{k:?}"),
+        }
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = program(
+            &[pop("a", 10, "Excitatory"), pop("a", 5, "Mixed")],
+            "",
+            r#"(from: "a", to: "nope", connect: All, weight: Some(Const(1.0))),
+               (from: "a", to: "a", connect: Random(p: 1.5), weight: Some(Const(-2.0))),
+               (from: "a", to: "a", connect: OneToOne)"#,
+        );
+        let p = problems(&text);
+        let at: Vec<&str> = p.iter().map(|x| x.at.as_str()).collect();
+        assert!(at.contains(&"populations[1].name"), "{p:?}");
+        assert!(at.contains(&"projections[0].to"), "{p:?}");
+        assert!(at.contains(&"projections[1].connect.p"), "{p:?}");
+        assert!(at.contains(&"projections[2].weight"), "{p:?}");
+        // Dale's principle: an excitatory source with a negative weight.
+        assert!(p.iter().any(|x| x.message.contains("Dale")), "{p:?}");
+    }
+
+    #[test]
+    fn dale_is_checked_in_csv_files_with_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("w.csv"), "0,0,1\n1,0,-1\n").unwrap();
+        let text = program(&[pop("e", 2, "Excitatory")], "", r#"(from: "e", to: "e", connect: File("w.csv"))"#);
+        let e = err(crate::compile_str(&text, "t.ron", dir.path(), &chip(|_| {})));
+        let ErrorKind::Invalid { problems, .. } = e.kind() else { panic!("{e}") };
+        assert!(problems[0].at.ends_with("w.csv:2"), "{e}");
+    }
+
+    #[test]
+    fn chip_wide_limits_are_hardware_errors() {
+        let text = program(&[pop("a", 600, "Mixed")], "", r#"(from: "a", to: "a", connect: OneToOne, weight: Some(Const(1.0)), delay: 40)"#);
+        let e = err(compile_text(&text, &chip(|_| {})));
+        let l = limits(&e);
+        assert!(l.contains(&"chip.compartments".to_string()), "{e}");
+        assert!(l.contains(&"core.max_delay_bits".to_string()), "{e}");
+        assert!(e.to_string().contains("600"), "{e}");
+    }
+
+    #[test]
+    fn models_the_chip_lacks_are_named() {
+        let text = program(&[pop("a", 2, "Mixed")], "", "");
+        let c = chip(|c| c.core.neuron_models = vec![amine_chip::config::NeuronModelKind::Graded]);
+        let e = err(compile_text(&text, &c));
+        assert_eq!(limits(&e), vec!["core.neuron_models"]);
     }
 }
