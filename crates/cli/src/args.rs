@@ -23,7 +23,9 @@ pub enum Command {
         command: ChipCommand,
     },
     /// Compile a network program onto a chip: writes a chip image and prints a report.
-    #[command(after_help = "Examples:\n  amine compile programs/balanced.ron --chip loihi -o balanced.img\n  amine compile programs/layered.ron --chip loihi -o layered.ron --json report.json\n\nAn output name ending in .ron gets the RON text encoding; any other name the compact binary.\nOn any error nothing is written and the exit code is 1.")]
+    #[command(
+        after_help = "Examples:\n  amine compile programs/balanced.ron --chip loihi -o balanced.img\n  amine compile programs/layered.ron --chip loihi -o layered.ron --json report.json\n\nAn output name ending in .ron gets the RON text encoding; any other name the compact binary.\nOn any error nothing is written and the exit code is 1."
+    )]
     Compile {
         /// The network program (RON).
         program: PathBuf,
@@ -48,7 +50,9 @@ pub enum Command {
 pub enum ImageCommand {
     /// Summarise an image: program, chip, cores and their use, populations and where they
     /// live, inputs, probes, learning slots.
-    #[command(after_help = "Examples:\n  amine image show balanced.img\n  amine image show balanced.img --chip loihi --json")]
+    #[command(
+        after_help = "Examples:\n  amine image show balanced.img\n  amine image show balanced.img --chip loihi --json"
+    )]
     Show {
         /// A chip image (binary or RON).
         image: PathBuf,

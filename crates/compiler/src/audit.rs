@@ -22,8 +22,11 @@ pub fn image_synapses(image: &ChipImage) -> Result<Vec<SynapseRecord>, String> {
     let npops = image.populations.len() as u32;
     let core_index = |id: u32| image.cores.binary_search_by_key(&id, |k| k.id).ok();
     // Owner (node, index) of each core's compartments.
-    let mut owner: Vec<Vec<Option<(u32, u32)>>> =
-        image.cores.iter().map(|k| vec![None; k.compartments.len()]).collect();
+    let mut owner: Vec<Vec<Option<(u32, u32)>>> = image
+        .cores
+        .iter()
+        .map(|k| vec![None; k.compartments.len()])
+        .collect();
     for (p, pop) in image.populations.iter().enumerate() {
         for b in &pop.blocks {
             let k = core_index(b.core).ok_or(format!("block on missing core {}", b.core))?;
@@ -32,17 +35,26 @@ pub fn image_synapses(image: &ChipImage) -> Result<Vec<SynapseRecord>, String> {
                     .get_mut((b.first_compartment + n) as usize)
                     .ok_or("block outside its core")?;
                 if slot.replace((p as u32, b.first_neuron + n)).is_some() {
-                    return Err(format!("core {} compartment {} holds two neurons", b.core, b.first_compartment + n));
+                    return Err(format!(
+                        "core {} compartment {} holds two neurons",
+                        b.core,
+                        b.first_compartment + n
+                    ));
                 }
             }
         }
     }
     // Source of each row.
-    let mut source: Vec<Vec<Option<(u32, u32)>>> =
-        image.cores.iter().map(|k| vec![None; k.synapses.rows().len()]).collect();
+    let mut source: Vec<Vec<Option<(u32, u32)>>> = image
+        .cores
+        .iter()
+        .map(|k| vec![None; k.synapses.rows().len()])
+        .collect();
     let mut claim = |from: (u32, u32), t: &amine_chip::image::AxonTarget| -> Result<(), String> {
         let k = core_index(t.core).ok_or(format!("fan-out to missing core {}", t.core))?;
-        let slot = source[k].get_mut(t.axon as usize).ok_or("fan-out to a missing axon")?;
+        let slot = source[k]
+            .get_mut(t.axon as usize)
+            .ok_or("fan-out to a missing axon")?;
         if slot.replace(from).is_some() {
             return Err(format!("core {} axon {} has two sources", t.core, t.axon));
         }
@@ -50,7 +62,8 @@ pub fn image_synapses(image: &ChipImage) -> Result<Vec<SynapseRecord>, String> {
     };
     for (k, core) in image.cores.iter().enumerate() {
         for c in 0..core.compartments.len() {
-            let from = owner[k][c].ok_or(format!("core {} compartment {c} has no neuron", core.id))?;
+            let from =
+                owner[k][c].ok_or(format!("core {} compartment {c} has no neuron", core.id))?;
             for t in core.fanout_of(c) {
                 claim(from, t)?;
             }
@@ -68,12 +81,23 @@ pub fn image_synapses(image: &ChipImage) -> Result<Vec<SynapseRecord>, String> {
         for (r, row) in core.synapses.rows().iter().enumerate() {
             let (pn, pi) = source[k][r].ok_or(format!("core {} row {r} has no source", core.id))?;
             for s in core.synapses.row_synapses(r as u32) {
-                let (qn, qi) = owner[k]
-                    .get(s.target as usize)
-                    .copied()
-                    .flatten()
-                    .ok_or(format!("core {} row {r} targets an empty compartment", core.id))?;
-                out.push((pn, pi, qn, qi, effective_weight(s.weight, row.exponent), s.delay));
+                let (qn, qi) =
+                    owner[k]
+                        .get(s.target as usize)
+                        .copied()
+                        .flatten()
+                        .ok_or(format!(
+                            "core {} row {r} targets an empty compartment",
+                            core.id
+                        ))?;
+                out.push((
+                    pn,
+                    pi,
+                    qn,
+                    qi,
+                    effective_weight(s.weight, row.exponent),
+                    s.delay,
+                ));
             }
         }
     }
@@ -83,7 +107,9 @@ pub fn image_synapses(image: &ChipImage) -> Result<Vec<SynapseRecord>, String> {
 
 /// Every synapse of the program, with its quantized weight, sorted (after `quantize`).
 pub fn program_synapses(c: &Compilation) -> Vec<SynapseRecord> {
-    let (Some(net), Some(q)) = (&c.net, &c.quant) else { return Vec::new() };
+    let (Some(net), Some(q)) = (&c.net, &c.quant) else {
+        return Vec::new();
+    };
     let mut out = Vec::with_capacity(q.synapses as usize);
     for (p, e) in net.projections.iter().enumerate() {
         let cl = &q.classes[q.class_of[p]];
@@ -91,7 +117,14 @@ pub fn program_synapses(c: &Compilation) -> Vec<SynapseRecord> {
             let exp = cl.exponents[a];
             for s in e.range(a) {
                 let m = quantize_weight(e.weights.get(s), &cl.format, exp);
-                out.push((e.pre as u32, a as u32, e.post as u32, e.targets[s], effective_weight(m, exp), e.delays.get(s)));
+                out.push((
+                    e.pre as u32,
+                    a as u32,
+                    e.post as u32,
+                    e.targets[s],
+                    effective_weight(m, exp),
+                    e.delays.get(s),
+                ));
             }
         }
     }

@@ -214,7 +214,15 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
-        for t in ["", ",", ",,,,", "\u{0}", "é,ü,ß", "1,2,3,4,5,6", "1e400,2,3"] {
+        for t in [
+            "",
+            ",",
+            ",,,,",
+            "\u{0}",
+            "é,ü,ß",
+            "1,2,3,4,5,6",
+            "1e400,2,3",
+        ] {
             let _ = parse_synapses(t, "x");
             let _ = parse_spikes(t, "x");
         }

@@ -152,7 +152,10 @@ pub(crate) mod testutil {
     /// The error of a compilation that must fail (without printing a whole `Compiled`).
     pub fn err(r: Result<Compiled, Error>) -> Error {
         match r {
-            Ok(c) => panic!("compiled to {} cores; expected an error", c.report.cores_used),
+            Ok(c) => panic!(
+                "compiled to {} cores; expected an error",
+                c.report.cores_used
+            ),
             Err(e) => e,
         }
     }

@@ -29,31 +29,67 @@ pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
     let mut problems = Vec::new();
     let p = &mut problems;
     let params = match model {
-        Model::Lif { tau_syn, tau_mem, threshold, bias, refractory } => {
-            NeuronParams::Lif(lif(*tau_syn, *tau_mem, *threshold, *bias, *refractory, dt_ms, p))
-        }
+        Model::Lif {
+            tau_syn,
+            tau_mem,
+            threshold,
+            bias,
+            refractory,
+        } => NeuronParams::Lif(lif(
+            *tau_syn,
+            *tau_mem,
+            *threshold,
+            *bias,
+            *refractory,
+            dt_ms,
+            p,
+        )),
         Model::LifRaw(l) => NeuronParams::Lif(*l),
-        Model::Alif { tau_syn, tau_mem, threshold, tau_adapt, adapt, bias, refractory, subtract_reset } => {
+        Model::Alif {
+            tau_syn,
+            tau_mem,
+            threshold,
+            tau_adapt,
+            adapt,
+            bias,
+            refractory,
+            subtract_reset,
+        } => {
             let a = adapt * WEIGHT_SCALE;
             let a_max = ((1u32 << 23) - 1) as f64;
             if !(0.0..=a_max).contains(&a) {
-                p.push(format!("adapt = {adapt}: must be in 0..={} weight units", a_max / WEIGHT_SCALE));
+                p.push(format!(
+                    "adapt = {adapt}: must be in 0..={} weight units",
+                    a_max / WEIGHT_SCALE
+                ));
             }
             NeuronParams::Alif(AlifParams {
                 lif: lif(*tau_syn, *tau_mem, *threshold, *bias, *refractory, dt_ms, p),
                 da: decay("tau_adapt", *tau_adapt, dt_ms, 0.0, p),
                 a_inc: a.round().clamp(0.0, a_max) as i32,
-                reset: if *subtract_reset { Reset::Subtract } else { Reset::Zero },
+                reset: if *subtract_reset {
+                    Reset::Subtract
+                } else {
+                    Reset::Zero
+                },
             })
         }
         Model::AlifRaw(a) => NeuronParams::Alif(*a),
-        Model::Graded { u0, span, payload_bits, bias, tau_syn } => {
+        Model::Graded {
+            u0,
+            span,
+            payload_bits,
+            bias,
+            tau_syn,
+        } => {
             let b = bias * WEIGHT_SCALE;
             if !(b.abs() <= i32::MAX as f64) {
                 p.push(format!("bias = {bias}: too large"));
             }
             if !(*u0 > 0.0 && u0.is_finite()) {
-                p.push(format!("u0 = {u0}: must be a positive number of weight units"));
+                p.push(format!(
+                    "u0 = {u0}: must be a positive number of weight units"
+                ));
             }
             if !(*span > 0.0 && span.is_finite()) {
                 p.push(format!("span = {span}: must be positive"));
@@ -65,7 +101,12 @@ pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
             NeuronParams::Graded(GradedParams {
                 du,
                 bias: b.round().clamp(i32::MIN as f64, i32::MAX as f64) as i32,
-                table: SigmoidTable::logistic(u0 * WEIGHT_SCALE, *span, SIGMOID_ENTRIES, *payload_bits),
+                table: SigmoidTable::logistic(
+                    u0 * WEIGHT_SCALE,
+                    *span,
+                    SIGMOID_ENTRIES,
+                    *payload_bits,
+                ),
             })
         }
     };
@@ -82,7 +123,9 @@ pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
 fn decay(field: &str, t: Time, dt_ms: f64, extra: f64, problems: &mut Vec<String>) -> u16 {
     let tau = t.steps(dt_ms);
     if !(tau >= 1.0 && tau.is_finite()) {
-        problems.push(format!("{field} = {tau} steps: a time constant must be at least 1 step"));
+        problems.push(format!(
+            "{field} = {tau} steps: a time constant must be at least 1 step"
+        ));
         return 0;
     }
     (4096.0 / tau - extra).round().clamp(0.0, 4095.0) as u16
@@ -107,7 +150,10 @@ pub fn bias_fields(b: f64) -> Result<(i16, i8), String> {
             return Ok((m as i16, if m == 0.0 { 0 } else { exp }));
         }
     }
-    Err(format!("bias = {b}: outside ±{} weight units (13-bit mantissa << 7)", 4095 * 128 / 64))
+    Err(format!(
+        "bias = {b}: outside ±{} weight units (13-bit mantissa << 7)",
+        4095 * 128 / 64
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -149,7 +195,13 @@ mod tests {
     use super::*;
 
     fn w1(tau_syn: Time, threshold: f64) -> Model {
-        Model::Lif { tau_syn, tau_mem: Time::Steps(16.0), threshold, bias: 0.0, refractory: None }
+        Model::Lif {
+            tau_syn,
+            tau_mem: Time::Steps(16.0),
+            threshold,
+            bias: 0.0,
+            refractory: None,
+        }
     }
 
     #[test]
@@ -169,9 +221,17 @@ mod tests {
     fn bias_is_64_per_weight_unit() {
         for b in [0.0, 1.0, -3.5, 100.0, -64.0, 8000.0] {
             let (m, e) = bias_fields(b).unwrap();
-            let raw = LifParams { bias_mant: m, bias_exp: e, ..Default::default() }.bias();
+            let raw = LifParams {
+                bias_mant: m,
+                bias_exp: e,
+                ..Default::default()
+            }
+            .bias();
             let want = b * 64.0;
-            assert!((raw as f64 - want).abs() <= (1 << e) as f64 / 2.0, "{b}: {raw}");
+            assert!(
+                (raw as f64 - want).abs() <= (1 << e) as f64 / 2.0,
+                "{b}: {raw}"
+            );
         }
         assert!(bias_fields(1e6).is_err());
     }
@@ -181,7 +241,13 @@ mod tests {
         let e = resolve(&w1(Time::Steps(0.5), 10.5), 1.0).unwrap_err();
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(resolve(&w1(Time::Steps(f64::NAN), -1.0), 1.0).is_err());
-        let g = Model::Graded { u0: -1.0, span: 4.0, payload_bits: 8, bias: 0.0, tau_syn: None };
+        let g = Model::Graded {
+            u0: -1.0,
+            span: 4.0,
+            payload_bits: 8,
+            bias: 0.0,
+            tau_syn: None,
+        };
         assert!(resolve(&g, 1.0).is_err());
     }
 }

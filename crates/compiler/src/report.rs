@@ -95,10 +95,22 @@ pub fn build(c: &Compilation, image: &ChipImage) -> CompileReport {
                 core: k.id,
                 tile: c.tile_of(k.id),
                 populations,
-                compartments: Usage { used: k.compartments.len() as u64, limit: core.compartments as u64 },
-                input_axons: Usage { used: k.synapses.rows().len() as u64, limit: core.input_axons as u64 },
-                output_axons: Usage { used: k.fanout.len() as u64, limit: core.output_axons as u64 },
-                synapse_bits: Usage { used: k.synapses.used_bits(), limit: core.synapse_memory_bits },
+                compartments: Usage {
+                    used: k.compartments.len() as u64,
+                    limit: core.compartments as u64,
+                },
+                input_axons: Usage {
+                    used: k.synapses.rows().len() as u64,
+                    limit: core.input_axons as u64,
+                },
+                output_axons: Usage {
+                    used: k.fanout.len() as u64,
+                    limit: core.output_axons as u64,
+                },
+                synapse_bits: Usage {
+                    used: k.synapses.used_bits(),
+                    limit: core.synapse_memory_bits,
+                },
             }
         })
         .collect();
@@ -184,7 +196,13 @@ impl CompileReport {
             t.packets_per_spike, t.hops_per_spike, t.input_packets_per_spike, t.input_hops_per_spike
         );
         let p = &self.placement;
-        let ratio = |x: u64| if x == 0 { "-".to_string() } else { format!("{:.1}%", 100.0 * p.cost as f64 / x as f64) };
+        let ratio = |x: u64| {
+            if x == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.1}%", 100.0 * p.cost as f64 / x as f64)
+            }
+        };
         let _ = writeln!(
             s,
             "  placement cost (packets × hops): {} vs round-robin {} ({}) and in-order {} ({})",

@@ -68,10 +68,22 @@ impl ImageSummary {
             .map(|k| CoreSummary {
                 core: k.id,
                 profiles: k.profiles.len() as u32,
-                compartments: Usage { used: k.compartments.len() as u64, limit: lim(|c| c.core.compartments as u64) },
-                input_axons: Usage { used: k.synapses.rows().len() as u64, limit: lim(|c| c.core.input_axons as u64) },
-                output_axons: Usage { used: k.fanout.len() as u64, limit: lim(|c| c.core.output_axons as u64) },
-                synapse_bits: Usage { used: k.synapses.used_bits(), limit: lim(|c| c.core.synapse_memory_bits) },
+                compartments: Usage {
+                    used: k.compartments.len() as u64,
+                    limit: lim(|c| c.core.compartments as u64),
+                },
+                input_axons: Usage {
+                    used: k.synapses.rows().len() as u64,
+                    limit: lim(|c| c.core.input_axons as u64),
+                },
+                output_axons: Usage {
+                    used: k.fanout.len() as u64,
+                    limit: lim(|c| c.core.output_axons as u64),
+                },
+                synapse_bits: Usage {
+                    used: k.synapses.used_bits(),
+                    limit: lim(|c| c.core.synapse_memory_bits),
+                },
                 plastic_rows: k.plastic_rows.len() as u32,
             })
             .collect();
@@ -97,11 +109,19 @@ impl ImageSummary {
                 name: i.name.clone(),
                 size: i.size,
                 source: match &i.source {
-                    InputSource::Bernoulli { p, seed } => format!("Bernoulli p = {p} (seed {seed})"),
-                    InputSource::Poisson { rate_hz, dt_s, seed } => {
+                    InputSource::Bernoulli { p, seed } => {
+                        format!("Bernoulli p = {p} (seed {seed})")
+                    }
+                    InputSource::Poisson {
+                        rate_hz,
+                        dt_s,
+                        seed,
+                    } => {
                         format!("Poisson {rate_hz} Hz at {dt_s} s/step (seed {seed})")
                     }
-                    InputSource::Explicit { spikes } => format!("{} explicit spikes", group(spikes.len() as u64)),
+                    InputSource::Explicit { spikes } => {
+                        format!("{} explicit spikes", group(spikes.len() as u64))
+                    }
                     InputSource::External => "external".into(),
                 },
                 entry_tile: i.entry_tile,
@@ -122,7 +142,17 @@ impl ImageSummary {
             probes: image
                 .probes
                 .iter()
-                .map(|p| format!("{}: {:?} of `{}`{}", p.name, p.kind, p.population, p.neurons.as_ref().map_or(String::new(), |n| format!(" ({} neurons)", n.len()))))
+                .map(|p| {
+                    format!(
+                        "{}: {:?} of `{}`{}",
+                        p.name,
+                        p.kind,
+                        p.population,
+                        p.neurons
+                            .as_ref()
+                            .map_or(String::new(), |n| format!(" ({} neurons)", n.len()))
+                    )
+                })
                 .collect(),
             modulator_sources: image.modulator.sources.len() as u64,
             modulator_cells: image.modulator.cells.len() as u64,
@@ -130,32 +160,76 @@ impl ImageSummary {
                 .learning
                 .iter()
                 .enumerate()
-                .map(|(i, l)| format!("slot {i}: `{}` on `{}` every {} step(s)", l.rule, l.projection, l.epoch))
+                .map(|(i, l)| {
+                    format!(
+                        "slot {i}: `{}` on `{}` every {} step(s)",
+                        l.rule, l.projection, l.epoch
+                    )
+                })
                 .collect(),
         }
     }
 
     pub fn text(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "image of program `{}` for chip `{}` (fingerprint {}, format v{})", self.program, self.chip, self.fingerprint, self.version);
-        let _ = writeln!(s, "  {} cores, {} compartments, {} synapses", self.cores_used, group(self.compartments), group(self.synapses));
-        let u = |x: Usage| if x.limit > 0 { format!("{}/{}", group(x.used), group(x.limit)) } else { group(x.used) };
+        let _ = writeln!(
+            s,
+            "image of program `{}` for chip `{}` (fingerprint {}, format v{})",
+            self.program, self.chip, self.fingerprint, self.version
+        );
+        let _ = writeln!(
+            s,
+            "  {} cores, {} compartments, {} synapses",
+            self.cores_used,
+            group(self.compartments),
+            group(self.synapses)
+        );
+        let u = |x: Usage| {
+            if x.limit > 0 {
+                format!("{}/{}", group(x.used), group(x.limit))
+            } else {
+                group(x.used)
+            }
+        };
         let _ = writeln!(s, "  core  profiles  compartments      input axons      output axons     synapse bits            plastic rows");
         for k in &self.cores {
             let _ = writeln!(
                 s,
                 "  {:4}  {:8}  {:16}  {:15}  {:15}  {:22}  {}",
-                k.core, k.profiles, u(k.compartments), u(k.input_axons), u(k.output_axons), u(k.synapse_bits), k.plastic_rows
+                k.core,
+                k.profiles,
+                u(k.compartments),
+                u(k.input_axons),
+                u(k.output_axons),
+                u(k.synapse_bits),
+                k.plastic_rows
             );
         }
         let _ = writeln!(s, "  populations:");
         for p in &self.populations {
-            let _ = writeln!(s, "    {:16} {:>8} {} {} on cores {}", p.name, group(p.size as u64), p.model, p.sign, ranges(&p.cores));
+            let _ = writeln!(
+                s,
+                "    {:16} {:>8} {} {} on cores {}",
+                p.name,
+                group(p.size as u64),
+                p.model,
+                p.sign,
+                ranges(&p.cores)
+            );
         }
         if !self.inputs.is_empty() {
             let _ = writeln!(s, "  inputs:");
             for i in &self.inputs {
-                let _ = writeln!(s, "    {:16} {:>8} {}, enters at tile ({}, {}), {} output axons", i.name, group(i.size as u64), i.source, i.entry_tile.0, i.entry_tile.1, group(i.output_axons));
+                let _ = writeln!(
+                    s,
+                    "    {:16} {:>8} {}, enters at tile ({}, {}), {} output axons",
+                    i.name,
+                    group(i.size as u64),
+                    i.source,
+                    i.entry_tile.0,
+                    i.entry_tile.1,
+                    group(i.output_axons)
+                );
             }
         }
         let list = |title: &str, v: &[String], s: &mut String| {
@@ -169,7 +243,11 @@ impl ImageSummary {
         list("probes", &self.probes, &mut s);
         list("learning slots", &self.learning, &mut s);
         if self.modulator_sources + self.modulator_cells > 0 {
-            let _ = writeln!(s, "  modulator: {} source compartments, {} positioned compartments", self.modulator_sources, self.modulator_cells);
+            let _ = writeln!(
+                s,
+                "  modulator: {} source compartments, {} positioned compartments",
+                self.modulator_sources, self.modulator_cells
+            );
         }
         s
     }
@@ -187,7 +265,11 @@ fn ranges(v: &[u32]) -> String {
         while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
             j += 1;
         }
-        out.push(if i == j { sorted[i].to_string() } else { format!("{}-{}", sorted[i], sorted[j]) });
+        out.push(if i == j {
+            sorted[i].to_string()
+        } else {
+            format!("{}-{}", sorted[i], sorted[j])
+        });
         i = j + 1;
     }
     out.join(", ")

@@ -31,11 +31,21 @@ fn weight(kind: u8, a: f64, b: f64, sign: Sign) -> Weight {
         Sign::Inhibitory => -1.0,
         Sign::Mixed => 0.0,
     };
-    let (lo, hi) = if s == 0.0 { (-a, b) } else { (s * a.min(b), s * a.max(b)) };
+    let (lo, hi) = if s == 0.0 {
+        (-a, b)
+    } else {
+        (s * a.min(b), s * a.max(b))
+    };
     match kind % 3 {
         0 => Weight::Const(if s == 0.0 { b - a } else { s * a.round() }),
-        1 => Weight::Uniform { low: lo.min(hi), high: lo.max(hi) },
-        _ => Weight::Normal { mean: if s == 0.0 { 0.0 } else { s * (a + b) / 2.0 }, std: 1.5 },
+        1 => Weight::Uniform {
+            low: lo.min(hi),
+            high: lo.max(hi),
+        },
+        _ => Weight::Normal {
+            mean: if s == 0.0 { 0.0 } else { s * (a + b) / 2.0 },
+            std: 1.5,
+        },
     }
 }
 
@@ -132,10 +142,26 @@ prop_compose! {
 fn check_limits(image: &ChipImage, chip: &ChipConfig) -> Result<(), TestCaseError> {
     let k = &chip.core;
     for core in &image.cores {
-        prop_assert!(core.compartments.len() as u32 <= k.compartments, "core {} compartments", core.id);
-        prop_assert!(core.synapses.rows().len() as u32 <= k.input_axons, "core {} input axons", core.id);
-        prop_assert!(core.fanout.len() as u32 <= k.output_axons, "core {} output axons", core.id);
-        prop_assert!(core.synapses.used_bits() <= k.synapse_memory_bits, "core {} synapse bits", core.id);
+        prop_assert!(
+            core.compartments.len() as u32 <= k.compartments,
+            "core {} compartments",
+            core.id
+        );
+        prop_assert!(
+            core.synapses.rows().len() as u32 <= k.input_axons,
+            "core {} input axons",
+            core.id
+        );
+        prop_assert!(
+            core.fanout.len() as u32 <= k.output_axons,
+            "core {} output axons",
+            core.id
+        );
+        prop_assert!(
+            core.synapses.used_bits() <= k.synapse_memory_bits,
+            "core {} synapse bits",
+            core.id
+        );
     }
     prop_assert!(image.verify(chip).is_empty());
     Ok(())

@@ -15,7 +15,12 @@ pub fn run(command: ImageCommand) -> Result<()> {
                 let problems = img.verify(c);
                 if !problems.is_empty() {
                     let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
-                    bail!("{}: does not load on chip `{}`:\n{}", image.display(), c.name, list.join("\n"));
+                    bail!(
+                        "{}: does not load on chip `{}`:\n{}",
+                        image.display(),
+                        c.name,
+                        list.join("\n")
+                    );
                 }
             }
             let summary = ImageSummary::of(&img, config.as_ref());

@@ -22,9 +22,16 @@ use rand_pcg::Pcg64Mcg;
 
 pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     let image = build(c).map_err(|p| crate::Error::internal("emit", p))?;
-    let problems: Vec<String> = image.verify(&c.chip).iter().map(|p| p.to_string()).collect();
+    let problems: Vec<String> = image
+        .verify(&c.chip)
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
     if !problems.is_empty() {
-        return Err(crate::Error::internal("emit (image verification)", problems));
+        return Err(crate::Error::internal(
+            "emit (image verification)",
+            problems,
+        ));
     }
     c.image = Some(image);
     Ok(())
@@ -43,8 +50,9 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
     let npops = c.program.populations.len();
     let core = &c.chip.core;
     let nbins = part.bins.len();
-    let mut memories: Vec<SynapseMemory> =
-        (0..nbins).map(|_| SynapseMemory::new(core.word_bits, core.synapse_memory_bits)).collect();
+    let mut memories: Vec<SynapseMemory> = (0..nbins)
+        .map(|_| SynapseMemory::new(core.word_bits, core.synapse_memory_bits))
+        .collect();
     let mut problems = Vec::new();
     // Output axons as (source key, target): neurons by global index, inputs after them.
     let total: u32 = c.nodes[..npops].iter().map(|n| n.size).sum();
@@ -88,8 +96,17 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
                 let bin = row_syn[i].0;
                 let j = i + row_syn[i..].iter().take_while(|(b, _)| *b == bin).count();
                 let syns: Vec<Synapse> = row_syn[i..j].iter().map(|x| x.1).collect();
-                let key = RowRef { bin, class: k as u32, source: a, len: (j - i) as u32 };
-                let expected = part.rows.binary_search(&key).ok().map(|r| route.axon_of_row[r]);
+                let key = RowRef {
+                    bin,
+                    class: k as u32,
+                    source: a,
+                    len: (j - i) as u32,
+                };
+                let expected = part
+                    .rows
+                    .binary_search(&key)
+                    .ok()
+                    .map(|r| route.axon_of_row[r]);
                 match memories[bin as usize].push_row(cl.format, exp, &syns) {
                     Ok(axon) if Some(axon) == expected => {
                         let target = AxonTarget { core: place.core_of_bin[bin as usize], axon };
@@ -122,10 +139,13 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
         let (mut offsets, mut fanout) = (vec![0u32], Vec::new());
         for bl in &bin.blocks {
             let params = &c.params[bl.node];
-            let idx = profiles.iter().position(|p| p == params).unwrap_or_else(|| {
-                profiles.push(params.clone());
-                profiles.len() - 1
-            });
+            let idx = profiles
+                .iter()
+                .position(|p| p == params)
+                .unwrap_or_else(|| {
+                    profiles.push(params.clone());
+                    profiles.len() - 1
+                });
             for n in 0..bl.count {
                 compartments.push(idx as u16);
                 let g = part.pop_base[bl.node] + bl.first_neuron + n;
@@ -158,14 +178,22 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
                 fanout.extend(fan_range(input_base[node] + a).iter().map(|x| x.1));
                 offsets.push(fanout.len() as u32);
             }
-            let seed = |s: Option<u64>| s.unwrap_or_else(|| derive_seed(c.program.seed, 0x1_0000 + i as u64));
+            let seed = |s: Option<u64>| {
+                s.unwrap_or_else(|| derive_seed(c.program.seed, 0x1_0000 + i as u64))
+            };
             let source = match &input.source {
-                Source::Bernoulli { p, seed: s } => InputSource::Bernoulli { p: *p, seed: seed(*s) },
-                Source::Poisson { rate_hz, seed: s } => {
-                    InputSource::Poisson { rate_hz: *rate_hz, dt_s: c.program.dt_ms / 1000.0, seed: seed(*s) }
-                }
+                Source::Bernoulli { p, seed: s } => InputSource::Bernoulli {
+                    p: *p,
+                    seed: seed(*s),
+                },
+                Source::Poisson { rate_hz, seed: s } => InputSource::Poisson {
+                    rate_hz: *rate_hz,
+                    dt_s: c.program.dt_ms / 1000.0,
+                    seed: seed(*s),
+                },
                 Source::File(f) => {
-                    let mut spikes: Vec<(u32, u32)> = c.spike_files[f].spikes.iter().map(|s| (s.0, s.1)).collect();
+                    let mut spikes: Vec<(u32, u32)> =
+                        c.spike_files[f].spikes.iter().map(|s| (s.0, s.1)).collect();
                     spikes.sort_unstable();
                     spikes.dedup();
                     InputSource::Explicit { spikes }
@@ -189,12 +217,15 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
                 .iter()
                 .enumerate()
                 .flat_map(|(b, bin)| {
-                    bin.blocks.iter().filter(|bl| bl.node == p).map(move |bl| Block {
-                        core: place.core_of_bin[b],
-                        first_compartment: bl.first_compartment,
-                        first_neuron: bl.first_neuron,
-                        count: bl.count,
-                    })
+                    bin.blocks
+                        .iter()
+                        .filter(|bl| bl.node == p)
+                        .map(move |bl| Block {
+                            core: place.core_of_bin[b],
+                            first_compartment: bl.first_compartment,
+                            first_neuron: bl.first_neuron,
+                            count: bl.count,
+                        })
                 })
                 .collect();
             blocks.sort_by_key(|b| b.first_neuron);
@@ -211,7 +242,12 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
         .program
         .probes
         .iter()
-        .map(|p| Probe { name: p.name.clone(), population: p.population.clone(), kind: p.kind, neurons: p.neurons.clone() })
+        .map(|p| Probe {
+            name: p.name.clone(),
+            population: p.population.clone(),
+            kind: p.kind,
+            neurons: p.neurons.clone(),
+        })
         .collect();
     let learning = c
         .program
@@ -245,7 +281,12 @@ pub fn positions(c: &Compilation, p: usize) -> Option<Vec<(f64, f64)>> {
     let n = pop.size;
     Some(match pop.positions.as_ref()? {
         Positions::Grid { width, height } => (0..n)
-            .map(|i| ((((i % width) as f64) + 0.5) / *width as f64, (((i / width) as f64) + 0.5) / *height as f64))
+            .map(|i| {
+                (
+                    (((i % width) as f64) + 0.5) / *width as f64,
+                    (((i / width) as f64) + 0.5) / *height as f64,
+                )
+            })
             .collect(),
         Positions::Random { seed } => {
             // Distinct cells of the smallest square lattice that holds the population.
@@ -254,7 +295,12 @@ pub fn positions(c: &Compilation, p: usize) -> Option<Vec<(f64, f64)>> {
             cells.shuffle(&mut Pcg64Mcg::seed_from_u64(*seed));
             cells[..n as usize]
                 .iter()
-                .map(|&cell| (((cell % k) as f64 + 0.5) / k as f64, ((cell / k) as f64 + 0.5) / k as f64))
+                .map(|&cell| {
+                    (
+                        ((cell % k) as f64 + 0.5) / k as f64,
+                        ((cell / k) as f64 + 0.5) / k as f64,
+                    )
+                })
                 .collect()
         }
         Positions::List(v) => v.clone(),
@@ -277,24 +323,35 @@ fn modulator(c: &Compilation) -> ModulatorImage {
     let m = &c.chip.mesh;
     let core_cell = |core: u32| {
         let (tx, ty) = c.tile_of(core);
-        cell_at(((tx as f64 + 0.5) / m.tiles_x as f64, (ty as f64 + 0.5) / m.tiles_y as f64))
+        cell_at((
+            (tx as f64 + 0.5) / m.tiles_x as f64,
+            (ty as f64 + 0.5) / m.tiles_y as f64,
+        ))
     };
     let locate = |p: usize, i: u32| {
         let g = (part.pop_base[p] + i) as usize;
         (place.core_of_bin[part.bin_of[g] as usize], part.slot_of[g])
     };
-    let pos: Vec<Option<Vec<(f64, f64)>>> = (0..c.program.populations.len()).map(|p| positions(c, p)).collect();
+    let pos: Vec<Option<Vec<(f64, f64)>>> = (0..c.program.populations.len())
+        .map(|p| positions(c, p))
+        .collect();
     let mut cells = Vec::new();
     for (p, list) in pos.iter().enumerate() {
         for (i, &xy) in list.iter().flatten().enumerate() {
             let (core, compartment) = locate(p, i as u32);
-            cells.push(CompartmentCell { core, compartment, cell: cell_at(xy) });
+            cells.push(CompartmentCell {
+                core,
+                compartment,
+                cell: cell_at(xy),
+            });
         }
     }
     cells.sort_by_key(|x| (x.core, x.compartment));
     let mut sources = Vec::new();
     for s in &c.program.modulators {
-        let Some(p) = c.node(&s.population) else { continue };
+        let Some(p) = c.node(&s.population) else {
+            continue;
+        };
         let all: Vec<u32> = match &s.neurons {
             Some(v) => v.clone(),
             None => (0..c.nodes[p].size).collect(),
@@ -305,7 +362,13 @@ fn modulator(c: &Compilation) -> ModulatorImage {
                 .cell
                 .or_else(|| pos[p].as_ref().map(|v| cell_at(v[i as usize])))
                 .unwrap_or_else(|| core_cell(core));
-            sources.push(ModSource { core, compartment, channel: s.channel, gain: s.gain, cell });
+            sources.push(ModSource {
+                core,
+                compartment,
+                channel: s.channel,
+                gain: s.gain,
+                cell,
+            });
         }
     }
     ModulatorImage { sources, cells }

@@ -110,7 +110,14 @@ fn expand(c: &Compilation, i: usize) -> Expanded {
             for k in 0..m {
                 let (a0, a1) = (cut(npre, m, k), cut(npre, m, k + 1));
                 let (t0, t1) = (cut(npost, m, k), cut(npost, m, k + 1));
-                random_block(&mut b, &mut conn_rng, *p, (a0, a1), (t0, t1), same && !allow_self);
+                random_block(
+                    &mut b,
+                    &mut conn_rng,
+                    *p,
+                    (a0, a1),
+                    (t0, t1),
+                    same && !allow_self,
+                );
             }
         }
         Connect::Dense(rows) => {
@@ -140,7 +147,11 @@ fn expand(c: &Compilation, i: usize) -> Expanded {
             carried_w = Some(l.iter().map(|s| s.weight).collect());
             if l.iter().any(|s| s.delay.is_some()) {
                 let default = pr.delay as u32;
-                carried_d = Some(l.iter().map(|s| s.delay.unwrap_or(default).min(255) as u8).collect());
+                carried_d = Some(
+                    l.iter()
+                        .map(|s| s.delay.unwrap_or(default).min(255) as u8)
+                        .collect(),
+                );
             }
             for s in l {
                 b.push(s.pre, s.post);

@@ -45,7 +45,10 @@ struct Graph {
 
 pub fn run(c: &mut Compilation) -> Result<(), Error> {
     let (Some(net), Some(q)) = (c.net.as_ref(), c.quant.as_ref()) else {
-        return Err(Error::internal("partition", vec!["quantize did not run".into()]));
+        return Err(Error::internal(
+            "partition",
+            vec!["quantize did not run".into()],
+        ));
     };
     let npops = c.program.populations.len();
     let mut pop_base = Vec::with_capacity(npops);
@@ -62,7 +65,11 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
         let node = cl.source;
         for a in 0..c.nodes[node].size {
             key_class.push(k as u32);
-            key_source.push(if node < npops { pop_base[node] + a } else { NONE });
+            key_source.push(if node < npops {
+                pop_base[node] + a
+            } else {
+                NONE
+            });
         }
     }
     let mut counts = vec![0u64; total as usize + 1];
@@ -92,7 +99,11 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
         in_keys,
         key_class,
         key_source,
-        entry_bits: q.classes.iter().map(|cl| cl.format.entry_bits() as u64).collect(),
+        entry_bits: q
+            .classes
+            .iter()
+            .map(|cl| cl.format.entry_bits() as u64)
+            .collect(),
     };
     let order = item_order(c, &pop_base);
     let mut caps = vec![u32::MAX; npops];
@@ -215,13 +226,26 @@ impl Packer<'_> {
         let b = self.open();
         let cur = self.bins[b as usize].clone();
         if cur.compartments >= self.cap {
-            return Err(Overflow { limit: "core.compartments", needed: cur.compartments as u64 + 1, available: self.cap as u64, bin: b });
+            return Err(Overflow {
+                limit: "core.compartments",
+                needed: cur.compartments as u64 + 1,
+                available: self.cap as u64,
+                bin: b,
+            });
         }
         if self.per_node.get(&node).copied().unwrap_or(0) >= self.caps[node] {
-            return Err(Overflow { limit: "core.output_axons", needed: 0, available: 0, bin: b });
+            return Err(Overflow {
+                limit: "core.output_axons",
+                needed: 0,
+                available: 0,
+                bin: b,
+            });
         }
         let g = self.g;
-        let (k0, k1) = (g.in_offsets[gi as usize] as usize, g.in_offsets[gi as usize + 1] as usize);
+        let (k0, k1) = (
+            g.in_offsets[gi as usize] as usize,
+            g.in_offsets[gi as usize + 1] as usize,
+        );
         let (mut new_rows, mut dbits) = (0u64, 0u64);
         self.out_delta.resize(self.bins.len(), 0);
         for &key in &g.in_keys[k0..k1] {
@@ -245,16 +269,28 @@ impl Packer<'_> {
         self.add_out(b, self.pending_out[gi as usize]);
         let (axons_in, bits, axons_out) = self.limits;
         let over_out = self.delta_bins.iter().copied().find(|&ob| {
-            self.bins[ob as usize].output_axons as u64 + self.out_delta[ob as usize] as u64 > axons_out
+            self.bins[ob as usize].output_axons as u64 + self.out_delta[ob as usize] as u64
+                > axons_out
         });
         let fail = if cur.input_axons as u64 + new_rows > axons_in {
-            Some(Overflow { limit: "core.input_axons", needed: cur.input_axons as u64 + new_rows, available: axons_in, bin: b })
+            Some(Overflow {
+                limit: "core.input_axons",
+                needed: cur.input_axons as u64 + new_rows,
+                available: axons_in,
+                bin: b,
+            })
         } else if cur.synapse_bits + dbits > bits {
-            Some(Overflow { limit: "core.synapse_memory_bits", needed: cur.synapse_bits + dbits, available: bits, bin: b })
+            Some(Overflow {
+                limit: "core.synapse_memory_bits",
+                needed: cur.synapse_bits + dbits,
+                available: bits,
+                bin: b,
+            })
         } else {
             over_out.map(|ob| Overflow {
                 limit: "core.output_axons",
-                needed: self.bins[ob as usize].output_axons as u64 + self.out_delta[ob as usize] as u64,
+                needed: self.bins[ob as usize].output_axons as u64
+                    + self.out_delta[ob as usize] as u64,
                 available: axons_out,
                 bin: ob,
             })
@@ -331,8 +367,17 @@ fn pack(
         pop_base,
         caps,
         word: core.word_bits.max(1) as u64,
-        cap: core.compartments.min(c.program.mapping.max_compartments_per_core.unwrap_or(u32::MAX)),
-        limits: (core.input_axons as u64, core.synapse_memory_bits, core.output_axons as u64),
+        cap: core.compartments.min(
+            c.program
+                .mapping
+                .max_compartments_per_core
+                .unwrap_or(u32::MAX),
+        ),
+        limits: (
+            core.input_axons as u64,
+            core.synapse_memory_bits,
+            core.output_axons as u64,
+        ),
         bin_of: vec![NONE; total as usize],
         pending_out: vec![0; total as usize],
         cur_len: vec![0; g.key_class.len()],
@@ -395,7 +440,12 @@ fn finish(
             let idx = gi - pop_base[node];
             match bin.blocks.last_mut() {
                 Some(bl) if bl.node == node && bl.first_neuron + bl.count == idx => bl.count += 1,
-                _ => bin.blocks.push(BinBlock { node, first_neuron: idx, count: 1, first_compartment: slot as u32 }),
+                _ => bin.blocks.push(BinBlock {
+                    node,
+                    first_neuron: idx,
+                    count: 1,
+                    first_compartment: slot as u32,
+                }),
             }
         }
         bins.push(bin);
@@ -405,8 +455,14 @@ fn finish(
 
 /// Every row: (bin, class, source, length), sorted.
 fn rows(c: &Compilation, pop_base: &[u32], bin_of: &[u32]) -> Vec<RowRef> {
-    let (Some(net), Some(q)) = (c.net.as_ref(), c.quant.as_ref()) else { return Vec::new() };
-    let nbins = bin_of.iter().filter(|&&b| b != NONE).max().map_or(0, |&b| b as usize + 1);
+    let (Some(net), Some(q)) = (c.net.as_ref(), c.quant.as_ref()) else {
+        return Vec::new();
+    };
+    let nbins = bin_of
+        .iter()
+        .filter(|&&b| b != NONE)
+        .max()
+        .map_or(0, |&b| b as usize + 1);
     let mut count = vec![0u32; nbins];
     let mut hit: Vec<u32> = Vec::new();
     let mut rows = Vec::new();
@@ -423,7 +479,12 @@ fn rows(c: &Compilation, pop_base: &[u32], bin_of: &[u32]) -> Vec<RowRef> {
                 }
             }
             for &b in &hit {
-                rows.push(RowRef { bin: b, class: k as u32, source: a as u32, len: count[b as usize] });
+                rows.push(RowRef {
+                    bin: b,
+                    class: k as u32,
+                    source: a as u32,
+                    len: count[b as usize],
+                });
                 count[b as usize] = 0;
             }
             hit.clear();
@@ -435,7 +496,11 @@ fn rows(c: &Compilation, pop_base: &[u32], bin_of: &[u32]) -> Vec<RowRef> {
 
 fn fatal_error(c: &Compilation, pop_base: &[u32], (gi, o): Fatal) -> LimitExceeded {
     let node = node_of(pop_base, gi);
-    let neuron = format!("population `{}` neuron {}", c.nodes[node].name, gi - pop_base[node]);
+    let neuron = format!(
+        "population `{}` neuron {}",
+        c.nodes[node].name,
+        gi - pop_base[node]
+    );
     let (what, fix) = match o.limit {
         "core.input_axons" => (neuron, "split it or lower fan-in (fewer presynaptic neurons)"),
         "core.synapse_memory_bits" => (neuron, "lower its fan-in or use narrower weights (weight_bits)"),
@@ -445,7 +510,14 @@ fn fatal_error(c: &Compilation, pop_base: &[u32], (gi, o): Fatal) -> LimitExceed
         ),
         _ => (neuron, "use a chip with larger cores"),
     };
-    LimitExceeded { limit: o.limit.into(), what, needed: o.needed, available: o.available, chip: c.chip.name.clone(), fix: fix.into() }
+    LimitExceeded {
+        limit: o.limit.into(),
+        what,
+        needed: o.needed,
+        available: o.available,
+        chip: c.chip.name.clone(),
+        fix: fix.into(),
+    }
 }
 
 fn too_many_cores(c: &Compilation, bins: &[Bin]) -> Error {
@@ -455,20 +527,31 @@ fn too_many_cores(c: &Compilation, bins: &[Bin]) -> Error {
             *by.entry(l).or_insert(0) += 1;
         }
     }
-    let (limit, n) = by.iter().max_by_key(|(_, n)| **n).map(|(l, n)| (*l, *n)).unwrap_or(("core.compartments", 0));
+    let (limit, n) = by
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(l, n)| (*l, *n))
+        .unwrap_or(("core.compartments", 0));
     let cap = match limit {
         "core.input_axons" => format!("{} input axons", group(c.chip.core.input_axons as u64)),
-        "core.synapse_memory_bits" => format!("{} bits of synapse memory", group(c.chip.core.synapse_memory_bits)),
+        "core.synapse_memory_bits" => format!(
+            "{} bits of synapse memory",
+            group(c.chip.core.synapse_memory_bits)
+        ),
         "core.output_axons" => format!("{} output axons", group(c.chip.core.output_axons as u64)),
         _ => format!("{} compartments", group(c.chip.core.compartments as u64)),
     };
     Error::new(ErrorKind::HardwareLimit(vec![LimitExceeded {
         limit: "chip.cores".into(),
-        what: format!("the program (cores fill up on {limit}: {n} of {} cores hold {cap})", bins.len()),
+        what: format!(
+            "the program (cores fill up on {limit}: {n} of {} cores hold {cap})",
+            bins.len()
+        ),
         needed: bins.len() as u64,
         available: c.chip.cores() as u64,
         chip: c.chip.name.clone(),
-        fix: "use a chip with more or larger cores, fewer neurons or synapses, or narrower weights".into(),
+        fix: "use a chip with more or larger cores, fewer neurons or synapses, or narrower weights"
+            .into(),
     }]))
 }
 
@@ -492,12 +575,18 @@ mod tests {
     fn synapse_memory_closes_bins() {
         // 100 sources all-to-all onto `b`: 100 rows; 6-bit index + 1-bit weight = 7 bits
         // per entry; 16,384 bits hold 100 rows of ceil(7n/64) words for n ≤ 18.
-        let text = program(&[pop("b", 40, "Mixed")], "(name: \"in\", size: 100, source: External)",
-            r#"(from: "in", to: "b", connect: All, weight: Some(Const(1.0)))"#);
+        let text = program(
+            &[pop("b", 40, "Mixed")],
+            "(name: \"in\", size: 100, source: External)",
+            r#"(from: "in", to: "b", connect: All, weight: Some(Const(1.0)))"#,
+        );
         let out = compile_text(&text, &chip(|_| {})).unwrap();
         let part = out.compilation.partition.unwrap();
         let per: Vec<u32> = part.bins.iter().map(|b| b.compartments).collect();
-        let n_max = (1..=64u64).filter(|n| 100 * (7 * n).div_ceil(64) * 64 <= 16384).max().unwrap();
+        let n_max = (1..=64u64)
+            .filter(|n| 100 * (7 * n).div_ceil(64) * 64 <= 16384)
+            .max()
+            .unwrap();
         assert_eq!(per[0] as u64, n_max, "{per:?}");
         assert!(part.bins.iter().all(|b| b.synapse_bits <= 16384));
         assert_eq!(part.bins[0].closed_by, Some("core.synapse_memory_bits"));
@@ -505,18 +594,28 @@ mod tests {
 
     #[test]
     fn a_neuron_too_big_for_any_core_names_the_limit() {
-        let text = program(&[pop("b", 2, "Mixed")], "(name: \"in\", size: 200, source: External)",
-            r#"(from: "in", to: "b", connect: All, weight: Some(Const(1.0)))"#);
+        let text = program(
+            &[pop("b", 2, "Mixed")],
+            "(name: \"in\", size: 200, source: External)",
+            r#"(from: "in", to: "b", connect: All, weight: Some(Const(1.0)))"#,
+        );
         let e = err(compile_text(&text, &chip(|_| {})));
         assert_eq!(limits(&e), vec!["core.input_axons"]);
         let s = e.to_string();
-        assert!(s.contains("population `b` neuron 0 needs 200 input axons") && s.contains("tiny allows 128"), "{s}");
+        assert!(
+            s.contains("population `b` neuron 0 needs 200 input axons")
+                && s.contains("tiny allows 128"),
+            "{s}"
+        );
     }
 
     #[test]
     fn too_many_cores_names_the_filling_limit() {
-        let text = program(&[pop("b", 70, "Mixed")], "(name: \"in\", size: 120, source: External)",
-            r#"(from: "in", to: "b", connect: All, weight: Some(Uniform(low: 0.1, high: 0.9)))"#);
+        let text = program(
+            &[pop("b", 70, "Mixed")],
+            "(name: \"in\", size: 120, source: External)",
+            r#"(from: "in", to: "b", connect: All, weight: Some(Uniform(low: 0.1, high: 0.9)))"#,
+        );
         let e = err(compile_text(&text, &chip(|_| {})));
         assert_eq!(limits(&e), vec!["chip.cores"]);
         assert!(e.to_string().contains("core.synapse_memory_bits"), "{e}");
@@ -531,18 +630,33 @@ mod tests {
             c.mesh.tiles_x = 4;
             c.mesh.tiles_y = 4;
         });
-        let text = program(&[pop("a", 64, "Mixed"), pop("b", 120, "Mixed")], "",
-            r#"(from: "a", to: "b", connect: All, weight: Some(Uniform(low: -1.0, high: 1.0)))"#);
+        let text = program(
+            &[pop("a", 64, "Mixed"), pop("b", 120, "Mixed")],
+            "",
+            r#"(from: "a", to: "b", connect: All, weight: Some(Uniform(low: -1.0, high: 1.0)))"#,
+        );
         let out = compile_text(&text, &c).unwrap();
         for k in &out.image.cores {
-            assert!(k.fanout.len() <= 256, "core {} has {} output axons", k.id, k.fanout.len());
+            assert!(
+                k.fanout.len() <= 256,
+                "core {} has {} output axons",
+                k.id,
+                k.fanout.len()
+            );
         }
     }
 
     #[test]
     fn colocated_populations_are_cut_in_proportion() {
-        let text = program(&[pop("e", 96, "Excitatory"), pop("i", 32, "Inhibitory")], "", "")
-            .replace("projections: []", "projections: [], mapping: (colocate: [[\"e\", \"i\"]])");
+        let text = program(
+            &[pop("e", 96, "Excitatory"), pop("i", 32, "Inhibitory")],
+            "",
+            "",
+        )
+        .replace(
+            "projections: []",
+            "projections: [], mapping: (colocate: [[\"e\", \"i\"]])",
+        );
         let out = compile_text(&text, &chip(|_| {})).unwrap();
         let part = out.compilation.partition.unwrap();
         for b in &part.bins {

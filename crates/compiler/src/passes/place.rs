@@ -36,7 +36,10 @@ pub struct Traffic {
 
 pub fn traffic(c: &Compilation) -> Traffic {
     let (Some(part), Some(q)) = (c.partition.as_ref(), c.quant.as_ref()) else {
-        return Traffic { adj: Vec::new(), inputs: Vec::new() };
+        return Traffic {
+            adj: Vec::new(),
+            inputs: Vec::new(),
+        };
     };
     let npops = c.program.populations.len();
     let mut pairs: BTreeMap<(u32, u32), u64> = BTreeMap::new();
@@ -57,7 +60,13 @@ pub fn traffic(c: &Compilation) -> Traffic {
         adj[a as usize].push((b, w));
         adj[b as usize].push((a, w));
     }
-    Traffic { adj, inputs: inputs.into_iter().map(|m| m.into_iter().collect()).collect() }
+    Traffic {
+        adj,
+        inputs: inputs
+            .into_iter()
+            .map(|m| m.into_iter().collect())
+            .collect(),
+    }
 }
 
 /// Σ traffic × hops of a placement (each pair counted once).
@@ -77,7 +86,9 @@ pub fn cost(c: &Compilation, t: &Traffic, core_of: &[u32]) -> u64 {
 pub fn round_robin(c: &Compilation, bins: usize) -> Vec<u32> {
     let tiles = c.chip.tiles().max(1);
     let per = c.chip.mesh.cores_per_tile;
-    (0..bins as u32).map(|i| (i % tiles) * per + i / tiles).collect()
+    (0..bins as u32)
+        .map(|i| (i % tiles) * per + i / tiles)
+        .collect()
 }
 
 pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
@@ -128,7 +139,11 @@ fn greedy(c: &Compilation, t: &Traffic, cores: usize) -> Vec<u32> {
             .min_by_key(|&k| {
                 let (x, y) = c.tile_of(k);
                 let centre = x.abs_diff(cx) + y.abs_diff(cy);
-                let cost = if step == 0 { 0 } else { local(c, t, &core_of, a, k, usize::MAX) };
+                let cost = if step == 0 {
+                    0
+                } else {
+                    local(c, t, &core_of, a, k, usize::MAX)
+                };
                 (cost, centre, k)
             })
             .unwrap_or(0);
@@ -164,8 +179,13 @@ fn improve(c: &Compilation, t: &Traffic, core_of: &mut [u32], cores: usize) {
                     continue;
                 }
                 let b = occupant[k as usize];
-                let skip = if b == u32::MAX { usize::MAX } else { b as usize };
-                let mut delta = local(c, t, core_of, a, k, skip) - local(c, t, core_of, a, from, skip);
+                let skip = if b == u32::MAX {
+                    usize::MAX
+                } else {
+                    b as usize
+                };
+                let mut delta =
+                    local(c, t, core_of, a, k, skip) - local(c, t, core_of, a, from, skip);
                 if b != u32::MAX {
                     let b = b as usize;
                     delta += local(c, t, core_of, b, from, a) - local(c, t, core_of, b, k, a);
@@ -208,8 +228,10 @@ fn entry_tiles(c: &Compilation, t: &Traffic, core_of: &[u32]) -> Vec<(u32, u32)>
         .zip(&t.inputs)
         .map(|(input, targets)| {
             input.entry_tile.unwrap_or_else(|| {
-                let tiles: Vec<((u32, u32), u64)> =
-                    targets.iter().map(|&(b, w)| (c.tile_of(core_of[b as usize]), w)).collect();
+                let tiles: Vec<((u32, u32), u64)> = targets
+                    .iter()
+                    .map(|&(b, w)| (c.tile_of(core_of[b as usize]), w))
+                    .collect();
                 let x = median(tiles.iter().map(|&((x, _), w)| (x, w)).collect());
                 let y = median(tiles.iter().map(|&((_, y), w)| (y, w)).collect());
                 (x, y)
@@ -233,9 +255,16 @@ mod tests {
 
     /// A chain of 16 layers, each filling one tiny core: neighbours in the chain talk.
     fn chain() -> String {
-        let pops: Vec<String> = (0..16).map(|i| pop(&format!("l{i}"), 64, "Mixed")).collect();
+        let pops: Vec<String> = (0..16)
+            .map(|i| pop(&format!("l{i}"), 64, "Mixed"))
+            .collect();
         let projs: Vec<String> = (0..15)
-            .map(|i| format!(r#"(from: "l{i}", to: "l{}", connect: OneToOne, weight: Some(Const(1.0)))"#, i + 1))
+            .map(|i| {
+                format!(
+                    r#"(from: "l{i}", to: "l{}", connect: OneToOne, weight: Some(Const(1.0)))"#,
+                    i + 1
+                )
+            })
             .collect();
         program(&pops, "", &projs.join(", "))
     }
@@ -253,10 +282,21 @@ mod tests {
         // each except row changes; a snake through the mesh is optimal at 15.
         let t = traffic(&a.compilation);
         assert_eq!(p.cost, cost(&a.compilation, &t, &p.core_of_bin));
-        assert_eq!(p.round_robin_cost, cost(&a.compilation, &t, &round_robin(&a.compilation, 16)));
-        assert!(p.cost <= p.round_robin_cost, "{} vs {}", p.cost, p.round_robin_cost);
+        assert_eq!(
+            p.round_robin_cost,
+            cost(&a.compilation, &t, &round_robin(&a.compilation, 16))
+        );
+        assert!(
+            p.cost <= p.round_robin_cost,
+            "{} vs {}",
+            p.cost,
+            p.round_robin_cost
+        );
         assert!(p.cost <= 15 * 64 + 64 * 2, "{}", p.cost);
         let b = compile_text(&chain(), &c).unwrap();
-        assert_eq!(a.compilation.placement.unwrap().core_of_bin, b.compilation.placement.unwrap().core_of_bin);
+        assert_eq!(
+            a.compilation.placement.unwrap().core_of_bin,
+            b.compilation.placement.unwrap().core_of_bin
+        );
     }
 }

@@ -31,7 +31,10 @@ pub fn dequantize(m: i32, e: i8) -> f64 {
 
 pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     let Some(net) = c.net.as_ref() else {
-        return Err(crate::Error::internal("quantize", vec!["expand did not run".into()]));
+        return Err(crate::Error::internal(
+            "quantize",
+            vec!["expand did not run".into()],
+        ));
     };
     let mut q = Quantization::default();
     let mut candidates = Vec::new();
@@ -103,7 +106,11 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
             synapses: e.synapses() as u64,
             exact: pexact == e.synapses() as u64,
             max_rel_error: pmax,
-            rms_rel_error: if pn > 0 { (psq / pn as f64).sqrt() } else { 0.0 },
+            rms_rel_error: if pn > 0 {
+                (psq / pn as f64).sqrt()
+            } else {
+                0.0
+            },
         });
         sum_sq += psq;
         max = max.max(pmax);
@@ -112,7 +119,11 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
         q.synapses += e.synapses() as u64;
     }
     q.max_rel_error = max;
-    q.rms_rel_error = if n > 0 { (sum_sq / n as f64).sqrt() } else { 0.0 };
+    q.rms_rel_error = if n > 0 {
+        (sum_sq / n as f64).sqrt()
+    } else {
+        0.0
+    };
     q.exact = exact;
     c.quant = Some(q);
     Ok(())
@@ -122,7 +133,10 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
 /// program order), if it learns.
 pub fn slot_of(c: &Compilation, i: usize) -> Option<u16> {
     c.program.projections[i].learning.as_ref()?;
-    let before = c.program.projections[..i].iter().filter(|p| p.learning.is_some()).count();
+    let before = c.program.projections[..i]
+        .iter()
+        .filter(|p| p.learning.is_some())
+        .count();
     Some(before as u16)
 }
 
@@ -200,7 +214,10 @@ fn choose_format(c: &Compilation, i: usize, e: &Expanded) -> (RowFormat, Vec<i8>
 /// Per-neuron exponents at this format; with `exact`, `None` as soon as a weight is not
 /// represented exactly.
 fn exponents(c: &Compilation, e: &Expanded, format: &RowFormat, exact: bool) -> Option<Vec<i8>> {
-    let (lo, hi) = (c.chip.core.weight_exponent_min, c.chip.core.weight_exponent_max);
+    let (lo, hi) = (
+        c.chip.core.weight_exponent_min,
+        c.chip.core.weight_exponent_max,
+    );
     let npre = e.offsets.len() - 1;
     let exact_at = |w: f64, x: i8| dequantize(quantize_weight(w, format, x), x) == w;
     if let Values::Const(w) = e.weights {
@@ -213,7 +230,10 @@ fn exponents(c: &Compilation, e: &Expanded, format: &RowFormat, exact: bool) -> 
     let mut out = Vec::with_capacity(npre);
     for a in 0..npre {
         let r = e.range(a);
-        let max = r.clone().map(|s| e.weights.get(s).abs()).fold(0.0, f64::max);
+        let max = r
+            .clone()
+            .map(|s| e.weights.get(s).abs())
+            .fold(0.0, f64::max);
         let x = choose_exponent(max, format, lo, hi);
         if exact && !r.into_iter().all(|s| exact_at(e.weights.get(s), x)) {
             return None;
@@ -248,7 +268,9 @@ mod tests {
         let text = program(
             &[pop("a", 20, sign), pop("b", 20, "Mixed")],
             "",
-            &format!(r#"(from: "a", to: "b", connect: Random(p: 0.5), weight: Some({weight}){extra})"#),
+            &format!(
+                r#"(from: "a", to: "b", connect: Random(p: 0.5), weight: Some({weight}){extra})"#
+            ),
         );
         let out = compile_text(&text, &chip(|_| {})).unwrap();
         out.compilation.quant.unwrap().projections[0].clone()
@@ -258,18 +280,27 @@ mod tests {
     fn smallest_exact_width_is_chosen() {
         // 4 = 1 << 2: one magnitude bit with exponent 2.
         let q = quant("Const(4.0)", "Excitatory", "");
-        assert_eq!((q.weight_bits, q.sign.as_str(), q.exact), (1, "Excitatory", true));
+        assert_eq!(
+            (q.weight_bits, q.sign.as_str(), q.exact),
+            (1, "Excitatory", true)
+        );
         // 20 = 5 << 2 needs three magnitude bits (tiny has no 3-bit width: 4); the
         // sign lives in the row.
         let q = quant("Const(-20.0)", "Inhibitory", "");
-        assert_eq!((q.weight_bits, q.sign.as_str(), q.exact), (4, "Inhibitory", true));
+        assert_eq!(
+            (q.weight_bits, q.sign.as_str(), q.exact),
+            (4, "Inhibitory", true)
+        );
     }
 
     #[test]
     fn inexact_weights_get_the_widest_width_and_an_error_figure() {
         let q = quant("Uniform(low: -1.0, high: 1.0)", "Mixed", "");
         assert_eq!((q.weight_bits, q.sign.as_str()), (9, "Signed"));
-        assert!(!q.exact && q.max_rel_error > 0.0 && q.rms_rel_error <= q.max_rel_error, "{q:?}");
+        assert!(
+            !q.exact && q.max_rel_error > 0.0 && q.rms_rel_error <= q.max_rel_error,
+            "{q:?}"
+        );
     }
 
     #[test]
@@ -278,6 +309,9 @@ mod tests {
         assert_eq!(q.weight_bits, 2);
         // 0.3 with 2 magnitude bits: finest exponent holding 0.3 is -3 (0.3·8 = 2.4 → 2),
         // so 0.25 is stored: relative error 1/6.
-        assert!((q.max_rel_error - (0.3f64 - 0.25).abs() / 0.3).abs() < 1e-12, "{q:?}");
+        assert!(
+            (q.max_rel_error - (0.3f64 - 0.25).abs() / 0.3).abs() < 1e-12,
+            "{q:?}"
+        );
     }
 }

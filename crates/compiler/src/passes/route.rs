@@ -14,7 +14,10 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     let (Some(part), Some(place), Some(q)) =
         (c.partition.as_ref(), c.placement.as_ref(), c.quant.as_ref())
     else {
-        return Err(crate::Error::internal("route", vec!["place did not run".into()]));
+        return Err(crate::Error::internal(
+            "route",
+            vec!["place did not run".into()],
+        ));
     };
     let npops = c.program.populations.len();
     let mut axon_of_row = Vec::with_capacity(part.rows.len());
@@ -59,15 +62,32 @@ mod tests {
 
     #[test]
     fn axons_number_each_cores_rows_from_zero() {
-        let text = program(&[pop("a", 100, "Mixed")], "", r#"(from: "a", to: "a", connect: Random(p: 0.3), weight: Some(Const(1.0)))"#);
+        let text = program(
+            &[pop("a", 100, "Mixed")],
+            "",
+            r#"(from: "a", to: "a", connect: Random(p: 0.3), weight: Some(Const(1.0)))"#,
+        );
         let out = compile_text(&text, &chip(|_| {})).unwrap();
-        let (part, r) = (out.compilation.partition.unwrap(), out.compilation.routing.unwrap());
+        let (part, r) = (
+            out.compilation.partition.unwrap(),
+            out.compilation.routing.unwrap(),
+        );
         for b in 0..part.bins.len() as u32 {
-            let axons: Vec<u32> = part.rows.iter().zip(&r.axon_of_row).filter(|(x, _)| x.bin == b).map(|(_, &a)| a).collect();
+            let axons: Vec<u32> = part
+                .rows
+                .iter()
+                .zip(&r.axon_of_row)
+                .filter(|(x, _)| x.bin == b)
+                .map(|(_, &a)| a)
+                .collect();
             assert_eq!(axons, (0..axons.len() as u32).collect::<Vec<_>>());
         }
         // Every neuron reaches both cores (p = 0.3 over 100 targets): 2 packets per spike.
         assert_eq!(part.bins.len(), 2);
-        assert!((r.packets_per_spike - 2.0).abs() < 1e-12, "{}", r.packets_per_spike);
+        assert!(
+            (r.packets_per_spike - 2.0).abs() < 1e-12,
+            "{}",
+            r.packets_per_spike
+        );
     }
 }

@@ -60,7 +60,14 @@ fn nodes(c: &Compilation) -> Vec<Node> {
     pops.chain(ins).collect()
 }
 
-fn limit(c: &Compilation, limit: &str, what: String, needed: u64, available: u64, fix: &str) -> LimitExceeded {
+fn limit(
+    c: &Compilation,
+    limit: &str,
+    what: String,
+    needed: u64,
+    available: u64,
+    fix: &str,
+) -> LimitExceeded {
     LimitExceeded {
         limit: limit.into(),
         what,
@@ -77,7 +84,10 @@ fn check_names(c: &Compilation, p: &mut Vec<Problem>) {
         p.push(Problem::new("name", "must not be empty"));
     }
     if !(prog.dt_ms > 0.0 && prog.dt_ms.is_finite()) {
-        p.push(Problem::new("dt_ms", format!("{} must be a positive duration", prog.dt_ms)));
+        p.push(Problem::new(
+            "dt_ms",
+            format!("{} must be a positive duration", prog.dt_ms),
+        ));
     }
     let mut seen = BTreeMap::new();
     let named = prog
@@ -85,22 +95,42 @@ fn check_names(c: &Compilation, p: &mut Vec<Problem>) {
         .iter()
         .enumerate()
         .map(|(i, x)| (format!("populations[{i}].name"), &x.name))
-        .chain(prog.inputs.iter().enumerate().map(|(i, x)| (format!("inputs[{i}].name"), &x.name)));
+        .chain(
+            prog.inputs
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (format!("inputs[{i}].name"), &x.name)),
+        );
     for (at, name) in named {
         if name.trim().is_empty() {
             p.push(Problem::new(at, "must not be empty"));
         } else if let Some(first) = seen.insert(name.clone(), at.clone()) {
-            p.push(Problem::new(at, format!("`{name}` is already the name of {first}")));
+            p.push(Problem::new(
+                at,
+                format!("`{name}` is already the name of {first}"),
+            ));
         }
     }
     for (kind, names) in [
-        ("projections", prog.projections.iter().map(|x| x.name()).collect::<Vec<_>>()),
-        ("probes", prog.probes.iter().map(|x| x.name.clone()).collect()),
+        (
+            "projections",
+            prog.projections
+                .iter()
+                .map(|x| x.name())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "probes",
+            prog.probes.iter().map(|x| x.name.clone()).collect(),
+        ),
     ] {
         let mut seen = BTreeSet::new();
         for (i, name) in names.into_iter().enumerate() {
             if !seen.insert(name.clone()) {
-                p.push(Problem::new(format!("{kind}[{i}].name"), format!("`{name}` is used twice (give it a distinct `name`)")));
+                p.push(Problem::new(
+                    format!("{kind}[{i}].name"),
+                    format!("`{name}` is used twice (give it a distinct `name`)"),
+                ));
             }
         }
     }
@@ -117,7 +147,10 @@ fn populations(
         let at = |f: &str| format!("populations[{i}].{f}");
         total += pop.size as u64;
         if pop.size == 0 {
-            p.push(Problem::new(at("size"), "a population needs at least one neuron"));
+            p.push(Problem::new(
+                at("size"),
+                "a population needs at least one neuron",
+            ));
         }
         match neurons::resolve(&pop.model, c.program.dt_ms) {
             Ok(np) => {
@@ -146,16 +179,31 @@ fn populations(
         match &pop.positions {
             Some(Positions::Grid { width, height }) => {
                 if (*width as u64) * (*height as u64) < pop.size as u64 {
-                    p.push(Problem::new(at("positions"), format!("a {width}×{height} lattice has fewer cells than {} neurons", pop.size)));
+                    p.push(Problem::new(
+                        at("positions"),
+                        format!(
+                            "a {width}×{height} lattice has fewer cells than {} neurons",
+                            pop.size
+                        ),
+                    ));
                 }
             }
             Some(Positions::Random { .. }) => {}
             Some(Positions::List(list)) => {
                 if list.len() != pop.size as usize {
-                    p.push(Problem::new(at("positions"), format!("{} positions for {} neurons", list.len(), pop.size)));
+                    p.push(Problem::new(
+                        at("positions"),
+                        format!("{} positions for {} neurons", list.len(), pop.size),
+                    ));
                 }
-                if let Some(k) = list.iter().position(|(x, y)| !((0.0..=1.0).contains(x) && (0.0..=1.0).contains(y))) {
-                    p.push(Problem::new(at("positions"), format!("position {k} is outside the die [0, 1] × [0, 1]")));
+                if let Some(k) = list
+                    .iter()
+                    .position(|(x, y)| !((0.0..=1.0).contains(x) && (0.0..=1.0).contains(y)))
+                {
+                    p.push(Problem::new(
+                        at("positions"),
+                        format!("position {k} is outside the die [0, 1] × [0, 1]"),
+                    ));
                 }
             }
             None => {}
@@ -178,21 +226,35 @@ fn inputs(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<LimitExceeded>
     for (i, input) in c.program.inputs.iter().enumerate() {
         let at = |f: &str| format!("inputs[{i}].{f}");
         if input.size == 0 {
-            p.push(Problem::new(at("size"), "an input needs at least one source"));
+            p.push(Problem::new(
+                at("size"),
+                "an input needs at least one source",
+            ));
         }
         match &input.source {
             Source::Bernoulli { p: prob, .. } if !(0.0..=1.0).contains(prob) => {
-                p.push(Problem::new(at("source.p"), format!("{prob} is not a probability in [0, 1]")));
+                p.push(Problem::new(
+                    at("source.p"),
+                    format!("{prob} is not a probability in [0, 1]"),
+                ));
             }
             Source::Poisson { rate_hz, .. } if !(*rate_hz >= 0.0 && rate_hz.is_finite()) => {
-                p.push(Problem::new(at("source.rate_hz"), format!("{rate_hz} must be a finite rate ≥ 0")));
+                p.push(Problem::new(
+                    at("source.rate_hz"),
+                    format!("{rate_hz} must be a finite rate ≥ 0"),
+                ));
             }
             Source::File(f) => {
                 let table = &c.spike_files[f];
-                if let Some((s, idx, line)) = table.spikes.iter().find(|(_, idx, _)| *idx >= input.size) {
+                if let Some((s, idx, line)) =
+                    table.spikes.iter().find(|(_, idx, _)| *idx >= input.size)
+                {
                     p.push(Problem::new(
                         format!("{}:{line}", table.origin),
-                        format!("spike at step {s} for index {idx}, but input `{}` has {} sources", input.name, input.size),
+                        format!(
+                            "spike at step {s} for index {idx}, but input `{}` has {} sources",
+                            input.name, input.size
+                        ),
                     ));
                 }
             }
@@ -218,7 +280,12 @@ fn inputs(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<LimitExceeded>
 fn max_delay(c: &Compilation, i: usize) -> u32 {
     let pr = &c.program.projections[i];
     let file = match &pr.connect {
-        Connect::File(f) => c.synapse_files[f].synapses.iter().filter_map(|s| s.delay).max().unwrap_or(0),
+        Connect::File(f) => c.synapse_files[f]
+            .synapses
+            .iter()
+            .filter_map(|s| s.delay)
+            .max()
+            .unwrap_or(0),
         _ => 0,
     };
     (pr.delay as u32).max(file)
@@ -230,16 +297,22 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
     let from = c.node(&pr.from);
     let to = c.node(&pr.to);
     if from.is_none() {
-        p.push(Problem::new(at("from"), format!("no population or input `{}`", pr.from)));
+        p.push(Problem::new(
+            at("from"),
+            format!("no population or input `{}`", pr.from),
+        ));
     }
     match to.map(|t| c.nodes[t].kind) {
         None => p.push(Problem::new(at("to"), format!("no population `{}`", pr.to))),
-        Some(NodeKind::Input(_)) => {
-            p.push(Problem::new(at("to"), format!("`{}` is an input; projections end on populations", pr.to)))
-        }
+        Some(NodeKind::Input(_)) => p.push(Problem::new(
+            at("to"),
+            format!("`{}` is an input; projections end on populations", pr.to),
+        )),
         _ => {}
     }
-    let (Some(from), Some(to)) = (from, to) else { return };
+    let (Some(from), Some(to)) = (from, to) else {
+        return;
+    };
     let (npre, npost) = (c.nodes[from].size, c.nodes[to].size);
     let sign = c.nodes[from].sign;
     let dale = |w: f64| match sign {
@@ -252,13 +325,26 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
             "weight {w} from {:?} `{}` breaks Dale's principle (its weights must be {})",
             sign,
             pr.from,
-            if sign == Sign::Excitatory { "≥ 0" } else { "≤ 0" }
+            if sign == Sign::Excitatory {
+                "≥ 0"
+            } else {
+                "≤ 0"
+            }
         )
     };
-    let carries_weights = matches!(pr.connect, Connect::Dense(_) | Connect::Sparse(_) | Connect::File(_));
+    let carries_weights = matches!(
+        pr.connect,
+        Connect::Dense(_) | Connect::Sparse(_) | Connect::File(_)
+    );
     match (&pr.weight, carries_weights) {
-        (Some(_), true) => p.push(Problem::new(at("weight"), "this connectivity carries its own weights; remove `weight`")),
-        (None, false) => p.push(Problem::new(at("weight"), "required: Some(Const(w)), Some(Uniform(low:, high:)) or Some(Normal(mean:, std:))")),
+        (Some(_), true) => p.push(Problem::new(
+            at("weight"),
+            "this connectivity carries its own weights; remove `weight`",
+        )),
+        (None, false) => p.push(Problem::new(
+            at("weight"),
+            "required: Some(Const(w)), Some(Uniform(low:, high:)) or Some(Normal(mean:, std:))",
+        )),
         _ => {}
     }
     match pr.weight.clone() {
@@ -271,14 +357,23 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
         }
         Some(Weight::Uniform { low, high }) => {
             if !(low.is_finite() && high.is_finite() && low <= high) {
-                p.push(Problem::new(at("weight"), format!("uniform bounds ({low}, {high}) must be finite with low ≤ high")));
+                p.push(Problem::new(
+                    at("weight"),
+                    format!("uniform bounds ({low}, {high}) must be finite with low ≤ high"),
+                ));
             } else if !dale(low) || !dale(high) {
-                p.push(Problem::new(at("weight"), dale_msg(if dale(low) { high } else { low })));
+                p.push(Problem::new(
+                    at("weight"),
+                    dale_msg(if dale(low) { high } else { low }),
+                ));
             }
         }
         Some(Weight::Normal { mean, std }) => {
             if !(mean.is_finite() && std.is_finite() && std >= 0.0) {
-                p.push(Problem::new(at("weight"), format!("normal ({mean}, {std}) needs a finite mean and std ≥ 0")));
+                p.push(Problem::new(
+                    at("weight"),
+                    format!("normal ({mean}, {std}) needs a finite mean and std ≥ 0"),
+                ));
             } else if mean != 0.0 && !dale(mean) {
                 // Draws are truncated to the source's sign, which needs the mean on that side.
                 p.push(Problem::new(at("weight"), dale_msg(mean)));
@@ -290,30 +385,57 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
         Connect::All => {}
         Connect::OneToOne => {
             if npre != npost {
-                p.push(Problem::new(at("connect"), format!("OneToOne needs equal sizes, `{}` has {npre} and `{}` {npost}", pr.from, pr.to)));
+                p.push(Problem::new(
+                    at("connect"),
+                    format!(
+                        "OneToOne needs equal sizes, `{}` has {npre} and `{}` {npost}",
+                        pr.from, pr.to
+                    ),
+                ));
             }
         }
-        Connect::Random { p: prob, modules, .. } => {
+        Connect::Random {
+            p: prob, modules, ..
+        } => {
             if !(0.0..=1.0).contains(prob) {
-                p.push(Problem::new(at("connect.p"), format!("{prob} is not a probability in [0, 1]")));
+                p.push(Problem::new(
+                    at("connect.p"),
+                    format!("{prob} is not a probability in [0, 1]"),
+                ));
             }
             if let Some(m) = modules {
                 if *m == 0 || *m > npre.min(npost) {
-                    p.push(Problem::new(at("connect.modules"), format!("{m} modules for sizes {npre} and {npost}: need 1..={}", npre.min(npost))));
+                    p.push(Problem::new(
+                        at("connect.modules"),
+                        format!(
+                            "{m} modules for sizes {npre} and {npost}: need 1..={}",
+                            npre.min(npost)
+                        ),
+                    ));
                 }
             }
         }
         Connect::Dense(rows) => {
             if rows.len() != npre as usize {
-                p.push(Problem::new(at("connect"), format!("{} rows, `{}` has {npre} neurons", rows.len(), pr.from)));
+                p.push(Problem::new(
+                    at("connect"),
+                    format!("{} rows, `{}` has {npre} neurons", rows.len(), pr.from),
+                ));
             }
             for (r, row) in rows.iter().enumerate() {
                 if row.len() != npost as usize {
-                    p.push(Problem::new(format!("projections[{i}].connect[{r}]"), format!("{} columns, `{}` has {npost} neurons", row.len(), pr.to)));
+                    p.push(Problem::new(
+                        format!("projections[{i}].connect[{r}]"),
+                        format!("{} columns, `{}` has {npost} neurons", row.len(), pr.to),
+                    ));
                     break;
                 }
                 if let Some(w) = row.iter().find(|w| !w.is_finite() || !dale(**w)) {
-                    let m = if w.is_finite() { dale_msg(*w) } else { format!("{w} is not finite") };
+                    let m = if w.is_finite() {
+                        dale_msg(*w)
+                    } else {
+                        format!("{w} is not finite")
+                    };
                     p.push(Problem::new(format!("projections[{i}].connect[{r}]"), m));
                     break;
                 }
@@ -380,35 +502,69 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
 
 fn check_neurons(list: &Option<Vec<u32>>, size: u32, at: String, p: &mut Vec<Problem>) {
     if let Some(k) = list.iter().flatten().find(|&&k| k >= size) {
-        p.push(Problem::new(at, format!("neuron {k} of a {size}-neuron population")));
+        p.push(Problem::new(
+            at,
+            format!("neuron {k} of a {size}-neuron population"),
+        ));
     }
 }
 
 fn probes_and_modulators(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<LimitExceeded>) {
-    let pop = |name: &str| c.node(name).filter(|&n| matches!(c.nodes[n].kind, NodeKind::Population(_)));
+    let pop = |name: &str| {
+        c.node(name)
+            .filter(|&n| matches!(c.nodes[n].kind, NodeKind::Population(_)))
+    };
     for (i, probe) in c.program.probes.iter().enumerate() {
         let Some(n) = pop(&probe.population) else {
-            p.push(Problem::new(format!("probes[{i}].population"), format!("no population `{}`", probe.population)));
+            p.push(Problem::new(
+                format!("probes[{i}].population"),
+                format!("no population `{}`", probe.population),
+            ));
             continue;
         };
-        check_neurons(&probe.neurons, c.nodes[n].size, format!("probes[{i}].neurons"), p);
+        check_neurons(
+            &probe.neurons,
+            c.nodes[n].size,
+            format!("probes[{i}].neurons"),
+            p,
+        );
         let graded = c.params[n].kind() == NeuronModelKind::Graded;
-        if graded != (probe.kind == ProbeKind::Graded) && matches!(probe.kind, ProbeKind::Graded | ProbeKind::Voltage | ProbeKind::Spikes) {
+        if graded != (probe.kind == ProbeKind::Graded)
+            && matches!(
+                probe.kind,
+                ProbeKind::Graded | ProbeKind::Voltage | ProbeKind::Spikes
+            )
+        {
             p.push(Problem::new(
                 format!("probes[{i}].kind"),
-                format!("{:?} cannot be recorded from {:?} neurons", probe.kind, c.params[n].kind()),
+                format!(
+                    "{:?} cannot be recorded from {:?} neurons",
+                    probe.kind,
+                    c.params[n].kind()
+                ),
             ));
         }
     }
     let grid = &c.chip.modulator;
     for (i, m) in c.program.modulators.iter().enumerate() {
         let Some(n) = pop(&m.population) else {
-            p.push(Problem::new(format!("modulators[{i}].population"), format!("no population `{}`", m.population)));
+            p.push(Problem::new(
+                format!("modulators[{i}].population"),
+                format!("no population `{}`", m.population),
+            ));
             continue;
         };
-        check_neurons(&m.neurons, c.nodes[n].size, format!("modulators[{i}].neurons"), p);
+        check_neurons(
+            &m.neurons,
+            c.nodes[n].size,
+            format!("modulators[{i}].neurons"),
+            p,
+        );
         if !m.gain.is_finite() {
-            p.push(Problem::new(format!("modulators[{i}].gain"), format!("{} is not finite", m.gain)));
+            p.push(Problem::new(
+                format!("modulators[{i}].gain"),
+                format!("{} is not finite", m.gain),
+            ));
         }
         let channels = if grid.width > 0 { grid.channels } else { 0 };
         if m.channel >= channels {
@@ -445,15 +601,23 @@ fn rule_ok(rule: &str) -> Result<(), String> {
     let expr = match rule.split_once('=') {
         Some((target, e)) if matches!(target.trim(), "dw" | "dt") => e,
         Some((target, _)) => {
-            return Err(format!("`{}` is not a target: use `dw = ...` or `dt = ...`", target.trim()))
+            return Err(format!(
+                "`{}` is not a target: use `dw = ...` or `dt = ...`",
+                target.trim()
+            ))
         }
         None => rule,
     };
     let vars = ["x0", "x1", "x2", "y0", "y1", "y2", "y3", "w", "t"];
     let mut any = false;
-    for tok in expr.split(|ch: char| "+-*()^ ".contains(ch)).filter(|t| !t.is_empty()) {
+    for tok in expr
+        .split(|ch: char| "+-*()^ ".contains(ch))
+        .filter(|t| !t.is_empty())
+    {
         any = true;
-        let is_mod = tok.strip_prefix('m').is_some_and(|k| k.parse::<u8>().is_ok_and(|k| k < 8));
+        let is_mod = tok
+            .strip_prefix('m')
+            .is_some_and(|k| k.parse::<u8>().is_ok_and(|k| k < 8));
         if !(vars.contains(&tok) || is_mod || tok.parse::<f64>().is_ok()) {
             return Err(format!(
                 "`{tok}` is neither a rule ({}) nor a variable of a sum-of-products expression (x0 x1 x2 y0 y1 y2 y3 w t m0..m7)",
@@ -491,7 +655,10 @@ fn learning_and_mapping(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<
             p.push(Problem::new(at("epoch"), "must be at least 1 step"));
         }
         if let Some((k, v)) = l.params.iter().find(|(_, v)| !v.is_finite()) {
-            p.push(Problem::new(at("params"), format!("`{k}` = {v} is not finite")));
+            p.push(Problem::new(
+                at("params"),
+                format!("`{k}` = {v} is not finite"),
+            ));
         }
     }
     if rules > 0 && !c.chip.learning.enabled {
@@ -511,7 +678,10 @@ fn learning_and_mapping(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<
             match c.node(name).map(|n| c.nodes[n].kind) {
                 Some(NodeKind::Population(_)) => {
                     if !grouped.insert(name) {
-                        p.push(Problem::new(at, format!("`{name}` is in more than one group")));
+                        p.push(Problem::new(
+                            at,
+                            format!("`{name}` is in more than one group"),
+                        ));
                     }
                 }
                 _ => p.push(Problem::new(at, format!("no population `{name}`"))),
@@ -519,7 +689,10 @@ fn learning_and_mapping(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<
         }
     }
     if c.program.mapping.max_compartments_per_core == Some(0) {
-        p.push(Problem::new("mapping.max_compartments_per_core", "must be at least 1"));
+        p.push(Problem::new(
+            "mapping.max_compartments_per_core",
+            "must be at least 1",
+        ));
     }
 }
 
@@ -572,15 +745,30 @@ mod tests {
     fn dale_is_checked_in_csv_files_with_their_line() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("w.csv"), "0,0,1\n1,0,-1\n").unwrap();
-        let text = program(&[pop("e", 2, "Excitatory")], "", r#"(from: "e", to: "e", connect: File("w.csv"))"#);
-        let e = err(crate::compile_str(&text, "t.ron", dir.path(), &chip(|_| {})));
-        let ErrorKind::Invalid { problems, .. } = e.kind() else { panic!("{e}") };
+        let text = program(
+            &[pop("e", 2, "Excitatory")],
+            "",
+            r#"(from: "e", to: "e", connect: File("w.csv"))"#,
+        );
+        let e = err(crate::compile_str(
+            &text,
+            "t.ron",
+            dir.path(),
+            &chip(|_| {}),
+        ));
+        let ErrorKind::Invalid { problems, .. } = e.kind() else {
+            panic!("{e}")
+        };
         assert!(problems[0].at.ends_with("w.csv:2"), "{e}");
     }
 
     #[test]
     fn chip_wide_limits_are_hardware_errors() {
-        let text = program(&[pop("a", 600, "Mixed")], "", r#"(from: "a", to: "a", connect: OneToOne, weight: Some(Const(1.0)), delay: 40)"#);
+        let text = program(
+            &[pop("a", 600, "Mixed")],
+            "",
+            r#"(from: "a", to: "a", connect: OneToOne, weight: Some(Const(1.0)), delay: 40)"#,
+        );
         let e = err(compile_text(&text, &chip(|_| {})));
         let l = limits(&e);
         assert!(l.contains(&"chip.compartments".to_string()), "{e}");
