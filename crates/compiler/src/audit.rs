@@ -61,9 +61,8 @@ pub fn image_synapses(image: &ChipImage) -> Result<Vec<SynapseRecord>, String> {
         Ok(())
     };
     for (k, core) in image.cores.iter().enumerate() {
-        for c in 0..core.compartments.len() {
-            let from =
-                owner[k][c].ok_or(format!("core {} compartment {c} has no neuron", core.id))?;
+        for (c, who) in owner[k].iter().enumerate() {
+            let from = who.ok_or(format!("core {} compartment {c} has no neuron", core.id))?;
             for t in core.fanout_of(c) {
                 claim(from, t)?;
             }

@@ -83,7 +83,7 @@ pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
             tau_syn,
         } => {
             let b = bias * WEIGHT_SCALE;
-            if !(b.abs() <= i32::MAX as f64) {
+            if b.is_nan() || b.abs() > i32::MAX as f64 {
                 p.push(format!("bias = {bias}: too large"));
             }
             if !(*u0 > 0.0 && u0.is_finite()) {

@@ -177,17 +177,18 @@ fn populations(
             }
         }
         match &pop.positions {
-            Some(Positions::Grid { width, height }) => {
-                if (*width as u64) * (*height as u64) < pop.size as u64 {
-                    p.push(Problem::new(
-                        at("positions"),
-                        format!(
-                            "a {width}×{height} lattice has fewer cells than {} neurons",
-                            pop.size
-                        ),
-                    ));
-                }
+            Some(Positions::Grid { width, height })
+                if (*width as u64) * (*height as u64) < pop.size as u64 =>
+            {
+                p.push(Problem::new(
+                    at("positions"),
+                    format!(
+                        "a {width}×{height} lattice has fewer cells than {} neurons",
+                        pop.size
+                    ),
+                ));
             }
+            Some(Positions::Grid { .. }) => {}
             Some(Positions::Random { .. }) => {}
             Some(Positions::List(list)) => {
                 if list.len() != pop.size as usize {
