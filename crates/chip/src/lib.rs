@@ -25,6 +25,7 @@
 pub mod config;
 pub mod error;
 pub mod image;
+pub mod learning;
 pub mod modgrid;
 pub mod neuron;
 pub mod presets;

@@ -18,7 +18,7 @@ use amine_chip::neuron::NeuronParams;
 use amine_chip::synapse::{quantize_weight, Synapse, SynapseMemory};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use rand_pcg::Pcg64Mcg;
+use rand_chacha::ChaCha8Rng;
 
 pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     let image = build(c).map_err(|p| crate::Error::internal("emit", p))?;
@@ -292,7 +292,7 @@ pub fn positions(c: &Compilation, p: usize) -> Option<Vec<(f64, f64)>> {
             // Distinct cells of the smallest square lattice that holds the population.
             let k = (n as f64).sqrt().ceil().max(1.0) as u32;
             let mut cells: Vec<u32> = (0..k * k).collect();
-            cells.shuffle(&mut Pcg64Mcg::seed_from_u64(*seed));
+            cells.shuffle(&mut ChaCha8Rng::seed_from_u64(*seed));
             cells[..n as usize]
                 .iter()
                 .map(|&cell| {

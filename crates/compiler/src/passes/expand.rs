@@ -15,7 +15,7 @@ use crate::context::{Compilation, Expanded, Network, Values};
 use crate::program::{Connect, Projection, Weight};
 use amine_chip::image::Sign;
 use rand::{RngExt, SeedableRng};
-use rand_pcg::Pcg64Mcg;
+use rand_chacha::ChaCha8Rng;
 
 /// SplitMix64 finaliser: decorrelates derived seeds (seed, seed+1, … give unrelated streams).
 pub fn mix(mut z: u64) -> u64 {
@@ -82,7 +82,7 @@ fn expand(c: &Compilation, i: usize) -> Expanded {
     let post = c.node(&pr.to).unwrap_or(0);
     let (npre, npost) = (c.nodes[pre].size, c.nodes[post].size);
     let seed = projection_seed(c, i);
-    let mut conn_rng = Pcg64Mcg::seed_from_u64(derive_seed(seed, 1));
+    let mut conn_rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 1));
     let mut b = CsrBuilder::new(npre);
     let same = pre == post;
     // Per-synapse data carried by the connectivity itself, in CSR order.
@@ -160,7 +160,7 @@ fn expand(c: &Compilation, i: usize) -> Expanded {
     }
     let (offsets, targets) = b.finish(npre);
     let n = targets.len();
-    let mut value_rng = Pcg64Mcg::seed_from_u64(derive_seed(seed, 2));
+    let mut value_rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 2));
     let weights = match carried_w {
         Some(w) => Values::Each(w),
         None => weights(pr, c.nodes[pre].sign, n, &mut value_rng),
@@ -187,7 +187,7 @@ fn cut(n: u32, m: u32, k: u32) -> u32 {
 /// Bernoulli(p) on every pair of `pre × post`, by geometric skipping.
 fn random_block(
     b: &mut CsrBuilder,
-    rng: &mut Pcg64Mcg,
+    rng: &mut ChaCha8Rng,
     p: f64,
     (a0, a1): (u32, u32),
     (t0, t1): (u32, u32),
@@ -223,7 +223,7 @@ fn random_block(
     }
 }
 
-fn weights(pr: &Projection, sign: Sign, n: usize, rng: &mut Pcg64Mcg) -> Values<f64> {
+fn weights(pr: &Projection, sign: Sign, n: usize, rng: &mut ChaCha8Rng) -> Values<f64> {
     match pr.weight.clone() {
         None => Values::Const(0.0),
         Some(Weight::Const(w)) => Values::Const(w),
@@ -255,7 +255,7 @@ fn weights(pr: &Projection, sign: Sign, n: usize, rng: &mut Pcg64Mcg) -> Values<
 }
 
 /// A standard normal draw (Box–Muller; one of the pair is enough here).
-fn normal(rng: &mut Pcg64Mcg) -> f64 {
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
     let u1: f64 = 1.0 - rng.random::<f64>();
     let u2: f64 = rng.random::<f64>();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
@@ -267,7 +267,7 @@ mod tests {
 
     fn gen(p: f64, n: u32, skip_self: bool, seed: u64) -> (Vec<u32>, Vec<u32>) {
         let mut b = CsrBuilder::new(n);
-        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         random_block(&mut b, &mut rng, p, (0, n), (0, n), skip_self);
         b.finish(n)
     }

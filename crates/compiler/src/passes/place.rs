@@ -19,7 +19,7 @@ use crate::context::{Compilation, Placement};
 use crate::passes::expand::derive_seed;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use rand_pcg::Pcg64Mcg;
+use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 
 /// Most local-search sweeps; each sweep tries every (bin, core) pair.
@@ -161,7 +161,7 @@ fn improve(c: &Compilation, t: &Traffic, core_of: &mut [u32], cores: usize) {
     if bins < 2 {
         return;
     }
-    let mut rng = Pcg64Mcg::seed_from_u64(derive_seed(c.program.seed, 0x9_1ace));
+    let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(c.program.seed, 0x9_1ace));
     let mut occupant = vec![u32::MAX; cores];
     for (a, &k) in core_of.iter().enumerate() {
         occupant[k as usize] = a as u32;

@@ -18,10 +18,8 @@ use crate::neurons;
 use crate::program::{Connect, Positions, Source, Weight};
 use amine_chip::config::NeuronModelKind;
 use amine_chip::image::{ProbeKind, Sign};
+use amine_chip::learning;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Rule names the learning engine knows (a rule may also be an expression).
-pub const NAMED_RULES: &[&str] = &["stdp", "r_stdp", "error_diffusion", "eprop"];
 
 pub fn run(c: &mut Compilation) -> Result<(), Error> {
     let mut p = Vec::new();
@@ -593,54 +591,31 @@ fn probes_and_modulators(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec
     }
 }
 
-/// A learning rule is a known name or a sum-of-products over the engine's variables,
-/// optionally with its target: `dw = ...` (weight) or `dt = ...` (tag).
-fn rule_ok(rule: &str) -> Result<(), String> {
-    if NAMED_RULES.contains(&rule) {
-        return Ok(());
-    }
-    let expr = match rule.split_once('=') {
-        Some((target, e)) if matches!(target.trim(), "dw" | "dt") => e,
-        Some((target, _)) => {
-            return Err(format!(
-                "`{}` is not a target: use `dw = ...` or `dt = ...`",
-                target.trim()
-            ))
+/// Assemble a rule (a named rule with its parameters, or an expression) with the chip's
+/// learning-engine assembler, so the compiler accepts exactly what the engine can run.
+fn rule_ok(
+    rule: &str,
+    params: &std::collections::BTreeMap<String, f64>,
+    chip: &amine_chip::ChipConfig,
+) -> Result<(), Vec<String>> {
+    let text = match learning::named_rule(rule, params) {
+        Some(Ok(text)) => text,
+        Some(Err(m)) => return Err(vec![m]),
+        None if !params.is_empty() => {
+            return Err(vec![format!(
+                "`params` only go with a named rule ({})",
+                learning::NAMED_RULES
+                    .iter()
+                    .map(|r| r.0)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )])
         }
-        None => rule,
+        None => rule.to_string(),
     };
-    let vars = ["x0", "x1", "x2", "y0", "y1", "y2", "y3", "w", "t"];
-    let mut any = false;
-    for tok in expr
-        .split(|ch: char| "+-*()^ ".contains(ch))
-        .filter(|t| !t.is_empty())
-    {
-        any = true;
-        let is_mod = tok
-            .strip_prefix('m')
-            .is_some_and(|k| k.parse::<u8>().is_ok_and(|k| k < 8));
-        if !(vars.contains(&tok) || is_mod || tok.parse::<f64>().is_ok()) {
-            return Err(format!(
-                "`{tok}` is neither a rule ({}) nor a variable of a sum-of-products expression (x0 x1 x2 y0 y1 y2 y3 w t m0..m7)",
-                NAMED_RULES.join(", ")
-            ));
-        }
-    }
-    let mut depth = 0i32;
-    for ch in expr.chars() {
-        depth += match ch {
-            '(' => 1,
-            ')' => -1,
-            _ => 0,
-        };
-        if depth < 0 {
-            break;
-        }
-    }
-    if depth != 0 || !any {
-        return Err("unbalanced parentheses or an empty expression".into());
-    }
-    Ok(())
+    learning::assemble(&text, &learning::Limits::of(chip))
+        .map(|_| ())
+        .map_err(|es| es.iter().map(|e| e.render(&text)).collect())
 }
 
 fn learning_and_mapping(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<LimitExceeded>) {
@@ -649,8 +624,10 @@ fn learning_and_mapping(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<
         let Some(l) = &pr.learning else { continue };
         rules += 1;
         let at = |f: &str| format!("projections[{i}].learning.{f}");
-        if let Err(m) = rule_ok(l.rule.trim()) {
-            p.push(Problem::new(at("rule"), m));
+        if let Err(ms) = rule_ok(l.rule.trim(), &l.params, &c.chip) {
+            for m in ms {
+                p.push(Problem::new(at("rule"), m));
+            }
         }
         if l.epoch == 0 {
             p.push(Problem::new(at("epoch"), "must be at least 1 step"));
@@ -702,15 +679,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rules_are_names_or_expressions() {
-        assert!(rule_ok("stdp").is_ok());
-        assert!(rule_ok("x1*y0 - 2*y1*x0").is_ok());
-        assert!(rule_ok("(x0 + m0) * w").is_ok());
-        assert!(rule_ok("dw = 2^-4*x1*y0 - 2^-4*y1*x0").is_ok());
-        assert!(rule_ok("dq = x1").is_err());
-        assert!(rule_ok("x1*zz").is_err());
-        assert!(rule_ok("(x1").is_err());
-        assert!(rule_ok("").is_err());
+    fn rules_are_assembled_by_the_learning_engine() {
+        let chip = amine_chip::presets::preset("loihi").unwrap();
+        let none = Default::default();
+        assert!(rule_ok("stdp", &none, &chip).is_ok());
+        assert!(rule_ok("dw = 2^-4*x1*y0 - 2^-5*y1*x0", &none, &chip).is_ok());
+        assert!(rule_ok("dw = x1*zz", &none, &chip).is_err());
+        let bad: std::collections::BTreeMap<String, f64> = [("nope".to_string(), 1.0)].into();
+        let e = rule_ok("stdp", &bad, &chip).unwrap_err();
+        assert!(e[0].contains("nope"), "{e:?}");
     }
 
     use crate::testutil::*;

@@ -1,0 +1,33 @@
+//! amine-tasks: the data sets amine learns on, and float references of the learning
+//! rules the chip runs, so an on-chip (fixed-point) result can be stated next to what
+//! the same rule reaches in f64.
+//!
+//! It depends on no other amine crate on purpose: a reference that shared the chip's
+//! arithmetic could not reveal the chip's errors.
+//!
+//! - [`datasets`]: the UCI 8×8 digits embedded in the binary (first 1,437 rows train,
+//!   last 360 test) and MNIST-style IDX files from a folder (`mnist:<folder>`), with
+//!   typed errors naming the file and the problem.
+//! - [`ed`]: Kaneko's multi-class Error Diffusion in f64, and an emulation of the chip's
+//!   tabulated sigmoid, few-bit payloads and few-bit weights with a shared exponent.
+//!
+//! ```
+//! use amine_tasks::{datasets, ed};
+//!
+//! let mut split = datasets::parse_task("digits")?.load()?;
+//! assert_eq!((split.train.len(), split.test.len()), (1437, 360));
+//! split.train.inputs.truncate(300); // keep the example fast
+//! split.train.labels.truncate(300);
+//!
+//! let cfg = ed::EdConfig { hidden_per_class: 8, epochs: 1, ..ed::EdConfig::default() };
+//! let result = ed::train(&cfg, &split, &mut |e| println!("epoch {}: {:.3}", e.epoch, e.test_accuracy))?;
+//! assert!(result.test_accuracy() > 0.5); // chance is 0.1
+//! # Ok::<(), amine_tasks::Error>(())
+//! ```
+
+pub mod datasets;
+pub mod ed;
+pub mod error;
+
+pub use datasets::{digits, mnist, parse_task, Dataset, Split, TaskSpec};
+pub use error::{Error, ErrorKind};
