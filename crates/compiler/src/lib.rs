@@ -51,6 +51,9 @@ pub struct Compiled {
     pub report: CompileReport,
     /// The context with every pass's analysis (for audits and tools).
     pub compilation: Compilation,
+    /// Wall time of each pass after parsing, in order (kept out of the report, which is
+    /// deterministic).
+    pub pass_times: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Compile the program file at `path` for `chip`.
@@ -90,13 +93,14 @@ pub fn compile_program(
 
 /// Run every pass after parsing, with the verifier between passes.
 pub fn compile(mut c: Compilation) -> Result<Compiled, Error> {
-    pass(&mut c, "validate", passes::validate::run)?;
-    pass(&mut c, "expand", passes::expand::run)?;
-    pass(&mut c, "quantize", passes::quantize::run)?;
-    pass(&mut c, "partition", passes::partition::run)?;
-    pass(&mut c, "place", passes::place::run)?;
-    pass(&mut c, "route", passes::route::run)?;
-    pass(&mut c, "emit", passes::emit::run)?;
+    let mut t = Vec::new();
+    pass(&mut c, &mut t, "validate", passes::validate::run)?;
+    pass(&mut c, &mut t, "expand", passes::expand::run)?;
+    pass(&mut c, &mut t, "quantize", passes::quantize::run)?;
+    pass(&mut c, &mut t, "partition", passes::partition::run)?;
+    pass(&mut c, &mut t, "place", passes::place::run)?;
+    pass(&mut c, &mut t, "route", passes::route::run)?;
+    pass(&mut c, &mut t, "emit", passes::emit::run)?;
     let image = c
         .image
         .take()
@@ -106,16 +110,20 @@ pub fn compile(mut c: Compilation) -> Result<Compiled, Error> {
         image,
         report,
         compilation: c,
+        pass_times: t,
     })
 }
 
 /// Run one pass, then the verifier; a verifier finding is an internal error.
 fn pass(
     c: &mut Compilation,
-    name: &str,
+    times: &mut Vec<(&'static str, std::time::Duration)>,
+    name: &'static str,
     run: fn(&mut Compilation) -> Result<(), Error>,
 ) -> Result<(), Error> {
+    let start = std::time::Instant::now();
     run(c)?;
+    times.push((name, start.elapsed()));
     let problems = verify::after(name, c);
     if problems.is_empty() {
         Ok(())

@@ -21,6 +21,12 @@ pub fn run(program: &Path, chip: &str, output: &Path, json: Option<&Path>) -> Re
         }
     }
     print!("{}", compiled.report.text());
+    let passes: Vec<String> = compiled
+        .pass_times
+        .iter()
+        .map(|(name, t)| format!("{name} {:.1}", t.as_secs_f64() * 1e3))
+        .collect();
+    println!("passes (ms): {}", passes.join(", "));
     println!(
         "wrote {} ({} bytes) in {:.1} ms",
         output.display(),

@@ -4,8 +4,8 @@
 //! sets of its populations), synapse memory rows in the axon order `route` assigned,
 //! fan-out tables, plastic rows; then input ports, population maps, probes, modulator
 //! bindings (sources, and the grid cell of every positioned neuron) and learning slots.
-//! The finished image is checked with `ChipImage::verify` against the chip: any problem
-//! there is a compiler bug, reported as an internal error, never a panic.
+//! The verifier then checks the finished image with `ChipImage::verify` against the chip:
+//! any problem there is a compiler bug, reported as an internal error, never a panic.
 
 use crate::context::{Compilation, RowRef};
 use crate::passes::expand::derive_seed;
@@ -21,19 +21,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
-    let image = build(c).map_err(|p| crate::Error::internal("emit", p))?;
-    let problems: Vec<String> = image
-        .verify(&c.chip)
-        .iter()
-        .map(|p| p.to_string())
-        .collect();
-    if !problems.is_empty() {
-        return Err(crate::Error::internal(
-            "emit (image verification)",
-            problems,
-        ));
-    }
-    c.image = Some(image);
+    // `verify::after("emit")` checks the image with `ChipImage::verify` next.
+    c.image = Some(build(c).map_err(|p| crate::Error::internal("emit", p))?);
     Ok(())
 }
 

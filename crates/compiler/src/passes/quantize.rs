@@ -83,17 +83,21 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
         let (mut psq, mut pmax, mut pn, mut pexact) = (0.0f64, 0.0f64, 0u64, 0u64);
         for a in 0..e.offsets.len() - 1 {
             let exp = cl.exponents[a];
-            for s in e.range(a) {
-                let w = e.weights.get(s);
+            // A constant weight has one error per row: count it once, weighted.
+            let (each, k): (Box<dyn Iterator<Item = f64>>, u64) = match &e.weights {
+                Values::Const(w) => (Box::new(std::iter::once(*w)), e.range(a).len() as u64),
+                Values::Each(ws) => (Box::new(e.range(a).map(|s| ws[s])), 1),
+            };
+            for w in each {
                 let qw = dequantize(quantize_weight(w, &cl.format, exp), exp);
                 if qw == w {
-                    pexact += 1;
+                    pexact += k;
                 }
-                if w != 0.0 {
+                if w != 0.0 && k > 0 {
                     let r = ((qw - w) / w).abs();
-                    psq += r * r;
+                    psq += r * r * k as f64;
                     pmax = pmax.max(r);
-                    pn += 1;
+                    pn += k;
                 }
             }
         }
