@@ -158,6 +158,7 @@ fn limit_noun(limit: &str) -> String {
         "core.neuron_models" => "neuron model",
         "chip.cores" => "cores",
         "chip.compartments" => "compartments in all",
+        "chip.synapse_memory_bits" => "bits of synapse memory in all",
         "modulator.channels" => "modulator channels",
         "learning.enabled" => "learning engine",
         _ => "",

@@ -26,6 +26,12 @@ use std::collections::BTreeMap;
 const MAX_SWEEPS: usize = 50;
 /// Above this many cores, each bin tries only this many random cores per sweep.
 const MAX_CANDIDATES: usize = 512;
+/// Above this many cores the greedy start (which tries every free core for every bin)
+/// gives way to the in-order start.
+const MAX_GREEDY_CORES: usize = 4096;
+/// Most candidate moves the local search evaluates in all (a count, not a time, so the
+/// result stays deterministic).
+const MAX_EVALUATIONS: u64 = 20_000_000;
 
 /// Symmetric traffic between bins: `adj[a]` lists `(b, packets)`.
 pub struct Traffic {
@@ -95,7 +101,11 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     let t = traffic(c);
     let bins = t.adj.len();
     let cores = c.chip.cores() as usize;
-    let mut core_of = greedy(c, &t, cores);
+    let mut core_of = if cores <= MAX_GREEDY_CORES {
+        greedy(c, &t, cores)
+    } else {
+        (0..bins as u32).collect()
+    };
     improve(c, &t, &mut core_of, cores);
     let sequential: Vec<u32> = (0..bins as u32).collect();
     let entry_tiles = entry_tiles(c, &t, &core_of);
@@ -168,6 +178,7 @@ fn improve(c: &Compilation, t: &Traffic, core_of: &mut [u32], cores: usize) {
     }
     let mut order: Vec<usize> = (0..bins).collect();
     let mut all_cores: Vec<u32> = (0..cores as u32).collect();
+    let mut budget = MAX_EVALUATIONS;
     for _ in 0..MAX_SWEEPS {
         let mut improved = false;
         order.shuffle(&mut rng);
@@ -178,6 +189,10 @@ fn improve(c: &Compilation, t: &Traffic, core_of: &mut [u32], cores: usize) {
                 if k == from {
                     continue;
                 }
+                if budget == 0 {
+                    return;
+                }
+                budget -= 1;
                 let b = occupant[k as usize];
                 let skip = if b == u32::MAX {
                     usize::MAX

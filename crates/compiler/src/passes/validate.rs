@@ -33,6 +33,9 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
     }
     probes_and_modulators(c, &mut p, &mut limits);
     learning_and_mapping(c, &mut p, &mut limits);
+    if p.is_empty() {
+        synapse_budget(c, &mut limits);
+    }
     if !p.is_empty() {
         return Err(Error::invalid(c.origin.clone(), p));
     }
@@ -40,6 +43,49 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
         return Err(Error::new(ErrorKind::HardwareLimit(limits)));
     }
     Ok(())
+}
+
+/// Most sources one input port addresses.
+pub const MAX_INPUT_SIZE: u32 = 1 << 24;
+
+/// The synapses a projection will have (expected, for random connectivity).
+fn expected_synapses(c: &Compilation, i: usize) -> f64 {
+    let pr = &c.program.projections[i];
+    let size = |name: &str| c.node(name).map_or(0.0, |n| c.nodes[n].size as f64);
+    let (npre, npost) = (size(&pr.from), size(&pr.to));
+    match &pr.connect {
+        Connect::All => npre * npost,
+        Connect::OneToOne => npre.min(npost),
+        Connect::Random { p, modules, .. } => p * npre * npost / modules.unwrap_or(1).max(1) as f64,
+        Connect::Dense(rows) => rows
+            .iter()
+            .map(|r| r.iter().filter(|w| **w != 0.0).count() as f64)
+            .sum(),
+        Connect::Sparse(list) => list.len() as f64,
+        Connect::File(f) => c.synapse_files[f].synapses.len() as f64,
+    }
+}
+
+/// Refuse, before expanding anything, a program with more synapses than every core's
+/// memory together could hold at the narrowest entry (index bits + 1 weight bit): it
+/// cannot fit, and expanding it could exhaust the host's memory.
+fn synapse_budget(c: &Compilation, limits: &mut Vec<LimitExceeded>) {
+    let expected: f64 = (0..c.program.projections.len())
+        .map(|i| expected_synapses(c, i))
+        .sum();
+    let entry = (c.chip.compartment_index_bits() + 1) as f64;
+    let total_bits = c.chip.cores() as f64 * c.chip.core.synapse_memory_bits as f64;
+    // A margin for random connectivity drawing above its mean.
+    if expected * entry > total_bits * 1.05 + 4096.0 {
+        limits.push(limit(
+            c,
+            "chip.synapse_memory_bits",
+            format!("the program's ~{} synapses", group(expected as u64)),
+            (expected * entry) as u64,
+            total_bits as u64,
+            "use a larger chip, or fewer or sparser projections",
+        ));
+    }
 }
 
 fn nodes(c: &Compilation) -> Vec<Node> {
@@ -228,6 +274,16 @@ fn inputs(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<LimitExceeded>
             p.push(Problem::new(
                 at("size"),
                 "an input needs at least one source",
+            ));
+        }
+        if input.size > MAX_INPUT_SIZE {
+            p.push(Problem::new(
+                at("size"),
+                format!(
+                    "{} sources; an input port addresses at most {}",
+                    group(input.size as u64),
+                    group(MAX_INPUT_SIZE as u64)
+                ),
             ));
         }
         match &input.source {
@@ -760,5 +816,24 @@ mod tests {
         let c = chip(|c| c.core.neuron_models = vec![amine_chip::config::NeuronModelKind::Graded]);
         let e = err(compile_text(&text, &c));
         assert_eq!(limits(&e), vec!["core.neuron_models"]);
+    }
+
+    #[test]
+    fn hopeless_synapse_counts_are_refused_before_expansion() {
+        // 500 × 500 all-to-all: 250,000 synapses of at least 7 bits, on 8 × 16,384 bits.
+        let text = program(
+            &[pop("a", 500, "Mixed")],
+            "",
+            r#"(from: "a", to: "a", connect: All, weight: Some(Const(1.0)))"#,
+        );
+        let e = err(compile_text(&text, &chip(|_| {})));
+        assert_eq!(limits(&e), vec!["chip.synapse_memory_bits"]);
+        let big = program(
+            &[pop("a", 5, "Mixed")],
+            "(name: \"in\", size: 4000000000, source: External)",
+            "",
+        );
+        let e = err(compile_text(&big, &chip(|_| {})));
+        assert!(e.to_string().contains("inputs[0].size"), "{e}");
     }
 }
