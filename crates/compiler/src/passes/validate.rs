@@ -80,7 +80,7 @@ fn synapse_budget(c: &Compilation, limits: &mut Vec<LimitExceeded>) {
         limits.push(limit(
             c,
             "chip.synapse_memory_bits",
-            format!("the program's ~{} synapses", group(expected as u64)),
+            format!("the program (~{} synapses)", group(expected as u64)),
             (expected * entry) as u64,
             total_bits as u64,
             "use a larger chip, or fewer or sparser projections",
