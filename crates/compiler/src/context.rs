@@ -214,11 +214,6 @@ impl Compilation {
         self.nodes.iter().position(|n| n.name == name)
     }
 
-    /// Node index of population `p`.
-    pub fn pop_node(&self, p: usize) -> usize {
-        p
-    }
-
     /// Tile (x, y) of a core.
     pub fn tile_of(&self, core: u32) -> (u32, u32) {
         let m = &self.chip.mesh;

@@ -150,13 +150,18 @@ fn partition(c: &Compilation, p: &mut Vec<String>) {
         p.push(format!("{nb} bins for {} cores", c.chip.cores()));
     }
     let mut comps = vec![0u32; nb];
+    let mut taken = std::collections::BTreeSet::new();
     for (g, (&b, &s)) in part.bin_of.iter().zip(&part.slot_of).enumerate() {
         if b as usize >= nb {
             p.push(format!("neuron {g} is in no bin"));
             return;
         }
         comps[b as usize] += 1;
-        let _ = s;
+        if !taken.insert((b, s)) {
+            p.push(format!(
+                "neuron {g}: compartment {s} of bin {b} is taken twice"
+            ));
+        }
     }
     let (mut rows, mut bits, mut outs) = (vec![0u64; nb], vec![0u64; nb], vec![0u64; nb]);
     let npops = c.program.populations.len();
