@@ -212,7 +212,14 @@ proptest! {
         let end = (end..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len());
         let mangled = format!("{}{}{}", &text[..start], junk, &text[end..]);
         let chip = amine_chip::presets::preset("tiny").unwrap();
-        // Any outcome but a panic.
-        let _ = amine_compiler::compile_str(&mangled, "m.ron", Path::new("."), &chip);
+        // Any outcome but a panic; an error always says something, with a location when
+        // the text itself is at fault.
+        if let Err(e) = amine_compiler::compile_str(&mangled, "m.ron", Path::new("."), &chip) {
+            let msg = e.to_string();
+            prop_assert!(!msg.is_empty());
+            if matches!(e.kind(), ErrorKind::Syntax(_)) {
+                prop_assert!(msg.starts_with("m.ron:"), "{}", msg);
+            }
+        }
     }
 }
