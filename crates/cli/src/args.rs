@@ -9,7 +9,7 @@ use std::path::PathBuf;
     name = "amine",
     version,
     about = "Model a neuromorphic chip, compile spiking networks onto it, and report what runs cost",
-    after_help = "Examples:\n  amine chip show loihi\n  amine chip check chip-configs/tiny.ron"
+    after_help = "Examples:\n  amine chip show loihi\n  amine chip check chip-configs/tiny.ron\n  amine compile programs/balanced.ron --chip loihi -o balanced.img\n  amine image show balanced.img"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -23,6 +23,28 @@ pub enum Command {
         #[command(subcommand)]
         command: ChipCommand,
     },
+    /// Compile a network program onto a chip: writes a chip image and prints a report.
+    #[command(
+        after_help = "Examples:\n  amine compile programs/balanced.ron --chip loihi -o balanced.img\n  amine compile programs/layered.ron --chip loihi -o layered.ron --json report.json\n\nAn output name ending in .ron gets the RON text encoding; any other name the compact binary.\nOn any error nothing is written and the exit code is 1."
+    )]
+    Compile {
+        /// The network program (RON).
+        program: PathBuf,
+        /// A preset name (loihi, tiny) or a chip-config RON file.
+        #[arg(long)]
+        chip: String,
+        /// Where to write the chip image (.ron for text, anything else for binary).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Also write the compile report as JSON to this file.
+        #[arg(long, value_name = "REPORT")]
+        json: Option<PathBuf>,
+    },
+    /// Inspect chip images.
+    Image {
+        #[command(subcommand)]
+        command: ImageCommand,
+    },
     /// Simulate a chip image or a network program on a chip and report energy and latency.
     #[command(after_help = "Examples:\n  amine run programs/balanced.ron --chip loihi --steps 1000 --report out/\n  amine run balanced.img --chip loihi --steps 200 --timing cycle --json\n  amine run net.img --chip tiny --steps 50 --input spikes.csv\n\nA program (.ron starting with `Program(`) is compiled first; an image must have been\ncompiled for exactly this chip. On any error nothing is written and the exit code is 1.")]
     Run(RunArgs),
@@ -33,6 +55,48 @@ pub enum Command {
     /// Measure simulator throughput, wall time and peak memory on the reference workloads.
     #[command(after_help = "Examples:\n  amine bench\n  amine bench --quick\n\nEach row runs `amine run` as a child process (single thread, report written) and reads\nits peak resident memory from the operating system.")]
     Bench(BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Summarise an image: program, chip, cores and their use, populations and where they
+    /// live, inputs, probes, learning slots.
+    #[command(
+        after_help = "Examples:\n  amine image show balanced.img\n  amine image show balanced.img --chip loihi --json"
+    )]
+    Show {
+        /// A chip image (binary or RON).
+        image: PathBuf,
+        /// Verify the image against this chip and show each core's limits.
+        #[arg(long)]
+        chip: Option<String>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChipCommand {
+    /// Print a chip's summary: mesh, cores, neurons, synapse memory, costs.
+    #[command(
+        after_help = "Examples:\n  amine chip show loihi\n  amine chip show my-chip.ron --json"
+    )]
+    Show {
+        /// A preset name (loihi, tiny) or a chip-config RON file.
+        chip: String,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate a chip-config file; reports every problem at once.
+    #[command(after_help = "Examples:\n  amine chip check chip-configs/loihi.ron")]
+    Check {
+        /// A chip-config RON file (or a preset name).
+        file: String,
+    },
+    /// List the embedded chip presets.
+    List,
 }
 
 /// Options of `amine run`.
@@ -89,27 +153,4 @@ pub struct BenchArgs {
     /// Print the table as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ChipCommand {
-    /// Print a chip's summary: mesh, cores, neurons, synapse memory, costs.
-    #[command(
-        after_help = "Examples:\n  amine chip show loihi\n  amine chip show my-chip.ron --json"
-    )]
-    Show {
-        /// A preset name (loihi, tiny) or a chip-config RON file.
-        chip: String,
-        /// Print the summary as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Validate a chip-config file; reports every problem at once.
-    #[command(after_help = "Examples:\n  amine chip check chip-configs/loihi.ron")]
-    Check {
-        /// A chip-config RON file (or a preset name).
-        file: String,
-    },
-    /// List the embedded chip presets.
-    List,
 }

@@ -27,6 +27,13 @@ fn main() -> ExitCode {
 fn run(cli: args::Cli) -> anyhow::Result<()> {
     match cli.command {
         args::Command::Chip { command } => cmd::chip::run(command),
+        args::Command::Compile {
+            program,
+            chip,
+            output,
+            json,
+        } => cmd::compile::run(&program, &chip, &output, json.as_deref()),
+        args::Command::Image { command } => cmd::image::run(command),
         args::Command::Run(a) => cmd::run::run(a),
         args::Command::Demo(a) => cmd::demo::run(a),
         args::Command::Bench(a) => cmd::bench::run(a),

@@ -1,1 +1,182 @@
-//! amine-compiler
+//! amine-compiler: network programs → chip images.
+//!
+//! A user writes a network once, in physical units ([`program::Program`], RON; see
+//! `docs/program-format.md`), and [`compile_file`] maps it onto any chip configuration,
+//! returning the [`ChipImage`] and a [`CompileReport`] of what it cost in cores, memory,
+//! precision and traffic — or an [`Error`] that says exactly why it does not fit.
+//!
+//! The pipeline is one pass per module under [`passes`], each reading and extending the
+//! [`Compilation`] context, with the collecting [`verify`] step between passes:
+//!
+//! parse → validate → expand → quantize → partition → place → route → emit
+//!
+//! **API boundary:** the compiler never runs a simulation. **Determinism:** every random
+//! choice comes from seeded generators and no hash-map order reaches the output, so the
+//! same program, chip and seed give a bit-identical image.
+//!
+//! ```
+//! let chip = amine_chip::presets::preset("tiny").unwrap();
+//! let text = r#"Program(name: "pair", populations: [
+//!     (name: "a", size: 2, model: Lif(tau_syn: Steps(4), tau_mem: Steps(8), threshold: 100)),
+//!   ],
+//!   projections: [(from: "a", to: "a", connect: All, weight: Some(Const(3.0)))])"#;
+//! let out = amine_compiler::compile_str(text, "pair.ron", std::path::Path::new("."), &chip).unwrap();
+//! assert_eq!(out.report.synapses, 4);
+//! assert_eq!(out.report.cores_used, 1);
+//! ```
+
+pub mod audit;
+pub mod context;
+pub mod csv;
+pub mod error;
+pub mod neurons;
+pub mod passes;
+pub mod program;
+pub mod report;
+pub mod summary;
+pub mod verify;
+
+pub use context::Compilation;
+pub use error::{Error, ErrorKind, LimitExceeded, Problem};
+pub use report::CompileReport;
+
+use amine_chip::image::ChipImage;
+use amine_chip::ChipConfig;
+use std::path::Path;
+
+/// The result of a successful compilation.
+#[derive(Debug)]
+pub struct Compiled {
+    pub image: ChipImage,
+    pub report: CompileReport,
+    /// The context with every pass's analysis (for audits and tools).
+    pub compilation: Compilation,
+    /// Wall time of each pass after parsing, in order (kept out of the report, which is
+    /// deterministic).
+    pub pass_times: Vec<(&'static str, std::time::Duration)>,
+}
+
+/// Compile the program file at `path` for `chip`.
+pub fn compile_file(path: &Path, chip: &ChipConfig) -> Result<Compiled, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    compile_str(&text, &path.display().to_string(), base, chip)
+}
+
+/// Compile program text; `origin` names it in errors, CSV paths are relative to `base_dir`.
+pub fn compile_str(
+    text: &str,
+    origin: &str,
+    base_dir: &Path,
+    chip: &ChipConfig,
+) -> Result<Compiled, Error> {
+    chip.validate()?;
+    let c = passes::parse::run(text, origin, base_dir, chip.clone())?;
+    compile(c)
+}
+
+/// Compile an already parsed program.
+pub fn compile_program(
+    program: program::Program,
+    base_dir: &Path,
+    chip: &ChipConfig,
+) -> Result<Compiled, Error> {
+    chip.validate()?;
+    let origin = program.name.clone();
+    compile(passes::parse::from_program(
+        program,
+        &origin,
+        base_dir,
+        chip.clone(),
+    )?)
+}
+
+/// Run every pass after parsing, with the verifier between passes.
+pub fn compile(mut c: Compilation) -> Result<Compiled, Error> {
+    let mut t = Vec::new();
+    pass(&mut c, &mut t, "validate", passes::validate::run)?;
+    pass(&mut c, &mut t, "expand", passes::expand::run)?;
+    pass(&mut c, &mut t, "quantize", passes::quantize::run)?;
+    pass(&mut c, &mut t, "partition", passes::partition::run)?;
+    pass(&mut c, &mut t, "place", passes::place::run)?;
+    pass(&mut c, &mut t, "route", passes::route::run)?;
+    pass(&mut c, &mut t, "emit", passes::emit::run)?;
+    let image = c
+        .image
+        .take()
+        .ok_or_else(|| Error::internal("emit", vec!["no image".into()]))?;
+    let report = report::build(&c, &image);
+    Ok(Compiled {
+        image,
+        report,
+        compilation: c,
+        pass_times: t,
+    })
+}
+
+/// Run one pass, then the verifier; a verifier finding is an internal error.
+fn pass(
+    c: &mut Compilation,
+    times: &mut Vec<(&'static str, std::time::Duration)>,
+    name: &'static str,
+    run: fn(&mut Compilation) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let start = std::time::Instant::now();
+    run(c)?;
+    times.push((name, start.elapsed()));
+    let problems = verify::after(name, c);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::internal(name, problems))
+    }
+}
+
+/// Helpers shared by the passes' unit tests.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+
+    /// The tiny preset, changed by `f`.
+    pub fn chip(f: impl Fn(&mut ChipConfig)) -> ChipConfig {
+        let mut c = amine_chip::presets::preset("tiny").unwrap();
+        f(&mut c);
+        c
+    }
+
+    /// A LIF population in RON.
+    pub fn pop(name: &str, size: u32, sign: &str) -> String {
+        format!("(name: \"{name}\", size: {size}, sign: {sign}, model: Lif(tau_syn: Steps(8), tau_mem: Steps(16), threshold: 100))")
+    }
+
+    /// A program from populations, inputs and projections written in RON.
+    pub fn program(pops: &[String], inputs: &str, projections: &str) -> String {
+        format!(
+            "Program(name: \"t\", seed: 5, populations: [{}], inputs: [{inputs}], projections: [{projections}])",
+            pops.join(", ")
+        )
+    }
+
+    /// The error of a compilation that must fail (without printing a whole `Compiled`).
+    pub fn err(r: Result<Compiled, Error>) -> Error {
+        match r {
+            Ok(c) => panic!(
+                "compiled to {} cores; expected an error",
+                c.report.cores_used
+            ),
+            Err(e) => e,
+        }
+    }
+
+    pub fn compile_text(text: &str, chip: &ChipConfig) -> Result<Compiled, Error> {
+        compile_str(text, "t.ron", Path::new("."), chip)
+    }
+
+    /// The limits named by a hardware-limit error.
+    pub fn limits(e: &Error) -> Vec<String> {
+        match e.kind() {
+            ErrorKind::HardwareLimit(l) => l.iter().map(|x| x.limit.clone()).collect(),
+            k => panic!("not a hardware limit: {k:?}"),
+        }
+    }
+}

@@ -33,6 +33,9 @@ pub struct Program {
     pub probes: Vec<ProbeSpec>,
     #[serde(default)]
     pub modulators: Vec<ModulatorSource>,
+    /// Hints for partitioning (which populations share cores, how densely to pack).
+    #[serde(default)]
+    pub mapping: MappingHints,
 }
 
 fn one() -> f64 {
@@ -120,6 +123,9 @@ pub enum Model {
         payload_bits: u8,
         #[serde(default)]
         bias: f64,
+        /// Input time constant; `None` (the default) keeps no memory (`du = 4095`).
+        #[serde(default)]
+        tau_syn: Option<Time>,
     },
 }
 
@@ -137,6 +143,13 @@ pub struct Input {
     pub name: String,
     pub size: u32,
     pub source: Source,
+    /// Dale's principle for the input's outgoing weights, as for populations.
+    #[serde(default = "mixed")]
+    pub sign: Sign,
+    /// Tile `(x, y)` whose router receives the input's packets; by default the tile that
+    /// minimises hops to its targets.
+    #[serde(default)]
+    pub entry_tile: Option<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -192,11 +205,15 @@ pub enum Connect {
     Dense(Vec<Vec<f64>>),
     /// Explicit `(pre, post, weight)` triples.
     Sparse(Vec<(u32, u32, f64)>),
-    /// Each (pre, post) pair independently with probability `p`.
+    /// Each (pre, post) pair independently with probability `p`. With `modules: Some(m)`
+    /// both sides are cut into `m` equal contiguous modules and only pairs within the
+    /// same module are candidates (module-local random connectivity).
     Random {
         p: f64,
         #[serde(default = "yes")]
         allow_self: bool,
+        #[serde(default)]
+        modules: Option<u32>,
     },
     /// pre i → post i (sizes must match).
     OneToOne,
@@ -257,4 +274,53 @@ pub struct ModulatorSource {
     pub channel: u32,
     #[serde(default = "one")]
     pub gain: f64,
+    /// Grid cell to inject into; by default the cell under each neuron's position, or
+    /// under its core when the population has no positions.
+    #[serde(default)]
+    pub cell: Option<(u32, u32)>,
+}
+
+/// Hints for the partition pass.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingHints {
+    /// Groups of populations cut in proportion, so that slice k of each lands on the same
+    /// core (e.g. an E/I pair with module-local connectivity).
+    #[serde(default)]
+    pub colocate: Vec<Vec<String>>,
+    /// Use at most this many compartments per core (spreads a network over more cores).
+    #[serde(default)]
+    pub max_compartments_per_core: Option<u32>,
+}
+
+impl Program {
+    /// Parse a program from RON text; `origin` names the file in errors (file:line:col).
+    pub fn from_ron(text: &str, origin: &str) -> Result<Program, crate::Error> {
+        amine_chip::textfmt::from_ron(text, origin)
+            .map_err(|e| crate::Error::new(crate::ErrorKind::Syntax(e)))
+    }
+
+    /// Pretty RON text of this program.
+    pub fn to_ron(&self) -> String {
+        amine_chip::textfmt::to_ron(self)
+    }
+}
+
+impl Projection {
+    /// The projection's name: given, or `from->to`.
+    pub fn name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("{}->{}", self.from, self.to))
+    }
+}
+
+impl Time {
+    /// The span in steps.
+    pub fn steps(&self, dt_ms: f64) -> f64 {
+        match *self {
+            Time::Steps(s) => s,
+            Time::Ms(ms) => ms / dt_ms,
+        }
+    }
 }

@@ -1,5 +1,7 @@
 //! One module per subcommand.
-pub mod chip;
 pub mod bench;
+pub mod chip;
+pub mod compile;
 pub mod demo;
+pub mod image;
 pub mod run;

@@ -1,0 +1,37 @@
+//! `amine compile`: program + chip → chip image and compile report.
+
+use amine_chip::{error::write_atomically, presets};
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::time::Instant;
+
+pub fn run(program: &Path, chip: &str, output: &Path, json: Option<&Path>) -> Result<()> {
+    let config = presets::resolve(chip)?;
+    let start = Instant::now();
+    let compiled = amine_compiler::compile_file(program, &config)?;
+    let elapsed = start.elapsed();
+    // Both outputs are prepared before either is written, and written atomically.
+    let report_json = serde_json::to_vec_pretty(&compiled.report)?;
+    compiled.image.save(output)?;
+    if let Some(path) = json {
+        if let Err(e) = write_atomically(path, &report_json) {
+            // No half-finished result: the image goes too.
+            let _ = std::fs::remove_file(output);
+            return Err(e).context("writing the JSON report");
+        }
+    }
+    print!("{}", compiled.report.text());
+    let passes: Vec<String> = compiled
+        .pass_times
+        .iter()
+        .map(|(name, t)| format!("{name} {:.1}", t.as_secs_f64() * 1e3))
+        .collect();
+    println!("passes (ms): {}", passes.join(", "));
+    println!(
+        "wrote {} ({} bytes) in {:.1} ms",
+        output.display(),
+        std::fs::metadata(output).map(|m| m.len()).unwrap_or(0),
+        elapsed.as_secs_f64() * 1e3
+    );
+    Ok(())
+}

@@ -1,0 +1,364 @@
+//! Pass 8, emit: everything decided so far → the [`ChipImage`].
+//!
+//! Decides nothing new; it writes. Per core: compartment profiles (the distinct parameter
+//! sets of its populations), synapse memory rows in the axon order `route` assigned,
+//! fan-out tables, plastic rows; then input ports, population maps, probes, modulator
+//! bindings (sources, and the grid cell of every positioned neuron) and learning slots.
+//! The verifier then checks the finished image with `ChipImage::verify` against the chip:
+//! any problem there is a compiler bug, reported as an internal error, never a panic.
+
+use crate::context::{Compilation, RowRef};
+use crate::passes::expand::derive_seed;
+use crate::program::{Positions, Source};
+use amine_chip::image::{
+    AxonTarget, Block, ChipImage, ChipStamp, CompartmentCell, CoreImage, InputPort, InputSource,
+    LearningSlot, ModSource, ModulatorImage, PlasticRow, PopulationMap, Probe, IMAGE_VERSION,
+};
+use amine_chip::neuron::NeuronParams;
+use amine_chip::synapse::{quantize_weight, Synapse, SynapseMemory};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
+    // `verify::after("emit")` checks the image with `ChipImage::verify` next.
+    c.image = Some(build(c).map_err(|p| crate::Error::internal("emit", p))?);
+    Ok(())
+}
+
+fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
+    let (Some(net), Some(q), Some(part), Some(place), Some(route)) = (
+        c.net.as_ref(),
+        c.quant.as_ref(),
+        c.partition.as_ref(),
+        c.placement.as_ref(),
+        c.routing.as_ref(),
+    ) else {
+        return Err(vec!["an earlier pass did not run".into()]);
+    };
+    let npops = c.program.populations.len();
+    let core = &c.chip.core;
+    let nbins = part.bins.len();
+    let mut memories: Vec<SynapseMemory> = (0..nbins)
+        .map(|_| SynapseMemory::new(core.word_bits, core.synapse_memory_bits))
+        .collect();
+    let mut problems = Vec::new();
+    // Output axons as (source key, target): neurons by global index, inputs after them.
+    let total: u32 = c.nodes[..npops].iter().map(|n| n.size).sum();
+    let mut input_base = vec![0u32; c.nodes.len()];
+    let mut acc = total;
+    for (n, b) in input_base.iter_mut().enumerate().skip(npops) {
+        *b = acc;
+        acc += c.nodes[n].size;
+    }
+    let mut fan: Vec<(u32, AxonTarget)> = Vec::with_capacity(part.rows.len());
+    let mut plastic: Vec<Vec<PlasticRow>> = vec![Vec::new(); nbins];
+    let mut row_syn: Vec<(u32, Synapse)> = Vec::new();
+    for (k, cl) in q.classes.iter().enumerate() {
+        for a in 0..c.nodes[cl.source].size {
+            let exp = cl.exponents[a as usize];
+            row_syn.clear();
+            for &p in &cl.projections {
+                let e = &net.projections[p];
+                for s in e.range(a as usize) {
+                    let g = (part.pop_base[e.post] + e.targets[s]) as usize;
+                    row_syn.push((
+                        part.bin_of[g],
+                        Synapse {
+                            target: part.slot_of[g],
+                            weight: quantize_weight(e.weights.get(s), &cl.format, exp),
+                            delay: e.delays.get(s),
+                            tag: 0,
+                        },
+                    ));
+                }
+            }
+            // Stable: synapses to one compartment keep projection order.
+            row_syn.sort_by_key(|(b, s)| (*b, s.target));
+            let source_key = if cl.source < npops {
+                part.pop_base[cl.source] + a
+            } else {
+                input_base[cl.source] + a
+            };
+            let mut i = 0;
+            while i < row_syn.len() {
+                let bin = row_syn[i].0;
+                let j = i + row_syn[i..].iter().take_while(|(b, _)| *b == bin).count();
+                let syns: Vec<Synapse> = row_syn[i..j].iter().map(|x| x.1).collect();
+                let key = RowRef {
+                    bin,
+                    class: k as u32,
+                    source: a,
+                    len: (j - i) as u32,
+                };
+                let expected = part
+                    .rows
+                    .binary_search(&key)
+                    .ok()
+                    .map(|r| route.axon_of_row[r]);
+                match memories[bin as usize].push_row(cl.format, exp, &syns) {
+                    Ok(axon) if Some(axon) == expected => {
+                        let target = AxonTarget { core: place.core_of_bin[bin as usize], axon };
+                        fan.push((source_key, target));
+                        if let Some(slot) = cl.slot {
+                            plastic[bin as usize].push(PlasticRow { row: axon, slot });
+                        }
+                    }
+                    Ok(axon) => problems.push(format!("row of class {k} source {a} on bin {bin}: axon {axon}, routed {expected:?}")),
+                    Err(e) => problems.push(format!("row of class {k} source {a} on bin {bin}: {e}")),
+                }
+                i = j;
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    fan.sort_unstable();
+    let fan_range = |key: u32| {
+        let lo = fan.partition_point(|x| x.0 < key);
+        let hi = fan.partition_point(|x| x.0 <= key);
+        &fan[lo..hi]
+    };
+    let mut cores = Vec::with_capacity(nbins);
+    for (b, mem) in memories.into_iter().enumerate() {
+        let bin = &part.bins[b];
+        let mut profiles: Vec<NeuronParams> = Vec::new();
+        let mut compartments = Vec::with_capacity(bin.compartments as usize);
+        let (mut offsets, mut fanout) = (vec![0u32], Vec::new());
+        for bl in &bin.blocks {
+            let params = &c.params[bl.node];
+            let idx = profiles
+                .iter()
+                .position(|p| p == params)
+                .unwrap_or_else(|| {
+                    profiles.push(params.clone());
+                    profiles.len() - 1
+                });
+            for n in 0..bl.count {
+                compartments.push(idx as u16);
+                let g = part.pop_base[bl.node] + bl.first_neuron + n;
+                fanout.extend(fan_range(g).iter().map(|x| x.1));
+                offsets.push(fanout.len() as u32);
+            }
+        }
+        let mut plastic_rows = std::mem::take(&mut plastic[b]);
+        plastic_rows.sort_by_key(|p| p.row);
+        cores.push(CoreImage {
+            id: place.core_of_bin[b],
+            profiles,
+            compartments,
+            synapses: mem,
+            fanout_offsets: offsets,
+            fanout,
+            plastic_rows,
+        });
+    }
+    cores.sort_by_key(|k| k.id);
+    let inputs = c
+        .program
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| {
+            let node = npops + i;
+            let (mut offsets, mut fanout) = (vec![0u32], Vec::new());
+            for a in 0..input.size {
+                fanout.extend(fan_range(input_base[node] + a).iter().map(|x| x.1));
+                offsets.push(fanout.len() as u32);
+            }
+            let seed = |s: Option<u64>| {
+                s.unwrap_or_else(|| derive_seed(c.program.seed, 0x1_0000 + i as u64))
+            };
+            let source = match &input.source {
+                Source::Bernoulli { p, seed: s } => InputSource::Bernoulli {
+                    p: *p,
+                    seed: seed(*s),
+                },
+                Source::Poisson { rate_hz, seed: s } => InputSource::Poisson {
+                    rate_hz: *rate_hz,
+                    dt_s: c.program.dt_ms / 1000.0,
+                    seed: seed(*s),
+                },
+                Source::File(f) => {
+                    let mut spikes: Vec<(u32, u32)> =
+                        c.spike_files[f].spikes.iter().map(|s| (s.0, s.1)).collect();
+                    spikes.sort_unstable();
+                    spikes.dedup();
+                    InputSource::Explicit { spikes }
+                }
+                Source::External => InputSource::External,
+            };
+            InputPort {
+                name: input.name.clone(),
+                size: input.size,
+                source,
+                entry_tile: place.entry_tiles[i],
+                fanout_offsets: offsets,
+                fanout,
+            }
+        })
+        .collect();
+    let populations = (0..npops)
+        .map(|p| {
+            let mut blocks: Vec<Block> = part
+                .bins
+                .iter()
+                .enumerate()
+                .flat_map(|(b, bin)| {
+                    bin.blocks
+                        .iter()
+                        .filter(|bl| bl.node == p)
+                        .map(move |bl| Block {
+                            core: place.core_of_bin[b],
+                            first_compartment: bl.first_compartment,
+                            first_neuron: bl.first_neuron,
+                            count: bl.count,
+                        })
+                })
+                .collect();
+            blocks.sort_by_key(|b| b.first_neuron);
+            PopulationMap {
+                name: c.nodes[p].name.clone(),
+                size: c.nodes[p].size,
+                model: c.params[p].kind(),
+                sign: c.nodes[p].sign,
+                blocks,
+            }
+        })
+        .collect();
+    let probes = c
+        .program
+        .probes
+        .iter()
+        .map(|p| Probe {
+            name: p.name.clone(),
+            population: p.population.clone(),
+            kind: p.kind,
+            neurons: p.neurons.clone(),
+        })
+        .collect();
+    let learning = c
+        .program
+        .projections
+        .iter()
+        .filter_map(|pr| {
+            pr.learning.as_ref().map(|l| LearningSlot {
+                projection: pr.name(),
+                rule: l.rule.clone(),
+                params: l.params.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                epoch: l.epoch,
+            })
+        })
+        .collect();
+    Ok(ChipImage {
+        version: IMAGE_VERSION,
+        chip: ChipStamp::of(&c.chip),
+        program: c.program.name.clone(),
+        cores,
+        inputs,
+        populations,
+        probes,
+        modulator: modulator(c),
+        learning,
+    })
+}
+
+/// Where neuron `i` of population `p` sits on the die, in [0, 1]², if it has a position.
+pub fn positions(c: &Compilation, p: usize) -> Option<Vec<(f64, f64)>> {
+    let pop = &c.program.populations[p];
+    let n = pop.size;
+    Some(match pop.positions.as_ref()? {
+        Positions::Grid { width, height } => (0..n)
+            .map(|i| {
+                (
+                    (((i % width) as f64) + 0.5) / *width as f64,
+                    (((i / width) as f64) + 0.5) / *height as f64,
+                )
+            })
+            .collect(),
+        Positions::Random { seed } => {
+            // Distinct cells of the smallest square lattice that holds the population.
+            let k = (n as f64).sqrt().ceil().max(1.0) as u32;
+            let mut cells: Vec<u32> = (0..k * k).collect();
+            cells.shuffle(&mut ChaCha8Rng::seed_from_u64(*seed));
+            cells[..n as usize]
+                .iter()
+                .map(|&cell| {
+                    (
+                        ((cell % k) as f64 + 0.5) / k as f64,
+                        ((cell / k) as f64 + 0.5) / k as f64,
+                    )
+                })
+                .collect()
+        }
+        Positions::List(v) => v.clone(),
+    })
+}
+
+fn modulator(c: &Compilation) -> ModulatorImage {
+    let (Some(part), Some(place)) = (c.partition.as_ref(), c.placement.as_ref()) else {
+        return ModulatorImage::default();
+    };
+    let grid = &c.chip.modulator;
+    if grid.width == 0 || grid.height == 0 {
+        return ModulatorImage::default();
+    }
+    let cell_at = |(x, y): (f64, f64)| {
+        let cx = ((x * grid.width as f64) as u32).min(grid.width - 1);
+        let cy = ((y * grid.height as f64) as u32).min(grid.height - 1);
+        (cx, cy)
+    };
+    let m = &c.chip.mesh;
+    let core_cell = |core: u32| {
+        let (tx, ty) = c.tile_of(core);
+        cell_at((
+            (tx as f64 + 0.5) / m.tiles_x as f64,
+            (ty as f64 + 0.5) / m.tiles_y as f64,
+        ))
+    };
+    let locate = |p: usize, i: u32| {
+        let g = (part.pop_base[p] + i) as usize;
+        (place.core_of_bin[part.bin_of[g] as usize], part.slot_of[g])
+    };
+    let pos: Vec<Option<Vec<(f64, f64)>>> = (0..c.program.populations.len())
+        .map(|p| positions(c, p))
+        .collect();
+    let mut cells = Vec::new();
+    for (p, list) in pos.iter().enumerate() {
+        for (i, &xy) in list.iter().flatten().enumerate() {
+            let (core, compartment) = locate(p, i as u32);
+            cells.push(CompartmentCell {
+                core,
+                compartment,
+                cell: cell_at(xy),
+            });
+        }
+    }
+    cells.sort_by_key(|x| (x.core, x.compartment));
+    let mut sources = Vec::new();
+    for s in &c.program.modulators {
+        let Some(p) = c.node(&s.population) else {
+            continue;
+        };
+        let all: Vec<u32> = match &s.neurons {
+            Some(v) => v.clone(),
+            None => (0..c.nodes[p].size).collect(),
+        };
+        for i in all {
+            let (core, compartment) = locate(p, i);
+            let cell = s
+                .cell
+                .or_else(|| pos[p].as_ref().map(|v| cell_at(v[i as usize])))
+                .unwrap_or_else(|| core_cell(core));
+            sources.push(ModSource {
+                core,
+                compartment,
+                channel: s.channel,
+                gain: s.gain,
+                cell,
+            });
+        }
+    }
+    ModulatorImage { sources, cells }
+}

@@ -1,0 +1,309 @@
+//! Pass 3, expand: every projection's connectivity rule → its explicit synapses.
+//!
+//! Decides which pairs are connected and with which float weight and delay, in
+//! compressed-sparse-row form by presynaptic neuron ([`Expanded`]). Random connectivity
+//! is generated in O(synapses) by geometric skipping over the row-major pair space (the
+//! gap to the next connected pair is drawn from a geometric distribution), never with a
+//! Bernoulli trial per pair, so a 131,072² space with p ≈ 10⁻³ takes milliseconds per
+//! million synapses. Constant weights and delays are stored once, not per synapse.
+//!
+//! Randomness: each projection has its own seed (given, or derived from the program seed
+//! and the projection index), split into a connectivity stream and a weight/delay
+//! stream, so editing one projection never changes another's synapses.
+
+use crate::context::{Compilation, Expanded, Network, Values};
+use crate::program::{Connect, Projection, Weight};
+use amine_chip::image::Sign;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// SplitMix64 finaliser: decorrelates derived seeds (seed, seed+1, … give unrelated streams).
+pub fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Seed of stream `stream` (e.g. 1 = projection 0's connectivity) under `base`.
+pub fn derive_seed(base: u64, stream: u64) -> u64 {
+    mix(mix(base) ^ stream.wrapping_mul(0xd6e8_feb8_6659_fd93))
+}
+
+/// The seed a projection uses.
+pub fn projection_seed(c: &Compilation, i: usize) -> u64 {
+    c.program.projections[i]
+        .seed
+        .unwrap_or_else(|| derive_seed(c.program.seed, 0x100 + i as u64))
+}
+
+pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
+    let mut net = Network::default();
+    for i in 0..c.program.projections.len() {
+        net.projections.push(expand(c, i));
+    }
+    c.net = Some(net);
+    Ok(())
+}
+
+/// Builds CSR rows from pairs arriving in row-major order.
+struct CsrBuilder {
+    offsets: Vec<u32>,
+    targets: Vec<u32>,
+}
+
+impl CsrBuilder {
+    fn new(npre: u32) -> Self {
+        let mut offsets = Vec::with_capacity(npre as usize + 1);
+        offsets.push(0);
+        CsrBuilder {
+            offsets,
+            targets: Vec::new(),
+        }
+    }
+    /// Add pair (i, j); pairs must come with non-decreasing `i`.
+    fn push(&mut self, i: u32, j: u32) {
+        while self.offsets.len() <= i as usize {
+            self.offsets.push(self.targets.len() as u32);
+        }
+        self.targets.push(j);
+    }
+    fn finish(mut self, npre: u32) -> (Vec<u32>, Vec<u32>) {
+        while self.offsets.len() <= npre as usize {
+            self.offsets.push(self.targets.len() as u32);
+        }
+        (self.offsets, self.targets)
+    }
+}
+
+fn expand(c: &Compilation, i: usize) -> Expanded {
+    let pr = &c.program.projections[i];
+    let pre = c.node(&pr.from).unwrap_or(0);
+    let post = c.node(&pr.to).unwrap_or(0);
+    let (npre, npost) = (c.nodes[pre].size, c.nodes[post].size);
+    let seed = projection_seed(c, i);
+    let mut conn_rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 1));
+    let mut b = CsrBuilder::new(npre);
+    let same = pre == post;
+    // Per-synapse data carried by the connectivity itself, in CSR order.
+    let mut carried_w: Option<Vec<f64>> = None;
+    let mut carried_d: Option<Vec<u8>> = None;
+    match &pr.connect {
+        Connect::All => {
+            for a in 0..npre {
+                for t in 0..npost {
+                    b.push(a, t);
+                }
+            }
+        }
+        Connect::OneToOne => {
+            for a in 0..npre.min(npost) {
+                b.push(a, a);
+            }
+        }
+        Connect::Random {
+            p,
+            allow_self,
+            modules,
+        } => {
+            let m = modules.unwrap_or(1).max(1);
+            for k in 0..m {
+                let (a0, a1) = (cut(npre, m, k), cut(npre, m, k + 1));
+                let (t0, t1) = (cut(npost, m, k), cut(npost, m, k + 1));
+                random_block(
+                    &mut b,
+                    &mut conn_rng,
+                    *p,
+                    (a0, a1),
+                    (t0, t1),
+                    same && !allow_self,
+                );
+            }
+        }
+        Connect::Dense(rows) => {
+            let mut w = Vec::new();
+            for (a, row) in rows.iter().enumerate() {
+                for (t, &x) in row.iter().enumerate() {
+                    if x != 0.0 {
+                        b.push(a as u32, t as u32);
+                        w.push(x);
+                    }
+                }
+            }
+            carried_w = Some(w);
+        }
+        Connect::Sparse(list) => {
+            let mut l: Vec<(u32, u32, f64)> = list.clone();
+            l.sort_by_key(|s| (s.0, s.1));
+            carried_w = Some(l.iter().map(|s| s.2).collect());
+            for (a, t, _) in l {
+                b.push(a, t);
+            }
+        }
+        Connect::File(f) => {
+            let mut l = c.synapse_files[f].synapses.clone();
+            // Stable: multapses keep their file order.
+            l.sort_by_key(|s| (s.pre, s.post));
+            carried_w = Some(l.iter().map(|s| s.weight).collect());
+            if l.iter().any(|s| s.delay.is_some()) {
+                let default = pr.delay as u32;
+                carried_d = Some(
+                    l.iter()
+                        .map(|s| s.delay.unwrap_or(default).min(255) as u8)
+                        .collect(),
+                );
+            }
+            for s in l {
+                b.push(s.pre, s.post);
+            }
+        }
+    }
+    let (offsets, targets) = b.finish(npre);
+    let n = targets.len();
+    let mut value_rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 2));
+    let weights = match carried_w {
+        Some(w) => Values::Each(w),
+        None => weights(pr, c.nodes[pre].sign, n, &mut value_rng),
+    };
+    let delays = match carried_d {
+        Some(d) => Values::Each(d),
+        None => Values::Const(pr.delay),
+    };
+    Expanded {
+        pre,
+        post,
+        offsets,
+        targets,
+        weights,
+        delays,
+    }
+}
+
+/// Start of module `k` of `m` over `n` neurons.
+fn cut(n: u32, m: u32, k: u32) -> u32 {
+    (n as u64 * k as u64 / m as u64) as u32
+}
+
+/// Bernoulli(p) on every pair of `pre × post`, by geometric skipping.
+fn random_block(
+    b: &mut CsrBuilder,
+    rng: &mut ChaCha8Rng,
+    p: f64,
+    (a0, a1): (u32, u32),
+    (t0, t1): (u32, u32),
+    skip_self: bool,
+) {
+    let width = (t1 - t0) as u64;
+    let total = (a1 - a0) as u64 * width;
+    if p <= 0.0 || total == 0 {
+        return;
+    }
+    let log_q = (1.0 - p).ln();
+    let mut idx: u64 = 0;
+    loop {
+        if p < 1.0 {
+            // Number of failures before the next success: floor(ln U / ln(1 - p)), U in (0, 1].
+            let u: f64 = 1.0 - rng.random::<f64>();
+            let gap = (u.ln() / log_q).floor();
+            if gap >= (total - idx) as f64 {
+                return;
+            }
+            idx += gap as u64;
+        }
+        if idx >= total {
+            return;
+        }
+        let a = a0 + (idx / width) as u32;
+        let t = t0 + (idx % width) as u32;
+        // Skipping a drawn self-pair is exactly Bernoulli(p) on the other pairs.
+        if !(skip_self && a == t) {
+            b.push(a, t);
+        }
+        idx += 1;
+    }
+}
+
+fn weights(pr: &Projection, sign: Sign, n: usize, rng: &mut ChaCha8Rng) -> Values<f64> {
+    match pr.weight.clone() {
+        None => Values::Const(0.0),
+        Some(Weight::Const(w)) => Values::Const(w),
+        Some(Weight::Uniform { low, high }) => Values::Each(
+            (0..n)
+                .map(|_| low + (high - low) * rng.random::<f64>())
+                .collect(),
+        ),
+        Some(Weight::Normal { mean, std }) => Values::Each(
+            (0..n)
+                .map(|_| {
+                    // Truncated to the source's sign by redrawing (Dale's principle).
+                    for _ in 0..64 {
+                        let w = mean + std * normal(rng);
+                        let ok = match sign {
+                            Sign::Excitatory => w >= 0.0,
+                            Sign::Inhibitory => w <= 0.0,
+                            Sign::Mixed => true,
+                        };
+                        if ok {
+                            return w;
+                        }
+                    }
+                    0.0
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// A standard normal draw (Box–Muller; one of the pair is enough here).
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u1: f64 = 1.0 - rng.random::<f64>();
+    let u2: f64 = rng.random::<f64>();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gen(p: f64, n: u32, skip_self: bool, seed: u64) -> (Vec<u32>, Vec<u32>) {
+        let mut b = CsrBuilder::new(n);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        random_block(&mut b, &mut rng, p, (0, n), (0, n), skip_self);
+        b.finish(n)
+    }
+
+    #[test]
+    fn geometric_skipping_has_the_right_density() {
+        let n = 1000;
+        let (off, t) = gen(0.1, n, true, 7);
+        let count = t.len() as f64;
+        let expect = 0.1 * (n as f64) * (n as f64 - 1.0);
+        // 5 standard deviations of a binomial.
+        let sd = (expect * 0.9).sqrt();
+        assert!((count - expect).abs() < 5.0 * sd, "{count} vs {expect}");
+        for i in 0..n as usize {
+            let row = &t[off[i] as usize..off[i + 1] as usize];
+            assert!(row.windows(2).all(|w| w[0] < w[1]));
+            assert!(!row.contains(&(i as u32)), "self pair in row {i}");
+        }
+    }
+
+    #[test]
+    fn extremes_of_p() {
+        assert_eq!(gen(0.0, 50, false, 1).1.len(), 0);
+        assert_eq!(gen(1.0, 50, false, 1).1.len(), 2500);
+        assert_eq!(gen(1.0, 50, true, 1).1.len(), 2450);
+    }
+
+    #[test]
+    fn same_seed_same_synapses() {
+        assert_eq!(gen(0.05, 300, false, 9), gen(0.05, 300, false, 9));
+        assert_ne!(gen(0.05, 300, false, 9), gen(0.05, 300, false, 10));
+    }
+
+    #[test]
+    fn derived_seeds_differ() {
+        assert_ne!(derive_seed(1, 1), derive_seed(1, 2));
+        assert_ne!(derive_seed(1, 1), derive_seed(2, 1));
+    }
+}

@@ -1,0 +1,14 @@
+//! The passes, one per file, in pipeline order. Each reads the [`Compilation`]
+//! (crate::context::Compilation) fields earlier passes filled and fills its own; the
+//! verifier (`crate::verify`) checks the result before the next pass runs.
+//!
+//! parse → validate → expand → quantize → partition → place → route → emit
+
+pub mod emit;
+pub mod expand;
+pub mod parse;
+pub mod partition;
+pub mod place;
+pub mod quantize;
+pub mod route;
+pub mod validate;

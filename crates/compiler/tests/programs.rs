@@ -1,0 +1,100 @@
+//! The shipped programs compile onto the Loihi-like chip as documented, lose no synapse,
+//! and a chip too small for W1 is refused with the limit named.
+
+use amine_compiler::audit::{image_synapses, program_synapses};
+use amine_compiler::{compile_file, Compiled, ErrorKind};
+use std::path::PathBuf;
+
+fn path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../programs")
+        .join(name)
+}
+
+fn loihi(name: &str) -> Compiled {
+    let chip = amine_chip::presets::preset("loihi").unwrap();
+    compile_file(&path(name), &chip).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn lossless(out: &Compiled) {
+    assert_eq!(
+        image_synapses(&out.image).unwrap(),
+        program_synapses(&out.compilation)
+    );
+}
+
+#[test]
+fn w1_compiles_onto_loihi_exactly() {
+    let out = loihi("balanced.ron");
+    let r = &out.report;
+    assert_eq!((r.neurons, r.inputs), (1000, 100));
+    // ~10% of 800·799 + 800·200 + 200·1000 − 200 recurrent pairs and 100·1000 input pairs.
+    let pairs = 1000.0 * 999.0 + 100.0 * 1000.0;
+    let sd = (pairs * 0.1 * 0.9f64).sqrt();
+    assert!(
+        (r.synapses as f64 - 0.1 * pairs).abs() < 5.0 * sd,
+        "{}",
+        r.synapses
+    );
+    // +4, −20 and +16 are exact at some width: no quantization error.
+    assert_eq!(r.quantization.exact_synapses, r.synapses);
+    assert_eq!(r.quantization.max_rel_error, 0.0);
+    lossless(&out);
+}
+
+#[test]
+fn w1_on_a_chip_too_small_names_the_limit() {
+    let tiny = amine_chip::presets::preset("tiny").unwrap();
+    let e = compile_file(&path("balanced.ron"), &tiny).unwrap_err();
+    let ErrorKind::HardwareLimit(l) = e.kind() else {
+        panic!("{e}")
+    };
+    assert_eq!(l[0].limit, "chip.compartments");
+    assert_eq!((l[0].needed, l[0].available), (1000, tiny.compartments()));
+    assert!(e.to_string().contains("tiny allows 512"), "{e}");
+}
+
+#[test]
+fn layered_spreads_over_64_cores_and_placement_beats_round_robin() {
+    let out = loihi("layered.ron");
+    let p = &out.report.placement;
+    assert_eq!(out.report.cores_used, 64);
+    assert!(
+        p.cost < p.round_robin_cost && p.cost < p.sequential_cost,
+        "{p:?}"
+    );
+    lossless(&out);
+}
+
+#[test]
+fn recurrent_modulated_carries_modulator_learning_and_csv_data() {
+    let out = loihi("recurrent_modulated.ron");
+    let img = &out.image;
+    assert_eq!(img.learning.len(), 2);
+    assert_eq!(img.modulator.sources.len(), 2);
+    // Every positioned neuron is bound to a grid cell.
+    assert_eq!(img.modulator.cells.len(), 202);
+    let plastic: usize = img.cores.iter().map(|k| k.plastic_rows.len()).sum();
+    assert!(plastic > 0);
+    let cue = &img.inputs[0];
+    let csv_spikes = std::fs::read_to_string(path("data/cue_spikes.csv")).unwrap();
+    let n = csv_spikes
+        .lines()
+        .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .count();
+    assert!(
+        matches!(&cue.source, amine_chip::image::InputSource::Explicit { spikes } if spikes.len() == n)
+    );
+    lossless(&out);
+}
+
+#[test]
+fn loihi_scale_fills_the_chip() {
+    let out = loihi("loihi_scale.ron");
+    let r = &out.report;
+    assert_eq!(r.neurons, 131_072);
+    assert_eq!(r.cores_used, 128);
+    assert!(r.synapses >= 10_000_000, "{}", r.synapses);
+    assert!(r.cores.iter().all(|k| k.compartments.used == 1024));
+    lossless(&out);
+}

@@ -1,0 +1,248 @@
+//! End-to-end tests of `amine compile` and `amine image show`: the real binary, what a
+//! user sees (stdout, stderr, exit code) and what is left on disk.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn amine(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_amine"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the amine binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Files in `dir` (to prove that a failed compile leaves nothing behind).
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn compile_w1_then_show_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("w1.img");
+    let json = dir.path().join("w1.json");
+    let out = amine(&[
+        "compile",
+        "programs/balanced.ron",
+        "--chip",
+        "loihi",
+        "-o",
+        s(&img),
+        "--json",
+        s(&json),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("1,000 neurons, 100 inputs"), "{stdout}");
+    assert!(stdout.contains("of 128 cores"), "{stdout}");
+    assert!(stdout.contains("placement cost"), "{stdout}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let cores = report["cores_used"].as_u64().unwrap();
+    assert_eq!(report["cores"].as_array().unwrap().len() as u64, cores);
+    assert_eq!(report["quantization"]["max_rel_error"], 0.0);
+
+    let show = amine(&["image", "show", s(&img), "--chip", "loihi"]);
+    assert!(show.status.success(), "{}", text(&show.stderr));
+    let summary = text(&show.stdout);
+    assert!(
+        summary.contains("program `balanced` for chip `loihi`"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("exc")
+            && summary.contains("inh")
+            && summary.contains("Bernoulli p = 0.04"),
+        "{summary}"
+    );
+    let js = amine(&["image", "show", s(&img), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&js.stdout).unwrap();
+    assert_eq!(v["synapses"], report["synapses"]);
+    assert_eq!(v["cores_used"].as_u64(), Some(cores));
+}
+
+#[test]
+fn ron_images_are_written_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("r.ron");
+    let out = amine(&[
+        "compile",
+        "programs/recurrent_modulated.ron",
+        "--chip",
+        "loihi",
+        "-o",
+        s(&img),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(std::fs::read_to_string(&img)
+        .unwrap()
+        .starts_with("ChipImage("));
+    let show = amine(&["image", "show", s(&img)]);
+    let summary = text(&show.stdout);
+    assert!(
+        summary.contains("learning slots") && summary.contains("r_stdp"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_chip_too_small_is_refused_with_the_limit_and_nothing_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("w1.img");
+    let out = amine(&[
+        "compile",
+        "programs/balanced.ron",
+        "--chip",
+        "tiny",
+        "-o",
+        s(&img),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("chip.compartments")
+            && err.contains("1,000")
+            && err.contains("tiny allows 512"),
+        "{err}"
+    );
+    assert!(listing(dir.path()).is_empty(), "{:?}", listing(dir.path()));
+
+    // A per-core limit: enough cores, but fewer input axons than one W1 neuron's fan-in.
+    let tiny = std::fs::read_to_string(root().join("chip-configs/tiny.ron")).unwrap();
+    let chip = dir.path().join("narrow.ron");
+    std::fs::write(
+        &chip,
+        tiny.replace("tiles_x: 2, tiles_y: 2", "tiles_x: 8, tiles_y: 8")
+            .replace("input_axons: 128", "input_axons: 60"),
+    )
+    .unwrap();
+    let out = amine(&[
+        "compile",
+        "programs/balanced.ron",
+        "--chip",
+        s(&chip),
+        "-o",
+        s(&img),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("core.input_axons")
+            && err.contains("tiny allows 60")
+            && err.contains("input axons on one core"),
+        "{err}"
+    );
+    assert!(!img.exists());
+}
+
+#[test]
+fn a_malformed_program_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let w1 = std::fs::read_to_string(root().join("programs/balanced.ron")).unwrap();
+    let line = w1.lines().position(|l| l.contains("dt_ms")).unwrap() + 1;
+    let prog = dir.path().join("bad.ron");
+    std::fs::write(&prog, w1.replace("dt_ms: 1.0", "dt_mss: 1.0")).unwrap();
+    let img = dir.path().join("bad.img");
+    let out = amine(&["compile", s(&prog), "--chip", "loihi", "-o", s(&img)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:{line}:", prog.display())),
+        "{err}"
+    );
+    assert!(err.contains("dt_mss"), "{err}");
+    assert!(!img.exists());
+    assert!(!text(&out.stderr).contains("panicked"));
+}
+
+#[test]
+fn a_malformed_csv_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let src = root().join("programs");
+    std::fs::copy(
+        src.join("recurrent_modulated.ron"),
+        dir.path().join("p.ron"),
+    )
+    .unwrap();
+    std::fs::copy(
+        src.join("data/cue_spikes.csv"),
+        dir.path().join("data/cue_spikes.csv"),
+    )
+    .unwrap();
+    let csv = std::fs::read_to_string(src.join("data/cue_to_rec.csv")).unwrap();
+    let mut lines: Vec<String> = csv.lines().map(String::from).collect();
+    lines[4] = "2,1x7,14.5,0".into(); // line 5, column 3
+    std::fs::write(dir.path().join("data/cue_to_rec.csv"), lines.join("\n")).unwrap();
+    let img = dir.path().join("p.img");
+    let out = amine(&[
+        "compile",
+        s(&dir.path().join("p.ron")),
+        "--chip",
+        "loihi",
+        "-o",
+        s(&img),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("cue_to_rec.csv:5:3:"), "{err}");
+    assert!(!img.exists());
+}
+
+#[test]
+fn image_show_refuses_a_foreign_chip_and_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("w1.img");
+    assert!(amine(&[
+        "compile",
+        "programs/balanced.ron",
+        "--chip",
+        "loihi",
+        "-o",
+        s(&img)
+    ])
+    .status
+    .success());
+    let out = amine(&["image", "show", s(&img), "--chip", "tiny"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("recompile"),
+        "{}",
+        text(&out.stderr)
+    );
+    let junk = dir.path().join("junk.img");
+    std::fs::write(&junk, b"not an image").unwrap();
+    let out = amine(&["image", "show", s(&junk)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!text(&out.stderr).contains("panicked"));
+}
+
+#[test]
+fn help_has_examples() {
+    for cmd in [&["compile", "--help"][..], &["image", "show", "--help"]] {
+        let out = amine(cmd);
+        assert!(out.status.success());
+        assert!(
+            text(&out.stdout).contains("Examples:"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+}
