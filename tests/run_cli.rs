@@ -10,14 +10,24 @@ fn root() -> PathBuf {
 }
 
 fn amine(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_amine")).args(args).current_dir(root()).output().expect("the amine binary runs")
+    Command::new(env!("CARGO_BIN_EXE_amine"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the amine binary runs")
 }
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-const FILES: [&str; 5] = ["report.json", "raster.csv", "energy_heatmap.svg", "raster.svg", "latency.svg"];
+const FILES: [&str; 5] = [
+    "report.json",
+    "raster.csv",
+    "energy_heatmap.svg",
+    "raster.svg",
+    "latency.svg",
+];
 
 /// A 20-neuron program with an External input port of 4 inputs.
 const SMALL: &str = r#"Program(
@@ -40,51 +50,113 @@ fn small_image(dir: &Path, chip: &str) -> PathBuf {
     let prog = dir.join("small.ron");
     std::fs::write(&prog, SMALL).unwrap();
     let img = dir.join(format!("small-{chip}.img"));
-    let out = amine(&["compile", prog.to_str().unwrap(), "--chip", chip, "-o", img.to_str().unwrap()]);
+    let out = amine(&[
+        "compile",
+        prog.to_str().unwrap(),
+        "--chip",
+        chip,
+        "-o",
+        img.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     img
 }
 
 fn assert_fails_without_report(args: &[&str], report: &Path, expect: &str) {
     let out = amine(args);
-    assert_eq!(out.status.code(), Some(1), "{args:?} should fail: {}", text(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?} should fail: {}",
+        text(&out.stdout)
+    );
     let err = text(&out.stderr);
-    assert!(err.contains(expect), "{args:?}: stderr lacks `{expect}`:\n{err}");
-    assert!(!report.exists(), "{args:?} left a report at {}", report.display());
+    assert!(
+        err.contains(expect),
+        "{args:?}: stderr lacks `{expect}`:\n{err}"
+    );
+    assert!(
+        !report.exists(),
+        "{args:?} left a report at {}",
+        report.display()
+    );
 }
 
 #[test]
 fn run_w1_writes_every_report_file() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("out");
-    let out = amine(&["run", "programs/balanced.ron", "--chip", "loihi", "--steps", "200", "--report", report.to_str().unwrap()]);
+    let out = amine(&[
+        "run",
+        "programs/balanced.ron",
+        "--chip",
+        "loihi",
+        "--steps",
+        "200",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    for needle in ["energy", "latency per step", "synaptic events", "exc", "inh", "report written"] {
-        assert!(stdout.contains(needle), "summary lacks `{needle}`:\n{stdout}");
+    for needle in [
+        "energy",
+        "latency per step",
+        "synaptic events",
+        "exc",
+        "inh",
+        "report written",
+    ] {
+        assert!(
+            stdout.contains(needle),
+            "summary lacks `{needle}`:\n{stdout}"
+        );
     }
     for f in FILES {
         let path = report.join(f);
-        assert!(path.metadata().map(|m| m.len() > 0).unwrap_or(false), "{f} missing or empty");
+        assert!(
+            path.metadata().map(|m| m.len() > 0).unwrap_or(false),
+            "{f} missing or empty"
+        );
     }
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap())
+            .unwrap();
     assert_eq!(json["steps"], 200);
     assert_eq!(json["timing"], "analytic");
     assert!(json["synaptic_events"].as_u64().unwrap() > 10_000);
-    assert_eq!(json["latency"]["per_step_cycles"].as_array().unwrap().len(), 200);
+    assert_eq!(
+        json["latency"]["per_step_cycles"].as_array().unwrap().len(),
+        200
+    );
     let raster = std::fs::read_to_string(report.join("raster.csv")).unwrap();
     assert!(raster.starts_with("step,population,neuron\n"));
-    assert_eq!(raster.lines().count() as u64 - 1, json["spikes"]["total"].as_u64().unwrap());
+    assert_eq!(
+        raster.lines().count() as u64 - 1,
+        json["spikes"]["total"].as_u64().unwrap()
+    );
     for svg in ["energy_heatmap.svg", "raster.svg", "latency.svg"] {
         let s = std::fs::read_to_string(report.join(svg)).unwrap();
-        assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"), "{svg}");
+        assert!(
+            s.starts_with("<svg") && s.trim_end().ends_with("</svg>"),
+            "{svg}"
+        );
     }
 }
 
 #[test]
 fn run_json_in_cycle_mode_matches_analytic_spikes() {
     let run = |timing: &str| {
-        let out = amine(&["run", "programs/balanced.ron", "--steps", "100", "--timing", timing, "--threads", "2", "--json"]);
+        let out = amine(&[
+            "run",
+            "programs/balanced.ron",
+            "--steps",
+            "100",
+            "--timing",
+            timing,
+            "--threads",
+            "2",
+            "--json",
+        ]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
@@ -100,10 +172,23 @@ fn a_run_with_external_input_spikes() {
     let img = small_image(dir.path(), "tiny");
     let csv = dir.path().join("in.csv");
     std::fs::write(&csv, "step,index\n0,0\n0,1\n3,2\n").unwrap();
-    let out = amine(&["run", img.to_str().unwrap(), "--chip", "tiny", "--steps", "10", "--input", csv.to_str().unwrap(), "--json"]);
+    let out = amine(&[
+        "run",
+        img.to_str().unwrap(),
+        "--chip",
+        "tiny",
+        "--steps",
+        "10",
+        "--input",
+        csv.to_str().unwrap(),
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(json["synaptic_events"].as_u64().unwrap() >= 60, "3 input spikes × 20 synapses");
+    assert!(
+        json["synaptic_events"].as_u64().unwrap() >= 60,
+        "3 input spikes × 20 synapses"
+    );
 }
 
 #[test]
@@ -115,12 +200,38 @@ fn bad_inputs_fail_cleanly_and_write_nothing() {
     let good = std::fs::read(&img).unwrap();
 
     // Compiled for another chip.
-    assert_fails_without_report(&["run", img.to_str().unwrap(), "--chip", "loihi", "--steps", "5", "--report", rep], &report, "compiled for chip `tiny`");
+    assert_fails_without_report(
+        &[
+            "run",
+            img.to_str().unwrap(),
+            "--chip",
+            "loihi",
+            "--steps",
+            "5",
+            "--report",
+            rep,
+        ],
+        &report,
+        "compiled for chip `tiny`",
+    );
 
     // Truncated.
     let cut = dir.path().join("cut.img");
     std::fs::write(&cut, &good[..good.len() / 2]).unwrap();
-    assert_fails_without_report(&["run", cut.to_str().unwrap(), "--chip", "tiny", "--steps", "5", "--report", rep], &report, "truncated");
+    assert_fails_without_report(
+        &[
+            "run",
+            cut.to_str().unwrap(),
+            "--chip",
+            "tiny",
+            "--steps",
+            "5",
+            "--report",
+            rep,
+        ],
+        &report,
+        "truncated",
+    );
 
     // Corrupt (one payload byte flipped).
     let mut bad = good.clone();
@@ -128,17 +239,52 @@ fn bad_inputs_fail_cleanly_and_write_nothing() {
     bad[last] ^= 0x55;
     let corrupt = dir.path().join("corrupt.img");
     std::fs::write(&corrupt, &bad).unwrap();
-    assert_fails_without_report(&["run", corrupt.to_str().unwrap(), "--chip", "tiny", "--steps", "5", "--report", rep], &report, "corrupt");
+    assert_fails_without_report(
+        &[
+            "run",
+            corrupt.to_str().unwrap(),
+            "--chip",
+            "tiny",
+            "--steps",
+            "5",
+            "--report",
+            rep,
+        ],
+        &report,
+        "corrupt",
+    );
 
     // Not an image at all.
     let junk = dir.path().join("junk.img");
     std::fs::write(&junk, [0u8, 159, 146, 150]).unwrap();
-    assert_fails_without_report(&["run", junk.to_str().unwrap(), "--chip", "tiny", "--report", rep], &report, "neither a binary chip image nor RON");
+    assert_fails_without_report(
+        &[
+            "run",
+            junk.to_str().unwrap(),
+            "--chip",
+            "tiny",
+            "--report",
+            rep,
+        ],
+        &report,
+        "neither a binary chip image nor RON",
+    );
 
     // Input spikes out of range: index, then step.
     let csv = dir.path().join("in.csv");
     std::fs::write(&csv, "0,1\n2,9\n").unwrap();
-    let args = ["run", img.to_str().unwrap(), "--chip", "tiny", "--steps", "5", "--input", csv.to_str().unwrap(), "--report", rep];
+    let args = [
+        "run",
+        img.to_str().unwrap(),
+        "--chip",
+        "tiny",
+        "--steps",
+        "5",
+        "--input",
+        csv.to_str().unwrap(),
+        "--report",
+        rep,
+    ];
     assert_fails_without_report(&args, &report, "in.csv:2:3: index 9 is out of range");
     std::fs::write(&csv, "0,1\n5,0\n").unwrap();
     assert_fails_without_report(&args, &report, "in.csv:2:1: step 5 is not below --steps 5");
@@ -151,7 +297,18 @@ fn demo_prints_the_report_table() {
     let out = amine(&["demo", "--steps", "100"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&out.stdout);
-    for needle in ["balanced", "loihi", "energy", "synapse", "static", "latency per step", "p99", "NoC", "spikes", "synaptic events"] {
+    for needle in [
+        "balanced",
+        "loihi",
+        "energy",
+        "synapse",
+        "static",
+        "latency per step",
+        "p99",
+        "NoC",
+        "spikes",
+        "synaptic events",
+    ] {
         assert!(s.contains(needle), "demo output lacks `{needle}`:\n{s}");
     }
 }

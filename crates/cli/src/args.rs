@@ -46,14 +46,20 @@ pub enum Command {
         command: ImageCommand,
     },
     /// Simulate a chip image or a network program on a chip and report energy and latency.
-    #[command(after_help = "Examples:\n  amine run programs/balanced.ron --chip loihi --steps 1000 --report out/\n  amine run balanced.img --chip loihi --steps 200 --timing cycle --json\n  amine run net.img --chip tiny --steps 50 --input spikes.csv\n\nA program (.ron starting with `Program(`) is compiled first; an image must have been\ncompiled for exactly this chip. On any error nothing is written and the exit code is 1.")]
+    #[command(
+        after_help = "Examples:\n  amine run programs/balanced.ron --chip loihi --steps 1000 --report out/\n  amine run balanced.img --chip loihi --steps 200 --timing cycle --json\n  amine run net.img --chip tiny --steps 50 --input spikes.csv\n\nA program (.ron starting with `Program(`) is compiled first; an image must have been\ncompiled for exactly this chip. On any error nothing is written and the exit code is 1."
+    )]
     Run(RunArgs),
     /// Compile the bundled balanced E/I network onto the built-in Loihi-like chip, run it
     /// and print the energy and latency report. Needs no files.
-    #[command(after_help = "Examples:\n  amine demo\n  amine demo --steps 200 --timing cycle\n  amine demo --report out/")]
+    #[command(
+        after_help = "Examples:\n  amine demo\n  amine demo --steps 200 --timing cycle\n  amine demo --report out/"
+    )]
     Demo(DemoArgs),
     /// Measure simulator throughput, wall time and peak memory on the reference workloads.
-    #[command(after_help = "Examples:\n  amine bench\n  amine bench --quick\n\nEach row runs `amine run` as a child process (single thread, report written) and reads\nits peak resident memory from the operating system.")]
+    #[command(
+        after_help = "Examples:\n  amine bench\n  amine bench --quick\n\nEach row runs `amine run` as a child process (single thread, report written) and reads\nits peak resident memory from the operating system."
+    )]
     Bench(BenchArgs),
 }
 

@@ -44,10 +44,22 @@ pub fn run(a: BenchArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    println!("machine: {} logical cores; release build; one thread per run\n", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "machine: {} logical cores; release build; one thread per run\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     println!(
         "{:<9}{:<10}{:>8}{:>7}{:>13}{:>12}{:>10}{:>10}{:>11}{:>11}",
-        "workload", "timing", "threads", "steps", "syn. events", "events/s", "steps/s", "sim (s)", "wall (s)", "peak RSS"
+        "workload",
+        "timing",
+        "threads",
+        "steps",
+        "syn. events",
+        "events/s",
+        "steps/s",
+        "sim (s)",
+        "wall (s)",
+        "peak RSS"
     );
     for r in &rows {
         println!(
@@ -98,13 +110,17 @@ fn bench(exe: &Path, dir: &Path, quick: bool) -> Result<Vec<Row>> {
                 "--timings".into(),
             ];
             let child = run_child(exe, &args)?;
-            let report: serde_json::Value = serde_json::from_slice(&child.stdout).context("reading the child's report")?;
+            let report: serde_json::Value =
+                serde_json::from_slice(&child.stdout).context("reading the child's report")?;
             let events = report["synaptic_events"].as_u64().unwrap_or(0);
             let field = |name: &str| -> f64 {
                 child
                     .stderr
                     .split_whitespace()
-                    .find_map(|w| w.strip_prefix(&format!("{name}=")).and_then(|v| v.parse().ok()))
+                    .find_map(|w| {
+                        w.strip_prefix(&format!("{name}="))
+                            .and_then(|v| v.parse().ok())
+                    })
                     .unwrap_or(f64::NAN)
             };
             let sim_s = field("sim_s");
@@ -158,7 +174,12 @@ fn run_child(exe: &Path, args: &[String]) -> Result<ChildRun> {
     if !ok {
         bail!("`amine {}` failed:\n{stderr}", args.join(" "));
     }
-    Ok(ChildRun { stdout, stderr, wall_s, peak_rss_kb })
+    Ok(ChildRun {
+        stdout,
+        stderr,
+        wall_s,
+        peak_rss_kb,
+    })
 }
 
 /// Wait for the child and return (exited with 0, its own peak RSS in KiB).

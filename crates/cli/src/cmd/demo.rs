@@ -18,10 +18,20 @@ pub fn run(a: DemoArgs) -> Result<()> {
         loaded.image.cores.len(),
         loaded.compile_s * 1e3
     );
-    let done = super::run::simulate(&chip, &loaded, a.steps, a.timing, 1, None, a.report.is_some())?;
+    let done = super::run::simulate(
+        &chip,
+        &loaded,
+        a.steps,
+        a.timing,
+        1,
+        None,
+        a.report.is_some(),
+    )?;
     print!("{}", done.report.summary());
     if let Some(dir) = &a.report {
-        done.report.write_dir(dir, &done.outcome.raster).context("writing the report")?;
+        done.report
+            .write_dir(dir, &done.outcome.raster)
+            .context("writing the report")?;
         println!("report written to {}/", dir.display());
     }
     println!(

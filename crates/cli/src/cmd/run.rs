@@ -55,14 +55,25 @@ pub fn load(path: &Path, chip: &ChipConfig) -> Result<Loaded> {
     let origin = path.display().to_string();
     if bytes.starts_with(&MAGIC) {
         let image = ChipImage::from_bytes(&bytes, &origin)?;
-        return Ok(Loaded { image, dt_s: 1e-3, compile_s: 0.0 });
+        return Ok(Loaded {
+            image,
+            dt_s: 1e-3,
+            compile_s: 0.0,
+        });
     }
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| anyhow::anyhow!("{origin}: neither a binary chip image nor RON text (a program or an image)"))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        anyhow::anyhow!(
+            "{origin}: neither a binary chip image nor RON text (a program or an image)"
+        )
+    })?;
     if is_program(text) {
         compile(text, &origin, path.parent().unwrap_or(Path::new(".")), chip)
     } else {
-        Ok(Loaded { image: ChipImage::from_ron(text, &origin)?, dt_s: 1e-3, compile_s: 0.0 })
+        Ok(Loaded {
+            image: ChipImage::from_ron(text, &origin)?,
+            dt_s: 1e-3,
+            compile_s: 0.0,
+        })
     }
 }
 
@@ -87,12 +98,16 @@ pub fn simulate(
         threads,
         timing,
         steps,
-        record: Record { spikes: record_spikes, latency: true },
+        record: Record {
+            spikes: record_spikes,
+            latency: true,
+        },
         dt_s: loaded.dt_s,
     };
     let mut sim = Simulator::new(chip, &loaded.image, options)?;
     if let Some(path) = input {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let spikes = parse_csv(&text, &path.display().to_string(), &loaded.image, steps)?;
         sim = sim.with_external(spikes)?;
     }
@@ -104,8 +119,10 @@ pub fn simulate(
         if !shown && start.elapsed() > Duration::from_secs(1) {
             shown = true;
             bar.set_style(
-                ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:40}] {per_sec} eta {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{spinner} step {pos}/{len} [{bar:40}] {per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar.set_draw_target(ProgressDrawTarget::stderr());
         }
@@ -114,17 +131,31 @@ pub fn simulate(
     bar.finish_and_clear();
     let sim_s = start.elapsed().as_secs_f64();
     let report = RunReport::new(&sim, &state, &outcome);
-    Ok(Finished { report, outcome, sim_s })
+    Ok(Finished {
+        report,
+        outcome,
+        sim_s,
+    })
 }
 
 pub fn run(a: RunArgs) -> Result<()> {
     let start = Instant::now();
     let chip = presets::resolve(&a.chip)?;
     let loaded = load(&a.target, &chip)?;
-    let done = simulate(&chip, &loaded, a.steps, a.timing, a.threads, a.input.as_deref(), a.report.is_some())?;
+    let done = simulate(
+        &chip,
+        &loaded,
+        a.steps,
+        a.timing,
+        a.threads,
+        a.input.as_deref(),
+        a.report.is_some(),
+    )?;
     let report_start = Instant::now();
     if let Some(dir) = &a.report {
-        done.report.write_dir(dir, &done.outcome.raster).context("writing the report")?;
+        done.report
+            .write_dir(dir, &done.outcome.raster)
+            .context("writing the report")?;
     }
     if a.json {
         print!("{}", done.report.to_json());
