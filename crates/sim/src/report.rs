@@ -337,8 +337,13 @@ impl RunReport {
             "simulated time",
             nanos(self.simulated_time_s * 1e9)
         );
+        if self.simulated_time_s > 0.0 {
+            // pJ / s = 1e-12 W = 1e-9 mW.
+            let mw = self.energy.total_pj / self.simulated_time_s * 1e-9;
+            let _ = writeln!(w, "  {:<20}{:>16}", "average power", format!("{mw:.2} mW"));
+        }
         let n = &self.noc;
-        let _ = writeln!(w, "{:<22}", "NoC");
+        let _ = writeln!(w, "NoC");
         let _ = writeln!(w, "  {:<20}{:>16}", "packets", group(n.packets));
         let _ = writeln!(
             w,

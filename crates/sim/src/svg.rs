@@ -69,12 +69,20 @@ pub fn energy_heatmap(r: &RunReport) -> String {
         h,
         &format!("Dynamic energy per core — {} on {}", r.program, r.chip),
     );
+    // Colour spans the used cores' range, so small differences between busy cores show.
     let max = r
         .energy
         .per_core
         .iter()
         .map(|c| c.total_pj)
         .fold(0.0, f64::max);
+    let min = r
+        .energy
+        .per_core
+        .iter()
+        .map(|c| c.total_pj)
+        .fold(max, f64::min);
+    let span = max - min;
     let by_id: std::collections::HashMap<u32, &crate::report::CoreEnergy> =
         r.energy.per_core.iter().map(|c| (c.core, c)).collect();
     for ty in 0..m.tiles_y {
@@ -91,7 +99,11 @@ pub fn energy_heatmap(r: &RunReport) -> String {
                 let (cx, cy) = (x0 + 3 + (j % cols) * cell, y0 + 3 + (j / cols) * cell);
                 let (fill, title) = match by_id.get(&id) {
                     Some(c) => (
-                        ramp(if max > 0.0 { c.total_pj / max } else { 0.0 }),
+                        ramp(if span > 0.0 {
+                            (c.total_pj - min) / span
+                        } else {
+                            1.0
+                        }),
                         format!("core {id}: {}", energy(c.total_pj)),
                     ),
                     None => ("#e8e8e8".to_string(), format!("core {id}: unused")),
@@ -122,7 +134,12 @@ pub fn energy_heatmap(r: &RunReport) -> String {
         lx + 22,
         esc(&energy(max))
     );
-    let _ = writeln!(s, "<text x=\"{}\" y=\"206\">0</text>", lx + 22);
+    let _ = writeln!(
+        s,
+        "<text x=\"{}\" y=\"206\">{}</text>",
+        lx + 22,
+        esc(&energy(min))
+    );
     let _ = writeln!(
         s,
         "<text x=\"20\" y=\"{}\">{} × {} tiles, {} cores per tile; total {}</text>",
@@ -192,13 +209,7 @@ pub fn raster(r: &RunReport, raster: &[Spike]) -> String {
             esc(&p.name)
         );
     }
-    let _ = writeln!(
-        s,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">step (0 – {})</text>",
-        left + pw / 2.0,
-        h as f64 - 15.0,
-        r.steps
-    );
+    x_axis(&mut s, left, top + ph, pw, r.steps);
     s + "</svg>\n"
 }
 
@@ -257,12 +268,27 @@ pub fn latency(r: &RunReport) -> String {
             esc(&crate::report::nanos(v))
         );
     }
+    x_axis(&mut s, left, top + ph, pw, r.steps);
+    s + "</svg>\n"
+}
+
+/// Step ticks (0, ¼, ½, ¾, all) under a plot area and the axis label.
+fn x_axis(s: &mut String, left: f64, bottom: f64, width: f64, steps: u32) {
+    for i in 0..=4u32 {
+        let step = (steps as u64 * i as u64 / 4) as u32;
+        let x = left + width * i as f64 / 4.0;
+        let _ = writeln!(
+            s,
+            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{bottom}\" y2=\"{}\" stroke=\"#444\"/>\
+             <text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{step}</text>",
+            bottom + 5.0,
+            bottom + 18.0
+        );
+    }
     let _ = writeln!(
         s,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">step (0 – {})</text>",
-        left + pw / 2.0,
-        h as f64 - 15.0,
-        r.steps
+        "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">step</text>",
+        left + width / 2.0,
+        bottom + 38.0
     );
-    s + "</svg>\n"
 }
