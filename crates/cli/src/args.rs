@@ -156,6 +156,9 @@ pub struct BenchArgs {
     /// Only the 1,000-neuron network (W1), not the Loihi-scale one (W2).
     #[arg(long)]
     pub quick: bool,
+    /// Runs per row; the best times (and the largest peak memory) are reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: u32,
     /// Print the table as JSON.
     #[arg(long)]
     pub json: bool,
