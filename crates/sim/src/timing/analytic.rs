@@ -6,8 +6,9 @@
 //! carrying `load_L` flits injected over a window `T_L` (first to last injection of its
 //! packets, plus one packet time):
 //! - a burst: the packet waits behind half of the other flits, `(load_L − F_p)·fc / 2`;
-//! - a queue (M/D/1): with utilisation `ρ = min(load_L·fc / T_L, 0.95)`, the mean wait
-//!   `ρ / (2(1 − ρ)) · F_p·fc`.
+//! - a queue: with utilisation `ρ = min(load_L·fc / T_L, 0.95)`, the M/D/1 mean wait
+//!   `ρ / (2(1 − ρ)) · F_p·fc`, plus half the backlog `max(0, load_L·fc − T_L) / 2` of
+//!   an overloaded link.
 //!
 //! (rounded up). Packets injected far apart then wait little, and a burst waits at most
 //! for its share. A core finishes at `max(out_k + Σ work, max_p (A_p + work_p))`: either
@@ -60,8 +61,12 @@ pub(crate) fn run(
             g.for_path(p.src_tile, p.dst_tile, |l| {
                 let burst = ((s.load[l] - p.flits as u64) * g.flit_cycles).div_ceil(2);
                 let window = (s.last_inject[l] - s.first[l] + service).max(1);
-                let rho = (s.load[l] as f64 * g.flit_cycles as f64 / window as f64).min(0.95);
-                let queue = (rho / (2.0 * (1.0 - rho)) * service as f64).ceil() as u64;
+                let demand = s.load[l] as f64 * g.flit_cycles as f64;
+                let rho = (demand / window as f64).min(0.95);
+                // An overloaded link (demand beyond its window) also builds a backlog
+                // that a packet finds half-drained on average.
+                let backlog = (demand - window as f64).max(0.0) / 2.0;
+                let queue = (backlog + rho / (2.0 * (1.0 - rho)) * service as f64).ceil() as u64;
                 wait = wait.max(burst.min(queue));
             });
         }
