@@ -195,101 +195,57 @@ fn a_run_with_external_input_spikes() {
 fn bad_inputs_fail_cleanly_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report");
-    let rep = report.to_str().unwrap();
     let img = small_image(dir.path(), "tiny");
     let good = std::fs::read(&img).unwrap();
+    // `amine run FILE --chip CHIP --steps 5 [--input in.csv] --report DIR` must fail.
+    let fails = |file: &Path, chip: &str, input: Option<&Path>, expect: &str| {
+        let mut args = vec![
+            "run",
+            file.to_str().unwrap(),
+            "--chip",
+            chip,
+            "--steps",
+            "5",
+        ];
+        if let Some(csv) = input {
+            args.extend(["--input", csv.to_str().unwrap()]);
+        }
+        args.extend(["--report", report.to_str().unwrap()]);
+        assert_fails_without_report(&args, &report, expect);
+    };
 
     // Compiled for another chip.
-    assert_fails_without_report(
-        &[
-            "run",
-            img.to_str().unwrap(),
-            "--chip",
-            "loihi",
-            "--steps",
-            "5",
-            "--report",
-            rep,
-        ],
-        &report,
-        "compiled for chip `tiny`",
-    );
+    fails(&img, "loihi", None, "compiled for chip `tiny`");
 
-    // Truncated.
-    let cut = dir.path().join("cut.img");
-    std::fs::write(&cut, &good[..good.len() / 2]).unwrap();
-    assert_fails_without_report(
-        &[
-            "run",
-            cut.to_str().unwrap(),
-            "--chip",
-            "tiny",
-            "--steps",
-            "5",
-            "--report",
-            rep,
-        ],
-        &report,
-        "truncated",
-    );
-
-    // Corrupt (one payload byte flipped).
-    let mut bad = good.clone();
-    let last = bad.len() - 1;
-    bad[last] ^= 0x55;
-    let corrupt = dir.path().join("corrupt.img");
-    std::fs::write(&corrupt, &bad).unwrap();
-    assert_fails_without_report(
-        &[
-            "run",
-            corrupt.to_str().unwrap(),
-            "--chip",
-            "tiny",
-            "--steps",
-            "5",
-            "--report",
-            rep,
-        ],
-        &report,
-        "corrupt",
-    );
-
-    // Not an image at all.
-    let junk = dir.path().join("junk.img");
-    std::fs::write(&junk, [0u8, 159, 146, 150]).unwrap();
-    assert_fails_without_report(
-        &[
-            "run",
-            junk.to_str().unwrap(),
-            "--chip",
-            "tiny",
-            "--report",
-            rep,
-        ],
-        &report,
-        "neither a binary chip image nor RON",
-    );
-
-    // Input spikes out of range: index, then step.
-    let csv = dir.path().join("in.csv");
-    std::fs::write(&csv, "0,1\n2,9\n").unwrap();
-    let args = [
-        "run",
-        img.to_str().unwrap(),
-        "--chip",
-        "tiny",
-        "--steps",
-        "5",
-        "--input",
-        csv.to_str().unwrap(),
-        "--report",
-        rep,
+    // Truncated, corrupt (one payload byte flipped), not an image at all.
+    let mut corrupt = good.clone();
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 0x55;
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        ("cut.img", good[..good.len() / 2].to_vec(), "truncated"),
+        ("corrupt.img", corrupt, "corrupt"),
+        (
+            "junk.img",
+            vec![0u8, 159, 146, 150],
+            "neither a binary chip image nor RON",
+        ),
     ];
-    assert_fails_without_report(&args, &report, "in.csv:2:3: index 9 is out of range");
-    std::fs::write(&csv, "0,1\n5,0\n").unwrap();
-    assert_fails_without_report(&args, &report, "in.csv:2:1: step 5 is not below --steps 5");
-    std::fs::write(&csv, "0,1\nzero,0\n").unwrap();
-    assert_fails_without_report(&args, &report, "in.csv:2:1");
+    for (name, bytes, expect) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        fails(&path, "tiny", None, expect);
+    }
+
+    // Input spikes out of range (index, then step) or malformed.
+    let csv = dir.path().join("in.csv");
+    for (text, expect) in [
+        ("0,1\n2,9\n", "in.csv:2:3: index 9 is out of range"),
+        ("0,1\n5,0\n", "in.csv:2:1: step 5 is not below --steps 5"),
+        ("0,1\nzero,0\n", "in.csv:2:1"),
+    ] {
+        std::fs::write(&csv, text).unwrap();
+        fails(&img, "tiny", Some(&csv), expect);
+    }
 }
 
 #[test]

@@ -21,6 +21,38 @@ pub(crate) struct Emit {
     pub payload: u16,
 }
 
+impl Emit {
+    fn spike(comp: usize) -> Emit {
+        Emit {
+            comp: comp as u32,
+            payload: 0,
+        }
+    }
+    fn graded(comp: usize, payload: u16) -> Emit {
+        Emit {
+            comp: comp as u32,
+            payload,
+        }
+    }
+}
+
+impl CoreState {
+    /// Compartment `c`'s LIF state, gathered from the structure-of-arrays.
+    fn lif(&self, c: usize) -> LifState {
+        LifState {
+            u: self.u[c],
+            v: self.v[c],
+            refractory_left: self.refractory[c],
+        }
+    }
+
+    fn set_lif(&mut self, c: usize, st: &LifState) {
+        self.u[c] = st.u;
+        self.v[c] = st.v;
+        self.refractory[c] = st.refractory_left;
+    }
+}
+
 /// What a core's neuron phase produced.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct NeuronOut {
@@ -43,9 +75,8 @@ pub(crate) fn update_neurons(t: &CoreTable, s: &mut CoreState, slot: usize, out:
     }
     let (mut active, mut idle) = (0u64, 0u64);
     let n = t.n;
-    let acc = &mut s.acc[slot * n..(slot + 1) * n];
-    for (c, x) in acc.iter_mut().enumerate() {
-        let input = std::mem::take(x);
+    for c in 0..n {
+        let input = std::mem::take(&mut s.acc[slot * n + c]);
         let pi = t.profile_of[c] as usize;
         let busy = input != 0
             || s.u[c] != 0
@@ -60,65 +91,31 @@ pub(crate) fn update_neurons(t: &CoreTable, s: &mut CoreState, slot: usize, out:
                 let o = g.table.lookup(0);
                 s.out[c] = o;
                 if o != 0 {
-                    out.emits.push(Emit {
-                        comp: c as u32,
-                        payload: o,
-                    });
+                    out.emits.push(Emit::graded(c, o));
                 }
             }
             continue;
         }
         active += 1;
-        if let Some(f) = &t.lif_fast[pi] {
-            let (u, v, r, spiked) = f.step(s.u[c], s.v[c], s.refractory[c], input);
-            s.u[c] = u;
-            s.v[c] = v;
-            s.refractory[c] = r;
-            if spiked {
-                out.emits.push(Emit {
-                    comp: c as u32,
-                    payload: 0,
-                });
-            }
-            continue;
-        }
         match &t.profiles[pi] {
             NeuronParams::Lif(p) => {
-                let mut st = LifState {
-                    u: s.u[c],
-                    v: s.v[c],
-                    refractory_left: s.refractory[c],
-                };
+                let mut st = s.lif(c);
                 let spiked = st.step(p, input);
-                s.u[c] = st.u;
-                s.v[c] = st.v;
-                s.refractory[c] = st.refractory_left;
+                s.set_lif(c, &st);
                 if spiked {
-                    out.emits.push(Emit {
-                        comp: c as u32,
-                        payload: 0,
-                    });
+                    out.emits.push(Emit::spike(c));
                 }
             }
             NeuronParams::Alif(p) => {
                 let mut st = AlifState {
-                    lif: LifState {
-                        u: s.u[c],
-                        v: s.v[c],
-                        refractory_left: s.refractory[c],
-                    },
+                    lif: s.lif(c),
                     a: s.a[c],
                 };
                 let spiked = st.step(p, input);
-                s.u[c] = st.lif.u;
-                s.v[c] = st.lif.v;
-                s.refractory[c] = st.lif.refractory_left;
+                s.set_lif(c, &st.lif);
                 s.a[c] = st.a;
                 if spiked {
-                    out.emits.push(Emit {
-                        comp: c as u32,
-                        payload: 0,
-                    });
+                    out.emits.push(Emit::spike(c));
                 }
             }
             NeuronParams::Graded(p) => {
@@ -130,10 +127,7 @@ pub(crate) fn update_neurons(t: &CoreTable, s: &mut CoreState, slot: usize, out:
                 s.u[c] = st.u;
                 s.out[c] = o;
                 if o != 0 {
-                    out.emits.push(Emit {
-                        comp: c as u32,
-                        payload: o,
-                    });
+                    out.emits.push(Emit::graded(c, o));
                 }
             }
         }
@@ -175,10 +169,7 @@ fn update_lif_core(t: &CoreTable, s: &mut CoreState, slot: usize, out: &mut Neur
         *v = nv;
         *r = nr;
         if spiked {
-            out.emits.push(Emit {
-                comp: c as u32,
-                payload: 0,
-            });
+            out.emits.push(Emit::spike(c));
         }
     }
     s.counts.neuron_active += active;
@@ -216,10 +207,7 @@ fn update_uniform_lif_core(
             continue;
         }
         if flags[c] != 0 {
-            out.emits.push(Emit {
-                comp: c as u32,
-                payload: 0,
-            });
+            out.emits.push(Emit::spike(c));
         }
         c += 1;
     }

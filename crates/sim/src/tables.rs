@@ -43,8 +43,6 @@ pub(crate) struct CoreTable {
     /// Whether a profile has a non-zero bias (its compartments always have work).
     pub profile_biased: Vec<bool>,
     pub profile_of: Vec<u16>,
-    /// The LIF fast path of each profile (`None` for ALIF and graded profiles).
-    pub lif_fast: Vec<Option<LifFast>>,
     /// Every profile is LIF: `lif_dense` holds them all and the LIF-only loop runs.
     pub all_lif: bool,
     pub lif_dense: Vec<LifFast>,
@@ -132,7 +130,6 @@ impl Tables {
                     profile_biased: c.profiles.iter().map(biased).collect(),
                     profiles: c.profiles.clone(),
                     profile_of: c.compartments.clone(),
-                    lif_fast: c.profiles.iter().map(LifFast::of).collect(),
                     all_lif: c.profiles.iter().all(|p| LifFast::of(p).is_some()),
                     lif_dense: c.profiles.iter().filter_map(LifFast::of).collect(),
                     rows: (0..rows as usize)
