@@ -144,8 +144,8 @@ fn run_w1_writes_every_report_file() {
 }
 
 #[test]
-fn run_json_in_cycle_mode_matches_analytic_spikes() {
-    let run = |timing: &str| {
+fn run_json_is_the_same_for_any_thread_count_and_mode() {
+    let run = |timing: &str, threads: &str| {
         let out = amine(&[
             "run",
             "programs/balanced.ron",
@@ -154,13 +154,18 @@ fn run_json_in_cycle_mode_matches_analytic_spikes() {
             "--timing",
             timing,
             "--threads",
-            "2",
+            threads,
             "--json",
         ]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
-    let (a, c) = (run("analytic"), run("cycle"));
+    let (mut a1, mut a3) = (run("analytic", "1"), run("analytic", "3"));
+    assert_eq!(a3["threads"], 3);
+    a1["threads"] = 0.into();
+    a3["threads"] = 0.into();
+    assert_eq!(a1, a3, "the report does not depend on the thread count");
+    let (a, c) = (run("analytic", "2"), run("cycle", "2"));
     assert_eq!(c["timing"], "cycle");
     assert_eq!(a["spikes"], c["spikes"]);
     assert_eq!(a["events"], c["events"]);

@@ -116,18 +116,3 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-impl From<amine_chip::Error> for Error {
-    fn from(e: amine_chip::Error) -> Error {
-        match e.kind() {
-            amine_chip::ErrorKind::Io { path, message } => Error::new(ErrorKind::Io {
-                path: path.clone(),
-                message: message.clone(),
-            }),
-            _ => Error::new(ErrorKind::Io {
-                path: String::new(),
-                message: e.to_string(),
-            }),
-        }
-    }
-}
