@@ -143,7 +143,7 @@ pub(crate) fn update_neurons(t: &CoreTable, s: &mut CoreState, slot: usize, out:
 /// constants (no bounds checks or model dispatch in the loop).
 fn update_lif_core(t: &CoreTable, s: &mut CoreState, slot: usize, out: &mut NeuronOut) {
     if let Some(f) = t.lif_dense.first() {
-        if f.refractory() == 0 && t.lif_dense.iter().all(|g| g == f) {
+        if f.plain() && t.lif_dense.iter().all(|g| g == f) {
             return update_uniform_lif_core(f, t.n, s, slot, out);
         }
     }

@@ -283,8 +283,10 @@ impl LifFast {
         self.bias != 0
     }
 
-    pub fn refractory(&self) -> u8 {
-        self.refractory
+    /// Whether [`LifFast::step_plain`] applies: no refractory period and a bias small
+    /// enough for 32-bit sums (always so for parameters that pass the image verifier).
+    pub fn plain(&self) -> bool {
+        self.refractory == 0 && self.bias.abs() < 1 << 20
     }
 
     /// [`LifFast::step`] without a refractory period, in 32-bit lanes so that a loop of

@@ -105,6 +105,19 @@ pub fn simulate(
         dt_s: loaded.dt_s,
     };
     let mut sim = Simulator::new(chip, &loaded.image, options)?;
+    let external: Vec<&str> = loaded
+        .image
+        .inputs
+        .iter()
+        .filter(|p| matches!(p.source, amine_chip::image::InputSource::External))
+        .map(|p| p.name.as_str())
+        .collect();
+    if input.is_none() && !external.is_empty() {
+        eprintln!(
+            "note: no --input given, so the External input port(s) `{}` send no spikes",
+            external.join("`, `")
+        );
+    }
     if let Some(path) = input {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
