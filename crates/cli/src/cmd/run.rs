@@ -133,7 +133,7 @@ pub fn simulate(
             shown = true;
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} step {pos}/{len} [{bar:40}] {per_sec} eta {eta}",
+                    "{spinner} step {pos}/{len} [{bar:40}] {elapsed} elapsed, eta {eta}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
