@@ -157,7 +157,7 @@ pub struct BenchArgs {
     #[arg(long)]
     pub quick: bool,
     /// Runs per row; the best times (and the largest peak memory) are reported.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     pub repeat: u32,
     /// Print the table as JSON.
     #[arg(long)]
