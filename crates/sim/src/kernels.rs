@@ -340,7 +340,7 @@ pub(crate) fn deliver(
 
 /// A cache prefetch hint for the line holding `p` (no-op off x86-64).
 #[inline(always)]
-fn prefetch<T>(p: *const T) {
+pub(crate) fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetching is a hint that never faults, even for an invalid address;
     // SSE is part of the x86-64 baseline.
