@@ -32,7 +32,9 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
             chip,
             output,
             json,
-        } => cmd::compile::run(&program, &chip, &output, json.as_deref()),
+            dt,
+        } => cmd::compile::run(&program, &chip, &output, json.as_deref(), dt),
+        args::Command::Nir { command } => cmd::nir::run(command),
         args::Command::Image { command } => cmd::image::run(command),
     }
 }

@@ -2,3 +2,4 @@
 pub mod chip;
 pub mod compile;
 pub mod image;
+pub mod nir;
