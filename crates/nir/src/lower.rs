@@ -394,13 +394,13 @@ pub fn lower(c: &Checked, dt: f64, name: &str) -> Result<Lowered, Error> {
             let (Some(pre_idx), Some(post_idx)) = (index.get(src), index.get(post_node)) else {
                 continue;
             };
-            let mut groups: BTreeMap<(String, String, u32), Vec<(u32, u32, f64)>> = BTreeMap::new();
+            let mut groups: BTreeMap<GroupKey, Vec<(u32, u32, f64)>> = BTreeMap::new();
             for (&(pre, post, d), &w) in terms {
                 let w = w * scale * gain.get(post).copied().unwrap_or(0.0);
                 if w == 0.0 || pre >= pre_idx.len() || post >= post_idx.len() {
                     continue;
                 }
-                if !(w.abs() <= W_MAX) {
+                if w.is_nan() || w.abs() > W_MAX {
                     problems.push(format!(
                         "edge into `{post_node}`: a weight from `{src}` of {w} weight units exceeds the chip's largest synapse weight {W_MAX}"
                     ));
@@ -548,6 +548,9 @@ fn output_of(
     memo.insert(name.to_string(), e.clone());
     Ok(e)
 }
+
+/// Projections are grouped by (source population, target population, delay).
+type GroupKey = (String, String, u32);
 
 type Pops = Vec<(String, (LifParams, u32))>;
 
