@@ -28,7 +28,7 @@ pub enum Command {
         after_help = "Examples:\n  amine compile programs/balanced.ron --chip loihi -o balanced.img\n  amine compile programs/layered.ron --chip loihi -o layered.ron --json report.json\n\nAn output name ending in .ron gets the RON text encoding; any other name the compact binary.\nOn any error nothing is written and the exit code is 1."
     )]
     Compile {
-        /// The network program (RON).
+        /// The network program (RON), or a NIR file (`.nir`, needs `--dt`).
         program: PathBuf,
         /// A preset name (loihi, tiny) or a chip-config RON file.
         #[arg(long)]
@@ -39,6 +39,14 @@ pub enum Command {
         /// Also write the compile report as JSON to this file.
         #[arg(long, value_name = "REPORT")]
         json: Option<PathBuf>,
+        /// Step in seconds for a NIR file (`.nir`): the forward-Euler discretisation step.
+        #[arg(long, value_name = "SECONDS")]
+        dt: Option<f64>,
+    },
+    /// Inspect NIR graphs (Neuromorphic Intermediate Representation, `.nir` HDF5 files).
+    Nir {
+        #[command(subcommand)]
+        command: NirCommand,
     },
     /// Inspect chip images.
     Image {
@@ -61,6 +69,21 @@ pub enum Command {
         after_help = "Examples:\n  amine bench\n  amine bench --quick\n\nEach row runs `amine run` as a child process (single thread, report written) and reads\nits peak resident memory from the operating system."
     )]
     Bench(BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NirCommand {
+    /// Print a NIR graph (nodes, shapes, parameters, edges) and what amine maps it to.
+    #[command(
+        after_help = "Examples:\n  amine nir show crates/nir/tests/fixtures/ff_cubalif.nir\n  amine nir show net.nir --dt 0.001"
+    )]
+    Show {
+        /// A NIR file.
+        file: PathBuf,
+        /// Step in seconds (default 0.001) for the mapping summary.
+        #[arg(long, value_name = "SECONDS", default_value_t = 1e-3)]
+        dt: f64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,10 +5,24 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use std::time::Instant;
 
-pub fn run(program: &Path, chip: &str, output: &Path, json: Option<&Path>) -> Result<()> {
+pub fn run(
+    program: &Path,
+    chip: &str,
+    output: &Path,
+    json: Option<&Path>,
+    dt: Option<f64>,
+) -> Result<()> {
     let config = presets::resolve(chip)?;
     let start = Instant::now();
-    let compiled = amine_compiler::compile_file(program, &config)?;
+    let compiled = if amine_nir::is_nir_path(program) {
+        // NIR graphs go through the importer, then compile like any program.
+        let dt = dt.context("a NIR file needs --dt <seconds> (the discretisation step)")?;
+        let p = amine_nir::program(program, dt)?;
+        let base = program.parent().unwrap_or(Path::new("."));
+        amine_compiler::compile_program(p, base, &config)?
+    } else {
+        amine_compiler::compile_file(program, &config)?
+    };
     let elapsed = start.elapsed();
     // Both outputs are prepared before either is written, and written atomically.
     let report_json = serde_json::to_vec_pretty(&compiled.report)?;

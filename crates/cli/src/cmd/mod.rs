@@ -4,4 +4,5 @@ pub mod chip;
 pub mod compile;
 pub mod demo;
 pub mod image;
+pub mod nir;
 pub mod run;

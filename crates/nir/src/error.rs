@@ -1,0 +1,73 @@
+//! Typed errors of the NIR importer: every failure is an [`Error`] with an [`ErrorKind`],
+//! never a panic, whatever the file holds.
+
+use std::fmt;
+
+/// What went wrong while importing a NIR file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ErrorKind {
+    /// The file could not be opened or is not HDF5 (the HDF5 library's message).
+    Io { path: String, message: String },
+    /// The file is HDF5 but not a NIR graph as the `nir` package writes it: a missing
+    /// group or dataset, a wrong type, a parameter of the wrong shape.
+    Malformed(Vec<String>),
+    /// The graph is readable but not importable: missing nodes, edges to nowhere, shape
+    /// mismatches, unsupported node types or parameters. One message per problem, each
+    /// naming the node.
+    Invalid(Vec<String>),
+    /// A command-line or API argument is unusable (e.g. a non-positive `dt`).
+    Argument(String),
+}
+
+/// An import error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error {
+    pub kind: ErrorKind,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind) -> Error {
+        Error { kind }
+    }
+
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    pub fn malformed(msg: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Malformed(vec![msg.into()]))
+    }
+
+    /// The problem messages (one for `Io` and `Argument`).
+    pub fn messages(&self) -> Vec<String> {
+        match &self.kind {
+            ErrorKind::Io { path, message } => vec![format!("{path}: {message}")],
+            ErrorKind::Malformed(m) | ErrorKind::Invalid(m) => m.clone(),
+            ErrorKind::Argument(m) => vec![m.clone()],
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (what, list) = match &self.kind {
+            ErrorKind::Io { path, message } => {
+                return write!(f, "cannot read NIR file {path}: {message}")
+            }
+            ErrorKind::Argument(m) => return write!(f, "{m}"),
+            ErrorKind::Malformed(m) => ("not a valid NIR file", m),
+            ErrorKind::Invalid(m) => ("the NIR graph cannot be imported", m),
+        };
+        write!(f, "{what} ({} problem", list.len())?;
+        if list.len() != 1 {
+            write!(f, "s")?;
+        }
+        write!(f, ")")?;
+        for m in list {
+            write!(f, "\n  - {m}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}

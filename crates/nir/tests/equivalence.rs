@@ -1,0 +1,78 @@
+//! A NIR graph whose parameters are exactly representable compiles to the same chip
+//! image as the same network written as a native amine program — so any simulation of
+//! the two gives identical spikes.
+
+use amine_nir::{import_graph, NirGraph, NirNode, Tensor};
+use std::path::Path;
+
+fn t(n: usize, x: f64) -> Tensor {
+    Tensor::vector(vec![x; n])
+}
+
+#[test]
+fn exact_nir_equals_native_program() {
+    let dt = 1e-3;
+    // snnTorch convention: r = tau_mem/dt, w_in = tau_syn/dt, so a weight w adds w.
+    let w1: Vec<f64> = (0..3 * 4)
+        .map(|k| f64::from((k * 37 % 23) as u8) - 6.0)
+        .collect();
+    let nodes = vec![
+        ("input", NirNode::Input { shape: vec![4] }),
+        (
+            "fc",
+            NirNode::Linear {
+                weight: Tensor::new(vec![3, 4], w1.clone()),
+            },
+        ),
+        (
+            "cuba",
+            NirNode::CubaLif {
+                tau_syn: t(3, 8e-3),
+                tau_mem: t(3, 16e-3),
+                r: t(3, 16.0),
+                v_leak: t(3, 0.0),
+                v_threshold: t(3, 40.0),
+                v_reset: t(3, 0.0),
+                w_in: t(3, 8.0),
+            },
+        ),
+        ("output", NirNode::Output { shape: vec![3] }),
+    ];
+    let graph = NirGraph {
+        nodes: nodes.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        edges: [("input", "fc"), ("fc", "cuba"), ("cuba", "output")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+        version: "1.0".into(),
+    };
+    let imported = import_graph(&graph, dt, "eq").unwrap();
+    assert_eq!(imported.node("cuba").unwrap().scale, 1.0);
+    assert!(imported.node("cuba").unwrap().exact);
+    // The same network, written by hand: dense weights[pre][post].
+    let dense: Vec<String> = (0..4)
+        .map(|pre| {
+            let row: Vec<String> = (0..3)
+                .map(|post| format!("{:.1}", w1[post * 4 + pre]))
+                .collect();
+            format!("[{}]", row.join(", "))
+        })
+        .collect();
+    let native = format!(
+        r#"Program(name: "eq", dt_ms: 1.0,
+  populations: [(name: "cuba", size: 3, model: Lif(tau_syn: Ms(8), tau_mem: Ms(16), threshold: 40))],
+  inputs: [(name: "input", size: 4, source: External)],
+  projections: [(name: Some("input->cuba"), from: "input", to: "cuba", connect: Dense([{}]))],
+  probes: [(name: "output.cuba", population: "cuba", kind: Spikes)])"#,
+        dense.join(", ")
+    );
+    let chip = amine_chip::presets::preset("loihi").unwrap();
+    let a = amine_compiler::compile_program(imported.program, Path::new("."), &chip).unwrap();
+    let b = amine_compiler::compile_str(&native, "eq.ron", Path::new("."), &chip).unwrap();
+    assert_eq!(a.report.synapses, b.report.synapses);
+    assert_eq!(a.report.quantization.exact_synapses, a.report.synapses);
+    assert_eq!(
+        a.image, b.image,
+        "the NIR import and the native program differ"
+    );
+}

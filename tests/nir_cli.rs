@@ -1,0 +1,99 @@
+//! End-to-end tests of the NIR import through the `amine` binary: `amine nir show`,
+//! `amine compile model.nir --dt`, and the errors a user sees for bad files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn amine(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_amine"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the amine binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const FIX: &str = "crates/nir/tests/fixtures";
+
+#[test]
+fn nir_show_prints_nodes_edges_and_mapping() {
+    let out = amine(&[
+        "nir",
+        "show",
+        &format!("{FIX}/rec_lif.nir"),
+        "--dt",
+        "0.001",
+    ]);
+    let so = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for want in [
+        "9 nodes, 9 edges",
+        "fc_rec",
+        "delay -> lif",
+        "Delay",
+        "LIF",
+        "amine mapping (dt = 1 ms)",
+        "12 compartments",
+        "projection lif->lif@2",
+        "probe readout.li",
+        "Voltage",
+    ] {
+        assert!(so.contains(want), "missing `{want}` in:\n{so}");
+    }
+}
+
+#[test]
+fn compile_each_fixture_onto_loihi() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["ff_cubalif", "rec_lif", "conv"] {
+        let img = dir.path().join(format!("{f}.img"));
+        let out = amine(&[
+            "compile",
+            &format!("{FIX}/{f}.nir"),
+            "--chip",
+            "loihi",
+            "--dt",
+            "0.001",
+            "-o",
+            img.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{f}: {}", text(&out.stderr));
+        assert!(img.exists(), "{f}: no image written");
+    }
+}
+
+#[test]
+fn compile_nir_without_dt_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("x.img");
+    let out = amine(&[
+        "compile",
+        &format!("{FIX}/conv.nir"),
+        "--chip",
+        "loihi",
+        "-o",
+        img.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--dt"), "{}", text(&out.stderr));
+    assert!(!img.exists());
+}
+
+#[test]
+fn malformed_file_is_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.nir");
+    std::fs::write(&bad, b"this is not HDF5 at all").unwrap();
+    let out = amine(&["nir", "show", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = text(&out.stderr);
+    assert!(e.contains("cannot read NIR file"), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+}
