@@ -247,7 +247,8 @@ impl Simulator {
             .flat_map(|(k, o)| o.emits.iter().map(move |e| (k, e.comp, e.payload)))
     }
 
-    /// Advance `state` by one step.
+    /// Advance `state` by one step. `state` must come from this simulator's
+    /// [`Simulator::initial_state`] (or be a clone of one that did).
     pub fn step(&mut self, state: &mut SimState) -> StepTiming {
         let t = state.step;
         let tables = &self.tables;
