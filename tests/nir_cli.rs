@@ -97,3 +97,62 @@ fn malformed_file_is_an_error_not_a_crash() {
     assert!(e.contains("cannot read NIR file"), "{e}");
     assert!(!e.contains("panicked"), "{e}");
 }
+
+#[test]
+fn run_a_fixture_with_input_spikes_writes_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    // 8 External inputs of ff_cubalif, each spiking every third step.
+    let mut csv = String::from("step,index\n");
+    for step in 0..60u32 {
+        for i in 0..8u32 {
+            if (step + i) % 3 == 0 {
+                csv.push_str(&format!("{step},{i}\n"));
+            }
+        }
+    }
+    let input = dir.path().join("spikes.csv");
+    std::fs::write(&input, csv).unwrap();
+    let report = dir.path().join("report");
+    let out = amine(&[
+        "run",
+        &format!("{FIX}/ff_cubalif.nir"),
+        "--dt",
+        "0.001",
+        "--chip",
+        "loihi",
+        "--steps",
+        "60",
+        "--input",
+        input.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for f in ["report.json", "raster.csv", "raster.svg"] {
+        assert!(report.join(f).exists(), "no {f}");
+    }
+    let json = std::fs::read_to_string(report.join("report.json")).unwrap();
+    assert!(json.contains("\"steps\": 60"), "{json}");
+    // The inputs drive the first layer: some spikes are recorded.
+    let raster = std::fs::read_to_string(report.join("raster.csv")).unwrap();
+    assert!(raster.lines().count() > 1, "no spikes in:\n{raster}");
+}
+
+#[test]
+fn run_nir_without_dt_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report");
+    let out = amine(&[
+        "run",
+        &format!("{FIX}/rec_lif.nir"),
+        "--chip",
+        "loihi",
+        "--steps",
+        "10",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--dt"), "{}", text(&out.stderr));
+    assert!(!report.exists());
+}

@@ -55,7 +55,7 @@ pub enum Command {
     },
     /// Simulate a chip image or a network program on a chip and report energy and latency.
     #[command(
-        after_help = "Examples:\n  amine run programs/balanced.ron --chip loihi --steps 1000 --report out/\n  amine run balanced.img --chip loihi --steps 200 --timing cycle --json\n  amine run net.img --chip tiny --steps 50 --input spikes.csv\n\nA program (.ron starting with `Program(`) is compiled first; an image must have been\ncompiled for exactly this chip. On any error nothing is written and the exit code is 1."
+        after_help = "Examples:\n  amine run programs/balanced.ron --chip loihi --steps 1000 --report out/\n  amine run balanced.img --chip loihi --steps 200 --timing cycle --json\n  amine run net.img --chip tiny --steps 50 --input spikes.csv\n  amine run model.nir --dt 0.001 --chip loihi --steps 300 --input spikes.csv\n\nA program (.ron starting with `Program(`) is compiled first; an image must have been\ncompiled for exactly this chip. On any error nothing is written and the exit code is 1."
     )]
     Run(RunArgs),
     /// Compile the bundled balanced E/I network onto the built-in Loihi-like chip, run it
@@ -131,7 +131,8 @@ pub enum ChipCommand {
 /// Options of `amine run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// A chip image (`amine compile` output, binary or RON) or a network program (RON).
+    /// A chip image (`amine compile` output, binary or RON), a network program (RON), or
+    /// a NIR file (`.nir`, needs `--dt`).
     pub target: PathBuf,
     /// A preset name (loihi, tiny) or a chip-config RON file.
     #[arg(long, default_value = "loihi")]
@@ -148,6 +149,9 @@ pub struct RunArgs {
     /// Spikes for the image's External input ports: CSV `step,index` lines.
     #[arg(long)]
     pub input: Option<PathBuf>,
+    /// Step in seconds for a NIR file (`.nir`): the forward-Euler discretisation step.
+    #[arg(long, value_name = "SECONDS")]
+    pub dt: Option<f64>,
     /// Write report.json, raster.csv and SVG pictures into this directory.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,

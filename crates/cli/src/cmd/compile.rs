@@ -1,6 +1,7 @@
 //! `amine compile`: program + chip → chip image and compile report.
 
-use amine_chip::{error::write_atomically, presets};
+use amine_chip::{error::write_atomically, presets, ChipConfig};
+use amine_compiler::Compiled;
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::time::Instant;
@@ -15,11 +16,7 @@ pub fn run(
     let config = presets::resolve(chip)?;
     let start = Instant::now();
     let compiled = if amine_nir::is_nir_path(program) {
-        // NIR graphs go through the importer, then compile like any program.
-        let dt = dt.context("a NIR file needs --dt <seconds> (the discretisation step)")?;
-        let p = amine_nir::program(program, dt)?;
-        let base = program.parent().unwrap_or(Path::new("."));
-        amine_compiler::compile_program(p, base, &config)?
+        compile_nir(program, &config, dt)?
     } else {
         amine_compiler::compile_file(program, &config)?
     };
@@ -48,4 +45,13 @@ pub fn run(
         elapsed.as_secs_f64() * 1e3
     );
     Ok(())
+}
+
+/// Import the NIR file at `path` with step `dt` (seconds, required) and compile it for
+/// `chip`, like any program. Shared by `amine compile` and `amine run`.
+pub fn compile_nir(path: &Path, chip: &ChipConfig, dt: Option<f64>) -> Result<Compiled> {
+    let dt = dt.context("a NIR file needs --dt <seconds> (the discretisation step)")?;
+    let p = amine_nir::program(path, dt)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    Ok(amine_compiler::compile_program(p, base, chip)?)
 }

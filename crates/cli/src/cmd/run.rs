@@ -49,8 +49,18 @@ pub fn compile(text: &str, origin: &str, base: &Path, chip: &ChipConfig) -> Resu
     })
 }
 
-/// Read a chip image (binary or RON) or compile a program file.
-pub fn load(path: &Path, chip: &ChipConfig) -> Result<Loaded> {
+/// Read a chip image (binary or RON) or compile a program file or, with `dt`, a NIR
+/// file (`.nir`).
+pub fn load(path: &Path, chip: &ChipConfig, dt: Option<f64>) -> Result<Loaded> {
+    if amine_nir::is_nir_path(path) {
+        let start = Instant::now();
+        let compiled = super::compile::compile_nir(path, chip, dt)?;
+        return Ok(Loaded {
+            image: compiled.image,
+            dt_s: compiled.compilation.program.dt_ms * 1e-3,
+            compile_s: start.elapsed().as_secs_f64(),
+        });
+    }
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let origin = path.display().to_string();
     if bytes.starts_with(&MAGIC) {
@@ -154,7 +164,7 @@ pub fn simulate(
 pub fn run(a: RunArgs) -> Result<()> {
     let start = Instant::now();
     let chip = presets::resolve(&a.chip)?;
-    let loaded = load(&a.target, &chip)?;
+    let loaded = load(&a.target, &chip, a.dt)?;
     let done = simulate(
         &chip,
         &loaded,
