@@ -2,19 +2,9 @@
 //! user would see (stdout, stderr, exit code, files written).
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn amine(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_amine"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .output()
-        .expect("the amine binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod common;
+use common::{amine, text};
 
 /// Writes the tiny preset with `from` replaced by `to` into a temp file.
 fn mutated_tiny(dir: &Path, from: &str, to: &str) -> String {

@@ -1,24 +1,10 @@
 //! End-to-end tests of `amine compile` and `amine image show`: the real binary, what a
 //! user sees (stdout, stderr, exit code) and what is left on disk.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn amine(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_amine"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the amine binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod common;
+use common::{amine, root, text};
 
 /// Files in `dir` (to prove that a failed compile leaves nothing behind).
 fn listing(dir: &Path) -> Vec<String> {

@@ -1,24 +1,8 @@
 //! End-to-end tests of the NIR import through the `amine` binary: `amine nir show`,
 //! `amine compile model.nir --dt`, and the errors a user sees for bad files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn amine(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_amine"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the amine binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod common;
+use common::{amine, text};
 
 const FIX: &str = "crates/nir/tests/fixtures";
 

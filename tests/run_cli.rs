@@ -3,23 +3,9 @@
 //! exits non-zero with a clear message and leaves no report behind.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn amine(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_amine"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the amine binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod common;
+use common::{amine, text};
 
 const FILES: [&str; 5] = [
     "report.json",

@@ -168,9 +168,30 @@ impl fmt::Display for Hertz {
     }
 }
 
+/// 131072 → "131,072": how every count is printed in messages and reports.
+pub fn group_digits(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_are_grouped_by_thousands() {
+        assert_eq!(group_digits(0), "0");
+        assert_eq!(group_digits(999), "999");
+        assert_eq!(group_digits(131_072), "131,072");
+        assert_eq!(group_digits(1_000_000), "1,000,000");
+    }
 
     #[test]
     fn static_energy_of_one_microsecond() {

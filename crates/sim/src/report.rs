@@ -415,17 +415,7 @@ impl RunReport {
 }
 
 /// 131072 → "131,072".
-pub fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
+pub use amine_chip::units::group_digits as group;
 
 /// Picojoules with a readable unit.
 pub fn energy(pj: f64) -> String {
