@@ -23,14 +23,15 @@
 //! `c = 1` when that makes every threshold, bias and weight exactly representable;
 //! otherwise the power of two putting the largest threshold in (2048, 4096] (or, for
 //! non-spiking nodes, the largest weight in (128, 256]), lowered while a weight would
-//! overflow 255·2^7.
+//! overflow 255·2^7. Either is then halved while the 24-bit current `u` could wrap with
+//! every input spiking in every step (a note on the node says so).
 
 use crate::error::{Error, ErrorKind};
 use crate::graph::{NirNode, Tensor};
 use crate::ops::{self, SparseOp};
 use crate::validate::{size, Checked};
 use amine_chip::image::{ProbeKind, Sign};
-use amine_chip::neuron::lif::{LifParams, VTH_MAX};
+use amine_chip::neuron::lif::{LifParams, U_WRAP, VTH_MAX};
 use amine_compiler::neurons::bias_fields;
 use amine_compiler::program::{
     Connect, Input, Model, Population, ProbeSpec, Program, Projection, Source,
@@ -596,14 +597,32 @@ fn neuron_node(
     // Raw input weights and constant input onto each post neuron, before scaling.
     let mut max_w = 0f64;
     let mut raw_w = Vec::new();
+    // Per post neuron: the summed positive and negative raw weights (every input spiking).
+    let mut drive = vec![(0f64, 0f64); n];
     for t in input.terms.values() {
         for (&(_, post, _), &w) in t {
             let x = w * eqs.get(post).map_or(0.0, |e| e.gain);
             max_w = max_w.max(x.abs());
             raw_w.push(x);
+            if let Some(d) = drive.get_mut(post) {
+                if x > 0.0 {
+                    d.0 += x;
+                } else {
+                    d.1 -= x;
+                }
+            }
         }
     }
     let du_of = |e: &Neuron| e.cur.map_or(4095.0, |a| (4096.0 * a).round() - 1.0);
+    // Worst-case |u| in u units per unit of scale: every presynaptic source spiking in
+    // every step, so u settles at (summed weights)·4096/(du + 1); the 1/128 covers the
+    // compiler's rounding of weights to 8-bit mantissas. `u` must stay within ±2^23.
+    let u_per_scale = eqs
+        .iter()
+        .zip(&drive)
+        .map(|(e, &(p, q))| 64.0 * p.max(q) * 4096.0 / (du_of(e) + 1.0) * (1.0 + 1.0 / 128.0))
+        .fold(0f64, f64::max);
+    let u_fits = |c: f64| c * u_per_scale <= f64::from(U_WRAP);
     let bias_of = |e: &Neuron, i: usize, c: f64| {
         let b = input.bias.get(i).copied().unwrap_or(0.0);
         let frac = (du_of(e) + 1.0) / 4096.0;
@@ -617,7 +636,8 @@ fn neuron_node(
                 && bias_exact(bias_of(e, i, c))
         }) && raw_w.iter().all(|&w| weight_exact(c * w))
     };
-    let scale = if exact_at(1.0) {
+    let mut headroom = None;
+    let scale = if exact_at(1.0) && u_fits(1.0) {
         1.0
     } else {
         let mut k = if max_thr > 0.0 {
@@ -631,9 +651,22 @@ fn neuron_node(
         while k > -60.0 && max_w * 2f64.powf(k) > W_MAX {
             k -= 1.0;
         }
+        let k0 = k;
+        while k > -60.0 && !u_fits(2f64.powf(k)) {
+            k -= 1.0;
+        }
+        if k < k0 {
+            headroom = Some(2f64.powf(k0));
+        }
         2f64.powf(k)
     };
     let mut notes = Vec::new();
+    if let Some(c0) = headroom {
+        notes.push(format!(
+            "scale lowered from {c0} to {scale} so that the current u stays within ±2^23 with every input spiking in every step (worst case {:.0} of 8388608)",
+            scale * u_per_scale
+        ));
+    }
     let mut exact = exact_at(scale);
     let mut params = Vec::with_capacity(n);
     for (i, e) in eqs.iter().enumerate() {

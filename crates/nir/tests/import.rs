@@ -48,6 +48,16 @@ fn ff_cubalif_structure() {
     };
     assert_eq!((q.du, q.dv, q.vth), (511, 256, 4096));
     assert_eq!(l.node("lif1").unwrap().scale, 4096.0);
+    // lif2's 16 inputs, all spiking every step, would drive u past 2^23 at scale 4096.
+    let lif2 = l.node("lif2").unwrap();
+    assert_eq!(lif2.scale, 2048.0);
+    assert!(
+        lif2.notes
+            .iter()
+            .any(|n| n.contains("scale lowered from 4096 to 2048")),
+        "{:?}",
+        lif2.notes
+    );
 }
 
 #[test]
