@@ -304,9 +304,12 @@ impl RunReport {
         );
         let _ = writeln!(
             w,
-            "  {:<20}{:>16.1}{:>16}",
+            "  {:<20}{:>16}{:>16}",
             "mean",
-            l.mean_cycles,
+            {
+                let tenths = (l.mean_cycles * 10.0).round() as u64;
+                format!("{}.{}", group(tenths / 10), tenths % 10)
+            },
             nanos(l.mean_ns)
         );
         let _ = writeln!(
