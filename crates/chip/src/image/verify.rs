@@ -132,10 +132,10 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
                     "delay or tag field wider than the chip allows".into(),
                 );
             }
-            if let Some(s) = mem.row_synapses(ri as u32).find(|s| s.target as usize >= n) {
+            if let Some(t) = mem.row_targets(ri as u32).find(|&t| t as usize >= n) {
                 push(
                     format!("cores[{ci}].synapses.rows[{ri}]"),
-                    format!("synapse targets compartment {} of {n}", s.target),
+                    format!("synapse targets compartment {t} of {n}"),
                 );
             }
         }

@@ -336,6 +336,23 @@ impl SynapseMemory {
             .flat_map(move |r| (0..r.len).map(move |i| self.decode_entry(r, i)))
     }
 
+    /// The target of every entry of row `row`, in order (none for an unknown row):
+    /// [`row_synapses`](Self::row_synapses) without decoding the other fields.
+    pub fn row_targets(&self, row: u32) -> impl Iterator<Item = u32> + '_ {
+        self.rows.get(row as usize).into_iter().flat_map(move |r| {
+            let eb = r.format.entry_bits();
+            let ib = r.format.index_bits as u32;
+            let start = self.entry_bit(r, 0);
+            (0..r.len as u64).map(move |i| {
+                field(
+                    read_word_bits(&self.words, start + i * eb as u64, eb),
+                    0,
+                    ib,
+                ) as u32
+            })
+        })
+    }
+
     /// Overwrites one weight mantissa, touching no other bit. The mantissa must fit
     /// the row's format and sign, as in [`push_row`](Self::push_row).
     pub fn set_weight(&mut self, row: u32, i: u32, mantissa: i32) -> Result<(), SynapseError> {
@@ -384,8 +401,11 @@ impl SynapseMemory {
         };
         d.offsets.push(0);
         for r in &self.rows {
-            for i in 0..r.len {
-                let s = self.decode_entry(r, i);
+            let eb = r.format.entry_bits() as u64;
+            let start = self.entry_bit(r, 0);
+            for i in 0..r.len as u64 {
+                let raw = read_word_bits(&self.words, start + i * eb, eb as u32);
+                let s = unpack_entry(&r.format, raw);
                 d.targets.push(s.target);
                 d.weights.push(effective_weight(s.weight, r.exponent));
                 d.delays.push(s.delay);
@@ -429,32 +449,24 @@ impl SynapseMemory {
 
     fn decode_entry(&self, r: &Row, i: u32) -> Synapse {
         let f = &r.format;
-        let raw = self.read_bits(self.entry_bit(r, i), f.entry_bits());
-        let (ib, wb, db, tb) = (
-            f.index_bits as u32,
-            f.weight_bits as u32,
-            f.delay_bits as u32,
-            f.tag_bits as u32,
-        );
-        let target = field(raw, 0, ib);
-        let wfield = field(raw, ib, wb);
-        let delay = field(raw, ib + wb, db);
-        let tfield = field(raw, ib + wb + db, tb);
-        let weight = match f.sign {
-            SignMode::Signed => sign_extend(wfield, wb),
-            SignMode::Excitatory => wfield as i64,
-            SignMode::Inhibitory => -(wfield as i64),
-        };
-        Synapse {
-            target: target as u32,
-            weight: weight as i32,
-            delay: delay as u8,
-            tag: sign_extend(tfield, tb) as i32,
-        }
+        unpack_entry(
+            f,
+            read_word_bits(&self.words, self.entry_bit(r, i), f.entry_bits()),
+        )
     }
 
-    /// Reads `width` bits at memory bit `start`; 0 if the range is not stored or
-    /// the width is not 1..=64 (only possible for a corrupt memory).
+    /// The per-field bitvec reader [`decode_entry`](Self::decode_entry) replaced,
+    /// kept as the reference the word-wise one is tested against.
+    #[cfg(test)]
+    fn decode_entry_bitvec(&self, r: &Row, i: u32) -> Synapse {
+        let f = &r.format;
+        let raw = self.read_bits(self.entry_bit(r, i), f.entry_bits());
+        unpack_entry(f, raw)
+    }
+
+    /// Reads `width` bits at memory bit `start` through bitvec; 0 if the range is
+    /// not stored or the width is not 1..=64. The reference for [`read_word_bits`].
+    #[cfg(test)]
     fn read_bits(&self, start: u64, width: u32) -> u64 {
         if width == 0 || width > 64 {
             return 0;
@@ -472,7 +484,7 @@ impl SynapseMemory {
     }
 
     /// Writes the low `width` bits of `value` at memory bit `start`; a no-op where
-    /// [`read_bits`](Self::read_bits) would read 0.
+    /// [`read_word_bits`] would read 0.
     fn write_bits(&mut self, start: u64, width: u32, value: u64) {
         if width == 0 || width > 64 {
             return;
@@ -486,6 +498,55 @@ impl SynapseMemory {
         if let Some(b) = self.words.view_bits_mut::<Lsb0>().get_mut(s..e) {
             b.store_le::<u64>(value & mask(width));
         }
+    }
+}
+
+/// Reads `width` bits at memory bit `start` with one or two word loads (an entry
+/// may straddle two `u64`s); 0 if the range is not stored or the width is not
+/// 1..=64 (only possible for a corrupt memory).
+#[inline]
+fn read_word_bits(words: &[u64], start: u64, width: u32) -> u64 {
+    if width == 0 || width > 64 {
+        return 0;
+    }
+    match start.checked_add(width as u64) {
+        Some(end) if end <= words.len() as u64 * 64 => {}
+        _ => return 0,
+    }
+    // In bounds: `end <= len·64` bits, so both indices below exist when used.
+    let w = (start / 64) as usize;
+    let sh = (start % 64) as u32;
+    let mut v = words[w] >> sh;
+    if sh + width > 64 {
+        // sh > 0 here, since width <= 64.
+        v |= words[w + 1] << (64 - sh);
+    }
+    v & mask(width)
+}
+
+/// Splits an entry's raw bits into its fields (see the module header).
+#[inline]
+fn unpack_entry(f: &RowFormat, raw: u64) -> Synapse {
+    let (ib, wb, db, tb) = (
+        f.index_bits as u32,
+        f.weight_bits as u32,
+        f.delay_bits as u32,
+        f.tag_bits as u32,
+    );
+    let target = field(raw, 0, ib);
+    let wfield = field(raw, ib, wb);
+    let delay = field(raw, ib + wb, db);
+    let tfield = field(raw, ib + wb + db, tb);
+    let weight = match f.sign {
+        SignMode::Signed => sign_extend(wfield, wb),
+        SignMode::Excitatory => wfield as i64,
+        SignMode::Inhibitory => -(wfield as i64),
+    };
+    Synapse {
+        target: target as u32,
+        weight: weight as i32,
+        delay: delay as u8,
+        tag: sign_extend(tfield, tb) as i32,
     }
 }
 

@@ -236,6 +236,7 @@ fn out_of_range_access_is_an_error_not_a_panic() {
     m.set_exponent(0, 7).unwrap();
     assert_eq!(m.rows()[0].exponent, 7);
     assert_eq!(m.row_synapses(9).count(), 0);
+    assert_eq!(m.row_targets(9).count(), 0);
     assert_eq!(m.row_words(9), 0);
 }
 
@@ -472,5 +473,43 @@ proptest! {
         }
         let back: SynapseMemory = ron::from_str(&ron::to_string(&m).unwrap()).unwrap();
         prop_assert_eq!(back, m);
+    }
+
+    #[test]
+    fn word_wise_reader_equals_the_bitvec_reader(
+        m in arb_memory(),
+        noise in prop::collection::vec(any::<u64>(), 0..64),
+        keep in any::<prop::sample::Index>(),
+        corrupt in any::<bool>(),
+        start in 0u64..5000,
+        width in 0u32..70,
+    ) {
+        // Random contents: every bit pattern, not only what push_row writes; and
+        // optionally a truncated store, as a corrupt memory would have.
+        let mut m = m;
+        for (w, n) in m.words.iter_mut().zip(noise.iter().cycle()) {
+            *w ^= n;
+        }
+        if corrupt && !m.words.is_empty() {
+            let len = keep.index(m.words.len());
+            m.words.truncate(len);
+        }
+        prop_assert_eq!(read_word_bits(&m.words, start, width), m.read_bits(start, width));
+        let d = m.decode();
+        for (r, row) in m.rows().iter().enumerate() {
+            let fast: Vec<Synapse> = m.row_synapses(r as u32).collect();
+            let slow: Vec<Synapse> = (0..row.len).map(|i| m.decode_entry_bitvec(row, i)).collect();
+            prop_assert_eq!(&fast, &slow);
+            for (i, s) in slow.iter().enumerate() {
+                prop_assert_eq!(m.synapse(r as u32, i as u32).unwrap(), *s);
+            }
+            let targets: Vec<u32> = m.row_targets(r as u32).collect();
+            prop_assert_eq!(targets, slow.iter().map(|s| s.target).collect::<Vec<_>>());
+            let span = d.offsets[r] as usize..d.offsets[r + 1] as usize;
+            prop_assert_eq!(&d.targets[span.clone()], &slow.iter().map(|s| s.target).collect::<Vec<_>>()[..]);
+            prop_assert_eq!(&d.delays[span.clone()], &slow.iter().map(|s| s.delay).collect::<Vec<_>>()[..]);
+            let eff: Vec<i32> = slow.iter().map(|s| effective_weight(s.weight, row.exponent)).collect();
+            prop_assert_eq!(&d.weights[span], &eff[..]);
+        }
     }
 }
