@@ -12,7 +12,7 @@
 //! | neuron | `neuron_active` + `neuron_idle` |
 //! | NoC | `spike_out` + `hop_ew` + `hop_ns` (+ the per-step barrier, chip level) |
 //! | modulator | `modulator_cell_update` (chip level) |
-//! | learning | `synaptic_update` + `trace_update` (zero until the learning engine runs) |
+//! | learning | `synaptic_update` + `trace_update` (the learning phase; zero without plastic rows) |
 //! | static | `ChipConfig::static_power()` × simulated time |
 
 use amine_chip::config::CostTable;
