@@ -311,3 +311,63 @@ fn delivery_adds_the_learned_weight() {
     assert!(row.mantissas[0] < learned);
     assert_eq!(row.weights[0], row.mantissas[0] << 6);
 }
+
+#[test]
+fn r_stdp_with_reward_moves_weights_by_the_sign_of_the_tag() {
+    // A bias-driven compartment on core 0 injects reward into channel 0 at the cell
+    // under core 0's tile, which the post compartment reads.
+    let params = [("a_plus".to_string(), 1.0), ("a_minus".to_string(), 1.0)].into();
+    let text = named_rule("r_stdp", &params).unwrap().unwrap();
+    let chip = tiny();
+    let cell = (
+        (0.25 * chip.modulator.width as f64) as u32,
+        (0.25 * chip.modulator.height as f64) as u32,
+    );
+    let build = |pre: &[u32], drive: &[u32]| {
+        let mut b = Builder::new(chip.clone());
+        b.neurons(0, 1, lif(4095, 4095, 1000, 0));
+        b.neurons(0, 1, lif(4095, 0, 10, 100));
+        let r_pre = b.row_exp(0, 0, &[(0, 100, 0)]);
+        let r_drive = b.row_exp(0, 7, &[(0, 255, 0)]);
+        let explicit = |steps: &[u32]| InputSource::Explicit {
+            spikes: steps.iter().map(|&s| (s, 0)).collect(),
+        };
+        let p = b.input("pre", 1, explicit(pre), (0, 0));
+        b.connect_input(p, 0, 0, r_pre);
+        let d = b.input("drive", 1, explicit(drive), (0, 0));
+        b.connect_input(d, 0, 0, r_drive);
+        b.modulator.sources.push(amine_chip::image::ModSource {
+            core: 0,
+            compartment: 1,
+            channel: 0,
+            gain: 1.0,
+            cell,
+        });
+        let mut image = b.build();
+        reformat(&mut image, 0, r_pre, SignMode::Signed, 8, &[100]);
+        image.cores[0].plastic_rows = vec![PlasticRow {
+            row: r_pre,
+            slot: 0,
+        }];
+        image.learning = vec![slot(&chip, &text, 1)];
+        image
+    };
+    // Pre before post: positive tag, reward potentiates.
+    let (_, s, _) = run(&build(&[30], &[33]), 45, 1);
+    let row = &s.cores[0].plastic[0];
+    assert!(
+        row.mantissas[0] > 100,
+        "{:?} tags {:?}",
+        row.mantissas,
+        row.tags
+    );
+    // Post before pre: negative tag, reward depresses.
+    let (_, s, _) = run(&build(&[34], &[29]), 45, 1);
+    let row = &s.cores[0].plastic[0];
+    assert!(
+        row.mantissas[0] < 100,
+        "{:?} tags {:?}",
+        row.mantissas,
+        row.tags
+    );
+}
