@@ -64,6 +64,9 @@ pub struct ChipCounts {
     pub stall_cycles: u64,
     /// Packets sent (cores and input ports).
     pub packets: u64,
+    /// Learning-engine cycles of each step's critical core, summed: the part of the
+    /// simulated time the learning phase accounts for.
+    pub learning_cycles: u64,
 }
 
 /// Energy by component, in picojoules.

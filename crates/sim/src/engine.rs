@@ -48,6 +48,8 @@ pub struct StepTiming {
     /// Cycles the NoC added over an idle network, summed over packets.
     pub stall: u64,
     pub packets: u64,
+    /// Learning-engine cycles of the critical core in this step (part of `cycles`).
+    pub learning: u64,
 }
 
 /// A spike of the raster: `neuron` of population number `population` in `step`.
@@ -463,6 +465,11 @@ impl Simulator {
                     }
                 });
         let cycles = last + grid_cycles + barrier;
+        let learning = match critical {
+            Some(k) if !tables.learning.is_empty() => sc.learn_cycles[k],
+            _ => 0,
+        };
+        state.chip.learning_cycles += learning;
         state.chip.barriers += 1;
         state.chip.cycles += cycles;
         state.chip.stall_cycles += stall;
@@ -473,6 +480,7 @@ impl Simulator {
             critical_core: critical.map(|k| tables.cores[k].id),
             stall,
             packets: sc.packets.len() as u64,
+            learning,
         }
     }
 

@@ -236,11 +236,21 @@ fn learning_energy_and_latency_are_counted_updates_times_cost() {
     let (_, still, _) = run(&frozen, steps, 1);
     assert_eq!(still.total_counts().synaptic_update, 0);
     assert_eq!(still.total_counts().trace_update, 0);
+    let engine = c.synaptic_update * costs.synaptic_update.cycles
+        + c.trace_update * costs.trace_update.cycles;
+    assert_eq!(state.chip.cycles - still.chip.cycles, engine);
+    // Latency reports it as its own part: per step on the critical core, and its mean.
+    assert_eq!(state.chip.learning_cycles, engine);
     assert_eq!(
-        state.chip.cycles - still.chip.cycles,
-        c.synaptic_update * costs.synaptic_update.cycles
-            + c.trace_update * costs.trace_update.cycles
+        outcome.steps.iter().map(|s| s.learning).sum::<u64>(),
+        engine
     );
+    assert_eq!(
+        report.latency.learning_mean_cycles,
+        engine as f64 / steps as f64
+    );
+    assert!(report.summary().contains("learning (mean)"));
+    assert_eq!(still.chip.learning_cycles, 0);
 }
 
 #[test]
