@@ -71,6 +71,18 @@ fn recurrent_modulated_carries_modulator_learning_and_csv_data() {
     let out = loihi("recurrent_modulated.ron");
     let img = &out.image;
     assert_eq!(img.learning.len(), 2);
+    // The rules arrive assembled, with default traces and distinct rounding seeds.
+    use amine_chip::learning::Target;
+    let (stdp, rstdp) = (&img.learning[0].microcode, &img.learning[1].microcode);
+    assert_eq!(stdp.equations.len(), 1);
+    assert_eq!(stdp.equation(Target::Weight).unwrap().terms.len(), 2);
+    assert!(rstdp.equation(Target::Tag).is_some() && rstdp.equation(Target::Weight).is_some());
+    assert_eq!(rstdp.max_channel(), Some(0));
+    let traces = amine_chip::learning::traces::default_traces(None, None);
+    assert_eq!(img.learning[0].x1, traces[0]);
+    assert_eq!(img.learning[1].y3, traces[4]);
+    assert_ne!(img.learning[0].seed, img.learning[1].seed);
+    assert!(!img.learning[1].renormalise);
     assert_eq!(img.modulator.sources.len(), 2);
     // Every positioned neuron is bound to a grid cell.
     assert_eq!(img.modulator.cells.len(), 202);

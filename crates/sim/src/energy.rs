@@ -12,7 +12,7 @@
 //! | neuron | `neuron_active` + `neuron_idle` |
 //! | NoC | `spike_out` + `hop_ew` + `hop_ns` (+ the per-step barrier, chip level) |
 //! | modulator | `modulator_cell_update` (chip level) |
-//! | learning | `synaptic_update` + `trace_update` (zero until the learning engine runs) |
+//! | learning | `synaptic_update` + `trace_update` (the learning phase; zero without plastic rows) |
 //! | static | `ChipConfig::static_power()` × simulated time |
 
 use amine_chip::config::CostTable;
@@ -64,6 +64,9 @@ pub struct ChipCounts {
     pub stall_cycles: u64,
     /// Packets sent (cores and input ports).
     pub packets: u64,
+    /// Learning-engine cycles of each step's critical core, summed: the part of the
+    /// simulated time the learning phase accounts for.
+    pub learning_cycles: u64,
 }
 
 /// Energy by component, in picojoules.

@@ -12,7 +12,10 @@
 //!    packets address into the accumulator slots of `t + 1 + delay`;
 //! 5. **modulator grid**: step, then inject the sources' outputs (only if the image
 //!    has modulator sources);
-//! 6. **barrier**: the step's latency is the last core's finish, plus the grid's cycles,
+//! 6. **learning** (cores in parallel, only if the image has learning slots): traces
+//!    step, and at the end of a slot's epoch the learning engine updates its plastic
+//!    rows (see `learning`); the core is busy for the engine's cycles;
+//! 7. **barrier**: the step's latency is the last core's finish, plus the grid's cycles,
 //!    plus the barrier over the tiles in use.
 //!
 //! Delivery comes after the neuron update of the same step, which is the hardware's
@@ -45,6 +48,8 @@ pub struct StepTiming {
     /// Cycles the NoC added over an idle network, summed over packets.
     pub stall: u64,
     pub packets: u64,
+    /// Learning-engine cycles of the critical core in this step (part of `cycles`).
+    pub learning: u64,
 }
 
 /// A spike of the raster: `neuron` of population number `population` in `step`.
@@ -77,6 +82,7 @@ struct Scratch {
     out_end: Vec<u64>,
     finish: Vec<u64>,
     units: Vec<()>,
+    learn_cycles: Vec<u64>,
     analytic: analytic::Scratch,
     cycle: cycle::Scratch,
 }
@@ -150,6 +156,7 @@ impl Simulator {
         let scratch = Scratch {
             neuron: vec![NeuronOut::default(); n],
             units: vec![(); n],
+            learn_cycles: vec![0; n],
             ..Scratch::default()
         };
         Ok(Simulator {
@@ -229,7 +236,11 @@ impl Simulator {
                 .tables
                 .cores
                 .iter()
-                .map(|c| CoreState::new(c.n, self.tables.slots))
+                .map(|c| {
+                    let mut s = CoreState::new(c.n, self.tables.slots);
+                    (s.plastic, s.post) = crate::learning::initial(c);
+                    s
+                })
                 .collect(),
             inputs: Counts::default(),
             chip: Default::default(),
@@ -412,7 +423,35 @@ impl Simulator {
             grid_cycles = updates * costs.modulator_cell_update.cycles;
         }
 
-        // 6. Barrier.
+        // 6. Learning: traces, and the engine at epoch ends, on each core's own state;
+        // the core is busy for the engine's cycles.
+        if !tables.learning.is_empty() {
+            let grid = state.grid.as_ref();
+            let neuron = &sc.neuron;
+            let mod_frac = tables.modulator_frac;
+            par(
+                threads,
+                &mut state.cores,
+                &mut sc.learn_cycles,
+                |k, s, cycles| {
+                    *cycles = crate::learning::learn(
+                        &tables.cores[k],
+                        &tables.learning,
+                        s,
+                        &neuron[k],
+                        grid,
+                        mod_frac,
+                        t,
+                        costs,
+                    )
+                },
+            );
+            for (f, c) in sc.finish.iter_mut().zip(&sc.learn_cycles) {
+                *f += c;
+            }
+        }
+
+        // 7. Barrier.
         let barrier = costs.barrier.for_tiles(tables.tiles_in_use).cycles;
         let (critical, last) =
             sc.finish
@@ -426,6 +465,11 @@ impl Simulator {
                     }
                 });
         let cycles = last + grid_cycles + barrier;
+        let learning = match critical {
+            Some(k) if !tables.learning.is_empty() => sc.learn_cycles[k],
+            _ => 0,
+        };
+        state.chip.learning_cycles += learning;
         state.chip.barriers += 1;
         state.chip.cycles += cycles;
         state.chip.stall_cycles += stall;
@@ -436,6 +480,7 @@ impl Simulator {
             critical_core: critical.map(|k| tables.cores[k].id),
             stall,
             packets: sc.packets.len() as u64,
+            learning,
         }
     }
 

@@ -309,7 +309,25 @@ pub(crate) fn deliver(
         words += r.words as u64;
         ops += (hi - lo) as u64;
         let row = &t.synapses[lo..hi];
-        if t.delays.is_empty() {
+        // A plastic row adds its learned weights (the targets do not change).
+        let learned = match t.plastic_of.get(a) {
+            Some(&p) if p != u32::MAX => {
+                let ps = &mut s.plastic[p as usize];
+                ps.arrived = true;
+                ps.payload = mult.clamp(0, u16::MAX as i32) as u16;
+                Some(p as usize)
+            }
+            _ => None,
+        };
+        if let Some(p) = learned {
+            let weights = &s.plastic[p].weights;
+            let delay = |i: usize| t.delays.get(lo + i).copied().unwrap_or(0) as usize;
+            for (i, (&(tg, _), &w)) in row.iter().zip(weights).enumerate() {
+                let slot = (next + delay(i)) & mask;
+                let x = &mut s.acc[slot * n + tg as usize];
+                *x = x.wrapping_add(w.wrapping_mul(mult));
+            }
+        } else if t.delays.is_empty() {
             let acc = &mut s.acc[next * n..(next + 1) * n];
             if mult == 1 {
                 for &(tg, w) in row {

@@ -91,6 +91,9 @@ pub struct LatencyReport {
     /// How often each core was the critical one, as (core, steps), most first.
     pub critical_cores: Vec<(u32, u32)>,
     pub per_step_cycles: Vec<u64>,
+    /// Mean learning-engine cycles per step on the critical core (0 without learning).
+    #[serde(default)]
+    pub learning_mean_cycles: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -243,6 +246,11 @@ impl RunReport {
                 critical_core: max_i.and_then(|i| outcome.steps[i].critical_core),
                 critical_cores,
                 per_step_cycles: per_step,
+                learning_mean_cycles: if state.chip.barriers == 0 {
+                    0.0
+                } else {
+                    state.chip.learning_cycles as f64 / state.chip.barriers as f64
+                },
             },
             noc: NocReport {
                 packets: state.chip.packets,
@@ -326,6 +334,16 @@ impl RunReport {
             group(l.max_cycles),
             nanos(l.max_ns)
         );
+        if l.learning_mean_cycles > 0.0 {
+            let tenths = (l.learning_mean_cycles * 10.0).round() as u64;
+            let _ = writeln!(
+                w,
+                "  {:<20}{:>16}{:>16}",
+                "learning (mean)",
+                format!("{}.{}", group(tenths / 10), tenths % 10),
+                nanos(l.learning_mean_cycles * 1e9 / self.clock_hz as f64)
+            );
+        }
         if let (Some(step), Some(core)) = (l.max_step, l.critical_core) {
             let _ = writeln!(
                 w,

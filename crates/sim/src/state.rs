@@ -29,6 +29,40 @@ pub struct CoreState {
     pub acc: Vec<i32>,
     /// Events counted on this core so far.
     pub counts: Counts,
+    /// The learning state of each plastic row of the core, in image order.
+    pub plastic: Vec<PlasticState>,
+    /// Post traces per learning slot used on the core.
+    pub post: Vec<PostTraces>,
+}
+
+/// One plastic row: its weights as the learning engine keeps them and its pre traces.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PlasticState {
+    /// Weight mantissas, one per synapse of the row.
+    pub mantissas: Vec<i32>,
+    pub tags: Vec<i32>,
+    pub exponent: i8,
+    /// Effective weights (`effective_weight(mantissa, exponent)`): what delivery adds.
+    pub weights: Vec<i32>,
+    /// Pre traces of the row's source.
+    pub x1: u16,
+    pub x2: u16,
+    /// The source spiked in the current epoch.
+    pub x0: bool,
+    /// A packet reached the row this step (set by delivery, consumed by the traces).
+    pub arrived: bool,
+    /// Payload of the last packet (graded sources).
+    pub payload: u16,
+}
+
+/// Post traces of one learning slot, per compartment of the core.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PostTraces {
+    /// Spiked in the current epoch.
+    pub y0: Vec<bool>,
+    pub y1: Vec<u16>,
+    pub y2: Vec<u16>,
+    pub y3: Vec<u16>,
 }
 
 /// The whole changing state of a run.
@@ -56,6 +90,8 @@ impl CoreState {
             out: vec![0; n],
             acc: vec![0; n * slots],
             counts: Counts::default(),
+            plastic: Vec::new(),
+            post: Vec::new(),
         }
     }
 }

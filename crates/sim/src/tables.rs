@@ -5,9 +5,13 @@
 //! from core ids into core indices; every compartment gets its population and neuron
 //! number for the raster. Nothing here changes while a simulation runs.
 
+use crate::learning::{CoreLearn, CoreSlot, PlasticTable, SlotTable};
+use crate::state::PlasticState;
 use amine_chip::config::ChipConfig;
 use amine_chip::image::{ChipImage, InputSource};
+use amine_chip::learning::engine::PreparedRule;
 use amine_chip::neuron::NeuronParams;
+use amine_chip::synapse::effective_weight;
 
 /// A fan-out target: input axon `axon` of the core at index `core` of the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +62,12 @@ pub(crate) struct CoreTable {
     pub fan: Vec<Dest>,
     /// `(population index, neuron)` of each compartment; `u32::MAX` if none.
     pub neuron_of: Vec<(u32, u32)>,
+    /// Per input axon, the index of its plastic row in [`CoreLearn::rows`] (`u32::MAX`
+    /// if it does not learn); empty when the core has no plastic rows.
+    pub plastic_of: Vec<u32>,
+    /// Width of the learning traces.
+    pub trace_bits: u8,
+    pub learn: CoreLearn,
 }
 
 /// One input port's static contents.
@@ -92,6 +102,10 @@ pub(crate) struct Tables {
     pub mod_sources: Vec<ModSourceTable>,
     pub population_names: Vec<String>,
     pub population_sizes: Vec<u32>,
+    /// The image's learning slots.
+    pub learning: Vec<SlotTable>,
+    /// Fractional bits of a modulator concentration.
+    pub modulator_frac: i32,
 }
 
 /// Tile of a core id.
@@ -158,6 +172,9 @@ impl Tables {
                     fan_off: c.fanout_offsets.clone(),
                     fan: c.fanout.iter().map(dest).collect(),
                     neuron_of: vec![(u32::MAX, u32::MAX); c.compartments.len()],
+                    plastic_of: Vec::new(),
+                    trace_bits: config.learning.trace_bits,
+                    learn: CoreLearn::default(),
                 }
             })
             .collect();
@@ -216,7 +233,10 @@ impl Tables {
                 cell: s.cell,
             })
             .collect();
+        let learning = learning_tables(config, image, &mut cores);
         Tables {
+            learning,
+            modulator_frac: config.modulator.format.frac_bits() as i32,
             cores,
             ports,
             slots: (max_delay as usize + 1).next_power_of_two(),
@@ -226,6 +246,118 @@ impl Tables {
             population_sizes: image.populations.iter().map(|p| p.size).collect(),
         }
     }
+}
+
+/// The learning slots, and each core's plastic rows, slots and modulator cells.
+fn learning_tables(
+    config: &ChipConfig,
+    image: &ChipImage,
+    cores: &mut [CoreTable],
+) -> Vec<SlotTable> {
+    let slots: Vec<SlotTable> = image
+        .learning
+        .iter()
+        .map(|l| SlotTable {
+            rule: PreparedRule::new(&l.microcode),
+            epoch: l.epoch.max(1),
+            seed: l.seed,
+            traces: [l.x1, l.x2, l.y1, l.y2, l.y3],
+            max_exponent: l.renormalise.then_some(config.core.weight_exponent_max),
+            channels: l.microcode.max_channel().map_or(0, |k| k as usize + 1),
+        })
+        .collect();
+    // Rows fed by graded units: their packets carry payloads (the rule's `pre`).
+    let mut graded_rows: Vec<(u32, u32)> = Vec::new();
+    for (c, tab) in image.cores.iter().zip(cores.iter()) {
+        for comp in 0..tab.n {
+            if matches!(
+                tab.profiles[tab.profile_of[comp] as usize],
+                NeuronParams::Graded(_)
+            ) {
+                graded_rows.extend(c.fanout_of(comp).iter().map(|d| (d.core, d.axon)));
+            }
+        }
+    }
+    graded_rows.sort_unstable();
+    let grid = &config.modulator;
+    let m = &config.mesh;
+    for (c, tab) in image.cores.iter().zip(cores.iter_mut()) {
+        if c.plastic_rows.is_empty() {
+            continue;
+        }
+        let mem = &c.synapses;
+        let mut learn = CoreLearn {
+            payload_frac: tab
+                .profiles
+                .iter()
+                .find_map(|p| match p {
+                    NeuronParams::Graded(g) => Some(g.table.payload_bits as i32),
+                    _ => None,
+                })
+                .unwrap_or(8),
+            ..CoreLearn::default()
+        };
+        tab.plastic_of = vec![u32::MAX; mem.rows().len()];
+        for pr in &c.plastic_rows {
+            let local_slot = match learn.slots.iter().position(|s| s.slot == pr.slot as usize) {
+                Some(i) => i,
+                None => {
+                    learn.slots.push(CoreSlot {
+                        slot: pr.slot as usize,
+                        rows: Vec::new(),
+                        targets: Vec::new(),
+                    });
+                    learn.slots.len() - 1
+                }
+            };
+            let row = &mem.rows()[pr.row as usize];
+            let syn: Vec<_> = mem.row_synapses(pr.row).collect();
+            let ri = learn.rows.len();
+            tab.plastic_of[pr.row as usize] = ri as u32;
+            learn.slots[local_slot].rows.push(ri);
+            learn.slots[local_slot]
+                .targets
+                .extend(syn.iter().map(|s| s.target));
+            learn.rows.push(PlasticTable {
+                row: pr.row,
+                local_slot,
+                targets: syn.iter().map(|s| s.target).collect(),
+                sign: row.format.sign,
+                weight_bits: row.format.weight_bits,
+                tag_bits: row.format.tag_bits,
+                graded_source: graded_rows.binary_search(&(c.id, pr.row)).is_ok(),
+            });
+            learn.init_rows.push(PlasticState {
+                mantissas: syn.iter().map(|s| s.weight).collect(),
+                tags: syn.iter().map(|s| s.tag).collect(),
+                exponent: row.exponent,
+                weights: syn
+                    .iter()
+                    .map(|s| effective_weight(s.weight, row.exponent))
+                    .collect(),
+                ..PlasticState::default()
+            });
+        }
+        for s in &mut learn.slots {
+            s.targets.sort_unstable();
+            s.targets.dedup();
+        }
+        // The cell under the core's tile centre, unless the image binds the compartment.
+        let (tx, ty) = (tab.tile % m.tiles_x, tab.tile / m.tiles_x);
+        let cell_at = |v: f64, n: u32| ((v * n as f64) as u32).min(n.saturating_sub(1));
+        let core_cell = (
+            cell_at((tx as f64 + 0.5) / m.tiles_x as f64, grid.width),
+            cell_at((ty as f64 + 0.5) / m.tiles_y as f64, grid.height),
+        );
+        learn.cells = vec![core_cell; tab.n];
+        for b in image.modulator.cells.iter().filter(|b| b.core == c.id) {
+            if let Some(x) = learn.cells.get_mut(b.compartment as usize) {
+                *x = b.cell;
+            }
+        }
+        tab.learn = learn;
+    }
+    slots
 }
 
 fn biased(p: &NeuronParams) -> bool {

@@ -15,6 +15,7 @@ pub mod codec;
 mod verify;
 
 use crate::config::{ChipConfig, NeuronModelKind};
+use crate::learning::traces::TraceParams;
 use crate::neuron::NeuronParams;
 use crate::synapse::SynapseMemory;
 use serde::{Deserialize, Serialize};
@@ -214,6 +215,21 @@ pub struct LearningSlot {
     pub params: Vec<(String, f64)>,
     /// The rule runs every `epoch` steps.
     pub epoch: u32,
+    /// The assembled rule (`rule` with `params`, as the learning engine runs it).
+    pub microcode: crate::learning::RuleProgram,
+    /// Pre-synaptic traces of the slot's rows.
+    pub x1: TraceParams,
+    pub x2: TraceParams,
+    /// Post-synaptic traces of the compartments the slot's rows reach.
+    pub y1: TraceParams,
+    pub y2: TraceParams,
+    pub y3: TraceParams,
+    /// Seed of the stochastic-rounding draws.
+    pub seed: u64,
+    /// Whether a row whose weights leave its range is halved and its exponent raised
+    /// (up to `core.weight_exponent_max`) instead of clamped.
+    #[serde(default)]
+    pub renormalise: bool,
 }
 
 impl ChipImage {

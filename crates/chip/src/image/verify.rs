@@ -313,6 +313,29 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             });
         }
     }
+    let channels = if config.modulator.width > 0 {
+        config.modulator.channels
+    } else {
+        0
+    };
+    for (si, slot) in image.learning.iter().enumerate() {
+        if slot.epoch == 0 {
+            out.push(Problem {
+                field: format!("learning[{si}].epoch"),
+                message: "must be at least 1".into(),
+            });
+        }
+        if let Some(k) = slot.microcode.max_channel() {
+            if u32::from(k) >= channels {
+                out.push(Problem {
+                    field: format!("learning[{si}].microcode"),
+                    message: format!(
+                        "reads modulator channel {k}, the chip has {channels} channel(s)"
+                    ),
+                });
+            }
+        }
+    }
     if !image.learning.is_empty() && !config.learning.enabled {
         out.push(Problem {
             field: "learning".into(),

@@ -30,6 +30,23 @@ impl TraceParams {
     }
 }
 
+/// Time constant (steps) of x1 and y1 unless a slot says otherwise.
+pub const DEFAULT_TAU_FAST: f64 = 16.0;
+/// Time constant (steps) of x2, y2 and y3.
+pub const DEFAULT_TAU_SLOW: f64 = 64.0;
+/// Impulse of every default trace (a quarter of a 7-bit trace's range).
+pub const DEFAULT_IMPULSE: u16 = 32;
+
+/// The default traces `[x1, x2, y1, y2, y3]`: x1 and y1 with `tau_plus` / `tau_minus`
+/// steps (default [`DEFAULT_TAU_FAST`]), the others [`DEFAULT_TAU_SLOW`], all with
+/// impulse [`DEFAULT_IMPULSE`].
+pub fn default_traces(tau_plus: Option<f64>, tau_minus: Option<f64>) -> [TraceParams; 5] {
+    let fast =
+        |t: Option<f64>| TraceParams::from_tau(t.unwrap_or(DEFAULT_TAU_FAST), DEFAULT_IMPULSE);
+    let slow = TraceParams::from_tau(DEFAULT_TAU_SLOW, DEFAULT_IMPULSE);
+    [fast(tau_plus), slow, fast(tau_minus), slow, slow]
+}
+
 /// One step of a trace of `bits` width.
 pub fn step(x: u16, spiked: bool, p: TraceParams, bits: u8) -> u16 {
     let max = (1u32 << bits.clamp(1, 16)) - 1;

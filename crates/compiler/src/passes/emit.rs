@@ -238,19 +238,40 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
             neurons: p.neurons.clone(),
         })
         .collect();
-    let learning = c
-        .program
-        .projections
-        .iter()
-        .filter_map(|pr| {
-            pr.learning.as_ref().map(|l| LearningSlot {
-                projection: pr.name(),
-                rule: l.rule.clone(),
-                params: l.params.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-                epoch: l.epoch,
-            })
-        })
-        .collect();
+    let limits = amine_chip::learning::Limits::of(&c.chip);
+    let mut learning = Vec::new();
+    for pr in &c.program.projections {
+        let Some(l) = pr.learning.as_ref() else {
+            continue;
+        };
+        // `validate` assembled the same text already; a failure here is a compiler bug.
+        let text = match amine_chip::learning::named_rule(&l.rule, &l.params) {
+            Some(Ok(text)) => text,
+            Some(Err(m)) => return Err(vec![format!("learning rule of {}: {m}", pr.name())]),
+            None => l.rule.clone(),
+        };
+        let microcode = amine_chip::learning::assemble(&text, &limits).map_err(|es| {
+            es.iter()
+                .map(|e| format!("learning rule of {}: {}", pr.name(), e.render(&text)))
+                .collect::<Vec<_>>()
+        })?;
+        let [x1, x2, y1, y2, y3] = amine_chip::learning::traces::default_traces(None, None);
+        let index = learning.len() as u64;
+        learning.push(LearningSlot {
+            projection: pr.name(),
+            rule: l.rule.clone(),
+            params: l.params.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            epoch: l.epoch,
+            microcode,
+            x1,
+            x2,
+            y1,
+            y2,
+            y3,
+            seed: derive_seed(c.program.seed, 0x2_0000 + index),
+            renormalise: false,
+        });
+    }
     Ok(ChipImage {
         version: IMAGE_VERSION,
         chip: ChipStamp::of(&c.chip),

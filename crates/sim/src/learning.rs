@@ -1,0 +1,228 @@
+//! The learning phase: traces every step, the learning engine every `epoch` steps.
+//!
+//! Per core, after delivery and the modulator grid (so the engine reads this step's
+//! spikes and the grid as it is at the end of the step):
+//!
+//! 1. **pre traces**: every plastic row (one input axon = one presynaptic source) steps
+//!    its x1 and x2 with its slot's [`TraceParams`]; a packet that reached the row this
+//!    step is a pre spike (synaptic delays do not delay traces);
+//! 2. **post traces**: per learning slot used on the core, every compartment that a
+//!    plastic row of the slot reaches steps y1, y2, y3; a spike emitted this step is a
+//!    post spike (graded units, which send payloads, never spike);
+//! 3. **epoch**: when `(step + 1) % epoch == 0` the slot's rule runs: post-side products
+//!    once per core and slot, then [`PreparedRule::apply_row`] per plastic row; the
+//!    rows' effective weights (what delivery adds) are re-derived from the mantissas
+//!    and exponent; the epoch spike flags x0/y0 are cleared.
+//!
+//! Each trace stepped is one `trace_update`, each synapse the engine visits one
+//! `synaptic_update`; the core is busy for `trace_update.cycles × traces +
+//! synaptic_update.cycles × updates` more cycles this step. Everything is per core, so
+//! the phase runs in the parallel per-core loop and no result depends on thread count.
+
+use crate::kernels::NeuronOut;
+use crate::state::{CoreState, PlasticState, PostTraces};
+use crate::tables::CoreTable;
+use amine_chip::config::CostTable;
+use amine_chip::learning::engine::{DrawKey, PostSide, PreSide, PreparedRule, RowMut, Scales};
+use amine_chip::learning::traces::{step as trace_step, TraceParams};
+use amine_chip::modgrid::ModGrid;
+use amine_chip::neuron::graded::derivative;
+use amine_chip::neuron::NeuronParams;
+use amine_chip::synapse::{effective_weight, SignMode};
+
+/// A learning slot of the image, ready to run.
+#[derive(Debug, Clone)]
+pub(crate) struct SlotTable {
+    pub rule: PreparedRule,
+    pub epoch: u32,
+    pub seed: u64,
+    /// `[x1, x2, y1, y2, y3]`.
+    pub traces: [TraceParams; 5],
+    /// Renormalisation limit (`None`: clamp).
+    pub max_exponent: Option<i8>,
+    /// Modulator channels the rule reads (`0..channels`).
+    pub channels: usize,
+}
+
+/// One plastic row of a core.
+#[derive(Debug, Clone)]
+pub(crate) struct PlasticTable {
+    pub row: u32,
+    /// Index into [`CoreLearn::slots`].
+    pub local_slot: usize,
+    pub targets: Vec<u32>,
+    pub sign: SignMode,
+    pub weight_bits: u8,
+    pub tag_bits: u8,
+    /// The row's source is a graded unit (its packets carry payloads).
+    pub graded_source: bool,
+}
+
+/// A learning slot as used on one core.
+#[derive(Debug, Clone)]
+pub(crate) struct CoreSlot {
+    /// Index into the simulator's slot tables.
+    pub slot: usize,
+    /// Indices into [`CoreLearn::rows`].
+    pub rows: Vec<usize>,
+    /// Compartments reached by the slot's rows, sorted, unique.
+    pub targets: Vec<u32>,
+}
+
+/// A core's learning tables (empty for a core without plastic rows).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CoreLearn {
+    pub rows: Vec<PlasticTable>,
+    pub slots: Vec<CoreSlot>,
+    /// Grid cell each compartment reads the modulator at.
+    pub cells: Vec<(u32, u32)>,
+    /// Fractional bits of graded payloads on this core (`pre`, `out`, `deriv`).
+    pub payload_frac: i32,
+    /// The state at step 0.
+    pub init_rows: Vec<PlasticState>,
+}
+
+/// Run the learning phase of `step` on one core; returns the cycles it took.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn learn(
+    t: &CoreTable,
+    slots: &[SlotTable],
+    s: &mut CoreState,
+    out: &NeuronOut,
+    grid: Option<&ModGrid>,
+    modulator_frac: i32,
+    step: u32,
+    costs: &CostTable,
+) -> u64 {
+    let l = &t.learn;
+    if l.rows.is_empty() {
+        return 0;
+    }
+    let mut traces = 0u64;
+    let mut updates = 0u64;
+    // 1. Pre traces.
+    for (p, ps) in l.rows.iter().zip(s.plastic.iter_mut()) {
+        let tp = &slots[l.slots[p.local_slot].slot].traces;
+        ps.x1 = trace_step(ps.x1, ps.arrived, tp[0], t.trace_bits);
+        ps.x2 = trace_step(ps.x2, ps.arrived, tp[1], t.trace_bits);
+        ps.x0 |= ps.arrived;
+        ps.arrived = false;
+        traces += 2;
+    }
+    // 2. Post traces.
+    let mut spiked = vec![false; t.n];
+    for e in out.emits.iter().filter(|e| e.payload == 0) {
+        spiked[e.comp as usize] = true;
+    }
+    for (cs, post) in l.slots.iter().zip(s.post.iter_mut()) {
+        let tp = &slots[cs.slot].traces;
+        for &c in &cs.targets {
+            let (c, sp) = (c as usize, spiked[c as usize]);
+            post.y0[c] |= sp;
+            post.y1[c] = trace_step(post.y1[c], sp, tp[2], t.trace_bits);
+            post.y2[c] = trace_step(post.y2[c], sp, tp[3], t.trace_bits);
+            post.y3[c] = trace_step(post.y3[c], sp, tp[4], t.trace_bits);
+        }
+        traces += 3 * cs.targets.len() as u64;
+    }
+    // 3. Epochs.
+    let scales = Scales {
+        payload_frac: l.payload_frac,
+        modulator_frac,
+    };
+    let mut graded: Option<(Vec<u16>, Vec<u16>)> = None;
+    for (cs, post) in l.slots.iter().zip(s.post.iter_mut()) {
+        let slot = &slots[cs.slot];
+        if !(step + 1).is_multiple_of(slot.epoch) {
+            continue;
+        }
+        let epoch = u64::from((step + 1) / slot.epoch - 1);
+        let (outs, derivs) = graded.get_or_insert_with(|| graded_outputs(t, &s.out));
+        let modulator: Vec<Vec<i32>> = (0..slot.channels)
+            .map(|ch| {
+                l.cells
+                    .iter()
+                    .map(|&(x, y)| grid.and_then(|g| g.sample_bits(ch, x, y).ok()).unwrap_or(0))
+                    .collect()
+            })
+            .collect();
+        let side = PostSide {
+            y0: &post.y0,
+            y1: &post.y1,
+            y2: &post.y2,
+            y3: &post.y3,
+            out: outs,
+            deriv: derivs,
+            modulator: &modulator,
+        };
+        let products = slot.rule.post_products(&side, t.n, scales);
+        for &ri in &cs.rows {
+            let p = &l.rows[ri];
+            let ps = &mut s.plastic[ri];
+            let pre = PreSide {
+                x0: ps.x0,
+                x1: ps.x1,
+                x2: ps.x2,
+                payload: if p.graded_source { ps.payload } else { 0 },
+            };
+            let outcome = slot.rule.apply_row(
+                &products,
+                pre,
+                scales,
+                RowMut {
+                    sign: p.sign,
+                    weight_bits: p.weight_bits,
+                    tag_bits: p.tag_bits,
+                    exponent: &mut ps.exponent,
+                    max_exponent: slot.max_exponent,
+                    targets: &p.targets,
+                    weights: &mut ps.mantissas,
+                    tags: &mut ps.tags,
+                },
+                DrawKey {
+                    seed: slot.seed,
+                    epoch,
+                    row: (u64::from(t.id) << 32) | u64::from(p.row),
+                },
+            );
+            if outcome.updates > 0 {
+                let e = ps.exponent;
+                for (w, &m) in ps.weights.iter_mut().zip(&ps.mantissas) {
+                    *w = effective_weight(m, e);
+                }
+            }
+            updates += outcome.updates;
+            ps.x0 = false;
+        }
+        post.y0.iter_mut().for_each(|y| *y = false);
+    }
+    s.counts.trace_update += traces;
+    s.counts.synaptic_update += updates;
+    traces * costs.trace_update.cycles + updates * costs.synaptic_update.cycles
+}
+
+/// Graded outputs and their derivatives per compartment (0 for spiking ones).
+fn graded_outputs(t: &CoreTable, out: &[u16]) -> (Vec<u16>, Vec<u16>) {
+    (0..t.n)
+        .map(|c| match &t.profiles[t.profile_of[c] as usize] {
+            NeuronParams::Graded(g) => (out[c], derivative(out[c], g.table.payload_bits)),
+            _ => (0, 0),
+        })
+        .unzip()
+}
+
+/// Per-core state of every plastic row and slot at step 0.
+pub(crate) fn initial(t: &CoreTable) -> (Vec<PlasticState>, Vec<PostTraces>) {
+    let post = t
+        .learn
+        .slots
+        .iter()
+        .map(|_| PostTraces {
+            y0: vec![false; t.n],
+            y1: vec![0; t.n],
+            y2: vec![0; t.n],
+            y3: vec![0; t.n],
+        })
+        .collect();
+    (t.learn.init_rows.clone(), post)
+}
