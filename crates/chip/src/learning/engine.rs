@@ -208,24 +208,24 @@ impl PreparedRule {
             .iter()
             .any(|e| e.target == Target::Tag)
             .then(|| tags.to_vec());
+        let ctx = EvalCtx {
+            post,
+            pre,
+            scales,
+            sign,
+            key,
+        };
         for (ei, eq) in self.equations.iter().enumerate() {
             match eq.target {
                 Target::Tag => {
                     for i in 0..targets.len() {
                         let d = self.delta(
+                            &ctx,
                             ei,
                             eq,
-                            post,
-                            pre,
-                            scales,
-                            targets[i] as usize,
-                            weights[i],
-                            old_tags.as_ref().map_or(tags[i], |t| t[i]),
-                            sign,
+                            SynapseAt::of(targets, weights, tags, old_tags.as_deref(), i),
                             *exponent,
                             0,
-                            key,
-                            i as u64,
                         );
                         tags[i] = (tags[i] as i64 + d).clamp(tmin, tmax) as i32;
                     }
@@ -235,21 +235,13 @@ impl PreparedRule {
                     let mut overflow = false;
                     let new: Vec<i64> = (0..targets.len())
                         .map(|i| {
-                            let t = old_tags.as_ref().map_or(tags[i], |t| t[i]);
                             let d = self.delta(
+                                &ctx,
                                 ei,
                                 eq,
-                                post,
-                                pre,
-                                scales,
-                                targets[i] as usize,
-                                weights[i],
-                                t,
-                                sign,
+                                SynapseAt::of(targets, weights, tags, old_tags.as_deref(), i),
                                 *exponent,
                                 frac,
-                                key,
-                                i as u64,
                             );
                             let w = weights[i] as i64 + d;
                             overflow |= w < wmin || w > wmax;
@@ -277,23 +269,28 @@ impl PreparedRule {
         outcome
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn delta(
         &self,
+        ctx: &EvalCtx,
         ei: usize,
         eq: &PreparedEq,
-        post: &PostProducts,
-        pre: PreSide,
-        scales: Scales,
-        target: usize,
-        weight: i32,
-        tag: i32,
-        sign: SignMode,
+        at: SynapseAt,
         exponent: i8,
         target_frac: i32,
-        key: DrawKey,
-        synapse: u64,
     ) -> i64 {
+        let EvalCtx {
+            post,
+            pre,
+            scales,
+            sign,
+            key,
+        } = *ctx;
+        let SynapseAt {
+            index: synapse,
+            target,
+            weight,
+            tag,
+        } = at;
         // Each term is P · 2^E in target LSBs; sum at the smallest E, then round.
         let mut parts: Vec<(i128, i32)> = Vec::with_capacity(eq.terms.len());
         for (ti, term) in eq.terms.iter().enumerate() {
@@ -346,6 +343,43 @@ impl PreparedRule {
             (sum >> (bits - 64)).saturating_add(r as i128) >> 64
         };
         rounded.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    }
+}
+
+/// What every synapse of one row update shares.
+#[derive(Clone, Copy)]
+struct EvalCtx<'a> {
+    post: &'a PostProducts,
+    pre: PreSide,
+    scales: Scales,
+    sign: SignMode,
+    key: DrawKey,
+}
+
+/// One synapse as an equation reads it.
+#[derive(Clone, Copy)]
+struct SynapseAt {
+    index: u64,
+    target: usize,
+    weight: i32,
+    tag: i32,
+}
+
+impl SynapseAt {
+    /// Synapse `i` of a row; its tag as it was before this epoch's update.
+    fn of(
+        targets: &[u32],
+        weights: &[i32],
+        tags: &[i32],
+        old_tags: Option<&[i32]>,
+        i: usize,
+    ) -> SynapseAt {
+        SynapseAt {
+            index: i as u64,
+            target: targets[i] as usize,
+            weight: weights[i],
+            tag: old_tags.map_or(tags[i], |t| t[i]),
+        }
     }
 }
 
