@@ -69,6 +69,78 @@ pub enum Command {
         after_help = "Examples:\n  amine bench\n  amine bench --quick\n\nEach row runs `amine run` as a child process (single thread, report written) and reads\nits peak resident memory from the operating system."
     )]
     Bench(BenchArgs),
+    /// Train a network on a task with the chip's own learning engine, and report
+    /// accuracy, the learning curve, and energy and latency per sample.
+    #[command(
+        after_help = "Examples:\n  amine train programs/ed_digits.ron --task digits --report out/\n  amine train programs/ed_digits.ron --task digits --epochs 5 --seed 2\n  amine train net.ron --task mnist:/data/mnist --epochs 1 --report mnist/\n\nThe program must have the Error Diffusion layout (docs/training.md; `amine template ed`\nwrites one). --seed seeds the initial weights and the sample order. On any error\nnothing is written and the exit code is 1."
+    )]
+    Train(TrainArgs),
+    /// Write a generated network program (e.g. the Error Diffusion classifier).
+    #[command(
+        after_help = "Examples:\n  amine template ed -o ed.ron\n  amine template ed --inputs 784 --hidden 64 -o ed_mnist.ron\n  amine template ed --credit diffusion -o ed_diffusion.ron"
+    )]
+    Template(TemplateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The network program (RON).
+    pub program: PathBuf,
+    /// `digits` (built in) or `mnist:<folder>` (the four IDX files, plain or gzipped).
+    #[arg(long, default_value = "digits")]
+    pub task: String,
+    /// A preset name (loihi, tiny) or a chip-config RON file.
+    #[arg(long, default_value = "loihi")]
+    pub chip: String,
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    /// Seeds the initial weights (replacing the program's seed) and the sample order.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulator threads (results are identical for any number).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// analytic or cycle.
+    #[arg(long, default_value = "analytic")]
+    pub timing: Timing,
+    /// Write report.json, curve.csv, curve.svg, confusion.csv and summary.txt here.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Skip the f64 reference of the same network.
+    #[arg(long)]
+    pub no_float: bool,
+    /// Measure test accuracy only at the end, not after every epoch.
+    #[arg(long)]
+    pub final_test_only: bool,
+    /// Print the JSON report instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// Which network: `ed` (Error Diffusion classifier).
+    pub kind: String,
+    /// Values per sample.
+    #[arg(long, default_value_t = 64)]
+    pub inputs: u32,
+    #[arg(long, default_value_t = 10)]
+    pub classes: u32,
+    /// Hidden units per class (even: half excitatory, half inhibitory).
+    #[arg(long, default_value_t = 64)]
+    pub hidden: u32,
+    /// `broadcast` (error injected into the whole class region) or `diffusion`
+    /// (injected at the region's centre, spread by the grid).
+    #[arg(long, default_value = "broadcast")]
+    pub credit: String,
+    /// Steps the grid spreads the error for, with `--credit diffusion`.
+    #[arg(long, default_value_t = 4)]
+    pub diffusion_steps: u32,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where to write the program.
+    #[arg(short, long)]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -39,5 +39,7 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
         args::Command::Run(a) => cmd::run::run(a),
         args::Command::Demo(a) => cmd::demo::run(a),
         args::Command::Bench(a) => cmd::bench::run(a),
+        args::Command::Train(a) => cmd::train::run(a),
+        args::Command::Template(a) => cmd::train::template(a),
     }
 }

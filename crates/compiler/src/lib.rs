@@ -34,6 +34,7 @@ pub mod passes;
 pub mod program;
 pub mod report;
 pub mod summary;
+pub mod templates;
 pub mod verify;
 
 pub use context::Compilation;

@@ -12,7 +12,7 @@
 //!
 //! Every out-of-range value is a problem message, never a panic.
 
-use crate::program::{Model, Time};
+use crate::program::{Activation, Model, Time};
 use amine_chip::neuron::alif::{AlifParams, Reset};
 use amine_chip::neuron::graded::{GradedParams, SigmoidTable};
 use amine_chip::neuron::lif::{LifParams, VTH_MAX};
@@ -23,6 +23,9 @@ pub const WEIGHT_SCALE: f64 = 64.0;
 
 /// Entries of a graded unit's sigmoid table.
 pub const SIGMOID_ENTRIES: usize = 256;
+/// Entries of a ramp table: 512 buckets per side, so a ramp whose `u0` is 255 input
+/// steps reads every step exactly (`u0` lands on a bucket edge at 2 buckets per step).
+pub const RAMP_ENTRIES: usize = 1024;
 
 /// The compartment parameters of a model, or every problem found.
 pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
@@ -81,6 +84,8 @@ pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
             payload_bits,
             bias,
             tau_syn,
+            activation,
+            event_driven,
         } => {
             let b = bias * WEIGHT_SCALE;
             if b.is_nan() || b.abs() > i32::MAX as f64 {
@@ -101,12 +106,21 @@ pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
             NeuronParams::Graded(GradedParams {
                 du,
                 bias: b.round().clamp(i32::MIN as f64, i32::MAX as f64) as i32,
-                table: SigmoidTable::logistic(
-                    u0 * WEIGHT_SCALE,
-                    *span,
-                    SIGMOID_ENTRIES,
-                    *payload_bits,
-                ),
+                table: match activation {
+                    Activation::Sigmoid => SigmoidTable::logistic(
+                        u0 * WEIGHT_SCALE,
+                        *span,
+                        SIGMOID_ENTRIES,
+                        *payload_bits,
+                    ),
+                    Activation::Ramp | Activation::MirroredRamp => SigmoidTable::ramp(
+                        u0 * WEIGHT_SCALE,
+                        RAMP_ENTRIES,
+                        *payload_bits,
+                        *activation == Activation::MirroredRamp,
+                    ),
+                },
+                event_driven: *event_driven,
             })
         }
     };
@@ -247,6 +261,8 @@ mod tests {
             payload_bits: 8,
             bias: 0.0,
             tau_syn: None,
+            activation: Default::default(),
+            event_driven: false,
         };
         assert!(resolve(&g, 1.0).is_err());
     }

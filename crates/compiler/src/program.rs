@@ -36,6 +36,9 @@ pub struct Program {
     /// Hints for partitioning (which populations share cores, how densely to pack).
     #[serde(default)]
     pub mapping: MappingHints,
+    /// Modulator-grid kernel, decay and boundary for this program (default: the chip's).
+    #[serde(default)]
+    pub grid: Option<amine_chip::image::GridRegisters>,
 }
 
 fn one() -> f64 {
@@ -126,7 +129,26 @@ pub enum Model {
         /// Input time constant; `None` (the default) keeps no memory (`du = 4095`).
         #[serde(default)]
         tau_syn: Option<Time>,
+        /// The activation table (default the sigmoid).
+        #[serde(default)]
+        activation: Activation,
+        /// Update and send only in steps that received input; hold otherwise.
+        #[serde(default)]
+        event_driven: bool,
     },
+}
+
+/// What a graded unit's table holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Activation {
+    /// `o = 1/(1+exp(−2u/u0))` over ±`span`·u0.
+    #[default]
+    Sigmoid,
+    /// `o = clamp(u/u0, 0, 1)`: a rectifier, e.g. an error unit sending `max(e, 0)`.
+    Ramp,
+    /// `o = clamp(−u/u0, 0, 1)`: the mirrored rectifier (`max(−e, 0)` from the same
+    /// input). Its table decreases, so no learning rule may read it as a post unit.
+    MirroredRamp,
 }
 
 fn five() -> f64 {
@@ -170,6 +192,12 @@ pub enum Source {
     File(String),
     /// Spikes given when the image runs (`amine run --input spikes.csv`).
     External,
+    /// Graded values the host sends while the image runs (`amine train` sends pixels
+    /// and targets this way); each sent value goes out once as a graded packet.
+    Graded {
+        #[serde(default = "eight")]
+        payload_bits: u8,
+    },
 }
 
 /// Synapses from one population (or input) to another.
@@ -196,6 +224,11 @@ pub struct Projection {
     pub seed: Option<u64>,
     #[serde(default)]
     pub learning: Option<LearningSpec>,
+    /// Sign-fix this projection's synapses (a source of `Mixed` sign only): its weights
+    /// all keep this sign, stored without a sign bit, and learning never flips them, as
+    /// the cross-type synapses of Error Diffusion need.
+    #[serde(default)]
+    pub sign: Option<Sign>,
 }
 
 /// Which synapses a projection has.
@@ -247,6 +280,20 @@ pub struct LearningSpec {
     /// Run the rule every `epoch` steps.
     #[serde(default = "one_u32")]
     pub epoch: u32,
+    /// What a weight leaving its row's range does.
+    #[serde(default)]
+    pub overflow: Overflow,
+}
+
+/// What the learning engine does with a weight that would leave its row's range.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Overflow {
+    /// Clamp it at the range's end (sign-fixed rows stop at 0).
+    #[default]
+    Clamp,
+    /// Halve the whole row and raise its exponent (up to `core.weight_exponent_max`),
+    /// then apply the update: the row keeps its function at one bit less resolution.
+    Renormalise,
 }
 
 fn one_u32() -> u32 {
@@ -278,6 +325,10 @@ pub struct ModulatorSource {
     /// under its core when the population has no positions.
     #[serde(default)]
     pub cell: Option<(u32, u32)>,
+    /// Broadcast into every cell of a `(width, height)` rectangle whose top-left is the
+    /// injection cell, instead of that cell alone.
+    #[serde(default)]
+    pub region: Option<(u32, u32)>,
 }
 
 /// Hints for the partition pass.
@@ -307,6 +358,14 @@ impl Program {
 }
 
 impl Projection {
+    /// The sign its weights must keep: its own, else its source's.
+    pub fn sign_with(&self, source: Sign) -> Sign {
+        match (source, self.sign) {
+            (Sign::Mixed, Some(s)) => s,
+            (s, _) => s,
+        }
+    }
+
     /// The projection's name: given, or `from->to`.
     pub fn name(&self) -> String {
         self.name

@@ -123,6 +123,9 @@ impl ImageSummary {
                         format!("{} explicit spikes", group(spikes.len() as u64))
                     }
                     InputSource::External => "external".into(),
+                    InputSource::Graded { payload_bits } => {
+                        format!("graded, {payload_bits}-bit values from the host")
+                    }
                 },
                 entry_tile: i.entry_tile,
                 output_axons: i.fanout.len() as u64,

@@ -115,12 +115,12 @@ prop_compose! {
             Projection {
                 name: Some(format!("proj{k}")), from, to: to.name.clone(), connect, weight, delay: s.delay,
                 weight_bits: None, seed: None,
-                learning: s.learns.then(|| LearningSpec { rule: "stdp".into(), params: Default::default(), epoch: 2 }),
+                learning: s.learns.then(|| LearningSpec { rule: "stdp".into(), params: Default::default(), epoch: 2, overflow: Default::default() }), sign: None,
             }
         }).collect();
         Program {
             name: "random".into(), seed, dt_ms: 1.0, populations: pops, inputs, projections,
-            probes: Vec::new(), modulators: Vec::new(), mapping: MappingHints::default(),
+            probes: Vec::new(), modulators: Vec::new(), mapping: MappingHints::default(), grid: None,
         }
     }
 }

@@ -320,6 +320,7 @@ pub fn lower(c: &Checked, dt: f64, name: &str) -> Result<Lowered, Error> {
         probes: vec![],
         modulators: vec![],
         mapping: Default::default(),
+        grid: None,
     };
     let mut maps = Vec::new();
     // Neuron index → (population, local index), per node.
@@ -432,6 +433,7 @@ pub fn lower(c: &Checked, dt: f64, name: &str) -> Result<Lowered, Error> {
                     weight_bits: None,
                     seed: None,
                     learning: None,
+                    sign: None,
                 });
             }
         }

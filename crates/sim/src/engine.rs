@@ -32,10 +32,11 @@ use crate::state::{CoreState, SimState};
 use crate::tables::Tables;
 use crate::timing::{analytic, cycle, Geometry, Packet};
 use amine_chip::config::ChipConfig;
-use amine_chip::image::ChipImage;
+use amine_chip::image::{ChipImage, InputSource};
 use amine_chip::modgrid::ModGrid;
 use amine_chip::neuron::graded::payload_max;
 use amine_chip::neuron::NeuronParams;
+use amine_chip::synapse::SignMode;
 use serde::{Deserialize, Serialize};
 
 /// The timing of one step.
@@ -79,6 +80,7 @@ struct Scratch {
     incoming_off: Vec<usize>,
     fill: Vec<usize>,
     spikes: Vec<u32>,
+    payloads: Vec<u16>,
     out_end: Vec<u64>,
     finish: Vec<u64>,
     units: Vec<()>,
@@ -94,6 +96,10 @@ pub struct Simulator {
     tables: Tables,
     options: SimOptions,
     external: ExternalSpikes,
+    /// Per port, graded values the host queued for the next step: (input, payload).
+    pending: Vec<Vec<(u32, u16)>>,
+    /// Whether the learning phase runs (the host can switch the engine off).
+    learning_on: bool,
     program: String,
     geo: Geometry,
     grid: Option<ModGrid>,
@@ -132,7 +138,12 @@ impl Simulator {
         let grid = if tables.mod_sources.is_empty() {
             None
         } else {
-            let g = ModGrid::new(&config.modulator).map_err(|e| {
+            let mut grid_config = config.modulator.clone();
+            if let Some(r) = &image.modulator.registers {
+                (grid_config.kernel, grid_config.decay, grid_config.boundary) =
+                    (r.kernel, r.decay, r.boundary);
+            }
+            let g = ModGrid::new(&grid_config).map_err(|e| {
                 Error::new(ErrorKind::Config {
                     problems: vec![amine_chip::Problem {
                         field: "modulator".into(),
@@ -162,6 +173,8 @@ impl Simulator {
         Ok(Simulator {
             config: config.clone(),
             external: ExternalSpikes::none(tables.ports.len()),
+            pending: vec![Vec::new(); tables.ports.len()],
+            learning_on: true,
             tables,
             options,
             program: image.program.clone(),
@@ -228,6 +241,108 @@ impl Simulator {
         self.grid.is_some()
     }
 
+    /// Index of the input port called `name`.
+    pub fn port_index(&self, name: &str) -> Option<usize> {
+        self.tables.ports.iter().position(|p| p.name == name)
+    }
+
+    /// Queue graded values for port `port` (an `InputSource::Graded` port): one value
+    /// per input, each non-zero one sent once, in the next step. Replaces anything
+    /// queued and not yet sent.
+    pub fn send_graded(&mut self, port: usize, values: &[u16]) -> Result<(), Error> {
+        let p = self
+            .tables
+            .ports
+            .get(port)
+            .ok_or_else(|| Error::options(format!("no input port {port}")))?;
+        let InputSource::Graded { payload_bits } = p.source else {
+            return Err(Error::options(format!(
+                "input `{}` is not a graded port",
+                p.name
+            )));
+        };
+        if values.len() != p.size as usize {
+            return Err(Error::options(format!(
+                "{} values for input `{}` of {} inputs",
+                values.len(),
+                p.name,
+                p.size
+            )));
+        }
+        let max = payload_max(payload_bits);
+        if let Some(v) = values.iter().find(|&&v| v > max) {
+            return Err(Error::options(format!(
+                "value {v} for input `{}` exceeds its {payload_bits}-bit payload",
+                p.name
+            )));
+        }
+        let q = &mut self.pending[port];
+        q.clear();
+        q.extend(
+            values
+                .iter()
+                .enumerate()
+                .filter(|(_, &v)| v != 0)
+                .map(|(i, &v)| (i as u32, v)),
+        );
+        Ok(())
+    }
+
+    /// Switch the learning engine on or off (the host's register). Off: no traces, no
+    /// updates, no learning cost. Turning it on clears the rows' per-epoch records, so
+    /// nothing seen while it was off counts in the next epoch.
+    pub fn set_learning(&mut self, state: &mut SimState, on: bool) {
+        if on && !self.learning_on {
+            for core in &mut state.cores {
+                for ps in &mut core.plastic {
+                    ps.x0 = false;
+                    ps.arrived = false;
+                    ps.payload = 0;
+                }
+            }
+        }
+        self.learning_on = on;
+    }
+
+    /// Index of the population called `name`.
+    pub fn population_index(&self, name: &str) -> Option<usize> {
+        self.tables.population_names.iter().position(|n| n == name)
+    }
+
+    /// `(u, last payload)` of every neuron of population `pop`, in neuron order (for a
+    /// graded unit, its integrated input and output; for LIF/ALIF, `u` and 0).
+    pub fn graded_values(&self, state: &SimState, pop: usize) -> Vec<(i32, u16)> {
+        self.tables
+            .population_sites
+            .get(pop)
+            .map(|sites| {
+                sites
+                    .iter()
+                    .map(|&(k, c)| (state.cores[k].u[c as usize], state.cores[k].out[c as usize]))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every plastic row of the image as it is in `state`, for audits: the row's sign
+    /// mode, its weight mantissas and its exponent, core by core in image order.
+    pub fn plastic_rows<'s>(
+        &'s self,
+        state: &'s SimState,
+    ) -> impl Iterator<Item = (SignMode, &'s [i32], i8)> + 's {
+        self.tables
+            .cores
+            .iter()
+            .zip(&state.cores)
+            .flat_map(|(t, c)| {
+                t.learn
+                    .rows
+                    .iter()
+                    .zip(&c.plastic)
+                    .map(|(r, p)| (r.sign, p.mantissas.as_slice(), p.exponent))
+            })
+    }
+
     /// The state before step 0: everything zero.
     pub fn initial_state(&self) -> SimState {
         SimState {
@@ -239,6 +354,9 @@ impl Simulator {
                 .map(|c| {
                     let mut s = CoreState::new(c.n, self.tables.slots);
                     (s.plastic, s.post) = crate::learning::initial(c);
+                    if c.event_driven {
+                        s.touched = vec![false; c.n * self.tables.slots];
+                    }
                     s
                 })
                 .collect(),
@@ -285,14 +403,21 @@ impl Simulator {
         sc.packets.clear();
         for (pi, port) in tables.ports.iter().enumerate() {
             sc.spikes.clear();
+            sc.payloads.clear();
             port_spikes(pi, port, t, &self.external, &mut sc.spikes);
+            for (idx, payload) in self.pending[pi].drain(..) {
+                sc.spikes.push(idx);
+                sc.payloads.push(payload);
+            }
             // Spiking inputs and compartments are scattered: request their fan-out
             // offsets first, so the misses overlap (a hint; it changes nothing).
             for &idx in &sc.spikes {
                 prefetch(port.fan_off.as_ptr().wrapping_add(idx as usize));
             }
             let mut i = 0;
-            for &idx in &sc.spikes {
+            for (k, &idx) in sc.spikes.iter().enumerate() {
+                // A graded port's packets carry the value; a spiking port's carry nothing.
+                let payload = sc.payloads.get(k).copied().unwrap_or(0);
                 let (a, b) = (
                     port.fan_off[idx as usize] as usize,
                     port.fan_off[idx as usize + 1] as usize,
@@ -311,8 +436,12 @@ impl Simulator {
                         dst: d.core,
                         dst_tile,
                         axon: d.axon,
-                        mult: 1,
-                        flits: spike_flits,
+                        mult: if payload != 0 { payload as i32 } else { 1 },
+                        flits: if payload != 0 {
+                            graded_flits
+                        } else {
+                            spike_flits
+                        },
                         inject: i * spike_out,
                         work: d.work as u64,
                     });
@@ -413,9 +542,15 @@ impl Simulator {
                         };
                         payload as f64 / payload_max(bits) as f64
                     };
-                    // The verifier checked channel and cell; a NaN gain product cannot occur
-                    // (gains are finite), so an error here would only mean a skipped injection.
-                    let _ = grid.inject(src.channel, src.cell.0, src.cell.1, src.gain * amount);
+                    // The verifier checked channel, cell and region; a NaN gain product
+                    // cannot occur (gains are finite), so an error here would only mean
+                    // a skipped injection.
+                    let (w, h) = src.region;
+                    for y in src.cell.1..src.cell.1 + h {
+                        for x in src.cell.0..src.cell.0 + w {
+                            let _ = grid.inject(src.channel, x, y, src.gain * amount);
+                        }
+                    }
                 }
             }
             let updates = grid.cell_updates_per_step();
@@ -425,7 +560,7 @@ impl Simulator {
 
         // 6. Learning: traces, and the engine at epoch ends, on each core's own state;
         // the core is busy for the engine's cycles.
-        if !tables.learning.is_empty() {
+        if !tables.learning.is_empty() && self.learning_on {
             let grid = state.grid.as_ref();
             let neuron = &sc.neuron;
             let mod_frac = tables.modulator_frac;
@@ -466,7 +601,7 @@ impl Simulator {
                 });
         let cycles = last + grid_cycles + barrier;
         let learning = match critical {
-            Some(k) if !tables.learning.is_empty() => sc.learn_cycles[k],
+            Some(k) if !tables.learning.is_empty() && self.learning_on => sc.learn_cycles[k],
             _ => 0,
         };
         state.chip.learning_cycles += learning;

@@ -87,6 +87,8 @@ pub(crate) fn port_spikes(
                 from_list(list, out)
             }
         }
+        // Graded ports send what the host queued (`Simulator::send_graded`).
+        InputSource::Graded { .. } => {}
     }
 }
 

@@ -78,6 +78,16 @@ pub(crate) fn update_neurons(t: &CoreTable, s: &mut CoreState, slot: usize, out:
     for c in 0..n {
         let input = std::mem::take(&mut s.acc[slot * n + c]);
         let pi = t.profile_of[c] as usize;
+        if t.event_driven {
+            let reached = std::mem::take(&mut s.touched[slot * n + c]);
+            if let NeuronParams::Graded(p) = &t.profiles[pi] {
+                if p.event_driven && !reached {
+                    // No packet this step: the unit holds u and its output, sends nothing.
+                    idle += 1;
+                    continue;
+                }
+            }
+        }
         let busy = input != 0
             || s.u[c] != 0
             || s.v[c] != 0
@@ -321,11 +331,19 @@ pub(crate) fn deliver(
         };
         if let Some(p) = learned {
             let weights = &s.plastic[p].weights;
-            let delay = |i: usize| t.delays.get(lo + i).copied().unwrap_or(0) as usize;
-            for (i, (&(tg, _), &w)) in row.iter().zip(weights).enumerate() {
-                let slot = (next + delay(i)) & mask;
-                let x = &mut s.acc[slot * n + tg as usize];
-                *x = x.wrapping_add(w.wrapping_mul(mult));
+            if t.delays.is_empty() {
+                let acc = &mut s.acc[next * n..(next + 1) * n];
+                for (&(tg, _), &w) in row.iter().zip(weights) {
+                    let x = &mut acc[tg as usize];
+                    *x = x.wrapping_add(w.wrapping_mul(mult));
+                }
+            } else {
+                let delays = &t.delays[lo..hi];
+                for ((&(tg, _), &w), &d) in row.iter().zip(weights).zip(delays) {
+                    let slot = (next + d as usize) & mask;
+                    let x = &mut s.acc[slot * n + tg as usize];
+                    *x = x.wrapping_add(w.wrapping_mul(mult));
+                }
             }
         } else if t.delays.is_empty() {
             let acc = &mut s.acc[next * n..(next + 1) * n];
@@ -349,11 +367,40 @@ pub(crate) fn deliver(
             }
         }
     }
+    if t.event_driven {
+        mark_touched(t, s, next, mask, incoming);
+    }
     let c = &mut s.counts;
     c.axon_in += incoming.len() as u64;
     c.synapse_word_read += words;
     c.synaptic_op += ops;
     c.dendrite_accumulate += ops;
+}
+
+/// Record which compartments the packets reach, per accumulator slot, for the
+/// event-driven graded units of the core.
+fn mark_touched(
+    t: &CoreTable,
+    s: &mut CoreState,
+    next: usize,
+    mask: usize,
+    incoming: &[(u32, i32)],
+) {
+    let n = t.n;
+    for &(axon, _) in incoming {
+        let r = t.rows[axon as usize];
+        let (lo, hi) = (r.start as usize, (r.start + r.len) as usize);
+        if t.delays.is_empty() {
+            let touched = &mut s.touched[next * n..(next + 1) * n];
+            for &(tg, _) in &t.synapses[lo..hi] {
+                touched[tg as usize] = true;
+            }
+        } else {
+            for (&(tg, _), &d) in t.synapses[lo..hi].iter().zip(&t.delays[lo..hi]) {
+                s.touched[((next + d as usize) & mask) * n + tg as usize] = true;
+            }
+        }
+    }
 }
 
 /// A cache prefetch hint for the line holding `p` (no-op off x86-64).

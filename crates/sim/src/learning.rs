@@ -193,6 +193,7 @@ pub(crate) fn learn(
             }
             updates += outcome.updates;
             ps.x0 = false;
+            ps.payload = 0;
         }
         post.y0.iter_mut().for_each(|y| *y = false);
     }

@@ -67,5 +67,5 @@ pub use engine::{RunOutcome, Simulator, Spike, StepTiming};
 pub use error::{Error, ErrorKind};
 pub use inputs::{parse_csv, ExternalSpikes};
 pub use options::{Record, SimOptions, Timing};
-pub use report::RunReport;
+pub use report::{energy_so_far, RunReport};
 pub use state::{CoreState, PlasticState, PostTraces, SimState};

@@ -143,19 +143,11 @@ impl RunReport {
                 }
             })
             .collect();
-        let mut components = Components::default();
-        for c in &per_core {
-            components += c.components;
-        }
+        let components = energy_so_far(sim, state);
         let inputs = state.inputs.energy(costs);
-        components += inputs;
         let barrier_pj =
             state.chip.barriers as f64 * costs.barrier.for_tiles(sim.tiles_in_use()).energy_pj;
-        components.noc += barrier_pj;
-        components.modulator =
-            state.chip.modulator_cell_update as f64 * costs.modulator_cell_update.energy_pj;
         let static_power = config.static_power();
-        components.static_ = static_power.energy_over(Cycles(state.chip.cycles), clock).0;
         let events = state.total_counts();
         let total_pj = components.total();
 
@@ -437,6 +429,28 @@ impl RunReport {
 
 /// 131072 → "131,072".
 pub use amine_chip::units::group_digits as group;
+
+/// The energy by component that `state` has cost since its step 0: every core's and
+/// the input ports' events, the barriers, the grid's cell updates and static power over
+/// the simulated time. (Differences of two calls price a stretch of a run.)
+pub fn energy_so_far(sim: &Simulator, state: &SimState) -> Components {
+    let config = sim.config();
+    let costs = &config.costs;
+    let mut components = Components::default();
+    for c in &state.cores {
+        components += c.counts.energy(costs);
+    }
+    components += state.inputs.energy(costs);
+    components.noc +=
+        state.chip.barriers as f64 * costs.barrier.for_tiles(sim.tiles_in_use()).energy_pj;
+    components.modulator =
+        state.chip.modulator_cell_update as f64 * costs.modulator_cell_update.energy_pj;
+    components.static_ = config
+        .static_power()
+        .energy_over(Cycles(state.chip.cycles), config.clock())
+        .0;
+    components
+}
 
 /// Picojoules with a readable unit.
 pub fn energy(pj: f64) -> String {

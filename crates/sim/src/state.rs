@@ -27,6 +27,9 @@ pub struct CoreState {
     /// Dendritic accumulators: slot `s` of compartment `c` is `acc[s · n + c]`; the
     /// neuron update of step `t` reads and clears slot `t mod slots`.
     pub acc: Vec<i32>,
+    /// Per accumulator slot, whether a packet reached the compartment (kept only on
+    /// cores with event-driven graded units, which update only when this is set).
+    pub touched: Vec<bool>,
     /// Events counted on this core so far.
     pub counts: Counts,
     /// The learning state of each plastic row of the core, in image order.
@@ -89,6 +92,7 @@ impl CoreState {
             a: vec![0; n],
             out: vec![0; n],
             acc: vec![0; n * slots],
+            touched: Vec::new(),
             counts: Counts::default(),
             plastic: Vec::new(),
             post: Vec::new(),

@@ -49,6 +49,8 @@ pub(crate) struct CoreTable {
     pub profile_of: Vec<u16>,
     /// Every profile is LIF: `lif_dense` holds them all and the LIF-only loop runs.
     pub all_lif: bool,
+    /// Some compartment is an event-driven graded unit (delivery marks `touched`).
+    pub event_driven: bool,
     pub lif_dense: Vec<LifFast>,
     /// Per input axon: where its row lies and what it costs, in one 16-byte record so a
     /// packet's row costs one cache miss, shared by timing and delivery.
@@ -89,6 +91,8 @@ pub(crate) struct ModSourceTable {
     pub channel: usize,
     pub gain: f64,
     pub cell: (u32, u32),
+    /// Broadcast rectangle `(width, height)` from `cell`; `(1, 1)` for one cell.
+    pub region: (u32, u32),
 }
 
 /// Everything static about a run.
@@ -102,6 +106,8 @@ pub(crate) struct Tables {
     pub mod_sources: Vec<ModSourceTable>,
     pub population_names: Vec<String>,
     pub population_sizes: Vec<u32>,
+    /// Per population, per neuron: (core index, compartment).
+    pub population_sites: Vec<Vec<(usize, u32)>>,
     /// The image's learning slots.
     pub learning: Vec<SlotTable>,
     /// Fractional bits of a modulator concentration.
@@ -145,6 +151,10 @@ impl Tables {
                     profiles: c.profiles.clone(),
                     profile_of: c.compartments.clone(),
                     all_lif: c.profiles.iter().all(|p| LifFast::of(p).is_some()),
+                    event_driven: c
+                        .profiles
+                        .iter()
+                        .any(|p| matches!(p, NeuronParams::Graded(g) if g.event_driven)),
                     lif_dense: c.profiles.iter().filter_map(LifFast::of).collect(),
                     rows: (0..rows as usize)
                         .map(|r| {
@@ -178,12 +188,22 @@ impl Tables {
                 }
             })
             .collect();
+        let mut population_sites: Vec<Vec<(usize, u32)>> = image
+            .populations
+            .iter()
+            .map(|p| vec![(0, 0); p.size as usize])
+            .collect();
         for (pi, pop) in image.populations.iter().enumerate() {
             for b in &pop.blocks {
-                let core = &mut cores[index_of[b.core as usize] as usize];
+                let k = index_of[b.core as usize] as usize;
+                let core = &mut cores[k];
                 for i in 0..b.count {
                     core.neuron_of[(b.first_compartment + i) as usize] =
                         (pi as u32, b.first_neuron + i);
+                    if let Some(site) = population_sites[pi].get_mut((b.first_neuron + i) as usize)
+                    {
+                        *site = (k, b.first_compartment + i);
+                    }
                 }
             }
         }
@@ -231,6 +251,7 @@ impl Tables {
                 channel: s.channel as usize,
                 gain: s.gain,
                 cell: s.cell,
+                region: s.region.unwrap_or((1, 1)),
             })
             .collect();
         let learning = learning_tables(config, image, &mut cores);
@@ -244,6 +265,7 @@ impl Tables {
             mod_sources,
             population_names: image.populations.iter().map(|p| p.name.clone()).collect(),
             population_sizes: image.populations.iter().map(|p| p.size).collect(),
+            population_sites,
         }
     }
 }
@@ -276,6 +298,11 @@ fn learning_tables(
             ) {
                 graded_rows.extend(c.fanout_of(comp).iter().map(|d| (d.core, d.axon)));
             }
+        }
+    }
+    for port in &image.inputs {
+        if matches!(port.source, InputSource::Graded { .. }) {
+            graded_rows.extend(port.fanout.iter().map(|d| (d.core, d.axon)));
         }
     }
     graded_rows.sort_unstable();

@@ -151,6 +151,7 @@ fn graded_units_send_their_payload_every_step() {
         du: 4095,
         bias: 700,
         table: table.clone(),
+        event_driven: false,
     };
     b.neurons(2, 1, NeuronParams::Graded(g));
     b.neurons(5, 1, lif(4095, 4095, 131_071, 0));
@@ -193,6 +194,7 @@ fn modulator_sources_inject_into_the_grid() {
         channel: 1,
         gain: 0.5,
         cell: (3, 4),
+        region: None,
     });
     let image = b.build();
     let steps = 30;

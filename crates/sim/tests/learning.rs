@@ -352,6 +352,7 @@ fn r_stdp_with_reward_moves_weights_by_the_sign_of_the_tag() {
             channel: 0,
             gain: 1.0,
             cell,
+            region: None,
         });
         let mut image = b.build();
         reformat(&mut image, 0, r_pre, SignMode::Signed, 8, &[100]);

@@ -21,7 +21,7 @@ use crate::synapse::SynapseMemory;
 use serde::{Deserialize, Serialize};
 
 /// Version of the image format; bumped on every incompatible change.
-pub const IMAGE_VERSION: u32 = 1;
+pub const IMAGE_VERSION: u32 = 2;
 
 /// A whole chip image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +121,10 @@ pub enum InputSource {
     Explicit { spikes: Vec<(u32, u32)> },
     /// Supplied when the image is run (e.g. `amine run --input spikes.csv`).
     External,
+    /// Graded values written by the host while the image runs (pixels, targets): each
+    /// value the host sends goes out once, in the next step, as a graded packet of
+    /// `payload_bits` (a zero value sends nothing).
+    Graded { payload_bits: u8 },
 }
 
 /// Sign constraint of a population's outgoing synapses (Dale's principle).
@@ -182,6 +186,9 @@ pub struct ModulatorImage {
     /// Grid cell (x, y) of each compartment that reads the grid, per core. Compartments
     /// not listed read the cell under their core's position on the die.
     pub cells: Vec<CompartmentCell>,
+    /// Kernel, decay and boundary for this image (`None`: the chip's defaults).
+    #[serde(default)]
+    pub registers: Option<GridRegisters>,
 }
 
 /// Compartment `compartment` of core `core` injects `gain` × its output into
@@ -194,6 +201,20 @@ pub struct ModSource {
     pub channel: u32,
     pub gain: f64,
     pub cell: (u32, u32),
+    /// Broadcast: inject the same amount into every cell of the `(width, height)`
+    /// rectangle whose top-left cell is `cell` (`None`: `cell` alone).
+    #[serde(default)]
+    pub region: Option<(u32, u32)>,
+}
+
+/// Grid registers a program sets for its run, overriding the chip configuration's
+/// defaults (the grid's size, channels and number format are hardware and stay).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridRegisters {
+    pub kernel: crate::config::Kernel,
+    pub decay: f64,
+    pub boundary: crate::config::Boundary,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

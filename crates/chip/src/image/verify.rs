@@ -244,6 +244,12 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
                     message: "rate must be ≥ 0 and dt > 0".into(),
                 });
             }
+            InputSource::Graded { payload_bits } if !(1..=16).contains(payload_bits) => {
+                out.push(Problem {
+                    field: at("source"),
+                    message: format!("payload_bits = {payload_bits}: outside 1..=16"),
+                });
+            }
             _ => {}
         }
     }
@@ -294,9 +300,15 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
     let grid = &config.modulator;
     let in_grid = |(x, y): (u32, u32)| x < grid.width && y < grid.height;
     for (si, s) in image.modulator.sources.iter().enumerate() {
+        let (rw, rh) = s.region.unwrap_or((1, 1));
+        let region_ok = rw >= 1
+            && rh >= 1
+            && u64::from(s.cell.0) + u64::from(rw) <= u64::from(grid.width)
+            && u64::from(s.cell.1) + u64::from(rh) <= u64::from(grid.height);
         let ok = compartments_of(s.core).is_some_and(|n| s.compartment < n)
             && s.channel < grid.channels
             && in_grid(s.cell)
+            && region_ok
             && s.gain.is_finite();
         if !ok {
             out.push(Problem {
@@ -310,6 +322,16 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             out.push(Problem {
                 field: format!("modulator.cells[{si}]"),
                 message: "binding outside the chip or grid".into(),
+            });
+        }
+    }
+    if let Some(r) = &image.modulator.registers {
+        let mut grid = config.modulator.clone();
+        (grid.kernel, grid.decay, grid.boundary) = (r.kernel, r.decay, r.boundary);
+        if let Err(e) = crate::modgrid::ModGrid::new(&grid) {
+            out.push(Problem {
+                field: "modulator.registers".into(),
+                message: e.to_string(),
             });
         }
     }

@@ -466,6 +466,10 @@ impl ModGrid {
         let mut acc = std::mem::take(&mut self.scratch.0);
         let mut cells = std::mem::take(&mut self.cells);
         for p in cells.chunks_exact_mut(plane) {
+            // An empty plane stays empty (diffusion and decay of 0 are 0): skip the work.
+            if p.iter().all(|&c| c == 0) {
+                continue;
+            }
             acc.fill(0);
             self.diffuse(p, &mut acc);
             for (c, &a) in p.iter_mut().zip(acc.iter()) {

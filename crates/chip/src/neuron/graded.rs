@@ -130,11 +130,62 @@ impl SigmoidTable {
                 self.entries[i]
             ));
         }
-        // Learning rules rely on a monotone activation (its derivative is never negative).
-        if let Some(i) = self.entries.windows(2).position(|w| w[1] < w[0]) {
-            p.push(format!("entries[{}]: decreases (not monotone)", i + 1));
+        // A table is monotone one way or the other; only a non-decreasing one has the
+        // non-negative derivative that learning rules read (the compiler checks that).
+        let up = self.entries.windows(2).position(|w| w[1] < w[0]);
+        let down = self.entries.windows(2).position(|w| w[1] > w[0]);
+        if let (Some(i), Some(_)) = (up, down) {
+            p.push(format!(
+                "entries: not monotone (entries[{}] turns the trend)",
+                i + 1
+            ));
         }
         p
+    }
+
+    /// Whether the table never decreases (a sigmoid does; a mirrored ramp does not).
+    pub fn is_increasing(&self) -> bool {
+        self.entries.windows(2).all(|w| w[0] <= w[1])
+    }
+
+    /// A ramp `o = clamp(u / u0, 0, 1)` (or, `mirrored`, `clamp(−u / u0, 0, 1)`): the
+    /// rectifying error units of Error Diffusion send `max(e, 0)` this way.
+    ///
+    /// The table spans `±u0` with `entries` buckets (clamped to `2..=65536`, a power of
+    /// two) and `in_shift` the smallest with `(n/2) << in_shift ≥ u0`; when `u0` is a
+    /// power-of-two multiple of the bucket width the ramp is exact at every bucket edge.
+    /// A non-positive or NaN `u0` gives a step at `u = 0`.
+    pub fn ramp(u0_units: f64, entries: usize, payload_bits: u8, mirrored: bool) -> SigmoidTable {
+        let bits = payload_bits.clamp(1, 16);
+        let max = f64::from(payload_max(bits));
+        let n = entries.clamp(2, MAX_ENTRIES).next_power_of_two();
+        let half = (n / 2) as i64;
+        let in_shift = if u0_units > 0.0 {
+            (0..=31u8)
+                .find(|&s| (half << s) as f64 >= u0_units)
+                .unwrap_or(31)
+        } else {
+            0
+        };
+        let entries = (0..n as i64)
+            .map(|i| {
+                let u = ((i - half) << in_shift) as f64;
+                let u = if mirrored { -u } else { u };
+                let o = if u0_units > 0.0 {
+                    u / u0_units
+                } else if u > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                };
+                (o.clamp(0.0, 1.0) * max).round() as u16
+            })
+            .collect();
+        SigmoidTable {
+            entries,
+            in_shift,
+            payload_bits: bits,
+        }
     }
 }
 
@@ -148,6 +199,11 @@ pub struct GradedParams {
     pub bias: i32,
     /// The activation.
     pub table: SigmoidTable,
+    /// Event-driven: the unit updates (and sends its payload) only in a step whose
+    /// dendrite received a packet; in any other step it is idle and holds `u` and its
+    /// output. `false`: it updates and sends every step.
+    #[serde(default)]
+    pub event_driven: bool,
 }
 
 /// The state of a graded unit.
@@ -315,6 +371,7 @@ mod tests {
             du: 4095,
             bias: 50,
             table: table.clone(),
+            event_driven: false,
         };
         let mut s = GradedState {
             u: 1_000_000,
@@ -344,6 +401,7 @@ mod tests {
             du: 0,
             bias: 0,
             table: SigmoidTable::logistic(1000.0, 5.0, 256, 8),
+            event_driven: false,
         };
         let mut s = GradedState::default();
         s.step(&p, i32::MAX);
@@ -366,6 +424,7 @@ mod tests {
             du: 4096,
             bias: 0,
             table: bad,
+            event_driven: false,
         };
         assert_eq!(p.problems().len(), 6);
         assert!(p.problems()[1].starts_with("table."));
@@ -389,7 +448,7 @@ mod tests {
             in_shift in any::<u8>(), bits in any::<u8>(), du in any::<u16>(),
             bias in any::<i32>(), u in any::<i32>(), input in any::<i32>()
         ) {
-            let p = GradedParams { du, bias, table: SigmoidTable { entries, in_shift, payload_bits: bits } };
+            let p = GradedParams { du, bias, table: SigmoidTable { entries, in_shift, payload_bits: bits }, event_driven: false };
             let mut s = GradedState { u, out: 0 };
             let out = s.step(&p, input);
             prop_assert!(s.u >= -i32::MAX);

@@ -97,6 +97,7 @@ mod tests {
                 du: 4095,
                 bias: -3,
                 table: SigmoidTable::logistic(1000.0, 5.0, 16, 8),
+                event_driven: false,
             }),
         ]
     }

@@ -6,3 +6,4 @@ pub mod demo;
 pub mod image;
 pub mod nir;
 pub mod run;
+pub mod train;

@@ -188,6 +188,9 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
                     InputSource::Explicit { spikes }
                 }
                 Source::External => InputSource::External,
+                Source::Graded { payload_bits } => InputSource::Graded {
+                    payload_bits: *payload_bits,
+                },
             };
             InputPort {
                 name: input.name.clone(),
@@ -269,7 +272,7 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
             y2,
             y3,
             seed: derive_seed(c.program.seed, 0x2_0000 + index),
-            renormalise: false,
+            renormalise: l.overflow == crate::program::Overflow::Renormalise,
         });
     }
     Ok(ChipImage {
@@ -378,8 +381,13 @@ fn modulator(c: &Compilation) -> ModulatorImage {
                 channel: s.channel,
                 gain: s.gain,
                 cell,
+                region: s.region,
             });
         }
     }
-    ModulatorImage { sources, cells }
+    ModulatorImage {
+        sources,
+        cells,
+        registers: c.program.grid,
+    }
 }

@@ -163,7 +163,7 @@ fn expand(c: &Compilation, i: usize) -> Expanded {
     let mut value_rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 2));
     let weights = match carried_w {
         Some(w) => Values::Each(w),
-        None => weights(pr, c.nodes[pre].sign, n, &mut value_rng),
+        None => weights(pr, pr.sign_with(c.nodes[pre].sign), n, &mut value_rng),
     };
     let delays = match carried_d {
         Some(d) => Values::Each(d),

@@ -170,7 +170,7 @@ fn choose_format(c: &Compilation, i: usize, e: &Expanded) -> (RowFormat, Vec<i8>
         Values::Const(w) => f(*w),
         Values::Each(ws) => ws.iter().all(|&w| f(w)),
     };
-    let sign = match c.nodes[e.pre].sign {
+    let sign = match pr.sign_with(c.nodes[e.pre].sign) {
         Sign::Excitatory => SignMode::Excitatory,
         Sign::Inhibitory => SignMode::Inhibitory,
         Sign::Mixed if learns => SignMode::Signed,

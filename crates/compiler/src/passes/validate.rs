@@ -299,6 +299,12 @@ fn inputs(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<LimitExceeded>
                     format!("{rate_hz} must be a finite rate ≥ 0"),
                 ));
             }
+            Source::Graded { payload_bits } if !(1..=16).contains(payload_bits) => {
+                p.push(Problem::new(
+                    at("source.payload_bits"),
+                    format!("{payload_bits} is outside 1..=16"),
+                ));
+            }
             Source::File(f) => {
                 let table = &c.spike_files[f];
                 if let Some((s, idx, line)) =
@@ -369,7 +375,18 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
         return;
     };
     let (npre, npost) = (c.nodes[from].size, c.nodes[to].size);
-    let sign = c.nodes[from].sign;
+    let sign = pr.sign_with(c.nodes[from].sign);
+    if let Some(s) = pr.sign {
+        if c.nodes[from].sign != Sign::Mixed && c.nodes[from].sign != s {
+            p.push(Problem::new(
+                at("sign"),
+                format!(
+                    "{s:?} contradicts the {:?} sign of `{}`",
+                    c.nodes[from].sign, pr.from
+                ),
+            ));
+        }
+    }
     let dale = |w: f64| match sign {
         Sign::Excitatory => w >= 0.0,
         Sign::Inhibitory => w <= 0.0,
@@ -632,6 +649,18 @@ fn probes_and_modulators(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec
                 "use a channel the chip's modulator grid has",
             ));
         }
+        if let Some((w, h)) = m.region {
+            let (x, y) = m.cell.unwrap_or((0, 0));
+            if w == 0 || h == 0 || x + w > grid.width || y + h > grid.height {
+                p.push(Problem::new(
+                    format!("modulators[{i}].region"),
+                    format!(
+                        "a {w}×{h} region from cell ({x}, {y}) must be non-empty and inside the {}×{} grid",
+                        grid.width, grid.height
+                    ),
+                ));
+            }
+        }
         if let Some((x, y)) = m.cell {
             if x >= grid.width || y >= grid.height {
                 limits.push(limit(
@@ -687,6 +716,25 @@ fn learning_and_mapping(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<
         }
         if l.epoch == 0 {
             p.push(Problem::new(at("epoch"), "must be at least 1 step"));
+        }
+        let mirrored = c.program.populations.iter().any(|q| {
+            q.name == pr.to
+                && matches!(
+                    q.model,
+                    crate::program::Model::Graded {
+                        activation: crate::program::Activation::MirroredRamp,
+                        ..
+                    }
+                )
+        });
+        if mirrored {
+            p.push(Problem::new(
+                at("rule"),
+                format!(
+                    "`{}` has a MirroredRamp activation, whose decreasing table has no derivative a rule can read",
+                    pr.to
+                ),
+            ));
         }
         if let Some((k, v)) = l.params.iter().find(|(_, v)| !v.is_finite()) {
             p.push(Problem::new(

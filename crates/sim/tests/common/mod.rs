@@ -260,6 +260,7 @@ pub fn random_network(seed: u64, delays: bool, graded: bool) -> ChipImage {
                 du: 2000,
                 bias: -200,
                 table: SigmoidTable::logistic(3000.0, 4.0, 64, 8),
+                event_driven: false,
             }),
         );
     }

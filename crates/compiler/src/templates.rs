@@ -1,0 +1,324 @@
+//! Program generators for networks too regular to write by hand.
+//!
+//! [`error_diffusion`] writes Kaneko's multi-class Error Diffusion network as an
+//! ordinary [`Program`] (so it is compiled, checked and reported like any other, and can
+//! be saved, read and edited as RON). The layout, for `C` classes and `H` hidden units
+//! per class:
+//!
+//! - graded input ports `x_e`, `x_i` (`inputs + 1` values each: the inputs, then the
+//!   bias 0.8) carry the same values into the excitatory and inhibitory stream, and
+//!   `target` (`C` values) carries the one-hot target;
+//! - per class `c`: hidden groups `h{c}e` and `h{c}i` (`H/2` event-driven sigmoid units
+//!   each), the output `out{c}` (one excitatory unit), and two error units, `dp{c}`
+//!   (`max(t − o, 0)`, a mirrored ramp) and `dm{c}` (`max(o − t, 0)`, a ramp), both
+//!   reading `o` through weight +1 and `t` through weight −1;
+//! - every learning projection is sign-fixed — same-type positive, cross-type negative —
+//!   and runs `error_diffusion` with channel 0 (`d+`) for excitatory sources and
+//!   channel 1 (`d−`) for inhibitory ones, once per sample (`epoch` = steps per sample),
+//!   with row renormalisation when a magnitude outgrows 8 bits;
+//! - class `c`'s units sit in their own rectangle ("region") of the modulator grid and
+//!   its error units inject there: [`Credit::Broadcast`] into every cell of the region,
+//!   [`Credit::Diffusion`] into its centre cell only, to spread by the grid's kernel.
+//!
+//! **Scales.** A weight of `w` (real) is `w · WEIGHT_SCALE` weight units; a graded value
+//! `x ∈ [0, 1]` travels as the payload `round(255·x)`, so a unit's input is
+//! `255 · WEIGHT_SCALE · Σ w·x` weight units and `u0` scales the same way. The rule's
+//! `Δw` is in weight units too, so `alpha` is multiplied by `WEIGHT_SCALE`.
+//!
+//! **Timing.** A sample takes `steps_per_sample()` steps: the host sends `x` before
+//! step 0 and the target before step 2; hidden units update in step 1, outputs in step
+//! 2, error units in step 3, when the grid carries `d±` and the learning epoch ends
+//! (with [`Credit::Diffusion`], `steps` later).
+
+use crate::program::{
+    Activation, Connect, Input, LearningSpec, MappingHints, Model, ModulatorSource, Overflow,
+    Population, Positions, Program, Projection, Source, Weight,
+};
+use amine_chip::config::{Boundary, Kernel};
+use amine_chip::image::{GridRegisters, Sign};
+use std::collections::BTreeMap;
+
+/// Weight units per real weight unit: puts the initial magnitudes (< 0.2) near the top
+/// of an 8-bit mantissa at exponent 0, so learning starts at full resolution.
+pub const WEIGHT_SCALE: f64 = 1024.0;
+/// Largest 8-bit payload (a graded value of 1.0).
+pub const PAYLOAD_MAX: f64 = 255.0;
+/// The bias units' constant output.
+pub const BIAS: f64 = 0.8;
+/// Steps from sending a sample to its error in the grid (input, hidden, output, error).
+pub const PIPELINE_STEPS: u32 = 4;
+
+/// How class `c`'s error reaches its hidden group.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Credit {
+    /// Into every cell of the class's region, read in the same step (the grid keeps no
+    /// memory: decay 1, no kernel).
+    Broadcast,
+    /// Into the region's centre only; the grid then spreads it for `steps` steps with
+    /// the kernel and decay given, so the signal falls with distance and reaches
+    /// neighbouring regions too.
+    Diffusion {
+        edge: f64,
+        corner: f64,
+        decay: f64,
+        steps: u32,
+    },
+}
+
+/// An Error Diffusion network for a classification task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdNetwork {
+    pub name: String,
+    /// Values per sample (64 for the 8×8 digits).
+    pub inputs: u32,
+    pub classes: u32,
+    /// Hidden units per class, half excitatory, half inhibitory (even).
+    pub hidden_per_class: u32,
+    /// Learning rate α of the rule (real units).
+    pub alpha: f64,
+    /// Sigmoid width u0 in `1/(1+exp(−2u/u0))` (real units).
+    pub u0: f64,
+    /// Initial magnitudes are uniform in `[0, init_max)`.
+    pub init_max: f64,
+    pub seed: u64,
+    pub credit: Credit,
+    /// Cells of the target chip's modulator grid (width, height).
+    pub grid: (u32, u32),
+}
+
+impl Default for EdNetwork {
+    /// The digits network: 64 inputs, 10 classes, 64 hidden per class, α = 2^-5,
+    /// u0 = 0.2, U[0, 0.2) (docs/tasks.md has the float study behind each number),
+    /// broadcast credit on the Loihi preset's 32×32 grid.
+    fn default() -> EdNetwork {
+        EdNetwork {
+            name: "ed_digits".into(),
+            inputs: 64,
+            classes: 10,
+            hidden_per_class: 64,
+            alpha: 1.0 / 32.0,
+            u0: 0.2,
+            init_max: 0.2,
+            seed: 1,
+            credit: Credit::Broadcast,
+            grid: (32, 32),
+        }
+    }
+}
+
+impl EdNetwork {
+    /// Steps one training sample takes (the learning epoch).
+    pub fn steps_per_sample(&self) -> u32 {
+        match self.credit {
+            Credit::Broadcast => PIPELINE_STEPS,
+            Credit::Diffusion { steps, .. } => PIPELINE_STEPS + steps,
+        }
+    }
+
+    /// Class `c`'s rectangle of grid cells: `(x, y, width, height)`. The grid is cut
+    /// into `ceil(√C)` columns and as many rows as needed.
+    pub fn region(&self, c: u32) -> (u32, u32, u32, u32) {
+        let cols = (1..).find(|k| k * k >= self.classes.max(1)).unwrap_or(1);
+        let rows = self.classes.max(1).div_ceil(cols);
+        let (w, h) = ((self.grid.0 / cols).max(1), (self.grid.1 / rows).max(1));
+        ((c % cols) * w, (c / cols) * h, w, h)
+    }
+}
+
+/// The program of `net` (see the module docs for its layout).
+pub fn error_diffusion(net: &EdNetwork) -> Program {
+    let graded = |u0: f64, activation: Activation| Model::Graded {
+        u0,
+        span: 5.0,
+        payload_bits: 8,
+        bias: 0.0,
+        tau_syn: None,
+        activation,
+        event_driven: true,
+    };
+    let unit_u0 = net.u0 * WEIGHT_SCALE * PAYLOAD_MAX;
+    let half = net.hidden_per_class / 2;
+    let (gw, gh) = (net.grid.0.max(1) as f64, net.grid.1.max(1) as f64);
+    // Cell k of class c's region (row-major, wrapping), as a position at the cell centre.
+    let at = |c: u32, k: u32| {
+        let (x, y, w, h) = net.region(c);
+        let k = k % (w * h).max(1);
+        (
+            (f64::from(x + k % w) + 0.5) / gw,
+            (f64::from(y + k / w) + 0.5) / gh,
+        )
+    };
+    let centre = |c: u32| {
+        let (x, y, w, h) = net.region(c);
+        (x + w / 2, y + h / 2)
+    };
+    let mut populations = Vec::new();
+    let mut projections = Vec::new();
+    let mut modulators = Vec::new();
+    let epoch = net.steps_per_sample();
+    let magnitude = net.init_max * WEIGHT_SCALE;
+    let learn = |channel: u32| LearningSpec {
+        rule: "error_diffusion".into(),
+        params: BTreeMap::from([
+            ("alpha".to_string(), net.alpha * WEIGHT_SCALE),
+            ("channel".to_string(), f64::from(channel)),
+        ]),
+        epoch,
+        overflow: Overflow::Renormalise,
+    };
+    // `channel`: 0 (d+) for an excitatory source, 1 (d−) for an inhibitory one.
+    let plastic = |from: &str, to: &str, sign: Sign, channel: u32| Projection {
+        name: None,
+        from: from.into(),
+        to: to.into(),
+        connect: Connect::All,
+        weight: Some(match sign {
+            Sign::Inhibitory => Weight::Uniform {
+                low: -magnitude,
+                high: 0.0,
+            },
+            _ => Weight::Uniform {
+                low: 0.0,
+                high: magnitude,
+            },
+        }),
+        delay: 0,
+        weight_bits: Some(8),
+        seed: None,
+        learning: Some(learn(channel)),
+        sign: Some(sign),
+    };
+    let fixed = |from: &str, to: &str, connect: Connect, w: Option<f64>| Projection {
+        name: None,
+        from: from.into(),
+        to: to.into(),
+        connect,
+        weight: w.map(Weight::Const),
+        delay: 0,
+        weight_bits: None,
+        seed: None,
+        learning: None,
+        sign: None,
+    };
+    for c in 0..net.classes {
+        let (he, hi, out) = (format!("h{c}e"), format!("h{c}i"), format!("out{c}"));
+        let (dp, dm) = (format!("dp{c}"), format!("dm{c}"));
+        let hidden_at =
+            |parity: u32| Positions::List((0..half).map(|j| at(c, 2 * j + parity)).collect());
+        let pop = |name: &str, size, model, sign, positions| Population {
+            name: name.to_string(),
+            size,
+            model,
+            sign,
+            positions,
+        };
+        let (cx, cy) = centre(c);
+        let centre_pos = Positions::List(vec![(
+            (f64::from(cx) + 0.5) / gw,
+            (f64::from(cy) + 0.5) / gh,
+        )]);
+        let sigmoid = graded(unit_u0, Activation::Sigmoid);
+        populations.extend([
+            pop(
+                &he,
+                half,
+                sigmoid.clone(),
+                Sign::Excitatory,
+                Some(hidden_at(0)),
+            ),
+            pop(
+                &hi,
+                half,
+                sigmoid.clone(),
+                Sign::Inhibitory,
+                Some(hidden_at(1)),
+            ),
+            pop(&out, 1, sigmoid, Sign::Excitatory, Some(centre_pos.clone())),
+            // Error units: input o − t in payload steps (weights ±1), so u0 = 255.
+            pop(
+                &dp,
+                1,
+                graded(PAYLOAD_MAX, Activation::MirroredRamp),
+                Sign::Mixed,
+                Some(centre_pos.clone()),
+            ),
+            pop(
+                &dm,
+                1,
+                graded(PAYLOAD_MAX, Activation::Ramp),
+                Sign::Mixed,
+                Some(centre_pos),
+            ),
+        ]);
+        projections.extend([
+            plastic("x_e", &he, Sign::Excitatory, 0),
+            plastic("x_i", &he, Sign::Inhibitory, 1),
+            plastic("x_e", &hi, Sign::Inhibitory, 0),
+            plastic("x_i", &hi, Sign::Excitatory, 1),
+            plastic(&he, &out, Sign::Excitatory, 0),
+            plastic(&hi, &out, Sign::Inhibitory, 1),
+            fixed(&out, &dp, Connect::All, Some(1.0)),
+            fixed(&out, &dm, Connect::All, Some(1.0)),
+            fixed("target", &dp, Connect::Sparse(vec![(c, 0, -1.0)]), None),
+            fixed("target", &dm, Connect::Sparse(vec![(c, 0, -1.0)]), None),
+        ]);
+        let (x, y, w, h) = net.region(c);
+        let (cell, region) = match net.credit {
+            Credit::Broadcast => ((x, y), Some((w, h))),
+            Credit::Diffusion { .. } => (centre(c), None),
+        };
+        for (name, channel) in [(&dp, 0), (&dm, 1)] {
+            modulators.push(ModulatorSource {
+                population: name.clone(),
+                neurons: None,
+                channel,
+                gain: 1.0,
+                cell: Some(cell),
+                region,
+            });
+        }
+    }
+    let port = |name: &str, size, sign| Input {
+        name: name.into(),
+        size,
+        source: Source::Graded { payload_bits: 8 },
+        sign,
+        entry_tile: None,
+    };
+    let registers = match net.credit {
+        Credit::Broadcast => GridRegisters {
+            kernel: Kernel {
+                edge: 0.0,
+                corner: 0.0,
+            },
+            decay: 1.0,
+            boundary: Boundary::Absorbing,
+        },
+        Credit::Diffusion {
+            edge,
+            corner,
+            decay,
+            ..
+        } => GridRegisters {
+            kernel: Kernel { edge, corner },
+            decay,
+            boundary: Boundary::Absorbing,
+        },
+    };
+    Program {
+        name: net.name.clone(),
+        seed: net.seed,
+        dt_ms: 1.0,
+        populations,
+        inputs: vec![
+            port("x_e", net.inputs + 1, Sign::Mixed),
+            port("x_i", net.inputs + 1, Sign::Mixed),
+            port("target", net.classes, Sign::Inhibitory),
+        ],
+        projections,
+        probes: Vec::new(),
+        modulators,
+        mapping: MappingHints::default(),
+        grid: Some(registers),
+    }
+}

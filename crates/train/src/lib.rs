@@ -1,0 +1,240 @@
+//! amine-train: learning on the modelled chip, sample by sample.
+//!
+//! A training protocol presents a task's samples to a [`Simulator`] through its graded
+//! input ports, lets the chip's own learning engine change the weights (in the chip's
+//! fixed point, driven by what the modulator grid carries), reads the outputs, and
+//! prices every phase with the simulator's energy and latency accounting. The chip is
+//! never bypassed: accuracy, energy and time all come from the same simulated run.
+//!
+//! - [`ed`]: Error Diffusion classification (Kaneko's dual-stream rule);
+//!   [`train_ed`] runs it for a number of epochs and returns a [`TrainReport`].
+//! - [`report`]: the report — learning curve, confusion matrix, energy and latency per
+//!   training sample and per inference, the float reference — as JSON, CSV, SVG and a
+//!   terminal summary.
+//!
+//! **Determinism:** the sample order comes from a seeded generator and the simulator is
+//! bit-identical for any thread count, so a report depends only on the image, the task
+//! and the seed.
+//!
+//! ```
+//! use amine_compiler::templates::{error_diffusion, EdNetwork};
+//! use amine_train::{train_ed, TrainOptions};
+//!
+//! let chip = amine_chip::presets::preset("loihi").unwrap();
+//! let net = EdNetwork { hidden_per_class: 4, ..EdNetwork::default() };
+//! let program = error_diffusion(&net).to_ron();
+//! let image = amine_compiler::compile_str(&program, "ed.ron", std::path::Path::new("."), &chip)?.image;
+//! let mut split = amine_tasks::parse_task("digits")?.load()?;
+//! split.train.inputs.truncate(50);
+//! split.train.labels.truncate(50);
+//! split.test.inputs.truncate(20);
+//! split.test.labels.truncate(20);
+//! let opts = TrainOptions { epochs: 1, ..TrainOptions::default() };
+//! let report = train_ed(&chip, &image, &split, &opts, &mut |_| {})?;
+//! assert_eq!(report.curve.len(), 1);
+//! assert!(report.per_training_sample.energy_pj > 0.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod ed;
+pub mod error;
+pub mod report;
+mod svg;
+
+pub use error::{Error, ErrorKind};
+pub use report::{Cost, EpochPoint, TrainReport};
+
+use amine_chip::image::ChipImage;
+use amine_chip::ChipConfig;
+use amine_sim::{energy_so_far, Components, SimOptions, Simulator, Timing};
+use amine_tasks::{Dataset, Split};
+use ed::{EdLayout, EdRunner};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// How to train.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainOptions {
+    pub epochs: usize,
+    /// Seeds the sample order (the weights come from the program's seed).
+    pub seed: u64,
+    /// Simulator threads (results do not depend on it).
+    pub threads: usize,
+    pub timing: Timing,
+    /// Measure test accuracy after every epoch (the learning curve); off, only at the end.
+    pub test_every_epoch: bool,
+}
+
+impl Default for TrainOptions {
+    fn default() -> TrainOptions {
+        TrainOptions {
+            epochs: 20,
+            seed: 1,
+            threads: 1,
+            timing: Timing::Analytic,
+            test_every_epoch: true,
+        }
+    }
+}
+
+/// Where a run is, for progress output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// `done` of `total` samples of training epoch `epoch` (0-based).
+    Training {
+        epoch: usize,
+        done: usize,
+        total: usize,
+    },
+    /// Measuring accuracy on `set` (`"train"` or `"test"`).
+    Testing { set: &'static str },
+}
+
+/// Accumulates a phase's energy and simulated time.
+struct Meter {
+    energy: Components,
+    cycles: u64,
+    samples: u64,
+}
+
+impl Meter {
+    fn new() -> Meter {
+        Meter {
+            energy: Components::default(),
+            cycles: 0,
+            samples: 0,
+        }
+    }
+
+    fn measure<T>(
+        &mut self,
+        runner: &mut EdRunner,
+        samples: u64,
+        f: impl FnOnce(&mut EdRunner) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let (e0, c0) = (
+            energy_so_far(runner.sim, &runner.state),
+            runner.state.chip.cycles,
+        );
+        let out = f(runner)?;
+        let e1 = energy_so_far(runner.sim, &runner.state);
+        self.energy += report::diff(e1, e0);
+        self.cycles += runner.state.chip.cycles - c0;
+        self.samples += samples;
+        Ok(out)
+    }
+
+    fn per_sample(&self, clock_hz: f64) -> Cost {
+        let n = self.samples.max(1) as f64;
+        Cost::new(self.energy, self.cycles as f64 / n, clock_hz, n)
+    }
+}
+
+/// Accuracy and confusion matrix (`[true][predicted]`) of `data` with learning off.
+fn evaluate(
+    runner: &mut EdRunner,
+    data: &Dataset,
+    classes: usize,
+) -> Result<(f64, Vec<Vec<u32>>), Error> {
+    let mut confusion = vec![vec![0u32; classes]; classes];
+    let mut correct = 0usize;
+    for (x, &label) in data.inputs.iter().zip(&data.labels) {
+        let p = runner.infer(x)?;
+        correct += usize::from(p == label as usize);
+        if let Some(row) = confusion.get_mut(label as usize) {
+            row[p] += 1;
+        }
+    }
+    Ok((correct as f64 / data.len().max(1) as f64, confusion))
+}
+
+/// Train `image` (Error Diffusion layout, see [`ed`]) on `split` on the chip `config`.
+pub fn train_ed(
+    config: &ChipConfig,
+    image: &ChipImage,
+    split: &Split,
+    opts: &TrainOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<TrainReport, Error> {
+    let options = SimOptions {
+        threads: opts.threads.max(1),
+        timing: opts.timing,
+        ..SimOptions::default()
+    };
+    let mut sim = Simulator::new(config, image, options)?;
+    let layout = EdLayout::of(&sim, image)?;
+    layout.check(&split.train)?;
+    layout.check(&split.test)?;
+    let classes = layout.classes();
+    let steps = layout.steps;
+    let mut runner = EdRunner::new(&mut sim, layout);
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let mut order: Vec<usize> = (0..split.train.len()).collect();
+    let (mut training, mut inference) = (Meter::new(), Meter::new());
+    let mut curve = Vec::new();
+    let mut confusion = Vec::new();
+    let mut test_accuracy = 0.0;
+    for epoch in 0..opts.epochs {
+        order.shuffle(&mut rng);
+        let total = order.len();
+        let mut correct = 0usize;
+        training.measure(&mut runner, total as u64, |r| {
+            for (done, &i) in order.iter().enumerate() {
+                let label = split.train.labels[i] as usize;
+                correct += usize::from(r.train_sample(&split.train.inputs[i], label)? == label);
+                if done % 64 == 63 || done + 1 == total {
+                    progress(Progress::Training {
+                        epoch,
+                        done: done + 1,
+                        total,
+                    });
+                }
+            }
+            Ok(())
+        })?;
+        let last = epoch + 1 == opts.epochs;
+        let test = if opts.test_every_epoch || last {
+            progress(Progress::Testing { set: "test" });
+            let (acc, conf) = inference.measure(&mut runner, split.test.len() as u64, |r| {
+                evaluate(r, &split.test, classes)
+            })?;
+            (test_accuracy, confusion) = (acc, conf);
+            Some(acc)
+        } else {
+            None
+        };
+        curve.push(EpochPoint {
+            epoch: epoch + 1,
+            samples_seen: (epoch + 1) * total,
+            online_train_accuracy: correct as f64 / total.max(1) as f64,
+            test_accuracy: test,
+        });
+    }
+    progress(Progress::Testing { set: "train" });
+    let (train_accuracy, _) = inference.measure(&mut runner, split.train.len() as u64, |r| {
+        evaluate(r, &split.train, classes)
+    })?;
+    let clock = config.clock().0 as f64;
+    let sim = &*runner.sim;
+    let dale_violations = report::dale_violations(sim, &runner.state);
+    Ok(TrainReport {
+        program: image.program.clone(),
+        chip: config.name.clone(),
+        task: split.train.name.clone(),
+        seed: opts.seed,
+        epochs: opts.epochs,
+        steps_per_sample: steps,
+        train_samples: split.train.len(),
+        test_samples: split.test.len(),
+        curve,
+        train_accuracy,
+        test_accuracy,
+        confusion,
+        per_training_sample: training.per_sample(clock),
+        per_inference: inference.per_sample(clock),
+        synaptic_updates: runner.state.total_counts().synaptic_update,
+        dale_violations,
+        float_reference: None,
+    })
+}

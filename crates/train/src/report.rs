@@ -1,0 +1,253 @@
+//! The training report: what was learned, and what learning and inference cost.
+//!
+//! Written by [`TrainReport::write_dir`] as `report.json` (everything), `curve.csv` and
+//! `curve.svg` (accuracy against epochs), `confusion.csv` (test set, `[true][predicted]`)
+//! and `summary.txt` (the terminal summary). Every file is written to a temporary name
+//! and renamed, so a failed run leaves no half-written report.
+
+use amine_sim::{Components, SimState, Simulator};
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// One point of the learning curve.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpochPoint {
+    /// Epochs completed (1-based).
+    pub epoch: usize,
+    pub samples_seen: usize,
+    /// Fraction of this epoch's training samples predicted right *before* the chip
+    /// learned from each (online accuracy).
+    pub online_train_accuracy: f64,
+    /// Test accuracy after the epoch (`None` when not measured).
+    pub test_accuracy: Option<f64>,
+}
+
+/// Energy and latency of one sample of a phase.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cost {
+    /// Energy per sample by component, in pJ.
+    pub energy: Components,
+    pub energy_pj: f64,
+    pub cycles: f64,
+    pub latency_s: f64,
+    /// Samples the figures are averaged over.
+    pub samples: f64,
+}
+
+impl Cost {
+    /// Per-sample figures from a phase's totals over `samples` samples.
+    pub fn new(total: Components, cycles_per_sample: f64, clock_hz: f64, samples: f64) -> Cost {
+        let per = scale(total, 1.0 / samples.max(1.0));
+        Cost {
+            energy_pj: per.total(),
+            energy: per,
+            cycles: cycles_per_sample,
+            latency_s: cycles_per_sample / clock_hz.max(1.0),
+            samples,
+        }
+    }
+}
+
+/// What the same network reaches in f64, trained outside the chip model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FloatReference {
+    pub test_accuracy: f64,
+    pub train_accuracy: f64,
+    /// Test accuracy after each epoch.
+    pub curve: Vec<f64>,
+    /// What the run used (layout, α, u0, initial range).
+    pub config: String,
+}
+
+/// Everything a training run reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainReport {
+    pub program: String,
+    pub chip: String,
+    pub task: String,
+    pub seed: u64,
+    pub epochs: usize,
+    pub steps_per_sample: u32,
+    pub train_samples: usize,
+    pub test_samples: usize,
+    pub curve: Vec<EpochPoint>,
+    /// Final accuracies, measured with the learning engine off.
+    pub train_accuracy: f64,
+    pub test_accuracy: f64,
+    /// Test set, `confusion[true][predicted]`.
+    pub confusion: Vec<Vec<u32>>,
+    pub per_training_sample: Cost,
+    pub per_inference: Cost,
+    /// Synaptic updates the learning engine made in the whole run.
+    pub synaptic_updates: u64,
+    /// Learned weights whose sign differs from their row's sign (Dale's principle): 0
+    /// unless the engine is broken.
+    pub dale_violations: u64,
+    pub float_reference: Option<FloatReference>,
+}
+
+pub(crate) fn scale(c: Components, k: f64) -> Components {
+    Components {
+        synapse: c.synapse * k,
+        dendrite: c.dendrite * k,
+        neuron: c.neuron * k,
+        noc: c.noc * k,
+        modulator: c.modulator * k,
+        learning: c.learning * k,
+        static_: c.static_ * k,
+    }
+}
+
+/// `a − b`, component by component.
+pub(crate) fn diff(a: Components, b: Components) -> Components {
+    let mut d = a;
+    d += scale(b, -1.0);
+    d
+}
+
+/// Weights of sign-fixed plastic rows that left their sign.
+pub(crate) fn dale_violations(sim: &Simulator, state: &SimState) -> u64 {
+    use amine_chip::synapse::SignMode;
+    sim.plastic_rows(state)
+        .map(|(sign, mantissas, _)| {
+            mantissas
+                .iter()
+                .filter(|&&m| match sign {
+                    SignMode::Excitatory => m < 0,
+                    SignMode::Inhibitory => m > 0,
+                    SignMode::Signed => false,
+                })
+                .count() as u64
+        })
+        .sum()
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.2} %", 100.0 * x)
+}
+
+impl TrainReport {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// The learning curve as CSV: `epoch,samples_seen,online_train_accuracy,test_accuracy`.
+    pub fn curve_csv(&self) -> String {
+        let mut s = String::from("epoch,samples_seen,online_train_accuracy,test_accuracy\n");
+        for p in &self.curve {
+            let test = p
+                .test_accuracy
+                .map(|a| format!("{a:.6}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "{},{},{:.6},{test}",
+                p.epoch, p.samples_seen, p.online_train_accuracy
+            );
+        }
+        s
+    }
+
+    /// The test confusion matrix as CSV, a header row of predicted classes.
+    pub fn confusion_csv(&self) -> String {
+        let n = self.confusion.len();
+        let mut s = String::from("true\\predicted");
+        for c in 0..n {
+            let _ = write!(s, ",{c}");
+        }
+        s.push('\n');
+        for (t, row) in self.confusion.iter().enumerate() {
+            let _ = write!(s, "{t}");
+            for v in row {
+                let _ = write!(s, ",{v}");
+            }
+            s.push('\n');
+        }
+        s
+    }
+
+    /// The terminal summary.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} on {} — task {} ({} train / {} test), {} epochs, seed {}, {} steps per sample",
+            self.program,
+            self.chip,
+            self.task,
+            self.train_samples,
+            self.test_samples,
+            self.epochs,
+            self.seed,
+            self.steps_per_sample
+        );
+        let _ = writeln!(
+            s,
+            "accuracy: test {}, train {}",
+            pct(self.test_accuracy),
+            pct(self.train_accuracy)
+        );
+        if let Some(f) = &self.float_reference {
+            let _ = writeln!(
+                s,
+                "float reference (f64, same network): test {} — fixed point costs {:+.2} points",
+                pct(f.test_accuracy),
+                100.0 * (self.test_accuracy - f.test_accuracy)
+            );
+        }
+        for (name, c) in [
+            ("per training sample", &self.per_training_sample),
+            ("per inference", &self.per_inference),
+        ] {
+            let _ = writeln!(
+                s,
+                "{name}: {} and {} simulated ({} cycles)",
+                amine_sim::report::energy(c.energy_pj),
+                amine_sim::report::nanos(c.latency_s * 1e9),
+                amine_sim::report::group(c.cycles.round() as u64)
+            );
+            let parts: Vec<String> = c
+                .energy
+                .named()
+                .iter()
+                .filter(|(_, v)| *v > 0.0)
+                .map(|(n, v)| format!("{n} {}", amine_sim::report::energy(*v)))
+                .collect();
+            let _ = writeln!(s, "    {}", parts.join(", "));
+        }
+        let _ = writeln!(
+            s,
+            "learning engine: {} synaptic updates; Dale's principle: {} weights changed sign",
+            amine_sim::report::group(self.synaptic_updates),
+            self.dale_violations
+        );
+        s
+    }
+
+    /// Write the report files into `dir` (created if needed); returns their paths.
+    pub fn write_dir(&self, dir: &Path) -> Result<Vec<PathBuf>, crate::Error> {
+        let io = |p: &Path, e: String| {
+            crate::Error::new(crate::ErrorKind::Io {
+                path: p.display().to_string(),
+                message: e,
+            })
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e.to_string()))?;
+        let files = [
+            ("report.json", self.to_json()),
+            ("curve.csv", self.curve_csv()),
+            ("curve.svg", crate::svg::curve(self)),
+            ("confusion.csv", self.confusion_csv()),
+            ("summary.txt", self.summary()),
+        ];
+        let mut written = Vec::new();
+        for (name, text) in files {
+            let path = dir.join(name);
+            amine_chip::error::write_atomically(&path, text.as_bytes())
+                .map_err(|e| io(&path, e.to_string()))?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}

@@ -1,0 +1,240 @@
+//! Error Diffusion on the chip, end to end: compile the template, train on a slice of
+//! the digits, and check what must hold — Dale's principle, growing magnitudes,
+//! learning, determinism, and clear errors for images and tasks that do not fit.
+
+use amine_chip::image::ChipImage;
+use amine_chip::synapse::{effective_weight, SignMode};
+use amine_chip::ChipConfig;
+use amine_compiler::templates::{error_diffusion, Credit, EdNetwork};
+use amine_sim::{SimOptions, Simulator};
+use amine_tasks::Split;
+use amine_train::ed::{EdLayout, EdRunner};
+use amine_train::{train_ed, ErrorKind, TrainOptions};
+use std::path::Path;
+
+fn chip() -> ChipConfig {
+    amine_chip::presets::preset("loihi").unwrap()
+}
+
+fn compile(net: &EdNetwork) -> ChipImage {
+    let text = error_diffusion(net).to_ron();
+    amine_compiler::compile_str(&text, "ed.ron", Path::new("."), &chip())
+        .unwrap()
+        .image
+}
+
+fn small(hidden: u32) -> EdNetwork {
+    EdNetwork {
+        hidden_per_class: hidden,
+        ..EdNetwork::default()
+    }
+}
+
+/// The first `train` training and `test` test digits.
+fn digits(train: usize, test: usize) -> Split {
+    let mut s = amine_tasks::parse_task("digits").unwrap().load().unwrap();
+    s.train.inputs.truncate(train);
+    s.train.labels.truncate(train);
+    s.test.inputs.truncate(test);
+    s.test.labels.truncate(test);
+    s
+}
+
+/// Every plastic synapse as (sign mode, effective weight).
+fn weights(sim: &Simulator, state: &amine_sim::SimState) -> Vec<(SignMode, i64)> {
+    sim.plastic_rows(state)
+        .flat_map(|(sign, ms, e)| {
+            ms.iter()
+                .map(move |&m| (sign, effective_weight(m, e) as i64))
+        })
+        .collect()
+}
+
+#[test]
+fn no_weight_changes_sign_and_magnitudes_only_grow() {
+    let config = chip();
+    let image = compile(&small(8));
+    let split = digits(300, 0);
+    let mut sim = Simulator::new(&config, &image, SimOptions::default()).unwrap();
+    let layout = EdLayout::of(&sim, &image).unwrap();
+    let mut runner = EdRunner::new(&mut sim, layout);
+    let before = weights(runner.sim, &runner.state);
+    assert!(before.iter().any(|&(s, _)| s == SignMode::Excitatory));
+    assert!(before.iter().any(|&(s, _)| s == SignMode::Inhibitory));
+    for _ in 0..2 {
+        for (x, &l) in split.train.inputs.iter().zip(&split.train.labels) {
+            runner.train_sample(x, l as usize).unwrap();
+        }
+    }
+    let after = weights(runner.sim, &runner.state);
+    assert_eq!(before.len(), after.len());
+    let mut grew = 0;
+    for (&(sign, w0), &(_, w1)) in before.iter().zip(&after) {
+        match sign {
+            SignMode::Excitatory => assert!(w1 >= 0, "excitatory weight became {w1}"),
+            SignMode::Inhibitory => assert!(w1 <= 0, "inhibitory weight became {w1}"),
+            SignMode::Signed => panic!("an Error Diffusion row must be sign-fixed"),
+        }
+        // Error Diffusion only grows magnitudes; halving a row rounds away from zero.
+        assert!(w1.abs() >= w0.abs(), "magnitude fell from {w0} to {w1}");
+        grew += usize::from(w1.abs() > w0.abs());
+    }
+    assert!(
+        grew > after.len() / 4,
+        "only {grew} of {} weights learned",
+        after.len()
+    );
+}
+
+#[test]
+fn the_chip_learns_the_digits() {
+    let config = chip();
+    let image = compile(&small(16));
+    let split = digits(600, 200);
+    let opts = TrainOptions {
+        epochs: 2,
+        ..TrainOptions::default()
+    };
+    let r = train_ed(&config, &image, &split, &opts, &mut |_| {}).unwrap();
+    // Chance is 10 %; a working rule is far above it after two short epochs.
+    assert!(r.test_accuracy > 0.7, "test accuracy {}", r.test_accuracy);
+    assert!(r.curve[1].online_train_accuracy > r.curve[0].online_train_accuracy);
+    assert_eq!(r.dale_violations, 0);
+    assert_eq!(r.confusion.iter().flatten().sum::<u32>(), 200);
+    let c = &r.per_training_sample;
+    assert!(c.energy.learning > 0.0 && c.energy.modulator > 0.0 && c.latency_s > 0.0);
+    assert_eq!(
+        r.per_inference.energy.learning, 0.0,
+        "inference must not learn"
+    );
+    assert!(r.per_inference.energy_pj < c.energy_pj);
+}
+
+#[test]
+fn results_do_not_depend_on_threads() {
+    let config = chip();
+    let image = compile(&small(4));
+    let split = digits(80, 30);
+    let run = |threads| {
+        let opts = TrainOptions {
+            epochs: 1,
+            threads,
+            ..TrainOptions::default()
+        };
+        train_ed(&config, &image, &split, &opts, &mut |_| {})
+            .unwrap()
+            .to_json()
+    };
+    assert_eq!(run(1), run(3));
+}
+
+#[test]
+fn diffusion_credit_trains_too() {
+    let config = chip();
+    let net = EdNetwork {
+        hidden_per_class: 8,
+        credit: Credit::Diffusion {
+            edge: 0.1,
+            corner: 0.05,
+            decay: 0.1,
+            steps: 3,
+        },
+        ..EdNetwork::default()
+    };
+    let image = compile(&net);
+    let split = digits(400, 100);
+    let opts = TrainOptions {
+        epochs: 1,
+        ..TrainOptions::default()
+    };
+    let r = train_ed(&config, &image, &split, &opts, &mut |_| {}).unwrap();
+    assert_eq!(r.steps_per_sample, 7);
+    assert!(r.test_accuracy > 0.3, "test accuracy {}", r.test_accuracy);
+}
+
+#[test]
+fn images_and_tasks_that_do_not_fit_are_named() {
+    let config = chip();
+    let image = compile(&small(4));
+    // A task with 784 inputs on a 64-input image.
+    let mut split = digits(10, 10);
+    for x in split.train.inputs.iter_mut() {
+        x.resize(784, 0.0);
+    }
+    split.train.shape = [28, 28];
+    let e = train_ed(
+        &config,
+        &image,
+        &split,
+        &TrainOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::Task { .. }), "{e}");
+    assert!(e.to_string().contains("784"), "{e}");
+    // An image without the target port.
+    let mut program = error_diffusion(&small(4));
+    program.inputs.retain(|p| p.name != "target");
+    program.projections.retain(|p| p.from != "target");
+    let text = program.to_ron();
+    let image = amine_compiler::compile_str(&text, "t.ron", Path::new("."), &config)
+        .unwrap()
+        .image;
+    let e = train_ed(
+        &config,
+        &image,
+        &digits(5, 5),
+        &TrainOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("`target`"), "{e}");
+}
+
+#[test]
+fn error_units_put_the_rectified_error_into_the_class_region() {
+    let config = chip();
+    let net = small(4);
+    let image = compile(&net);
+    let split = digits(12, 0);
+    let mut sim = Simulator::new(&config, &image, SimOptions::default()).unwrap();
+    let layout = EdLayout::of(&sim, &image).unwrap();
+    let pop = |sim: &Simulator, name: &str| sim.population_index(name).unwrap();
+    let (pops_out, pops_dp, pops_dm): (Vec<_>, Vec<_>, Vec<_>) = (
+        (0..10).map(|c| pop(&sim, &format!("out{c}"))).collect(),
+        (0..10).map(|c| pop(&sim, &format!("dp{c}"))).collect(),
+        (0..10).map(|c| pop(&sim, &format!("dm{c}"))).collect(),
+    );
+    let mut runner = EdRunner::new(&mut sim, layout);
+    let mut checked = 0;
+    for (x, &label) in split.train.inputs.iter().zip(&split.train.labels) {
+        runner.train_sample(x, label as usize).unwrap();
+        let grid = runner.state.grid.as_ref().expect("the grid runs");
+        for c in 0..10usize {
+            let value = |p: usize| runner.sim.graded_values(&runner.state, p)[0].1 as i32;
+            let o = value(pops_out[c]);
+            let t = if c == label as usize { 255 } else { 0 };
+            // An error unit nobody sent to (o = t = 0) idles and injects nothing.
+            let (x0, y0, w, h) = net.region(c as u32);
+            let (dp, dm) = if o == 0 && t == 0 {
+                (0, 0)
+            } else {
+                assert_eq!(value(pops_dp[c]), (t - o).max(0), "d+ of class {c}");
+                assert_eq!(value(pops_dm[c]), (o - t).max(0), "d− of class {c}");
+                checked += 1;
+                ((t - o).max(0), (o - t).max(0))
+            };
+            // Broadcast: every cell of the region holds d/255, and nothing else.
+            for (ch, d) in [(0, dp), (1, dm)] {
+                for (cx, cy) in [(x0, y0), (x0 + w - 1, y0 + h - 1)] {
+                    let m = grid.sample(ch, cx, cy).unwrap();
+                    assert!(
+                        (m - f64::from(d) / 255.0).abs() < 1e-4,
+                        "class {c} channel {ch}: {m}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked > 20);
+}
