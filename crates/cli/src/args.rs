@@ -134,7 +134,7 @@ pub struct TemplateArgs {
     #[arg(long, default_value = "broadcast")]
     pub credit: String,
     /// Steps the grid spreads the error for, with `--credit diffusion`.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 6)]
     pub diffusion_steps: u32,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

@@ -56,13 +56,52 @@ pub enum Credit {
     Broadcast,
     /// Into the region's centre only; the grid then spreads it for `steps` steps with
     /// the kernel and decay given, so the signal falls with distance and reaches
-    /// neighbouring regions too.
+    /// neighbouring regions too. The injection gain is set so that the centre cell
+    /// reads about `d` when the epoch ends ([`Credit::diffusion_gain`]); the decay
+    /// should empty the grid before the next sample (0.5 over 10 steps leaves 0.1 %).
     Diffusion {
         edge: f64,
         corner: f64,
         decay: f64,
         steps: u32,
     },
+}
+
+impl Credit {
+    /// The default spatial study: a uniform 3×3 blur (every neighbour 1/9), decay 0.5,
+    /// 6 spreading steps (the signal's spread σ ≈ 2 cells, within an 8 × 10 region).
+    pub fn diffusion() -> Credit {
+        Credit::Diffusion {
+            edge: 1.0 / 9.0,
+            corner: 1.0 / 9.0,
+            decay: 0.5,
+            steps: 6,
+        }
+    }
+
+    /// Injection gain of the error units. Broadcast: 1. Diffusion: after `s` steps the
+    /// injected mass is `(1 − decay)^s`, spread like a Gaussian of per-axis variance
+    /// `σ² = s·(2·edge + 4·corner)`, whose peak is `mass / (2πσ²)`; the gain is its
+    /// inverse, so the centre reads about what broadcast would put everywhere.
+    pub fn diffusion_gain(&self) -> f64 {
+        match *self {
+            Credit::Broadcast => 1.0,
+            Credit::Diffusion {
+                edge,
+                corner,
+                decay,
+                steps,
+            } => {
+                let var = f64::from(steps.max(1)) * (2.0 * edge + 4.0 * corner);
+                let mass = (1.0 - decay).powi(steps as i32);
+                if var > 0.0 && mass > 0.0 {
+                    2.0 * std::f64::consts::PI * var / mass
+                } else {
+                    1.0
+                }
+            }
+        }
+    }
 }
 
 /// An Error Diffusion network for a classification task.
@@ -140,8 +179,23 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
     let half = net.hidden_per_class / 2;
     let (gw, gh) = (net.grid.0.max(1) as f64, net.grid.1.max(1) as f64);
     // Cell k of class c's region (row-major, wrapping), as a position at the cell centre.
+    // Where hidden unit k of class c sits: spread over the whole region for broadcast
+    // credit; for diffusion, packed (up to 4 per cell) into the smallest square around
+    // the region's centre, so they hear their own class's error strongly and the
+    // neighbours' (8 or more cells away) hardly at all.
     let at = |c: u32, k: u32| {
         let (x, y, w, h) = net.region(c);
+        let (x, y, w, h) = match net.credit {
+            Credit::Broadcast => (x, y, w, h),
+            Credit::Diffusion { .. } => {
+                let side = (1..)
+                    .find(|s| 4 * s * s >= net.hidden_per_class)
+                    .unwrap_or(1)
+                    .min(w)
+                    .min(h);
+                (x + (w - side) / 2, y + (h - side) / 2, side, side)
+            }
+        };
         let k = k % (w * h).max(1);
         (
             (f64::from(x + k % w) + 0.5) / gw,
@@ -272,7 +326,7 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
                 population: name.clone(),
                 neurons: None,
                 channel,
-                gain: 1.0,
+                gain: net.credit.diffusion_gain(),
                 cell: Some(cell),
                 region,
             });

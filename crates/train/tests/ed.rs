@@ -133,12 +133,7 @@ fn diffusion_credit_trains_too() {
     let config = chip();
     let net = EdNetwork {
         hidden_per_class: 8,
-        credit: Credit::Diffusion {
-            edge: 0.1,
-            corner: 0.05,
-            decay: 0.1,
-            steps: 3,
-        },
+        credit: Credit::diffusion(),
         ..EdNetwork::default()
     };
     let image = compile(&net);
@@ -148,7 +143,7 @@ fn diffusion_credit_trains_too() {
         ..TrainOptions::default()
     };
     let r = train_ed(&config, &image, &split, &opts, &mut |_| {}).unwrap();
-    assert_eq!(r.steps_per_sample, 7);
+    assert_eq!(r.steps_per_sample, 10);
     assert!(r.test_accuracy > 0.3, "test accuracy {}", r.test_accuracy);
 }
 

@@ -135,11 +135,19 @@ pub fn template(a: TemplateArgs) -> Result<()> {
     }
     let credit = match a.credit.as_str() {
         "broadcast" => Credit::Broadcast,
-        "diffusion" => Credit::Diffusion {
-            edge: 0.1,
-            corner: 0.05,
-            decay: 0.1,
-            steps: a.diffusion_steps,
+        "diffusion" => match Credit::diffusion() {
+            Credit::Diffusion {
+                edge,
+                corner,
+                decay,
+                ..
+            } => Credit::Diffusion {
+                edge,
+                corner,
+                decay,
+                steps: a.diffusion_steps,
+            },
+            c => c,
         },
         c => bail!("--credit {c}: broadcast or diffusion"),
     };
