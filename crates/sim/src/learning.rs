@@ -5,14 +5,19 @@
 //!
 //! 1. **pre traces**: every plastic row (one input axon = one presynaptic source) steps
 //!    its x1 and x2 with its slot's [`TraceParams`]; a packet that reached the row this
-//!    step is a pre spike (synaptic delays do not delay traces);
+//!    step is a pre spike (synaptic delays do not delay traces); the row's `pre` is the
+//!    payload of the last packet that reached it in the current epoch (0 if none);
 //! 2. **post traces**: per learning slot used on the core, every compartment that a
 //!    plastic row of the slot reaches steps y1, y2, y3; a spike emitted this step is a
 //!    post spike (graded units, which send payloads, never spike);
 //! 3. **epoch**: when `(step + 1) % epoch == 0` the slot's rule runs: post-side products
 //!    once per core and slot, then [`PreparedRule::apply_row`] per plastic row; the
 //!    rows' effective weights (what delivery adds) are re-derived from the mantissas
-//!    and exponent; the epoch spike flags x0/y0 are cleared.
+//!    and exponent; the epoch spike flags x0/y0 and the rows' payloads are cleared.
+//!
+//! Nothing is allocated per step: each slot keeps its buffers (spike flags, graded
+//! outputs, modulator samples, post products, the engine's row scratch) in its
+//! [`PostTraces`], and only the compartments the slot's rows reach are read or sampled.
 //!
 //! Each trace stepped is one `trace_update`, each synapse the engine visits one
 //! `synaptic_update`; the core is busy for `trace_update.cycles × traces +
@@ -20,7 +25,7 @@
 //! the phase runs in the parallel per-core loop and no result depends on thread count.
 
 use crate::kernels::NeuronOut;
-use crate::state::{CoreState, PlasticState, PostTraces};
+use crate::state::{CoreState, LearnScratch, PlasticState, PostTraces};
 use crate::tables::CoreTable;
 use amine_chip::config::CostTable;
 use amine_chip::learning::engine::{DrawKey, PostSide, PreSide, PreparedRule, RowMut, Scales};
@@ -110,12 +115,12 @@ pub(crate) fn learn(
         traces += 2;
     }
     // 2. Post traces.
-    let mut spiked = vec![false; t.n];
-    for e in out.emits.iter().filter(|e| e.payload == 0) {
-        spiked[e.comp as usize] = true;
-    }
     for (cs, post) in l.slots.iter().zip(s.post.iter_mut()) {
         let tp = &slots[cs.slot].traces;
+        let spiked = &mut post.scratch.spiked;
+        spiked.resize(t.n, false);
+        let spikes = || out.emits.iter().filter(|e| e.payload == 0);
+        spikes().for_each(|e| spiked[e.comp as usize] = true);
         for &c in &cs.targets {
             let (c, sp) = (c as usize, spiked[c as usize]);
             post.y0[c] |= sp;
@@ -123,6 +128,7 @@ pub(crate) fn learn(
             post.y2[c] = trace_step(post.y2[c], sp, tp[3], t.trace_bits);
             post.y3[c] = trace_step(post.y3[c], sp, tp[4], t.trace_bits);
         }
+        spikes().for_each(|e| spiked[e.comp as usize] = false);
         traces += 3 * cs.targets.len() as u64;
     }
     // 3. Epochs.
@@ -130,32 +136,49 @@ pub(crate) fn learn(
         payload_frac: l.payload_frac,
         modulator_frac,
     };
-    let mut graded: Option<(Vec<u16>, Vec<u16>)> = None;
     for (cs, post) in l.slots.iter().zip(s.post.iter_mut()) {
         let slot = &slots[cs.slot];
         if !(step + 1).is_multiple_of(slot.epoch) {
             continue;
         }
         let epoch = u64::from((step + 1) / slot.epoch - 1);
-        let (outs, derivs) = graded.get_or_insert_with(|| graded_outputs(t, &s.out));
-        let modulator: Vec<Vec<i32>> = (0..slot.channels)
-            .map(|ch| {
-                l.cells
-                    .iter()
-                    .map(|&(x, y)| grid.and_then(|g| g.sample_bits(ch, x, y).ok()).unwrap_or(0))
-                    .collect()
-            })
-            .collect();
-        let side = PostSide {
-            y0: &post.y0,
-            y1: &post.y1,
-            y2: &post.y2,
-            y3: &post.y3,
+        let PostTraces {
+            y0,
+            y1,
+            y2,
+            y3,
+            scratch,
+        } = post;
+        let LearnScratch {
             out: outs,
             deriv: derivs,
-            modulator: &modulator,
+            modulator,
+            products,
+            row: row_scratch,
+            ..
+        } = scratch;
+        // Only the compartments the slot's rows reach are read: fill those.
+        graded_outputs(t, &s.out, &cs.targets, outs, derivs);
+        modulator.resize_with(slot.channels, Vec::new);
+        for (ch, m) in modulator.iter_mut().enumerate() {
+            m.resize(l.cells.len(), 0);
+            for &c in &cs.targets {
+                if let Some(&(x, y)) = l.cells.get(c as usize) {
+                    m[c as usize] = grid.and_then(|g| g.sample_bits(ch, x, y).ok()).unwrap_or(0);
+                }
+            }
+        }
+        let side = PostSide {
+            y0,
+            y1,
+            y2,
+            y3,
+            out: outs,
+            deriv: derivs,
+            modulator,
         };
-        let products = slot.rule.post_products(&side, t.n, scales);
+        slot.rule
+            .post_products_into(&side, t.n, Some(&cs.targets), scales, products);
         for &ri in &cs.rows {
             let p = &l.rows[ri];
             let ps = &mut s.plastic[ri];
@@ -165,8 +188,8 @@ pub(crate) fn learn(
                 x2: ps.x2,
                 payload: if p.graded_source { ps.payload } else { 0 },
             };
-            let outcome = slot.rule.apply_row(
-                &products,
+            let outcome = slot.rule.apply_row_with(
+                products,
                 pre,
                 scales,
                 RowMut {
@@ -184,6 +207,7 @@ pub(crate) fn learn(
                     epoch,
                     row: (u64::from(t.id) << 32) | u64::from(p.row),
                 },
+                row_scratch,
             );
             if outcome.updates > 0 {
                 let e = ps.exponent;
@@ -192,24 +216,35 @@ pub(crate) fn learn(
                 }
             }
             updates += outcome.updates;
+            // The epoch's pre spike and pre payload end with it.
             ps.x0 = false;
             ps.payload = 0;
         }
-        post.y0.iter_mut().for_each(|y| *y = false);
+        y0.iter_mut().for_each(|y| *y = false);
     }
     s.counts.trace_update += traces;
     s.counts.synaptic_update += updates;
     traces * costs.trace_update.cycles + updates * costs.synaptic_update.cycles
 }
 
-/// Graded outputs and their derivatives per compartment (0 for spiking ones).
-fn graded_outputs(t: &CoreTable, out: &[u16]) -> (Vec<u16>, Vec<u16>) {
-    (0..t.n)
-        .map(|c| match &t.profiles[t.profile_of[c] as usize] {
+/// Graded outputs and their derivatives of compartments `reached` (0 for spiking ones)
+/// into `outs` and `derivs`, indexed by compartment.
+fn graded_outputs(
+    t: &CoreTable,
+    out: &[u16],
+    reached: &[u32],
+    outs: &mut Vec<u16>,
+    derivs: &mut Vec<u16>,
+) {
+    outs.resize(t.n, 0);
+    derivs.resize(t.n, 0);
+    for &c in reached {
+        let c = c as usize;
+        (outs[c], derivs[c]) = match &t.profiles[t.profile_of[c] as usize] {
             NeuronParams::Graded(g) => (out[c], derivative(out[c], g.table.payload_bits)),
             _ => (0, 0),
-        })
-        .unzip()
+        };
+    }
 }
 
 /// Per-core state of every plastic row and slot at step 0.
@@ -223,6 +258,7 @@ pub(crate) fn initial(t: &CoreTable) -> (Vec<PlasticState>, Vec<PostTraces>) {
             y1: vec![0; t.n],
             y2: vec![0; t.n],
             y3: vec![0; t.n],
+            scratch: LearnScratch::default(),
         })
         .collect();
     (t.learn.init_rows.clone(), post)

@@ -9,6 +9,7 @@
 //! so there are no in-flight packets to keep between steps.
 
 use crate::energy::{ChipCounts, Counts};
+use amine_chip::learning::engine::{PostProducts, RowScratch};
 use amine_chip::modgrid::ModGrid;
 
 /// One core's changing state, as structure-of-arrays over its compartments.
@@ -54,7 +55,8 @@ pub struct PlasticState {
     pub x0: bool,
     /// A packet reached the row this step (set by delivery, consumed by the traces).
     pub arrived: bool,
-    /// Payload of the last packet (graded sources).
+    /// Payload of the last packet that reached the row in the current epoch (graded
+    /// sources; the rule's `pre`), 0 if none: cleared with `x0` when the epoch ends.
     pub payload: u16,
 }
 
@@ -66,6 +68,37 @@ pub struct PostTraces {
     pub y1: Vec<u16>,
     pub y2: Vec<u16>,
     pub y3: Vec<u16>,
+    /// Memory the learning phase reuses (not state: it compares equal whatever it holds).
+    pub(crate) scratch: LearnScratch,
+}
+
+/// Buffers of one learning slot's phase on one core, kept so that steps do not allocate.
+/// Every entry read in a step is written earlier in that step.
+#[derive(Clone, Default)]
+pub(crate) struct LearnScratch {
+    /// Compartments that spiked this step (set and cleared within the step).
+    pub spiked: Vec<bool>,
+    /// Graded output and derivative per compartment (reached compartments only).
+    pub out: Vec<u16>,
+    pub deriv: Vec<u16>,
+    /// Per channel, the modulator at each compartment's cell (reached compartments only).
+    pub modulator: Vec<Vec<i32>>,
+    pub products: PostProducts,
+    pub row: RowScratch,
+}
+
+impl PartialEq for LearnScratch {
+    fn eq(&self, _: &LearnScratch) -> bool {
+        true
+    }
+}
+
+impl Eq for LearnScratch {}
+
+impl std::fmt::Debug for LearnScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LearnScratch")
+    }
 }
 
 /// The whole changing state of a run.

@@ -382,3 +382,79 @@ fn r_stdp_with_reward_moves_weights_by_the_sign_of_the_tag() {
         row.tags
     );
 }
+
+#[test]
+fn pre_is_the_payload_of_the_current_epoch_only() {
+    // A graded unit (compartment 1, no memory, 0 at rest: a zero value sends nothing)
+    // sends its full payload the step after each drive spike, through the plastic row
+    // (mantissa 100, target compartment 0); the rule adds 8·pre per 10-step epoch.
+    use amine_chip::neuron::graded::{GradedParams, SigmoidTable};
+    use amine_chip::neuron::NeuronParams;
+    let chip = tiny();
+    let build = |drive: &[u32]| {
+        let mut b = Builder::new(chip.clone());
+        b.neurons(0, 1, lif(4095, 4095, 1000, 0));
+        let graded = b.neurons(
+            0,
+            1,
+            NeuronParams::Graded(GradedParams {
+                du: 4095,
+                bias: 0,
+                table: SigmoidTable::logistic(0.0, 4.0, 64, 8),
+            }),
+        );
+        let r_pre = b.row_exp(0, 0, &[(0, 100, 0)]);
+        let r_drive = b.row_exp(0, 0, &[(graded, 1, 0)]);
+        b.connect(0, graded, 0, r_pre);
+        let d = b.input(
+            "drive",
+            1,
+            InputSource::Explicit {
+                spikes: drive.iter().map(|&s| (s, 0)).collect(),
+            },
+            (0, 0),
+        );
+        b.connect_input(d, 0, 0, r_drive);
+        let mut image = b.build();
+        image.cores[0].plastic_rows = vec![PlasticRow {
+            row: r_pre,
+            slot: 0,
+        }];
+        image.learning = vec![slot(&chip, "dw = 8*pre", 10)];
+        assert!(image.verify(&chip).is_empty());
+        image
+    };
+    // The mantissa at the end of epochs 1 and 2 (steps 9 and 19).
+    let epochs = |drive: &[u32]| {
+        let image = build(drive);
+        let mut sim = Simulator::new(
+            &chip,
+            &image,
+            SimOptions {
+                steps: 1,
+                ..SimOptions::default()
+            },
+        )
+        .unwrap();
+        let mut state = sim.initial_state();
+        let mut ends = vec![];
+        for step in 0..20 {
+            sim.step(&mut state);
+            let row = &state.cores[0].plastic[0];
+            if step % 10 == 9 {
+                ends.push(row.mantissas[0]);
+                assert_eq!(row.payload, 0, "cleared at the end of the epoch");
+            }
+        }
+        ends
+    };
+    // Payload 255/256 in epoch 1: Δw = 8·255/256 → +7 or +8. Nothing in epoch 2: the
+    // payload of epoch 1 is not read again.
+    let once = epochs(&[3]);
+    assert!((107..=108).contains(&once[0]), "{once:?}");
+    assert_eq!(once[1], once[0], "no packet in epoch 2, no update");
+    // A source that sends in both epochs learns in both.
+    let twice = epochs(&[3, 13]);
+    assert_eq!(twice[0], once[0]);
+    assert!((7..=8).contains(&(twice[1] - twice[0])), "{twice:?}");
+}

@@ -14,9 +14,45 @@
 //! unless the row may be renormalised: then, if the row's exponent can still grow, every
 //! mantissa of the row is halved (rounding half away from zero), the exponent raised by
 //! one, and the update recomputed at the new scale with the same draws.
+//!
+//! # Speed
+//!
+//! Per row, each term's factors that do not change along the row — the mantissa, the
+//! pre-side values and `sgn` (the row's sign, or one value per sign of the weight for
+//! signed rows) — are multiplied once, so a term costs one multiply by its post product
+//! per synapse, plus one per `w` or `t` factor. When bounds on every factor (the largest
+//! post product of each term, the largest weight and tag of the row) prove that the whole
+//! sum stays below 2^62 at the finest scale, the synapse loop runs in `i64` and rounds
+//! with one shift: the result is `floor(exact + r / 2^64)` either way, so it is the value
+//! the exact `i128` evaluation gives, which runs otherwise. Nothing is allocated per
+//! synapse; per row, only a reusable [`RowScratch`] (the caller's) holds the weights while
+//! a renormalising row is tried, and the tags when a later equation reads them.
 
 use super::{hash_random, Side, Target, Var};
 use crate::synapse::SignMode;
+
+#[doc(hidden)]
+pub mod reference;
+
+/// Terms per equation the fast path plans for (every preset's `learning.max_terms`);
+/// an equation with more runs the exact path.
+const MAX_TERMS: usize = 8;
+/// `w` and `t` factors per term on the fast path.
+const MAX_WT: usize = 3;
+/// The fast path's bound: sums, products and rounding shifts stay below 2^62.
+const FAST_BITS: u32 = 62;
+
+/// Runs `$body` with `$d` bound to the evaluator, whichever it is (one loop per kind).
+macro_rules! with_delta {
+    ($eval:expr, $d:ident => $body:expr) => {
+        match $eval {
+            Eval::Uniform($d) => $body,
+            Eval::Single($d) => $body,
+            Eval::Fast($d) => $body,
+            Eval::Exact($d) => $body,
+        }
+    };
+}
 
 /// A rule split by where its factors live, ready to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +65,10 @@ pub struct PreparedRule {
 struct PreparedEq {
     target: Target,
     terms: Vec<PreparedTerm>,
+    /// Some term reads `t`.
+    reads_tag: bool,
+    /// Some term reads `w`.
+    reads_weight: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +117,20 @@ pub struct Scales {
 pub struct PostProducts {
     products: Vec<Vec<Vec<i64>>>,
     fracs: Vec<Vec<i32>>,
+    /// Per equation and term, the largest `|product|` (the fast path's bound).
+    max_abs: Vec<Vec<u64>>,
+}
+
+/// Memory [`PreparedRule::apply_row_with`] reuses from row to row.
+#[derive(Debug, Clone, Default)]
+pub struct RowScratch {
+    /// The weights before a renormalisable row's update (restored if it overflows).
+    weights: Vec<i32>,
+    /// The tags before the row's update, when a later equation reads them.
+    tags: Vec<i32>,
+    /// Tests: evaluate every row on the exact `i128` path.
+    #[cfg(test)]
+    pub(crate) exact_only: bool,
 }
 
 /// One plastic row, as the learning engine sees it.
@@ -118,9 +172,8 @@ impl PreparedRule {
         let equations = program
             .equations
             .iter()
-            .map(|eq| PreparedEq {
-                target: eq.target,
-                terms: eq
+            .map(|eq| {
+                let terms: Vec<PreparedTerm> = eq
                     .terms
                     .iter()
                     .map(|t| {
@@ -139,7 +192,14 @@ impl PreparedRule {
                             syn: pick(Side::Synapse),
                         }
                     })
-                    .collect(),
+                    .collect();
+                let reads = |var| terms.iter().any(|t| t.syn.iter().any(|&(v, _)| v == var));
+                PreparedEq {
+                    target: eq.target,
+                    reads_tag: reads(Var::T),
+                    reads_weight: reads(Var::W),
+                    terms,
+                }
             })
             .collect();
         PreparedRule {
@@ -150,33 +210,62 @@ impl PreparedRule {
 
     /// The post-side products of every term for compartments `0..n`.
     pub fn post_products(&self, post: &PostSide, n: usize, scales: Scales) -> PostProducts {
-        let mut products = Vec::with_capacity(self.equations.len());
-        let mut fracs = Vec::with_capacity(self.equations.len());
-        for eq in &self.equations {
-            let mut eq_products = Vec::with_capacity(eq.terms.len());
-            let mut eq_fracs = Vec::with_capacity(eq.terms.len());
-            for term in &eq.terms {
-                let frac: i32 = term.post.iter().map(|(v, _)| frac_of(*v, scales, 0)).sum();
-                let values = (0..n)
-                    .map(|c| {
-                        term.post.iter().fold(1i64, |acc, &(v, k)| {
-                            let f = frac_of(v, scales, 0);
-                            acc.saturating_mul(
-                                post_value(v, post, c).saturating_add(constant(k, f)),
-                            )
-                        })
-                    })
-                    .collect();
-                eq_products.push(values);
-                eq_fracs.push(frac);
-            }
-            products.push(eq_products);
-            fracs.push(eq_fracs);
-        }
-        PostProducts { products, fracs }
+        let mut out = PostProducts::default();
+        self.post_products_into(post, n, None, scales, &mut out);
+        out
     }
 
-    /// Run the rule on one row; `pre` is the row's source.
+    /// [`PreparedRule::post_products`] into `out`, reusing its memory. With `reached`,
+    /// only those compartments are evaluated and the others read 0, so the rows run with
+    /// these products must target reached compartments only.
+    pub fn post_products_into(
+        &self,
+        post: &PostSide,
+        n: usize,
+        reached: Option<&[u32]>,
+        scales: Scales,
+        out: &mut PostProducts,
+    ) {
+        let k = self.equations.len();
+        out.products.resize_with(k, Vec::new);
+        out.fracs.resize_with(k, Vec::new);
+        out.max_abs.resize_with(k, Vec::new);
+        for (ei, eq) in self.equations.iter().enumerate() {
+            let products = &mut out.products[ei];
+            products.resize_with(eq.terms.len(), Vec::new);
+            out.fracs[ei].clear();
+            out.max_abs[ei].clear();
+            for (term, values) in eq.terms.iter().zip(products.iter_mut()) {
+                let frac: i32 = term.post.iter().map(|(v, _)| frac_of(*v, scales, 0)).sum();
+                let product = |c: usize| {
+                    term.post.iter().fold(1i64, |acc, &(v, k)| {
+                        let f = frac_of(v, scales, 0);
+                        acc.saturating_mul(post_value(v, post, c).saturating_add(constant(k, f)))
+                    })
+                };
+                values.clear();
+                values.resize(n, 0);
+                match reached {
+                    None => values
+                        .iter_mut()
+                        .enumerate()
+                        .for_each(|(c, x)| *x = product(c)),
+                    Some(reached) => {
+                        for &c in reached {
+                            if let Some(x) = values.get_mut(c as usize) {
+                                *x = product(c as usize);
+                            }
+                        }
+                    }
+                }
+                out.fracs[ei].push(frac);
+                out.max_abs[ei].push(values.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0));
+            }
+        }
+    }
+
+    /// Run the rule on one row; `pre` is the row's source. Allocates only when the row
+    /// renormalises or a later equation reads the tags; see [`PreparedRule::apply_row_with`].
     pub fn apply_row(
         &self,
         post: &PostProducts,
@@ -184,6 +273,19 @@ impl PreparedRule {
         scales: Scales,
         row: RowMut,
         key: DrawKey,
+    ) -> RowOutcome {
+        self.apply_row_with(post, pre, scales, row, key, &mut RowScratch::default())
+    }
+
+    /// [`PreparedRule::apply_row`] with the caller's reusable scratch memory.
+    pub fn apply_row_with(
+        &self,
+        post: &PostProducts,
+        pre: PreSide,
+        scales: Scales,
+        row: RowMut,
+        key: DrawKey,
+        scratch: &mut RowScratch,
     ) -> RowOutcome {
         let mut outcome = RowOutcome::default();
         if self.pre_gated && !pre.x0 && pre.x1 == 0 && pre.x2 == 0 && pre.payload == 0 {
@@ -200,14 +302,8 @@ impl PreparedRule {
             weights,
             tags,
         } = row;
-        let (wmin, wmax) = weight_range(sign, weight_bits);
-        let (tmin, tmax) = signed_range(tag_bits);
-        // Tags first: the weight equation reads the tag as it was this epoch.
-        let old_tags: Option<Vec<i32>> = self
-            .equations
-            .iter()
-            .any(|e| e.target == Target::Tag)
-            .then(|| tags.to_vec());
+        let wrange = weight_range(sign, weight_bits);
+        let trange = signed_range(tag_bits);
         let ctx = EvalCtx {
             post,
             pre,
@@ -215,135 +311,514 @@ impl PreparedRule {
             sign,
             key,
         };
+        #[cfg(not(test))]
+        let exact_only = false;
+        let RowScratch {
+            weights: saved_weights,
+            tags: saved_tags,
+            #[cfg(test)]
+            exact_only,
+        } = scratch;
+        #[cfg(test)]
+        let exact_only = *exact_only;
+        let mut plan = FastPlan::empty(key);
+        // Every equation reads the tags as they were before this epoch: once a tag
+        // equation is about to change them, keep a copy if a later equation reads them.
+        let mut tags_saved = false;
         for (ei, eq) in self.equations.iter().enumerate() {
+            if eq.target == Target::Tag
+                && !tags_saved
+                && self.equations[ei + 1..].iter().any(|e| e.reads_tag)
+            {
+                saved_tags.clear();
+                saved_tags.extend_from_slice(tags);
+                tags_saved = true;
+            }
+            let old_tags = tags_saved.then_some(&saved_tags[..]);
             match eq.target {
                 Target::Tag => {
-                    for i in 0..targets.len() {
-                        let d = self.delta(
-                            &ctx,
-                            ei,
-                            eq,
-                            SynapseAt::of(targets, weights, tags, old_tags.as_deref(), i),
-                            *exponent,
-                            0,
-                        );
-                        tags[i] = (tags[i] as i64 + d).clamp(tmin, tmax) as i32;
-                    }
+                    let eval = self.evaluator(
+                        &ctx, ei, eq, *exponent, 0, weights, old_tags, tags, exact_only, &mut plan,
+                    );
+                    with_delta!(eval, d => add_to_tags(d, targets, weights, tags, old_tags, trange));
                 }
                 Target::Weight => loop {
+                    let read_tags = old_tags.unwrap_or(&*tags);
                     let frac = -(*exponent as i32);
-                    let mut overflow = false;
-                    let new: Vec<i64> = (0..targets.len())
-                        .map(|i| {
-                            let d = self.delta(
-                                &ctx,
-                                ei,
-                                eq,
-                                SynapseAt::of(targets, weights, tags, old_tags.as_deref(), i),
-                                *exponent,
-                                frac,
-                            );
-                            let w = weights[i] as i64 + d;
-                            overflow |= w < wmin || w > wmax;
-                            w
-                        })
-                        .collect();
+                    let eval = self.evaluator(
+                        &ctx, ei, eq, *exponent, frac, weights, None, read_tags, exact_only,
+                        &mut plan,
+                    );
                     let can_grow = max_exponent.is_some_and(|m| *exponent < m);
-                    if overflow && can_grow {
-                        for w in weights.iter_mut() {
-                            *w = halve(*w);
-                        }
-                        *exponent += 1;
-                        outcome.renormalised += 1;
-                        continue;
+                    if !can_grow {
+                        outcome.clamped += with_delta!(eval, d => add_to_weights_clamped(
+                            d, targets, weights, read_tags, wrange));
+                        break;
                     }
-                    for (w, n) in weights.iter_mut().zip(new) {
-                        let c = n.clamp(wmin, wmax);
-                        outcome.clamped += u64::from(c != n);
-                        *w = c as i32;
+                    let fits = with_delta!(eval, d => add_to_weights_in_range(
+                        d, targets, weights, read_tags, saved_weights, wrange));
+                    if fits {
+                        break;
                     }
-                    break;
+                    for w in weights.iter_mut() {
+                        *w = halve(*w);
+                    }
+                    *exponent += 1;
+                    outcome.renormalised += 1;
                 },
             }
         }
         outcome
     }
 
-    fn delta(
-        &self,
-        ctx: &EvalCtx,
+    /// How equation `ei` is evaluated on this row at `exponent`: in `i64` if the bounds
+    /// allow (the tags read are `old_tags`, else `tags`), else (or if `exact_only`)
+    /// exactly.
+    #[allow(clippy::too_many_arguments)]
+    fn evaluator<'a, 'p>(
+        &'a self,
+        ctx: &EvalCtx<'a>,
         ei: usize,
-        eq: &PreparedEq,
-        at: SynapseAt,
+        eq: &'a PreparedEq,
         exponent: i8,
         target_frac: i32,
-    ) -> i64 {
+        weights: &[i32],
+        old_tags: Option<&[i32]>,
+        tags: &[i32],
+        exact_only: bool,
+        plan: &'p mut FastPlan<'a>,
+    ) -> Eval<'a, 'p> {
+        let max_abs = |xs: &[i32]| xs.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0);
+        let max_w = if eq.reads_weight { max_abs(weights) } else { 0 };
+        let max_t = if eq.reads_tag {
+            max_abs(old_tags.unwrap_or(tags))
+        } else {
+            0
+        };
+        let exact = ExactEval {
+            ctx: *ctx,
+            ei,
+            eq,
+            exponent,
+            target_frac,
+        };
+        if exact_only || !plan.build(&exact, max_w, max_t) {
+            return Eval::Exact(exact);
+        }
+        match plan.terms[..plan.k] {
+            // One term: bits > 0 only with shift 0, so the shift folds into the factor.
+            [t] if t.m == 0 && t.q[0] == t.q[1] && t.q[1] == t.q[2] => Eval::Uniform(FastUniform {
+                q: t.q[0] << t.shift,
+                post: t.post,
+                round: plan.round,
+            }),
+            [t] if t.m == 0 => Eval::Single(FastSingle {
+                q: t.q.map(|q| q << t.shift),
+                post: t.post,
+                round: plan.round,
+            }),
+            _ => Eval::Fast(plan),
+        }
+    }
+}
+
+/// One synapse's update of an equation, in target LSBs.
+trait Delta {
+    /// Synapse `i` of the row, reaching compartment `target`, weight `w`, tag `t`.
+    fn delta(&self, i: usize, target: usize, w: i32, t: i32) -> i64;
+}
+
+impl<D: Delta> Delta for &D {
+    #[inline(always)]
+    fn delta(&self, i: usize, target: usize, w: i32, t: i32) -> i64 {
+        (**self).delta(i, target, w, t)
+    }
+}
+
+enum Eval<'a, 'p> {
+    Uniform(FastUniform<'a>),
+    Single(FastSingle<'a>),
+    Fast(&'p FastPlan<'a>),
+    Exact(ExactEval<'a>),
+}
+
+fn add_to_tags<D: Delta + Copy>(
+    d: D,
+    targets: &[u32],
+    weights: &[i32],
+    tags: &mut [i32],
+    old_tags: Option<&[i32]>,
+    (tmin, tmax): (i64, i64),
+) {
+    for (i, &target) in targets.iter().enumerate() {
+        let t = old_tags.map_or(tags[i], |o| o[i]);
+        let dt = d.delta(i, target as usize, weights[i], t);
+        tags[i] = (tags[i] as i64).wrapping_add(dt).clamp(tmin, tmax) as i32;
+    }
+}
+
+/// Adds each synapse's update, clamping to the row's range; returns how many clamped.
+fn add_to_weights_clamped<D: Delta + Copy>(
+    d: D,
+    targets: &[u32],
+    weights: &mut [i32],
+    tags: &[i32],
+    (wmin, wmax): (i64, i64),
+) -> u64 {
+    let mut clamped = 0;
+    for (i, (&target, w)) in targets.iter().zip(weights.iter_mut()).enumerate() {
+        let t = tags.get(i).copied().unwrap_or(0);
+        let new = (*w as i64).wrapping_add(d.delta(i, target as usize, *w, t));
+        let c = new.clamp(wmin, wmax);
+        clamped += u64::from(c != new);
+        *w = c as i32;
+    }
+    clamped
+}
+
+/// Adds each synapse's update if every new weight is in the row's range; otherwise
+/// leaves the weights as they were (kept in `saved`) and returns `false`.
+fn add_to_weights_in_range<D: Delta + Copy>(
+    d: D,
+    targets: &[u32],
+    weights: &mut [i32],
+    tags: &[i32],
+    saved: &mut Vec<i32>,
+    (wmin, wmax): (i64, i64),
+) -> bool {
+    saved.clear();
+    saved.extend_from_slice(weights);
+    for (i, (&target, w)) in targets.iter().zip(weights.iter_mut()).enumerate() {
+        let t = tags.get(i).copied().unwrap_or(0);
+        let new = (*w as i64).wrapping_add(d.delta(i, target as usize, *w, t));
+        if new.wrapping_sub(wmin) as u64 > wmax.wrapping_sub(wmin) as u64 {
+            weights.copy_from_slice(saved);
+            return false;
+        }
+        *w = new as i32;
+    }
+    true
+}
+
+/// [`hash_random`]`(seed, epoch, row, synapse)` along one row: the part of the key fixed
+/// along the row is mixed once (and the mixing inlined into the synapse loop).
+#[derive(Clone, Copy)]
+pub(crate) struct RowDraws {
+    base: u64,
+}
+
+impl RowDraws {
+    pub(crate) fn new(key: DrawKey) -> RowDraws {
+        RowDraws {
+            base: key.seed
+                ^ key.epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ key.row.wrapping_mul(0xC2B2_AE3D_27D4_EB4F),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn at(self, synapse: u64) -> u64 {
+        let z = self.base ^ synapse.wrapping_mul(0x1656_67B1_9E37_79F9);
+        let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// The final rounding of the fast path: `floor(n / 2^bits + r / 2^64)`.
+#[derive(Clone, Copy)]
+struct Round {
+    bits: u32,
+    draws: RowDraws,
+}
+
+impl Round {
+    #[inline(always)]
+    fn apply(self, n: i64, i: usize) -> i64 {
+        if self.bits == 0 {
+            return n;
+        }
+        // |n| < 2^62 and the draw's top bits < 2^62: the sum fits.
+        let r = self.draws.at(i as u64);
+        (n + (r >> (64 - self.bits)) as i64) >> self.bits
+    }
+}
+
+/// One term on the fast path: `q[sgn + 1] · post[target] · Π (w|t + c) · 2^shift`.
+#[derive(Clone, Copy, Default)]
+struct FastTerm<'a> {
+    /// The factors constant along the row, by the weight's sign (−1, 0, +1).
+    q: [i64; 3],
+    post: &'a [i64],
+    shift: u32,
+    /// `w` (true) or `t` (false) factors and their constants.
+    wt: [(bool, i64); MAX_WT],
+    m: usize,
+}
+
+/// An equation whose every value on the row provably fits in `i64`.
+#[derive(Clone, Copy)]
+struct FastPlan<'a> {
+    terms: [FastTerm<'a>; MAX_TERMS],
+    k: usize,
+    round: Round,
+}
+
+impl<'a> FastPlan<'a> {
+    /// A plan for a row's equations (filled by [`FastPlan::build`]).
+    fn empty(key: DrawKey) -> FastPlan<'a> {
+        FastPlan {
+            terms: [FastTerm::default(); MAX_TERMS],
+            k: 0,
+            round: Round {
+                bits: 0,
+                draws: RowDraws::new(key),
+            },
+        }
+    }
+
+    /// Plans equation `x` on the row; `false` unless the bounds prove the plan exact
+    /// (`max_w`, `max_t` bound the row's `|w|` and `|t|`). Terms that are 0 on every
+    /// synapse are left out.
+    fn build(&mut self, x: &ExactEval<'a>, max_w: u32, max_t: u32) -> bool {
+        self.k = 0;
+        self.try_build(x, max_w, max_t).is_some()
+    }
+
+    fn try_build(&mut self, x: &ExactEval<'a>, max_w: u32, max_t: u32) -> Option<()> {
         let EvalCtx {
             post,
             pre,
             scales,
             sign,
-            key,
-        } = *ctx;
-        let SynapseAt {
-            index: synapse,
-            target,
-            weight,
-            tag,
-        } = at;
-        // Each term is P · 2^E in target LSBs; sum at the smallest E, then round.
-        let mut parts: Vec<(i128, i32)> = Vec::with_capacity(eq.terms.len());
-        for (ti, term) in eq.terms.iter().enumerate() {
-            let mut p = term.mantissa as i128;
-            let mut e = term.shift + target_frac - post.fracs[ei][ti];
-            p = p.saturating_mul(post.products[ei][ti].get(target).copied().unwrap_or(0) as i128);
-            for &(v, k) in term.pre.iter().chain(&term.syn) {
-                let f = frac_of(v, scales, exponent);
-                let x = match v {
-                    Var::X0 => pre.x0 as i64,
-                    Var::X1 => pre.x1 as i64,
-                    Var::X2 => pre.x2 as i64,
-                    Var::Pre => pre.payload as i64,
-                    Var::W => weight as i64,
-                    Var::T => tag as i64,
-                    Var::Sgn => match sign {
-                        SignMode::Excitatory => 1,
-                        SignMode::Inhibitory => -1,
-                        SignMode::Signed => weight.signum() as i64,
-                    },
-                    _ => 0,
-                };
-                p = p.saturating_mul((x.saturating_add(constant(k, f))) as i128);
-                e -= f;
+            ..
+        } = x.ctx;
+        if x.eq.terms.len() > MAX_TERMS {
+            return None;
+        }
+        let plan = self;
+        let mut exps = [0i64; MAX_TERMS];
+        let mut bounds = [0u128; MAX_TERMS];
+        for (ti, term) in x.eq.terms.iter().enumerate() {
+            let values = post.products.get(x.ei)?.get(ti)?;
+            let max_p = *post.max_abs.get(x.ei)?.get(ti)?;
+            let mut e = i64::from(term.shift) + i64::from(x.target_frac)
+                - i64::from(*post.fracs.get(x.ei)?.get(ti)?);
+            let mut r = i128::from(term.mantissa);
+            for &(v, k) in &term.pre {
+                let f = frac_of(v, scales, x.exponent);
+                r = r.checked_mul(i128::from(pre_value(v, pre).checked_add(constant(k, f))?))?;
+                e -= i64::from(f);
             }
+            let mut q = [r; 3];
+            let mut t = FastTerm {
+                post: values,
+                ..FastTerm::default()
+            };
+            let mut bound: u128 = 1;
+            for &(v, k) in &term.syn {
+                let f = frac_of(v, scales, x.exponent);
+                let c = constant(k, f);
+                e -= i64::from(f);
+                match v {
+                    Var::W | Var::T => {
+                        if t.m == MAX_WT || c.unsigned_abs() >= 1 << FAST_BITS {
+                            return None;
+                        }
+                        let max = if v == Var::W { max_w } else { max_t };
+                        bound = bound
+                            .saturating_mul((u128::from(max) + c.unsigned_abs() as u128).max(1));
+                        t.wt[t.m] = (v == Var::W, c);
+                        t.m += 1;
+                    }
+                    _ => {
+                        for (s, qs) in q.iter_mut().enumerate() {
+                            let sv = if v == Var::Sgn {
+                                sign_value(sign, s as i64 - 1)
+                            } else {
+                                0
+                            };
+                            *qs = qs.checked_mul(i128::from(sv.checked_add(c)?))?;
+                        }
+                    }
+                }
+            }
+            let max_q = q.iter().map(|q| q.unsigned_abs()).max().unwrap_or(0);
+            if max_q == 0 || max_p == 0 {
+                continue;
+            }
+            for (to, from) in t.q.iter_mut().zip(q) {
+                *to = i64::try_from(from).ok()?;
+            }
+            exps[plan.k] = e;
+            bounds[plan.k] = bound
+                .saturating_mul(max_q)
+                .saturating_mul(u128::from(max_p));
+            plan.terms[plan.k] = t;
+            plan.k += 1;
+        }
+        // Sum at the finest scale of the row's terms (integers if none is finer).
+        let emin = exps[..plan.k].iter().copied().min().unwrap_or(0).min(0);
+        let mut total: u128 = 0;
+        for ((t, &e), &b) in plan.terms.iter_mut().zip(&exps).zip(&bounds).take(plan.k) {
+            let shift = u32::try_from(e - emin).ok().filter(|&s| s <= FAST_BITS)?;
+            t.shift = shift;
+            total = total.saturating_add(b.saturating_mul(1 << shift));
+        }
+        plan.round.bits = u32::try_from(-emin).ok().filter(|&b| b <= FAST_BITS)?;
+        (total < 1 << FAST_BITS).then_some(())
+    }
+}
+
+impl Delta for FastPlan<'_> {
+    #[inline(always)]
+    fn delta(&self, i: usize, target: usize, w: i32, t: i32) -> i64 {
+        let s = (w.signum() + 1) as usize;
+        let mut n = 0i64;
+        for term in &self.terms[..self.k] {
+            let mut v = term.q[s] * term.post.get(target).copied().unwrap_or(0);
+            for &(is_w, c) in &term.wt[..term.m] {
+                v *= if is_w { w as i64 } else { t as i64 } + c;
+            }
+            n += v << term.shift;
+        }
+        self.round.apply(n, i)
+    }
+}
+
+/// One term without `w` or `t` (Error Diffusion, `dw = eta*m0*y0`): a row factor (by
+/// the weight's sign) times the target's post product.
+#[derive(Clone, Copy)]
+struct FastSingle<'a> {
+    q: [i64; 3],
+    post: &'a [i64],
+    round: Round,
+}
+
+impl Delta for FastSingle<'_> {
+    #[inline(always)]
+    fn delta(&self, i: usize, target: usize, w: i32, _t: i32) -> i64 {
+        let q = self.q[(w.signum() + 1) as usize];
+        self.round
+            .apply(q * self.post.get(target).copied().unwrap_or(0), i)
+    }
+}
+
+/// [`FastSingle`] with one row factor for every synapse (a sign-fixed row, or no `sgn`).
+#[derive(Clone, Copy)]
+struct FastUniform<'a> {
+    q: i64,
+    post: &'a [i64],
+    round: Round,
+}
+
+impl Delta for FastUniform<'_> {
+    #[inline(always)]
+    fn delta(&self, i: usize, target: usize, _w: i32, _t: i32) -> i64 {
+        self.round
+            .apply(self.q * self.post.get(target).copied().unwrap_or(0), i)
+    }
+}
+
+/// The exact evaluation, term by term in `i128`, for rows the fast path cannot bound.
+#[derive(Clone, Copy)]
+struct ExactEval<'a> {
+    ctx: EvalCtx<'a>,
+    ei: usize,
+    eq: &'a PreparedEq,
+    exponent: i8,
+    target_frac: i32,
+}
+
+impl Delta for ExactEval<'_> {
+    fn delta(&self, i: usize, target: usize, w: i32, t: i32) -> i64 {
+        let at = SynapseAt {
+            index: i as u64,
+            target,
+            weight: w,
+            tag: t,
+        };
+        let part = |ti: usize, term: &PreparedTerm| {
+            term.part(&self.ctx, self.ei, ti, at, self.exponent, self.target_frac)
+        };
+        // The smallest exponent of the non-zero terms, then their sum at it, in order.
+        let mut emin = None;
+        for (ti, term) in self.eq.terms.iter().enumerate() {
+            let (p, e) = part(ti, term);
             if p != 0 {
-                parts.push((p, e));
+                emin = Some(emin.map_or(e, |m: i32| m.min(e)));
             }
         }
-        let Some(emin) = parts.iter().map(|&(_, e)| e).min() else {
+        let Some(emin) = emin else {
             return 0;
         };
-        let sum = parts
-            .iter()
-            .fold(0i128, |acc, &(p, e)| acc.saturating_add(shl(p, e - emin)));
-        if emin >= 0 {
-            return shl(sum, emin).clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+        let mut sum = 0i128;
+        for (ti, term) in self.eq.terms.iter().enumerate() {
+            let (p, e) = part(ti, term);
+            if p != 0 {
+                sum = sum.saturating_add(shl(p, e - emin));
+            }
         }
-        let bits = (-emin) as u32;
-        let r = hash_random(key.seed, key.epoch, key.row, synapse);
-        let rounded = if bits <= 64 {
-            let r = if bits == 64 {
-                r as i128
-            } else {
-                (r >> (64 - bits)) as i128
-            };
-            sum.saturating_add(r) >> bits
-        } else {
-            // Below 2^-64 LSB the draw cannot matter; keep its top bits.
-            (sum >> (bits - 64)).saturating_add(r as i128) >> 64
-        };
-        rounded.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+        round_sum(sum, emin, self.ctx.key, at.index)
     }
+}
+
+impl PreparedTerm {
+    /// The term at one synapse: `(P, E)` with value `P · 2^E` target LSBs.
+    fn part(
+        &self,
+        ctx: &EvalCtx,
+        ei: usize,
+        ti: usize,
+        at: SynapseAt,
+        exponent: i8,
+        target_frac: i32,
+    ) -> (i128, i32) {
+        let EvalCtx {
+            post,
+            pre,
+            scales,
+            sign,
+            ..
+        } = *ctx;
+        let mut p = self.mantissa as i128;
+        let mut e = self.shift + target_frac - post.fracs[ei][ti];
+        p = p.saturating_mul(post.products[ei][ti].get(at.target).copied().unwrap_or(0) as i128);
+        for &(v, k) in self.pre.iter().chain(&self.syn) {
+            let f = frac_of(v, scales, exponent);
+            let x = match v {
+                Var::W => at.weight as i64,
+                Var::T => at.tag as i64,
+                Var::Sgn => sign_value(sign, at.weight.signum() as i64),
+                _ => pre_value(v, pre),
+            };
+            p = p.saturating_mul((x.saturating_add(constant(k, f))) as i128);
+            e -= f;
+        }
+        (p, e)
+    }
+}
+
+/// `sum · 2^emin` rounded to an integer: exact for `emin ≥ 0`, else
+/// `floor(sum / 2^-emin + r)` with `r` the synapse's uniform draw; saturated to `i64`.
+fn round_sum(sum: i128, emin: i32, key: DrawKey, index: u64) -> i64 {
+    if emin >= 0 {
+        return shl(sum, emin).clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+    }
+    let bits = (-emin) as u32;
+    let r = hash_random(key.seed, key.epoch, key.row, index);
+    let rounded = if bits <= 64 {
+        let r = if bits == 64 {
+            r as i128
+        } else {
+            (r >> (64 - bits)) as i128
+        };
+        sum.saturating_add(r) >> bits
+    } else {
+        // Below 2^-64 LSB the draw cannot matter; keep its top bits.
+        (sum >> (bits - 64)).saturating_add(r as i128) >> 64
+    };
+    rounded.clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
 /// What every synapse of one row update shares.
@@ -365,21 +840,23 @@ struct SynapseAt {
     tag: i32,
 }
 
-impl SynapseAt {
-    /// Synapse `i` of a row; its tag as it was before this epoch's update.
-    fn of(
-        targets: &[u32],
-        weights: &[i32],
-        tags: &[i32],
-        old_tags: Option<&[i32]>,
-        i: usize,
-    ) -> SynapseAt {
-        SynapseAt {
-            index: i as u64,
-            target: targets[i] as usize,
-            weight: weights[i],
-            tag: old_tags.map_or(tags[i], |t| t[i]),
-        }
+/// `sgn` of a synapse: the row's sign, or the weight's (`signum`) for signed rows.
+fn sign_value(sign: SignMode, signum: i64) -> i64 {
+    match sign {
+        SignMode::Excitatory => 1,
+        SignMode::Inhibitory => -1,
+        SignMode::Signed => signum,
+    }
+}
+
+/// A pre-side variable of the row (0 for the others).
+fn pre_value(v: Var, pre: PreSide) -> i64 {
+    match v {
+        Var::X0 => pre.x0 as i64,
+        Var::X1 => pre.x1 as i64,
+        Var::X2 => pre.x2 as i64,
+        Var::Pre => pre.payload as i64,
+        _ => 0,
     }
 }
 

@@ -221,6 +221,7 @@ mod engine_tests {
         PreparedRule::new(&parse_rule(text).unwrap())
     }
 
+    #[derive(Debug, Clone)]
     struct Post {
         y0: Vec<bool>,
         y1: Vec<u16>,
@@ -463,6 +464,240 @@ mod engine_tests {
             }
             let mean = total as f64 / 400.0;
             prop_assert!((mean - 0.25).abs() < 0.09, "mean {}", mean);
+        }
+    }
+
+    /// A factor of the assembler's grammar: a variable, maybe shifted by a constant.
+    fn factor() -> impl Strategy<Value = String> {
+        let var = prop::sample::select(vec![
+            "x0", "x1", "x2", "y0", "y1", "y2", "y3", "w", "t", "sgn", "m0", "m1", "pre", "out",
+            "deriv",
+        ]);
+        let constant = prop_oneof![
+            4 => Just(None),
+            1 => (-8i32..=8).prop_map(|k| Some(k as f64)),
+            1 => prop::sample::select(vec![0.5, -0.5, 0.25, -1.5]).prop_map(Some),
+        ];
+        (var, constant).prop_map(|(v, k)| match k {
+            None => v.to_string(),
+            Some(k) if k < 0.0 => format!("({v} - {})", -k),
+            Some(k) => format!("({v} + {k})"),
+        })
+    }
+
+    /// `±m·2^k·f1·…` with up to 3 factors.
+    fn term() -> impl Strategy<Value = String> {
+        (
+            any::<bool>(),
+            (0i32..128).prop_map(|m| 2 * m + 1),
+            -12i32..=2,
+            proptest::collection::vec(factor(), 0..=3),
+        )
+            .prop_map(|(neg, m, k, fs)| {
+                let mut t = format!("{}{m}*2^{k}", if neg { "-" } else { "" });
+                for f in fs {
+                    t.push('*');
+                    t.push_str(&f);
+                }
+                t
+            })
+    }
+
+    fn equation(target: &'static str) -> impl Strategy<Value = String> {
+        proptest::collection::vec(term(), 1..=10)
+            .prop_map(move |ts| format!("{target} = {}", ts.join(" + ").replace("+ -", "- ")))
+    }
+
+    /// Named rules with random parameters, or random sums of products.
+    fn rule_text() -> impl Strategy<Value = String> {
+        let power = || (-8i32..=0).prop_map(|k| (k as f64).exp2());
+        let named = (
+            prop::sample::select(vec!["stdp", "r_stdp", "error_diffusion"]),
+            power(),
+            power(),
+            0u32..2,
+        )
+            .prop_map(|(name, a, b, ch)| {
+                let params: BTreeMap<String, f64> = match name {
+                    "stdp" => [("a_plus", a), ("a_minus", b)].into_iter(),
+                    "r_stdp" => [("tag_decay", a), ("eta", b)].into_iter(),
+                    _ => [("alpha", a), ("channel", ch as f64)].into_iter(),
+                }
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+                named_rule(name, &params).unwrap().unwrap()
+            });
+        prop_oneof![
+            1 => named,
+            1 => equation("dw"),
+            1 => equation("dt"),
+            1 => (equation("dt"), equation("dw")).prop_map(|(a, b)| format!("{a}; {b}")),
+            1 => (equation("dw"), equation("dt")).prop_map(|(a, b)| format!("{a}; {b}")),
+        ]
+    }
+
+    #[derive(Debug, Clone)]
+    struct Case {
+        sign: SignMode,
+        weight_bits: u8,
+        tag_bits: u8,
+        exponent: i8,
+        grow: Option<i8>,
+        targets: Vec<u32>,
+        weights: Vec<i32>,
+        tags: Vec<i32>,
+        pre: PreSide,
+        key: DrawKey,
+    }
+
+    /// A random row of `1..40` synapses over `comps` compartments, its weights in range.
+    fn case(comps: u32) -> impl Strategy<Value = Case> {
+        (
+            prop::sample::select(vec![
+                SignMode::Signed,
+                SignMode::Excitatory,
+                SignMode::Inhibitory,
+            ]),
+            1u8..=9,
+            0u8..=8,
+            -4i8..=4,
+            prop::option::of(0i8..=3),
+            proptest::collection::vec((0..comps, any::<u32>(), any::<u32>()), 1..40),
+            (any::<bool>(), 0u16..128, 0u16..128, 0u16..=512),
+            (any::<u64>(), 0u64..1000, any::<u64>()),
+        )
+            .prop_map(
+                |(sign, wb, tb, exponent, grow, syn, (x0, x1, x2, payload), (seed, epoch, row))| {
+                    let (wmin, wmax) = weight_range(sign, wb);
+                    let tspan = if tb == 0 { 0 } else { 1u32 << (tb - 1) };
+                    Case {
+                        sign,
+                        weight_bits: wb,
+                        tag_bits: tb,
+                        exponent,
+                        grow: grow.map(|g| exponent + g),
+                        targets: syn.iter().map(|s| s.0).collect(),
+                        weights: syn
+                            .iter()
+                            .map(|s| (wmin + (s.1 as i64).rem_euclid(wmax - wmin + 1)) as i32)
+                            .collect(),
+                        tags: syn
+                            .iter()
+                            .map(|s| (s.2 % (2 * tspan).max(1)) as i32 - tspan as i32)
+                            .collect(),
+                        pre: PreSide {
+                            x0,
+                            x1,
+                            x2,
+                            payload,
+                        },
+                        key: DrawKey { seed, epoch, row },
+                    }
+                },
+            )
+    }
+
+    /// Post-side values of `comps` compartments.
+    fn post_values(comps: usize) -> impl Strategy<Value = (Post, Vec<u16>, Vec<u16>)> {
+        let v = move |hi: u16| proptest::collection::vec(0u16..hi, comps);
+        (
+            proptest::collection::vec(any::<bool>(), comps),
+            v(128),
+            v(128),
+            v(128),
+            v(513),
+            v(129),
+            proptest::collection::vec(proptest::collection::vec(-8192i32..8192, comps), 2),
+        )
+            .prop_map(|(y0, y1, y2, y3, out, deriv, m)| {
+                (
+                    Post {
+                        y0,
+                        y1,
+                        out,
+                        deriv,
+                        m,
+                    },
+                    y2,
+                    y3,
+                )
+            })
+    }
+
+    /// Runs `apply` on a copy of the case's row for 3 epochs; what it leaves.
+    fn run_case(
+        c: &Case,
+        mut apply: impl FnMut(RowMut, DrawKey) -> RowOutcome,
+    ) -> (Vec<i32>, Vec<i32>, i8, Vec<RowOutcome>) {
+        let (mut w, mut t, mut e) = (c.weights.clone(), c.tags.clone(), c.exponent);
+        let outcomes = (0..3)
+            .map(|k| {
+                let row = RowMut {
+                    sign: c.sign,
+                    weight_bits: c.weight_bits,
+                    tag_bits: c.tag_bits,
+                    exponent: &mut e,
+                    max_exponent: c.grow,
+                    targets: &c.targets,
+                    weights: &mut w,
+                    tags: &mut t,
+                };
+                apply(
+                    row,
+                    DrawKey {
+                        epoch: c.key.epoch + k,
+                        ..c.key
+                    },
+                )
+            })
+            .collect();
+        (w, t, e, outcomes)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn row_draws_are_the_synapse_hashes(seed in any::<u64>(), epoch in any::<u64>(), row in any::<u64>(), i in any::<u64>()) {
+            let draws = crate::learning::engine::RowDraws::new(DrawKey { seed, epoch, row });
+            prop_assert_eq!(draws.at(i), hash_random(seed, epoch, row, i));
+        }
+
+        /// The fast engine, its exact fallback and the original implementation agree
+        /// bit for bit: weights, tags, exponent and outcome.
+        #[test]
+        fn apply_row_matches_the_reference(
+            text in rule_text(),
+            (comps, (post, y2, y3), cases) in (1u32..8).prop_flat_map(|n| {
+                (Just(n), post_values(n as usize), proptest::collection::vec(case(n), 1..4))
+            }),
+            payload_frac in 1i32..=9,
+            modulator_frac in 0i32..=16,
+        ) {
+            let rule = prepared(&text);
+            let scales = Scales { payload_frac, modulator_frac };
+            let mut side = post.side();
+            side.y2 = &y2;
+            side.y3 = &y3;
+            let products = rule.post_products(&side, comps as usize, scales);
+            // Only some compartments reached: the same products where they are.
+            let reached: Vec<u32> = (0..comps).filter(|c| c % 3 != 1).collect();
+            let mut some = PostProducts::default();
+            rule.post_products_into(&side, comps as usize, Some(&reached), scales, &mut some);
+            let mut scratch = RowScratch::default();
+            for c in &cases {
+                let want = run_case(c, |row, key| rule.apply_row_reference(&products, c.pre, scales, row, key));
+                let fast = run_case(c, |row, key| rule.apply_row_with(&products, c.pre, scales, row, key, &mut scratch));
+                prop_assert_eq!(&fast, &want, "{}", text);
+                let mut exact_only = RowScratch::default();
+                exact_only.exact_only = true;
+                let exact = run_case(c, |row, key| rule.apply_row_with(&products, c.pre, scales, row, key, &mut exact_only));
+                prop_assert_eq!(&exact, &want, "{} (exact path)", text);
+                if c.targets.iter().all(|t| reached.contains(t)) {
+                    let part = run_case(c, |row, key| rule.apply_row(&some, c.pre, scales, row, key));
+                    prop_assert_eq!(&part, &want, "{} (reached only)", text);
+                }
+            }
         }
     }
 }
