@@ -305,11 +305,28 @@ pub(crate) fn deliver(
             prefetch(t.rows.as_ptr().wrapping_add(ahead as usize));
         }
         if let Some(&(next_axon, _)) = incoming.get(i + 1) {
-            if let Some(nr) = t.rows.get(next_axon as usize) {
-                let base = t.synapses.as_ptr().wrapping_add(nr.start as usize);
-                // 8 synapses of 8 bytes per 64-byte line; at most 16 lines ahead.
-                for line in (0..nr.len.min(128) as usize).step_by(8) {
-                    prefetch(base.wrapping_add(line));
+            match t.plastic_of.get(next_axon as usize) {
+                // A plastic row reads its own targets and learned weights instead.
+                Some(&p) if p != u32::MAX => {
+                    let (tg, w) = (
+                        t.learn.rows[p as usize].targets.as_ptr(),
+                        s.plastic[p as usize].weights.as_ptr(),
+                    );
+                    let len = t.learn.rows[p as usize].targets.len().min(256);
+                    // 16 four-byte entries per 64-byte line.
+                    for line in (0..len).step_by(16) {
+                        prefetch(tg.wrapping_add(line));
+                        prefetch(w.wrapping_add(line));
+                    }
+                }
+                _ => {
+                    if let Some(nr) = t.rows.get(next_axon as usize) {
+                        let base = t.synapses.as_ptr().wrapping_add(nr.start as usize);
+                        // 8 synapses of 8 bytes per 64-byte line; at most 16 lines ahead.
+                        for line in (0..nr.len.min(128) as usize).step_by(8) {
+                            prefetch(base.wrapping_add(line));
+                        }
+                    }
                 }
             }
         }
@@ -333,9 +350,15 @@ pub(crate) fn deliver(
             let weights = &s.plastic[p].weights;
             if t.delays.is_empty() {
                 let acc = &mut s.acc[next * n..(next + 1) * n];
-                for (&(tg, _), &w) in row.iter().zip(weights) {
+                let targets = &t.learn.rows[p].targets;
+                // The learning tables hold the row's targets densely (4 bytes each).
+                for (&tg, &w) in targets.iter().zip(weights) {
                     let x = &mut acc[tg as usize];
                     *x = x.wrapping_add(w.wrapping_mul(mult));
+                }
+                if t.event_driven {
+                    let touched = &mut s.touched[next * n..(next + 1) * n];
+                    targets.iter().for_each(|&tg| touched[tg as usize] = true);
                 }
             } else {
                 let delays = &t.delays[lo..hi];
@@ -346,6 +369,10 @@ pub(crate) fn deliver(
                 }
             }
         } else if t.delays.is_empty() {
+            if t.event_driven {
+                let touched = &mut s.touched[next * n..(next + 1) * n];
+                row.iter().for_each(|&(tg, _)| touched[tg as usize] = true);
+            }
             let acc = &mut s.acc[next * n..(next + 1) * n];
             if mult == 1 {
                 for &(tg, w) in row {
@@ -367,7 +394,7 @@ pub(crate) fn deliver(
             }
         }
     }
-    if t.event_driven {
+    if t.event_driven && !t.delays.is_empty() {
         mark_touched(t, s, next, mask, incoming);
     }
     let c = &mut s.counts;
@@ -378,7 +405,7 @@ pub(crate) fn deliver(
 }
 
 /// Record which compartments the packets reach, per accumulator slot, for the
-/// event-driven graded units of the core.
+/// event-driven graded units of a core with delays (without, delivery marks them).
 fn mark_touched(
     t: &CoreTable,
     s: &mut CoreState,
@@ -390,15 +417,8 @@ fn mark_touched(
     for &(axon, _) in incoming {
         let r = t.rows[axon as usize];
         let (lo, hi) = (r.start as usize, (r.start + r.len) as usize);
-        if t.delays.is_empty() {
-            let touched = &mut s.touched[next * n..(next + 1) * n];
-            for &(tg, _) in &t.synapses[lo..hi] {
-                touched[tg as usize] = true;
-            }
-        } else {
-            for (&(tg, _), &d) in t.synapses[lo..hi].iter().zip(&t.delays[lo..hi]) {
-                s.touched[((next + d as usize) & mask) * n + tg as usize] = true;
-            }
+        for (&(tg, _), &d) in t.synapses[lo..hi].iter().zip(&t.delays[lo..hi]) {
+            s.touched[((next + d as usize) & mask) * n + tg as usize] = true;
         }
     }
 }

@@ -47,6 +47,10 @@ pub(crate) struct SlotTable {
     pub max_exponent: Option<i8>,
     /// Modulator channels the rule reads (`0..channels`).
     pub channels: usize,
+    /// Which of `[x1, x2, y1, y2, y3]` the rule reads: the engine keeps only those.
+    pub reads: [bool; 5],
+    /// The rule reads a post spike or trace (y0..y3): otherwise it keeps no post state.
+    pub reads_post: bool,
 }
 
 /// One plastic row of a core.
@@ -107,16 +111,26 @@ pub(crate) fn learn(
     let mut updates = 0u64;
     // 1. Pre traces.
     for (p, ps) in l.rows.iter().zip(s.plastic.iter_mut()) {
-        let tp = &slots[l.slots[p.local_slot].slot].traces;
-        ps.x1 = trace_step(ps.x1, ps.arrived, tp[0], t.trace_bits);
-        ps.x2 = trace_step(ps.x2, ps.arrived, tp[1], t.trace_bits);
+        let slot = &slots[l.slots[p.local_slot].slot];
+        let (tp, reads) = (&slot.traces, &slot.reads);
+        if reads[0] {
+            ps.x1 = trace_step(ps.x1, ps.arrived, tp[0], t.trace_bits);
+        }
+        if reads[1] {
+            ps.x2 = trace_step(ps.x2, ps.arrived, tp[1], t.trace_bits);
+        }
         ps.x0 |= ps.arrived;
         ps.arrived = false;
-        traces += 2;
+        traces += u64::from(reads[0]) + u64::from(reads[1]);
     }
     // 2. Post traces.
+    let any_spike = out.emits.iter().any(|e| e.payload == 0);
     for (cs, post) in l.slots.iter().zip(s.post.iter_mut()) {
-        let tp = &slots[cs.slot].traces;
+        let (tp, reads) = (&slots[cs.slot].traces, slots[cs.slot].reads);
+        if !slots[cs.slot].reads_post || (!any_spike && !reads[2..].contains(&true)) {
+            // Nothing to keep, or no spike and no trace to decay: y0 stays as it is.
+            continue;
+        }
         let spiked = &mut post.scratch.spiked;
         spiked.resize(t.n, false);
         let spikes = || out.emits.iter().filter(|e| e.payload == 0);
@@ -124,12 +138,19 @@ pub(crate) fn learn(
         for &c in &cs.targets {
             let (c, sp) = (c as usize, spiked[c as usize]);
             post.y0[c] |= sp;
-            post.y1[c] = trace_step(post.y1[c], sp, tp[2], t.trace_bits);
-            post.y2[c] = trace_step(post.y2[c], sp, tp[3], t.trace_bits);
-            post.y3[c] = trace_step(post.y3[c], sp, tp[4], t.trace_bits);
+            if reads[2] {
+                post.y1[c] = trace_step(post.y1[c], sp, tp[2], t.trace_bits);
+            }
+            if reads[3] {
+                post.y2[c] = trace_step(post.y2[c], sp, tp[3], t.trace_bits);
+            }
+            if reads[4] {
+                post.y3[c] = trace_step(post.y3[c], sp, tp[4], t.trace_bits);
+            }
         }
         spikes().for_each(|e| spiked[e.comp as usize] = false);
-        traces += 3 * cs.targets.len() as u64;
+        let kept = reads[2..].iter().filter(|&&r| r).count() as u64;
+        traces += kept * cs.targets.len() as u64;
     }
     // 3. Epochs.
     let scales = Scales {
@@ -179,6 +200,16 @@ pub(crate) fn learn(
         };
         slot.rule
             .post_products_into(&side, t.n, Some(&cs.targets), scales, products);
+        // Post-gated: every post-side product is 0 (e.g. no modulator anywhere the slot
+        // reaches), so no synapse can change: the engine skips the slot's rows.
+        if products.all_zero() {
+            for &ri in &cs.rows {
+                s.plastic[ri].x0 = false;
+                s.plastic[ri].payload = 0;
+            }
+            y0.iter_mut().for_each(|y| *y = false);
+            continue;
+        }
         for &ri in &cs.rows {
             let p = &l.rows[ri];
             let ps = &mut s.plastic[ri];

@@ -10,6 +10,7 @@ use crate::state::PlasticState;
 use amine_chip::config::ChipConfig;
 use amine_chip::image::{ChipImage, InputSource};
 use amine_chip::learning::engine::PreparedRule;
+use amine_chip::learning::Var;
 use amine_chip::neuron::NeuronParams;
 use amine_chip::synapse::effective_weight;
 
@@ -286,6 +287,14 @@ fn learning_tables(
             traces: [l.x1, l.x2, l.y1, l.y2, l.y3],
             max_exponent: l.renormalise.then_some(config.core.weight_exponent_max),
             channels: l.microcode.max_channel().map_or(0, |k| k as usize + 1),
+            reads: {
+                let vars: Vec<Var> = l.microcode.vars().collect();
+                [Var::X1, Var::X2, Var::Y1, Var::Y2, Var::Y3].map(|v| vars.contains(&v))
+            },
+            reads_post: l
+                .microcode
+                .vars()
+                .any(|v| matches!(v, Var::Y0 | Var::Y1 | Var::Y2 | Var::Y3)),
         })
         .collect();
     // Rows fed by graded units: their packets carry payloads (the rule's `pre`).

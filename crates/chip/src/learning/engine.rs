@@ -121,6 +121,14 @@ pub struct PostProducts {
     max_abs: Vec<Vec<u64>>,
 }
 
+impl PostProducts {
+    /// Every post-side product of every term is 0: no synapse can change (each term
+    /// has a post side, or its product is the constant 1 and this is false).
+    pub fn all_zero(&self) -> bool {
+        self.max_abs.iter().flatten().all(|&m| m == 0)
+    }
+}
+
 /// Memory [`PreparedRule::apply_row_with`] reuses from row to row.
 #[derive(Debug, Clone, Default)]
 pub struct RowScratch {

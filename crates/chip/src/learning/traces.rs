@@ -48,6 +48,7 @@ pub fn default_traces(tau_plus: Option<f64>, tau_minus: Option<f64>) -> [TracePa
 }
 
 /// One step of a trace of `bits` width.
+#[inline]
 pub fn step(x: u16, spiked: bool, p: TraceParams, bits: u8) -> u16 {
     let max = (1u32 << bits.clamp(1, 16)) - 1;
     let keep = 4096 - u32::from(p.decay.min(4096));

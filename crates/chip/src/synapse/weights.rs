@@ -21,6 +21,7 @@ pub fn quantize_weight(w: f64, format: &RowFormat, exponent: i8) -> i32 {
 ///
 /// Exponents below −6 act as −6 (the accumulator has no finer unit) and the result
 /// saturates to `i32` (within the supported −6..=7 and 9-bit mantissas it never does).
+#[inline]
 pub fn effective_weight(mantissa: i32, exponent: i8) -> i32 {
     let shift = (6 + exponent as i32).max(0);
     if mantissa == 0 {
