@@ -218,8 +218,9 @@ fn learning_energy_and_latency_are_counted_updates_times_cost() {
     let steps = 100;
     let (sim, state, outcome) = run(&image, steps, 1);
     let c = state.total_counts();
-    // One plastic row (x1, x2) and one target compartment (y1, y2, y3), every step.
-    assert_eq!(c.trace_update, 5 * steps as u64);
+    // The rule reads x1 and y1 only, so the engine keeps those two: one plastic row's
+    // x1 and one target compartment's y1, every step.
+    assert_eq!(c.trace_update, 2 * steps as u64);
     assert!(c.synaptic_update > 0);
     let costs = &tiny().costs;
     let report = RunReport::new(&sim, &state, &outcome);
