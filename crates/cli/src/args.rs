@@ -66,7 +66,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Measure simulator throughput, wall time and peak memory on the reference workloads.
     #[command(
-        after_help = "Examples:\n  amine bench\n  amine bench --quick\n\nEach row runs `amine run` as a child process (single thread, report written) and reads\nits peak resident memory from the operating system."
+        after_help = "Examples:\n  amine bench\n  amine bench --quick\n  amine bench --train --repeat 1\n\nEach row runs `amine run` as a child process (single thread, report written) and reads\nits peak resident memory from the operating system."
     )]
     Bench(BenchArgs),
     /// Train a network on a task with the chip's own learning engine, and report
@@ -261,4 +261,8 @@ pub struct BenchArgs {
     /// Print the table as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Instead: time training Error Diffusion on the digits for 20 epochs on the chip
+    /// (one thread, full energy and latency accounting).
+    #[arg(long)]
+    pub train: bool,
 }

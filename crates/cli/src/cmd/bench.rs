@@ -17,6 +17,73 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 const LOIHI_SCALE: &str = include_str!("../../../../programs/loihi_scale.ron");
+const ED_DIGITS: &str = include_str!("../../../../programs/ed_digits.ron");
+
+/// `--train`: Error Diffusion on the digits, on the chip, 20 epochs.
+#[derive(Debug, Serialize)]
+struct TrainRow {
+    epochs: u32,
+    training_samples: u64,
+    process_wall_s: f64,
+    /// CPU time of the child (user + system): what one thread spent, whatever else
+    /// shares the machine.
+    process_cpu_s: f64,
+    samples_per_s: f64,
+    test_accuracy: f64,
+    peak_rss_mb: f64,
+}
+
+fn bench_train(exe: &Path, dir: &Path, repeat: u32) -> Result<TrainRow> {
+    let program = dir.join("ed_digits.ron");
+    std::fs::write(&program, ED_DIGITS)?;
+    let epochs = 20u32;
+    let args: Vec<String> = [
+        "train",
+        &program.display().to_string(),
+        "--task",
+        "digits",
+        "--epochs",
+        &epochs.to_string(),
+        "--threads",
+        "1",
+        "--no-float",
+        "--final-test-only",
+        "--json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut best: Option<TrainRow> = None;
+    for _ in 0..repeat.max(1) {
+        let child = run_child(exe, &args)?;
+        let report: serde_json::Value =
+            serde_json::from_slice(&child.stdout).context("reading the child's report")?;
+        let samples = report["train_samples"].as_u64().unwrap_or(0) * u64::from(epochs);
+        let this = TrainRow {
+            epochs,
+            training_samples: samples,
+            process_wall_s: child.wall_s,
+            process_cpu_s: child.cpu_s,
+            samples_per_s: samples as f64 / child.wall_s,
+            test_accuracy: report["test_accuracy"].as_f64().unwrap_or(f64::NAN),
+            peak_rss_mb: child.peak_rss_kb as f64 / 1024.0,
+        };
+        best = Some(match best {
+            Some(b) if b.process_wall_s <= this.process_wall_s => TrainRow {
+                process_cpu_s: b.process_cpu_s.min(this.process_cpu_s),
+                peak_rss_mb: b.peak_rss_mb.max(this.peak_rss_mb),
+                ..b
+            },
+            Some(b) => TrainRow {
+                process_cpu_s: b.process_cpu_s.min(this.process_cpu_s),
+                peak_rss_mb: b.peak_rss_mb.max(this.peak_rss_mb),
+                ..this
+            },
+            None => this,
+        });
+    }
+    best.context("no training run")
+}
 
 #[derive(Debug, Serialize)]
 struct Row {
@@ -37,6 +104,27 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let exe = std::env::current_exe().context("locating the amine binary")?;
     let dir = std::env::temp_dir().join(format!("amine-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    if a.train {
+        let result = bench_train(&exe, &dir, a.repeat);
+        let _ = std::fs::remove_dir_all(&dir);
+        let r = result?;
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            println!(
+                "Error Diffusion on the digits, on the Loihi preset, {} epochs ({} training samples), one thread:\n  wall {:.2} s, CPU {:.2} s, {:.0} samples/s, peak RSS {:.1} MB, test accuracy {:.2} %\n(best of {} runs; wall = the whole `amine train` process, with full energy and latency accounting)",
+                r.epochs,
+                super::chip::group(r.training_samples),
+                r.process_wall_s,
+                r.process_cpu_s,
+                r.samples_per_s,
+                r.peak_rss_mb,
+                100.0 * r.test_accuracy,
+                a.repeat.max(1)
+            );
+        }
+        return Ok(());
+    }
     let result = bench(&exe, &dir, a.quick, a.repeat);
     let _ = std::fs::remove_dir_all(&dir);
     let rows = result?;
@@ -167,6 +255,7 @@ struct ChildRun {
     stdout: Vec<u8>,
     stderr: String,
     wall_s: f64,
+    cpu_s: f64,
     peak_rss_kb: u64,
 }
 
@@ -189,7 +278,7 @@ fn run_child(exe: &Path, args: &[String]) -> Result<ChildRun> {
     });
     let mut stderr = String::new();
     let _ = err.read_to_string(&mut stderr);
-    let (ok, peak_rss_kb) = wait_with_rusage(&mut child)?;
+    let (ok, peak_rss_kb, cpu_s) = wait_with_rusage(&mut child)?;
     let wall_s = start.elapsed().as_secs_f64();
     let stdout = reader.join().unwrap_or_default();
     if !ok {
@@ -199,13 +288,15 @@ fn run_child(exe: &Path, args: &[String]) -> Result<ChildRun> {
         stdout,
         stderr,
         wall_s,
+        cpu_s,
         peak_rss_kb,
     })
 }
 
-/// Wait for the child and return (exited with 0, its own peak RSS in KiB).
+/// Wait for the child and return (exited with 0, its own peak RSS in KiB, its CPU
+/// seconds, user + system).
 #[cfg(unix)]
-fn wait_with_rusage(child: &mut std::process::Child) -> Result<(bool, u64)> {
+fn wait_with_rusage(child: &mut std::process::Child) -> Result<(bool, u64, f64)> {
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain old data (all-zero is valid); wait4 only writes to the two
@@ -216,11 +307,16 @@ fn wait_with_rusage(child: &mut std::process::Child) -> Result<(bool, u64)> {
         bail!("waiting for the child: {}", std::io::Error::last_os_error());
     }
     let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
     // Linux reports ru_maxrss in KiB.
-    Ok((ok, usage.ru_maxrss.max(0) as u64))
+    Ok((
+        ok,
+        usage.ru_maxrss.max(0) as u64,
+        secs(usage.ru_utime) + secs(usage.ru_stime),
+    ))
 }
 
 #[cfg(not(unix))]
-fn wait_with_rusage(child: &mut std::process::Child) -> Result<(bool, u64)> {
-    Ok((child.wait()?.success(), 0))
+fn wait_with_rusage(child: &mut std::process::Child) -> Result<(bool, u64, f64)> {
+    Ok((child.wait()?.success(), 0, f64::NAN))
 }
