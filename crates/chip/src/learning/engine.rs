@@ -264,8 +264,9 @@ impl PreparedRule {
         }
     }
 
-    /// Run the rule on one row; `pre` is the row's source. Allocates only when the row
-    /// renormalises or a later equation reads the tags; see [`PreparedRule::apply_row_with`].
+    /// Run the rule on one row; `pre` is the row's source. Allocates only for a row that
+    /// may renormalise or a rule whose later equation reads the tags; to reuse that
+    /// memory, see [`PreparedRule::apply_row_with`].
     pub fn apply_row(
         &self,
         post: &PostProducts,
