@@ -11,7 +11,7 @@
 //!    plastic row of the slot reaches steps y1, y2, y3; a spike emitted this step is a
 //!    post spike (graded units, which send payloads, never spike);
 //! 3. **epoch**: when `(step + 1) % epoch == 0` the slot's rule runs: post-side products
-//!    once per core and slot, then [`PreparedRule::apply_row`] per plastic row; the
+//!    once per core and slot, then [`PreparedRule::apply_row_with`] per plastic row; the
 //!    rows' effective weights (what delivery adds) are re-derived from the mantissas
 //!    and exponent; the epoch spike flags x0/y0 and the rows' payloads are cleared.
 //!

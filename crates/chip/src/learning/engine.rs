@@ -272,8 +272,9 @@ impl PreparedRule {
         }
     }
 
-    /// Run the rule on one row; `pre` is the row's source. Allocates only when the row
-    /// renormalises or a later equation reads the tags; see [`PreparedRule::apply_row_with`].
+    /// Run the rule on one row; `pre` is the row's source. Allocates only for a row that
+    /// may renormalise or a rule whose later equation reads the tags; to reuse that
+    /// memory, see [`PreparedRule::apply_row_with`].
     pub fn apply_row(
         &self,
         post: &PostProducts,
@@ -474,7 +475,8 @@ fn add_to_weights_clamped<D: Delta + Copy>(
     (wmin, wmax): (i64, i64),
 ) -> u64 {
     let mut clamped = 0;
-    for (i, (&target, w)) in targets.iter().zip(weights.iter_mut()).enumerate() {
+    let n = targets.len().min(weights.len());
+    for (i, (&target, w)) in targets[..n].iter().zip(&mut weights[..n]).enumerate() {
         let t = tags.get(i).copied().unwrap_or(0);
         let new = (*w as i64).wrapping_add(d.delta(i, target as usize, *w, t));
         let c = new.clamp(wmin, wmax);
@@ -606,16 +608,17 @@ impl<'a> FastPlan<'a> {
         }
         let plan = self;
         let mut exps = [0i64; MAX_TERMS];
-        let mut bounds = [0u128; MAX_TERMS];
+        let mut bounds = [0u64; MAX_TERMS];
         for (ti, term) in x.eq.terms.iter().enumerate() {
             let values = post.products.get(x.ei)?.get(ti)?;
             let max_p = *post.max_abs.get(x.ei)?.get(ti)?;
             let mut e = i64::from(term.shift) + i64::from(x.target_frac)
                 - i64::from(*post.fracs.get(x.ei)?.get(ti)?);
-            let mut r = i128::from(term.mantissa);
+            // Every product is checked: one that leaves i64 is not for the fast path.
+            let mut r = term.mantissa;
             for &(v, k) in &term.pre {
                 let f = frac_of(v, scales, x.exponent);
-                r = r.checked_mul(i128::from(pre_value(v, pre).checked_add(constant(k, f))?))?;
+                r = r.checked_mul(pre_value(v, pre).checked_add(constant(k, f))?)?;
                 e -= i64::from(f);
             }
             let mut q = [r; 3];
@@ -623,7 +626,7 @@ impl<'a> FastPlan<'a> {
                 post: values,
                 ..FastTerm::default()
             };
-            let mut bound: u128 = 1;
+            let mut bound: u64 = 1;
             for &(v, k) in &term.syn {
                 let f = frac_of(v, scales, x.exponent);
                 let c = constant(k, f);
@@ -635,7 +638,7 @@ impl<'a> FastPlan<'a> {
                         }
                         let max = if v == Var::W { max_w } else { max_t };
                         bound = bound
-                            .saturating_mul((u128::from(max) + c.unsigned_abs() as u128).max(1));
+                            .saturating_mul(u64::from(max).saturating_add(c.unsigned_abs()).max(1));
                         t.wt[t.m] = (v == Var::W, c);
                         t.m += 1;
                     }
@@ -646,7 +649,7 @@ impl<'a> FastPlan<'a> {
                             } else {
                                 0
                             };
-                            *qs = qs.checked_mul(i128::from(sv.checked_add(c)?))?;
+                            *qs = qs.checked_mul(sv.checked_add(c)?)?;
                         }
                     }
                 }
@@ -655,19 +658,15 @@ impl<'a> FastPlan<'a> {
             if max_q == 0 || max_p == 0 {
                 continue;
             }
-            for (to, from) in t.q.iter_mut().zip(q) {
-                *to = i64::try_from(from).ok()?;
-            }
+            t.q = q;
             exps[plan.k] = e;
-            bounds[plan.k] = bound
-                .saturating_mul(max_q)
-                .saturating_mul(u128::from(max_p));
+            bounds[plan.k] = bound.saturating_mul(max_q).saturating_mul(max_p);
             plan.terms[plan.k] = t;
             plan.k += 1;
         }
         // Sum at the finest scale of the row's terms (integers if none is finer).
         let emin = exps[..plan.k].iter().copied().min().unwrap_or(0).min(0);
-        let mut total: u128 = 0;
+        let mut total: u64 = 0;
         for ((t, &e), &b) in plan.terms.iter_mut().zip(&exps).zip(&bounds).take(plan.k) {
             let shift = u32::try_from(e - emin).ok().filter(|&s| s <= FAST_BITS)?;
             t.shift = shift;
