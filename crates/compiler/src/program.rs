@@ -283,6 +283,35 @@ pub struct LearningSpec {
     /// What a weight leaving its row's range does.
     #[serde(default)]
     pub overflow: Overflow,
+    /// Trace time constants and impulses (default: x1, y1 16 steps; x2, y2, y3 64 steps;
+    /// impulse 32 each).
+    #[serde(default)]
+    pub traces: Traces,
+}
+
+/// The five traces of a learning rule; any left out keeps its default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Traces {
+    #[serde(default)]
+    pub x1: Option<Trace>,
+    #[serde(default)]
+    pub x2: Option<Trace>,
+    #[serde(default)]
+    pub y1: Option<Trace>,
+    #[serde(default)]
+    pub y2: Option<Trace>,
+    #[serde(default)]
+    pub y3: Option<Trace>,
+}
+
+/// A trace: decays with time constant `tau`, and a spike adds `impulse` (it saturates at
+/// `2^trace_bits − 1`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trace {
+    pub tau: Time,
+    pub impulse: u16,
 }
 
 /// What the learning engine does with a weight that would leave its row's range.

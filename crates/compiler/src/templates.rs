@@ -219,6 +219,7 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
         ]),
         epoch,
         overflow: Overflow::Renormalise,
+        traces: Default::default(),
     };
     // `channel`: 0 (d+) for an excitatory source, 1 (d−) for an inhibitory one.
     let plastic = |from: &str, to: &str, sign: Sign, channel: u32| Projection {

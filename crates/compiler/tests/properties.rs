@@ -115,7 +115,7 @@ prop_compose! {
             Projection {
                 name: Some(format!("proj{k}")), from, to: to.name.clone(), connect, weight, delay: s.delay,
                 weight_bits: None, seed: None,
-                learning: s.learns.then(|| LearningSpec { rule: "stdp".into(), params: Default::default(), epoch: 2, overflow: Default::default() }), sign: None,
+                learning: s.learns.then(|| LearningSpec { rule: "stdp".into(), params: Default::default(), epoch: 2, overflow: Default::default(), traces: Default::default() }), sign: None,
             }
         }).collect();
         Program {

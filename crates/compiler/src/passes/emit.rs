@@ -258,7 +258,17 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
                 .map(|e| format!("learning rule of {}: {}", pr.name(), e.render(&text)))
                 .collect::<Vec<_>>()
         })?;
-        let [x1, x2, y1, y2, y3] = amine_chip::learning::traces::default_traces(None, None);
+        let mut traces = amine_chip::learning::traces::default_traces(None, None);
+        let t = &l.traces;
+        for (k, given) in [t.x1, t.x2, t.y1, t.y2, t.y3].into_iter().enumerate() {
+            if let Some(tr) = given {
+                traces[k] = amine_chip::learning::traces::TraceParams::from_tau(
+                    tr.tau.steps(c.program.dt_ms),
+                    tr.impulse,
+                );
+            }
+        }
+        let [x1, x2, y1, y2, y3] = traces;
         let index = learning.len() as u64;
         learning.push(LearningSlot {
             projection: pr.name(),

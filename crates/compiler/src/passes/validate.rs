@@ -736,6 +736,33 @@ fn learning_and_mapping(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<
                 ),
             ));
         }
+        let t = &l.traces;
+        for (name, given) in [
+            ("x1", t.x1),
+            ("x2", t.x2),
+            ("y1", t.y1),
+            ("y2", t.y2),
+            ("y3", t.y3),
+        ] {
+            let Some(tr) = given else { continue };
+            let steps = tr.tau.steps(c.program.dt_ms);
+            if !(steps.is_finite() && steps >= 1.0) {
+                p.push(Problem::new(
+                    at(&format!("traces.{name}.tau")),
+                    format!("{steps} steps: must be at least 1 step"),
+                ));
+            }
+            let max = (1u32 << c.chip.learning.trace_bits.clamp(1, 16)) - 1;
+            if u32::from(tr.impulse) > max {
+                p.push(Problem::new(
+                    at(&format!("traces.{name}.impulse")),
+                    format!(
+                        "{} exceeds the chip's {}-bit traces (max {max})",
+                        tr.impulse, c.chip.learning.trace_bits
+                    ),
+                ));
+            }
+        }
         if let Some((k, v)) = l.params.iter().find(|(_, v)| !v.is_finite()) {
             p.push(Problem::new(
                 at("params"),
