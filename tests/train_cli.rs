@@ -129,6 +129,6 @@ fn bad_inputs_fail_cleanly_and_write_nothing() {
             r,
         ],
         &report,
-        "tiny",
+        "inside the 8×8 grid",
     );
 }
