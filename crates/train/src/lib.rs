@@ -221,7 +221,13 @@ pub fn train_ed(
     Ok(TrainReport {
         program: image.program.clone(),
         chip: config.name.clone(),
-        task: split.train.name.clone(),
+        // `digits/train` names the split; the report is about the task.
+        task: split
+            .train
+            .name
+            .strip_suffix("/train")
+            .unwrap_or(&split.train.name)
+            .to_string(),
         seed: opts.seed,
         epochs: opts.epochs,
         steps_per_sample: steps,

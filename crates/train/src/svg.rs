@@ -25,7 +25,7 @@ pub fn curve(r: &TrainReport) -> String {
          font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"{W}\" height=\"{H}\" fill=\"white\"/>\n\
          <text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{}</text>\n",
         W / 2.0,
-        esc(&format!("{} — {} on {}", r.program, r.task, r.chip))
+        esc(&format!("{} — {} on {}", r.program, r.task.split('/').next().unwrap_or(&r.task), r.chip))
     );
     let epochs = r.curve.len().max(1) as f64;
     // Accuracy axis from the lowest value shown (rounded down to 10 %) to 100 %.
@@ -70,6 +70,16 @@ pub fn curve(r: &TrainReport) -> String {
         (LEFT + W - RIGHT) / 2.0,
         H - 12.0
     );
+    // Epoch ticks: at most ~10 labels.
+    let every = r.curve.len().div_ceil(10).max(1);
+    for e in (every..=r.curve.len()).step_by(every) {
+        let _ = writeln!(
+            s,
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{e}</text>",
+            x(e as f64),
+            H - BOTTOM + 16.0
+        );
+    }
     let mut line = |points: Vec<(f64, f64)>, colour: &str, label: &str, row: usize| {
         if points.is_empty() {
             return;
@@ -93,7 +103,8 @@ pub fn curve(r: &TrainReport) -> String {
                 100.0 * a
             );
         }
-        let ly = TOP + 16.0 * row as f64;
+        // The legend sits bottom right, where accuracy curves rarely are.
+        let ly = H - BOTTOM - 52.0 + 16.0 * row as f64;
         let _ = writeln!(
             s,
             "<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"4\" fill=\"{colour}\"/><text x=\"{}\" y=\"{}\">{}</text>",

@@ -127,7 +127,7 @@ pub fn template(a: TemplateArgs) -> Result<()> {
     if a.kind != "ed" {
         bail!("unknown template `{}`; known: ed", a.kind);
     }
-    if a.hidden == 0 || a.hidden % 2 != 0 {
+    if a.hidden == 0 || !a.hidden.is_multiple_of(2) {
         bail!(
             "--hidden {}: must be even and positive (half excitatory, half inhibitory)",
             a.hidden
