@@ -133,6 +133,9 @@ pub struct TemplateArgs {
     /// (injected at the region's centre, spread by the grid).
     #[arg(long, default_value = "broadcast")]
     pub credit: String,
+    /// For study: one hidden layer wired to every output, hearing the mean error.
+    #[arg(long)]
+    pub shared_hidden: bool,
     /// Steps the grid spreads the error for, with `--credit diffusion`.
     #[arg(long, default_value_t = 6)]
     pub diffusion_steps: u32,

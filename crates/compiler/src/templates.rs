@@ -123,6 +123,12 @@ pub struct EdNetwork {
     pub credit: Credit,
     /// Cells of the target chip's modulator grid (width, height).
     pub grid: (u32, u32),
+    /// For study: one hidden layer of `classes × hidden_per_class` units wired to every
+    /// output and hearing the *mean* of all classes' errors (the grid sums the classes'
+    /// injections, each with gain 1/C, over the one hidden region; each output still
+    /// hears its own error at its own cell). With this rule it tops out well below the
+    /// per-class network (magnitudes only grow). Broadcast credit only.
+    pub shared_hidden: bool,
 }
 
 impl Default for EdNetwork {
@@ -141,6 +147,7 @@ impl Default for EdNetwork {
             seed: 1,
             credit: Credit::Broadcast,
             grid: (32, 32),
+            shared_hidden: false,
         }
     }
 }
@@ -149,14 +156,24 @@ impl EdNetwork {
     /// Steps one training sample takes (the learning epoch).
     pub fn steps_per_sample(&self) -> u32 {
         match self.credit {
-            Credit::Broadcast => PIPELINE_STEPS,
-            Credit::Diffusion { steps, .. } => PIPELINE_STEPS + steps,
+            Credit::Diffusion { steps, .. } if !self.shared_hidden => PIPELINE_STEPS + steps,
+            _ => PIPELINE_STEPS,
         }
     }
 
     /// Class `c`'s rectangle of grid cells: `(x, y, width, height)`. The grid is cut
-    /// into `ceil(√C)` columns and as many rows as needed.
+    /// into `ceil(√C)` columns and as many rows as needed. With a shared hidden layer
+    /// every class has the same region: the grid less its last row, which holds the
+    /// outputs (output `c` at cell `(c mod width, height − 1)`).
     pub fn region(&self, c: u32) -> (u32, u32, u32, u32) {
+        if self.shared_hidden {
+            return (
+                0,
+                0,
+                self.grid.0.max(1),
+                self.grid.1.saturating_sub(1).max(1),
+            );
+        }
         let cols = (1..).find(|k| k * k >= self.classes.max(1)).unwrap_or(1);
         let rows = self.classes.max(1).div_ceil(cols);
         let (w, h) = ((self.grid.0 / cols).max(1), (self.grid.1 / rows).max(1));
@@ -166,6 +183,15 @@ impl EdNetwork {
 
 /// The program of `net` (see the module docs for its layout).
 pub fn error_diffusion(net: &EdNetwork) -> Program {
+    // A shared hidden layer always hears broadcast credit (see `shared_hidden`).
+    let net = &EdNetwork {
+        credit: if net.shared_hidden {
+            Credit::Broadcast
+        } else {
+            net.credit
+        },
+        ..net.clone()
+    };
     let graded = |u0: f64, activation: Activation| Model::Graded {
         u0,
         span: 5.0,
@@ -203,9 +229,14 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
         )
     };
     let centre = |c: u32| {
+        if net.shared_hidden {
+            return (c % net.grid.0.max(1), net.grid.1.saturating_sub(1));
+        }
         let (x, y, w, h) = net.region(c);
         (x + w / 2, y + h / 2)
     };
+    let shared = net.shared_hidden;
+    let classes_per_layer = if shared { net.classes } else { 1 };
     let mut populations = Vec::new();
     let mut projections = Vec::new();
     let mut modulators = Vec::new();
@@ -256,10 +287,13 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
         sign: None,
     };
     for c in 0..net.classes {
-        let (he, hi, out) = (format!("h{c}e"), format!("h{c}i"), format!("out{c}"));
+        // A shared layer is `h0e`/`h0i`, made once.
+        let hc = if shared { 0 } else { c };
+        let (he, hi, out) = (format!("h{hc}e"), format!("h{hc}i"), format!("out{c}"));
         let (dp, dm) = (format!("dp{c}"), format!("dm{c}"));
+        let layer = half * classes_per_layer;
         let hidden_at =
-            |parity: u32| Positions::List((0..half).map(|j| at(c, 2 * j + parity)).collect());
+            |parity: u32| Positions::List((0..layer).map(|j| at(c, 2 * j + parity)).collect());
         let pop = |name: &str, size, model, sign, positions| Population {
             name: name.to_string(),
             size,
@@ -273,21 +307,31 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
             (f64::from(cy) + 0.5) / gh,
         )]);
         let sigmoid = graded(unit_u0, Activation::Sigmoid);
+        if !shared || c == 0 {
+            populations.extend([
+                pop(
+                    &he,
+                    layer,
+                    sigmoid.clone(),
+                    Sign::Excitatory,
+                    Some(hidden_at(0)),
+                ),
+                pop(
+                    &hi,
+                    layer,
+                    sigmoid.clone(),
+                    Sign::Inhibitory,
+                    Some(hidden_at(1)),
+                ),
+            ]);
+            projections.extend([
+                plastic("x_e", &he, Sign::Excitatory, 0),
+                plastic("x_i", &he, Sign::Inhibitory, 1),
+                plastic("x_e", &hi, Sign::Inhibitory, 0),
+                plastic("x_i", &hi, Sign::Excitatory, 1),
+            ]);
+        }
         populations.extend([
-            pop(
-                &he,
-                half,
-                sigmoid.clone(),
-                Sign::Excitatory,
-                Some(hidden_at(0)),
-            ),
-            pop(
-                &hi,
-                half,
-                sigmoid.clone(),
-                Sign::Inhibitory,
-                Some(hidden_at(1)),
-            ),
             pop(&out, 1, sigmoid, Sign::Excitatory, Some(centre_pos.clone())),
             // Error units: input o − t in payload steps (weights ±1), so u0 = 255.
             pop(
@@ -306,10 +350,6 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
             ),
         ]);
         projections.extend([
-            plastic("x_e", &he, Sign::Excitatory, 0),
-            plastic("x_i", &he, Sign::Inhibitory, 1),
-            plastic("x_e", &hi, Sign::Inhibitory, 0),
-            plastic("x_i", &hi, Sign::Excitatory, 1),
             plastic(&he, &out, Sign::Excitatory, 0),
             plastic(&hi, &out, Sign::Inhibitory, 1),
             fixed(&out, &dp, Connect::All, Some(1.0)),
@@ -323,11 +363,23 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
             Credit::Diffusion { .. } => (centre(c), None),
         };
         for (name, channel) in [(&dp, 0), (&dm, 1)] {
+            if shared {
+                // The output hears its own error at its own cell ...
+                modulators.push(ModulatorSource {
+                    population: name.clone(),
+                    neurons: None,
+                    channel,
+                    gain: 1.0,
+                    cell: Some(centre(c)),
+                    region: None,
+                });
+            }
+            // ... and the hidden units the region's sum: with gain 1/C, the mean.
             modulators.push(ModulatorSource {
                 population: name.clone(),
                 neurons: None,
                 channel,
-                gain: net.credit.diffusion_gain(),
+                gain: net.credit.diffusion_gain() / f64::from(classes_per_layer),
                 cell: Some(cell),
                 region,
             });

@@ -104,3 +104,35 @@ fn compiles_with_sign_fixed_learning_rows_and_bound_cells() {
         }
     }
 }
+
+#[test]
+fn a_shared_hidden_layer_serves_every_output_and_hears_the_mean_error() {
+    let chip = amine_chip::presets::preset("loihi").unwrap();
+    let net = EdNetwork {
+        hidden_per_class: 4,
+        shared_hidden: true,
+        credit: Credit::diffusion(), // ignored: a shared layer hears broadcast credit
+        ..EdNetwork::default()
+    };
+    assert_eq!(net.steps_per_sample(), 4);
+    let program = error_diffusion(&net);
+    let h0e = program
+        .populations
+        .iter()
+        .find(|p| p.name == "h0e")
+        .unwrap();
+    assert_eq!(h0e.size, 20);
+    assert!(!program.populations.iter().any(|p| p.name == "h1e"));
+    // Each error unit injects twice: gain 1 at its output's cell, 1/C over the layer.
+    assert_eq!(program.modulators.len(), 40);
+    let gains: Vec<f64> = program.modulators.iter().map(|m| m.gain).collect();
+    assert_eq!(gains.iter().filter(|&&g| g == 1.0).count(), 20);
+    assert_eq!(
+        gains.iter().filter(|&&g| (g - 0.1).abs() < 1e-12).count(),
+        20
+    );
+    let image = amine_compiler::compile_str(&program.to_ron(), "s.ron", Path::new("."), &chip)
+        .unwrap()
+        .image;
+    assert_eq!(image.learning.len(), 4 + 2 * 10);
+}

@@ -95,6 +95,7 @@ pub enum Progress {
 struct Meter {
     energy: Components,
     cycles: u64,
+    learning_cycles: u64,
     samples: u64,
 }
 
@@ -103,6 +104,7 @@ impl Meter {
         Meter {
             energy: Components::default(),
             cycles: 0,
+            learning_cycles: 0,
             samples: 0,
         }
     }
@@ -113,21 +115,25 @@ impl Meter {
         samples: u64,
         f: impl FnOnce(&mut EdRunner) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let (e0, c0) = (
+        let (e0, c0, l0) = (
             energy_so_far(runner.sim, &runner.state),
             runner.state.chip.cycles,
+            runner.state.chip.learning_cycles,
         );
         let out = f(runner)?;
         let e1 = energy_so_far(runner.sim, &runner.state);
         self.energy += report::diff(e1, e0);
         self.cycles += runner.state.chip.cycles - c0;
+        self.learning_cycles += runner.state.chip.learning_cycles - l0;
         self.samples += samples;
         Ok(out)
     }
 
     fn per_sample(&self, clock_hz: f64) -> Cost {
         let n = self.samples.max(1) as f64;
-        Cost::new(self.energy, self.cycles as f64 / n, clock_hz, n)
+        let mut cost = Cost::new(self.energy, self.cycles as f64 / n, clock_hz, n);
+        cost.learning_latency_s = self.learning_cycles as f64 / n / clock_hz.max(1.0);
+        cost
     }
 }
 

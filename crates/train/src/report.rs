@@ -31,6 +31,8 @@ pub struct Cost {
     pub energy_pj: f64,
     pub cycles: f64,
     pub latency_s: f64,
+    /// The learning engine's part of `latency_s` (its cycles on each step's critical core).
+    pub learning_latency_s: f64,
     /// Samples the figures are averaged over.
     pub samples: f64,
 }
@@ -44,6 +46,7 @@ impl Cost {
             energy: per,
             cycles: cycles_per_sample,
             latency_s: cycles_per_sample / clock_hz.max(1.0),
+            learning_latency_s: 0.0,
             samples,
         }
     }
@@ -202,10 +205,11 @@ impl TrainReport {
         ] {
             let _ = writeln!(
                 s,
-                "{name}: {} and {} simulated ({} cycles)",
+                "{name}: {} and {} simulated ({} cycles; learning engine {})",
                 amine_sim::report::energy(c.energy_pj),
                 amine_sim::report::nanos(c.latency_s * 1e9),
-                amine_sim::report::group(c.cycles.round() as u64)
+                amine_sim::report::group(c.cycles.round() as u64),
+                amine_sim::report::nanos(c.learning_latency_s * 1e9)
             );
             let parts: Vec<String> = c
                 .energy

@@ -91,11 +91,16 @@ fn float_reference(
     a: &TrainArgs,
 ) -> Result<FloatReference> {
     use amine_compiler::templates::WEIGHT_SCALE;
+    use amine_tasks::ed::Topology;
+    let has = |name: &str| program.populations.iter().any(|p| p.name == name);
+    // The template's shared layer is `h0e`/`h0i` alone, serving every output.
+    let shared = has("out1") && !has("h1e");
+    let classes = split.train.classes.max(1);
     let hidden = program
         .populations
         .iter()
         .find(|p| p.name == "h0e")
-        .map(|p| 2 * p.size as usize)
+        .map(|p| 2 * p.size as usize / if shared { classes } else { 1 })
         .unwrap_or(64);
     let alpha = program
         .projections
@@ -108,6 +113,11 @@ fn float_reference(
         alpha,
         epochs: a.epochs,
         seed: a.seed,
+        topology: if shared {
+            Topology::SharedHidden
+        } else {
+            Topology::PerClass
+        },
         ..amine_tasks::ed::EdConfig::default()
     };
     let mut curve = Vec::new();
@@ -117,7 +127,8 @@ fn float_reference(
         train_accuracy: result.epochs.last().map_or(0.0, |e| e.train_accuracy),
         curve,
         config: format!(
-            "per-class ED, {hidden} hidden per class, alpha {alpha}, u0 {}, init U[0, {}), {} epochs, seed {}",
+            "{} ED, {hidden} hidden per class, alpha {alpha}, u0 {}, init U[0, {}), {} epochs, seed {}",
+            if shared { "shared-hidden" } else { "per-class" },
             cfg.u0, cfg.init_max, cfg.epochs, cfg.seed
         ),
     })
@@ -162,6 +173,7 @@ pub fn template(a: TemplateArgs) -> Result<()> {
         hidden_per_class: a.hidden,
         seed: a.seed,
         credit,
+        shared_hidden: a.shared_hidden,
         ..EdNetwork::default()
     };
     let text = error_diffusion(&net).to_ron();
