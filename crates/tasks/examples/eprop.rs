@@ -49,7 +49,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(g) = opt("--lr-groups") {
         let v: Vec<f32> = g
             .split(',')
-            .map(|x| x.parse().map_err(|_| format!("--lr-groups: not a number: {x}")))
+            .map(|x| {
+                x.parse()
+                    .map_err(|_| format!("--lr-groups: not a number: {x}"))
+            })
             .collect::<Result<_, _>>()?;
         let [a, b, c] = v[..] else {
             return Err("--lr-groups: three rates IN,REC,OUT".into());
@@ -105,7 +108,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             r.trials as f64 / secs,
             cfg.threads
         );
-        finals.push(if f.accuracy.is_nan() { f.nmse } else { f.accuracy });
+        finals.push(if f.accuracy.is_nan() {
+            f.nmse
+        } else {
+            f.accuracy
+        });
     }
     let n = finals.len() as f64;
     let mean = finals.iter().sum::<f64>() / n;

@@ -62,7 +62,9 @@ impl ModGrid {
             let dn = (r + 1) % n;
             for c in 0..n {
                 self.field[r * n + c] = self.w
-                    * (self.scratch[up * n + c] + self.scratch[r * n + c] + self.scratch[dn * n + c]);
+                    * (self.scratch[up * n + c]
+                        + self.scratch[r * n + c]
+                        + self.scratch[dn * n + c]);
             }
         }
     }

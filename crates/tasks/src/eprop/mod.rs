@@ -21,8 +21,8 @@ pub mod train;
 
 pub use grid::ModGrid;
 pub use net::{Net, NetParams};
-pub use tasks::{TaskGen, TaskKind, Target, Trial};
-pub use train::{train, CurvePoint, EpropResult, EvalStats};
+pub use tasks::{Target, TaskGen, TaskKind, Trial};
+pub use train::{train, train_on, CurvePoint, EpropResult, EvalStats};
 
 use crate::error::Error;
 use serde::{Deserialize, Serialize};
@@ -150,9 +150,8 @@ impl EpropConfig {
         }
     }
 
-    fn check(&self) -> Result<(), Error> {
+    fn check(&self, gen: &TaskGen) -> Result<(), Error> {
         self.net.check()?;
-        let gen = TaskGen::new(self.task, 0);
         if self.net.inputs != gen.inputs() || self.net.outputs != gen.outputs() {
             return Err(Error::config(format!(
                 "the task has {} inputs and {} outputs, the network {} and {}",
@@ -187,3 +186,5 @@ impl EpropConfig {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_tasks;

@@ -51,7 +51,9 @@ impl NetParams {
     pub(crate) fn check(&self) -> Result<(), Error> {
         let n = self.neurons();
         if n == 0 || self.outputs == 0 || self.inputs == 0 {
-            return Err(Error::config("neurons, inputs and outputs must be positive"));
+            return Err(Error::config(
+                "neurons, inputs and outputs must be positive",
+            ));
         }
         if n > self.grid_side * self.grid_side {
             return Err(Error::config(format!(
@@ -221,8 +223,13 @@ impl Net {
         let mut out_post = vec![0u32; src.len()];
         let mut out_syn = vec![0u32; src.len()];
         for j in 0..n {
-            for sy in row_start[j]..row_start[j + 1] {
-                let s = src[sy] as usize;
+            for (sy, &s) in src
+                .iter()
+                .enumerate()
+                .take(row_start[j + 1])
+                .skip(row_start[j])
+            {
+                let s = s as usize;
                 out_post[fill[s]] = j as u32;
                 out_syn[fill[s]] = sy as u32;
                 fill[s] += 1;

@@ -227,29 +227,35 @@ pub fn run_trial(
         s.spk.clear();
         let inv_thr = 1.0 / thr;
         let scale = gamma * inv_thr;
-        for j in 0..n {
-            let fired = s.z[j];
+        let neurons =
+            s.z.iter_mut()
+                .zip(s.refr.iter_mut())
+                .zip(s.v.iter_mut())
+                .zip(s.a.iter_mut())
+                .zip(s.psi.iter_mut())
+                .zip(s.psi_prev.iter_mut())
+                .zip(s.cur.iter().zip(&net.beta).zip(spikes.iter_mut()));
+        for (j, ((((((z, r), v), a), psi), psi_prev), ((&cur, &beta), count))) in
+            neurons.enumerate()
+        {
+            let fired = *z;
             let zp = if fired { 1.0 } else { 0.0 };
-            let r = if fired {
+            *r = if fired {
                 p.refractory
             } else {
-                s.refr[j].saturating_sub(1)
+                r.saturating_sub(1)
             };
-            s.refr[j] = r;
-            let v = alpha * s.v[j] + (1.0 - alpha) * s.cur[j] - zp * thr;
-            s.v[j] = v;
-            let a = rho * s.a[j] + (1.0 - rho) * zp;
-            s.a[j] = a;
-            let a_thr = thr + net.beta[j] * a;
-            let free = r == 0;
-            let z = free && v > a_thr;
-            s.z[j] = z;
-            s.psi_prev[j] = s.psi[j];
-            let h = 1.0 - (v - a_thr).abs() * inv_thr;
-            s.psi[j] = if free && h > 0.0 { scale * h } else { 0.0 };
-            if z {
+            *v = alpha * *v + (1.0 - alpha) * cur - zp * thr;
+            *a = rho * *a + (1.0 - rho) * zp;
+            let a_thr = thr + beta * *a;
+            let free = *r == 0;
+            *z = free && *v > a_thr;
+            *psi_prev = *psi;
+            let h = 1.0 - (*v - a_thr).abs() * inv_thr;
+            *psi = if free && h > 0.0 { scale * h } else { 0.0 };
+            if *z {
                 s.spk.push(j as u32);
-                spikes[j] += 1;
+                *count += 1;
             }
         }
         // 3. readout.
@@ -314,11 +320,12 @@ pub fn run_trial(
     }
     let steps = trial.steps.max(1) as f64;
     if learn && lp.c_reg != 0.0 {
-        for j in 0..n {
-            let rate = f64::from(spikes[j]) / steps;
+        for (j, &count) in spikes.iter().enumerate() {
+            let rate = f64::from(count) / steps;
             let coef = (f64::from(lp.c_reg) * (rate - f64::from(lp.f_target)) / steps) as f32;
-            for sy in net.row_start[j]..net.row_start[j + 1] {
-                out.grad[sy] += coef * s.esum[sy];
+            let (lo, hi) = (net.row_start[j], net.row_start[j + 1]);
+            for (g, &e) in out.grad[lo..hi].iter_mut().zip(&s.esum[lo..hi]) {
+                *g += coef * e;
             }
         }
     }

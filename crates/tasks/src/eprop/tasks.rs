@@ -60,6 +60,38 @@ pub struct Trial {
 }
 
 impl Trial {
+    /// Checks that the trial fits a network of `inputs` inputs and `outputs` outputs,
+    /// so simulating it cannot index out of range.
+    pub fn check(&self, inputs: usize, outputs: usize) -> Result<(), Error> {
+        let bad = |m: String| Err(Error::config(format!("trial: {m}")));
+        if self.spike_start.len() != self.steps + 1
+            || self.spike_start.windows(2).any(|w| w[0] > w[1])
+            || self.spike_start.last().map(|&e| e as usize) != Some(self.spikes.len())
+        {
+            return bad("spike_start is not a step index of spikes".into());
+        }
+        if self.inputs != inputs || self.spikes.iter().any(|&i| usize::from(i) >= inputs) {
+            return bad(format!("inputs must be below {inputs}"));
+        }
+        if self.window.start > self.window.end || self.window.end > self.steps {
+            return bad(format!(
+                "window {:?} is not within {} steps",
+                self.window, self.steps
+            ));
+        }
+        match &self.target {
+            Target::Class(c) if outputs < 2 || *c >= outputs => {
+                bad(format!("class {c} with {outputs} outputs"))
+            }
+            Target::Series(v) if outputs != 1 || v.len() < self.window.len() => bad(format!(
+                "a series of {} values for a window of {} steps and {outputs} outputs",
+                v.len(),
+                self.window.len()
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// The inputs that fire at step `t`.
     pub fn spikes_at(&self, t: usize) -> &[u16] {
         &self.spikes[self.spike_start[t] as usize..self.spike_start[t + 1] as usize]
@@ -128,13 +160,26 @@ fn poisson(
     (start, spikes)
 }
 
+/// A trial maker for [`TaskGen::custom`].
+pub type MakeTrial = fn(&mut ChaCha8Rng) -> Trial;
+
 /// A task's trial source. Cue accumulation and delayed match draw a fresh trial each
 /// call; pattern generation returns the same frozen trial (inputs and target fixed by
-/// the seed given to [`TaskGen::new`]).
+/// the seed given to [`TaskGen::new`]); a custom source calls its function.
 #[derive(Debug, Clone)]
 pub struct TaskGen {
     pub kind: TaskKind,
     frozen: Option<Trial>,
+    custom: Option<Custom>,
+}
+
+/// The shape of a custom task.
+#[derive(Debug, Clone)]
+struct Custom {
+    inputs: usize,
+    outputs: usize,
+    steps: usize,
+    make: MakeTrial,
 }
 
 impl TaskGen {
@@ -144,10 +189,39 @@ impl TaskGen {
             use rand::SeedableRng;
             pattern_trial(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x9A77_E2F0_0000_0003))
         });
-        TaskGen { kind, frozen }
+        TaskGen {
+            kind,
+            frozen,
+            custom: None,
+        }
+    }
+
+    /// A source of trials from `make` (for small experiments and tests): every trial
+    /// must have `inputs` inputs and `steps` steps, and a class target below `outputs`
+    /// (classification, `outputs ≥ 2`) or a series (regression, `outputs = 1`).
+    /// `kind` is reported as [`TaskKind::CueAccumulation`] for classification and
+    /// [`TaskKind::PatternGeneration`] for regression.
+    pub fn custom(inputs: usize, outputs: usize, steps: usize, make: MakeTrial) -> TaskGen {
+        TaskGen {
+            kind: if outputs == 1 {
+                TaskKind::PatternGeneration
+            } else {
+                TaskKind::CueAccumulation
+            },
+            frozen: None,
+            custom: Some(Custom {
+                inputs,
+                outputs,
+                steps,
+                make,
+            }),
+        }
     }
 
     pub fn inputs(&self) -> usize {
+        if let Some(c) = &self.custom {
+            return c.inputs;
+        }
         match self.kind {
             TaskKind::CueAccumulation => 4 * cue::GROUP,
             TaskKind::DelayedMatch => 4 * dm::GROUP,
@@ -157,6 +231,9 @@ impl TaskGen {
 
     /// Readout units: 2 classes, or 1 regression output.
     pub fn outputs(&self) -> usize {
+        if let Some(c) = &self.custom {
+            return c.outputs;
+        }
         match self.kind {
             TaskKind::PatternGeneration => 1,
             _ => 2,
@@ -164,6 +241,9 @@ impl TaskGen {
     }
 
     pub fn steps(&self) -> usize {
+        if let Some(c) = &self.custom {
+            return c.steps;
+        }
         match self.kind {
             TaskKind::CueAccumulation => cue::STEPS,
             TaskKind::DelayedMatch => dm::STEPS,
@@ -172,11 +252,14 @@ impl TaskGen {
     }
 
     pub fn is_classification(&self) -> bool {
-        self.kind != TaskKind::PatternGeneration
+        self.outputs() > 1
     }
 
     /// The next trial from `rng` (untouched for pattern generation).
     pub fn trial(&self, rng: &mut ChaCha8Rng) -> Trial {
+        if let Some(c) = &self.custom {
+            return (c.make)(rng);
+        }
         match (&self.frozen, self.kind) {
             (Some(t), _) => t.clone(),
             (None, TaskKind::DelayedMatch) => delayed_match_trial(rng).0,

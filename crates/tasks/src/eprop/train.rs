@@ -119,32 +119,36 @@ fn run_batch(
     scratch: &mut [Scratch],
     outs: &mut [TrialOut],
     learn: bool,
-) {
-    let one = |s: &mut Scratch, seed: u64, out: &mut TrialOut| {
+) -> Result<(), Error> {
+    let one = |s: &mut Scratch, seed: u64, out: &mut TrialOut| -> Result<(), Error> {
         let trial: Trial = gen.trial(&mut ChaCha8Rng::seed_from_u64(seed));
+        trial.check(net.p.inputs, net.p.outputs)?;
         run_trial(net, &trial, lp, s, out, learn);
+        Ok(())
+    };
+    let chunk_run = |s: &mut Scratch, outs: &mut [TrialOut], seeds: &[u64]| {
+        outs.iter_mut()
+            .zip(seeds)
+            .try_for_each(|(out, &seed)| one(s, seed, out))
     };
     let threads = scratch.len().min(seeds.len()).max(1);
     if threads == 1 {
-        for (out, &seed) in outs.iter_mut().zip(seeds) {
-            one(&mut scratch[0], seed, out);
-        }
-        return;
+        return chunk_run(&mut scratch[0], outs, seeds);
     }
     let chunk = seeds.len().div_ceil(threads);
     std::thread::scope(|sc| {
-        for ((s, outs), seeds) in scratch
+        let handles: Vec<_> = scratch
             .iter_mut()
             .zip(outs[..seeds.len()].chunks_mut(chunk))
             .zip(seeds.chunks(chunk))
-        {
-            sc.spawn(move || {
-                for (out, &seed) in outs.iter_mut().zip(seeds) {
-                    one(s, seed, out);
-                }
-            });
-        }
-    });
+            .map(|((s, outs), seeds)| sc.spawn(move || chunk_run(s, outs, seeds)))
+            .collect();
+        // In chunk order, so the error reported does not depend on timing.
+        handles.into_iter().try_for_each(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(Error::config("a simulation thread panicked")))
+        })
+    })
 }
 
 /// Adam moments, or nothing for SGD.
@@ -195,8 +199,16 @@ pub fn train(
     cfg: &EpropConfig,
     on_point: &mut dyn FnMut(&CurvePoint),
 ) -> Result<EpropResult, Error> {
-    cfg.check()?;
-    let gen = TaskGen::new(cfg.task, cfg.seed);
+    train_on(cfg, &TaskGen::new(cfg.task, cfg.seed), on_point)
+}
+
+/// [`train`] on the trials of `gen` (`cfg.task` is then only a label).
+pub fn train_on(
+    cfg: &EpropConfig,
+    gen: &TaskGen,
+    on_point: &mut dyn FnMut(&CurvePoint),
+) -> Result<EpropResult, Error> {
+    cfg.check(gen)?;
     let classification = gen.is_classification();
     let mut init_rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut net = Net::new(&cfg.net, &mut init_rng)?;
@@ -243,10 +255,10 @@ pub fn train(
         let count = if classification { count.max(1) } else { 1 };
         let seeds: Vec<u64> = (0..count).map(|_| rng.random()).collect();
         let mut outs = vec![TrialOut::default(); count];
-        run_batch(net, &gen, &lp, &seeds, scratch, &mut outs, false);
+        run_batch(net, gen, &lp, &seeds, scratch, &mut outs, false)?;
         let mut tally = Tally::default();
         outs.iter().for_each(|o| tally.add(o));
-        tally.stats(net, classification)
+        Ok::<_, Error>(tally.stats(net, classification))
     };
     let batches = cfg.trials.div_ceil(cfg.batch);
     let every = cfg.eval_every.div_ceil(cfg.batch).max(1);
@@ -256,7 +268,7 @@ pub fn train(
     let mut tally = Tally::default();
     for b in 0..batches {
         let seeds: Vec<u64> = (0..cfg.batch).map(|_| train_rng.random()).collect();
-        run_batch(&net, &gen, &lp, &seeds, &mut scratch, &mut outs, true);
+        run_batch(&net, gen, &lp, &seeds, &mut scratch, &mut outs, true)?;
         grad.iter_mut().for_each(|g| *g = 0.0);
         grad_out.iter_mut().for_each(|g| *g = 0.0);
         let inv = 1.0 / cfg.batch as f64;
@@ -275,8 +287,16 @@ pub fn train(
         opt.step(&mut net, &grad, &grad_out);
         result.trials += cfg.batch;
         if (b + 1) % every == 0 || b + 1 == batches {
-            let eval = (cfg.eval_trials > 0)
-                .then(|| evaluate(&net, &mut eval_rng, cfg.eval_trials, &mut scratch));
+            let eval = if cfg.eval_trials > 0 {
+                Some(evaluate(
+                    &net,
+                    &mut eval_rng,
+                    cfg.eval_trials,
+                    &mut scratch,
+                )?)
+            } else {
+                None
+            };
             let point = CurvePoint {
                 trials: result.trials,
                 train: tally.stats(&net, classification),
@@ -289,7 +309,7 @@ pub fn train(
     }
     result.final_eval = match result.curve.last().and_then(|p| p.eval.clone()) {
         Some(e) => e,
-        None => evaluate(&net, &mut eval_rng, cfg.eval_trials, &mut scratch),
+        None => evaluate(&net, &mut eval_rng, cfg.eval_trials, &mut scratch)?,
     };
     Ok(result)
 }
