@@ -7,12 +7,15 @@
 //! - [`net`]: the LIF/ALIF network on a G×G grid with local toroidal connectivity,
 //!   synapses in CSR order by postsynaptic neuron.
 //! - [`sim`]: one trial with eligibility traces and the per-trial gradient.
+//! - [`adjoint`]: the same gradient computed backward in time per neuron (the fast
+//!   path long runs use).
 //! - [`grid`]: the neuromodulator grid of the `sparse` and `diffusion` conditions.
 //! - [`train`]: batches, SGD/Adam, learning curve and evaluation, on any number of
 //!   threads with identical results.
 //!
 //! docs/eprop.md states every equation and the measured figures.
 
+pub mod adjoint;
 pub mod grid;
 pub mod net;
 pub mod sim;
@@ -91,6 +94,9 @@ pub struct EpropConfig {
     /// Keep ē only from ⌈τ_out·24 ln 2⌉ steps before the window (below f32
     /// resolution of the full sum; [`sim::ebar_start`]). `false`: from step 0.
     pub truncate_ebar: bool,
+    /// Compute the gradient backward in time ([`adjoint`], fast) rather than with the
+    /// online per-synapse traces (what the chip does); equal to f32 rounding.
+    pub adjoint: bool,
 }
 
 impl EpropConfig {
@@ -147,6 +153,7 @@ impl EpropConfig {
             eval_trials: 256,
             threads: 1,
             truncate_ebar: true,
+            adjoint: true,
         }
     }
 

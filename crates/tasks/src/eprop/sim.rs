@@ -22,6 +22,7 @@
 //! per-synapse work without changing what is computed (up to f32 rounding of `ρ^n`
 //! against n products).
 
+use super::adjoint::{self, History};
 use super::grid::ModGrid;
 use super::net::Net;
 use super::tasks::{Target, Trial};
@@ -39,6 +40,9 @@ pub struct LearnParams {
     /// Keep ē only from [`ebar_start`] on (faster; differs from the full sum by less
     /// than f32 resolution). `false` keeps it from step 0.
     pub truncate_ebar: bool,
+    /// Compute the gradient backward in time ([`super::adjoint`]) instead of with the
+    /// online per-synapse traces; the two agree to f32 rounding.
+    pub adjoint: bool,
 }
 
 /// Per-thread working state, reused across trials.
@@ -66,6 +70,7 @@ pub struct Scratch {
     grid: ModGrid,
     rho_pow: Vec<f32>,
     kappa_pow: Vec<f32>,
+    hist: History,
 }
 
 /// What one trial produced.
@@ -119,6 +124,7 @@ impl Scratch {
             grid: ModGrid::new(net.p.grid_side, k),
             rho_pow: (0..=steps).map(|i| rho.powi(i as i32) as f32).collect(),
             kappa_pow: (0..=steps).map(|i| kappa.powi(i as i32) as f32).collect(),
+            hist: History::default(),
         }
     }
 
@@ -144,6 +150,7 @@ impl Scratch {
         self.spk.clear();
         self.spk_prev.clear();
         self.grid.clear();
+        self.hist.clear();
         if self.rho_pow.len() <= steps {
             // A longer trial than the scratch was made for: extend the power tables.
             let (r, k) = (self.rho_pow[1], self.kappa_pow[1]);
@@ -199,12 +206,13 @@ pub fn run_trial(
         Target::Class(_) => 0.0,
     };
     let ebar_from = ebar_start(trial.window.start, p.tau_out);
+    let online = learn && !lp.adjoint;
     for t in 0..trial.steps {
         let xs = trial.spikes_at(t);
         // 1. presynaptic traces.
-        if learn {
+        if online {
             for e in s.ev.iter_mut() {
-                *e = [alpha * e[0], e[0]];
+                *e = [flush(alpha * e[0]), e[0]];
             }
             for &i in xs {
                 s.ev[i as usize][0] += 1.0 - alpha;
@@ -239,20 +247,21 @@ pub fn run_trial(
             neurons.enumerate()
         {
             let fired = *z;
-            let zp = if fired { 1.0 } else { 0.0 };
+            let zp = f32::from(u8::from(fired));
+            // Branch-free: these conditions flip unpredictably from step to step.
             *r = if fired {
                 p.refractory
             } else {
                 r.saturating_sub(1)
             };
-            *v = alpha * *v + (1.0 - alpha) * cur - zp * thr;
-            *a = rho * *a + (1.0 - rho) * zp;
+            *v = flush(alpha * *v + (1.0 - alpha) * cur - zp * thr);
+            *a = flush(rho * *a + (1.0 - rho) * zp);
             let a_thr = thr + beta * *a;
             let free = *r == 0;
-            *z = free && *v > a_thr;
+            *z = free & (*v > a_thr);
             *psi_prev = *psi;
-            let h = 1.0 - (*v - a_thr).abs() * inv_thr;
-            *psi = if free && h > 0.0 { scale * h } else { 0.0 };
+            let h = (1.0 - (*v - a_thr).abs() * inv_thr).max(0.0);
+            *psi = scale * h * f32::from(u8::from(free));
             if *z {
                 s.spk.push(j as u32);
                 *count += 1;
@@ -262,11 +271,11 @@ pub fn run_trial(
         for k in 0..o {
             let w = &net.w_out[k * n..(k + 1) * n];
             let drive: f32 = s.spk.iter().map(|&j| w[j as usize]).sum();
-            s.y[k] = kappa * s.y[k] + (1.0 - kappa) * drive;
+            s.y[k] = flush(kappa * s.y[k] + (1.0 - kappa) * drive);
         }
         if learn {
             for (zb, &z) in s.zbar.iter_mut().zip(&s.z) {
-                *zb = kappa * *zb + if z { 1.0 - kappa } else { 0.0 };
+                *zb = flush(kappa * *zb + if z { 1.0 - kappa } else { 0.0 });
             }
         }
         // 4. error, loss, learning signal.
@@ -309,23 +318,37 @@ pub fn run_trial(
                     }
                 }
                 learning_signal(net, lp, s, &injectors);
+                if lp.adjoint {
+                    s.hist.m.extend_from_slice(&s.m);
+                }
             }
         }
         // 5. eligibility traces and gradient.
-        if learn {
+        if learn && lp.adjoint {
+            s.hist.record(&s.psi, &s.spk);
+        } else if learn {
             let keep_ebar = !lp.truncate_ebar || t >= ebar_from;
             rows(net, s, &mut out.grad, in_window, keep_ebar, rho, kappa);
         }
         std::mem::swap(&mut s.spk, &mut s.spk_prev);
     }
     let steps = trial.steps.max(1) as f64;
-    if learn && lp.c_reg != 0.0 {
-        for (j, &count) in spikes.iter().enumerate() {
-            let rate = f64::from(count) / steps;
-            let coef = (f64::from(lp.c_reg) * (rate - f64::from(lp.f_target)) / steps) as f32;
-            let (lo, hi) = (net.row_start[j], net.row_start[j + 1]);
-            for (g, &e) in out.grad[lo..hi].iter_mut().zip(&s.esum[lo..hi]) {
-                *g += coef * e;
+    if learn {
+        let c: Vec<f64> = spikes
+            .iter()
+            .map(|&count| {
+                let rate = f64::from(count) / steps;
+                f64::from(lp.c_reg) * (rate - f64::from(lp.f_target)) / steps
+            })
+            .collect();
+        if lp.adjoint {
+            adjoint::gradient(net, trial, &mut s.hist, &c, &mut out.grad);
+        } else if lp.c_reg != 0.0 {
+            for (j, &cj) in c.iter().enumerate() {
+                let (lo, hi) = (net.row_start[j], net.row_start[j + 1]);
+                for (g, &e) in out.grad[lo..hi].iter_mut().zip(&s.esum[lo..hi]) {
+                    *g += cj as f32 * e;
+                }
             }
         }
     }
@@ -335,6 +358,18 @@ pub fn run_trial(
         .max_by(|&a, &b| y_sum[a].total_cmp(&y_sum[b]).then(b.cmp(&a)))
         .unwrap_or(0);
     out.correct = matches!(trial.target, Target::Class(l) if l == out.predicted);
+}
+
+/// `x`, or 0 when `|x| < 2^-100`: a silent neuron's decaying state would otherwise
+/// reach subnormal floats (α^1700 < 2^-126 after a single input), whose arithmetic is
+/// many times slower; values this small change nothing else.
+#[inline(always)]
+fn flush(x: f32) -> f32 {
+    if x.abs() < 7.9e-31 {
+        0.0
+    } else {
+        x
+    }
 }
 
 /// Fills `s.m` with this step's learning signal.

@@ -223,6 +223,7 @@ pub fn train_on(
         c_reg: cfg.c_reg,
         f_target: cfg.f_target_hz / 1000.0,
         truncate_ebar: cfg.truncate_ebar,
+        adjoint: cfg.adjoint,
     };
     let threads = cfg.threads.min(cfg.batch.max(cfg.eval_trials)).max(1);
     let mut scratch: Vec<Scratch> = (0..threads)
