@@ -11,25 +11,16 @@
 use amine_tasks::eprop::{self, Condition, EpropConfig, Optimizer, TaskKind};
 use std::time::Instant;
 
+mod common;
+
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("error: {e}");
-        std::process::exit(2);
-    }
+    common::main_with(run);
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let opt = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1).cloned())
-    };
-    let num = |name: &str, default: f64| -> Result<f64, String> {
-        opt(name).map_or(Ok(default), |v| {
-            v.parse().map_err(|_| format!("{name}: not a number: {v}"))
-        })
-    };
+    let args = common::Args::from_env();
+    let opt = |name: &str| args.opt(name);
+    let num = |name: &str, default: f64| args.num(name, default);
     let task = TaskKind::parse(&opt("--task").unwrap_or_else(|| "cue-accumulation".into()))?;
     let condition = Condition::parse(&opt("--condition").unwrap_or_else(|| "diffusion".into()))?;
     let mut cfg = EpropConfig::new(task, condition);
@@ -114,9 +105,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             f.accuracy
         });
     }
-    let n = finals.len() as f64;
-    let mean = finals.iter().sum::<f64>() / n;
-    let std = (finals.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+    let (mean, std) = common::mean_std(&finals);
     println!("SUMMARY {task:?} {condition:?}: final {mean:.4} ± {std:.4} over {seeds} seed(s) {finals:?}");
     Ok(())
 }

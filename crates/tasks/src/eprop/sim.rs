@@ -9,7 +9,8 @@
 //!    `ψ = (γ/thr)·max(0, 1 − |v − A|/thr)`, 0 while `r > 0`;
 //! 3. readout `y ← κ·y + (1−κ)·W_out·z`, `z̄ ← κ·z̄ + (1−κ)·z`;
 //! 4. in the learning window: error, loss, readout gradient `err_k·z̄_j`, and the
-//!    learning signal `m_j`;
+//!    learning signal `m_j` (the loss is the mean over the window, so `err` enters
+//!    both divided by the window length);
 //! 5. per synapse j←s: `εa ← (1−ρ)·ψ'_j·εv'_s + (ρ − (1−ρ)·β·ψ'_j)·εa` (ψ', εv' of
 //!    step t − 1, as the threshold at t depends on the spike at t − 1),
 //!    `e = ψ_j·(εv_s − β·εa)`, `ē ← κ·ē + (1−κ)·e`, `Σe += e`, and in the window
@@ -76,9 +77,10 @@ pub struct Scratch {
 /// What one trial produced.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrialOut {
-    /// `Σ_window m_j·ē_ji + c_reg·(f_j − f_target)/T·Σ_t e_ji`, per synapse.
+    /// `(1/|W|)·Σ_window m_j·ē_ji + c_reg·(f_j − f_target)/T·Σ_t e_ji`, per synapse
+    /// (m computed from the error divided by the window length |W|).
     pub grad: Vec<f32>,
-    /// `Σ_window err_k·z̄_j`, per readout weight (0 where masked out).
+    /// `(1/|W|)·Σ_window err_k·z̄_j`, per readout weight (0 where masked out).
     pub grad_out: Vec<f32>,
     /// Summed over the window: cross-entropy (classification) or ½·err² (regression).
     pub loss: f64,
@@ -308,6 +310,10 @@ pub fn run_trial(
                 }
             }
             if learn {
+                // The task loss is the mean over the window's steps, so its gradient
+                // carries 1/|window| (the rate regulariser is a per-trial term).
+                let inv = 1.0 / trial.window.len() as f32;
+                s.err.iter_mut().for_each(|e| *e *= inv);
                 for k in 0..o {
                     let row = &mut out.grad_out[k * n..(k + 1) * n];
                     let mask = &net.out_mask[k * n..(k + 1) * n];

@@ -196,7 +196,8 @@ fn eligibility_traces_match_the_equations_step_by_step() {
                 );
             }
         }
-        // Window = whole trial and a rate regulariser: Σ_t ē + c_reg (f − f0)/T Σ_t e.
+        // Window = whole trial and a rate regulariser:
+        // (1/T)·Σ_t ē + c_reg·(f − f0)/T·Σ_t e (the task loss is a mean over the window).
         let t = full.steps as f64;
         let rate = want.iter().filter(|s| s.1).count() as f64 / t;
         for (adjoint, (i, gi)) in [false, true].into_iter().flat_map(|adjoint| {
@@ -211,7 +212,7 @@ fn eligibility_traces_match_the_equations_step_by_step() {
         }) {
             let sum_eb: f64 = want.iter().map(|s| s.4[i]).sum();
             let sum_e: f64 = want.iter().map(|s| s.3[i]).sum();
-            let expect = sum_eb + 0.5 * (rate - 0.2f32 as f64) / t * sum_e;
+            let expect = sum_eb / t + 0.5 * (rate - 0.2f32 as f64) / t * sum_e;
             close(
                 f64::from(gi),
                 expect,
