@@ -6,7 +6,8 @@
 //! `--condition diffusion|sparse|full`, `--seeds N` (seeds 1..=N), `--seed S` (first
 //! seed), `--trials N`, `--batch N`, `--lr X`, `--optimizer sgd|adam`,
 //! `--lr-groups IN,REC,OUT` (SGD rates per weight group), `--k X`, `--c-reg X`,
-//! `--eval-every N`, `--eval-trials N`, `--threads N`.
+//! `--eval-every N`, `--eval-trials N`, `--threads N`, `--online` (gradient from the
+//! online per-synapse traces instead of the backward pass: same result, slower).
 
 use amine_tasks::eprop::{self, Condition, EpropConfig, Optimizer, TaskKind};
 use std::time::Instant;
@@ -32,6 +33,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     cfg.eval_every = num("--eval-every", cfg.eval_every as f64)? as usize;
     cfg.eval_trials = num("--eval-trials", cfg.eval_trials as f64)? as usize;
     cfg.threads = num("--threads", 1.0)? as usize;
+    // The online per-synapse traces (what the chip computes) instead of the adjoint pass.
+    cfg.adjoint = !std::env::args().any(|a| a == "--online");
     cfg.optimizer = match opt("--optimizer").as_deref() {
         None | Some("adam") => Optimizer::Adam,
         Some("sgd") => Optimizer::Sgd,

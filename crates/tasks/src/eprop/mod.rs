@@ -100,8 +100,9 @@ pub struct EpropConfig {
 }
 
 impl EpropConfig {
-    /// The paper's setting for `task` under `condition`: Adam at 0.005, batch 64,
-    /// c_reg = 0.005 toward 10 Hz, k = 0.75, networks as in docs/eprop.md.
+    /// The paper's setting for `task` under `condition`: Adam at 0.005, batch 64
+    /// (1 for pattern generation, whose every trial is the same frozen one), c_reg =
+    /// 0.005 toward 10 Hz, k = 0.75, networks as in docs/eprop.md.
     pub fn new(task: TaskKind, condition: Condition) -> EpropConfig {
         let gen = TaskGen::new(task, 0);
         let base = NetParams {
@@ -142,14 +143,22 @@ impl EpropConfig {
             net,
             seed: 1,
             trials: 64 * 100,
-            batch: 64,
+            batch: if task == TaskKind::PatternGeneration {
+                1
+            } else {
+                64
+            },
             optimizer: Optimizer::Adam,
             lr: 0.005,
             lr_groups: None,
             c_reg: 0.005,
             f_target_hz: 10.0,
             k_diffusion: 0.75,
-            eval_every: 64 * 10,
+            eval_every: if task == TaskKind::PatternGeneration {
+                100
+            } else {
+                64 * 10
+            },
             eval_trials: 256,
             threads: 1,
             truncate_ebar: true,
