@@ -25,7 +25,8 @@ pub struct EvalStats {
     pub loss: f64,
     /// Regression: Σ err² / Σ (target − mean)² over the window (NaN for classification).
     pub nmse: f64,
-    /// Mean firing rate (Hz) of the LIF and of the ALIF population.
+    /// Mean firing rate (Hz) of the LIF and of the ALIF population (NaN for a
+    /// population of no neurons).
     pub rate_lif_hz: f64,
     pub rate_alif_hz: f64,
 }
@@ -84,7 +85,9 @@ impl Tally {
 
     fn stats(&self, net: &Net, classification: bool) -> EvalStats {
         let hz = |spikes: u64, count: usize| {
-            if count == 0 || self.steps == 0 {
+            if count == 0 {
+                f64::NAN // no such population
+            } else if self.steps == 0 {
                 0.0
             } else {
                 1000.0 * spikes as f64 / (count * self.steps) as f64
