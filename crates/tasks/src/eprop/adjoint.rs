@@ -36,6 +36,8 @@ pub struct History {
     lam: Vec<f64>,
     lam_a: Vec<f64>,
     big_m: Vec<f64>,
+    /// The learning signal outside the window.
+    zeros: Vec<f32>,
 }
 
 impl History {
@@ -68,22 +70,24 @@ pub fn gradient(net: &Net, trial: &Trial, h: &mut History, c: &[f64], grad: &mut
         v.clear();
         v.resize(n, 0.0);
     }
+    h.zeros.clear();
+    h.zeros.resize(n, 0.0);
     let ws = trial.window.start;
     for t in (0..trial.steps).rev() {
         let psi = &h.psi[t * n..(t + 1) * n];
-        let m = trial
-            .window
-            .contains(&t)
-            .then(|| &h.m[(t - ws) * n..(t - ws + 1) * n]);
+        let m = if trial.window.contains(&t) {
+            &h.m[(t - ws) * n..(t - ws + 1) * n]
+        } else {
+            &h.zeros[..]
+        };
         let state = h
             .lam
             .iter_mut()
             .zip(h.lam_a.iter_mut())
             .zip(h.big_m.iter_mut())
-            .zip(psi.iter().zip(&net.beta).zip(c));
-        for (j, (((lam, lam_a), big_m), ((&ps, &beta), &cj))) in state.enumerate() {
-            let mt = m.map_or(0.0, |m| f64::from(m[j]));
-            *big_m = mt + kappa * *big_m;
+            .zip(psi.iter().zip(m).zip(net.beta.iter().zip(c)));
+        for (((lam, lam_a), big_m), ((&ps, &mt), (&beta, &cj))) in state {
+            *big_m = f64::from(mt) + kappa * *big_m;
             let w = cj + (1.0 - kappa) * *big_m;
             let (ps, beta) = (f64::from(ps), f64::from(beta));
             let la_next = *lam_a;

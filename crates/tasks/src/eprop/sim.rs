@@ -54,7 +54,8 @@ pub struct Scratch {
     psi: Vec<f32>,
     psi_prev: Vec<f32>,
     refr: Vec<u32>,
-    z: Vec<bool>,
+    /// Spikes of the last step as 0.0 / 1.0.
+    z: Vec<f32>,
     spk: Vec<u32>,
     spk_prev: Vec<u32>,
     cur: Vec<f32>,
@@ -110,7 +111,7 @@ impl Scratch {
             psi: vec![0.0; n],
             psi_prev: vec![0.0; n],
             refr: vec![0; n],
-            z: vec![false; n],
+            z: vec![0.0; n],
             spk: Vec::with_capacity(n),
             spk_prev: Vec::with_capacity(n),
             cur: vec![0.0; n],
@@ -148,7 +149,7 @@ impl Scratch {
         self.ev.iter_mut().for_each(|e| *e = [0.0; 2]);
         self.refr.iter_mut().for_each(|r| *r = 0);
         self.idle.iter_mut().for_each(|r| *r = 0);
-        self.z.iter_mut().for_each(|z| *z = false);
+        self.z.iter_mut().for_each(|z| *z = 0.0);
         self.spk.clear();
         self.spk_prev.clear();
         self.grid.clear();
@@ -237,6 +238,8 @@ pub fn run_trial(
         s.spk.clear();
         let inv_thr = 1.0 / thr;
         let scale = gamma * inv_thr;
+        // Branch-free (the conditions flip unpredictably), and the spike list is
+        // collected in a second pass, so the update vectorises.
         let neurons =
             s.z.iter_mut()
                 .zip(s.refr.iter_mut())
@@ -244,13 +247,10 @@ pub fn run_trial(
                 .zip(s.a.iter_mut())
                 .zip(s.psi.iter_mut())
                 .zip(s.psi_prev.iter_mut())
-                .zip(s.cur.iter().zip(&net.beta).zip(spikes.iter_mut()));
-        for (j, ((((((z, r), v), a), psi), psi_prev), ((&cur, &beta), count))) in
-            neurons.enumerate()
-        {
-            let fired = *z;
-            let zp = f32::from(u8::from(fired));
-            // Branch-free: these conditions flip unpredictably from step to step.
+                .zip(s.cur.iter().zip(&net.beta));
+        for ((((((z, r), v), a), psi), psi_prev), (&cur, &beta)) in neurons {
+            let zp = *z;
+            let fired = zp != 0.0;
             *r = if fired {
                 p.refractory
             } else {
@@ -259,12 +259,14 @@ pub fn run_trial(
             *v = flush(alpha * *v + (1.0 - alpha) * cur - zp * thr);
             *a = flush(rho * *a + (1.0 - rho) * zp);
             let a_thr = thr + beta * *a;
-            let free = *r == 0;
-            *z = free & (*v > a_thr);
+            let free = f32::from(u8::from(*r == 0));
+            *z = if *v > a_thr { free } else { 0.0 };
             *psi_prev = *psi;
             let h = (1.0 - (*v - a_thr).abs() * inv_thr).max(0.0);
-            *psi = scale * h * f32::from(u8::from(free));
-            if *z {
+            *psi = scale * h * free;
+        }
+        for (j, (&z, count)) in s.z.iter().zip(spikes.iter_mut()).enumerate() {
+            if z != 0.0 {
                 s.spk.push(j as u32);
                 *count += 1;
             }
@@ -277,7 +279,7 @@ pub fn run_trial(
         }
         if learn {
             for (zb, &z) in s.zbar.iter_mut().zip(&s.z) {
-                *zb = flush(kappa * *zb + if z { 1.0 - kappa } else { 0.0 });
+                *zb = flush(kappa * *zb + z * (1.0 - kappa));
             }
         }
         // 4. error, loss, learning signal.
