@@ -134,24 +134,32 @@ pub mod pattern {
     pub const FREQS_HZ: [f64; 5] = [0.5, 1.0, 2.0, 3.0, 4.0];
 }
 
-/// Builds a trial's spike lists step by step: `rate(t, i)` is the firing probability
-/// of input `i` at step `t` (Hz / 1000).
+/// Builds a trial's spike lists step by step. Inputs come in groups of `group`
+/// consecutive inputs sharing a rate; `rate(t, g)` is the firing probability of group
+/// `g` at step `t` (Hz / 1000), asked once per step and group.
 fn poisson(
     steps: usize,
     inputs: usize,
+    group: usize,
     rng: &mut ChaCha8Rng,
     rate: impl Fn(usize, usize) -> f64,
 ) -> (Vec<u32>, Vec<u16>) {
     let mut start = Vec::with_capacity(steps + 1);
     let mut spikes = Vec::new();
     start.push(0);
+    let group = group.max(1);
+    let groups = inputs.div_ceil(group);
+    let mut threshold = vec![0u64; groups];
     for t in 0..steps {
+        for (g, th) in threshold.iter_mut().enumerate() {
+            // P(u < p·2^32) = p for a uniform u32.
+            *th = (rate(t, g) * 4_294_967_296.0) as u64;
+        }
+        // Draw for every (step, input) pair so the stream does not depend on which
+        // inputs are silent.
         for i in 0..inputs {
-            // P(u < p·2^32) = p for a uniform u32. Draw for every (step, input) pair
-            // so the stream does not depend on which inputs are silent.
-            let p = (rate(t, i) * 4_294_967_296.0) as u64;
             let u: u32 = rng.random();
-            if u64::from(u) < p {
+            if u64::from(u) < threshold[i / group] {
                 spikes.push(i as u16);
             }
         }
@@ -280,7 +288,7 @@ pub fn cue_trial(rng: &mut ChaCha8Rng) -> (Trial, [bool; cue::CUES]) {
     }
     let recall = STEPS - RECALL_MS;
     let (on, bg) = (CUE_HZ / 1000.0, BACKGROUND_HZ / 1000.0);
-    let (spike_start, spikes) = poisson(STEPS, 4 * GROUP, rng, |t, i| match i / GROUP {
+    let (spike_start, spikes) = poisson(STEPS, 4 * GROUP, GROUP, rng, |t, g| match g {
         g @ (0 | 1) => {
             let c = t / SPACING_MS;
             let active = c < CUES && t % SPACING_MS < CUE_MS && usize::from(sides[c]) == g;
@@ -323,8 +331,8 @@ pub fn delayed_match_trial(rng: &mut ChaCha8Rng) -> (Trial, [bool; 2]) {
     let cues = [rng.random::<bool>(), rng.random::<bool>()];
     let decision = STEPS - DECISION_MS;
     let (on, bg) = (CUE_HZ / 1000.0, BACKGROUND_HZ / 1000.0);
-    let (spike_start, spikes) = poisson(STEPS, 4 * GROUP, rng, |t, i| {
-        let lit = match i / GROUP {
+    let (spike_start, spikes) = poisson(STEPS, 4 * GROUP, GROUP, rng, |t, g| {
+        let lit = match g {
             0 => cues[0] && (FIXATION_MS..FIXATION_MS + CUE_MS).contains(&t),
             1 => cues[1] && (CUE2_START..CUE2_START + CUE_MS).contains(&t),
             2 => t >= decision,
@@ -373,7 +381,7 @@ pub fn pattern_trial(rng: &mut ChaCha8Rng) -> Trial {
         .collect();
     let mean = y.iter().sum::<f64>() / STEPS as f64;
     y.iter_mut().for_each(|v| *v -= mean);
-    let (spike_start, spikes) = poisson(STEPS, INPUTS, rng, |_, _| INPUT_HZ / 1000.0);
+    let (spike_start, spikes) = poisson(STEPS, INPUTS, INPUTS, rng, |_, _| INPUT_HZ / 1000.0);
     Trial {
         steps: STEPS,
         inputs: INPUTS,
