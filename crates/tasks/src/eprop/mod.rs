@@ -10,7 +10,7 @@
 //! - [`adjoint`]: the same gradient computed backward in time per neuron (the fast
 //!   path long runs use).
 //! - [`grid`]: the neuromodulator grid of the `sparse` and `diffusion` conditions.
-//! - [`train`]: batches, SGD/Adam, learning curve and evaluation, on any number of
+//! - [`mod@train`]: batches, SGD/Adam, learning curve and evaluation, on any number of
 //!   threads with identical results.
 //!
 //! docs/eprop.md states every equation and the measured figures.

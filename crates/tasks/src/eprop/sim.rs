@@ -18,10 +18,12 @@
 //!
 //! A row whose neuron has ψ = 0 at t (and, for ALIF, at t − 1) and no learning
 //! signal does nothing at t but decay: `εa ← ρ·εa`, `ē ← κ·ē`, `e = 0`. Such steps
-//! are counted and applied at once (`ρ^n`, `κ^n`) when the row next has work: most
-//! neurons sit far from threshold most of the time, so this skips most of the
-//! per-synapse work without changing what is computed (up to f32 rounding of `ρ^n`
-//! against n products).
+//! are counted and applied at once (`ρ^n`, `κ^n`) when the row next has work, so a
+//! neuron below 0 or refractory costs nothing per synapse; what is computed does not
+//! change (up to f32 rounding of `ρ^n` against n products).
+//!
+//! With [`LearnParams::adjoint`] steps 1 and 5 are skipped: the forward pass records
+//! ψ, m and the spikes, and [`super::adjoint`] computes the same gradient backward.
 
 use super::adjoint::{self, History};
 use super::grid::ModGrid;
