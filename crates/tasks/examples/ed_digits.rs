@@ -11,25 +11,16 @@
 use amine_tasks::ed::{self, EdConfig, Overflow, Quantization, Rounding, Topology};
 use std::time::Instant;
 
+mod common;
+
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("error: {e}");
-        std::process::exit(2);
-    }
+    common::main_with(run);
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let opt = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1).cloned())
-    };
-    let num = |name: &str, default: f64| -> Result<f64, String> {
-        opt(name).map_or(Ok(default), |v| {
-            v.parse().map_err(|_| format!("{name}: not a number: {v}"))
-        })
-    };
+    let args = common::Args::from_env();
+    let opt = |name: &str| args.opt(name);
+    let num = |name: &str, default: f64| args.num(name, default);
     let base = EdConfig::default();
     let task = opt("--task").unwrap_or_else(|| "digits".into());
     let seeds = num("--seeds", 3.0)? as u64;
@@ -102,10 +93,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             })?;
             finals.push(r.test_accuracy());
         }
-        let n = finals.len() as f64;
-        let mean = finals.iter().sum::<f64>() / n;
-        let std =
-            (finals.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+        let (mean, std) = common::mean_std(&finals);
         println!(
             "SUMMARY {mode:>8}: test accuracy {:.2} ± {:.2} % over {seeds} seeds {finals:?} ({:.1} s)",
             100.0 * mean,

@@ -10,6 +10,9 @@
 //!   typed errors naming the file and the problem.
 //! - [`ed`]: Kaneko's multi-class Error Diffusion in f64, and an emulation of the chip's
 //!   tabulated sigmoid, few-bit payloads and few-bit weights with a shared exponent.
+//! - [`eprop`]: e-prop on LIF/ALIF networks with learning signals carried by a
+//!   diffusing neuromodulator grid (cue accumulation, delayed match, pattern
+//!   generation), in f32.
 //!
 //! ```
 //! use amine_tasks::{datasets, ed};
@@ -27,6 +30,7 @@
 
 pub mod datasets;
 pub mod ed;
+pub mod eprop;
 pub mod error;
 
 pub use datasets::{digits, mnist, parse_task, Dataset, Split, TaskSpec};
