@@ -214,7 +214,7 @@ impl<'a> EdRunner<'a> {
     /// Step until the step count is a multiple of the sample length (so the next
     /// learning epoch ends with the next sample).
     fn align(&mut self) {
-        while self.state.step % self.layout.steps != 0 {
+        while !self.state.step.is_multiple_of(self.layout.steps) {
             self.sim.step(&mut self.state);
         }
     }

@@ -183,7 +183,7 @@ pub struct Layer {
 impl Layer {
     /// The sign Dale's principle fixes for `(k, m)`: +1 same type, −1 cross type.
     pub fn sign(&self, k: usize, m: usize) -> f64 {
-        if self.row_excitatory[k] == (m % 2 == 0) {
+        if self.row_excitatory[k] == m.is_multiple_of(2) {
             1.0
         } else {
             -1.0
