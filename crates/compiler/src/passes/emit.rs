@@ -283,6 +283,7 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
             y3,
             seed: derive_seed(c.program.seed, 0x2_0000 + index),
             renormalise: l.overflow == crate::program::Overflow::Renormalise,
+            eprop: None,
         });
     }
     Ok(ChipImage {
