@@ -294,32 +294,38 @@ proptest! {
     }
 
     /// Fixed point against the same equations in f64 with the quantised constants,
-    /// over random 200-step sequences: every trace within 2^-12, g's per-step mean too.
+    /// over random 200-step sequences: every trace within 64 LSBs (2^-10 at F = 16,
+    /// 2^-14 at F = 20), g's per-step mean too. Each step adds at most ½ LSB per
+    /// rounding; εa, with ρ close to 1, sums its roundings over the whole sequence and
+    /// β·ψ̂ (up to 2.4 here) carries them into e, which is where the error grows.
     #[test]
     fn fixed_point_tracks_f64(
         tau_m in 2.0f64..30.0,
         tau_a in 2.0f64..3000.0,
         beta in prop_oneof![Just(0.0), 0.0f64..8.0],
         tau_out in 2.0f64..30.0,
+        frac_bits in prop_oneof![Just(16u8), Just(20u8)],
         seq in proptest::collection::vec((any::<bool>(), 0.0f64..0.3, -1.0f64..1.0), 200),
     ) {
-        let p = params(tau_m, tau_a, beta, tau_out, 16);
+        let p = params(tau_m, tau_a, beta, tau_out, frac_bits);
         let mut chip = Chip::new(&p);
         let c = chip.c;
         let q = |x: i64| x as f64 / 65536.0;
         let consts = (q(c.alpha), q(c.rho), q(c.beta), q(c.kappa));
+        let one = 2f64.powi(frac_bits.into());
+        let f = |x: i64| x as f64 / one;
         let mut exact = Exact::default();
-        let tol = 2f64.powi(-12);
+        let tol = 64.0 / one;
         for (t, &(x, psi, m)) in seq.iter().enumerate() {
-            let psi_raw = (psi * 65536.0).round() as i32;
+            let psi_raw = (psi * one).round() as i32;
             let m_raw = (m * 4096.0).round() as i32;
             chip.step(x, psi_raw, m_raw);
-            exact.step(x, q(psi_raw.into()), m_raw as f64 / 4096.0, consts);
+            exact.step(x, f(psi_raw.into()), m_raw as f64 / 4096.0, consts);
             let err = [
-                q(chip.row.ev.into()) - exact.ev,
-                q(chip.row.eps_a[0].into()) - exact.ea,
-                q(chip.row.ebar[0].into()) - exact.ebar,
-                (chip.row.g[0] as f64 / 2f64.powi(28) - exact.g) / (t + 1) as f64,
+                f(chip.row.ev.into()) - exact.ev,
+                f(chip.row.eps_a[0].into()) - exact.ea,
+                f(chip.row.ebar[0].into()) - exact.ebar,
+                (chip.row.g[0] as f64 / (one * 4096.0) - exact.g) / (t + 1) as f64,
             ];
             for (name, e) in ["εv", "εa", "ē", "g/steps"].iter().zip(err) {
                 prop_assert!(e.abs() < tol, "step {} {}: error {}", t, name, e);
