@@ -15,6 +15,13 @@
 //!    rows' effective weights (what delivery adds) are re-derived from the mantissas
 //!    and exponent; the epoch spike flags x0/y0 and the rows' payloads are cleared.
 //!
+//! **e-prop slots** (`LearningSlot.eprop`) run the eligibility unit instead of a rule:
+//! in step 1 each row's εv steps with the row's arrival, and every step (not only at
+//! epochs) ψ̂ and the learning signal m (the grid on the slot's channel) are derived at
+//! the slot's compartments and every synapse steps εa (β ≠ 0), ē and g; at the end of
+//! an epoch `Δw = −η·g` per row (see [`eprop_step`]). One `trace_update` per εv, per ψ̂
+//! and per per-synapse trace; one `synaptic_update` per synapse per epoch.
+//!
 //! Nothing is allocated per step: each slot keeps its buffers (spike flags, graded
 //! outputs, modulator samples, post products, the engine's row scratch) in its
 //! [`PostTraces`], and only the compartments the slot's rows reach are read or sampled.
@@ -29,8 +36,10 @@ use crate::state::{CoreState, LearnScratch, PlasticState, PostTraces};
 use crate::tables::CoreTable;
 use amine_chip::config::CostTable;
 use amine_chip::learning::engine::{DrawKey, PostSide, PreSide, PreparedRule, RowMut, Scales};
+use amine_chip::learning::eprop::{psi, EpropConsts};
 use amine_chip::learning::traces::{step as trace_step, TraceParams};
 use amine_chip::modgrid::ModGrid;
+use amine_chip::neuron::alif::Reset;
 use amine_chip::neuron::graded::derivative;
 use amine_chip::neuron::NeuronParams;
 use amine_chip::synapse::{effective_weight, SignMode};
@@ -51,6 +60,8 @@ pub(crate) struct SlotTable {
     pub reads: [bool; 5],
     /// The rule reads a post spike or trace (y0..y3): otherwise it keeps no post state.
     pub reads_post: bool,
+    /// An e-prop slot: the eligibility unit runs instead of the rule.
+    pub eprop: Option<EpropConsts>,
 }
 
 /// One plastic row of a core.
@@ -119,6 +130,10 @@ pub(crate) fn learn(
         if reads[1] {
             ps.x2 = trace_step(ps.x2, ps.arrived, tp[1], t.trace_bits);
         }
+        if let Some(c) = &slot.eprop {
+            ps.eprop.step_pre(ps.arrived, c);
+            traces += 1;
+        }
         ps.x0 |= ps.arrived;
         ps.arrived = false;
         traces += u64::from(reads[0]) + u64::from(reads[1]);
@@ -157,11 +172,18 @@ pub(crate) fn learn(
         payload_frac: l.payload_frac,
         modulator_frac,
     };
-    for (cs, post) in l.slots.iter().zip(s.post.iter_mut()) {
+    for (li, cs) in l.slots.iter().enumerate() {
         let slot = &slots[cs.slot];
+        if let Some(c) = &slot.eprop {
+            let (tr, up) = eprop_step(t, slot, c, li, s, out, grid, modulator_frac, step);
+            traces += tr;
+            updates += up;
+            continue;
+        }
         if !(step + 1).is_multiple_of(slot.epoch) {
             continue;
         }
+        let post = &mut s.post[li];
         let epoch = u64::from((step + 1) / slot.epoch - 1);
         let PostTraces {
             y0,
@@ -169,6 +191,7 @@ pub(crate) fn learn(
             y2,
             y3,
             scratch,
+            ..
         } = post;
         let LearnScratch {
             out: outs,
@@ -223,16 +246,7 @@ pub(crate) fn learn(
                 products,
                 pre,
                 scales,
-                RowMut {
-                    sign: p.sign,
-                    weight_bits: p.weight_bits,
-                    tag_bits: p.tag_bits,
-                    exponent: &mut ps.exponent,
-                    max_exponent: slot.max_exponent,
-                    targets: &p.targets,
-                    weights: &mut ps.mantissas,
-                    tags: &mut ps.tags,
-                },
+                row_mut(p, ps, slot.max_exponent),
                 DrawKey {
                     seed: slot.seed,
                     epoch,
@@ -241,10 +255,7 @@ pub(crate) fn learn(
                 row_scratch,
             );
             if outcome.updates > 0 {
-                let e = ps.exponent;
-                for (w, &m) in ps.weights.iter_mut().zip(&ps.mantissas) {
-                    *w = effective_weight(m, e);
-                }
+                refresh_weights(ps);
             }
             updates += outcome.updates;
             // The epoch's pre spike and pre payload end with it.
@@ -256,6 +267,132 @@ pub(crate) fn learn(
     s.counts.trace_update += traces;
     s.counts.synaptic_update += updates;
     traces * costs.trace_update.cycles + updates * costs.synaptic_update.cycles
+}
+
+/// One step of e-prop slot `li` of the core (every step, after the rows' εv): ψ̂ and
+/// the learning signal at the compartments the slot reaches, then every synapse of its
+/// rows; at the end of an epoch `Δw = −η·g` on each row. Returns (traces, updates).
+///
+/// ψ̂ is read from the compartment's registers after this step's update: `v`, the
+/// threshold `vth << 6` (plus `a` for ALIF) and whether the compartment was refractory
+/// in this step (its counter was non-zero before it). On a spike `v` has already been
+/// reset, so the distance to the threshold before the reset is used instead: `v`
+/// itself for ALIF with [`Reset::Subtract`] (`v − thr_eff` is what the reset keeps),
+/// 0 otherwise (the overshoot is lost with `v = 0`; ψ̂ = γ).
+#[allow(clippy::too_many_arguments)]
+fn eprop_step(
+    t: &CoreTable,
+    slot: &SlotTable,
+    c: &EpropConsts,
+    li: usize,
+    s: &mut CoreState,
+    out: &NeuronOut,
+    grid: Option<&ModGrid>,
+    modulator_frac: i32,
+    step: u32,
+) -> (u64, u64) {
+    let l = &t.learn;
+    let cs = &l.slots[li];
+    let CoreState {
+        v,
+        a,
+        refractory,
+        plastic,
+        post,
+        ..
+    } = s;
+    let PostTraces {
+        psi: psi_last,
+        refractory: refr_last,
+        scratch,
+        ..
+    } = &mut post[li];
+    let spiked = &mut scratch.spiked;
+    spiked.resize(t.n, false);
+    let spikes = || out.emits.iter().filter(|e| e.payload == 0);
+    spikes().for_each(|e| spiked[e.comp as usize] = true);
+    scratch.eprop.resize(t.n);
+    for &j in &cs.targets {
+        let j = j as usize;
+        let (thr, adapt, subtract) = match &t.profiles[t.profile_of[j] as usize] {
+            NeuronParams::Lif(p) => (p.threshold(), 0, false),
+            NeuronParams::Alif(p) => (p.lif.threshold(), a[j], p.reset == Reset::Subtract),
+            NeuronParams::Graded(_) => (0, 0, false),
+        };
+        let (thr, adapt) = (i64::from(thr), i64::from(adapt));
+        let was_refractory = refr_last[j] > 0;
+        let new = if spiked[j] {
+            let d = if subtract { i64::from(v[j]) } else { 0 };
+            psi(d, 0, false, thr, c)
+        } else {
+            psi(i64::from(v[j]), thr + adapt, was_refractory, thr, c)
+        };
+        let m = l
+            .cells
+            .get(j)
+            .and_then(|&(x, y)| grid.and_then(|g| g.sample_bits(c.channel.into(), x, y).ok()))
+            .unwrap_or(0);
+        c.post_at(&mut scratch.eprop, j, new, psi_last[j], m);
+        psi_last[j] = new;
+        refr_last[j] = refractory[j];
+    }
+    spikes().for_each(|e| spiked[e.comp as usize] = false);
+    let mut traces = cs.targets.len() as u64;
+    for &ri in &cs.rows {
+        traces += c.step_row(&mut plastic[ri].eprop, &l.rows[ri].targets, &scratch.eprop);
+    }
+    let mut updates = 0;
+    if (step + 1).is_multiple_of(slot.epoch) {
+        let epoch = u64::from((step + 1) / slot.epoch - 1);
+        for &ri in &cs.rows {
+            let p = &l.rows[ri];
+            let ps = &mut plastic[ri];
+            // The row's traces move out for the call (no allocation) and back.
+            let mut traces = std::mem::take(&mut ps.eprop);
+            let outcome = c.apply_row(
+                &mut traces,
+                row_mut(p, ps, slot.max_exponent),
+                modulator_frac,
+                DrawKey {
+                    seed: slot.seed,
+                    epoch,
+                    row: (u64::from(t.id) << 32) | u64::from(p.row),
+                },
+                &mut scratch.saved,
+            );
+            ps.eprop = traces;
+            refresh_weights(ps);
+            updates += outcome.updates;
+            ps.x0 = false;
+        }
+    }
+    (traces, updates)
+}
+
+/// The learning engine's view of plastic row `p` in state `ps`.
+fn row_mut<'a>(
+    p: &'a PlasticTable,
+    ps: &'a mut PlasticState,
+    max_exponent: Option<i8>,
+) -> RowMut<'a> {
+    RowMut {
+        sign: p.sign,
+        weight_bits: p.weight_bits,
+        tag_bits: p.tag_bits,
+        exponent: &mut ps.exponent,
+        max_exponent,
+        targets: &p.targets,
+        weights: &mut ps.mantissas,
+        tags: &mut ps.tags,
+    }
+}
+
+/// Re-derive a row's effective weights (what delivery adds) from its mantissas.
+fn refresh_weights(ps: &mut PlasticState) {
+    let e = ps.exponent;
+    for (w, &m) in ps.weights.iter_mut().zip(&ps.mantissas) {
+        *w = effective_weight(m, e);
+    }
 }
 
 /// Graded outputs and their derivatives of compartments `reached` (0 for spiking ones)
@@ -289,6 +426,8 @@ pub(crate) fn initial(t: &CoreTable) -> (Vec<PlasticState>, Vec<PostTraces>) {
             y1: vec![0; t.n],
             y2: vec![0; t.n],
             y3: vec![0; t.n],
+            psi: vec![0; t.n],
+            refractory: vec![0; t.n],
             scratch: LearnScratch::default(),
         })
         .collect();

@@ -10,6 +10,7 @@
 
 use crate::energy::{ChipCounts, Counts};
 use amine_chip::learning::engine::{PostProducts, RowScratch};
+use amine_chip::learning::eprop::{EpropPost, EpropRow};
 use amine_chip::modgrid::ModGrid;
 
 /// One core's changing state, as structure-of-arrays over its compartments.
@@ -58,6 +59,8 @@ pub struct PlasticState {
     /// Payload of the last packet that reached the row in the current epoch (graded
     /// sources; the rule's `pre`), 0 if none: cleared with `x0` when the epoch ends.
     pub payload: u16,
+    /// e-prop rows: εv of the source and εa, ē, g per synapse (empty otherwise).
+    pub eprop: EpropRow,
 }
 
 /// Post traces of one learning slot, per compartment of the core.
@@ -68,6 +71,11 @@ pub struct PostTraces {
     pub y1: Vec<u16>,
     pub y2: Vec<u16>,
     pub y3: Vec<u16>,
+    /// e-prop slots: ψ̂ of the last step, per compartment.
+    pub psi: Vec<i32>,
+    /// e-prop slots: the refractory counter at the end of the last step, per compartment
+    /// (a compartment whose counter was non-zero is refractory in this step).
+    pub refractory: Vec<u8>,
     /// Memory the learning phase reuses (not state: it compares equal whatever it holds).
     pub(crate) scratch: LearnScratch,
 }
@@ -85,6 +93,10 @@ pub(crate) struct LearnScratch {
     pub modulator: Vec<Vec<i32>>,
     pub products: PostProducts,
     pub row: RowScratch,
+    /// e-prop: what the synapse loop reads per compartment, and a renormalising row's
+    /// weights before its update.
+    pub eprop: EpropPost,
+    pub saved: Vec<i32>,
 }
 
 impl PartialEq for LearnScratch {

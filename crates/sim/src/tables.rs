@@ -10,6 +10,7 @@ use crate::state::PlasticState;
 use amine_chip::config::ChipConfig;
 use amine_chip::image::{ChipImage, InputSource};
 use amine_chip::learning::engine::PreparedRule;
+use amine_chip::learning::eprop::EpropRow;
 use amine_chip::learning::Var;
 use amine_chip::neuron::NeuronParams;
 use amine_chip::synapse::effective_weight;
@@ -286,7 +287,11 @@ fn learning_tables(
             seed: l.seed,
             traces: [l.x1, l.x2, l.y1, l.y2, l.y3],
             max_exponent: l.renormalise.then_some(config.core.weight_exponent_max),
-            channels: l.microcode.max_channel().map_or(0, |k| k as usize + 1),
+            channels: match &l.eprop {
+                Some(e) => usize::from(e.channel) + 1,
+                None => l.microcode.max_channel().map_or(0, |k| k as usize + 1),
+            },
+            eprop: l.eprop.map(|e| e.consts()),
             reads: {
                 let vars: Vec<Var> = l.microcode.vars().collect();
                 [Var::X1, Var::X2, Var::Y1, Var::Y2, Var::Y3].map(|v| vars.contains(&v))
@@ -371,6 +376,10 @@ fn learning_tables(
                     .iter()
                     .map(|s| effective_weight(s.weight, row.exponent))
                     .collect(),
+                eprop: match image.learning.get(pr.slot as usize).and_then(|l| l.eprop) {
+                    Some(_) => EpropRow::new(syn.len()),
+                    None => EpropRow::default(),
+                },
                 ..PlasticState::default()
             });
         }

@@ -27,6 +27,7 @@ fn slot(chip: &ChipConfig, text: &str, epoch: u32) -> LearningSlot {
         y3,
         seed: 7,
         renormalise: false,
+        eprop: None,
     }
 }
 

@@ -251,6 +251,11 @@ pub struct LearningSlot {
     /// (up to `core.weight_exponent_max`) instead of clamped.
     #[serde(default)]
     pub renormalise: bool,
+    /// An e-prop slot: the eligibility unit ([`crate::learning::eprop`]) runs every step
+    /// on the slot's rows instead of the microcode (which is then empty), and applies
+    /// `Δw = −η·g` every `epoch` steps.
+    #[serde(default)]
+    pub eprop: Option<crate::learning::eprop::EpropParams>,
 }
 
 impl ChipImage {

@@ -8,6 +8,7 @@
 use super::{AxonTarget, ChipImage, ChipStamp, InputSource, IMAGE_VERSION};
 use crate::config::ChipConfig;
 use crate::error::Problem;
+use crate::neuron::NeuronParams;
 
 pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
     let mut out = Vec::new();
@@ -357,7 +358,23 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
                 });
             }
         }
+        if let Some(e) = &slot.eprop {
+            let field = format!("learning[{si}].eprop");
+            for message in e.problems(channels) {
+                out.push(Problem {
+                    field: field.clone(),
+                    message,
+                });
+            }
+            if !slot.microcode.equations.is_empty() {
+                out.push(Problem {
+                    field,
+                    message: "an e-prop slot runs no microcode: leave it empty".into(),
+                });
+            }
+        }
     }
+    eprop_targets(image, &mut out);
     if !image.learning.is_empty() && !config.learning.enabled {
         out.push(Problem {
             field: "learning".into(),
@@ -368,4 +385,35 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
         });
     }
     out
+}
+
+/// The rows of e-prop slots reach only LIF and ALIF compartments (ψ needs a threshold).
+fn eprop_targets(image: &ChipImage, out: &mut Vec<Problem>) {
+    for core in &image.cores {
+        for pr in &core.plastic_rows {
+            let is_eprop = image
+                .learning
+                .get(pr.slot as usize)
+                .is_some_and(|s| s.eprop.is_some());
+            if !is_eprop || pr.row as usize >= core.synapses.rows().len() {
+                continue;
+            }
+            let bad = core.synapses.row_synapses(pr.row).find(|s| {
+                !core
+                    .compartments
+                    .get(s.target as usize)
+                    .and_then(|&p| core.profiles.get(p as usize))
+                    .is_some_and(|p| matches!(p, NeuronParams::Lif(_) | NeuronParams::Alif(_)))
+            });
+            if let Some(s) = bad {
+                out.push(Problem {
+                    field: format!("cores[{}].plastic_rows", core.id),
+                    message: format!(
+                        "e-prop row {} reaches compartment {}, which is not LIF or ALIF",
+                        pr.row, s.target
+                    ),
+                });
+            }
+        }
+    }
 }

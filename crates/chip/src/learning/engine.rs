@@ -432,7 +432,7 @@ impl PreparedRule {
 }
 
 /// One synapse's update of an equation, in target LSBs.
-trait Delta {
+pub(crate) trait Delta {
     /// Synapse `i` of the row, reaching compartment `target`, weight `w`, tag `t`.
     fn delta(&self, i: usize, target: usize, w: i32, t: i32) -> i64;
 }
@@ -467,7 +467,7 @@ fn add_to_tags<D: Delta + Copy>(
 }
 
 /// Adds each synapse's update, clamping to the row's range; returns how many clamped.
-fn add_to_weights_clamped<D: Delta + Copy>(
+pub(crate) fn add_to_weights_clamped<D: Delta + Copy>(
     d: D,
     targets: &[u32],
     weights: &mut [i32],
@@ -488,7 +488,7 @@ fn add_to_weights_clamped<D: Delta + Copy>(
 
 /// Adds each synapse's update if every new weight is in the row's range; otherwise
 /// leaves the weights as they were (kept in `saved`) and returns `false`.
-fn add_to_weights_in_range<D: Delta + Copy>(
+pub(crate) fn add_to_weights_in_range<D: Delta + Copy>(
     d: D,
     targets: &[u32],
     weights: &mut [i32],
@@ -920,7 +920,7 @@ fn shl(x: i128, by: i32) -> i128 {
     }
 }
 
-fn halve(w: i32) -> i32 {
+pub(crate) fn halve(w: i32) -> i32 {
     // Round half away from zero, so a non-zero weight keeps its sign or becomes 0.
     (w + w.signum()) / 2
 }

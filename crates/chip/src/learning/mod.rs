@@ -29,6 +29,7 @@
 //! See `docs/learning.md` for the variables, the named rules and the cost model.
 
 pub mod engine;
+pub mod eprop;
 mod expr;
 mod named;
 pub mod traces;

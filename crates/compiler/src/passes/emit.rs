@@ -247,17 +247,30 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
         let Some(l) = pr.learning.as_ref() else {
             continue;
         };
+        // An e-prop slot runs the eligibility unit and no microcode.
+        let eprop = if l.rule.trim() == EPROP {
+            Some(
+                eprop_params(&l.params, c.program.dt_ms)
+                    .map_err(|m| vec![format!("learning rule of {}: {m}", pr.name())])?,
+            )
+        } else {
+            None
+        };
         // `validate` assembled the same text already; a failure here is a compiler bug.
         let text = match amine_chip::learning::named_rule(&l.rule, &l.params) {
+            _ if eprop.is_some() => String::new(),
             Some(Ok(text)) => text,
             Some(Err(m)) => return Err(vec![format!("learning rule of {}: {m}", pr.name())]),
             None => l.rule.clone(),
         };
-        let microcode = amine_chip::learning::assemble(&text, &limits).map_err(|es| {
-            es.iter()
-                .map(|e| format!("learning rule of {}: {}", pr.name(), e.render(&text)))
-                .collect::<Vec<_>>()
-        })?;
+        let microcode = match eprop {
+            Some(_) => amine_chip::learning::RuleProgram { equations: vec![] },
+            None => amine_chip::learning::assemble(&text, &limits).map_err(|es| {
+                es.iter()
+                    .map(|e| format!("learning rule of {}: {}", pr.name(), e.render(&text)))
+                    .collect::<Vec<_>>()
+            })?,
+        };
         let mut traces = amine_chip::learning::traces::default_traces(None, None);
         let t = &l.traces;
         for (k, given) in [t.x1, t.x2, t.y1, t.y2, t.y3].into_iter().enumerate() {
@@ -283,6 +296,7 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
             y3,
             seed: derive_seed(c.program.seed, 0x2_0000 + index),
             renormalise: l.overflow == crate::program::Overflow::Renormalise,
+            eprop,
         });
     }
     Ok(ChipImage {
@@ -400,4 +414,71 @@ fn modulator(c: &Compilation) -> ModulatorImage {
         cells,
         registers: c.program.grid,
     }
+}
+
+/// The rule name of an e-prop attachment.
+pub(crate) const EPROP: &str = "eprop";
+
+/// e-prop parameters and their defaults: time constants in ms (with the program's
+/// `dt_ms`), or the per-step decays `alpha`, `rho`, `kappa` directly.
+const EPROP_PARAMS: &[(&str, f64)] = &[
+    ("eta", 0.0625),
+    ("beta", 0.0),
+    ("tau_m", 20.0),
+    ("alpha", f64::NAN),
+    ("tau_a", 200.0),
+    ("rho", f64::NAN),
+    ("tau_out", 20.0),
+    ("kappa", f64::NAN),
+    ("channel", 0.0),
+    ("frac_bits", 16.0),
+];
+
+/// The [`EpropParams`](amine_chip::learning::eprop::EpropParams) of an `eprop` rule's
+/// `params` (see [`EPROP_PARAMS`] for names and defaults). Ranges are checked by
+/// `EpropParams::problems`.
+pub(crate) fn eprop_params(
+    params: &std::collections::BTreeMap<String, f64>,
+    dt_ms: f64,
+) -> Result<amine_chip::learning::eprop::EpropParams, String> {
+    if let Some(k) = params
+        .keys()
+        .find(|k| !EPROP_PARAMS.iter().any(|(n, _)| n == k))
+    {
+        let known: Vec<&str> = EPROP_PARAMS.iter().map(|p| p.0).collect();
+        return Err(format!(
+            "rule `eprop` has no parameter `{k}` (it takes {})",
+            known.join(", ")
+        ));
+    }
+    let get = |k: &str| {
+        params
+            .get(k)
+            .copied()
+            .unwrap_or_else(|| EPROP_PARAMS.iter().find(|p| p.0 == k).map_or(0.0, |p| p.1))
+    };
+    let decay = |tau: &str, direct: &str| match (params.get(tau), params.get(direct)) {
+        (Some(_), Some(_)) => Err(format!("give `{tau}` or `{direct}`, not both")),
+        (_, Some(&d)) => Ok(d),
+        _ => Ok((-dt_ms / get(tau)).exp()),
+    };
+    let whole = |k: &str, max: f64| {
+        let v = get(k);
+        if v.fract() != 0.0 || !(0.0..=max).contains(&v) {
+            Err(format!(
+                "`{k}` must be a whole number in 0..={max}, not {v}"
+            ))
+        } else {
+            Ok(v)
+        }
+    };
+    Ok(amine_chip::learning::eprop::EpropParams {
+        alpha: decay("tau_m", "alpha")?,
+        rho: decay("tau_a", "rho")?,
+        beta: get("beta"),
+        kappa: decay("tau_out", "kappa")?,
+        eta: get("eta"),
+        channel: whole("channel", 15.0)? as u8,
+        frac_bits: whole("frac_bits", 255.0)? as u8,
+    })
 }

@@ -703,13 +703,67 @@ fn rule_ok(
         .map_err(|es| es.iter().map(|e| e.render(&text)).collect())
 }
 
+/// An `eprop` attachment: its parameters, a LIF/ALIF target and a spiking source.
+fn eprop_ok(
+    c: &Compilation,
+    pr: &crate::program::Projection,
+    params: &BTreeMap<String, f64>,
+    at: &str,
+    p: &mut Vec<Problem>,
+) {
+    use crate::program::Model;
+    match crate::passes::emit::eprop_params(params, c.program.dt_ms) {
+        Err(m) => p.push(Problem::new(at, m)),
+        Ok(e) => {
+            let g = &c.chip.modulator;
+            let channels = if g.width > 0 { g.channels } else { 0 };
+            for m in e.problems(channels) {
+                p.push(Problem::new(at, format!("eprop: {m}")));
+            }
+        }
+    }
+    let population = |name: &str| c.program.populations.iter().find(|q| q.name == name);
+    if let Some(q) = population(&pr.to) {
+        if !matches!(
+            q.model,
+            Model::Lif { .. } | Model::LifRaw(_) | Model::Alif { .. } | Model::AlifRaw(_)
+        ) {
+            p.push(Problem::new(
+                at,
+                format!(
+                    "`eprop` needs LIF or ALIF targets (ψ reads v and the threshold); `{}` is not",
+                    pr.to
+                ),
+            ));
+        }
+    }
+    let graded_population =
+        population(&pr.from).is_some_and(|q| matches!(q.model, Model::Graded { .. }));
+    let graded_input = c
+        .program
+        .inputs
+        .iter()
+        .any(|x| x.name == pr.from && matches!(x.source, Source::Graded { .. }));
+    if graded_population || graded_input {
+        p.push(Problem::new(
+            at,
+            format!(
+                "`eprop` needs a spiking source (εv filters spikes); `{}` sends graded values",
+                pr.from
+            ),
+        ));
+    }
+}
+
 fn learning_and_mapping(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<LimitExceeded>) {
     let mut rules = 0;
     for (i, pr) in c.program.projections.iter().enumerate() {
         let Some(l) = &pr.learning else { continue };
         rules += 1;
         let at = |f: &str| format!("projections[{i}].learning.{f}");
-        if let Err(ms) = rule_ok(l.rule.trim(), &l.params, &c.chip) {
+        if l.rule.trim() == crate::passes::emit::EPROP {
+            eprop_ok(c, pr, &l.params, &at("rule"), p);
+        } else if let Err(ms) = rule_ok(l.rule.trim(), &l.params, &c.chip) {
             for m in ms {
                 p.push(Problem::new(at("rule"), m));
             }
@@ -829,6 +883,63 @@ mod tests {
             ErrorKind::Invalid { problems, .. } => problems.clone(),
             k => panic!("{k:?}"),
         }
+    }
+
+    /// `pre` (a Bernoulli input) → `post` (`to_model`) with an `eprop` rule.
+    fn eprop_program(to_model: &str, params: &str, from_graded: bool) -> String {
+        let source = if from_graded {
+            "Graded()"
+        } else {
+            "Bernoulli(p: 0.1)"
+        };
+        format!(
+            "Program(name: \"t\", seed: 5, populations: [(name: \"post\", size: 3, sign: Mixed, model: {to_model})], \
+             inputs: [(name: \"pre\", size: 4, source: {source})], \
+             projections: [(from: \"pre\", to: \"post\", connect: All, weight: Some(Const(1.0)), \
+             learning: Some((rule: \"eprop\", params: {{{params}}}, epoch: 100)))])"
+        )
+    }
+
+    const ALIF: &str = "Alif(tau_syn: Steps(1), tau_mem: Steps(20), threshold: 100, tau_adapt: Steps(200), adapt: 10)";
+
+    #[test]
+    fn eprop_makes_an_eprop_slot() {
+        let text = eprop_program(ALIF, r#""beta": 1.5, "tau_m": 20, "eta": 0.5"#, false);
+        let compiled = compile_text(&text, &chip(|_| {})).expect("compiles");
+        let slot = &compiled.image.learning[0];
+        let e = slot.eprop.expect("an e-prop slot");
+        assert!(slot.microcode.equations.is_empty());
+        assert!(
+            (e.alpha - (-1.0f64 / 20.0).exp()).abs() < 1e-12,
+            "dt = 1 ms"
+        );
+        assert!(
+            (e.rho - (-1.0f64 / 200.0).exp()).abs() < 1e-12,
+            "default τa"
+        );
+        assert_eq!((e.beta, e.eta, e.channel, e.frac_bits), (1.5, 0.5, 0, 16));
+        assert_eq!(slot.epoch, 100);
+    }
+
+    #[test]
+    fn eprop_needs_spiking_lif_or_alif() {
+        let graded_target = "Graded(u0: 10)";
+        let p = problems(&eprop_program(graded_target, "", false));
+        assert!(p.iter().any(|x| x.message.contains("LIF or ALIF")), "{p:?}");
+        let p = problems(&eprop_program(ALIF, "", true));
+        assert!(
+            p.iter().any(|x| x.message.contains("spiking source")),
+            "{p:?}"
+        );
+        let p = problems(&eprop_program(ALIF, r#""tau_m": 20, "alpha": 0.9"#, false));
+        assert!(p.iter().any(|x| x.message.contains("not both")), "{p:?}");
+        let p = problems(&eprop_program(ALIF, r#""gamma": 1"#, false));
+        assert!(
+            p.iter().any(|x| x.message.contains("no parameter `gamma`")),
+            "{p:?}"
+        );
+        let p = problems(&eprop_program(ALIF, r#""channel": 9"#, false));
+        assert!(p.iter().any(|x| x.message.contains("channel 9")), "{p:?}");
     }
 
     #[test]
