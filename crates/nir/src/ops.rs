@@ -85,7 +85,7 @@ pub fn conv_output(c: &Conv, input: &[usize]) -> Result<Vec<usize>, String> {
         ));
     }
     let g = c.groups;
-    if g == 0 || w[0] % g != 0 {
+    if g == 0 || !w[0].is_multiple_of(g) {
         return Err(format!("groups = {g} does not divide C_out = {}", w[0]));
     }
     if input[0] != w[1] * g {
