@@ -95,6 +95,18 @@ fn bad_inputs_fail_cleanly_and_write_nothing() {
         &report,
         "x_e",
     );
+    assert_fails_without_report(
+        &[
+            "train",
+            "programs/ed_digits.ron",
+            "--epochs",
+            "0",
+            "--report",
+            r,
+        ],
+        &report,
+        "at least one epoch",
+    );
     // A rule the learning engine cannot run: named at its place in the string.
     let bad = dir.path().join("bad.ron");
     let prog = std::fs::read_to_string(common::root().join("programs/ed_digits.ron")).unwrap();

@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 
 pub fn run(a: TrainArgs) -> Result<()> {
     let start = Instant::now();
+    if a.epochs == 0 {
+        bail!("--epochs 0: train for at least one epoch");
+    }
     let chip = presets::resolve(&a.chip)?;
     let origin = a.program.display().to_string();
     let text = std::fs::read_to_string(&a.program).with_context(|| format!("reading {origin}"))?;
