@@ -1,5 +1,7 @@
 //! Program generators for networks too regular to write by hand.
 //!
+//! [`eprop`] writes the e-prop network of `docs/eprop.md` (see its module docs).
+//!
 //! [`error_diffusion`] writes Kaneko's multi-class Error Diffusion network as an
 //! ordinary [`Program`] (so it is compiled, checked and reported like any other, and can
 //! be saved, read and edited as RON). The layout, for `C` classes and `H` hidden units
@@ -29,6 +31,10 @@
 //! step 0 and the target before step 2; hidden units update in step 1, outputs in step
 //! 2, error units in step 3, when the grid carries `d±` and the learning epoch ends
 //! (with [`Credit::Diffusion`], `steps` later).
+
+mod eprop;
+
+pub use eprop::{eprop, EpropNetwork, Feedback, THRESHOLD};
 
 use crate::program::{
     Activation, Connect, Input, LearningSpec, MappingHints, Model, ModulatorSource, Overflow,
