@@ -295,9 +295,8 @@ impl Simulator {
         if on && !self.learning_on {
             for core in &mut state.cores {
                 for ps in &mut core.plastic {
-                    ps.x0 = false;
+                    ps.end_epoch();
                     ps.arrived = false;
-                    ps.payload = 0;
                 }
             }
         }
@@ -309,19 +308,19 @@ impl Simulator {
         self.tables.population_names.iter().position(|n| n == name)
     }
 
+    /// `(u, last payload)` of neuron `i` of population `pop` (see [`Self::graded_values`]).
+    pub fn graded_value(&self, state: &SimState, pop: usize, i: usize) -> Option<(i32, u16)> {
+        let &(k, c) = self.tables.population_sites.get(pop)?.get(i)?;
+        Some((state.cores[k].u[c as usize], state.cores[k].out[c as usize]))
+    }
+
     /// `(u, last payload)` of every neuron of population `pop`, in neuron order (for a
     /// graded unit, its integrated input and output; for LIF/ALIF, `u` and 0).
     pub fn graded_values(&self, state: &SimState, pop: usize) -> Vec<(i32, u16)> {
-        self.tables
-            .population_sites
-            .get(pop)
-            .map(|sites| {
-                sites
-                    .iter()
-                    .map(|&(k, c)| (state.cores[k].u[c as usize], state.cores[k].out[c as usize]))
-                    .collect()
-            })
-            .unwrap_or_default()
+        let n = self.tables.population_sites.get(pop).map_or(0, Vec::len);
+        (0..n)
+            .filter_map(|i| self.graded_value(state, pop, i))
+            .collect()
     }
 
     /// Every plastic row of the image as it is in `state`, for audits: the row's sign

@@ -227,8 +227,7 @@ pub(crate) fn learn(
         // reaches), so no synapse can change: the engine skips the slot's rows.
         if products.all_zero() {
             for &ri in &cs.rows {
-                s.plastic[ri].x0 = false;
-                s.plastic[ri].payload = 0;
+                s.plastic[ri].end_epoch();
             }
             y0.iter_mut().for_each(|y| *y = false);
             continue;
@@ -259,8 +258,7 @@ pub(crate) fn learn(
             }
             updates += outcome.updates;
             // The epoch's pre spike and pre payload end with it.
-            ps.x0 = false;
-            ps.payload = 0;
+            ps.end_epoch();
         }
         y0.iter_mut().for_each(|y| *y = false);
     }
@@ -363,7 +361,7 @@ fn eprop_step(
             ps.eprop = traces;
             refresh_weights(ps);
             updates += outcome.updates;
-            ps.x0 = false;
+            ps.end_epoch();
         }
     }
     (traces, updates)

@@ -63,6 +63,14 @@ pub struct PlasticState {
     pub eprop: EpropRow,
 }
 
+impl PlasticState {
+    /// Forget what the source did in the epoch that ended (its pre spike and payload).
+    pub fn end_epoch(&mut self) {
+        self.x0 = false;
+        self.payload = 0;
+    }
+}
+
 /// Post traces of one learning slot, per compartment of the core.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PostTraces {

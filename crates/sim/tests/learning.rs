@@ -105,6 +105,17 @@ fn run(
 }
 
 /// Δw of the pre row after one pre spike at step 30 and one post spike at 30 + dt.
+/// A one-thread simulator of `image`, stepped by hand, and its initial state.
+fn stepper(chip: &ChipConfig, image: &ChipImage) -> (Simulator, amine_sim::SimState) {
+    let options = SimOptions {
+        steps: 1,
+        ..SimOptions::default()
+    };
+    let sim = Simulator::new(chip, image, options).unwrap();
+    let state = sim.initial_state();
+    (sim, state)
+}
+
 fn pair_dw(dt: i32) -> i32 {
     let post = (30 + dt) as u32;
     let image = pair_image(&[30], &[post - 1], "dw = x1*y0 - y1*x0", 1);
@@ -185,16 +196,7 @@ fn dale_rows_never_change_sign() {
     ];
     // Pushes every weight toward (and past) zero by 5 units per epoch.
     image.learning = vec![slot(&chip, "dw = -5*sgn", 2)];
-    let mut sim = Simulator::new(
-        &chip,
-        &image,
-        SimOptions {
-            steps: 1,
-            ..SimOptions::default()
-        },
-    )
-    .unwrap();
-    let mut state = sim.initial_state();
+    let (mut sim, mut state) = stepper(&chip, &image);
     let mut seen_exc = vec![];
     for _ in 0..20 {
         sim.step(&mut state);
@@ -430,16 +432,7 @@ fn pre_is_the_payload_of_the_current_epoch_only() {
     // The mantissa at the end of epochs 1 and 2 (steps 9 and 19).
     let epochs = |drive: &[u32]| {
         let image = build(drive);
-        let mut sim = Simulator::new(
-            &chip,
-            &image,
-            SimOptions {
-                steps: 1,
-                ..SimOptions::default()
-            },
-        )
-        .unwrap();
-        let mut state = sim.initial_state();
+        let (mut sim, mut state) = stepper(&chip, &image);
         let mut ends = vec![];
         for step in 0..20 {
             sim.step(&mut state);

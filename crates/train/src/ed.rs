@@ -203,7 +203,10 @@ impl<'a> EdRunner<'a> {
     fn predict(&self) -> usize {
         let mut best = (0, i32::MIN);
         for (c, &p) in self.layout.outputs.iter().enumerate() {
-            let u = self.sim.graded_values(&self.state, p)[0].0;
+            let u = self
+                .sim
+                .graded_value(&self.state, p, 0)
+                .map_or(i32::MIN, |v| v.0);
             if u > best.1 {
                 best = (c, u);
             }
