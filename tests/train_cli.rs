@@ -144,3 +144,137 @@ fn bad_inputs_fail_cleanly_and_write_nothing() {
         "inside the 8×8 grid",
     );
 }
+
+/// A tiny e-prop study: 2 conditions × 2 seeds, 64 training trials each (two batches
+/// of 32, a curve point after each, 8 evaluation trials per point).
+#[test]
+fn eprop_study_writes_every_report_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("eprop");
+    let r = report.to_str().unwrap();
+    let out = amine(&[
+        "train",
+        "--task",
+        "cue-accumulation",
+        "--condition",
+        "diffusion,sparse",
+        "--seeds",
+        "2",
+        "--trials",
+        "64",
+        "--batch",
+        "32",
+        "--eval-every",
+        "32",
+        "--eval-trials",
+        "8",
+        "--threads",
+        "2",
+        "--report",
+        r,
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("cue-accumulation"), "{stdout}");
+    for c in ["diffusion", "sparse"] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(c)),
+            "no row for {c}: {stdout}"
+        );
+    }
+    // Everything in place, and no temporary directory left beside it.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec!["eprop".to_string()]);
+    let read =
+        |f: &str| std::fs::read_to_string(report.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    let json: serde_json::Value = serde_json::from_str(&read("report.json")).unwrap();
+    assert_eq!(json["runs"].as_array().unwrap().len(), 4);
+    let summaries = json["summaries"].as_array().unwrap();
+    assert_eq!(summaries.len(), 2);
+    for s in summaries {
+        assert_eq!(s["seeds"], serde_json::json!([1, 2]));
+        let acc = s["mean"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&acc), "{acc}");
+        assert!(s["energy_per_training_trial_pj"].as_f64().unwrap() > 0.0);
+    }
+    let csv = read("curve.csv");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(
+        header[..4],
+        ["condition", "seed", "trials", "train_accuracy"]
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    // 4 runs × 2 curve points, each with an evaluation.
+    assert_eq!(rows.len(), 8, "{csv}");
+    for row in &rows {
+        assert_eq!(row.len(), header.len(), "{row:?}");
+        assert!(["diffusion", "sparse"].contains(&row[0]), "{row:?}");
+        assert!(["1", "2"].contains(&row[1]), "{row:?}");
+        assert!(["32", "64"].contains(&row[2]), "{row:?}");
+        let eval: f64 = row[5].parse().unwrap();
+        assert!((0.0..=1.0).contains(&eval), "{row:?}");
+    }
+    let summary = read("summary.txt");
+    assert!(
+        summary.contains("final accuracy %") && summary.contains("train µJ"),
+        "{summary}"
+    );
+    for f in ["curve.svg", "field.svg"] {
+        let svg = read(f);
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{f}"
+        );
+        assert!(svg.contains("diffusion") && svg.contains("sparse"), "{f}");
+    }
+}
+
+#[test]
+fn eprop_bad_inputs_name_the_flag_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("out");
+    let r = report.to_str().unwrap();
+    let eprop = |extra: &[&str]| {
+        let mut args = vec!["train", "--task", "cue-accumulation", "--report", r];
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    for (extra, expect) in [
+        (&["--condition", "nonsense"][..], "--condition"),
+        (&["--condition", "nonsense"][..], "nonsense"),
+        (&["--lr", "1,2"][..], "--lr"),
+        (&["--lr", "1,x,3"][..], "--lr"),
+        (&["--seeds", "0"][..], "--seeds"),
+        (&["--k", "2"][..], "--k"),
+        (&["--epochs", "3"][..], "--epochs"),
+        (&["programs/ed_digits.ron"][..], "takes no program"),
+    ] {
+        let args = eprop(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_fails_without_report(&args, &report, expect);
+    }
+    // e-prop flags on an Error Diffusion task, and an ED task without its program.
+    assert_fails_without_report(
+        &[
+            "train",
+            "programs/ed_digits.ron",
+            "--task",
+            "digits",
+            "--seeds",
+            "2",
+            "--report",
+            r,
+        ],
+        &report,
+        "--seeds",
+    );
+    assert_fails_without_report(
+        &["train", "--task", "digits", "--report", r],
+        &report,
+        "programs/ed_digits.ron",
+    );
+}

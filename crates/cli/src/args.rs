@@ -72,7 +72,7 @@ pub enum Command {
     /// Train a network on a task with the chip's own learning engine, and report
     /// accuracy, the learning curve, and energy and latency per sample.
     #[command(
-        after_help = "Examples:\n  amine train programs/ed_digits.ron --task digits --report out/\n  amine train programs/ed_digits.ron --task digits --epochs 5 --seed 2\n  amine train net.ron --task mnist:/data/mnist --epochs 1 --report mnist/\n\nThe program must have the Error Diffusion layout (docs/training.md; `amine template ed`\nwrites one). --seed seeds the initial weights and the sample order. On any error\nnothing is written and the exit code is 1."
+        after_help = "Examples:\n  amine train programs/ed_digits.ron --task digits --report out/\n  amine train programs/ed_digits.ron --task digits --epochs 5 --seed 2\n  amine train net.ron --task mnist:/data/mnist --epochs 1 --report mnist/\n  amine train --task cue-accumulation --report eprop/\n  amine train --task cue-accumulation --condition diffusion,sparse --seeds 3 --threads 2\n  amine train --task pattern-generation --condition diffusion --trials 200 --float\n\nError Diffusion (--task digits or mnist:<dir>) trains PROGRAM, which must have the Error\nDiffusion layout (docs/training.md; `amine template ed` writes one); --seed seeds the\ninitial weights and the sample order. The e-prop tasks (cue-accumulation, delayed-match,\npattern-generation) take no PROGRAM: they build the network of each seed and run a study\nof conditions × seeds on the chip's e-prop core (seeds start at --seed). On any error\nnothing is written and the exit code is 1."
     )]
     Train(TrainArgs),
     /// Write a generated network program (e.g. the Error Diffusion classifier).
@@ -84,37 +84,89 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// The network program (RON).
-    pub program: PathBuf,
-    /// `digits` (built in) or `mnist:<folder>` (the four IDX files, plain or gzipped).
+    /// The network program (RON), for the Error Diffusion tasks; none for e-prop.
+    pub program: Option<PathBuf>,
+    /// Error Diffusion: `digits` (built in) or `mnist:<folder>` (the four IDX files,
+    /// plain or gzipped). e-prop: `cue-accumulation`, `delayed-match` or
+    /// `pattern-generation`.
     #[arg(long, default_value = "digits")]
     pub task: String,
     /// A preset name (loihi, tiny) or a chip-config RON file.
     #[arg(long, default_value = "loihi")]
     pub chip: String,
-    #[arg(long, default_value_t = 20)]
-    pub epochs: usize,
-    /// Seeds the initial weights (replacing the program's seed) and the sample order.
+    /// Error Diffusion: passes over the training set [default: 20].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Seeds the initial weights (replacing the program's seed) and the sample order;
+    /// e-prop: the first seed of the study.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Simulator threads (results are identical for any number).
+    /// Error Diffusion: simulator threads; e-prop: runs in parallel (results are
+    /// identical for any number).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// analytic or cycle.
-    #[arg(long, default_value = "analytic")]
-    pub timing: Timing,
-    /// Write report.json, curve.csv, curve.svg, confusion.csv and summary.txt here.
+    /// Error Diffusion: analytic or cycle [default: analytic].
+    #[arg(long)]
+    pub timing: Option<Timing>,
+    /// Write the report files here (Error Diffusion: report.json, curve.csv, curve.svg,
+    /// confusion.csv, summary.txt; e-prop: report.json, summary.txt, curve.csv,
+    /// curve.svg, field.svg).
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
-    /// Skip the f64 reference of the same network.
+    /// Error Diffusion: skip the f64 reference of the same network.
     #[arg(long)]
     pub no_float: bool,
-    /// Measure test accuracy only at the end, not after every epoch.
+    /// Error Diffusion: measure test accuracy only at the end, not after every epoch.
     #[arg(long)]
     pub final_test_only: bool,
     /// Print the JSON report instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// e-prop: how the learning signal reaches the neurons, a comma list of
+    /// `diffusion`, `sparse`, `full` [default: all three].
+    #[arg(long, value_name = "LIST")]
+    pub condition: Option<String>,
+    /// e-prop: seeds per condition, from --seed [default: 1].
+    #[arg(long, value_name = "N")]
+    pub seeds: Option<usize>,
+    /// e-prop: training trials per run, rounded up to whole batches [default: per
+    /// task].
+    #[arg(long, value_name = "N")]
+    pub trials: Option<usize>,
+    /// e-prop: trials per weight update [default: per task].
+    #[arg(long, value_name = "N")]
+    pub batch: Option<usize>,
+    /// e-prop: a curve point every N training trials [default: per task].
+    #[arg(long, value_name = "N")]
+    pub eval_every: Option<usize>,
+    /// e-prop: fresh trials evaluated at each curve point and at the end (always 1
+    /// for pattern-generation) [default: per task].
+    #[arg(long, value_name = "N")]
+    pub eval_trials: Option<usize>,
+    /// e-prop: SGD rates of input, recurrent and readout weights [default: per
+    /// condition].
+    #[arg(long, value_name = "IN,REC,OUT")]
+    pub lr: Option<String>,
+    /// e-prop: the kernel factor of the `diffusion` condition, in [0, 1].
+    #[arg(long, value_name = "X")]
+    pub k: Option<f64>,
+    /// e-prop: strength of the firing-rate regularisation.
+    #[arg(long, value_name = "X")]
+    pub c_reg: Option<f64>,
+    /// e-prop: bits of a weight mantissa (2..=16).
+    #[arg(long, value_name = "N")]
+    pub weight_bits: Option<u8>,
+    /// e-prop: fractional bits of the eligibility traces (8..=24).
+    #[arg(long, value_name = "N")]
+    pub frac_bits: Option<u8>,
+    /// e-prop: decay every trace every step (by default a row that only decays is
+    /// skipped and caught up when next used).
+    #[arg(long)]
+    pub strict_decay: bool,
+    /// e-prop: also train the float reference (same network, trials and rates) and
+    /// report its final metric.
+    #[arg(long)]
+    pub float: bool,
 }
 
 #[derive(Debug, Args)]
@@ -268,4 +320,9 @@ pub struct BenchArgs {
     /// (one thread, full energy and latency accounting).
     #[arg(long)]
     pub train: bool,
+    /// Instead: time e-prop training on the chip's e-prop core — cue accumulation,
+    /// diffusion, 640 trials (10 batches) on one thread — and project the 3 × 5 ×
+    /// 64,000-trial study on 2 cores.
+    #[arg(long, conflicts_with = "train")]
+    pub eprop: bool,
 }

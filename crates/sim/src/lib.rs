@@ -51,6 +51,7 @@
 
 pub mod energy;
 mod engine;
+pub mod eprop;
 pub mod error;
 pub mod inputs;
 mod kernels;

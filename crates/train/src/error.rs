@@ -22,6 +22,10 @@ pub enum ErrorKind {
     /// The task's data does not fit the image (input width, class count).
     #[error("task `{task}` does not fit the image: {message}")]
     Task { task: String, message: String },
+    /// Settings that cannot run (an e-prop run's sizes, rates or bit widths); `message`
+    /// names the setting.
+    #[error("invalid settings: {message}")]
+    Settings { message: String },
     /// Loading the task's data failed.
     #[error(transparent)]
     Data(#[from] amine_tasks::Error),

@@ -37,6 +37,7 @@
 //! ```
 
 pub mod ed;
+pub mod eprop;
 pub mod error;
 pub mod report;
 mod svg;

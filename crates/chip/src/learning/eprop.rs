@@ -67,6 +67,44 @@ use serde::{Deserialize, Serialize};
 
 /// Fractional bits of the constants α, ρ, κ, γ (Q0.16) and of β (Q16.16).
 pub const CONST_BITS: u32 = 16;
+/// `εa ← (c1·εv' + c2·εa) >> F` (rounded): one synapse's adaptation trace, with the
+/// coefficients of [`EpropConsts::post_at`]. Shared by every layout of the unit, so
+/// they cannot drift apart.
+#[inline(always)]
+pub fn eps_a_next(c1: i32, c2: i32, ev_prev: i64, ea: i32, f: u32) -> i32 {
+    sat32(rshift(
+        i64::from(c1) * ev_prev + i64::from(c2) * i64::from(ea),
+        f,
+    ))
+}
+
+/// `e = (ψ̂·εv − ψ̂β·εa) >> F` (rounded) of a synapse onto an ALIF compartment.
+#[inline(always)]
+pub fn e_alif(psi: i32, psi_beta: i32, ev: i64, ea: i32, f: u32) -> i64 {
+    rshift(i64::from(psi) * ev - i64::from(psi_beta) * i64::from(ea), f)
+}
+
+/// `e = (ψ̂·εv) >> F` (rounded) of a synapse onto a compartment without adaptation.
+#[inline(always)]
+pub fn e_lif(psi: i32, ev: i64, f: u32) -> i64 {
+    rshift(i64::from(psi) * ev, f)
+}
+
+/// `ē ← (κ·ē + (1−κ)·e) >> 16` (rounded), κ and `1 − κ` in Q0.16.
+#[inline(always)]
+pub fn ebar_next(kappa: i64, one_minus_kappa: i64, ebar: i32, e: i64) -> i32 {
+    sat32(rshift(
+        kappa * i64::from(ebar) + one_minus_kappa * e,
+        CONST_BITS,
+    ))
+}
+
+/// `x·p >> bits` (rounded): a trace decayed by a tabulated power of its factor.
+#[inline(always)]
+pub fn decay_by(x: i32, p: i64, bits: u32) -> i32 {
+    sat32(rshift(i64::from(x) * p, bits))
+}
+
 /// The pseudo-derivative's dampening factor γ.
 pub const PSI_GAMMA: f64 = 0.3;
 /// Range of `frac_bits`.
@@ -176,11 +214,13 @@ pub struct EpropConsts {
 
 /// `(x + 2^(k−1)) >> k`: round to nearest, ties up.
 #[inline(always)]
-fn rshift(x: i64, k: u32) -> i64 {
+pub fn rshift(x: i64, k: u32) -> i64 {
     (x + (1 << (k - 1))) >> k
 }
 
-fn sat32(x: i64) -> i32 {
+/// `x` saturated to the `i32` range.
+#[inline(always)]
+pub fn sat32(x: i64) -> i32 {
     x.clamp(i32::MIN as i64, i32::MAX as i64) as i32
 }
 
@@ -188,12 +228,20 @@ fn sat32(x: i64) -> i32 {
 /// (0 while `refractory` or for `thr ≤ 0`). `v`, `thr_eff` and `thr` are in v units:
 /// `thr = vth << 6`, `thr_eff = thr + a` for ALIF. One division per compartment and
 /// step, rounded to nearest.
+#[inline]
 pub fn psi(v: i64, thr_eff: i64, refractory: bool, thr: i64, c: &EpropConsts) -> i32 {
     if refractory || thr <= 0 {
         return 0;
     }
-    let h = (thr - (v - thr_eff).abs()).max(0) as i128;
-    let num = (h * c.gamma as i128) << c.frac;
+    let h = (thr - (v.saturating_sub(thr_eff)).abs()).max(0);
+    // In i64 whenever it cannot overflow (h, thr < 2^24 and F ≤ 22: every chip
+    // compartment); the same value as the i128 form, which covers the rest.
+    if h < 1 << 24 && thr < 1 << 24 && c.frac <= 22 && (0..=1 << 16).contains(&c.gamma) {
+        let num = (h * c.gamma) << c.frac;
+        let den = thr << CONST_BITS;
+        return ((num + den / 2) / den) as i32;
+    }
+    let num = (h as i128 * c.gamma as i128) << c.frac;
     let den = (thr as i128) << CONST_BITS;
     ((num + den / 2) / den) as i32
 }
@@ -270,6 +318,7 @@ impl EpropConsts {
     }
 
     /// Fill compartment `j` of `post` from ψ̂(t), ψ̂(t−1) and the learning signal m(t).
+    #[inline]
     pub fn post_at(&self, post: &mut EpropPost, j: usize, psi: i32, psi_prev: i32, m: i32) {
         let (psi, pp) = (i64::from(psi), i64::from(psi_prev));
         post.psi[j] = psi as i32;
@@ -305,19 +354,12 @@ impl EpropConsts {
         for (((&j, ea), eb), g) in syn {
             let j = j as usize;
             let e = if alif {
-                let a = rshift(
-                    i64::from(post.c1[j]) * evp + i64::from(post.c2[j]) * i64::from(*ea),
-                    f,
-                );
-                *ea = sat32(a);
-                rshift(
-                    i64::from(post.psi[j]) * ev - i64::from(post.psi_beta[j]) * i64::from(*ea),
-                    f,
-                )
+                *ea = eps_a_next(post.c1[j], post.c2[j], evp, *ea, f);
+                e_alif(post.psi[j], post.psi_beta[j], ev, *ea, f)
             } else {
-                rshift(i64::from(post.psi[j]) * ev, f)
+                e_lif(post.psi[j], ev, f)
             };
-            *eb = sat32(rshift(k * i64::from(*eb) + one_k * e, CONST_BITS));
+            *eb = ebar_next(k, one_k, *eb, e);
             *g = g.saturating_add(i64::from(post.m[j]) * i64::from(*eb));
         }
         n as u64 * self.traces_per_synapse()

@@ -30,6 +30,7 @@
 
 pub mod engine;
 pub mod eprop;
+pub mod error_unit;
 mod expr;
 mod named;
 pub mod traces;

@@ -84,6 +84,7 @@ impl AlifState {
     }
 
     /// Advance one step with dendritic input `input` (u units). Returns whether it spiked.
+    #[inline]
     pub fn step(&mut self, p: &AlifParams, input: i32) -> bool {
         self.lif.integrate_u(&p.lif, input);
         // The clamp only matters for hand-built states; a step never leaves a out of range.

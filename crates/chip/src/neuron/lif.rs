@@ -83,12 +83,14 @@ pub struct LifState {
 /// decrement `d`, rounding toward zero. Decrements above 4096 act as 4096 (clear).
 ///
 /// The magnitude never grows (`|decay(x, d)| <= |x|`), so the result always fits `i32`.
+#[inline]
 pub fn decay(x: i32, d: u16) -> i32 {
     // |result| <= |x| <= 2^31 and the sign is restored, so the cast is lossless.
     decay_i64(i64::from(x), d) as i32
 }
 
 /// [`decay`] for values already widened; `x` must be within ±2^50 (true for any `i32`).
+#[inline]
 pub(crate) fn decay_i64(x: i64, d: u16) -> i64 {
     let keep = i64::from(DECAY_ONE - d.min(DECAY_ONE));
     let m = (x.abs() * keep) >> 12;
@@ -100,6 +102,7 @@ pub(crate) fn decay_i64(x: i64, d: u16) -> i64 {
 }
 
 /// Wrap into the 24-bit window `(-2^23, 2^23]` as Loihi's current register does.
+#[inline]
 pub fn wrap_u(x: i64) -> i32 {
     let w = i64::from(U_WRAP);
     // (w - x) mod 2^24 lies in [0, 2^24), so w minus it lies in (-2^23, 2^23].
@@ -107,6 +110,7 @@ pub fn wrap_u(x: i64) -> i32 {
 }
 
 /// Saturate into `[-(2^23 - 1), 2^23 - 1]` as Loihi's voltage register does.
+#[inline]
 pub fn clip_v(x: i64) -> i32 {
     x.clamp(-i64::from(V_MAX), i64::from(V_MAX)) as i32
 }
@@ -138,6 +142,7 @@ impl LifParams {
 
     /// `bias_mant << bias_exp`, or `bias_mant >> -bias_exp` (arithmetic) for a negative
     /// exponent. Out-of-range exponents are clamped and the result saturates to `i32`.
+    #[inline]
     pub fn bias(&self) -> i32 {
         let m = i64::from(self.bias_mant);
         let b = if self.bias_exp >= 0 {
@@ -151,6 +156,7 @@ impl LifParams {
     }
 
     /// The spike threshold on `v`: `vth << 6`, saturating to `i32` for out-of-range `vth`.
+    #[inline]
     pub fn threshold(&self) -> i32 {
         (i64::from(self.vth) << VTH_SHIFT).min(i64::from(i32::MAX)) as i32
     }
@@ -176,6 +182,7 @@ impl LifState {
     }
 
     /// Step 1 of the header: decay, add input, wrap to 24 bits.
+    #[inline]
     pub(crate) fn integrate_u(&mut self, p: &LifParams, input: i32) {
         let u = decay_i64(i64::from(self.u), p.du.saturating_add(1)) + i64::from(input);
         self.u = wrap_u(u);
@@ -183,6 +190,7 @@ impl LifState {
 
     /// Step 2 of the header: consume one refractory step if any is left. The caller
     /// decides what `v` does meanwhile (LIF holds 0; ALIF may keep a subtract-reset rest).
+    #[inline]
     pub(crate) fn take_refractory_step(&mut self) -> bool {
         if self.refractory_left > 0 {
             self.refractory_left -= 1;
@@ -193,6 +201,7 @@ impl LifState {
     }
 
     /// Step 3 of the header, from the already-updated `u`; does not store `v`.
+    #[inline]
     pub(crate) fn integrated_v(&self, p: &LifParams) -> i32 {
         clip_v(decay_i64(i64::from(self.v), p.dv) + i64::from(self.u) + i64::from(p.bias()))
     }

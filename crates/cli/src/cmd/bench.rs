@@ -85,6 +85,70 @@ fn bench_train(exe: &Path, dir: &Path, repeat: u32) -> Result<TrainRow> {
     best.context("no training run")
 }
 
+/// `--eprop`: cue accumulation under diffusion on the e-prop core.
+#[derive(Debug, Serialize)]
+struct EpropRow {
+    training_trials: u64,
+    steps_per_trial: u64,
+    process_wall_s: f64,
+    process_cpu_s: f64,
+    /// Training trials per CPU second (one thread; evaluation is one trial).
+    trials_per_cpu_s: f64,
+    /// The 3 conditions × 5 seeds × 64,000 trials study on 2 cores at this speed.
+    study_projection_min: f64,
+    energy_per_training_trial_uj: f64,
+    latency_per_training_trial_ms: f64,
+    peak_rss_mb: f64,
+}
+
+fn bench_eprop(exe: &Path, repeat: u32) -> Result<EpropRow> {
+    let trials = 640u64;
+    let args: Vec<String> = [
+        "train",
+        "--task",
+        "cue-accumulation",
+        "--condition",
+        "diffusion",
+        "--trials",
+        &trials.to_string(),
+        "--eval-every",
+        &trials.to_string(),
+        "--eval-trials",
+        "1",
+        "--threads",
+        "1",
+        "--json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut best: Option<EpropRow> = None;
+    for _ in 0..repeat.max(1) {
+        let child = run_child(exe, &args)?;
+        let report: serde_json::Value =
+            serde_json::from_slice(&child.stdout).context("reading the child's report")?;
+        let run = &report["runs"][0];
+        let per = &run["per_training_trial"];
+        let rate = trials as f64 / child.cpu_s.max(1e-9);
+        let this = EpropRow {
+            training_trials: trials,
+            steps_per_trial: 2050,
+            process_wall_s: child.wall_s,
+            process_cpu_s: child.cpu_s,
+            trials_per_cpu_s: rate,
+            study_projection_min: 3.0 * 5.0 * 64_000.0 / (2.0 * rate) / 60.0,
+            energy_per_training_trial_uj: per["energy_pj"].as_f64().unwrap_or(f64::NAN) * 1e-6,
+            latency_per_training_trial_ms: per["latency_s"].as_f64().unwrap_or(f64::NAN) * 1e3,
+            peak_rss_mb: child.peak_rss_kb as f64 / 1024.0,
+        };
+        best = Some(match best {
+            Some(b) if b.process_cpu_s <= this.process_cpu_s => b,
+            _ => this,
+        });
+    }
+    best.context("no training run")
+}
+
 #[derive(Debug, Serialize)]
 struct Row {
     workload: &'static str,
@@ -104,6 +168,28 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let exe = std::env::current_exe().context("locating the amine binary")?;
     let dir = std::env::temp_dir().join(format!("amine-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    if a.eprop {
+        let _ = std::fs::remove_dir_all(&dir);
+        let r = bench_eprop(&exe, a.repeat)?;
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            println!(
+                "e-prop on the chip's e-prop core: cue accumulation, diffusion, {} training trials of {} steps, one thread:\n  wall {:.2} s, CPU {:.2} s, {:.1} trials per CPU second, peak RSS {:.1} MB\n  per training trial on the chip: {:.1} µJ, {:.2} ms\n  the 3 × 5 × 64,000-trial study on 2 cores at this speed: {:.0} min\n(best of {} runs; early training, where firing rates are still ~1 Hz: trained networks at 15–50 Hz are slower)",
+                r.training_trials,
+                r.steps_per_trial,
+                r.process_wall_s,
+                r.process_cpu_s,
+                r.trials_per_cpu_s,
+                r.peak_rss_mb,
+                r.energy_per_training_trial_uj,
+                r.latency_per_training_trial_ms,
+                r.study_projection_min,
+                a.repeat.max(1)
+            );
+        }
+        return Ok(());
+    }
     if a.train {
         let result = bench_train(&exe, &dir, a.repeat);
         let _ = std::fs::remove_dir_all(&dir);

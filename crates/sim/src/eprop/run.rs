@@ -1,0 +1,657 @@
+//! One trial on the e-prop core, and the batch's weight update.
+//!
+//! Units of the accumulated gradients (integers, exact):
+//! - synapse `g`: Σ over the window of `m·ē` with m in the grid's Q8.24 and ē with F
+//!   fractional bits, plus the regulariser's `c·Σe`: `2^(F+24)·|W|·thr` times the float
+//!   model's gradient (m carries the un-averaged error, ē is threshold-normalised);
+//! - readout `g_out`: Σ over the window of `err·z̄`, both Q.16: `2^32·|W|` times the
+//!   float gradient.
+//!
+//! [`EpropCore`]'s η per group folds those factors, the batch size and the group's
+//! weight scale into one 16-bit mantissa and a power of two.
+
+use super::build::{EpropCore, POW_BITS, Q};
+use crate::energy::{ChipCounts, Counts};
+use amine_chip::config::{Boundary, GridFormat, Kernel};
+use amine_chip::learning::eprop::{
+    decay_by, e_alif, e_lif, ebar_next, eps_a_next, psi, rshift, sat32, EpropPost,
+};
+use amine_chip::learning::{hash_random, stochastic_round};
+use amine_chip::modgrid::ModGrid;
+use amine_chip::neuron::alif::AlifState;
+use std::ops::Range;
+
+/// What a trial asks of the readout.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TrialTarget<'a> {
+    Class(usize),
+    /// One target value per window step.
+    Series(&'a [f32]),
+}
+
+/// One trial's input: `spikes[spike_start[t]..spike_start[t + 1]]` fire at step `t`.
+#[derive(Debug, Clone)]
+pub struct TrialData<'a> {
+    pub steps: usize,
+    pub spike_start: &'a [u32],
+    pub spikes: &'a [u16],
+    pub window: Range<usize>,
+    pub target: TrialTarget<'a>,
+}
+
+/// What one trial produced (measurements; the chip's learning state stays in
+/// [`EpropState`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrialResult {
+    /// Window-summed cross-entropy, or ½·err² (computed from the readout's values).
+    pub loss: f64,
+    pub predicted: usize,
+    pub correct: bool,
+    /// Regression: Σ err² and Σ (target − mean target)² over the window.
+    pub sq_err: f64,
+    pub target_ss: f64,
+    pub window_steps: usize,
+    pub spikes_lif: u64,
+    pub spikes_alif: u64,
+    pub steps: usize,
+    /// This trial's events and simulated cycles.
+    pub counts: Counts,
+    pub chip: ChipCounts,
+}
+
+/// What [`EpropCore::apply`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpdateStats {
+    /// Weights written (plastic synapses and readout weights).
+    pub updates: u64,
+    /// Mantissas that hit the range limit.
+    pub clamped: u64,
+    /// Weights whose mantissa changed.
+    pub changed: u64,
+}
+
+/// Everything a trial changes: neuron and trace state (reset per trial), the gradient
+/// accumulators (kept over a batch), and the event counters. Plain data: clone it to
+/// snapshot.
+#[derive(Debug, Clone)]
+pub struct EpropState {
+    neurons: Vec<AlifState>,
+    spk: Vec<u32>,
+    spk_prev: Vec<u32>,
+    cur: Vec<i64>,
+    ev: Vec<[i32; 2]>,
+    psi: Vec<i32>,
+    psi_prev: Vec<i32>,
+    post: EpropPost,
+    idle: Vec<u32>,
+    ea: Vec<i32>,
+    ebar: Vec<i32>,
+    esum: Vec<i64>,
+    /// Synapse gradients, summed over the batch so far.
+    pub g: Vec<i64>,
+    y: Vec<i32>,
+    y_sum: Vec<i64>,
+    zbar: Vec<i32>,
+    err: Vec<i32>,
+    /// Readout gradients, summed over the batch so far.
+    pub g_out: Vec<i64>,
+    count: Vec<u32>,
+    grid: ModGrid,
+    /// Steps at which to copy the grid's plane into [`EpropState::snapshots`].
+    pub record_at: Vec<usize>,
+    /// `(step, cell values)` recorded during the last trial.
+    pub snapshots: Vec<(usize, Vec<f64>)>,
+    /// Set to `Some` to record the next trials' per-step internals (tests, pictures).
+    pub log: Option<StepLog>,
+}
+
+/// Per-step internals of a trial (recorded only when [`EpropState::log`] is set; a
+/// trial clears it first).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepLog {
+    /// ψ̂ of every neuron after each step's neuron update, and the neurons that fired.
+    pub psi: Vec<Vec<i32>>,
+    pub spikes: Vec<Vec<u32>>,
+    /// Per window step: the error units' outputs (Q.16) and every neuron's signal m.
+    pub err: Vec<Vec<i32>>,
+    pub m: Vec<Vec<i32>>,
+    /// Per window step: the grid's total before its step, after it, and after the
+    /// injections; and the sum injected.
+    pub grid_total: Vec<[i64; 3]>,
+    pub injected: Vec<i64>,
+}
+
+impl EpropState {
+    /// A fresh state for `core`, every accumulator zero.
+    pub fn new(core: &EpropCore) -> EpropState {
+        let (n, syn, o) = (core.n, core.w.len(), core.outputs);
+        let k = core.grid_kernel;
+        let grid = ModGrid::with(
+            core.side,
+            core.side,
+            1,
+            Kernel {
+                edge: 1.0 / 9.0,
+                corner: 1.0 / 9.0,
+            },
+            1.0 - k,
+            Boundary::Torus,
+            GridFormat::Q8_24,
+        )
+        .expect("a k/9 kernel with decay 1 − k in [0, 1] is valid");
+        let mut post = EpropPost::default();
+        post.resize(n);
+        EpropState {
+            neurons: vec![AlifState::default(); n],
+            spk: Vec::with_capacity(n),
+            spk_prev: Vec::with_capacity(n),
+            cur: vec![0; n],
+            ev: vec![[0; 2]; core.inputs + n],
+            psi: vec![0; n],
+            psi_prev: vec![0; n],
+            post,
+            idle: vec![0; n],
+            ea: vec![0; syn],
+            ebar: vec![0; syn],
+            esum: vec![0; syn],
+            g: vec![0; syn],
+            y: vec![0; o],
+            y_sum: vec![0; o],
+            zbar: vec![0; n],
+            err: vec![0; o],
+            g_out: vec![0; o * n],
+            count: vec![0; n],
+            grid,
+            record_at: Vec::new(),
+            snapshots: Vec::new(),
+            log: None,
+        }
+    }
+
+    /// Zeroes the batch's gradient accumulators.
+    pub fn clear_gradients(&mut self) {
+        self.g.fill(0);
+        self.g_out.fill(0);
+    }
+
+    /// Adds another state's accumulators (a batch split over threads).
+    pub fn absorb(&mut self, other: &EpropState) {
+        for (a, b) in self.g.iter_mut().zip(&other.g) {
+            *a = a.saturating_add(*b);
+        }
+        for (a, b) in self.g_out.iter_mut().zip(&other.g_out) {
+            *a = a.saturating_add(*b);
+        }
+    }
+
+    /// The trial-boundary reset: neurons, traces, readouts and grid to zero.
+    fn reset_trial(&mut self) {
+        self.neurons.fill(AlifState::default());
+        self.spk.clear();
+        self.spk_prev.clear();
+        self.ev.fill([0; 2]);
+        self.psi.fill(0);
+        self.psi_prev.fill(0);
+        self.idle.fill(0);
+        self.ea.fill(0);
+        self.ebar.fill(0);
+        self.esum.fill(0);
+        self.y.fill(0);
+        self.y_sum.fill(0);
+        self.zbar.fill(0);
+        self.count.fill(0);
+        self.grid.clear();
+        self.snapshots.clear();
+        if let Some(log) = &mut self.log {
+            *log = StepLog::default();
+        }
+    }
+
+    /// The per-synapse traces εa and ē (synapse order of the core's rows).
+    pub fn traces(&self) -> (&[i32], &[i32]) {
+        (&self.ea, &self.ebar)
+    }
+
+    /// Spikes per neuron in the last trial.
+    pub fn spike_counts(&self) -> &[u32] {
+        &self.count
+    }
+}
+
+/// The per-row constants of one step.
+struct RowStep {
+    psi: i32,
+    psi_beta: i32,
+    c1: i32,
+    c2: i32,
+    m: i64,
+    f: u32,
+    kappa: i64,
+    one_k: i64,
+}
+
+/// One row's traces for one step, specialised so LIF rows skip εa, steps before the
+/// gate skip ē and steps without a signal skip g.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn row<const ALIF: bool, const EBAR: bool, const GRAD: bool>(
+    c: &RowStep,
+    src: &[u32],
+    ev: &[[i32; 2]],
+    ea: &mut [i32],
+    ebar: &mut [i32],
+    esum: &mut [i64],
+    g: &mut [i64],
+) {
+    let it = src
+        .iter()
+        .zip(ea.iter_mut())
+        .zip(ebar.iter_mut())
+        .zip(esum.iter_mut())
+        .zip(g.iter_mut());
+    for ((((&s, ea), eb), es), g) in it {
+        let [v, vp] = ev[s as usize];
+        let e = if ALIF {
+            *ea = eps_a_next(c.c1, c.c2, i64::from(vp), *ea, c.f);
+            e_alif(c.psi, c.psi_beta, i64::from(v), *ea, c.f)
+        } else {
+            e_lif(c.psi, i64::from(v), c.f)
+        };
+        // Plain (wrapping) adds, as the hardware's accumulators: with traces below
+        // 2^20 and signals below 2^28 a batch of 2^10 windows of 2^10 steps stays
+        // below 2^63; saturating here would cost more than the rest of the loop.
+        *es = es.wrapping_add(e);
+        if EBAR {
+            *eb = ebar_next(c.kappa, c.one_k, *eb, e);
+            if GRAD {
+                *g = g.wrapping_add(c.m * i64::from(*eb));
+            }
+        }
+    }
+}
+
+impl EpropCore {
+    /// Simulates one trial from reset. With `learn`, the eligibility unit runs and the
+    /// trial's gradient is added to `state.g`/`state.g_out`; without, only the forward
+    /// dynamics (inference) run and are counted.
+    pub fn run_trial(
+        &self,
+        state: &mut EpropState,
+        trial: &TrialData<'_>,
+        learn: bool,
+    ) -> TrialResult {
+        let s = state;
+        s.reset_trial();
+        let (n, ni, o) = (self.n, self.inputs, self.outputs);
+        let f = u32::from(self.opts.frac_bits);
+        let alpha = self.lif_c.alpha;
+        let one_a = (1i64 << 16) - alpha;
+        let (kappa, one_k) = (self.kappa, (1i64 << 16) - self.kappa);
+        let mut r = TrialResult {
+            steps: trial.steps,
+            ..TrialResult::default()
+        };
+        let window = trial.window.start.min(trial.steps)..trial.window.end.min(trial.steps);
+        let gate = self.ebar_from(window.start);
+        let lazy = self.opts.lazy_decay;
+        let target_mean = match trial.target {
+            TrialTarget::Series(v) => {
+                v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len().max(1) as f64
+            }
+            TrialTarget::Class(_) => 0.0,
+        };
+        let cells = u64::from(self.side) * u64::from(self.side);
+        for t in 0..trial.steps {
+            let lo = trial.spike_start.get(t).copied().unwrap_or(0) as usize;
+            let hi = trial.spike_start.get(t + 1).copied().unwrap_or(0) as usize;
+            let xs = trial.spikes.get(lo..hi).unwrap_or(&[]);
+            // 1. εv per source (the eligibility unit's presynaptic half).
+            if learn {
+                for e in s.ev.iter_mut() {
+                    let v = rshift(alpha * i64::from(e[0]), 16);
+                    *e = [sat32(v), e[0]];
+                }
+                let x = one_a << f;
+                for &i in xs {
+                    let e = &mut s.ev[usize::from(i)];
+                    e[0] = sat32(rshift(alpha * i64::from(e[1]) + x, 16));
+                }
+                for &j in &s.spk_prev {
+                    let e = &mut s.ev[ni + j as usize];
+                    e[0] = sat32(rshift(alpha * i64::from(e[1]) + x, 16));
+                }
+                r.counts.trace_update += (ni + n) as u64;
+            }
+            // 2. Spike delivery and the neurons.
+            let sources = xs
+                .iter()
+                .map(|&i| usize::from(i))
+                .chain(s.spk_prev.iter().map(|&j| ni + j as usize));
+            for src in sources {
+                let shift = self.groups.exp[usize::from(src >= ni)];
+                let (a, b) = (self.out_start[src], self.out_start[src + 1]);
+                for q in a..b {
+                    let w = i64::from(self.w[self.out_syn[q] as usize]) << shift;
+                    s.cur[self.out_post[q] as usize] += w;
+                }
+                r.counts.synaptic_op += (b - a) as u64;
+                r.counts.axon_in += 1;
+            }
+            s.spk.clear();
+            let (mut active, mut idle_n) = (0u64, 0u64);
+            for j in 0..n {
+                let input = std::mem::take(&mut s.cur[j]);
+                let input = input.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+                let st = &mut s.neurons[j];
+                let busy = input != 0
+                    || st.lif.u != 0
+                    || st.lif.v != 0
+                    || st.a != 0
+                    || st.lif.refractory_left != 0;
+                if !busy {
+                    idle_n += 1;
+                    if learn {
+                        s.psi_prev[j] = s.psi[j];
+                        s.psi[j] = 0;
+                    }
+                    continue;
+                }
+                active += 1;
+                let p = &self.params[j];
+                let was_refractory = st.lif.refractory_left > 0;
+                let fired = st.step(p, input);
+                if fired {
+                    s.spk.push(j as u32);
+                    s.count[j] += 1;
+                }
+                if learn {
+                    let thr = i64::from(p.lif.threshold());
+                    let c = if j < self.n_lif {
+                        &self.lif_c
+                    } else {
+                        &self.alif_c
+                    };
+                    let new = if fired {
+                        psi(i64::from(st.lif.v), 0, false, thr, c)
+                    } else {
+                        psi(
+                            i64::from(st.lif.v),
+                            thr + i64::from(st.a),
+                            was_refractory,
+                            thr,
+                            c,
+                        )
+                    };
+                    s.psi_prev[j] = s.psi[j];
+                    s.psi[j] = new;
+                }
+            }
+            if let Some(log) = &mut s.log {
+                log.psi.push(s.psi.clone());
+                log.spikes.push(s.spk.clone());
+            }
+            r.counts.neuron_active += active;
+            r.counts.neuron_idle += idle_n;
+            r.counts.spike_out += s.spk.len() as u64;
+            // 3. Readout units (graded, always updated) and z̄.
+            for k in 0..o {
+                let w = &self.w_out[k * n..(k + 1) * n];
+                let drive: i64 = s.spk.iter().map(|&j| i64::from(w[j as usize])).sum::<i64>()
+                    << self.groups.exp[2];
+                s.y[k] = sat32(rshift(kappa * i64::from(s.y[k]) + one_k * drive, 16));
+                r.counts.synaptic_op += s
+                    .spk
+                    .iter()
+                    .filter(|&&j| self.out_mask[k * n + j as usize])
+                    .count() as u64;
+            }
+            r.counts.neuron_active += o as u64;
+            if learn && t >= gate {
+                for (j, zb) in s.zbar.iter_mut().enumerate() {
+                    // `spk` is in neuron order.
+                    let z = i64::from(s.spk.binary_search(&(j as u32)).is_ok()) << Q;
+                    *zb = sat32(rshift(kappa * i64::from(*zb) + one_k * z, 16));
+                }
+                r.counts.trace_update += n as u64;
+            }
+            // 4. Window: error units, readout gradient, learning signal.
+            let in_window = window.contains(&t);
+            if in_window {
+                r.window_steps += 1;
+                for (acc, &y) in s.y_sum.iter_mut().zip(&s.y) {
+                    *acc += i64::from(y);
+                }
+                let yf = |y: i32| f64::from(y) / f64::from(1u32 << Q);
+                match trial.target {
+                    TrialTarget::Class(label) => {
+                        self.error_unit.softmax_error(&s.y, label, &mut s.err);
+                        let mx = s.y.iter().map(|&y| yf(y)).fold(f64::NEG_INFINITY, f64::max);
+                        let z: f64 = s.y.iter().map(|&y| (yf(y) - mx).exp()).sum();
+                        let yl = s.y.get(label).map_or(mx, |&y| yf(y));
+                        r.loss += z.ln() - (yl - mx);
+                    }
+                    TrialTarget::Series(v) => {
+                        let tv = v.get(t - window.start).copied().unwrap_or(0.0);
+                        let tq = (f64::from(tv) * f64::from(1u32 << Q)).round() as i32;
+                        s.err.fill(0);
+                        s.err[0] = s.y[0].saturating_sub(tq);
+                        let e = f64::from(s.err[0]) / f64::from(1u32 << Q);
+                        r.loss += 0.5 * e * e;
+                        r.sq_err += e * e;
+                        r.target_ss += (f64::from(tv) - target_mean).powi(2);
+                    }
+                }
+                r.counts.neuron_active += o as u64;
+                if learn {
+                    for k in 0..o {
+                        let ek = i64::from(s.err[k]);
+                        let row = &mut s.g_out[k * n..(k + 1) * n];
+                        let mask = &self.out_mask[k * n..(k + 1) * n];
+                        for ((g, &zb), &on) in row.iter_mut().zip(&s.zbar).zip(mask) {
+                            if on {
+                                *g = g.saturating_add(ek * i64::from(zb));
+                                r.counts.trace_update += 1;
+                            }
+                        }
+                    }
+                    // The grid: spread (or forget), inject, read.
+                    let before = s.grid.total_bits(0).unwrap_or(0);
+                    s.grid.step();
+                    let after = s.grid.total_bits(0).unwrap_or(0);
+                    let mut injected = 0i64;
+                    for &j in &self.injectors {
+                        let u: i64 = self.feedback[j]
+                            .iter()
+                            .map(|&(k, b)| i64::from(b) * i64::from(s.err[k]))
+                            .sum();
+                        // Q.32 → the grid's Q8.24.
+                        let bits = sat32(rshift(u, 2 * Q - 24));
+                        let (x, y) = self.cell[j];
+                        let _ = s.grid.inject_bits(0, x, y, bits);
+                        injected += i64::from(bits);
+                    }
+                    r.chip.modulator_cell_update += cells;
+                    for j in 0..n {
+                        let (x, y) = self.cell[j];
+                        s.post.m[j] = s.grid.sample_bits(0, x, y).unwrap_or(0);
+                    }
+                    if let Some(log) = &mut s.log {
+                        let total = s.grid.total_bits(0).unwrap_or(0);
+                        log.grid_total.push([before, after, total]);
+                        log.injected.push(injected);
+                        log.err.push(s.err.clone());
+                        log.m.push(s.post.m.clone());
+                    }
+                    if let Some(plane) = s
+                        .record_at
+                        .contains(&t)
+                        .then(|| s.grid.plane_bits(0).ok())
+                        .flatten()
+                    {
+                        let v = plane
+                            .iter()
+                            .map(|&b| f64::from(b) / f64::from(1u32 << 24))
+                            .collect();
+                        s.snapshots.push((t, v));
+                    }
+                }
+            } else if learn && s.record_at.contains(&t) {
+                s.snapshots.push((t, vec![0.0; cells as usize]));
+            }
+            // 5. The eligibility unit, row by row.
+            if learn {
+                let ebar_on = t >= gate;
+                for j in 0..n {
+                    let alif = j >= self.n_lif;
+                    let (psi_j, pp) = (s.psi[j], s.psi_prev[j]);
+                    let m = if in_window { s.post.m[j] } else { 0 };
+                    let quiet = psi_j == 0 && m == 0 && !(alif && pp != 0);
+                    if quiet && (lazy || (!alif && !ebar_on)) {
+                        // Nothing but decay (or nothing at all for a LIF row before the gate).
+                        if alif || ebar_on {
+                            s.idle[j] += 1;
+                        }
+                        continue;
+                    }
+                    let (lo, hi) = (self.row_start[j], self.row_start[j + 1]);
+                    let idle = std::mem::take(&mut s.idle[j]) as usize;
+                    if idle > 0 {
+                        let kp = self.kappa_pow[idle.min(self.kappa_pow.len() - 1)];
+                        let rp = self.rho_pow[idle.min(self.rho_pow.len() - 1)];
+                        if alif {
+                            s.ea[lo..hi]
+                                .iter_mut()
+                                .for_each(|x| *x = decay_by(*x, rp, POW_BITS));
+                            r.counts.trace_update += (hi - lo) as u64;
+                        }
+                        if ebar_on {
+                            s.ebar[lo..hi]
+                                .iter_mut()
+                                .for_each(|x| *x = decay_by(*x, kp, POW_BITS));
+                            r.counts.trace_update += (hi - lo) as u64;
+                        }
+                    }
+                    let c = if alif { &self.alif_c } else { &self.lif_c };
+                    c.post_at(&mut s.post, j, psi_j, pp, m);
+                    let rs = RowStep {
+                        psi: s.post.psi[j],
+                        psi_beta: s.post.psi_beta[j],
+                        c1: s.post.c1[j],
+                        c2: s.post.c2[j],
+                        m: i64::from(m),
+                        f,
+                        kappa,
+                        one_k,
+                    };
+                    let (src, ev) = (&self.src[lo..hi], &s.ev[..]);
+                    let (ea, eb, es, g) = (
+                        &mut s.ea[lo..hi],
+                        &mut s.ebar[lo..hi],
+                        &mut s.esum[lo..hi],
+                        &mut s.g[lo..hi],
+                    );
+                    let grad = m != 0;
+                    match (alif, ebar_on, grad) {
+                        (true, false, _) => row::<true, false, false>(&rs, src, ev, ea, eb, es, g),
+                        (true, true, false) => {
+                            row::<true, true, false>(&rs, src, ev, ea, eb, es, g)
+                        }
+                        (true, true, true) => row::<true, true, true>(&rs, src, ev, ea, eb, es, g),
+                        (false, false, _) => {
+                            row::<false, false, false>(&rs, src, ev, ea, eb, es, g)
+                        }
+                        (false, true, false) => {
+                            row::<false, true, false>(&rs, src, ev, ea, eb, es, g)
+                        }
+                        (false, true, true) => {
+                            row::<false, true, true>(&rs, src, ev, ea, eb, es, g)
+                        }
+                    }
+                    let per = 1 + u64::from(alif) + u64::from(ebar_on) + u64::from(grad);
+                    r.counts.trace_update += per * (hi - lo) as u64 + 1;
+                }
+            }
+            std::mem::swap(&mut s.spk, &mut s.spk_prev);
+        }
+        if learn {
+            self.add_regulariser(s, trial.steps, window.len());
+        }
+        let spikes =
+            |range: Range<usize>| s.count[range].iter().map(|&c| u64::from(c)).sum::<u64>();
+        r.spikes_lif = spikes(0..self.n_lif);
+        r.spikes_alif = spikes(self.n_lif..n);
+        r.predicted = (0..o)
+            .max_by(|&a, &b| s.y_sum[a].cmp(&s.y_sum[b]).then(b.cmp(&a)))
+            .unwrap_or(0);
+        r.correct = matches!(trial.target, TrialTarget::Class(l) if l == r.predicted);
+        r.chip.barriers = trial.steps as u64;
+        r
+    }
+
+    /// `g += c_j·Σe` with `c_j = 2^24·|W|·c_reg·(f_j − f_target)/T` (Q.40 here), the
+    /// rate unit's end-of-trial contribution.
+    fn add_regulariser(&self, s: &mut EpropState, steps: usize, window: usize) {
+        if self.opts.c_reg == 0.0 || steps == 0 {
+            return;
+        }
+        let t = steps as f64;
+        let ft = self.opts.f_target_hz / 1000.0;
+        for j in 0..self.n {
+            let rate = f64::from(s.count[j]) / t;
+            let c = 2f64.powi(40) * window as f64 * self.opts.c_reg * (rate - ft) / t;
+            let c = c.round() as i128;
+            let (lo, hi) = (self.row_start[j], self.row_start[j + 1]);
+            for (g, &e) in s.g[lo..hi].iter_mut().zip(&s.esum[lo..hi]) {
+                let d = (c * i128::from(e) + (1 << 15)) >> 16;
+                *g = g.saturating_add(d.clamp(i64::MIN as i128, i64::MAX as i128) as i64);
+            }
+        }
+    }
+
+    /// The learning epoch at the end of a batch: `Δmant = −η·g` per weight (plastic
+    /// synapses and readout), stochastically rounded with draws keyed by (seed, update
+    /// number, weight), clamped to the mantissa range. The accumulators are cleared.
+    pub fn apply(&mut self, state: &mut EpropState) -> UpdateStats {
+        let mut st = UpdateStats::default();
+        let epoch = self.updates;
+        self.updates += 1;
+        let seed = self.opts.seed;
+        let (wmax, groups) = (self.wmax, self.groups);
+        let step = |w: &mut i32, g: i64, group: usize, id: u64, st: &mut UpdateStats| {
+            st.updates += 1;
+            let (m, e) = (groups.eta_m[group], groups.eta_e[group]);
+            let x = -(i128::from(m) * i128::from(g));
+            let d = if x == 0 {
+                0
+            } else if e >= 0 {
+                (x << e.min(60)).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+            } else {
+                let bits = (-e) as u32;
+                let (x, bits) = if bits > 63 {
+                    (x >> (bits - 63).min(127), 63)
+                } else {
+                    (x, bits)
+                };
+                stochastic_round(x, bits, hash_random(seed, epoch, id, group as u64))
+            };
+            if d != 0 {
+                let new = (i64::from(*w) + d).clamp(-i64::from(wmax), i64::from(wmax));
+                st.clamped += u64::from(new != i64::from(*w) + d);
+                st.changed += u64::from(new != i64::from(*w));
+                *w = new as i32;
+            }
+        };
+        for (sy, (w, &g)) in self.w.iter_mut().zip(&state.g).enumerate() {
+            let group = usize::from(self.src[sy] as usize >= self.inputs);
+            step(w, g, group, sy as u64, &mut st);
+        }
+        let syn = self.src.len() as u64;
+        for (q, (w, &g)) in self.w_out.iter_mut().zip(&state.g_out).enumerate() {
+            if self.out_mask[q] {
+                step(w, g, 2, syn + q as u64, &mut st);
+            }
+        }
+        state.clear_gradients();
+        st
+    }
+}

@@ -1,0 +1,182 @@
+//! A study: several conditions × several seeds of one task, run side by side on
+//! `threads` threads (one run per thread at a time; each run's result does not depend
+//! on which thread ran it), summarised per condition as mean ± standard deviation over
+//! seeds.
+
+use super::{train_eprop, EpropRun, EpropRunConfig, Point};
+use crate::error::Error;
+use amine_chip::ChipConfig;
+use amine_tasks::eprop::{Condition, TaskKind};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudyConfig {
+    pub task: TaskKind,
+    pub conditions: Vec<Condition>,
+    /// Seeds `first_seed..first_seed + seeds`.
+    pub first_seed: u64,
+    pub seeds: usize,
+    /// Every run's settings (task, condition and seed are filled in per run; the
+    /// learning rates too unless `lr` is set).
+    pub base: EpropRunConfig,
+    pub lr: Option<[f64; 3]>,
+    /// Runs in parallel.
+    pub threads: usize,
+}
+
+/// Mean ± sd over seeds of one condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConditionSummary {
+    pub condition: Condition,
+    pub seeds: Vec<u64>,
+    /// Final evaluation per seed: accuracy (classification) or normalised MSE.
+    pub finals: Vec<f64>,
+    pub mean: f64,
+    pub sd: f64,
+    /// Per curve point: trials seen, mean and sd of the evaluation metric.
+    pub curve: Vec<(usize, f64, f64)>,
+    pub rate_lif_hz: f64,
+    pub rate_alif_hz: f64,
+    pub energy_per_training_trial_pj: f64,
+    pub energy_per_inference_trial_pj: f64,
+    pub latency_per_training_trial_s: f64,
+    pub latency_per_inference_trial_s: f64,
+    /// The float reference's final metric per seed, when it ran.
+    pub float_finals: Vec<f64>,
+}
+
+/// Every run and the per-condition summaries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpropStudy {
+    pub task: TaskKind,
+    pub classification: bool,
+    pub runs: Vec<EpropRun>,
+    pub summaries: Vec<ConditionSummary>,
+}
+
+/// Mean and sample standard deviation (NaN for no values, sd 0 for one).
+pub(crate) fn mean_sd(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    if x.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let m = x.iter().sum::<f64>() / n;
+    let v = if x.len() > 1 {
+        x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (m, v.sqrt())
+}
+
+fn metric(classification: bool, s: &super::Stats) -> f64 {
+    if classification {
+        s.accuracy
+    } else {
+        s.nmse
+    }
+}
+
+/// Runs the study; `on_point(condition, seed, point)` sees every curve point.
+pub fn run_study(
+    cfg: &StudyConfig,
+    chip: &ChipConfig,
+    on_point: &(dyn Fn(Condition, u64, &Point) + Sync),
+) -> Result<EpropStudy, Error> {
+    let jobs: Vec<EpropRunConfig> = cfg
+        .conditions
+        .iter()
+        .flat_map(|&c| (0..cfg.seeds as u64).map(move |i| (c, cfg.first_seed + i)))
+        .map(|(condition, seed)| EpropRunConfig {
+            task: cfg.task,
+            condition,
+            seed,
+            lr: cfg
+                .lr
+                .unwrap_or_else(|| super::default_lr(cfg.task, condition)),
+            ..cfg.base.clone()
+        })
+        .collect();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<EpropRun, Error>>>> =
+        Mutex::new((0..jobs.len()).map(|_| None).collect());
+    let threads = cfg.threads.clamp(1, jobs.len().max(1));
+    std::thread::scope(|sc| {
+        for _ in 0..threads {
+            sc.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(job) = jobs.get(i) else { break };
+                let r = train_eprop(job, chip, &mut |p| on_point(job.condition, job.seed, p));
+                if let Ok(mut all) = results.lock() {
+                    all[i] = Some(r);
+                }
+            });
+        }
+    });
+    let mut runs = Vec::new();
+    for r in results.into_inner().unwrap_or_default() {
+        match r {
+            Some(Ok(run)) => runs.push(run),
+            Some(Err(e)) => return Err(e),
+            None => {}
+        }
+    }
+    let classification = cfg.task != TaskKind::PatternGeneration;
+    let summaries = cfg
+        .conditions
+        .iter()
+        .map(|&c| summarise(c, &runs, classification))
+        .collect();
+    Ok(EpropStudy {
+        task: cfg.task,
+        classification,
+        runs,
+        summaries,
+    })
+}
+
+fn summarise(condition: Condition, runs: &[EpropRun], classification: bool) -> ConditionSummary {
+    let mine: Vec<&EpropRun> = runs
+        .iter()
+        .filter(|r| r.config.condition == condition)
+        .collect();
+    let finals: Vec<f64> = mine
+        .iter()
+        .map(|r| metric(classification, &r.final_eval))
+        .collect();
+    let (mean, sd) = mean_sd(&finals);
+    let points = mine.iter().map(|r| r.curve.len()).min().unwrap_or(0);
+    let curve = (0..points)
+        .map(|i| {
+            let v: Vec<f64> = mine
+                .iter()
+                .filter_map(|r| r.curve[i].eval.as_ref().map(|e| metric(classification, e)))
+                .collect();
+            let (m, s) = mean_sd(&v);
+            (mine[0].curve[i].trials, m, s)
+        })
+        .collect();
+    let avg =
+        |f: &dyn Fn(&EpropRun) -> f64| mean_sd(&mine.iter().map(|r| f(r)).collect::<Vec<_>>()).0;
+    ConditionSummary {
+        condition,
+        seeds: mine.iter().map(|r| r.config.seed).collect(),
+        finals,
+        mean,
+        sd,
+        curve,
+        rate_lif_hz: avg(&|r| r.final_eval.rate_lif_hz),
+        rate_alif_hz: avg(&|r| r.final_eval.rate_alif_hz),
+        energy_per_training_trial_pj: avg(&|r| r.per_training_trial.energy_pj),
+        energy_per_inference_trial_pj: avg(&|r| r.per_inference_trial.energy_pj),
+        latency_per_training_trial_s: avg(&|r| r.per_training_trial.latency_s),
+        latency_per_inference_trial_s: avg(&|r| r.per_inference_trial.latency_s),
+        float_finals: mine
+            .iter()
+            .filter_map(|r| r.float_final.as_ref().map(|f| metric(classification, f)))
+            .collect(),
+    }
+}
