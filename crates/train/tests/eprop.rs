@@ -173,3 +173,37 @@ fn runs_do_not_depend_on_the_thread_count() {
     assert_eq!(runs[0].strip, runs[1].strip);
     assert!(runs[0].weights_changed > 0);
 }
+
+/// A study saved as JSON (NaN written as `null`) loads back to the same study.
+#[test]
+fn a_study_round_trips_through_json() {
+    let mut base =
+        amine_train::eprop::EpropRunConfig::new(TaskKind::CueAccumulation, Condition::Diffusion, 1);
+    base.trials = 32;
+    base.batch = 32;
+    base.eval_trials = 4;
+    base.snapshots = 3;
+    let cfg = amine_train::eprop::StudyConfig {
+        task: TaskKind::CueAccumulation,
+        conditions: vec![Condition::Diffusion, Condition::Full],
+        first_seed: 7,
+        seeds: 1,
+        base,
+        lr: None,
+        threads: 2,
+    };
+    let chip = amine_chip::presets::preset("loihi").unwrap();
+    let study = amine_train::eprop::run_study(&cfg, &chip, &|_, _, _| {}).unwrap();
+    let text = amine_train::eprop::report::to_json(&study);
+    assert!(
+        text.contains("null"),
+        "the classification study has NaN NMSEs"
+    );
+    let back: amine_train::eprop::EpropStudy = serde_json::from_str(&text).unwrap();
+    // serde_json parses floats to within an ulp, so compare what it writes.
+    assert!(
+        amine_train::eprop::report::to_json(&back) == text,
+        "the reloaded study differs"
+    );
+    assert_eq!(back.runs[0].strip.frames.len(), 3);
+}

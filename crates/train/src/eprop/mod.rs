@@ -133,13 +133,23 @@ pub fn default_lr(task: TaskKind, condition: Condition) -> [f64; 3] {
 pub struct Stats {
     pub trials: usize,
     /// Classification accuracy (NaN for regression).
+    #[serde(deserialize_with = "nan_if_null")]
     pub accuracy: f64,
     /// Loss per window step.
+    #[serde(deserialize_with = "nan_if_null")]
     pub loss: f64,
     /// Regression: normalised MSE (NaN for classification).
+    #[serde(deserialize_with = "nan_if_null")]
     pub nmse: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub rate_lif_hz: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub rate_alif_hz: f64,
+}
+
+/// JSON writes NaN as `null`; read it back as NaN, so a saved study loads again.
+pub(crate) fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// A learning-curve point.

@@ -34,11 +34,15 @@ pub struct ConditionSummary {
     pub seeds: Vec<u64>,
     /// Final evaluation per seed: accuracy (classification) or normalised MSE.
     pub finals: Vec<f64>,
+    #[serde(deserialize_with = "super::nan_if_null")]
     pub mean: f64,
+    #[serde(deserialize_with = "super::nan_if_null")]
     pub sd: f64,
     /// Per curve point: trials seen, mean and sd of the evaluation metric.
     pub curve: Vec<(usize, f64, f64)>,
+    #[serde(deserialize_with = "super::nan_if_null")]
     pub rate_lif_hz: f64,
+    #[serde(deserialize_with = "super::nan_if_null")]
     pub rate_alif_hz: f64,
     pub energy_per_training_trial_pj: f64,
     pub energy_per_inference_trial_pj: f64,
