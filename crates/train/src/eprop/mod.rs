@@ -118,10 +118,17 @@ impl EpropRunConfig {
 }
 
 /// SGD rates matched to each condition's gradient scale at initialisation
-/// (0.005 / RMS, docs/eprop.md).
+/// (0.005 / RMS of the float reference's first batch, docs/eprop.md): cue
+/// accumulation, seed 1, batch 64 — 7.7e-5 / 1.5e-5 / 2.0e-4 (input / recurrent /
+/// readout) for diffusion, 5.1e-5 / 9.4e-6 / 2.0e-4 for sparse, 2.1e-4 / 5.2e-5 /
+/// 2.0e-4 for full; delayed match uses the same rates.
 pub fn default_lr(task: TaskKind, condition: Condition) -> [f64; 3] {
     match (task, condition) {
-        (TaskKind::PatternGeneration, _) => [0.5, 0.5, 0.5],
+        // Pattern generation, seed 1, one trial: RMS 1.3e-4 / 3.4e-5 / 4.1e-4
+        // (diffusion), 9.5e-5 / 2.7e-5 / 4.1e-4 (sparse), 3.5e-4 / 8.2e-5 / 4.1e-4 (full).
+        (TaskKind::PatternGeneration, Condition::Diffusion) => [40.0, 146.0, 12.0],
+        (TaskKind::PatternGeneration, Condition::Sparse) => [52.0, 189.0, 12.0],
+        (TaskKind::PatternGeneration, Condition::Full) => [14.0, 61.0, 12.0],
         (_, Condition::Full) => [24.0, 96.0, 25.0],
         (_, Condition::Diffusion) => [65.0, 327.0, 25.0],
         (_, Condition::Sparse) => [98.0, 532.0, 25.0],
