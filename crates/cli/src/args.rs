@@ -167,6 +167,10 @@ pub struct TrainArgs {
     /// report its final metric.
     #[arg(long)]
     pub float: bool,
+    /// e-prop: Adam with this step in the chip's update unit instead of plain
+    /// `Δw = −η·g` (then --lr is not used), e.g. 0.005.
+    #[arg(long, value_name = "STEP")]
+    pub adam: Option<f64>,
 }
 
 #[derive(Debug, Args)]

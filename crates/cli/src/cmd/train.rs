@@ -59,6 +59,7 @@ fn ed(a: &TrainArgs) -> Result<()> {
         ("--frac-bits", a.frac_bits.is_some()),
         ("--strict-decay", a.strict_decay),
         ("--float", a.float),
+        ("--adam", a.adam.is_some()),
     ];
     if let Some((flag, _)) = eprop_only.iter().find(|(_, given)| *given) {
         bail!(
@@ -258,6 +259,15 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
     base.frac_bits = a.frac_bits.unwrap_or(base.frac_bits);
     base.lazy_decay = !a.strict_decay;
     base.float = a.float;
+    if let Some(step) = a.adam {
+        if !(step.is_finite() && step > 0.0) {
+            bail!("--adam {step}: must be finite and positive");
+        }
+        if a.lr.is_some() {
+            bail!("--lr sets the plain update's rates; with --adam give only the step");
+        }
+        base.adam = Some(step);
+    }
     if let Some(dir) = &a.report {
         if dir.exists() && !dir.is_dir() {
             bail!("--report {}: exists and is not a directory", dir.display());

@@ -100,6 +100,10 @@ pub struct CoreOptions {
     pub f_target_hz: f64,
     /// Longest trial, in steps (sizes the power tables).
     pub max_steps: usize,
+    /// `Some(step)`: the update unit applies Adam (β1 = 0.9, β2 = 0.999, ε = 1e-8, in
+    /// the float model's gradient units) to each batch's gradient instead of
+    /// `Δw = −η·g`; `lr` is then unused.
+    pub adam: Option<f64>,
 }
 
 impl Default for CoreOptions {
@@ -115,6 +119,7 @@ impl Default for CoreOptions {
             c_reg: 0.005,
             f_target_hz: 10.0,
             max_steps: 2050,
+            adam: None,
         }
     }
 }
@@ -167,6 +172,13 @@ pub struct EpropCore {
     pub(super) alpha_chip: f64,
     pub(super) tau_out: f64,
     pub(super) updates: u64,
+    /// Float-model gradient units per raw `g` unit, per group (batch mean), and
+    /// mantissa LSBs per float-model weight unit, per group.
+    pub(super) grad_unit: [f64; 3],
+    pub(super) mant_per_real: [f64; 3],
+    /// Adam's moments per weight (synapses, then readout weights).
+    pub(super) adam_m: Vec<f64>,
+    pub(super) adam_v: Vec<f64>,
 }
 
 /// `x` as a 16-bit mantissa times a power of two.
@@ -247,6 +259,7 @@ impl EpropCore {
             ("lr_out", opts.lr[2]),
             ("c_reg", opts.c_reg),
             ("f_target_hz", opts.f_target_hz),
+            ("adam step", opts.adam.unwrap_or(0.0)),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 problems.push(format!("{name} = {v}: must be finite and ≥ 0"));
@@ -365,6 +378,9 @@ impl EpropCore {
                 / (f64::from(1u32 << exp[2]) * bw * win * 2f64.powi(2 * Q as i32)),
         ];
         let me = eta.map(mant_exp);
+        let syn_unit = 1.0 / (bw * net.thr * win * 2f64.powf(ebits));
+        let out_unit = 1.0 / (bw * win * 2f64.powi(2 * Q as i32));
+        let n_weights = net.w.len() + net.w_out.len();
         let groups = WeightGroups {
             exp,
             eta_m: me.map(|m| m.0),
@@ -450,6 +466,22 @@ impl EpropCore {
             alpha_chip: alpha,
             tau_out: net.tau_out,
             updates: 0,
+            grad_unit: [syn_unit, syn_unit, out_unit],
+            mant_per_real: [
+                to_v / f64::from(1u32 << exp[0]),
+                to_v / f64::from(1u32 << exp[1]),
+                f64::from(1u32 << Q) / f64::from(1u32 << exp[2]),
+            ],
+            adam_m: if opts.adam.is_some() {
+                vec![0.0; n_weights]
+            } else {
+                Vec::new()
+            },
+            adam_v: if opts.adam.is_some() {
+                vec![0.0; n_weights]
+            } else {
+                Vec::new()
+            },
         })
     }
 

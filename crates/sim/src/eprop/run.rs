@@ -610,29 +610,52 @@ impl EpropCore {
 
     /// The learning epoch at the end of a batch: `Δmant = −η·g` per weight (plastic
     /// synapses and readout), stochastically rounded with draws keyed by (seed, update
-    /// number, weight), clamped to the mantissa range. The accumulators are cleared.
+    /// number, weight), clamped to the mantissa range; or, with
+    /// [`CoreOptions::adam`](super::CoreOptions::adam), Adam's step on the batch-mean
+    /// gradient, converted to mantissa LSBs and rounded the same way. The update unit
+    /// computes Adam in IEEE-754 f64 (correctly rounded `+ − × ÷ √`, so bit-identical
+    /// on every machine). The accumulators are cleared.
     pub fn apply(&mut self, state: &mut EpropState) -> UpdateStats {
         let mut st = UpdateStats::default();
         let epoch = self.updates;
         self.updates += 1;
         let seed = self.opts.seed;
         let (wmax, groups) = (self.wmax, self.groups);
-        let step = |w: &mut i32, g: i64, group: usize, id: u64, st: &mut UpdateStats| {
+        let adam = self.opts.adam.map(|lr| {
+            let t = (epoch + 1) as i32;
+            (lr, 1.0 - 0.9f64.powi(t), 1.0 - 0.999f64.powi(t))
+        });
+        let (grad_unit, mant_per_real) = (self.grad_unit, self.mant_per_real);
+        let (am, av) = (&mut self.adam_m, &mut self.adam_v);
+        let mut step = |w: &mut i32, g: i64, group: usize, id: u64, st: &mut UpdateStats| {
             st.updates += 1;
-            let (m, e) = (groups.eta_m[group], groups.eta_e[group]);
-            let x = -(i128::from(m) * i128::from(g));
-            let d = if x == 0 {
-                0
-            } else if e >= 0 {
-                (x << e.min(60)).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+            let draw = hash_random(seed, epoch, id, group as u64);
+            let d = if let Some((lr, c1, c2)) = adam {
+                let i = id as usize;
+                let gf = g as f64 * grad_unit[group];
+                am[i] = 0.9 * am[i] + 0.1 * gf;
+                av[i] = 0.999 * av[i] + 0.001 * gf * gf;
+                let dw = -lr * (am[i] / c1) / ((av[i] / c2).sqrt() + 1e-8);
+                let x = dw * mant_per_real[group];
+                // floor(x + u), u uniform in [0, 1): an unbiased rounding.
+                let u = (draw >> 11) as f64 * 2f64.powi(-53);
+                (x + u).floor().clamp(i64::MIN as f64, i64::MAX as f64) as i64
             } else {
-                let bits = (-e) as u32;
-                let (x, bits) = if bits > 63 {
-                    (x >> (bits - 63).min(127), 63)
+                let (m, e) = (groups.eta_m[group], groups.eta_e[group]);
+                let x = -(i128::from(m) * i128::from(g));
+                if x == 0 {
+                    0
+                } else if e >= 0 {
+                    (x << e.min(60)).clamp(i64::MIN as i128, i64::MAX as i128) as i64
                 } else {
-                    (x, bits)
-                };
-                stochastic_round(x, bits, hash_random(seed, epoch, id, group as u64))
+                    let bits = (-e) as u32;
+                    let (x, bits) = if bits > 63 {
+                        (x >> (bits - 63).min(127), 63)
+                    } else {
+                        (x, bits)
+                    };
+                    stochastic_round(x, bits, draw)
+                }
             };
             if d != 0 {
                 let new = (i64::from(*w) + d).clamp(-i64::from(wmax), i64::from(wmax));

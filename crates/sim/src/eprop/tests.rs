@@ -402,3 +402,30 @@ fn apply_moves_weights_against_the_gradient() {
         }
     }
 }
+
+/// Adam's first step is `−step·sign(g)` in the float model's units: every weight moves
+/// against its gradient by `step` (within the one-LSB rounding).
+#[test]
+fn adam_first_step_is_step_times_sign() {
+    let n = net(4, 4, 2, 2, 2, Feedback::Full, 0.5);
+    let opts = CoreOptions {
+        adam: Some(0.01),
+        ..options(true, 10)
+    };
+    let mut core = EpropCore::new(&n, &opts).unwrap();
+    let before = core.weights().to_vec();
+    let mut s = EpropState::new(&core);
+    s.g.iter_mut()
+        .enumerate()
+        .for_each(|(i, g)| *g = if i % 3 == 0 { 1 << 40 } else { -(1 << 35) });
+    core.apply(&mut s);
+    for (i, (&b, &a)) in before.iter().zip(core.weights()).enumerate() {
+        let group = usize::from(core.src[i] as usize >= core.inputs);
+        let expect = 0.01 * core.mant_per_real[group] * if i % 3 == 0 { -1.0 } else { 1.0 };
+        let moved = f64::from(a - b);
+        assert!(
+            (moved - expect).abs() <= 1.0 + 1e-6 * expect.abs(),
+            "synapse {i}: moved {moved}, expected {expect}"
+        );
+    }
+}

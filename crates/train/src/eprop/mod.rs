@@ -73,6 +73,10 @@ pub struct EpropRunConfig {
     pub float: bool,
     /// Snapshots of the modulator field in the strip (over the learning window).
     pub snapshots: usize,
+    /// `Some(step)`: the update unit applies Adam with this step (docs/eprop.md)
+    /// instead of `Δw = −η·g` with `lr`.
+    #[serde(default)]
+    pub adam: Option<f64>,
 }
 
 impl EpropRunConfig {
@@ -97,6 +101,7 @@ impl EpropRunConfig {
             lazy_decay: true,
             float: false,
             snapshots: 8,
+            adam: None,
         }
     }
 
@@ -105,8 +110,16 @@ impl EpropRunConfig {
         f.seed = self.seed;
         f.trials = self.trials;
         f.batch = self.batch;
-        f.optimizer = amine_tasks::eprop::Optimizer::Sgd;
-        f.lr_groups = Some(self.lr.map(|x| x as f32));
+        match self.adam {
+            Some(step) => {
+                f.optimizer = amine_tasks::eprop::Optimizer::Adam;
+                f.lr = step as f32;
+            }
+            None => {
+                f.optimizer = amine_tasks::eprop::Optimizer::Sgd;
+                f.lr_groups = Some(self.lr.map(|x| x as f32));
+            }
+        }
         f.c_reg = self.c_reg as f32;
         f.f_target_hz = self.f_target_hz as f32;
         f.k_diffusion = self.k as f32;
@@ -414,6 +427,7 @@ pub fn train_eprop_on(
         c_reg: cfg.c_reg,
         f_target_hz: cfg.f_target_hz,
         max_steps: gen.steps().max(probe.steps),
+        adam: cfg.adam,
     };
     let mut core = EpropCore::new(&core_net(&net, cfg.condition, cfg.k), &opts)
         .map_err(|e| bad(e.to_string()))?;

@@ -255,13 +255,17 @@ pub fn summary_text(study: &EpropStudy) -> String {
                 .filter(|r| r.config.condition == c.condition)
                 .map(|r| r.weight_clamps)
                 .sum();
+            let update = match r.config.adam {
+                Some(step) => format!("Adam, step {step}"),
+                None => format!(
+                    "learning rates (input, recurrent, readout) {}, {}, {}",
+                    r.config.lr[0], r.config.lr[1], r.config.lr[2]
+                ),
+            };
             let _ = writeln!(
                 s,
-                "{}: learning rates (input, recurrent, readout) {}, {}, {}; {} synapses; {} weight clamps in all",
+                "{}: {update}; {} synapses; {} weight clamps in all",
                 condition_name(c.condition),
-                r.config.lr[0],
-                r.config.lr[1],
-                r.config.lr[2],
                 amine_chip::units::group_digits(r.synapses as u64),
                 amine_chip::units::group_digits(clamps)
             );
