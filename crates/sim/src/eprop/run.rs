@@ -455,9 +455,18 @@ impl EpropCore {
                         }
                     }
                     // The grid: spread (or forget), inject, read.
-                    let before = s.grid.total_bits(0).unwrap_or(0);
+                    // Totals only for the log: the grid's sums are not on the hot path.
+                    let logging = s.log.is_some();
+                    let total = |g: &ModGrid| {
+                        if logging {
+                            g.total_bits(0).unwrap_or(0)
+                        } else {
+                            0
+                        }
+                    };
+                    let before = total(&s.grid);
                     s.grid.step();
-                    let after = s.grid.total_bits(0).unwrap_or(0);
+                    let after = total(&s.grid);
                     let mut injected = 0i64;
                     for &j in &self.injectors {
                         let u: i64 = self.feedback[j]
