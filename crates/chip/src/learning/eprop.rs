@@ -301,12 +301,23 @@ impl EpropRow {
     /// `εv ← α·εv + (1−α)·x`, keeping the old value as εv(t−1).
     pub fn step_pre(&mut self, spiked: bool, c: &EpropConsts) {
         self.ev_prev = self.ev;
-        let x = if spiked { (ONE - c.alpha) << c.frac } else { 0 };
-        self.ev = sat32(rshift(c.alpha * i64::from(self.ev) + x, CONST_BITS));
+        self.ev = c.ev_next(self.ev, spiked);
     }
 }
 
 impl EpropConsts {
+    /// `εv ← α·εv + (1−α)·x` (rounded): one source's presynaptic trace, shared by
+    /// every layout of the unit.
+    #[inline(always)]
+    pub fn ev_next(&self, ev: i32, spiked: bool) -> i32 {
+        let x = if spiked {
+            (ONE - self.alpha) << self.frac
+        } else {
+            0
+        };
+        sat32(rshift(self.alpha * i64::from(ev) + x, CONST_BITS))
+    }
+
     /// Whether the unit keeps εa (β ≠ 0).
     pub fn keeps_eps_a(&self) -> bool {
         self.beta != 0

@@ -284,8 +284,6 @@ impl EpropCore {
         s.reset_trial();
         let (n, ni, o) = (self.n, self.inputs, self.outputs);
         let f = u32::from(self.opts.frac_bits);
-        let alpha = self.lif_c.alpha;
-        let one_a = (1i64 << 16) - alpha;
         let (kappa, one_k) = (self.kappa, (1i64 << 16) - self.kappa);
         let mut r = TrialResult {
             steps: trial.steps,
@@ -307,18 +305,18 @@ impl EpropCore {
             let xs = trial.spikes.get(lo..hi).unwrap_or(&[]);
             // 1. εv per source (the eligibility unit's presynaptic half).
             if learn {
+                let c = &self.lif_c;
                 for e in s.ev.iter_mut() {
-                    let v = rshift(alpha * i64::from(e[0]), 16);
-                    *e = [sat32(v), e[0]];
+                    *e = [c.ev_next(e[0], false), e[0]];
                 }
-                let x = one_a << f;
+                // A source that fired: redo its step from εv(t−1) with the input.
                 for &i in xs {
                     let e = &mut s.ev[usize::from(i)];
-                    e[0] = sat32(rshift(alpha * i64::from(e[1]) + x, 16));
+                    e[0] = c.ev_next(e[1], true);
                 }
                 for &j in &s.spk_prev {
                     let e = &mut s.ev[ni + j as usize];
-                    e[0] = sat32(rshift(alpha * i64::from(e[1]) + x, 16));
+                    e[0] = c.ev_next(e[1], true);
                 }
                 r.counts.trace_update += (ni + n) as u64;
             }
