@@ -39,7 +39,8 @@ use amine_chip::learning::engine::{DrawKey, PostSide, PreSide, PreparedRule, Row
 use amine_chip::learning::eprop::{psi, EpropConsts};
 use amine_chip::learning::traces::{step as trace_step, TraceParams};
 use amine_chip::modgrid::ModGrid;
-use amine_chip::neuron::alif::Reset;
+use amine_chip::neuron::alif::AlifState;
+use amine_chip::neuron::lif::LifState;
 use amine_chip::neuron::graded::derivative;
 use amine_chip::neuron::NeuronParams;
 use amine_chip::synapse::{effective_weight, SignMode};
@@ -274,9 +275,8 @@ pub(crate) fn learn(
 /// ψ̂ is read from the compartment's registers after this step's update: `v`, the
 /// threshold `vth << 6` (plus `a` for ALIF) and whether the compartment was refractory
 /// in this step (its counter was non-zero before it). On a spike `v` has already been
-/// reset, so the distance to the threshold before the reset is used instead: `v`
-/// itself for ALIF with [`Reset::Subtract`] (`v − thr_eff` is what the reset keeps),
-/// 0 otherwise (the overshoot is lost with `v = 0`; ψ̂ = γ).
+/// reset, so the distance to the threshold before the reset is used instead
+/// ([`AlifState::overshoot_at_spike`]; 0 for LIF, whose `v = 0` loses it: ψ̂ = γ).
 #[allow(clippy::too_many_arguments)]
 fn eprop_step(
     t: &CoreTable,
@@ -312,16 +312,24 @@ fn eprop_step(
     scratch.eprop.resize(t.n);
     for &j in &cs.targets {
         let j = j as usize;
-        let (thr, adapt, subtract) = match &t.profiles[t.profile_of[j] as usize] {
-            NeuronParams::Lif(p) => (p.threshold(), 0, false),
-            NeuronParams::Alif(p) => (p.lif.threshold(), a[j], p.reset == Reset::Subtract),
-            NeuronParams::Graded(_) => (0, 0, false),
+        let (thr, adapt, overshoot) = match &t.profiles[t.profile_of[j] as usize] {
+            NeuronParams::Lif(p) => (p.threshold(), 0, 0),
+            NeuronParams::Alif(p) => {
+                let st = AlifState {
+                    lif: LifState {
+                        v: v[j],
+                        ..LifState::default()
+                    },
+                    a: a[j],
+                };
+                (p.lif.threshold(), a[j], st.overshoot_at_spike(p))
+            }
+            NeuronParams::Graded(_) => (0, 0, 0),
         };
         let (thr, adapt) = (i64::from(thr), i64::from(adapt));
         let was_refractory = refr_last[j] > 0;
         let new = if spiked[j] {
-            let d = if subtract { i64::from(v[j]) } else { 0 };
-            psi(d, 0, false, thr, c)
+            psi(overshoot, 0, false, thr, c)
         } else {
             psi(i64::from(v[j]), thr + adapt, was_refractory, thr, c)
         };

@@ -9,16 +9,20 @@
 //! 2. `a = clamp(a, 0, 2^23 - 1)`, then `a = (a · (4096 - da)) >> 12`. The decay comes
 //!    *before* the threshold comparison, so an increment from the previous step's spike is
 //!    seen decayed once. (`a >= 0`, so the shift is the same round-toward-zero as LIF.)
-//! 3. If refractory (`refractory_left > 0`): decrement the counter, no integration, no
-//!    spike. With [`Reset::Zero`] `v` is held at 0 as in LIF; with [`Reset::Subtract`]
-//!    `v` is frozen at its post-reset value (clipped to the v range), so the overshoot
-//!    kept by the subtractive reset is not thrown away by the refractory period.
+//! 3. If refractory (`refractory_left > 0`): decrement the counter and no spike. With
+//!    [`Reset::Zero`] `v` is held at 0 as in LIF; with [`Reset::Subtract`] `v` is frozen
+//!    at its post-reset value (clipped to the v range), so the overshoot kept by the
+//!    subtractive reset is not thrown away by the refractory period; with
+//!    [`Reset::SubtractBase`] `v` keeps integrating (step 4) and only the spike is
+//!    blocked.
 //! 4. `v = clip(decay(v, dv) + u + bias, ±(2^23 - 1))` — LIF step 3.
 //! 5. `thr_eff = (vth << 6) + a` (with the decayed `a` of step 2). Spike iff
-//!    `v > thr_eff`. On a spike, in this order: `v = 0` ([`Reset::Zero`], Loihi) or
-//!    `v = v - thr_eff` ([`Reset::Subtract`], e-prop; uses the pre-increment `thr_eff`,
-//!    and lies in `(0, v]` because `thr_eff >= 0`); then `a = clamp(a + a_inc, 0, 2^23 - 1)`;
-//!    then `refractory_left = refractory`.
+//!    `v > thr_eff`. On a spike, in this order: `v = 0` ([`Reset::Zero`], Loihi),
+//!    `v = v - thr_eff` ([`Reset::Subtract`]; uses the pre-increment `thr_eff`, and lies
+//!    in `(0, v]` because `thr_eff >= 0`) or `v = v - (vth << 6)` ([`Reset::SubtractBase`],
+//!    the LSNN/e-prop neuron: only the base threshold is removed, so an adapted neuron
+//!    keeps `a` of overshoot); then `a = clamp(a + a_inc, 0, 2^23 - 1)`; then
+//!    `refractory_left = refractory`.
 //!
 //! With `a_inc = 0` (and `a` starting at 0) the model is bit-identical to LIF with
 //! [`Reset::Zero`]. `da = 4095` keeps `a >> 12` per step, so increments below 4096 never
@@ -36,8 +40,12 @@ pub enum Reset {
     /// `v = 0` (Loihi).
     #[default]
     Zero,
-    /// `v -= thr_eff`, keeping the overshoot (e-prop / LSNN).
+    /// `v -= thr_eff`, keeping the overshoot; `v` frozen while refractory.
     Subtract,
+    /// `v -= vth << 6` (the base threshold, not the adapted one), and `v` integrates
+    /// while refractory: the LSNN neuron that e-prop is defined on,
+    /// `v ← α·v + I − z·thr` with spikes blocked during the refractory period.
+    SubtractBase,
 }
 
 /// Parameters of an ALIF compartment.
@@ -77,6 +85,21 @@ impl AlifParams {
 }
 
 impl AlifState {
+    /// After a step that spiked, `v − thr_eff` as it was just before the reset (the
+    /// pre-increment `thr_eff`), rebuilt from the registers: 0 for [`Reset::Zero`] (the
+    /// overshoot is lost), `v` for [`Reset::Subtract`], `v − (a − a_inc)` for
+    /// [`Reset::SubtractBase`] (exact unless `a` saturated). The e-prop units read the
+    /// pseudo-derivative of the spiking step from it.
+    pub fn overshoot_at_spike(&self, p: &AlifParams) -> i64 {
+        match p.reset {
+            Reset::Zero => 0,
+            Reset::Subtract => i64::from(self.lif.v),
+            Reset::SubtractBase => {
+                i64::from(self.lif.v) - (i64::from(self.a) - i64::from(p.a_inc))
+            }
+        }
+    }
+
     /// The threshold the next comparison would use if `a` did not decay first:
     /// `(vth << 6) + a`. Handy for plotting; [`AlifState::step`] uses the decayed `a`.
     pub fn threshold(&self, p: &AlifParams) -> i64 {
@@ -96,6 +119,7 @@ impl AlifState {
             self.lif.v = match p.reset {
                 Reset::Zero => 0,
                 Reset::Subtract => clip_v(i64::from(self.lif.v)),
+                Reset::SubtractBase => self.lif.integrated_v(&p.lif),
             };
             return false;
         }
@@ -109,6 +133,8 @@ impl AlifState {
             Reset::Zero => 0,
             // v > thr_eff >= 0, so the difference is in (0, v] and needs no clipping.
             Reset::Subtract => (i64::from(self.lif.v) - thr_eff) as i32,
+            // v > thr_eff >= vth << 6, so the difference is positive and below v.
+            Reset::SubtractBase => (i64::from(self.lif.v) - i64::from(p.lif.threshold())) as i32,
         };
         self.a = (a + i64::from(p.a_inc)).clamp(0, i64::from(V_MAX)) as i32;
         self.lif.refractory_left = p.lif.refractory;
@@ -218,6 +244,40 @@ mod tests {
             [300, 600, 260, 560, 220, 520, 180, 480, 140]
         );
         assert_eq!(trace(Reset::Zero), [300, 600, 0, 300, 600, 0, 300, 600, 0]);
+    }
+
+    #[test]
+    fn subtract_base_removes_only_the_base_threshold_and_integrates_while_refractory() {
+        // Threshold 640, bias 300, no leak, a_inc 100, refractory 1.
+        let mut p = alif(10, 300, 0, 100, Reset::SubtractBase);
+        p.lif.refractory = 1;
+        let mut s = AlifState::default();
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            let fired = s.step(&p, 0);
+            seen.push((fired, s.lif.v, s.a));
+            if fired {
+                // The overshoot over the pre-increment threshold, rebuilt.
+                let before = s.lif.v + 640;
+                assert_eq!(
+                    s.overshoot_at_spike(&p),
+                    i64::from(before) - (640 + i64::from(s.a) - 100)
+                );
+            }
+        }
+        // 300, 600, 900 > 640 → 260 (a = 100); refractory: 560 (integrates, no spike);
+        // 860 > 740 → 220 (a = 200); refractory: 520.
+        assert_eq!(
+            seen,
+            [
+                (false, 300, 0),
+                (false, 600, 0),
+                (true, 260, 100),
+                (false, 560, 100),
+                (true, 220, 200),
+                (false, 520, 200),
+            ]
+        );
     }
 
     #[test]

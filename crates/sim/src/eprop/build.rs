@@ -302,7 +302,7 @@ impl EpropCore {
                 lif,
                 da,
                 a_inc: if j < net.n_lif { 0 } else { a_inc },
-                reset: Reset::Subtract,
+                reset: Reset::SubtractBase,
             })
             .collect();
         // The eligibility unit's β in threshold units: a_inc / ((1 − ρ)·thr).

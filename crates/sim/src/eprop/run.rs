@@ -370,7 +370,7 @@ impl EpropCore {
                         &self.alif_c
                     };
                     let new = if fired {
-                        psi(i64::from(st.lif.v), 0, false, thr, c)
+                        psi(st.overshoot_at_spike(p), 0, false, thr, c)
                     } else {
                         psi(
                             i64::from(st.lif.v),
