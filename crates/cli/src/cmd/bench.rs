@@ -179,16 +179,27 @@ fn bench_eprop_at(scale: (f64, f64), trials: usize) -> Result<EpropRateRow> {
     let mut core = EpropCore::new(&cn, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut state = EpropState::new(&core);
     let (mut spikes, mut neuron_steps) = (0u64, 0u64);
+    let mut res = vec![Default::default(); cfg.batch];
     let t0 = thread_cpu_s();
-    for i in 0..trials {
-        let trial = gen.trial(&mut ChaCha8Rng::seed_from_u64(i as u64 + 1));
-        let r = core.run_trial(&mut state, &trial_data(&trial), true);
-        spikes += r.spikes_lif + r.spikes_alif;
-        neuron_steps += (r.steps * core.neurons()) as u64;
-        if (i + 1) % cfg.batch == 0 {
-            core.apply(&mut state);
+    for b in 0..trials.div_ceil(cfg.batch) {
+        let batch: Vec<_> = (0..cfg.batch)
+            .map(|i| {
+                gen.trial(&mut ChaCha8Rng::seed_from_u64(
+                    (b * cfg.batch + i) as u64 + 1,
+                ))
+            })
+            .collect();
+        let data: Vec<_> = batch.iter().map(trial_data).collect();
+        for (t, r) in data.iter().zip(res.iter_mut()) {
+            *r = core.run_trial(&mut state, t, true);
         }
+        for r in &res {
+            spikes += r.spikes_lif + r.spikes_alif;
+            neuron_steps += (r.steps * core.neurons()) as u64;
+        }
+        core.apply(&mut state);
     }
+    let trials = trials.div_ceil(cfg.batch) * cfg.batch;
     let cpu = thread_cpu_s() - t0;
     let rate = trials as f64 / cpu.max(1e-9);
     Ok(EpropRateRow {
