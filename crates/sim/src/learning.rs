@@ -40,8 +40,8 @@ use amine_chip::learning::eprop::{psi, EpropConsts};
 use amine_chip::learning::traces::{step as trace_step, TraceParams};
 use amine_chip::modgrid::ModGrid;
 use amine_chip::neuron::alif::AlifState;
-use amine_chip::neuron::lif::LifState;
 use amine_chip::neuron::graded::derivative;
+use amine_chip::neuron::lif::LifState;
 use amine_chip::neuron::NeuronParams;
 use amine_chip::synapse::{effective_weight, SignMode};
 

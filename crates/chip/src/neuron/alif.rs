@@ -94,9 +94,7 @@ impl AlifState {
         match p.reset {
             Reset::Zero => 0,
             Reset::Subtract => i64::from(self.lif.v),
-            Reset::SubtractBase => {
-                i64::from(self.lif.v) - (i64::from(self.a) - i64::from(p.a_inc))
-            }
+            Reset::SubtractBase => i64::from(self.lif.v) - (i64::from(self.a) - i64::from(p.a_inc)),
         }
     }
 

@@ -99,7 +99,122 @@ struct EpropRow {
     energy_per_training_trial_uj: f64,
     latency_per_training_trial_ms: f64,
     peak_rss_mb: f64,
+    /// In process, the same task at the firing rates of early and of trained networks.
+    at_rates: Vec<EpropRateRow>,
 }
+
+/// Training trials timed in this process (thread CPU time, trial generation and the
+/// batch's weight update included) on a core whose input weights are scaled, so the
+/// speed at the firing rates of a trained network (15–50 Hz) is measured without
+/// training one first: cost grows with spikes, rows with ψ ≠ 0 and window work.
+#[derive(Debug, Serialize)]
+struct EpropRateRow {
+    /// Input and recurrent weights times these.
+    weight_scale: (f64, f64),
+    training_trials: u64,
+    /// Mean firing rate over all neurons and trials.
+    rate_hz: f64,
+    thread_cpu_s: f64,
+    trials_per_cpu_s: f64,
+    /// The 3 × 5 × 64,000-trial study on 2 cores at this speed.
+    study_projection_min: f64,
+}
+
+fn study_minutes(trials_per_cpu_s: f64) -> f64 {
+    3.0 * 5.0 * 64_000.0 / (2.0 * trials_per_cpu_s) / 60.0
+}
+
+fn thread_cpu_s() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0;
+    if ok {
+        ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+    } else {
+        f64::NAN
+    }
+}
+
+/// `trials` training trials of cue accumulation (diffusion, seed 1, the study's SGD
+/// rates, batch 64) with the input and recurrent weights times `scale`.
+fn bench_eprop_at(scale: (f64, f64), trials: usize) -> Result<EpropRateRow> {
+    use amine_sim::eprop::{CoreOptions, EpropCore, EpropState};
+    use amine_tasks::eprop::{Condition, EpropConfig, Net, TaskGen, TaskKind};
+    use amine_train::eprop::{core_net, trial_data, EpropRunConfig};
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    let (task, cond) = (TaskKind::CueAccumulation, Condition::Diffusion);
+    let cfg = EpropRunConfig::new(task, cond, 1);
+    let gen = TaskGen::new(task, cfg.seed);
+    let mut f = EpropConfig::new(task, cond);
+    f.net.inputs = gen.inputs();
+    f.net.outputs = gen.outputs();
+    let net = Net::new(&f.net, &mut ChaCha8Rng::seed_from_u64(cfg.seed))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut cn = core_net(&net, cond, cfg.k);
+    for (w, &s) in cn.w.iter_mut().zip(&cn.src) {
+        *w *= if (s as usize) < cn.inputs {
+            scale.0
+        } else {
+            scale.1
+        };
+    }
+    let probe = gen.trial(&mut ChaCha8Rng::seed_from_u64(0));
+    let opts = CoreOptions {
+        weight_bits: cfg.weight_bits,
+        frac_bits: cfg.frac_bits,
+        lazy_decay: cfg.lazy_decay,
+        seed: cfg.seed,
+        lr: cfg.lr,
+        batch: cfg.batch,
+        window: probe.window.len().max(1),
+        c_reg: cfg.c_reg,
+        f_target_hz: cfg.f_target_hz,
+        max_steps: gen.steps().max(probe.steps),
+        adam: None,
+    };
+    let mut core = EpropCore::new(&cn, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut state = EpropState::new(&core);
+    let (mut spikes, mut neuron_steps) = (0u64, 0u64);
+    let mut res = vec![Default::default(); cfg.batch];
+    let t0 = thread_cpu_s();
+    for b in 0..trials.div_ceil(cfg.batch) {
+        let batch: Vec<_> = (0..cfg.batch)
+            .map(|i| {
+                gen.trial(&mut ChaCha8Rng::seed_from_u64(
+                    (b * cfg.batch + i) as u64 + 1,
+                ))
+            })
+            .collect();
+        let data: Vec<_> = batch.iter().map(trial_data).collect();
+        for (t, r) in data.iter().zip(res.iter_mut()) {
+            *r = core.run_trial(&mut state, t, true);
+        }
+        for r in &res {
+            spikes += r.spikes_lif + r.spikes_alif;
+            neuron_steps += (r.steps * core.neurons()) as u64;
+        }
+        core.apply(&mut state);
+    }
+    let trials = trials.div_ceil(cfg.batch) * cfg.batch;
+    let cpu = thread_cpu_s() - t0;
+    let rate = trials as f64 / cpu.max(1e-9);
+    Ok(EpropRateRow {
+        weight_scale: scale,
+        training_trials: trials as u64,
+        rate_hz: 1000.0 * spikes as f64 / neuron_steps.max(1) as f64,
+        thread_cpu_s: cpu,
+        trials_per_cpu_s: rate,
+        study_projection_min: study_minutes(rate),
+    })
+}
+
+/// (Input, recurrent) weight scales of the in-process rows: the initial network (~1 Hz)
+/// and one firing at about the rates a trained network reaches (~40 Hz).
+const RATE_SCALES: [(f64, f64); 2] = [(1.0, 1.0), (6.0, 4.0)];
 
 fn bench_eprop(exe: &Path, repeat: u32) -> Result<EpropRow> {
     let trials = 640u64;
@@ -136,17 +251,30 @@ fn bench_eprop(exe: &Path, repeat: u32) -> Result<EpropRow> {
             process_wall_s: child.wall_s,
             process_cpu_s: child.cpu_s,
             trials_per_cpu_s: rate,
-            study_projection_min: 3.0 * 5.0 * 64_000.0 / (2.0 * rate) / 60.0,
+            study_projection_min: study_minutes(rate),
             energy_per_training_trial_uj: per["energy_pj"].as_f64().unwrap_or(f64::NAN) * 1e-6,
             latency_per_training_trial_ms: per["latency_s"].as_f64().unwrap_or(f64::NAN) * 1e3,
             peak_rss_mb: child.peak_rss_kb as f64 / 1024.0,
+            at_rates: Vec::new(),
         };
         best = Some(match best {
             Some(b) if b.process_cpu_s <= this.process_cpu_s => b,
             _ => this,
         });
     }
-    best.context("no training run")
+    let mut best = best.context("no training run")?;
+    for scale in RATE_SCALES {
+        let mut row: Option<EpropRateRow> = None;
+        for _ in 0..repeat.max(1) {
+            let this = bench_eprop_at(scale, 256)?;
+            row = Some(match row {
+                Some(b) if b.thread_cpu_s <= this.thread_cpu_s => b,
+                _ => this,
+            });
+        }
+        best.at_rates.extend(row);
+    }
+    Ok(best)
 }
 
 #[derive(Debug, Serialize)]
@@ -187,6 +315,19 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 r.study_projection_min,
                 a.repeat.max(1)
             );
+            println!("in process, one thread (trial generation and updates included):");
+            for x in &r.at_rates {
+                println!(
+                    "  weights ×{} (input), ×{} (recurrent): {:.1} Hz, {} trials in {:.2} CPU s, {:.1} trials per CPU second, study {:.0} min",
+                    x.weight_scale.0,
+                    x.weight_scale.1,
+                    x.rate_hz,
+                    x.training_trials,
+                    x.thread_cpu_s,
+                    x.trials_per_cpu_s,
+                    x.study_projection_min
+                );
+            }
         }
         return Ok(());
     }

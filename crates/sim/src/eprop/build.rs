@@ -179,6 +179,8 @@ pub struct EpropCore {
     /// Adam's moments per weight (synapses, then readout weights).
     pub(super) adam_m: Vec<f64>,
     pub(super) adam_v: Vec<f64>,
+    /// The lane path's hoisted neurons and ψ̂ table (`None`: trial by trial only).
+    pub(super) fast: Option<super::lanes::Fast>,
 }
 
 /// `x` as a 16-bit mantissa times a power of two.
@@ -427,7 +429,7 @@ impl EpropCore {
                 .collect()
         };
         let side = net.grid_side;
-        Ok(EpropCore {
+        let mut core = EpropCore {
             n,
             n_lif: net.n_lif,
             inputs: n_in,
@@ -482,7 +484,10 @@ impl EpropCore {
             } else {
                 Vec::new()
             },
-        })
+            fast: None,
+        };
+        core.fast = super::lanes::Fast::new(&core);
+        Ok(core)
     }
 
     pub fn neurons(&self) -> usize {

@@ -43,8 +43,10 @@
 //! Everything is integer arithmetic: a trial's result is bit-identical on any machine,
 //! and a batch's summed `g` does not depend on how its trials were split over threads.
 
+mod bank;
 mod build;
 mod cost;
+mod lanes;
 mod run;
 #[cfg(test)]
 mod tests;

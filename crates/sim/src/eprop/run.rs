@@ -96,13 +96,15 @@ pub struct EpropState {
     /// Readout gradients, summed over the batch so far.
     pub g_out: Vec<i64>,
     count: Vec<u32>,
-    grid: ModGrid,
+    pub(super) grid: ModGrid,
     /// Steps at which to copy the grid's plane into [`EpropState::snapshots`].
     pub record_at: Vec<usize>,
     /// `(step, cell values)` recorded during the last trial.
     pub snapshots: Vec<(usize, Vec<f64>)>,
     /// Set to `Some` to record the next trials' per-step internals (tests, pictures).
     pub log: Option<StepLog>,
+    /// The lane path's state ([`EpropCore::run_trials`]), made on first use.
+    pub(super) lanes: Option<Box<super::lanes::Lanes>>,
 }
 
 /// Per-step internals of a trial (recorded only when [`EpropState::log`] is set; a
@@ -165,6 +167,7 @@ impl EpropState {
             record_at: Vec::new(),
             snapshots: Vec::new(),
             log: None,
+            lanes: None,
         }
     }
 
@@ -392,18 +395,7 @@ impl EpropCore {
             r.counts.neuron_idle += idle_n;
             r.counts.spike_out += s.spk.len() as u64;
             // 3. Readout units (graded, always updated) and z̄.
-            for k in 0..o {
-                let w = &self.w_out[k * n..(k + 1) * n];
-                let drive: i64 = s.spk.iter().map(|&j| i64::from(w[j as usize])).sum::<i64>()
-                    << self.groups.exp[2];
-                s.y[k] = sat32(rshift(kappa * i64::from(s.y[k]) + one_k * drive, 16));
-                r.counts.synaptic_op += s
-                    .spk
-                    .iter()
-                    .filter(|&&j| self.out_mask[k * n + j as usize])
-                    .count() as u64;
-            }
-            r.counts.neuron_active += o as u64;
+            self.readout_step(&mut s.y, &s.spk, &mut r.counts);
             if learn && t >= gate {
                 for (j, zb) in s.zbar.iter_mut().enumerate() {
                     // `spk` is in neuron order.
@@ -419,69 +411,24 @@ impl EpropCore {
                 for (acc, &y) in s.y_sum.iter_mut().zip(&s.y) {
                     *acc += i64::from(y);
                 }
-                let yf = |y: i32| f64::from(y) / f64::from(1u32 << Q);
-                match trial.target {
-                    TrialTarget::Class(label) => {
-                        self.error_unit.softmax_error(&s.y, label, &mut s.err);
-                        let mx = s.y.iter().map(|&y| yf(y)).fold(f64::NEG_INFINITY, f64::max);
-                        let z: f64 = s.y.iter().map(|&y| (yf(y) - mx).exp()).sum();
-                        let yl = s.y.get(label).map_or(mx, |&y| yf(y));
-                        r.loss += z.ln() - (yl - mx);
-                    }
-                    TrialTarget::Series(v) => {
-                        let tv = v.get(t - window.start).copied().unwrap_or(0.0);
-                        let tq = (f64::from(tv) * f64::from(1u32 << Q)).round() as i32;
-                        s.err.fill(0);
-                        s.err[0] = s.y[0].saturating_sub(tq);
-                        let e = f64::from(s.err[0]) / f64::from(1u32 << Q);
-                        r.loss += 0.5 * e * e;
-                        r.sq_err += e * e;
-                        r.target_ss += (f64::from(tv) - target_mean).powi(2);
-                    }
-                }
-                r.counts.neuron_active += o as u64;
+                let tv = match trial.target {
+                    TrialTarget::Series(v) => v.get(t - window.start).copied().unwrap_or(0.0),
+                    TrialTarget::Class(_) => 0.0,
+                };
+                self.error_step(trial.target, tv, target_mean, &s.y, &mut s.err, &mut r);
                 if learn {
-                    for k in 0..o {
-                        let ek = i64::from(s.err[k]);
-                        let row = &mut s.g_out[k * n..(k + 1) * n];
-                        let mask = &self.out_mask[k * n..(k + 1) * n];
-                        for ((g, &zb), &on) in row.iter_mut().zip(&s.zbar).zip(mask) {
-                            if on {
-                                *g = g.saturating_add(ek * i64::from(zb));
-                                r.counts.trace_update += 1;
-                            }
-                        }
-                    }
-                    // The grid: spread (or forget), inject, read.
-                    // Totals only for the log: the grid's sums are not on the hot path.
-                    let logging = s.log.is_some();
-                    let total = |g: &ModGrid| {
-                        if logging {
-                            g.total_bits(0).unwrap_or(0)
-                        } else {
-                            0
-                        }
-                    };
-                    let before = total(&s.grid);
-                    s.grid.step();
-                    let after = total(&s.grid);
-                    let mut injected = 0i64;
-                    for &j in &self.injectors {
-                        let u: i64 = self.feedback[j]
-                            .iter()
-                            .map(|&(k, b)| i64::from(b) * i64::from(s.err[k]))
-                            .sum();
-                        // Q.32 → the grid's Q8.24.
-                        let bits = sat32(rshift(u, 2 * Q - 24));
-                        let (x, y) = self.cell[j];
-                        let _ = s.grid.inject_bits(0, x, y, bits);
-                        injected += i64::from(bits);
-                    }
-                    r.chip.modulator_cell_update += cells;
-                    for j in 0..n {
-                        let (x, y) = self.cell[j];
-                        s.post.m[j] = s.grid.sample_bits(0, x, y).unwrap_or(0);
-                    }
+                    let m = &mut s.post.m;
+                    let mut totals = s.log.is_some().then_some([0i64; 2]);
+                    let injected = self.signal_step(
+                        &s.err,
+                        &s.zbar,
+                        &mut s.g_out,
+                        &mut s.grid,
+                        &mut r,
+                        totals.as_mut(),
+                        |j, v| m[j] = v,
+                    );
+                    let [before, after] = totals.unwrap_or_default();
                     if let Some(log) = &mut s.log {
                         let total = s.grid.total_bits(0).unwrap_or(0);
                         log.grid_total.push([before, after, total]);
@@ -581,7 +528,8 @@ impl EpropCore {
             std::mem::swap(&mut s.spk, &mut s.spk_prev);
         }
         if learn {
-            self.add_regulariser(s, trial.steps, window.len());
+            let esum = &s.esum;
+            self.regularise(&mut s.g, &s.count, |q| esum[q], trial.steps, window.len());
         }
         let spikes =
             |range: Range<usize>| s.count[range].iter().map(|&c| u64::from(c)).sum::<u64>();
@@ -596,23 +544,135 @@ impl EpropCore {
     }
 
     /// `g += c_j·Σe` with `c_j = 2^24·|W|·c_reg·(f_j − f_target)/T` (Q.40 here), the
-    /// rate unit's end-of-trial contribution.
-    fn add_regulariser(&self, s: &mut EpropState, steps: usize, window: usize) {
+    /// rate unit's end-of-trial contribution; `count[j]` is neuron j's spike count and
+    /// `esum(q)` synapse q's Σe.
+    pub(super) fn regularise(
+        &self,
+        g: &mut [i64],
+        count: &[u32],
+        esum: impl Fn(usize) -> i64,
+        steps: usize,
+        window: usize,
+    ) {
         if self.opts.c_reg == 0.0 || steps == 0 {
             return;
         }
         let t = steps as f64;
         let ft = self.opts.f_target_hz / 1000.0;
-        for j in 0..self.n {
-            let rate = f64::from(s.count[j]) / t;
+        for (j, &cj) in count.iter().enumerate().take(self.n) {
+            let rate = f64::from(cj) / t;
             let c = 2f64.powi(40) * window as f64 * self.opts.c_reg * (rate - ft) / t;
             let c = c.round() as i128;
             let (lo, hi) = (self.row_start[j], self.row_start[j + 1]);
-            for (g, &e) in s.g[lo..hi].iter_mut().zip(&s.esum[lo..hi]) {
-                let d = (c * i128::from(e) + (1 << 15)) >> 16;
+            for (q, g) in g.iter_mut().enumerate().take(hi).skip(lo) {
+                let d = (c * i128::from(esum(q)) + (1 << 15)) >> 16;
                 *g = g.saturating_add(d.clamp(i64::MIN as i128, i64::MAX as i128) as i64);
             }
         }
+    }
+
+    /// The readout units' step: `y ← κ·y + (1−κ)·Σ_j w_out,kj·z_j` for the neurons
+    /// `spk` that fired.
+    pub(super) fn readout_step(&self, y: &mut [i32], spk: &[u32], counts: &mut Counts) {
+        let n = self.n;
+        let (kappa, one_k) = (self.kappa, (1i64 << 16) - self.kappa);
+        for (k, y) in y.iter_mut().enumerate() {
+            let w = &self.w_out[k * n..(k + 1) * n];
+            let drive: i64 =
+                spk.iter().map(|&j| i64::from(w[j as usize])).sum::<i64>() << self.groups.exp[2];
+            *y = sat32(rshift(kappa * i64::from(*y) + one_k * drive, 16));
+            counts.synaptic_op += spk
+                .iter()
+                .filter(|&&j| self.out_mask[k * n + j as usize])
+                .count() as u64;
+        }
+        counts.neuron_active += y.len() as u64;
+    }
+
+    /// The error units at a window step: `err` from the readouts `y` and the trial's
+    /// target (`tv`: this step's value of a series), and the loss terms.
+    pub(super) fn error_step(
+        &self,
+        target: TrialTarget<'_>,
+        tv: f32,
+        target_mean: f64,
+        y: &[i32],
+        err: &mut [i32],
+        r: &mut TrialResult,
+    ) {
+        let yf = |y: i32| f64::from(y) / f64::from(1u32 << Q);
+        match target {
+            TrialTarget::Class(label) => {
+                self.error_unit.softmax_error(y, label, err);
+                let mx = y.iter().map(|&y| yf(y)).fold(f64::NEG_INFINITY, f64::max);
+                let z: f64 = y.iter().map(|&y| (yf(y) - mx).exp()).sum();
+                let yl = y.get(label).map_or(mx, |&y| yf(y));
+                r.loss += z.ln() - (yl - mx);
+            }
+            TrialTarget::Series(_) => {
+                let tq = (f64::from(tv) * f64::from(1u32 << Q)).round() as i32;
+                err.fill(0);
+                if let (Some(e0), Some(&y0)) = (err.first_mut(), y.first()) {
+                    *e0 = y0.saturating_sub(tq);
+                }
+                let e = f64::from(err.first().copied().unwrap_or(0)) / f64::from(1u32 << Q);
+                r.loss += 0.5 * e * e;
+                r.sq_err += e * e;
+                r.target_ss += (f64::from(tv) - target_mean).powi(2);
+            }
+        }
+        r.counts.neuron_active += y.len() as u64;
+    }
+
+    /// The learning part of a window step: the readout's gradient `err_k·z̄_j`, the
+    /// grid (spread or forget, inject, read) and each neuron's signal, passed to
+    /// `set_m(j, m_j)`. Returns the sum injected; `totals` gets the grid's total before
+    /// and after its step (only for the log: the sums are not on the hot path).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn signal_step(
+        &self,
+        err: &[i32],
+        zbar: &[i32],
+        g_out: &mut [i64],
+        grid: &mut ModGrid,
+        r: &mut TrialResult,
+        totals: Option<&mut [i64; 2]>,
+        mut set_m: impl FnMut(usize, i32),
+    ) -> i64 {
+        let n = self.n;
+        for (k, &ek) in err.iter().enumerate() {
+            let ek = i64::from(ek);
+            let row = &mut g_out[k * n..(k + 1) * n];
+            let mask = &self.out_mask[k * n..(k + 1) * n];
+            for ((g, &zb), &on) in row.iter_mut().zip(zbar).zip(mask) {
+                if on {
+                    *g = g.saturating_add(ek * i64::from(zb));
+                    r.counts.trace_update += 1;
+                }
+            }
+        }
+        let before = totals.is_some().then(|| grid.total_bits(0).unwrap_or(0));
+        grid.step();
+        if let (Some(t), Some(b)) = (totals, before) {
+            *t = [b, grid.total_bits(0).unwrap_or(0)];
+        }
+        let mut injected = 0i64;
+        for &j in &self.injectors {
+            let u: i64 = self.feedback[j]
+                .iter()
+                .map(|&(k, b)| i64::from(b) * i64::from(err[k]))
+                .sum();
+            // Q.32 → the grid's Q8.24.
+            let bits = sat32(rshift(u, 2 * Q - 24));
+            let (x, y) = self.cell[j];
+            let _ = grid.inject_bits(0, x, y, bits);
+            injected += i64::from(bits);
+        }
+        r.chip.modulator_cell_update += u64::from(self.side) * u64::from(self.side);
+        for (j, &(x, y)) in self.cell.iter().enumerate() {
+            set_m(j, grid.sample_bits(0, x, y).unwrap_or(0));
+        }
+        injected
     }
 
     /// The learning epoch at the end of a batch: `Δmant = −η·g` per weight (plastic

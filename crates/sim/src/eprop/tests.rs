@@ -430,3 +430,76 @@ fn adam_first_step_is_step_times_sign() {
         );
     }
 }
+
+/// [`net`] with `outputs` readouts, a sparse readout mask and mixed feedback signs.
+fn net_with_outputs(seed: u64, outputs: usize, feedback: Feedback, w: f64) -> EpropNet {
+    let mut nt = net(seed, 6, 3, 4, 3, feedback, w);
+    let n = nt.neurons();
+    nt.outputs = outputs;
+    nt.w_out = (0..outputs * n)
+        .map(|i| ((i * 37 % 11) as f64 - 5.0) * 0.1)
+        .collect();
+    nt.out_mask = (0..outputs * n).map(|i| i % 3 != 1).collect();
+    nt.b = (0..outputs * n)
+        .map(|i| if i % 2 == 0 { 0.3 } else { -0.2 })
+        .collect();
+    nt
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// The lane path ([`EpropCore::run_trials`]) gives bit for bit the results, counts,
+    /// gradients and (after `apply`) weights of running the reference trial by trial:
+    /// lazy and strict decay, learning on and off, classes and series, any number of
+    /// trials (whole groups, a part group, one), two batches in a row.
+    #[test]
+    fn lanes_equal_the_reference_trial_by_trial(
+        seed in 0u64..10_000, lazy in any::<bool>(), learn in any::<bool>(),
+        class in any::<bool>(), trials in 1usize..20, rate in 40u64..250,
+        w in 0.3f64..1.2, diffusion in any::<bool>(), c_reg in any::<bool>(),
+        steps in 40usize..90, win in 0usize..30,
+    ) {
+        let outputs = if class { 2 } else { 1 };
+        let fb = if diffusion { Feedback::Diffusion { k: 0.75 } } else { Feedback::Full };
+        let net = net_with_outputs(seed, outputs, fb, w);
+        let opts = CoreOptions {
+            c_reg: if c_reg { 0.5 } else { 0.0 },
+            ..options(lazy, steps)
+        };
+        let mut a = EpropCore::new(&net, &opts).unwrap();
+        let mut b = a.clone();
+        let inputs: Vec<Input> = (0..trials).map(|i| input(seed * 31 + i as u64, 6, steps, rate)).collect();
+        let window = steps / 2 - win / 2..steps - win / 3;
+        let data: Vec<TrialData<'_>> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, inp)| TrialData {
+                steps,
+                spike_start: &inp.start,
+                spikes: &inp.spikes,
+                window: window.clone(),
+                target: if class {
+                    TrialTarget::Class((seed as usize + i) % 2)
+                } else {
+                    TrialTarget::Series(&inp.target[window.clone()])
+                },
+            })
+            .collect();
+        let (mut sa, mut sb) = (EpropState::new(&a), EpropState::new(&b));
+        for _batch in 0..2 {
+            let want: Vec<TrialResult> = data.iter().map(|t| a.run_trial(&mut sa, t, learn)).collect();
+            let mut got = vec![TrialResult::default(); data.len()];
+            b.run_trials(&mut sb, &data, learn, &mut got);
+            prop_assert_eq!(&got, &want);
+            prop_assert_eq!(&sb.g, &sa.g);
+            prop_assert_eq!(&sb.g_out, &sa.g_out);
+        }
+        // The lanes did run (a lone trial, or a series while learning, runs the reference).
+        prop_assert_eq!(sb.lanes.is_some(), trials > 1 && (class || !learn));
+        prop_assume!(data.len() > 1 && sa.g.iter().any(|&g| g != 0) || !learn);
+        prop_assert_eq!(a.apply(&mut sa), b.apply(&mut sb));
+        prop_assert_eq!(a.weights(), b.weights());
+        prop_assert_eq!(a.readout_weights(), b.readout_weights());
+    }
+}
