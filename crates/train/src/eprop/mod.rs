@@ -278,10 +278,13 @@ impl Tally {
         }
     }
 
-    fn cost(&self, chip: &ChipConfig, weight_updates: u64) -> TrialCost {
+    /// `words_per_update`: synapse-memory words each weight update reads and writes —
+    /// 1 for the plain update, 3 for Adam (the weight and its two moments; an amine
+    /// assumption: the update unit's √ and ÷ are not priced separately).
+    fn cost(&self, chip: &ChipConfig, weight_updates: u64, words_per_update: u64) -> TrialCost {
         let n = self.trials.max(1) as f64;
         let mut counts = self.counts;
-        counts.synaptic_update += weight_updates;
+        counts.synaptic_update += weight_updates * words_per_update;
         let c = core_cost(&counts, &self.chip, chip);
         TrialCost {
             energy_pj: c.total_pj() / n,
@@ -442,6 +445,7 @@ pub fn train_eprop_on(
     let (mut tally, mut train_all, mut eval_all) =
         (Tally::default(), Tally::default(), Tally::default());
     let (mut weight_updates, mut clamps, mut changed) = (0u64, 0u64, 0u64);
+    let words_per_update = if cfg.adam.is_some() { 3 } else { 1 };
     let mut curve = Vec::new();
     let evaluate = |core: &EpropCore,
                     states: &mut [EpropState],
@@ -515,8 +519,8 @@ pub fn train_eprop_on(
         config: cfg.clone(),
         curve,
         final_eval,
-        per_training_trial: train_all.cost(chip, weight_updates),
-        per_inference_trial: eval_all.cost(chip, 0),
+        per_training_trial: train_all.cost(chip, weight_updates, words_per_update),
+        per_inference_trial: eval_all.cost(chip, 0, 1),
         weight_clamps: clamps,
         weights_changed: changed,
         synapses: core.synapses(),
