@@ -141,7 +141,7 @@ fn thread_cpu_s() -> f64 {
 /// `trials` training trials of cue accumulation (diffusion, seed 1, the study's SGD
 /// rates, batch 64) with the input and recurrent weights times `scale`.
 fn bench_eprop_at(scale: (f64, f64), trials: usize) -> Result<EpropRateRow> {
-    use amine_sim::eprop::{CoreOptions, EpropCore, EpropState};
+    use amine_sim::eprop::{EpropCore, EpropState};
     use amine_tasks::eprop::{Condition, EpropConfig, Net, TaskGen, TaskKind};
     use amine_train::eprop::{core_net, trial_data, EpropRunConfig};
     use rand_chacha::rand_core::SeedableRng;
@@ -162,20 +162,7 @@ fn bench_eprop_at(scale: (f64, f64), trials: usize) -> Result<EpropRateRow> {
             scale.1
         };
     }
-    let probe = gen.trial(&mut ChaCha8Rng::seed_from_u64(0));
-    let opts = CoreOptions {
-        weight_bits: cfg.weight_bits,
-        frac_bits: cfg.frac_bits,
-        lazy_decay: cfg.lazy_decay,
-        seed: cfg.seed,
-        lr: cfg.lr,
-        batch: cfg.batch,
-        window: probe.window.len().max(1),
-        c_reg: cfg.c_reg,
-        f_target_hz: cfg.f_target_hz,
-        max_steps: gen.steps().max(probe.steps),
-        adam: None,
-    };
+    let opts = cfg.core_options(&gen);
     let mut core = EpropCore::new(&cn, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut state = EpropState::new(&core);
     let (mut spikes, mut neuron_steps) = (0u64, 0u64);

@@ -80,6 +80,25 @@ pub struct EpropRunConfig {
 }
 
 impl EpropRunConfig {
+    /// The e-prop core's options for this run on the trials of `gen` (the window length
+    /// and the longest trial from a probe trial).
+    pub fn core_options(&self, gen: &TaskGen) -> CoreOptions {
+        let probe = gen.trial(&mut ChaCha8Rng::seed_from_u64(0));
+        CoreOptions {
+            weight_bits: self.weight_bits,
+            frac_bits: self.frac_bits,
+            lazy_decay: self.lazy_decay,
+            seed: self.seed,
+            lr: self.lr,
+            batch: self.batch,
+            window: probe.window.len().max(1),
+            c_reg: self.c_reg,
+            f_target_hz: self.f_target_hz,
+            max_steps: gen.steps().max(probe.steps),
+            adam: self.adam,
+        }
+    }
+
     /// The study's defaults for `task` under `condition` (docs/eprop.md, "On the chip").
     pub fn new(task: TaskKind, condition: Condition, seed: u64) -> EpropRunConfig {
         let pattern = task == TaskKind::PatternGeneration;
@@ -418,20 +437,7 @@ pub fn train_eprop_on(
     let classification = gen.is_classification();
     let net = Net::new(&fcfg.net, &mut ChaCha8Rng::seed_from_u64(cfg.seed))
         .map_err(|e| bad(e.to_string()))?;
-    let probe = gen.trial(&mut ChaCha8Rng::seed_from_u64(0));
-    let opts = CoreOptions {
-        weight_bits: cfg.weight_bits,
-        frac_bits: cfg.frac_bits,
-        lazy_decay: cfg.lazy_decay,
-        seed: cfg.seed,
-        lr: cfg.lr,
-        batch: cfg.batch,
-        window: probe.window.len().max(1),
-        c_reg: cfg.c_reg,
-        f_target_hz: cfg.f_target_hz,
-        max_steps: gen.steps().max(probe.steps),
-        adam: cfg.adam,
-    };
+    let opts = cfg.core_options(gen);
     let mut core = EpropCore::new(&core_net(&net, cfg.condition, cfg.k), &opts)
         .map_err(|e| bad(e.to_string()))?;
     let (n_lif, n_alif) = (net.p.n_lif, net.p.n_alif);
