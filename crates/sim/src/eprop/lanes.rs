@@ -21,7 +21,7 @@
 //!   where no partial sum can reach the `i64` range (classification: `|err|, z̄ ≤ 2^16`;
 //!   checked against the accumulator before each group), else the reference runs.
 
-use super::bank::{Group, PsiTable, Regs};
+use super::bank::{Group, PsiDiv, Regs};
 use super::build::{EpropCore, POW_BITS, Q};
 use super::run::{EpropState, TrialData, TrialResult, TrialTarget};
 use amine_chip::learning::eprop::{decay_by, rshift, sat32, EpropPost};
@@ -60,7 +60,7 @@ mod tests {
 #[derive(Debug, Clone)]
 pub(super) struct Fast {
     groups: [Group; 2],
-    psi: PsiTable,
+    psi: PsiDiv,
 }
 
 impl Fast {
@@ -82,8 +82,18 @@ impl Fast {
         }
         Some(Fast {
             groups: [Group::new(&pl)?, Group::new(&pa)?],
-            psi: PsiTable::new(thr, cl)?,
+            psi: PsiDiv::new(thr, cl)?,
         })
+    }
+
+    /// The hoisted parameters of the LIF (`alif = false`) or ALIF group.
+    pub(super) fn group(&self, alif: bool) -> &Group {
+        &self.groups[usize::from(alif)]
+    }
+
+    /// The ψ̂ table both groups share.
+    pub(super) fn psi(&self) -> &PsiDiv {
+        &self.psi
     }
 }
 

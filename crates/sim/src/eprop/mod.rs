@@ -47,6 +47,7 @@ mod bank;
 mod build;
 mod cost;
 mod lanes;
+mod rows;
 mod run;
 #[cfg(test)]
 mod tests;

@@ -11,14 +11,17 @@
 //! weight scale into one 16-bit mantissa and a power of two.
 
 use super::build::{EpropCore, POW_BITS, Q};
+use super::bank::{Bank, GroupOut};
+use super::rows::{self, RowKind, RowSlices, RowStep};
 use crate::energy::{ChipCounts, Counts};
 use amine_chip::config::{Boundary, GridFormat, Kernel};
 use amine_chip::learning::eprop::{
-    decay_by, e_alif, e_lif, ebar_next, eps_a_next, psi, rshift, sat32, EpropPost,
+    decay_by, psi, rshift, sat32, EpropPost,
 };
 use amine_chip::learning::{hash_random, stochastic_round};
 use amine_chip::modgrid::ModGrid;
 use amine_chip::neuron::alif::AlifState;
+use amine_chip::neuron::lif::LifState;
 use std::ops::Range;
 
 /// What a trial asks of the readout.
@@ -75,7 +78,9 @@ pub struct UpdateStats {
 /// snapshot.
 #[derive(Debug, Clone)]
 pub struct EpropState {
-    neurons: Vec<AlifState>,
+    bank: Bank,
+    fired: Vec<u8>,
+    psi_scratch: Vec<i32>,
     spk: Vec<u32>,
     spk_prev: Vec<u32>,
     cur: Vec<i64>,
@@ -103,6 +108,9 @@ pub struct EpropState {
     pub snapshots: Vec<(usize, Vec<f64>)>,
     /// Set to `Some` to record the next trials' per-step internals (tests, pictures).
     pub log: Option<StepLog>,
+    /// Whether the eligibility unit's rows take the wide (AVX-512) body: detected
+    /// once; set to `false` to force the reference body (results are the same).
+    pub wide: bool,
     /// The lane path's state ([`EpropCore::run_trials`]), made on first use.
     pub(super) lanes: Option<Box<super::lanes::Lanes>>,
 }
@@ -144,7 +152,9 @@ impl EpropState {
         let mut post = EpropPost::default();
         post.resize(n);
         EpropState {
-            neurons: vec![AlifState::default(); n],
+            bank: Bank::new(n),
+            fired: vec![0; n],
+            psi_scratch: vec![0; n],
             spk: Vec::with_capacity(n),
             spk_prev: Vec::with_capacity(n),
             cur: vec![0; n],
@@ -167,6 +177,7 @@ impl EpropState {
             record_at: Vec::new(),
             snapshots: Vec::new(),
             log: None,
+            wide: rows::wide_available(),
             lanes: None,
         }
     }
@@ -189,7 +200,7 @@ impl EpropState {
 
     /// The trial-boundary reset: neurons, traces, readouts and grid to zero.
     fn reset_trial(&mut self) {
-        self.neurons.fill(AlifState::default());
+        self.bank.clear();
         self.spk.clear();
         self.spk_prev.clear();
         self.ev.fill([0; 2]);
@@ -221,58 +232,6 @@ impl EpropState {
     }
 }
 
-/// The per-row constants of one step.
-struct RowStep {
-    psi: i32,
-    psi_beta: i32,
-    c1: i32,
-    c2: i32,
-    m: i64,
-    f: u32,
-    kappa: i64,
-    one_k: i64,
-}
-
-/// One row's traces for one step, specialised so LIF rows skip εa, steps before the
-/// gate skip ē and steps without a signal skip g.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn row<const ALIF: bool, const EBAR: bool, const GRAD: bool>(
-    c: &RowStep,
-    src: &[u32],
-    ev: &[[i32; 2]],
-    ea: &mut [i32],
-    ebar: &mut [i32],
-    esum: &mut [i64],
-    g: &mut [i64],
-) {
-    let it = src
-        .iter()
-        .zip(ea.iter_mut())
-        .zip(ebar.iter_mut())
-        .zip(esum.iter_mut())
-        .zip(g.iter_mut());
-    for ((((&s, ea), eb), es), g) in it {
-        let [v, vp] = ev[s as usize];
-        let e = if ALIF {
-            *ea = eps_a_next(c.c1, c.c2, i64::from(vp), *ea, c.f);
-            e_alif(c.psi, c.psi_beta, i64::from(v), *ea, c.f)
-        } else {
-            e_lif(c.psi, i64::from(v), c.f)
-        };
-        // Plain (wrapping) adds, as the hardware's accumulators: with traces below
-        // 2^20 and signals below 2^28 a batch of 2^10 windows of 2^10 steps stays
-        // below 2^63; saturating here would cost more than the rest of the loop.
-        *es = es.wrapping_add(e);
-        if EBAR {
-            *eb = ebar_next(c.kappa, c.one_k, *eb, e);
-            if GRAD {
-                *g = g.wrapping_add(c.m * i64::from(*eb));
-            }
-        }
-    }
-}
-
 impl EpropCore {
     /// Simulates one trial from reset. With `learn`, the eligibility unit runs and the
     /// trial's gradient is added to `state.g`/`state.g_out`; without, only the forward
@@ -295,6 +254,7 @@ impl EpropCore {
         let window = trial.window.start.min(trial.steps)..trial.window.end.min(trial.steps);
         let gate = self.ebar_from(window.start);
         let lazy = self.opts.lazy_decay;
+        let wide = s.wide && rows::sources_in_range(&self.src, s.ev.len());
         let target_mean = match trial.target {
             TrialTarget::Series(v) => {
                 v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len().max(1) as f64
@@ -338,61 +298,13 @@ impl EpropCore {
                 r.counts.synaptic_op += (b - a) as u64;
                 r.counts.axon_in += 1;
             }
-            s.spk.clear();
-            let (mut active, mut idle_n) = (0u64, 0u64);
-            for j in 0..n {
-                let input = std::mem::take(&mut s.cur[j]);
-                let input = input.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
-                let st = &mut s.neurons[j];
-                let busy = input != 0
-                    || st.lif.u != 0
-                    || st.lif.v != 0
-                    || st.a != 0
-                    || st.lif.refractory_left != 0;
-                if !busy {
-                    idle_n += 1;
-                    if learn {
-                        s.psi_prev[j] = s.psi[j];
-                        s.psi[j] = 0;
-                    }
-                    continue;
-                }
-                active += 1;
-                let p = &self.params[j];
-                let was_refractory = st.lif.refractory_left > 0;
-                let fired = st.step(p, input);
-                if fired {
-                    s.spk.push(j as u32);
-                    s.count[j] += 1;
-                }
-                if learn {
-                    let thr = i64::from(p.lif.threshold());
-                    let c = if j < self.n_lif {
-                        &self.lif_c
-                    } else {
-                        &self.alif_c
-                    };
-                    let new = if fired {
-                        psi(st.overshoot_at_spike(p), 0, false, thr, c)
-                    } else {
-                        psi(
-                            i64::from(st.lif.v),
-                            thr + i64::from(st.a),
-                            was_refractory,
-                            thr,
-                            c,
-                        )
-                    };
-                    s.psi_prev[j] = s.psi[j];
-                    s.psi[j] = new;
-                }
-            }
+            let active = self.step_neurons(s, learn);
+            r.counts.neuron_active += active;
+            r.counts.neuron_idle += n as u64 - active;
             if let Some(log) = &mut s.log {
                 log.psi.push(s.psi.clone());
                 log.spikes.push(s.spk.clone());
             }
-            r.counts.neuron_active += active;
-            r.counts.neuron_idle += idle_n;
             r.counts.spike_out += s.spk.len() as u64;
             // 3. Readout units (graded, always updated) and z̄.
             self.readout_step(&mut s.y, &s.spk, &mut r.counts);
@@ -497,30 +409,21 @@ impl EpropCore {
                         kappa,
                         one_k,
                     };
-                    let (src, ev) = (&self.src[lo..hi], &s.ev[..]);
-                    let (ea, eb, es, g) = (
-                        &mut s.ea[lo..hi],
-                        &mut s.ebar[lo..hi],
-                        &mut s.esum[lo..hi],
-                        &mut s.g[lo..hi],
-                    );
                     let grad = m != 0;
-                    match (alif, ebar_on, grad) {
-                        (true, false, _) => row::<true, false, false>(&rs, src, ev, ea, eb, es, g),
-                        (true, true, false) => {
-                            row::<true, true, false>(&rs, src, ev, ea, eb, es, g)
-                        }
-                        (true, true, true) => row::<true, true, true>(&rs, src, ev, ea, eb, es, g),
-                        (false, false, _) => {
-                            row::<false, false, false>(&rs, src, ev, ea, eb, es, g)
-                        }
-                        (false, true, false) => {
-                            row::<false, true, false>(&rs, src, ev, ea, eb, es, g)
-                        }
-                        (false, true, true) => {
-                            row::<false, true, true>(&rs, src, ev, ea, eb, es, g)
-                        }
-                    }
+                    let kind = RowKind {
+                        alif,
+                        ebar: ebar_on,
+                        grad,
+                    };
+                    let slices = RowSlices {
+                        src: &self.src[lo..hi],
+                        ev: &s.ev,
+                        ea: &mut s.ea[lo..hi],
+                        ebar: &mut s.ebar[lo..hi],
+                        esum: &mut s.esum[lo..hi],
+                        g: &mut s.g[lo..hi],
+                    };
+                    rows::sweep(&rs, kind, slices, wide);
                     let per = 1 + u64::from(alif) + u64::from(ebar_on) + u64::from(grad);
                     r.counts.trace_update += per * (hi - lo) as u64 + 1;
                 }
@@ -541,6 +444,81 @@ impl EpropCore {
         r.correct = matches!(trial.target, TrialTarget::Class(l) if l == r.predicted);
         r.chip.barriers = trial.steps as u64;
         r
+    }
+
+    /// Step 2's second half: every neuron steps on its summed input (`cur`, left 0),
+    /// fills `spk` (neuron order) and the spike counts, and with `learn` moves ψ̂ to
+    /// `psi_prev` and the new ψ̂ into `psi`. Returns how many neurons stepped (the rest
+    /// are gated off: registers and input all 0).
+    fn step_neurons(&self, s: &mut EpropState, learn: bool) -> u64 {
+        let n = self.n;
+        if learn {
+            std::mem::swap(&mut s.psi, &mut s.psi_prev);
+        }
+        let psi_out = if learn { &mut s.psi } else { &mut s.psi_scratch };
+        let active = if let Some(fast) = &self.fast {
+            let mut active = 0;
+            for (alif, range) in [(false, 0..self.n_lif), (true, self.n_lif..n)] {
+                let out = GroupOut {
+                    psi: &mut psi_out[range.clone()],
+                    fired: &mut s.fired[range.clone()],
+                };
+                let g = fast.group(alif);
+                active += s
+                    .bank
+                    .step_group(range, g, fast.psi(), &mut s.cur, out, s.wide);
+            }
+            active
+        } else {
+            let mut active = 0;
+            for j in 0..n {
+                let input = std::mem::take(&mut s.cur[j]);
+                let input = input.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+                let b = &mut s.bank;
+                let busy = (input | b.u[j] | b.v[j] | b.a[j] | b.refr[j]) != 0;
+                s.fired[j] = 0;
+                psi_out[j] = 0;
+                if !busy {
+                    continue;
+                }
+                active += 1;
+                let mut st = AlifState {
+                    lif: LifState {
+                        u: b.u[j],
+                        v: b.v[j],
+                        refractory_left: b.refr[j].clamp(0, 255) as u8,
+                    },
+                    a: b.a[j],
+                };
+                let p = &self.params[j];
+                let was_refractory = st.lif.refractory_left > 0;
+                let fired = st.step(p, input);
+                (b.u[j], b.v[j], b.a[j]) = (st.lif.u, st.lif.v, st.a);
+                b.refr[j] = i32::from(st.lif.refractory_left);
+                s.fired[j] = u8::from(fired);
+                let thr = i64::from(p.lif.threshold());
+                let c = if j < self.n_lif {
+                    &self.lif_c
+                } else {
+                    &self.alif_c
+                };
+                psi_out[j] = if fired {
+                    psi(st.overshoot_at_spike(p), 0, false, thr, c)
+                } else {
+                    let thr_eff = thr + i64::from(st.a);
+                    psi(i64::from(st.lif.v), thr_eff, was_refractory, thr, c)
+                };
+            }
+            active
+        };
+        s.spk.clear();
+        for (j, &f) in s.fired.iter().enumerate() {
+            if f != 0 {
+                s.spk.push(j as u32);
+                s.count[j] += 1;
+            }
+        }
+        active as u64
     }
 
     /// `g += c_j·Σe` with `c_j = 2^24·|W|·c_reg·(f_j − f_target)/T` (Q.40 here), the

@@ -503,3 +503,39 @@ proptest! {
         prop_assert_eq!(a.readout_weights(), b.readout_weights());
     }
 }
+
+/// The trial path's fast blocks (the group neuron step, the wide row body) change no
+/// bit: a cue-like trial run with each of them off gives the same result, traces and
+/// gradients.
+#[test]
+fn fast_paths_change_nothing() {
+    let steps = 400;
+    for (seed, lazy) in [(3u64, true), (4, false)] {
+        let n = net(seed, 6, 4, 4, 3, Feedback::Diffusion { k: 0.75 }, 0.9);
+        let inp = input(seed, 6, steps, 120);
+        let core = EpropCore::new(&n, &options(lazy, steps)).unwrap();
+        assert!(core.fast.is_some(), "the test net has the fast neuron groups");
+        let mut slow = core.clone();
+        slow.fast = None;
+        let data = TrialData {
+            steps,
+            spike_start: &inp.start,
+            spikes: &inp.spikes,
+            window: 300..steps,
+            target: TrialTarget::Series(&inp.target[300..steps]),
+        };
+        let outcome = |core: &EpropCore, wide: bool| {
+            let mut s = EpropState::new(core);
+            s.wide = s.wide && wide;
+            let r = core.run_trial(&mut s, &data, true);
+            let (ea, eb) = s.traces();
+            (r, ea.to_vec(), eb.to_vec(), s.g.clone(), s.g_out.clone())
+        };
+        let base = outcome(&slow, false);
+        assert!(base.0.spikes_lif + base.0.spikes_alif > 0, "the trial has spikes");
+        assert!(base.3.iter().any(|&g| g != 0), "the trial has a gradient");
+        assert_eq!(outcome(&core, false), base);
+        assert_eq!(outcome(&core, true), base);
+        assert_eq!(outcome(&slow, true), base);
+    }
+}
