@@ -496,7 +496,23 @@ impl ModGrid {
                 if se == 0 && sc == 0 {
                     continue;
                 }
-                if x > 0 && x + 1 < w && y > 0 && y + 1 < h {
+                if self.boundary == Boundary::Torus {
+                    // The wrapped neighbours without `neighbour`'s remainders (the same
+                    // cells: x ± 1 mod w, y ± 1 mod h).
+                    let xm = if x == 0 { w - 1 } else { x - 1 };
+                    let xp = if x + 1 == w { 0 } else { x + 1 };
+                    let ym = w * if y == 0 { h - 1 } else { y - 1 };
+                    let yp = w * if y + 1 == h { 0 } else { y + 1 };
+                    let row = y * w;
+                    acc[row + xm] += se;
+                    acc[row + xp] += se;
+                    acc[ym + x] += se;
+                    acc[yp + x] += se;
+                    acc[ym + xm] += sc;
+                    acc[ym + xp] += sc;
+                    acc[yp + xm] += sc;
+                    acc[yp + xp] += sc;
+                } else if x > 0 && x + 1 < w && y > 0 && y + 1 < h {
                     // Interior: every neighbour exists, whatever the boundary.
                     acc[i - 1] += se;
                     acc[i + 1] += se;

@@ -44,9 +44,9 @@ impl Group {
 
 /// ψ̂ by `h` for one threshold and one (γ, F): [`psi`]'s rounded quotient
 /// `(h·γ·2^F + den/2) / den`, `den = thr·2^16`. Where the numerator stays below 2^53
-/// (the e-prop core's thresholds and F ≤ 20) it comes from an f64 division corrected to
-/// the exact integer quotient (numerator and `den` are exact doubles, so the rounded
-/// quotient is within one of the true one) — a division that vectorises; elsewhere
+/// (the e-prop core's thresholds and F ≤ 20) it comes from an f64 division rounded to
+/// an integer and corrected to the exact integer quotient (numerator and `den` are
+/// exact doubles, so the rounded quotient is the true floor or one above it) — a division that vectorises; elsewhere
 /// from the integer division.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct PsiDiv {
@@ -91,7 +91,10 @@ impl PsiDiv {
         if !BY_F64 {
             return (num / self.den) as i32;
         }
-        let q = (num as f64 / self.den_f) as i64;
+        // Round to an integer by adding 2^52 (the quotient is below 2^37, so the sum's
+        // unit is 1) and read it from the bits: unlike `as i64`, this vectorises.
+        const TWO_52: f64 = (1u64 << 52) as f64;
+        let q = ((num as f64 / self.den_f) + TWO_52).to_bits() as i64 - TWO_52.to_bits() as i64;
         let r = num - q * self.den;
         (q - i64::from(r < 0) + i64::from(r >= self.den)) as i32
     }
