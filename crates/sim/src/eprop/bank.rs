@@ -223,7 +223,7 @@ impl Bank {
         let (cur, psi, fired) = (&mut cur[range], &mut out.psi[..n], &mut out.fired[..n]);
         #[cfg(target_arch = "x86_64")]
         if wide && pd.by_f64 {
-            // SAFETY: `wide` says the CPU has AVX-512 F/DQ/VL.
+            // SAFETY: `wide` says the CPU has AVX-512 F/DQ/VL/BW.
             return unsafe { step_wide(g, pd, cur, regs, psi, fired) };
         }
         let _ = wide;
@@ -237,6 +237,7 @@ impl Bank {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+#[inline]
 unsafe fn step_wide(
     g: &Group,
     pd: &PsiDiv,

@@ -55,6 +55,7 @@ pub(super) fn wide_available() -> bool {
         std::is_x86_feature_detected!("avx512f")
             && std::is_x86_feature_detected!("avx512dq")
             && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512bw")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -70,7 +71,7 @@ pub(super) fn sources_in_range(src: &[u32], len: usize) -> bool {
 
 /// Steps one row: the wide body when `wide` (which must be [`wide_available`] and
 /// [`sources_in_range`] of every row's sources), else the reference.
-#[inline]
+#[inline(always)]
 pub(super) fn sweep(c: &RowStep, kind: RowKind, s: RowSlices<'_>, wide: bool) {
     #[cfg(target_arch = "x86_64")]
     if wide {
@@ -80,7 +81,7 @@ pub(super) fn sweep(c: &RowStep, kind: RowKind, s: RowSlices<'_>, wide: bool) {
             "a row's trace slices have the row's length"
         );
         debug_assert!(s.src.iter().all(|&i| (i as usize) < s.ev.len()));
-        // SAFETY: `wide` comes from `wide_available` (the CPU has AVX-512 F/DQ/VL) and
+        // SAFETY: `wide` comes from `wide_available` (the CPU has AVX-512 F/DQ/VL/BW) and
         // the caller's promise that every source indexes `ev` (checked once per trial,
         // see `sources_in_range`); the assert above covers the traces.
         unsafe { wide::sweep(c, kind, s) };
@@ -159,6 +160,7 @@ mod wide {
     use std::arch::x86_64::*;
 
     #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+    #[inline]
     pub(super) unsafe fn sweep(c: &RowStep, kind: RowKind, s: RowSlices<'_>) {
         match (kind.alif, kind.ebar, kind.grad) {
             (true, false, _) => body::<true, false, false>(c, s),

@@ -108,9 +108,9 @@ pub struct EpropState {
     pub snapshots: Vec<(usize, Vec<f64>)>,
     /// Set to `Some` to record the next trials' per-step internals (tests, pictures).
     pub log: Option<StepLog>,
-    /// Whether the eligibility unit's rows take the wide (AVX-512) body: detected
-    /// once; set to `false` to force the reference body (results are the same).
-    pub wide: bool,
+    /// Whether trials run the AVX-512 build of the step (the group neuron step and the
+    /// wide row body): detected once, see [`EpropState::set_wide`].
+    wide: bool,
     /// The lane path's state ([`EpropCore::run_trials`]), made on first use.
     pub(super) lanes: Option<Box<super::lanes::Lanes>>,
 }
@@ -182,6 +182,17 @@ impl EpropState {
         }
     }
 
+    /// Turns the AVX-512 build of the step off (`false`: the portable build, with the
+    /// same results) or back on where the CPU has it.
+    pub fn set_wide(&mut self, on: bool) {
+        self.wide = on && rows::wide_available();
+    }
+
+    /// Whether trials run the AVX-512 build of the step.
+    pub fn wide(&self) -> bool {
+        self.wide
+    }
+
     /// Zeroes the batch's gradient accumulators.
     pub fn clear_gradients(&mut self) {
         self.g.fill(0);
@@ -237,6 +248,35 @@ impl EpropCore {
     /// trial's gradient is added to `state.g`/`state.g_out`; without, only the forward
     /// dynamics (inference) run and are counted.
     pub fn run_trial(
+        &self,
+        state: &mut EpropState,
+        trial: &TrialData<'_>,
+        learn: bool,
+    ) -> TrialResult {
+        #[cfg(target_arch = "x86_64")]
+        if state.wide {
+            // SAFETY: `wide` is private and only ever set from `rows::wide_available`
+            // (the CPU has AVX-512 F/DQ/VL/BW).
+            return unsafe { self.run_trial_wide(state, trial, learn) };
+        }
+        self.run_trial_body(state, trial, learn)
+    }
+
+    /// [`EpropCore::run_trial`] compiled for AVX-512, so the per-step loops over
+    /// sources, neurons and rows are vectorised and the wide blocks inline.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+    unsafe fn run_trial_wide(
+        &self,
+        state: &mut EpropState,
+        trial: &TrialData<'_>,
+        learn: bool,
+    ) -> TrialResult {
+        self.run_trial_body(state, trial, learn)
+    }
+
+    #[inline(always)]
+    fn run_trial_body(
         &self,
         state: &mut EpropState,
         trial: &TrialData<'_>,

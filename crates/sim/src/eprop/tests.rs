@@ -526,7 +526,7 @@ fn fast_paths_change_nothing() {
         };
         let outcome = |core: &EpropCore, wide: bool| {
             let mut s = EpropState::new(core);
-            s.wide = s.wide && wide;
+            s.set_wide(wide);
             let r = core.run_trial(&mut s, &data, true);
             let (ea, eb) = s.traces();
             (r, ea.to_vec(), eb.to_vec(), s.g.clone(), s.g_out.clone())
