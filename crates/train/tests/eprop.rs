@@ -207,3 +207,33 @@ fn a_study_round_trips_through_json() {
     );
     assert_eq!(back.runs[0].strip.frames.len(), 3);
 }
+
+/// A study whose runs do not divide among the threads (3 runs on 2: two side by side,
+/// the last split over both) gives the runs it gives on one thread.
+#[test]
+fn a_study_splits_its_last_runs_without_changing_them() {
+    let mut base =
+        amine_train::eprop::EpropRunConfig::new(TaskKind::CueAccumulation, Condition::Diffusion, 1);
+    base.trials = 64;
+    base.batch = 32;
+    base.eval_trials = 8;
+    base.eval_every = 32;
+    let cfg = |threads| amine_train::eprop::StudyConfig {
+        task: TaskKind::CueAccumulation,
+        conditions: vec![Condition::Diffusion, Condition::Sparse, Condition::Full],
+        first_seed: 3,
+        seeds: 1,
+        base: base.clone(),
+        lr: None,
+        threads,
+    };
+    let chip = amine_chip::presets::preset("loihi").unwrap();
+    let run = |threads| {
+        let study = amine_train::eprop::run_study(&cfg(threads), &chip, &|_, _, _| {}).unwrap();
+        assert_eq!(study.runs.len(), 3);
+        amine_train::eprop::report::to_json(&study)
+    };
+    let one = run(1);
+    assert!(one.contains("\"weights_changed\""), "the report lists the runs");
+    assert_eq!(run(2), one);
+}

@@ -1,19 +1,19 @@
 //! The core's neurons with the parameters of their two groups hoisted: the chip's ALIF
-//! step ([`AlifState::step`](amine_chip::neuron::alif::AlifState::step)) one neuron
-//! at a time ([`Regs::step`], the lane path) or a whole group at a time over
-//! structure-of-arrays registers ([`Bank::step_group`], the trial path), and ψ̂
-//! computed without an integer division.
+//! step ([`AlifState::step`](amine_chip::neuron::alif::AlifState::step)) a whole group
+//! at a time over structure-of-arrays registers ([`Bank::step_group`]), and ψ̂ computed
+//! without an integer division.
 //!
-//! All are exact: the steps call the chip's own decay and clip arithmetic in the same
-//! order (proptests hold both equal to `AlifState::step`), and [`PsiDiv`] returns
+//! Both are exact: the step does the chip's decay, wrap and clip arithmetic in the
+//! same order (a proptest holds it equal to `AlifState::step`), and [`PsiDiv`] returns
 //! [`psi`]'s own value for every `h = thr − |v − thr_eff|` in `0..=thr`, the only
 //! values the core can produce (`|v|, |thr_eff| < 2^25`, so the subtraction never
 //! saturates). The group step is branch-free so that, compiled for AVX-512, it runs 8
 //! neurons per instruction.
 
+use super::EpropCore;
 use amine_chip::learning::eprop::EpropConsts;
 use amine_chip::neuron::alif::{AlifParams, Reset};
-use amine_chip::neuron::lif::{clip_v, decay, wrap_u, DECAY_ONE, U_WRAP, V_MAX};
+use amine_chip::neuron::lif::{DECAY_ONE, U_WRAP, V_MAX};
 
 /// One neuron group's parameters, hoisted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +73,8 @@ impl PsiDiv {
         })
     }
 
-    /// ψ̂ for `h` in `0..=thr`.
-    #[inline(always)]
+    /// ψ̂ for `h` in `0..=thr` (the group step calls [`PsiDiv::of_h_by`] directly).
+    #[cfg(test)]
     fn of_h(&self, h: i64) -> i32 {
         if self.by_f64 {
             self.of_h_by::<true>(h)
@@ -98,61 +98,46 @@ impl PsiDiv {
         let r = num - q * self.den;
         (q - i64::from(r < 0) + i64::from(r >= self.den)) as i32
     }
-
-    /// [`psi`]`(v, thr_eff, false, thr, c)` for `|v|, |thr_eff| < 2^40`.
-    #[inline(always)]
-    fn at(&self, v: i64, thr_eff: i64) -> i32 {
-        self.of_h((self.thr - (v - thr_eff).abs()).max(0))
-    }
 }
 
-/// One neuron's registers, as [`AlifState`](amine_chip::neuron::alif::AlifState) holds them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct Regs {
-    pub u: i32,
-    pub v: i32,
-    pub a: i32,
-    pub refractory_left: u8,
+/// What the core precomputes for the group step: its two neuron groups and ψ̂'s divider.
+#[derive(Debug, Clone)]
+pub(super) struct Fast {
+    groups: [Group; 2],
+    psi: PsiDiv,
 }
 
-impl Regs {
-    /// Whether a step could change anything (the chip gates idle compartments).
-    #[inline(always)]
-    pub(super) fn busy(&self, input: i32) -> bool {
-        (input | self.u | self.v | self.a | i32::from(self.refractory_left)) != 0
+impl Fast {
+    /// `None` unless every LIF neuron shares one parameter set and every ALIF neuron
+    /// another, the bank models their reset, and both ψ̂ constants agree.
+    pub(super) fn new(core: &EpropCore) -> Option<Fast> {
+        let p: &[AlifParams] = &core.params;
+        let (lif, alif) = p.split_at(core.n_lif.min(p.len()));
+        let first = |g: &[AlifParams]| g.first().or(p.first()).copied();
+        let (pl, pa) = (first(lif)?, first(alif)?);
+        let same = lif.iter().all(|x| *x == pl) && alif.iter().all(|x| *x == pa);
+        let (cl, ca) = (&core.lif_c, &core.alif_c);
+        let thr = i64::from(pl.lif.threshold());
+        if !same
+            || thr != i64::from(pa.lif.threshold())
+            || (cl.gamma, cl.frac) != (ca.gamma, ca.frac)
+        {
+            return None;
+        }
+        Some(Fast {
+            groups: [Group::new(&pl)?, Group::new(&pa)?],
+            psi: PsiDiv::new(thr, cl)?,
+        })
     }
 
-    /// [`AlifState::step`](amine_chip::neuron::alif::AlifState::step) with reset
-    /// [`Reset::SubtractBase`], then ψ̂ as the core derives it (from the overshoot after
-    /// a spike, 0 while refractory). Returns (spiked, ψ̂).
-    #[inline(always)]
-    pub(super) fn step(&mut self, g: &Group, tab: &PsiDiv, input: i32) -> (bool, i32) {
-        let u = i64::from(decay(self.u, g.du1)) + i64::from(input);
-        // wrap_u is the identity on its window; the rem_euclid only for the rest.
-        self.u = if u > -i64::from(U_WRAP) && u <= i64::from(U_WRAP) {
-            u as i32
-        } else {
-            wrap_u(u)
-        };
-        let a = i64::from(decay(self.a.clamp(0, V_MAX), g.da));
-        self.a = a as i32;
-        let v = clip_v(i64::from(decay(self.v, g.dv)) + i64::from(self.u) + g.bias);
-        if self.refractory_left > 0 {
-            self.refractory_left -= 1;
-            self.v = v;
-            return (false, 0);
-        }
-        let thr_eff = g.thr + a;
-        if i64::from(v) <= thr_eff {
-            self.v = v;
-            return (false, tab.at(i64::from(v), thr_eff));
-        }
-        self.v = (i64::from(v) - g.thr) as i32;
-        self.a = (a + g.a_inc).clamp(0, i64::from(V_MAX)) as i32;
-        self.refractory_left = g.refractory;
-        // The overshoot as the registers give it (AlifState::overshoot_at_spike).
-        let over = i64::from(self.v) - (i64::from(self.a) - g.a_inc);
-        (true, tab.at(over, 0))
+    /// The hoisted parameters of the LIF (`alif = false`) or ALIF group.
+    pub(super) fn group(&self, alif: bool) -> &Group {
+        &self.groups[usize::from(alif)]
+    }
+
+    /// The ψ̂ divider both groups share.
+    pub(super) fn psi(&self) -> &PsiDiv {
+        &self.psi
     }
 }
 
@@ -204,7 +189,8 @@ impl Bank {
     }
 
     /// Steps neurons `range` (all of group `g`) with the inputs `cur[range]` (summed
-    /// weights; taken, leaving 0), as [`Regs::step`] does each one; a neuron whose
+    /// weights; taken, leaving 0), as `AlifState::step` does each one, and ψ̂ as the core
+    /// derives it (from the overshoot after a spike, 0 while refractory); a neuron whose
     /// registers and input are all 0 does not step (the chip gates it). Returns how many
     /// stepped. `wide` must come from [`super::rows::wide_available`].
     pub(super) fn step_group(
@@ -249,7 +235,8 @@ unsafe fn step_wide(
     step_body::<true>(g, pd, cur, regs, psi, fired)
 }
 
-/// The group step, branch-free (selects instead of the chip's early returns);
+/// The group step, branch-free (selects instead of the chip's early returns; the
+/// `u` wrap as a mask, exact because its window is 2^24 wide);
 /// `BY_F64` is `pd.by_f64`.
 #[inline(always)]
 fn step_body<const BY_F64: bool>(
@@ -296,7 +283,11 @@ fn step_body<const BY_F64: bool>(
         };
         // ψ̂ from the overshoot after a spike, else from v − thr_eff; 0 while
         // refractory.
-        let x = if spike { v2 - (a2 - g.a_inc) } else { v1 - thr_eff };
+        let x = if spike {
+            v2 - (a2 - g.a_inc)
+        } else {
+            v1 - thr_eff
+        };
         let p = pd.of_h_by::<BY_F64>((g.thr - x.abs()).max(0));
         let p = if refr_now { 0 } else { p };
         if busy {
@@ -332,43 +323,6 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
-        /// The bank's step and ψ̂ equal the chip's step and the core's ψ̂ derivation.
-        #[test]
-        fn bank_step_equals_the_chip_step(
-            u in -(1i32 << 23)..=(1 << 23), v in -(1i32 << 23) + 1..(1 << 23),
-            a in -1000i32..(1 << 23), refr in 0u8..4, input in any::<i32>(),
-            small_input in -200_000i32..200_000, use_small in any::<bool>(),
-            du in 0u16..4096, dv in 0u16..4096, da in 0u16..4096,
-            vth in 1u32..2000, bias in -4096i16..4096, bias_exp in -7i8..=7,
-            a_inc in 0i32..200_000, refractory in 0u8..6, frac in 8u8..=22,
-        ) {
-            let p = AlifParams {
-                lif: LifParams { du, dv, vth, bias_mant: bias, bias_exp, refractory },
-                da,
-                a_inc,
-                reset: Reset::SubtractBase,
-            };
-            let c = consts(frac);
-            let input = if use_small { small_input } else { input };
-            let mut chip = AlifState { lif: LifState { u, v, refractory_left: refr }, a };
-            let thr = i64::from(p.lif.threshold());
-            let was = chip.lif.refractory_left > 0;
-            let fired = chip.step(&p, input);
-            let want_psi = if fired {
-                psi(chip.overshoot_at_spike(&p), 0, false, thr, &c)
-            } else {
-                psi(i64::from(chip.lif.v), thr + i64::from(chip.a), was, thr, &c)
-            };
-            let g = Group::new(&p).unwrap();
-            let tab = PsiDiv::new(thr, &c).unwrap();
-            let mut r = Regs { u, v, a, refractory_left: refr };
-            let (f, ps) = r.step(&g, &tab, input);
-            prop_assert_eq!(f, fired);
-            prop_assert_eq!(ps, want_psi);
-            prop_assert_eq!((r.u, r.v, r.a, r.refractory_left),
-                (chip.lif.u, chip.lif.v, chip.a, chip.lif.refractory_left));
-        }
-
         /// The group step over structure-of-arrays equals the chip's step neuron by
         /// neuron (gated: a neuron with all registers and input 0 does not step), with
         /// the wide body and without.
@@ -459,7 +413,11 @@ mod tests {
             let c = consts(frac);
             let pd = PsiDiv::new(thr, &c).expect("the core's ψ̂ fits");
             for h in 0..=thr {
-                assert_eq!(pd.of_h(h), psi(thr - h, 0, false, thr, &c), "h = {h}, F = {frac}");
+                assert_eq!(
+                    pd.of_h(h),
+                    psi(thr - h, 0, false, thr, &c),
+                    "h = {h}, F = {frac}"
+                );
             }
         }
     }

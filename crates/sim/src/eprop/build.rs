@@ -179,8 +179,9 @@ pub struct EpropCore {
     /// Adam's moments per weight (synapses, then readout weights).
     pub(super) adam_m: Vec<f64>,
     pub(super) adam_v: Vec<f64>,
-    /// The lane path's hoisted neurons and ψ̂ table (`None`: trial by trial only).
-    pub(super) fast: Option<super::lanes::Fast>,
+    /// The hoisted neuron groups and ψ̂ divider of the group step (`None`: the chip's
+    /// `AlifState::step` neuron by neuron).
+    pub(super) fast: Option<super::bank::Fast>,
 }
 
 /// `x` as a 16-bit mantissa times a power of two.
@@ -486,7 +487,7 @@ impl EpropCore {
             },
             fast: None,
         };
-        core.fast = super::lanes::Fast::new(&core);
+        core.fast = super::bank::Fast::new(&core);
         Ok(core)
     }
 

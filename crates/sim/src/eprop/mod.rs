@@ -46,7 +46,6 @@
 mod bank;
 mod build;
 mod cost;
-mod lanes;
 mod rows;
 mod run;
 #[cfg(test)]

@@ -222,7 +222,8 @@ mod wide {
                 let x = _mm512_add_epi64(_mm512_mul_epi32(c1, ev_prev), _mm512_mul_epi32(c2, ea));
                 let (ea, ea32) = sat32(rshift(x, half_f, k_f));
                 _mm256_mask_storeu_epi32(p_ea.cast(), k, ea32);
-                let y = _mm512_sub_epi64(_mm512_mul_epi32(psi, evs), _mm512_mul_epi32(psi_beta, ea));
+                let y =
+                    _mm512_sub_epi64(_mm512_mul_epi32(psi, evs), _mm512_mul_epi32(psi_beta, ea));
                 rshift(y, half_f, k_f)
             } else {
                 rshift(_mm512_mul_epi32(psi, evs), half_f, k_f)
@@ -268,7 +269,10 @@ mod tests {
             m in any::<i32>(), kappa in 0i64..=65536, f in 10u32..=24,
             alif in any::<bool>(), ebar in any::<bool>(), grad in any::<bool>(),
         ) {
-            prop_assume!(wide_available());
+            // Without AVX-512 there is no wide body to compare (`sweep` never takes it).
+            if !wide_available() {
+                return Ok(());
+            }
             let c = RowStep { psi, psi_beta, c1, c2, m: i64::from(m), f, kappa, one_k: 65536 - kappa };
             let kind = RowKind { alif, ebar, grad: grad && ebar };
             let src: Vec<u32> = syn.iter().map(|s| s.0).collect();

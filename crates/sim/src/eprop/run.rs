@@ -10,14 +10,12 @@
 //! [`EpropCore`]'s η per group folds those factors, the batch size and the group's
 //! weight scale into one 16-bit mantissa and a power of two.
 
-use super::build::{EpropCore, POW_BITS, Q};
 use super::bank::{Bank, GroupOut};
+use super::build::{EpropCore, POW_BITS, Q};
 use super::rows::{self, RowKind, RowSlices, RowStep};
 use crate::energy::{ChipCounts, Counts};
 use amine_chip::config::{Boundary, GridFormat, Kernel};
-use amine_chip::learning::eprop::{
-    decay_by, psi, rshift, sat32, EpropPost,
-};
+use amine_chip::learning::eprop::{decay_by, psi, rshift, sat32, EpropPost};
 use amine_chip::learning::{hash_random, stochastic_round};
 use amine_chip::modgrid::ModGrid;
 use amine_chip::neuron::alif::AlifState;
@@ -111,8 +109,6 @@ pub struct EpropState {
     /// Whether trials run the AVX-512 build of the step (the group neuron step and the
     /// wide row body): detected once, see [`EpropState::set_wide`].
     wide: bool,
-    /// The lane path's state ([`EpropCore::run_trials`]), made on first use.
-    pub(super) lanes: Option<Box<super::lanes::Lanes>>,
 }
 
 /// Per-step internals of a trial (recorded only when [`EpropState::log`] is set; a
@@ -178,7 +174,6 @@ impl EpropState {
             snapshots: Vec::new(),
             log: None,
             wide: rows::wide_available(),
-            lanes: None,
         }
     }
 
@@ -495,7 +490,11 @@ impl EpropCore {
         if learn {
             std::mem::swap(&mut s.psi, &mut s.psi_prev);
         }
-        let psi_out = if learn { &mut s.psi } else { &mut s.psi_scratch };
+        let psi_out = if learn {
+            &mut s.psi
+        } else {
+            &mut s.psi_scratch
+        };
         let active = if let Some(fast) = &self.fast {
             let mut active = 0;
             for (alif, range) in [(false, 0..self.n_lif), (true, self.n_lif..n)] {
@@ -511,13 +510,13 @@ impl EpropCore {
             active
         } else {
             let mut active = 0;
-            for j in 0..n {
+            for (j, out) in psi_out.iter_mut().enumerate().take(n) {
                 let input = std::mem::take(&mut s.cur[j]);
                 let input = input.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
                 let b = &mut s.bank;
                 let busy = (input | b.u[j] | b.v[j] | b.a[j] | b.refr[j]) != 0;
                 s.fired[j] = 0;
-                psi_out[j] = 0;
+                *out = 0;
                 if !busy {
                     continue;
                 }
@@ -542,7 +541,7 @@ impl EpropCore {
                 } else {
                     &self.alif_c
                 };
-                psi_out[j] = if fired {
+                *out = if fired {
                     psi(st.overshoot_at_spike(p), 0, false, thr, c)
                 } else {
                     let thr_eff = thr + i64::from(st.a);

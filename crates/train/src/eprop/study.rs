@@ -1,6 +1,7 @@
 //! A study: several conditions × several seeds of one task, run side by side on
-//! `threads` threads (one run per thread at a time; each run's result does not depend
-//! on which thread ran it), summarised per condition as mean ± standard deviation over
+//! `threads` threads (one run per thread at a time, and the last few, fewer than the
+//! threads, each split over all of them; a run's result does not depend on which or how
+//! many threads ran it), summarised per condition as mean ± standard deviation over
 //! seeds.
 
 use super::{train_eprop, EpropRun, EpropRunConfig, Point};
@@ -104,22 +105,48 @@ pub fn run_study(
             ..cfg.base.clone()
         })
         .collect();
-    let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<EpropRun, Error>>>> =
         Mutex::new((0..jobs.len()).map(|_| None).collect());
     let threads = cfg.threads.clamp(1, jobs.len().max(1));
+    let store = |i: usize, r: Result<EpropRun, Error>| {
+        if let Ok(mut all) = results.lock() {
+            all[i] = Some(r);
+        }
+    };
+    // Whole runs side by side while every thread can have one; the last
+    // `jobs % threads` runs (which would leave threads idle) one after another, each
+    // with its batches split over all the threads (results do not depend on the split).
+    let side_by_side = jobs.len() - jobs.len() % threads;
+    let next = AtomicUsize::new(0);
     std::thread::scope(|sc| {
         for _ in 0..threads {
             sc.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(job) = jobs.get(i) else { break };
-                let r = train_eprop(job, chip, &mut |p| on_point(job.condition, job.seed, p));
-                if let Ok(mut all) = results.lock() {
-                    all[i] = Some(r);
-                }
+                let Some(job) = jobs.get(i).filter(|_| i < side_by_side) else {
+                    break;
+                };
+                store(
+                    i,
+                    train_eprop(job, chip, &mut |p| on_point(job.condition, job.seed, p)),
+                );
             });
         }
     });
+    for (i, job) in jobs.iter().enumerate().skip(side_by_side) {
+        let job = EpropRunConfig {
+            threads: job.threads * threads,
+            ..job.clone()
+        };
+        let r = train_eprop(&job, chip, &mut |p| on_point(job.condition, job.seed, p));
+        // Report the run's settings as asked (the split does not change its result).
+        store(
+            i,
+            r.map(|mut run| {
+                run.config.threads = jobs[i].threads;
+                run
+            }),
+        );
+    }
     let mut runs = Vec::new();
     for r in results.into_inner().unwrap_or_default() {
         match r {
