@@ -234,6 +234,9 @@ fn a_study_splits_its_last_runs_without_changing_them() {
         amine_train::eprop::report::to_json(&study)
     };
     let one = run(1);
-    assert!(one.contains("\"weights_changed\""), "the report lists the runs");
+    assert!(
+        one.contains("\"weights_changed\""),
+        "the report lists the runs"
+    );
     assert_eq!(run(2), one);
 }

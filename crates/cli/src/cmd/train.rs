@@ -338,9 +338,14 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
         print!("{}", to_json(&study));
     } else {
         print!("{}", summary_text(&study));
+        // The last `runs % parallel` runs are each split over all the threads.
+        let tail = match runs % parallel {
+            0 => String::new(),
+            k => format!(", the last {k} with {} each", cfg.base.threads * parallel),
+        };
         println!(
             "wall time: {train_s:.2} s on the chip model ({runs} run(s), {parallel} at a time, \
-             {} thread(s) per run), {:.2} s in all",
+             {} thread(s) per run{tail}), {:.2} s in all",
             cfg.base.threads,
             start.elapsed().as_secs_f64()
         );
