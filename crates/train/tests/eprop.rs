@@ -174,24 +174,34 @@ fn runs_do_not_depend_on_the_thread_count() {
     assert!(runs[0].weights_changed > 0);
 }
 
-/// A study saved as JSON (NaN written as `null`) loads back to the same study.
-#[test]
-fn a_study_round_trips_through_json() {
+/// A one-seed cue-accumulation study of `conditions` in batches of 32 (the tests set
+/// the trial counts).
+fn small_cue_study(
+    conditions: Vec<Condition>,
+    first_seed: u64,
+    threads: usize,
+) -> amine_train::eprop::StudyConfig {
     let mut base =
         amine_train::eprop::EpropRunConfig::new(TaskKind::CueAccumulation, Condition::Diffusion, 1);
-    base.trials = 32;
     base.batch = 32;
-    base.eval_trials = 4;
-    base.snapshots = 3;
-    let cfg = amine_train::eprop::StudyConfig {
+    amine_train::eprop::StudyConfig {
         task: TaskKind::CueAccumulation,
-        conditions: vec![Condition::Diffusion, Condition::Full],
-        first_seed: 7,
+        conditions,
+        first_seed,
         seeds: 1,
         base,
         lr: None,
-        threads: 2,
-    };
+        threads,
+    }
+}
+
+/// A study saved as JSON (NaN written as `null`) loads back to the same study.
+#[test]
+fn a_study_round_trips_through_json() {
+    let mut cfg = small_cue_study(vec![Condition::Diffusion, Condition::Full], 7, 2);
+    cfg.base.trials = 32;
+    cfg.base.eval_trials = 4;
+    cfg.base.snapshots = 3;
     let chip = amine_chip::presets::preset("loihi").unwrap();
     let study = amine_train::eprop::run_study(&cfg, &chip, &|_, _, _| {}).unwrap();
     let text = amine_train::eprop::report::to_json(&study);
@@ -212,20 +222,13 @@ fn a_study_round_trips_through_json() {
 /// the last split over both) gives the runs it gives on one thread.
 #[test]
 fn a_study_splits_its_last_runs_without_changing_them() {
-    let mut base =
-        amine_train::eprop::EpropRunConfig::new(TaskKind::CueAccumulation, Condition::Diffusion, 1);
-    base.trials = 64;
-    base.batch = 32;
-    base.eval_trials = 8;
-    base.eval_every = 32;
-    let cfg = |threads| amine_train::eprop::StudyConfig {
-        task: TaskKind::CueAccumulation,
-        conditions: vec![Condition::Diffusion, Condition::Sparse, Condition::Full],
-        first_seed: 3,
-        seeds: 1,
-        base: base.clone(),
-        lr: None,
-        threads,
+    let cfg = |threads| {
+        let all = vec![Condition::Diffusion, Condition::Sparse, Condition::Full];
+        let mut cfg = small_cue_study(all, 3, threads);
+        cfg.base.trials = 64;
+        cfg.base.eval_trials = 8;
+        cfg.base.eval_every = 32;
+        cfg
     };
     let chip = amine_chip::presets::preset("loihi").unwrap();
     let run = |threads| {
