@@ -170,7 +170,7 @@ pub struct LearningConfig {
 }
 
 /// Energy and cycles of one event.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cost {
     pub energy_pj: f64,
@@ -206,6 +206,18 @@ pub struct CostTable {
     pub neuron_active: Cost,
     /// A neuron update of an idle compartment.
     pub neuron_idle: Cost,
+    /// Every compartment's state read by the soma, once per step whatever it does (the
+    /// "access" of SANA-FE's soma model). Optional, default free.
+    #[serde(default)]
+    pub neuron_access: Cost,
+    /// An update of an active compartment, on top of its access (the "update" of
+    /// SANA-FE's soma model; counted like `neuron_active`). Optional, default free.
+    #[serde(default)]
+    pub neuron_update: Cost,
+    /// A spike (or graded payload) a compartment emits, once per emitting compartment
+    /// however many output axons it uses (the soma's "spike out"). Optional, default free.
+    #[serde(default)]
+    pub neuron_spike: Cost,
     /// A spike leaving a core (axon-out, one per output axon used), incl. delivery within its tile.
     pub spike_out: Cost,
     /// One east-west router hop of a packet.
@@ -216,6 +228,30 @@ pub struct CostTable {
     pub barrier: BarrierCost,
     /// One modulator cell update (per channel).
     pub modulator_cell_update: Cost,
+}
+
+impl CostTable {
+    /// Energy (pJ) of a soma phase that updated `active` and `idle` compartments and
+    /// emitted `spikes`: the two-rate model (`neuron_active`, `neuron_idle`) plus the
+    /// three-part one (`neuron_access` per compartment, `neuron_update` per active one,
+    /// `neuron_spike` per emission). The only place a soma is priced.
+    pub fn soma_energy_pj(&self, active: u64, idle: u64, spikes: u64) -> f64 {
+        let e = |n: u64, c: &Cost| n as f64 * c.energy_pj;
+        e(active, &self.neuron_active)
+            + e(idle, &self.neuron_idle)
+            + e(active + idle, &self.neuron_access)
+            + e(active, &self.neuron_update)
+            + e(spikes, &self.neuron_spike)
+    }
+
+    /// Cycles of the same soma phase (the events run one after the other).
+    pub fn soma_cycles(&self, active: u64, idle: u64, spikes: u64) -> u64 {
+        active * self.neuron_active.cycles
+            + idle * self.neuron_idle.cycles
+            + (active + idle) * self.neuron_access.cycles
+            + active * self.neuron_update.cycles
+            + spikes * self.neuron_spike.cycles
+    }
 }
 
 /// Barrier cost, linear between a 1-tile and a `max_tiles` barrier.
@@ -526,6 +562,9 @@ impl ChipConfig {
             ("costs.trace_update", &self.costs.trace_update),
             ("costs.neuron_active", &self.costs.neuron_active),
             ("costs.neuron_idle", &self.costs.neuron_idle),
+            ("costs.neuron_access", &self.costs.neuron_access),
+            ("costs.neuron_update", &self.costs.neuron_update),
+            ("costs.neuron_spike", &self.costs.neuron_spike),
             ("costs.spike_out", &self.costs.spike_out),
             ("costs.hop_ew", &self.costs.hop_ew),
             ("costs.hop_ns", &self.costs.hop_ns),
@@ -589,6 +628,35 @@ mod tests {
         assert_eq!(bits_for(2), 1);
         assert_eq!(bits_for(1024), 10);
         assert_eq!(bits_for(1025), 11);
+    }
+
+    #[test]
+    fn soma_models_default_to_free_and_add_up() {
+        let mut c = crate::presets::preset("loihi").unwrap().costs;
+        // Presets state only the two-rate model: the three-part entries are free.
+        assert_eq!(c.neuron_access, Cost::default());
+        assert_eq!(c.soma_energy_pj(3, 5, 2), 3.0 * 81.0 + 5.0 * 52.0);
+        assert_eq!(c.soma_cycles(3, 5, 2), 3 * 84 + 5 * 53);
+        c.neuron_access = Cost {
+            energy_pj: 1.5,
+            cycles: 2,
+        };
+        c.neuron_update = Cost {
+            energy_pj: 0.25,
+            cycles: 3,
+        };
+        c.neuron_spike = Cost {
+            energy_pj: 8.0,
+            cycles: 7,
+        };
+        assert_eq!(
+            c.soma_energy_pj(3, 5, 2),
+            3.0 * 81.0 + 5.0 * 52.0 + 8.0 * 1.5 + 3.0 * 0.25 + 2.0 * 8.0
+        );
+        assert_eq!(
+            c.soma_cycles(3, 5, 2),
+            3 * 84 + 5 * 53 + 8 * 2 + 3 * 3 + 2 * 7
+        );
     }
 
     #[test]

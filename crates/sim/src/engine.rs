@@ -449,9 +449,10 @@ impl Simulator {
         }
         sc.out_end.clear();
         for (k, (tab, out)) in tables.cores.iter().zip(&sc.neuron).enumerate() {
-            let neuron_end =
-                out.active * costs.neuron_active.cycles + out.idle * costs.neuron_idle.cycles;
+            let emitted = out.emits.len() as u64;
+            let neuron_end = costs.soma_cycles(out.active, out.idle, emitted);
             let counts = &mut state.cores[k].counts;
+            counts.neuron_spike += emitted;
             for e in &out.emits {
                 prefetch(tab.fan_off.as_ptr().wrapping_add(e.comp as usize));
             }
