@@ -63,6 +63,30 @@ pub struct CoreConfig {
     pub max_tag_bits: u8,
     /// Neuron models the core's soma implements.
     pub neuron_models: Vec<NeuronModelKind>,
+    /// Population axons with shared synapse lists (Loihi's population-based hierarchical
+    /// connectivity); `None` (the default): every input axon is discrete and the compiler
+    /// expands convolutions into per-synapse rows.
+    #[serde(default)]
+    pub population: Option<PopulationConfig>,
+}
+
+/// Population axons: one input axon stands for a whole population of source neurons (its
+/// *atoms*). A spike carries its atom; the axon holds a compartment base and the first of
+/// `atoms` consecutive synapse-memory rows, and the spike reads row `first + atom`, adding
+/// `base` to every target index. Axons with the same connectivity pattern share the rows,
+/// so a convolution stores its kernel once per core instead of once per pixel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PopulationConfig {
+    /// Most atoms one population axon addresses.
+    pub max_atoms: u32,
+    /// Width of the compartment base: bases lie in `0..2^base_bits`.
+    pub base_bits: u8,
+    /// Input-axon entries a population axon takes on the receiving core.
+    pub input_slots: u32,
+    /// Output-axon entries a population axon takes on the sending core (shared by all
+    /// the source compartments of one population that reach the same axon).
+    pub output_slots: u32,
 }
 
 /// The neuron models a core can implement.
@@ -456,6 +480,23 @@ impl ChipConfig {
             "core.neuron_models",
             "must list at least one model".into(),
         );
+        if let Some(pc) = &c.population {
+            need(
+                pc.max_atoms >= 1,
+                "core.population.max_atoms",
+                "must be at least 1".into(),
+            );
+            need(
+                (1..=20).contains(&pc.base_bits),
+                "core.population.base_bits",
+                format!("{} is outside 1..=20", pc.base_bits),
+            );
+            need(
+                pc.input_slots >= 1 && pc.output_slots >= 1,
+                "core.population.input_slots",
+                "input_slots and output_slots must be at least 1".into(),
+            );
+        }
 
         let r = &self.router;
         need(

@@ -100,11 +100,11 @@ pub fn build(c: &Compilation, image: &ChipImage) -> CompileReport {
                     limit: core.compartments as u64,
                 },
                 input_axons: Usage {
-                    used: k.synapses.rows().len() as u64,
+                    used: k.input_axons_used(core.population.as_ref()),
                     limit: core.input_axons as u64,
                 },
                 output_axons: Usage {
-                    used: k.fanout.len() as u64,
+                    used: k.output_axons_used(core.population.as_ref()),
                     limit: core.output_axons as u64,
                 },
                 synapse_bits: Usage {

@@ -152,6 +152,7 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
             fanout_offsets: offsets,
             fanout,
             plastic_rows,
+            population: None,
         });
     }
     cores.sort_by_key(|k| k.id);
@@ -199,6 +200,7 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
                 entry_tile: place.entry_tiles[i],
                 fanout_offsets: offsets,
                 fanout,
+                pop_fanout: None,
             }
         })
         .collect();
