@@ -66,7 +66,7 @@ pub struct CoreConfig {
     /// Population axons with shared synapse lists (Loihi's population-based hierarchical
     /// connectivity); `None` (the default): every input axon is discrete and the compiler
     /// expands convolutions into per-synapse rows.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub population: Option<PopulationConfig>,
 }
 
@@ -202,6 +202,10 @@ pub struct Cost {
 }
 
 impl Cost {
+    /// No energy and no time (an optional cost left out).
+    pub fn is_free(&self) -> bool {
+        *self == Cost::default()
+    }
     pub fn energy(&self) -> Picojoules {
         Picojoules(self.energy_pj)
     }
@@ -232,15 +236,15 @@ pub struct CostTable {
     pub neuron_idle: Cost,
     /// Every compartment's state read by the soma, once per step whatever it does (the
     /// "access" of SANA-FE's soma model). Optional, default free.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Cost::is_free")]
     pub neuron_access: Cost,
     /// An update of an active compartment, on top of its access (the "update" of
     /// SANA-FE's soma model; counted like `neuron_active`). Optional, default free.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Cost::is_free")]
     pub neuron_update: Cost,
     /// A spike (or graded payload) a compartment emits, once per emitting compartment
     /// however many output axons it uses (the soma's "spike out"). Optional, default free.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Cost::is_free")]
     pub neuron_spike: Cost,
     /// A spike leaving a core (axon-out, one per output axon used), incl. delivery within its tile.
     pub spike_out: Cost,

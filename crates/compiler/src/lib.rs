@@ -27,8 +27,10 @@
 
 pub mod audit;
 pub mod context;
+pub mod conv;
 pub mod csv;
 pub mod error;
+pub mod graph;
 pub mod neurons;
 pub mod passes;
 pub mod program;

@@ -314,6 +314,13 @@ impl Simulator {
         Some((state.cores[k].u[c as usize], state.cores[k].out[c as usize]))
     }
 
+    /// `(u, v)` of neuron `i` of population `pop`: its current and voltage registers
+    /// (for a graded unit, its integrated input and 0), wherever the image put it.
+    pub fn neuron_uv(&self, state: &SimState, pop: usize, i: usize) -> Option<(i32, i32)> {
+        let &(k, c) = self.tables.population_sites.get(pop)?.get(i)?;
+        Some((state.cores[k].u[c as usize], state.cores[k].v[c as usize]))
+    }
+
     /// `(u, last payload)` of every neuron of population `pop`, in neuron order (for a
     /// graded unit, its integrated input and output; for LIF/ALIF, `u` and 0).
     pub fn graded_values(&self, state: &SimState, pop: usize) -> Vec<(i32, u16)> {
