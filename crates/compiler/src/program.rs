@@ -504,12 +504,17 @@ impl MappingHints {
             .or_else(|| self.cores.get(name).copied())
     }
 
-    /// The most neurons of population `name` the hints allow on one core.
+    /// The most neurons of population `name` the caps (`max_compartments_per_core`,
+    /// `max_per_core`) allow on one core.
+    pub fn max_of(&self, name: &str) -> u32 {
+        let cap = self.max_compartments_per_core.unwrap_or(u32::MAX);
+        self.max_per_core.get(name).map_or(cap, |&m| cap.min(m))
+    }
+
+    /// The most neurons of population `name` (of `size`) the hints allow on one core: the
+    /// caps, and an even share of the cores a `cores` or `place` hint gives it.
     pub fn cap_of(&self, name: &str, size: u32) -> u32 {
-        let mut cap = self.max_compartments_per_core.unwrap_or(u32::MAX);
-        if let Some(&m) = self.max_per_core.get(name) {
-            cap = cap.min(m);
-        }
+        let mut cap = self.max_of(name);
         if let Some(n) = self.cores_of(name).filter(|&n| n > 0) {
             cap = cap.min(size.div_ceil(n));
         }

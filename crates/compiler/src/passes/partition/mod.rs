@@ -107,7 +107,7 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
     };
     let items = order::items(c);
     let mut caps: Vec<u32> = (0..npops)
-        .map(|p| c.program.mapping.cap_of(&c.nodes[p].name, c.nodes[p].size))
+        .map(|p| c.program.mapping.max_of(&c.nodes[p].name))
         .collect();
     let mut attempt = 0;
     let (bins, blocks) = loop {
@@ -332,6 +332,28 @@ fn rows(c: &Compilation, pop_base: &[u32], bin_of: &[u32]) -> Vec<RowRef> {
 
 fn fatal_error(c: &Compilation, pop_base: &[u32], (gi, o): Fatal) -> LimitExceeded {
     let node = node_of(pop_base, gi);
+    // A source of shared convolutions: each pixel needs output axons on every core of
+    // the target, which no spreading of the source changes.
+    let shared_targets: Vec<&str> = c.net.as_ref().map_or(Vec::new(), |net| {
+        (0..net.projections.len())
+            .filter(|&i| net.shared(i).is_some() && net.projections[i].pre == node)
+            .map(|i| c.nodes[net.projections[i].post].name.as_str())
+            .collect()
+    });
+    if o.limit == "core.output_axons" && !shared_targets.is_empty() {
+        return LimitExceeded {
+            limit: o.limit.into(),
+            what: format!(
+                "population `{}` (each pixel reaches every core of `{}` through population axons)",
+                c.nodes[node].name,
+                shared_targets.join("`, `")
+            ),
+            needed: o.needed,
+            available: o.available,
+            chip: c.chip.name.clone(),
+            fix: "give the convolution's target fewer cores (mapping.cores), or expand it (`shared: Some(false)`)".into(),
+        };
+    }
     let neuron = format!(
         "population `{}` neuron {}",
         c.nodes[node].name,

@@ -694,6 +694,7 @@ fn probes_and_modulators(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec
 }
 
 mod conv;
+mod mapping;
 mod rules;
 pub(crate) use conv::shared_limit;
 use rules::learning_and_mapping;
