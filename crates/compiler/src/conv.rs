@@ -98,6 +98,22 @@ impl ConvSpec {
         }
     }
 
+    /// The convolution with kernel `weights` (stored expanded until the compiler decides
+    /// otherwise), if the geometry is possible.
+    pub fn resolve(&self, weights: Vec<f64>) -> Option<Conv> {
+        Some(Conv {
+            input: self.input,
+            output: self.output().ok()?,
+            kernel: self.kernel,
+            stride: self.stride,
+            padding: self.padding,
+            dilation: self.dilation,
+            groups: self.groups,
+            weights,
+            shared: false,
+        })
+    }
+
     /// Kernel values expected: `channels × input channels / groups × kh × kw`.
     pub fn kernel_len(&self) -> u64 {
         self.channels as u64

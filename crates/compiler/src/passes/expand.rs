@@ -185,17 +185,7 @@ fn convolution(c: &Compilation, i: usize, rng: &mut ChaCha8Rng) -> Option<Conv> 
             Values::Each(w) => w,
         },
     };
-    let mut conv = Conv {
-        input: spec.input,
-        output: spec.output().ok()?,
-        kernel: spec.kernel,
-        stride: spec.stride,
-        padding: spec.padding,
-        dilation: spec.dilation,
-        groups: spec.groups,
-        weights,
-        shared: false,
-    };
+    let mut conv = spec.resolve(weights)?;
     conv.shared = match spec.shared {
         Some(s) => s,
         None => obstacle_in(c, i, &conv).is_none(),

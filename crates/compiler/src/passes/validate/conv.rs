@@ -16,21 +16,8 @@ pub(super) fn expected_synapses(spec: &ConvSpec, npost: f64) -> f64 {
 /// The conv as the compiler will see it, with a stand-in kernel where it is drawn later
 /// (every tap non-zero: the worst case for memory).
 pub(crate) fn resolved(spec: &ConvSpec) -> Option<Conv> {
-    let output = spec.output().ok()?;
-    Some(Conv {
-        input: spec.input,
-        output,
-        kernel: spec.kernel,
-        stride: spec.stride,
-        padding: spec.padding,
-        dilation: spec.dilation,
-        groups: spec.groups,
-        weights: spec
-            .weights
-            .clone()
-            .unwrap_or_else(|| vec![1.0; spec.kernel_len() as usize]),
-        shared: false,
-    })
+    let n = spec.kernel_len() as usize;
+    spec.resolve(spec.weights.clone().unwrap_or_else(|| vec![1.0; n]))
 }
 
 #[allow(clippy::too_many_arguments)]
