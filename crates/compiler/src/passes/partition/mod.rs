@@ -233,16 +233,23 @@ fn hint_error(
         format!("mapping.cores[\"{lead}\"] = {}", s.n)
     };
     let node = node_of(pop_base, pop_base[item.node as usize] + item.first);
+    let (why, fix) = match shared_fanout(c, node, o.limit) {
+        Some((why, fix)) => (format!("; {why}"), fix),
+        None => (
+            String::new(),
+            "give the population more cores, or drop the hint",
+        ),
+    };
     Error::limit(LimitExceeded {
         limit: o.limit.into(),
         what: format!(
-            "hint {hint}: slice {} of `{}` (at neuron {} of `{}`)",
+            "hint {hint}: slice {} of `{}` (at neuron {} of `{}`{why})",
             s.k, lead, item.first, c.nodes[node].name
         ),
         needed: o.needed,
         available: o.available,
         chip: c.chip.name.clone(),
-        fix: "give the population more cores, or drop the hint".into(),
+        fix: fix.into(),
     })
 }
 
@@ -330,28 +337,35 @@ fn rows(c: &Compilation, pop_base: &[u32], bin_of: &[u32]) -> Vec<RowRef> {
     rows
 }
 
+/// For output axons of a shared convolution's source: why (each pixel reaches every core
+/// of the target, which no spreading of the source changes) and the fix.
+fn shared_fanout(c: &Compilation, node: usize, limit: &str) -> Option<(String, &'static str)> {
+    let net = c.net.as_ref()?;
+    let targets: Vec<&str> = (0..net.projections.len())
+        .filter(|&i| net.shared(i).is_some() && net.projections[i].pre == node)
+        .map(|i| c.nodes[net.projections[i].post].name.as_str())
+        .collect();
+    (limit == "core.output_axons" && !targets.is_empty()).then(|| {
+        (
+            format!(
+                "each pixel reaches every core of `{}` through population axons",
+                targets.join("`, `")
+            ),
+            "give the convolution's target fewer cores (mapping.cores), or expand it (`shared: Some(false)`)",
+        )
+    })
+}
+
 fn fatal_error(c: &Compilation, pop_base: &[u32], (gi, o): Fatal) -> LimitExceeded {
     let node = node_of(pop_base, gi);
-    // A source of shared convolutions: each pixel needs output axons on every core of
-    // the target, which no spreading of the source changes.
-    let shared_targets: Vec<&str> = c.net.as_ref().map_or(Vec::new(), |net| {
-        (0..net.projections.len())
-            .filter(|&i| net.shared(i).is_some() && net.projections[i].pre == node)
-            .map(|i| c.nodes[net.projections[i].post].name.as_str())
-            .collect()
-    });
-    if o.limit == "core.output_axons" && !shared_targets.is_empty() {
+    if let Some((why, fix)) = shared_fanout(c, node, o.limit) {
         return LimitExceeded {
             limit: o.limit.into(),
-            what: format!(
-                "population `{}` (each pixel reaches every core of `{}` through population axons)",
-                c.nodes[node].name,
-                shared_targets.join("`, `")
-            ),
+            what: format!("population `{}` ({why})", c.nodes[node].name),
             needed: o.needed,
             available: o.available,
             chip: c.chip.name.clone(),
-            fix: "give the convolution's target fewer cores (mapping.cores), or expand it (`shared: Some(false)`)".into(),
+            fix: fix.into(),
         };
     }
     let neuron = format!(

@@ -37,7 +37,8 @@ pub(super) struct Packer<'a> {
     pop_base: &'a [u32],
     /// Most neurons of each population per bin (hints, and re-packing caps).
     caps: &'a [u32],
-    word: u64,
+    /// Synapse-memory words are `2^word_shift` bits (the configuration allows 8 to 64).
+    word_shift: u32,
     /// Compartments per core, and the hint's cap on them.
     compartments: u32,
     hint_cap: u32,
@@ -69,7 +70,7 @@ impl<'a> Packer<'a> {
             g,
             pop_base,
             caps,
-            word: core.word_bits.max(1) as u64,
+            word_shift: core.word_bits.max(1).next_power_of_two().trailing_zeros(),
             compartments: core.compartments,
             hint_cap: c
                 .program
@@ -111,9 +112,10 @@ impl<'a> Packer<'a> {
         }
     }
 
-    /// Book neuron `gi`'s rows on open bin `b`, whose item covers neurons `item`;
-    /// returns (new rows, new bits).
-    fn book_rows(&mut self, gi: u32, b: u32, item: &std::ops::Range<u32>) -> (u64, u64) {
+    /// Book neuron `gi`'s rows on open bin `b`, whose item covers the `count` neurons
+    /// from `first`; returns (new rows, new bits).
+    #[inline]
+    fn book_rows(&mut self, gi: u32, b: u32, (first, count): (u32, u32)) -> (u64, u64) {
         let g = self.g;
         let (k0, k1) = (
             g.in_offsets[gi as usize] as usize,
@@ -126,7 +128,7 @@ impl<'a> Packer<'a> {
                 new_rows += 1;
                 self.touched.push(key);
                 let src = g.key_source[key as usize];
-                if item.contains(&src) {
+                if src.wrapping_sub(first) < count {
                     self.add_out(b, 1);
                 } else if src != NONE && self.bin_of[src as usize] != NONE {
                     self.add_out(self.bin_of[src as usize], 1);
@@ -136,13 +138,14 @@ impl<'a> Packer<'a> {
             }
             self.cur_len[key as usize] = len + 1;
             let eb = g.entry_bits[g.key_class[key as usize] as usize];
-            dbits += row_bits(eb, len as u64 + 1, self.word) - row_bits(eb, len as u64, self.word);
+            let sh = self.word_shift;
+            dbits += row_bits(eb, len as u64 + 1, sh) - row_bits(eb, len as u64, sh);
         }
         (new_rows, dbits)
     }
 
     /// Take back `book_rows(gi)` (keys in reverse: a key's first occurrence made its row).
-    fn unbook_rows(&mut self, gi: u32, item: &std::ops::Range<u32>) {
+    fn unbook_rows(&mut self, gi: u32, (first, count): (u32, u32)) {
         let g = self.g;
         let (k0, k1) = (
             g.in_offsets[gi as usize] as usize,
@@ -153,7 +156,8 @@ impl<'a> Packer<'a> {
             if self.cur_len[key as usize] == 0 {
                 self.touched.pop();
                 let src = g.key_source[key as usize];
-                if src != NONE && !item.contains(&src) && self.bin_of[src as usize] == NONE {
+                let mine = src.wrapping_sub(first) < count;
+                if src != NONE && !mine && self.bin_of[src as usize] == NONE {
                     self.pending_out[src as usize] -= 1;
                 }
             }
@@ -200,14 +204,17 @@ impl<'a> Packer<'a> {
         let (mut new_rows, mut dbits) = plane_cost;
         let mut pop_out = 0u64;
         let first_gi = self.pop_base[node] + item.first;
-        let range = first_gi..first_gi + item.count;
+        let range = (first_gi, item.count);
+        let source = self.shared.is_source(node);
         for n in 0..item.count {
             let gi = first_gi + n;
-            let (r, bits) = self.book_rows(gi, b, &range);
+            let (r, bits) = self.book_rows(gi, b, range);
             new_rows += r;
             dbits += bits;
             self.add_out(b, self.pending_out[gi as usize]);
-            pop_out += self.shared.source_cost(node, item.first + n);
+            if source {
+                pop_out += self.shared.source_cost(node, item.first + n);
+            }
         }
         let (axons_in, bits, axons_out) = self.limits;
         let out_of = |p: &Self, ob: u32| {
@@ -243,7 +250,7 @@ impl<'a> Packer<'a> {
         };
         if let Some(o) = fail {
             for n in (0..item.count).rev() {
-                self.unbook_rows(first_gi + n, &range);
+                self.unbook_rows(first_gi + n, range);
             }
             self.shared.undo();
             for &ob in &self.delta_bins {
@@ -301,7 +308,9 @@ impl<'a> Packer<'a> {
     }
 }
 
-/// Bits of a row of `len` entries of `entry_bits`, in whole words.
-pub(super) fn row_bits(entry_bits: u64, len: u64, word: u64) -> u64 {
-    (len * entry_bits).div_ceil(word) * word
+/// Bits of a row of `len` entries of `entry_bits`, in whole words of `2^shift` bits
+/// (shifts, not divisions: this runs once per synapse).
+#[inline(always)]
+pub(super) fn row_bits(entry_bits: u64, len: u64, shift: u32) -> u64 {
+    ((len * entry_bits + (1 << shift) - 1) >> shift) << shift
 }

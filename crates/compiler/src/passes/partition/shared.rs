@@ -98,6 +98,10 @@ impl<'a> Shared<'a> {
         !self.into[node].is_empty()
     }
 
+    pub fn is_source(&self, node: usize) -> bool {
+        !self.from[node].is_empty()
+    }
+
     /// Input axons and synapse bits that plane `co` of `node` adds to the open bin, or
     /// `None` if the bin holds planes of another target (it must close first).
     pub fn target_cost(&self, node: usize, co: u32) -> Option<(u64, u64)> {
