@@ -8,6 +8,7 @@ use amine_chip::image::{ChipImage, Sign};
 use amine_chip::neuron::lif::LifParams;
 use amine_compiler::audit::image_synapses;
 use amine_compiler::program::{Connect, Input, Model, Population, Program, Projection, Source};
+use amine_compiler::ErrorKind;
 use amine_sim::{SimOptions, Simulator};
 use proptest::prelude::*;
 use std::path::Path;
@@ -171,9 +172,15 @@ proptest! {
         let compile = |shared: bool| {
             amine_compiler::compile_program(network(s1, s2, &w, delays, shared), Path::new("."), &chip)
         };
-        let (Ok(a), Ok(b)) = (compile(true), compile(false)) else {
-            // Too big for the tiny chip in one form or the other.
-            return Ok(());
+        let (a, b) = match (compile(true), compile(false)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (x, y) => {
+                // Only "too big for the tiny chip" (in one form or the other) may fail.
+                for e in [x.err(), y.err()].into_iter().flatten() {
+                    prop_assert!(matches!(e.kind(), ErrorKind::HardwareLimit(_)), "{}", e);
+                }
+                return Ok(());
+            }
         };
         let uses = |i: &ChipImage| i.cores.iter().any(|c| c.population.as_ref().is_some_and(|p| !p.axons.is_empty()));
         prop_assume!(uses(&a.image));
