@@ -19,6 +19,7 @@
 
 pub mod error;
 pub mod graph;
+pub mod h5file;
 pub mod hdf5;
 pub mod lower;
 pub mod ops;
