@@ -215,6 +215,27 @@ pub enum NirCommand {
         #[arg(long, value_name = "SECONDS", default_value_t = 1e-3)]
         dt: f64,
     },
+    /// Write a network as a NIR graph: LIF populations as CubaLIF nodes, synapses as
+    /// Linear (and Delay) nodes in weight units, inputs as Input and spike probes as
+    /// Output nodes. Reads what is on the chip: a program is compiled first.
+    #[command(
+        after_help = "Examples:\n  amine nir export programs/balanced.ron -o balanced.nir\n  amine nir export balanced.img --chip loihi --dt 0.001 -o balanced.nir\n\n`amine run balanced.nir --dt 0.001` imports it again (see docs/nir.md, \"Export\").\nWhat NIR cannot hold (input sources, learning rules, the modulator grid) is listed on\nstderr. The file is written atomically; on any error nothing is written and the exit\ncode is 1."
+    )]
+    Export {
+        /// A network program (RON) or a chip image (binary or RON).
+        target: PathBuf,
+        /// The NIR file to write.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// A preset name (loihi, tiny) or a chip-config RON file, to compile a program
+        /// for (an image must have been compiled for it).
+        #[arg(long, default_value = "loihi")]
+        chip: String,
+        /// Step in seconds that the NIR time constants are written for (default: the
+        /// program's `dt_ms`, or 0.001 for an image).
+        #[arg(long, value_name = "SECONDS")]
+        dt: Option<f64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@
 //! parameters are arrays with one entry per neuron (or scalars, broadcast); weights are
 //! `(out, in)` matrices; convolution weights `(C_out, C_in / groups, k…)`.
 
+use amine_chip::image::Sign;
 use std::collections::BTreeMap;
 
 /// A dense row-major tensor of `f64` (integer datasets are converted on reading).
@@ -289,6 +290,25 @@ impl NirNode {
     }
 }
 
+/// amine's own entries in a node's NIR `metadata` (written by `amine nir export`, used
+/// by the importer when present, ignored by other NIR tools): they carry what NIR has no
+/// field for, so that an exported network imports as the same program.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AmineMeta {
+    /// `amine_order`: position of the population, input or projection in the program.
+    pub order: Option<i64>,
+    /// `amine_sign`: Dale's sign of a population or input (`Excitatory`, `Inhibitory`).
+    pub sign: Option<Sign>,
+    /// `amine_name`: the probe name of an Output node.
+    pub name: Option<String>,
+}
+
+impl AmineMeta {
+    pub fn is_empty(&self) -> bool {
+        *self == AmineMeta::default()
+    }
+}
+
 /// A NIR graph: named nodes and directed edges `(from, to)`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NirGraph {
@@ -296,6 +316,8 @@ pub struct NirGraph {
     pub edges: Vec<(String, String)>,
     /// The file's `version` (empty when absent).
     pub version: String,
+    /// amine metadata by node name (only nodes that carry some).
+    pub meta: BTreeMap<String, AmineMeta>,
 }
 
 impl NirGraph {
@@ -342,12 +364,18 @@ impl NirGraph {
                 for (k, n) in g.nodes {
                     out.nodes.insert(format!("{name}.{k}"), n);
                 }
+                for (k, m) in g.meta {
+                    out.meta.insert(format!("{name}.{k}"), m);
+                }
                 for (a, b) in g.edges {
                     out.edges
                         .push((format!("{name}.{a}"), format!("{name}.{b}")));
                 }
             } else {
                 out.nodes.insert(name.clone(), node.clone());
+                if let Some(m) = self.meta.get(name) {
+                    out.meta.insert(name.clone(), m.clone());
+                }
             }
         }
         for (a, b) in &self.edges {

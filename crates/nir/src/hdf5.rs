@@ -19,8 +19,9 @@
 //! as `f64` whatever their stored type, so integer weights stay exact.
 
 use crate::error::{Error, ErrorKind};
-use crate::graph::{Conv, NirGraph, NirNode, Padding, Pool, Tensor};
+use crate::graph::{AmineMeta, Conv, NirGraph, NirNode, Padding, Pool, Tensor};
 use crate::h5file::{H5File, Members};
+use amine_chip::image::Sign;
 use hdf5_pure::Group;
 use std::cell::Cell;
 use std::path::Path;
@@ -153,10 +154,22 @@ impl Walk<'_> {
                         let node = nodes
                             .group(&name)
                             .map_err(|e| e.to_string())
-                            .and_then(|ng| self.node(&ng, &full, depth, problems));
+                            .and_then(|ng| {
+                                let n = self.node(&ng, &full, depth, problems)?;
+                                let has_meta = Members::of(&ng)?.has_group("metadata");
+                                let meta = if has_meta {
+                                    self.meta(&ng)?
+                                } else {
+                                    AmineMeta::default()
+                                };
+                                Ok((n, meta))
+                            });
                         match node {
-                            Ok(n) => {
-                                graph.nodes.insert(name, n);
+                            Ok((n, meta)) => {
+                                graph.nodes.insert(name.clone(), n);
+                                if !meta.is_empty() {
+                                    graph.meta.insert(name, meta);
+                                }
                             }
                             Err(m) => problems.push(format!("node `{full}`: {m}")),
                         }
@@ -303,6 +316,32 @@ impl Walk<'_> {
             return Err("no dataset `type`".into());
         };
         read_node(&p, &ty, || self.graph(g, full, depth + 1, problems))
+    }
+
+    /// amine's entries of a node's `metadata` group (absent or foreign entries: none).
+    fn meta(&self, g: &Group) -> Result<AmineMeta, String> {
+        let mg = g.group("metadata").map_err(|e| e.to_string())?;
+        let p = Params {
+            file: self.file,
+            g: &mg,
+            members: Members::of(&mg)?,
+        };
+        let sign = match p.string("amine_sign").as_deref() {
+            None => None,
+            Some("Excitatory") => Some(Sign::Excitatory),
+            Some("Inhibitory") => Some(Sign::Inhibitory),
+            Some("Mixed") => Some(Sign::Mixed),
+            Some(s) => return Err(format!("metadata `amine_sign`: unknown sign `{s}`")),
+        };
+        let order = match p.opt("amine_order")? {
+            None => None,
+            Some(_) => Some(p.int("amine_order", 0)?),
+        };
+        Ok(AmineMeta {
+            order,
+            sign,
+            name: p.string("amine_name"),
+        })
     }
 }
 
