@@ -84,6 +84,7 @@ fn read_file(file: &H5File, name: &str) -> Result<NirGraph, Error> {
     let walk = Walk {
         file,
         groups_left: Cell::new(file.size() / MIN_GROUP_BYTES + 1),
+        stopped: Cell::new(false),
     };
     let mut problems = Vec::new();
     let mut graph = walk.graph(&node, "", 0, &mut problems);
@@ -99,6 +100,8 @@ fn read_file(file: &H5File, name: &str) -> Result<NirGraph, Error> {
 struct Walk<'f> {
     file: &'f H5File,
     groups_left: Cell<u64>,
+    /// Set once the walk hit a bound: every further graph is skipped (one message).
+    stopped: Cell<bool>,
 }
 
 impl Walk<'_> {
@@ -120,7 +123,11 @@ impl Walk<'_> {
             }
         };
         let here = if prefix.is_empty() { "node" } else { prefix };
+        if self.stopped.get() {
+            return graph;
+        }
         if depth > MAX_DEPTH {
+            self.stopped.set(true);
             problems.push(format!(
                 "graph `{here}`: nested more than {MAX_DEPTH} levels deep (or its links form a cycle)"
             ));
@@ -144,6 +151,7 @@ impl Walk<'_> {
                 Ok((nodes, m)) => {
                     for name in m.groups {
                         if !self.visit() {
+                            self.stopped.set(true);
                             problems.push(format!(
                                 "graph `{here}`: more node groups than a file of {} bytes can hold (shared or cyclic links)",
                                 self.file.size()
