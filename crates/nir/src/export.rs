@@ -28,6 +28,10 @@ pub struct Exported {
     pub notes: Vec<String>,
 }
 
+/// Summed weights (weight units) by (pre, post) neuron, per (source node, target node,
+/// delay) in the audit's node numbering.
+type Groups = BTreeMap<(u32, u32, u8), BTreeMap<(u32, u32), f64>>;
+
 /// The chip's weight unit in u units (`effective_weight` is `mantissa << (6 + exp)`).
 const U_PER_WEIGHT: f64 = 64.0;
 
@@ -96,7 +100,7 @@ pub fn from_image(image: &ChipImage, dt: f64) -> Result<Exported, Error> {
             "the image is inconsistent: {m}"
         )]))
     })?;
-    let mut groups: BTreeMap<(u32, u32, u8), BTreeMap<(u32, u32), f64>> = BTreeMap::new();
+    let mut groups = Groups::new();
     for (pre, i, post, j, w, d) in synapses {
         *groups
             .entry((pre, post, d))
@@ -104,6 +108,33 @@ pub fn from_image(image: &ChipImage, dt: f64) -> Result<Exported, Error> {
             .entry((i, j))
             .or_insert(0.0) += f64::from(w) / U_PER_WEIGHT;
     }
+    projections(&mut g, groups, &names, &sizes, dt);
+    probe_nodes(&mut g, image, &mut notes);
+    if !image.learning.is_empty() {
+        notes.push(format!(
+            "{} learning rule(s): NIR has no plasticity; the weights are exported as they are in the image",
+            image.learning.len()
+        ));
+    }
+    if !image.modulator.sources.is_empty() {
+        notes.push("the modulator grid and its sources are not part of NIR; left out".into());
+    }
+    for name in g.nodes.keys() {
+        if name.contains('/') || name.contains('.') || name.is_empty() {
+            problems.push(format!(
+                "`{name}`: a NIR node name must be non-empty and contain no `/` or `.`"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(Exported { graph: g, notes })
+    } else {
+        Err(Error::new(ErrorKind::Invalid(problems)))
+    }
+}
+
+/// A `Linear` node (and a `Delay` node when `d > 0`) per synapse group, with its edges.
+fn projections(g: &mut NirGraph, groups: Groups, names: &[String], sizes: &[usize], dt: f64) {
     for (order, ((pre, post, d), ws)) in groups.into_iter().enumerate() {
         let (from, to) = (&names[pre as usize], &names[post as usize]);
         let (n_in, n_out) = (sizes[pre as usize], sizes[post as usize]);
@@ -144,6 +175,10 @@ pub fn from_image(image: &ChipImage, dt: f64) -> Result<Exported, Error> {
             g.edges.push((delay, to.clone()));
         }
     }
+}
+
+/// An `Output` node per whole-population spike probe; other probes become notes.
+fn probe_nodes(g: &mut NirGraph, image: &ChipImage, notes: &mut Vec<String>) {
     for probe in &image.probes {
         let Some(pop) = image
             .populations
@@ -177,27 +212,6 @@ pub fn from_image(image: &ChipImage, dt: f64) -> Result<Exported, Error> {
             },
         );
         g.edges.push((pop.name.clone(), out));
-    }
-    if !image.learning.is_empty() {
-        notes.push(format!(
-            "{} learning rule(s): NIR has no plasticity; the weights are exported as they are in the image",
-            image.learning.len()
-        ));
-    }
-    if !image.modulator.sources.is_empty() {
-        notes.push("the modulator grid and its sources are not part of NIR; left out".into());
-    }
-    for name in g.nodes.keys() {
-        if name.contains('/') || name.contains('.') || name.is_empty() {
-            problems.push(format!(
-                "`{name}`: a NIR node name must be non-empty and contain no `/` or `.`"
-            ));
-        }
-    }
-    if problems.is_empty() {
-        Ok(Exported { graph: g, notes })
-    } else {
-        Err(Error::new(ErrorKind::Invalid(problems)))
     }
 }
 
