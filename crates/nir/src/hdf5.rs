@@ -289,12 +289,29 @@ impl Params<'_> {
 
     /// A string dataset holding exactly one string; `None` when absent or not a string.
     fn string(&self, name: &str) -> Option<String> {
+        self.one_string(name).ok()
+    }
+
+    /// A string dataset holding exactly one string, or why it is not one.
+    fn one_string(&self, name: &str) -> Result<String, String> {
         if !self.members.has_dataset(name) {
-            return None;
+            return Err(format!("no dataset `{name}`"));
         }
-        let d = self.g.dataset(name).ok()?;
-        let s = self.file.strings(&d).ok()?;
-        (s.len() == 1).then(|| s.into_iter().next()).flatten()
+        let d = self
+            .g
+            .dataset(name)
+            .map_err(|e| format!("dataset `{name}`: {e}"))?;
+        let s = self
+            .file
+            .strings(&d)
+            .map_err(|e| format!("dataset `{name}`: {e}"))?;
+        match <[String; 1]>::try_from(s) {
+            Ok([one]) => Ok(one),
+            Err(s) => Err(format!(
+                "dataset `{name}`: expected one string, found {}",
+                s.len()
+            )),
+        }
     }
 
     /// `v_reset` defaults to zeros shaped like `like` (files written before NIR 1.0).
@@ -318,11 +335,7 @@ impl Walk<'_> {
             g,
             members: Members::of(g)?,
         };
-        let ty = if p.has("type") {
-            p.string("type").ok_or("dataset `type` is not a string")?
-        } else {
-            return Err("no dataset `type`".into());
-        };
+        let ty = p.one_string("type")?;
         read_node(&p, &ty, || self.graph(g, full, depth + 1, problems))
     }
 
