@@ -103,6 +103,7 @@ fn g(nodes: Vec<(&str, NirNode)>, edges: &[(&str, &str)]) -> NirGraph {
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect(),
         version: "1.0".into(),
+        ..Default::default()
     }
 }
 
