@@ -114,6 +114,13 @@ impl ConvSpec {
         })
     }
 
+    /// The convolution with its own kernel, or an all-ones one where the kernel is still
+    /// to be drawn (for shapes and synapse counts; a drawn kernel may have zeros).
+    pub fn conv(&self) -> Option<Conv> {
+        let n = self.kernel_len() as usize;
+        self.resolve(self.weights.clone().unwrap_or_else(|| vec![1.0; n]))
+    }
+
     /// Kernel values expected: `channels × input channels / groups × kh × kw`.
     pub fn kernel_len(&self) -> u64 {
         self.channels as u64

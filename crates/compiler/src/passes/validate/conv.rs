@@ -3,21 +3,14 @@
 
 use super::limit;
 use crate::context::Compilation;
+use crate::conv::obstacle_in;
 use crate::conv::ConvSpec;
-use crate::conv::{obstacle_in, Conv};
 use crate::error::{group, LimitExceeded, Problem};
 
 /// An upper bound of a convolution's synapses, for the memory budget.
 pub(super) fn expected_synapses(spec: &ConvSpec, npost: f64) -> f64 {
     let (kh, kw) = spec.kernel;
     npost * (spec.input.0 / spec.groups.max(1)) as f64 * kh as f64 * kw as f64
-}
-
-/// The conv as the compiler will see it, with a stand-in kernel where it is drawn later
-/// (every tap non-zero: the worst case for memory).
-pub(crate) fn resolved(spec: &ConvSpec) -> Option<Conv> {
-    let n = spec.kernel_len() as usize;
-    spec.resolve(spec.weights.clone().unwrap_or_else(|| vec![1.0; n]))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -97,7 +90,7 @@ pub(super) fn check(
         return;
     }
     // The shared form was asked for: refuse it here if no mapping can give it.
-    let Some(conv) = resolved(spec) else { return };
+    let Some(conv) = spec.conv() else { return };
     if let Some(o) = obstacle_in(c, i, &conv) {
         limits.push(shared_limit(c, i, &o));
     }
