@@ -216,38 +216,7 @@ impl<'a> Packer<'a> {
                 pop_out += self.shared.source_cost(node, item.first + n);
             }
         }
-        let (axons_in, bits, axons_out) = self.limits;
-        let out_of = |p: &Self, ob: u32| {
-            p.bins[ob as usize].output_axons as u64
-                + p.out_delta[ob as usize] as u64
-                + if ob == b { pop_out } else { 0 }
-        };
-        let over_out = self
-            .delta_bins
-            .iter()
-            .copied()
-            .chain((pop_out > 0).then_some(b))
-            .find(|&ob| out_of(self, ob) > axons_out);
-        let fail = if cur.input_axons as u64 + new_rows > axons_in {
-            Some(full(
-                "core.input_axons",
-                cur.input_axons as u64 + new_rows,
-                axons_in,
-            ))
-        } else if cur.synapse_bits + dbits > bits {
-            Some(full(
-                "core.synapse_memory_bits",
-                cur.synapse_bits + dbits,
-                bits,
-            ))
-        } else {
-            over_out.map(|ob| Overflow {
-                limit: "core.output_axons",
-                needed: out_of(self, ob),
-                available: axons_out,
-                bin: ob,
-            })
-        };
+        let fail = self.overflow(b, (new_rows, dbits, pop_out));
         if let Some(o) = fail {
             for n in (0..item.count).rev() {
                 self.unbook_rows(first_gi + n, range);
@@ -282,6 +251,43 @@ impl<'a> Packer<'a> {
                 .target_commit(node, item.first / item.count.max(1), b);
         }
         Ok(())
+    }
+
+    /// The limit `(new rows, new bits, new population output axons)` on open bin `b`
+    /// (and the output axons booked on earlier bins) would break, if any.
+    fn overflow(&self, b: u32, (new_rows, dbits, pop_out): (u64, u64, u64)) -> Option<Overflow> {
+        let (axons_in, bits, axons_out) = self.limits;
+        let cur = &self.bins[b as usize];
+        let full = |limit, needed, available| Overflow {
+            limit,
+            needed,
+            available,
+            bin: b,
+        };
+        let out_of = |ob: u32| {
+            self.bins[ob as usize].output_axons as u64
+                + self.out_delta[ob as usize] as u64
+                + if ob == b { pop_out } else { 0 }
+        };
+        if cur.input_axons as u64 + new_rows > axons_in {
+            let needed = cur.input_axons as u64 + new_rows;
+            return Some(full("core.input_axons", needed, axons_in));
+        }
+        if cur.synapse_bits + dbits > bits {
+            let needed = cur.synapse_bits + dbits;
+            return Some(full("core.synapse_memory_bits", needed, bits));
+        }
+        self.delta_bins
+            .iter()
+            .copied()
+            .chain((pop_out > 0).then_some(b))
+            .find(|&ob| out_of(ob) > axons_out)
+            .map(|ob| Overflow {
+                limit: "core.output_axons",
+                needed: out_of(ob),
+                available: axons_out,
+                bin: ob,
+            })
     }
 
     /// Close the open bin (naming what closed it) and open the next.
