@@ -25,7 +25,7 @@ pub enum Command {
     },
     /// Compile a network program onto a chip: writes a chip image and prints a report.
     #[command(
-        after_help = "Examples:\n  amine compile programs/balanced.ron --chip loihi -o balanced.img\n  amine compile programs/layered.ron --chip loihi -o layered.ron --json report.json\n\nAn output name ending in .ron gets the RON text encoding; any other name the compact binary.\nOn any error nothing is written and the exit code is 1 (2 for a\ncommand-line usage error)."
+        after_help = "Examples:\n  amine compile programs/balanced.ron --chip loihi -o balanced.img\n  amine compile programs/layered.ron --chip loihi -o layered.ron --json report.json\n  amine compile programs/conv_gesture.ron --chip loihi -o g.img --cores conv3=11 --max-per-core conv2=676\n  amine compile net.nir --dt 0.001 --chip loihi -o net.img --hints hints.ron\n\nMapping hints (--hints FILE, a MappingHints in RON, and the flags) are added to the\nprogram's own `mapping`: the flags over the file over the program (docs/compiler.md).\nAn output name ending in .ron gets the RON text encoding; any other name the compact binary.\nOn any error nothing is written and the exit code is 1 (2 for a\ncommand-line usage error)."
     )]
     Compile {
         /// The network program (RON), or a NIR file (`.nir`, needs `--dt`).
@@ -42,6 +42,8 @@ pub enum Command {
         /// Step in seconds for a NIR file (`.nir`): the forward-Euler discretisation step.
         #[arg(long, value_name = "SECONDS")]
         dt: Option<f64>,
+        #[command(flatten)]
+        mapping: MappingArgs,
     },
     /// Inspect NIR graphs (Neuromorphic Intermediate Representation, `.nir` HDF5 files).
     Nir {
@@ -313,6 +315,29 @@ pub struct RunArgs {
     /// Print wall-clock timings of compile, simulation and report to stderr (for bench).
     #[arg(long, hide = true)]
     pub timings: bool,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+}
+
+/// Mapping hints on the command line (for a program or NIR file that is compiled).
+#[derive(Debug, Clone, Default, Args)]
+pub struct MappingArgs {
+    /// A mapping-hints file: a `MappingHints` in RON, e.g.
+    /// `(cores: {"conv3": 8}, max_per_core: {"conv2": 512}, colocate: [["e", "i"]])`.
+    #[arg(long, value_name = "FILE")]
+    pub hints: Option<PathBuf>,
+    /// Spread a population evenly over exactly N cores of its own (repeatable).
+    #[arg(long, value_name = "POP=N")]
+    pub cores: Vec<String>,
+    /// At most N of a population's neurons on one core (repeatable).
+    #[arg(long, value_name = "POP=N")]
+    pub max_per_core: Vec<String>,
+    /// Put a population's slices on these cores, in neuron order (repeatable).
+    #[arg(long, value_name = "POP=C,C,...")]
+    pub place: Vec<String>,
+    /// Cut these populations in proportion so slice k of each shares a core (repeatable).
+    #[arg(long, value_name = "A,B,...")]
+    pub colocate: Vec<String>,
 }
 
 /// Options of `amine demo`.

@@ -443,6 +443,8 @@ pub fn lower(c: &Checked, dt: f64, name: &str) -> Result<Lowered, Error> {
             }
         }
     }
+    // Convolutions stay convolutions (for shared synapse lists).
+    crate::conv::restore(c, &mut prog, &index, &gains);
     // Probes: what feeds each Output node.
     for (name, node) in &g.nodes {
         if !matches!(node, NirNode::Output { .. }) {
