@@ -29,6 +29,7 @@ pub mod learning;
 pub mod modgrid;
 pub mod neuron;
 pub mod presets;
+pub mod ranges;
 pub mod synapse;
 pub mod textfmt;
 pub mod units;
