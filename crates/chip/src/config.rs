@@ -348,7 +348,11 @@ impl ChipConfig {
 
     /// Read, parse and validate a configuration file.
     pub fn load(path: &std::path::Path) -> Result<ChipConfig, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+        let text = crate::bounded::read_text(
+            path,
+            "chip configuration",
+            crate::bounded::limits::CHIP_CONFIG,
+        )?;
         let origin = path.display().to_string();
         let config = ChipConfig::from_ron(&text, &origin)?;
         config.validate_as(&origin)?;

@@ -22,6 +22,7 @@
 //! assert!(spikes > 0);
 //! ```
 
+pub mod bounded;
 pub mod config;
 pub mod error;
 pub mod image;
