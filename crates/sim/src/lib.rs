@@ -50,6 +50,7 @@
 //! assert!(report.energy.total_pj > 0.0);
 //! ```
 
+pub mod checkpoint;
 pub mod energy;
 mod engine;
 pub mod eprop;
@@ -59,7 +60,9 @@ mod kernels;
 mod learning;
 pub mod options;
 mod population;
+pub mod record;
 pub mod report;
+pub mod resume;
 pub mod state;
 pub mod svg;
 mod tables;
@@ -70,5 +73,6 @@ pub use engine::{RunOutcome, Simulator, Spike, StepTiming};
 pub use error::{Error, ErrorKind};
 pub use inputs::{parse_csv, ExternalSpikes};
 pub use options::{Record, SimOptions, Timing};
+pub use record::{LatencyStats, Recorder};
 pub use report::{energy_so_far, RunReport};
-pub use state::{CoreState, PlasticState, PostTraces, SimState};
+pub use state::{CoreState, HostRegisters, PlasticState, PostTraces, SimState};

@@ -248,7 +248,7 @@ pub fn psi(v: i64, thr_eff: i64, refractory: bool, thr: i64, c: &EpropConsts) ->
 
 /// One row's e-prop state: the source's εv now and one step ago, and per synapse (in
 /// the row's synapse order) εa, ē and the accumulated gradient g.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EpropRow {
     pub ev: i32,
     pub ev_prev: i32,
