@@ -173,6 +173,8 @@ pub struct TrainArgs {
     /// `Δw = −η·g` (then --lr is not used), e.g. 0.005.
     #[arg(long, value_name = "STEP")]
     pub adam: Option<f64>,
+    #[command(flatten)]
+    pub checkpoint: CheckpointArgs,
 }
 
 #[derive(Debug, Args)]
@@ -317,6 +319,25 @@ pub struct RunArgs {
     pub timings: bool,
     #[command(flatten)]
     pub mapping: MappingArgs,
+    #[command(flatten)]
+    pub checkpoint: CheckpointArgs,
+}
+
+/// Checkpoint and resume (`amine run`, `amine train` with Error Diffusion).
+#[derive(Debug, Clone, Default, Args)]
+pub struct CheckpointArgs {
+    /// Write the run's complete state to FILE (atomically) every --checkpoint-every
+    /// steps (epochs for `train`) and when SIGINT or SIGTERM stops the run.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Steps (`run`) or epochs (`train`) between two checkpoints [default: 100000
+    /// steps, 1 epoch].
+    #[arg(long, value_name = "N", requires = "checkpoint")]
+    pub checkpoint_every: Option<u64>,
+    /// Continue the run saved in FILE (written by --checkpoint with the same target,
+    /// chip and settings); the result is bit-identical to an uninterrupted run.
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
 }
 
 /// Mapping hints on the command line (for a program or NIR file that is compiled).

@@ -82,8 +82,11 @@ fn ed(a: &TrainArgs) -> Result<()> {
     }
     let chip = presets::resolve(&a.chip)?;
     let origin = program_path.display().to_string();
-    let text =
-        std::fs::read_to_string(program_path).with_context(|| format!("reading {origin}"))?;
+    let text = amine_chip::bounded::read_text(
+        program_path,
+        "network program",
+        amine_chip::bounded::limits::PROGRAM,
+    )?;
     let mut program = Program::from_ron(&text, &origin)?;
     program.seed = a.seed;
     let base = program_path.parent().unwrap_or(Path::new("."));
@@ -134,16 +137,16 @@ fn ed(a: &TrainArgs) -> Result<()> {
         report.write_dir(dir).context("writing the report")?;
     }
     if a.json {
-        print!("{}", report.to_json());
+        out!("{}", report.to_json());
     } else {
-        print!("{}", report.summary());
-        println!(
+        out!("{}", report.summary());
+        outln!(
             "wall time: {train_s:.2} s on the chip model ({} thread(s)), {:.2} s in all",
             a.threads,
             start.elapsed().as_secs_f64()
         );
         if let Some(dir) = &a.report {
-            println!(
+            outln!(
                 "report written to {}/ (report.json, curve.csv, curve.svg, confusion.csv, summary.txt)",
                 dir.display()
             );
@@ -335,22 +338,22 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
         write_dir(&study, dir).context("writing the report")?;
     }
     if a.json {
-        print!("{}", to_json(&study));
+        out!("{}", to_json(&study));
     } else {
-        print!("{}", summary_text(&study));
+        out!("{}", summary_text(&study));
         // The last `runs % parallel` runs are each split over all the threads.
         let tail = match runs % parallel {
             0 => String::new(),
             k => format!(", the last {k} with {} each", cfg.base.threads * parallel),
         };
-        println!(
+        outln!(
             "wall time: {train_s:.2} s on the chip model ({runs} run(s), {parallel} at a time, \
              {} thread(s) per run{tail}), {:.2} s in all",
             cfg.base.threads,
             start.elapsed().as_secs_f64()
         );
         if let Some(dir) = &a.report {
-            println!(
+            outln!(
                 "report written to {}/ ({})",
                 dir.display(),
                 FILES.join(", ")
@@ -457,7 +460,7 @@ pub fn template(a: TemplateArgs) -> Result<()> {
     let text = error_diffusion(&net).to_ron();
     amine_chip::error::write_atomically(&a.output, text.as_bytes())
         .with_context(|| format!("writing {}", a.output.display()))?;
-    println!(
+    outln!(
         "wrote {} ({} classes × {} hidden, {} steps per sample)",
         a.output.display(),
         a.classes,
