@@ -85,8 +85,9 @@ pub enum Time {
 /// A neuron model, in physical units or as raw chip fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Model {
-    /// Loihi CUBA LIF from time constants: `du + 1 = 4096 / tau_syn`, `dv = 4096 / tau_mem`
-    /// (in steps, rounded to the nearest 12-bit value); `threshold` and `bias` in weight units.
+    /// Loihi CUBA LIF from time constants: `du + 1 = decay(tau_syn)`, `dv =
+    /// decay(tau_mem)` with the chip's `decay(τ) = round(4096·(1 − e^(−1/τ)))` (τ in
+    /// steps; 0 = no memory); `threshold` and `bias` in weight units.
     Lif {
         tau_syn: Time,
         tau_mem: Time,
@@ -113,6 +114,11 @@ pub enum Model {
         /// Reset by subtracting the threshold (e-prop style) instead of to zero.
         #[serde(default)]
         subtract_reset: bool,
+        /// The reset rule, when neither `Zero` nor `subtract_reset`'s `Subtract`:
+        /// `Some(SubtractBase)` removes the base threshold and keeps integrating while
+        /// refractory (the LSNN neuron e-prop is defined on; docs/neurons.md).
+        #[serde(default)]
+        reset: Option<amine_chip::neuron::alif::Reset>,
     },
     AlifRaw(AlifParams),
     /// A graded (rate) unit: `o = 1/(1+exp(−2u/u0))`, sent as an unsigned payload.

@@ -406,6 +406,7 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
             },
             decay: 1.0,
             boundary: Boundary::Absorbing,
+            size: None,
         },
         Credit::Diffusion {
             edge,
@@ -416,6 +417,7 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
             kernel: Kernel { edge, corner },
             decay,
             boundary: Boundary::Absorbing,
+            size: None,
         },
     };
     Program {

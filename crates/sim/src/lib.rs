@@ -40,6 +40,7 @@
 //!     probes: vec![],
 //!     modulator: ModulatorImage::default(),
 //!     learning: vec![],
+//!     eprop: None,
 //! };
 //! let mut sim = Simulator::new(&chip, &image, SimOptions { steps: 20, ..SimOptions::default() }).unwrap();
 //! let mut state = sim.initial_state();

@@ -96,6 +96,7 @@ fn two_core_image(config: &ChipConfig) -> ChipImage {
         }],
         modulator: ModulatorImage::default(),
         learning: vec![],
+        eprop: None,
     }
 }
 

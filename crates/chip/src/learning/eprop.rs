@@ -62,7 +62,6 @@ use super::engine::{
     add_to_weights_clamped, add_to_weights_in_range, halve, weight_range, Delta, DrawKey, RowDraws,
     RowMut, RowOutcome,
 };
-use super::stochastic_round;
 use serde::{Deserialize, Serialize};
 
 /// Fractional bits of the constants α, ρ, κ, γ (Q0.16) and of β (Q16.16).
@@ -428,24 +427,8 @@ struct EtaG<'a> {
 
 impl Delta for EtaG<'_> {
     fn delta(&self, i: usize, _target: usize, _w: i32, _t: i32) -> i64 {
-        let n = -(self.eta_m as i128) * self.g.get(i).copied().unwrap_or(0) as i128;
-        if n == 0 {
-            return 0;
-        }
-        if self.exp >= 0 {
-            let s = self.exp.min(100) as u32;
-            return n
-                .saturating_mul(1i128 << s)
-                .clamp(i64::MIN as i128, i64::MAX as i128) as i64;
-        }
-        let bits = (-self.exp) as u32;
-        // Below 2^-63 LSB the draw cannot matter: pre-shift (floor) to 63 bits.
-        let (n, bits) = if bits > 63 {
-            (n >> (bits - 63).min(127), 63)
-        } else {
-            (n, bits)
-        };
-        stochastic_round(n, bits, self.draws.at(i as u64))
+        let g = self.g.get(i).copied().unwrap_or(0);
+        super::update_unit::sgd_delta(g, self.eta_m, self.exp, self.draws.at(i as u64))
     }
 }
 

@@ -309,6 +309,7 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
         probes,
         modulator: modulator(c),
         learning,
+        eprop: None,
     })
 }
 

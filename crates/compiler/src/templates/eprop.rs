@@ -87,6 +87,7 @@ impl Feedback {
                 },
                 decay: 1.0 - k,
                 boundary: Boundary::Torus,
+                size: None,
             },
             Feedback::Sparse | Feedback::Full => GridRegisters {
                 kernel: Kernel {
@@ -95,6 +96,7 @@ impl Feedback {
                 },
                 decay: 1.0,
                 boundary: Boundary::Torus,
+                size: None,
             },
         }
     }
@@ -289,6 +291,7 @@ pub fn eprop(net: &EpropNetwork) -> Program {
                 bias: 0.0,
                 refractory: Some(Time::Ms(net.refractory_ms)),
                 subtract_reset: true,
+                reset: None,
             },
             Some(Positions::List(positions.iter().map(|&p| at(p)).collect())),
         )

@@ -217,6 +217,7 @@ impl Builder {
             probes: vec![],
             modulator: self.modulator,
             learning: vec![],
+            eprop: None,
         };
         let problems = image.verify(&self.chip);
         assert!(problems.is_empty(), "test image invalid: {problems:?}");
