@@ -34,7 +34,7 @@
 
 mod eprop;
 
-pub use eprop::{eprop, EpropNetwork, Feedback, THRESHOLD};
+pub use eprop::{eprop, EpropNetwork, Feedback, Update, THRESHOLD};
 
 use crate::program::{
     Activation, Connect, Input, LearningSpec, MappingHints, Model, ModulatorSource, Overflow,
@@ -435,5 +435,6 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
         modulators,
         mapping: MappingHints::default(),
         grid: Some(registers),
+        eprop: None,
     }
 }

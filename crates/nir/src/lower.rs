@@ -321,6 +321,7 @@ pub fn lower(c: &Checked, dt: f64, name: &str) -> Result<Lowered, Error> {
         modulators: vec![],
         mapping: Default::default(),
         grid: None,
+        eprop: None,
     };
     let mut maps = Vec::new();
     // Neuron index → (population, local index), per node.

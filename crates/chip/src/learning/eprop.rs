@@ -34,7 +34,7 @@
 //! - the constants α, ρ, κ and γ are Q0.16 ([`CONST_BITS`]): `round(x·2^16)`, so a
 //!   time constant τ is represented to a relative `2^-17·τ` (τ = 2000 steps: 0.7 %);
 //!   `1 − α` is `2^16 − α_q`; β is Q16.16;
-//! - εv, ψ, εa, e and ē are `i32` with `frac_bits` (F, 8..=24) fractional bits;
+//! - εv, ψ, εa, e and ē are `i32` with `frac_bits` (F, 1..=24) fractional bits;
 //! - g is `i64` with `F + modulator_frac` fractional bits (m is the grid's raw value);
 //! - every product is exact in `i64` (`i128` where the bound needs it) and every
 //!   shift back to F bits rounds to nearest, ties up (`(x + 2^(k−1)) >> k`); so each
@@ -107,7 +107,7 @@ pub fn decay_by(x: i32, p: i64, bits: u32) -> i32 {
 /// The pseudo-derivative's dampening factor γ.
 pub const PSI_GAMMA: f64 = 0.3;
 /// Range of `frac_bits`.
-pub const FRAC_BITS: std::ops::RangeInclusive<u8> = 8..=24;
+pub const FRAC_BITS: std::ops::RangeInclusive<u8> = 1..=24;
 /// Largest β (β̂ in threshold units; Q16.16 in an `i64`).
 pub const BETA_MAX: f64 = 32768.0;
 
@@ -130,7 +130,7 @@ pub struct EpropParams {
     pub eta: f64,
     /// Modulator channel carrying the learning signal.
     pub channel: u8,
-    /// Fractional bits of the traces (8..=24, e.g. 16).
+    /// Fractional bits of the traces (1..=24, e.g. 20).
     pub frac_bits: u8,
 }
 
