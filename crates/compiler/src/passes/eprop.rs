@@ -26,7 +26,7 @@
 //! serves one core — and per-synapse state beyond the eligibility unit's memory.
 
 use crate::context::Compilation;
-use crate::error::{Error, ErrorKind, LimitExceeded};
+use crate::error::{Error, ErrorKind};
 use crate::generate;
 use crate::passes::expand::derive_seed;
 use crate::positions::{cell_at, choose, program_grid, resolve};
@@ -84,14 +84,8 @@ fn limit(
     available: u64,
     fix: &str,
 ) -> Error {
-    Error::new(ErrorKind::HardwareLimit(vec![LimitExceeded {
-        limit: limit.into(),
-        what,
-        needed,
-        available,
-        chip: c.chip.name.clone(),
-        fix: fix.into(),
-    }]))
+    let l = crate::passes::validate::limit(c, limit, what, needed, available, fix);
+    Error::new(ErrorKind::HardwareLimit(vec![l]))
 }
 
 fn plan(c: &Compilation, s: &EpropSpec, hw: &EpropEngineConfig) -> Result<EpropPlan, Error> {
