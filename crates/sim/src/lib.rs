@@ -57,6 +57,7 @@ pub mod error;
 pub mod inputs;
 mod kernels;
 mod learning;
+pub mod learning_eprop;
 pub mod options;
 pub mod report;
 pub mod state;

@@ -114,6 +114,17 @@ pub(crate) struct Tables {
     pub learning: Vec<SlotTable>,
     /// Fractional bits of a modulator concentration.
     pub modulator_frac: i32,
+    /// The e-prop engine's tables (an image with an e-prop section).
+    pub eprop: Option<crate::learning_eprop::EpropTables>,
+}
+
+/// Cycles of synaptic work a packet to a row of `words` words and `len` synapses
+/// causes at its core: `axon_in + words · synapse_word_read + len · (synaptic_op +
+/// dendrite_accumulate)`.
+pub(crate) fn row_work(costs: &amine_chip::config::CostTable, words: u64, len: u64) -> u64 {
+    costs.axon_in.cycles
+        + words * costs.synapse_word_read.cycles
+        + len * (costs.synaptic_op.cycles + costs.dendrite_accumulate.cycles)
 }
 
 /// Tile of a core id.
@@ -162,10 +173,7 @@ impl Tables {
                         .map(|r| {
                             let (lo, hi) = (d.offsets[r], d.offsets[r + 1]);
                             let words = c.synapses.row_words(r as u32);
-                            let work = costs.axon_in.cycles
-                                + words as u64 * costs.synapse_word_read.cycles
-                                + (hi - lo) as u64
-                                    * (costs.synaptic_op.cycles + costs.dendrite_accumulate.cycles);
+                            let work = row_work(costs, words as u64, (hi - lo) as u64);
                             RowInfo {
                                 start: lo,
                                 len: hi - lo,
@@ -257,7 +265,12 @@ impl Tables {
             })
             .collect();
         let learning = learning_tables(config, image, &mut cores);
+        let eprop = image
+            .eprop
+            .as_ref()
+            .and_then(|e| crate::learning_eprop::EpropTables::new(config, image, e, &cores));
         Tables {
+            eprop,
             learning,
             modulator_frac: config.modulator.format.frac_bits() as i32,
             cores,

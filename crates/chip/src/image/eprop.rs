@@ -151,6 +151,145 @@ impl EpropImage {
     }
 }
 
+/// The readout rows of `n` compartments: row c is `synapses[start[c]..start[c + 1]]`,
+/// `words[c]` the words it occupies, `sources` the compartments that have one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadoutRows {
+    pub start: Vec<usize>,
+    pub words: Vec<u64>,
+    pub sources: Vec<u32>,
+}
+
+impl ReadoutImage {
+    /// The readout rows of the core's `n` compartments in memory of `word_bits` words.
+    pub fn rows(&self, n: usize, word_bits: u32) -> ReadoutRows {
+        let mut start = vec![0usize; n + 1];
+        for s in &self.synapses {
+            if let Some(x) = start.get_mut(s.compartment as usize + 1) {
+                *x += 1;
+            }
+        }
+        for c in 0..n {
+            start[c + 1] += start[c];
+        }
+        ReadoutRows {
+            words: (0..n)
+                .map(|c| self.row_words(start[c + 1] - start[c], word_bits))
+                .collect(),
+            sources: (0..n as u32)
+                .filter(|&c| start[c as usize + 1] > start[c as usize])
+                .collect(),
+            start,
+        }
+    }
+
+    /// Memory words a neuron's `len` readout synapses occupy (and a spike reads): each
+    /// entry is the unit's index and the weight, packed, the row padded to a word.
+    pub fn row_words(&self, len: usize, word_bits: u32) -> u64 {
+        let entry = u64::from(crate::config::bits_for(self.units)) + u64::from(self.weight_bits);
+        (len as u64 * entry).div_ceil(u64::from(word_bits.max(1)))
+    }
+}
+
+impl EpropImage {
+    /// The update rule of e-prop slot `slot` (its index among the image's e-prop slots)
+    /// for a row stored at `exponent`, whose SGD rate is `eta` (mantissa, exponent: the
+    /// slot's `EpropConsts`) in weight units per `g·2^-(F+G)`; `grid_frac` is G.
+    pub fn synapse_rule(
+        &self,
+        slot: usize,
+        (eta_m, eta_e): (i64, i32),
+        exponent: i32,
+        grid_frac: u32,
+    ) -> crate::learning::update_unit::WeightRule {
+        use crate::learning::update_unit::WeightRule;
+        match &self.update.rule {
+            UpdateRule::Sgd { .. } => WeightRule::Sgd {
+                eta_m,
+                eta_e: eta_e - i32::from(self.frac_bits) - grid_frac as i32 - exponent,
+            },
+            UpdateRule::Adam(a) => adam_rule(a.groups.get(slot), exponent),
+        }
+    }
+
+    /// The readout weights' update rule (weights are `mantissa·2^(exponent − 16)`, the
+    /// gradient `g_out` Q.32).
+    pub fn readout_rule(&self) -> crate::learning::update_unit::WeightRule {
+        use crate::learning::update_unit::{mant_exp, WeightRule};
+        let exponent = i32::from(self.readout.exponent) - 16;
+        match &self.update.rule {
+            UpdateRule::Sgd { readout_eta } => {
+                let (eta_m, e) = mant_exp(*readout_eta, 16);
+                WeightRule::Sgd {
+                    eta_m,
+                    eta_e: e - 32 - exponent,
+                }
+            }
+            UpdateRule::Adam(a) => adam_rule(a.groups.last(), exponent),
+        }
+    }
+
+    /// The Adam unit of the image's update rule, before its first update.
+    pub fn adam(&self) -> Option<crate::learning::update_unit::Adam> {
+        match &self.update.rule {
+            UpdateRule::Adam(a) => Some(crate::learning::update_unit::Adam::new(
+                a.beta1, a.beta2, a.m_bits, a.v_bits,
+            )),
+            UpdateRule::Sgd { .. } => None,
+        }
+    }
+}
+
+impl ChipImage {
+    /// Per learning slot, its index among the e-prop slots (the Adam groups' order).
+    pub fn eprop_ordinals(&self) -> Vec<usize> {
+        self.learning
+            .iter()
+            .scan(0, |k, l| {
+                let o = *k;
+                *k += usize::from(l.eprop.is_some());
+                Some(o)
+            })
+            .collect()
+    }
+}
+
+impl super::ModulatorImage {
+    /// The grid cell of each of the `n` compartments of core `core` (`(0, 0)` where the
+    /// image binds none).
+    pub fn cells_of(&self, core: u32, n: usize) -> Vec<(u32, u32)> {
+        let mut cells = vec![(0, 0); n];
+        for b in self.cells.iter().filter(|b| b.core == core) {
+            if let Some(x) = cells.get_mut(b.compartment as usize) {
+                *x = b.cell;
+            }
+        }
+        cells
+    }
+}
+
+fn adam_rule(g: Option<&AdamGroup>, exponent: i32) -> crate::learning::update_unit::WeightRule {
+    let g = g.copied().unwrap_or(AdamGroup {
+        shift: 0,
+        step: 0.0,
+    });
+    let (step_m, step_e) = g.step_lsb(exponent);
+    crate::learning::update_unit::WeightRule::Adam {
+        shift: u32::from(g.shift),
+        step_m,
+        step_e,
+    }
+}
+
+impl AdamGroup {
+    /// The step in mantissa LSBs of a weight stored at `exponent` (`w = m·2^exponent`):
+    /// a 16-bit mantissa and a power of two.
+    pub fn step_lsb(&self, exponent: i32) -> (i64, i32) {
+        let (m, e) = crate::learning::update_unit::mant_exp(self.step, 16);
+        (m, e - exponent)
+    }
+}
+
 /// Every problem of `image.eprop` on `config` (empty without one).
 pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
     let Some(e) = &image.eprop else {

@@ -186,6 +186,52 @@ impl Adam {
     }
 }
 
+/// How the update unit changes one weight: the rule of its group, at its row's
+/// exponent, in mantissa LSBs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightRule {
+    /// `Δmant = −eta_m·g·2^eta_e`.
+    Sgd { eta_m: i64, eta_e: i32 },
+    /// Adam on `g >> shift`, a step of `step_m·2^step_e` mantissa LSBs.
+    Adam {
+        shift: u32,
+        step_m: i64,
+        step_e: i32,
+    },
+}
+
+impl WeightRule {
+    /// The change of one weight's mantissa for its batch gradient `g`, rounded with
+    /// `draw`; an Adam rule updates the weight's moments `mo` with `unit` at `at`.
+    pub fn delta(
+        &self,
+        g: i64,
+        mo: &mut Moments,
+        unit: Option<(&Adam, AdamStep)>,
+        draw: u64,
+    ) -> i64 {
+        match (*self, unit) {
+            (WeightRule::Sgd { eta_m, eta_e }, _) => sgd_delta(g, eta_m, eta_e, draw),
+            (
+                WeightRule::Adam {
+                    shift,
+                    step_m,
+                    step_e,
+                },
+                Some((adam, at)),
+            ) => adam.delta(mo, (g, shift), (step_m, step_e), at, draw),
+            (WeightRule::Adam { .. }, None) => 0,
+        }
+    }
+}
+
+/// `w + Δ` clamped to `[lo, hi]`: the new mantissa, and whether it was clamped.
+pub fn apply_clamped(w: i32, delta: i64, (lo, hi): (i64, i64)) -> (i32, bool) {
+    let want = i64::from(w).saturating_add(delta);
+    let new = want.clamp(lo, hi);
+    (new as i32, new != want)
+}
+
 fn div_floor(a: i128, b: i128) -> i128 {
     let q = a / b;
     if (a % b != 0) && ((a < 0) != (b < 0)) {
