@@ -342,6 +342,24 @@ fn eprop_bad_inputs_name_the_flag_and_write_nothing() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         assert_fails_without_report(&args, &report, expect);
     }
+    // A program the fast backend cannot run: a synaptic delay.
+    let delayed = dir.path().join("delayed.ron");
+    let text = std::fs::read_to_string(common::root().join("programs/cue_accumulation.ron"))
+        .unwrap()
+        .replacen("delay: 0,", "delay: 2,", 1);
+    std::fs::write(&delayed, text).unwrap();
+    assert_fails_without_report(
+        &[
+            "train",
+            delayed.to_str().unwrap(),
+            "--task",
+            "cue-accumulation",
+            "--report",
+            r,
+        ],
+        &report,
+        "synaptic delays",
+    );
     // A task whose inputs, readouts and trials do not match the program.
     assert_fails_without_report(
         &[

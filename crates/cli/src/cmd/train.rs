@@ -307,12 +307,15 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
     }
     let programs = eprop_programs(a, task)?;
     let chip = presets::resolve(a.chip.as_deref().unwrap_or("loihi-eprop"))?;
-    // Every program compiles for the chip and fits the task before any run starts.
+    // Every program compiles for the chip, fits the task and runs on the fast backend
+    // before any run starts.
     let gen = amine_tasks::eprop::TaskGen::new(task, a.seed);
     let mut base = None;
     for (source, program) in &programs {
         let cfg = EpropRunConfig::new(task, program.clone(), source, a.seed)?;
-        amine_train::eprop::compile_run(&cfg, &chip, &gen)?;
+        let image = amine_train::eprop::compile_run(&cfg, &chip, &gen)?;
+        amine_sim::eprop::EpropCore::from_image(&image, &chip)
+            .with_context(|| format!("{source} on chip `{}`", chip.name))?;
         base.get_or_insert(cfg);
     }
     let mut base = base.context("no program to train")?;
