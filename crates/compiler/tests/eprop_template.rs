@@ -169,3 +169,28 @@ fn narrow_widths_fit_loihi_eprop_and_sgd_needs_no_adam() {
         "{err}"
     );
 }
+
+#[test]
+fn the_verifier_names_each_broken_part_of_the_eprop_section() {
+    let out = compile(&EpropNetwork::cue_accumulation(), "loihi-eprop").unwrap();
+    let chip = amine_chip::presets::preset("loihi-eprop").unwrap();
+    let mut image = out.image;
+    let e = image.eprop.as_mut().unwrap();
+    e.frac_bits = 30;
+    e.window = (2000, 3000);
+    e.readout.synapses[0].unit = 9;
+    e.feedback.injectors[0].cell = (40, 0);
+    if let UpdateRule::Adam(a) = &mut e.update.rule {
+        a.groups.pop();
+    }
+    let fields: Vec<String> = image.verify(&chip).into_iter().map(|p| p.field).collect();
+    for want in [
+        "eprop.frac_bits",
+        "eprop.window",
+        "eprop.readout.synapses",
+        "eprop.feedback.injectors",
+        "eprop.update.rule",
+    ] {
+        assert!(fields.iter().any(|f| f == want), "{want} not in {fields:?}");
+    }
+}
