@@ -9,7 +9,7 @@
 //! | --- | --- |
 //! | synapse | `axon_in` + `synapse_word_read` + `synaptic_op` |
 //! | dendrite | `dendrite_accumulate` |
-//! | neuron | `neuron_active` + `neuron_idle` |
+//! | neuron | `neuron_active` + `neuron_idle` + `neuron_access` (per compartment update) + `neuron_update` (per active one) + `neuron_spike` |
 //! | NoC | `spike_out` + `hop_ew` + `hop_ns` (+ the per-step barrier, chip level) |
 //! | modulator | `modulator_cell_update` (chip level) |
 //! | learning | `synaptic_update` + `trace_update` (the learning phase; zero without plastic rows) |
@@ -31,6 +31,10 @@ pub struct Counts {
     pub trace_update: u64,
     pub neuron_active: u64,
     pub neuron_idle: u64,
+    /// Spikes and graded payloads emitted by compartments (one per emitting
+    /// compartment, however many packets it sends).
+    #[serde(default)]
+    pub neuron_spike: u64,
     pub spike_out: u64,
     pub hop_ew: u64,
     pub hop_ns: u64,
@@ -46,6 +50,7 @@ impl AddAssign for Counts {
         self.trace_update += o.trace_update;
         self.neuron_active += o.neuron_active;
         self.neuron_idle += o.neuron_idle;
+        self.neuron_spike += o.neuron_spike;
         self.spike_out += o.spike_out;
         self.hop_ew += o.hop_ew;
         self.hop_ns += o.hop_ns;
@@ -64,6 +69,7 @@ impl Counts {
             trace_update: self.trace_update - before.trace_update,
             neuron_active: self.neuron_active - before.neuron_active,
             neuron_idle: self.neuron_idle - before.neuron_idle,
+            neuron_spike: self.neuron_spike - before.neuron_spike,
             spike_out: self.spike_out - before.spike_out,
             hop_ew: self.hop_ew - before.hop_ew,
             hop_ns: self.hop_ns - before.hop_ns,
@@ -80,13 +86,16 @@ impl Counts {
             (self.dendrite_accumulate, c.dendrite_accumulate.cycles),
             (self.synaptic_update, c.synaptic_update.cycles),
             (self.trace_update, c.trace_update.cycles),
-            (self.neuron_active, c.neuron_active.cycles),
-            (self.neuron_idle, c.neuron_idle.cycles),
             (self.spike_out, c.spike_out.cycles),
         ]
         .iter()
         .map(|&(n, k)| n.saturating_mul(k))
         .fold(0u64, u64::saturating_add)
+        .saturating_add(c.soma_cycles(
+            self.neuron_active,
+            self.neuron_idle,
+            self.neuron_spike,
+        ))
     }
 }
 
@@ -179,7 +188,7 @@ impl Counts {
                 + e(self.synapse_word_read, &c.synapse_word_read)
                 + e(self.synaptic_op, &c.synaptic_op),
             dendrite: e(self.dendrite_accumulate, &c.dendrite_accumulate),
-            neuron: e(self.neuron_active, &c.neuron_active) + e(self.neuron_idle, &c.neuron_idle),
+            neuron: c.soma_energy_pj(self.neuron_active, self.neuron_idle, self.neuron_spike),
             noc: e(self.spike_out, &c.spike_out)
                 + e(self.hop_ew, &c.hop_ew)
                 + e(self.hop_ns, &c.hop_ns),

@@ -15,11 +15,15 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// `loihi-eprop` with the tiny chip's costs (every kind non-zero, all different) and
-/// the grid in `format`.
+/// `loihi-eprop` with the tiny chip's costs and the three-part soma's (every kind
+/// non-zero, all different) and the grid in `format`.
 fn chip(format: GridFormat) -> ChipConfig {
     let mut c = amine_chip::presets::preset("loihi-eprop").unwrap();
     c.costs = amine_chip::presets::preset("tiny").unwrap().costs;
+    let cost = |energy_pj, cycles| amine_chip::config::Cost { energy_pj, cycles };
+    c.costs.neuron_access = cost(0.3, 3);
+    c.costs.neuron_update = cost(0.7, 7);
+    c.costs.neuron_spike = cost(1.1, 11);
     c.modulator.format = format;
     c
 }
@@ -201,6 +205,51 @@ fn fast_traces(core: &EpropCore, st: &EpropState) -> (Traces, BTreeMap<(u32, u32
         w.insert(key, m);
     }
     (t, w)
+}
+
+/// A fixed case of the property test's family spikes, learns and changes weights, so
+/// the comparison is not between two silent runs.
+#[test]
+fn cases_have_activity() {
+    let c = Case {
+        net: EpropNetwork {
+            inputs: 6,
+            lif: 3,
+            alif: 3,
+            side: 3,
+            outputs: 2,
+            trial_steps: 50,
+            window: (40, 50),
+            sigma: 0.05,
+            input_p: 0.5,
+            readout_p: 0.6,
+            batch: 2,
+            update: Update::Adam { step: 0.05 },
+            ..EpropNetwork::cue_accumulation()
+        },
+        input_gain: 3.0,
+        format: GridFormat::Q8_24,
+        rate_permille: 250,
+        seed: 7,
+    };
+    let (chip, image) = compile(&c);
+    let mut core = EpropCore::from_image(&image, &chip).unwrap();
+    let mut s = EpropState::new(&core);
+    let before = core.weights().to_vec();
+    let mut spikes = 0;
+    for t in &trials(&c, 2) {
+        let data = TrialData {
+            steps: 50,
+            spike_start: &t.start,
+            spikes: &t.spikes,
+            target: target(&c, t),
+        };
+        let r = core.run_trial(&mut s, &data, true);
+        spikes += r.spikes_lif + r.spikes_alif;
+    }
+    let (u, _, _) = core.apply(&mut s);
+    assert!(spikes > 10, "{spikes} spikes");
+    assert!(u.changed > 0 && core.weights() != &before[..], "{u:?}");
 }
 
 proptest! {

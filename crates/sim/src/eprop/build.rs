@@ -11,7 +11,7 @@
 //! one `External` port entering at the core's tile, modulator sources.
 
 use crate::error::{Error, ErrorKind};
-use crate::tables::row_work;
+use crate::population::row_work;
 use amine_chip::config::ChipConfig;
 use amine_chip::image::eprop::{EpropImage, Injector};
 use amine_chip::image::{ChipImage, InputSource};
@@ -49,8 +49,6 @@ pub(super) struct Timing {
     pub spike_out: u64,
     /// A port packet's path beyond its injection: `(flits − 1)·flit_cycles`.
     pub port_extra: u64,
-    pub neuron_active: u64,
-    pub neuron_idle: u64,
     pub barrier: u64,
     pub grid_cell: u64,
 }
@@ -409,8 +407,6 @@ impl EpropCore {
                 spike_out: costs.spike_out.cycles,
                 port_extra: u64::from(config.router.spike_packet_flits.saturating_sub(1))
                     * config.router.flit_cycles,
-                neuron_active: costs.neuron_active.cycles,
-                neuron_idle: costs.neuron_idle.cycles,
                 barrier: costs.barrier.for_tiles(1).cycles,
                 grid_cell: costs.modulator_cell_update.cycles,
             },

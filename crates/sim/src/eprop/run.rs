@@ -350,14 +350,19 @@ impl EpropCore {
             }
             // 1. The neurons, on last step's delivery.
             let active = self.step_neurons(s, learn);
+            let emitted = s.spk.len() as u64;
             r.counts.neuron_active += active;
             r.counts.neuron_idle += n as u64 - active;
+            r.counts.neuron_spike += emitted;
             if let Some(log) = &mut s.log {
                 log.psi.push(s.psi.clone());
                 log.spikes.push(s.spk.clone());
             }
             // 2. Delivery of x(t), then z(t), and their timing.
-            let neuron_end = active * tm.neuron_active + (n as u64 - active) * tm.neuron_idle;
+            let neuron_end = self
+                .config
+                .costs
+                .soma_cycles(active, n as u64 - active, emitted);
             let mut port = Sent::default();
             for &i in xs {
                 self.deliver(usize::from(i), &mut s.cur, &mut r.counts, &mut port, |k| {

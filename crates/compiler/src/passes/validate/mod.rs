@@ -68,6 +68,10 @@ fn expected_synapses(c: &Compilation, i: usize) -> f64 {
             (4.0 * std::f64::consts::PI * sigma * 2f64.ln()).min(1.0) * npre * npost
         }
         Connect::FixedTotal { p } => (p * npre * npost).round(),
+        Connect::Conv { .. } | Connect::Pool { .. } => pr
+            .connect
+            .conv_spec()
+            .map_or(0.0, |s| conv::expected_synapses(&s, npost)),
     }
 }
 
@@ -438,10 +442,11 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
             }
         )
     };
-    let carries_weights = matches!(
-        pr.connect,
-        Connect::Dense(_) | Connect::Sparse(_) | Connect::File(_)
-    );
+    let carries_weights = match &pr.connect {
+        Connect::Dense(_) | Connect::Sparse(_) | Connect::File(_) => true,
+        Connect::Conv { weights, .. } => weights.is_some(),
+        _ => false,
+    };
     match (&pr.weight, carries_weights) {
         (Some(_), true) => p.push(Problem::new(
             at("weight"),
@@ -604,6 +609,19 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
                 };
                 p.push(Problem::new(format!("projections[{i}].connect[{k}]"), m));
                 break;
+            }
+        }
+        Connect::Conv { .. } | Connect::Pool { .. } => {
+            if matches!(pr.connect, Connect::Pool { .. })
+                && !matches!(pr.weight, Some(Weight::Const(_)) | None)
+            {
+                p.push(Problem::new(
+                    at("weight"),
+                    "pooling takes one weight for every tap: Some(Const(w))",
+                ));
+            }
+            if let Some(spec) = pr.connect.conv_spec() {
+                conv::check(c, i, &spec, (npre, npost), &dale, &dale_msg, p, limits);
             }
         }
         Connect::File(f) => {
@@ -782,8 +800,11 @@ fn probes_and_modulators(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec
     }
 }
 
+mod conv;
 mod eprop;
+mod mapping;
 mod rules;
+pub(crate) use conv::shared_limit;
 use rules::learning_and_mapping;
 
 #[cfg(test)]
