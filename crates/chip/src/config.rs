@@ -6,6 +6,8 @@
 //! [`ChipConfig::validate`] checks cross-field consistency and reports every problem
 //! at once.
 
+pub mod eprop;
+
 use crate::error::{Error, ErrorKind, Problem};
 use crate::textfmt;
 use crate::units::{Cycles, Hertz, Milliwatts, Picojoules};
@@ -191,6 +193,9 @@ pub struct LearningConfig {
     pub max_terms: u8,
     /// Most factors in one product term.
     pub max_factors: u8,
+    /// The e-prop learning engine (`None`: the chip has none; see [`eprop`]).
+    #[serde(default)]
+    pub eprop: Option<eprop::EpropEngineConfig>,
 }
 
 /// Energy and cycles of one event.
@@ -455,9 +460,12 @@ impl ChipConfig {
         );
         for &w in &c.weight_bits {
             need(
-                (1..=9).contains(&w),
+                (1..=crate::synapse::MAX_WEIGHT_BITS).contains(&w),
                 "core.weight_bits",
-                format!("width {w} is outside 1..=9"),
+                format!(
+                    "width {w} is outside 1..={}",
+                    crate::synapse::MAX_WEIGHT_BITS
+                ),
             );
         }
         need(
@@ -539,8 +547,18 @@ impl ChipConfig {
                 "must be in 1..=16".into(),
             );
         }
+        if l.eprop.is_some() {
+            need(
+                l.enabled,
+                "learning.eprop",
+                "an e-prop engine needs `learning.enabled: true`".into(),
+            );
+        }
 
         p.extend(crate::ranges::problems(self));
+        if let Some(e) = &self.learning.eprop {
+            p.extend(e.problems(self.core.word_bits));
+        }
         p
     }
 }

@@ -40,6 +40,12 @@ pub enum ErrorKind {
     Io { path: String, message: String },
     /// A checkpoint is damaged, of another version, or belongs to another run.
     Checkpoint { origin: String, message: String },
+    /// The fast e-prop backend cannot run this image: every reason, each naming the
+    /// part of the image.
+    Backend {
+        program: String,
+        reasons: Vec<String>,
+    },
 }
 
 impl Error {
@@ -120,6 +126,17 @@ impl fmt::Display for Error {
             }
             ErrorKind::Io { path, message } => write!(f, "{path}: {message}"),
             ErrorKind::Checkpoint { origin, message } => write!(f, "{origin}: {message}"),
+            ErrorKind::Backend { program, reasons } => {
+                write!(
+                    f,
+                    "the fast e-prop backend cannot run the image of `{program}` (the general \
+                     simulator can):"
+                )?;
+                for r in reasons {
+                    write!(f, "\n  - {r}")?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::engine::Simulator;
 use crate::error::Error;
+use crate::learning_eprop::EpropEngineState;
 use crate::record::Recorder;
 use crate::state::{CoreState, PlasticState, PostTraces, SimState};
 use serde::{Deserialize, Serialize};
@@ -61,20 +62,55 @@ fn row_shape(at: &str, p: &PlasticState, w: &PlasticState) -> Result<(), String>
         w.eprop.eps_a.len(),
     )?;
     same(&format!("{at} ē"), p.eprop.ebar.len(), w.eprop.ebar.len())?;
+    same(&format!("{at} Σe"), p.eprop.esum.len(), w.eprop.esum.len())?;
     same(&format!("{at} g"), p.eprop.g.len(), w.eprop.g.len())
+}
+
+/// The e-prop engine's arrays as long as the image makes them (its private per-step
+/// products are recomputed before they are read, so equal lengths of the rest suffice
+/// for them too).
+fn eprop_shape(s: &EpropEngineState, w: &EpropEngineState) -> Result<(), String> {
+    let at = |f: &str| format!("e-prop engine: {f}");
+    same(&at("y"), s.y.len(), w.y.len())?;
+    same(&at("y_sum"), s.y_sum.len(), w.y_sum.len())?;
+    same(&at("err"), s.err.len(), w.err.len())?;
+    same(&at("z̄"), s.zbar.len(), w.zbar.len())?;
+    same(&at("count"), s.count.len(), w.count.len())?;
+    same(&at("ψ"), s.psi.len(), w.psi.len())?;
+    same(&at("ψ prev"), s.psi_prev.len(), w.psi_prev.len())?;
+    same(&at("refractory"), s.refr_last.len(), w.refr_last.len())?;
+    same(&at("idle"), s.idle.len(), w.idle.len())?;
+    same(&at("readout weights"), s.w_out.len(), w.w_out.len())?;
+    same(&at("readout gradients"), s.g_out.len(), w.g_out.len())?;
+    same(&at("arrivals"), s.arrived_prev.len(), w.arrived_prev.len())?;
+    same(&at("moments"), s.moments.len(), w.moments.len())?;
+    for (r, (a, b)) in s.moments.iter().zip(&w.moments).enumerate() {
+        same(&at(&format!("moments of row {r}")), a.len(), b.len())?;
+    }
+    same(
+        &at("readout moments"),
+        s.readout_moments.len(),
+        w.readout_moments.len(),
+    )?;
+    if s.adam.is_some() != w.adam.is_some() {
+        return Err(at("Adam is not configured as in the image"));
+    }
+    if !s.post_fits(w) {
+        return Err(at("per-compartment products"));
+    }
+    match s.target {
+        crate::learning_eprop::EpropTarget::Class(c) if c >= s.y.len() => {
+            Err(at(&format!("target class {c} of {} readouts", s.y.len())))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn post_shape(at: &str, p: &PostTraces, w: &PostTraces) -> Result<(), String> {
     same(&format!("{at} y0"), p.y0.len(), w.y0.len())?;
     same(&format!("{at} y1"), p.y1.len(), w.y1.len())?;
     same(&format!("{at} y2"), p.y2.len(), w.y2.len())?;
-    same(&format!("{at} y3"), p.y3.len(), w.y3.len())?;
-    same(&format!("{at} ψ"), p.psi.len(), w.psi.len())?;
-    same(
-        &format!("{at} refractory"),
-        p.refractory.len(),
-        w.refractory.len(),
-    )
+    same(&format!("{at} y3"), p.y3.len(), w.y3.len())
 }
 
 fn grid_shape(
@@ -111,6 +147,11 @@ impl Simulator {
                 {
                     return Err(format!("a row exponent {} outside {lo}..={hi}", p.exponent));
                 }
+            }
+            match (&state.eprop, &want.eprop) {
+                (None, None) => {}
+                (Some(a), Some(b)) => eprop_shape(a, b)?,
+                _ => return Err("the e-prop engine is not this image's".into()),
             }
             same(
                 "queued inputs",

@@ -10,7 +10,7 @@
 
 use crate::energy::{ChipCounts, Counts};
 use amine_chip::learning::engine::{PostProducts, RowScratch};
-use amine_chip::learning::eprop::{EpropPost, EpropRow};
+use amine_chip::learning::eprop::EpropRow;
 use amine_chip::modgrid::ModGrid;
 use serde::{Deserialize, Serialize};
 
@@ -80,11 +80,6 @@ pub struct PostTraces {
     pub y1: Vec<u16>,
     pub y2: Vec<u16>,
     pub y3: Vec<u16>,
-    /// e-prop slots: ψ̂ of the last step, per compartment.
-    pub psi: Vec<i32>,
-    /// e-prop slots: the refractory counter at the end of the last step, per compartment
-    /// (a compartment whose counter was non-zero is refractory in this step).
-    pub refractory: Vec<u8>,
     /// Memory the learning phase reuses (not state: it compares equal whatever it holds,
     /// and a checkpoint leaves it out).
     #[serde(skip)]
@@ -104,10 +99,6 @@ pub(crate) struct LearnScratch {
     pub modulator: Vec<Vec<i32>>,
     pub products: PostProducts,
     pub row: RowScratch,
-    /// e-prop: what the synapse loop reads per compartment, and a renormalising row's
-    /// weights before its update.
-    pub eprop: EpropPost,
-    pub saved: Vec<i32>,
 }
 
 impl PartialEq for LearnScratch {
@@ -126,7 +117,7 @@ impl std::fmt::Debug for LearnScratch {
 
 /// What the host has written into the chip's registers and the chip has not yet
 /// consumed: graded values queued for the next step and the learning engine's switch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct HostRegisters {
     /// Per input port, graded values queued for the next step: (input, payload).
     pub pending: Vec<Vec<(u32, u16)>>,
@@ -136,7 +127,7 @@ pub struct HostRegisters {
 
 /// The whole changing state of a run: everything a checkpoint needs to continue it
 /// bit for bit (see [`crate::checkpoint`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SimState {
     /// Steps completed so far (the next step to run).
     pub step: u32,
@@ -146,10 +137,12 @@ pub struct SimState {
     pub inputs: Counts,
     /// Chip-level events and the simulated time.
     pub chip: ChipCounts,
-    /// The modulator grid, when the image has modulator sources.
+    /// The modulator grid, when the image has modulator sources or an e-prop engine.
     pub grid: Option<ModGrid>,
     /// The host's registers.
     pub host: HostRegisters,
+    /// The e-prop engine's state, for an image with an e-prop section.
+    pub eprop: Option<crate::learning_eprop::EpropEngineState>,
 }
 
 impl CoreState {
