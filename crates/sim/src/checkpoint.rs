@@ -267,7 +267,11 @@ mod tests {
         let path = dir.join("c.ckpt");
         let n = write(&path, &id("a"), &vec![1u8; 1000]).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), n);
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary left");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary left"
+        );
         let back: Vec<u8> = read(&path, &id("a")).unwrap();
         assert_eq!(back, vec![1u8; 1000]);
         // Padded file: refused before the payload is decoded.

@@ -20,7 +20,7 @@ use amine_train::eprop::{
     run_study, settings, template_program, EpropRunConfig, Point, StudyConfig, TemplateOptions,
 };
 use amine_train::report::FloatReference;
-use amine_train::{train_ed, Progress, TrainOptions};
+use amine_train::{train_ed_with, Checkpointing, Progress, TrainOptions};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
@@ -99,7 +99,14 @@ fn ed(a: &TrainArgs) -> Result<()> {
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
     let mut shown = false;
     let train_start = Instant::now();
-    let mut report = train_ed(&chip, &compiled.image, &split, &opts, &mut |p| {
+    crate::signals::install();
+    let ckpt = Checkpointing {
+        path: a.checkpoint.checkpoint.as_deref(),
+        every: usize::try_from(a.checkpoint.checkpoint_every.unwrap_or(1)).unwrap_or(usize::MAX),
+        resume: a.checkpoint.resume.as_deref(),
+        stop: &crate::signals::interrupted,
+    };
+    let trained = train_ed_with(&chip, &compiled.image, &split, &opts, &ckpt, &mut |p| {
         if !shown && train_start.elapsed() > Duration::from_millis(500) {
             shown = true;
             bar.set_style(
@@ -117,8 +124,17 @@ fn ed(a: &TrainArgs) -> Result<()> {
             }
             Progress::Testing { set } => bar.set_message(format!("testing on {set}")),
         }
-    })?;
+    });
     bar.finish_and_clear();
+    let mut report = match trained {
+        Err(e) => {
+            if let amine_train::ErrorKind::Interrupted { message } = &e.kind {
+                return Err(crate::signals::Interrupted(message.clone()).into());
+            }
+            return Err(e.into());
+        }
+        Ok(r) => r,
+    };
     let train_s = train_start.elapsed().as_secs_f64();
     if !a.no_float {
         report.float_reference = Some(float_reference(
@@ -272,7 +288,11 @@ fn eprop_programs(a: &TrainArgs, task: TaskKind) -> Result<Vec<(String, Program)
         );
     }
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {origin}"))?;
+    let text = amine_chip::bounded::read_text(
+        path,
+        "network program",
+        amine_chip::bounded::limits::PROGRAM,
+    )?;
     let program = Program::from_ron(&text, &origin)?;
     settings(&program).with_context(|| format!("{origin} with --task {}", a.task))?;
     Ok(vec![(origin, program)])
@@ -281,6 +301,12 @@ fn eprop_programs(a: &TrainArgs, task: TaskKind) -> Result<Vec<(String, Program)
 /// `amine train [PROGRAM] --task <e-prop task>`: a study of programs × seeds.
 fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
     let start = Instant::now();
+    if a.checkpoint.checkpoint.is_some() || a.checkpoint.resume.is_some() {
+        bail!(
+            "--checkpoint and --resume are for `amine run` and Error Diffusion training; an \
+             e-prop study cannot be checkpointed yet"
+        );
+    }
     let ed_only = [
         ("--epochs", a.epochs.is_some()),
         ("--timing", a.timing.is_some()),
