@@ -26,6 +26,10 @@ pub mod limits {
     pub const IMAGE_BINARY: u64 = 4 << 30;
     /// A mapping-hints file.
     pub const HINTS: u64 = 1 << 20;
+    /// Any input that is not a regular file (a pipe, a device, a FIFO), whatever its
+    /// kind's limit: its size cannot be checked before reading, so it is read at most
+    /// this far (large inputs belong in files).
+    pub const STREAM: u64 = 32 << 20;
 }
 
 /// Bytes checked per chunk of text.
@@ -46,9 +50,15 @@ fn too_large(path: &Path, what: &str, limit: u64, found: Option<u64>) -> Error {
 }
 
 /// Open `path`, refusing a regular file larger than `limit` from its metadata.
-fn open(path: &Path, what: &str, limit: u64) -> Result<std::fs::File, Error> {
+/// Returns the file and the limit that applies to reading it: `limit` for a regular
+/// file, at most [`limits::STREAM`] for anything else.
+fn open(path: &Path, what: &str, limit: u64) -> Result<(std::fs::File, u64), Error> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+    let mut limit = limit;
     if let Ok(meta) = f.metadata() {
+        if !meta.is_file() {
+            limit = limit.min(limits::STREAM);
+        }
         if meta.is_dir() {
             return Err(Error::io(
                 path,
@@ -59,12 +69,12 @@ fn open(path: &Path, what: &str, limit: u64) -> Result<std::fs::File, Error> {
             return Err(too_large(path, what, limit, Some(meta.len())));
         }
     }
-    Ok(f)
+    Ok((f, limit))
 }
 
 /// Read at most `limit` bytes of `path`; more is an error naming `what` and the limit.
 pub fn read_bytes(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>, Error> {
-    let f = open(path, what, limit)?;
+    let (f, limit) = open(path, what, limit)?;
     let mut out = Vec::new();
     f.take(limit.saturating_add(1))
         .read_to_end(&mut out)
@@ -78,20 +88,35 @@ pub fn read_bytes(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>, Error>
 /// Read `path` as UTF-8 text of at most `limit` bytes, refusing binary data (a NUL
 /// byte, invalid UTF-8) as soon as a chunk shows it.
 pub fn read_text(path: &Path, what: &str, limit: u64) -> Result<String, Error> {
-    read_text_from(open(path, what, limit)?, path, what, limit)
+    let (f, limit) = open(path, what, limit)?;
+    read_text_from(f, path, what, limit)
+}
+
+/// What [`sniff`] read: the first bytes, a reader of the whole input from its start,
+/// and the cap on any limit for it (`u64::MAX` for a regular file, [`limits::STREAM`]
+/// for a stream).
+pub struct Sniffed<R> {
+    pub head: Vec<u8>,
+    pub reader: R,
+    pub cap: u64,
 }
 
 /// Open `path` (refusing a regular file over `limit`) and read its first `n` bytes
 /// (fewer when it is shorter). The reader returned yields the whole file from its
 /// start, so a pipe can be sniffed too.
-pub fn sniff(path: &Path, what: &str, limit: u64, n: usize) -> Result<(Vec<u8>, impl Read), Error> {
-    let mut f = open(path, what, limit)?;
+pub fn sniff(path: &Path, what: &str, limit: u64, n: usize) -> Result<Sniffed<impl Read>, Error> {
+    let (mut f, capped) = open(path, what, limit)?;
+    let cap = if capped < limit { capped } else { u64::MAX };
     let mut head = Vec::with_capacity(n);
     (&mut f)
         .take(n as u64)
         .read_to_end(&mut head)
         .map_err(|e| Error::io(path, &e))?;
-    Ok((head.clone(), std::io::Cursor::new(head).chain(f)))
+    Ok(Sniffed {
+        head: head.clone(),
+        reader: std::io::Cursor::new(head).chain(f),
+        cap,
+    })
 }
 
 /// [`read_text`] from an open reader; `path` names it in errors.
@@ -181,6 +206,9 @@ mod tests {
         if Path::new("/dev/zero").exists() {
             let e = read_bytes(Path::new("/dev/zero"), "thing", 1 << 20).unwrap_err();
             assert!(e.to_string().contains("more than a thing"), "{e}");
+            // A stream stops at the stream limit, whatever the kind's limit.
+            let e = read_bytes(Path::new("/dev/zero"), "thing", 1 << 40).unwrap_err();
+            assert!(e.to_string().contains("33,554,432"), "{e}");
             let e = read_text(Path::new("/dev/zero"), "thing", 1 << 40).unwrap_err();
             assert!(e.to_string().contains("NUL"), "{e}");
             let e = read_text(Path::new("/dev/urandom"), "thing", 1 << 40).unwrap_err();

@@ -199,6 +199,13 @@ pub fn read<T: DeserializeOwned>(path: &Path, want: &Identity) -> Result<T, Erro
         .map_err(|e| Error::io(path, e))?;
     let (len, _) = header(&head, &origin)?;
     if let Ok(meta) = f.metadata() {
+        let stream = amine_chip::bounded::limits::STREAM;
+        if !meta.is_file() && len > stream {
+            return Err(bad(
+                &origin,
+                format!("header declares {len} payload bytes; a stream is read at most {stream}"),
+            ));
+        }
         if meta.is_file() && meta.len() != HEADER as u64 + len {
             return Err(bad(
                 &origin,

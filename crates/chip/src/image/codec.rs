@@ -105,19 +105,21 @@ impl ChipImage {
     /// limits of [`crate::bounded::limits`].
     pub fn load(path: &Path) -> Result<ChipImage, Error> {
         use crate::bounded::{limits, read_text_from, sniff};
-        let (head, reader) = sniff(path, "chip image", limits::IMAGE_BINARY, MAGIC.len())?;
+        let s = sniff(path, "chip image", limits::IMAGE_BINARY, MAGIC.len())?;
         let origin = path.display().to_string();
-        if head == MAGIC {
-            ChipImage::read_binary(reader, &origin)
+        if s.head == MAGIC {
+            ChipImage::read_binary(s.reader, &origin, s.cap)
         } else {
-            let text = read_text_from(reader, path, "chip image in RON", limits::IMAGE_RON)?;
+            let limit = limits::IMAGE_RON.min(s.cap);
+            let text = read_text_from(s.reader, path, "chip image in RON", limit)?;
             ChipImage::from_ron(&text, &origin)
         }
     }
 
     /// Read the binary encoding from `r`: the header first, then exactly the payload it
-    /// declares (at most [`crate::bounded::limits::IMAGE_BINARY`] bytes).
-    pub fn read_binary(r: impl std::io::Read, origin: &str) -> Result<ChipImage, Error> {
+    /// declares (at most [`crate::bounded::limits::IMAGE_BINARY`] bytes, and at most
+    /// `cap`).
+    pub fn read_binary(r: impl std::io::Read, origin: &str, cap: u64) -> Result<ChipImage, Error> {
         use std::io::Read;
         let io = |e: std::io::Error| Error::image(origin, format!("reading: {e}"));
         let mut r = r;
@@ -131,7 +133,7 @@ impl ChipImage {
             .map(|v| u32::from_le_bytes(v.try_into().unwrap_or_default()));
         if bytes.len() == HEADER && bytes[..8] == MAGIC && version == Some(IMAGE_VERSION) {
             let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap_or_default());
-            let limit = crate::bounded::limits::IMAGE_BINARY;
+            let limit = crate::bounded::limits::IMAGE_BINARY.min(cap);
             if len > limit {
                 return Err(Error::image(
                     origin,

@@ -81,7 +81,8 @@ pub fn load(
     use amine_chip::bounded::{limits, read_text_from, sniff};
     // The first 64 KiB tell a binary image, a program and a RON image apart, so each
     // is read within its own limit.
-    let (head, reader) = sniff(path, "chip image", limits::IMAGE_BINARY, 64 << 10)?;
+    let sniffed = sniff(path, "chip image", limits::IMAGE_BINARY, 64 << 10)?;
+    let (head, reader, cap) = (sniffed.head, sniffed.reader, sniffed.cap);
     let origin = path.display().to_string();
     if head.starts_with(&MAGIC) {
         if mapping.given() {
@@ -89,7 +90,7 @@ pub fn load(
                 "{origin} is a compiled image: mapping hints (--hints, --cores, --max-per-core, --place, --colocate) apply when a program or NIR file is compiled"
             );
         }
-        let image = ChipImage::read_binary(reader, &origin)?;
+        let image = ChipImage::read_binary(reader, &origin, cap)?;
         return Ok(Loaded {
             image,
             dt_s: 1e-3,
@@ -104,9 +105,14 @@ pub fn load(
         anyhow::bail!("{origin}: neither a binary chip image nor RON text (a program or an image)");
     }
     let text = if is_program(&String::from_utf8_lossy(&head)) {
-        read_text_from(reader, path, "network program", limits::PROGRAM)?
+        read_text_from(reader, path, "network program", limits::PROGRAM.min(cap))?
     } else {
-        read_text_from(reader, path, "chip image in RON", limits::IMAGE_RON)?
+        read_text_from(
+            reader,
+            path,
+            "chip image in RON",
+            limits::IMAGE_RON.min(cap),
+        )?
     };
     let text = text.as_str();
     if is_program(text) {
@@ -135,6 +141,8 @@ pub struct Finished {
     pub report: RunReport,
     pub outcome: RunOutcome,
     pub sim_s: f64,
+    /// Checkpoints written, their total bytes and seconds (part of `sim_s`).
+    pub checkpoints: (u32, u64, f64),
 }
 
 /// Steps between two checkpoints when `--checkpoint-every` is not given.
@@ -213,13 +221,20 @@ pub fn simulate(
         }
     };
     let every = ckpt.checkpoint_every.unwrap_or(CHECKPOINT_EVERY).max(1);
-    let save = |state: &SimState, rec: &Recorder| -> Result<()> {
+    let mut written = (0u32, 0u64, 0.0f64);
+    let mut save = |state: &SimState, rec: &Recorder| -> Result<()> {
         if let Some(path) = &ckpt.checkpoint {
+            let t = Instant::now();
             let body = RunBody {
                 state: state.clone(),
                 recorder: rec.clone(),
             };
-            checkpoint::write(path, &identity, &body)?;
+            let bytes = checkpoint::write(path, &identity, &body)?;
+            written = (
+                written.0 + 1,
+                written.1 + bytes,
+                written.2 + t.elapsed().as_secs_f64(),
+            );
         }
         Ok(())
     };
@@ -261,12 +276,14 @@ pub fn simulate(
     }
     bar.finish_and_clear();
     let sim_s = start.elapsed().as_secs_f64();
+    let checkpoints = written;
     let outcome = RunOutcome::from(rec);
     let report = RunReport::new(&sim, &state, &outcome);
     Ok(Finished {
         report,
         outcome,
         sim_s,
+        checkpoints,
     })
 }
 
@@ -300,11 +317,14 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
     if a.timings {
         errln!(
-            "amine-timings: compile_s={:.6} sim_s={:.6} report_s={:.6} total_s={:.6}",
+            "amine-timings: compile_s={:.6} sim_s={:.6} report_s={:.6} total_s={:.6} checkpoints={} checkpoint_bytes={} checkpoint_s={:.6}",
             loaded.compile_s,
             done.sim_s,
             report_start.elapsed().as_secs_f64(),
-            start.elapsed().as_secs_f64()
+            start.elapsed().as_secs_f64(),
+            done.checkpoints.0,
+            done.checkpoints.1,
+            done.checkpoints.2
         );
     }
     Ok(())

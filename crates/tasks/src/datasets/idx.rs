@@ -45,8 +45,10 @@ pub struct Idx {
     pub data: Vec<u8>,
 }
 
-/// Most bytes an IDX file's body may declare (1 GiB: 60,000 MNIST images are 47 MB).
-pub const MAX_IDX_BYTES: u64 = 1 << 30;
+/// Most bytes an IDX file's body may declare: 64 MiB, room for the 47,040,000 bytes of
+/// MNIST's (or Fashion-/Kuzushiji-MNIST's) 60,000 training images. A file, or a gzip
+/// stream however far it would inflate, is never read past it (docs/reliability.md).
+pub const MAX_IDX_BYTES: u64 = 64 << 20;
 
 fn gzip_error(path: &str, e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io {
