@@ -293,3 +293,43 @@ fn a_report_that_cannot_be_written_leaves_nothing_and_names_the_path_once() {
     let siblings = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(siblings, 1, "no temporary directory left");
 }
+
+/// An e-prop study checkpoints its finished runs; resumed, it reports the same study,
+/// and a checkpoint of another study is refused.
+#[test]
+fn an_eprop_study_resumes_from_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("study.ckpt");
+    let c = ckpt.to_str().unwrap();
+    let study = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--task",
+            "cue-accumulation",
+            "--condition",
+            "diffusion,full",
+            "--trials",
+            "32",
+            "--batch",
+            "32",
+            "--eval-trials",
+            "4",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        amine(&args)
+    };
+    let whole = study(&["--checkpoint", c]);
+    assert!(whole.status.success(), "{}", text(&whole.stderr));
+    assert!(ckpt.exists());
+    let resumed = study(&["--resume", c]);
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    assert_eq!(text(&resumed.stdout), text(&whole.stdout));
+    let other = study(&["--resume", c, "--seed", "2"]);
+    assert_eq!(other.status.code(), Some(1));
+    assert!(
+        text(&other.stderr).contains("does not fit"),
+        "{}",
+        text(&other.stderr)
+    );
+}

@@ -13,11 +13,14 @@ use crate::args::{EpropFlags, TemplateArgs, TrainArgs};
 use amine_chip::presets;
 use amine_compiler::program::Program;
 use amine_compiler::templates::{error_diffusion, Credit, EdNetwork};
+use amine_sim::checkpoint::{self, Identity};
 use amine_sim::Timing;
 use amine_tasks::eprop::{Condition, TaskKind};
 use amine_train::eprop::report::{condition_name, summary_text, to_json, write_dir, FILES};
+use amine_train::eprop::EpropRun;
 use amine_train::eprop::{
-    run_study, settings, template_program, EpropRunConfig, Point, StudyConfig, TemplateOptions,
+    run_study_resumable, settings, template_program, EpropRunConfig, Point, StudyConfig,
+    TemplateOptions,
 };
 use amine_train::report::FloatReference;
 use amine_train::{train_ed_with, Checkpointing, Progress, TrainOptions};
@@ -301,11 +304,8 @@ fn eprop_programs(a: &TrainArgs, task: TaskKind) -> Result<Vec<(String, Program)
 /// `amine train [PROGRAM] --task <e-prop task>`: a study of programs × seeds.
 fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
     let start = Instant::now();
-    if a.checkpoint.checkpoint.is_some() || a.checkpoint.resume.is_some() {
-        bail!(
-            "--checkpoint and --resume are for `amine run` and Error Diffusion training; an \
-             e-prop study cannot be checkpointed yet"
-        );
+    if a.checkpoint.checkpoint_every.is_some() {
+        bail!("--checkpoint-every is for `amine run` and Error Diffusion: an e-prop study is checkpointed after every run");
     }
     let ed_only = [
         ("--epochs", a.epochs.is_some()),
@@ -403,8 +403,49 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
             ));
         }
     };
+    // Checkpoints: the finished runs, written after each one; a signal ends the study
+    // at once (the runs under way are lost, the finished ones are in the checkpoint).
+    let identity = study_identity(&cfg, &chip)?;
+    let done = match &a.checkpoint.resume {
+        // The runs travel as JSON (exact floats): their NaN metrics are `null` there.
+        Some(path) => {
+            let text: String = checkpoint::read(path, &identity)?;
+            serde_json::from_str::<Vec<Option<EpropRun>>>(&text)
+                .with_context(|| format!("{}: corrupt e-prop progress", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    let progress = Mutex::new(done.clone());
+    let on_run = |i: usize, run: &EpropRun| {
+        let (Some(path), Ok(mut p)) = (&a.checkpoint.checkpoint, progress.lock()) else {
+            return;
+        };
+        if p.len() <= i {
+            p.resize(cfg.seeds * cfg.programs.len(), None);
+        }
+        p[i] = Some(run.clone());
+        let text = serde_json::to_string(&*p).unwrap_or_default();
+        if let Err(e) = checkpoint::write(path, &identity, &text) {
+            errln!("warning: the checkpoint could not be written: {e}");
+        }
+    };
+    crate::signals::install();
+    let on_point = |c: Condition, seed: u64, p: &Point| {
+        if crate::signals::interrupted() {
+            // Holding the lock: no checkpoint is being written.
+            let _held = progress.lock();
+            bar.finish_and_clear();
+            let saved = match &a.checkpoint.checkpoint {
+                Some(p) => format!("; the checkpoint {} continues it (--resume)", p.display()),
+                None => String::new(),
+            };
+            errln!("error: interrupted{saved}");
+            std::process::exit(i32::from(crate::signals::EXIT_INTERRUPTED));
+        }
+        on_point(c, seed, p)
+    };
     let train_start = Instant::now();
-    let study = run_study(&cfg, &chip, &on_point);
+    let study = run_study_resumable(&cfg, &chip, &on_point, done, &on_run);
     bar.finish_and_clear();
     let study = study?;
     let train_s = train_start.elapsed().as_secs_f64();
@@ -604,4 +645,42 @@ fn template_ed(a: TemplateArgs) -> Result<()> {
         net.steps_per_sample()
     );
     Ok(())
+}
+
+/// What an e-prop study's checkpoint belongs to: the chip, the programs and every
+/// setting that fixes the runs (threads included: each run reports them).
+fn study_identity(cfg: &StudyConfig, chip: &amine_chip::ChipConfig) -> Result<Identity> {
+    let mut programs = String::new();
+    for (source, program) in &cfg.programs {
+        programs.push_str(source);
+        programs.push_str(&program.to_ron());
+    }
+    let full = format!(
+        "{:?} {} {} {} {:?}",
+        cfg.task, cfg.first_seed, cfg.seeds, cfg.threads, cfg.base
+    );
+    Ok(Identity {
+        kind: "train-eprop".into(),
+        program: cfg
+            .programs
+            .iter()
+            .map(|p| p.0.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        chip: amine_chip::image::ChipStamp::of(chip),
+        image: amine_chip::image::fnv1a(programs.as_bytes()),
+        settings: amine_chip::image::fnv1a(full.as_bytes()),
+        settings_text: format!(
+            "task {:?}, seeds {}..{}, {} run(s) at a time, {} trials, eval every {} on {}, threads {}{}",
+            cfg.task,
+            cfg.first_seed,
+            cfg.first_seed + cfg.seeds as u64,
+            cfg.threads,
+            cfg.base.trials,
+            cfg.base.eval_every,
+            cfg.base.eval_trials,
+            cfg.base.threads,
+            if cfg.base.float { ", float" } else { "" }
+        ),
+    })
 }
