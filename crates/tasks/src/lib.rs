@@ -29,9 +29,10 @@
 //! ```
 
 pub mod datasets;
+
 pub mod ed;
 pub mod eprop;
 pub mod error;
 
-pub use datasets::{digits, mnist, parse_task, Dataset, Split, TaskSpec};
+pub use datasets::{cifar10, digits, mnist, parse_task, Dataset, Split, TaskSpec};
 pub use error::{Error, ErrorKind};
