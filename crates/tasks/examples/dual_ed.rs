@@ -5,7 +5,7 @@
 //!
 //! Options: `--task digits|mnist:<folder>|cifar10:<folder>`, `--seeds N` (seeds
 //! `--seed`, `--seed`+1, …), `--seed S`, `--epochs N`, `--hidden c16k5s2,256` (`c<channels>k<kernel>s<stride>` convolutional, a number dense),
-//! `--widths 6,6,1`, `--channels C` (colour planes: 3 for CIFAR-10), `--uniform-width W`, `--lr ETA`, `--layer-rates 1,1,0.3` (per-layer factors), `--lr-end ETA` (linear decay to it over the epochs), `--batch B`, `--optimizer sgd|adam`, `--floor F`,
+//! `--widths 6,6,1`, `--channels C` (colour planes: 3 for CIFAR-10), `--uniform-width W`, `--lr ETA`, `--layer-rates 1,1,0.3` (per-layer factors), `--lr-end ETA|none` (linear decay to it over the epochs; default 100), `--batch B`, `--optimizer sgd|adam`, `--floor F`,
 //! `--centring batch|running:RATE|off`, `--without widths|centring|asymmetry` (one
 //! ingredient off), `--ablation` (full, then each ingredient off), `--threads T`,
 //! `--json FILE` (every run's epochs, as JSON).
@@ -56,11 +56,15 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         seed: num("--seed", 1.0)? as u64,
         ..base
     };
-    if let Some(end) = opt("--lr-end") {
-        cfg.final_learning_rate = Some(
-            end.parse()
-                .map_err(|_| format!("--lr-end: not a number: {end}"))?,
-        );
+    match opt("--lr-end").as_deref() {
+        None => {}
+        Some("none") => cfg.final_learning_rate = None,
+        Some(end) => {
+            let end = end
+                .parse()
+                .map_err(|_| format!("--lr-end: not a number: {end}"))?;
+            cfg.final_learning_rate = Some(end);
+        }
     }
     if let Some(h) = opt("--hidden") {
         cfg.hidden = Hidden::parse_list(&h)?;

@@ -195,19 +195,30 @@ fn sgd() -> Optimizer {
 }
 
 impl Default for DualEdConfig {
-    /// The MNIST configuration of docs/dual-stream-ed.md.
+    /// The MNIST-subset configuration of docs/dual-stream-ed.md: a convolutional layer
+    /// of 20 channels (5×5 kernels, stride 2, α = 3), a dense layer of 200 units (α = 6),
+    /// the output (α = 6); η = 3000 falling linearly to 100 over 40 epochs, batches of
+    /// 32, batch centring, 3:1 start, floor 10⁻⁴.
     fn default() -> DualEdConfig {
         DualEdConfig {
-            hidden: vec![Hidden::Dense { units: 512 }, Hidden::Dense { units: 256 }],
+            hidden: vec![
+                Hidden::Conv {
+                    channels: 20,
+                    kernel: 5,
+                    stride: 2,
+                    shared: true,
+                },
+                Hidden::Dense { units: 200 },
+            ],
             input_channels: 1,
-            widths: vec![6.0, 6.0, 1.0],
-            uniform_width: 1.0,
-            learning_rate: 1.0,
-            final_learning_rate: None,
+            widths: vec![3.0, 6.0, 6.0],
+            uniform_width: 2.0,
+            learning_rate: 3000.0,
+            final_learning_rate: Some(100.0),
             layer_rates: Vec::new(),
             optimizer: Optimizer::Sgd,
             batch_size: 32,
-            epochs: 30,
+            epochs: 40,
             seed: 1,
             weight_floor: 1e-4,
             asymmetry: AsymmetricInit {

@@ -198,33 +198,72 @@ fn update_is_the_routed_error_times_local_activity() {
 
 #[test]
 fn no_weight_ever_changes_sign() {
-    // A large learning rate drives many magnitudes to the floor: without the clamp
-    // they would go negative, i.e. flip the synapse's sign.
+    // Large steps drive many magnitudes to the floor: without the clamp they would go
+    // negative, i.e. flip the synapse's sign. Dense, convolutional and locally
+    // connected layers, plain steps and Adam, all checked after every batch.
     let split = small(200);
-    let cfg = DualEdConfig {
-        learning_rate: 10_000.0,
-        ..small_cfg()
+    let adam = Optimizer::Adam {
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-8,
     };
-    let mut t = Trainer::new(&cfg, &split, 1).unwrap();
-    let mut floor_hits = 0;
-    for _ in 0..cfg.epochs {
-        let order = t.epoch_order(split.train.len());
-        for idx in order.chunks(cfg.batch_size) {
-            t.step(&split.train, idx, cfg.learning_rate);
-            for (l, layer) in t.net.layers.iter().enumerate() {
-                for (name, _, w) in layer.matrices() {
-                    if let Some(v) = w.iter().find(|&&v| v < cfg.weight_floor || v.is_nan()) {
-                        panic!("layer {l} W_{name}: magnitude {v} below the floor");
+    let runs = [
+        ("12", Optimizer::Sgd, 10_000.0),
+        ("c10k3s1,12", Optimizer::Sgd, 10_000.0),
+        ("l10k3s2,12", Optimizer::Sgd, 10_000.0),
+        ("c10k3s1,12", adam, 0.05),
+    ];
+    for (hidden, optimizer, learning_rate) in runs {
+        let hidden = Hidden::parse_list(hidden).unwrap();
+        let widths = vec![4.0; hidden.len() + 1];
+        let cfg = DualEdConfig {
+            hidden,
+            widths,
+            optimizer,
+            learning_rate,
+            ..small_cfg()
+        };
+        let mut t = Trainer::new(&cfg, &split, 2).unwrap();
+        let mut floor_hits = 0;
+        for _ in 0..cfg.epochs {
+            let order = t.epoch_order(split.train.len());
+            for idx in order.chunks(cfg.batch_size) {
+                t.step(&split.train, idx, cfg.learning_rate);
+                for (l, layer) in t.net.layers.iter().enumerate() {
+                    for (name, _, w) in layer.matrices() {
+                        if let Some(v) = w.iter().find(|&&v| v < cfg.weight_floor || v.is_nan()) {
+                            panic!(
+                                "{optimizer:?} layer {l} W_{name}: magnitude {v} below the floor"
+                            );
+                        }
+                        floor_hits += w.iter().filter(|&&v| v == cfg.weight_floor).count();
                     }
-                    floor_hits += w.iter().filter(|&&v| v == cfg.weight_floor).count();
                 }
             }
         }
+        assert!(
+            floor_hits > 0,
+            "{optimizer:?}: the floor was never reached: the test exercised nothing"
+        );
     }
-    assert!(
-        floor_hits > 0,
-        "the floor was never reached: the test exercised nothing"
-    );
+}
+
+#[test]
+fn the_rate_falls_linearly_to_its_final_value() {
+    let cfg = DualEdConfig {
+        learning_rate: 3000.0,
+        final_learning_rate: Some(100.0),
+        epochs: 30,
+        ..DualEdConfig::default()
+    };
+    assert_eq!(cfg.rate_at(1), 3000.0);
+    assert_eq!(cfg.rate_at(30), 100.0);
+    assert_eq!(cfg.rate_at(11), 3000.0 - 2900.0 * 10.0 / 29.0);
+    let constant = DualEdConfig {
+        final_learning_rate: None,
+        ..cfg
+    };
+    assert_eq!(constant.rate_at(17), 3000.0);
 }
 
 #[test]
