@@ -9,7 +9,7 @@ use std::path::PathBuf;
     name = "amine",
     version,
     about = "Model a neuromorphic chip, compile spiking networks onto it, and report what runs cost",
-    after_help = "Examples:\n  amine chip show loihi\n  amine chip check chip-configs/tiny.ron\n  amine compile programs/balanced.ron --chip loihi -o balanced.img\n  amine image show balanced.img"
+    after_help = "Examples:\n  amine chip show loihi\n  amine chip check chip-configs/tiny.ron\n  amine compile programs/balanced.ron --chip loihi -o balanced.img\n  amine image show balanced.img\n\nExit codes: 0 success; 1 an error while running the command (a bad or damaged\ninput file, a program that does not fit the chip, an I/O error), printed on stderr\nnaming the file and what is wrong; 2 a command-line usage error (an unknown option,\na missing or invalid argument)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -25,7 +25,7 @@ pub enum Command {
     },
     /// Compile a network program onto a chip: writes a chip image and prints a report.
     #[command(
-        after_help = "Examples:\n  amine compile programs/balanced.ron --chip loihi -o balanced.img\n  amine compile programs/layered.ron --chip loihi -o layered.ron --json report.json\n\nAn output name ending in .ron gets the RON text encoding; any other name the compact binary.\nOn any error nothing is written and the exit code is 1."
+        after_help = "Examples:\n  amine compile programs/balanced.ron --chip loihi -o balanced.img\n  amine compile programs/layered.ron --chip loihi -o layered.ron --json report.json\n  amine compile programs/conv_gesture.ron --chip loihi -o g.img --cores conv3=11 --max-per-core conv2=676\n  amine compile net.nir --dt 0.001 --chip loihi -o net.img --hints hints.ron\n\nMapping hints (--hints FILE, a MappingHints in RON, and the flags) are added to the\nprogram's own `mapping`: the flags over the file over the program (docs/compiler.md).\nAn output name ending in .ron gets the RON text encoding; any other name the compact binary.\nOn any error nothing is written and the exit code is 1 (2 for a\ncommand-line usage error)."
     )]
     Compile {
         /// The network program (RON), or a NIR file (`.nir`, needs `--dt`).
@@ -42,6 +42,8 @@ pub enum Command {
         /// Step in seconds for a NIR file (`.nir`): the forward-Euler discretisation step.
         #[arg(long, value_name = "SECONDS")]
         dt: Option<f64>,
+        #[command(flatten)]
+        mapping: MappingArgs,
     },
     /// Inspect NIR graphs (Neuromorphic Intermediate Representation, `.nir` HDF5 files).
     Nir {
@@ -55,7 +57,7 @@ pub enum Command {
     },
     /// Simulate a chip image or a network program on a chip and report energy and latency.
     #[command(
-        after_help = "Examples:\n  amine run programs/balanced.ron --chip loihi --steps 1000 --report out/\n  amine run balanced.img --chip loihi --steps 200 --timing cycle --json\n  amine run net.img --chip tiny --steps 50 --input spikes.csv\n  amine run model.nir --dt 0.001 --chip loihi --steps 300 --input spikes.csv\n\nA program (.ron starting with `Program(`) is compiled first; an image must have been\ncompiled for exactly this chip. On any error nothing is written and the exit code is 1."
+        after_help = "Examples:\n  amine run programs/balanced.ron --chip loihi --steps 1000 --report out/\n  amine run balanced.img --chip loihi --steps 200 --timing cycle --json\n  amine run net.img --chip tiny --steps 50 --input spikes.csv\n  amine run model.nir --dt 0.001 --chip loihi --steps 300 --input spikes.csv\n\nA program (.ron starting with `Program(`) is compiled first; an image must have been\ncompiled for exactly this chip. On any error nothing is written and the exit code is 1 (2 for a\ncommand-line usage error)."
     )]
     Run(RunArgs),
     /// Compile the bundled balanced E/I network onto the built-in Loihi-like chip, run it
@@ -72,7 +74,7 @@ pub enum Command {
     /// Train a network on a task with the chip's own learning engine, and report
     /// accuracy, the learning curve, and energy and latency per sample.
     #[command(
-        after_help = "Examples:\n  amine train programs/ed_digits.ron --task digits --report out/\n  amine train programs/ed_digits.ron --task digits --epochs 5 --seed 2\n  amine train net.ron --task mnist:/data/mnist --epochs 1 --report mnist/\n  amine train --task cue-accumulation --report eprop/\n  amine train --task cue-accumulation --condition diffusion,sparse --seeds 3 --threads 2\n  amine train --task pattern-generation --condition diffusion --trials 200 --float\n\nError Diffusion (--task digits or mnist:<dir>) trains PROGRAM, which must have the Error\nDiffusion layout (docs/training.md; `amine template ed` writes one); --seed seeds the\ninitial weights and the sample order. The e-prop tasks (cue-accumulation, delayed-match,\npattern-generation) take no PROGRAM: they build the network of each seed and run a study\nof conditions × seeds on the chip's e-prop core (seeds start at --seed). On any error\nnothing is written and the exit code is 1."
+        after_help = "Examples:\n  amine train programs/ed_digits.ron --task digits --report out/\n  amine train programs/ed_digits.ron --task digits --epochs 5 --seed 2\n  amine train net.ron --task mnist:/data/mnist --epochs 1 --report mnist/\n  amine train --task cue-accumulation --report eprop/\n  amine train --task cue-accumulation --condition diffusion,sparse --seeds 3 --threads 2\n  amine train --task pattern-generation --condition diffusion --trials 200 --float\n\nError Diffusion (--task digits or mnist:<dir>) trains PROGRAM, which must have the Error\nDiffusion layout (docs/training.md; `amine template ed` writes one); --seed seeds the\ninitial weights and the sample order. The e-prop tasks (cue-accumulation, delayed-match,\npattern-generation) take no PROGRAM: they build the network of each seed and run a study\nof conditions × seeds on the chip's e-prop core (seeds start at --seed). On any error\nnothing is written and the exit code is 1 (2 for a\ncommand-line usage error)."
     )]
     Train(TrainArgs),
     /// Write a generated network program (e.g. the Error Diffusion classifier).
@@ -239,6 +241,27 @@ pub enum NirCommand {
         #[arg(long, value_name = "SECONDS", default_value_t = 1e-3)]
         dt: f64,
     },
+    /// Write a network as a NIR graph: LIF populations as CubaLIF nodes, synapses as
+    /// Linear (and Delay) nodes in weight units, inputs as Input and spike probes as
+    /// Output nodes. Reads what is on the chip: a program is compiled first.
+    #[command(
+        after_help = "Examples:\n  amine nir export programs/balanced.ron -o balanced.nir\n  amine nir export balanced.img --chip loihi --dt 0.001 -o balanced.nir\n\n`amine run balanced.nir --dt 0.001` imports it again (see docs/nir.md, \"Export\").\nWhat NIR cannot hold (input sources, learning rules, the modulator grid) is listed on\nstderr. The file is written atomically; on any error nothing is written and the exit\ncode is 1 (2 for a command-line usage error)."
+    )]
+    Export {
+        /// A network program (RON) or a chip image (binary or RON).
+        target: PathBuf,
+        /// The NIR file to write.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// A preset name (loihi, tiny) or a chip-config RON file, to compile a program
+        /// for (an image must have been compiled for it).
+        #[arg(long, default_value = "loihi")]
+        chip: String,
+        /// Step in seconds that the NIR time constants are written for (default: the
+        /// program's `dt_ms`, or 0.001 for an image).
+        #[arg(long, value_name = "SECONDS")]
+        dt: Option<f64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -316,6 +339,29 @@ pub struct RunArgs {
     /// Print wall-clock timings of compile, simulation and report to stderr (for bench).
     #[arg(long, hide = true)]
     pub timings: bool,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+}
+
+/// Mapping hints on the command line (for a program or NIR file that is compiled).
+#[derive(Debug, Clone, Default, Args)]
+pub struct MappingArgs {
+    /// A mapping-hints file: a `MappingHints` in RON, e.g.
+    /// `(cores: {"conv3": 8}, max_per_core: {"conv2": 512}, colocate: [["e", "i"]])`.
+    #[arg(long, value_name = "FILE")]
+    pub hints: Option<PathBuf>,
+    /// Spread a population evenly over exactly N cores of its own (repeatable).
+    #[arg(long, value_name = "POP=N")]
+    pub cores: Vec<String>,
+    /// At most N of a population's neurons on one core (repeatable).
+    #[arg(long, value_name = "POP=N")]
+    pub max_per_core: Vec<String>,
+    /// Put a population's slices on these cores, in neuron order (repeatable).
+    #[arg(long, value_name = "POP=C,C,...")]
+    pub place: Vec<String>,
+    /// Cut these populations in proportion so slice k of each shares a core (repeatable).
+    #[arg(long, value_name = "A,B,...")]
+    pub colocate: Vec<String>,
 }
 
 /// Options of `amine demo`.

@@ -254,6 +254,99 @@ pub enum Connect {
     All,
     /// A CSV file with lines `pre,post,weight[,delay]` (path relative to the program).
     File(String),
+    /// A 2-D convolution (PyTorch's `Conv2d`; a height of 1 makes it 1-D) from a
+    /// `channels × height × width` population to the output it computes.
+    Conv {
+        /// Shape of `from`: (channels, height, width), channel-major.
+        input: (u32, u32, u32),
+        /// Output channels (filters).
+        channels: u32,
+        /// Kernel (height, width).
+        kernel: (u32, u32),
+        #[serde(default = "ones")]
+        stride: (u32, u32),
+        #[serde(default)]
+        padding: (u32, u32),
+        #[serde(default = "ones")]
+        dilation: (u32, u32),
+        #[serde(default = "one_u32")]
+        groups: u32,
+        /// The kernel, `channels × input channels/groups × kh × kw` values row-major
+        /// (PyTorch's weight layout); `None`: drawn from the projection's `weight`.
+        #[serde(default)]
+        weights: Option<Vec<f64>>,
+        /// `Some(true)`: store as shared synapse lists or fail; `Some(false)`: expand into
+        /// per-synapse rows; `None` (default): shared where the chip can, else expanded.
+        #[serde(default)]
+        shared: Option<bool>,
+    },
+    /// Sum pooling (average pooling with `weight` 1/k): every `kernel` window of a
+    /// channel reaches one output of the same channel with the projection's `Const` weight.
+    Pool {
+        /// Shape of `from`: (channels, height, width).
+        input: (u32, u32, u32),
+        /// Window (height, width).
+        kernel: (u32, u32),
+        /// Default: the window (non-overlapping).
+        #[serde(default)]
+        stride: Option<(u32, u32)>,
+        #[serde(default)]
+        padding: (u32, u32),
+        /// As for `Conv`.
+        #[serde(default)]
+        shared: Option<bool>,
+    },
+}
+
+impl Connect {
+    /// The convolution this connectivity describes (a pooling as a depthwise one), if any.
+    pub fn conv_spec(&self) -> Option<crate::conv::ConvSpec> {
+        match self {
+            Connect::Conv {
+                input,
+                channels,
+                kernel,
+                stride,
+                padding,
+                dilation,
+                groups,
+                weights,
+                shared,
+            } => Some(crate::conv::ConvSpec {
+                input: *input,
+                channels: *channels,
+                kernel: *kernel,
+                stride: *stride,
+                padding: *padding,
+                dilation: *dilation,
+                groups: *groups,
+                weights: weights.clone(),
+                shared: *shared,
+            }),
+            Connect::Pool {
+                input,
+                kernel,
+                stride,
+                padding,
+                shared,
+            } => Some(crate::conv::ConvSpec {
+                input: *input,
+                channels: input.0,
+                kernel: *kernel,
+                stride: stride.unwrap_or(*kernel),
+                padding: *padding,
+                dilation: (1, 1),
+                groups: input.0.max(1),
+                weights: None,
+                shared: *shared,
+            }),
+            _ => None,
+        }
+    }
+}
+
+fn ones() -> (u32, u32) {
+    (1, 1)
 }
 
 fn yes() -> bool {
@@ -360,7 +453,8 @@ pub struct ModulatorSource {
     pub region: Option<(u32, u32)>,
 }
 
-/// Hints for the partition pass.
+/// Hints for the partition and place passes (in a program's `mapping`, or a hints file
+/// and flags on the command line; see `docs/compiler.md`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MappingHints {
@@ -371,6 +465,61 @@ pub struct MappingHints {
     /// Use at most this many compartments per core (spreads a network over more cores).
     #[serde(default)]
     pub max_compartments_per_core: Option<u32>,
+    /// Per population: at most this many of its neurons on one core.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub max_per_core: BTreeMap<String, u32>,
+    /// Per population: spread it evenly over exactly this many cores of its own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cores: BTreeMap<String, u32>,
+    /// Per population: the cores (ids) its slices go to, in neuron order; one slice per
+    /// listed core, which it has to itself.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub place: BTreeMap<String, Vec<u32>>,
+}
+
+impl MappingHints {
+    /// Parse a hints file (a `MappingHints` in RON); `origin` names it in errors.
+    pub fn from_ron(text: &str, origin: &str) -> Result<MappingHints, crate::Error> {
+        amine_chip::textfmt::from_ron(text, origin)
+            .map_err(|e| crate::Error::new(crate::ErrorKind::Syntax(e)))
+    }
+
+    /// Add `other`'s hints to these: its groups are appended, its per-population entries
+    /// and its `max_compartments_per_core` replace these ones.
+    pub fn merge(&mut self, other: MappingHints) {
+        self.colocate.extend(other.colocate);
+        if other.max_compartments_per_core.is_some() {
+            self.max_compartments_per_core = other.max_compartments_per_core;
+        }
+        self.max_per_core.extend(other.max_per_core);
+        self.cores.extend(other.cores);
+        self.place.extend(other.place);
+    }
+
+    /// The cores population `name` is spread over by the hints, if any.
+    pub fn cores_of(&self, name: &str) -> Option<u32> {
+        self.place
+            .get(name)
+            .map(|v| v.len() as u32)
+            .or_else(|| self.cores.get(name).copied())
+    }
+
+    /// The most neurons of population `name` the caps (`max_compartments_per_core`,
+    /// `max_per_core`) allow on one core.
+    pub fn max_of(&self, name: &str) -> u32 {
+        let cap = self.max_compartments_per_core.unwrap_or(u32::MAX);
+        self.max_per_core.get(name).map_or(cap, |&m| cap.min(m))
+    }
+
+    /// The most neurons of population `name` (of `size`) the hints allow on one core: the
+    /// caps, and an even share of the cores a `cores` or `place` hint gives it.
+    pub fn cap_of(&self, name: &str, size: u32) -> u32 {
+        let mut cap = self.max_of(name);
+        if let Some(n) = self.cores_of(name).filter(|&n| n > 0) {
+            cap = cap.min(size.div_ceil(n));
+        }
+        cap
+    }
 }
 
 impl Program {

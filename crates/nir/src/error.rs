@@ -6,11 +6,12 @@ use std::fmt;
 /// What went wrong while importing a NIR file.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ErrorKind {
-    /// The file could not be opened or is not HDF5 (the HDF5 library's message).
+    /// The file could not be read or is not HDF5 (what is wrong with it).
     Io { path: String, message: String },
     /// The file is HDF5 but not a NIR graph as the `nir` package writes it: a missing
-    /// group or dataset, a wrong type, a parameter of the wrong shape.
-    Malformed(Vec<String>),
+    /// group or dataset, a wrong type, a parameter of the wrong shape, a size the file
+    /// cannot hold, a damaged structure. One message per problem.
+    Malformed { file: String, problems: Vec<String> },
     /// The graph is readable but not importable: missing nodes, edges to nowhere, shape
     /// mismatches, unsupported node types or parameters. One message per problem, each
     /// naming the node.
@@ -34,15 +35,11 @@ impl Error {
         &self.kind
     }
 
-    pub fn malformed(msg: impl Into<String>) -> Error {
-        Error::new(ErrorKind::Malformed(vec![msg.into()]))
-    }
-
     /// The problem messages (one for `Io` and `Argument`).
     pub fn messages(&self) -> Vec<String> {
         match &self.kind {
             ErrorKind::Io { path, message } => vec![format!("{path}: {message}")],
-            ErrorKind::Malformed(m) | ErrorKind::Invalid(m) => m.clone(),
+            ErrorKind::Malformed { problems: m, .. } | ErrorKind::Invalid(m) => m.clone(),
             ErrorKind::Argument(m) => vec![m.clone()],
         }
     }
@@ -55,7 +52,10 @@ impl fmt::Display for Error {
                 return write!(f, "cannot read NIR file {path}: {message}")
             }
             ErrorKind::Argument(m) => return write!(f, "{m}"),
-            ErrorKind::Malformed(m) => ("not a valid NIR file", m),
+            ErrorKind::Malformed { file, problems } => {
+                write!(f, "{file}: ")?;
+                ("not a valid NIR file", problems)
+            }
             ErrorKind::Invalid(m) => ("the NIR graph cannot be imported", m),
         };
         write!(f, "{what} ({} problem", list.len())?;

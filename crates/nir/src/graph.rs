@@ -5,6 +5,7 @@
 //! parameters are arrays with one entry per neuron (or scalars, broadcast); weights are
 //! `(out, in)` matrices; convolution weights `(C_out, C_in / groups, k…)`.
 
+use amine_chip::image::Sign;
 use std::collections::BTreeMap;
 
 /// A dense row-major tensor of `f64` (integer datasets are converted on reading).
@@ -289,6 +290,25 @@ impl NirNode {
     }
 }
 
+/// amine's own entries in a node's NIR `metadata` (written by `amine nir export`, used
+/// by the importer when present, ignored by other NIR tools): they carry what NIR has no
+/// field for, so that an exported network imports as the same program.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AmineMeta {
+    /// `amine_order`: position of the population, input or projection in the program.
+    pub order: Option<i64>,
+    /// `amine_sign`: Dale's sign of a population or input (`Excitatory`, `Inhibitory`).
+    pub sign: Option<Sign>,
+    /// `amine_name`: the probe name of an Output node.
+    pub name: Option<String>,
+}
+
+impl AmineMeta {
+    pub fn is_empty(&self) -> bool {
+        *self == AmineMeta::default()
+    }
+}
+
 /// A NIR graph: named nodes and directed edges `(from, to)`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NirGraph {
@@ -296,15 +316,20 @@ pub struct NirGraph {
     pub edges: Vec<(String, String)>,
     /// The file's `version` (empty when absent).
     pub version: String,
+    /// amine metadata by node name (only nodes that carry some).
+    pub meta: BTreeMap<String, AmineMeta>,
 }
 
 impl NirGraph {
     /// Inline nested graphs: node `n` of subgraph `g` becomes `g.n`; an edge to `g`
     /// goes to its single Input node, an edge from `g` leaves its single Output node (the
-    /// `nir` package's convention), and `g.x` addresses node `x` inside `g`. Nested
-    /// Input/Output nodes stay as identity pass-throughs. Ambiguous references (a
-    /// subgraph with several inputs addressed by its bare name) are left unresolved,
-    /// so validation reports them as edges to nowhere.
+    /// `nir` package's convention), and `g.x` addresses node `x` inside `g`. The nested
+    /// Input and Output nodes are then spliced out — every edge into one is joined to
+    /// every edge out of it — so `a -> g`, `g.input -> g.lif`, `g.lif -> g.output`,
+    /// `g -> b` become `a -> g.lif -> b`, at any depth. A nested Input nothing feeds
+    /// stays an input of the network, a nested Output that feeds nothing stays a probe.
+    /// Ambiguous references (a subgraph with several inputs addressed by its bare name)
+    /// are left unresolved, so validation reports them as edges to nowhere.
     pub fn flatten(&self) -> NirGraph {
         let mut out = NirGraph {
             version: self.version.clone(),
@@ -313,29 +338,34 @@ impl NirGraph {
         // Map a bare subgraph name to its entry (for edges into it) and exit.
         let mut entry = BTreeMap::new();
         let mut exit = BTreeMap::new();
+        let mut boundary = Vec::new();
         for (name, node) in &self.nodes {
             if let NirNode::Graph(g) = node {
                 let g = g.flatten();
-                let ins: Vec<_> = g
-                    .nodes
-                    .iter()
-                    .filter(|(_, n)| matches!(n, NirNode::Input { .. }))
-                    .map(|(k, _)| format!("{name}.{k}"))
-                    .collect();
-                let outs: Vec<_> = g
-                    .nodes
-                    .iter()
-                    .filter(|(_, n)| matches!(n, NirNode::Output { .. }))
-                    .map(|(k, _)| format!("{name}.{k}"))
-                    .collect();
-                if ins.len() == 1 {
-                    entry.insert(name.clone(), ins[0].clone());
+                let of_type = |input: bool| -> Vec<String> {
+                    g.nodes
+                        .iter()
+                        .filter(|(_, n)| match n {
+                            NirNode::Input { .. } => input,
+                            NirNode::Output { .. } => !input,
+                            _ => false,
+                        })
+                        .map(|(k, _)| format!("{name}.{k}"))
+                        .collect()
+                };
+                let (ins, outs) = (of_type(true), of_type(false));
+                if let [i] = ins.as_slice() {
+                    entry.insert(name.clone(), i.clone());
                 }
-                if outs.len() == 1 {
-                    exit.insert(name.clone(), outs[0].clone());
+                if let [o] = outs.as_slice() {
+                    exit.insert(name.clone(), o.clone());
                 }
+                boundary.extend(ins.into_iter().chain(outs));
                 for (k, n) in g.nodes {
                     out.nodes.insert(format!("{name}.{k}"), n);
+                }
+                for (k, m) in g.meta {
+                    out.meta.insert(format!("{name}.{k}"), m);
                 }
                 for (a, b) in g.edges {
                     out.edges
@@ -343,6 +373,9 @@ impl NirGraph {
                 }
             } else {
                 out.nodes.insert(name.clone(), node.clone());
+                if let Some(m) = self.meta.get(name) {
+                    out.meta.insert(name.clone(), m.clone());
+                }
             }
         }
         for (a, b) in &self.edges {
@@ -350,7 +383,32 @@ impl NirGraph {
             let b = entry.get(b).cloned().unwrap_or_else(|| b.clone());
             out.edges.push((a, b));
         }
+        for b in boundary {
+            out.splice(&b);
+        }
         out
+    }
+
+    /// Remove the pass-through node `b` if edges both enter and leave it, joining each
+    /// predecessor to each successor.
+    fn splice(&mut self, b: &str) {
+        let preds: Vec<String> = self.preds(b).into_iter().map(str::to_string).collect();
+        let succs: Vec<String> = self
+            .edges
+            .iter()
+            .filter(|(a, _)| a == b)
+            .map(|(_, c)| c.clone())
+            .collect();
+        if preds.is_empty() || succs.is_empty() {
+            return;
+        }
+        self.edges.retain(|(x, y)| x != b && y != b);
+        for p in &preds {
+            for s in &succs {
+                self.edges.push((p.clone(), s.clone()));
+            }
+        }
+        self.nodes.remove(b);
     }
 
     /// Predecessors of `name`, in edge order.

@@ -1,4 +1,5 @@
-//! Reading a NIR file (HDF5) into a [`NirGraph`] — the only module that touches HDF5.
+//! Reading a NIR file (HDF5) into a [`NirGraph`] — the NIR layout on top of the bounded
+//! HDF5 access of [`crate::h5file`] (the pure-Rust `hdf5-pure` crate; no C library).
 //!
 //! The layout is the one the `nir` Python package writes (`nir.write`, version 1.x):
 //!
@@ -11,232 +12,254 @@
 //!                               /node/edges/src and /node/edges/dst instead
 //! ```
 //!
-//! A nested graph is a node of type `NIRGraph` with the same `nodes`/`edges` layout.
-//! Every HDF5 failure (not HDF5, truncated, wrong types) becomes an [`Error`]; a missing
+//! A nested graph is a node of type `NIRGraph` with the same `nodes`/`edges` layout, up
+//! to [`MAX_DEPTH`] levels. Every failure (not HDF5, truncated, wrong types, sizes the file
+//! cannot hold, hard-link cycles) becomes an [`Error`] naming the file; a missing
 //! parameter is a `Malformed` problem naming the node and the dataset. Numbers are read
 //! as `f64` whatever their stored type, so integer weights stay exact.
 
 use crate::error::{Error, ErrorKind};
-use crate::graph::{Conv, NirGraph, NirNode, Padding, Pool, Tensor};
-use hdf5::types::{TypeDescriptor, VarLenAscii, VarLenUnicode};
+use crate::graph::{AmineMeta, Conv, NirGraph, NirNode, Padding, Pool, Tensor};
+use crate::h5file::{H5File, Members};
+use amine_chip::image::Sign;
+use hdf5_pure::Group;
+use std::cell::Cell;
 use std::path::Path;
 
 /// Nested graphs deeper than this are refused (HDF5 hard links can form cycles).
-const MAX_DEPTH: usize = 16;
+pub const MAX_DEPTH: usize = 16;
+
+/// A node group takes at least this many bytes of file (object header and link): a walk
+/// that visits more groups than the file could hold goes round shared or cyclic links.
+const MIN_GROUP_BYTES: u64 = 32;
 
 /// Read the NIR file at `path`. Nested graphs are kept; call [`NirGraph::flatten`].
 pub fn read(path: &Path) -> Result<NirGraph, Error> {
-    // HDF5 may reject a file in its own C code (reported as an error) but the Rust
-    // bindings also assert on a few impossible-looking states; a panic there must still
-    // be an error for the user, not a crash.
-    let p = path.to_path_buf();
-    match std::panic::catch_unwind(move || read_inner(&p)) {
-        Ok(r) => r,
-        Err(_) => Err(Error::malformed(format!(
-            "{}: the HDF5 library failed on this file",
-            path.display()
-        ))),
-    }
-}
-
-fn read_inner(path: &Path) -> Result<NirGraph, Error> {
-    let file = hdf5::File::open(path).map_err(|e| {
+    let file = H5File::open(path).map_err(|message| {
         Error::new(ErrorKind::Io {
             path: path.display().to_string(),
-            message: e.to_string(),
+            message,
         })
     })?;
-    let version = if file.link_exists("version") {
-        file.dataset("version")
+    read_file(&file, &path.display().to_string())
+}
+
+/// Read a NIR file held in memory; `name` names it in messages.
+pub fn read_bytes(bytes: Vec<u8>, name: &str) -> Result<NirGraph, Error> {
+    let file = H5File::from_bytes(bytes).map_err(|message| {
+        Error::new(ErrorKind::Io {
+            path: name.to_string(),
+            message,
+        })
+    })?;
+    read_file(&file, name)
+}
+
+fn read_file(file: &H5File, name: &str) -> Result<NirGraph, Error> {
+    let malformed = |problems: Vec<String>| {
+        Error::new(ErrorKind::Malformed {
+            file: name.to_string(),
+            problems,
+        })
+    };
+    let root = file.root();
+    let top = Members::of(&root).map_err(|m| malformed(vec![format!("root group: {m}")]))?;
+    let version = if top.has_dataset("version") {
+        root.dataset("version")
             .ok()
-            .and_then(|d| read_string(&d).ok())
+            .and_then(|d| file.strings(&d).ok())
+            .and_then(|s| s.into_iter().next())
             .unwrap_or_default()
     } else {
         String::new()
     };
-    if !file.link_exists("node") {
-        return Err(Error::malformed(
-            "no group `node` at the root (not a NIR file written by nir.write)",
-        ));
+    if !top.has_group("node") {
+        return Err(malformed(vec![
+            "no group `node` at the root (not a NIR file written by nir.write)".into(),
+        ]));
     }
-    let root = file
+    let node = root
         .group("node")
-        .map_err(|e| Error::malformed(format!("`node`: {e}")))?;
+        .map_err(|e| malformed(vec![format!("`node`: {e}")]))?;
+    let walk = Walk {
+        file,
+        groups_left: Cell::new(file.size() / MIN_GROUP_BYTES + 1),
+        stopped: Cell::new(false),
+    };
     let mut problems = Vec::new();
-    let mut graph = read_graph(&root, "", 0, &mut problems);
+    let mut graph = walk.graph(&node, "", 0, &mut problems);
     graph.version = version;
     if problems.is_empty() {
         Ok(graph)
     } else {
-        Err(Error::new(ErrorKind::Malformed(problems)))
+        Err(malformed(problems))
     }
 }
 
-/// Read a `NIRGraph` group (`nodes` and `edges`); `prefix` names it in messages.
-fn read_graph(g: &hdf5::Group, prefix: &str, depth: usize, problems: &mut Vec<String>) -> NirGraph {
-    let mut graph = NirGraph::default();
-    let at = |s: &str| {
-        if prefix.is_empty() {
-            s.to_string()
-        } else {
-            format!("{prefix}.{s}")
-        }
-    };
-    if depth > MAX_DEPTH {
-        problems.push(format!(
-            "graph `{prefix}`: nested more than {MAX_DEPTH} levels deep"
-        ));
-        return graph;
+/// One walk over the graph groups of a file, bounded in depth and in groups visited.
+struct Walk<'f> {
+    file: &'f H5File,
+    groups_left: Cell<u64>,
+    /// Set once the walk hit a bound: every further graph is skipped (one message).
+    stopped: Cell<bool>,
+}
+
+impl Walk<'_> {
+    /// Count one more group visited; false when the file cannot hold that many.
+    fn visit(&self) -> bool {
+        let left = self.groups_left.get();
+        self.groups_left.set(left.saturating_sub(1));
+        left > 0
     }
-    match g.group("nodes") {
-        Err(_) => problems.push(format!("graph `{}`: no group `nodes`", at("node"))),
-        Ok(nodes) => match nodes.member_names() {
-            Err(e) => problems.push(format!("graph `{prefix}`: cannot list nodes: {e}")),
-            Ok(names) => {
-                for name in names {
-                    match nodes.group(&name) {
-                        Ok(ng) => {
-                            let full = at(&name);
-                            match read_node(&ng, &full, depth, problems) {
-                                Ok(n) => {
-                                    graph.nodes.insert(name, n);
-                                }
-                                Err(m) => problems.push(format!("node `{full}`: {m}")),
-                            }
+
+    /// Read a `NIRGraph` group (`nodes` and `edges`); `prefix` names it in messages.
+    fn graph(&self, g: &Group, prefix: &str, depth: usize, problems: &mut Vec<String>) -> NirGraph {
+        let mut graph = NirGraph::default();
+        let at = |s: &str| {
+            if prefix.is_empty() {
+                s.to_string()
+            } else {
+                format!("{prefix}.{s}")
+            }
+        };
+        let here = if prefix.is_empty() { "node" } else { prefix };
+        if self.stopped.get() {
+            return graph;
+        }
+        if depth > MAX_DEPTH {
+            self.stopped.set(true);
+            problems.push(format!(
+                "graph `{here}`: nested more than {MAX_DEPTH} levels deep (or its links form a cycle)"
+            ));
+            return graph;
+        }
+        let members = match Members::of(g) {
+            Ok(m) => m,
+            Err(e) => {
+                problems.push(format!("graph `{here}`: cannot list its members: {e}"));
+                return graph;
+            }
+        };
+        if !members.has_group("nodes") {
+            problems.push(format!("graph `{here}`: no group `nodes`"));
+        } else {
+            match g.group("nodes").map_err(|e| e.to_string()).and_then(|n| {
+                let m = Members::of(&n)?;
+                Ok((n, m))
+            }) {
+                Err(e) => problems.push(format!("graph `{here}`: cannot list nodes: {e}")),
+                Ok((nodes, m)) => {
+                    for name in m.groups {
+                        if !self.visit() {
+                            self.stopped.set(true);
+                            problems.push(format!(
+                                "graph `{here}`: more node groups than a file of {} bytes can hold (shared or cyclic links)",
+                                self.file.size()
+                            ));
+                            return graph;
                         }
-                        Err(_) => problems.push(format!("node `{}`: not a group", at(&name))),
+                        let full = at(&name);
+                        let node = nodes
+                            .group(&name)
+                            .map_err(|e| e.to_string())
+                            .and_then(|ng| {
+                                let n = self.node(&ng, &full, depth, problems)?;
+                                let has_meta = Members::of(&ng)?.has_group("metadata");
+                                let meta = if has_meta {
+                                    self.meta(&ng)?
+                                } else {
+                                    AmineMeta::default()
+                                };
+                                Ok((n, meta))
+                            });
+                        match node {
+                            Ok((n, meta)) => {
+                                graph.nodes.insert(name.clone(), n);
+                                if !meta.is_empty() {
+                                    graph.meta.insert(name, meta);
+                                }
+                            }
+                            Err(m) => problems.push(format!("node `{full}`: {m}")),
+                        }
+                    }
+                    for name in m.datasets {
+                        problems.push(format!("node `{}`: not a group", at(&name)));
                     }
                 }
             }
-        },
+        }
+        match self.edges(g, &members) {
+            Ok(e) => graph.edges = e,
+            Err(m) => problems.push(format!("graph `{here}`: edges: {m}")),
+        }
+        graph
     }
-    match read_edges(g) {
-        Ok(e) => graph.edges = e,
-        Err(m) => problems.push(format!("graph `{}`: edges: {m}", at("node"))),
-    }
-    graph
-}
 
-fn read_edges(g: &hdf5::Group) -> Result<Vec<(String, String)>, String> {
-    if !g.link_exists("edges") {
-        return Ok(Vec::new());
-    }
-    if let Ok(eg) = g.group("edges") {
-        // Older layout: two parallel string arrays.
-        let src = strings(&eg.dataset("src").map_err(|e| e.to_string())?)?;
-        let dst = strings(&eg.dataset("dst").map_err(|e| e.to_string())?)?;
-        if src.len() != dst.len() {
+    fn edges(&self, g: &Group, members: &Members) -> Result<Vec<(String, String)>, String> {
+        let f = self.file;
+        if members.has_group("edges") {
+            // Older layout: two parallel string arrays.
+            let eg = g.group("edges").map_err(|e| e.to_string())?;
+            let src = f.strings(&eg.dataset("src").map_err(|e| e.to_string())?)?;
+            let dst = f.strings(&eg.dataset("dst").map_err(|e| e.to_string())?)?;
+            if src.len() != dst.len() {
+                return Err(format!(
+                    "{} sources but {} destinations",
+                    src.len(),
+                    dst.len()
+                ));
+            }
+            return Ok(src.into_iter().zip(dst).collect());
+        }
+        if !members.has_dataset("edges") {
+            return Ok(Vec::new());
+        }
+        let ds = g.dataset("edges").map_err(|e| e.to_string())?;
+        let shape = ds.shape().map_err(|e| e.to_string())?;
+        if shape.contains(&0) {
+            return Ok(Vec::new());
+        }
+        if shape.len() != 2 || shape[1] != 2 {
             return Err(format!(
-                "{} sources but {} destinations",
-                src.len(),
-                dst.len()
+                "expected an (n, 2) array of names, found shape {shape:?}"
             ));
         }
-        return Ok(src.into_iter().zip(dst).collect());
+        let flat = f.strings(&ds)?;
+        Ok(flat
+            .chunks_exact(2)
+            .map(|c| (c[0].clone(), c[1].clone()))
+            .collect())
     }
-    let ds = g.dataset("edges").map_err(|e| e.to_string())?;
-    if ds.size() == 0 {
-        return Ok(Vec::new());
-    }
-    let shape = ds.shape();
-    if shape.len() != 2 || shape[1] != 2 {
-        return Err(format!(
-            "expected an (n, 2) array of names, found shape {shape:?}"
-        ));
-    }
-    let flat = strings(&ds)?;
-    Ok(flat
-        .chunks_exact(2)
-        .map(|c| (c[0].clone(), c[1].clone()))
-        .collect())
-}
-
-/// All strings of a string dataset (variable-length UTF-8 or ASCII).
-fn strings(ds: &hdf5::Dataset) -> Result<Vec<String>, String> {
-    let desc = ds
-        .dtype()
-        .and_then(|t| t.to_descriptor())
-        .map_err(|e| e.to_string())?;
-    match desc {
-        TypeDescriptor::VarLenUnicode => Ok(ds
-            .read_raw::<VarLenUnicode>()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|s| s.as_str().to_string())
-            .collect()),
-        TypeDescriptor::VarLenAscii => Ok(ds
-            .read_raw::<VarLenAscii>()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|s| s.as_str().to_string())
-            .collect()),
-        d => Err(format!("expected strings, found {d}")),
-    }
-}
-
-fn read_string(ds: &hdf5::Dataset) -> Result<String, String> {
-    let s = strings(ds)?;
-    if s.len() == 1 {
-        Ok(s.into_iter().next().unwrap_or_default())
-    } else {
-        Err(format!("expected one string, found {}", s.len()))
-    }
-}
-
-/// A numeric dataset as a tensor; strings and compound types are an error.
-fn read_tensor(ds: &hdf5::Dataset) -> Result<Tensor, String> {
-    let desc = ds
-        .dtype()
-        .and_then(|t| t.to_descriptor())
-        .map_err(|e| e.to_string())?;
-    let data: Vec<f64> = match desc {
-        TypeDescriptor::Float(_) => ds.read_raw::<f64>().map_err(|e| e.to_string())?,
-        TypeDescriptor::Integer(_) => ds
-            .read_raw::<i64>()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|x| x as f64)
-            .collect(),
-        TypeDescriptor::Unsigned(_) => ds
-            .read_raw::<u64>()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|x| x as f64)
-            .collect(),
-        TypeDescriptor::Boolean => ds
-            .read_raw::<bool>()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|x| f64::from(u8::from(x)))
-            .collect(),
-        d => return Err(format!("expected numbers, found {d}")),
-    };
-    let shape = ds.shape();
-    if shape.iter().product::<usize>() != data.len() {
-        return Err("size does not match shape".into());
-    }
-    Ok(Tensor::new(shape, data))
 }
 
 /// A node's datasets, read lazily by name with messages that name the dataset.
 struct Params<'a> {
-    g: &'a hdf5::Group,
+    file: &'a H5File,
+    g: &'a Group,
+    members: Members,
 }
 
 impl Params<'_> {
     fn has(&self, name: &str) -> bool {
-        self.g.link_exists(name)
+        self.members.has(name)
     }
 
     fn tensor(&self, name: &str) -> Result<Tensor, String> {
         if !self.has(name) {
             return Err(format!("missing parameter `{name}`"));
         }
+        if !self.members.has_dataset(name) {
+            return Err(format!("parameter `{name}` is not a dataset"));
+        }
         let ds = self
             .g
             .dataset(name)
-            .map_err(|_| format!("parameter `{name}` is not a dataset"))?;
-        read_tensor(&ds).map_err(|m| format!("parameter `{name}`: {m}"))
+            .map_err(|e| format!("parameter `{name}`: {e}"))?;
+        let (shape, data) = self
+            .file
+            .numbers(&ds)
+            .map_err(|m| format!("parameter `{name}`: {m}"))?;
+        Ok(Tensor::new(shape, data))
     }
 
     /// An optional tensor; `None` when absent.
@@ -264,8 +287,31 @@ impl Params<'_> {
         }
     }
 
+    /// A string dataset holding exactly one string; `None` when absent or not a string.
     fn string(&self, name: &str) -> Option<String> {
-        self.g.dataset(name).ok().and_then(|d| read_string(&d).ok())
+        self.one_string(name).ok()
+    }
+
+    /// A string dataset holding exactly one string, or why it is not one.
+    fn one_string(&self, name: &str) -> Result<String, String> {
+        if !self.members.has_dataset(name) {
+            return Err(format!("no dataset `{name}`"));
+        }
+        let d = self
+            .g
+            .dataset(name)
+            .map_err(|e| format!("dataset `{name}`: {e}"))?;
+        let s = self
+            .file
+            .strings(&d)
+            .map_err(|e| format!("dataset `{name}`: {e}"))?;
+        match <[String; 1]>::try_from(s) {
+            Ok([one]) => Ok(one),
+            Err(s) => Err(format!(
+                "dataset `{name}`: expected one string, found {}",
+                s.len()
+            )),
+        }
     }
 
     /// `v_reset` defaults to zeros shaped like `like` (files written before NIR 1.0).
@@ -276,20 +322,54 @@ impl Params<'_> {
     }
 }
 
-fn read_node(
-    g: &hdf5::Group,
-    full: &str,
-    depth: usize,
-    problems: &mut Vec<String>,
-) -> Result<NirNode, String> {
-    let p = Params { g };
-    let ty = if p.has("type") {
-        p.string("type").ok_or("dataset `type` is not a string")?
-    } else {
-        return Err("no dataset `type`".into());
-    };
+impl Walk<'_> {
+    fn node(
+        &self,
+        g: &Group,
+        full: &str,
+        depth: usize,
+        problems: &mut Vec<String>,
+    ) -> Result<NirNode, String> {
+        let p = Params {
+            file: self.file,
+            g,
+            members: Members::of(g)?,
+        };
+        let ty = p.one_string("type")?;
+        read_node(&p, &ty, || self.graph(g, full, depth + 1, problems))
+    }
+
+    /// amine's entries of a node's `metadata` group (absent or foreign entries: none).
+    fn meta(&self, g: &Group) -> Result<AmineMeta, String> {
+        let mg = g.group("metadata").map_err(|e| e.to_string())?;
+        let p = Params {
+            file: self.file,
+            g: &mg,
+            members: Members::of(&mg)?,
+        };
+        let sign = match p.string("amine_sign").as_deref() {
+            None => None,
+            Some("Excitatory") => Some(Sign::Excitatory),
+            Some("Inhibitory") => Some(Sign::Inhibitory),
+            Some("Mixed") => Some(Sign::Mixed),
+            Some(s) => return Err(format!("metadata `amine_sign`: unknown sign `{s}`")),
+        };
+        let order = match p.opt("amine_order")? {
+            None => None,
+            Some(_) => Some(p.int("amine_order", 0)?),
+        };
+        Ok(AmineMeta {
+            order,
+            sign,
+            name: p.string("amine_name"),
+        })
+    }
+}
+
+/// The node of type `ty` from its parameters; `nested` reads a nested graph.
+fn read_node(p: &Params, ty: &str, nested: impl FnOnce() -> NirGraph) -> Result<NirNode, String> {
     let t = |n: &str| p.tensor(n);
-    Ok(match ty.as_str() {
+    Ok(match ty {
         "Input" => NirNode::Input {
             shape: p.usizes("shape")?,
         },
@@ -305,7 +385,7 @@ fn read_node(
         },
         "Scale" => NirNode::Scale { scale: t("scale")? },
         "Conv1d" | "Conv2d" => {
-            let conv = read_conv(&p)?;
+            let conv = read_conv(p)?;
             if ty == "Conv1d" {
                 NirNode::Conv1d(conv)
             } else {
@@ -380,7 +460,7 @@ fn read_node(
                 w_in: t("w_in")?,
             }
         }
-        "NIRGraph" => NirNode::Graph(read_graph(g, full, depth + 1, problems)),
+        "NIRGraph" => NirNode::Graph(nested()),
         other => NirNode::Unsupported {
             type_name: other.to_string(),
         },

@@ -17,13 +17,17 @@
 //! let out = amine_compiler::compile_program(imported.program, std::path::Path::new("."), &chip);
 //! ```
 
+mod conv;
 pub mod error;
+pub mod export;
 pub mod graph;
+pub mod h5file;
 pub mod hdf5;
 pub mod lower;
 pub mod ops;
 pub mod show;
 pub mod validate;
+pub mod write;
 
 pub use error::{Error, ErrorKind};
 pub use graph::{NirGraph, NirNode, Tensor};

@@ -323,6 +323,9 @@ pub fn lower(c: &Checked, dt: f64, name: &str) -> Result<Lowered, Error> {
         grid: None,
     };
     let mut maps = Vec::new();
+    // amine metadata (from `amine nir export`): program order of nodes, by population.
+    let order_of = |n: &str| g.meta.get(n).and_then(|m| m.order).unwrap_or(i64::MAX);
+    let mut order: BTreeMap<String, i64> = BTreeMap::new();
     // Neuron index → (population, local index), per node.
     let mut index: BTreeMap<String, Vec<(String, u32)>> = BTreeMap::new();
     let mut gains: BTreeMap<String, (f64, Vec<f64>)> = BTreeMap::new();
@@ -331,6 +334,7 @@ pub fn lower(c: &Checked, dt: f64, name: &str) -> Result<Lowered, Error> {
         match node {
             NirNode::Input { .. } if !name.contains('.') || g.preds(name).is_empty() => {
                 let n = size(&sh.output.unwrap_or_default());
+                order.insert(name.clone(), order_of(name));
                 prog.inputs.push(Input {
                     name: name.clone(),
                     size: n as u32,
@@ -359,11 +363,12 @@ pub fn lower(c: &Checked, dt: f64, name: &str) -> Result<Lowered, Error> {
                 match neuron_node(name, n, size_n, &input, dt) {
                     Ok((m, pops, gain, idx)) => {
                         for (pname, p) in pops {
+                            order.insert(pname.clone(), order_of(name));
                             prog.populations.push(Population {
                                 name: pname,
                                 size: p.1,
                                 model: Model::LifRaw(p.0),
-                                sign: Sign::Mixed,
+                                sign: g.meta.get(name).and_then(|m| m.sign).unwrap_or(Sign::Mixed),
                                 positions: None,
                             });
                         }
@@ -438,6 +443,8 @@ pub fn lower(c: &Checked, dt: f64, name: &str) -> Result<Lowered, Error> {
             }
         }
     }
+    // Convolutions stay convolutions (for shared synapse lists).
+    crate::conv::restore(c, &mut prog, &index, &gains);
     // Probes: what feeds each Output node.
     for (name, node) in &g.nodes {
         if !matches!(node, NirNode::Output { .. }) {
@@ -449,9 +456,14 @@ pub fn lower(c: &Checked, dt: f64, name: &str) -> Result<Lowered, Error> {
                 Some(n) if n.is_neuron() => {
                     let kind = if n.is_integrator() { ProbeKind::Voltage } else { ProbeKind::Spikes };
                     if let Some(m) = maps.iter().find(|m| m.node == p) {
+                        let named = g.meta.get(name).and_then(|m| m.name.clone());
+                        let single = m.populations.len() == 1 && g.preds(name).len() == 1;
                         for (pop, _) in &m.populations {
                             prog.probes.push(ProbeSpec {
-                                name: format!("{name}.{pop}"),
+                                name: match &named {
+                                    Some(n) if single => n.clone(),
+                                    _ => format!("{name}.{pop}"),
+                                },
                                 population: pop.clone(),
                                 kind,
                                 neurons: None,
@@ -479,6 +491,12 @@ pub fn lower(c: &Checked, dt: f64, name: &str) -> Result<Lowered, Error> {
             notes: vec![],
         });
     }
+    // Program order where the graph carries it (stable: the rest keep their order).
+    let key = |n: &str| order.get(n).copied().unwrap_or(i64::MAX);
+    prog.populations.sort_by_key(|p| key(&p.name));
+    prog.inputs.sort_by_key(|i| key(&i.name));
+    prog.projections
+        .sort_by_key(|p| (key(&p.from), key(&p.to), p.delay));
     if problems.is_empty() {
         maps.sort_by(|a, b| a.node.cmp(&b.node));
         Ok(Lowered {

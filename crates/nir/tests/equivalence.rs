@@ -91,6 +91,7 @@ fn exact_nir_equals_native_program() {
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect(),
         version: "1.0".into(),
+        ..Default::default()
     };
     let imported = import_graph(&graph, dt, "eq").unwrap();
     assert_eq!(imported.node("cuba").unwrap().scale, 1.0);

@@ -9,7 +9,7 @@
 //! | --- | --- |
 //! | synapse | `axon_in` + `synapse_word_read` + `synaptic_op` |
 //! | dendrite | `dendrite_accumulate` |
-//! | neuron | `neuron_active` + `neuron_idle` |
+//! | neuron | `neuron_active` + `neuron_idle` + `neuron_access` (per compartment update) + `neuron_update` (per active one) + `neuron_spike` |
 //! | NoC | `spike_out` + `hop_ew` + `hop_ns` (+ the per-step barrier, chip level) |
 //! | modulator | `modulator_cell_update` (chip level) |
 //! | learning | `synaptic_update` + `trace_update` (the learning phase; zero without plastic rows) |
@@ -30,6 +30,10 @@ pub struct Counts {
     pub trace_update: u64,
     pub neuron_active: u64,
     pub neuron_idle: u64,
+    /// Spikes and graded payloads emitted by compartments (one per emitting
+    /// compartment, however many packets it sends).
+    #[serde(default)]
+    pub neuron_spike: u64,
     pub spike_out: u64,
     pub hop_ew: u64,
     pub hop_ns: u64,
@@ -45,6 +49,7 @@ impl AddAssign for Counts {
         self.trace_update += o.trace_update;
         self.neuron_active += o.neuron_active;
         self.neuron_idle += o.neuron_idle;
+        self.neuron_spike += o.neuron_spike;
         self.spike_out += o.spike_out;
         self.hop_ew += o.hop_ew;
         self.hop_ns += o.hop_ns;
@@ -129,7 +134,7 @@ impl Counts {
                 + e(self.synapse_word_read, &c.synapse_word_read)
                 + e(self.synaptic_op, &c.synaptic_op),
             dendrite: e(self.dendrite_accumulate, &c.dendrite_accumulate),
-            neuron: e(self.neuron_active, &c.neuron_active) + e(self.neuron_idle, &c.neuron_idle),
+            neuron: c.soma_energy_pj(self.neuron_active, self.neuron_idle, self.neuron_spike),
             noc: e(self.spike_out, &c.spike_out)
                 + e(self.hop_ew, &c.hop_ew)
                 + e(self.hop_ns, &c.hop_ns),

@@ -314,6 +314,13 @@ impl Simulator {
         Some((state.cores[k].u[c as usize], state.cores[k].out[c as usize]))
     }
 
+    /// `(u, v)` of neuron `i` of population `pop`: its current and voltage registers
+    /// (for a graded unit, its integrated input and 0), wherever the image put it.
+    pub fn neuron_uv(&self, state: &SimState, pop: usize, i: usize) -> Option<(i32, i32)> {
+        let &(k, c) = self.tables.population_sites.get(pop)?.get(i)?;
+        Some((state.cores[k].u[c as usize], state.cores[k].v[c as usize]))
+    }
+
     /// `(u, last payload)` of every neuron of population `pop`, in neuron order (for a
     /// graded unit, its integrated input and output; for LIF/ALIF, `u` and 0).
     pub fn graded_values(&self, state: &SimState, pop: usize) -> Vec<(i32, u16)> {
@@ -449,9 +456,10 @@ impl Simulator {
         }
         sc.out_end.clear();
         for (k, (tab, out)) in tables.cores.iter().zip(&sc.neuron).enumerate() {
-            let neuron_end =
-                out.active * costs.neuron_active.cycles + out.idle * costs.neuron_idle.cycles;
+            let emitted = out.emits.len() as u64;
+            let neuron_end = costs.soma_cycles(out.active, out.idle, emitted);
             let counts = &mut state.cores[k].counts;
+            counts.neuron_spike += emitted;
             for e in &out.emits {
                 prefetch(tab.fan_off.as_ptr().wrapping_add(e.comp as usize));
             }

@@ -34,6 +34,7 @@
 //!         fanout_offsets: vec![0, 0],
 //!         fanout: Vec::<AxonTarget>::new(),
 //!         plastic_rows: vec![],
+//!         population: None,
 //!     }],
 //!     inputs: vec![],
 //!     populations: vec![],
@@ -57,6 +58,7 @@ pub mod inputs;
 mod kernels;
 mod learning;
 pub mod options;
+mod population;
 pub mod report;
 pub mod state;
 pub mod svg;

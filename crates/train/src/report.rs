@@ -192,12 +192,7 @@ impl TrainReport {
             pct(self.train_accuracy)
         );
         if let Some(f) = &self.float_reference {
-            let _ = writeln!(
-                s,
-                "float reference (f64, same network): test {} — fixed point costs {:+.2} points",
-                pct(f.test_accuracy),
-                100.0 * (self.test_accuracy - f.test_accuracy)
-            );
+            let _ = writeln!(s, "{}", float_line(self.test_accuracy, f.test_accuracy));
         }
         for (name, c) in [
             ("per training sample", &self.per_training_sample),
@@ -253,5 +248,24 @@ impl TrainReport {
             written.push(path);
         }
         Ok(written)
+    }
+}
+
+/// The summary line comparing the chip with its float reference: what fixed point costs
+/// is the float accuracy minus the chip's (positive when the chip is below the float).
+fn float_line(chip_test: f64, float_test: f64) -> String {
+    format!(
+        "float reference (f64, same network): test {} — fixed point costs {:+.2} points",
+        pct(float_test),
+        100.0 * (float_test - chip_test)
+    )
+}
+
+#[cfg(test)]
+mod float_line_tests {
+    #[test]
+    fn the_cost_of_fixed_point_is_positive_when_the_chip_is_below_the_float() {
+        assert!(super::float_line(0.9000, 0.9028).ends_with("costs +0.28 points"));
+        assert!(super::float_line(0.9111, 0.9000).ends_with("costs -1.11 points"));
     }
 }

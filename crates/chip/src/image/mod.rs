@@ -12,7 +12,10 @@
 //! checksummed binary ([`ChipImage::to_bytes`]); see [`codec`].
 
 pub mod codec;
+mod population;
 mod verify;
+
+pub use population::{CorePopulation, PopAxon, PopFanout, PopTarget};
 
 use crate::config::{ChipConfig, NeuronModelKind};
 use crate::learning::traces::TraceParams;
@@ -21,7 +24,7 @@ use crate::synapse::SynapseMemory;
 use serde::{Deserialize, Serialize};
 
 /// Version of the image format; bumped on every incompatible change.
-pub const IMAGE_VERSION: u32 = 2;
+pub const IMAGE_VERSION: u32 = 3;
 
 /// A whole chip image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +82,10 @@ pub struct CoreImage {
     pub fanout: Vec<AxonTarget>,
     /// Rows whose synapses learn, with the index of their rule in [`ChipImage::learning`].
     pub plastic_rows: Vec<PlasticRow>,
+    /// Population axons and population fan-out (shared synapse lists); `None`: every row
+    /// is a discrete input axon and every output axon is in `fanout`.
+    #[serde(default)]
+    pub population: Option<CorePopulation>,
 }
 
 /// Where an output axon sends a spike: input axon `axon` of core `core`.
@@ -108,6 +115,9 @@ pub struct InputPort {
     /// Output axons of input i are `fanout[fanout_offsets[i]..fanout_offsets[i+1]]`.
     pub fanout_offsets: Vec<u32>,
     pub fanout: Vec<AxonTarget>,
+    /// Population fan-out of the port's inputs (spikes to population axons).
+    #[serde(default)]
+    pub pop_fanout: Option<PopFanout>,
 }
 
 /// How an input port produces spikes.
@@ -264,12 +274,10 @@ impl ChipImage {
         self.cores.iter().map(|c| c.compartments.len() as u64).sum()
     }
 
-    /// Number of synapses stored across all cores.
+    /// Number of synapses across all cores: each discrete row's entries once, each
+    /// population axon's rows once per axon (the synapses it stands for).
     pub fn synapse_count(&self) -> u64 {
-        self.cores
-            .iter()
-            .map(|c| c.synapses.rows().iter().map(|r| r.len as u64).sum::<u64>())
-            .sum()
+        self.cores.iter().map(CoreImage::synapse_count).sum()
     }
 
     pub fn population(&self, name: &str) -> Option<&PopulationMap> {
@@ -294,6 +302,11 @@ impl CoreImage {
 }
 
 impl InputPort {
+    /// The population fan-out of input `i` (none without one).
+    pub fn pop_fanout_of(&self, i: usize) -> &[PopTarget] {
+        self.pop_fanout.as_ref().map_or(&[], |f| f.of(i))
+    }
+
     /// The output axons of input `i`.
     pub fn fanout_of(&self, i: usize) -> &[AxonTarget] {
         let (a, b) = (

@@ -53,7 +53,8 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             push(at("id"), "core ids must be unique and increasing".into());
         }
         last_id = Some(core.id);
-        rows_of.insert(core.id, core.synapses.rows().len() as u32);
+        rows_of.insert(core.id, core.discrete_rows());
+        let pop = config.core.population.as_ref();
 
         let n = core.compartments.len();
         if n > limits.compartments as usize {
@@ -88,16 +89,17 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
         }
 
         let mem = &core.synapses;
-        if mem.rows().len() > limits.input_axons as usize {
+        let axons_in = core.input_axons_used(pop);
+        if axons_in > limits.input_axons as u64 {
             push(
                 at("synapses"),
                 format!(
-                    "{} input axons, the core has {}",
-                    mem.rows().len(),
+                    "{axons_in} input axons, the core has {}",
                     limits.input_axons
                 ),
             );
         }
+        let discrete = core.discrete_rows() as usize;
         if mem.used_bits() > limits.synapse_memory_bits {
             push(
                 at("synapses"),
@@ -133,6 +135,10 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
                     "delay or tag field wider than the chip allows".into(),
                 );
             }
+            // Shared rows hold targets relative to their axons' bases (checked there).
+            if ri >= discrete {
+                continue;
+            }
             if let Some(t) = mem.row_targets(ri as u32).find(|&t| t as usize >= n) {
                 push(
                     format!("cores[{ci}].synapses.rows[{ri}]"),
@@ -156,18 +162,18 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
                 ),
             );
         }
-        if core.fanout.len() > limits.output_axons as usize {
+        let axons_out = core.output_axons_used(pop);
+        if axons_out > limits.output_axons as u64 {
             push(
                 at("fanout"),
                 format!(
-                    "{} output axons, the core has {}",
-                    core.fanout.len(),
+                    "{axons_out} output axons, the core has {}",
                     limits.output_axons
                 ),
             );
         }
         for pr in &core.plastic_rows {
-            if pr.row as usize >= mem.rows().len() || pr.slot as usize >= image.learning.len() {
+            if pr.row as usize >= discrete || pr.slot as usize >= image.learning.len() {
                 push(
                     at("plastic_rows"),
                     format!("row {} / slot {} does not exist", pr.row, pr.slot),
@@ -374,6 +380,7 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             }
         }
     }
+    super::population::problems(image, config, &mut out);
     eprop_targets(image, &mut out);
     if !image.learning.is_empty() && !config.learning.enabled {
         out.push(Problem {

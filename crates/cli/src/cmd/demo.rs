@@ -11,7 +11,13 @@ pub const BALANCED: &str = include_str!("../../../../programs/balanced.ron");
 
 pub fn run(a: DemoArgs) -> Result<()> {
     let chip = amine_chip::presets::preset("loihi")?;
-    let loaded = super::run::compile(BALANCED, "programs/balanced.ron", Path::new("."), &chip)?;
+    let loaded = super::run::compile(
+        BALANCED,
+        "programs/balanced.ron",
+        Path::new("."),
+        &chip,
+        Default::default(),
+    )?;
     println!(
         "amine demo: the balanced E/I network (1,000 LIF neurons, 100 inputs) on the Loihi-like chip\n\
          compiled onto {} cores in {:.1} ms\n",

@@ -4,6 +4,7 @@ pub mod chip;
 pub mod compile;
 pub mod data;
 pub mod demo;
+pub mod hints;
 pub mod image;
 pub mod nir;
 pub mod run;

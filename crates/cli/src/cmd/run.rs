@@ -5,9 +5,10 @@
 //! no partial report. A progress bar appears on stderr once a run has taken over a
 //! second (and only on a terminal).
 
-use crate::args::RunArgs;
+use crate::args::{MappingArgs, RunArgs};
 use amine_chip::image::{codec::MAGIC, ChipImage};
 use amine_chip::{presets, ChipConfig};
+use amine_compiler::program::MappingHints;
 use amine_sim::{parse_csv, Record, RunOutcome, RunReport, SimOptions, Simulator, Timing};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -38,10 +39,16 @@ fn is_program(text: &str) -> bool {
     }
 }
 
-/// Compile program text for `chip`.
-pub fn compile(text: &str, origin: &str, base: &Path, chip: &ChipConfig) -> Result<Loaded> {
+/// Compile program text for `chip`, with `hints` added to its mapping.
+pub fn compile(
+    text: &str,
+    origin: &str,
+    base: &Path,
+    chip: &ChipConfig,
+    hints: MappingHints,
+) -> Result<Loaded> {
     let start = Instant::now();
-    let compiled = amine_compiler::compile_str(text, origin, base, chip)?;
+    let compiled = amine_compiler::compile_str_with(text, origin, base, chip, hints)?;
     Ok(Loaded {
         image: compiled.image,
         dt_s: compiled.compilation.program.dt_ms * 1e-3,
@@ -50,11 +57,17 @@ pub fn compile(text: &str, origin: &str, base: &Path, chip: &ChipConfig) -> Resu
 }
 
 /// Read a chip image (binary or RON) or compile a program file or, with `dt`, a NIR
-/// file (`.nir`).
-pub fn load(path: &Path, chip: &ChipConfig, dt: Option<f64>) -> Result<Loaded> {
+/// file (`.nir`), with the mapping hints of `mapping` (which an image cannot take).
+pub fn load(
+    path: &Path,
+    chip: &ChipConfig,
+    dt: Option<f64>,
+    mapping: &MappingArgs,
+) -> Result<Loaded> {
+    let hints = mapping.hints()?;
     if amine_nir::is_nir_path(path) {
         let start = Instant::now();
-        let compiled = super::compile::compile_nir(path, chip, dt)?;
+        let compiled = super::compile::compile_nir(path, chip, dt, hints)?;
         return Ok(Loaded {
             image: compiled.image,
             dt_s: compiled.compilation.program.dt_ms * 1e-3,
@@ -64,6 +77,11 @@ pub fn load(path: &Path, chip: &ChipConfig, dt: Option<f64>) -> Result<Loaded> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let origin = path.display().to_string();
     if bytes.starts_with(&MAGIC) {
+        if mapping.given() {
+            anyhow::bail!(
+                "{origin} is a compiled image: mapping hints (--hints, --cores, --max-per-core, --place, --colocate) apply when a program or NIR file is compiled"
+            );
+        }
         let image = ChipImage::from_bytes(&bytes, &origin)?;
         return Ok(Loaded {
             image,
@@ -77,7 +95,17 @@ pub fn load(path: &Path, chip: &ChipConfig, dt: Option<f64>) -> Result<Loaded> {
         )
     })?;
     if is_program(text) {
-        compile(text, &origin, path.parent().unwrap_or(Path::new(".")), chip)
+        compile(
+            text,
+            &origin,
+            path.parent().unwrap_or(Path::new(".")),
+            chip,
+            hints,
+        )
+    } else if mapping.given() {
+        anyhow::bail!(
+            "{origin} is a compiled image: mapping hints (--hints, --cores, --max-per-core, --place, --colocate) apply when a program or NIR file is compiled"
+        )
     } else {
         Ok(Loaded {
             image: ChipImage::from_ron(text, &origin)?,
@@ -164,7 +192,7 @@ pub fn simulate(
 pub fn run(a: RunArgs) -> Result<()> {
     let start = Instant::now();
     let chip = presets::resolve(&a.chip)?;
-    let loaded = load(&a.target, &chip, a.dt)?;
+    let loaded = load(&a.target, &chip, a.dt, &a.mapping)?;
     let done = simulate(
         &chip,
         &loaded,

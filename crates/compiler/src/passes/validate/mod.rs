@@ -62,6 +62,10 @@ fn expected_synapses(c: &Compilation, i: usize) -> f64 {
             .sum(),
         Connect::Sparse(list) => list.len() as f64,
         Connect::File(f) => c.synapse_files[f].synapses.len() as f64,
+        Connect::Conv { .. } | Connect::Pool { .. } => pr
+            .connect
+            .conv_spec()
+            .map_or(0.0, |s| conv::expected_synapses(&s, npost)),
     }
 }
 
@@ -403,10 +407,11 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
             }
         )
     };
-    let carries_weights = matches!(
-        pr.connect,
-        Connect::Dense(_) | Connect::Sparse(_) | Connect::File(_)
-    );
+    let carries_weights = match &pr.connect {
+        Connect::Dense(_) | Connect::Sparse(_) | Connect::File(_) => true,
+        Connect::Conv { weights, .. } => weights.is_some(),
+        _ => false,
+    };
     match (&pr.weight, carries_weights) {
         (Some(_), true) => p.push(Problem::new(
             at("weight"),
@@ -525,6 +530,19 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
                 };
                 p.push(Problem::new(format!("projections[{i}].connect[{k}]"), m));
                 break;
+            }
+        }
+        Connect::Conv { .. } | Connect::Pool { .. } => {
+            if matches!(pr.connect, Connect::Pool { .. })
+                && !matches!(pr.weight, Some(Weight::Const(_)) | None)
+            {
+                p.push(Problem::new(
+                    at("weight"),
+                    "pooling takes one weight for every tap: Some(Const(w))",
+                ));
+            }
+            if let Some(spec) = pr.connect.conv_spec() {
+                conv::check(c, i, &spec, (npre, npost), &dale, &dale_msg, p, limits);
             }
         }
         Connect::File(f) => {
@@ -675,7 +693,10 @@ fn probes_and_modulators(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec
     }
 }
 
+mod conv;
+mod mapping;
 mod rules;
+pub(crate) use conv::shared_limit;
 use rules::learning_and_mapping;
 
 #[cfg(test)]

@@ -166,27 +166,5 @@ pub(super) fn learning_and_mapping(
             "use a chip with a learning engine or drop the `learning` attachments",
         ));
     }
-    let mut grouped = BTreeSet::new();
-    for (g, names) in c.program.mapping.colocate.iter().enumerate() {
-        for name in names {
-            let at = format!("mapping.colocate[{g}]");
-            match c.node(name).map(|n| c.nodes[n].kind) {
-                Some(NodeKind::Population(_)) => {
-                    if !grouped.insert(name) {
-                        p.push(Problem::new(
-                            at,
-                            format!("`{name}` is in more than one group"),
-                        ));
-                    }
-                }
-                _ => p.push(Problem::new(at, format!("no population `{name}`"))),
-            }
-        }
-    }
-    if c.program.mapping.max_compartments_per_core == Some(0) {
-        p.push(Problem::new(
-            "mapping.max_compartments_per_core",
-            "must be at least 1",
-        ));
-    }
+    super::mapping::check(c, p, limits);
 }

@@ -11,14 +11,17 @@ use crate::context::{Compilation, RowRef};
 use crate::passes::expand::derive_seed;
 use crate::program::{Positions, Source};
 use amine_chip::image::{
-    AxonTarget, Block, ChipImage, ChipStamp, CompartmentCell, CoreImage, InputPort, InputSource,
-    LearningSlot, ModSource, ModulatorImage, PlasticRow, PopulationMap, Probe, IMAGE_VERSION,
+    AxonTarget, Block, ChipImage, ChipStamp, CompartmentCell, CoreImage, CorePopulation, InputPort,
+    InputSource, LearningSlot, ModSource, ModulatorImage, PlasticRow, PopulationMap, Probe,
+    IMAGE_VERSION,
 };
 use amine_chip::neuron::NeuronParams;
 use amine_chip::synapse::{quantize_weight, Synapse, SynapseMemory};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+
+mod shared;
 
 pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     // `verify::after("emit")` checks the image with `ChipImage::verify` next.
@@ -114,6 +117,14 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
     if !problems.is_empty() {
         return Err(problems);
     }
+    let key = |node: usize, a: u32| {
+        if node < npops {
+            part.pop_base[node] + a
+        } else {
+            input_base[node] + a
+        }
+    };
+    let (mut pops, mut pop_fan) = shared::emit(c, &mut memories, &place.core_of_bin, &key)?;
     fan.sort_unstable();
     let fan_range = |key: u32| {
         let lo = fan.partition_point(|x| x.0 < key);
@@ -144,6 +155,19 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
         }
         let mut plastic_rows = std::mem::take(&mut plastic[b]);
         plastic_rows.sort_by_key(|p| p.row);
+        let keys = bin.blocks.iter().flat_map(|bl| {
+            (0..bl.count).map(move |n| part.pop_base[bl.node] + bl.first_neuron + n)
+        });
+        let pop_fanout = shared::table(&mut pop_fan, keys);
+        let mut population = pops[b].take();
+        if !pop_fanout.targets.is_empty() {
+            population
+                .get_or_insert_with(|| CorePopulation {
+                    shared_from: mem.row_count() as u32,
+                    ..CorePopulation::default()
+                })
+                .fanout = pop_fanout;
+        }
         cores.push(CoreImage {
             id: place.core_of_bin[b],
             profiles,
@@ -152,6 +176,7 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
             fanout_offsets: offsets,
             fanout,
             plastic_rows,
+            population,
         });
     }
     cores.sort_by_key(|k| k.id);
@@ -199,6 +224,11 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
                 entry_tile: place.entry_tiles[i],
                 fanout_offsets: offsets,
                 fanout,
+                pop_fanout: Some(shared::table(
+                    &mut pop_fan,
+                    (0..input.size).map(|a| input_base[node] + a),
+                ))
+                .filter(|f| !f.targets.is_empty()),
             }
         })
         .collect();
