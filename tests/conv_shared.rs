@@ -82,6 +82,7 @@ fn network(s1: Shape, s2: Shape, weights: &[i8], delays: (u8, u8), shared: bool)
         modulators: vec![],
         mapping: Default::default(),
         grid: None,
+        eprop: None,
     }
 }
 

@@ -6,6 +6,8 @@
 //! [`ChipConfig::validate`] checks cross-field consistency and reports every problem
 //! at once.
 
+pub mod eprop;
+
 use crate::error::{Error, ErrorKind, Problem};
 use crate::textfmt;
 use crate::units::{Cycles, Hertz, Milliwatts, Picojoules};
@@ -191,6 +193,9 @@ pub struct LearningConfig {
     pub max_terms: u8,
     /// Most factors in one product term.
     pub max_factors: u8,
+    /// The e-prop learning engine (`None`: the chip has none; see [`eprop`]).
+    #[serde(default)]
+    pub eprop: Option<eprop::EpropEngineConfig>,
 }
 
 /// Energy and cycles of one event.
@@ -451,9 +456,12 @@ impl ChipConfig {
         );
         for &w in &c.weight_bits {
             need(
-                (1..=9).contains(&w),
+                (1..=crate::synapse::MAX_WEIGHT_BITS).contains(&w),
                 "core.weight_bits",
-                format!("width {w} is outside 1..=9"),
+                format!(
+                    "width {w} is outside 1..={}",
+                    crate::synapse::MAX_WEIGHT_BITS
+                ),
             );
         }
         need(
@@ -597,6 +605,13 @@ impl ChipConfig {
                 "must be at least 1".into(),
             );
         }
+        if l.eprop.is_some() {
+            need(
+                l.enabled,
+                "learning.eprop",
+                "an e-prop engine needs `learning.enabled: true`".into(),
+            );
+        }
 
         let costs = [
             ("costs.axon_in", &self.costs.axon_in),
@@ -649,6 +664,9 @@ impl ChipConfig {
                 field,
                 format!("{v} must be finite and non-negative"),
             );
+        }
+        if let Some(e) = &self.learning.eprop {
+            p.extend(e.problems(self.core.word_bits));
         }
         p
     }

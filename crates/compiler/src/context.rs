@@ -34,6 +34,8 @@ pub struct Compilation {
     pub partition: Option<Partition>,
     pub placement: Option<Placement>,
     pub routing: Option<Routing>,
+    /// eprop: the e-prop engine's registers (programs with an `eprop` section).
+    pub eprop: Option<crate::passes::eprop::EpropPlan>,
     pub image: Option<ChipImage>,
 }
 

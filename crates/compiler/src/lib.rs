@@ -8,7 +8,7 @@
 //! The pipeline is one pass per module under [`passes`], each reading and extending the
 //! [`Compilation`] context, with the collecting [`verify`] step between passes:
 //!
-//! parse → validate → expand → quantize → partition → place → route → emit
+//! parse → validate → expand → quantize → partition → place → route → eprop → emit
 //!
 //! **API boundary:** the compiler never runs a simulation. **Determinism:** every random
 //! choice comes from seeded generators and no hash-map order reaches the output, so the
@@ -30,9 +30,11 @@ pub mod context;
 pub mod conv;
 pub mod csv;
 pub mod error;
+pub mod generate;
 pub mod graph;
 pub mod neurons;
 pub mod passes;
+pub mod positions;
 pub mod program;
 pub mod report;
 pub mod summary;
@@ -126,6 +128,7 @@ pub fn compile(mut c: Compilation) -> Result<Compiled, Error> {
     pass(&mut c, &mut t, "partition", passes::partition::run)?;
     pass(&mut c, &mut t, "place", passes::place::run)?;
     pass(&mut c, &mut t, "route", passes::route::run)?;
+    pass(&mut c, &mut t, "eprop", passes::eprop::run)?;
     pass(&mut c, &mut t, "emit", passes::emit::run)?;
     let image = c
         .image

@@ -6,6 +6,8 @@
 //! `1 << 6` to the 24-bit current `u`; a LIF neuron with `threshold: 1000` spikes when
 //! `v > 1000 << 6`. Time constants are given in steps or milliseconds.
 
+pub mod eprop;
+
 use amine_chip::image::{ProbeKind, Sign};
 use amine_chip::neuron::alif::AlifParams;
 use amine_chip::neuron::lif::LifParams;
@@ -39,6 +41,10 @@ pub struct Program {
     /// Modulator-grid kernel, decay and boundary for this program (default: the chip's).
     #[serde(default)]
     pub grid: Option<amine_chip::image::GridRegisters>,
+    /// Training with e-prop: the readouts, error units, feedback, trial and update the
+    /// chip's e-prop engine runs ([`eprop::EpropSpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eprop: Option<eprop::EpropSpec>,
 }
 
 fn one() -> f64 {
@@ -73,6 +79,15 @@ pub enum Positions {
     Random { seed: u64 },
     /// Explicit (x, y) per neuron.
     List(Vec<(f64, f64)>),
+    /// Distinct random cells of a `width × height` lattice (cell centres), shared by
+    /// every population naming the same lattice and seed: their neurons take distinct
+    /// cells, in population order. `seed: None` derives one from the program seed.
+    Lattice {
+        width: u32,
+        height: u32,
+        #[serde(default)]
+        seed: Option<u64>,
+    },
 }
 
 /// A time span, in steps or in milliseconds (converted with the program's `dt_ms`).
@@ -85,8 +100,9 @@ pub enum Time {
 /// A neuron model, in physical units or as raw chip fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Model {
-    /// Loihi CUBA LIF from time constants: `du + 1 = 4096 / tau_syn`, `dv = 4096 / tau_mem`
-    /// (in steps, rounded to the nearest 12-bit value); `threshold` and `bias` in weight units.
+    /// Loihi CUBA LIF from time constants: `du + 1 = decay(tau_syn)`, `dv =
+    /// decay(tau_mem)` with the chip's `decay(τ) = round(4096·(1 − e^(−1/τ)))` (τ in
+    /// steps; 0 = no memory); `threshold` and `bias` in weight units.
     Lif {
         tau_syn: Time,
         tau_mem: Time,
@@ -113,6 +129,11 @@ pub enum Model {
         /// Reset by subtracting the threshold (e-prop style) instead of to zero.
         #[serde(default)]
         subtract_reset: bool,
+        /// The reset rule, when neither `Zero` nor `subtract_reset`'s `Subtract`:
+        /// `Some(SubtractBase)` removes the base threshold and keeps integrating while
+        /// refractory (the LSNN neuron e-prop is defined on; docs/neurons.md).
+        #[serde(default)]
+        reset: Option<amine_chip::neuron::alif::Reset>,
     },
     AlifRaw(AlifParams),
     /// A graded (rate) unit: `o = 1/(1+exp(−2u/u0))`, sent as an unsigned payload.
@@ -254,6 +275,16 @@ pub enum Connect {
     All,
     /// A CSV file with lines `pre,post,weight[,delay]` (path relative to the program).
     File(String),
+    /// Each pair with probability `1/(1 + exp(d²/(4σ)))`, `d` the distance of the two
+    /// neurons' positions on the unit torus (both populations need positions): local
+    /// connectivity, ≈ `4πσ·ln 2` of all pairs.
+    Distance {
+        sigma: f64,
+        #[serde(default)]
+        allow_self: bool,
+    },
+    /// Exactly `round(p · pre · post)` distinct pairs, drawn uniformly.
+    FixedTotal { p: f64 },
     /// A 2-D convolution (PyTorch's `Conv2d`; a height of 1 makes it 1-D) from a
     /// `channels × height × width` population to the output it computes.
     Conv {
@@ -357,8 +388,19 @@ fn yes() -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Weight {
     Const(f64),
-    Uniform { low: f64, high: f64 },
-    Normal { mean: f64, std: f64 },
+    Uniform {
+        low: f64,
+        high: f64,
+    },
+    Normal {
+        mean: f64,
+        std: f64,
+    },
+    /// `std · x`, x a standard normal truncated to ±2 and rescaled to unit variance
+    /// (Kaiming's initialisation as JAX's `truncated_normal` draws it).
+    TruncatedNormal {
+        std: f64,
+    },
 }
 
 /// A learning rule attached to a projection.

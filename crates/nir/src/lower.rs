@@ -321,6 +321,7 @@ pub fn lower(c: &Checked, dt: f64, name: &str) -> Result<Lowered, Error> {
         modulators: vec![],
         mapping: Default::default(),
         grid: None,
+        eprop: None,
     };
     let mut maps = Vec::new();
     // amine metadata (from `amine nir export`): program order of nodes, by population.

@@ -15,7 +15,8 @@
 //! | learning | `synaptic_update` + `trace_update` (the learning phase; zero without plastic rows) |
 //! | static | `ChipConfig::static_power()` × simulated time |
 
-use amine_chip::config::CostTable;
+use amine_chip::config::{ChipConfig, CostTable};
+use amine_chip::units::Cycles;
 use serde::{Deserialize, Serialize};
 use std::ops::AddAssign;
 
@@ -56,6 +57,48 @@ impl AddAssign for Counts {
     }
 }
 
+impl Counts {
+    /// The events counted since `before` (an earlier value of the same counters).
+    pub fn since(&self, before: &Counts) -> Counts {
+        Counts {
+            axon_in: self.axon_in - before.axon_in,
+            synapse_word_read: self.synapse_word_read - before.synapse_word_read,
+            synaptic_op: self.synaptic_op - before.synaptic_op,
+            dendrite_accumulate: self.dendrite_accumulate - before.dendrite_accumulate,
+            synaptic_update: self.synaptic_update - before.synaptic_update,
+            trace_update: self.trace_update - before.trace_update,
+            neuron_active: self.neuron_active - before.neuron_active,
+            neuron_idle: self.neuron_idle - before.neuron_idle,
+            neuron_spike: self.neuron_spike - before.neuron_spike,
+            spike_out: self.spike_out - before.spike_out,
+            hop_ew: self.hop_ew - before.hop_ew,
+            hop_ns: self.hop_ns - before.hop_ns,
+        }
+    }
+
+    /// The cycles these events keep one core busy when it does them one after another
+    /// (every kind a core executes; hops are the routers').
+    pub fn serial_cycles(&self, c: &CostTable) -> u64 {
+        [
+            (self.axon_in, c.axon_in.cycles),
+            (self.synapse_word_read, c.synapse_word_read.cycles),
+            (self.synaptic_op, c.synaptic_op.cycles),
+            (self.dendrite_accumulate, c.dendrite_accumulate.cycles),
+            (self.synaptic_update, c.synaptic_update.cycles),
+            (self.trace_update, c.trace_update.cycles),
+            (self.spike_out, c.spike_out.cycles),
+        ]
+        .iter()
+        .map(|&(n, k)| n.saturating_mul(k))
+        .fold(0u64, u64::saturating_add)
+        .saturating_add(c.soma_cycles(
+            self.neuron_active,
+            self.neuron_idle,
+            self.neuron_spike,
+        ))
+    }
+}
+
 /// Chip-level events, not attributable to one core.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChipCounts {
@@ -72,6 +115,17 @@ pub struct ChipCounts {
     /// Learning-engine cycles of each step's critical core, summed: the part of the
     /// simulated time the learning phase accounts for.
     pub learning_cycles: u64,
+}
+
+impl AddAssign for ChipCounts {
+    fn add_assign(&mut self, o: ChipCounts) {
+        self.barriers += o.barriers;
+        self.modulator_cell_update += o.modulator_cell_update;
+        self.cycles += o.cycles;
+        self.stall_cycles += o.stall_cycles;
+        self.packets += o.packets;
+        self.learning_cycles += o.learning_cycles;
+    }
 }
 
 /// Energy by component, in picojoules.
@@ -144,4 +198,21 @@ impl Counts {
             static_: 0.0,
         }
     }
+}
+
+/// What `counts` (every core's and input port's events, added up) and `chip` (barriers,
+/// grid cell updates, simulated cycles) cost on `config`, whose barriers span `tiles`
+/// tiles: each component `Σ count × cost`, the barriers in the NoC component, static
+/// power over the simulated time. The one pricing of a run: the general simulator's
+/// report and the fast e-prop backend both call it.
+pub fn price(counts: &Counts, chip: &ChipCounts, config: &ChipConfig, tiles: u32) -> Components {
+    let costs = &config.costs;
+    let mut c = counts.energy(costs);
+    c.noc += chip.barriers as f64 * costs.barrier.for_tiles(tiles).energy_pj;
+    c.modulator = chip.modulator_cell_update as f64 * costs.modulator_cell_update.energy_pj;
+    c.static_ = config
+        .static_power()
+        .energy_over(Cycles(chip.cycles), config.clock())
+        .0;
+    c
 }

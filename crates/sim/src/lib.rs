@@ -41,6 +41,7 @@
 //!     probes: vec![],
 //!     modulator: ModulatorImage::default(),
 //!     learning: vec![],
+//!     eprop: None,
 //! };
 //! let mut sim = Simulator::new(&chip, &image, SimOptions { steps: 20, ..SimOptions::default() }).unwrap();
 //! let mut state = sim.initial_state();
@@ -57,6 +58,7 @@ pub mod error;
 pub mod inputs;
 mod kernels;
 mod learning;
+pub mod learning_eprop;
 pub mod options;
 mod population;
 pub mod report;

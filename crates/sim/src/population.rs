@@ -33,12 +33,17 @@ impl PopIndex {
     }
 }
 
-/// Cycles of synaptic work a packet to a row of `words` words and `len` synapses causes.
+/// Cycles of synaptic work a packet to a row of `words` words and `len` synapses causes
+/// at its core: `axon_in + words · synapse_word_read + len · (synaptic_op +
+/// dendrite_accumulate)` (the fast e-prop backend's packets too).
+pub(crate) fn row_work(costs: &CostTable, words: u64, len: u64) -> u64 {
+    costs.axon_in.cycles
+        + words * costs.synapse_word_read.cycles
+        + len * (costs.synaptic_op.cycles + costs.dendrite_accumulate.cycles)
+}
+
 fn work(costs: &CostTable, words: u32, len: u32) -> u32 {
-    let w = costs.axon_in.cycles
-        + words as u64 * costs.synapse_word_read.cycles
-        + len as u64 * (costs.synaptic_op.cycles + costs.dendrite_accumulate.cycles);
-    u32::try_from(w).unwrap_or(u32::MAX)
+    u32::try_from(row_work(costs, u64::from(words), u64::from(len))).unwrap_or(u32::MAX)
 }
 
 /// The addressed rows of core `c` from its decoded memory `d`, and its population index.

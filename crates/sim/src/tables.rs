@@ -114,6 +114,8 @@ pub(crate) struct Tables {
     pub learning: Vec<SlotTable>,
     /// Fractional bits of a modulator concentration.
     pub modulator_frac: i32,
+    /// The e-prop engine's tables (an image with an e-prop section).
+    pub eprop: Option<crate::learning_eprop::EpropTables>,
 }
 
 /// Tile of a core id.
@@ -255,7 +257,12 @@ impl Tables {
             })
             .collect();
         let learning = learning_tables(config, image, &mut cores);
+        let eprop = image
+            .eprop
+            .as_ref()
+            .and_then(|e| crate::learning_eprop::EpropTables::new(config, image, e, &cores));
         Tables {
+            eprop,
             learning,
             modulator_frac: config.modulator.format.frac_bits() as i32,
             cores,

@@ -1,5 +1,5 @@
-//! Writes the report files of a study saved as JSON (by `eprop_study` or
-//! `amine train … --json`): `eprop_report STUDY.json DIR`.
+//! Writes the report files of a study saved as JSON (`amine train … --json`):
+//! `eprop_report STUDY.json DIR`.
 use amine_train::eprop::{report, EpropStudy};
 
 fn main() {

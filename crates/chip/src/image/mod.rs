@@ -12,6 +12,7 @@
 //! checksummed binary ([`ChipImage::to_bytes`]); see [`codec`].
 
 pub mod codec;
+pub mod eprop;
 mod population;
 mod verify;
 
@@ -24,7 +25,7 @@ use crate::synapse::SynapseMemory;
 use serde::{Deserialize, Serialize};
 
 /// Version of the image format; bumped on every incompatible change.
-pub const IMAGE_VERSION: u32 = 3;
+pub const IMAGE_VERSION: u32 = 4;
 
 /// A whole chip image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +46,10 @@ pub struct ChipImage {
     pub modulator: ModulatorImage,
     /// Learning rules, referenced by index from [`CoreImage::plastic_rows`].
     pub learning: Vec<LearningSlot>,
+    /// The e-prop learning engine's registers and tables, for an image that trains
+    /// with e-prop ([`eprop`]).
+    #[serde(default)]
+    pub eprop: Option<eprop::EpropImage>,
 }
 
 /// Identifies the chip configuration an image was compiled for.
@@ -225,6 +230,30 @@ pub struct GridRegisters {
     pub kernel: crate::config::Kernel,
     pub decay: f64,
     pub boundary: crate::config::Boundary,
+    /// The part of the grid in use, `(width, height)` cells from the corner (`None`:
+    /// all of it): the kernel and the boundary act at its edges, cells outside it are
+    /// not updated (and cost nothing), and positions map onto it.
+    #[serde(default)]
+    pub size: Option<(u32, u32)>,
+}
+
+impl ModulatorImage {
+    /// The grid this image runs: the chip's, with the image's registers (kernel, decay,
+    /// boundary and the size in use) in place of the chip's defaults.
+    pub fn grid_config(
+        &self,
+        chip: &crate::config::ModulatorConfig,
+    ) -> crate::config::ModulatorConfig {
+        let mut grid = chip.clone();
+        if let Some(r) = &self.registers {
+            (grid.kernel, grid.decay, grid.boundary) = (r.kernel, r.decay, r.boundary);
+            if let Some((w, h)) = r.size {
+                grid.width = w;
+                grid.height = h;
+            }
+        }
+        grid
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -286,7 +315,11 @@ impl ChipImage {
 
     /// Every problem of this image as a load for `config` (empty when it can run).
     pub fn verify(&self, config: &ChipConfig) -> Vec<crate::Problem> {
-        verify::problems(self, config)
+        let mut p = verify::problems(self, config);
+        if p.iter().all(|p| p.field != "chip") {
+            p.extend(eprop::problems(self, config));
+        }
+        p
     }
 }
 

@@ -304,7 +304,16 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             }
         }
     }
-    let grid = &config.modulator;
+    let grid = &image.modulator.grid_config(&config.modulator);
+    if let Some((w, h)) = image.modulator.registers.and_then(|r| r.size) {
+        let chip = &config.modulator;
+        if w == 0 || h == 0 || w > chip.width || h > chip.height {
+            out.push(Problem {
+                field: "modulator.registers.size".into(),
+                message: format!("{w} × {h} cells of a {} × {} grid", chip.width, chip.height),
+            });
+        }
+    }
     let in_grid = |(x, y): (u32, u32)| x < grid.width && y < grid.height;
     for (si, s) in image.modulator.sources.iter().enumerate() {
         let (rw, rh) = s.region.unwrap_or((1, 1));
@@ -332,10 +341,8 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             });
         }
     }
-    if let Some(r) = &image.modulator.registers {
-        let mut grid = config.modulator.clone();
-        (grid.kernel, grid.decay, grid.boundary) = (r.kernel, r.decay, r.boundary);
-        if let Err(e) = crate::modgrid::ModGrid::new(&grid) {
+    if image.modulator.registers.is_some() {
+        if let Err(e) = crate::modgrid::ModGrid::new(grid) {
             out.push(Problem {
                 field: "modulator.registers".into(),
                 message: e.to_string(),

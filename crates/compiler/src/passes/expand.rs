@@ -317,6 +317,28 @@ fn expand(c: &Compilation, i: usize) -> (Expanded, Option<Conv>) {
                 b.push(s.pre, s.post);
             }
         }
+        Connect::Distance { sigma, allow_self } => {
+            let pos = crate::positions::resolve(&c.program);
+            let at = |n: usize| match c.nodes[n].kind {
+                crate::context::NodeKind::Population(q) => pos[q].clone().unwrap_or_default(),
+                crate::context::NodeKind::Input(_) => Vec::new(),
+            };
+            let pairs = crate::generate::distance(
+                &mut conn_rng,
+                &at(pre),
+                &at(post),
+                *sigma,
+                same && !allow_self,
+            );
+            for (a, t) in pairs {
+                b.push(a, t);
+            }
+        }
+        Connect::FixedTotal { p } => {
+            for (a, t) in crate::generate::fixed_total(&mut conn_rng, npre, npost, *p) {
+                b.push(a, t);
+            }
+        }
     }
     let (offsets, targets) = b.finish(npre);
     let n = targets.len();
@@ -409,6 +431,11 @@ fn weights(pr: &Projection, sign: Sign, n: usize, rng: &mut ChaCha8Rng) -> Value
                     }
                     0.0
                 })
+                .collect(),
+        ),
+        Some(Weight::TruncatedNormal { std }) => Values::Each(
+            (0..n)
+                .map(|_| std * crate::generate::trunc_normal(rng))
                 .collect(),
         ),
     }

@@ -295,6 +295,7 @@ impl Builder {
             probes: vec![],
             modulator: self.modulator,
             learning: vec![],
+            eprop: None,
         }
     }
 }

@@ -146,15 +146,19 @@ pub fn summary_text(study: &EpropStudy) -> String {
         seed_range,
         count(study.runs.len(), "run")
     );
-    if let Some(c) = study.runs.first().map(|r| &r.config) {
+    let _ = writeln!(s, "{}", caption(study));
+    if let Some(r) = study.runs.first() {
+        let (c, st) = (&r.config, &r.settings);
+        let batch = st.batch.max(1) as usize;
+        let reg = match st.regulariser {
+            Some((c_reg, hz)) => format!("c_reg {c_reg}, target rate {hz} Hz"),
+            None => "no regulariser".into(),
+        };
         let _ = writeln!(
             s,
-            "{} training trials in batches of {}, evaluated every {} on {}; \
-             {}-bit weights, {} fractional bits, {} decay; c_reg {}, target rate {} Hz, k {}",
-            amine_chip::units::group_digits(
-                c.trials.div_ceil(c.batch.max(1)) as u64 * c.batch as u64
-            ),
-            c.batch,
+            "{} training trials in batches of {batch}, evaluated every {} on {}; \
+             {} weights, {} fractional bits, {} decay; {reg}",
+            amine_chip::units::group_digits((c.trials.div_ceil(batch) * batch) as u64),
             amine_chip::units::group_digits(c.eval_every as u64),
             count(
                 if study.classification {
@@ -164,12 +168,10 @@ pub fn summary_text(study: &EpropStudy) -> String {
                 },
                 "fresh trial"
             ),
-            c.weight_bits,
-            c.frac_bits,
-            if c.lazy_decay { "lazy" } else { "strict" },
-            c.c_reg,
-            c.f_target_hz,
-            c.k
+            st.weight_bits
+                .map_or("the chip's widest".into(), |b| format!("{b}-bit")),
+            st.frac_bits,
+            if st.lazy_decay { "lazy" } else { "strict" },
         );
     }
     let metric_name = if study.classification {
@@ -255,13 +257,24 @@ pub fn summary_text(study: &EpropStudy) -> String {
                 .filter(|r| r.config.condition == c.condition)
                 .map(|r| r.weight_clamps)
                 .sum();
-            let update = match r.config.adam {
-                Some(step) => format!("Adam, step {step}"),
-                None => format!(
-                    "learning rates (input, recurrent, readout) {}, {}, {}",
-                    r.config.lr[0], r.config.lr[1], r.config.lr[2]
-                ),
+            let st = &r.settings;
+            let kernel = if st.k > 0.0 {
+                format!("k {}; ", st.k)
+            } else {
+                String::new()
             };
+            let update = format!(
+                "{kernel}{}, {} (input, recurrent, readout) {}, {}, {}",
+                st.update,
+                if st.update == "Adam" {
+                    "steps"
+                } else {
+                    "rates"
+                },
+                sig(st.rates[0]),
+                sig(st.rates[1]),
+                sig(st.rates[2])
+            );
             let _ = writeln!(
                 s,
                 "{}: {update}; {} synapses; {} weight clamps in all",
@@ -350,15 +363,31 @@ fn sig(x: f64) -> String {
     format!("{x:.d$}")
 }
 
-fn svg_open(s: &mut String, w: f64, h: f64, title: &str) {
+/// Opens a picture with its title, and in small print in the bottom-left corner the
+/// study's programs and the chip with its configuration's fingerprint.
+fn svg_open(s: &mut String, study: &EpropStudy, w: f64, h: f64, title: &str) {
     let _ = writeln!(
         s,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" \
          font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"{w}\" height=\"{h}\" fill=\"white\"/>\n\
-         <text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{}</text>",
+         <text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{}</text>\n\
+         <text x=\"4\" y=\"{}\" font-size=\"9\" fill=\"#777\">{}</text>",
         w / 2.0,
-        esc(title)
+        esc(title),
+        h - 3.0,
+        esc(&caption(study))
     );
+}
+
+/// What a study's files were made from: its programs, and the chip with its
+/// configuration's fingerprint.
+pub fn caption(study: &EpropStudy) -> String {
+    format!(
+        "program {}; chip `{}`, configuration fingerprint {:016x}",
+        study.sources.join(", "),
+        study.chip.name,
+        study.chip.fingerprint
+    )
 }
 
 /// The evaluation metric (accuracy, or normalised MSE for pattern generation) against
@@ -374,6 +403,7 @@ pub fn curve_svg(study: &EpropStudy) -> String {
         .unwrap_or(0);
     svg_open(
         &mut s,
+        study,
         W,
         H,
         &format!(
@@ -629,6 +659,7 @@ pub fn field_svg(study: &EpropStudy) -> String {
     let mut s = String::new();
     svg_open(
         &mut s,
+        study,
         w,
         h,
         &format!(
@@ -820,7 +851,10 @@ pub fn write_dir(study: &EpropStudy, dir: &Path) -> Result<Vec<PathBuf>, Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eprop::{ConditionSummary, EpropRunConfig, FieldStrip, Point, TrialCost};
+    use crate::eprop::{
+        settings, template_program, ConditionSummary, EpropRunConfig, FieldStrip, Point,
+        TemplateOptions, TrialCost,
+    };
 
     fn stats(acc: f64) -> Stats {
         Stats {
@@ -838,9 +872,16 @@ mod tests {
         let mut runs = Vec::new();
         for c in [Condition::Diffusion, Condition::Full] {
             for seed in [1, 2] {
-                let config = EpropRunConfig::new(TaskKind::CueAccumulation, c, seed);
+                let task = TaskKind::CueAccumulation;
+                let program = template_program(task, c, &TemplateOptions::default());
+                let settings = settings(&program).unwrap();
+                let config = EpropRunConfig::new(task, program, "template", seed).unwrap();
                 runs.push(EpropRun {
                     config,
+                    chip: amine_chip::image::ChipStamp::of(
+                        &amine_chip::presets::preset("loihi-eprop").unwrap(),
+                    ),
+                    settings,
                     curve: (1..=3)
                         .map(|i| Point {
                             trials: 64 * i,
@@ -891,6 +932,10 @@ mod tests {
             .collect();
         EpropStudy {
             task: TaskKind::CueAccumulation,
+            chip: amine_chip::image::ChipStamp::of(
+                &amine_chip::presets::preset("loihi-eprop").unwrap(),
+            ),
+            sources: vec!["template".into()],
             classification: true,
             runs,
             summaries,

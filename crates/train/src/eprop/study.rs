@@ -6,7 +6,9 @@
 
 use super::{train_eprop, EpropRun, EpropRunConfig, Point};
 use crate::error::Error;
+use amine_chip::image::ChipStamp;
 use amine_chip::ChipConfig;
+use amine_compiler::program::Program;
 use amine_tasks::eprop::{Condition, TaskKind};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,14 +18,14 @@ use std::sync::Mutex;
 #[derive(Debug, Clone, PartialEq)]
 pub struct StudyConfig {
     pub task: TaskKind,
-    pub conditions: Vec<Condition>,
+    /// One program per group of runs, with where it came from; its condition names the
+    /// group (each condition once).
+    pub programs: Vec<(String, Program)>,
     /// Seeds `first_seed..first_seed + seeds`.
     pub first_seed: u64,
     pub seeds: usize,
-    /// Every run's settings (task, condition and seed are filled in per run; the
-    /// learning rates too unless `lr` is set).
+    /// Every run's settings (task, program, condition and seed are filled in per run).
     pub base: EpropRunConfig,
-    pub lr: Option<[f64; 3]>,
     /// Runs in parallel.
     pub threads: usize,
 }
@@ -57,6 +59,10 @@ pub struct ConditionSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpropStudy {
     pub task: TaskKind,
+    /// The chip every run was compiled for: name and configuration fingerprint.
+    pub chip: ChipStamp,
+    /// The programs, as given (a file, or `template`).
+    pub sources: Vec<String>,
     pub classification: bool,
     pub runs: Vec<EpropRun>,
     pub summaries: Vec<ConditionSummary>,
@@ -91,20 +97,30 @@ pub fn run_study(
     chip: &ChipConfig,
     on_point: &(dyn Fn(Condition, u64, &Point) + Sync),
 ) -> Result<EpropStudy, Error> {
-    let jobs: Vec<EpropRunConfig> = cfg
-        .conditions
-        .iter()
-        .flat_map(|&c| (0..cfg.seeds as u64).map(move |i| (c, cfg.first_seed + i)))
-        .map(|(condition, seed)| EpropRunConfig {
-            task: cfg.task,
-            condition,
-            seed,
-            lr: cfg
-                .lr
-                .unwrap_or_else(|| super::default_lr(cfg.task, condition)),
-            ..cfg.base.clone()
-        })
-        .collect();
+    let mut jobs: Vec<EpropRunConfig> = Vec::new();
+    let mut conditions = Vec::new();
+    for (source, program) in &cfg.programs {
+        let condition = super::settings(program)?.condition;
+        if conditions.contains(&condition) {
+            return Err(Error::new(crate::error::ErrorKind::Settings {
+                message: format!(
+                    "two programs of the {} condition in one study",
+                    super::report::condition_name(condition)
+                ),
+            }));
+        }
+        conditions.push(condition);
+        for i in 0..cfg.seeds as u64 {
+            jobs.push(EpropRunConfig {
+                task: cfg.task,
+                condition,
+                seed: cfg.first_seed + i,
+                source: source.clone(),
+                program: program.clone(),
+                ..cfg.base.clone()
+            });
+        }
+    }
     let results: Mutex<Vec<Option<Result<EpropRun, Error>>>> =
         Mutex::new((0..jobs.len()).map(|_| None).collect());
     let threads = cfg.threads.clamp(1, jobs.len().max(1));
@@ -156,13 +172,14 @@ pub fn run_study(
         }
     }
     let classification = cfg.task != TaskKind::PatternGeneration;
-    let summaries = cfg
-        .conditions
+    let summaries = conditions
         .iter()
         .map(|&c| summarise(c, &runs, classification))
         .collect();
     Ok(EpropStudy {
         task: cfg.task,
+        chip: amine_chip::image::ChipStamp::of(chip),
+        sources: cfg.programs.iter().map(|p| p.0.clone()).collect(),
         classification,
         runs,
         summaries,

@@ -177,6 +177,14 @@ pub fn slot_of(c: &Compilation, i: usize) -> Option<u16> {
     Some(before as u16)
 }
 
+/// The weight headroom of an `eprop` projection (its `headroom` parameter, default 4),
+/// `None` for any other projection.
+pub fn eprop_headroom(pr: &crate::program::Projection) -> Option<f64> {
+    let l = pr.learning.as_ref()?;
+    (l.rule.trim() == crate::program::eprop::RULE)
+        .then(|| l.params.get("headroom").copied().unwrap_or(4.0))
+}
+
 /// Exponents agree wherever both the class and the new projection have synapses.
 fn compatible(
     class_exps: &[i8],
@@ -237,6 +245,20 @@ fn choose_format(c: &Compilation, i: usize, e: &Expanded) -> (RowFormat, Vec<i8>
         widths = widths.last().copied().into_iter().collect();
     }
     let widest = widths.last().copied().unwrap_or(1);
+    if let Some(headroom) = eprop_headroom(pr) {
+        // e-prop: one exponent for the whole projection, with room for the weights to
+        // grow to `headroom` times the largest initial one.
+        format.weight_bits = widest;
+        let max = (0..e.synapses())
+            .map(|s| e.weights.get(s).abs())
+            .fold(0.0, f64::max);
+        let (lo, hi) = (
+            c.chip.core.weight_exponent_min,
+            c.chip.core.weight_exponent_max,
+        );
+        let x = choose_exponent(headroom * max, &format, lo, hi);
+        return (format, vec![x; e.offsets.len() - 1]);
+    }
     for &b in &widths {
         format.weight_bits = b;
         if let Some(exps) = exponents(c, e, &format, true) {
