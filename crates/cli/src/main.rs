@@ -65,5 +65,6 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
         args::Command::Bench(a) => cmd::bench::run(a),
         args::Command::Train(a) => cmd::train::run(a),
         args::Command::Template(a) => cmd::train::template(a),
+        args::Command::Data { command } => cmd::data::run(command),
     }
 }

@@ -577,7 +577,7 @@ fn template_eprop(a: TemplateArgs) -> Result<()> {
     amine_chip::error::write_atomically(&a.output, text.as_bytes())
         .with_context(|| format!("writing {}", a.output.display()))?;
     let e = program.eprop.as_ref();
-    println!(
+    outln!(
         "wrote {} ({} neurons, {} inputs, {} readouts, trials of {} steps)",
         a.output.display(),
         program.populations.iter().map(|p| p.size).sum::<u32>(),
