@@ -152,7 +152,8 @@ pub fn write_dir_whole(
         std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, &e))?;
     }
     let result = (|| {
-        std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, &e))?;
+        // Named as the directory the user asked for, not the temporary.
+        std::fs::create_dir(&tmp).map_err(|e| Error::io(dir, &e))?;
         for (file, bytes) in files {
             let path = tmp.join(file);
             let written = std::fs::File::create(&path)
