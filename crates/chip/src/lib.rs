@@ -22,6 +22,7 @@
 //! assert!(spikes > 0);
 //! ```
 
+pub mod bounded;
 pub mod config;
 pub mod error;
 pub mod image;
@@ -29,6 +30,7 @@ pub mod learning;
 pub mod modgrid;
 pub mod neuron;
 pub mod presets;
+pub mod ranges;
 pub mod synapse;
 pub mod textfmt;
 pub mod units;

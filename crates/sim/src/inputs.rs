@@ -92,10 +92,32 @@ pub(crate) fn port_spikes(
     }
 }
 
+/// Most spike rows an input file for `image` and `steps` steps can hold: every input of
+/// every `External` port spiking in every step.
+pub fn max_spike_rows(image: &ChipImage, steps: u32) -> u64 {
+    let inputs: u64 = image
+        .inputs
+        .iter()
+        .filter(|p| matches!(p.source, InputSource::External))
+        .map(|p| u64::from(p.size))
+        .sum();
+    inputs.saturating_mul(u64::from(steps))
+}
+
+/// Most bytes an input spike file for `image` and `steps` steps may have: 64 per row it
+/// can hold plus 1 MiB of comments, at most 1 GiB.
+pub fn max_spike_file_bytes(image: &ChipImage, steps: u32) -> u64 {
+    max_spike_rows(image, steps)
+        .saturating_mul(64)
+        .saturating_add(1 << 20)
+        .min(1 << 30)
+}
+
 /// Read an input spike file for `image`: CSV lines `step,index` (or `port,step,index`
 /// when the image has several `External` ports), an optional header line starting
 /// with `step` or `port`, `#` comments and blank lines. Every index must be below the
-/// port's size and every step below `steps`. Errors name `origin:line:col`.
+/// port's size and every step below `steps`, and the file has at most
+/// [`max_spike_rows`] rows. Errors name `origin:line:col`.
 pub fn parse_csv(
     text: &str,
     origin: &str,
@@ -118,6 +140,8 @@ pub fn parse_csv(
         ));
     }
     let mut out = ExternalSpikes::none(image.inputs.len());
+    let max_rows = max_spike_rows(image, steps);
+    let mut rows = 0u64;
     for (ln, line) in text.lines().enumerate() {
         let line_no = ln + 1;
         let content = line.split('#').next().unwrap_or("").trim_end();
@@ -187,6 +211,17 @@ pub fn parse_csv(
                 )
             })
         };
+        rows += 1;
+        if rows > max_rows {
+            return Err(Error::input(
+                origin,
+                line_no,
+                1,
+                format!(
+                    "more than {max_rows} spikes: each of the External ports' inputs spikes at most once in each of the {steps} steps"
+                ),
+            ));
+        }
         let step = num(rest[0], "step")?;
         let index = num(rest[1], "index")?;
         if step >= steps {

@@ -51,6 +51,7 @@
 //! assert!(report.energy.total_pj > 0.0);
 //! ```
 
+pub mod checkpoint;
 pub mod energy;
 mod engine;
 pub mod eprop;
@@ -61,7 +62,9 @@ mod learning;
 pub mod learning_eprop;
 pub mod options;
 mod population;
+pub mod record;
 pub mod report;
+pub mod resume;
 pub mod state;
 pub mod svg;
 mod tables;
@@ -72,5 +75,6 @@ pub use engine::{RunOutcome, Simulator, Spike, StepTiming};
 pub use error::{Error, ErrorKind};
 pub use inputs::{parse_csv, ExternalSpikes};
 pub use options::{Record, SimOptions, Timing};
+pub use record::{LatencyStats, Recorder};
 pub use report::{energy_so_far, RunReport};
-pub use state::{CoreState, PlasticState, PostTraces, SimState};
+pub use state::{CoreState, HostRegisters, PlasticState, PostTraces, SimState};

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// One point of the learning curve.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct EpochPoint {
     /// Epochs completed (1-based).
     pub epoch: usize,
@@ -226,13 +226,6 @@ impl TrainReport {
 
     /// Write the report files into `dir` (created if needed); returns their paths.
     pub fn write_dir(&self, dir: &Path) -> Result<Vec<PathBuf>, crate::Error> {
-        let io = |p: &Path, e: String| {
-            crate::Error::new(crate::ErrorKind::Io {
-                path: p.display().to_string(),
-                message: e,
-            })
-        };
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e.to_string()))?;
         let files = [
             ("report.json", self.to_json()),
             ("curve.csv", self.curve_csv()),
@@ -240,14 +233,14 @@ impl TrainReport {
             ("confusion.csv", self.confusion_csv()),
             ("summary.txt", self.summary()),
         ];
-        let mut written = Vec::new();
-        for (name, text) in files {
-            let path = dir.join(name);
-            amine_chip::error::write_atomically(&path, text.as_bytes())
-                .map_err(|e| io(&path, e.to_string()))?;
-            written.push(path);
-        }
-        Ok(written)
+        let files: Vec<(&str, &[u8])> = files.iter().map(|(n, t)| (*n, t.as_bytes())).collect();
+        amine_chip::error::write_dir_whole(dir, &files).map_err(|e| {
+            let (path, message) = match e.kind() {
+                amine_chip::ErrorKind::Io { path, message } => (path.clone(), message.clone()),
+                _ => (dir.display().to_string(), e.to_string()),
+            };
+            crate::Error::new(crate::ErrorKind::Io { path, message })
+        })
     }
 }
 

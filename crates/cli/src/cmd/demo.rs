@@ -18,7 +18,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         &chip,
         Default::default(),
     )?;
-    println!(
+    outln!(
         "amine demo: the balanced E/I network (1,000 LIF neurons, 100 inputs) on the Loihi-like chip\n\
          compiled onto {} cores in {:.1} ms\n",
         loaded.image.cores.len(),
@@ -32,15 +32,16 @@ pub fn run(a: DemoArgs) -> Result<()> {
         1,
         None,
         a.report.is_some(),
+        &Default::default(),
     )?;
-    print!("{}", done.report.summary());
+    out!("{}", done.report.summary());
     if let Some(dir) = &a.report {
         done.report
             .write_dir(dir, &done.outcome.raster)
             .context("writing the report")?;
-        println!("report written to {}/", dir.display());
+        outln!("report written to {}/", dir.display());
     }
-    println!(
+    outln!(
         "simulated {} steps in {:.1} ms ({:.1} M synaptic events/s)",
         a.steps,
         done.sim_s * 1e3,

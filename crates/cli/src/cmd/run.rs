@@ -5,11 +5,15 @@
 //! no partial report. A progress bar appears on stderr once a run has taken over a
 //! second (and only on a terminal).
 
-use crate::args::{MappingArgs, RunArgs};
+use crate::args::{CheckpointArgs, MappingArgs, RunArgs};
 use amine_chip::image::{codec::MAGIC, ChipImage};
 use amine_chip::{presets, ChipConfig};
 use amine_compiler::program::MappingHints;
-use amine_sim::{parse_csv, Record, RunOutcome, RunReport, SimOptions, Simulator, Timing};
+use amine_sim::checkpoint::{self, Identity};
+use amine_sim::resume::RunBody;
+use amine_sim::{
+    parse_csv, Record, Recorder, RunOutcome, RunReport, SimOptions, SimState, Simulator, Timing,
+};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::Path;
@@ -74,26 +78,43 @@ pub fn load(
             compile_s: start.elapsed().as_secs_f64(),
         });
     }
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    use amine_chip::bounded::{limits, read_text_from, sniff};
+    // The first 64 KiB tell a binary image, a program and a RON image apart, so each
+    // is read within its own limit.
+    let sniffed = sniff(path, "chip image", limits::IMAGE_BINARY, 64 << 10)?;
+    let (head, reader, cap) = (sniffed.head, sniffed.reader, sniffed.cap);
     let origin = path.display().to_string();
-    if bytes.starts_with(&MAGIC) {
+    if head.starts_with(&MAGIC) {
         if mapping.given() {
             anyhow::bail!(
                 "{origin} is a compiled image: mapping hints (--hints, --cores, --max-per-core, --place, --colocate) apply when a program or NIR file is compiled"
             );
         }
-        let image = ChipImage::from_bytes(&bytes, &origin)?;
+        let image = ChipImage::read_binary(reader, &origin, cap)?;
         return Ok(Loaded {
             image,
             dt_s: 1e-3,
             compile_s: 0.0,
         });
     }
-    let text = std::str::from_utf8(&bytes).map_err(|_| {
-        anyhow::anyhow!(
-            "{origin}: neither a binary chip image nor RON text (a program or an image)"
-        )
-    })?;
+    let valid = match std::str::from_utf8(&head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none() && head.len() == 64 << 10,
+    };
+    if !valid || head.contains(&0) {
+        anyhow::bail!("{origin}: neither a binary chip image nor RON text (a program or an image)");
+    }
+    let text = if is_program(&String::from_utf8_lossy(&head)) {
+        read_text_from(reader, path, "network program", limits::PROGRAM.min(cap))?
+    } else {
+        read_text_from(
+            reader,
+            path,
+            "chip image in RON",
+            limits::IMAGE_RON.min(cap),
+        )?
+    };
+    let text = text.as_str();
     if is_program(text) {
         compile(
             text,
@@ -120,9 +141,17 @@ pub struct Finished {
     pub report: RunReport,
     pub outcome: RunOutcome,
     pub sim_s: f64,
+    /// Checkpoints written, their total bytes and seconds (part of `sim_s`).
+    pub checkpoints: (u32, u64, f64),
 }
 
-/// Simulate `loaded` on `chip`, with an optional input file, showing progress on long runs.
+/// Steps between two checkpoints when `--checkpoint-every` is not given.
+const CHECKPOINT_EVERY: u64 = 100_000;
+
+/// Simulate `loaded` on `chip`, with an optional input file, showing progress on long
+/// runs; with `ckpt`, checkpointing and resuming (see `amine_sim::checkpoint`). SIGINT
+/// or SIGTERM stop the run between two steps (after writing the checkpoint).
+#[allow(clippy::too_many_arguments)]
 pub fn simulate(
     chip: &ChipConfig,
     loaded: &Loaded,
@@ -131,6 +160,7 @@ pub fn simulate(
     threads: usize,
     input: Option<&Path>,
     record_spikes: bool,
+    ckpt: &CheckpointArgs,
 ) -> Result<Finished> {
     let options = SimOptions {
         threads,
@@ -138,7 +168,8 @@ pub fn simulate(
         steps,
         record: Record {
             spikes: record_spikes,
-            latency: true,
+            // The report's latency figures are kept in bounded memory by the recorder.
+            latency: false,
         },
         dt_s: loaded.dt_s,
     };
@@ -151,22 +182,86 @@ pub fn simulate(
         .map(|p| p.name.as_str())
         .collect();
     if input.is_none() && !external.is_empty() {
-        eprintln!(
+        errln!(
             "note: no --input given, so the External input port(s) `{}` send no spikes",
             external.join("`, `")
         );
     }
+    let mut input_sum = 0;
     if let Some(path) = input {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text = amine_chip::bounded::read_text(
+            path,
+            "spike file",
+            amine_sim::inputs::max_spike_file_bytes(&loaded.image, steps),
+        )?;
+        input_sum = amine_chip::image::fnv1a(text.as_bytes());
         let spikes = parse_csv(&text, &path.display().to_string(), &loaded.image, steps)?;
         sim = sim.with_external(spikes)?;
     }
-    let mut state = sim.initial_state();
+    let raster_until = if record_spikes { u32::MAX } else { 0 };
+    // Everything besides the image that fixes the result (threads do not).
+    let identity = Identity::new(
+        "run",
+        &loaded.image,
+        format!(
+            "steps={steps} timing={timing} dt_s={} input={input_sum:016x} raster={record_spikes}",
+            loaded.dt_s
+        ),
+    );
+    let (mut state, mut rec) = match &ckpt.resume {
+        Some(path) => {
+            let body: RunBody = checkpoint::read(path, &identity)?;
+            sim.check_state(&body.state, &path.display().to_string())?;
+            (body.state, body.recorder)
+        }
+        None => {
+            let state = sim.initial_state();
+            let populations = sim.population_names().len();
+            (state, Recorder::new(0, populations, raster_until, false))
+        }
+    };
+    let every = ckpt.checkpoint_every.unwrap_or(CHECKPOINT_EVERY).max(1);
+    let mut written = (0u32, 0u64, 0.0f64);
+    let mut save = |state: &SimState, rec: &Recorder| -> Result<()> {
+        if let Some(path) = &ckpt.checkpoint {
+            let t = Instant::now();
+            let body = RunBody {
+                state: state.clone(),
+                recorder: rec.clone(),
+            };
+            let bytes = checkpoint::write(path, &identity, &body)?;
+            written = (
+                written.0 + 1,
+                written.1 + bytes,
+                written.2 + t.elapsed().as_secs_f64(),
+            );
+        }
+        Ok(())
+    };
+    crate::signals::install();
     let start = Instant::now();
     let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::hidden());
+    bar.set_position(u64::from(state.step));
+    bar.reset_eta();
     let mut shown = false;
-    let outcome = sim.run(&mut state, |done, _| {
+    while state.step < steps {
+        sim.step_recorded(&mut state, &mut rec);
+        if u64::from(state.step) % every == 0 && state.step < steps {
+            save(&state, &rec)?;
+        }
+        if crate::signals::interrupted() {
+            bar.finish_and_clear();
+            save(&state, &rec)?;
+            let saved = match &ckpt.checkpoint {
+                Some(p) => format!("; the checkpoint {} continues it (--resume)", p.display()),
+                None => String::new(),
+            };
+            return Err(crate::signals::Interrupted(format!(
+                "interrupted after step {} of {steps}{saved}",
+                state.step
+            ))
+            .into());
+        }
         if !shown && start.elapsed() > Duration::from_secs(1) {
             shown = true;
             bar.set_style(
@@ -177,15 +272,18 @@ pub fn simulate(
             );
             bar.set_draw_target(ProgressDrawTarget::stderr());
         }
-        bar.set_position(done as u64);
-    });
+        bar.set_position(u64::from(state.step));
+    }
     bar.finish_and_clear();
     let sim_s = start.elapsed().as_secs_f64();
+    let checkpoints = written;
+    let outcome = RunOutcome::from(rec);
     let report = RunReport::new(&sim, &state, &outcome);
     Ok(Finished {
         report,
         outcome,
         sim_s,
+        checkpoints,
     })
 }
 
@@ -201,6 +299,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         a.threads,
         a.input.as_deref(),
         a.report.is_some(),
+        &a.checkpoint,
     )?;
     let report_start = Instant::now();
     if let Some(dir) = &a.report {
@@ -209,20 +308,23 @@ pub fn run(a: RunArgs) -> Result<()> {
             .context("writing the report")?;
     }
     if a.json {
-        print!("{}", done.report.to_json());
+        out!("{}", done.report.to_json());
     } else {
-        print!("{}", done.report.summary());
+        out!("{}", done.report.summary());
         if let Some(dir) = &a.report {
-            println!("report written to {}/ (report.json, raster.csv, energy_heatmap.svg, raster.svg, latency.svg)", dir.display());
+            outln!("report written to {}/ (report.json, raster.csv, energy_heatmap.svg, raster.svg, latency.svg)", dir.display());
         }
     }
     if a.timings {
-        eprintln!(
-            "amine-timings: compile_s={:.6} sim_s={:.6} report_s={:.6} total_s={:.6}",
+        errln!(
+            "amine-timings: compile_s={:.6} sim_s={:.6} report_s={:.6} total_s={:.6} checkpoints={} checkpoint_bytes={} checkpoint_s={:.6}",
             loaded.compile_s,
             done.sim_s,
             report_start.elapsed().as_secs_f64(),
-            start.elapsed().as_secs_f64()
+            start.elapsed().as_secs_f64(),
+            done.checkpoints.0,
+            done.checkpoints.1,
+            done.checkpoints.2
         );
     }
     Ok(())

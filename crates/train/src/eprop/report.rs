@@ -789,13 +789,8 @@ fn io(path: &Path, e: impl std::fmt::Display) -> Error {
     })
 }
 
-/// Writes [`FILES`] into `dir` (created with its parents if needed) and returns their
-/// paths. The files are rendered first and written into a temporary sibling
-/// directory, which is renamed to `dir`; when `dir` already exists, each file is
-/// renamed into it (replacing a file of the same name) and the other files in it are
-/// left alone. On failure the temporary directory is removed and `dir` is untouched
-/// (or, if the failure comes between two renames into an existing `dir`, holds whole
-/// files only).
+/// Writes [`FILES`] into `dir` (created with its parents if needed), whole or not at
+/// all (`amine_chip::error::write_dir_whole`), and returns their paths.
 pub fn write_dir(study: &EpropStudy, dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let texts = [
         to_json(study),
@@ -804,48 +799,18 @@ pub fn write_dir(study: &EpropStudy, dir: &Path) -> Result<Vec<PathBuf>, Error> 
         curve_svg(study),
         field_svg(study),
     ];
-    if dir.exists() && !dir.is_dir() {
-        return Err(io(dir, "exists and is not a directory"));
-    }
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| io(dir, "not a directory name"))?;
-    std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-    let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
-    }
-    let result = (|| {
-        std::fs::create_dir(&tmp).map_err(|e| io(&tmp, e))?;
-        for (file, text) in FILES.iter().zip(&texts) {
-            let path = tmp.join(file);
-            let mut f = std::fs::File::create(&path).map_err(|e| io(&path, e))?;
-            std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| io(&path, e))?;
-            f.sync_all().map_err(|e| io(&path, e))?;
-        }
-        // A missing or empty `dir` is replaced in one rename.
-        if std::fs::rename(&tmp, dir).is_ok() {
-            return Ok(());
-        }
-        if !dir.is_dir() {
-            return Err(io(dir, "could not move the report into place"));
-        }
-        for file in FILES {
-            let (from, to) = (tmp.join(file), dir.join(file));
-            std::fs::rename(&from, &to).map_err(|e| io(&to, e))?;
-        }
-        std::fs::remove_dir(&tmp).map_err(|e| io(&tmp, e))
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    Ok(FILES.iter().map(|f| dir.join(f)).collect())
+    let files: Vec<(&str, &[u8])> = FILES
+        .iter()
+        .zip(&texts)
+        .map(|(n, t)| (*n, t.as_bytes()))
+        .collect();
+    amine_chip::error::write_dir_whole(dir, &files).map_err(|e| match e.kind() {
+        amine_chip::ErrorKind::Io { path, message } => Error::new(ErrorKind::Io {
+            path: path.clone(),
+            message: message.clone(),
+        }),
+        _ => io(dir, e),
+    })
 }
 
 #[cfg(test)]
