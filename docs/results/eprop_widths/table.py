@@ -43,10 +43,11 @@ with open(os.path.join(out_dir, "widths.md"), "w") as o:
     o.write(f"Final accuracy (%), mean ± sd over {len(rows[0][4]) if rows else 0} seeds, "
             f"16,000 trials, chip `{chip.get('name')}` "
             f"(fingerprint {chip.get('fingerprint', 0):016x}).\n\n")
-    for title, sel in [("weight bits (traces: 20 fractional bits)", lambda w, f: f == 20),
-                       ("trace fractional bits (weights: 16 bits)", lambda w, f: w == 16)]:
+    for title, sel, by_weight in [
+            ("weight bits (traces: 20 fractional bits)", lambda w, f: f == 20, True),
+            ("trace fractional bits (weights: 16 bits)", lambda w, f: w == 16, False)]:
         keys = [(w, f) for w, f in WF if sel(w, f)]
-        o.write(f"| {title} | " + " | ".join(str(w if 'weight' in title else f) for w, f in keys) + " |\n")
+        o.write(f"| {title} | " + " | ".join(str(w if by_weight else f) for w, f in keys) + " |\n")
         o.write("| --- |" + " --- |" * len(keys) + "\n")
         for u in ["Adam", "SGD"]:
             for c in ["diffusion", "sparse"]:
