@@ -29,6 +29,9 @@ pub enum ErrorKind {
     },
     /// A chip image is corrupt, truncated, of another version, or made for another chip.
     Image { origin: String, message: String },
+    /// A `--set path=value` override could not be applied: `set` is the override as
+    /// given, `message` names the field and what is wrong.
+    Override { set: String, message: String },
 }
 
 /// One consistency problem, located by its dotted field path.
@@ -86,6 +89,7 @@ impl fmt::Display for Error {
                 known.join(", ")
             ),
             ErrorKind::Image { origin, message } => write!(f, "{origin}: {message}"),
+            ErrorKind::Override { set, message } => write!(f, "--set {set}: {message}"),
         }
     }
 }

@@ -23,11 +23,14 @@
 //! ```
 
 pub mod config;
+pub mod csvread;
 pub mod error;
+pub mod identity;
 pub mod image;
 pub mod learning;
 pub mod modgrid;
 pub mod neuron;
+pub mod overrides;
 pub mod presets;
 pub mod synapse;
 pub mod textfmt;
@@ -35,3 +38,4 @@ pub mod units;
 
 pub use config::ChipConfig;
 pub use error::{Error, ErrorKind, Problem};
+pub use identity::ChipIdentity;

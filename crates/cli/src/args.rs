@@ -42,6 +42,10 @@ pub enum Command {
         /// Step in seconds for a NIR file (`.nir`): the forward-Euler discretisation step.
         #[arg(long, value_name = "SECONDS")]
         dt: Option<f64>,
+        /// Override a chip-config field, `path=value` (repeatable), checked like the file:
+        /// e.g. `--set costs.synaptic_op.energy_pj=47.2 --set core.weight_bits=[1,2,4,8]`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
     },
     /// Inspect NIR graphs (Neuromorphic Intermediate Representation, `.nir` HDF5 files).
     Nir {
@@ -94,6 +98,10 @@ pub struct TrainArgs {
     /// A preset name (loihi, tiny) or a chip-config RON file.
     #[arg(long, default_value = "loihi")]
     pub chip: String,
+    /// Override a chip-config field, `path=value` (repeatable), checked like the file:
+    /// e.g. `--set costs.synaptic_op.energy_pj=47.2 --set core.weight_bits=[1,2,4,8]`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
     /// Error Diffusion: passes over the training set [default: 20].
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -289,6 +297,10 @@ pub struct RunArgs {
     /// A preset name (loihi, tiny) or a chip-config RON file.
     #[arg(long, default_value = "loihi")]
     pub chip: String,
+    /// Override a chip-config field, `path=value` (repeatable), checked like the file:
+    /// e.g. `--set costs.synaptic_op.energy_pj=47.2 --set core.weight_bits=[1,2,4,8]`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
     /// Steps to simulate.
     #[arg(long, default_value_t = 1000)]
     pub steps: u32,
@@ -304,9 +316,18 @@ pub struct RunArgs {
     /// Step in seconds for a NIR file (`.nir`): the forward-Euler discretisation step.
     #[arg(long, value_name = "SECONDS")]
     pub dt: Option<f64>,
-    /// Write report.json, raster.csv and SVG pictures into this directory.
+    /// Write the report into this directory (whole or not at all): report.html,
+    /// report.json, raster.csv, SVG pictures, and every probe, weight and field
+    /// recording under monitors/.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// With --report: sample voltage, current and graded probes every N steps.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub monitor_every: u32,
+    /// With --report: snapshot learning weights and the modulator field every N steps
+    /// [default: an eighth of --steps].
+    #[arg(long, value_name = "N")]
+    pub snapshot_every: Option<u32>,
     /// Print the report as JSON instead of the table.
     #[arg(long)]
     pub json: bool,

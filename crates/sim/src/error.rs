@@ -67,10 +67,10 @@ impl Error {
             message: message.into(),
         })
     }
-    pub(crate) fn io(path: &std::path::Path, message: impl fmt::Display) -> Error {
+    pub(crate) fn report(e: amine_report::Error) -> Error {
         Error::new(ErrorKind::Io {
-            path: path.display().to_string(),
-            message: message.to_string(),
+            path: e.path,
+            message: e.message,
         })
     }
 }

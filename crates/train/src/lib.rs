@@ -228,6 +228,7 @@ pub fn train_ed(
     Ok(TrainReport {
         program: image.program.clone(),
         chip: config.name.clone(),
+        chip_config: amine_chip::ChipIdentity::of(config, "(given in memory)", &[]),
         // `digits/train` names the split; the report is about the task.
         task: split
             .train

@@ -1,6 +1,7 @@
 //! `amine compile`: program + chip → chip image and compile report.
 
-use amine_chip::{error::write_atomically, presets, ChipConfig};
+use amine_chip::presets::{self, Resolved};
+use amine_chip::{error::write_atomically, ChipConfig};
 use amine_compiler::Compiled;
 use anyhow::{Context, Result};
 use std::path::Path;
@@ -9,11 +10,12 @@ use std::time::Instant;
 pub fn run(
     program: &Path,
     chip: &str,
+    sets: &[String],
     output: &Path,
     json: Option<&Path>,
     dt: Option<f64>,
 ) -> Result<()> {
-    let config = presets::resolve(chip)?;
+    let config = resolve_chip(chip, sets)?.config;
     let start = Instant::now();
     let compiled = if amine_nir::is_nir_path(program) {
         compile_nir(program, &config, dt)?
@@ -54,4 +56,10 @@ pub fn compile_nir(path: &Path, chip: &ChipConfig, dt: Option<f64>) -> Result<Co
     let p = amine_nir::program(path, dt)?;
     let base = path.parent().unwrap_or(Path::new("."));
     Ok(amine_compiler::compile_program(p, base, chip)?)
+}
+
+/// `--chip` with its `--set` overrides, checked before anything runs.
+pub fn resolve_chip(chip: &str, sets: &[String]) -> Result<Resolved> {
+    let sets = amine_chip::overrides::parse_all(sets)?;
+    Ok(presets::resolve_with(chip, &sets)?)
 }

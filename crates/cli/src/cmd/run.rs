@@ -7,8 +7,12 @@
 
 use crate::args::RunArgs;
 use amine_chip::image::{codec::MAGIC, ChipImage};
-use amine_chip::{presets, ChipConfig};
-use amine_sim::{parse_csv, Record, RunOutcome, RunReport, SimOptions, Simulator, Timing};
+use amine_chip::presets::Resolved;
+use amine_chip::ChipConfig;
+use amine_sim::{
+    parse_csv, Monitor, MonitorOptions, Record, Recording, RunOutcome, RunReport, SimOptions,
+    Simulator, Timing,
+};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::Path;
@@ -91,30 +95,57 @@ pub fn load(path: &Path, chip: &ChipConfig, dt: Option<f64>) -> Result<Loaded> {
 pub struct Finished {
     pub report: RunReport,
     pub outcome: RunOutcome,
+    pub recording: Recording,
     pub sim_s: f64,
 }
 
-/// Simulate `loaded` on `chip`, with an optional input file, showing progress on long runs.
-pub fn simulate(
-    chip: &ChipConfig,
-    loaded: &Loaded,
+/// How a run is simulated.
+pub struct How<'a> {
+    pub steps: u32,
+    pub timing: Timing,
+    pub threads: usize,
+    pub input: Option<&'a Path>,
+    /// Record the raster and, with monitor options, every probe, weights and field
+    /// (for a report directory).
+    pub record: Option<MonitorOptions>,
+}
+
+/// The monitor sampling of a run with a report: every `every` steps, snapshots every
+/// `snapshot_every` (default an eighth of the run).
+pub fn monitor_options(
     steps: u32,
-    timing: Timing,
-    threads: usize,
-    input: Option<&Path>,
-    record_spikes: bool,
-) -> Result<Finished> {
+    every: u32,
+    snapshot_every: Option<u32>,
+) -> Result<MonitorOptions> {
+    if every == 0 || snapshot_every == Some(0) {
+        anyhow::bail!("--monitor-every and --snapshot-every must be at least 1");
+    }
+    Ok(MonitorOptions {
+        every,
+        snapshot_every: snapshot_every.unwrap_or(steps.div_ceil(8).max(1)),
+    })
+}
+
+/// Simulate `loaded` on `chip`, with an optional input file, showing progress on long runs.
+pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> {
+    let How {
+        steps,
+        timing,
+        threads,
+        input,
+        record,
+    } = how;
     let options = SimOptions {
         threads,
         timing,
         steps,
         record: Record {
-            spikes: record_spikes,
+            spikes: record.is_some(),
             latency: true,
         },
         dt_s: loaded.dt_s,
     };
-    let mut sim = Simulator::new(chip, &loaded.image, options)?;
+    let mut sim = Simulator::new(&chip.config, &loaded.image, options)?;
     let external: Vec<&str> = loaded
         .image
         .inputs
@@ -135,57 +166,95 @@ pub fn simulate(
         sim = sim.with_external(spikes)?;
     }
     let mut state = sim.initial_state();
+    let mut monitor = record
+        .map(|o| Monitor::new(&sim, &loaded.image, &state, o, steps))
+        .transpose()?;
     let start = Instant::now();
     let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::hidden());
     let mut shown = false;
-    let outcome = sim.run(&mut state, |done, _| {
-        if !shown && start.elapsed() > Duration::from_secs(1) {
-            shown = true;
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} step {pos}/{len} [{bar:40}] {elapsed} elapsed, eta {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar.set_draw_target(ProgressDrawTarget::stderr());
+    let observe = |sim: &Simulator, state: &amine_sim::SimState| {
+        if let Some(m) = &mut monitor {
+            m.observe(sim, state);
         }
-        bar.set_position(done as u64);
-    });
+    };
+    let outcome = sim.run_observed(
+        &mut state,
+        |done, _| {
+            if !shown && start.elapsed() > Duration::from_secs(1) {
+                shown = true;
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} step {pos}/{len} [{bar:40}] {elapsed} elapsed, eta {eta}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+            }
+            bar.set_position(done as u64);
+        },
+        observe,
+    );
     bar.finish_and_clear();
     let sim_s = start.elapsed().as_secs_f64();
-    let report = RunReport::new(&sim, &state, &outcome);
+    let mut report = RunReport::new(&sim, &state, &outcome);
+    report.chip_config = chip.identity.clone();
     Ok(Finished {
         report,
         outcome,
+        recording: monitor.map(Monitor::finish).unwrap_or_default(),
         sim_s,
     })
 }
 
+/// Write a finished run's report directory.
+pub fn write_report(done: &Finished, dir: &Path, config: &ChipConfig) -> Result<()> {
+    done.report
+        .write_dir(dir, &done.outcome.raster, &done.recording, config)
+        .context("writing the report")
+}
+
 pub fn run(a: RunArgs) -> Result<()> {
     let start = Instant::now();
-    let chip = presets::resolve(&a.chip)?;
-    let loaded = load(&a.target, &chip, a.dt)?;
+    let chip = super::compile::resolve_chip(&a.chip, &a.set)?;
+    if let Some(dir) = &a.report {
+        amine_report::dir::check_target(dir)?;
+    }
+    let record = match &a.report {
+        Some(_) => Some(monitor_options(a.steps, a.monitor_every, a.snapshot_every)?),
+        None => None,
+    };
+    let loaded = load(&a.target, &chip.config, a.dt)?;
+    if a.report.is_none() && !loaded.image.probes.is_empty() {
+        eprintln!(
+            "note: the image declares {} probe(s); give --report DIR to record them",
+            loaded.image.probes.len()
+        );
+    }
     let done = simulate(
         &chip,
         &loaded,
-        a.steps,
-        a.timing,
-        a.threads,
-        a.input.as_deref(),
-        a.report.is_some(),
+        How {
+            steps: a.steps,
+            timing: a.timing,
+            threads: a.threads,
+            input: a.input.as_deref(),
+            record,
+        },
     )?;
     let report_start = Instant::now();
     if let Some(dir) = &a.report {
-        done.report
-            .write_dir(dir, &done.outcome.raster)
-            .context("writing the report")?;
+        write_report(&done, dir, &chip.config)?;
     }
     if a.json {
         print!("{}", done.report.to_json());
     } else {
         print!("{}", done.report.summary());
         if let Some(dir) = &a.report {
-            println!("report written to {}/ (report.json, raster.csv, energy_heatmap.svg, raster.svg, latency.svg)", dir.display());
+            println!(
+                "report written to {}/ (report.html, report.json, raster.csv, energy_heatmap.svg, raster.svg, latency.svg{})",
+                dir.display(),
+                if done.recording.traces.is_empty() && done.recording.spikes.is_empty() && done.recording.weights.is_empty() && done.recording.field.is_none() { "" } else { ", monitors/" }
+            );
         }
     }
     if a.timings {

@@ -9,7 +9,6 @@
 //! only after the run finished, through a temporary name.
 
 use crate::args::{TemplateArgs, TrainArgs};
-use amine_chip::presets;
 use amine_compiler::program::Program;
 use amine_compiler::templates::{error_diffusion, Credit, EdNetwork};
 use amine_sim::Timing;
@@ -80,14 +79,17 @@ fn ed(a: &TrainArgs) -> Result<()> {
     if epochs == 0 {
         bail!("--epochs 0: train for at least one epoch");
     }
-    let chip = presets::resolve(&a.chip)?;
+    let chip = super::compile::resolve_chip(&a.chip, &a.set)?;
+    if let Some(dir) = &a.report {
+        amine_report::dir::check_target(dir)?;
+    }
     let origin = program_path.display().to_string();
     let text =
         std::fs::read_to_string(program_path).with_context(|| format!("reading {origin}"))?;
     let mut program = Program::from_ron(&text, &origin)?;
     program.seed = a.seed;
     let base = program_path.parent().unwrap_or(Path::new("."));
-    let compiled = amine_compiler::compile_program(program, base, &chip)
+    let compiled = amine_compiler::compile_program(program, base, &chip.config)
         .with_context(|| format!("compiling {origin}"))?;
     let split = amine_tasks::parse_task(&a.task)?.load()?;
     let opts = TrainOptions {
@@ -101,7 +103,7 @@ fn ed(a: &TrainArgs) -> Result<()> {
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
     let mut shown = false;
     let train_start = Instant::now();
-    let mut report = train_ed(&chip, &compiled.image, &split, &opts, &mut |p| {
+    let mut report = train_ed(&chip.config, &compiled.image, &split, &opts, &mut |p| {
         if !shown && train_start.elapsed() > Duration::from_millis(500) {
             shown = true;
             bar.set_style(
@@ -121,6 +123,7 @@ fn ed(a: &TrainArgs) -> Result<()> {
         }
     })?;
     bar.finish_and_clear();
+    report.chip_config = chip.identity.clone();
     let train_s = train_start.elapsed().as_secs_f64();
     if !a.no_float {
         report.float_reference = Some(float_reference(
@@ -131,7 +134,9 @@ fn ed(a: &TrainArgs) -> Result<()> {
         )?);
     }
     if let Some(dir) = &a.report {
-        report.write_dir(dir).context("writing the report")?;
+        report
+            .write_dir(dir, &chip.config)
+            .context("writing the report")?;
     }
     if a.json {
         print!("{}", report.to_json());
@@ -144,7 +149,7 @@ fn ed(a: &TrainArgs) -> Result<()> {
         );
         if let Some(dir) = &a.report {
             println!(
-                "report written to {}/ (report.json, curve.csv, curve.svg, confusion.csv, summary.txt)",
+                "report written to {}/ (report.html, report.json, curve.csv, curve.svg, confusion.csv, summary.txt)",
                 dir.display()
             );
         }
@@ -273,7 +278,7 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
             bail!("--report {}: exists and is not a directory", dir.display());
         }
     }
-    let chip = presets::resolve(&a.chip)?;
+    let chip = super::compile::resolve_chip(&a.chip, &a.set)?.config;
     let runs = conditions.len() * seeds;
     // Runs in parallel first; threads left over go into each run's batches.
     let parallel = a.threads.min(runs).max(1);
