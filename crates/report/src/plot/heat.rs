@@ -317,18 +317,11 @@ impl FieldPanels {
         if m <= 0.0 {
             text(root, "all values are 0", (30, 44), 12, HPos::Left, &BLACK)?;
         } else {
-            text(
-                root,
-                &format!(
-                    "largest |value| {} {}",
-                    short(m),
-                    label.rsplit('(').next().unwrap_or("").trim_end_matches(')')
-                ),
-                (30, 44),
-                12,
-                HPos::Left,
-                &BLACK,
-            )?;
+            let unit = label
+                .rsplit_once('(')
+                .map_or("", |(_, u)| u.trim_end_matches(')'));
+            let s = format!("largest |value| {} {unit}", short(m));
+            text(root, s.trim_end(), (30, 44), 12, HPos::Left, &BLACK)?;
         }
         Ok(())
     }

@@ -271,8 +271,11 @@ pub fn monitor_pictures(rec: &Recording) -> Vec<(String, String, String)> {
             Axis::plain("effective weight", "chip units"),
         );
         c.series.push(
-            Series::new("mean", stats.iter().map(|s| (s.0, s.1)).collect())
-                .with_band(stats.iter().map(|s| (s.0, s.1 - s.2, s.1 + s.2)).collect()),
+            Series::new(
+                format!("mean, band ± 1 sd over the {} synapses", w.pre.len()),
+                stats.iter().map(|s| (s.0, s.1)).collect(),
+            )
+            .with_band(stats.iter().map(|s| (s.0, s.1 - s.2, s.1 + s.2)).collect()),
         );
         out.push((
             format!("monitors/weights_{}.svg", safe(&w.projection)),
