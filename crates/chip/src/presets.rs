@@ -13,6 +13,15 @@ use std::path::Path;
 pub const PRESETS: &[(&str, &str)] = &[
     ("loihi", include_str!("../../../chip-configs/loihi.ron")),
     ("tiny", include_str!("../../../chip-configs/tiny.ron")),
+    (
+        "truenorth",
+        include_str!("../../../chip-configs/truenorth.ron"),
+    ),
+    (
+        "spinnaker2",
+        include_str!("../../../chip-configs/spinnaker2.ron"),
+    ),
+    ("odin", include_str!("../../../chip-configs/odin.ron")),
 ];
 
 /// Names of the embedded presets.

@@ -2,8 +2,9 @@
 //! value, such as a network program), checked like the file they change.
 //!
 //! A path is dotted field names, each optionally followed by selectors in brackets:
-//! `costs.synaptic_op.energy_pj`, `core.weight_bits`, `populations[0].size` (by index)
-//! or `projections[ro].learning` (the list element whose `name` is `ro`). The value is
+//! `costs.synaptic_op.energy_pj`, `core.weight_bits`, `populations[0].size` (by index),
+//! `projections[ro].learning` (the list element whose `name` is `ro`) or
+//! `projections[*].weight_bits` (every element). The value is
 //! RON (see [`value`]). An override is applied to the target's serialised form, which
 //! is then read back into its type — so an unknown field, a wrong type or an
 //! out-of-range value is the same error it would be in the file, and names the path.
@@ -75,6 +76,8 @@ pub fn parse_all(texts: &[String]) -> Result<Vec<Set>, Error> {
 enum Step {
     Field(String),
     Index(usize),
+    /// `[*]`: every entry.
+    All,
     Named(String),
 }
 
@@ -95,6 +98,7 @@ fn parse_path(path: &str) -> Result<Vec<Step>, String> {
             };
             steps.push(match sel.parse::<usize>() {
                 Ok(i) => Step::Index(i),
+                Err(_) if sel == "*" => Step::All,
                 Err(_) if !sel.is_empty() => Step::Named(sel.to_string()),
                 Err(_) => return Err(format!("an empty `[]` in `{path}`")),
             });
@@ -111,64 +115,82 @@ fn parse_path(path: &str) -> Result<Vec<Step>, String> {
 /// Replace the value at `path` in `root`; the error names the first step that fails.
 fn set_at(root: &mut Value, path: &str, new: Value) -> Result<(), String> {
     let steps = parse_path(path)?;
-    let mut at = root;
-    let mut walked = String::new();
-    for step in &steps {
-        let here = if walked.is_empty() {
-            "the top level".to_string()
-        } else {
-            format!("`{walked}`")
-        };
-        at = match step {
-            Step::Field(f) => {
-                let Value::Object(m) = at else {
-                    return Err(format!("{here} has no fields, so no `{f}`"));
-                };
-                if !m.contains_key(f) {
-                    let known: Vec<&str> = m.keys().map(String::as_str).collect();
-                    return Err(format!(
-                        "`{f}` is not a field of {here} (its fields: {})",
-                        known.join(", ")
-                    ));
-                }
-                walked += &if walked.is_empty() {
-                    f.clone()
-                } else {
-                    format!(".{f}")
-                };
-                m.get_mut(f).expect("checked above")
+    set_steps(root, &steps, &new, "")
+}
+
+/// Walk `steps` from `at` (reached by `walked`) and put `new` there; `[*]` puts it in
+/// every entry of a list.
+fn set_steps(at: &mut Value, steps: &[Step], new: &Value, walked: &str) -> Result<(), String> {
+    let Some((step, rest)) = steps.split_first() else {
+        *at = new.clone();
+        return Ok(());
+    };
+    let here = if walked.is_empty() {
+        "the top level".to_string()
+    } else {
+        format!("`{walked}`")
+    };
+    match step {
+        Step::Field(f) => {
+            let Value::Object(m) = at else {
+                return Err(format!("{here} has no fields, so no `{f}`"));
+            };
+            let known: Vec<String> = m.keys().cloned().collect();
+            let next = m.get_mut(f).ok_or_else(|| {
+                format!(
+                    "`{f}` is not a field of {here} (its fields: {})",
+                    known.join(", ")
+                )
+            })?;
+            let walked = if walked.is_empty() {
+                f.clone()
+            } else {
+                format!("{walked}.{f}")
+            };
+            set_steps(next, rest, new, &walked)
+        }
+        Step::Index(i) => {
+            let Value::Array(a) = at else {
+                return Err(format!("{here} is not a list, so no [{i}]"));
+            };
+            let n = a.len();
+            let next = a
+                .get_mut(*i)
+                .ok_or_else(|| format!("{here} has {n} entries, so no [{i}]"))?;
+            set_steps(next, rest, new, &format!("{walked}[{i}]"))
+        }
+        Step::All => {
+            let Value::Array(a) = at else {
+                return Err(format!("{here} is not a list, so no [*]"));
+            };
+            if a.is_empty() {
+                return Err(format!("{here} is an empty list: [*] selects nothing"));
             }
-            Step::Index(i) => {
-                let Value::Array(a) = at else {
-                    return Err(format!("{here} is not a list, so no [{i}]"));
-                };
-                let n = a.len();
-                walked += &format!("[{i}]");
-                a.get_mut(*i)
-                    .ok_or_else(|| format!("{here} has {n} entries, so no [{i}]"))?
+            for (i, e) in a.iter_mut().enumerate() {
+                set_steps(e, rest, new, &format!("{walked}[{i}]"))?;
             }
-            Step::Named(name) => {
-                let Value::Array(a) = at else {
-                    return Err(format!("{here} is not a list, so no [{name}]"));
-                };
-                let names: Vec<String> = a
-                    .iter()
-                    .filter_map(|e| e.get("name").and_then(Value::as_str).map(str::to_string))
-                    .collect();
-                walked += &format!("[{name}]");
-                a.iter_mut()
-                    .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
-                    .ok_or_else(|| {
-                        format!(
-                            "{here} has no entry named `{name}` (names: {})",
-                            names.join(", ")
-                        )
-                    })?
-            }
-        };
+            Ok(())
+        }
+        Step::Named(name) => {
+            let Value::Array(a) = at else {
+                return Err(format!("{here} is not a list, so no [{name}]"));
+            };
+            let names: Vec<String> = a
+                .iter()
+                .filter_map(|e| e.get("name").and_then(Value::as_str).map(str::to_string))
+                .collect();
+            let next = a
+                .iter_mut()
+                .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
+                .ok_or_else(|| {
+                    format!(
+                        "{here} has no entry named `{name}` (names: {})",
+                        names.join(", ")
+                    )
+                })?;
+            set_steps(next, rest, new, &format!("{walked}[{name}]"))
+        }
     }
-    *at = new;
-    Ok(())
 }
 
 /// `target` with every override applied, in order, read back into `T`: an unknown
@@ -320,5 +342,12 @@ mod tests {
         assert!(e.contains("no entry named `c` (names: a, b)"), "{e}");
         let e = set_at(&mut w, "p[2]", 5.into()).unwrap_err();
         assert!(e.contains("has 2 entries"), "{e}");
+        set_at(&mut w, "p[*].n", 9.into()).unwrap();
+        assert_eq!(
+            w,
+            serde_json::json!({"p": [{"name": "a", "n": 9}, {"name": "b", "n": 9}]})
+        );
+        let e = set_at(&mut w, "p[*].m.x", 9.into()).unwrap_err();
+        assert!(e.contains("`m` is not a field of `p[0]`"), "{e}");
     }
 }

@@ -6,4 +6,5 @@ pub mod demo;
 pub mod image;
 pub mod nir;
 pub mod run;
+pub mod sweep;
 pub mod train;

@@ -267,7 +267,8 @@ pub(crate) fn framed(
     draw: impl FnOnce(&mut Chart) -> Result<(), String>,
 ) -> Result<(), String> {
     title(root, f.title)?;
-    let (_, body) = root.split_vertically(if f.legend.is_empty() { 34 } else { 58 });
+    let (w, _) = root.dim_in_pixel();
+    let (_, body) = root.split_vertically(38 + 20 * legend_rows(f.legend, w));
     legend(root, f.legend, 90, 44)?;
     let mut chart = ChartBuilder::on(&body)
         .margin(14)
@@ -298,15 +299,43 @@ pub(crate) fn framed(
     draw(&mut chart)
 }
 
-/// A legend row of `(name, colour, dashed)` entries at pixel row `y`, from `x`.
+/// Where each legend entry goes: `(x, row)` from `x0`, wrapping before `right`.
+fn legend_layout(entries: &[(String, RGBColor, bool)], x0: i32, right: i32) -> Vec<(i32, i32)> {
+    let (mut at, mut row) = (x0, 0);
+    entries
+        .iter()
+        .map(|(name, _, _)| {
+            let w = 40 + (name.chars().count() as i32) * 7;
+            if at > x0 && at + w > right {
+                (at, row) = (x0, row + 1);
+            }
+            let place = (at, row);
+            at += w;
+            place
+        })
+        .collect()
+}
+
+/// Rows a legend of `entries` takes on a picture `width` pixels wide.
+pub(crate) fn legend_rows(entries: &[(String, RGBColor, bool)], width: u32) -> i32 {
+    legend_layout(entries, 90, width as i32 - 20)
+        .last()
+        .map_or(0, |p| p.1 + 1)
+}
+
+/// The legend: `(name, colour, dashed)` entries in rows from pixel row `y`, wrapped
+/// to the picture's width.
 pub(crate) fn legend(
     root: &DrawingArea<SVGBackend, plotters::coord::Shift>,
     entries: &[(String, RGBColor, bool)],
     x: i32,
     y: i32,
 ) -> Result<(), String> {
-    let mut at = x;
-    for (name, c, dashed) in entries {
+    let (w, _) = root.dim_in_pixel();
+    for ((name, c, dashed), (at, row)) in
+        entries.iter().zip(legend_layout(entries, x, w as i32 - 20))
+    {
+        let y = y + row * 20;
         if *dashed {
             for k in 0..3 {
                 root.draw(&PathElement::new(
@@ -328,7 +357,6 @@ pub(crate) fn legend(
             (FONT, 14).into_font().color(&BLACK),
         ))
         .map_err(e)?;
-        at += 40 + (name.chars().count() as i32) * 7;
     }
     Ok(())
 }
