@@ -103,6 +103,9 @@ impl Table {
 /// Whether a cell reads as a number, possibly with a unit or a percent sign.
 fn is_number(c: &str) -> bool {
     let t = c.trim();
+    if t.split(' ').count() > 2 {
+        return false;
+    }
     let head = t.split(' ').next().unwrap_or("").trim_end_matches('%');
     !head.is_empty() && head.replace(',', "").parse::<f64>().is_ok()
 }
@@ -110,6 +113,16 @@ fn is_number(c: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_with_a_unit_align_right_and_sentences_do_not() {
+        for n in ["1.5 µJ", "90.00 %", "1,024", "-3e2", "72.3 pJ"] {
+            assert!(is_number(n), "{n}");
+        }
+        for s in ["20 problems: a, b", "3 limits exceeded", "ok", "", "µJ 1.5"] {
+            assert!(!is_number(s), "{s}");
+        }
+    }
 
     #[test]
     fn renders_csv_html_and_text() {

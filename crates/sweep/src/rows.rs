@@ -112,13 +112,77 @@ pub fn status<T>(result: &Result<T, String>) -> String {
             return format!("does not fit: {}", limits.join(", "));
         }
     }
-    let detail = problems.first().copied().unwrap_or(first);
-    let short: String = detail.chars().take(100).collect();
-    if problems.len() > 1 {
-        format!("{} problems, e.g. {short}", problems.len())
-    } else {
-        short
+    summarise(first, e)
+}
+
+/// `N problems: field ×count (what), …` — the problems of an error grouped by field
+/// (list indices folded), each with the explanation of its first occurrence.
+fn summarise(first: &str, e: &str) -> String {
+    let mut kinds: Vec<(String, usize, String)> = Vec::new();
+    for line in e.lines().skip(1) {
+        let t = line.trim_start();
+        if let Some(p) = t.strip_prefix("- ") {
+            let (field, detail) = p.split_once(": ").unwrap_or(("", p));
+            let mut norm = String::new();
+            let mut in_index = false;
+            for c in field.trim_matches('`').chars() {
+                match c {
+                    '[' => {
+                        in_index = true;
+                        norm.push_str("[i");
+                    }
+                    ']' => {
+                        in_index = false;
+                        norm.push(']');
+                    }
+                    _ if in_index => {}
+                    _ => norm.push(c),
+                }
+            }
+            match kinds.iter_mut().find(|k| k.0 == norm) {
+                Some(k) => k.1 += 1,
+                None => kinds.push((norm, 1, detail.to_string())),
+            }
+        } else if let Some(explained) = t.strip_prefix('^') {
+            // A caret line explains the problem above it.
+            if let Some(k) = kinds.last_mut() {
+                if k.1 == 1 {
+                    k.2 = explained.trim_start_matches('^').trim().to_string();
+                }
+            }
+        }
     }
+    if kinds.is_empty() {
+        return shorten(first, 120);
+    }
+    let n: usize = kinds.iter().map(|k| k.1).sum();
+    let parts: Vec<String> = kinds
+        .iter()
+        .take(3)
+        .map(|(f, c, d)| {
+            let d = shorten(d, 80);
+            if f.is_empty() {
+                format!("{d} ×{c}")
+            } else {
+                format!("{f} ×{c} ({d})")
+            }
+        })
+        .collect();
+    format!(
+        "{n} problem{}: {}",
+        if n == 1 { "" } else { "s" },
+        parts.join("; ")
+    )
+}
+
+/// `s` cut to at most `max` characters at a word boundary, with `…` if it was cut.
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max - 1).collect();
+    let at_word = cut.rfind(' ').filter(|&i| i > max / 2).unwrap_or(cut.len());
+    format!("{}…", cut[..at_word].trim_end_matches([',', ';', ' ']))
 }
 
 /// Every figure name of any row, sorted.
@@ -182,6 +246,26 @@ pub fn number(r: &Row, name: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_name_the_limits_or_group_the_problems() {
+        let fit: Result<(), String> = Err("does not fit: 2 limits exceeded\n  - needs 1,000 compartments (chip.compartments); odin allows 256\n  - needs bits (chip.synapse_memory_bits)\n  - again (chip.compartments)".into());
+        assert_eq!(
+            status(&fit),
+            "does not fit: chip.compartments, chip.synapse_memory_bits"
+        );
+        let many: Result<(), String> = Err("p.ron: 3 problems\n  - projections[0].learning.rule: dw = a*b\n       ^^ 2 terms; at most 0\n  - projections[7].learning.rule: dw = a*b\n  - modulators[1].region: outside the 0×0 grid".into());
+        assert_eq!(
+            status(&many),
+            "3 problems: projections[i].learning.rule ×2 (2 terms; at most 0); modulators[i].region ×1 (outside the 0×0 grid)"
+        );
+        assert_eq!(status::<()>(&Ok(())), "ok");
+        let long: Result<(), String> = Err("p.ron: 1 problem\n  - modulators[0].region: a 8×10 region from cell (0, 0) must be non-empty and inside the 0×0 grid of this chip".into());
+        assert_eq!(
+            status(&long),
+            "1 problem: modulators[i].region ×1 (a 8×10 region from cell (0, 0) must be non-empty and inside the 0×0 grid of…)"
+        );
+    }
 
     #[test]
     fn flattening_keeps_scalars_and_drops_lists() {
