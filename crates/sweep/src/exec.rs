@@ -102,10 +102,10 @@ pub fn run(
             p.chip.clone(),
             p.chip_sets.iter().map(|s| s.text.clone()).collect(),
         );
-        if !chips.contains_key(&key) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = chips.entry(key) {
             let r = amine_chip::presets::resolve_with(&p.chip, &p.chip_sets)
                 .map_err(|e| Error::msg(e.to_string()))?;
-            chips.insert(key, r);
+            slot.insert(r);
         }
     }
     let chip_of = |p: &Point| -> &Resolved {
