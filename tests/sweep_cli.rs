@@ -194,8 +194,8 @@ fn a_sweep_writes_one_row_per_point_whatever_the_threads() {
     };
     // Points 0..4 cost 10 pJ, 4..8 cost 20 pJ per synaptic op; the same seed and gating
     // give the same run (one image per seed), priced twice as dear.
-    for i in 0..4 {
-        assert_eq!(rows[i]["status"], "ok");
+    for (i, row) in rows.iter().enumerate().take(4) {
+        assert_eq!(row["status"], "ok");
         assert_eq!(
             fig(i + 4, "energy.components.synapse"),
             2.0 * fig(i, "energy.components.synapse")
@@ -287,6 +287,18 @@ fn compare_puts_chips_side_by_side() {
     ] {
         assert!(report.join(f).is_file(), "{f}");
     }
+    // One column per name: the chip (name and file) once, the report's own seed not again.
+    let csv = std::fs::read_to_string(report.join("table.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let mut names = header.clone();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), header.len(), "{header:?}");
+    assert!(csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .starts_with("0,loihi,<preset loihi>,"));
     for (chips, want) in [
         ("loihi,,odin", "an empty chip name"),
         ("loihi,nope", "`nope` is neither a chip preset"),

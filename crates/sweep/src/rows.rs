@@ -1,7 +1,8 @@
 //! The sweep's table: one row per point with every figure its report holds — the
 //! report's JSON flattened to dotted names (`energy.total_pj`, `latency.mean_ns`,
 //! `per_inference.energy_pj`, …), lists left out — after the point's own columns
-//! (index, chip, fingerprints, one column per axis, seed, status).
+//! (index, chip name, file and fingerprints, one column per axis but `chip`, seed,
+//! cores, status); a figure of the same name as one of those is left out.
 
 use crate::exec::{Figures, Outcome};
 use crate::spec::Sweep;
@@ -44,6 +45,7 @@ pub fn rows(sweep: &Sweep, outcomes: &[Outcome]) -> Vec<Row> {
             let mut head = vec![
                 ("point".to_string(), o.point.index.to_string()),
                 ("chip".to_string(), o.chip.identity.name.clone()),
+                ("chip_file".to_string(), o.chip.identity.file.clone()),
                 (
                     "chip_fingerprint".to_string(),
                     o.chip.identity.fingerprint.clone(),
@@ -53,8 +55,11 @@ pub fn rows(sweep: &Sweep, outcomes: &[Outcome]) -> Vec<Row> {
                     o.chip.identity.structure.clone(),
                 ),
             ];
+            // A `chip` axis is the `chip` and `chip_file` columns already.
             for (a, l) in sweep.spec.axes.iter().zip(&o.point.labels) {
-                head.push((a.set.clone(), l.clone()));
+                if a.set != "chip" {
+                    head.push((a.set.clone(), l.clone()));
+                }
             }
             head.push(("seed".to_string(), o.point.seed.to_string()));
             head.push(("cores".to_string(), o.cores.to_string()));
@@ -72,7 +77,6 @@ pub fn rows(sweep: &Sweep, outcomes: &[Outcome]) -> Vec<Row> {
                 flatten("", &j, &mut figures);
                 // Already in the point's columns.
                 for k in [
-                    "chip",
                     "chip_config.name",
                     "chip_config.fingerprint",
                     "chip_config.structure",
@@ -81,6 +85,7 @@ pub fn rows(sweep: &Sweep, outcomes: &[Outcome]) -> Vec<Row> {
                     figures.remove(k);
                 }
             }
+            figures.retain(|k, _| !head.iter().any(|h| h.0 == *k));
             Row { head, figures }
         })
         .collect()
