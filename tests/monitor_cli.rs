@@ -51,7 +51,7 @@ fn write_program(dir: &Path) {
 /// `x · (4096 − d) / 4096`, rounded toward zero (Davies et al. 2018; Lava's
 /// bit-accurate LIF): the decay of the current and the voltage.
 fn decay(x: i64, d: i64) -> i64 {
-    let m = x.abs() * (4096 - d) >> 12;
+    let m = (x.abs() * (4096 - d)) >> 12;
     if x < 0 {
         -m
     } else {
