@@ -232,3 +232,118 @@ fn help_has_examples() {
         );
     }
 }
+
+#[test]
+fn mapping_hints_from_a_file_and_flags_shape_the_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, json, hints) = (
+        dir.path().join("g.img"),
+        dir.path().join("g.json"),
+        dir.path().join("hints.ron"),
+    );
+    std::fs::write(&hints, r#"(cores: {"conv3": 11}, place: {"dense": [127]})"#).unwrap();
+    let out = amine(&[
+        "compile",
+        "programs/conv_gesture.ron",
+        "--chip",
+        "loihi",
+        "-o",
+        s(&img),
+        "--json",
+        s(&json),
+        "--hints",
+        s(&hints),
+        "--max-per-core",
+        "conv2=676",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let cores = report["cores"].as_array().unwrap();
+    let holding = |pop: &str| -> Vec<&serde_json::Value> {
+        cores
+            .iter()
+            .filter(|c| {
+                c["populations"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p == pop)
+            })
+            .collect()
+    };
+    assert_eq!(holding("conv3").len(), 11);
+    assert!(holding("conv2")
+        .iter()
+        .all(|c| c["compartments"]["used"].as_u64().unwrap() <= 676));
+    let dense = holding("dense");
+    assert_eq!((dense.len(), dense[0]["core"].as_u64()), (1, Some(127)));
+}
+
+#[test]
+fn a_hint_against_a_limit_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("g.img");
+    let out = amine(&[
+        "compile",
+        "programs/conv_gesture.ron",
+        "--chip",
+        "loihi",
+        "-o",
+        s(&img),
+        "--cores",
+        "conv3=2",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("hint mapping.cores[\"conv3\"] = 2")
+            && err.contains("core.compartments")
+            && err.contains("loihi allows 1,024"),
+        "{err}"
+    );
+    assert!(listing(dir.path()).is_empty());
+    let bad = amine(&[
+        "compile",
+        "programs/conv_gesture.ron",
+        "--chip",
+        "loihi",
+        "-o",
+        s(&img),
+        "--cores",
+        "conv3",
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("--cores conv3: expected POPULATION=VALUE"));
+    assert!(listing(dir.path()).is_empty());
+}
+
+#[test]
+fn hints_do_not_apply_to_a_compiled_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("w1.img");
+    let out = amine(&[
+        "compile",
+        "programs/balanced.ron",
+        "--chip",
+        "loihi",
+        "-o",
+        s(&img),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = amine(&[
+        "run",
+        s(&img),
+        "--chip",
+        "loihi",
+        "--steps",
+        "5",
+        "--cores",
+        "exc=2",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        text(&run.stderr).contains("is a compiled image: mapping hints"),
+        "{}",
+        text(&run.stderr)
+    );
+}

@@ -1,7 +1,8 @@
-//! Every kind of `report.html` — a run (with monitors and the modulator field), a
-//! training run, a sweep and a comparison — loads in headless Chromium without a console
-//! error, an exception, a failed or external request, or a picture without a size
-//! (`tests/browser/check_report.py` drives Chromium over its DevTools pipe).
+//! Every kind of `report.html` — a run (with monitors and the modulator field), an Error
+//! Diffusion training run, an e-prop study, a sweep and a comparison — loads in headless
+//! Chromium without a console error, an exception, a failed or external request, or a
+//! picture without a size (`tests/browser/check_report.py` drives Chromium over its
+//! DevTools pipe).
 //!
 //! Chromium is not needed by the default test run: without it (or without python3) this
 //! test says it is skipped and passes, unless `AMINE_REQUIRE_CHROMIUM=1` (set by
@@ -70,6 +71,19 @@ fn every_report_renders_in_headless_chromium() {
         "--report",
         s(&d("train")),
     ]);
+    ok(&[
+        "train",
+        "--task",
+        "cue-accumulation",
+        "--trials",
+        "64",
+        "--eval-every",
+        "32",
+        "--eval-trials",
+        "16",
+        "--report",
+        s(&d("eprop")),
+    ]);
     let spec = d("sweep.ron");
     std::fs::write(
         &spec,
@@ -91,7 +105,7 @@ fn every_report_renders_in_headless_chromium() {
         "--report",
         s(&d("compare")),
     ]);
-    let pages: Vec<std::path::PathBuf> = ["run", "train", "sweep", "compare"]
+    let pages: Vec<std::path::PathBuf> = ["run", "train", "eprop", "sweep", "compare"]
         .iter()
         .map(|n| d(n).join("report.html"))
         .collect();
@@ -105,7 +119,7 @@ fn every_report_renders_in_headless_chromium() {
     );
     assert_eq!(
         text(&out.stdout).matches("ok: ").count(),
-        4,
+        5,
         "{}",
         text(&out.stdout)
     );

@@ -223,6 +223,18 @@ fn eprop_study_writes_every_report_file() {
         summary.contains("final accuracy %") && summary.contains("train µJ"),
         "{summary}"
     );
+    // Every report names the program and the chip configuration: name, file and the
+    // fingerprint of the whole configuration.
+    let chip = amine_chip::presets::preset("loihi-eprop").unwrap();
+    let fp = format!("{:016x}", amine_chip::identity::fingerprint(&chip));
+    assert_eq!(json["chip"]["name"], "loihi-eprop");
+    assert_eq!(json["chip"]["file"], "<preset loihi-eprop>");
+    assert_eq!(json["chip"]["fingerprint"], fp.as_str());
+    assert_eq!(json["sources"], serde_json::json!(["template", "template"]));
+    assert!(
+        summary.contains("loihi-eprop") && summary.contains(&fp),
+        "{summary}"
+    );
     for f in ["curve.svg", "field.svg"] {
         let svg = read(f);
         assert!(
@@ -230,7 +242,70 @@ fn eprop_study_writes_every_report_file() {
             "{f}"
         );
         assert!(svg.contains("diffusion") && svg.contains("sparse"), "{f}");
+        assert!(svg.contains("loihi-eprop") && svg.contains(&fp), "{f}");
     }
+    let html = read("report.html");
+    assert!(
+        html.contains("loihi-eprop") && html.contains(&fp) && html.matches("<svg").count() == 2,
+        "report.html names the chip and holds both pictures"
+    );
+}
+
+/// The shipped cue program trains as it is, recorded as the study's program, and is
+/// what the template writes.
+#[test]
+fn the_shipped_cue_program_trains_and_is_the_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = dir.path().join("cue_accumulation.ron");
+    let w = written.to_str().unwrap();
+    let out = amine(&[
+        "template",
+        "eprop",
+        "--task",
+        "cue-accumulation",
+        "--condition",
+        "diffusion",
+        "-o",
+        w,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shipped =
+        std::fs::read_to_string(common::root().join("programs/cue_accumulation.ron")).unwrap();
+    let fresh = std::fs::read_to_string(&written)
+        .unwrap()
+        .replace(w, "programs/cue_accumulation.ron");
+    assert!(
+        fresh == shipped,
+        "programs/cue_accumulation.ron is stale: regenerate it with `amine template eprop \
+         --task cue-accumulation --condition diffusion -o programs/cue_accumulation.ron`"
+    );
+    let report = dir.path().join("out");
+    let out = amine(&[
+        "train",
+        "programs/cue_accumulation.ron",
+        "--task",
+        "cue-accumulation",
+        "--trials",
+        "64",
+        "--eval-every",
+        "64",
+        "--eval-trials",
+        "4",
+        "--json",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["sources"],
+        serde_json::json!(["programs/cue_accumulation.ron"])
+    );
+    assert_eq!(json["runs"][0]["settings"]["condition"], "Diffusion");
+    assert_eq!(
+        json["runs"][0]["config"]["program"]["name"],
+        "cue_accumulation"
+    );
 }
 
 #[test]
@@ -251,12 +326,58 @@ fn eprop_bad_inputs_name_the_flag_and_write_nothing() {
         (&["--seeds", "0"][..], "--seeds"),
         (&["--k", "2"][..], "--k"),
         (&["--epochs", "3"][..], "--epochs"),
-        (&["programs/ed_digits.ron"][..], "takes no program"),
+        (&["--lr", "1,2,3", "--adam", "0.01"][..], "give one"),
+        (&["programs/ed_digits.ron"][..], "no `eprop` section"),
+        // The program carries its own network: template flags are refused.
+        (
+            &["programs/cue_accumulation.ron", "--condition", "sparse"][..],
+            "carries its own",
+        ),
+        // Widths the chip lacks: a compile error naming the limit, needed and available.
+        (&["--weight-bits", "20"][..], "core.weight_bits"),
+        (
+            &["--frac-bits", "30"][..],
+            "learning.eprop.eligibility.max_frac_bits",
+        ),
+        // Loihi has no e-prop engine: every limit named.
+        (&["--chip", "loihi"][..], "learning.eprop"),
+        (&["--chip", "loihi"][..], "learning.trace_bits"),
     ] {
         let args = eprop(extra);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         assert_fails_without_report(&args, &report, expect);
     }
+    // A program the fast backend cannot run: a synaptic delay.
+    let delayed = dir.path().join("delayed.ron");
+    let text = std::fs::read_to_string(common::root().join("programs/cue_accumulation.ron"))
+        .unwrap()
+        .replacen("delay: 0,", "delay: 2,", 1);
+    std::fs::write(&delayed, text).unwrap();
+    assert_fails_without_report(
+        &[
+            "train",
+            delayed.to_str().unwrap(),
+            "--task",
+            "cue-accumulation",
+            "--report",
+            r,
+        ],
+        &report,
+        "synaptic delays",
+    );
+    // A task whose inputs, readouts and trials do not match the program.
+    assert_fails_without_report(
+        &[
+            "train",
+            "programs/cue_accumulation.ron",
+            "--task",
+            "delayed-match",
+            "--report",
+            r,
+        ],
+        &report,
+        "the task sends 80 inputs, the program's input port has 40",
+    );
     // e-prop flags on an Error Diffusion task, and an ED task without its program.
     assert_fails_without_report(
         &[

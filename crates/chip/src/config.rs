@@ -6,6 +6,8 @@
 //! [`ChipConfig::validate`] checks cross-field consistency and reports every problem
 //! at once.
 
+pub mod eprop;
+
 use crate::error::{Error, ErrorKind, Problem};
 use crate::textfmt;
 use crate::units::{Cycles, Hertz, Milliwatts, Picojoules};
@@ -63,6 +65,30 @@ pub struct CoreConfig {
     pub max_tag_bits: u8,
     /// Neuron models the core's soma implements.
     pub neuron_models: Vec<NeuronModelKind>,
+    /// Population axons with shared synapse lists (Loihi's population-based hierarchical
+    /// connectivity); `None` (the default): every input axon is discrete and the compiler
+    /// expands convolutions into per-synapse rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub population: Option<PopulationConfig>,
+}
+
+/// Population axons: one input axon stands for a whole population of source neurons (its
+/// *atoms*). A spike carries its atom; the axon holds a compartment base and the first of
+/// `atoms` consecutive synapse-memory rows, and the spike reads row `first + atom`, adding
+/// `base` to every target index. Axons with the same connectivity pattern share the rows,
+/// so a convolution stores its kernel once per core instead of once per pixel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PopulationConfig {
+    /// Most atoms one population axon addresses.
+    pub max_atoms: u32,
+    /// Width of the compartment base: bases lie in `0..2^base_bits`.
+    pub base_bits: u8,
+    /// Input-axon entries a population axon takes on the receiving core.
+    pub input_slots: u32,
+    /// Output-axon entries a population axon takes on the sending core (shared by all
+    /// the source compartments of one population that reach the same axon).
+    pub output_slots: u32,
 }
 
 /// The neuron models a core can implement.
@@ -167,10 +193,13 @@ pub struct LearningConfig {
     pub max_terms: u8,
     /// Most factors in one product term.
     pub max_factors: u8,
+    /// The e-prop learning engine (`None`: the chip has none; see [`eprop`]).
+    #[serde(default)]
+    pub eprop: Option<eprop::EpropEngineConfig>,
 }
 
 /// Energy and cycles of one event.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cost {
     pub energy_pj: f64,
@@ -178,6 +207,10 @@ pub struct Cost {
 }
 
 impl Cost {
+    /// No energy and no time (an optional cost left out).
+    pub fn is_free(&self) -> bool {
+        *self == Cost::default()
+    }
     pub fn energy(&self) -> Picojoules {
         Picojoules(self.energy_pj)
     }
@@ -206,6 +239,18 @@ pub struct CostTable {
     pub neuron_active: Cost,
     /// A neuron update of an idle compartment.
     pub neuron_idle: Cost,
+    /// Every compartment's state read by the soma, once per step whatever it does (the
+    /// "access" of SANA-FE's soma model). Optional, default free.
+    #[serde(default, skip_serializing_if = "Cost::is_free")]
+    pub neuron_access: Cost,
+    /// An update of an active compartment, on top of its access (the "update" of
+    /// SANA-FE's soma model; counted like `neuron_active`). Optional, default free.
+    #[serde(default, skip_serializing_if = "Cost::is_free")]
+    pub neuron_update: Cost,
+    /// A spike (or graded payload) a compartment emits, once per emitting compartment
+    /// however many output axons it uses (the soma's "spike out"). Optional, default free.
+    #[serde(default, skip_serializing_if = "Cost::is_free")]
+    pub neuron_spike: Cost,
     /// A spike leaving a core (axon-out, one per output axon used), incl. delivery within its tile.
     pub spike_out: Cost,
     /// One east-west router hop of a packet.
@@ -216,6 +261,30 @@ pub struct CostTable {
     pub barrier: BarrierCost,
     /// One modulator cell update (per channel).
     pub modulator_cell_update: Cost,
+}
+
+impl CostTable {
+    /// Energy (pJ) of a soma phase that updated `active` and `idle` compartments and
+    /// emitted `spikes`: the two-rate model (`neuron_active`, `neuron_idle`) plus the
+    /// three-part one (`neuron_access` per compartment, `neuron_update` per active one,
+    /// `neuron_spike` per emission). The only place a soma is priced.
+    pub fn soma_energy_pj(&self, active: u64, idle: u64, spikes: u64) -> f64 {
+        let e = |n: u64, c: &Cost| n as f64 * c.energy_pj;
+        e(active, &self.neuron_active)
+            + e(idle, &self.neuron_idle)
+            + e(active + idle, &self.neuron_access)
+            + e(active, &self.neuron_update)
+            + e(spikes, &self.neuron_spike)
+    }
+
+    /// Cycles of the same soma phase (the events run one after the other).
+    pub fn soma_cycles(&self, active: u64, idle: u64, spikes: u64) -> u64 {
+        active * self.neuron_active.cycles
+            + idle * self.neuron_idle.cycles
+            + (active + idle) * self.neuron_access.cycles
+            + active * self.neuron_update.cycles
+            + spikes * self.neuron_spike.cycles
+    }
 }
 
 /// Barrier cost, linear between a 1-tile and a `max_tiles` barrier.
@@ -394,9 +463,12 @@ impl ChipConfig {
         );
         for &w in &c.weight_bits {
             need(
-                (1..=9).contains(&w),
+                (1..=crate::synapse::MAX_WEIGHT_BITS).contains(&w),
                 "core.weight_bits",
-                format!("width {w} is outside 1..=9"),
+                format!(
+                    "width {w} is outside 1..={}",
+                    crate::synapse::MAX_WEIGHT_BITS
+                ),
             );
         }
         need(
@@ -427,6 +499,23 @@ impl ChipConfig {
             "core.neuron_models",
             "must list at least one model".into(),
         );
+        if let Some(pc) = &c.population {
+            need(
+                pc.max_atoms >= 1,
+                "core.population.max_atoms",
+                "must be at least 1".into(),
+            );
+            need(
+                (1..=20).contains(&pc.base_bits),
+                "core.population.base_bits",
+                format!("{} is outside 1..=20", pc.base_bits),
+            );
+            need(
+                pc.input_slots >= 1 && pc.output_slots >= 1,
+                "core.population.input_slots",
+                "input_slots and output_slots must be at least 1".into(),
+            );
+        }
 
         let r = &self.router;
         need(
@@ -523,6 +612,13 @@ impl ChipConfig {
                 "must be at least 1".into(),
             );
         }
+        if l.eprop.is_some() {
+            need(
+                l.enabled,
+                "learning.eprop",
+                "an e-prop engine needs `learning.enabled: true`".into(),
+            );
+        }
 
         let costs = [
             ("costs.axon_in", &self.costs.axon_in),
@@ -533,6 +629,9 @@ impl ChipConfig {
             ("costs.trace_update", &self.costs.trace_update),
             ("costs.neuron_active", &self.costs.neuron_active),
             ("costs.neuron_idle", &self.costs.neuron_idle),
+            ("costs.neuron_access", &self.costs.neuron_access),
+            ("costs.neuron_update", &self.costs.neuron_update),
+            ("costs.neuron_spike", &self.costs.neuron_spike),
             ("costs.spike_out", &self.costs.spike_out),
             ("costs.hop_ew", &self.costs.hop_ew),
             ("costs.hop_ns", &self.costs.hop_ns),
@@ -573,6 +672,9 @@ impl ChipConfig {
                 format!("{v} must be finite and non-negative"),
             );
         }
+        if let Some(e) = &self.learning.eprop {
+            p.extend(e.problems(self.core.word_bits));
+        }
         p
     }
 }
@@ -596,6 +698,35 @@ mod tests {
         assert_eq!(bits_for(2), 1);
         assert_eq!(bits_for(1024), 10);
         assert_eq!(bits_for(1025), 11);
+    }
+
+    #[test]
+    fn soma_models_default_to_free_and_add_up() {
+        let mut c = crate::presets::preset("loihi").unwrap().costs;
+        // Presets state only the two-rate model: the three-part entries are free.
+        assert_eq!(c.neuron_access, Cost::default());
+        assert_eq!(c.soma_energy_pj(3, 5, 2), 3.0 * 81.0 + 5.0 * 52.0);
+        assert_eq!(c.soma_cycles(3, 5, 2), 3 * 84 + 5 * 53);
+        c.neuron_access = Cost {
+            energy_pj: 1.5,
+            cycles: 2,
+        };
+        c.neuron_update = Cost {
+            energy_pj: 0.25,
+            cycles: 3,
+        };
+        c.neuron_spike = Cost {
+            energy_pj: 8.0,
+            cycles: 7,
+        };
+        assert_eq!(
+            c.soma_energy_pj(3, 5, 2),
+            3.0 * 81.0 + 5.0 * 52.0 + 8.0 * 1.5 + 3.0 * 0.25 + 2.0 * 8.0
+        );
+        assert_eq!(
+            c.soma_cycles(3, 5, 2),
+            3 * 84 + 5 * 53 + 8 * 2 + 3 * 3 + 2 * 7
+        );
     }
 
     #[test]

@@ -12,6 +12,10 @@ use std::path::Path;
 /// Name and RON text of each embedded preset.
 pub const PRESETS: &[(&str, &str)] = &[
     ("loihi", include_str!("../../../chip-configs/loihi.ron")),
+    (
+        "loihi-eprop",
+        include_str!("../../../chip-configs/loihi_eprop.ron"),
+    ),
     ("tiny", include_str!("../../../chip-configs/tiny.ron")),
     (
         "truenorth",

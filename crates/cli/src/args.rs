@@ -25,7 +25,7 @@ pub enum Command {
     },
     /// Compile a network program onto a chip: writes a chip image and prints a report.
     #[command(
-        after_help = "Examples:\n  amine compile programs/balanced.ron --chip loihi -o balanced.img\n  amine compile programs/layered.ron --chip loihi -o layered.ron --json report.json\n\nAn output name ending in .ron gets the RON text encoding; any other name the compact binary.\nOn any error nothing is written and the exit code is 1 (2 for a\ncommand-line usage error)."
+        after_help = "Examples:\n  amine compile programs/balanced.ron --chip loihi -o balanced.img\n  amine compile programs/layered.ron --chip loihi -o layered.ron --json report.json\n  amine compile programs/conv_gesture.ron --chip loihi -o g.img --cores conv3=11 --max-per-core conv2=676\n  amine compile net.nir --dt 0.001 --chip loihi -o net.img --hints hints.ron\n\nMapping hints (--hints FILE, a MappingHints in RON, and the flags) are added to the\nprogram's own `mapping`: the flags over the file over the program (docs/compiler.md).\nAn output name ending in .ron gets the RON text encoding; any other name the compact binary.\nOn any error nothing is written and the exit code is 1 (2 for a\ncommand-line usage error)."
     )]
     Compile {
         /// The network program (RON), or a NIR file (`.nir`, needs `--dt`).
@@ -46,6 +46,8 @@ pub enum Command {
         /// e.g. `--set costs.synaptic_op.energy_pj=47.2 --set core.weight_bits=[1,2,4,8]`.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
+        #[command(flatten)]
+        mapping: MappingArgs,
     },
     /// Inspect NIR graphs (Neuromorphic Intermediate Representation, `.nir` HDF5 files).
     Nir {
@@ -76,7 +78,7 @@ pub enum Command {
     /// Train a network on a task with the chip's own learning engine, and report
     /// accuracy, the learning curve, and energy and latency per sample.
     #[command(
-        after_help = "Examples:\n  amine train programs/ed_digits.ron --task digits --report out/\n  amine train programs/ed_digits.ron --task digits --epochs 5 --seed 2\n  amine train net.ron --task mnist:/data/mnist --epochs 1 --report mnist/\n  amine train --task cue-accumulation --report eprop/\n  amine train --task cue-accumulation --condition diffusion,sparse --seeds 3 --threads 2\n  amine train --task pattern-generation --condition diffusion --trials 200 --float\n\nError Diffusion (--task digits or mnist:<dir>) trains PROGRAM, which must have the Error\nDiffusion layout (docs/training.md; `amine template ed` writes one); --seed seeds the\ninitial weights and the sample order. The e-prop tasks (cue-accumulation, delayed-match,\npattern-generation) take no PROGRAM: they build the network of each seed and run a study\nof conditions × seeds on the chip's e-prop core (seeds start at --seed). On any error\nnothing is written and the exit code is 1 (2 for a\ncommand-line usage error)."
+        after_help = "Examples:\n  amine train programs/ed_digits.ron --task digits --report out/\n  amine train programs/ed_digits.ron --task digits --epochs 5 --seed 2\n  amine train net.ron --task mnist:/data/mnist --epochs 1 --report mnist/\n  amine train programs/cue_accumulation.ron --task cue-accumulation --seeds 5 --threads 2 --report cue/\n  amine train --task cue-accumulation --condition diffusion,sparse --seeds 3 --threads 2\n  amine train --task pattern-generation --condition diffusion --trials 200 --float\n\nError Diffusion (--task digits or mnist:<dir>) trains PROGRAM, which must have the Error\nDiffusion layout (docs/training.md; `amine template ed` writes one); --seed seeds the\ninitial weights and the sample order. The e-prop tasks (cue-accumulation, delayed-match,\npattern-generation) train an e-prop PROGRAM (`amine template eprop` writes one), or\nwithout one the template's program of each --condition, on the chip's e-prop engine\n(default chip loihi-eprop): a study of programs × seeds, seeds from --seed replacing the\nprogram's. On any error nothing is written and the exit code is 1 (2 for a\ncommand-line usage error)."
     )]
     Train(TrainArgs),
     /// Sweep chip and program parameters and seeds: one table (CSV and JSON) with every
@@ -92,23 +94,26 @@ pub enum Command {
     Compare(CompareArgs),
     /// Write a generated network program (e.g. the Error Diffusion classifier).
     #[command(
-        after_help = "Examples:\n  amine template ed -o ed.ron\n  amine template ed --inputs 784 --hidden 64 -o ed_mnist.ron\n  amine template ed --credit diffusion -o ed_diffusion.ron"
+        after_help = "Examples:\n  amine template ed -o ed.ron\n  amine template ed --inputs 784 --hidden 64 -o ed_mnist.ron\n  amine template ed --credit diffusion -o ed_diffusion.ron\n  amine template eprop --task cue-accumulation --condition diffusion -o cue.ron\n  amine template eprop --task delayed-match --condition sparse --weight-bits 8 -o dm.ron"
     )]
     Template(TemplateArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// The network program (RON), for the Error Diffusion tasks; none for e-prop.
+    /// The network program (RON). Error Diffusion: required. e-prop: optional — an
+    /// e-prop program (e.g. programs/cue_accumulation.ron); without one the template
+    /// writes one per --condition.
     pub program: Option<PathBuf>,
     /// Error Diffusion: `digits` (built in) or `mnist:<folder>` (the four IDX files,
     /// plain or gzipped). e-prop: `cue-accumulation`, `delayed-match` or
     /// `pattern-generation`.
     #[arg(long, default_value = "digits")]
     pub task: String,
-    /// A preset name (loihi, tiny) or a chip-config RON file.
-    #[arg(long, default_value = "loihi")]
-    pub chip: String,
+    /// A preset name (loihi, loihi-eprop, tiny, …) or a chip-config RON file [default:
+    /// loihi; e-prop: loihi-eprop].
+    #[arg(long)]
+    pub chip: Option<String>,
     /// Override a chip-config field, `path=value` (repeatable), checked like the file:
     /// e.g. `--set costs.synaptic_op.energy_pj=47.2 --set core.weight_bits=[1,2,4,8]`.
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -141,20 +146,15 @@ pub struct TrainArgs {
     /// Print the JSON report instead of the summary.
     #[arg(long)]
     pub json: bool,
-    /// e-prop: how the learning signal reaches the neurons, a comma list of
-    /// `diffusion`, `sparse`, `full` [default: all three].
-    #[arg(long, value_name = "LIST")]
-    pub condition: Option<String>,
-    /// e-prop: seeds per condition, from --seed [default: 1].
+    #[command(flatten)]
+    pub eprop: EpropFlags,
+    /// e-prop: seeds per condition (program), from --seed [default: 1].
     #[arg(long, value_name = "N")]
     pub seeds: Option<usize>,
     /// e-prop: training trials per run, rounded up to whole batches [default: per
     /// task].
     #[arg(long, value_name = "N")]
     pub trials: Option<usize>,
-    /// e-prop: trials per weight update [default: per task].
-    #[arg(long, value_name = "N")]
-    pub batch: Option<usize>,
     /// e-prop: a curve point every N training trials [default: per task].
     #[arg(long, value_name = "N")]
     pub eval_every: Option<usize>,
@@ -162,58 +162,77 @@ pub struct TrainArgs {
     /// for pattern-generation) [default: per task].
     #[arg(long, value_name = "N")]
     pub eval_trials: Option<usize>,
-    /// e-prop: SGD rates of input, recurrent and readout weights [default: per
-    /// condition].
+    /// e-prop: also train the float reference (same network, trials and rates) and
+    /// report its final metric.
+    #[arg(long)]
+    pub float: bool,
+}
+
+/// The e-prop template's settings (`amine template eprop`, and `amine train --task …`
+/// without a program); a program file carries its own.
+#[derive(Debug, Args, Default)]
+pub struct EpropFlags {
+    /// e-prop: how the learning signal reaches the neurons, a comma list of
+    /// `diffusion`, `sparse`, `full` [default: all three].
+    #[arg(long, value_name = "LIST")]
+    pub condition: Option<String>,
+    /// e-prop: trials per weight update [default: per task].
+    #[arg(long, value_name = "N")]
+    pub batch: Option<u32>,
+    /// e-prop: the plain update `Δw = −η·g` with these rates of input, recurrent and
+    /// readout weights (float units, e.g. 65,327,25) instead of Adam.
     #[arg(long, value_name = "IN,REC,OUT")]
     pub lr: Option<String>,
-    /// e-prop: the kernel factor of the `diffusion` condition, in [0, 1].
+    /// e-prop: Adam's step in the chip's update unit [default: 0.005].
+    #[arg(long, value_name = "STEP")]
+    pub adam: Option<f64>,
+    /// e-prop: the kernel factor of the `diffusion` condition, in [0, 1] [default: 0.75].
     #[arg(long, value_name = "X")]
     pub k: Option<f64>,
-    /// e-prop: strength of the firing-rate regularisation.
+    /// e-prop: strength of the firing-rate regularisation [default: 0.005].
     #[arg(long, value_name = "X")]
     pub c_reg: Option<f64>,
-    /// e-prop: bits of a weight mantissa (2..=16).
+    /// e-prop: weight width in bits, sign included [default: 16].
     #[arg(long, value_name = "N")]
     pub weight_bits: Option<u8>,
-    /// e-prop: fractional bits of the eligibility traces (8..=24).
+    /// e-prop: fractional bits of the eligibility traces [default: 20].
     #[arg(long, value_name = "N")]
     pub frac_bits: Option<u8>,
     /// e-prop: decay every trace every step (by default a row that only decays is
     /// skipped and caught up when next used).
     #[arg(long)]
     pub strict_decay: bool,
-    /// e-prop: also train the float reference (same network, trials and rates) and
-    /// report its final metric.
-    #[arg(long)]
-    pub float: bool,
-    /// e-prop: Adam with this step in the chip's update unit instead of plain
-    /// `Δw = −η·g` (then --lr is not used), e.g. 0.005.
-    #[arg(long, value_name = "STEP")]
-    pub adam: Option<f64>,
 }
 
 #[derive(Debug, Args)]
 pub struct TemplateArgs {
-    /// Which network: `ed` (Error Diffusion classifier).
+    /// Which network: `ed` (Error Diffusion classifier) or `eprop` (a recurrent
+    /// LIF/ALIF network trained with e-prop: needs --task and --condition).
     pub kind: String,
-    /// Values per sample.
-    #[arg(long, default_value_t = 64)]
-    pub inputs: u32,
-    #[arg(long, default_value_t = 10)]
-    pub classes: u32,
-    /// Hidden units per class (even: half excitatory, half inhibitory).
-    #[arg(long, default_value_t = 64)]
-    pub hidden: u32,
-    /// `broadcast` (error injected into the whole class region) or `diffusion`
-    /// (injected at the region's centre, spread by the grid).
-    #[arg(long, default_value = "broadcast")]
-    pub credit: String,
-    /// For study: one hidden layer wired to every output, hearing the mean error.
+    /// ed: values per sample [default: 64].
+    #[arg(long)]
+    pub inputs: Option<u32>,
+    /// ed: classes [default: 10].
+    #[arg(long)]
+    pub classes: Option<u32>,
+    /// ed: hidden units per class (even: half excitatory, half inhibitory) [default: 64].
+    #[arg(long)]
+    pub hidden: Option<u32>,
+    /// ed: `broadcast` (error injected into the whole class region) or `diffusion`
+    /// (injected at the region's centre, spread by the grid) [default: broadcast].
+    #[arg(long)]
+    pub credit: Option<String>,
+    /// ed, for study: one hidden layer wired to every output, hearing the mean error.
     #[arg(long)]
     pub shared_hidden: bool,
-    /// Steps the grid spreads the error for, with `--credit diffusion`.
-    #[arg(long, default_value_t = 6)]
-    pub diffusion_steps: u32,
+    /// ed: steps the grid spreads the error for, with `--credit diffusion` [default: 6].
+    #[arg(long)]
+    pub diffusion_steps: Option<u32>,
+    /// eprop: `cue-accumulation`, `delayed-match` or `pattern-generation`.
+    #[arg(long)]
+    pub task: Option<String>,
+    #[command(flatten)]
+    pub eprop: EpropFlags,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Where to write the program.
@@ -345,6 +364,29 @@ pub struct RunArgs {
     /// Print wall-clock timings of compile, simulation and report to stderr (for bench).
     #[arg(long, hide = true)]
     pub timings: bool,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+}
+
+/// Mapping hints on the command line (for a program or NIR file that is compiled).
+#[derive(Debug, Clone, Default, Args)]
+pub struct MappingArgs {
+    /// A mapping-hints file: a `MappingHints` in RON, e.g.
+    /// `(cores: {"conv3": 8}, max_per_core: {"conv2": 512}, colocate: [["e", "i"]])`.
+    #[arg(long, value_name = "FILE")]
+    pub hints: Option<PathBuf>,
+    /// Spread a population evenly over exactly N cores of its own (repeatable).
+    #[arg(long, value_name = "POP=N")]
+    pub cores: Vec<String>,
+    /// At most N of a population's neurons on one core (repeatable).
+    #[arg(long, value_name = "POP=N")]
+    pub max_per_core: Vec<String>,
+    /// Put a population's slices on these cores, in neuron order (repeatable).
+    #[arg(long, value_name = "POP=C,C,...")]
+    pub place: Vec<String>,
+    /// Cut these populations in proportion so slice k of each shares a core (repeatable).
+    #[arg(long, value_name = "A,B,...")]
+    pub colocate: Vec<String>,
 }
 
 /// Options of `amine demo`.

@@ -9,7 +9,7 @@
 //! with its quantized weight.
 
 use crate::context::Compilation;
-use amine_chip::image::ChipImage;
+use amine_chip::image::{ChipImage, PopTarget};
 use amine_chip::synapse::{effective_weight, quantize_weight};
 
 /// `(pre_node, pre_index, post_node, post_index, effective_weight, delay)`, where nodes
@@ -60,11 +60,27 @@ pub fn image_synapses(image: &ChipImage) -> Result<Vec<SynapseRecord>, String> {
         }
         Ok(())
     };
+    // Source of each (population axon, atom): (core index, axon id, atom) → source.
+    let mut pop_source: std::collections::BTreeMap<(usize, u32, u32), (u32, u32)> =
+        Default::default();
+    let mut claim_pop = |from: (u32, u32), t: &PopTarget| -> Result<(), String> {
+        let k = core_index(t.core).ok_or(format!("fan-out to missing core {}", t.core))?;
+        if pop_source.insert((k, t.axon, t.atom), from).is_some() {
+            return Err(format!(
+                "core {} population axon {} atom {} has two sources",
+                t.core, t.axon, t.atom
+            ));
+        }
+        Ok(())
+    };
     for (k, core) in image.cores.iter().enumerate() {
         for (c, who) in owner[k].iter().enumerate() {
             let from = who.ok_or(format!("core {} compartment {c} has no neuron", core.id))?;
             for t in core.fanout_of(c) {
                 claim(from, t)?;
+            }
+            for t in core.pop_fanout_of(c) {
+                claim_pop(from, t)?;
             }
         }
     }
@@ -73,35 +89,73 @@ pub fn image_synapses(image: &ChipImage) -> Result<Vec<SynapseRecord>, String> {
             for t in port.fanout_of(a) {
                 claim((npops + i as u32, a as u32), t)?;
             }
+            for t in port.pop_fanout_of(a) {
+                claim_pop((npops + i as u32, a as u32), t)?;
+            }
         }
     }
     let mut out = Vec::with_capacity(image.synapse_count() as usize);
     for (k, core) in image.cores.iter().enumerate() {
-        for (r, row) in core.synapses.rows().iter().enumerate() {
-            let (pn, pi) = source[k][r].ok_or(format!("core {} row {r} has no source", core.id))?;
+        let discrete = core.discrete_rows() as usize;
+        // Population axons: each atom's row, offset by the base, from the atom's source.
+        if let Some(p) = &core.population {
+            for (a, ax) in p.axons.iter().enumerate() {
+                let id = p.shared_from + a as u32;
+                for atom in 0..ax.atoms {
+                    let r = ax.first_row + atom;
+                    let row = core.synapses.rows()[r as usize];
+                    let mut syn = core.synapses.row_synapses(r).peekable();
+                    if syn.peek().is_none() {
+                        continue;
+                    }
+                    let (pn, pi) = pop_source.get(&(k, id, atom)).copied().ok_or(format!(
+                        "core {} population axon {id} atom {atom} has no source",
+                        core.id
+                    ))?;
+                    for s in syn {
+                        let who = owner[k]
+                            .get((ax.base + s.target) as usize)
+                            .copied()
+                            .flatten();
+                        out.push(record((pn, pi), who, &s, row.exponent, || {
+                            format!("core {} population axon {id}", core.id)
+                        })?);
+                    }
+                }
+            }
+        }
+        for (r, row) in core.synapses.rows().iter().enumerate().take(discrete) {
+            let from = source[k][r].ok_or(format!("core {} row {r} has no source", core.id))?;
             for s in core.synapses.row_synapses(r as u32) {
-                let (qn, qi) =
-                    owner[k]
-                        .get(s.target as usize)
-                        .copied()
-                        .flatten()
-                        .ok_or(format!(
-                            "core {} row {r} targets an empty compartment",
-                            core.id
-                        ))?;
-                out.push((
-                    pn,
-                    pi,
-                    qn,
-                    qi,
-                    effective_weight(s.weight, row.exponent),
-                    s.delay,
-                ));
+                let who = owner[k].get(s.target as usize).copied().flatten();
+                out.push(record(from, who, &s, row.exponent, || {
+                    format!("core {} row {r}", core.id)
+                })?);
             }
         }
     }
     out.sort_unstable();
     Ok(out)
+}
+
+/// The record of synapse `s` (of a row with exponent `exp`) from `from` to the neuron
+/// `to` of its target compartment; an error naming `what` if the compartment is empty.
+fn record(
+    from: (u32, u32),
+    to: Option<(u32, u32)>,
+    s: &amine_chip::synapse::Synapse,
+    exp: i8,
+    what: impl Fn() -> String,
+) -> Result<SynapseRecord, String> {
+    let (qn, qi) = to.ok_or_else(|| format!("{} targets an empty compartment", what()))?;
+    Ok((
+        from.0,
+        from.1,
+        qn,
+        qi,
+        effective_weight(s.weight, exp),
+        s.delay,
+    ))
 }
 
 /// Every synapse of the program, with its quantized weight, sorted (after `quantize`).
@@ -112,6 +166,22 @@ pub fn program_synapses(c: &Compilation) -> Vec<SynapseRecord> {
     let mut out = Vec::with_capacity(q.synapses as usize);
     for (p, e) in net.projections.iter().enumerate() {
         let cl = &q.classes[q.class_of[p]];
+        if let Some(cv) = net.shared(p) {
+            let d = c.program.projections[p].delay;
+            cv.for_each(|a, t, w| {
+                let exp = cl.exponents[a as usize];
+                let m = quantize_weight(w, &cl.format, exp);
+                out.push((
+                    e.pre as u32,
+                    a,
+                    e.post as u32,
+                    t,
+                    effective_weight(m, exp),
+                    d,
+                ));
+            });
+            continue;
+        }
         for a in 0..e.offsets.len() - 1 {
             let exp = cl.exponents[a];
             for s in e.range(a) {

@@ -34,6 +34,8 @@ pub struct Compilation {
     pub partition: Option<Partition>,
     pub placement: Option<Placement>,
     pub routing: Option<Routing>,
+    /// eprop: the e-prop engine's registers (programs with an `eprop` section).
+    pub eprop: Option<crate::passes::eprop::EpropPlan>,
     pub image: Option<ChipImage>,
 }
 
@@ -71,9 +73,22 @@ impl<T: Copy> Values<T> {
 
 /// expand: every projection's synapses, in compressed-sparse-row form by presynaptic
 /// neuron (`post[offsets[i]..offsets[i+1]]` are neuron i's targets, ascending).
+///
+/// A convolution (or pooling) projection also has its [`Conv`](crate::conv::Conv) in
+/// `convs`; one stored in shared form has no synapses here (its kernel becomes shared
+/// synapse lists in `emit`).
 #[derive(Debug, Clone, Default)]
 pub struct Network {
     pub projections: Vec<Expanded>,
+    /// Per projection: the convolution it is, if any.
+    pub convs: Vec<Option<crate::conv::Conv>>,
+}
+
+impl Network {
+    /// The convolution of projection `i` if it is stored as shared lists.
+    pub fn shared(&self, i: usize) -> Option<&crate::conv::Conv> {
+        self.convs.get(i)?.as_ref().filter(|c| c.shared)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -152,6 +167,17 @@ pub struct Partition {
     pub pop_base: Vec<u32>,
     /// Every synapse-memory row: sorted by (bin, class, source).
     pub rows: Vec<RowRef>,
+    /// The bins' shares of shared-weight convolutions, sorted by (bin, projection).
+    pub shared: Vec<SharedBlock>,
+}
+
+/// Output channels `channels.0..channels.1` of shared convolution `projection`'s target,
+/// held by `bin` from its compartment 0 (channel-major).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SharedBlock {
+    pub bin: u32,
+    pub projection: usize,
+    pub channels: (u32, u32),
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -162,8 +188,10 @@ pub struct Bin {
     pub input_axons: u32,
     pub output_axons: u32,
     pub synapse_bits: u64,
-    /// The limit that stopped this bin from taking the next neuron, if any.
+    /// The limit (or hint) that stopped this bin from taking the next neuron, if any.
     pub closed_by: Option<&'static str>,
+    /// The core a `mapping.place` hint gives this bin.
+    pub pinned: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -151,6 +151,15 @@ fn limit_noun(limit: &str) -> String {
         "chip.synapse_memory_bits" => "bits of synapse memory in all",
         "modulator.channels" => "modulator channels",
         "learning.enabled" => "learning engine",
+        "core.population" => "population axons",
+        "core.population.max_atoms" => "atoms on one population axon",
+        "learning" => "learning on a shared kernel",
+        "shared.recurrent" => "target packed before its source",
+        "shared.layout" => "output shape for one target",
+        "mapping.colocate" => "colocation",
+        "mapping.cores" => "cores from the hint",
+        "mapping.max_per_core" => "neurons of the population on one core",
+        "mapping.max_compartments_per_core" => "compartments on one core from the hint",
         _ => "",
     };
     if noun.is_empty() {

@@ -8,7 +8,7 @@
 //! The pipeline is one pass per module under [`passes`], each reading and extending the
 //! [`Compilation`] context, with the collecting [`verify`] step between passes:
 //!
-//! parse → validate → expand → quantize → partition → place → route → emit
+//! parse → validate → expand → quantize → partition → place → route → eprop → emit
 //!
 //! **API boundary:** the compiler never runs a simulation. **Determinism:** every random
 //! choice comes from seeded generators and no hash-map order reaches the output, so the
@@ -27,10 +27,14 @@
 
 pub mod audit;
 pub mod context;
+pub mod conv;
 pub mod csv;
 pub mod error;
+pub mod generate;
+pub mod graph;
 pub mod neurons;
 pub mod passes;
+pub mod positions;
 pub mod program;
 pub mod report;
 pub mod summary;
@@ -43,6 +47,7 @@ pub use report::CompileReport;
 
 use amine_chip::image::ChipImage;
 use amine_chip::ChipConfig;
+use program::MappingHints;
 use std::path::Path;
 
 /// The result of a successful compilation.
@@ -59,9 +64,19 @@ pub struct Compiled {
 
 /// Compile the program file at `path` for `chip`.
 pub fn compile_file(path: &Path, chip: &ChipConfig) -> Result<Compiled, Error> {
+    compile_file_with(path, chip, MappingHints::default())
+}
+
+/// Compile the program file at `path` for `chip`, with `hints` added to the program's own
+/// mapping hints (see [`MappingHints::merge`]; the command line's `--hints` and flags).
+pub fn compile_file_with(
+    path: &Path,
+    chip: &ChipConfig,
+    hints: MappingHints,
+) -> Result<Compiled, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    compile_str(&text, &path.display().to_string(), base, chip)
+    compile_str_with(&text, &path.display().to_string(), base, chip, hints)
 }
 
 /// Compile program text; `origin` names it in errors, CSV paths are relative to `base_dir`.
@@ -71,8 +86,20 @@ pub fn compile_str(
     base_dir: &Path,
     chip: &ChipConfig,
 ) -> Result<Compiled, Error> {
+    compile_str_with(text, origin, base_dir, chip, MappingHints::default())
+}
+
+/// [`compile_str`] with `hints` added to the program's mapping hints.
+pub fn compile_str_with(
+    text: &str,
+    origin: &str,
+    base_dir: &Path,
+    chip: &ChipConfig,
+    hints: MappingHints,
+) -> Result<Compiled, Error> {
     chip.validate()?;
-    let c = passes::parse::run(text, origin, base_dir, chip.clone())?;
+    let mut c = passes::parse::run(text, origin, base_dir, chip.clone())?;
+    c.program.mapping.merge(hints);
     compile(c)
 }
 
@@ -101,6 +128,7 @@ pub fn compile(mut c: Compilation) -> Result<Compiled, Error> {
     pass(&mut c, &mut t, "partition", passes::partition::run)?;
     pass(&mut c, &mut t, "place", passes::place::run)?;
     pass(&mut c, &mut t, "route", passes::route::run)?;
+    pass(&mut c, &mut t, "eprop", passes::eprop::run)?;
     pass(&mut c, &mut t, "emit", passes::emit::run)?;
     let image = c
         .image

@@ -1,9 +1,12 @@
 //! Physical neuron parameters → the chip's fixed-point compartment parameters.
 //!
 //! Conversions (the weight unit `a_in` adds 64 to `u`; see `program.rs`):
-//! - current decay: `du + 1 = 4096 / tau_syn` (so `tau_syn = 8` steps gives `du = 511`);
-//! - voltage decay: `dv = 4096 / tau_mem`; adaptation decay `da = 4096 / tau_adapt`;
-//! - time constants below one step are errors (use the raw models for exotic decays);
+//! - every decay comes from [`decay_from_tau`], the chip's one conversion
+//!   `round(4096·(1 − e^(−1/τ)))` (τ in steps): current decay `du + 1 = decay(tau_syn)`
+//!   (so `tau_syn = 8` steps gives `du = 480`, and `tau_syn = 0`, no memory, `du =
+//!   4095`), voltage decay `dv = decay(tau_mem)` (20 steps: 200), adaptation decay
+//!   `da = decay(tau_adapt)`;
+//! - negative or non-finite time constants are errors;
 //! - threshold `vth = threshold` (a whole number: the chip compares `v > vth << 6`);
 //! - bias `b` weight units is `64·b` raw, stored as `bias_mant << bias_exp` with the
 //!   smallest exponent whose mantissa fits 13 bits;
@@ -16,7 +19,7 @@ use crate::program::{Activation, Model, Time};
 use amine_chip::neuron::alif::{AlifParams, Reset};
 use amine_chip::neuron::graded::{GradedParams, SigmoidTable};
 use amine_chip::neuron::lif::{LifParams, VTH_MAX};
-use amine_chip::neuron::NeuronParams;
+use amine_chip::neuron::{decay_from_tau, NeuronParams};
 
 /// u units per weight unit (`a_in << 6`).
 pub const WEIGHT_SCALE: f64 = 64.0;
@@ -57,6 +60,7 @@ pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
             bias,
             refractory,
             subtract_reset,
+            reset,
         } => {
             let a = adapt * WEIGHT_SCALE;
             let a_max = ((1u32 << 23) - 1) as f64;
@@ -68,12 +72,16 @@ pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
             }
             NeuronParams::Alif(AlifParams {
                 lif: lif(*tau_syn, *tau_mem, *threshold, *bias, *refractory, dt_ms, p),
-                da: decay("tau_adapt", *tau_adapt, dt_ms, 0.0, p),
+                da: decay("tau_adapt", *tau_adapt, dt_ms, 0, p),
                 a_inc: a.round().clamp(0.0, a_max) as i32,
-                reset: if *subtract_reset {
-                    Reset::Subtract
-                } else {
-                    Reset::Zero
+                reset: match (reset, subtract_reset) {
+                    (Some(r), false) => *r,
+                    (Some(_), true) => {
+                        p.push("give `reset` or `subtract_reset`, not both".into());
+                        Reset::Zero
+                    }
+                    (None, true) => Reset::Subtract,
+                    (None, false) => Reset::Zero,
                 },
             })
         }
@@ -100,7 +108,7 @@ pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
                 p.push(format!("span = {span}: must be positive"));
             }
             let du = match tau_syn {
-                Some(t) => decay("tau_syn", *t, dt_ms, 1.0, p),
+                Some(t) => decay("tau_syn", *t, dt_ms, 1, p),
                 None => 4095,
             };
             NeuronParams::Graded(GradedParams {
@@ -132,17 +140,18 @@ pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
     }
 }
 
-/// `4096 / tau` rounded, for a decay field; `extra` is subtracted (1 for `du`, whose
-/// decrement is `du + 1`).
-fn decay(field: &str, t: Time, dt_ms: f64, extra: f64, problems: &mut Vec<String>) -> u16 {
+/// [`decay_from_tau`] of `t` for a 12-bit decay field; `extra` is subtracted (1 for
+/// `du`, whose decrement is `du + 1`).
+fn decay(field: &str, t: Time, dt_ms: f64, extra: u16, problems: &mut Vec<String>) -> u16 {
     let tau = t.steps(dt_ms);
-    if !(tau >= 1.0 && tau.is_finite()) {
+    if !(tau >= 0.0 && tau.is_finite()) {
         problems.push(format!(
-            "{field} = {tau} steps: a time constant must be at least 1 step"
+            "{field} = {tau} steps: a time constant must be finite and not negative \
+             (0: no memory)"
         ));
         return 0;
     }
-    (4096.0 / tau - extra).round().clamp(0.0, 4095.0) as u16
+    decay_from_tau(tau).saturating_sub(extra).min(4095)
 }
 
 fn threshold(t: f64, problems: &mut Vec<String>) -> u32 {
@@ -195,8 +204,8 @@ fn lif(
         }
     };
     LifParams {
-        du: decay("tau_syn", tau_syn, dt, 1.0, problems),
-        dv: decay("tau_mem", tau_mem, dt, 0.0, problems),
+        du: decay("tau_syn", tau_syn, dt, 1, problems),
+        dv: decay("tau_mem", tau_mem, dt, 0, problems),
         vth: threshold(th, problems),
         bias_mant,
         bias_exp,
@@ -223,12 +232,18 @@ mod tests {
         let NeuronParams::Lif(l) = resolve(&w1(Time::Steps(8.0), 1000.0), 1.0).unwrap() else {
             panic!()
         };
-        assert_eq!((l.du, l.dv, l.vth), (511, 256, 1000));
+        // 4096·(1 − e^(−1/8)) = 481.3 → du + 1 = 481; 4096·(1 − e^(−1/16)) = 248.2.
+        assert_eq!((l.du, l.dv, l.vth), (480, 248, 1000));
         // Milliseconds convert through dt: 4 ms at 0.5 ms per step is 8 steps.
         let NeuronParams::Lif(l) = resolve(&w1(Time::Ms(4.0), 1000.0), 0.5).unwrap() else {
             panic!()
         };
-        assert_eq!(l.du, 511);
+        assert_eq!(l.du, 480);
+        // No memory: τ = 0 clears u every step.
+        let NeuronParams::Lif(l) = resolve(&w1(Time::Steps(0.0), 1000.0), 1.0).unwrap() else {
+            panic!()
+        };
+        assert_eq!(l.du, 4095);
     }
 
     #[test]
@@ -252,7 +267,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_problems_not_panics() {
-        let e = resolve(&w1(Time::Steps(0.5), 10.5), 1.0).unwrap_err();
+        let e = resolve(&w1(Time::Steps(-0.5), 10.5), 1.0).unwrap_err();
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(resolve(&w1(Time::Steps(f64::NAN), -1.0), 1.0).is_err());
         let g = Model::Graded {

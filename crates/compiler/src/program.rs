@@ -6,6 +6,8 @@
 //! `1 << 6` to the 24-bit current `u`; a LIF neuron with `threshold: 1000` spikes when
 //! `v > 1000 << 6`. Time constants are given in steps or milliseconds.
 
+pub mod eprop;
+
 use amine_chip::image::{ProbeKind, Sign};
 use amine_chip::neuron::alif::AlifParams;
 use amine_chip::neuron::lif::LifParams;
@@ -39,6 +41,10 @@ pub struct Program {
     /// Modulator-grid kernel, decay and boundary for this program (default: the chip's).
     #[serde(default)]
     pub grid: Option<amine_chip::image::GridRegisters>,
+    /// Training with e-prop: the readouts, error units, feedback, trial and update the
+    /// chip's e-prop engine runs ([`eprop::EpropSpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eprop: Option<eprop::EpropSpec>,
 }
 
 fn one() -> f64 {
@@ -73,6 +79,15 @@ pub enum Positions {
     Random { seed: u64 },
     /// Explicit (x, y) per neuron.
     List(Vec<(f64, f64)>),
+    /// Distinct random cells of a `width × height` lattice (cell centres), shared by
+    /// every population naming the same lattice and seed: their neurons take distinct
+    /// cells, in population order. `seed: None` derives one from the program seed.
+    Lattice {
+        width: u32,
+        height: u32,
+        #[serde(default)]
+        seed: Option<u64>,
+    },
 }
 
 /// A time span, in steps or in milliseconds (converted with the program's `dt_ms`).
@@ -85,8 +100,9 @@ pub enum Time {
 /// A neuron model, in physical units or as raw chip fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Model {
-    /// Loihi CUBA LIF from time constants: `du + 1 = 4096 / tau_syn`, `dv = 4096 / tau_mem`
-    /// (in steps, rounded to the nearest 12-bit value); `threshold` and `bias` in weight units.
+    /// Loihi CUBA LIF from time constants: `du + 1 = decay(tau_syn)`, `dv =
+    /// decay(tau_mem)` with the chip's `decay(τ) = round(4096·(1 − e^(−1/τ)))` (τ in
+    /// steps; 0 = no memory); `threshold` and `bias` in weight units.
     Lif {
         tau_syn: Time,
         tau_mem: Time,
@@ -113,6 +129,11 @@ pub enum Model {
         /// Reset by subtracting the threshold (e-prop style) instead of to zero.
         #[serde(default)]
         subtract_reset: bool,
+        /// The reset rule, when neither `Zero` nor `subtract_reset`'s `Subtract`:
+        /// `Some(SubtractBase)` removes the base threshold and keeps integrating while
+        /// refractory (the LSNN neuron e-prop is defined on; docs/neurons.md).
+        #[serde(default)]
+        reset: Option<amine_chip::neuron::alif::Reset>,
     },
     AlifRaw(AlifParams),
     /// A graded (rate) unit: `o = 1/(1+exp(−2u/u0))`, sent as an unsigned payload.
@@ -254,6 +275,109 @@ pub enum Connect {
     All,
     /// A CSV file with lines `pre,post,weight[,delay]` (path relative to the program).
     File(String),
+    /// Each pair with probability `1/(1 + exp(d²/(4σ)))`, `d` the distance of the two
+    /// neurons' positions on the unit torus (both populations need positions): local
+    /// connectivity, ≈ `4πσ·ln 2` of all pairs.
+    Distance {
+        sigma: f64,
+        #[serde(default)]
+        allow_self: bool,
+    },
+    /// Exactly `round(p · pre · post)` distinct pairs, drawn uniformly.
+    FixedTotal { p: f64 },
+    /// A 2-D convolution (PyTorch's `Conv2d`; a height of 1 makes it 1-D) from a
+    /// `channels × height × width` population to the output it computes.
+    Conv {
+        /// Shape of `from`: (channels, height, width), channel-major.
+        input: (u32, u32, u32),
+        /// Output channels (filters).
+        channels: u32,
+        /// Kernel (height, width).
+        kernel: (u32, u32),
+        #[serde(default = "ones")]
+        stride: (u32, u32),
+        #[serde(default)]
+        padding: (u32, u32),
+        #[serde(default = "ones")]
+        dilation: (u32, u32),
+        #[serde(default = "one_u32")]
+        groups: u32,
+        /// The kernel, `channels × input channels/groups × kh × kw` values row-major
+        /// (PyTorch's weight layout); `None`: drawn from the projection's `weight`.
+        #[serde(default)]
+        weights: Option<Vec<f64>>,
+        /// `Some(true)`: store as shared synapse lists or fail; `Some(false)`: expand into
+        /// per-synapse rows; `None` (default): shared where the chip can, else expanded.
+        #[serde(default)]
+        shared: Option<bool>,
+    },
+    /// Sum pooling (average pooling with `weight` 1/k): every `kernel` window of a
+    /// channel reaches one output of the same channel with the projection's `Const` weight.
+    Pool {
+        /// Shape of `from`: (channels, height, width).
+        input: (u32, u32, u32),
+        /// Window (height, width).
+        kernel: (u32, u32),
+        /// Default: the window (non-overlapping).
+        #[serde(default)]
+        stride: Option<(u32, u32)>,
+        #[serde(default)]
+        padding: (u32, u32),
+        /// As for `Conv`.
+        #[serde(default)]
+        shared: Option<bool>,
+    },
+}
+
+impl Connect {
+    /// The convolution this connectivity describes (a pooling as a depthwise one), if any.
+    pub fn conv_spec(&self) -> Option<crate::conv::ConvSpec> {
+        match self {
+            Connect::Conv {
+                input,
+                channels,
+                kernel,
+                stride,
+                padding,
+                dilation,
+                groups,
+                weights,
+                shared,
+            } => Some(crate::conv::ConvSpec {
+                input: *input,
+                channels: *channels,
+                kernel: *kernel,
+                stride: *stride,
+                padding: *padding,
+                dilation: *dilation,
+                groups: *groups,
+                weights: weights.clone(),
+                shared: *shared,
+            }),
+            Connect::Pool {
+                input,
+                kernel,
+                stride,
+                padding,
+                shared,
+            } => Some(crate::conv::ConvSpec {
+                input: *input,
+                channels: input.0,
+                kernel: *kernel,
+                stride: stride.unwrap_or(*kernel),
+                padding: *padding,
+                dilation: (1, 1),
+                groups: input.0.max(1),
+                weights: None,
+                shared: *shared,
+            }),
+            _ => None,
+        }
+    }
+}
+
+fn ones() -> (u32, u32) {
+    (1, 1)
 }
 
 fn yes() -> bool {
@@ -264,8 +388,19 @@ fn yes() -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Weight {
     Const(f64),
-    Uniform { low: f64, high: f64 },
-    Normal { mean: f64, std: f64 },
+    Uniform {
+        low: f64,
+        high: f64,
+    },
+    Normal {
+        mean: f64,
+        std: f64,
+    },
+    /// `std · x`, x a standard normal truncated to ±2 and rescaled to unit variance
+    /// (Kaiming's initialisation as JAX's `truncated_normal` draws it).
+    TruncatedNormal {
+        std: f64,
+    },
 }
 
 /// A learning rule attached to a projection.
@@ -360,7 +495,8 @@ pub struct ModulatorSource {
     pub region: Option<(u32, u32)>,
 }
 
-/// Hints for the partition pass.
+/// Hints for the partition and place passes (in a program's `mapping`, or a hints file
+/// and flags on the command line; see `docs/compiler.md`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MappingHints {
@@ -371,6 +507,61 @@ pub struct MappingHints {
     /// Use at most this many compartments per core (spreads a network over more cores).
     #[serde(default)]
     pub max_compartments_per_core: Option<u32>,
+    /// Per population: at most this many of its neurons on one core.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub max_per_core: BTreeMap<String, u32>,
+    /// Per population: spread it evenly over exactly this many cores of its own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cores: BTreeMap<String, u32>,
+    /// Per population: the cores (ids) its slices go to, in neuron order; one slice per
+    /// listed core, which it has to itself.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub place: BTreeMap<String, Vec<u32>>,
+}
+
+impl MappingHints {
+    /// Parse a hints file (a `MappingHints` in RON); `origin` names it in errors.
+    pub fn from_ron(text: &str, origin: &str) -> Result<MappingHints, crate::Error> {
+        amine_chip::textfmt::from_ron(text, origin)
+            .map_err(|e| crate::Error::new(crate::ErrorKind::Syntax(e)))
+    }
+
+    /// Add `other`'s hints to these: its groups are appended, its per-population entries
+    /// and its `max_compartments_per_core` replace these ones.
+    pub fn merge(&mut self, other: MappingHints) {
+        self.colocate.extend(other.colocate);
+        if other.max_compartments_per_core.is_some() {
+            self.max_compartments_per_core = other.max_compartments_per_core;
+        }
+        self.max_per_core.extend(other.max_per_core);
+        self.cores.extend(other.cores);
+        self.place.extend(other.place);
+    }
+
+    /// The cores population `name` is spread over by the hints, if any.
+    pub fn cores_of(&self, name: &str) -> Option<u32> {
+        self.place
+            .get(name)
+            .map(|v| v.len() as u32)
+            .or_else(|| self.cores.get(name).copied())
+    }
+
+    /// The most neurons of population `name` the caps (`max_compartments_per_core`,
+    /// `max_per_core`) allow on one core.
+    pub fn max_of(&self, name: &str) -> u32 {
+        let cap = self.max_compartments_per_core.unwrap_or(u32::MAX);
+        self.max_per_core.get(name).map_or(cap, |&m| cap.min(m))
+    }
+
+    /// The most neurons of population `name` (of `size`) the hints allow on one core: the
+    /// caps, and an even share of the cores a `cores` or `place` hint gives it.
+    pub fn cap_of(&self, name: &str, size: u32) -> u32 {
+        let mut cap = self.max_of(name);
+        if let Some(n) = self.cores_of(name).filter(|&n| n > 0) {
+            cap = cap.min(size.div_ceil(n));
+        }
+        cap
+    }
 }
 
 impl Program {

@@ -46,6 +46,11 @@ pub struct CoreUsage {
     pub input_axons: Usage,
     pub output_axons: Usage,
     pub synapse_bits: Usage,
+    /// What stopped the partitioner from putting more on this core: a limit
+    /// (`core.synapse_memory_bits`, …) or a hint (`mapping.cores`, …); `None` for the
+    /// last core it filled, and for `convolution planes` when the next planes belonged
+    /// to another shared convolution's target.
+    pub bound_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +86,11 @@ pub struct PlacementReport {
 pub fn build(c: &Compilation, image: &ChipImage) -> CompileReport {
     let core = &c.chip.core;
     let npops = c.program.populations.len();
+    let bound_by = |id: u32| -> Option<String> {
+        let (part, place) = (c.partition.as_ref()?, c.placement.as_ref()?);
+        let b = place.core_of_bin.iter().position(|&k| k == id)?;
+        part.bins[b].closed_by.map(String::from)
+    };
     let cores = image
         .cores
         .iter()
@@ -100,17 +110,18 @@ pub fn build(c: &Compilation, image: &ChipImage) -> CompileReport {
                     limit: core.compartments as u64,
                 },
                 input_axons: Usage {
-                    used: k.synapses.rows().len() as u64,
+                    used: k.input_axons_used(core.population.as_ref()),
                     limit: core.input_axons as u64,
                 },
                 output_axons: Usage {
-                    used: k.fanout.len() as u64,
+                    used: k.output_axons_used(core.population.as_ref()),
                     limit: core.output_axons as u64,
                 },
                 synapse_bits: Usage {
                     used: k.synapses.used_bits(),
                     limit: core.synapse_memory_bits,
                 },
+                bound_by: bound_by(k.id),
             }
         })
         .collect();
@@ -143,6 +154,14 @@ pub fn build(c: &Compilation, image: &ChipImage) -> CompileReport {
             round_robin_cost: pl.round_robin_cost,
             sequential_cost: pl.sequential_cost,
         },
+    }
+}
+
+/// A limit's name without its section, for the table (`synapse_memory_bits`).
+fn short_limit(l: Option<&str>) -> &str {
+    match l {
+        None => "-",
+        Some(l) => l.strip_prefix("core.").unwrap_or(l),
     }
 }
 
@@ -212,11 +231,11 @@ impl CompileReport {
             group(p.sequential_cost),
             ratio(p.sequential_cost)
         );
-        let _ = writeln!(s, "  core  tile     compartments     input axons    output axons    synapse bits            populations");
+        let _ = writeln!(s, "  core  tile     compartments     input axons    output axons    synapse bits            bound by             populations");
         for k in &self.cores {
             let _ = writeln!(
                 s,
-                "  {:4}  ({:2},{:2})  {:>6} {}  {:>6} {}  {:>6} {}  {:>9} {}  {}",
+                "  {:4}  ({:2},{:2})  {:>6} {}  {:>6} {}  {:>6} {}  {:>9} {}  {:19}  {}",
                 k.core,
                 k.tile.0,
                 k.tile.1,
@@ -228,6 +247,7 @@ impl CompileReport {
                 pct(k.output_axons),
                 group(k.synapse_bits.used),
                 pct(k.synapse_bits),
+                short_limit(k.bound_by.as_deref()),
                 k.populations.join(", ")
             );
         }

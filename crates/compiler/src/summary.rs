@@ -62,6 +62,8 @@ pub struct InputSummary {
 impl ImageSummary {
     pub fn of(image: &ChipImage, chip: Option<&ChipConfig>) -> ImageSummary {
         let lim = |f: fn(&ChipConfig) -> u64| chip.map_or(0, f);
+        // Population axons take the chip's slots (one each when no chip is given).
+        let pc = chip.and_then(|c| c.core.population.as_ref());
         let cores = image
             .cores
             .iter()
@@ -73,11 +75,11 @@ impl ImageSummary {
                     limit: lim(|c| c.core.compartments as u64),
                 },
                 input_axons: Usage {
-                    used: k.synapses.rows().len() as u64,
+                    used: k.input_axons_used(pc),
                     limit: lim(|c| c.core.input_axons as u64),
                 },
                 output_axons: Usage {
-                    used: k.fanout.len() as u64,
+                    used: k.output_axons_used(pc),
                     limit: lim(|c| c.core.output_axons as u64),
                 },
                 synapse_bits: Usage {
@@ -128,7 +130,8 @@ impl ImageSummary {
                     }
                 },
                 entry_tile: i.entry_tile,
-                output_axons: i.fanout.len() as u64,
+                output_axons: i.fanout.len() as u64
+                    + i.pop_fanout.as_ref().map_or(0, |f| f.distinct_axons()),
             })
             .collect();
         ImageSummary {

@@ -34,7 +34,7 @@
 
 mod eprop;
 
-pub use eprop::{eprop, EpropNetwork, Feedback, THRESHOLD};
+pub use eprop::{eprop, EpropNetwork, Feedback, Update, THRESHOLD};
 
 use crate::program::{
     Activation, Connect, Input, LearningSpec, MappingHints, Model, ModulatorSource, Overflow,
@@ -406,6 +406,7 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
             },
             decay: 1.0,
             boundary: Boundary::Absorbing,
+            size: None,
         },
         Credit::Diffusion {
             edge,
@@ -416,6 +417,7 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
             kernel: Kernel { edge, corner },
             decay,
             boundary: Boundary::Absorbing,
+            size: None,
         },
     };
     Program {
@@ -433,5 +435,6 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
         modulators,
         mapping: MappingHints::default(),
         grid: Some(registers),
+        eprop: None,
     }
 }

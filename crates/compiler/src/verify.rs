@@ -176,6 +176,14 @@ fn partition(c: &Compilation, p: &mut Vec<String>) {
     if part.rows.windows(2).any(|w| w[0] >= w[1]) {
         p.push("rows are not sorted and unique".into());
     }
+    for (b, (i, bits_b, o)) in crate::passes::partition::shared::usage(c, part)
+        .into_iter()
+        .enumerate()
+    {
+        rows[b] += i;
+        bits[b] += bits_b;
+        outs[b] += o;
+    }
     for (b, bin) in part.bins.iter().enumerate() {
         let checks = [
             (

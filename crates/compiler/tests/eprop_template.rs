@@ -1,29 +1,22 @@
-//! The e-prop template: it compiles onto the Loihi preset, its connectivity has the
-//! reference's density, every neuron has its own grid cell, it is a function of its seed,
-//! and the diffusion condition's grid registers spread a point by `k/9` to 9 cells.
+//! The e-prop template and programs: the cue network compiles onto `loihi-eprop` with an
+//! e-prop engine section, its connectivity has the reference's density, its neurons sit
+//! on distinct cells of a 10 × 10 torus, it is a function of its seed, and onto `loihi`
+//! it fails naming every limit.
 
-use amine_chip::config::GridFormat;
-use amine_chip::modgrid::ModGrid;
-use amine_compiler::program::{Connect, Positions, Program};
-use amine_compiler::templates::{eprop, EpropNetwork, Feedback};
+use amine_chip::image::eprop::UpdateRule;
+use amine_chip::learning::eprop::EpropParams;
+use amine_compiler::templates::{eprop, EpropNetwork, Feedback, Update};
+use amine_compiler::{Compiled, ErrorKind};
 use std::collections::BTreeSet;
 use std::path::Path;
 
-fn sparse_len(program: &Program, from: &str, to: &str) -> usize {
-    program
-        .projections
-        .iter()
-        .filter(|p| p.from == from && p.to == to)
-        .map(|p| match &p.connect {
-            Connect::Sparse(list) => list.len(),
-            other => panic!("{from}->{to}: {other:?}"),
-        })
-        .sum()
+fn compile(net: &EpropNetwork, chip: &str) -> Result<Compiled, amine_compiler::Error> {
+    let chip = amine_chip::presets::preset(chip).unwrap();
+    amine_compiler::compile_str(&eprop(net).to_ron(), "e.ron", Path::new("."), &chip)
 }
 
 #[test]
-fn compiles_for_loihi_with_an_eprop_slot_per_plastic_projection() {
-    let chip = amine_chip::presets::preset("loihi").unwrap();
+fn compiles_onto_loihi_eprop_with_the_engine_section() {
     for condition in [
         Feedback::Diffusion { k: 0.75 },
         Feedback::Sparse,
@@ -31,127 +24,173 @@ fn compiles_for_loihi_with_an_eprop_slot_per_plastic_projection() {
     ] {
         let net = EpropNetwork {
             condition,
-            ..EpropNetwork::default()
+            ..EpropNetwork::cue_accumulation()
         };
-        let program = eprop(&net);
-        let plastic = program
-            .projections
-            .iter()
-            .filter(|p| p.learning.as_ref().is_some_and(|l| l.rule == "eprop"))
-            .count();
-        assert_eq!(plastic, 6, "x, lif, alif onto lif and alif");
-        let out = amine_compiler::compile_str(&program.to_ron(), "e.ron", Path::new("."), &chip)
-            .unwrap_or_else(|e| panic!("{condition:?}: {e}"));
+        let out = compile(&net, "loihi-eprop").unwrap_or_else(|e| panic!("{condition:?}: {e}"));
         let image = &out.image;
-        assert!(!image.learning.is_empty());
-        assert!(image
+        let e = image.eprop.as_ref().expect("an e-prop section");
+        assert_eq!(image.cores.len(), 1, "the network sits on one core");
+        assert_eq!(image.cores[0].compartments.len(), 100);
+        assert_eq!(image.learning.len(), 6, "x, lif, alif onto lif and alif");
+        assert_eq!((e.trial_steps, e.window), (2050, (1900, 2050)));
+        // ē is kept from ⌈20·21·ln 2⌉ = 292 steps before the window.
+        assert_eq!(e.ebar_from, 1900 - 292);
+        assert_eq!(e.readout.units, 2);
+        assert_eq!(e.readout.synapses.len(), 20, "each readout reads 10 of 100");
+        let injectors = e.feedback.injectors.len();
+        match condition {
+            Feedback::Full => assert_eq!(injectors, 100),
+            _ => assert!((10..=20).contains(&injectors), "{injectors}"),
+        }
+        assert!(matches!(e.update.rule, UpdateRule::Adam(ref a) if a.groups.len() == 7));
+        assert_eq!(image.modulator.registers, Some(condition.registers(10)));
+        // The slots' constants come from the neurons: α = 1 − 200/4096, ρ = 1 − 2/4096.
+        let alif = image
             .learning
             .iter()
-            .all(|s| s.eprop.is_some() && s.epoch == net.epoch));
-        assert_eq!(image.modulator.registers, Some(condition.registers()));
+            .find(|s| s.projection == "lif->alif")
+            .and_then(|s| s.eprop)
+            .unwrap();
+        let want = EpropParams {
+            alpha: 3896.0 / 4096.0,
+            rho: 4094.0 / 4096.0,
+            beta: alif.beta,
+            kappa: 3896.0 / 4096.0,
+            eta: 0.0,
+            channel: 0,
+            frac_bits: 20,
+        };
+        assert_eq!(alif, want);
+        // β̂ = a_inc / ((1 − ρ)·thr): the reference's 1.8 / 0.03 = 60 through the 12-bit ρ.
+        assert!((alif.beta - 60.0).abs() < 0.05, "{}", alif.beta);
+        assert!(image
+            .verify(&amine_chip::presets::preset("loihi-eprop").unwrap())
+            .is_empty());
     }
 }
 
 #[test]
-fn recurrent_and_input_densities_match_the_reference() {
+fn densities_and_cells_match_the_reference() {
     for seed in 1..=5 {
         let net = EpropNetwork {
             seed,
-            ..EpropNetwork::default()
+            ..EpropNetwork::cue_accumulation()
         };
-        let program = eprop(&net);
-        let rec: usize = ["lif", "alif"]
-            .iter()
-            .flat_map(|a| ["lif", "alif"].map(|b| sparse_len(&program, a, b)))
-            .sum();
-        let n = net.neurons() as f64;
-        let density = rec as f64 / (n * (n - 1.0));
-        assert!((0.08..=0.12).contains(&density), "seed {seed}: {density}");
-        let inputs = sparse_len(&program, "x", "lif") + sparse_len(&program, "x", "alif");
-        assert_eq!(inputs, 400);
-        let readout = sparse_len(&program, "lif", "y") + sparse_len(&program, "alif", "y");
-        assert_eq!(readout, 20);
-        // No self-connections.
-        for pop in ["lif", "alif"] {
-            let p = program
+        let out = compile(&net, "loihi-eprop").unwrap();
+        let syn = |from: &str, to: &str| {
+            out.compilation.net.as_ref().unwrap().projections[out
+                .compilation
+                .program
                 .projections
                 .iter()
-                .find(|p| p.from == pop && p.to == pop)
-                .unwrap();
-            let Connect::Sparse(list) = &p.connect else {
-                unreachable!()
-            };
-            assert!(list.iter().all(|&(i, j, _)| i != j));
-        }
-    }
-}
-
-#[test]
-fn every_neuron_sits_at_its_own_cell() {
-    let chip = amine_chip::presets::preset("loihi").unwrap();
-    let net = EpropNetwork::default();
-    let program = eprop(&net);
-    let mut cells = BTreeSet::new();
-    for pop in program.populations.iter().filter(|p| p.name != "y") {
-        let Some(Positions::List(list)) = &pop.positions else {
-            panic!("{}: no list", pop.name)
+                .position(|p| p.from == from && p.to == to)
+                .unwrap()]
+            .synapses()
         };
-        for &(x, y) in list {
-            // Inside the 10 × 10 lattice laid on the chip grid's corner.
-            let (cx, cy) = ((x * 32.0) as u32, (y * 32.0) as u32);
-            assert!(cx < 10 && cy < 10, "{x}, {y}");
-            assert!(cells.insert((cx, cy)), "cell ({cx}, {cy}) twice");
-        }
+        let inputs = syn("x", "lif") + syn("x", "alif");
+        assert_eq!(inputs, 400, "0.1 · 40 · 100 input synapses");
+        let rec: usize = [
+            ("lif", "lif"),
+            ("lif", "alif"),
+            ("alif", "lif"),
+            ("alif", "alif"),
+        ]
+        .iter()
+        .map(|(a, b)| syn(a, b))
+        .sum();
+        let density = rec as f64 / 9900.0;
+        assert!((0.08..0.13).contains(&density), "seed {seed}: {density}");
+        let cells: BTreeSet<(u32, u32)> =
+            out.image.modulator.cells.iter().map(|c| c.cell).collect();
+        assert_eq!(cells.len(), 100, "every neuron on its own cell");
+        assert!(cells.iter().all(|&(x, y)| x < 10 && y < 10));
     }
-    assert_eq!(cells.len(), 100);
-    // The compiler binds them to those cells.
-    let image = amine_compiler::compile_str(&program.to_ron(), "e.ron", Path::new("."), &chip)
-        .unwrap()
-        .image;
-    let bound: BTreeSet<(u32, u32)> = image.modulator.cells.iter().map(|c| c.cell).collect();
-    assert_eq!(bound, cells);
-    assert_eq!(image.modulator.cells.len(), 100);
+    let a = compile(&EpropNetwork::cue_accumulation(), "loihi-eprop").unwrap();
+    let b = compile(&EpropNetwork::cue_accumulation(), "loihi-eprop").unwrap();
+    assert_eq!(a.image, b.image, "a function of the seed");
+    let c = compile(
+        &EpropNetwork {
+            seed: 2,
+            ..EpropNetwork::cue_accumulation()
+        },
+        "loihi-eprop",
+    )
+    .unwrap();
+    assert_ne!(a.image, c.image);
 }
 
 #[test]
-fn the_program_is_a_function_of_its_seed() {
-    let net = EpropNetwork::default();
-    assert_eq!(eprop(&net).to_ron(), eprop(&net).to_ron());
-    let other = EpropNetwork {
-        seed: 2,
-        ..EpropNetwork::default()
+fn onto_loihi_every_missing_limit_is_named() {
+    let err = compile(&EpropNetwork::cue_accumulation(), "loihi").unwrap_err();
+    let ErrorKind::HardwareLimit(limits) = err.kind() else {
+        panic!("{err}");
     };
-    assert_ne!(eprop(&net).projections, eprop(&other).projections);
+    let named: Vec<(&str, u64, u64)> = limits
+        .iter()
+        .map(|l| (l.limit.as_str(), l.needed, l.available))
+        .collect();
+    for want in [
+        ("core.weight_bits", 16, 9),
+        ("learning.eprop", 1, 0),
+        ("learning.trace_bits", 22, 7),
+    ] {
+        assert!(named.contains(&want), "{want:?} not in {named:?}");
+    }
+    let text = err.to_string();
+    assert!(text.contains("loihi-eprop"), "{text}");
 }
 
 #[test]
-fn the_diffusion_registers_spread_a_point_by_k_over_9_to_nine_cells() {
-    for k in [0.0, 0.25, 0.75, 1.0] {
-        let r = Feedback::Diffusion { k }.registers();
-        let mut grid =
-            ModGrid::with(10, 10, 1, r.kernel, r.decay, r.boundary, GridFormat::Q16_16).unwrap();
-        // At a corner, so the torus wraps it.
-        grid.inject(0, 0, 0, 1.0).unwrap();
-        grid.step();
-        for y in 0..10u32 {
-            for x in 0..10u32 {
-                let near = |a: u32| a == 0 || a == 1 || a == 9;
-                let want = if near(x) && near(y) { k / 9.0 } else { 0.0 };
-                let got = grid.sample(0, x, y).unwrap();
-                assert!(
-                    (got - want).abs() < 4.0 / 65536.0,
-                    "k {k}, cell ({x}, {y}): {got} vs {want}"
-                );
-            }
-        }
+fn narrow_widths_fit_loihi_eprop_and_sgd_needs_no_adam() {
+    let net = EpropNetwork {
+        weight_bits: 8,
+        frac_bits: 7,
+        update: Update::Sgd {
+            lr: [65.0, 327.0, 25.0],
+        },
+        ..EpropNetwork::cue_accumulation()
+    };
+    let out = compile(&net, "loihi-eprop").unwrap();
+    let e = out.image.eprop.unwrap();
+    assert_eq!(e.frac_bits, 7);
+    assert!(matches!(e.update.rule, UpdateRule::Sgd { readout_eta } if readout_eta > 0.0));
+    assert!(out
+        .image
+        .learning
+        .iter()
+        .all(|s| s.eprop.unwrap().eta > 0.0));
+    let too_fine = EpropNetwork {
+        frac_bits: 25,
+        ..EpropNetwork::cue_accumulation()
+    };
+    let err = compile(&too_fine, "loihi-eprop").unwrap_err().to_string();
+    assert!(
+        err.contains("learning.eprop.eligibility.max_frac_bits") && err.contains("25"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_verifier_names_each_broken_part_of_the_eprop_section() {
+    let out = compile(&EpropNetwork::cue_accumulation(), "loihi-eprop").unwrap();
+    let chip = amine_chip::presets::preset("loihi-eprop").unwrap();
+    let mut image = out.image;
+    let e = image.eprop.as_mut().unwrap();
+    e.frac_bits = 30;
+    e.window = (2000, 3000);
+    e.readout.synapses[0].unit = 9;
+    e.feedback.injectors[0].cell = (40, 0);
+    if let UpdateRule::Adam(a) = &mut e.update.rule {
+        a.groups.pop();
     }
-    // Sparse and full: what is injected stays in its cell for the step it is read in
-    // (decay 1 empties the grid at the next step).
-    let r = Feedback::Sparse.registers();
-    let mut grid =
-        ModGrid::with(10, 10, 1, r.kernel, r.decay, r.boundary, GridFormat::Q16_16).unwrap();
-    grid.inject(0, 3, 4, 1.0).unwrap();
-    assert_eq!(grid.sample(0, 3, 4).unwrap(), 1.0);
-    grid.step();
-    assert_eq!(grid.total_bits(0).unwrap(), 0);
+    let fields: Vec<String> = image.verify(&chip).into_iter().map(|p| p.field).collect();
+    for want in [
+        "eprop.frac_bits",
+        "eprop.window",
+        "eprop.readout.synapses",
+        "eprop.feedback.injectors",
+        "eprop.update.rule",
+    ] {
+        assert!(fields.iter().any(|f| f == want), "{want} not in {fields:?}");
+    }
 }

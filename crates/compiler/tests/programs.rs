@@ -110,3 +110,46 @@ fn loihi_scale_fills_the_chip() {
     assert!(r.cores.iter().all(|k| k.compartments.used == 1024));
     lossless(&out);
 }
+
+/// Total synapse memory of an image, in bits.
+fn memory_bits(out: &Compiled) -> u64 {
+    out.report.cores.iter().map(|c| c.synapse_bits.used).sum()
+}
+
+#[test]
+fn the_convolutional_gesture_network_fits_loihi_in_shared_form() {
+    let out = loihi("conv_gesture.ron");
+    let r = &out.report;
+    assert_eq!(
+        (r.neurons, r.inputs, r.synapses),
+        (17_654, 1_024, 3_564_441)
+    );
+    // SANA-FE's tutorial maps it onto 42 Loihi cores (41 without the input layer).
+    assert_eq!(r.cores_used, 20);
+    // Every conv core holds whole channel planes: conv3's 121-neuron planes, 8 a core.
+    let conv3: Vec<u64> = r
+        .cores
+        .iter()
+        .filter(|c| c.populations == ["conv3"])
+        .map(|c| c.compartments.used)
+        .collect();
+    assert_eq!(conv3, vec![968; 8]);
+    // Every core but the last one packed says which limit closed it.
+    assert_eq!(r.cores.iter().filter(|c| c.bound_by.is_none()).count(), 1);
+    lossless(&out);
+
+    // The same network expanded into per-synapse rows, on Loihi without population axons.
+    let mut chip = amine_chip::presets::preset("loihi").unwrap();
+    chip.core.population = None;
+    let expanded = compile_file(&path("conv_gesture.ron"), &chip).unwrap();
+    assert_eq!(expanded.report.synapses, r.synapses);
+    assert_eq!(expanded.report.cores_used, 70);
+    assert!(
+        memory_bits(&out) * 10 < memory_bits(&expanded),
+        "shared {} bits, expanded {}",
+        memory_bits(&out),
+        memory_bits(&expanded)
+    );
+    assert!(expanded.image.cores.iter().all(|c| c.population.is_none()));
+    lossless(&expanded);
+}

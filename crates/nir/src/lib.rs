@@ -17,6 +17,7 @@
 //! let out = amine_compiler::compile_program(imported.program, std::path::Path::new("."), &chip);
 //! ```
 
+mod conv;
 pub mod error;
 pub mod export;
 pub mod graph;

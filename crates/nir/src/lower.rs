@@ -321,6 +321,7 @@ pub fn lower(c: &Checked, dt: f64, name: &str) -> Result<Lowered, Error> {
         modulators: vec![],
         mapping: Default::default(),
         grid: None,
+        eprop: None,
     };
     let mut maps = Vec::new();
     // amine metadata (from `amine nir export`): program order of nodes, by population.
@@ -443,6 +444,8 @@ pub fn lower(c: &Checked, dt: f64, name: &str) -> Result<Lowered, Error> {
             }
         }
     }
+    // Convolutions stay convolutions (for shared synapse lists).
+    crate::conv::restore(c, &mut prog, &index, &gains);
     // Probes: what feeds each Output node.
     for (name, node) in &g.nodes {
         if !matches!(node, NirNode::Output { .. }) {

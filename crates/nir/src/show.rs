@@ -130,7 +130,10 @@ pub fn render(raw: &NirGraph, checked: &Checked, lowered: Option<&Lowered>) -> S
         for pr in &p.projections {
             let n = match &pr.connect {
                 amine_compiler::program::Connect::Sparse(t) => t.len(),
-                _ => 0,
+                c => c
+                    .conv_spec()
+                    .and_then(|s| s.conv())
+                    .map_or(0, |cv| cv.synapse_count() as usize),
             };
             let _ = writeln!(
                 s,

@@ -105,9 +105,12 @@ fn exact_nir_equals_native_program() {
             format!("[{}]", row.join(", "))
         })
         .collect();
+    // NIR's equations are discretised with forward Euler (du + 1 = 4096·dt/τs = 512,
+    // dv = 4096·dt/τm = 256), amine's own time constants exactly (`decay_from_tau`):
+    // the hand-written program gives the Euler fields raw.
     let native = format!(
         r#"Program(name: "eq", dt_ms: 1.0,
-  populations: [(name: "cuba", size: 3, model: Lif(tau_syn: Ms(8), tau_mem: Ms(16), threshold: 40))],
+  populations: [(name: "cuba", size: 3, model: LifRaw((du: 511, dv: 256, vth: 40, bias_mant: 0, bias_exp: 0, refractory: 0)))],
   inputs: [(name: "input", size: 4, source: External)],
   projections: [(name: Some("input->cuba"), from: "input", to: "cuba", connect: Dense([{}]))],
   probes: [(name: "output.cuba", population: "cuba", kind: Spikes)])"#,

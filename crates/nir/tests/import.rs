@@ -20,7 +20,11 @@ fn synapses(p: &Program, name: &str) -> usize {
         .unwrap_or_else(|| panic!("no projection {name}"));
     match &pr.connect {
         Connect::Sparse(t) => t.len(),
-        c => panic!("{c:?}"),
+        c => {
+            // A convolution handed over as one: count its synapses.
+            let spec = c.conv_spec().unwrap_or_else(|| panic!("{c:?}"));
+            spec.conv().unwrap().synapse_count() as usize
+        }
     }
 }
 
@@ -85,8 +89,27 @@ fn conv_structure() {
     let p = &l.program;
     assert_eq!(sizes(p), vec![("if1".into(), 72), ("lif".into(), 3)]);
     // 3×3 kernel with padding 1 on 6×6: each output channel sees 36 centres, minus the
-    // border taps: (6·6·9 − 4·6·3 + 4) = 256 taps per channel, 2 channels.
+    // border taps: (6·6·9 − 4·6·3 + 4) = 256 taps per channel, 2 channels. The Conv2d
+    // reaches the compiler as a convolution (for shared synapse lists).
     assert_eq!(synapses(p, "input->if1"), 2 * 256);
+    let conv = p
+        .projections
+        .iter()
+        .find(|x| x.name() == "input->if1")
+        .unwrap();
+    assert!(
+        matches!(
+            conv.connect,
+            Connect::Conv {
+                input: (1, 6, 6),
+                channels: 2,
+                padding: (1, 1),
+                ..
+            }
+        ),
+        "{:?}",
+        conv.connect
+    );
     // Pooling 2×2 then dense 18 → 3: every IF neuron reaches every LIF neuron once.
     assert_eq!(synapses(p, "if1->lif"), 72 * 3);
     let Model::LifRaw(q) = &p.populations[0].model else {

@@ -103,7 +103,9 @@ impl Table {
 /// Whether a cell reads as a number, possibly with a unit or a percent sign.
 fn is_number(c: &str) -> bool {
     let t = c.trim();
-    if t.split(' ').count() > 2 {
+    // `0.91 ± 0.02` is a number; a sentence that starts with one is not.
+    let words: Vec<&str> = t.split(' ').collect();
+    if words.len() > 2 && !(words.len() == 3 && words[1] == "±") {
         return false;
     }
     let head = t.split(' ').next().unwrap_or("").trim_end_matches('%');
@@ -116,7 +118,14 @@ mod tests {
 
     #[test]
     fn numbers_with_a_unit_align_right_and_sentences_do_not() {
-        for n in ["1.5 µJ", "90.00 %", "1,024", "-3e2", "72.3 pJ"] {
+        for n in [
+            "1.5 µJ",
+            "90.00 %",
+            "1,024",
+            "-3e2",
+            "72.3 pJ",
+            "84.17 ± 1.20",
+        ] {
             assert!(is_number(n), "{n}");
         }
         for s in ["20 problems: a, b", "3 limits exceeded", "ok", "", "µJ 1.5"] {

@@ -9,13 +9,15 @@
 //! | --- | --- |
 //! | synapse | `axon_in` + `synapse_word_read` + `synaptic_op` |
 //! | dendrite | `dendrite_accumulate` |
-//! | neuron | `neuron_active` + `neuron_idle` |
+//! | neuron | `neuron_active` + `neuron_idle` + `neuron_access` (per compartment update) + `neuron_update` (per active one) + `neuron_spike` |
 //! | NoC | `spike_out` + `hop_ew` + `hop_ns` (+ the per-step barrier, chip level) |
 //! | modulator | `modulator_cell_update` (chip level) |
 //! | learning | `synaptic_update` + `trace_update` (the learning phase; zero without plastic rows) |
-//! | static | `ChipConfig::static_power()` × simulated time |
+//! | static | static power of the powered blocks ([`crate::power`]) × simulated time |
 
-use amine_chip::config::CostTable;
+use crate::power::Powered;
+use amine_chip::config::{ChipConfig, CostTable};
+use amine_chip::units::{Cycles, Milliwatts};
 use serde::{Deserialize, Serialize};
 use std::ops::AddAssign;
 
@@ -30,6 +32,10 @@ pub struct Counts {
     pub trace_update: u64,
     pub neuron_active: u64,
     pub neuron_idle: u64,
+    /// Spikes and graded payloads emitted by compartments (one per emitting
+    /// compartment, however many packets it sends).
+    #[serde(default)]
+    pub neuron_spike: u64,
     pub spike_out: u64,
     pub hop_ew: u64,
     pub hop_ns: u64,
@@ -45,9 +51,52 @@ impl AddAssign for Counts {
         self.trace_update += o.trace_update;
         self.neuron_active += o.neuron_active;
         self.neuron_idle += o.neuron_idle;
+        self.neuron_spike += o.neuron_spike;
         self.spike_out += o.spike_out;
         self.hop_ew += o.hop_ew;
         self.hop_ns += o.hop_ns;
+    }
+}
+
+impl Counts {
+    /// The events counted since `before` (an earlier value of the same counters).
+    pub fn since(&self, before: &Counts) -> Counts {
+        Counts {
+            axon_in: self.axon_in - before.axon_in,
+            synapse_word_read: self.synapse_word_read - before.synapse_word_read,
+            synaptic_op: self.synaptic_op - before.synaptic_op,
+            dendrite_accumulate: self.dendrite_accumulate - before.dendrite_accumulate,
+            synaptic_update: self.synaptic_update - before.synaptic_update,
+            trace_update: self.trace_update - before.trace_update,
+            neuron_active: self.neuron_active - before.neuron_active,
+            neuron_idle: self.neuron_idle - before.neuron_idle,
+            neuron_spike: self.neuron_spike - before.neuron_spike,
+            spike_out: self.spike_out - before.spike_out,
+            hop_ew: self.hop_ew - before.hop_ew,
+            hop_ns: self.hop_ns - before.hop_ns,
+        }
+    }
+
+    /// The cycles these events keep one core busy when it does them one after another
+    /// (every kind a core executes; hops are the routers').
+    pub fn serial_cycles(&self, c: &CostTable) -> u64 {
+        [
+            (self.axon_in, c.axon_in.cycles),
+            (self.synapse_word_read, c.synapse_word_read.cycles),
+            (self.synaptic_op, c.synaptic_op.cycles),
+            (self.dendrite_accumulate, c.dendrite_accumulate.cycles),
+            (self.synaptic_update, c.synaptic_update.cycles),
+            (self.trace_update, c.trace_update.cycles),
+            (self.spike_out, c.spike_out.cycles),
+        ]
+        .iter()
+        .map(|&(n, k)| n.saturating_mul(k))
+        .fold(0u64, u64::saturating_add)
+        .saturating_add(c.soma_cycles(
+            self.neuron_active,
+            self.neuron_idle,
+            self.neuron_spike,
+        ))
     }
 }
 
@@ -67,6 +116,17 @@ pub struct ChipCounts {
     /// Learning-engine cycles of each step's critical core, summed: the part of the
     /// simulated time the learning phase accounts for.
     pub learning_cycles: u64,
+}
+
+impl AddAssign for ChipCounts {
+    fn add_assign(&mut self, o: ChipCounts) {
+        self.barriers += o.barriers;
+        self.modulator_cell_update += o.modulator_cell_update;
+        self.cycles += o.cycles;
+        self.stall_cycles += o.stall_cycles;
+        self.packets += o.packets;
+        self.learning_cycles += o.learning_cycles;
+    }
 }
 
 /// Energy by component, in picojoules.
@@ -129,7 +189,7 @@ impl Counts {
                 + e(self.synapse_word_read, &c.synapse_word_read)
                 + e(self.synaptic_op, &c.synaptic_op),
             dendrite: e(self.dendrite_accumulate, &c.dendrite_accumulate),
-            neuron: e(self.neuron_active, &c.neuron_active) + e(self.neuron_idle, &c.neuron_idle),
+            neuron: c.soma_energy_pj(self.neuron_active, self.neuron_idle, self.neuron_spike),
             noc: e(self.spike_out, &c.spike_out)
                 + e(self.hop_ew, &c.hop_ew)
                 + e(self.hop_ns, &c.hop_ns),
@@ -139,4 +199,27 @@ impl Counts {
             static_: 0.0,
         }
     }
+}
+
+/// What `counts` (every core's and input port's events, added up) and `chip` (barriers,
+/// grid cell updates, simulated cycles) cost on `config`, whose barriers span `tiles`
+/// tiles and whose `powered` blocks draw static power: each component `Σ count × cost`,
+/// the barriers in the NoC component, static power over the simulated time. The one
+/// pricing of a run: the general simulator's report and the fast e-prop backend both
+/// call it.
+pub fn price(
+    counts: &Counts,
+    chip: &ChipCounts,
+    config: &ChipConfig,
+    tiles: u32,
+    powered: &Powered,
+) -> Components {
+    let costs = &config.costs;
+    let mut c = counts.energy(costs);
+    c.noc += chip.barriers as f64 * costs.barrier.for_tiles(tiles).energy_pj;
+    c.modulator = chip.modulator_cell_update as f64 * costs.modulator_cell_update.energy_pj;
+    c.static_ = Milliwatts(powered.static_mw)
+        .energy_over(Cycles(chip.cycles), config.clock())
+        .0;
+    c
 }

@@ -137,14 +137,15 @@ impl Simulator {
             }));
         }
         let tables = Tables::new(config, image);
-        let grid = if tables.mod_sources.is_empty() {
+        if image.eprop.is_some() && tables.eprop.is_none() {
+            return Err(Error::options(
+                "the image's e-prop engine names a core the image does not have",
+            ));
+        }
+        let grid = if tables.mod_sources.is_empty() && tables.eprop.is_none() {
             None
         } else {
-            let mut grid_config = config.modulator.clone();
-            if let Some(r) = &image.modulator.registers {
-                (grid_config.kernel, grid_config.decay, grid_config.boundary) =
-                    (r.kernel, r.decay, r.boundary);
-            }
+            let grid_config = image.modulator.grid_config(&config.modulator);
             let g = ModGrid::new(&grid_config).map_err(|e| {
                 Error::new(ErrorKind::Config {
                     problems: vec![amine_chip::Problem {
@@ -299,6 +300,122 @@ impl Simulator {
         Ok(())
     }
 
+    /// Send spikes to an `External` input port in the next step: each listed input
+    /// sends one packet (their weights act in the step after that). Replaces anything
+    /// queued and not yet sent.
+    pub fn send_spikes(&mut self, port: usize, inputs: &[u32]) -> Result<(), Error> {
+        let p = self
+            .tables
+            .ports
+            .get(port)
+            .ok_or_else(|| Error::options(format!("no input port {port}")))?;
+        if !matches!(p.source, InputSource::External) {
+            return Err(Error::options(format!(
+                "input `{}` is not an External port",
+                p.name
+            )));
+        }
+        if let Some(&i) = inputs.iter().find(|&&i| i >= p.size) {
+            return Err(Error::options(format!(
+                "spike for input {i} of `{}` ({} inputs)",
+                p.name, p.size
+            )));
+        }
+        let q = &mut self.pending[port];
+        q.clear();
+        q.extend(inputs.iter().map(|&i| (i, 0)));
+        Ok(())
+    }
+
+    /// The e-prop engine's rows as `state` holds them, for audits and tests: per e-prop
+    /// row of the engine's core, its synapse-memory row, its traces (εv, εa, ē, Σe, g)
+    /// and its weight mantissas.
+    pub fn eprop_rows<'s>(
+        &'s self,
+        state: &'s SimState,
+    ) -> Vec<(u32, &'s amine_chip::learning::eprop::EpropRow, &'s [i32])> {
+        let Some(t) = &self.tables.eprop else {
+            return Vec::new();
+        };
+        let learn = &self.tables.cores[t.core].learn;
+        learn
+            .rows
+            .iter()
+            .zip(&state.cores[t.core].plastic)
+            .enumerate()
+            .filter(|(ri, _)| t.row_consts[*ri].is_some())
+            .map(|(_, (p, ps))| (p.row, &ps.eprop, ps.mantissas.as_slice()))
+            .collect()
+    }
+
+    /// The image's e-prop engine, if it has one.
+    pub fn eprop_image(&self) -> Option<&amine_chip::image::eprop::EpropImage> {
+        self.tables.eprop.as_ref().map(|t| &t.image)
+    }
+
+    /// The host starts an e-prop trial: the engine's trial reset (its core's neurons,
+    /// accumulators, traces, readouts and the grid to zero; gradients and weights
+    /// stay) and the error units' target.
+    pub fn eprop_begin_trial(
+        &mut self,
+        state: &mut SimState,
+        target: crate::learning_eprop::EpropTarget,
+    ) -> Result<(), Error> {
+        let (Some(t), Some(e)) = (&self.tables.eprop, &mut state.eprop) else {
+            return Err(Error::options("the image has no e-prop engine"));
+        };
+        for q in &mut self.pending {
+            q.clear();
+        }
+        crate::learning_eprop::begin_trial(
+            &mut state.cores[t.core],
+            e,
+            state.grid.as_mut(),
+            target,
+        );
+        Ok(())
+    }
+
+    /// The host ends an e-prop trial: with learning on, the rate unit adds its
+    /// regulariser to the gradients (its cycles join the simulated time).
+    pub fn eprop_end_trial(&mut self, state: &mut SimState) -> Result<(), Error> {
+        let (Some(t), Some(e)) = (&self.tables.eprop, &state.eprop) else {
+            return Err(Error::options("the image has no e-prop engine"));
+        };
+        let cycles = crate::learning_eprop::end_trial(
+            t,
+            &mut state.cores[t.core],
+            e,
+            self.learning_on,
+            &self.config.costs,
+        );
+        state.chip.cycles += cycles;
+        state.chip.learning_cycles += cycles;
+        Ok(())
+    }
+
+    /// The host ends a batch: the update unit applies the gradients summed since the
+    /// last update to every plastic and readout weight (its cycles join the simulated
+    /// time).
+    pub fn eprop_update(
+        &mut self,
+        state: &mut SimState,
+    ) -> Result<crate::learning_eprop::UpdateStats, Error> {
+        let (Some(t), Some(e)) = (&self.tables.eprop, &mut state.eprop) else {
+            return Err(Error::options("the image has no e-prop engine"));
+        };
+        let (st, cycles) = crate::learning_eprop::update(
+            t,
+            &self.tables.cores[t.core],
+            &mut state.cores[t.core],
+            e,
+            &self.config.costs,
+        );
+        state.chip.cycles += cycles;
+        state.chip.learning_cycles += cycles;
+        Ok(st)
+    }
+
     /// Switch the learning engine on or off (the host's register). Off: no traces, no
     /// updates, no learning cost. Turning it on clears the rows' per-epoch records, so
     /// nothing seen while it was off counts in the next epoch.
@@ -323,6 +440,13 @@ impl Simulator {
     pub fn graded_value(&self, state: &SimState, pop: usize, i: usize) -> Option<(i32, u16)> {
         let &(k, c) = self.tables.population_sites.get(pop)?.get(i)?;
         Some((state.cores[k].u[c as usize], state.cores[k].out[c as usize]))
+    }
+
+    /// `(u, v)` of neuron `i` of population `pop`: its current and voltage registers
+    /// (for a graded unit, its integrated input and 0), wherever the image put it.
+    pub fn neuron_uv(&self, state: &SimState, pop: usize, i: usize) -> Option<(i32, i32)> {
+        let &(k, c) = self.tables.population_sites.get(pop)?.get(i)?;
+        Some((state.cores[k].u[c as usize], state.cores[k].v[c as usize]))
     }
 
     /// `(u, last payload)` of every neuron of population `pop`, in neuron order (for a
@@ -355,24 +479,31 @@ impl Simulator {
 
     /// The state before step 0: everything zero.
     pub fn initial_state(&self) -> SimState {
+        let cores: Vec<CoreState> = self
+            .tables
+            .cores
+            .iter()
+            .map(|c| {
+                let mut s = CoreState::new(c.n, self.tables.slots);
+                (s.plastic, s.post) = crate::learning::initial(c);
+                if c.event_driven {
+                    s.touched = vec![false; c.n * self.tables.slots];
+                }
+                s
+            })
+            .collect();
+        let eprop = self
+            .tables
+            .eprop
+            .as_ref()
+            .map(|t| t.initial_state(&cores[t.core].plastic));
         SimState {
             step: 0,
-            cores: self
-                .tables
-                .cores
-                .iter()
-                .map(|c| {
-                    let mut s = CoreState::new(c.n, self.tables.slots);
-                    (s.plastic, s.post) = crate::learning::initial(c);
-                    if c.event_driven {
-                        s.touched = vec![false; c.n * self.tables.slots];
-                    }
-                    s
-                })
-                .collect(),
+            cores,
             inputs: Counts::default(),
             chip: Default::default(),
             grid: self.grid.clone(),
+            eprop,
         }
     }
 
@@ -460,9 +591,10 @@ impl Simulator {
         }
         sc.out_end.clear();
         for (k, (tab, out)) in tables.cores.iter().zip(&sc.neuron).enumerate() {
-            let neuron_end =
-                out.active * costs.neuron_active.cycles + out.idle * costs.neuron_idle.cycles;
+            let emitted = out.emits.len() as u64;
+            let neuron_end = costs.soma_cycles(out.active, out.idle, emitted);
             let counts = &mut state.cores[k].counts;
+            counts.neuron_spike += emitted;
             for e in &out.emits {
                 prefetch(tab.fan_off.as_ptr().wrapping_add(e.comp as usize));
             }
@@ -532,9 +664,9 @@ impl Simulator {
             deliver(&tables.cores[k], s, t, slots, &incoming[off[k]..off[k + 1]])
         });
 
-        // 5. Modulator grid.
+        // 5. Modulator grid (the e-prop engine steps its own, in its window).
         let mut grid_cycles = 0;
-        if let Some(grid) = &mut state.grid {
+        if let Some(grid) = state.grid.as_mut().filter(|_| tables.eprop.is_none()) {
             grid.step();
             for src in &tables.mod_sources {
                 let emits = &sc.neuron[src.core].emits;
@@ -568,9 +700,33 @@ impl Simulator {
             grid_cycles = updates * costs.modulator_cell_update.cycles;
         }
 
+        // 5e. The e-prop engine (before the learning phase, which consumes the rows'
+        // arrivals): its core is busy for the engine's cycles.
+        let mut eprop_cycles = None;
+        if let (Some(et), Some(es)) = (&tables.eprop, &mut state.eprop) {
+            let k = et.core;
+            let (cycles, grid) = crate::learning_eprop::step(
+                et,
+                &tables.cores[k],
+                &mut state.cores[k],
+                es,
+                &sc.neuron[k],
+                state.grid.as_mut(),
+                self.learning_on,
+                costs,
+                &mut state.chip,
+            );
+            grid_cycles += grid;
+            eprop_cycles = Some((k, cycles));
+        }
+
         // 6. Learning: traces, and the engine at epoch ends, on each core's own state;
         // the core is busy for the engine's cycles.
-        if !tables.learning.is_empty() && self.learning_on {
+        let learning_ran = !tables.learning.is_empty() && self.learning_on;
+        if !learning_ran {
+            sc.learn_cycles.fill(0);
+        }
+        if learning_ran {
             let grid = state.grid.as_ref();
             let neuron = &sc.neuron;
             let mod_frac = tables.modulator_frac;
@@ -591,9 +747,12 @@ impl Simulator {
                     )
                 },
             );
-            for (f, c) in sc.finish.iter_mut().zip(&sc.learn_cycles) {
-                *f += c;
-            }
+        }
+        if let Some((k, c)) = eprop_cycles {
+            sc.learn_cycles[k] += c;
+        }
+        for (f, c) in sc.finish.iter_mut().zip(&sc.learn_cycles) {
+            *f += c;
         }
 
         // 7. Barrier.
@@ -610,10 +769,7 @@ impl Simulator {
                     }
                 });
         let cycles = last + grid_cycles + barrier;
-        let learning = match critical {
-            Some(k) if !tables.learning.is_empty() && self.learning_on => sc.learn_cycles[k],
-            _ => 0,
-        };
+        let learning = critical.map_or(0, |k| sc.learn_cycles[k]);
         state.chip.learning_cycles += learning;
         state.chip.barriers += 1;
         state.chip.cycles += cycles;

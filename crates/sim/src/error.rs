@@ -38,6 +38,12 @@ pub enum ErrorKind {
     },
     /// A file could not be written (report directory, SVGs).
     Io { path: String, message: String },
+    /// The fast e-prop backend cannot run this image: every reason, each naming the
+    /// part of the image.
+    Backend {
+        program: String,
+        reasons: Vec<String>,
+    },
 }
 
 impl Error {
@@ -111,6 +117,17 @@ impl fmt::Display for Error {
                 }
             }
             ErrorKind::Io { path, message } => write!(f, "{path}: {message}"),
+            ErrorKind::Backend { program, reasons } => {
+                write!(
+                    f,
+                    "the fast e-prop backend cannot run the image of `{program}` (the general \
+                     simulator can):"
+                )?;
+                for r in reasons {
+                    write!(f, "\n  - {r}")?;
+                }
+                Ok(())
+            }
         }
     }
 }

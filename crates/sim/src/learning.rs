@@ -15,12 +15,8 @@
 //!    rows' effective weights (what delivery adds) are re-derived from the mantissas
 //!    and exponent; the epoch spike flags x0/y0 and the rows' payloads are cleared.
 //!
-//! **e-prop slots** (`LearningSlot.eprop`) run the eligibility unit instead of a rule:
-//! in step 1 each row's εv steps with the row's arrival, and every step (not only at
-//! epochs) ψ̂ and the learning signal m (the grid on the slot's channel) are derived at
-//! the slot's compartments and every synapse steps εa (β ≠ 0), ē and g; at the end of
-//! an epoch `Δw = −η·g` per row (see [`eprop_step`]). One `trace_update` per εv, per ψ̂
-//! and per per-synapse trace; one `synaptic_update` per synapse per epoch.
+//! **e-prop slots** (`LearningSlot.eprop`) are not run here: the core's e-prop engine
+//! (`learning_eprop`) steps their rows, every step, before this phase.
 //!
 //! Nothing is allocated per step: each slot keeps its buffers (spike flags, graded
 //! outputs, modulator samples, post products, the engine's row scratch) in its
@@ -36,12 +32,10 @@ use crate::state::{CoreState, LearnScratch, PlasticState, PostTraces};
 use crate::tables::CoreTable;
 use amine_chip::config::CostTable;
 use amine_chip::learning::engine::{DrawKey, PostSide, PreSide, PreparedRule, RowMut, Scales};
-use amine_chip::learning::eprop::{psi, EpropConsts};
+use amine_chip::learning::eprop::EpropConsts;
 use amine_chip::learning::traces::{step as trace_step, TraceParams};
 use amine_chip::modgrid::ModGrid;
-use amine_chip::neuron::alif::AlifState;
 use amine_chip::neuron::graded::derivative;
-use amine_chip::neuron::lif::LifState;
 use amine_chip::neuron::NeuronParams;
 use amine_chip::synapse::{effective_weight, SignMode};
 
@@ -131,10 +125,6 @@ pub(crate) fn learn(
         if reads[1] {
             ps.x2 = trace_step(ps.x2, ps.arrived, tp[1], t.trace_bits);
         }
-        if let Some(c) = &slot.eprop {
-            ps.eprop.step_pre(ps.arrived, c);
-            traces += 1;
-        }
         ps.x0 |= ps.arrived;
         ps.arrived = false;
         traces += u64::from(reads[0]) + u64::from(reads[1]);
@@ -175,10 +165,8 @@ pub(crate) fn learn(
     };
     for (li, cs) in l.slots.iter().enumerate() {
         let slot = &slots[cs.slot];
-        if let Some(c) = &slot.eprop {
-            let (tr, up) = eprop_step(t, slot, c, li, s, out, grid, modulator_frac, step);
-            traces += tr;
-            updates += up;
+        // e-prop slots are the e-prop engine's (`learning_eprop`).
+        if slot.eprop.is_some() {
             continue;
         }
         if !(step + 1).is_multiple_of(slot.epoch) {
@@ -268,113 +256,6 @@ pub(crate) fn learn(
     traces * costs.trace_update.cycles + updates * costs.synaptic_update.cycles
 }
 
-/// One step of e-prop slot `li` of the core (every step, after the rows' εv): ψ̂ and
-/// the learning signal at the compartments the slot reaches, then every synapse of its
-/// rows; at the end of an epoch `Δw = −η·g` on each row. Returns (traces, updates).
-///
-/// ψ̂ is read from the compartment's registers after this step's update: `v`, the
-/// threshold `vth << 6` (plus `a` for ALIF) and whether the compartment was refractory
-/// in this step (its counter was non-zero before it). On a spike `v` has already been
-/// reset, so the distance to the threshold before the reset is used instead
-/// ([`AlifState::overshoot_at_spike`]; 0 for LIF, whose `v = 0` loses it: ψ̂ = γ).
-#[allow(clippy::too_many_arguments)]
-fn eprop_step(
-    t: &CoreTable,
-    slot: &SlotTable,
-    c: &EpropConsts,
-    li: usize,
-    s: &mut CoreState,
-    out: &NeuronOut,
-    grid: Option<&ModGrid>,
-    modulator_frac: i32,
-    step: u32,
-) -> (u64, u64) {
-    let l = &t.learn;
-    let cs = &l.slots[li];
-    let CoreState {
-        v,
-        a,
-        refractory,
-        plastic,
-        post,
-        ..
-    } = s;
-    let PostTraces {
-        psi: psi_last,
-        refractory: refr_last,
-        scratch,
-        ..
-    } = &mut post[li];
-    let spiked = &mut scratch.spiked;
-    spiked.resize(t.n, false);
-    let spikes = || out.emits.iter().filter(|e| e.payload == 0);
-    spikes().for_each(|e| spiked[e.comp as usize] = true);
-    scratch.eprop.resize(t.n);
-    for &j in &cs.targets {
-        let j = j as usize;
-        let (thr, adapt, overshoot) = match &t.profiles[t.profile_of[j] as usize] {
-            NeuronParams::Lif(p) => (p.threshold(), 0, 0),
-            NeuronParams::Alif(p) => {
-                let st = AlifState {
-                    lif: LifState {
-                        v: v[j],
-                        ..LifState::default()
-                    },
-                    a: a[j],
-                };
-                (p.lif.threshold(), a[j], st.overshoot_at_spike(p))
-            }
-            NeuronParams::Graded(_) => (0, 0, 0),
-        };
-        let (thr, adapt) = (i64::from(thr), i64::from(adapt));
-        let was_refractory = refr_last[j] > 0;
-        let new = if spiked[j] {
-            psi(overshoot, 0, false, thr, c)
-        } else {
-            psi(i64::from(v[j]), thr + adapt, was_refractory, thr, c)
-        };
-        let m = l
-            .cells
-            .get(j)
-            .and_then(|&(x, y)| grid.and_then(|g| g.sample_bits(c.channel.into(), x, y).ok()))
-            .unwrap_or(0);
-        c.post_at(&mut scratch.eprop, j, new, psi_last[j], m);
-        psi_last[j] = new;
-        refr_last[j] = refractory[j];
-    }
-    spikes().for_each(|e| spiked[e.comp as usize] = false);
-    let mut traces = cs.targets.len() as u64;
-    for &ri in &cs.rows {
-        traces += c.step_row(&mut plastic[ri].eprop, &l.rows[ri].targets, &scratch.eprop);
-    }
-    let mut updates = 0;
-    if (step + 1).is_multiple_of(slot.epoch) {
-        let epoch = u64::from((step + 1) / slot.epoch - 1);
-        for &ri in &cs.rows {
-            let p = &l.rows[ri];
-            let ps = &mut plastic[ri];
-            // The row's traces move out for the call (no allocation) and back.
-            let mut traces = std::mem::take(&mut ps.eprop);
-            let outcome = c.apply_row(
-                &mut traces,
-                row_mut(p, ps, slot.max_exponent),
-                modulator_frac,
-                DrawKey {
-                    seed: slot.seed,
-                    epoch,
-                    row: (u64::from(t.id) << 32) | u64::from(p.row),
-                },
-                &mut scratch.saved,
-            );
-            ps.eprop = traces;
-            refresh_weights(ps);
-            updates += outcome.updates;
-            ps.end_epoch();
-        }
-    }
-    (traces, updates)
-}
-
 /// The learning engine's view of plastic row `p` in state `ps`.
 fn row_mut<'a>(
     p: &'a PlasticTable,
@@ -432,8 +313,6 @@ pub(crate) fn initial(t: &CoreTable) -> (Vec<PlasticState>, Vec<PostTraces>) {
             y1: vec![0; t.n],
             y2: vec![0; t.n],
             y3: vec![0; t.n],
-            psi: vec![0; t.n],
-            refractory: vec![0; t.n],
             scratch: LearnScratch::default(),
         })
         .collect();

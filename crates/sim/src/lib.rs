@@ -34,12 +34,14 @@
 //!         fanout_offsets: vec![0, 0],
 //!         fanout: Vec::<AxonTarget>::new(),
 //!         plastic_rows: vec![],
+//!         population: None,
 //!     }],
 //!     inputs: vec![],
 //!     populations: vec![],
 //!     probes: vec![],
 //!     modulator: ModulatorImage::default(),
 //!     learning: vec![],
+//!     eprop: None,
 //! };
 //! let mut sim = Simulator::new(&chip, &image, SimOptions { steps: 20, ..SimOptions::default() }).unwrap();
 //! let mut state = sim.initial_state();
@@ -56,10 +58,12 @@ pub mod error;
 pub mod inputs;
 mod kernels;
 mod learning;
+pub mod learning_eprop;
 pub mod monitor;
 pub mod options;
 mod page;
 mod pictures;
+mod population;
 pub mod power;
 pub mod report;
 pub mod state;

@@ -30,12 +30,20 @@ impl Powered {
         geo: &Geometry,
         grid_runs: bool,
     ) -> Powered {
+        Powered::gated(
+            config,
+            tables.cores.len() as u32,
+            routed_tiles(tables, geo).len() as u32,
+            grid_runs,
+        )
+    }
+
+    /// What is powered on `config` for an image that uses `cores` cores, the routers of
+    /// `routers` tiles and (if `grid`) the modulator grid: those with gating, the whole
+    /// chip without.
+    pub fn gated(config: &ChipConfig, cores: u32, routers: u32, grid: bool) -> Powered {
         let (cores, routers, grid) = if config.static_power.gating {
-            (
-                tables.cores.len() as u32,
-                routed_tiles(tables, geo).len() as u32,
-                grid_runs,
-            )
+            (cores, routers, grid)
         } else {
             (config.cores(), config.tiles(), config.modulator.width > 0)
         };

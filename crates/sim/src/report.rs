@@ -495,21 +495,13 @@ pub use amine_chip::units::group_digits as group;
 /// the input ports' events, the barriers, the grid's cell updates and static power over
 /// the simulated time. (Differences of two calls price a stretch of a run.)
 pub fn energy_so_far(sim: &Simulator, state: &SimState) -> Components {
-    let config = sim.config();
-    let costs = &config.costs;
-    let mut components = Components::default();
-    for c in &state.cores {
-        components += c.counts.energy(costs);
-    }
-    components += state.inputs.energy(costs);
-    components.noc +=
-        state.chip.barriers as f64 * costs.barrier.for_tiles(sim.tiles_in_use()).energy_pj;
-    components.modulator =
-        state.chip.modulator_cell_update as f64 * costs.modulator_cell_update.energy_pj;
-    components.static_ = amine_chip::units::Milliwatts(sim.powered().static_mw)
-        .energy_over(Cycles(state.chip.cycles), config.clock())
-        .0;
-    components
+    crate::energy::price(
+        &state.total_counts(),
+        &state.chip,
+        sim.config(),
+        sim.tiles_in_use(),
+        &sim.powered(),
+    )
 }
 
 /// Picojoules with a readable unit.

@@ -10,7 +10,7 @@
 
 use crate::energy::{ChipCounts, Counts};
 use amine_chip::learning::engine::{PostProducts, RowScratch};
-use amine_chip::learning::eprop::{EpropPost, EpropRow};
+use amine_chip::learning::eprop::EpropRow;
 use amine_chip::modgrid::ModGrid;
 
 /// One core's changing state, as structure-of-arrays over its compartments.
@@ -79,11 +79,6 @@ pub struct PostTraces {
     pub y1: Vec<u16>,
     pub y2: Vec<u16>,
     pub y3: Vec<u16>,
-    /// e-prop slots: ψ̂ of the last step, per compartment.
-    pub psi: Vec<i32>,
-    /// e-prop slots: the refractory counter at the end of the last step, per compartment
-    /// (a compartment whose counter was non-zero is refractory in this step).
-    pub refractory: Vec<u8>,
     /// Memory the learning phase reuses (not state: it compares equal whatever it holds).
     pub(crate) scratch: LearnScratch,
 }
@@ -101,10 +96,6 @@ pub(crate) struct LearnScratch {
     pub modulator: Vec<Vec<i32>>,
     pub products: PostProducts,
     pub row: RowScratch,
-    /// e-prop: what the synapse loop reads per compartment, and a renormalising row's
-    /// weights before its update.
-    pub eprop: EpropPost,
-    pub saved: Vec<i32>,
 }
 
 impl PartialEq for LearnScratch {
@@ -132,8 +123,10 @@ pub struct SimState {
     pub inputs: Counts,
     /// Chip-level events and the simulated time.
     pub chip: ChipCounts,
-    /// The modulator grid, when the image has modulator sources.
+    /// The modulator grid, when the image has modulator sources or an e-prop engine.
     pub grid: Option<ModGrid>,
+    /// The e-prop engine's state, for an image with an e-prop section.
+    pub eprop: Option<crate::learning_eprop::EpropEngineState>,
 }
 
 impl CoreState {

@@ -114,6 +114,8 @@ pub(crate) struct Tables {
     pub learning: Vec<SlotTable>,
     /// Fractional bits of a modulator concentration.
     pub modulator_frac: i32,
+    /// The e-prop engine's tables (an image with an e-prop section).
+    pub eprop: Option<crate::learning_eprop::EpropTables>,
 }
 
 /// Tile of a core id.
@@ -137,14 +139,16 @@ impl Tables {
         };
         let mut max_delay = 0u8;
         let costs = &config.costs;
+        let mut pop_index = Vec::with_capacity(image.cores.len());
         let mut cores: Vec<CoreTable> = image
             .cores
             .iter()
             .map(|c| {
-                let d = c.synapses.decode();
-                let max_d = d.delays.iter().copied().max().unwrap_or(0);
+                let ((rows, synapses, delays), index) =
+                    crate::population::addressed(c, c.synapses.decode(), costs);
+                pop_index.push(index);
+                let max_d = delays.iter().copied().max().unwrap_or(0);
                 max_delay = max_delay.max(max_d);
-                let rows = c.synapses.rows().len() as u32;
                 CoreTable {
                     id: c.id,
                     tile: tile_of(config, c.id),
@@ -158,29 +162,9 @@ impl Tables {
                         .iter()
                         .any(|p| matches!(p, NeuronParams::Graded(g) if g.event_driven)),
                     lif_dense: c.profiles.iter().filter_map(LifFast::of).collect(),
-                    rows: (0..rows as usize)
-                        .map(|r| {
-                            let (lo, hi) = (d.offsets[r], d.offsets[r + 1]);
-                            let words = c.synapses.row_words(r as u32);
-                            let work = costs.axon_in.cycles
-                                + words as u64 * costs.synapse_word_read.cycles
-                                + (hi - lo) as u64
-                                    * (costs.synaptic_op.cycles + costs.dendrite_accumulate.cycles);
-                            RowInfo {
-                                start: lo,
-                                len: hi - lo,
-                                words,
-                                work: u32::try_from(work).unwrap_or(u32::MAX),
-                            }
-                        })
-                        .collect(),
-                    synapses: d
-                        .targets
-                        .iter()
-                        .copied()
-                        .zip(d.weights.iter().copied())
-                        .collect(),
-                    delays: if max_d == 0 { Vec::new() } else { d.delays },
+                    rows,
+                    synapses,
+                    delays: if max_d == 0 { Vec::new() } else { delays },
                     fan_off: c.fanout_offsets.clone(),
                     fan: c.fanout.iter().map(dest).collect(),
                     neuron_of: vec![(u32::MAX, u32::MAX); c.compartments.len()],
@@ -190,6 +174,22 @@ impl Tables {
                 }
             })
             .collect();
+        // Population fan-out: each target resolved to the addressed row of its atom.
+        let pop_dest = |t: &amine_chip::image::PopTarget| {
+            let k = index_of[t.core as usize];
+            Dest {
+                core: k,
+                axon: pop_index[k as usize].row(t.axon, t.atom),
+                tile: 0,
+                work: 0,
+            }
+        };
+        for (c, tab) in image.cores.iter().zip(cores.iter_mut()) {
+            if let Some(p) = &c.population {
+                (tab.fan_off, tab.fan) =
+                    crate::population::merge(&tab.fan_off, &tab.fan, &p.fanout, pop_dest);
+            }
+        }
         let mut population_sites: Vec<Vec<(usize, u32)>> = image
             .populations
             .iter()
@@ -224,21 +224,21 @@ impl Tables {
         let ports = image
             .inputs
             .iter()
-            .map(|p| PortTable {
-                name: p.name.clone(),
-                size: p.size,
-                tile: p.entry_tile.1 * config.mesh.tiles_x + p.entry_tile.0,
-                source: p.source.clone(),
-                fan_off: p.fanout_offsets.clone(),
-                fan: p
-                    .fanout
-                    .iter()
-                    .map(dest)
-                    .map(|mut d| {
-                        fix(&mut d);
-                        d
-                    })
-                    .collect(),
+            .map(|p| {
+                let mut fan_off = p.fanout_offsets.clone();
+                let mut fan: Vec<Dest> = p.fanout.iter().map(dest).collect();
+                if let Some(pf) = &p.pop_fanout {
+                    (fan_off, fan) = crate::population::merge(&fan_off, &fan, pf, pop_dest);
+                }
+                fan.iter_mut().for_each(fix);
+                PortTable {
+                    name: p.name.clone(),
+                    size: p.size,
+                    tile: p.entry_tile.1 * config.mesh.tiles_x + p.entry_tile.0,
+                    source: p.source.clone(),
+                    fan_off,
+                    fan,
+                }
             })
             .collect();
         let mut tiles: Vec<u32> = cores.iter().map(|c| c.tile).collect();
@@ -257,7 +257,12 @@ impl Tables {
             })
             .collect();
         let learning = learning_tables(config, image, &mut cores);
+        let eprop = image
+            .eprop
+            .as_ref()
+            .and_then(|e| crate::learning_eprop::EpropTables::new(config, image, e, &cores));
         Tables {
+            eprop,
             learning,
             modulator_frac: config.modulator.format.frac_bits() as i32,
             cores,

@@ -12,8 +12,17 @@ fn run(
     timing: Timing,
     steps: u32,
 ) -> (amine_sim::SimState, amine_sim::RunOutcome, RunReport) {
+    run_on(&tiny(), image, timing, steps)
+}
+
+fn run_on(
+    chip: &amine_chip::ChipConfig,
+    image: &amine_chip::image::ChipImage,
+    timing: Timing,
+    steps: u32,
+) -> (amine_sim::SimState, amine_sim::RunOutcome, RunReport) {
     let mut sim = Simulator::new(
-        &tiny(),
+        chip,
         image,
         SimOptions {
             timing,
@@ -31,7 +40,11 @@ fn run(
 /// Input → core 0 (a, b) at tile (0,0); a → core 6 (c) at tile (1,1).
 /// u = input (du = 4095), v ≈ u (dv = 4095), threshold 64: one weight of 2 (128) spikes.
 fn hand_network() -> amine_chip::image::ChipImage {
-    let mut b = Builder::new(tiny());
+    hand_network_on(tiny())
+}
+
+fn hand_network_on(chip: amine_chip::ChipConfig) -> amine_chip::image::ChipImage {
+    let mut b = Builder::new(chip);
     let p = lif(4095, 4095, 1, 0);
     b.neurons(0, 2, p.clone());
     b.neurons(6, 1, p);
@@ -67,6 +80,7 @@ fn energy_of_a_hand_counted_network_is_exact() {
             dendrite_accumulate: 2,
             neuron_active: 4,
             neuron_idle: 4,
+            neuron_spike: 2,
             spike_out: 1,
             hop_ew: 1,
             hop_ns: 1,
@@ -79,6 +93,7 @@ fn energy_of_a_hand_counted_network_is_exact() {
             dendrite_accumulate: 1,
             neuron_active: 2,
             neuron_idle: 2,
+            neuron_spike: 1,
             ..Counts::default()
         };
         assert_eq!(state.cores[0].counts, core0, "{timing}");
@@ -143,6 +158,39 @@ fn energy_of_a_hand_counted_network_is_exact() {
                 ..Components::default()
             }
         );
+    }
+}
+
+/// The hand-counted network on a chip that prices its soma the three-part way (an access
+/// per compartment, an update per active one, a cost per spike) and charges nothing for
+/// the two-rate events: energy and step latencies by hand.
+#[test]
+fn three_part_soma_costs_are_exact() {
+    let mut chip = tiny();
+    let cost = |energy_pj: f64, cycles: u64| amine_chip::config::Cost { energy_pj, cycles };
+    chip.costs.neuron_active = cost(0.0, 0);
+    chip.costs.neuron_idle = cost(0.0, 0);
+    chip.costs.neuron_access = cost(2.0, 3);
+    chip.costs.neuron_update = cost(5.0, 7);
+    chip.costs.neuron_spike = cost(11.0, 13);
+    let image = hand_network_on(chip.clone());
+    for timing in [Timing::Analytic, Timing::Cycle] {
+        let (state, outcome, report) = run_on(&chip, &image, timing, 4);
+        // 12 compartment updates, 6 of them active; a, b (step 1) and c (step 2) spike.
+        let t = state.total_counts();
+        assert_eq!((t.neuron_active, t.neuron_idle, t.neuron_spike), (6, 6, 3));
+        assert_eq!(
+            report.energy.components.neuron,
+            12.0 * 2.0 + 6.0 * 5.0 + 3.0 * 11.0
+        );
+        // Barrier over 2 tiles: 30 cycles.
+        // step 0: core 0 accesses 2 × 3 = 6, then the input packet's work 18 → 24;
+        // step 1: core 0 updates a, b (2 × (3 + 7)) and both spike (2 × 13) → 46; a's
+        //         packet leaves at 46 + 2, arrives 10 later at 58, work 12 → core 6 at 70;
+        // step 2: core 0 2 × 10 = 20, core 6 c updates and spikes 3 + 7 + 13 = 23;
+        // step 3: core 0 accesses 6, core 6 updates c: 10.
+        let cycles: Vec<u64> = outcome.steps.iter().map(|s| s.cycles).collect();
+        assert_eq!(cycles, vec![24 + 30, 70 + 30, 23 + 30, 10 + 30], "{timing}");
     }
 }
 

@@ -453,10 +453,10 @@ mod tests {
         );
         let e = problems(
             "Sweep(program: \"balanced.ron\", job: Run(steps: 5), axes: [
-               (set: \"core.weight_bits\", values: [[4], [12]])])",
+               (set: \"core.weight_bits\", values: [[4], [17]])])",
         );
         assert!(
-            e.contains("axes (core.weight_bits=[12])") && e.contains("width 12 is outside 1..=9"),
+            e.contains("axes (core.weight_bits=[17])") && e.contains("width 17 is outside 1..=16"),
             "{e}"
         );
         let e = problems(

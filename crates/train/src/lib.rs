@@ -40,7 +40,6 @@ pub mod ed;
 pub mod eprop;
 pub mod error;
 pub mod report;
-mod svg;
 
 pub use error::{Error, ErrorKind};
 pub use report::{Cost, EpochPoint, TrainReport};

@@ -12,7 +12,11 @@
 //! checksummed binary ([`ChipImage::to_bytes`]); see [`codec`].
 
 pub mod codec;
+pub mod eprop;
+mod population;
 mod verify;
+
+pub use population::{CorePopulation, PopAxon, PopFanout, PopTarget};
 
 use crate::config::{ChipConfig, NeuronModelKind};
 use crate::learning::traces::TraceParams;
@@ -21,7 +25,7 @@ use crate::synapse::SynapseMemory;
 use serde::{Deserialize, Serialize};
 
 /// Version of the image format; bumped on every incompatible change.
-pub const IMAGE_VERSION: u32 = 3;
+pub const IMAGE_VERSION: u32 = 5;
 
 /// A whole chip image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +46,10 @@ pub struct ChipImage {
     pub modulator: ModulatorImage,
     /// Learning rules, referenced by index from [`CoreImage::plastic_rows`].
     pub learning: Vec<LearningSlot>,
+    /// The e-prop learning engine's registers and tables, for an image that trains
+    /// with e-prop ([`eprop`]).
+    #[serde(default)]
+    pub eprop: Option<eprop::EpropImage>,
 }
 
 /// Identifies the chip an image was compiled for, by its *structure* (see
@@ -108,6 +116,10 @@ pub struct CoreImage {
     pub fanout: Vec<AxonTarget>,
     /// Rows whose synapses learn, with the index of their rule in [`ChipImage::learning`].
     pub plastic_rows: Vec<PlasticRow>,
+    /// Population axons and population fan-out (shared synapse lists); `None`: every row
+    /// is a discrete input axon and every output axon is in `fanout`.
+    #[serde(default)]
+    pub population: Option<CorePopulation>,
 }
 
 /// Where an output axon sends a spike: input axon `axon` of core `core`.
@@ -137,6 +149,9 @@ pub struct InputPort {
     /// Output axons of input i are `fanout[fanout_offsets[i]..fanout_offsets[i+1]]`.
     pub fanout_offsets: Vec<u32>,
     pub fanout: Vec<AxonTarget>,
+    /// Population fan-out of the port's inputs (spikes to population axons).
+    #[serde(default)]
+    pub pop_fanout: Option<PopFanout>,
 }
 
 /// How an input port produces spikes.
@@ -244,6 +259,30 @@ pub struct GridRegisters {
     pub kernel: crate::config::Kernel,
     pub decay: f64,
     pub boundary: crate::config::Boundary,
+    /// The part of the grid in use, `(width, height)` cells from the corner (`None`:
+    /// all of it): the kernel and the boundary act at its edges, cells outside it are
+    /// not updated (and cost nothing), and positions map onto it.
+    #[serde(default)]
+    pub size: Option<(u32, u32)>,
+}
+
+impl ModulatorImage {
+    /// The grid this image runs: the chip's, with the image's registers (kernel, decay,
+    /// boundary and the size in use) in place of the chip's defaults.
+    pub fn grid_config(
+        &self,
+        chip: &crate::config::ModulatorConfig,
+    ) -> crate::config::ModulatorConfig {
+        let mut grid = chip.clone();
+        if let Some(r) = &self.registers {
+            (grid.kernel, grid.decay, grid.boundary) = (r.kernel, r.decay, r.boundary);
+            if let Some((w, h)) = r.size {
+                grid.width = w;
+                grid.height = h;
+            }
+        }
+        grid
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -293,12 +332,10 @@ impl ChipImage {
         self.cores.iter().map(|c| c.compartments.len() as u64).sum()
     }
 
-    /// Number of synapses stored across all cores.
+    /// Number of synapses across all cores: each discrete row's entries once, each
+    /// population axon's rows once per axon (the synapses it stands for).
     pub fn synapse_count(&self) -> u64 {
-        self.cores
-            .iter()
-            .map(|c| c.synapses.rows().iter().map(|r| r.len as u64).sum::<u64>())
-            .sum()
+        self.cores.iter().map(CoreImage::synapse_count).sum()
     }
 
     pub fn population(&self, name: &str) -> Option<&PopulationMap> {
@@ -307,7 +344,11 @@ impl ChipImage {
 
     /// Every problem of this image as a load for `config` (empty when it can run).
     pub fn verify(&self, config: &ChipConfig) -> Vec<crate::Problem> {
-        verify::problems(self, config)
+        let mut p = verify::problems(self, config);
+        if p.iter().all(|p| p.field != "chip") {
+            p.extend(eprop::problems(self, config));
+        }
+        p
     }
 }
 
@@ -323,6 +364,11 @@ impl CoreImage {
 }
 
 impl InputPort {
+    /// The population fan-out of input `i` (none without one).
+    pub fn pop_fanout_of(&self, i: usize) -> &[PopTarget] {
+        self.pop_fanout.as_ref().map_or(&[], |f| f.of(i))
+    }
+
     /// The output axons of input `i`.
     pub fn fanout_of(&self, i: usize) -> &[AxonTarget] {
         let (a, b) = (

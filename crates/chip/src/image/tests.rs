@@ -43,6 +43,7 @@ fn two_core_image(config: &ChipConfig) -> ChipImage {
         fanout_offsets: vec![0, 1, 1],
         fanout: vec![AxonTarget { core: 3, axon: 0 }],
         plastic_rows: vec![],
+        population: None,
     };
     let core1 = CoreImage {
         id: 3,
@@ -52,6 +53,7 @@ fn two_core_image(config: &ChipConfig) -> ChipImage {
         fanout_offsets: vec![0, 0],
         fanout: vec![],
         plastic_rows: vec![],
+        population: None,
     };
     ChipImage {
         version: IMAGE_VERSION,
@@ -67,6 +69,7 @@ fn two_core_image(config: &ChipConfig) -> ChipImage {
             entry_tile: (0, 0),
             fanout_offsets: vec![0, 1],
             fanout: vec![AxonTarget { core: 3, axon: 0 }],
+            pop_fanout: None,
         }],
         populations: vec![PopulationMap {
             name: "a".into(),
@@ -96,6 +99,7 @@ fn two_core_image(config: &ChipConfig) -> ChipImage {
         }],
         modulator: ModulatorImage::default(),
         learning: vec![],
+        eprop: None,
     }
 }
 

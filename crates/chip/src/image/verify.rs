@@ -65,7 +65,8 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             push(at("id"), "core ids must be unique and increasing".into());
         }
         last_id = Some(core.id);
-        rows_of.insert(core.id, core.synapses.rows().len() as u32);
+        rows_of.insert(core.id, core.discrete_rows());
+        let pop = config.core.population.as_ref();
 
         let n = core.compartments.len();
         if n > limits.compartments as usize {
@@ -100,16 +101,17 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
         }
 
         let mem = &core.synapses;
-        if mem.rows().len() > limits.input_axons as usize {
+        let axons_in = core.input_axons_used(pop);
+        if axons_in > limits.input_axons as u64 {
             push(
                 at("synapses"),
                 format!(
-                    "{} input axons, the core has {}",
-                    mem.rows().len(),
+                    "{axons_in} input axons, the core has {}",
                     limits.input_axons
                 ),
             );
         }
+        let discrete = core.discrete_rows() as usize;
         if mem.used_bits() > limits.synapse_memory_bits {
             push(
                 at("synapses"),
@@ -145,6 +147,10 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
                     "delay or tag field wider than the chip allows".into(),
                 );
             }
+            // Shared rows hold targets relative to their axons' bases (checked there).
+            if ri >= discrete {
+                continue;
+            }
             if let Some(t) = mem.row_targets(ri as u32).find(|&t| t as usize >= n) {
                 push(
                     format!("cores[{ci}].synapses.rows[{ri}]"),
@@ -168,18 +174,18 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
                 ),
             );
         }
-        if core.fanout.len() > limits.output_axons as usize {
+        let axons_out = core.output_axons_used(pop);
+        if axons_out > limits.output_axons as u64 {
             push(
                 at("fanout"),
                 format!(
-                    "{} output axons, the core has {}",
-                    core.fanout.len(),
+                    "{axons_out} output axons, the core has {}",
                     limits.output_axons
                 ),
             );
         }
         for pr in &core.plastic_rows {
-            if pr.row as usize >= mem.rows().len() || pr.slot as usize >= image.learning.len() {
+            if pr.row as usize >= discrete || pr.slot as usize >= image.learning.len() {
                 push(
                     at("plastic_rows"),
                     format!("row {} / slot {} does not exist", pr.row, pr.slot),
@@ -310,7 +316,16 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             }
         }
     }
-    let grid = &config.modulator;
+    let grid = &image.modulator.grid_config(&config.modulator);
+    if let Some((w, h)) = image.modulator.registers.and_then(|r| r.size) {
+        let chip = &config.modulator;
+        if w == 0 || h == 0 || w > chip.width || h > chip.height {
+            out.push(Problem {
+                field: "modulator.registers.size".into(),
+                message: format!("{w} × {h} cells of a {} × {} grid", chip.width, chip.height),
+            });
+        }
+    }
     let in_grid = |(x, y): (u32, u32)| x < grid.width && y < grid.height;
     for (si, s) in image.modulator.sources.iter().enumerate() {
         let (rw, rh) = s.region.unwrap_or((1, 1));
@@ -338,10 +353,8 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             });
         }
     }
-    if let Some(r) = &image.modulator.registers {
-        let mut grid = config.modulator.clone();
-        (grid.kernel, grid.decay, grid.boundary) = (r.kernel, r.decay, r.boundary);
-        if let Err(e) = crate::modgrid::ModGrid::new(&grid) {
+    if image.modulator.registers.is_some() {
+        if let Err(e) = crate::modgrid::ModGrid::new(grid) {
             out.push(Problem {
                 field: "modulator.registers".into(),
                 message: e.to_string(),
@@ -386,6 +399,7 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             }
         }
     }
+    super::population::problems(image, config, &mut out);
     eprop_targets(image, &mut out);
     if !image.learning.is_empty() && !config.learning.enabled {
         out.push(Problem {

@@ -34,7 +34,7 @@
 //! - the constants α, ρ, κ and γ are Q0.16 ([`CONST_BITS`]): `round(x·2^16)`, so a
 //!   time constant τ is represented to a relative `2^-17·τ` (τ = 2000 steps: 0.7 %);
 //!   `1 − α` is `2^16 − α_q`; β is Q16.16;
-//! - εv, ψ, εa, e and ē are `i32` with `frac_bits` (F, 8..=24) fractional bits;
+//! - εv, ψ, εa, e and ē are `i32` with `frac_bits` (F, 1..=24) fractional bits;
 //! - g is `i64` with `F + modulator_frac` fractional bits (m is the grid's raw value);
 //! - every product is exact in `i64` (`i128` where the bound needs it) and every
 //!   shift back to F bits rounds to nearest, ties up (`(x + 2^(k−1)) >> k`); so each
@@ -62,7 +62,6 @@ use super::engine::{
     add_to_weights_clamped, add_to_weights_in_range, halve, weight_range, Delta, DrawKey, RowDraws,
     RowMut, RowOutcome,
 };
-use super::stochastic_round;
 use serde::{Deserialize, Serialize};
 
 /// Fractional bits of the constants α, ρ, κ, γ (Q0.16) and of β (Q16.16).
@@ -108,7 +107,7 @@ pub fn decay_by(x: i32, p: i64, bits: u32) -> i32 {
 /// The pseudo-derivative's dampening factor γ.
 pub const PSI_GAMMA: f64 = 0.3;
 /// Range of `frac_bits`.
-pub const FRAC_BITS: std::ops::RangeInclusive<u8> = 8..=24;
+pub const FRAC_BITS: std::ops::RangeInclusive<u8> = 1..=24;
 /// Largest β (β̂ in threshold units; Q16.16 in an `i64`).
 pub const BETA_MAX: f64 = 32768.0;
 
@@ -131,7 +130,7 @@ pub struct EpropParams {
     pub eta: f64,
     /// Modulator channel carrying the learning signal.
     pub channel: u8,
-    /// Fractional bits of the traces (8..=24, e.g. 16).
+    /// Fractional bits of the traces (1..=24, e.g. 20).
     pub frac_bits: u8,
 }
 
@@ -247,14 +246,92 @@ pub fn psi(v: i64, thr_eff: i64, refractory: bool, thr: i64, c: &EpropConsts) ->
 }
 
 /// One row's e-prop state: the source's εv now and one step ago, and per synapse (in
-/// the row's synapse order) εa, ē and the accumulated gradient g.
+/// the row's synapse order) εa, ē, the trial's Σe (for the rate regulariser) and the
+/// accumulated gradient g.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EpropRow {
     pub ev: i32,
     pub ev_prev: i32,
     pub eps_a: Vec<i32>,
     pub ebar: Vec<i32>,
+    pub esum: Vec<i64>,
     pub g: Vec<i64>,
+}
+
+/// What every synapse onto one compartment reads in one step: the compartment's
+/// [`EpropPost`] values, its learning signal m, the trace format and κ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowStep {
+    pub psi: i32,
+    pub psi_beta: i32,
+    pub c1: i32,
+    pub c2: i32,
+    pub m: i64,
+    /// Fractional bits F of the traces.
+    pub f: u32,
+    /// κ and 1 − κ in Q0.16.
+    pub kappa: i64,
+    pub one_k: i64,
+}
+
+/// Which parts of a synapse's step run: εa (the target adapts: β ≠ 0), ē (from the
+/// trace gate on), g (with a non-zero signal; only with ē).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowKind {
+    pub alif: bool,
+    pub ebar: bool,
+    pub grad: bool,
+}
+
+/// One synapse's step of the eligibility unit, from its source's `[εv, εv']`: εa (ALIF),
+/// `e`, `Σe += e`, ē (`EBAR`) and `g += m·ē` (`GRAD`). Σe and g are plain (wrapping)
+/// adds, as the hardware's accumulators: with traces below 2^24 and signals below 2^31
+/// a batch of 2^10 windows of 2^10 steps stays below 2^63. Every layout of the unit
+/// (the general simulator's rows, the fast backend's rows and its 8-wide body) computes
+/// exactly this.
+#[inline(always)]
+pub fn synapse_step<const ALIF: bool, const EBAR: bool, const GRAD: bool>(
+    c: &RowStep,
+    [v, vp]: [i32; 2],
+    ea: &mut i32,
+    eb: &mut i32,
+    es: &mut i64,
+    g: &mut i64,
+) {
+    let e = if ALIF {
+        *ea = eps_a_next(c.c1, c.c2, i64::from(vp), *ea, c.f);
+        e_alif(c.psi, c.psi_beta, i64::from(v), *ea, c.f)
+    } else {
+        e_lif(c.psi, i64::from(v), c.f)
+    };
+    *es = es.wrapping_add(e);
+    if EBAR {
+        *eb = ebar_next(c.kappa, c.one_k, *eb, e);
+        if GRAD {
+            *g = g.wrapping_add(c.m * i64::from(*eb));
+        }
+    }
+}
+
+/// [`synapse_step`] with its parts chosen at run time.
+#[inline]
+pub fn synapse_step_kind(
+    c: &RowStep,
+    kind: RowKind,
+    ev: [i32; 2],
+    ea: &mut i32,
+    eb: &mut i32,
+    es: &mut i64,
+    g: &mut i64,
+) {
+    match (kind.alif, kind.ebar, kind.grad) {
+        (true, false, _) => synapse_step::<true, false, false>(c, ev, ea, eb, es, g),
+        (true, true, false) => synapse_step::<true, true, false>(c, ev, ea, eb, es, g),
+        (true, true, true) => synapse_step::<true, true, true>(c, ev, ea, eb, es, g),
+        (false, false, _) => synapse_step::<false, false, false>(c, ev, ea, eb, es, g),
+        (false, true, false) => synapse_step::<false, true, false>(c, ev, ea, eb, es, g),
+        (false, true, true) => synapse_step::<false, true, true>(c, ev, ea, eb, es, g),
+    }
 }
 
 /// Per compartment (indexed by compartment), what the synapse loop reads, derived once
@@ -293,6 +370,7 @@ impl EpropRow {
         EpropRow {
             eps_a: vec![0; n],
             ebar: vec![0; n],
+            esum: vec![0; n],
             g: vec![0; n],
             ..EpropRow::default()
         }
@@ -345,33 +423,48 @@ impl EpropConsts {
         post.m[j] = m;
     }
 
+    /// The row constants of compartment `j` of `post` with the signal `m`.
+    #[inline]
+    pub fn row_step(&self, post: &EpropPost, j: usize) -> RowStep {
+        RowStep {
+            psi: post.psi[j],
+            psi_beta: post.psi_beta[j],
+            c1: post.c1[j],
+            c2: post.c2[j],
+            m: i64::from(post.m[j]),
+            f: self.frac,
+            kappa: self.kappa,
+            one_k: ONE - self.kappa,
+        }
+    }
+
     /// Advance one row's synapses by one step (after [`EpropRow::step_pre`] and with
-    /// `post` filled for every target). Returns the traces updated.
+    /// `post` filled for every target): εa, e, Σe, ē and g, every one of them. Returns
+    /// the traces updated.
     pub fn step_row(&self, row: &mut EpropRow, targets: &[u32], post: &EpropPost) -> u64 {
-        let f = self.frac;
-        let (ev, evp) = (i64::from(row.ev), i64::from(row.ev_prev));
-        let (k, one_k) = (self.kappa, ONE - self.kappa);
+        let ev = [row.ev, row.ev_prev];
         let n = targets
             .len()
             .min(row.eps_a.len())
             .min(row.ebar.len())
+            .min(row.esum.len())
             .min(row.g.len());
-        let syn = targets[..n]
-            .iter()
-            .zip(&mut row.eps_a[..n])
-            .zip(&mut row.ebar[..n])
-            .zip(&mut row.g[..n]);
-        let alif = self.keeps_eps_a();
-        for (((&j, ea), eb), g) in syn {
-            let j = j as usize;
-            let e = if alif {
-                *ea = eps_a_next(post.c1[j], post.c2[j], evp, *ea, f);
-                e_alif(post.psi[j], post.psi_beta[j], ev, *ea, f)
-            } else {
-                e_lif(post.psi[j], ev, f)
-            };
-            *eb = ebar_next(k, one_k, *eb, e);
-            *g = g.saturating_add(i64::from(post.m[j]) * i64::from(*eb));
+        let kind = RowKind {
+            alif: self.keeps_eps_a(),
+            ebar: true,
+            grad: true,
+        };
+        for (i, &j) in targets.iter().enumerate().take(n) {
+            let c = self.row_step(post, j as usize);
+            synapse_step_kind(
+                &c,
+                kind,
+                ev,
+                &mut row.eps_a[i],
+                &mut row.ebar[i],
+                &mut row.esum[i],
+                &mut row.g[i],
+            );
         }
         n as u64 * self.traces_per_synapse()
     }
@@ -428,24 +521,8 @@ struct EtaG<'a> {
 
 impl Delta for EtaG<'_> {
     fn delta(&self, i: usize, _target: usize, _w: i32, _t: i32) -> i64 {
-        let n = -(self.eta_m as i128) * self.g.get(i).copied().unwrap_or(0) as i128;
-        if n == 0 {
-            return 0;
-        }
-        if self.exp >= 0 {
-            let s = self.exp.min(100) as u32;
-            return n
-                .saturating_mul(1i128 << s)
-                .clamp(i64::MIN as i128, i64::MAX as i128) as i64;
-        }
-        let bits = (-self.exp) as u32;
-        // Below 2^-63 LSB the draw cannot matter: pre-shift (floor) to 63 bits.
-        let (n, bits) = if bits > 63 {
-            (n >> (bits - 63).min(127), 63)
-        } else {
-            (n, bits)
-        };
-        stochastic_round(n, bits, self.draws.at(i as u64))
+        let g = self.g.get(i).copied().unwrap_or(0);
+        super::update_unit::sgd_delta(g, self.eta_m, self.exp, self.draws.at(i as u64))
     }
 }
 

@@ -30,10 +30,12 @@
 
 pub mod engine;
 pub mod eprop;
+pub mod eprop_blocks;
 pub mod error_unit;
 mod expr;
 mod named;
 pub mod traces;
+pub mod update_unit;
 
 pub use expr::{assemble, parse_rule, Limits, RuleError, PRODUCT_BITS};
 pub use named::{named_rule, NAMED_RULES};

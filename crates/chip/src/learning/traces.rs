@@ -16,15 +16,10 @@ pub struct TraceParams {
 }
 
 impl TraceParams {
-    /// A trace with time constant `tau` steps (`decay = round(4096 / tau)`).
+    /// A trace with time constant `tau` steps (`decay = `[`decay_from_tau`](crate::neuron::decay_from_tau)).
     pub fn from_tau(tau_steps: f64, impulse: u16) -> TraceParams {
-        let decay = if tau_steps > 0.0 {
-            (4096.0 / tau_steps).round().clamp(0.0, 4096.0)
-        } else {
-            4096.0
-        };
         TraceParams {
-            decay: decay as u16,
+            decay: crate::neuron::decay_from_tau(tau_steps),
             impulse,
         }
     }
@@ -85,7 +80,8 @@ mod tests {
 
     #[test]
     fn tau_maps_to_a_12_bit_decay() {
-        assert_eq!(TraceParams::from_tau(4.0, 1).decay, 1024);
+        // 4096·(1 − e^(−1/4)) = 906.1
+        assert_eq!(TraceParams::from_tau(4.0, 1).decay, 906);
         assert_eq!(TraceParams::from_tau(0.0, 1).decay, 4096);
     }
 

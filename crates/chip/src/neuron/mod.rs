@@ -26,6 +26,38 @@ use graded::{GradedParams, GradedState};
 use lif::{LifParams, LifState};
 use serde::{Deserialize, Serialize};
 
+/// The one conversion from a time constant to a 12-bit decay field, used for every
+/// decay on the chip (neuron currents, voltages and adaptation, learning traces, the
+/// e-prop engine's readouts and filters): the part of 4096 an exact exponential decay
+/// with time constant `tau_steps` loses per step, `round(4096·(1 − e^(−1/τ)))`.
+///
+/// It is the exact discretisation of `dx/dt = −x/τ` (the per-step factor
+/// `1 − d/4096` is `e^(−1/τ)` to 12 bits), so a float model that decays by `e^(−1/τ)`
+/// and the chip agree; Euler's `4096/τ` is off by 2.5 % at τ = 20 and by 58 % at
+/// τ = 1. τ = 0 (no memory) gives 4096; so does any τ below 0.09 steps. A NaN or
+/// negative τ gives 4096 too (callers check their ranges).
+///
+/// ```
+/// use amine_chip::neuron::{decay_from_tau, kept};
+/// assert_eq!(decay_from_tau(20.0), 200);     // α = 3896/4096 = 0.95117 vs e^(−1/20) = 0.95123
+/// assert_eq!(decay_from_tau(2000.0), 2);
+/// assert_eq!(decay_from_tau(0.0), 4096);
+/// assert_eq!(kept(200), 3896.0 / 4096.0);
+/// ```
+pub fn decay_from_tau(tau_steps: f64) -> u16 {
+    if tau_steps.is_nan() || tau_steps <= 0.0 {
+        return lif::DECAY_ONE;
+    }
+    (f64::from(lif::DECAY_ONE) * -(-1.0 / tau_steps).exp_m1())
+        .round()
+        .clamp(0.0, f64::from(lif::DECAY_ONE)) as u16
+}
+
+/// The fraction a 12-bit decay field `d` keeps per step, `(4096 − d)/4096` (exact).
+pub fn kept(d: u16) -> f64 {
+    f64::from(lif::DECAY_ONE - d.min(lif::DECAY_ONE)) / f64::from(lif::DECAY_ONE)
+}
+
 /// The parameters of one compartment profile, tagged by model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NeuronParams {

@@ -302,7 +302,7 @@ mod tests {
             "{e}"
         );
         let e = error(&["core.weight_bits=[0, 12]"]);
-        assert!(e.contains("width 0 is outside 1..=9"), "{e}");
+        assert!(e.contains("width 0 is outside 1..=16"), "{e}");
         let e = error(&["core.compartments.x=1"]);
         assert!(
             e.contains("`core.compartments` has no fields, so no `x`"),

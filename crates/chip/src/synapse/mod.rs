@@ -56,7 +56,7 @@ pub use weights::{choose_exponent, effective_weight, quantize_weight};
 /// Widest target index field: 2^20 compartments, the largest core the config allows.
 pub const MAX_INDEX_BITS: u8 = 20;
 /// Widest weight mantissa field.
-pub const MAX_WEIGHT_BITS: u8 = 9;
+pub const MAX_WEIGHT_BITS: u8 = 16;
 /// Widest delay field (63 steps), as in `CoreConfig::max_delay_bits`.
 pub const MAX_DELAY_BITS: u8 = 6;
 /// Widest tag field, as in `CoreConfig::max_tag_bits`.
@@ -82,7 +82,7 @@ pub enum SignMode {
 pub struct RowFormat {
     /// Target compartment index width, `1..=20`.
     pub index_bits: u8,
-    /// Weight mantissa width, `1..=9` (sign included when `Signed`).
+    /// Weight mantissa width, `1..=16` (sign included when `Signed`).
     pub weight_bits: u8,
     pub sign: SignMode,
     /// Delay width, `0..=6`.

@@ -190,7 +190,7 @@ fn fields_that_do_not_fit_are_rejected() {
         (fmt(0, 3, SignMode::Signed, 0, 0), "index_bits"),
         (fmt(21, 3, SignMode::Signed, 0, 0), "index_bits"),
         (fmt(4, 0, SignMode::Signed, 0, 0), "weight_bits"),
-        (fmt(4, 10, SignMode::Excitatory, 0, 0), "weight_bits"),
+        (fmt(4, 17, SignMode::Excitatory, 0, 0), "weight_bits"),
         (fmt(4, 3, SignMode::Signed, 7, 0), "delay_bits"),
         (fmt(4, 3, SignMode::Signed, 0, 17), "tag_bits"),
     ] {

@@ -138,45 +138,42 @@ fn thread_cpu_s() -> f64 {
     }
 }
 
-/// `trials` training trials of cue accumulation (diffusion, seed 1, the study's SGD
-/// rates, batch 64) with the input and recurrent weights times `scale`.
+/// `trials` training trials of cue accumulation (the template's program under
+/// diffusion, seed 1, Adam, batch 64, on `loihi-eprop`) with the input and recurrent
+/// weights times `scale`.
 fn bench_eprop_at(scale: (f64, f64), trials: usize) -> Result<EpropRateRow> {
+    use amine_compiler::program::Weight;
     use amine_sim::eprop::{EpropCore, EpropState};
-    use amine_tasks::eprop::{Condition, EpropConfig, Net, TaskGen, TaskKind};
-    use amine_train::eprop::{core_net, trial_data, EpropRunConfig};
+    use amine_tasks::eprop::{Condition, TaskGen, TaskKind};
+    use amine_train::eprop::{template_program, trial_data, TemplateOptions};
     use rand_chacha::rand_core::SeedableRng;
     use rand_chacha::ChaCha8Rng;
-    let (task, cond) = (TaskKind::CueAccumulation, Condition::Diffusion);
-    let cfg = EpropRunConfig::new(task, cond, 1);
-    let gen = TaskGen::new(task, cfg.seed);
-    let mut f = EpropConfig::new(task, cond);
-    f.net.inputs = gen.inputs();
-    f.net.outputs = gen.outputs();
-    let net = Net::new(&f.net, &mut ChaCha8Rng::seed_from_u64(cfg.seed))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut cn = core_net(&net, cond, cfg.k);
-    for (w, &s) in cn.w.iter_mut().zip(&cn.src) {
-        *w *= if (s as usize) < cn.inputs {
-            scale.0
-        } else {
-            scale.1
-        };
+    let task = TaskKind::CueAccumulation;
+    let mut program = template_program(task, Condition::Diffusion, &TemplateOptions::default());
+    for p in &mut program.projections {
+        if let Some(Weight::TruncatedNormal { std }) = &mut p.weight {
+            *std *= if p.from == "x" { scale.0 } else { scale.1 };
+        }
+        // Room for the scaled weights.
+        if let Some(l) = &mut p.learning {
+            l.params
+                .insert("headroom".into(), 4.0 * scale.0.max(scale.1));
+        }
     }
-    let opts = cfg.core_options(&gen);
-    let mut core = EpropCore::new(&cn, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let chip = amine_chip::presets::preset("loihi-eprop")?;
+    let image = amine_compiler::compile_program(program, std::path::Path::new("."), &chip)?.image;
+    let mut core = EpropCore::from_image(&image, &chip)?;
+    let batch = core.eprop().update.batch.max(1) as usize;
+    let gen = TaskGen::new(task, 1);
     let mut state = EpropState::new(&core);
     let (mut spikes, mut neuron_steps) = (0u64, 0u64);
-    let mut res = vec![Default::default(); cfg.batch];
+    let mut res = vec![Default::default(); batch];
     let t0 = thread_cpu_s();
-    for b in 0..trials.div_ceil(cfg.batch) {
-        let batch: Vec<_> = (0..cfg.batch)
-            .map(|i| {
-                gen.trial(&mut ChaCha8Rng::seed_from_u64(
-                    (b * cfg.batch + i) as u64 + 1,
-                ))
-            })
+    for b in 0..trials.div_ceil(batch) {
+        let trials: Vec<_> = (0..batch)
+            .map(|i| gen.trial(&mut ChaCha8Rng::seed_from_u64((b * batch + i) as u64 + 1)))
             .collect();
-        let data: Vec<_> = batch.iter().map(trial_data).collect();
+        let data: Vec<_> = trials.iter().map(trial_data).collect();
         for (t, r) in data.iter().zip(res.iter_mut()) {
             *r = core.run_trial(&mut state, t, true);
         }
@@ -186,7 +183,7 @@ fn bench_eprop_at(scale: (f64, f64), trials: usize) -> Result<EpropRateRow> {
         }
         core.apply(&mut state);
     }
-    let trials = trials.div_ceil(cfg.batch) * cfg.batch;
+    let trials = trials.div_ceil(batch) * batch;
     let cpu = thread_cpu_s() - t0;
     let rate = trials as f64 / cpu.max(1e-9);
     Ok(EpropRateRow {

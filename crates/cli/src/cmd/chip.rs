@@ -89,6 +89,16 @@ fn summary_text(c: &ChipConfig) -> String {
         k.weight_exponent_min,
         k.weight_exponent_max
     );
+    s += &match &k.population {
+        Some(p) => format!(
+            "  shared lists   population axons of up to {} atoms, {}-bit bases, {} input / {} output slots each\n",
+            group(p.max_atoms as u64),
+            p.base_bits,
+            p.input_slots,
+            p.output_slots
+        ),
+        None => "  shared lists   none (convolutions are expanded)\n".into(),
+    };
     s += &format!(
         "  synaptic op    {} pJ, {} → peak {:.3} G ops/s, {:.3} W dynamic\n",
         c.costs.synaptic_op.energy_pj,

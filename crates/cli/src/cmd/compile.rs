@@ -1,7 +1,9 @@
 //! `amine compile`: program + chip → chip image and compile report.
 
+use crate::args::MappingArgs;
 use amine_chip::presets::{self, Resolved};
 use amine_chip::{error::write_atomically, ChipConfig};
+use amine_compiler::program::MappingHints;
 use amine_compiler::Compiled;
 use anyhow::{Context, Result};
 use std::path::Path;
@@ -14,13 +16,15 @@ pub fn run(
     output: &Path,
     json: Option<&Path>,
     dt: Option<f64>,
+    mapping: &MappingArgs,
 ) -> Result<()> {
     let config = resolve_chip(chip, sets)?.config;
+    let hints = mapping.hints()?;
     let start = Instant::now();
     let compiled = if amine_nir::is_nir_path(program) {
-        compile_nir(program, &config, dt)?
+        compile_nir(program, &config, dt, hints)?
     } else {
-        amine_compiler::compile_file(program, &config)?
+        amine_compiler::compile_file_with(program, &config, hints)?
     };
     let elapsed = start.elapsed();
     // Both outputs are prepared before either is written, and written atomically.
@@ -50,10 +54,17 @@ pub fn run(
 }
 
 /// Import the NIR file at `path` with step `dt` (seconds, required) and compile it for
-/// `chip`, like any program. Shared by `amine compile` and `amine run`.
-pub fn compile_nir(path: &Path, chip: &ChipConfig, dt: Option<f64>) -> Result<Compiled> {
+/// `chip` with `hints` added to its mapping, like any program. Shared by `amine compile`
+/// and `amine run`.
+pub fn compile_nir(
+    path: &Path,
+    chip: &ChipConfig,
+    dt: Option<f64>,
+    hints: MappingHints,
+) -> Result<Compiled> {
     let dt = dt.context("a NIR file needs --dt <seconds> (the discretisation step)")?;
-    let p = amine_nir::program(path, dt)?;
+    let mut p = amine_nir::program(path, dt)?;
+    p.mapping.merge(hints);
     let base = path.parent().unwrap_or(Path::new("."));
     Ok(amine_compiler::compile_program(p, base, chip)?)
 }

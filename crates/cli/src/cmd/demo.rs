@@ -19,6 +19,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         "programs/balanced.ron",
         Path::new("."),
         &chip.config,
+        Default::default(),
     )?;
     println!(
         "amine demo: the balanced E/I network (1,000 LIF neurons, 100 inputs) on the Loihi-like chip\n\

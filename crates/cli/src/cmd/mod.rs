@@ -3,6 +3,7 @@ pub mod bench;
 pub mod chip;
 pub mod compile;
 pub mod demo;
+pub mod hints;
 pub mod image;
 pub mod nir;
 pub mod run;

@@ -27,7 +27,8 @@ pub fn run(command: NirCommand) -> Result<()> {
             dt,
         } => {
             let chip = amine_chip::presets::resolve(&chip)?;
-            let loaded = super::run::load(&target, &chip, None)?;
+            let loaded =
+                super::run::load(&target, &chip, None, &crate::args::MappingArgs::default())?;
             let dt = dt.unwrap_or(loaded.dt_s);
             let exported = amine_nir::export::from_image(&loaded.image, dt)
                 .with_context(|| format!("exporting {}", target.display()))?;

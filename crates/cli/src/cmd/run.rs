@@ -5,10 +5,11 @@
 //! no partial report. A progress bar appears on stderr once a run has taken over a
 //! second (and only on a terminal).
 
-use crate::args::RunArgs;
+use crate::args::{MappingArgs, RunArgs};
 use amine_chip::image::{codec::MAGIC, ChipImage};
 use amine_chip::presets::Resolved;
 use amine_chip::ChipConfig;
+use amine_compiler::program::MappingHints;
 use amine_sim::{
     parse_csv, Monitor, MonitorOptions, Record, Recording, RunOutcome, RunReport, SimOptions,
     Simulator, Timing,
@@ -42,10 +43,16 @@ fn is_program(text: &str) -> bool {
     }
 }
 
-/// Compile program text for `chip`.
-pub fn compile(text: &str, origin: &str, base: &Path, chip: &ChipConfig) -> Result<Loaded> {
+/// Compile program text for `chip`, with `hints` added to its mapping.
+pub fn compile(
+    text: &str,
+    origin: &str,
+    base: &Path,
+    chip: &ChipConfig,
+    hints: MappingHints,
+) -> Result<Loaded> {
     let start = Instant::now();
-    let compiled = amine_compiler::compile_str(text, origin, base, chip)?;
+    let compiled = amine_compiler::compile_str_with(text, origin, base, chip, hints)?;
     Ok(Loaded {
         image: compiled.image,
         dt_s: compiled.compilation.program.dt_ms * 1e-3,
@@ -54,11 +61,17 @@ pub fn compile(text: &str, origin: &str, base: &Path, chip: &ChipConfig) -> Resu
 }
 
 /// Read a chip image (binary or RON) or compile a program file or, with `dt`, a NIR
-/// file (`.nir`).
-pub fn load(path: &Path, chip: &ChipConfig, dt: Option<f64>) -> Result<Loaded> {
+/// file (`.nir`), with the mapping hints of `mapping` (which an image cannot take).
+pub fn load(
+    path: &Path,
+    chip: &ChipConfig,
+    dt: Option<f64>,
+    mapping: &MappingArgs,
+) -> Result<Loaded> {
+    let hints = mapping.hints()?;
     if amine_nir::is_nir_path(path) {
         let start = Instant::now();
-        let compiled = super::compile::compile_nir(path, chip, dt)?;
+        let compiled = super::compile::compile_nir(path, chip, dt, hints)?;
         return Ok(Loaded {
             image: compiled.image,
             dt_s: compiled.compilation.program.dt_ms * 1e-3,
@@ -68,6 +81,11 @@ pub fn load(path: &Path, chip: &ChipConfig, dt: Option<f64>) -> Result<Loaded> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let origin = path.display().to_string();
     if bytes.starts_with(&MAGIC) {
+        if mapping.given() {
+            anyhow::bail!(
+                "{origin} is a compiled image: mapping hints (--hints, --cores, --max-per-core, --place, --colocate) apply when a program or NIR file is compiled"
+            );
+        }
         let image = ChipImage::from_bytes(&bytes, &origin)?;
         return Ok(Loaded {
             image,
@@ -81,7 +99,17 @@ pub fn load(path: &Path, chip: &ChipConfig, dt: Option<f64>) -> Result<Loaded> {
         )
     })?;
     if is_program(text) {
-        compile(text, &origin, path.parent().unwrap_or(Path::new(".")), chip)
+        compile(
+            text,
+            &origin,
+            path.parent().unwrap_or(Path::new(".")),
+            chip,
+            hints,
+        )
+    } else if mapping.given() {
+        anyhow::bail!(
+            "{origin} is a compiled image: mapping hints (--hints, --cores, --max-per-core, --place, --colocate) apply when a program or NIR file is compiled"
+        )
     } else {
         Ok(Loaded {
             image: ChipImage::from_ron(text, &origin)?,
@@ -223,7 +251,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         Some(_) => Some(monitor_options(a.steps, a.monitor_every, a.snapshot_every)?),
         None => None,
     };
-    let loaded = load(&a.target, &chip.config, a.dt)?;
+    let loaded = load(&a.target, &chip.config, a.dt, &a.mapping)?;
     if a.report.is_none() && !loaded.image.probes.is_empty() {
         eprintln!(
             "note: the image declares {} probe(s); give --report DIR to record them",

@@ -2,27 +2,29 @@
 //!
 //! `--task digits` / `mnist:<dir>` train a PROGRAM with Error Diffusion; the e-prop
 //! tasks (`cue-accumulation`, `delayed-match`, `pattern-generation`) run a study of
-//! conditions × seeds on the chip's e-prop core and need no program.
+//! programs × seeds on the chip's e-prop engine: the given e-prop program, or the
+//! template's program of each `--condition`.
 //!
 //! Everything that can fail on input — flags, chip, program, task data, the image's
 //! layout — is checked before the first sample, and the report directory is written
 //! only after the run finished, through a temporary name.
 
-use crate::args::{TemplateArgs, TrainArgs};
+use crate::args::{EpropFlags, TemplateArgs, TrainArgs};
 use amine_compiler::program::Program;
 use amine_compiler::templates::{error_diffusion, Credit, EdNetwork};
 use amine_sim::Timing;
 use amine_tasks::eprop::{Condition, TaskKind};
 use amine_train::eprop::report::{condition_name, summary_text, to_json, write_dir, FILES};
-use amine_train::eprop::{run_study, EpropRunConfig, Point, StudyConfig};
+use amine_train::eprop::{
+    run_study, settings, template_program, EpropRunConfig, RunProgress, StudyConfig,
+    TemplateOptions,
+};
 use amine_train::report::FloatReference;
 use amine_train::{train_ed, Progress, TrainOptions};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Error Diffusion's default number of epochs.
@@ -44,22 +46,14 @@ fn ed(a: &TrainArgs) -> Result<()> {
             a.task
         );
     }
-    let eprop_only = [
-        ("--condition", a.condition.is_some()),
+    let mut eprop_only = vec![
         ("--seeds", a.seeds.is_some()),
         ("--trials", a.trials.is_some()),
-        ("--batch", a.batch.is_some()),
         ("--eval-every", a.eval_every.is_some()),
         ("--eval-trials", a.eval_trials.is_some()),
-        ("--lr", a.lr.is_some()),
-        ("--k", a.k.is_some()),
-        ("--c-reg", a.c_reg.is_some()),
-        ("--weight-bits", a.weight_bits.is_some()),
-        ("--frac-bits", a.frac_bits.is_some()),
-        ("--strict-decay", a.strict_decay),
         ("--float", a.float),
-        ("--adam", a.adam.is_some()),
     ];
+    eprop_only.extend(template_flags(&a.eprop));
     if let Some((flag, _)) = eprop_only.iter().find(|(_, given)| *given) {
         bail!(
             "{flag} is for the e-prop tasks (--task cue-accumulation, delayed-match or \
@@ -79,7 +73,7 @@ fn ed(a: &TrainArgs) -> Result<()> {
     if epochs == 0 {
         bail!("--epochs 0: train for at least one epoch");
     }
-    let chip = super::compile::resolve_chip(&a.chip, &a.set)?;
+    let chip = super::compile::resolve_chip(a.chip.as_deref().unwrap_or("loihi"), &a.set)?;
     if let Some(dir) = &a.report {
         amine_report::dir::check_target(dir)?;
     }
@@ -207,17 +201,87 @@ fn parse_lr(text: &str) -> Result<[f64; 3]> {
     Ok(lr)
 }
 
-/// `amine train --task <e-prop task>`: a study of conditions × seeds.
-fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
-    let start = Instant::now();
-    if let Some(p) = &a.program {
+/// The template flags that were given, by name.
+fn template_flags(f: &EpropFlags) -> Vec<(&'static str, bool)> {
+    vec![
+        ("--condition", f.condition.is_some()),
+        ("--batch", f.batch.is_some()),
+        ("--lr", f.lr.is_some()),
+        ("--adam", f.adam.is_some()),
+        ("--k", f.k.is_some()),
+        ("--c-reg", f.c_reg.is_some()),
+        ("--weight-bits", f.weight_bits.is_some()),
+        ("--frac-bits", f.frac_bits.is_some()),
+        ("--strict-decay", f.strict_decay),
+    ]
+}
+
+/// The template's settings from the flags (the network's widths are checked when the
+/// program compiles for the chip).
+fn template_options(f: &EpropFlags) -> Result<TemplateOptions> {
+    let mut o = TemplateOptions {
+        weight_bits: f.weight_bits,
+        frac_bits: f.frac_bits,
+        lazy_decay: f.strict_decay.then_some(false),
+        ..TemplateOptions::default()
+    };
+    if let Some(k) = f.k {
+        if !(k.is_finite() && (0.0..=1.0).contains(&k)) {
+            bail!("--k {k}: must be in [0, 1]");
+        }
+        o.k = Some(k);
+    }
+    if let Some(c) = f.c_reg {
+        if !(c.is_finite() && c >= 0.0) {
+            bail!("--c-reg {c}: must be finite and not negative");
+        }
+        o.c_reg = Some(c);
+    }
+    if f.batch == Some(0) {
+        bail!("--batch 0: must be at least 1");
+    }
+    o.batch = f.batch;
+    o.update = match (f.lr.as_deref().map(parse_lr).transpose()?, f.adam) {
+        (Some(_), Some(_)) => bail!("--lr selects the plain update, --adam Adam: give one"),
+        (Some(lr), None) => Some(amine_compiler::templates::Update::Sgd { lr }),
+        (None, Some(step)) => {
+            if !(step.is_finite() && step > 0.0) {
+                bail!("--adam {step}: must be finite and positive");
+            }
+            Some(amine_compiler::templates::Update::Adam { step })
+        }
+        (None, None) => None,
+    };
+    Ok(o)
+}
+
+/// The programs of an e-prop study: the given file, or the template's for each
+/// condition.
+fn eprop_programs(a: &TrainArgs, task: TaskKind) -> Result<Vec<(String, Program)>> {
+    let Some(path) = &a.program else {
+        let options = template_options(&a.eprop)?;
+        return Ok(parse_conditions(a.eprop.condition.as_deref())?
+            .into_iter()
+            .map(|c| ("template".to_string(), template_program(task, c, &options)))
+            .collect());
+    };
+    if let Some((flag, _)) = template_flags(&a.eprop).iter().find(|(_, given)| *given) {
         bail!(
-            "--task {} builds its own network and takes no program (got `{}`); programs are \
-             for the Error Diffusion tasks (digits, mnist:<dir>)",
-            a.task,
-            p.display()
+            "{flag} sets the template's network; {} carries its own — edit the program, or \
+             leave it out to train the template's",
+            path.display()
         );
     }
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {origin}"))?;
+    let program = Program::from_ron(&text, &origin)?;
+    settings(&program).with_context(|| format!("{origin} with --task {}", a.task))?;
+    Ok(vec![(origin, program)])
+}
+
+/// `amine train [PROGRAM] --task <e-prop task>`: a study of programs × seeds.
+fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
+    let start = Instant::now();
     let ed_only = [
         ("--epochs", a.epochs.is_some()),
         ("--timing", a.timing.is_some()),
@@ -230,68 +294,51 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
             a.task
         );
     }
-    let conditions = parse_conditions(a.condition.as_deref())?;
-    let lr = a.lr.as_deref().map(parse_lr).transpose()?;
     let seeds = a.seeds.unwrap_or(1);
     let positive = [
         ("--seeds", Some(seeds)),
         ("--threads", Some(a.threads)),
         ("--trials", a.trials),
-        ("--batch", a.batch),
         ("--eval-every", a.eval_every),
     ];
     if let Some((flag, _)) = positive.iter().find(|(_, v)| *v == Some(0)) {
         bail!("{flag} 0: must be at least 1");
     }
-    let mut base = EpropRunConfig::new(task, conditions[0], a.seed);
+    if let Some(dir) = &a.report {
+        amine_report::dir::check_target(dir)?;
+    }
+    let programs = eprop_programs(a, task)?;
+    let resolved =
+        super::compile::resolve_chip(a.chip.as_deref().unwrap_or("loihi-eprop"), &a.set)?;
+    let chip = resolved.config.clone();
+    // Every program compiles for the chip, fits the task and runs on the fast backend
+    // before any run starts.
+    let gen = amine_tasks::eprop::TaskGen::new(task, a.seed);
+    let mut base = None;
+    for (source, program) in &programs {
+        let cfg = EpropRunConfig::new(task, program.clone(), source, a.seed)?;
+        let image = amine_train::eprop::compile_run(&cfg, &chip, &gen)?;
+        amine_sim::eprop::EpropCore::from_image(&image, &chip)
+            .with_context(|| format!("{source} on chip `{}`", chip.name))?;
+        base.get_or_insert(cfg);
+    }
+    let mut base = base.context("no program to train")?;
     base.trials = a.trials.unwrap_or(base.trials);
-    base.batch = a.batch.unwrap_or(base.batch);
     base.eval_every = a.eval_every.unwrap_or(base.eval_every);
     base.eval_trials = a.eval_trials.unwrap_or(base.eval_trials);
-    if let Some(k) = a.k {
-        if !(k.is_finite() && (0.0..=1.0).contains(&k)) {
-            bail!("--k {k}: must be in [0, 1]");
-        }
-        base.k = k;
-    }
-    if let Some(c) = a.c_reg {
-        if !(c.is_finite() && c >= 0.0) {
-            bail!("--c-reg {c}: must be finite and not negative");
-        }
-        base.c_reg = c;
-    }
-    base.weight_bits = a.weight_bits.unwrap_or(base.weight_bits);
-    base.frac_bits = a.frac_bits.unwrap_or(base.frac_bits);
-    base.lazy_decay = !a.strict_decay;
     base.float = a.float;
-    if let Some(step) = a.adam {
-        if !(step.is_finite() && step > 0.0) {
-            bail!("--adam {step}: must be finite and positive");
-        }
-        if a.lr.is_some() {
-            bail!("--lr sets the plain update's rates; with --adam give only the step");
-        }
-        base.adam = Some(step);
-    }
-    if let Some(dir) = &a.report {
-        if dir.exists() && !dir.is_dir() {
-            bail!("--report {}: exists and is not a directory", dir.display());
-        }
-    }
-    let chip = super::compile::resolve_chip(&a.chip, &a.set)?.config;
-    let runs = conditions.len() * seeds;
+    let batch = settings(&base.program)?.batch.max(1) as usize;
+    let runs = programs.len() * seeds;
     // Runs in parallel first; threads left over go into each run's batches.
     let parallel = a.threads.min(runs).max(1);
     base.threads = (a.threads / parallel).max(1);
-    let batches = base.trials.div_ceil(base.batch) as u64;
-    let batch = base.batch;
+    let batches = base.trials.div_ceil(batch) as u64;
     let cfg = StudyConfig {
         task,
-        conditions,
+        programs,
         first_seed: a.seed,
         seeds,
         base,
-        lr,
         threads: parallel,
     };
     let bar = if std::io::stderr().is_terminal() {
@@ -309,15 +356,12 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
         ProgressBar::hidden()
     };
     let classification = task != TaskKind::PatternGeneration;
-    // Batches done per run, so each curve point advances the bar by its run's progress.
-    let done: Mutex<HashMap<(&'static str, u64), u64>> = Mutex::new(HashMap::new());
-    let on_point = |c: Condition, seed: u64, p: &Point| {
-        let now = (p.trials / batch) as u64;
-        let before = done
-            .lock()
-            .map(|mut d| d.insert((condition_name(c), seed), now).unwrap_or(0))
-            .unwrap_or(now);
-        bar.inc(now.saturating_sub(before));
+    // The bar moves per batch of every run; an evaluation updates its message.
+    let on_progress = |c: Condition, seed: u64, p: RunProgress| {
+        let p = match p {
+            RunProgress::Batch { .. } => return bar.inc(1),
+            RunProgress::Point(p) => p,
+        };
         if let Some(e) = &p.eval {
             let shown = if classification {
                 format!("accuracy {:.1} %", 100.0 * e.accuracy)
@@ -332,12 +376,12 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
         }
     };
     let train_start = Instant::now();
-    let study = run_study(&cfg, &chip, &on_point);
+    let study = run_study(&cfg, &chip, &on_progress).map(|s| s.named(&resolved.identity));
     bar.finish_and_clear();
     let study = study?;
     let train_s = train_start.elapsed().as_secs_f64();
     if let Some(dir) = &a.report {
-        write_dir(&study, dir).context("writing the report")?;
+        write_dir(&study, dir, &chip).context("writing the report")?;
     }
     if a.json {
         print!("{}", to_json(&study));
@@ -418,16 +462,78 @@ fn float_reference(
 }
 
 pub fn template(a: TemplateArgs) -> Result<()> {
-    if a.kind != "ed" {
-        bail!("unknown template `{}`; known: ed", a.kind);
+    match a.kind.as_str() {
+        "ed" => template_ed(a),
+        "eprop" => template_eprop(a),
+        k => bail!("unknown template `{k}`; known: ed, eprop"),
     }
-    if a.hidden == 0 || !a.hidden.is_multiple_of(2) {
+}
+
+/// `amine template eprop --task T --condition C`: the e-prop program of a task.
+fn template_eprop(a: TemplateArgs) -> Result<()> {
+    let ed_only = [
+        ("--inputs", a.inputs.is_some()),
+        ("--classes", a.classes.is_some()),
+        ("--hidden", a.hidden.is_some()),
+        ("--credit", a.credit.is_some()),
+        ("--shared-hidden", a.shared_hidden),
+        ("--diffusion-steps", a.diffusion_steps.is_some()),
+    ];
+    if let Some((flag, _)) = ed_only.iter().find(|(_, given)| *given) {
+        bail!("{flag} is for `amine template ed`, not eprop");
+    }
+    let Some(task) = a.task.as_deref() else {
+        bail!("`amine template eprop` needs --task cue-accumulation, delayed-match or pattern-generation");
+    };
+    let task = TaskKind::parse(task).map_err(|e| anyhow::anyhow!("--task {task}: {e}"))?;
+    let conditions = parse_conditions(Some(a.eprop.condition.as_deref().unwrap_or("diffusion")))?;
+    let [condition] = conditions.as_slice() else {
+        bail!("--condition: the template writes one program, for one condition");
+    };
+    let mut program = template_program(task, *condition, &template_options(&a.eprop)?);
+    program.seed = a.seed;
+    if let Some(name) = a.output.file_stem() {
+        program.name = name.to_string_lossy().into_owned();
+    }
+    let text = format!(
+        "// The e-prop network of {} under {} feedback (docs/eprop.md, \"Programs\"),\n\
+         // written by `amine template eprop`. Train it with\n\
+         //   amine train {} --task {} --seeds 5 --threads 2 --report out/\n{}",
+        amine_train::eprop::report::task_name(task),
+        condition_name(*condition),
+        a.output.display(),
+        amine_train::eprop::report::task_name(task),
+        program.to_ron()
+    );
+    amine_chip::error::write_atomically(&a.output, text.as_bytes())
+        .with_context(|| format!("writing {}", a.output.display()))?;
+    let e = program.eprop.as_ref();
+    println!(
+        "wrote {} ({} neurons, {} inputs, {} readouts, trials of {} steps)",
+        a.output.display(),
+        program.populations.iter().map(|p| p.size).sum::<u32>(),
+        program.inputs.first().map_or(0, |i| i.size),
+        e.map_or(0, |e| e.readout.size),
+        e.map_or(0, |e| e.trial.steps)
+    );
+    Ok(())
+}
+
+fn template_ed(a: TemplateArgs) -> Result<()> {
+    let eprop_only = [("--task", a.task.is_some())]
+        .into_iter()
+        .chain(template_flags(&a.eprop));
+    if let Some((flag, _)) = eprop_only.into_iter().find(|(_, given)| *given) {
+        bail!("{flag} is for `amine template eprop`, not ed");
+    }
+    let hidden = a.hidden.unwrap_or(64);
+    if hidden == 0 || !hidden.is_multiple_of(2) {
         bail!(
             "--hidden {}: must be even and positive (half excitatory, half inhibitory)",
-            a.hidden
+            hidden
         );
     }
-    let credit = match a.credit.as_str() {
+    let credit = match a.credit.as_deref().unwrap_or("broadcast") {
         "broadcast" => Credit::Broadcast,
         "diffusion" => match Credit::diffusion() {
             Credit::Diffusion {
@@ -439,7 +545,7 @@ pub fn template(a: TemplateArgs) -> Result<()> {
                 edge,
                 corner,
                 decay,
-                steps: a.diffusion_steps,
+                steps: a.diffusion_steps.unwrap_or(6),
             },
             c => c,
         },
@@ -451,9 +557,9 @@ pub fn template(a: TemplateArgs) -> Result<()> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "ed".into()),
-        inputs: a.inputs,
-        classes: a.classes,
-        hidden_per_class: a.hidden,
+        inputs: a.inputs.unwrap_or(64),
+        classes: a.classes.unwrap_or(10),
+        hidden_per_class: hidden,
         seed: a.seed,
         credit,
         shared_hidden: a.shared_hidden,
@@ -465,8 +571,8 @@ pub fn template(a: TemplateArgs) -> Result<()> {
     println!(
         "wrote {} ({} classes × {} hidden, {} steps per sample)",
         a.output.display(),
-        a.classes,
-        a.hidden,
+        net.classes,
+        hidden,
         net.steps_per_sample()
     );
     Ok(())

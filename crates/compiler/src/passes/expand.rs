@@ -12,6 +12,7 @@
 //! stream, so editing one projection never changes another's synapses.
 
 use crate::context::{Compilation, Expanded, Network, Values};
+use crate::conv::{obstacle_in, Conv};
 use crate::program::{Connect, Projection, Weight};
 use amine_chip::image::Sign;
 use rand::{RngExt, SeedableRng};
@@ -40,10 +41,156 @@ pub fn projection_seed(c: &Compilation, i: usize) -> u64 {
 pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     let mut net = Network::default();
     for i in 0..c.program.projections.len() {
-        net.projections.push(expand(c, i));
+        let (e, conv) = expand(c, i);
+        net.projections.push(e);
+        net.convs.push(conv);
+    }
+    // Shared convolutions the mapping cannot lay out are expanded (or, if the program
+    // insists on the shared form, refused).
+    let mut limits = Vec::new();
+    for i in 0..net.convs.len() {
+        let Some(why) = net.shared(i).and_then(|_| layout_obstacle(c, &net, i)) else {
+            continue;
+        };
+        if c.program.projections[i]
+            .connect
+            .conv_spec()
+            .and_then(|s| s.shared)
+            == Some(true)
+        {
+            limits.push(why);
+        }
+        let e = expand_conv(&net, i);
+        net.projections[i] = e;
+        if let Some(cv) = net.convs[i].as_mut() {
+            cv.shared = false;
+        }
+    }
+    if !limits.is_empty() {
+        let ls = limits
+            .iter()
+            .map(|o| crate::passes::validate::shared_limit(c, o.0, &o.1))
+            .collect();
+        return Err(crate::Error::new(crate::ErrorKind::HardwareLimit(ls)));
     }
     c.net = Some(net);
     Ok(())
+}
+
+/// Why shared convolution `i` cannot be laid out: its source and target feed each other
+/// (the target must be packed first), one of them is colocated, a `cores` hint cuts the
+/// target finer than its channel planes, or an earlier shared convolution into the same
+/// target has another output shape.
+fn layout_obstacle(
+    c: &Compilation,
+    net: &Network,
+    i: usize,
+) -> Option<(usize, crate::conv::Obstacle)> {
+    let e = &net.projections[i];
+    let cv = net.convs[i].as_ref()?;
+    let ob = |limit, needed, available, why: String| {
+        Some((
+            i,
+            crate::conv::Obstacle {
+                limit,
+                needed,
+                available,
+                why,
+            },
+        ))
+    };
+    let npops = c.program.populations.len();
+    let comps = crate::graph::targets_first(c);
+    let same = comps
+        .iter()
+        .any(|g| g.contains(&e.post) && (e.pre == e.post || g.contains(&e.pre)));
+    if e.pre < npops && same {
+        return ob(
+            "shared.recurrent",
+            1,
+            0,
+            "its source and target feed each other".into(),
+        );
+    }
+    let hints = &c.program.mapping;
+    for node in [e.pre, e.post] {
+        let name = &c.nodes[node].name;
+        if hints.colocate.iter().any(|g| g.contains(name)) {
+            return ob("mapping.colocate", 1, 0, format!("`{name}` is colocated"));
+        }
+    }
+    if let Some(n) = hints.cores_of(&c.nodes[e.post].name) {
+        if n > cv.output.0 {
+            return ob(
+                "mapping.cores",
+                n as u64,
+                cv.output.0 as u64,
+                format!(
+                    "`{}` has {} channel planes",
+                    c.nodes[e.post].name, cv.output.0
+                ),
+            );
+        }
+    }
+    let earlier = (0..i).find(|&j| net.shared(j).is_some() && net.projections[j].post == e.post);
+    if let Some(j) = earlier.filter(|&j| net.convs[j].as_ref().map(|x| x.output) != Some(cv.output))
+    {
+        return ob(
+            "shared.layout",
+            1,
+            0,
+            format!(
+                "projection `{}` into the same target has another output shape",
+                c.program.projections[j].name()
+            ),
+        );
+    }
+    None
+}
+
+/// Projection `i`'s convolution as explicit synapses.
+fn expand_conv(net: &Network, i: usize) -> Expanded {
+    let e = &net.projections[i];
+    let mut b = CsrBuilder::new(e.offsets.len() as u32 - 1);
+    let mut w = Vec::new();
+    if let Some(cv) = &net.convs[i] {
+        cv.for_each(|a, t, x| {
+            b.push(a, t);
+            w.push(x);
+        });
+    }
+    let (offsets, targets) = b.finish(e.offsets.len() as u32 - 1);
+    Expanded {
+        pre: e.pre,
+        post: e.post,
+        offsets,
+        targets,
+        weights: Values::Each(w),
+        delays: e.delays.clone(),
+    }
+}
+
+/// The convolution of projection `i` (a `Conv` or `Pool`), its kernel drawn from the
+/// weight stream when the program gives none, and whether it is stored shared: as asked,
+/// or, by default, wherever [`obstacle`](crate::conv::obstacle) finds nothing against it.
+fn convolution(c: &Compilation, i: usize, rng: &mut ChaCha8Rng) -> Option<Conv> {
+    let pr = &c.program.projections[i];
+    let spec = pr.connect.conv_spec()?;
+    let pre = c.node(&pr.from).unwrap_or(0);
+    let n = spec.kernel_len() as usize;
+    let weights = match &spec.weights {
+        Some(w) => w.clone(),
+        None => match weights(pr, pr.sign_with(c.nodes[pre].sign), n, rng) {
+            Values::Const(w) => vec![w; n],
+            Values::Each(w) => w,
+        },
+    };
+    let mut conv = spec.resolve(weights)?;
+    conv.shared = match spec.shared {
+        Some(s) => s,
+        None => obstacle_in(c, i, &conv).is_none(),
+    };
+    Some(conv)
 }
 
 /// Builds CSR rows from pairs arriving in row-major order.
@@ -76,7 +223,7 @@ impl CsrBuilder {
     }
 }
 
-fn expand(c: &Compilation, i: usize) -> Expanded {
+fn expand(c: &Compilation, i: usize) -> (Expanded, Option<Conv>) {
     let pr = &c.program.projections[i];
     let pre = c.node(&pr.from).unwrap_or(0);
     let post = c.node(&pr.to).unwrap_or(0);
@@ -88,7 +235,20 @@ fn expand(c: &Compilation, i: usize) -> Expanded {
     // Per-synapse data carried by the connectivity itself, in CSR order.
     let mut carried_w: Option<Vec<f64>> = None;
     let mut carried_d: Option<Vec<u8>> = None;
+    let mut value_rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 2));
+    let conv = convolution(c, i, &mut value_rng);
     match &pr.connect {
+        Connect::Conv { .. } | Connect::Pool { .. } => {
+            let mut w = Vec::new();
+            // Shared: no per-synapse rows; the kernel is the synapses.
+            if let Some(cv) = conv.as_ref().filter(|cv| !cv.shared) {
+                cv.for_each(|a, t, x| {
+                    b.push(a, t);
+                    w.push(x);
+                });
+            }
+            carried_w = Some(w);
+        }
         Connect::All => {
             for a in 0..npre {
                 for t in 0..npost {
@@ -157,10 +317,31 @@ fn expand(c: &Compilation, i: usize) -> Expanded {
                 b.push(s.pre, s.post);
             }
         }
+        Connect::Distance { sigma, allow_self } => {
+            let pos = crate::positions::resolve(&c.program);
+            let at = |n: usize| match c.nodes[n].kind {
+                crate::context::NodeKind::Population(q) => pos[q].clone().unwrap_or_default(),
+                crate::context::NodeKind::Input(_) => Vec::new(),
+            };
+            let pairs = crate::generate::distance(
+                &mut conn_rng,
+                &at(pre),
+                &at(post),
+                *sigma,
+                same && !allow_self,
+            );
+            for (a, t) in pairs {
+                b.push(a, t);
+            }
+        }
+        Connect::FixedTotal { p } => {
+            for (a, t) in crate::generate::fixed_total(&mut conn_rng, npre, npost, *p) {
+                b.push(a, t);
+            }
+        }
     }
     let (offsets, targets) = b.finish(npre);
     let n = targets.len();
-    let mut value_rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 2));
     let weights = match carried_w {
         Some(w) => Values::Each(w),
         None => weights(pr, pr.sign_with(c.nodes[pre].sign), n, &mut value_rng),
@@ -169,14 +350,15 @@ fn expand(c: &Compilation, i: usize) -> Expanded {
         Some(d) => Values::Each(d),
         None => Values::Const(pr.delay),
     };
-    Expanded {
+    let e = Expanded {
         pre,
         post,
         offsets,
         targets,
         weights,
         delays,
-    }
+    };
+    (e, conv)
 }
 
 /// Start of module `k` of `m` over `n` neurons.
@@ -249,6 +431,11 @@ fn weights(pr: &Projection, sign: Sign, n: usize, rng: &mut ChaCha8Rng) -> Value
                     }
                     0.0
                 })
+                .collect(),
+        ),
+        Some(Weight::TruncatedNormal { std }) => Values::Each(
+            (0..n)
+                .map(|_| std * crate::generate::trunc_normal(rng))
                 .collect(),
         ),
     }

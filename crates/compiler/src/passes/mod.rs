@@ -2,9 +2,10 @@
 //! (crate::context::Compilation) fields earlier passes filled and fills its own; the
 //! verifier (`crate::verify`) checks the result before the next pass runs.
 //!
-//! parse → validate → expand → quantize → partition → place → route → emit
+//! parse → validate → expand → quantize → partition → place → route → eprop → emit
 
 pub mod emit;
+pub mod eprop;
 pub mod expand;
 pub mod parse;
 pub mod partition;

@@ -63,6 +63,7 @@ pub fn from_program(
         partition: None,
         placement: None,
         routing: None,
+        eprop: None,
         image: None,
     })
 }

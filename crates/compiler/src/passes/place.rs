@@ -61,6 +61,16 @@ pub fn traffic(c: &Compilation) -> Traffic {
             *inputs[node - npops].entry(r.bin).or_insert(0) += 1;
         }
     }
+    crate::passes::partition::shared::packets(c, part, |_, node, a, bin| {
+        if node < npops {
+            let src = part.bin_of[(part.pop_base[node] + a) as usize];
+            if src != bin {
+                *pairs.entry((src.min(bin), src.max(bin))).or_insert(0) += 1;
+            }
+        } else {
+            *inputs[node - npops].entry(bin).or_insert(0) += 1;
+        }
+    });
     let mut adj = vec![Vec::new(); part.bins.len()];
     for ((a, b), w) in pairs {
         adj[a as usize].push((b, w));
@@ -101,12 +111,16 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     let t = traffic(c);
     let bins = t.adj.len();
     let cores = c.chip.cores() as usize;
-    let mut core_of = if cores <= MAX_GREEDY_CORES {
-        greedy(c, &t, cores)
+    let pinned: Vec<Option<u32>> = c
+        .partition
+        .as_ref()
+        .map_or(Vec::new(), |p| p.bins.iter().map(|b| b.pinned).collect());
+    let mut core_of = if cores <= MAX_GREEDY_CORES || pinned.iter().any(Option::is_some) {
+        greedy(c, &t, cores, &pinned)
     } else {
         (0..bins as u32).collect()
     };
-    improve(c, &t, &mut core_of, cores);
+    improve(c, &t, &mut core_of, cores, &pinned);
     let sequential: Vec<u32> = (0..bins as u32).collect();
     let entry_tiles = entry_tiles(c, &t, &core_of);
     c.placement = Some(Placement {
@@ -128,17 +142,29 @@ fn local(c: &Compilation, t: &Traffic, core_of: &[u32], a: usize, core: u32, ski
         .sum()
 }
 
-fn greedy(c: &Compilation, t: &Traffic, cores: usize) -> Vec<u32> {
+fn greedy(c: &Compilation, t: &Traffic, cores: usize, pinned: &[Option<u32>]) -> Vec<u32> {
     let bins = t.adj.len();
     let mut core_of = vec![u32::MAX; bins];
     let mut used = vec![false; cores];
     let mut pull = vec![0u64; bins];
+    // Bins a `place` hint pins go first, where they are told.
+    let mut placed = 0;
+    for (a, p) in pinned.iter().enumerate() {
+        if let Some(k) = *p {
+            core_of[a] = k;
+            used[k as usize] = true;
+            placed += 1;
+            for &(b, w) in &t.adj[a] {
+                pull[b as usize] += w;
+            }
+        }
+    }
     let weight = |a: usize| t.adj[a].iter().map(|e| e.1).sum::<u64>();
     let (cx, cy) = (
         c.chip.mesh.tiles_x.saturating_sub(1) / 2,
         c.chip.mesh.tiles_y.saturating_sub(1) / 2,
     );
-    for step in 0..bins {
+    for step in placed..bins {
         // The unplaced bin most connected to the placed ones (the heaviest first).
         let a = (0..bins)
             .filter(|&a| core_of[a] == u32::MAX)
@@ -166,7 +192,14 @@ fn greedy(c: &Compilation, t: &Traffic, cores: usize) -> Vec<u32> {
     core_of
 }
 
-fn improve(c: &Compilation, t: &Traffic, core_of: &mut [u32], cores: usize) {
+fn improve(
+    c: &Compilation,
+    t: &Traffic,
+    core_of: &mut [u32],
+    cores: usize,
+    pinned: &[Option<u32>],
+) {
+    let fixed = |a: usize| pinned.get(a).is_some_and(Option::is_some);
     let bins = core_of.len();
     if bins < 2 {
         return;
@@ -183,6 +216,9 @@ fn improve(c: &Compilation, t: &Traffic, core_of: &mut [u32], cores: usize) {
         let mut improved = false;
         order.shuffle(&mut rng);
         for &a in &order {
+            if fixed(a) {
+                continue;
+            }
             all_cores.shuffle(&mut rng);
             for &k in all_cores.iter().take(MAX_CANDIDATES) {
                 let from = core_of[a];
@@ -194,6 +230,9 @@ fn improve(c: &Compilation, t: &Traffic, core_of: &mut [u32], cores: usize) {
                 }
                 budget -= 1;
                 let b = occupant[k as usize];
+                if b != u32::MAX && fixed(b as usize) {
+                    continue;
+                }
                 let skip = if b == u32::MAX {
                     usize::MAX
                 } else {

@@ -23,17 +23,11 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     let mut axon_of_row = Vec::with_capacity(part.rows.len());
     let (mut next, mut bin) = (0u32, u32::MAX);
     let (mut packets, mut hops, mut in_packets, mut in_hops) = (0u64, 0u64, 0u64, 0u64);
-    for r in &part.rows {
-        if r.bin != bin {
-            bin = r.bin;
-            next = 0;
-        }
-        axon_of_row.push(next);
-        next += 1;
-        let dest = place.core_of_bin[r.bin as usize];
-        let node = q.classes[r.class as usize].source;
+    // One packet from neuron `a` of `node` to bin `bin`.
+    let mut count = |node: usize, a: u32, bin: u32| {
+        let dest = place.core_of_bin[bin as usize];
         if node < npops {
-            let src_bin = part.bin_of[(part.pop_base[node] + r.source) as usize];
+            let src_bin = part.bin_of[(part.pop_base[node] + a) as usize];
             packets += 1;
             hops += c.hops(place.core_of_bin[src_bin as usize], dest) as u64;
         } else {
@@ -42,7 +36,18 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
             in_packets += 1;
             in_hops += (x.abs_diff(dx) + y.abs_diff(dy)) as u64;
         }
+    };
+    for r in &part.rows {
+        if r.bin != bin {
+            bin = r.bin;
+            next = 0;
+        }
+        axon_of_row.push(next);
+        next += 1;
+        count(q.classes[r.class as usize].source, r.source, r.bin);
     }
+    // Population packets of shared convolutions (their axons are numbered by `emit`).
+    crate::passes::partition::shared::packets(c, part, |_, node, a, bin| count(node, a, bin));
     let neurons: u64 = c.nodes[..npops].iter().map(|n| n.size as u64).sum();
     let inputs: u64 = c.nodes[npops..].iter().map(|n| n.size as u64).sum();
     let per = |x: u64, n: u64| if n == 0 { 0.0 } else { x as f64 / n as f64 };

@@ -198,12 +198,14 @@ impl MeshHeat {
 }
 
 /// One 2-D field, row-major (`values[y · width + x]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Panel {
     pub label: String,
     pub width: u32,
     pub height: u32,
     pub values: Vec<f64>,
+    /// Cells `(x, y)` outlined in black (e.g. where sources inject).
+    pub marks: Vec<(u32, u32)>,
 }
 
 /// Fields side by side on one colour scale (from zero, or symmetric around it when
@@ -214,14 +216,25 @@ pub struct FieldPanels {
     pub panels: Vec<Panel>,
     /// What the colour shows.
     pub value: Axis,
+    /// Panels per row (0: as many as fit, at most 6), e.g. one row per condition.
+    pub columns: usize,
+    /// A label left of each row (none when empty), e.g. the condition of a row.
+    pub row_labels: Vec<String>,
 }
+
+/// Width kept left of the panels for row labels.
+const ROW_LABEL: i32 = 80;
 
 impl FieldPanels {
     /// The picture and a caption note saying how cells were averaged for drawing.
     pub fn svg(&self) -> (String, String) {
-        let per_row = self.panels.len().clamp(1, 6) as i32;
+        let per_row = match self.columns {
+            0 => self.panels.len().clamp(1, 6),
+            n => n.min(self.panels.len()).max(1),
+        } as i32;
         let rows = (self.panels.len() as i32 + per_row - 1) / per_row.max(1);
-        let size = ((WIDTH as i32 - 40 - 120) / per_row - 12).clamp(40, 260);
+        let left = self.left();
+        let size = ((WIDTH as i32 - 40 - 120 - left) / per_row - 12).clamp(40, 260);
         let height = (70 + rows.max(1) * (size + 30) + 20).max(260) as u32;
         let max_side = self
             .panels
@@ -240,7 +253,16 @@ impl FieldPanels {
         (svg, note)
     }
 
+    fn left(&self) -> i32 {
+        if self.row_labels.is_empty() {
+            0
+        } else {
+            ROW_LABEL
+        }
+    }
+
     fn draw(&self, root: &Root, per_row: i32, size: i32, block: u32) -> Result<(), String> {
+        let left = self.left();
         title(root, &self.title)?;
         let all = self
             .panels
@@ -262,7 +284,12 @@ impl FieldPanels {
         };
         for (i, p) in self.panels.iter().enumerate() {
             let (col, row) = (i as i32 % per_row, i as i32 / per_row);
-            let (ax, ay) = (30 + col * (size + 12), 56 + row * (size + 30));
+            let (ax, ay) = (30 + left + col * (size + 12), 56 + row * (size + 30));
+            if col == 0 {
+                if let Some(l) = self.row_labels.get(row as usize) {
+                    text(root, l, (24, ay + size / 2), 12, HPos::Left, &BLACK)?;
+                }
+            }
             let (bw, bh) = (p.width.div_ceil(block), p.height.div_ceil(block));
             let side = bw.max(bh).max(1) as i32;
             let px = (size / side).max(1);
@@ -286,6 +313,14 @@ impl FieldPanels {
                     .map_err(e)?;
                 }
             }
+            for &(mx, my) in &p.marks {
+                let (x0, y0) = (ax + (mx / block) as i32 * px, ay + (my / block) as i32 * px);
+                root.draw(&Rectangle::new(
+                    [(x0, y0), (x0 + px, y0 + px)],
+                    BLACK.stroke_width(1),
+                ))
+                .map_err(e)?;
+            }
             root.draw(&Rectangle::new(
                 [(ax, ay), (ax + px * bw as i32, ay + px * bh as i32)],
                 BLACK.stroke_width(1),
@@ -300,7 +335,7 @@ impl FieldPanels {
                 &BLACK,
             )?;
         }
-        let bar_x = 30 + per_row * (size + 12) + 20;
+        let bar_x = 30 + left + per_row * (size + 12) + 20;
         let (blo, bhi) = if signed {
             (-m, m)
         } else {
@@ -380,8 +415,11 @@ mod tests {
                 width: 2,
                 height: 1,
                 values: vec![-1.0, 0.5],
+                marks: vec![(1, 0)],
             }],
             value: Axis::plain("concentration", ""),
+            columns: 0,
+            row_labels: Vec::new(),
         };
         let (svg, note) = f.svg();
         assert!(note.is_empty());
@@ -393,8 +431,11 @@ mod tests {
                 width: 256,
                 height: 256,
                 values: vec![1.0; 65536],
+                marks: Vec::new(),
             }],
             value: Axis::plain("concentration", ""),
+            columns: 0,
+            row_labels: Vec::new(),
         };
         assert!(big.svg().1.contains("mean of"));
     }

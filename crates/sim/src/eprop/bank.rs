@@ -408,7 +408,7 @@ mod tests {
     /// Exhaustively, for the e-prop core's threshold and trace format.
     #[test]
     fn psi_div_is_exact_over_the_cores_range() {
-        let thr = crate::eprop::THR_V;
+        let thr = 1000 << 6;
         for frac in [16u8, 20] {
             let c = consts(frac);
             let pd = PsiDiv::new(thr, &c).expect("the core's ψ̂ fits");

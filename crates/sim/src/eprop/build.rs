@@ -1,569 +1,516 @@
-//! Laying a network onto the e-prop core: real-valued weights and time constants become
-//! the core's registers, weight mantissas and fixed-point constants.
+//! The fast backend built from a compiled image: [`EpropCore::from_image`] reads the
+//! e-prop core's compartments, synapse rows, fan-out, input port, the e-prop engine's
+//! section and the chip's costs, and lays them out for e-prop — synapses by
+//! postsynaptic neuron (the eligibility unit's sweep), the same synapses by source
+//! (delivery), per-source packet work (latency), readout rows, injectors.
 //!
-//! **Scales.** The membrane is in the chip's v units with the threshold at
-//! `vth << 6` = [`THR_V`]; a real unit of the float model's membrane is `THR_V / thr`
-//! v units. The float model integrates `(1 − α)·W·z`; the chip adds its input
-//! unscaled, so a real weight `w` is stored as `(1 − α)·w·THR_V/thr` v units, as a
-//! `weight_bits` mantissa shifted by its group's exponent (input, recurrent), chosen so
-//! that [`HEADROOM`] times the largest initial weight fits. Readout weights are Q.16
-//! real units with their own exponent. Decays are the chip's 12-bit fields (`dv` for α,
-//! `da` for ρ), and the eligibility unit uses the same α and ρ so traces and neurons
-//! agree; κ is Q0.16.
+//! It refuses, naming each reason, an image it cannot run bit-identically to the
+//! general simulator: more than one core, delays, non-learning rows, neurons other than
+//! the e-prop ALIF (`Reset::SubtractBase`) in at most two groups (no adaptation, then
+//! adaptation), slots whose constants differ within a group, an input port that is not
+//! one `External` port entering at the core's tile, modulator sources.
 
-use crate::error::Error;
-use amine_chip::learning::eprop::{EpropConsts, EpropParams};
+use crate::error::{Error, ErrorKind};
+use crate::population::row_work;
+use amine_chip::config::ChipConfig;
+use amine_chip::image::eprop::{EpropImage, Injector};
+use amine_chip::image::{ChipImage, InputSource};
+use amine_chip::learning::eprop::EpropConsts;
+use amine_chip::learning::eprop_blocks::power_table;
 use amine_chip::learning::error_unit::ErrorUnit;
+use amine_chip::learning::update_unit::{Adam, Moments, WeightRule};
+use amine_chip::modgrid::ModGrid;
 use amine_chip::neuron::alif::{AlifParams, Reset};
-use amine_chip::neuron::lif::LifParams;
-use serde::{Deserialize, Serialize};
+use amine_chip::neuron::NeuronParams;
+use amine_chip::synapse::{effective_weight, SignMode};
 
-/// The threshold in v units (`vth = 1000`).
-pub const THR_V: i64 = 1000 << 6;
-/// Weight memory holds this many times the largest initial weight of each group.
-pub const HEADROOM: f64 = 4.0;
-/// Fractional bits of readout values, errors, feedback weights and z̄.
-pub const Q: u32 = 16;
-/// Fractional bits of the power tables of lazy decay.
-pub const POW_BITS: u32 = 24;
-
-/// How the learning signal reaches the neurons.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum Feedback {
-    /// Every neuron gets `Σ_k B_kj·err_k` (dense B) at its own cell; the grid keeps no
-    /// memory.
-    Full,
-    /// The neurons with a feedback weight inject it at their cells; no memory, no
-    /// spread (k = 0).
-    Sparse,
-    /// They inject it into a grid whose 3×3 kernel entries are all `k/9` (torus).
-    Diffusion { k: f64 },
-}
-
-/// A network in the float model's units (`amine_tasks::eprop::Net` carries one).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EpropNet {
-    pub inputs: usize,
-    /// Neurons `0..n_lif` are LIF, the rest ALIF.
-    pub n_lif: usize,
-    pub n_alif: usize,
-    pub outputs: usize,
-    /// The grid is `grid_side × grid_side`; neuron j sits at cell `cell[j]` (row-major).
-    pub grid_side: u32,
-    pub cell: Vec<usize>,
-    pub tau_m: f64,
-    pub tau_a: f64,
-    pub tau_out: f64,
-    pub thr: f64,
-    pub beta: f64,
-    pub refractory: u8,
-    /// Synapses by postsynaptic row: row j is `row_start[j]..row_start[j + 1]`, source
-    /// `src[s]` (input i as i, neuron i as `inputs + i`), weight `w[s]`.
-    pub row_start: Vec<usize>,
-    pub src: Vec<u32>,
-    pub w: Vec<f64>,
-    /// Readout `w_out[k·n + j]`; only `out_mask` entries exist.
-    pub w_out: Vec<f64>,
-    pub out_mask: Vec<bool>,
-    /// Feedback weights `b[k·n + j]` (0: neuron j gets nothing from output k).
-    pub b: Vec<f64>,
-    pub feedback: Feedback,
-}
-
-impl EpropNet {
-    pub fn neurons(&self) -> usize {
-        self.n_lif + self.n_alif
-    }
-}
-
-/// Choices of the core that are not the network.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CoreOptions {
-    /// Weight mantissa bits, sign included (2..=16).
-    pub weight_bits: u8,
-    /// Fractional bits of the eligibility traces (8..=24).
-    pub frac_bits: u8,
-    /// Skip rows that only decay and catch up with a power table (module docs).
-    pub lazy_decay: bool,
-    /// Keys the stochastic rounding of weight updates.
-    pub seed: u64,
-    /// SGD rates of the input, recurrent and readout weights, for the gradient of the
-    /// window-mean loss (as the float reference's `lr_groups`).
-    pub lr: [f64; 3],
-    /// Trials whose gradients are summed before one update.
-    pub batch: usize,
-    /// Steps of the learning window (the loss is its mean).
-    pub window: usize,
-    /// Rate regulariser strength and target (Hz).
-    pub c_reg: f64,
-    pub f_target_hz: f64,
-    /// Longest trial, in steps (sizes the power tables).
-    pub max_steps: usize,
-    /// `Some(step)`: the update unit applies Adam (β1 = 0.9, β2 = 0.999, ε = 1e-8, in
-    /// the float model's gradient units) to each batch's gradient instead of
-    /// `Δw = −η·g`; `lr` is then unused.
-    pub adam: Option<f64>,
-}
-
-impl Default for CoreOptions {
-    fn default() -> CoreOptions {
-        CoreOptions {
-            weight_bits: 16,
-            frac_bits: 20,
-            lazy_decay: true,
-            seed: 1,
-            lr: [65.0, 327.0, 25.0],
-            batch: 64,
-            window: 150,
-            c_reg: 0.005,
-            f_target_hz: 10.0,
-            max_steps: 2050,
-            adam: None,
-        }
-    }
-}
-
-/// Per weight group (input, recurrent, readout): exponent and learning rate.
+/// One synapse-memory row of the image: its draw key, update rule and range.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct WeightGroups {
-    /// Mantissa << exponent is the weight (v units; readout: Q.16 real units).
-    pub exp: [u32; 3],
-    /// `Δmant = −η·g`: `eta_m · 2^eta_e`.
-    pub eta_m: [i64; 3],
-    pub eta_e: [i32; 3],
+pub(super) struct RowRef {
+    /// The slot's seed and the row's draw id `(core id << 32) | row`.
+    pub seed: u64,
+    pub id: u64,
+    pub rule: WeightRule,
+    pub range: (i64, i64),
+    pub exponent: i8,
 }
 
-/// The e-prop core: structure, registers and weights. Read-only during a batch
-/// ([`EpropState`](super::EpropState) holds what a trial changes); [`EpropCore::apply`]
-/// changes the weights between batches.
+/// What a packet to one row costs at the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Packet {
+    pub work: u64,
+    pub words: u64,
+    pub len: u64,
+}
+
+/// Cycles the per-step latency needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Timing {
+    pub spike_out: u64,
+    /// A port packet's path beyond its injection: `(flits − 1)·flit_cycles`.
+    pub port_extra: u64,
+    pub barrier: u64,
+    pub grid_cell: u64,
+}
+
+/// The fast backend: structure, registers and weights of the image's e-prop core.
+/// Read-only during a batch ([`EpropState`](super::EpropState) holds what a trial
+/// changes); [`EpropCore::apply`] changes the weights between batches.
 #[derive(Debug, Clone)]
 pub struct EpropCore {
+    pub(super) program: String,
     pub(super) n: usize,
+    /// Compartments `0..n_lif` do not adapt, the rest do.
     pub(super) n_lif: usize,
     pub(super) inputs: usize,
     pub(super) outputs: usize,
-    pub(super) side: u32,
-    pub(super) cell: Vec<(u32, u32)>,
     pub(super) params: Vec<AlifParams>,
     pub(super) lif_c: EpropConsts,
     pub(super) alif_c: EpropConsts,
     pub(super) kappa: i64,
+    /// Synapses by postsynaptic compartment: row j is `row_start[j]..row_start[j + 1]`,
+    /// source `src[s]` (input i as i, compartment c as `inputs + c`).
     pub(super) row_start: Vec<usize>,
     pub(super) src: Vec<u32>,
+    /// Mantissas, and the effective weights delivery adds.
     pub(super) w: Vec<i32>,
+    pub(super) eff: Vec<i32>,
+    /// Per synapse: its image row and its index in that row.
+    pub(super) syn_row: Vec<u32>,
+    pub(super) syn_idx: Vec<u32>,
+    pub(super) rows: Vec<RowRef>,
+    /// By source: the synapses it reaches (`out_post`, `out_syn`), and its packets.
     pub(super) out_start: Vec<usize>,
     pub(super) out_post: Vec<u32>,
     pub(super) out_syn: Vec<u32>,
+    pub(super) pkt_start: Vec<usize>,
+    pub(super) pkt: Vec<Packet>,
+    /// Readout synapses of compartment c: `ro_start[c]..ro_start[c + 1]`.
+    pub(super) ro_start: Vec<usize>,
+    pub(super) ro_unit: Vec<u32>,
     pub(super) w_out: Vec<i32>,
-    pub(super) out_mask: Vec<bool>,
-    /// Per neuron, its feedback weights `(k, B_kj)` in Q.16.
-    pub(super) feedback: Vec<Vec<(usize, i32)>>,
-    pub(super) injectors: Vec<usize>,
-    pub(super) grid_kernel: f64,
-    pub(super) groups: WeightGroups,
-    pub(super) wmax: i32,
+    pub(super) ro_words: Vec<u64>,
+    pub(super) ro_range: (i64, i64),
+    pub(super) readout_sources: Vec<u32>,
+    pub(super) injectors: Vec<Injector>,
+    pub(super) cells: Vec<(u32, u32)>,
+    pub(super) grid: ModGrid,
+    pub(super) grid_frac: u32,
+    pub(super) e: EpropImage,
+    pub(super) error_unit: ErrorUnit,
     pub(super) rho_pow: Vec<i64>,
     pub(super) kappa_pow: Vec<i64>,
-    pub(super) error_unit: ErrorUnit,
-    pub(super) opts: CoreOptions,
-    /// Real units of the membrane per v unit... and its inverse for weights.
-    pub(super) v_per_real: f64,
-    pub(super) alpha_chip: f64,
-    pub(super) tau_out: f64,
+    /// εv registers stepped per step (one per e-prop row).
+    pub(super) ev_rows: u64,
+    pub(super) timing: Timing,
+    pub(super) config: ChipConfig,
+    pub(super) readout_rule: WeightRule,
+    pub(super) adam: Option<Adam>,
+    pub(super) moments: Vec<Moments>,
+    pub(super) readout_moments: Vec<Moments>,
+    pub(super) words_per_update: u64,
     pub(super) updates: u64,
-    /// Float-model gradient units per raw `g` unit, per group (batch mean), and
-    /// mantissa LSBs per float-model weight unit, per group.
-    pub(super) grad_unit: [f64; 3],
-    pub(super) mant_per_real: [f64; 3],
-    /// Adam's moments per weight (synapses, then readout weights).
-    pub(super) adam_m: Vec<f64>,
-    pub(super) adam_v: Vec<f64>,
     /// The hoisted neuron groups and ψ̂ divider of the group step (`None`: the chip's
     /// `AlifState::step` neuron by neuron).
     pub(super) fast: Option<super::bank::Fast>,
 }
 
-/// `x` as a 16-bit mantissa times a power of two.
-fn mant_exp(x: f64) -> (i64, i32) {
-    if !(x > 0.0 && x.is_finite()) {
-        return (0, 0);
-    }
-    let e = x.log2().floor() as i32 - 15;
-    ((x / 2f64.powi(e)).round() as i64, e)
-}
-
-/// The smallest exponent at which `HEADROOM · max` fits `bits` signed bits.
-fn exponent_for(max: f64, bits: u8) -> u32 {
-    let top = f64::from((1u32 << (bits - 1)) - 1);
-    let need = HEADROOM * max / top;
-    if need <= 1.0 {
-        0
-    } else {
-        need.log2().ceil() as u32
-    }
-}
-
 impl EpropCore {
-    /// Lays `net` on the core. Every problem of the network or the options is reported
-    /// at once.
-    pub fn new(net: &EpropNet, opts: &CoreOptions) -> Result<EpropCore, Error> {
-        let n = net.neurons();
-        let mut problems = Vec::new();
-        let side = net.grid_side as usize;
-        if n == 0 || net.inputs == 0 || net.outputs == 0 {
-            problems.push("neurons, inputs and outputs must be positive".to_string());
-        }
-        if net.cell.len() != n || net.cell.iter().any(|&c| c >= side * side) {
-            problems.push(format!(
-                "every neuron needs a cell of the {side}×{side} grid"
-            ));
-        }
-        if net.row_start.len() != n + 1
-            || net.row_start.windows(2).any(|w| w[0] > w[1])
-            || net.row_start.last() != Some(&net.src.len())
-            || net.w.len() != net.src.len()
-            || net.src.iter().any(|&s| s as usize >= net.inputs + n)
-        {
-            problems.push("synapse rows are inconsistent".to_string());
-        }
-        let o = net.outputs;
-        if net.w_out.len() != o * n || net.out_mask.len() != o * n || net.b.len() != o * n {
-            problems.push("readout and feedback need outputs × neurons entries".to_string());
-        }
-        for (name, v) in [
-            ("tau_m", net.tau_m),
-            ("tau_a", net.tau_a),
-            ("tau_out", net.tau_out),
-            ("thr", net.thr),
-        ] {
-            if !(v.is_finite() && v > 0.0) {
-                problems.push(format!("{name} = {v}: must be finite and > 0"));
-            }
-        }
-        if !(net.beta.is_finite() && net.beta >= 0.0) {
-            problems.push(format!("beta = {}: must be finite and ≥ 0", net.beta));
-        }
-        if !(2..=16).contains(&opts.weight_bits) {
-            problems.push(format!(
-                "weight_bits = {}: must be in 2..=16",
-                opts.weight_bits
-            ));
-        }
-        if !(8..=24).contains(&opts.frac_bits) {
-            problems.push(format!("frac_bits = {}: must be in 8..=24", opts.frac_bits));
-        }
-        if opts.batch == 0 || opts.window == 0 || opts.max_steps == 0 {
-            problems.push("batch, window and max_steps must be positive".to_string());
-        }
-        for (name, v) in [
-            ("lr_in", opts.lr[0]),
-            ("lr_rec", opts.lr[1]),
-            ("lr_out", opts.lr[2]),
-            ("c_reg", opts.c_reg),
-            ("f_target_hz", opts.f_target_hz),
-            ("adam step", opts.adam.unwrap_or(0.0)),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                problems.push(format!("{name} = {v}: must be finite and ≥ 0"));
-            }
-        }
-        if let Feedback::Diffusion { k } = net.feedback {
-            if !(k.is_finite() && (0.0..=1.0).contains(&k)) {
-                problems.push(format!("diffusion k = {k}: must be in [0, 1]"));
-            }
-        }
+    /// The fast backend of `image` on `config`: every reason it cannot run the image is
+    /// reported at once (the image must also pass the chip's verifier).
+    pub fn from_image(image: &ChipImage, config: &ChipConfig) -> Result<EpropCore, Error> {
+        let problems = image.verify(config);
         if !problems.is_empty() {
-            return Err(Error::options(format!(
-                "e-prop core: {}",
-                problems.join("; ")
-            )));
+            return Err(Error::new(ErrorKind::Image {
+                chip: config.name.clone(),
+                problems,
+            }));
         }
-
-        // Neurons: the chip's ALIF with 12-bit decays.
-        let dv = (4096.0 * (1.0 - (-1.0 / net.tau_m).exp()))
-            .round()
-            .clamp(0.0, 4095.0) as u16;
-        let da = (4096.0 * (1.0 - (-1.0 / net.tau_a).exp()))
-            .round()
-            .clamp(1.0, 4095.0) as u16;
-        let alpha = f64::from(4096 - dv) / 4096.0;
-        let rho = f64::from(4096 - da) / 4096.0;
-        let kappa = (-1.0 / net.tau_out).exp();
-        let v_per_real = THR_V as f64 / net.thr;
-        let a_inc = (net.beta * (1.0 - rho) * v_per_real).round() as i32;
-        let lif = LifParams {
-            du: 4095,
-            dv,
-            vth: (THR_V >> 6) as u32,
-            bias_mant: 0,
-            bias_exp: 0,
-            refractory: net.refractory,
+        let refuse = |reasons: Vec<String>| {
+            Error::new(ErrorKind::Backend {
+                program: image.program.clone(),
+                reasons,
+            })
         };
-        let params = (0..n)
-            .map(|j| AlifParams {
-                lif,
-                da,
-                a_inc: if j < net.n_lif { 0 } else { a_inc },
-                reset: Reset::SubtractBase,
+        let Some(e) = &image.eprop else {
+            return Err(refuse(vec![
+                "the image has no e-prop section (`eprop`)".into()
+            ]));
+        };
+        let mut why = Vec::new();
+        if image.cores.len() != 1 {
+            why.push(format!(
+                "it runs one-core images; this one has {} cores",
+                image.cores.len()
+            ));
+        }
+        let Some(core) = image.cores.iter().find(|c| c.id == e.core) else {
+            return Err(refuse(why));
+        };
+        let tile = core.id / config.mesh.cores_per_tile.max(1);
+        let port_ok = |p: &amine_chip::image::InputPort| {
+            matches!(p.source, InputSource::External)
+                && p.entry_tile.1 * config.mesh.tiles_x + p.entry_tile.0 == tile
+        };
+        if image.inputs.len() != 1 || !image.inputs.iter().all(port_ok) {
+            why.push(
+                "it needs exactly one input port, `External`, entering at the core's tile".into(),
+            );
+        }
+        if !image.modulator.sources.is_empty() {
+            why.push("modulator sources besides the e-prop feedback".into());
+        }
+        let n = core.compartments.len();
+        let params: Vec<Option<AlifParams>> = core
+            .compartments
+            .iter()
+            .map(|&p| match core.profiles.get(p as usize) {
+                Some(NeuronParams::Alif(a)) if a.reset == Reset::SubtractBase => Some(*a),
+                _ => None,
             })
             .collect();
-        // The eligibility unit's β in threshold units: a_inc / ((1 − ρ)·thr).
-        let beta_hat = f64::from(a_inc) / ((1.0 - rho) * THR_V as f64);
-        let ep = |beta: f64| EpropParams {
-            alpha,
-            rho,
-            beta,
-            kappa,
-            eta: 0.0,
-            channel: 0,
-            frac_bits: opts.frac_bits,
-        };
-        let (lif_c, alif_c) = (ep(0.0).consts(), ep(beta_hat).consts());
-
-        // Weights.
-        let n_in = net.inputs;
-        let in_max = net
-            .w
-            .iter()
-            .zip(&net.src)
-            .filter(|(_, &s)| (s as usize) < n_in)
-            .fold(0.0f64, |m, (w, _)| m.max(w.abs()));
-        let rec_max = net
-            .w
-            .iter()
-            .zip(&net.src)
-            .filter(|(_, &s)| (s as usize) >= n_in)
-            .fold(0.0f64, |m, (w, _)| m.max(w.abs()));
-        let out_max = net.w_out.iter().fold(0.0f64, |m, w| m.max(w.abs()));
-        let to_v = (1.0 - alpha) * v_per_real;
-        let bits = opts.weight_bits;
-        let exp = [
-            exponent_for(in_max * to_v, bits),
-            exponent_for(rec_max * to_v, bits),
-            exponent_for(out_max * f64::from(1u32 << Q), bits),
-        ];
-        let wmax = (1i32 << (bits - 1)) - 1;
-        let q = |x: f64, e: u32| {
-            ((x / f64::from(1u32 << e)).round() as i64).clamp(-(wmax as i64), wmax as i64) as i32
-        };
-        let w: Vec<i32> = net
-            .w
-            .iter()
-            .zip(&net.src)
-            .map(|(&x, &s)| {
-                let g = usize::from(s as usize >= n_in);
-                q(x * to_v, exp[g])
-            })
-            .collect();
-        let w_out: Vec<i32> = net
-            .w_out
-            .iter()
-            .zip(&net.out_mask)
-            .map(|(&x, &on)| {
-                if on {
-                    q(x * f64::from(1u32 << Q), exp[2])
-                } else {
-                    0
+        if let Some(c) = params.iter().position(|p| p.is_none()) {
+            why.push(format!(
+                "compartment {c} is not an ALIF with `reset: SubtractBase` (the e-prop neuron)"
+            ));
+        }
+        let params: Vec<AlifParams> = params.into_iter().flatten().collect();
+        let n_lif = params.iter().take_while(|p| p.a_inc == 0).count();
+        let groups_ok = params.len() == n
+            && params[n_lif.min(n)..].iter().all(|p| p.a_inc != 0)
+            && params[..n_lif.min(n)].windows(2).all(|w| w[0] == w[1])
+            && params[n_lif.min(n)..].windows(2).all(|w| w[0] == w[1])
+            && params.windows(2).all(|w| w[0].lif.vth == w[1].lif.vth);
+        if !groups_ok {
+            why.push(
+                "the neurons must be two groups of one profile each with one threshold: no \
+                 adaptation first, then adaptation"
+                    .into(),
+            );
+        }
+        // Sources: the port's inputs, then the core's compartments.
+        let ni = image.inputs.first().map_or(0, |p| p.size as usize);
+        let mem = &core.synapses;
+        let mut source_of_row = vec![u32::MAX; mem.rows().len()];
+        let mut fan: Vec<Vec<u32>> = vec![Vec::new(); ni + n];
+        if let Some(p) = image.inputs.first() {
+            for (i, f) in fan.iter_mut().enumerate().take(ni) {
+                for t in p.fanout_of(i) {
+                    source_of_row[t.axon as usize] = i as u32;
+                    f.push(t.axon);
                 }
-            })
-            .collect();
-        // Learning rates: Δmant = −η·g (module docs of `run` give g's units).
-        let ebits = f64::from(u32::from(opts.frac_bits) + 24);
-        let (bw, win) = (opts.batch as f64, opts.window as f64);
-        let eta_syn = |lr: f64, e: u32| {
-            lr * to_v / (f64::from(1u32 << e) * bw * net.thr * win * 2f64.powf(ebits))
-        };
-        let eta = [
-            eta_syn(opts.lr[0], exp[0]),
-            eta_syn(opts.lr[1], exp[1]),
-            opts.lr[2] * f64::from(1u32 << Q)
-                / (f64::from(1u32 << exp[2]) * bw * win * 2f64.powi(2 * Q as i32)),
-        ];
-        let me = eta.map(mant_exp);
-        let syn_unit = 1.0 / (bw * net.thr * win * 2f64.powf(ebits));
-        let out_unit = 1.0 / (bw * win * 2f64.powi(2 * Q as i32));
-        let n_weights = net.w.len() + net.w_out.len();
-        let groups = WeightGroups {
-            exp,
-            eta_m: me.map(|m| m.0),
-            eta_e: me.map(|m| m.1),
-        };
+            }
+        }
+        for c in 0..n {
+            for t in core.fanout_of(c) {
+                source_of_row[t.axon as usize] = (ni + c) as u32;
+                fan[ni + c].push(t.axon);
+            }
+        }
+        // Rows: every one learns with e-prop, no delays.
+        let ordinal = image.eprop_ordinals();
+        let mut slot_of_row = vec![None; mem.rows().len()];
+        for pr in &core.plastic_rows {
+            if image.learning[pr.slot as usize].eprop.is_some() {
+                slot_of_row[pr.row as usize] = Some(pr.slot as usize);
+            }
+        }
+        if slot_of_row.iter().any(|s| s.is_none()) {
+            why.push("every synapse row must learn with e-prop".into());
+        }
+        if mem.rows().iter().any(|r| r.format.delay_bits > 0) {
+            why.push("synaptic delays".into());
+        }
+        let consts_of = |slot: usize| image.learning[slot].eprop.map(|p| p.consts());
+        let mut group_c: [Option<EpropConsts>; 2] = [None, None];
+        let mut alpha = None;
+        for (r, slot) in slot_of_row.iter().enumerate() {
+            let Some(c) = slot.and_then(consts_of) else {
+                continue;
+            };
+            if *alpha.get_or_insert(c.alpha) != c.alpha {
+                why.push("rows filter εv with different α (targets with different τm)".into());
+            }
+            for s in mem.row_synapses(r as u32) {
+                let g = usize::from(s.target as usize >= n_lif);
+                let want = group_c[g].get_or_insert(c);
+                if *want
+                    != (EpropConsts {
+                        eta_m: want.eta_m,
+                        eta_e: want.eta_e,
+                        ..c
+                    })
+                {
+                    why.push(format!(
+                        "the slots onto compartment {} have constants other than their group's",
+                        s.target
+                    ));
+                }
+            }
+        }
+        why.sort();
+        why.dedup();
+        if !why.is_empty() {
+            return Err(refuse(why));
+        }
+        let any = group_c[0].or(group_c[1]).unwrap_or_else(|| {
+            amine_chip::learning::eprop::EpropParams {
+                alpha: 0.0,
+                rho: 0.0,
+                beta: 0.0,
+                kappa: 0.0,
+                eta: 0.0,
+                channel: 0,
+                frac_bits: e.frac_bits,
+            }
+            .consts()
+        });
+        let (lif_c, alif_c) = (group_c[0].unwrap_or(any), group_c[1].unwrap_or(any));
 
-        // Source-major view for spike delivery.
-        let ns = n_in + n;
+        // Rows and synapses, by postsynaptic compartment.
+        let grid_frac = config.modulator.format.frac_bits();
+        let mut rows = Vec::with_capacity(mem.rows().len());
+        let mut by_post: Vec<Vec<(u32, u32, u32, i32)>> = vec![Vec::new(); n];
+        for (r, row) in mem.rows().iter().enumerate() {
+            let slot = slot_of_row[r].unwrap_or(0);
+            let c = consts_of(slot).unwrap_or(any);
+            rows.push(RowRef {
+                seed: image.learning[slot].seed,
+                id: (u64::from(core.id) << 32) | r as u64,
+                rule: e.synapse_rule(
+                    ordinal[slot],
+                    (c.eta_m, c.eta_e),
+                    i32::from(row.exponent),
+                    grid_frac,
+                ),
+                range: amine_chip::learning::engine::weight_range(
+                    row.format.sign,
+                    row.format.weight_bits,
+                ),
+                exponent: row.exponent,
+            });
+            for (i, s) in mem.row_synapses(r as u32).enumerate() {
+                by_post[s.target as usize].push((source_of_row[r], r as u32, i as u32, s.weight));
+            }
+        }
+        let mut row_start = vec![0];
+        let (mut src, mut w, mut eff, mut syn_row, mut syn_idx) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for list in &mut by_post {
+            list.sort_unstable();
+            for &(s, r, i, m) in list.iter() {
+                src.push(s);
+                w.push(m);
+                eff.push(effective_weight(m, rows[r as usize].exponent));
+                syn_row.push(r);
+                syn_idx.push(i);
+            }
+            row_start.push(src.len());
+        }
+        // The same synapses by source, and each source's packets in fan-out order.
+        let ns = ni + n;
         let mut out_start = vec![0usize; ns + 1];
-        for &s in &net.src {
+        for &s in &src {
             out_start[s as usize + 1] += 1;
         }
         for s in 0..ns {
             out_start[s + 1] += out_start[s];
         }
         let mut fill = out_start.clone();
-        let mut out_post = vec![0u32; net.src.len()];
-        let mut out_syn = vec![0u32; net.src.len()];
+        let (mut out_post, mut out_syn) = (vec![0u32; src.len()], vec![0u32; src.len()]);
         for j in 0..n {
-            for sy in net.row_start[j]..net.row_start[j + 1] {
-                let s = net.src[sy] as usize;
+            for (q, &s) in src
+                .iter()
+                .enumerate()
+                .take(row_start[j + 1])
+                .skip(row_start[j])
+            {
+                let s = s as usize;
                 out_post[fill[s]] = j as u32;
-                out_syn[fill[s]] = sy as u32;
+                out_syn[fill[s]] = q as u32;
                 fill[s] += 1;
             }
         }
-        let fb = |x: f64| {
-            (x * f64::from(1u32 << Q))
-                .round()
-                .clamp(-(i32::MAX as f64), i32::MAX as f64) as i32
-        };
-        let feedback: Vec<Vec<(usize, i32)>> = (0..n)
-            .map(|j| {
-                (0..o)
-                    .filter(|&k| net.b[k * n + j] != 0.0)
-                    .map(|k| (k, fb(net.b[k * n + j])))
-                    .collect()
-            })
-            .collect();
-        let injectors = (0..n).filter(|&j| !feedback[j].is_empty()).collect();
-        let pow = |x: f64| -> Vec<i64> {
-            (0..=opts.max_steps)
-                .map(|i| (x.powi(i as i32) * f64::from(1u32 << POW_BITS)).round() as i64)
-                .collect()
-        };
-        let side = net.grid_side;
+        let costs = &config.costs;
+        let mut pkt_start = vec![0];
+        let mut pkt = Vec::new();
+        for axons in &fan {
+            for &a in axons {
+                let (words, len) = (
+                    u64::from(mem.row_words(a)),
+                    u64::from(mem.rows()[a as usize].len),
+                );
+                pkt.push(Packet {
+                    work: row_work(costs, words, len),
+                    words,
+                    len,
+                });
+            }
+            pkt_start.push(pkt.len());
+        }
+
+        // Readouts, injectors, cells, the grid.
+        let r = &e.readout;
+        let ro = r.rows(n, config.core.word_bits);
+        let cells = image.modulator.cells_of(core.id, n);
+        let grid = ModGrid::new(&image.modulator.grid_config(&config.modulator))
+            .map_err(|m| refuse(vec![format!("the modulator grid: {m}")]))?;
+        let len = e.trial_steps as usize;
+        let bits = u32::from(e.power_bits);
+        let decay = |x: i64| (4096 - (x >> 4)).clamp(0, 4096) as u16;
+        let adam = e.adam();
+        let words_per_update = config.learning.eprop.as_ref().map_or(1, |hw| {
+            hw.words_per_update(adam.is_some(), config.core.word_bits)
+        });
         let mut core = EpropCore {
+            program: image.program.clone(),
             n,
-            n_lif: net.n_lif,
-            inputs: n_in,
-            outputs: o,
-            side,
-            cell: net
-                .cell
-                .iter()
-                .map(|&c| ((c % side as usize) as u32, (c / side as usize) as u32))
-                .collect(),
+            n_lif,
+            inputs: ni,
+            outputs: r.units as usize,
             params,
             lif_c,
             alif_c,
-            kappa: alif_c.kappa,
-            row_start: net.row_start.clone(),
-            src: net.src.clone(),
+            kappa: e.kappa_q16(),
+            row_start,
+            moments: if adam.is_some() {
+                vec![Moments::default(); src.len()]
+            } else {
+                Vec::new()
+            },
+            src,
             w,
+            eff,
+            syn_row,
+            syn_idx,
+            rows,
             out_start,
             out_post,
             out_syn,
-            w_out,
-            out_mask: net.out_mask.clone(),
-            feedback,
-            injectors,
-            grid_kernel: match net.feedback {
-                Feedback::Diffusion { k } => k,
-                _ => 0.0,
-            },
-            groups,
-            wmax,
-            rho_pow: pow(rho),
-            kappa_pow: pow(kappa),
+            pkt_start,
+            pkt,
+            ro_start: ro.start,
+            ro_unit: r.synapses.iter().map(|s| s.unit).collect(),
+            w_out: r.synapses.iter().map(|s| s.weight).collect(),
+            ro_words: ro.words,
+            ro_range: amine_chip::learning::engine::weight_range(SignMode::Signed, r.weight_bits),
+            readout_sources: ro.sources,
+            injectors: e.feedback.injectors.clone(),
+            cells,
+            grid,
+            grid_frac,
             error_unit: ErrorUnit::new(),
-            opts: opts.clone(),
-            v_per_real,
-            alpha_chip: alpha,
-            tau_out: net.tau_out,
+            rho_pow: power_table(decay(alif_c.rho), len, bits),
+            kappa_pow: power_table(decay(alif_c.kappa), len, bits),
+            ev_rows: mem.rows().len() as u64,
+            timing: Timing {
+                spike_out: costs.spike_out.cycles,
+                port_extra: u64::from(config.router.spike_packet_flits.saturating_sub(1))
+                    * config.router.flit_cycles,
+                barrier: costs.barrier.for_tiles(1).cycles,
+                grid_cell: costs.modulator_cell_update.cycles,
+            },
+            config: config.clone(),
+            readout_rule: e.readout_rule(),
+            readout_moments: if adam.is_some() {
+                vec![Moments::default(); r.synapses.len()]
+            } else {
+                Vec::new()
+            },
+            adam,
+            words_per_update,
             updates: 0,
-            grad_unit: [syn_unit, syn_unit, out_unit],
-            mant_per_real: [
-                to_v / f64::from(1u32 << exp[0]),
-                to_v / f64::from(1u32 << exp[1]),
-                f64::from(1u32 << Q) / f64::from(1u32 << exp[2]),
-            ],
-            adam_m: if opts.adam.is_some() {
-                vec![0.0; n_weights]
-            } else {
-                Vec::new()
-            },
-            adam_v: if opts.adam.is_some() {
-                vec![0.0; n_weights]
-            } else {
-                Vec::new()
-            },
+            e: e.clone(),
             fast: None,
         };
         core.fast = super::bank::Fast::new(&core);
         Ok(core)
     }
 
+    /// The program the image came from.
+    pub fn program(&self) -> &str {
+        &self.program
+    }
+
     pub fn neurons(&self) -> usize {
         self.n
+    }
+
+    /// Neurons without adaptation (the first ones) and with.
+    pub fn groups(&self) -> (usize, usize) {
+        (self.n_lif, self.n - self.n_lif)
+    }
+
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    pub fn outputs(&self) -> usize {
+        self.outputs
     }
 
     pub fn synapses(&self) -> usize {
         self.w.len()
     }
 
-    pub fn options(&self) -> &CoreOptions {
-        &self.opts
+    /// The image's e-prop section (trial, window, batch, rules).
+    pub fn eprop(&self) -> &EpropImage {
+        &self.e
     }
 
-    pub fn groups(&self) -> &WeightGroups {
-        &self.groups
+    /// The chip configuration the image runs on.
+    pub fn config(&self) -> &ChipConfig {
+        &self.config
     }
 
-    /// Weight mantissas by postsynaptic row (v units after the group's shift).
+    /// Weight mantissas by postsynaptic compartment.
     pub fn weights(&self) -> &[i32] {
         &self.w
+    }
+
+    /// Every synapse as `(image row, index in the row, mantissa)`, in the backend's
+    /// order: what the general simulator's plastic rows hold.
+    pub fn row_weights(&self) -> impl Iterator<Item = (u32, u32, i32)> + '_ {
+        (0..self.w.len()).map(|q| (self.rows_row(q), self.syn_idx[q], self.w[q]))
+    }
+
+    /// Every synapse's `(image row, index in the row)`, in the backend's order (that of
+    /// [`EpropCore::weights`] and the traces).
+    pub fn synapse_rows(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        (0..self.w.len()).map(|q| (self.rows_row(q), self.syn_idx[q]))
+    }
+
+    /// The image row (synapse-memory row) of synapse `q`.
+    pub(super) fn rows_row(&self, q: usize) -> u32 {
+        (self.rows[self.syn_row[q] as usize].id & 0xFFFF_FFFF) as u32
     }
 
     pub fn readout_weights(&self) -> &[i32] {
         &self.w_out
     }
 
-    /// The weights in the float model's units (input and recurrent, then readout).
-    pub fn real_weights(&self) -> (Vec<f64>, Vec<f64>) {
-        let to_v = (1.0 - self.alpha_chip) * self.v_per_real;
-        let syn = self
-            .w
-            .iter()
-            .zip(&self.src)
-            .map(|(&m, &s)| {
-                let g = usize::from(s as usize >= self.inputs);
-                f64::from(m) * f64::from(1u32 << self.groups.exp[g]) / to_v
-            })
-            .collect();
-        let out = self
-            .w_out
-            .iter()
-            .map(|&m| f64::from(m) * f64::from(1u32 << self.groups.exp[2]) / f64::from(1u32 << Q))
-            .collect();
-        (syn, out)
+    /// The first trial step at which ē is kept (the trace gate).
+    pub fn ebar_from(&self) -> usize {
+        self.e.ebar_from as usize
     }
 
-    /// The first step at which ē is kept for a window starting at `window_start`:
-    /// `⌈τout·(F + 1)·ln 2⌉` steps before it, where what ē carried from earlier is
-    /// below half an LSB.
-    pub fn ebar_from(&self, window_start: usize) -> usize {
-        let f = f64::from(self.opts.frac_bits) + 1.0;
-        let horizon = (self.tau_out * f * std::f64::consts::LN_2).ceil() as usize;
-        window_start.saturating_sub(horizon)
+    /// Cells of the modulator grid in use (`width`, `height`).
+    pub fn grid_size(&self) -> (u32, u32) {
+        (self.grid.width(), self.grid.height())
     }
 
-    /// Cells of the modulator grid (`side²`).
-    pub fn grid_side(&self) -> u32 {
-        self.side
-    }
-
-    /// The grid cell `(x, y)` of each neuron.
+    /// The grid cell `(x, y)` of each compartment.
     pub fn cells(&self) -> &[(u32, u32)] {
-        &self.cell
+        &self.cells
+    }
+
+    /// The cells of the neurons that inject a learning signal.
+    pub fn injector_cells(&self) -> Vec<(u32, u32)> {
+        self.injectors.iter().map(|i| i.cell).collect()
     }
 
     /// Weight updates applied so far.
     pub fn updates(&self) -> u64 {
         self.updates
-    }
-}
-
-impl EpropCore {
-    /// The cells of the neurons that inject a learning signal.
-    pub fn injector_cells(&self) -> Vec<(u32, u32)> {
-        self.injectors.iter().map(|&j| self.cell[j]).collect()
     }
 }

@@ -1,13 +1,10 @@
-//! What a trial on the e-prop core costs on a chip: the events it counted, priced by
-//! the chip's cost table, and its latency on one core.
-//!
-//! The whole network sits on one neurocore, so a step's latency is the core's serial
-//! work — neuron updates, synaptic operations, spikes out, eligibility-trace updates —
-//! plus the grid's cell updates and the end-of-step barrier of one tile, with the same
-//! per-event cycles the general simulator uses. Static power is the chip's, over the
-//! simulated time (as `amine run` reports it).
+//! What a run on the fast backend costs on its chip: the events it counted and the
+//! simulated cycles, priced by [`crate::energy::price`] — the general simulator's own
+//! pricing — for the images it runs: one core, whose input port enters at its tile
+//! (one router) and which drives the grid with its learning signals.
 
-use crate::energy::{ChipCounts, Components, Counts};
+use crate::energy::{price, ChipCounts, Components, Counts};
+use crate::power::Powered;
 use amine_chip::config::ChipConfig;
 use serde::{Deserialize, Serialize};
 
@@ -25,34 +22,11 @@ impl CoreCost {
     }
 }
 
-/// The cost of `counts`/`chip` events on `config`.
+/// The cost of `counts`/`chip` events (cycles included) on `config`.
 pub fn core_cost(counts: &Counts, chip: &ChipCounts, config: &ChipConfig) -> CoreCost {
-    let c = &config.costs;
-    let serial = [
-        (counts.axon_in, c.axon_in.cycles),
-        (counts.synapse_word_read, c.synapse_word_read.cycles),
-        (counts.synaptic_op, c.synaptic_op.cycles),
-        (counts.dendrite_accumulate, c.dendrite_accumulate.cycles),
-        (counts.synaptic_update, c.synaptic_update.cycles),
-        (counts.trace_update, c.trace_update.cycles),
-        (counts.neuron_active, c.neuron_active.cycles),
-        (counts.neuron_idle, c.neuron_idle.cycles),
-        (counts.spike_out, c.spike_out.cycles),
-        (chip.modulator_cell_update, c.modulator_cell_update.cycles),
-        (chip.barriers, c.barrier.one_tile.cycles),
-    ];
-    let cycles: u64 = serial
-        .iter()
-        .map(|&(n, k)| n.saturating_mul(k))
-        .fold(0u64, u64::saturating_add);
-    let seconds = cycles as f64 / config.mesh.clock_hz.max(1) as f64;
-    let mut energy = counts.energy(c);
-    energy.modulator = chip.modulator_cell_update as f64 * c.modulator_cell_update.energy_pj;
-    energy.noc += chip.barriers as f64 * c.barrier.one_tile.energy_pj;
-    energy.static_ = config.static_power().0 * 1e-3 * seconds * 1e12;
     CoreCost {
-        energy_pj: energy,
-        cycles,
-        seconds,
+        energy_pj: price(counts, chip, config, 1, &Powered::gated(config, 1, 1, true)),
+        cycles: chip.cycles,
+        seconds: chip.cycles as f64 / config.mesh.clock_hz.max(1) as f64,
     }
 }

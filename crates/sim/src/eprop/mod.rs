@@ -48,9 +48,8 @@ mod build;
 mod cost;
 mod rows;
 mod run;
-#[cfg(test)]
-mod tests;
 
-pub use build::{CoreOptions, EpropCore, EpropNet, Feedback, WeightGroups, THR_V};
+pub use crate::learning_eprop::UpdateStats;
+pub use build::EpropCore;
 pub use cost::{core_cost, CoreCost};
-pub use run::{EpropState, StepLog, TrialData, TrialResult, TrialTarget, UpdateStats};
+pub use run::{EpropState, StepLog, TrialData, TrialResult, TrialTarget};

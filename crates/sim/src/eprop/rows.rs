@@ -1,41 +1,15 @@
 //! The eligibility unit's row sweep: one postsynaptic row's traces for one step.
 //!
 //! [`sweep`] is what [`EpropCore::run_trial`](super::EpropCore::run_trial) calls per
-//! busy row. It has two bodies with the same integer arithmetic: [`row`], written with
-//! the chip's per-synapse functions ([`eps_a_next`], [`e_alif`], [`e_lif`],
-//! [`ebar_next`]) and the reference, and on x86-64 CPUs with AVX-512 (F, DQ, VL) an
+//! busy row. It has two bodies with the same integer arithmetic: [`row`], the chip's
+//! [`synapse_step`] per synapse (the reference), and on x86-64 CPUs with AVX-512 (F, DQ, VL) an
 //! 8-synapse-wide body chosen at run time. A row holds about 14 synapses (10 % of 140
 //! sources), so the wide body handles a row in two masked passes; the gather of the
 //! sources' εv is one instruction per pass. Results are bit-identical (a proptest
 //! drives both bodies with random traces, constants and shifts, extremes included).
 
-use amine_chip::learning::eprop::{e_alif, e_lif, ebar_next, eps_a_next};
-
-/// The per-row constants of one step (the compartment's values from
-/// [`EpropConsts::post_at`](amine_chip::learning::eprop::EpropConsts::post_at), the
-/// signal m and the trace format).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct RowStep {
-    pub psi: i32,
-    pub psi_beta: i32,
-    pub c1: i32,
-    pub c2: i32,
-    pub m: i64,
-    /// Fractional bits F of the traces (8..=24).
-    pub f: u32,
-    /// κ and 1 − κ in Q0.16.
-    pub kappa: i64,
-    pub one_k: i64,
-}
-
-/// Which parts of the row run this step: εa (ALIF rows), ē (from the trace gate on),
-/// g (while the signal is nonzero; only with ē).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct RowKind {
-    pub alif: bool,
-    pub ebar: bool,
-    pub grad: bool,
-}
+use amine_chip::learning::eprop::synapse_step;
+pub(super) use amine_chip::learning::eprop::{RowKind, RowStep};
 
 /// One row's per-synapse slices: the sources (indices into `ev`, whose entries are
 /// `[εv(t), εv(t−1)]`), and the traces εa, ē, Σe and g, all of the row's length.
@@ -112,7 +86,8 @@ pub(super) fn reference(c: &RowStep, kind: RowKind, s: RowSlices<'_>) {
 }
 
 /// One row's traces for one step, specialised so LIF rows skip εa, steps before the
-/// gate skip ē and steps without a signal skip g.
+/// gate skip ē and steps without a signal skip g: the chip's
+/// [`synapse_step`](amine_chip::learning::eprop::synapse_step) per synapse.
 #[inline(always)]
 fn row<const ALIF: bool, const EBAR: bool, const GRAD: bool>(
     c: &RowStep,
@@ -130,23 +105,7 @@ fn row<const ALIF: bool, const EBAR: bool, const GRAD: bool>(
         .zip(esum.iter_mut())
         .zip(g.iter_mut());
     for ((((&s, ea), eb), es), g) in it {
-        let [v, vp] = ev[s as usize];
-        let e = if ALIF {
-            *ea = eps_a_next(c.c1, c.c2, i64::from(vp), *ea, c.f);
-            e_alif(c.psi, c.psi_beta, i64::from(v), *ea, c.f)
-        } else {
-            e_lif(c.psi, i64::from(v), c.f)
-        };
-        // Plain (wrapping) adds, as the hardware's accumulators: with traces below
-        // 2^20 and signals below 2^28 a batch of 2^10 windows of 2^10 steps stays
-        // below 2^63; saturating here would cost more than the rest of the loop.
-        *es = es.wrapping_add(e);
-        if EBAR {
-            *eb = ebar_next(c.kappa, c.one_k, *eb, e);
-            if GRAD {
-                *g = g.wrapping_add(c.m * i64::from(*eb));
-            }
-        }
+        synapse_step::<ALIF, EBAR, GRAD>(c, ev[s as usize], ea, eb, es, g);
     }
 }
 
@@ -266,7 +225,7 @@ mod tests {
             ev in proptest::collection::vec(any::<[i32; 2]>(), 40),
             psi in 0i32..(1 << 23), psi_beta in -(1i32 << 23)..(1 << 23),
             c1 in -(1i32 << 30)..(1 << 30), c2 in -(1i32 << 30)..(1 << 30),
-            m in any::<i32>(), kappa in 0i64..=65536, f in 10u32..=24,
+            m in any::<i32>(), kappa in 0i64..=65536, f in 1u32..=24,
             alif in any::<bool>(), ebar in any::<bool>(), grad in any::<bool>(),
         ) {
             // Without AVX-512 there is no wide body to compare (`sweep` never takes it).

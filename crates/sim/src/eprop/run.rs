@@ -1,25 +1,38 @@
-//! One trial on the e-prop core, and the batch's weight update.
+//! One trial on the fast backend, and the batch's weight update: the general
+//! simulator's step ([`crate::Simulator::step`] with the e-prop engine of
+//! [`crate::learning_eprop`]) for this one network shape, with no packet objects.
 //!
-//! Units of the accumulated gradients (integers, exact):
-//! - synapse `g`: Σ over the window of `m·ē` with m in the grid's Q8.24 and ē with F
-//!   fractional bits, plus the regulariser's `c·Σe`: `2^(F+24)·|W|·thr` times the float
-//!   model's gradient (m carries the un-averaged error, ē is threshold-normalised);
-//! - readout `g_out`: Σ over the window of `err·z̄`, both Q.16: `2^32·|W|` times the
-//!   float gradient.
+//! A step `t` of a trial, as the general simulator runs it:
 //!
-//! [`EpropCore`]'s η per group folds those factors, the batch size and the group's
-//! weight scale into one 16-bit mantissa and a power of two.
+//! 0. **εv** (learning on) per source with last step's input `x(t−1)` and spikes
+//!    `z(t−1)` — what the neurons integrate now;
+//! 1. **neurons** on the weights delivered in the last step → `z(t)`, ψ̂;
+//! 2. **delivery** of the host's `x(t)` and of `z(t)`: one packet per row of the
+//!    source (axon-in, word reads, synaptic ops, dendritic accumulates, spike-out), the
+//!    weights into next step's accumulators, and the analytic timing of one core;
+//! 3. **readouts**, 4. **z̄**, 5. the **window** (error units, readout gradient, grid,
+//!    injections, signals), 6. the **eligibility unit** (`learning_eprop`'s steps);
+//! 7. the step's latency: `max(out_end + Σ work, max(arrival + work))` plus the
+//!    engine's cycles, the grid's and one tile's barrier.
+//!
+//! Units of the accumulated gradients (integers, exact): synapse `g` sums `m·ē` (m in
+//! the grid's G fractional bits, ē in F) over the window and the batch, plus the
+//! regulariser's `c·Σe`; readout `g_out` sums `err·z̄` (Q.16 each).
 
-use super::bank::{Bank, GroupOut};
-use super::build::{EpropCore, POW_BITS, Q};
+use super::bank::GroupOut;
+use super::build::EpropCore;
 use super::rows::{self, RowKind, RowSlices, RowStep};
 use crate::energy::{ChipCounts, Counts};
-use amine_chip::config::{Boundary, GridFormat, Kernel};
-use amine_chip::learning::eprop::{decay_by, psi, rshift, sat32, EpropPost};
-use amine_chip::learning::{hash_random, stochastic_round};
+use crate::learning_eprop::{record, window_errors, EpropTarget, UpdateStats};
+use amine_chip::learning::eprop::{decay_by, psi, EpropPost};
+use amine_chip::learning::eprop_blocks::{
+    injection_bits, rate_coefficient, readout_next, regularised, zbar_next, Q,
+};
+use amine_chip::learning::hash_random;
 use amine_chip::modgrid::ModGrid;
 use amine_chip::neuron::alif::AlifState;
 use amine_chip::neuron::lif::LifState;
+use amine_chip::synapse::effective_weight;
 use std::ops::Range;
 
 /// What a trial asks of the readout.
@@ -30,13 +43,27 @@ pub enum TrialTarget<'a> {
     Series(&'a [f32]),
 }
 
-/// One trial's input: `spikes[spike_start[t]..spike_start[t + 1]]` fire at step `t`.
+impl TrialTarget<'_> {
+    /// The error units' register: a class, or the series in Q.16.
+    pub fn to_engine(&self) -> EpropTarget {
+        match *self {
+            TrialTarget::Class(c) => EpropTarget::Class(c),
+            TrialTarget::Series(v) => EpropTarget::Series(
+                v.iter()
+                    .map(|&x| (f64::from(x) * f64::from(1u32 << Q)).round() as i32)
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// One trial's input: `spikes[spike_start[t]..spike_start[t + 1]]` (ascending) are sent
+/// in step `t` (their weights act in step `t + 1`).
 #[derive(Debug, Clone)]
 pub struct TrialData<'a> {
     pub steps: usize,
     pub spike_start: &'a [u32],
     pub spikes: &'a [u16],
-    pub window: Range<usize>,
     pub target: TrialTarget<'a>,
 }
 
@@ -55,32 +82,22 @@ pub struct TrialResult {
     pub spikes_lif: u64,
     pub spikes_alif: u64,
     pub steps: usize,
-    /// This trial's events and simulated cycles.
+    /// This trial's events (the core's and the input port's) and chip counts,
+    /// simulated cycles included.
     pub counts: Counts,
     pub chip: ChipCounts,
 }
 
-/// What [`EpropCore::apply`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct UpdateStats {
-    /// Weights written (plastic synapses and readout weights).
-    pub updates: u64,
-    /// Mantissas that hit the range limit.
-    pub clamped: u64,
-    /// Weights whose mantissa changed.
-    pub changed: u64,
-}
-
 /// Everything a trial changes: neuron and trace state (reset per trial), the gradient
-/// accumulators (kept over a batch), and the event counters. Plain data: clone it to
-/// snapshot.
+/// accumulators (kept over a batch), and scratch. Plain data: clone it to snapshot.
 #[derive(Debug, Clone)]
 pub struct EpropState {
-    bank: Bank,
+    bank: super::bank::Bank,
     fired: Vec<u8>,
     psi_scratch: Vec<i32>,
     spk: Vec<u32>,
     spk_prev: Vec<u32>,
+    xs_prev: Vec<u16>,
     cur: Vec<i64>,
     ev: Vec<[i32; 2]>,
     psi: Vec<i32>,
@@ -96,6 +113,7 @@ pub struct EpropState {
     y_sum: Vec<i64>,
     zbar: Vec<i32>,
     err: Vec<i32>,
+    drive: Vec<i64>,
     /// Readout gradients, summed over the batch so far.
     pub g_out: Vec<i64>,
     count: Vec<u32>,
@@ -125,34 +143,23 @@ pub struct StepLog {
     /// injections; and the sum injected.
     pub grid_total: Vec<[i64; 3]>,
     pub injected: Vec<i64>,
+    /// Each step's latency in cycles.
+    pub cycles: Vec<u64>,
 }
 
 impl EpropState {
     /// A fresh state for `core`, every accumulator zero.
     pub fn new(core: &EpropCore) -> EpropState {
         let (n, syn, o) = (core.n, core.w.len(), core.outputs);
-        let k = core.grid_kernel;
-        let grid = ModGrid::with(
-            core.side,
-            core.side,
-            1,
-            Kernel {
-                edge: 1.0 / 9.0,
-                corner: 1.0 / 9.0,
-            },
-            1.0 - k,
-            Boundary::Torus,
-            GridFormat::Q8_24,
-        )
-        .expect("a k/9 kernel with decay 1 − k in [0, 1] is valid");
         let mut post = EpropPost::default();
         post.resize(n);
         EpropState {
-            bank: Bank::new(n),
+            bank: super::bank::Bank::new(n),
             fired: vec![0; n],
             psi_scratch: vec![0; n],
             spk: Vec::with_capacity(n),
             spk_prev: Vec::with_capacity(n),
+            xs_prev: Vec::new(),
             cur: vec![0; n],
             ev: vec![[0; 2]; core.inputs + n],
             psi: vec![0; n],
@@ -167,9 +174,10 @@ impl EpropState {
             y_sum: vec![0; o],
             zbar: vec![0; n],
             err: vec![0; o],
-            g_out: vec![0; o * n],
+            drive: vec![0; o],
+            g_out: vec![0; core.w_out.len()],
             count: vec![0; n],
-            grid,
+            grid: core.grid.clone(),
             record_at: Vec::new(),
             snapshots: Vec::new(),
             log: None,
@@ -194,21 +202,24 @@ impl EpropState {
         self.g_out.fill(0);
     }
 
-    /// Adds another state's accumulators (a batch split over threads).
+    /// Adds another state's accumulators (a batch split over threads; integer sums, so
+    /// the split does not matter).
     pub fn absorb(&mut self, other: &EpropState) {
         for (a, b) in self.g.iter_mut().zip(&other.g) {
-            *a = a.saturating_add(*b);
+            *a = a.wrapping_add(*b);
         }
         for (a, b) in self.g_out.iter_mut().zip(&other.g_out) {
             *a = a.saturating_add(*b);
         }
     }
 
-    /// The trial-boundary reset: neurons, traces, readouts and grid to zero.
+    /// The trial reset: neurons, traces, readouts and grid to zero.
     fn reset_trial(&mut self) {
         self.bank.clear();
         self.spk.clear();
         self.spk_prev.clear();
+        self.xs_prev.clear();
+        self.cur.fill(0);
         self.ev.fill([0; 2]);
         self.psi.fill(0);
         self.psi_prev.fill(0);
@@ -219,6 +230,7 @@ impl EpropState {
         self.y.fill(0);
         self.y_sum.fill(0);
         self.zbar.fill(0);
+        self.err.fill(0);
         self.count.fill(0);
         self.grid.clear();
         self.snapshots.clear();
@@ -232,10 +244,28 @@ impl EpropState {
         (&self.ea, &self.ebar)
     }
 
+    /// Σe per synapse over the last trial.
+    pub fn eligibility_sums(&self) -> &[i64] {
+        &self.esum
+    }
+
     /// Spikes per neuron in the last trial.
     pub fn spike_counts(&self) -> &[u32] {
         &self.count
     }
+
+    /// The readouts' values after the last step, and their sums over the window.
+    pub fn readouts(&self) -> (&[i32], &[i64]) {
+        (&self.y, &self.y_sum)
+    }
+}
+
+/// Per step: packets sent, the work they cause, and the latest finish among them.
+#[derive(Default)]
+struct Sent {
+    packets: u64,
+    work: u64,
+    last: u64,
 }
 
 impl EpropCore {
@@ -279,212 +309,177 @@ impl EpropCore {
     ) -> TrialResult {
         let s = state;
         s.reset_trial();
-        let (n, ni, o) = (self.n, self.inputs, self.outputs);
-        let f = u32::from(self.opts.frac_bits);
-        let (kappa, one_k) = (self.kappa, (1i64 << 16) - self.kappa);
+        let (n, ni) = (self.n, self.inputs);
         let mut r = TrialResult {
             steps: trial.steps,
             ..TrialResult::default()
         };
-        let window = trial.window.start.min(trial.steps)..trial.window.end.min(trial.steps);
-        let gate = self.ebar_from(window.start);
-        let lazy = self.opts.lazy_decay;
+        let e = &self.e;
+        let window = e.window.0 as usize..e.window.1 as usize;
+        let gate = e.ebar_from as usize;
         let wide = s.wide && rows::sources_in_range(&self.src, s.ev.len());
+        let target = trial.target.to_engine();
         let target_mean = match trial.target {
             TrialTarget::Series(v) => {
                 v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len().max(1) as f64
             }
             TrialTarget::Class(_) => 0.0,
         };
-        let cells = u64::from(self.side) * u64::from(self.side);
+        let tm = self.timing;
         for t in 0..trial.steps {
             let lo = trial.spike_start.get(t).copied().unwrap_or(0) as usize;
             let hi = trial.spike_start.get(t + 1).copied().unwrap_or(0) as usize;
             let xs = trial.spikes.get(lo..hi).unwrap_or(&[]);
-            // 1. εv per source (the eligibility unit's presynaptic half).
+            let mut eng = Counts::default();
+            // 0. εv with what the neurons integrate now: x(t−1), z(t−1).
             if learn {
                 let c = &self.lif_c;
-                for e in s.ev.iter_mut() {
-                    *e = [c.ev_next(e[0], false), e[0]];
+                for x in s.ev.iter_mut() {
+                    *x = [c.ev_next(x[0], false), x[0]];
                 }
                 // A source that fired: redo its step from εv(t−1) with the input.
-                for &i in xs {
-                    let e = &mut s.ev[usize::from(i)];
-                    e[0] = c.ev_next(e[1], true);
+                for &i in &s.xs_prev {
+                    let x = &mut s.ev[usize::from(i)];
+                    x[0] = c.ev_next(x[1], true);
                 }
                 for &j in &s.spk_prev {
-                    let e = &mut s.ev[ni + j as usize];
-                    e[0] = c.ev_next(e[1], true);
+                    let x = &mut s.ev[ni + j as usize];
+                    x[0] = c.ev_next(x[1], true);
                 }
-                r.counts.trace_update += (ni + n) as u64;
+                eng.trace_update += self.ev_rows;
             }
-            // 2. Spike delivery and the neurons.
-            let sources = xs
-                .iter()
-                .map(|&i| usize::from(i))
-                .chain(s.spk_prev.iter().map(|&j| ni + j as usize));
-            for src in sources {
-                let shift = self.groups.exp[usize::from(src >= ni)];
-                let (a, b) = (self.out_start[src], self.out_start[src + 1]);
-                for q in a..b {
-                    let w = i64::from(self.w[self.out_syn[q] as usize]) << shift;
-                    s.cur[self.out_post[q] as usize] += w;
-                }
-                r.counts.synaptic_op += (b - a) as u64;
-                r.counts.axon_in += 1;
-            }
+            // 1. The neurons, on last step's delivery.
             let active = self.step_neurons(s, learn);
+            let emitted = s.spk.len() as u64;
             r.counts.neuron_active += active;
             r.counts.neuron_idle += n as u64 - active;
+            r.counts.neuron_spike += emitted;
             if let Some(log) = &mut s.log {
                 log.psi.push(s.psi.clone());
                 log.spikes.push(s.spk.clone());
             }
-            r.counts.spike_out += s.spk.len() as u64;
-            // 3. Readout units (graded, always updated) and z̄.
-            self.readout_step(&mut s.y, &s.spk, &mut r.counts);
-            if learn && t >= gate {
-                for (j, zb) in s.zbar.iter_mut().enumerate() {
-                    // `spk` is in neuron order.
-                    let z = i64::from(s.spk.binary_search(&(j as u32)).is_ok()) << Q;
-                    *zb = sat32(rshift(kappa * i64::from(*zb) + one_k * z, 16));
-                }
-                r.counts.trace_update += n as u64;
+            // 2. Delivery of x(t), then z(t), and their timing.
+            let neuron_end = self
+                .config
+                .costs
+                .soma_cycles(active, n as u64 - active, emitted);
+            let mut port = Sent::default();
+            for &i in xs {
+                self.deliver(usize::from(i), &mut s.cur, &mut r.counts, &mut port, |k| {
+                    k * tm.spike_out + tm.port_extra
+                });
             }
-            // 4. Window: error units, readout gradient, learning signal.
+            let mut own = Sent::default();
+            for &j in &s.spk {
+                self.deliver(ni + j as usize, &mut s.cur, &mut r.counts, &mut own, |k| {
+                    neuron_end + k * tm.spike_out
+                });
+            }
+            let out_end = neuron_end + own.packets * tm.spike_out;
+            let finish = (out_end + port.work + own.work)
+                .max(port.last)
+                .max(own.last);
+            r.chip.packets += port.packets + own.packets;
+            // 3. Readout units, 4. z̄.
+            self.readout_step(s, &mut eng);
+            if learn && t >= gate {
+                for &c in &self.readout_sources {
+                    let fired = s.fired[c as usize] != 0;
+                    s.zbar[c as usize] = zbar_next(s.zbar[c as usize], fired, self.kappa);
+                }
+                eng.trace_update += self.readout_sources.len() as u64;
+            }
+            // 5. The window: error units, readout gradient, learning signal.
             let in_window = window.contains(&t);
+            let mut grid_cycles = 0;
             if in_window {
                 r.window_steps += 1;
                 for (acc, &y) in s.y_sum.iter_mut().zip(&s.y) {
                     *acc += i64::from(y);
                 }
+                let w = t - window.start;
+                window_errors(e.error, &self.error_unit, &target, w, &s.y, &mut s.err);
+                eng.neuron_active += s.y.len() as u64;
                 let tv = match trial.target {
-                    TrialTarget::Series(v) => v.get(t - window.start).copied().unwrap_or(0.0),
+                    TrialTarget::Series(v) => v.get(w).copied().unwrap_or(0.0),
                     TrialTarget::Class(_) => 0.0,
                 };
-                self.error_step(trial.target, tv, target_mean, &s.y, &mut s.err, &mut r);
+                measure(trial.target, tv, target_mean, &s.y, &s.err, &mut r);
                 if learn {
-                    let m = &mut s.post.m;
-                    let mut totals = s.log.is_some().then_some([0i64; 2]);
-                    let injected = self.signal_step(
-                        &s.err,
-                        &s.zbar,
-                        &mut s.g_out,
-                        &mut s.grid,
-                        &mut r,
-                        totals.as_mut(),
-                        |j, v| m[j] = v,
-                    );
-                    let [before, after] = totals.unwrap_or_default();
-                    if let Some(log) = &mut s.log {
-                        let total = s.grid.total_bits(0).unwrap_or(0);
-                        log.grid_total.push([before, after, total]);
-                        log.injected.push(injected);
-                        log.err.push(s.err.clone());
-                        log.m.push(s.post.m.clone());
-                    }
-                    if let Some(plane) = s
-                        .record_at
-                        .contains(&t)
-                        .then(|| s.grid.plane_bits(0).ok())
-                        .flatten()
-                    {
-                        let v = plane
-                            .iter()
-                            .map(|&b| f64::from(b) / f64::from(1u32 << 24))
-                            .collect();
-                        s.snapshots.push((t, v));
-                    }
+                    grid_cycles = self.signal_step(s, &mut eng, &mut r.chip, t);
                 }
             } else if learn && s.record_at.contains(&t) {
-                s.snapshots.push((t, vec![0.0; cells as usize]));
+                let cells = (s.grid.width() * s.grid.height()) as usize;
+                s.snapshots.push((t, vec![0.0; cells]));
             }
-            // 5. The eligibility unit, row by row.
+            // 6. The eligibility unit, row by row.
             if learn {
-                let ebar_on = t >= gate;
-                for j in 0..n {
-                    let alif = j >= self.n_lif;
-                    let (psi_j, pp) = (s.psi[j], s.psi_prev[j]);
-                    let m = if in_window { s.post.m[j] } else { 0 };
-                    let quiet = psi_j == 0 && m == 0 && !(alif && pp != 0);
-                    if quiet && (lazy || (!alif && !ebar_on)) {
-                        // Nothing but decay (or nothing at all for a LIF row before the gate).
-                        if alif || ebar_on {
-                            s.idle[j] += 1;
-                        }
-                        continue;
-                    }
-                    let (lo, hi) = (self.row_start[j], self.row_start[j + 1]);
-                    let idle = std::mem::take(&mut s.idle[j]) as usize;
-                    if idle > 0 {
-                        let kp = self.kappa_pow[idle.min(self.kappa_pow.len() - 1)];
-                        let rp = self.rho_pow[idle.min(self.rho_pow.len() - 1)];
-                        if alif {
-                            s.ea[lo..hi]
-                                .iter_mut()
-                                .for_each(|x| *x = decay_by(*x, rp, POW_BITS));
-                            r.counts.trace_update += (hi - lo) as u64;
-                        }
-                        if ebar_on {
-                            s.ebar[lo..hi]
-                                .iter_mut()
-                                .for_each(|x| *x = decay_by(*x, kp, POW_BITS));
-                            r.counts.trace_update += (hi - lo) as u64;
-                        }
-                    }
-                    let c = if alif { &self.alif_c } else { &self.lif_c };
-                    c.post_at(&mut s.post, j, psi_j, pp, m);
-                    let rs = RowStep {
-                        psi: s.post.psi[j],
-                        psi_beta: s.post.psi_beta[j],
-                        c1: s.post.c1[j],
-                        c2: s.post.c2[j],
-                        m: i64::from(m),
-                        f,
-                        kappa,
-                        one_k,
-                    };
-                    let grad = m != 0;
-                    let kind = RowKind {
-                        alif,
-                        ebar: ebar_on,
-                        grad,
-                    };
-                    let slices = RowSlices {
-                        src: &self.src[lo..hi],
-                        ev: &s.ev,
-                        ea: &mut s.ea[lo..hi],
-                        ebar: &mut s.ebar[lo..hi],
-                        esum: &mut s.esum[lo..hi],
-                        g: &mut s.g[lo..hi],
-                    };
-                    rows::sweep(&rs, kind, slices, wide);
-                    let per = 1 + u64::from(alif) + u64::from(ebar_on) + u64::from(grad);
-                    r.counts.trace_update += per * (hi - lo) as u64 + 1;
-                }
+                self.eligibility(s, &mut eng, t >= gate, in_window, wide);
             }
+            // 7. Latency.
+            let engine = eng.serial_cycles(&self.config.costs);
+            let cycles = finish + engine + grid_cycles + tm.barrier;
+            r.chip.cycles += cycles;
+            r.chip.learning_cycles += engine;
+            r.chip.barriers += 1;
+            r.counts += eng;
+            if let Some(log) = &mut s.log {
+                log.cycles.push(cycles);
+            }
+            s.xs_prev.clear();
+            s.xs_prev.extend_from_slice(xs);
             std::mem::swap(&mut s.spk, &mut s.spk_prev);
         }
         if learn {
-            let esum = &s.esum;
-            self.regularise(&mut s.g, &s.count, |q| esum[q], trial.steps, window.len());
+            let n = self.regularise(s);
+            r.counts.trace_update += n;
+            let cycles = n * self.config.costs.trace_update.cycles;
+            r.chip.cycles += cycles;
+            r.chip.learning_cycles += cycles;
         }
         let spikes =
             |range: Range<usize>| s.count[range].iter().map(|&c| u64::from(c)).sum::<u64>();
         r.spikes_lif = spikes(0..self.n_lif);
         r.spikes_alif = spikes(self.n_lif..n);
-        r.predicted = (0..o)
+        r.predicted = (0..self.outputs)
             .max_by(|&a, &b| s.y_sum[a].cmp(&s.y_sum[b]).then(b.cmp(&a)))
             .unwrap_or(0);
         r.correct = matches!(trial.target, TrialTarget::Class(l) if l == r.predicted);
-        r.chip.barriers = trial.steps as u64;
         r
     }
 
-    /// Step 2's second half: every neuron steps on its summed input (`cur`, left 0),
-    /// fills `spk` (neuron order) and the spike counts, and with `learn` moves ψ̂ to
-    /// `psi_prev` and the new ψ̂ into `psi`. Returns how many neurons stepped (the rest
-    /// are gated off: registers and input all 0).
+    /// Source `src` sends one packet per row it reaches (the `k`-th of this step's
+    /// packets of its kind is injected at `inject(k)`), and its weights go into the
+    /// accumulators of the next step (wrapping 32-bit adds, as the dendrite's).
+    #[inline(always)]
+    fn deliver(
+        &self,
+        src: usize,
+        cur: &mut [i64],
+        counts: &mut Counts,
+        sent: &mut Sent,
+        inject: impl Fn(u64) -> u64,
+    ) {
+        for p in &self.pkt[self.pkt_start[src]..self.pkt_start[src + 1]] {
+            sent.packets += 1;
+            sent.work += p.work;
+            sent.last = sent.last.max(inject(sent.packets) + p.work);
+            counts.axon_in += 1;
+            counts.spike_out += 1;
+            counts.synapse_word_read += p.words;
+            counts.synaptic_op += p.len;
+            counts.dendrite_accumulate += p.len;
+        }
+        for q in self.out_start[src]..self.out_start[src + 1] {
+            let x = &mut cur[self.out_post[q] as usize];
+            *x = i64::from((*x as i32).wrapping_add(self.eff[self.out_syn[q] as usize]));
+        }
+    }
+
+    /// Step 1: every neuron steps on its summed input (`cur`, left 0), fills `spk`
+    /// (neuron order) and the spike counts, and with `learn` moves ψ̂ to `psi_prev` and
+    /// the new ψ̂ into `psi`. Returns how many neurons stepped (the rest are gated off:
+    /// registers and input all 0).
     fn step_neurons(&self, s: &mut EpropState, learn: bool) -> u64 {
         let n = self.n;
         if learn {
@@ -560,205 +555,242 @@ impl EpropCore {
         active as u64
     }
 
-    /// `g += c_j·Σe` with `c_j = 2^24·|W|·c_reg·(f_j − f_target)/T` (Q.40 here), the
-    /// rate unit's end-of-trial contribution; `count[j]` is neuron j's spike count and
-    /// `esum(q)` synapse q's Σe.
-    pub(super) fn regularise(
-        &self,
-        g: &mut [i64],
-        count: &[u32],
-        esum: impl Fn(usize) -> i64,
-        steps: usize,
-        window: usize,
-    ) {
-        if self.opts.c_reg == 0.0 || steps == 0 {
-            return;
-        }
-        let t = steps as f64;
-        let ft = self.opts.f_target_hz / 1000.0;
-        for (j, &cj) in count.iter().enumerate().take(self.n) {
-            let rate = f64::from(cj) / t;
-            let c = 2f64.powi(40) * window as f64 * self.opts.c_reg * (rate - ft) / t;
-            let c = c.round() as i128;
-            let (lo, hi) = (self.row_start[j], self.row_start[j + 1]);
-            for (q, g) in g.iter_mut().enumerate().take(hi).skip(lo) {
-                let d = (c * i128::from(esum(q)) + (1 << 15)) >> 16;
-                *g = g.saturating_add(d.clamp(i64::MIN as i128, i64::MAX as i128) as i64);
+    /// Step 3: every compartment that fired reads its readout row; the units step.
+    fn readout_step(&self, s: &mut EpropState, eng: &mut Counts) {
+        s.drive.fill(0);
+        for &j in &s.spk {
+            let (lo, hi) = (self.ro_start[j as usize], self.ro_start[j as usize + 1]);
+            if lo == hi {
+                continue;
             }
-        }
-    }
-
-    /// The readout units' step: `y ← κ·y + (1−κ)·Σ_j w_out,kj·z_j` for the neurons
-    /// `spk` that fired.
-    pub(super) fn readout_step(&self, y: &mut [i32], spk: &[u32], counts: &mut Counts) {
-        let n = self.n;
-        let (kappa, one_k) = (self.kappa, (1i64 << 16) - self.kappa);
-        for (k, y) in y.iter_mut().enumerate() {
-            let w = &self.w_out[k * n..(k + 1) * n];
-            let drive: i64 =
-                spk.iter().map(|&j| i64::from(w[j as usize])).sum::<i64>() << self.groups.exp[2];
-            *y = sat32(rshift(kappa * i64::from(*y) + one_k * drive, 16));
-            counts.synaptic_op += spk
-                .iter()
-                .filter(|&&j| self.out_mask[k * n + j as usize])
-                .count() as u64;
-        }
-        counts.neuron_active += y.len() as u64;
-    }
-
-    /// The error units at a window step: `err` from the readouts `y` and the trial's
-    /// target (`tv`: this step's value of a series), and the loss terms.
-    pub(super) fn error_step(
-        &self,
-        target: TrialTarget<'_>,
-        tv: f32,
-        target_mean: f64,
-        y: &[i32],
-        err: &mut [i32],
-        r: &mut TrialResult,
-    ) {
-        let yf = |y: i32| f64::from(y) / f64::from(1u32 << Q);
-        match target {
-            TrialTarget::Class(label) => {
-                self.error_unit.softmax_error(y, label, err);
-                let mx = y.iter().map(|&y| yf(y)).fold(f64::NEG_INFINITY, f64::max);
-                let z: f64 = y.iter().map(|&y| (yf(y) - mx).exp()).sum();
-                let yl = y.get(label).map_or(mx, |&y| yf(y));
-                r.loss += z.ln() - (yl - mx);
+            for q in lo..hi {
+                s.drive[self.ro_unit[q] as usize] += i64::from(self.w_out[q]);
             }
-            TrialTarget::Series(_) => {
-                let tq = (f64::from(tv) * f64::from(1u32 << Q)).round() as i32;
-                err.fill(0);
-                if let (Some(e0), Some(&y0)) = (err.first_mut(), y.first()) {
-                    *e0 = y0.saturating_sub(tq);
-                }
-                let e = f64::from(err.first().copied().unwrap_or(0)) / f64::from(1u32 << Q);
-                r.loss += 0.5 * e * e;
-                r.sq_err += e * e;
-                r.target_ss += (f64::from(tv) - target_mean).powi(2);
-            }
+            eng.synapse_word_read += self.ro_words[j as usize];
+            eng.synaptic_op += (hi - lo) as u64;
+            eng.dendrite_accumulate += (hi - lo) as u64;
         }
-        r.counts.neuron_active += y.len() as u64;
+        let shift = self.e.readout.exponent;
+        for (y, &d) in s.y.iter_mut().zip(&s.drive) {
+            *y = readout_next(*y, d << shift, self.kappa);
+        }
+        eng.neuron_active += s.y.len() as u64;
     }
 
     /// The learning part of a window step: the readout's gradient `err_k·z̄_j`, the
-    /// grid (spread or forget, inject, read) and each neuron's signal, passed to
-    /// `set_m(j, m_j)`. Returns the sum injected; `totals` gets the grid's total before
-    /// and after its step (only for the log: the sums are not on the hot path).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn signal_step(
+    /// grid (step, inject, read) and each neuron's signal into `s.post.m`. Returns the
+    /// grid's cycles.
+    fn signal_step(
         &self,
-        err: &[i32],
-        zbar: &[i32],
-        g_out: &mut [i64],
-        grid: &mut ModGrid,
-        r: &mut TrialResult,
-        totals: Option<&mut [i64; 2]>,
-        mut set_m: impl FnMut(usize, i32),
-    ) -> i64 {
-        let n = self.n;
-        for (k, &ek) in err.iter().enumerate() {
-            let ek = i64::from(ek);
-            let row = &mut g_out[k * n..(k + 1) * n];
-            let mask = &self.out_mask[k * n..(k + 1) * n];
-            for ((g, &zb), &on) in row.iter_mut().zip(zbar).zip(mask) {
-                if on {
-                    *g = g.saturating_add(ek * i64::from(zb));
-                    r.counts.trace_update += 1;
-                }
-            }
+        s: &mut EpropState,
+        eng: &mut Counts,
+        chip: &mut ChipCounts,
+        t: usize,
+    ) -> u64 {
+        let syn = &self.e.readout.synapses;
+        for (q, (g, x)) in s.g_out.iter_mut().zip(syn).enumerate() {
+            let err = i64::from(s.err[self.ro_unit[q] as usize]);
+            *g = g.saturating_add(err * i64::from(s.zbar[x.compartment as usize]));
         }
-        let before = totals.is_some().then(|| grid.total_bits(0).unwrap_or(0));
-        grid.step();
-        if let (Some(t), Some(b)) = (totals, before) {
-            *t = [b, grid.total_bits(0).unwrap_or(0)];
-        }
+        eng.trace_update += syn.len() as u64;
+        let ch = self.e.feedback.channel as usize;
+        let logging = s.log.is_some();
+        let before = if logging {
+            s.grid.total_bits(ch).unwrap_or(0)
+        } else {
+            0
+        };
+        s.grid.step();
+        let after = if logging {
+            s.grid.total_bits(ch).unwrap_or(0)
+        } else {
+            0
+        };
         let mut injected = 0i64;
-        for &j in &self.injectors {
-            let u: i64 = self.feedback[j]
-                .iter()
-                .map(|&(k, b)| i64::from(b) * i64::from(err[k]))
-                .sum();
-            // Q.32 → the grid's Q8.24.
-            let bits = sat32(rshift(u, 2 * Q - 24));
-            let (x, y) = self.cell[j];
-            let _ = grid.inject_bits(0, x, y, bits);
+        for inj in &self.injectors {
+            let bits = injection_bits(&inj.weights, &s.err, self.grid_frac);
+            let _ = s.grid.inject_bits(ch, inj.cell.0, inj.cell.1, bits);
             injected += i64::from(bits);
         }
-        r.chip.modulator_cell_update += u64::from(self.side) * u64::from(self.side);
-        for (j, &(x, y)) in self.cell.iter().enumerate() {
-            set_m(j, grid.sample_bits(0, x, y).unwrap_or(0));
+        let updates = s.grid.cell_updates_per_step();
+        chip.modulator_cell_update += updates;
+        for (j, &(x, y)) in self.cells.iter().enumerate() {
+            s.post.m[j] = s.grid.sample_bits(ch, x, y).unwrap_or(0);
         }
-        injected
+        if let Some(log) = &mut s.log {
+            let total = s.grid.total_bits(ch).unwrap_or(0);
+            log.grid_total.push([before, after, total]);
+            log.injected.push(injected);
+            log.err.push(s.err.clone());
+            log.m.push(s.post.m.clone());
+        }
+        if s.record_at.contains(&t) {
+            if let Ok(plane) = s.grid.plane_bits(ch) {
+                let one = f64::from(1u32 << self.grid_frac);
+                s.snapshots
+                    .push((t, plane.iter().map(|&b| f64::from(b) / one).collect()));
+            }
+        }
+        updates * self.timing.grid_cell
     }
 
-    /// The learning epoch at the end of a batch: `Δmant = −η·g` per weight (plastic
-    /// synapses and readout), stochastically rounded with draws keyed by (seed, update
-    /// number, weight), clamped to the mantissa range; or, with
-    /// [`CoreOptions::adam`](super::CoreOptions::adam), Adam's step on the batch-mean
-    /// gradient, converted to mantissa LSBs and rounded the same way. The update unit
-    /// computes Adam in IEEE-754 f64 (correctly rounded `+ − × ÷ √`, so bit-identical
-    /// on every machine). The accumulators are cleared.
-    pub fn apply(&mut self, state: &mut EpropState) -> UpdateStats {
+    /// Step 6: every row, the quiet ones skipped (lazily) and caught up later.
+    fn eligibility(
+        &self,
+        s: &mut EpropState,
+        eng: &mut Counts,
+        ebar_on: bool,
+        in_window: bool,
+        wide: bool,
+    ) {
+        let lazy = self.e.lazy_decay;
+        let bits = u32::from(self.e.power_bits);
+        let f = self.lif_c.frac;
+        let (kappa, one_k) = (self.kappa, (1i64 << 16) - self.kappa);
+        for j in 0..self.n {
+            let (lo, hi) = (self.row_start[j], self.row_start[j + 1]);
+            if lo == hi {
+                // No synapse onto it: the unit has no row to step.
+                continue;
+            }
+            let alif = j >= self.n_lif;
+            let (psi_j, pp) = (s.psi[j], s.psi_prev[j]);
+            let m = if in_window { s.post.m[j] } else { 0 };
+            let quiet = psi_j == 0 && m == 0 && !(alif && pp != 0);
+            if quiet && (lazy || (!alif && !ebar_on)) {
+                // Nothing but decay (or nothing at all for a LIF row before the gate).
+                if alif || ebar_on {
+                    s.idle[j] += 1;
+                }
+                continue;
+            }
+            let idle = std::mem::take(&mut s.idle[j]) as usize;
+            if idle > 0 {
+                let kp = self.kappa_pow[idle.min(self.kappa_pow.len() - 1)];
+                let rp = self.rho_pow[idle.min(self.rho_pow.len() - 1)];
+                if alif {
+                    s.ea[lo..hi]
+                        .iter_mut()
+                        .for_each(|x| *x = decay_by(*x, rp, bits));
+                    eng.trace_update += (hi - lo) as u64;
+                }
+                if ebar_on {
+                    s.ebar[lo..hi]
+                        .iter_mut()
+                        .for_each(|x| *x = decay_by(*x, kp, bits));
+                    eng.trace_update += (hi - lo) as u64;
+                }
+            }
+            let c = if alif { &self.alif_c } else { &self.lif_c };
+            c.post_at(&mut s.post, j, psi_j, pp, m);
+            let rs = RowStep {
+                psi: s.post.psi[j],
+                psi_beta: s.post.psi_beta[j],
+                c1: s.post.c1[j],
+                c2: s.post.c2[j],
+                m: i64::from(m),
+                f,
+                kappa,
+                one_k,
+            };
+            let grad = ebar_on && m != 0;
+            let kind = RowKind {
+                alif,
+                ebar: ebar_on,
+                grad,
+            };
+            let slices = RowSlices {
+                src: &self.src[lo..hi],
+                ev: &s.ev,
+                ea: &mut s.ea[lo..hi],
+                ebar: &mut s.ebar[lo..hi],
+                esum: &mut s.esum[lo..hi],
+                g: &mut s.g[lo..hi],
+            };
+            rows::sweep(&rs, kind, slices, wide);
+            let per = 1 + u64::from(alif) + u64::from(ebar_on) + u64::from(grad);
+            eng.trace_update += per * (hi - lo) as u64 + 1;
+        }
+    }
+
+    /// The rate unit at the end of a trial: `g += c_j·Σe` on every synapse onto
+    /// neuron j. Returns the synapses it updated.
+    fn regularise(&self, s: &mut EpropState) -> u64 {
+        let Some(reg) = &self.e.regulariser else {
+            return 0;
+        };
+        for j in 0..self.n {
+            let c = rate_coefficient(reg, s.count[j]);
+            for q in self.row_start[j]..self.row_start[j + 1] {
+                s.g[q] = regularised(s.g[q], c, s.esum[q]);
+            }
+        }
+        self.w.len() as u64
+    }
+
+    /// The update unit at the end of a batch: every plastic and readout weight changes
+    /// by its rule (`Δw = −η·g` or Adam), stochastically rounded with counter-based draws
+    /// keyed as the general simulator keys them, clamped to its range; the accumulators
+    /// are cleared. Returns what it did, the events (one `synaptic_update` per memory
+    /// word touched) and their cycles.
+    pub fn apply(&mut self, state: &mut EpropState) -> (UpdateStats, Counts, u64) {
         let mut st = UpdateStats::default();
         let epoch = self.updates;
         self.updates += 1;
-        let seed = self.opts.seed;
-        let (wmax, groups) = (self.wmax, self.groups);
-        let adam = self.opts.adam.map(|lr| {
-            let t = (epoch + 1) as i32;
-            (lr, 1.0 - 0.9f64.powi(t), 1.0 - 0.999f64.powi(t))
-        });
-        let (grad_unit, mant_per_real) = (self.grad_unit, self.mant_per_real);
-        let (am, av) = (&mut self.adam_m, &mut self.adam_v);
-        let mut step = |w: &mut i32, g: i64, group: usize, id: u64, st: &mut UpdateStats| {
-            st.updates += 1;
-            let draw = hash_random(seed, epoch, id, group as u64);
-            let d = if let Some((lr, c1, c2)) = adam {
-                let i = id as usize;
-                let gf = g as f64 * grad_unit[group];
-                am[i] = 0.9 * am[i] + 0.1 * gf;
-                av[i] = 0.999 * av[i] + 0.001 * gf * gf;
-                let dw = -lr * (am[i] / c1) / ((av[i] / c2).sqrt() + 1e-8);
-                let x = dw * mant_per_real[group];
-                // floor(x + u), u uniform in [0, 1): an unbiased rounding.
-                let u = (draw >> 11) as f64 * 2f64.powi(-53);
-                (x + u).floor().clamp(i64::MIN as f64, i64::MAX as f64) as i64
-            } else {
-                let (m, e) = (groups.eta_m[group], groups.eta_e[group]);
-                let x = -(i128::from(m) * i128::from(g));
-                if x == 0 {
-                    0
-                } else if e >= 0 {
-                    (x << e.min(60)).clamp(i64::MIN as i128, i64::MAX as i128) as i64
-                } else {
-                    let bits = (-e) as u32;
-                    let (x, bits) = if bits > 63 {
-                        (x >> (bits - 63).min(127), 63)
-                    } else {
-                        (x, bits)
-                    };
-                    stochastic_round(x, bits, draw)
-                }
-            };
-            if d != 0 {
-                let new = (i64::from(*w) + d).clamp(-i64::from(wmax), i64::from(wmax));
-                st.clamped += u64::from(new != i64::from(*w) + d);
-                st.changed += u64::from(new != i64::from(*w));
-                *w = new as i32;
-            }
+        let at = self.adam.as_mut().map(|a| a.tick());
+        let unit = self.adam.as_ref().zip(at);
+        let mut none = amine_chip::learning::update_unit::Moments::default();
+        for q in 0..self.w.len() {
+            let row = &self.rows[self.syn_row[q] as usize];
+            let mo = self.moments.get_mut(q).unwrap_or(&mut none);
+            let draw = hash_random(row.seed, epoch, row.id, u64::from(self.syn_idx[q]));
+            let d = row
+                .rule
+                .delta(std::mem::take(&mut state.g[q]), mo, unit, draw);
+            record(&mut st, &mut self.w[q], d, row.range);
+            self.eff[q] = effective_weight(self.w[q], row.exponent);
+        }
+        let seed = self.e.update.seed;
+        for q in 0..self.w_out.len() {
+            let mo = self.readout_moments.get_mut(q).unwrap_or(&mut none);
+            let draw = hash_random(seed, epoch, u64::MAX, q as u64);
+            let d = self
+                .readout_rule
+                .delta(std::mem::take(&mut state.g_out[q]), mo, unit, draw);
+            record(&mut st, &mut self.w_out[q], d, self.ro_range);
+        }
+        let counts = Counts {
+            synaptic_update: st.updates * self.words_per_update,
+            ..Counts::default()
         };
-        for (sy, (w, &g)) in self.w.iter_mut().zip(&state.g).enumerate() {
-            let group = usize::from(self.src[sy] as usize >= self.inputs);
-            step(w, g, group, sy as u64, &mut st);
+        let cycles = counts.synaptic_update * self.config.costs.synaptic_update.cycles;
+        (st, counts, cycles)
+    }
+}
+
+/// The host's measurement of one window step: loss, and for a regression the squared
+/// error and the target's spread (computed from the readout's values, in f64).
+fn measure(
+    target: TrialTarget<'_>,
+    tv: f32,
+    target_mean: f64,
+    y: &[i32],
+    err: &[i32],
+    r: &mut TrialResult,
+) {
+    let yf = |y: i32| f64::from(y) / f64::from(1u32 << Q);
+    match target {
+        TrialTarget::Class(label) => {
+            let mx = y.iter().map(|&y| yf(y)).fold(f64::NEG_INFINITY, f64::max);
+            let z: f64 = y.iter().map(|&y| (yf(y) - mx).exp()).sum();
+            let yl = y.get(label).map_or(mx, |&y| yf(y));
+            r.loss += z.ln() - (yl - mx);
         }
-        let syn = self.src.len() as u64;
-        for (q, (w, &g)) in self.w_out.iter_mut().zip(&state.g_out).enumerate() {
-            if self.out_mask[q] {
-                step(w, g, 2, syn + q as u64, &mut st);
-            }
+        TrialTarget::Series(_) => {
+            let e = f64::from(err.first().copied().unwrap_or(0)) / f64::from(1u32 << Q);
+            r.loss += 0.5 * e * e;
+            r.sq_err += e * e;
+            r.target_ss += (f64::from(tv) - target_mean).powi(2);
         }
-        state.clear_gradients();
-        st
     }
 }

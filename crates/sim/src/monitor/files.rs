@@ -311,6 +311,7 @@ pub fn monitor_pictures(rec: &Recording) -> Vec<(String, String, String)> {
                     width: f.width,
                     height: f.height,
                     values: f.values[a..a + plane].to_vec(),
+                    marks: Vec::new(),
                 });
             }
         }
@@ -318,6 +319,8 @@ pub fn monitor_pictures(rec: &Recording) -> Vec<(String, String, String)> {
             title: "modulator grid".into(),
             panels,
             value: Axis::plain("concentration", ""),
+            columns: pick.len(),
+            row_labels: channels.iter().map(|c| format!("channel {c}")).collect(),
         }
         .svg();
         let mut caption = format!(

@@ -4,8 +4,8 @@
 
 use amine_chip::config::{bits_for, ChipConfig, NeuronModelKind};
 use amine_chip::image::{
-    AxonTarget, Block, ChipImage, ChipStamp, CoreImage, InputPort, InputSource, ModulatorImage,
-    PopulationMap, Sign, IMAGE_VERSION,
+    AxonTarget, Block, ChipImage, ChipStamp, CoreImage, CorePopulation, InputPort, InputSource,
+    ModulatorImage, PopAxon, PopFanout, PopTarget, PopulationMap, Sign, IMAGE_VERSION,
 };
 use amine_chip::neuron::lif::LifParams;
 use amine_chip::neuron::NeuronParams;
@@ -37,6 +37,11 @@ struct CoreB {
     /// (exponent, synapses (target, mantissa, delay))
     rows: Vec<RowSpec>,
     fanout: Vec<Vec<AxonTarget>>,
+    /// Shared rows (after the discrete ones), population axons (first shared row index,
+    /// atoms, base) and population fan-out per compartment.
+    shared: Vec<RowSpec>,
+    pop_axons: Vec<(u32, u32, u32)>,
+    pop_fanout: Vec<Vec<(u32, u32, u32)>>,
 }
 
 pub struct Builder {
@@ -74,6 +79,7 @@ impl Builder {
         for _ in 0..n {
             c.comps.push(pi as u16);
             c.fanout.push(vec![]);
+            c.pop_fanout.push(vec![]);
         }
         first
     }
@@ -89,6 +95,28 @@ impl Builder {
     pub fn row(&mut self, core: u32, synapses: &[(u32, i32)]) -> u32 {
         let s: Vec<_> = synapses.iter().map(|&(t, w)| (t, w, 0)).collect();
         self.row_exp(core, 0, &s)
+    }
+
+    /// Adds a shared row to `core` (stored after every discrete row); returns its index
+    /// among the core's shared rows.
+    pub fn shared_row(&mut self, core: u32, synapses: &[(u32, i32)]) -> u32 {
+        let c = self.cores.entry(core).or_default();
+        c.shared
+            .push((0, synapses.iter().map(|&(t, w)| (t, w, 0)).collect()));
+        c.shared.len() as u32 - 1
+    }
+
+    /// A population axon on `core` reading `atoms` shared rows from shared row `first`,
+    /// targets offset by `base`; returns its index among the core's population axons.
+    pub fn pop_axon(&mut self, core: u32, first: u32, atoms: u32, base: u32) -> u32 {
+        let c = self.cores.entry(core).or_default();
+        c.pop_axons.push((first, atoms, base));
+        c.pop_axons.len() as u32 - 1
+    }
+
+    /// Compartment `comp` of `core` sends atom `atom` to population axon `k` of `to_core`.
+    pub fn connect_pop(&mut self, core: u32, comp: u32, to_core: u32, k: u32, atom: u32) {
+        self.cores.get_mut(&core).unwrap().pop_fanout[comp as usize].push((to_core, k, atom));
     }
 
     /// Compartment `comp` of `core` sends to axon `axon` of `to_core`.
@@ -114,6 +142,7 @@ impl Builder {
             entry_tile,
             fanout_offsets: vec![],
             fanout: vec![],
+            pop_fanout: None,
         });
         self.input_fanout.push(vec![vec![]; size as usize]);
         self.inputs.len() - 1
@@ -151,7 +180,16 @@ impl Builder {
         });
     }
 
-    pub fn build(mut self) -> ChipImage {
+    pub fn build(self) -> ChipImage {
+        let chip = self.chip.clone();
+        let image = self.build_unchecked();
+        let problems = image.verify(&chip);
+        assert!(problems.is_empty(), "test image invalid: {problems:?}");
+        image
+    }
+
+    /// The image, not verified (for tests of the verifier).
+    pub fn build_unchecked(mut self) -> ChipImage {
         let chip = &self.chip;
         let cores = std::mem::take(&mut self.cores)
             .into_iter()
@@ -159,7 +197,8 @@ impl Builder {
                 let mut mem =
                     SynapseMemory::new(chip.core.word_bits, chip.core.synapse_memory_bits);
                 let index_bits = bits_for(chip.core.compartments) as u8;
-                for (exp, syn) in &c.rows {
+                let discrete = c.rows.len() as u32;
+                for (exp, syn) in c.rows.iter().chain(&c.shared) {
                     let delay_bits = if syn.iter().any(|s| s.2 > 0) {
                         chip.core.max_delay_bits
                     } else {
@@ -189,6 +228,44 @@ impl Builder {
                     fanout.extend_from_slice(f);
                     offsets.push(fanout.len() as u32);
                 }
+                (id, c, mem, offsets, fanout, discrete)
+            })
+            .collect::<Vec<_>>();
+        // Population fan-out names target axons by index: the id is the target core's
+        // discrete row count plus the index.
+        let discrete_of: BTreeMap<u32, u32> = cores.iter().map(|x| (x.0, x.5)).collect();
+        let cores = cores
+            .into_iter()
+            .map(|(id, c, mem, offsets, fanout, discrete)| {
+                let uses = !c.pop_axons.is_empty() || c.pop_fanout.iter().any(|f| !f.is_empty());
+                let population = uses.then(|| {
+                    let mut fan = PopFanout {
+                        offsets: vec![0],
+                        targets: vec![],
+                    };
+                    for f in &c.pop_fanout {
+                        fan.targets
+                            .extend(f.iter().map(|&(core, k, atom)| PopTarget {
+                                core,
+                                axon: discrete_of[&core] + k,
+                                atom,
+                            }));
+                        fan.offsets.push(fan.targets.len() as u32);
+                    }
+                    CorePopulation {
+                        shared_from: discrete,
+                        axons: c
+                            .pop_axons
+                            .iter()
+                            .map(|&(first, atoms, base)| PopAxon {
+                                first_row: discrete + first,
+                                atoms,
+                                base,
+                            })
+                            .collect(),
+                        fanout: fan,
+                    }
+                });
                 CoreImage {
                     id,
                     profiles: c.profiles,
@@ -197,6 +274,7 @@ impl Builder {
                     fanout_offsets: offsets,
                     fanout,
                     plastic_rows: vec![],
+                    population,
                 }
             })
             .collect();
@@ -207,7 +285,7 @@ impl Builder {
                 port.fanout_offsets.push(port.fanout.len() as u32);
             }
         }
-        let image = ChipImage {
+        ChipImage {
             version: IMAGE_VERSION,
             chip: ChipStamp::of(&self.chip),
             program: "test".into(),
@@ -217,10 +295,8 @@ impl Builder {
             probes: vec![],
             modulator: self.modulator,
             learning: vec![],
-        };
-        let problems = image.verify(&self.chip);
-        assert!(problems.is_empty(), "test image invalid: {problems:?}");
-        image
+            eprop: None,
+        }
     }
 }
 

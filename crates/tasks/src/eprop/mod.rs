@@ -25,7 +25,7 @@ pub mod train;
 pub use grid::ModGrid;
 pub use net::{Net, NetParams};
 pub use tasks::{Target, TaskGen, TaskKind, Trial};
-pub use train::{train, train_on, CurvePoint, EpropResult, EvalStats};
+pub use train::{train, train_net, train_on, CurvePoint, EpropResult, EvalStats};
 
 use crate::error::Error;
 use serde::{Deserialize, Serialize};

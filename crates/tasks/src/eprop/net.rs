@@ -212,6 +212,65 @@ impl Net {
             }
             row_start.push(src.len());
         }
+        let o = p.outputs;
+        let per_out = (f64::from(p.readout_density) * n as f64).round() as usize;
+        let mut out_mask = vec![false; o * n];
+        let mut w_out = vec![0.0f32; o * n];
+        for k in 0..o {
+            let mut chosen = choose(rng, n, per_out);
+            chosen.sort_unstable();
+            for j in chosen {
+                out_mask[k * n + j] = true;
+                w_out[k * n + j] = std_rec * trunc_normal(rng);
+            }
+        }
+        let b_full = (0..o * n).map(|_| std_rec * trunc_normal(rng)).collect();
+        Net::from_parts(
+            p,
+            cell,
+            row_start,
+            src,
+            w,
+            w_out.clone(),
+            out_mask,
+            w_out,
+            b_full,
+        )
+    }
+
+    /// A network given synapse by synapse (row `j` of `row_start`/`src`/`w` holds the
+    /// synapses onto neuron j), with its readout `w_out[k·n + j]` (only `out_mask`
+    /// entries exist), the feedback of `sparse`/`diffusion` and of `full`, and each
+    /// neuron's grid cell.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        p: &NetParams,
+        cell: Vec<usize>,
+        row_start: Vec<usize>,
+        src: Vec<u32>,
+        w: Vec<f32>,
+        w_out: Vec<f32>,
+        out_mask: Vec<bool>,
+        b_sparse: Vec<f32>,
+        b_full: Vec<f32>,
+    ) -> Result<Net, Error> {
+        p.check()?;
+        let (n, ni, o) = (p.neurons(), p.inputs, p.outputs);
+        let consistent = cell.len() == n
+            && cell.iter().all(|&c| c < p.grid_side * p.grid_side)
+            && row_start.len() == n + 1
+            && row_start.windows(2).all(|x| x[0] <= x[1])
+            && row_start.last() == Some(&src.len())
+            && w.len() == src.len()
+            && src.iter().all(|&s| (s as usize) < ni + n)
+            && [w_out.len(), out_mask.len(), b_sparse.len(), b_full.len()]
+                .iter()
+                .all(|&l| l == o * n);
+        if !consistent {
+            return Err(Error::config(
+                "a network's cells, rows, readout and feedback must match its sizes",
+            ));
+        }
         let mut out_start = vec![0usize; ni + n + 1];
         for &s in &src {
             out_start[s as usize + 1] += 1;
@@ -235,19 +294,6 @@ impl Net {
                 fill[s] += 1;
             }
         }
-        let o = p.outputs;
-        let per_out = (f64::from(p.readout_density) * n as f64).round() as usize;
-        let mut out_mask = vec![false; o * n];
-        let mut w_out = vec![0.0f32; o * n];
-        for k in 0..o {
-            let mut chosen = choose(rng, n, per_out);
-            chosen.sort_unstable();
-            for j in chosen {
-                out_mask[k * n + j] = true;
-                w_out[k * n + j] = std_rec * trunc_normal(rng);
-            }
-        }
-        let b_full = (0..o * n).map(|_| std_rec * trunc_normal(rng)).collect();
         let beta = (0..n)
             .map(|j| if j < p.n_lif { 0.0 } else { p.beta })
             .collect();
@@ -257,7 +303,7 @@ impl Net {
             beta,
             row_start,
             src,
-            b_sparse: w_out.clone(),
+            b_sparse,
             w,
             out_start,
             out_post,

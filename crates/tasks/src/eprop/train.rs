@@ -212,9 +212,26 @@ pub fn train_on(
     on_point: &mut dyn FnMut(&CurvePoint),
 ) -> Result<EpropResult, Error> {
     cfg.check(gen)?;
-    let classification = gen.is_classification();
     let mut init_rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let mut net = Net::new(&cfg.net, &mut init_rng)?;
+    let net = Net::new(&cfg.net, &mut init_rng)?;
+    train_net(cfg, gen, net, on_point)
+}
+
+/// [`train_on`] for a given network (e.g. one built with [`Net::from_parts`] from a
+/// network the chip runs); `cfg.net` must describe it.
+pub fn train_net(
+    cfg: &EpropConfig,
+    gen: &TaskGen,
+    mut net: Net,
+    on_point: &mut dyn FnMut(&CurvePoint),
+) -> Result<EpropResult, Error> {
+    cfg.check(gen)?;
+    if net.p != cfg.net {
+        return Err(Error::config(
+            "the network's parameters are not the config's",
+        ));
+    }
+    let classification = gen.is_classification();
     let mut train_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x7EA1_0000_0000_0001);
     let mut eval_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xE7A1_0000_0000_0002);
     let lp = LearnParams {

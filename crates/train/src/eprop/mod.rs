@@ -1,169 +1,116 @@
-//! e-prop with diffusing learning signals, trained on the chip's e-prop core
-//! ([`amine_sim::eprop`]): the protocol of "Diffusion of Neuromodulators for Temporal
-//! Credit Assignment" on modelled hardware.
+//! e-prop with diffusing learning signals, trained on the chip from a program: the
+//! protocol of "Diffusion of Neuromodulators for Temporal Credit Assignment" on
+//! modelled hardware.
 //!
-//! A run builds the float reference's network (`amine_tasks::eprop::Net`: placement,
-//! local connectivity, initial weights, from the run's seed), lays it on the core, and
-//! presents batches of generated trials; every trial runs in the core's fixed point
-//! with its eligibility traces, error units and modulator grid, and every update is the
-//! core's `Δw = −η·g` at the end of a batch. The trials and the network are exactly the
-//! float reference's for the same seed, so [`EpropRunConfig::float`] can run the float
-//! model alongside to state what fixed point costs.
+//! A run compiles its e-prop program (its seed replaced by the run's) for the chip,
+//! builds the fast backend from the image ([`amine_sim::eprop::EpropCore::from_image`],
+//! bit-identical to the general simulator on the same image), checks that the task's
+//! trials fit the program, and presents batches of generated trials: every trial runs
+//! in the chip's fixed point with its eligibility traces, error units and modulator
+//! grid, and every update is the image's update unit at the end of a batch.
+//! [`EpropRunConfig::float`] trains the float reference (`amine_tasks::eprop`) on the
+//! same network and trials to state what the chip's arithmetic costs.
 //!
-//! **Determinism:** trials come from seeded generators, the core is integer arithmetic,
-//! and a batch's gradients are integer sums: a run is bit-identical for any thread count.
+//! **Determinism:** trials come from seeded generators, the backend is integer
+//! arithmetic, and a batch's gradients are integer sums: a run is bit-identical for any
+//! thread count.
 //!
 //! ```
-//! use amine_train::eprop::{train_eprop, EpropRunConfig};
+//! use amine_train::eprop::{template_program, train_eprop, EpropRunConfig, TemplateOptions};
 //! use amine_tasks::eprop::{Condition, TaskKind};
 //!
-//! let mut cfg = EpropRunConfig::new(TaskKind::CueAccumulation, Condition::Diffusion, 1);
+//! let task = TaskKind::CueAccumulation;
+//! let options = TemplateOptions { batch: Some(4), ..TemplateOptions::default() };
+//! let program = template_program(task, Condition::Diffusion, &options);
+//! let mut cfg = EpropRunConfig::new(task, program, "template", 1)?;
 //! cfg.trials = 4;
-//! cfg.batch = 4;
 //! cfg.eval_trials = 2;
-//! let run = train_eprop(&cfg, &amine_chip::presets::preset("loihi")?, &mut |_| {})?;
+//! let run = train_eprop(&cfg, &amine_chip::presets::preset("loihi-eprop")?, &mut |_| {})?;
 //! assert_eq!(run.curve.len(), 1);
 //! assert!(run.per_training_trial.energy_pj > 0.0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod program;
 pub mod report;
 mod study;
 
+pub use program::{
+    check_task, float_net, settings, task_file, template_program, Settings, TemplateOptions,
+    FLOAT_THR,
+};
 pub use study::{run_study, ConditionSummary, EpropStudy, StudyConfig};
 
 use crate::error::{Error, ErrorKind};
+use amine_chip::image::ChipImage;
 use amine_chip::ChipConfig;
-use amine_sim::eprop::{
-    core_cost, CoreOptions, EpropCore, EpropNet, EpropState, Feedback, TrialData, TrialResult,
-    TrialTarget,
-};
+use amine_chip::ChipIdentity;
+use amine_compiler::program::Program;
+use amine_sim::eprop::{core_cost, EpropCore, EpropState, TrialData, TrialResult, TrialTarget};
 use amine_sim::{ChipCounts, Counts};
-use amine_tasks::eprop::{Condition, EpropConfig, Net, Target, TaskGen, TaskKind, Trial};
+use amine_tasks::eprop::{Condition, EpropConfig, Optimizer, Target, TaskGen, TaskKind, Trial};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-/// One run: a task, a condition, a seed.
+/// One run: a task, a program, a seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EpropRunConfig {
     pub task: TaskKind,
+    /// The learning-signal condition of the program (read from it).
     pub condition: Condition,
+    /// Replaces the program's seed: the network, the trials and the rounding draws.
     pub seed: u64,
     /// Training trials (rounded up to whole batches).
     pub trials: usize,
-    pub batch: usize,
-    /// SGD rates for input, recurrent and readout weights (float units, window-mean loss).
-    pub lr: [f64; 3],
-    pub c_reg: f64,
-    pub f_target_hz: f64,
-    /// Kernel factor of the `diffusion` condition.
-    pub k: f64,
     /// A curve point every this many training trials (rounded up to batches).
     pub eval_every: usize,
     /// Fresh trials evaluated at each curve point and at the end.
     pub eval_trials: usize,
     pub threads: usize,
-    pub weight_bits: u8,
-    pub frac_bits: u8,
-    pub lazy_decay: bool,
-    /// Also train the float reference (`amine_tasks::eprop`, SGD, same rates, same
-    /// trials) and report its final evaluation.
+    /// Also train the float reference on the same network and trials.
     pub float: bool,
     /// Snapshots of the modulator field in the strip (over the learning window).
     pub snapshots: usize,
-    /// `Some(step)`: the update unit applies Adam with this step (docs/eprop.md)
-    /// instead of `Δw = −η·g` with `lr`.
-    #[serde(default)]
-    pub adam: Option<f64>,
+    /// Where the program came from: its file, or `template` (built from flags).
+    pub source: String,
+    /// The network and its training.
+    pub program: Program,
 }
 
 impl EpropRunConfig {
-    /// The e-prop core's options for this run on the trials of `gen` (the window length
-    /// and the longest trial from a probe trial).
-    pub fn core_options(&self, gen: &TaskGen) -> CoreOptions {
-        let probe = gen.trial(&mut ChaCha8Rng::seed_from_u64(0));
-        CoreOptions {
-            weight_bits: self.weight_bits,
-            frac_bits: self.frac_bits,
-            lazy_decay: self.lazy_decay,
-            seed: self.seed,
-            lr: self.lr,
-            batch: self.batch,
-            window: probe.window.len().max(1),
-            c_reg: self.c_reg,
-            f_target_hz: self.f_target_hz,
-            max_steps: gen.steps().max(probe.steps),
-            adam: self.adam,
-        }
-    }
-
-    /// The study's defaults for `task` under `condition` (docs/eprop.md, "On the chip").
-    pub fn new(task: TaskKind, condition: Condition, seed: u64) -> EpropRunConfig {
+    /// The study's defaults for `task` with `program` (from `source`): 64,000 training
+    /// trials (pattern generation 1,000), a curve point every 3,200 (100) with 256 (1)
+    /// fresh trials. Fails if the program is not an e-prop program.
+    pub fn new(
+        task: TaskKind,
+        program: Program,
+        source: &str,
+        seed: u64,
+    ) -> Result<EpropRunConfig, Error> {
         let pattern = task == TaskKind::PatternGeneration;
-        EpropRunConfig {
+        Ok(EpropRunConfig {
             task,
-            condition,
+            condition: settings(&program)?.condition,
             seed,
             trials: if pattern { 1000 } else { 64_000 },
-            batch: if pattern { 1 } else { 64 },
-            lr: default_lr(task, condition),
-            c_reg: 0.005,
-            f_target_hz: 10.0,
-            k: 0.75,
             eval_every: if pattern { 100 } else { 3200 },
             eval_trials: if pattern { 1 } else { 256 },
             threads: 1,
-            weight_bits: 16,
-            frac_bits: 20,
-            lazy_decay: true,
             float: false,
             snapshots: 8,
-            adam: None,
-        }
+            source: source.into(),
+            program,
+        })
     }
 
-    fn float_config(&self) -> EpropConfig {
-        let mut f = EpropConfig::new(self.task, self.condition);
-        f.seed = self.seed;
-        f.trials = self.trials;
-        f.batch = self.batch;
-        match self.adam {
-            Some(step) => {
-                f.optimizer = amine_tasks::eprop::Optimizer::Adam;
-                f.lr = step as f32;
-            }
-            None => {
-                f.optimizer = amine_tasks::eprop::Optimizer::Sgd;
-                f.lr_groups = Some(self.lr.map(|x| x as f32));
-            }
+    /// The program with the run's seed.
+    pub fn seeded_program(&self) -> Program {
+        Program {
+            seed: self.seed,
+            ..self.program.clone()
         }
-        f.c_reg = self.c_reg as f32;
-        f.f_target_hz = self.f_target_hz as f32;
-        f.k_diffusion = self.k as f32;
-        f.eval_every = self.eval_every;
-        f.eval_trials = self.eval_trials;
-        f.threads = self.threads.max(1);
-        f
-    }
-}
-
-/// SGD rates matched to each condition's gradient scale at initialisation
-/// (0.005 / RMS of the float reference's first batch, docs/eprop.md): cue
-/// accumulation, seed 1, batch 64 — 7.7e-5 / 1.5e-5 / 2.0e-4 (input / recurrent /
-/// readout) for diffusion, 5.1e-5 / 9.4e-6 / 2.0e-4 for sparse, 2.1e-4 / 5.2e-5 /
-/// 2.0e-4 for full; delayed match uses the same rates.
-pub fn default_lr(task: TaskKind, condition: Condition) -> [f64; 3] {
-    match (task, condition) {
-        // Pattern generation, seed 1, one trial: RMS 1.3e-4 / 3.4e-5 / 4.1e-4
-        // (diffusion), 9.5e-5 / 2.7e-5 / 4.1e-4 (sparse), 3.5e-4 / 8.2e-5 / 4.1e-4 (full).
-        (TaskKind::PatternGeneration, Condition::Diffusion) => [40.0, 146.0, 12.0],
-        (TaskKind::PatternGeneration, Condition::Sparse) => [52.0, 189.0, 12.0],
-        (TaskKind::PatternGeneration, Condition::Full) => [14.0, 61.0, 12.0],
-        (_, Condition::Full) => [24.0, 96.0, 25.0],
-        (_, Condition::Diffusion) => [65.0, 327.0, 25.0],
-        (_, Condition::Sparse) => [98.0, 532.0, 25.0],
     }
 }
 
@@ -201,7 +148,8 @@ pub struct Point {
     pub eval: Option<Stats>,
 }
 
-/// What one trial costs on the chip (mean over the trials of its kind).
+/// What one trial costs on the chip (mean over the trials of its kind; training trials
+/// carry their share of the updates).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrialCost {
     pub energy_pj: f64,
@@ -227,6 +175,10 @@ pub struct FieldStrip {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpropRun {
     pub config: EpropRunConfig,
+    /// The chip configuration the run was compiled for and priced on: name, file,
+    /// fingerprint of the whole configuration and of its structure, overrides.
+    pub chip: ChipIdentity,
+    pub settings: Settings,
     pub curve: Vec<Point>,
     /// The last point's evaluation (final, not best).
     pub final_eval: Stats,
@@ -237,7 +189,7 @@ pub struct EpropRun {
     pub weights_changed: u64,
     pub synapses: usize,
     pub strip: FieldStrip,
-    /// The float model trained with the same rates on the same trials.
+    /// The float model trained on the same network and trials.
     pub float_final: Option<Stats>,
 }
 
@@ -253,6 +205,7 @@ struct Tally {
     steps: usize,
     counts: Counts,
     chip: ChipCounts,
+    weight_updates: u64,
 }
 
 impl Tally {
@@ -267,11 +220,10 @@ impl Tally {
         self.spikes[1] += r.spikes_alif;
         self.steps += r.steps;
         self.counts += r.counts;
-        self.chip.modulator_cell_update += r.chip.modulator_cell_update;
-        self.chip.barriers += r.chip.barriers;
+        self.chip += r.chip;
     }
 
-    fn stats(&self, n_lif: usize, n_alif: usize, classification: bool) -> Stats {
+    fn stats(&self, groups: (usize, usize), classification: bool) -> Stats {
         let hz = |s: u64, n: usize| {
             if n == 0 {
                 f64::NAN
@@ -292,74 +244,32 @@ impl Tally {
             } else {
                 self.sq_err / self.target_ss.max(f64::MIN_POSITIVE)
             },
-            rate_lif_hz: hz(self.spikes[0], n_lif),
-            rate_alif_hz: hz(self.spikes[1], n_alif),
+            rate_lif_hz: hz(self.spikes[0], groups.0),
+            rate_alif_hz: hz(self.spikes[1], groups.1),
         }
     }
 
-    /// `words_per_update`: synapse-memory words each weight update reads and writes —
-    /// 1 for the plain update, 3 for Adam (the weight and its two moments; an amine
-    /// assumption: the update unit's √ and ÷ are not priced separately).
-    fn cost(&self, chip: &ChipConfig, weight_updates: u64, words_per_update: u64) -> TrialCost {
+    fn cost(&self, chip: &ChipConfig) -> TrialCost {
         let n = self.trials.max(1) as f64;
-        let mut counts = self.counts;
-        counts.synaptic_update += weight_updates * words_per_update;
-        let c = core_cost(&counts, &self.chip, chip);
+        let c = core_cost(&self.counts, &self.chip, chip);
         TrialCost {
             energy_pj: c.total_pj() / n,
             latency_s: c.seconds / n,
             learning_pj: c.energy_pj.learning / n,
             static_pj: c.energy_pj.static_ / n,
-            trace_updates: counts.trace_update as f64 / n,
-            synaptic_ops: counts.synaptic_op as f64 / n,
-            weight_updates: weight_updates as f64 / n,
+            trace_updates: self.counts.trace_update as f64 / n,
+            synaptic_ops: self.counts.synaptic_op as f64 / n,
+            weight_updates: self.weight_updates as f64 / n,
         }
     }
 }
 
-/// The float reference's network as the core's input.
-pub fn core_net(net: &Net, condition: Condition, k: f64) -> EpropNet {
-    let p = &net.p;
-    EpropNet {
-        inputs: p.inputs,
-        n_lif: p.n_lif,
-        n_alif: p.n_alif,
-        outputs: p.outputs,
-        grid_side: p.grid_side as u32,
-        cell: net.cell.clone(),
-        tau_m: f64::from(p.tau_m),
-        tau_a: f64::from(p.tau_a),
-        tau_out: f64::from(p.tau_out),
-        thr: f64::from(p.thr),
-        beta: f64::from(p.beta),
-        refractory: p.refractory.min(255) as u8,
-        row_start: net.row_start.clone(),
-        src: net.src.clone(),
-        w: net.w.iter().map(|&x| f64::from(x)).collect(),
-        w_out: net.w_out.iter().map(|&x| f64::from(x)).collect(),
-        out_mask: net.out_mask.clone(),
-        b: match condition {
-            Condition::Full => &net.b_full,
-            _ => &net.b_sparse,
-        }
-        .iter()
-        .map(|&x| f64::from(x))
-        .collect(),
-        feedback: match condition {
-            Condition::Full => Feedback::Full,
-            Condition::Sparse => Feedback::Sparse,
-            Condition::Diffusion => Feedback::Diffusion { k },
-        },
-    }
-}
-
-/// A generated trial as the core's input.
+/// A generated trial as the backend's input.
 pub fn trial_data(trial: &Trial) -> TrialData<'_> {
     TrialData {
         steps: trial.steps,
         spike_start: &trial.spike_start,
         spikes: &trial.spikes,
-        window: trial.window.clone(),
         target: match &trial.target {
             Target::Class(c) => TrialTarget::Class(*c),
             Target::Series(v) => TrialTarget::Series(v),
@@ -406,52 +316,70 @@ fn run_batch(
     });
 }
 
-/// Trains one network on the chip's e-prop core; `on_point` sees every curve point
-/// (progress output).
+/// The run's program compiled for `chip` with the run's seed, checked against the
+/// task's trials.
+pub fn compile_run(
+    cfg: &EpropRunConfig,
+    chip: &ChipConfig,
+    gen: &TaskGen,
+) -> Result<ChipImage, Error> {
+    let compiled =
+        amine_compiler::compile_program(cfg.seeded_program(), std::path::Path::new("."), chip)
+            .map_err(|e| {
+                Error::new(ErrorKind::Settings {
+                    message: format!("compiling {} for chip `{}`: {e}", cfg.source, chip.name),
+                })
+            })?;
+    check_task(cfg.task, gen, &compiled.image)?;
+    Ok(compiled.image)
+}
+
+/// Where a run is, for progress output.
+#[derive(Debug, Clone, Copy)]
+pub enum RunProgress<'a> {
+    /// A batch was trained: `trials` training trials are done.
+    Batch { trials: usize },
+    /// A curve point (after each evaluation).
+    Point(&'a Point),
+}
+
+/// Trains one network on the chip; `on_progress` sees every batch and every curve point.
 pub fn train_eprop(
     cfg: &EpropRunConfig,
     chip: &ChipConfig,
-    on_point: &mut dyn FnMut(&Point),
+    on_progress: &mut dyn FnMut(RunProgress),
 ) -> Result<EpropRun, Error> {
-    train_eprop_on(cfg, &TaskGen::new(cfg.task, cfg.seed), chip, on_point)
+    train_eprop_on(cfg, &TaskGen::new(cfg.task, cfg.seed), chip, on_progress)
 }
 
 /// [`train_eprop`] on the trials of `gen` (e.g. a reduced task from
-/// [`TaskGen::custom`]); the network's inputs and outputs follow `gen`.
+/// [`TaskGen::custom`]), which must fit the program.
 pub fn train_eprop_on(
     cfg: &EpropRunConfig,
     gen: &TaskGen,
     chip: &ChipConfig,
-    on_point: &mut dyn FnMut(&Point),
+    on_progress: &mut dyn FnMut(RunProgress),
 ) -> Result<EpropRun, Error> {
     let bad = |message: String| Error::new(ErrorKind::Settings { message });
-    if cfg.batch == 0 || cfg.threads == 0 || cfg.trials == 0 {
-        return Err(bad("trials, batch and threads must be positive".into()));
+    if cfg.threads == 0 || cfg.trials == 0 {
+        return Err(bad("trials and threads must be positive".into()));
     }
-    if !(cfg.k.is_finite() && (0.0..=1.0).contains(&cfg.k)) {
-        return Err(bad(format!("k = {}: must be in [0, 1]", cfg.k)));
-    }
-    let mut fcfg = cfg.float_config();
-    fcfg.net.inputs = gen.inputs();
-    fcfg.net.outputs = gen.outputs();
+    let settings = settings(&cfg.program)?;
+    let image = compile_run(cfg, chip, gen)?;
+    let mut core = EpropCore::from_image(&image, chip)?;
+    let batch = core.eprop().update.batch.max(1) as usize;
     let classification = gen.is_classification();
-    let net = Net::new(&fcfg.net, &mut ChaCha8Rng::seed_from_u64(cfg.seed))
-        .map_err(|e| bad(e.to_string()))?;
-    let opts = cfg.core_options(gen);
-    let mut core = EpropCore::new(&core_net(&net, cfg.condition, cfg.k), &opts)
-        .map_err(|e| bad(e.to_string()))?;
-    let (n_lif, n_alif) = (net.p.n_lif, net.p.n_alif);
+    let groups = core.groups();
     let mut train_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x7EA1_0000_0000_0001);
     let mut eval_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xE7A1_0000_0000_0002);
-    let threads = cfg.threads.min(cfg.batch.max(cfg.eval_trials)).max(1);
+    let threads = cfg.threads.min(batch.max(cfg.eval_trials)).max(1);
     let mut states: Vec<EpropState> = (0..threads).map(|_| EpropState::new(&core)).collect();
     let mut results = Vec::new();
-    let batches = cfg.trials.div_ceil(cfg.batch);
-    let every = cfg.eval_every.div_ceil(cfg.batch).max(1);
+    let batches = cfg.trials.div_ceil(batch);
+    let every = cfg.eval_every.div_ceil(batch).max(1);
     let (mut tally, mut train_all, mut eval_all) =
         (Tally::default(), Tally::default(), Tally::default());
-    let (mut weight_updates, mut clamps, mut changed) = (0u64, 0u64, 0u64);
-    let words_per_update = if cfg.adam.is_some() { 3 } else { 1 };
+    let (mut clamps, mut changed) = (0u64, 0u64);
     let mut curve = Vec::new();
     let evaluate = |core: &EpropCore,
                     states: &mut [EpropState],
@@ -470,10 +398,10 @@ pub fn train_eprop_on(
             t.add(r);
             eval_all.add(r);
         }
-        t.stats(n_lif, n_alif, classification)
+        t.stats(groups, classification)
     };
     for b in 0..batches {
-        let seeds: Vec<u64> = (0..cfg.batch).map(|_| train_rng.random()).collect();
+        let seeds: Vec<u64> = (0..batch).map(|_| train_rng.random()).collect();
         run_batch(&core, gen, &seeds, &mut states, &mut results, true);
         for r in &results {
             tally.add(r);
@@ -484,20 +412,26 @@ pub fn train_eprop_on(
             first[0].absorb(s);
             s.clear_gradients();
         }
-        let u = core.apply(&mut first[0]);
-        weight_updates += u.updates;
+        let (u, counts, cycles) = core.apply(&mut first[0]);
+        train_all.counts += counts;
+        train_all.chip.cycles += cycles;
+        train_all.chip.learning_cycles += cycles;
+        train_all.weight_updates += u.updates;
         clamps += u.clamped;
         changed += u.changed;
+        on_progress(RunProgress::Batch {
+            trials: (b + 1) * batch,
+        });
         if (b + 1) % every == 0 || b + 1 == batches {
             let eval = (cfg.eval_trials > 0 || !classification)
                 .then(|| evaluate(&core, &mut states, &mut eval_rng, &mut eval_all));
             let point = Point {
-                trials: (b + 1) * cfg.batch,
-                train: tally.stats(n_lif, n_alif, classification),
+                trials: (b + 1) * batch,
+                train: tally.stats(groups, classification),
                 eval,
             };
             tally = Tally::default();
-            on_point(&point);
+            on_progress(RunProgress::Point(&point));
             curve.push(point);
         }
     }
@@ -507,31 +441,77 @@ pub fn train_eprop_on(
     };
     let strip = field_strip(&core, gen, &mut states[0], cfg.snapshots, cfg.seed);
     let float_final = if cfg.float {
-        let r = amine_tasks::eprop::train_on(&fcfg, gen, &mut |_| {})
-            .map_err(|e| bad(e.to_string()))?;
-        let f = r.final_eval;
-        Some(Stats {
-            trials: f.trials,
-            accuracy: f.accuracy,
-            loss: f.loss,
-            nmse: f.nmse,
-            rate_lif_hz: f.rate_lif_hz,
-            rate_alif_hz: f.rate_alif_hz,
-        })
+        Some(float_reference(cfg, &settings, &image, gen, batch)?)
     } else {
         None
     };
     Ok(EpropRun {
         config: cfg.clone(),
+        chip: ChipIdentity::of(chip, "(given in memory)", &[]),
+        settings,
         curve,
         final_eval,
-        per_training_trial: train_all.cost(chip, weight_updates, words_per_update),
-        per_inference_trial: eval_all.cost(chip, 0, 1),
+        per_training_trial: train_all.cost(chip),
+        per_inference_trial: eval_all.cost(chip),
         weight_clamps: clamps,
         weights_changed: changed,
         synapses: core.synapses(),
         strip,
         float_final,
+    })
+}
+
+/// The float model (`amine_tasks::eprop`, f32) on the same network, trials and
+/// optimiser: Adam with the readout's step, or the plain update at the program's rates
+/// in the float model's units.
+fn float_reference(
+    cfg: &EpropRunConfig,
+    s: &Settings,
+    image: &ChipImage,
+    gen: &TaskGen,
+    batch: usize,
+) -> Result<Stats, Error> {
+    let bad = |message: String| Error::new(ErrorKind::Settings { message });
+    let (np, net) = float_net(image, &cfg.program)
+        .ok_or_else(|| bad("the program's network has no float counterpart".into()))?;
+    let mut f = EpropConfig::new(cfg.task, s.condition);
+    f.net = np;
+    f.seed = cfg.seed;
+    f.trials = cfg.trials;
+    f.batch = batch;
+    let scale = {
+        let alpha = (-1.0 / f64::from(f.net.tau_m)).exp();
+        (1.0 - alpha) * 1000.0 / FLOAT_THR
+    };
+    if s.update == "Adam" {
+        f.optimizer = Optimizer::Adam;
+        f.lr = s.rates[2] as f32;
+    } else {
+        f.optimizer = Optimizer::Sgd;
+        let sq = scale * scale;
+        f.lr_groups = Some([
+            (s.rates[0] / sq) as f32,
+            (s.rates[1] / sq) as f32,
+            s.rates[2] as f32,
+        ]);
+    }
+    let (c_reg, target) = s.regulariser.unwrap_or((0.0, 10.0));
+    f.c_reg = c_reg as f32;
+    f.f_target_hz = target as f32;
+    f.k_diffusion = s.k as f32;
+    f.eval_every = cfg.eval_every;
+    f.eval_trials = cfg.eval_trials;
+    f.threads = cfg.threads.max(1);
+    let r = amine_tasks::eprop::train::train_net(&f, gen, net, &mut |_| {})
+        .map_err(|e| bad(e.to_string()))?;
+    let x = r.final_eval;
+    Ok(Stats {
+        trials: x.trials,
+        accuracy: x.accuracy,
+        loss: x.loss,
+        nmse: x.nmse,
+        rate_lif_hz: x.rate_lif_hz,
+        rate_alif_hz: x.rate_alif_hz,
     })
 }
 
@@ -556,7 +536,7 @@ fn field_strip(
     state.g_out = saved.1;
     state.record_at.clear();
     FieldStrip {
-        side: core.grid_side(),
+        side: core.grid_size().0,
         frames: std::mem::take(&mut state.snapshots),
         injectors: core.injector_cells(),
     }

@@ -4,9 +4,10 @@
 //! many threads ran it), summarised per condition as mean ± standard deviation over
 //! seeds.
 
-use super::{train_eprop, EpropRun, EpropRunConfig, Point};
+use super::{train_eprop, EpropRun, EpropRunConfig, RunProgress};
 use crate::error::Error;
-use amine_chip::ChipConfig;
+use amine_chip::{ChipConfig, ChipIdentity};
+use amine_compiler::program::Program;
 use amine_tasks::eprop::{Condition, TaskKind};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,14 +17,14 @@ use std::sync::Mutex;
 #[derive(Debug, Clone, PartialEq)]
 pub struct StudyConfig {
     pub task: TaskKind,
-    pub conditions: Vec<Condition>,
+    /// One program per group of runs, with where it came from; its condition names the
+    /// group (each condition once).
+    pub programs: Vec<(String, Program)>,
     /// Seeds `first_seed..first_seed + seeds`.
     pub first_seed: u64,
     pub seeds: usize,
-    /// Every run's settings (task, condition and seed are filled in per run; the
-    /// learning rates too unless `lr` is set).
+    /// Every run's settings (task, program, condition and seed are filled in per run).
     pub base: EpropRunConfig,
-    pub lr: Option<[f64; 3]>,
     /// Runs in parallel.
     pub threads: usize,
 }
@@ -57,9 +58,27 @@ pub struct ConditionSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpropStudy {
     pub task: TaskKind,
+    /// The chip configuration every run was compiled for and priced on: name, file,
+    /// fingerprints, overrides (the caller names the file; see [`EpropStudy::named`]).
+    pub chip: ChipIdentity,
+    /// The programs, as given (a file, or `template`).
+    pub sources: Vec<String>,
     pub classification: bool,
     pub runs: Vec<EpropRun>,
     pub summaries: Vec<ConditionSummary>,
+}
+
+impl EpropStudy {
+    /// The study with its chip configuration (and every run's) named by `identity` —
+    /// where the configuration came from and the overrides applied, which only the
+    /// caller knows. `identity` must be that of the configuration the study ran on.
+    pub fn named(mut self, identity: &ChipIdentity) -> EpropStudy {
+        self.chip = identity.clone();
+        for r in &mut self.runs {
+            r.chip = identity.clone();
+        }
+        self
+    }
 }
 
 /// Mean and sample standard deviation (NaN for no values, sd 0 for one).
@@ -85,26 +104,37 @@ fn metric(classification: bool, s: &super::Stats) -> f64 {
     }
 }
 
-/// Runs the study; `on_point(condition, seed, point)` sees every curve point.
+/// Runs the study; `on_progress(condition, seed, progress)` sees every batch and every
+/// curve point of every run.
 pub fn run_study(
     cfg: &StudyConfig,
     chip: &ChipConfig,
-    on_point: &(dyn Fn(Condition, u64, &Point) + Sync),
+    on_progress: &(dyn Fn(Condition, u64, RunProgress) + Sync),
 ) -> Result<EpropStudy, Error> {
-    let jobs: Vec<EpropRunConfig> = cfg
-        .conditions
-        .iter()
-        .flat_map(|&c| (0..cfg.seeds as u64).map(move |i| (c, cfg.first_seed + i)))
-        .map(|(condition, seed)| EpropRunConfig {
-            task: cfg.task,
-            condition,
-            seed,
-            lr: cfg
-                .lr
-                .unwrap_or_else(|| super::default_lr(cfg.task, condition)),
-            ..cfg.base.clone()
-        })
-        .collect();
+    let mut jobs: Vec<EpropRunConfig> = Vec::new();
+    let mut conditions = Vec::new();
+    for (source, program) in &cfg.programs {
+        let condition = super::settings(program)?.condition;
+        if conditions.contains(&condition) {
+            return Err(Error::new(crate::error::ErrorKind::Settings {
+                message: format!(
+                    "two programs of the {} condition in one study",
+                    super::report::condition_name(condition)
+                ),
+            }));
+        }
+        conditions.push(condition);
+        for i in 0..cfg.seeds as u64 {
+            jobs.push(EpropRunConfig {
+                task: cfg.task,
+                condition,
+                seed: cfg.first_seed + i,
+                source: source.clone(),
+                program: program.clone(),
+                ..cfg.base.clone()
+            });
+        }
+    }
     let results: Mutex<Vec<Option<Result<EpropRun, Error>>>> =
         Mutex::new((0..jobs.len()).map(|_| None).collect());
     let threads = cfg.threads.clamp(1, jobs.len().max(1));
@@ -127,7 +157,7 @@ pub fn run_study(
                 };
                 store(
                     i,
-                    train_eprop(job, chip, &mut |p| on_point(job.condition, job.seed, p)),
+                    train_eprop(job, chip, &mut |p| on_progress(job.condition, job.seed, p)),
                 );
             });
         }
@@ -137,7 +167,7 @@ pub fn run_study(
             threads: job.threads * threads,
             ..job.clone()
         };
-        let r = train_eprop(&job, chip, &mut |p| on_point(job.condition, job.seed, p));
+        let r = train_eprop(&job, chip, &mut |p| on_progress(job.condition, job.seed, p));
         // Report the run's settings as asked (the split does not change its result).
         store(
             i,
@@ -156,13 +186,14 @@ pub fn run_study(
         }
     }
     let classification = cfg.task != TaskKind::PatternGeneration;
-    let summaries = cfg
-        .conditions
+    let summaries = conditions
         .iter()
         .map(|&c| summarise(c, &runs, classification))
         .collect();
     Ok(EpropStudy {
         task: cfg.task,
+        chip: ChipIdentity::of(chip, "(given in memory)", &[]),
+        sources: cfg.programs.iter().map(|p| p.0.clone()).collect(),
         classification,
         runs,
         summaries,

@@ -32,6 +32,7 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
     }
     probes_and_modulators(c, &mut p, &mut limits);
     learning_and_mapping(c, &mut p, &mut limits);
+    eprop::spec_ok(c, &mut p, &mut limits);
     if p.is_empty() {
         synapse_budget(c, &mut limits);
     }
@@ -62,6 +63,15 @@ fn expected_synapses(c: &Compilation, i: usize) -> f64 {
             .sum(),
         Connect::Sparse(list) => list.len() as f64,
         Connect::File(f) => c.synapse_files[f].synapses.len() as f64,
+        // At most the expected density on a continuous torus, ≈ 4πσ·ln 2.
+        Connect::Distance { sigma, .. } => {
+            (4.0 * std::f64::consts::PI * sigma * 2f64.ln()).min(1.0) * npre * npost
+        }
+        Connect::FixedTotal { p } => (p * npre * npost).round(),
+        Connect::Conv { .. } | Connect::Pool { .. } => pr
+            .connect
+            .conv_spec()
+            .map_or(0.0, |s| conv::expected_synapses(&s, npost)),
     }
 }
 
@@ -103,7 +113,8 @@ fn nodes(c: &Compilation) -> Vec<Node> {
     pops.chain(ins).collect()
 }
 
-fn limit(
+/// One exceeded limit of `c`'s chip.
+pub(crate) fn limit(
     c: &Compilation,
     limit: &str,
     what: String,
@@ -233,6 +244,34 @@ fn populations(
             }
             Some(Positions::Grid { .. }) => {}
             Some(Positions::Random { .. }) => {}
+            Some(Positions::Lattice {
+                width,
+                height,
+                seed,
+            }) => {
+                let shared: u64 = c
+                    .program
+                    .populations
+                    .iter()
+                    .filter(|q| {
+                        q.positions
+                            == Some(Positions::Lattice {
+                                width: *width,
+                                height: *height,
+                                seed: *seed,
+                            })
+                    })
+                    .map(|q| u64::from(q.size))
+                    .sum();
+                if u64::from(*width) * u64::from(*height) < shared {
+                    p.push(Problem::new(
+                        at("positions"),
+                        format!(
+                            "a {width}×{height} lattice has fewer cells than the {shared} neurons placed on it"
+                        ),
+                    ));
+                }
+            }
             Some(Positions::List(list)) => {
                 if list.len() != pop.size as usize {
                     p.push(Problem::new(
@@ -403,10 +442,11 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
             }
         )
     };
-    let carries_weights = matches!(
-        pr.connect,
-        Connect::Dense(_) | Connect::Sparse(_) | Connect::File(_)
-    );
+    let carries_weights = match &pr.connect {
+        Connect::Dense(_) | Connect::Sparse(_) | Connect::File(_) => true,
+        Connect::Conv { weights, .. } => weights.is_some(),
+        _ => false,
+    };
     match (&pr.weight, carries_weights) {
         (Some(_), true) => p.push(Problem::new(
             at("weight"),
@@ -450,9 +490,53 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
                 p.push(Problem::new(at("weight"), dale_msg(mean)));
             }
         }
+        Some(Weight::TruncatedNormal { std }) => {
+            if !(std.is_finite() && std >= 0.0) {
+                p.push(Problem::new(
+                    at("weight"),
+                    format!("truncated normal with std {std}: needs a finite std ≥ 0"),
+                ));
+            } else if sign != Sign::Mixed && std > 0.0 {
+                p.push(Problem::new(
+                    at("weight"),
+                    format!(
+                        "a truncated normal has both signs; `{}` is {sign:?} (Dale's principle)",
+                        pr.from
+                    ),
+                ));
+            }
+        }
         None => {}
     }
     match &pr.connect {
+        Connect::Distance { sigma, .. } => {
+            if !(sigma.is_finite() && *sigma > 0.0) {
+                p.push(Problem::new(
+                    at("connect.sigma"),
+                    format!("{sigma} must be finite and positive"),
+                ));
+            }
+            for (name, node) in [(&pr.from, from), (&pr.to, to)] {
+                let placed = match c.nodes[node].kind {
+                    NodeKind::Population(q) => c.program.populations[q].positions.is_some(),
+                    NodeKind::Input(_) => false,
+                };
+                if !placed {
+                    p.push(Problem::new(
+                        at("connect"),
+                        format!("Distance connectivity needs positions, and `{name}` has none"),
+                    ));
+                }
+            }
+        }
+        Connect::FixedTotal { p: prob } => {
+            if !(0.0..=1.0).contains(prob) {
+                p.push(Problem::new(
+                    at("connect.p"),
+                    format!("{prob} is not a fraction in [0, 1]"),
+                ));
+            }
+        }
         Connect::All => {}
         Connect::OneToOne => {
             if npre != npost {
@@ -525,6 +609,19 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
                 };
                 p.push(Problem::new(format!("projections[{i}].connect[{k}]"), m));
                 break;
+            }
+        }
+        Connect::Conv { .. } | Connect::Pool { .. } => {
+            if matches!(pr.connect, Connect::Pool { .. })
+                && !matches!(pr.weight, Some(Weight::Const(_)) | None)
+            {
+                p.push(Problem::new(
+                    at("weight"),
+                    "pooling takes one weight for every tap: Some(Const(w))",
+                ));
+            }
+            if let Some(spec) = pr.connect.conv_spec() {
+                conv::check(c, i, &spec, (npre, npost), &dale, &dale_msg, p, limits);
             }
         }
         Connect::File(f) => {
@@ -673,9 +770,41 @@ fn probes_and_modulators(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec
             }
         }
     }
+    if let Some((w, h)) = c.program.grid.and_then(|r| r.size) {
+        if w == 0 || h == 0 {
+            p.push(Problem::new("grid.size", "must be at least 1 × 1 cells"));
+        } else if w > grid.width || h > grid.height {
+            limits.push(limit(
+                c,
+                "modulator.width/height",
+                format!("grid.size ({w} × {h})"),
+                u64::from(w.max(h)),
+                u64::from(if w > grid.width {
+                    grid.width
+                } else {
+                    grid.height
+                }),
+                &format!(
+                    "use at most the chip's {} × {} cells",
+                    grid.width, grid.height
+                ),
+            ));
+        }
+    }
+    if c.program.eprop.is_some() && !c.program.modulators.is_empty() {
+        p.push(Problem::new(
+            "modulators",
+            "an e-prop program's learning signal comes from its error units (eprop.feedback): \
+             drop `modulators`",
+        ));
+    }
 }
 
+mod conv;
+mod eprop;
+mod mapping;
 mod rules;
+pub(crate) use conv::shared_limit;
 use rules::learning_and_mapping;
 
 #[cfg(test)]

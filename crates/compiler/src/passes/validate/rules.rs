@@ -31,58 +31,6 @@ pub(super) fn rule_ok(
         .map_err(|es| es.iter().map(|e| e.render(&text)).collect())
 }
 
-/// An `eprop` attachment: its parameters, a LIF/ALIF target and a spiking source.
-fn eprop_ok(
-    c: &Compilation,
-    pr: &crate::program::Projection,
-    params: &BTreeMap<String, f64>,
-    at: &str,
-    p: &mut Vec<Problem>,
-) {
-    use crate::program::Model;
-    match crate::passes::emit::eprop_params(params, c.program.dt_ms) {
-        Err(m) => p.push(Problem::new(at, m)),
-        Ok(e) => {
-            let g = &c.chip.modulator;
-            let channels = if g.width > 0 { g.channels } else { 0 };
-            for m in e.problems(channels) {
-                p.push(Problem::new(at, format!("eprop: {m}")));
-            }
-        }
-    }
-    let population = |name: &str| c.program.populations.iter().find(|q| q.name == name);
-    if let Some(q) = population(&pr.to) {
-        if !matches!(
-            q.model,
-            Model::Lif { .. } | Model::LifRaw(_) | Model::Alif { .. } | Model::AlifRaw(_)
-        ) {
-            p.push(Problem::new(
-                at,
-                format!(
-                    "`eprop` needs LIF or ALIF targets (ψ reads v and the threshold); `{}` is not",
-                    pr.to
-                ),
-            ));
-        }
-    }
-    let graded_population =
-        population(&pr.from).is_some_and(|q| matches!(q.model, Model::Graded { .. }));
-    let graded_input = c
-        .program
-        .inputs
-        .iter()
-        .any(|x| x.name == pr.from && matches!(x.source, Source::Graded { .. }));
-    if graded_population || graded_input {
-        p.push(Problem::new(
-            at,
-            format!(
-                "`eprop` needs a spiking source (εv filters spikes); `{}` sends graded values",
-                pr.from
-            ),
-        ));
-    }
-}
-
 pub(super) fn learning_and_mapping(
     c: &Compilation,
     p: &mut Vec<Problem>,
@@ -93,8 +41,8 @@ pub(super) fn learning_and_mapping(
         let Some(l) = &pr.learning else { continue };
         rules += 1;
         let at = |f: &str| format!("projections[{i}].learning.{f}");
-        if l.rule.trim() == crate::passes::emit::EPROP {
-            eprop_ok(c, pr, &l.params, &at("rule"), p);
+        if l.rule.trim() == crate::program::eprop::RULE {
+            super::eprop::rule_ok(c, pr, l, &at("rule"), p);
         } else if let Err(ms) = rule_ok(l.rule.trim(), &l.params, &c.chip) {
             for m in ms {
                 p.push(Problem::new(at("rule"), m));
@@ -166,27 +114,5 @@ pub(super) fn learning_and_mapping(
             "use a chip with a learning engine or drop the `learning` attachments",
         ));
     }
-    let mut grouped = BTreeSet::new();
-    for (g, names) in c.program.mapping.colocate.iter().enumerate() {
-        for name in names {
-            let at = format!("mapping.colocate[{g}]");
-            match c.node(name).map(|n| c.nodes[n].kind) {
-                Some(NodeKind::Population(_)) => {
-                    if !grouped.insert(name) {
-                        p.push(Problem::new(
-                            at,
-                            format!("`{name}` is in more than one group"),
-                        ));
-                    }
-                }
-                _ => p.push(Problem::new(at, format!("no population `{name}`"))),
-            }
-        }
-    }
-    if c.program.mapping.max_compartments_per_core == Some(0) {
-        p.push(Problem::new(
-            "mapping.max_compartments_per_core",
-            "must be at least 1",
-        ));
-    }
+    super::mapping::check(c, p, limits);
 }

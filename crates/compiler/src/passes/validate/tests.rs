@@ -22,62 +22,112 @@ fn problems(text: &str) -> Vec<crate::Problem> {
     }
 }
 
-/// `pre` (a Bernoulli input) → `post` (`to_model`) with an `eprop` rule.
-fn eprop_program(to_model: &str, params: &str, from_graded: bool) -> String {
+/// `pre` (a Bernoulli input) → `post` (`to_model`) with an `eprop` rule `learning`,
+/// and (with `section`) the program's `eprop` section reading `post`.
+fn eprop_program(to_model: &str, learning: &str, from_graded: bool, section: bool) -> String {
     let source = if from_graded {
         "Graded()"
     } else {
         "Bernoulli(p: 0.1)"
     };
+    let eprop = if section {
+        ", eprop: Some((trial: (steps: 100, window: (80, 100)), \
+         readout: (size: 2, tau: Steps(20), from: [\"post\"], p: 0.5, weight: Const(0.2), lr: Some(1.0)), \
+         error: Softmax, feedback: (weights: Readout), update: Sgd, batch: 4))"
+    } else {
+        ""
+    };
     format!(
-        "Program(name: \"t\", seed: 5, populations: [(name: \"post\", size: 3, sign: Mixed, model: {to_model})], \
+        "Program(name: \"t\", seed: 5, populations: [(name: \"post\", size: 3, sign: Mixed, model: {to_model}, \
+         positions: Some(Lattice(width: 2, height: 2)))], \
          inputs: [(name: \"pre\", size: 4, source: {source})], \
          projections: [(from: \"pre\", to: \"post\", connect: All, weight: Some(Const(1.0)), \
-         learning: Some((rule: \"eprop\", params: {{{params}}}, epoch: 100)))])"
+         learning: Some({learning}))]{eprop})"
     )
 }
 
 const ALIF: &str =
-    "Alif(tau_syn: Steps(1), tau_mem: Steps(20), threshold: 100, tau_adapt: Steps(200), adapt: 10)";
+    "Alif(tau_syn: Steps(0), tau_mem: Steps(20), threshold: 100, tau_adapt: Steps(200), \
+     adapt: 10, reset: Some(SubtractBase))";
 
-#[test]
-fn eprop_makes_an_eprop_slot() {
-    let text = eprop_program(ALIF, r#""beta": 1.5, "tau_m": 20, "eta": 0.5"#, false);
-    let compiled = compile_text(&text, &chip(|_| {})).expect("compiles");
-    let slot = &compiled.image.learning[0];
-    let e = slot.eprop.expect("an e-prop slot");
-    assert!(slot.microcode.equations.is_empty());
-    assert!(
-        (e.alpha - (-1.0f64 / 20.0).exp()).abs() < 1e-12,
-        "dt = 1 ms"
-    );
-    assert!(
-        (e.rho - (-1.0f64 / 200.0).exp()).abs() < 1e-12,
-        "default τa"
-    );
-    assert_eq!((e.beta, e.eta, e.channel, e.frac_bits), (1.5, 0.5, 0, 16));
-    assert_eq!(slot.epoch, 100);
+fn eprop_chip() -> amine_chip::ChipConfig {
+    amine_chip::presets::preset("loihi-eprop").unwrap()
 }
 
 #[test]
-fn eprop_needs_spiking_lif_or_alif() {
-    let graded_target = "Graded(u0: 10)";
-    let p = problems(&eprop_program(graded_target, "", false));
+fn eprop_makes_an_eprop_slot_from_the_target_neurons() {
+    let text = eprop_program(ALIF, r#"(rule: "eprop", params: {"lr": 3.0})"#, false, true);
+    let compiled = compile_text(&text, &eprop_chip()).expect("compiles");
+    let slot = &compiled.image.learning[0];
+    let e = slot.eprop.expect("an e-prop slot");
+    assert!(slot.microcode.equations.is_empty());
+    // dv = decay_from_tau(20) = 200, da = decay_from_tau(200) = 20.
+    assert_eq!(
+        (e.alpha, e.rho, e.kappa),
+        (3896.0 / 4096.0, 4076.0 / 4096.0, 3896.0 / 4096.0)
+    );
+    // β̂ = a_inc / ((1 − ρ)·thr) = 640 / (20/4096 · 6400).
+    assert!(
+        (e.beta - 640.0 / (20.0 / 4096.0 * 6400.0)).abs() < 1e-9,
+        "{}",
+        e.beta
+    );
+    // η = lr / (batch·|W|·(1 − α)·vth) = 3 / (4·20·200/4096·100), to 16 bits.
+    let eta = 3.0 / (4.0 * 20.0 * 200.0 / 4096.0 * 100.0);
+    assert!((e.eta / eta - 1.0).abs() < 2e-5, "{} vs {eta}", e.eta);
+    assert_eq!((e.channel, e.frac_bits), (0, 20));
+    assert_eq!(
+        slot.epoch, 400,
+        "one update per batch of 4 trials of 100 steps"
+    );
+    assert!(compiled.image.eprop.is_some());
+}
+
+#[test]
+fn eprop_needs_spiking_neurons_its_section_and_its_rate() {
+    let chip = eprop_chip();
+    let problems = |text: String| match err(compile_text(&text, &chip)).kind() {
+        ErrorKind::Invalid { problems, .. } => problems.clone(),
+        k => panic!("{k:?}"),
+    };
+    let rule = r#"(rule: "eprop", params: {"lr": 1.0})"#;
+    let p = problems(eprop_program("Graded(u0: 10)", rule, false, true));
     assert!(p.iter().any(|x| x.message.contains("LIF or ALIF")), "{p:?}");
-    let p = problems(&eprop_program(ALIF, "", true));
+    let p = problems(eprop_program(ALIF, rule, true, true));
     assert!(
         p.iter().any(|x| x.message.contains("spiking source")),
         "{p:?}"
     );
-    let p = problems(&eprop_program(ALIF, r#""tau_m": 20, "alpha": 0.9"#, false));
-    assert!(p.iter().any(|x| x.message.contains("not both")), "{p:?}");
-    let p = problems(&eprop_program(ALIF, r#""gamma": 1"#, false));
+    let p = problems(eprop_program(
+        ALIF,
+        r#"(rule: "eprop", params: {"gamma": 1})"#,
+        false,
+        true,
+    ));
     assert!(
         p.iter().any(|x| x.message.contains("no parameter `gamma`")),
         "{p:?}"
     );
-    let p = problems(&eprop_program(ALIF, r#""channel": 9"#, false));
-    assert!(p.iter().any(|x| x.message.contains("channel 9")), "{p:?}");
+    assert!(
+        p.iter()
+            .any(|x| x.message.contains("needs the parameter `lr`")),
+        "{p:?}"
+    );
+    let p = problems(eprop_program(ALIF, rule, false, false));
+    assert!(
+        p.iter().any(|x| x.message.contains("`eprop` section")),
+        "{p:?}"
+    );
+    let p = problems(eprop_program(
+        ALIF,
+        r#"(rule: "eprop", params: {"lr": 1.0}, epoch: 9)"#,
+        false,
+        true,
+    ));
+    assert!(
+        p.iter().any(|x| x.message.contains("leave out `epoch`")),
+        "{p:?}"
+    );
 }
 
 #[test]

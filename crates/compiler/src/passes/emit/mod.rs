@@ -9,16 +9,16 @@
 
 use crate::context::{Compilation, RowRef};
 use crate::passes::expand::derive_seed;
-use crate::program::{Positions, Source};
+use crate::program::Source;
 use amine_chip::image::{
-    AxonTarget, Block, ChipImage, ChipStamp, CompartmentCell, CoreImage, InputPort, InputSource,
-    LearningSlot, ModSource, ModulatorImage, PlasticRow, PopulationMap, Probe, IMAGE_VERSION,
+    AxonTarget, Block, ChipImage, ChipStamp, CompartmentCell, CoreImage, CorePopulation, InputPort,
+    InputSource, LearningSlot, ModSource, ModulatorImage, PlasticRow, PopulationMap, Probe,
+    IMAGE_VERSION,
 };
 use amine_chip::neuron::NeuronParams;
 use amine_chip::synapse::{quantize_weight, Synapse, SynapseMemory};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+
+mod shared;
 
 pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     // `verify::after("emit")` checks the image with `ChipImage::verify` next.
@@ -114,6 +114,14 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
     if !problems.is_empty() {
         return Err(problems);
     }
+    let key = |node: usize, a: u32| {
+        if node < npops {
+            part.pop_base[node] + a
+        } else {
+            input_base[node] + a
+        }
+    };
+    let (mut pops, mut pop_fan) = shared::emit(c, &mut memories, &place.core_of_bin, &key)?;
     fan.sort_unstable();
     let fan_range = |key: u32| {
         let lo = fan.partition_point(|x| x.0 < key);
@@ -144,6 +152,19 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
         }
         let mut plastic_rows = std::mem::take(&mut plastic[b]);
         plastic_rows.sort_by_key(|p| p.row);
+        let keys = bin.blocks.iter().flat_map(|bl| {
+            (0..bl.count).map(move |n| part.pop_base[bl.node] + bl.first_neuron + n)
+        });
+        let pop_fanout = shared::table(&mut pop_fan, keys);
+        let mut population = pops[b].take();
+        if !pop_fanout.targets.is_empty() {
+            population
+                .get_or_insert_with(|| CorePopulation {
+                    shared_from: mem.row_count() as u32,
+                    ..CorePopulation::default()
+                })
+                .fanout = pop_fanout;
+        }
         cores.push(CoreImage {
             id: place.core_of_bin[b],
             profiles,
@@ -152,6 +173,7 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
             fanout_offsets: offsets,
             fanout,
             plastic_rows,
+            population,
         });
     }
     cores.sort_by_key(|k| k.id);
@@ -199,6 +221,11 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
                 entry_tile: place.entry_tiles[i],
                 fanout_offsets: offsets,
                 fanout,
+                pop_fanout: Some(shared::table(
+                    &mut pop_fan,
+                    (0..input.size).map(|a| input_base[node] + a),
+                ))
+                .filter(|f| !f.targets.is_empty()),
             }
         })
         .collect();
@@ -248,14 +275,16 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
             continue;
         };
         // An e-prop slot runs the eligibility unit and no microcode.
-        let eprop = if l.rule.trim() == EPROP {
-            Some(
-                eprop_params(&l.params, c.program.dt_ms)
-                    .map_err(|m| vec![format!("learning rule of {}: {m}", pr.name())])?,
-            )
-        } else {
-            None
-        };
+        let eprop = c
+            .eprop
+            .as_ref()
+            .and_then(|plan| plan.slots.get(learning.len()).copied().flatten());
+        if l.rule.trim() == crate::program::eprop::RULE && eprop.is_none() {
+            return Err(vec![format!(
+                "learning rule of {}: the eprop pass left no constants",
+                pr.name()
+            )]);
+        }
         // `validate` assembled the same text already; a failure here is a compiler bug.
         let text = match amine_chip::learning::named_rule(&l.rule, &l.params) {
             _ if eprop.is_some() => String::new(),
@@ -287,7 +316,11 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
             projection: pr.name(),
             rule: l.rule.clone(),
             params: l.params.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-            epoch: l.epoch,
+            // An e-prop slot updates once per batch of trials.
+            epoch: match (&eprop, &c.program.eprop) {
+                (Some(_), Some(s)) => s.batch.saturating_mul(s.trial.steps).max(1),
+                _ => l.epoch,
+            },
             microcode,
             x1,
             x2,
@@ -309,38 +342,7 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
         probes,
         modulator: modulator(c),
         learning,
-    })
-}
-
-/// Where neuron `i` of population `p` sits on the die, in [0, 1]², if it has a position.
-pub fn positions(c: &Compilation, p: usize) -> Option<Vec<(f64, f64)>> {
-    let pop = &c.program.populations[p];
-    let n = pop.size;
-    Some(match pop.positions.as_ref()? {
-        Positions::Grid { width, height } => (0..n)
-            .map(|i| {
-                (
-                    (((i % width) as f64) + 0.5) / *width as f64,
-                    (((i / width) as f64) + 0.5) / *height as f64,
-                )
-            })
-            .collect(),
-        Positions::Random { seed } => {
-            // Distinct cells of the smallest square lattice that holds the population.
-            let k = (n as f64).sqrt().ceil().max(1.0) as u32;
-            let mut cells: Vec<u32> = (0..k * k).collect();
-            cells.shuffle(&mut ChaCha8Rng::seed_from_u64(*seed));
-            cells[..n as usize]
-                .iter()
-                .map(|&cell| {
-                    (
-                        ((cell % k) as f64 + 0.5) / k as f64,
-                        ((cell / k) as f64 + 0.5) / k as f64,
-                    )
-                })
-                .collect()
-        }
-        Positions::List(v) => v.clone(),
+        eprop: c.eprop.as_ref().map(|p| p.image.clone()),
     })
 }
 
@@ -348,15 +350,12 @@ fn modulator(c: &Compilation) -> ModulatorImage {
     let (Some(part), Some(place)) = (c.partition.as_ref(), c.placement.as_ref()) else {
         return ModulatorImage::default();
     };
-    let grid = &c.chip.modulator;
-    if grid.width == 0 || grid.height == 0 {
+    if c.chip.modulator.width == 0 || c.chip.modulator.height == 0 {
         return ModulatorImage::default();
     }
-    let cell_at = |(x, y): (f64, f64)| {
-        let cx = ((x * grid.width as f64) as u32).min(grid.width - 1);
-        let cy = ((y * grid.height as f64) as u32).min(grid.height - 1);
-        (cx, cy)
-    };
+    // Positions map onto the part of the grid the program uses.
+    let grid = crate::positions::program_grid(&c.program, &c.chip.modulator);
+    let cell_at = |xy| crate::positions::cell_at(xy, &grid);
     let m = &c.chip.mesh;
     let core_cell = |core: u32| {
         let (tx, ty) = c.tile_of(core);
@@ -369,9 +368,7 @@ fn modulator(c: &Compilation) -> ModulatorImage {
         let g = (part.pop_base[p] + i) as usize;
         (place.core_of_bin[part.bin_of[g] as usize], part.slot_of[g])
     };
-    let pos: Vec<Option<Vec<(f64, f64)>>> = (0..c.program.populations.len())
-        .map(|p| positions(c, p))
-        .collect();
+    let pos = crate::positions::resolve(&c.program);
     let mut cells = Vec::new();
     for (p, list) in pos.iter().enumerate() {
         for (i, &xy) in list.iter().flatten().enumerate() {
@@ -414,71 +411,4 @@ fn modulator(c: &Compilation) -> ModulatorImage {
         cells,
         registers: c.program.grid,
     }
-}
-
-/// The rule name of an e-prop attachment.
-pub(crate) const EPROP: &str = "eprop";
-
-/// e-prop parameters and their defaults: time constants in ms (with the program's
-/// `dt_ms`), or the per-step decays `alpha`, `rho`, `kappa` directly.
-const EPROP_PARAMS: &[(&str, f64)] = &[
-    ("eta", 0.0625),
-    ("beta", 0.0),
-    ("tau_m", 20.0),
-    ("alpha", f64::NAN),
-    ("tau_a", 200.0),
-    ("rho", f64::NAN),
-    ("tau_out", 20.0),
-    ("kappa", f64::NAN),
-    ("channel", 0.0),
-    ("frac_bits", 16.0),
-];
-
-/// The [`EpropParams`](amine_chip::learning::eprop::EpropParams) of an `eprop` rule's
-/// `params` (see [`EPROP_PARAMS`] for names and defaults). Ranges are checked by
-/// `EpropParams::problems`.
-pub(crate) fn eprop_params(
-    params: &std::collections::BTreeMap<String, f64>,
-    dt_ms: f64,
-) -> Result<amine_chip::learning::eprop::EpropParams, String> {
-    if let Some(k) = params
-        .keys()
-        .find(|k| !EPROP_PARAMS.iter().any(|(n, _)| n == k))
-    {
-        let known: Vec<&str> = EPROP_PARAMS.iter().map(|p| p.0).collect();
-        return Err(format!(
-            "rule `eprop` has no parameter `{k}` (it takes {})",
-            known.join(", ")
-        ));
-    }
-    let get = |k: &str| {
-        params
-            .get(k)
-            .copied()
-            .unwrap_or_else(|| EPROP_PARAMS.iter().find(|p| p.0 == k).map_or(0.0, |p| p.1))
-    };
-    let decay = |tau: &str, direct: &str| match (params.get(tau), params.get(direct)) {
-        (Some(_), Some(_)) => Err(format!("give `{tau}` or `{direct}`, not both")),
-        (_, Some(&d)) => Ok(d),
-        _ => Ok((-dt_ms / get(tau)).exp()),
-    };
-    let whole = |k: &str, max: f64| {
-        let v = get(k);
-        if v.fract() != 0.0 || !(0.0..=max).contains(&v) {
-            Err(format!(
-                "`{k}` must be a whole number in 0..={max}, not {v}"
-            ))
-        } else {
-            Ok(v)
-        }
-    };
-    Ok(amine_chip::learning::eprop::EpropParams {
-        alpha: decay("tau_m", "alpha")?,
-        rho: decay("tau_a", "rho")?,
-        beta: get("beta"),
-        kappa: decay("tau_out", "kappa")?,
-        eta: get("eta"),
-        channel: whole("channel", 15.0)? as u8,
-        frac_bits: whole("frac_bits", 255.0)? as u8,
-    })
 }

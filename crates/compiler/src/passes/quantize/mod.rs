@@ -19,6 +19,8 @@ use amine_chip::config::bits_for;
 use amine_chip::image::Sign;
 use amine_chip::synapse::{choose_exponent, quantize_weight, RowFormat, SignMode};
 
+mod conv;
+
 /// Bits needed to hold the value `v` (0 for 0).
 pub fn bits_for_value(v: u64) -> u32 {
     64 - v.leading_zeros()
@@ -39,18 +41,25 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     let mut q = Quantization::default();
     let mut candidates = Vec::new();
     for (i, e) in net.projections.iter().enumerate() {
-        let (format, exponents) = choose_format(c, i, e);
+        let (format, exponents) = match &net.convs[i] {
+            Some(cv) => conv::choose_format(c, i, cv),
+            None => choose_format(c, i, e),
+        };
         candidates.push((format, exponents));
     }
-    // Group into row classes.
+    // Group into row classes (a shared convolution keeps its own: its rows are shared
+    // lists, which no other projection's synapses may join).
     for (i, (format, exponents)) in candidates.into_iter().enumerate() {
         let e = &net.projections[i];
         let slot = slot_of(c, i);
+        let shared = net.shared(i).is_some();
         let found = q.classes.iter_mut().position(|cl| {
             cl.source == e.pre
                 && cl.format == format
                 && cl.slot == slot
                 && slot.is_none()
+                && !shared
+                && cl.projections.iter().all(|&p| net.shared(p).is_none())
                 && compatible(&cl.exponents, &exponents, e, &cl.projections, net)
         });
         match found {
@@ -80,35 +89,32 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     let (mut sum_sq, mut max, mut n, mut exact) = (0.0f64, 0.0f64, 0u64, 0u64);
     for (i, e) in net.projections.iter().enumerate() {
         let cl = &q.classes[q.class_of[i]];
-        let (mut psq, mut pmax, mut pn, mut pexact) = (0.0f64, 0.0f64, 0u64, 0u64);
-        for a in 0..e.offsets.len() - 1 {
-            let exp = cl.exponents[a];
-            // A constant weight has one error per row: count it once, weighted.
-            let (each, k): (Box<dyn Iterator<Item = f64>>, u64) = match &e.weights {
-                Values::Const(w) => (Box::new(std::iter::once(*w)), e.range(a).len() as u64),
-                Values::Each(ws) => (Box::new(e.range(a).map(|s| ws[s])), 1),
-            };
-            for w in each {
-                let qw = dequantize(quantize_weight(w, &cl.format, exp), exp);
-                if qw == w {
-                    pexact += k;
-                }
-                if w != 0.0 && k > 0 {
-                    let r = ((qw - w) / w).abs();
-                    psq += r * r * k as f64;
-                    pmax = pmax.max(r);
-                    pn += k;
+        let mut t = Tally::default();
+        let quantized = |w: f64, exp: i8| dequantize(quantize_weight(w, &cl.format, exp), exp);
+        if let Some(cv) = &net.convs[i] {
+            // The same figures in either form: over the convolution's synapses.
+            cv.for_each(|a, _, w| t.add(w, quantized(w, cl.exponents[a as usize]), 1));
+        } else {
+            for a in 0..e.offsets.len() - 1 {
+                let exp = cl.exponents[a];
+                // A constant weight has one error per row: count it once, weighted.
+                match &e.weights {
+                    Values::Const(w) => t.add(*w, quantized(*w, exp), e.range(a).len() as u64),
+                    Values::Each(ws) => e
+                        .range(a)
+                        .for_each(|s| t.add(ws[s], quantized(ws[s], exp), 1)),
                 }
             }
         }
+        let (psq, pmax, pn, pexact, count) = (t.sum_sq, t.max, t.n, t.exact, t.count);
         let pr = &c.program.projections[i];
         q.projections.push(ProjectionQuant {
             name: pr.name(),
             weight_bits: cl.format.weight_bits,
             sign: format!("{:?}", cl.format.sign),
             delay_bits: cl.format.delay_bits,
-            synapses: e.synapses() as u64,
-            exact: pexact == e.synapses() as u64,
+            synapses: count,
+            exact: pexact == count,
             max_rel_error: pmax,
             rms_rel_error: if pn > 0 {
                 (psq / pn as f64).sqrt()
@@ -120,7 +126,7 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
         max = max.max(pmax);
         n += pn;
         exact += pexact;
-        q.synapses += e.synapses() as u64;
+        q.synapses += count;
     }
     q.max_rel_error = max;
     q.rms_rel_error = if n > 0 {
@@ -133,6 +139,33 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     Ok(())
 }
 
+/// Relative-error figures over synapses: `add(w, q, k)` counts `k` synapses of weight
+/// `w` stored as `q`.
+#[derive(Default)]
+struct Tally {
+    sum_sq: f64,
+    max: f64,
+    /// Synapses with a non-zero weight, all synapses, and those stored exactly.
+    n: u64,
+    count: u64,
+    exact: u64,
+}
+
+impl Tally {
+    fn add(&mut self, w: f64, q: f64, k: u64) {
+        self.count += k;
+        if q == w {
+            self.exact += k;
+        }
+        if w != 0.0 && k > 0 {
+            let r = ((q - w) / w).abs();
+            self.sum_sq += r * r * k as f64;
+            self.max = self.max.max(r);
+            self.n += k;
+        }
+    }
+}
+
 /// The learning slot of projection `i` (slots number the learning projections in
 /// program order), if it learns.
 pub fn slot_of(c: &Compilation, i: usize) -> Option<u16> {
@@ -142,6 +175,14 @@ pub fn slot_of(c: &Compilation, i: usize) -> Option<u16> {
         .filter(|p| p.learning.is_some())
         .count();
     Some(before as u16)
+}
+
+/// The weight headroom of an `eprop` projection (its `headroom` parameter, default 4),
+/// `None` for any other projection.
+pub fn eprop_headroom(pr: &crate::program::Projection) -> Option<f64> {
+    let l = pr.learning.as_ref()?;
+    (l.rule.trim() == crate::program::eprop::RULE)
+        .then(|| l.params.get("headroom").copied().unwrap_or(4.0))
 }
 
 /// Exponents agree wherever both the class and the new projection have synapses.
@@ -204,6 +245,20 @@ fn choose_format(c: &Compilation, i: usize, e: &Expanded) -> (RowFormat, Vec<i8>
         widths = widths.last().copied().into_iter().collect();
     }
     let widest = widths.last().copied().unwrap_or(1);
+    if let Some(headroom) = eprop_headroom(pr) {
+        // e-prop: one exponent for the whole projection, with room for the weights to
+        // grow to `headroom` times the largest initial one.
+        format.weight_bits = widest;
+        let max = (0..e.synapses())
+            .map(|s| e.weights.get(s).abs())
+            .fold(0.0, f64::max);
+        let (lo, hi) = (
+            c.chip.core.weight_exponent_min,
+            c.chip.core.weight_exponent_max,
+        );
+        let x = choose_exponent(headroom * max, &format, lo, hi);
+        return (format, vec![x; e.offsets.len() - 1]);
+    }
     for &b in &widths {
         format.weight_bits = b;
         if let Some(exps) = exponents(c, e, &format, true) {

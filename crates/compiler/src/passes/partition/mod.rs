@@ -1,46 +1,46 @@
 //! Pass 5, partition: cut populations into bins, one bin per core, each within every
 //! core limit.
 //!
-//! Decides which neurons share a core. Neurons are packed in program order (members of a
-//! `mapping.colocate` group interleaved in proportion), one at a time, into the open bin
-//! while all four limits hold — compartments, input axons (one per row: a presynaptic
-//! neuron × row class with synapses on the bin), synapse memory bits (each row rounded
-//! up to whole words) and output axons (one per row a neuron feeds, counted on the core
-//! of the source). Adding a neuron is tried, and undone exactly if a limit breaks; the
-//! bin is then closed and the neuron opens the next one. Several populations may share a
-//! bin. A neuron that does not fit even an empty bin, or more bins than the chip has
-//! cores, is a hardware-limit error naming the limit. If a core's output axons overflow
-//! (its neurons reach too many cores), the populations on it are re-packed at half the
-//! density, which divides their fan-out tables between more cores.
+//! Decides which neurons share a core. Items (single neurons; whole output channel
+//! planes of a shared convolution's target) are packed in the order of `order.rs` —
+//! targets before their sources, colocated groups interleaved, hinted populations cut
+//! into slices of their own — into the open bin while every limit holds: compartments
+//! (and the hints' caps), input axons (one per row: a presynaptic neuron × row class with
+//! synapses on the bin; `input_slots` per input pixel of a shared convolution), synapse
+//! memory bits (each row rounded up to whole words; shared lists once) and output axons
+//! (one per row a neuron feeds, counted on the core of the source; `output_slots` per
+//! distinct (pixel, target core) of a shared convolution's source). Because targets are
+//! packed first, a neuron's output axons are known when it is packed; only inside a
+//! recurrent group can a closed bin gain output axons later, and if one overflows the
+//! populations on it are re-packed at half the density. An item that breaks a limit is
+//! taken back exactly and the bin closes, recording the limit (the report's "bound by").
+//! A neuron that does not fit even an empty bin, more bins than the chip has cores, or a
+//! hinted slice that does not fit one core is a hardware-limit error naming the limit
+//! (and the hint).
 //!
-//! Bins are abstract: `place` decides which physical core each one becomes.
+//! Bins are abstract: `place` decides which physical core each one becomes (a `place`
+//! hint pins a bin's core).
+
+mod order;
+mod pack;
+pub mod shared;
 
 use crate::context::{Bin, BinBlock, Compilation, Partition, RowRef};
 use crate::error::{group, Error, ErrorKind, LimitExceeded};
+use order::Item;
+use pack::{Fatal, Packer, NONE};
 use std::collections::BTreeMap;
 
-const NONE: u32 = u32::MAX;
-
-/// Why a neuron did not fit a bin.
-#[derive(Debug, Clone, Copy)]
-struct Overflow {
-    limit: &'static str,
-    needed: u64,
-    available: u64,
-    /// For output axons: the bin whose table overflowed.
-    bin: u32,
-}
-
 /// Flattened view of the network for packing.
-struct Graph {
+pub(super) struct Graph {
     /// Incoming row keys of each neuron (one entry per synapse).
-    in_offsets: Vec<u64>,
-    in_keys: Vec<u32>,
+    pub in_offsets: Vec<u64>,
+    pub in_keys: Vec<u32>,
     /// Row class of each key and global neuron index of its source (NONE for inputs).
-    key_class: Vec<u32>,
-    key_source: Vec<u32>,
+    pub key_class: Vec<u32>,
+    pub key_source: Vec<u32>,
     /// Entry bits of each class.
-    entry_bits: Vec<u64>,
+    pub entry_bits: Vec<u64>,
 }
 
 pub fn run(c: &mut Compilation) -> Result<(), Error> {
@@ -105,314 +105,152 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
             .map(|cl| cl.format.entry_bits() as u64)
             .collect(),
     };
-    let order = item_order(c, &pop_base);
-    let mut caps = vec![u32::MAX; npops];
+    let items = order::items(c);
+    let mut caps: Vec<u32> = (0..npops)
+        .map(|p| c.program.mapping.max_of(&c.nodes[p].name))
+        .collect();
     let mut attempt = 0;
-    let bins = loop {
-        match pack(c, &graph, &pop_base, &order, &caps, total) {
-            Ok(bins) => break bins,
-            Err((fatal, counts)) => {
+    let (bins, blocks) = loop {
+        match pack(c, &graph, &pop_base, &items, &caps, total) {
+            Ok(x) => break x,
+            Err(Stop::Hint(e)) => return Err(e),
+            Err(Stop::Fatal(fatal, counts)) => {
                 let shrinkable: Vec<_> = counts.into_iter().filter(|&(_, k)| k > 1).collect();
                 if fatal.1.limit != "core.output_axons" || shrinkable.is_empty() || attempt >= 16 {
                     return Err(Error::limit(fatal_error(c, &pop_base, fatal)));
                 }
                 attempt += 1;
                 for (node, count) in shrinkable {
-                    caps[node] = count / 2;
+                    caps[node] = caps[node].min(count / 2);
                 }
             }
         }
     };
-    let (bins, bin_of, slot_of) = finish(bins, &pop_base, total);
+    let first = |b: usize| {
+        blocks
+            .iter()
+            .find(|x| x.bin as usize == b)
+            .map(|x| x.projection)
+    };
+    let lead: Vec<Option<usize>> = (0..bins.len())
+        .map(|b| first(b).and_then(|i| c.net.as_ref().map(|n| n.projections[i].post)))
+        .collect();
+    let (bins, bin_of, slot_of) = finish(bins, &pop_base, total, &lead);
     if bins.len() > c.chip.cores() as usize {
         return Err(too_many_cores(c, &bins));
     }
     let rows = rows(c, &pop_base, &bin_of);
+    let mut shared = blocks;
+    shared.sort_unstable();
     c.partition = Some(Partition {
         bins,
         bin_of,
         slot_of,
         pop_base,
         rows,
+        shared,
     });
     Ok(())
 }
 
-/// Neurons in packing order: `(node, index)`.
-fn item_order(c: &Compilation, pop_base: &[u32]) -> Vec<(u32, u32)> {
-    let mut order = Vec::with_capacity(*pop_base.last().unwrap_or(&0) as usize);
-    let mut done = vec![false; pop_base.len()];
-    for p in 0..pop_base.len() {
-        if done[p] {
-            continue;
-        }
-        let name = &c.nodes[p].name;
-        let members: Vec<usize> = c
-            .program
-            .mapping
-            .colocate
-            .iter()
-            .find(|g| g.contains(name))
-            .map(|g| g.iter().filter_map(|n| c.node(n)).collect())
-            .unwrap_or_else(|| vec![p]);
-        let sizes: Vec<u64> = members.iter().map(|&m| c.nodes[m].size as u64).collect();
-        let mut emitted = vec![0u64; members.len()];
-        let total: u64 = sizes.iter().sum();
-        for _ in 0..total {
-            // Bresenham-like: the member furthest behind its share goes next.
-            let k = (0..members.len())
-                .filter(|&k| emitted[k] < sizes[k])
-                .min_by(|&a, &b| {
-                    let fa = (2 * emitted[a] + 1) as u128 * sizes[b] as u128;
-                    let fb = (2 * emitted[b] + 1) as u128 * sizes[a] as u128;
-                    fa.cmp(&fb)
-                })
-                .unwrap_or(0);
-            order.push((members[k] as u32, emitted[k] as u32));
-            emitted[k] += 1;
-        }
-        for &m in &members {
-            done[m] = true;
-        }
-    }
-    order
+/// Why packing stopped: a limit (possibly re-packable), or a hint that cannot hold.
+enum Stop {
+    Fatal(Fatal, Vec<(usize, u32)>),
+    Hint(Error),
 }
 
-/// Bits of a row of `len` entries of `entry_bits`, in whole words.
-fn row_bits(entry_bits: u64, len: u64, word: u64) -> u64 {
-    (len * entry_bits).div_ceil(word) * word
-}
-
-/// The packing state: one open bin at a time; earlier bins only gain output axons.
-struct Packer<'a> {
-    g: &'a Graph,
-    pop_base: &'a [u32],
-    caps: &'a [u32],
-    word: u64,
-    cap: u32,
-    limits: (u64, u64, u64),
-    bin_of: Vec<u32>,
-    /// Rows already created for a neuron not yet placed in a bin (its future output axons).
-    pending_out: Vec<u32>,
-    /// Length of each key's row on the open bin.
-    cur_len: Vec<u32>,
-    touched: Vec<u32>,
-    out_delta: Vec<u32>,
-    delta_bins: Vec<u32>,
-    bins: Vec<Bin>,
-    members: Vec<Vec<u32>>,
-    per_node: BTreeMap<usize, u32>,
-}
-
-/// Why packing stopped: the neuron (global index) and the overflow.
-type Fatal = (u32, Overflow);
-
-impl Packer<'_> {
-    fn open(&self) -> u32 {
-        self.bins.len() as u32 - 1
-    }
-
-    fn add_out(&mut self, bin: u32, n: u32) {
-        if n > 0 {
-            if self.out_delta[bin as usize] == 0 {
-                self.delta_bins.push(bin);
-            }
-            self.out_delta[bin as usize] += n;
-        }
-    }
-
-    /// Put neuron `gi` of `node` in the open bin, or change nothing and say why not.
-    fn try_add(&mut self, gi: u32, node: usize) -> Result<(), Overflow> {
-        let b = self.open();
-        let cur = self.bins[b as usize].clone();
-        if cur.compartments >= self.cap {
-            return Err(Overflow {
-                limit: "core.compartments",
-                needed: cur.compartments as u64 + 1,
-                available: self.cap as u64,
-                bin: b,
-            });
-        }
-        if self.per_node.get(&node).copied().unwrap_or(0) >= self.caps[node] {
-            return Err(Overflow {
-                limit: "core.output_axons",
-                needed: 0,
-                available: 0,
-                bin: b,
-            });
-        }
-        let g = self.g;
-        let (k0, k1) = (
-            g.in_offsets[gi as usize] as usize,
-            g.in_offsets[gi as usize + 1] as usize,
-        );
-        let (mut new_rows, mut dbits) = (0u64, 0u64);
-        self.out_delta.resize(self.bins.len(), 0);
-        for &key in &g.in_keys[k0..k1] {
-            let len = self.cur_len[key as usize];
-            if len == 0 {
-                new_rows += 1;
-                self.touched.push(key);
-                let src = g.key_source[key as usize];
-                if src == gi {
-                    self.add_out(b, 1);
-                } else if src != NONE && self.bin_of[src as usize] != NONE {
-                    self.add_out(self.bin_of[src as usize], 1);
-                } else if src != NONE {
-                    self.pending_out[src as usize] += 1;
-                }
-            }
-            self.cur_len[key as usize] = len + 1;
-            let eb = g.entry_bits[g.key_class[key as usize] as usize];
-            dbits += row_bits(eb, len as u64 + 1, self.word) - row_bits(eb, len as u64, self.word);
-        }
-        self.add_out(b, self.pending_out[gi as usize]);
-        let (axons_in, bits, axons_out) = self.limits;
-        let over_out = self.delta_bins.iter().copied().find(|&ob| {
-            self.bins[ob as usize].output_axons as u64 + self.out_delta[ob as usize] as u64
-                > axons_out
-        });
-        let fail = if cur.input_axons as u64 + new_rows > axons_in {
-            Some(Overflow {
-                limit: "core.input_axons",
-                needed: cur.input_axons as u64 + new_rows,
-                available: axons_in,
-                bin: b,
-            })
-        } else if cur.synapse_bits + dbits > bits {
-            Some(Overflow {
-                limit: "core.synapse_memory_bits",
-                needed: cur.synapse_bits + dbits,
-                available: bits,
-                bin: b,
-            })
-        } else {
-            over_out.map(|ob| Overflow {
-                limit: "core.output_axons",
-                needed: self.bins[ob as usize].output_axons as u64
-                    + self.out_delta[ob as usize] as u64,
-                available: axons_out,
-                bin: ob,
-            })
-        };
-        if let Some(o) = fail {
-            // Undo exactly, in reverse: a key's first occurrence is the one that made its row.
-            for &key in g.in_keys[k0..k1].iter().rev() {
-                self.cur_len[key as usize] -= 1;
-                if self.cur_len[key as usize] == 0 {
-                    self.touched.pop();
-                    let src = g.key_source[key as usize];
-                    if src != NONE && src != gi && self.bin_of[src as usize] == NONE {
-                        self.pending_out[src as usize] -= 1;
-                    }
-                }
-            }
-            for &ob in &self.delta_bins {
-                self.out_delta[ob as usize] = 0;
-            }
-            self.delta_bins.clear();
-            return Err(o);
-        }
-        let cur = &mut self.bins[b as usize];
-        cur.compartments += 1;
-        cur.input_axons += new_rows as u32;
-        cur.synapse_bits += dbits;
-        for &ob in &self.delta_bins {
-            self.bins[ob as usize].output_axons += self.out_delta[ob as usize];
-            self.out_delta[ob as usize] = 0;
-        }
-        self.delta_bins.clear();
-        self.pending_out[gi as usize] = 0;
-        self.bin_of[gi as usize] = b;
-        self.members[b as usize].push(gi);
-        *self.per_node.entry(node).or_insert(0) += 1;
-        Ok(())
-    }
-
-    fn close(&mut self, limit: &'static str) {
-        let b = self.open() as usize;
-        self.bins[b].closed_by = Some(limit);
-        for &key in &self.touched {
-            self.cur_len[key as usize] = 0;
-        }
-        self.touched.clear();
-        self.per_node.clear();
-        self.bins.push(Bin::default());
-        self.members.push(Vec::new());
-    }
-
-    /// Population counts of bin `b`.
-    fn node_counts(&self, b: u32) -> Vec<(usize, u32)> {
-        let mut m: BTreeMap<usize, u32> = BTreeMap::new();
-        for &x in self.members.get(b as usize).map_or(&[][..], |v| v) {
-            *m.entry(node_of(self.pop_base, x)).or_insert(0) += 1;
-        }
-        m.into_iter().collect()
-    }
-}
-
-/// Pack every neuron into bins with their members, or stop at a fatal overflow.
+/// Pack every item into bins with their members and the shared-convolution blocks, or
+/// stop at a fatal overflow.
 #[allow(clippy::type_complexity)]
 fn pack(
     c: &Compilation,
     g: &Graph,
     pop_base: &[u32],
-    order: &[(u32, u32)],
+    items: &[Item],
     caps: &[u32],
     total: u32,
-) -> Result<Vec<(Bin, Vec<u32>)>, (Fatal, Vec<(usize, u32)>)> {
-    let core = &c.chip.core;
-    let mut p = Packer {
-        g,
-        pop_base,
-        caps,
-        word: core.word_bits.max(1) as u64,
-        cap: core.compartments.min(
-            c.program
-                .mapping
-                .max_compartments_per_core
-                .unwrap_or(u32::MAX),
-        ),
-        limits: (
-            core.input_axons as u64,
-            core.synapse_memory_bits,
-            core.output_axons as u64,
-        ),
-        bin_of: vec![NONE; total as usize],
-        pending_out: vec![0; total as usize],
-        cur_len: vec![0; g.key_class.len()],
-        touched: Vec::new(),
-        out_delta: Vec::new(),
-        delta_bins: Vec::new(),
-        bins: vec![Bin::default()],
-        members: vec![Vec::new()],
-        per_node: BTreeMap::new(),
-    };
-    for &(node, idx) in order {
-        let gi = pop_base[node as usize] + idx;
+) -> Result<(Vec<(Bin, Vec<u32>)>, Vec<crate::context::SharedBlock>), Stop> {
+    let mut p = Packer::new(c, g, pop_base, caps, total);
+    for item in items {
+        if let Some(s) = item.slice.filter(|s| s.first) {
+            if !p.open_is_empty() {
+                p.close("mapping.cores");
+            }
+            let open = p.open() as usize;
+            p.bins[open].pinned = s.pin;
+        }
         loop {
-            match p.try_add(gi, node as usize) {
+            match p.try_add(item) {
                 Ok(()) => break,
                 Err(o) => {
                     let open = p.open();
-                    let open_empty = p.members[open as usize].is_empty();
+                    let open_empty = p.open_is_empty();
+                    if let Some(s) = item.slice.filter(|s| !s.first || open_empty) {
+                        if o.limit != "core.output_axons" || o.bin == open {
+                            return Err(Stop::Hint(hint_error(c, pop_base, item, s, o)));
+                        }
+                    }
                     if o.limit == "core.output_axons" && (o.bin != open || open_empty) {
                         // Re-pack the populations of the overflowing core more sparsely.
-                        return Err(((gi, o), p.node_counts(o.bin)));
+                        let gi = pop_base[item.node as usize] + item.first;
+                        return Err(Stop::Fatal((gi, o), p.node_counts(o.bin)));
                     }
                     if open_empty {
-                        return Err(((gi, o), Vec::new()));
+                        let gi = pop_base[item.node as usize] + item.first;
+                        return Err(Stop::Fatal((gi, o), Vec::new()));
                     }
                     p.close(o.limit);
                 }
             }
         }
+        if item.slice.is_some_and(|s| s.last) {
+            p.close("mapping.cores");
+        }
     }
-    if p.members.last().is_some_and(|m| m.is_empty()) {
+    if p.open_is_empty() {
         p.bins.pop();
         p.members.pop();
+    } else {
+        let open = p.open();
+        p.shared.close(open);
     }
-    Ok(p.bins.into_iter().zip(p.members).collect())
+    let blocks = std::mem::take(&mut p.shared.blocks);
+    Ok((p.bins.into_iter().zip(p.members).collect(), blocks))
+}
+
+/// A hinted slice that does not fit one core.
+fn hint_error(
+    c: &Compilation,
+    pop_base: &[u32],
+    item: &Item,
+    s: order::Slice,
+    o: pack::Overflow,
+) -> Error {
+    let lead = &c.nodes[s.lead as usize].name;
+    let hint = if c.program.mapping.place.contains_key(lead) {
+        format!("mapping.place[\"{lead}\"]")
+    } else {
+        format!("mapping.cores[\"{lead}\"] = {}", s.n)
+    };
+    let node = node_of(pop_base, pop_base[item.node as usize] + item.first);
+    let (why, fix) = match shared_fanout(c, node, o.limit) {
+        Some((why, fix)) => (format!("; {why}"), fix),
+        None => (
+            String::new(),
+            "give the population more cores, or drop the hint",
+        ),
+    };
+    Error::limit(LimitExceeded {
+        limit: o.limit.into(),
+        what: format!(
+            "hint {hint}: slice {} of `{}` (at neuron {} of `{}`{why})",
+            s.k, lead, item.first, c.nodes[node].name
+        ),
+        needed: o.needed,
+        available: o.available,
+        chip: c.chip.name.clone(),
+        fix: fix.into(),
+    })
 }
 
 /// The population node of global neuron `gi`.
@@ -420,18 +258,23 @@ fn node_of(pop_base: &[u32], gi: u32) -> usize {
     pop_base.partition_point(|&s| s <= gi).saturating_sub(1)
 }
 
-/// Assign compartments (population by population within a bin) and build blocks.
+/// Assign compartments (population by population within a bin; the planes of a shared
+/// convolution's target, `lead[b]`, first, from compartment 0) and build blocks.
 #[allow(clippy::type_complexity)]
 fn finish(
     packed: Vec<(Bin, Vec<u32>)>,
     pop_base: &[u32],
     total: u32,
+    lead: &[Option<usize>],
 ) -> (Vec<Bin>, Vec<u32>, Vec<u32>) {
     let mut bin_of = vec![NONE; total as usize];
     let mut slot_of = vec![NONE; total as usize];
     let mut bins = Vec::with_capacity(packed.len());
     for (b, (mut bin, mut members)) in packed.into_iter().enumerate() {
         members.sort_unstable();
+        if let Some(t) = lead.get(b).copied().flatten() {
+            members.sort_by_key(|&gi| node_of(pop_base, gi) != t);
+        }
         bin.blocks.clear();
         for (slot, &gi) in members.iter().enumerate() {
             bin_of[gi as usize] = b as u32;
@@ -494,8 +337,37 @@ fn rows(c: &Compilation, pop_base: &[u32], bin_of: &[u32]) -> Vec<RowRef> {
     rows
 }
 
+/// For output axons of a shared convolution's source: why (each pixel reaches every core
+/// of the target, which no spreading of the source changes) and the fix.
+fn shared_fanout(c: &Compilation, node: usize, limit: &str) -> Option<(String, &'static str)> {
+    let net = c.net.as_ref()?;
+    let targets: Vec<&str> = (0..net.projections.len())
+        .filter(|&i| net.shared(i).is_some() && net.projections[i].pre == node)
+        .map(|i| c.nodes[net.projections[i].post].name.as_str())
+        .collect();
+    (limit == "core.output_axons" && !targets.is_empty()).then(|| {
+        (
+            format!(
+                "each pixel reaches every core of `{}` through population axons",
+                targets.join("`, `")
+            ),
+            "give the convolution's target fewer cores (mapping.cores), or expand it (`shared: Some(false)`)",
+        )
+    })
+}
+
 fn fatal_error(c: &Compilation, pop_base: &[u32], (gi, o): Fatal) -> LimitExceeded {
     let node = node_of(pop_base, gi);
+    if let Some((why, fix)) = shared_fanout(c, node, o.limit) {
+        return LimitExceeded {
+            limit: o.limit.into(),
+            what: format!("population `{}` ({why})", c.nodes[node].name),
+            needed: o.needed,
+            available: o.available,
+            chip: c.chip.name.clone(),
+            fix: fix.into(),
+        };
+    }
     let neuron = format!(
         "population `{}` neuron {}",
         c.nodes[node].name,

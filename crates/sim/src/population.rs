@@ -1,0 +1,115 @@
+//! Population axons decoded for delivery.
+//!
+//! A population axon reads, for a spike of atom `a`, the shared row `first_row + a` with
+//! every target offset by the axon's base (`amine_chip::image::CorePopulation`). The
+//! tables turn each `(population axon, atom)` into an *addressed row* of its own — the
+//! shared row's entries with the base added — placed after the core's discrete rows, and
+//! resolve every population fan-out target to it. Delivery then reads addressed rows
+//! exactly like discrete ones; each costs the words and synapses of the shared row it
+//! reads, which is what the hardware fetches.
+
+use crate::tables::{Dest, RowInfo};
+use amine_chip::config::CostTable;
+use amine_chip::image::{CoreImage, PopFanout, PopTarget};
+use amine_chip::synapse::DecodedRows;
+
+/// The rows packets address on one core, decoded: `(rows, synapses, delays)`.
+pub(crate) type Addressed = (Vec<RowInfo>, Vec<(u32, i32)>, Vec<u8>);
+
+/// Where a core's population axons begin among its addressed rows.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PopIndex {
+    /// First population axon id (= the number of discrete rows).
+    pub shared_from: u32,
+    /// Addressed row of atom 0 of each population axon.
+    pub start: Vec<u32>,
+}
+
+impl PopIndex {
+    /// The addressed row of a population spike, if it exists (the image was verified).
+    pub fn row(&self, axon: u32, atom: u32) -> u32 {
+        let k = axon.saturating_sub(self.shared_from) as usize;
+        self.start.get(k).map_or(u32::MAX, |s| s + atom)
+    }
+}
+
+/// Cycles of synaptic work a packet to a row of `words` words and `len` synapses causes
+/// at its core: `axon_in + words · synapse_word_read + len · (synaptic_op +
+/// dendrite_accumulate)` (the fast e-prop backend's packets too).
+pub(crate) fn row_work(costs: &CostTable, words: u64, len: u64) -> u64 {
+    costs.axon_in.cycles
+        + words * costs.synapse_word_read.cycles
+        + len * (costs.synaptic_op.cycles + costs.dendrite_accumulate.cycles)
+}
+
+fn work(costs: &CostTable, words: u32, len: u32) -> u32 {
+    u32::try_from(row_work(costs, u64::from(words), u64::from(len))).unwrap_or(u32::MAX)
+}
+
+/// The addressed rows of core `c` from its decoded memory `d`, and its population index.
+pub(crate) fn addressed(c: &CoreImage, d: DecodedRows, costs: &CostTable) -> (Addressed, PopIndex) {
+    let mem = &c.synapses;
+    let info = |r: usize, start: u32| {
+        let len = d.offsets[r + 1] - d.offsets[r];
+        let words = mem.row_words(r as u32);
+        RowInfo {
+            start,
+            len,
+            words,
+            work: work(costs, words, len),
+        }
+    };
+    let Some(pop) = &c.population else {
+        // Every row is a discrete axon: the decoded memory as it is.
+        let rows = (0..mem.rows().len())
+            .map(|r| info(r, d.offsets[r]))
+            .collect();
+        let syn = d.targets.iter().copied().zip(d.weights.iter().copied());
+        return ((rows, syn.collect(), d.delays), PopIndex::default());
+    };
+    let discrete = c.discrete_rows();
+    let mut order: Vec<(u32, u32)> = (0..discrete).map(|r| (r, 0)).collect();
+    let mut index = PopIndex {
+        shared_from: discrete,
+        start: Vec::with_capacity(pop.axons.len()),
+    };
+    for a in &pop.axons {
+        index.start.push(order.len() as u32);
+        order.extend((0..a.atoms).map(|k| (a.first_row + k, a.base)));
+    }
+    let (mut rows, mut syn, mut delays) = (Vec::with_capacity(order.len()), Vec::new(), Vec::new());
+    for (r, base) in order {
+        let (lo, hi) = (
+            d.offsets[r as usize] as usize,
+            d.offsets[r as usize + 1] as usize,
+        );
+        rows.push(info(r as usize, syn.len() as u32));
+        syn.extend(
+            d.targets[lo..hi]
+                .iter()
+                .zip(&d.weights[lo..hi])
+                .map(|(&t, &w)| (t + base, w)),
+        );
+        delays.extend_from_slice(&d.delays[lo..hi]);
+    }
+    ((rows, syn, delays), index)
+}
+
+/// A fan-out table with each source's population targets appended to its discrete ones.
+pub(crate) fn merge(
+    offsets: &[u32],
+    fan: &[Dest],
+    pop: &PopFanout,
+    resolve: impl Fn(&PopTarget) -> Dest,
+) -> (Vec<u32>, Vec<Dest>) {
+    let sources = offsets.len().saturating_sub(1);
+    let mut off = Vec::with_capacity(offsets.len());
+    let mut out = Vec::with_capacity(fan.len() + pop.targets.len());
+    off.push(0);
+    for i in 0..sources {
+        out.extend_from_slice(&fan[offsets[i] as usize..offsets[i + 1] as usize]);
+        out.extend(pop.of(i).iter().map(&resolve));
+        off.push(out.len() as u32);
+    }
+    (off, out)
+}
