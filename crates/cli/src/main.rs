@@ -53,5 +53,6 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
         args::Command::Template(a) => cmd::train::template(a),
         args::Command::Sweep(a) => cmd::sweep::sweep(a),
         args::Command::Compare(a) => cmd::sweep::compare(a),
+        args::Command::Data { command } => cmd::data::run(command),
     }
 }

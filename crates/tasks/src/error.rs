@@ -46,7 +46,7 @@ pub enum ErrorKind {
     #[error("{path}: {message}")]
     Malformed { path: String, message: String },
     /// `parse_task` was given a spec it does not know.
-    #[error("unknown task `{spec}`: expected `digits` or `mnist:<folder>`")]
+    #[error("unknown task `{spec}`: expected `digits`, `mnist:<folder>` or `cifar10:<folder>`")]
     UnknownTask { spec: String },
     /// A training configuration is unusable (zero hidden units, non-finite rate, …).
     #[error("invalid configuration: {message}")]

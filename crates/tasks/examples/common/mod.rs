@@ -17,6 +17,12 @@ impl Args {
             .and_then(|i| self.0.get(i + 1).cloned())
     }
 
+    /// True when the bare flag `name` is given.
+    #[allow(dead_code)] // not every example has flags
+    pub fn flag(&self, name: &str) -> bool {
+        self.0.iter().any(|a| a == name)
+    }
+
     /// The number after `name`, or `default`.
     pub fn num(&self, name: &str, default: f64) -> Result<f64, String> {
         self.opt(name).map_or(Ok(default), |v| {

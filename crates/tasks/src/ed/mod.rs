@@ -118,35 +118,7 @@ impl EdConfig {
                 }
             }
         }
-        let d = split.train.input_len();
-        for set in [&split.train, &split.test] {
-            if set.input_len() != d || set.inputs.iter().any(|r| r.len() != d) {
-                return Err(Error::config(format!(
-                    "{}: rows are not {d} values",
-                    set.name
-                )));
-            }
-            if set.inputs.len() != set.labels.len() {
-                return Err(Error::config(format!(
-                    "{}: inputs and labels differ in count",
-                    set.name
-                )));
-            }
-            if set
-                .labels
-                .iter()
-                .any(|&l| usize::from(l) >= split.classes())
-            {
-                return Err(Error::config(format!(
-                    "{}: a label is not below classes",
-                    set.name
-                )));
-            }
-        }
-        if split.train.is_empty() || split.classes() == 0 {
-            return Err(Error::config("the training set is empty"));
-        }
-        Ok(())
+        split.check_trainable()
     }
 }
 
