@@ -117,7 +117,7 @@ fn bad_overrides_fail_and_write_nothing() {
         ("core.weight_bits=4", "`core.weight_bits`"),
         (
             "costs.hop_ew.energy_pj=-1",
-            "must be finite and non-negative",
+            "`costs.hop_ew.energy_pj`: -1 is outside [0, ",
         ),
         ("costs", "expected `path=value`"),
     ] {
@@ -236,7 +236,7 @@ fn bad_sweep_specs_fail_naming_the_field_and_write_nothing() {
         ),
         (
             SPEC.replace("[10.0, 20.0]", "[10.0, -1.0]"),
-            "must be finite and non-negative",
+            "`costs.synaptic_op.energy_pj`: -1 is outside [0, ",
         ),
         (SPEC.replace("seeds: [1, 2]", "seeds: []"), "`seeds`"),
         (SPEC.replace("steps: 30", "steps: 0"), "`job.steps`"),

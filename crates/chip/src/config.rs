@@ -287,6 +287,31 @@ impl CostTable {
     }
 }
 
+impl CostTable {
+    /// Every entry with its field name, in declaration order.
+    pub fn entries(&self) -> [(&'static str, &Cost); 17] {
+        [
+            ("axon_in", &self.axon_in),
+            ("synapse_word_read", &self.synapse_word_read),
+            ("synaptic_op", &self.synaptic_op),
+            ("dendrite_accumulate", &self.dendrite_accumulate),
+            ("synaptic_update", &self.synaptic_update),
+            ("trace_update", &self.trace_update),
+            ("neuron_active", &self.neuron_active),
+            ("neuron_idle", &self.neuron_idle),
+            ("neuron_access", &self.neuron_access),
+            ("neuron_update", &self.neuron_update),
+            ("neuron_spike", &self.neuron_spike),
+            ("spike_out", &self.spike_out),
+            ("hop_ew", &self.hop_ew),
+            ("hop_ns", &self.hop_ns),
+            ("barrier.one_tile", &self.barrier.one_tile),
+            ("barrier.at_max_tiles", &self.barrier.at_max_tiles),
+            ("modulator_cell_update", &self.modulator_cell_update),
+        ]
+    }
+}
+
 /// Barrier cost, linear between a 1-tile and a `max_tiles` barrier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -333,7 +358,11 @@ impl ChipConfig {
 
     /// Read, parse and validate a configuration file.
     pub fn load(path: &std::path::Path) -> Result<ChipConfig, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+        let text = crate::bounded::read_text(
+            path,
+            "chip configuration",
+            crate::bounded::limits::CHIP_CONFIG,
+        )?;
         let origin = path.display().to_string();
         let config = ChipConfig::from_ron(&text, &origin)?;
         config.validate_as(&origin)?;
@@ -345,11 +374,15 @@ impl ChipConfig {
         textfmt::to_ron(self)
     }
 
+    /// Tiles of the mesh (saturating at `u32::MAX`; a valid chip has at most 65,536).
     pub fn tiles(&self) -> u32 {
-        self.mesh.tiles_x * self.mesh.tiles_y
+        let t = u64::from(self.mesh.tiles_x) * u64::from(self.mesh.tiles_y);
+        u32::try_from(t).unwrap_or(u32::MAX)
     }
+    /// Cores of the chip (saturating at `u32::MAX`; a valid chip has at most 65,536).
     pub fn cores(&self) -> u32 {
-        self.tiles() * self.mesh.cores_per_tile
+        let c = u64::from(self.tiles()) * u64::from(self.mesh.cores_per_tile);
+        u32::try_from(c).unwrap_or(u32::MAX)
     }
     pub fn compartments(&self) -> u64 {
         self.cores() as u64 * self.core.compartments as u64
@@ -405,42 +438,13 @@ impl ChipConfig {
                 });
             }
         };
-        let m = &self.mesh;
         need(
             !self.name.trim().is_empty(),
             "name",
             "must not be empty".into(),
         );
-        need(m.tiles_x >= 1, "mesh.tiles_x", "must be at least 1".into());
-        need(m.tiles_y >= 1, "mesh.tiles_y", "must be at least 1".into());
-        need(
-            m.cores_per_tile >= 1,
-            "mesh.cores_per_tile",
-            "must be at least 1".into(),
-        );
-        need(
-            m.tiles_x * m.tiles_y * m.cores_per_tile <= 1 << 16,
-            "mesh",
-            "more than 65,536 cores is not supported".into(),
-        );
-        need(m.clock_hz >= 1, "mesh.clock_hz", "must be positive".into());
 
         let c = &self.core;
-        need(
-            (1..=1 << 20).contains(&c.compartments),
-            "core.compartments",
-            format!("{} is outside 1..=1,048,576", c.compartments),
-        );
-        need(
-            c.input_axons >= 1,
-            "core.input_axons",
-            "must be at least 1".into(),
-        );
-        need(
-            c.output_axons >= 1,
-            "core.output_axons",
-            "must be at least 1".into(),
-        );
         need(
             matches!(c.word_bits, 8 | 16 | 32 | 64),
             "core.word_bits",
@@ -499,40 +503,8 @@ impl ChipConfig {
             "core.neuron_models",
             "must list at least one model".into(),
         );
-        if let Some(pc) = &c.population {
-            need(
-                pc.max_atoms >= 1,
-                "core.population.max_atoms",
-                "must be at least 1".into(),
-            );
-            need(
-                (1..=20).contains(&pc.base_bits),
-                "core.population.base_bits",
-                format!("{} is outside 1..=20", pc.base_bits),
-            );
-            need(
-                pc.input_slots >= 1 && pc.output_slots >= 1,
-                "core.population.input_slots",
-                "input_slots and output_slots must be at least 1".into(),
-            );
-        }
 
         let r = &self.router;
-        need(
-            r.flit_bits >= 8,
-            "router.flit_bits",
-            "must be at least 8".into(),
-        );
-        need(
-            r.buffer_flits >= 1,
-            "router.buffer_flits",
-            "must be at least 1".into(),
-        );
-        need(
-            r.spike_packet_flits >= 1,
-            "router.spike_packet_flits",
-            "must be at least 1".into(),
-        );
         need(
             r.graded_packet_flits >= r.spike_packet_flits,
             "router.graded_packet_flits",
@@ -546,11 +518,6 @@ impl ChipConfig {
                 r.buffer_flits, r.graded_packet_flits
             ),
         );
-        need(
-            r.flit_cycles >= 1,
-            "router.flit_cycles",
-            "must be at least 1".into(),
-        );
 
         let g = &self.modulator;
         if g.width > 0 || g.height > 0 {
@@ -560,21 +527,11 @@ impl ChipConfig {
                 "width and height must both be positive (or both 0 to disable the grid)".into(),
             );
             need(
-                g.width <= 4096 && g.height <= 4096,
-                "modulator",
-                "at most 4,096 cells per side".into(),
-            );
-            need(
                 g.channels >= 1,
                 "modulator.channels",
                 "an enabled grid needs at least one channel".into(),
             );
         }
-        need(
-            g.kernel.edge >= 0.0 && g.kernel.corner >= 0.0,
-            "modulator.kernel",
-            "weights must be non-negative".into(),
-        );
         need(
             4.0 * (g.kernel.edge + g.kernel.corner) <= 1.0 + 1e-12,
             "modulator.kernel",
@@ -582,11 +539,6 @@ impl ChipConfig {
                 "4·edge + 4·corner = {} exceeds 1: the centre would keep a negative share",
                 4.0 * (g.kernel.edge + g.kernel.corner)
             ),
-        );
-        need(
-            (0.0..=1.0).contains(&g.decay),
-            "modulator.decay",
-            format!("{} is outside [0, 1]", g.decay),
         );
 
         let l = &self.learning;
@@ -601,16 +553,6 @@ impl ChipConfig {
                 "learning.tag_bits",
                 "must be in 1..=16".into(),
             );
-            need(
-                l.max_terms >= 1,
-                "learning.max_terms",
-                "must be at least 1".into(),
-            );
-            need(
-                l.max_factors >= 1,
-                "learning.max_factors",
-                "must be at least 1".into(),
-            );
         }
         if l.eprop.is_some() {
             need(
@@ -620,58 +562,7 @@ impl ChipConfig {
             );
         }
 
-        let costs = [
-            ("costs.axon_in", &self.costs.axon_in),
-            ("costs.synapse_word_read", &self.costs.synapse_word_read),
-            ("costs.synaptic_op", &self.costs.synaptic_op),
-            ("costs.dendrite_accumulate", &self.costs.dendrite_accumulate),
-            ("costs.synaptic_update", &self.costs.synaptic_update),
-            ("costs.trace_update", &self.costs.trace_update),
-            ("costs.neuron_active", &self.costs.neuron_active),
-            ("costs.neuron_idle", &self.costs.neuron_idle),
-            ("costs.neuron_access", &self.costs.neuron_access),
-            ("costs.neuron_update", &self.costs.neuron_update),
-            ("costs.neuron_spike", &self.costs.neuron_spike),
-            ("costs.spike_out", &self.costs.spike_out),
-            ("costs.hop_ew", &self.costs.hop_ew),
-            ("costs.hop_ns", &self.costs.hop_ns),
-            ("costs.barrier.one_tile", &self.costs.barrier.one_tile),
-            (
-                "costs.barrier.at_max_tiles",
-                &self.costs.barrier.at_max_tiles,
-            ),
-            (
-                "costs.modulator_cell_update",
-                &self.costs.modulator_cell_update,
-            ),
-        ];
-        for (field, cost) in costs {
-            need(
-                cost.energy_pj.is_finite() && cost.energy_pj >= 0.0,
-                field,
-                format!(
-                    "energy {} pJ must be finite and non-negative",
-                    cost.energy_pj
-                ),
-            );
-        }
-        need(
-            self.costs.barrier.max_tiles >= 1,
-            "costs.barrier.max_tiles",
-            "must be at least 1".into(),
-        );
-        let s = &self.static_power;
-        for (field, v) in [
-            ("static_power.per_core_mw", s.per_core_mw),
-            ("static_power.per_router_mw", s.per_router_mw),
-            ("static_power.grid_mw", s.grid_mw),
-        ] {
-            need(
-                v.is_finite() && v >= 0.0,
-                field,
-                format!("{v} must be finite and non-negative"),
-            );
-        }
+        p.extend(crate::ranges::problems(self));
         if let Some(e) = &self.learning.eprop {
             p.extend(e.problems(self.core.word_bits));
         }

@@ -22,6 +22,7 @@
 //! assert!(spikes > 0);
 //! ```
 
+pub mod bounded;
 pub mod config;
 pub mod csvread;
 pub mod error;
@@ -32,6 +33,7 @@ pub mod modgrid;
 pub mod neuron;
 pub mod overrides;
 pub mod presets;
+pub mod ranges;
 pub mod synapse;
 pub mod textfmt;
 pub mod units;

@@ -76,7 +76,8 @@ pub fn resolve_with(name_or_path: &str, sets: &[Set]) -> Result<Resolved, Error>
 /// be a preset.
 pub fn resolve(name_or_path: &str) -> Result<ChipConfig, Error> {
     let path = Path::new(name_or_path);
-    if path.is_file() {
+    // A file, or anything else that exists and is not a directory (a pipe, a device).
+    if path.exists() && !path.is_dir() {
         return ChipConfig::load(path);
     }
     if PRESETS.iter().any(|(n, _)| *n == name_or_path) {

@@ -172,6 +172,8 @@ pub struct TrainArgs {
     pub json: bool,
     #[command(flatten)]
     pub eprop: EpropFlags,
+    #[command(flatten)]
+    pub checkpoint: CheckpointArgs,
     /// e-prop: seeds per condition (program), from --seed [default: 1].
     #[arg(long, value_name = "N")]
     pub seeds: Option<usize>,
@@ -390,6 +392,25 @@ pub struct RunArgs {
     pub timings: bool,
     #[command(flatten)]
     pub mapping: MappingArgs,
+    #[command(flatten)]
+    pub checkpoint: CheckpointArgs,
+}
+
+/// Checkpoint and resume (`amine run`, `amine train` with Error Diffusion).
+#[derive(Debug, Clone, Default, Args)]
+pub struct CheckpointArgs {
+    /// Write the run's complete state to FILE (atomically) every --checkpoint-every
+    /// steps (epochs for `train`) and when SIGINT or SIGTERM stops the run.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Steps (`run`) or epochs (`train`) between two checkpoints [default: 100000
+    /// steps, 1 epoch].
+    #[arg(long, value_name = "N", requires = "checkpoint")]
+    pub checkpoint_every: Option<u64>,
+    /// Continue the run saved in FILE (written by --checkpoint with the same target,
+    /// chip and settings); the result is bit-identical to an uninterrupted run.
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
 }
 
 /// Mapping hints on the command line (for a program or NIR file that is compiled).

@@ -2,10 +2,29 @@
 //! amine-chip, amine-compiler and amine-sim libraries.
 //!
 //! `main()` only maps [`run`]'s outcome to an exit code: 0 on success, 1 on any error
-//! (printed to stderr with its full chain), 2 for command-line usage errors (clap).
+//! (printed to stderr with its full chain), 2 for command-line usage errors (clap), 130
+//! when SIGINT or SIGTERM stopped a run (`signals`). A closed stdout or stderr ends
+//! the process quietly (`out`).
+
+/// `print!` that ends quietly when stdout is closed (see `out.rs`).
+macro_rules! out {
+    ($($t:tt)*) => { $crate::out::out(format_args!($($t)*)) };
+}
+/// `println!` that ends quietly when stdout is closed (see `out.rs`).
+macro_rules! outln {
+    () => { $crate::out::out(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::out::out(format_args!("{}\n", format_args!($($t)*))) };
+}
+/// `eprintln!` that ends quietly when stderr is closed (see `out.rs`).
+macro_rules! errln {
+    () => { $crate::out::err(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::out::err(format_args!("{}\n", format_args!($($t)*))) };
+}
 
 mod args;
 mod cmd;
+mod out;
+mod signals;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -15,11 +34,15 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                errln!("  caused by: {cause}");
             }
-            ExitCode::FAILURE
+            if e.downcast_ref::<signals::Interrupted>().is_some() {
+                ExitCode::from(signals::EXIT_INTERRUPTED)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -131,7 +131,11 @@ pub fn parse_spikes(text: &str, origin: &str) -> Result<SpikeTable, Error> {
 
 /// Read a file as text, naming it in errors.
 pub fn read_text(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))
+    Ok(amine_chip::bounded::read_text(
+        path,
+        "CSV file",
+        amine_chip::bounded::limits::PROGRAM_CSV,
+    )?)
 }
 
 #[cfg(test)]

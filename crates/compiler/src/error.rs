@@ -99,6 +99,13 @@ impl Error {
 
 impl From<amine_chip::Error> for Error {
     fn from(e: amine_chip::Error) -> Error {
+        // A file amine-chip's bounded reader refused is an I/O problem here too.
+        if let amine_chip::error::ErrorKind::Io { path, message } = e.kind() {
+            return Error::new(ErrorKind::Io {
+                path: path.clone(),
+                message: message.clone(),
+            });
+        }
         Error::new(ErrorKind::Chip(e))
     }
 }

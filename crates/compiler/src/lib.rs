@@ -74,7 +74,11 @@ pub fn compile_file_with(
     chip: &ChipConfig,
     hints: MappingHints,
 ) -> Result<Compiled, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+    let text = amine_chip::bounded::read_text(
+        path,
+        "network program",
+        amine_chip::bounded::limits::PROGRAM,
+    )?;
     let base = path.parent().unwrap_or(Path::new("."));
     compile_str_with(&text, &path.display().to_string(), base, chip, hints)
 }

@@ -8,6 +8,8 @@ use std::fmt;
 pub enum ErrorKind {
     /// The file could not be read or is not HDF5 (what is wrong with it).
     Io { path: String, message: String },
+    /// The file could not be written (`amine nir export`).
+    Write { path: String, message: String },
     /// The file is HDF5 but not a NIR graph as the `nir` package writes it: a missing
     /// group or dataset, a wrong type, a parameter of the wrong shape, a size the file
     /// cannot hold, a damaged structure. One message per problem.
@@ -38,7 +40,9 @@ impl Error {
     /// The problem messages (one for `Io` and `Argument`).
     pub fn messages(&self) -> Vec<String> {
         match &self.kind {
-            ErrorKind::Io { path, message } => vec![format!("{path}: {message}")],
+            ErrorKind::Io { path, message } | ErrorKind::Write { path, message } => {
+                vec![format!("{path}: {message}")]
+            }
             ErrorKind::Malformed { problems: m, .. } | ErrorKind::Invalid(m) => m.clone(),
             ErrorKind::Argument(m) => vec![m.clone()],
         }
@@ -50,6 +54,9 @@ impl fmt::Display for Error {
         let (what, list) = match &self.kind {
             ErrorKind::Io { path, message } => {
                 return write!(f, "cannot read NIR file {path}: {message}")
+            }
+            ErrorKind::Write { path, message } => {
+                return write!(f, "cannot write NIR file {path}: {message}")
             }
             ErrorKind::Argument(m) => return write!(f, "{m}"),
             ErrorKind::Malformed { file, problems } => {

@@ -36,13 +36,30 @@ pub struct H5File {
 /// Why a file could not be opened: the I/O error or the format problem, as text.
 pub type OpenError = String;
 
+/// The HDF5 format signature.
+const SIGNATURE: [u8; 8] = [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n'];
+/// Offsets searched for the signature (HDF5 allows a user block before it).
+const SIGNATURE_SEARCH: u64 = 64 << 10;
+
 impl H5File {
     /// Read the file at `path` (refusing files over [`MAX_FILE_BYTES`]) and parse its
     /// superblock.
     pub fn open(path: &Path) -> Result<H5File, OpenError> {
-        let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        // The signature first: it sits at offset 0 or at a power of two from 512 on, so
+        // a file that is no HDF5 (`/dev/zero`) is refused after 64 KiB, not 1 GiB.
         let mut bytes = Vec::new();
-        f.take(MAX_FILE_BYTES + 1)
+        (&mut f)
+            .take(SIGNATURE_SEARCH + 8)
+            .read_to_end(&mut bytes)
+            .map_err(|e| e.to_string())?;
+        let signed = |at: u64| bytes.get(at as usize..at as usize + 8) == Some(&SIGNATURE[..]);
+        let at_offsets = std::iter::successors(Some(512u64), |&o| Some(o * 2))
+            .take_while(|&o| o <= SIGNATURE_SEARCH);
+        if !signed(0) && !at_offsets.into_iter().any(signed) {
+            return Err("not an HDF5 file (no signature at its start)".into());
+        }
+        f.take(MAX_FILE_BYTES + 1 - bytes.len() as u64)
             .read_to_end(&mut bytes)
             .map_err(|e| e.to_string())?;
         if bytes.len() as u64 > MAX_FILE_BYTES {

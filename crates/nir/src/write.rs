@@ -26,9 +26,14 @@ enum Value<'a> {
 pub fn write(graph: &NirGraph, path: &Path) -> Result<(), Error> {
     let bytes = to_bytes(graph)?;
     amine_chip::error::write_atomically(path, &bytes).map_err(|e| {
-        Error::new(ErrorKind::Io {
+        // The chip error already names the path: keep its message only.
+        let message = match e.kind() {
+            amine_chip::ErrorKind::Io { message, .. } => message.clone(),
+            _ => e.to_string(),
+        };
+        Error::new(ErrorKind::Write {
             path: path.display().to_string(),
-            message: e.to_string(),
+            message,
         })
     })
 }

@@ -1,11 +1,15 @@
-//! Report directories that are whole or absent.
+//! Report directories that are whole or absent — the one writer of every amine report
+//! directory (`amine run`, `amine train`, `amine sweep`, `amine compare`).
 //!
-//! [`write_dir`] builds every file of a report in a temporary sibling directory and
-//! renames it into place, so an interrupted or failed write never leaves a half-written
-//! report. A directory that is already there is replaced only if it is empty or is an
-//! earlier amine report (it holds `report.json` or `report.html`); anything else is
-//! refused, so `--report ~` cannot delete a home directory. [`check_target`] applies the
-//! same rule up front, so a long run can refuse a bad target before it starts.
+//! [`write_dir`] builds every file of a report (each synced to disk) in a temporary
+//! sibling directory and renames it into place only once every file is complete, so a
+//! failed or interrupted write never leaves a half-written report, and on any error the
+//! temporary is removed. A directory that is already there is replaced only if it is
+//! empty or is an earlier amine report (it holds `report.json` or `report.html`);
+//! anything else is refused, so `--report ~` cannot delete a home directory.
+//! [`check_target`] applies the same rule up front, so a long run can refuse a bad
+//! target before it starts. Errors name the path the user asked for (the directory, or
+//! the file in it), once — never the temporary.
 
 use crate::Error;
 use std::path::{Path, PathBuf};
@@ -81,13 +85,15 @@ pub fn write_dir(dir: &Path, files: &[File]) -> Result<(), Error> {
     let tmp = sibling(dir, "tmp")?;
     let _ = std::fs::remove_dir_all(&tmp);
     let built = (|| {
-        std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, &e))?;
+        // Named as the directory asked for, not the temporary.
+        std::fs::create_dir(&tmp).map_err(|e| Error::io(dir, &e))?;
         for f in files {
             let path = tmp.join(&f.name);
+            let shown = dir.join(&f.name);
             if let Some(p) = path.parent() {
-                std::fs::create_dir_all(p).map_err(|e| Error::io(p, &e))?;
+                std::fs::create_dir_all(p).map_err(|e| Error::io(&shown, &e))?;
             }
-            std::fs::write(&path, &f.bytes).map_err(|e| Error::io(&dir.join(&f.name), &e))?;
+            write_synced(&path, &f.bytes).map_err(|e| Error::io(&shown, &e))?;
         }
         replace(dir, &tmp)
     })();
@@ -95,6 +101,13 @@ pub fn write_dir(dir: &Path, files: &[File]) -> Result<(), Error> {
         let _ = std::fs::remove_dir_all(&tmp);
     }
     built
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 /// Put the finished `tmp` where `dir` is: the old report moves aside, the new one
@@ -111,7 +124,12 @@ fn replace(dir: &Path, tmp: &Path) -> Result<(), Error> {
         let _ = std::fs::rename(&old, dir);
         return Err(Error::io(dir, &e));
     }
-    std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, &e))
+    std::fs::remove_dir_all(&old).map_err(|e| {
+        Error::new(
+            dir,
+            format!("the report is written, but its predecessor could not be removed: {e}"),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -163,6 +181,24 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("not a directory"));
+    }
+
+    #[test]
+    fn a_write_failing_midway_leaves_nothing_and_names_the_path_once() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("out");
+        // `a` is a file, so `a/b.csv` cannot be created after it.
+        let e = write_dir(&dir, &[File::new("a", "1"), File::new("a/b.csv", "x")])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e.matches("out").count(), 1, "{e}");
+        assert!(e.contains("a/b.csv") && !e.contains(".out.tmp"), "{e}");
+        assert_eq!(names(root.path()), Vec::<String>::new(), "nothing is left");
+        // An earlier report stays as it was.
+        write_dir(&dir, &[File::new("report.json", "{}")]).unwrap();
+        assert!(write_dir(&dir, &[File::new("a", "1"), File::new("a/b", "x")]).is_err());
+        assert_eq!(names(&dir), ["report.json"]);
+        assert_eq!(names(root.path()), ["out"]);
     }
 
     #[test]

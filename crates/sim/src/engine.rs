@@ -29,6 +29,7 @@ use crate::inputs::{port_spikes, ExternalSpikes};
 use crate::kernels::{deliver, prefetch, update_neurons, NeuronOut};
 use crate::options::{SimOptions, Timing};
 use crate::power::Powered;
+use crate::record::{LatencyStats, Recorder};
 use crate::state::{CoreState, SimState};
 use crate::tables::Tables;
 use crate::timing::{analytic, cycle, Geometry, Packet};
@@ -63,7 +64,7 @@ pub struct Spike {
 }
 
 /// What [`Simulator::run`] recorded.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunOutcome {
     /// One entry per step run (empty if latency recording is off).
     pub steps: Vec<StepTiming>,
@@ -71,6 +72,11 @@ pub struct RunOutcome {
     pub raster: Vec<Spike>,
     /// Spikes per population (always counted).
     pub spike_counts: Vec<u64>,
+    /// The raster holds the spikes of the steps below this one (it ends early when it
+    /// would pass [`crate::record::RASTER_MAX_SPIKES`]).
+    pub raster_until: u32,
+    /// The step latencies' statistics (always kept, in bounded memory).
+    pub latency: LatencyStats,
 }
 
 #[derive(Debug, Default)]
@@ -97,10 +103,6 @@ pub struct Simulator {
     tables: Tables,
     options: SimOptions,
     external: ExternalSpikes,
-    /// Per port, graded values the host queued for the next step: (input, payload).
-    pending: Vec<Vec<(u32, u16)>>,
-    /// Whether the learning phase runs (the host can switch the engine off).
-    learning_on: bool,
     program: String,
     geo: Geometry,
     grid: Option<ModGrid>,
@@ -178,8 +180,6 @@ impl Simulator {
             powered,
             config: config.clone(),
             external: ExternalSpikes::none(tables.ports.len()),
-            pending: vec![Vec::new(); tables.ports.len()],
-            learning_on: true,
             tables,
             options,
             program: image.program.clone(),
@@ -260,8 +260,13 @@ impl Simulator {
 
     /// Queue graded values for port `port` (an `InputSource::Graded` port): one value
     /// per input, each non-zero one sent once, in the next step. Replaces anything
-    /// queued and not yet sent.
-    pub fn send_graded(&mut self, port: usize, values: &[u16]) -> Result<(), Error> {
+    /// queued and not yet sent (the queue is part of `state`).
+    pub fn send_graded(
+        &self,
+        state: &mut SimState,
+        port: usize,
+        values: &[u16],
+    ) -> Result<(), Error> {
         let p = self
             .tables
             .ports
@@ -288,7 +293,7 @@ impl Simulator {
                 p.name
             )));
         }
-        let q = &mut self.pending[port];
+        let q = &mut state.host.pending[port];
         q.clear();
         q.extend(
             values
@@ -300,10 +305,43 @@ impl Simulator {
         Ok(())
     }
 
+    /// Whether `q` could have been queued on port `port` by [`Self::send_graded`].
+    pub(crate) fn check_queued(&self, port: usize, q: &[(u32, u16)]) -> Result<(), String> {
+        let Some(p) = self.tables.ports.get(port) else {
+            return Err(format!("no input port {port}"));
+        };
+        if q.is_empty() {
+            return Ok(());
+        }
+        let (max, payload_bits) = match p.source {
+            InputSource::Graded { payload_bits } => (payload_max(payload_bits), payload_bits),
+            // Spikes queued by `send_spikes` carry no payload.
+            InputSource::External => (0, 0),
+            _ => return Err(format!("values queued for `{}`, a generated port", p.name)),
+        };
+        let external = max == 0;
+        match q
+            .iter()
+            .find(|&&(i, v)| i >= p.size || v > max || (v == 0 && !external))
+        {
+            Some(&(i, v)) => Err(format!(
+                "value {v} queued for input {i} of `{}` ({} inputs, {payload_bits}-bit payloads)",
+                p.name, p.size
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Send spikes to an `External` input port in the next step: each listed input
     /// sends one packet (their weights act in the step after that). Replaces anything
     /// queued and not yet sent.
-    pub fn send_spikes(&mut self, port: usize, inputs: &[u32]) -> Result<(), Error> {
+    /// The queue is part of `state`.
+    pub fn send_spikes(
+        &self,
+        state: &mut SimState,
+        port: usize,
+        inputs: &[u32],
+    ) -> Result<(), Error> {
         let p = self
             .tables
             .ports
@@ -321,7 +359,7 @@ impl Simulator {
                 p.name, p.size
             )));
         }
-        let q = &mut self.pending[port];
+        let q = &mut state.host.pending[port];
         q.clear();
         q.extend(inputs.iter().map(|&i| (i, 0)));
         Ok(())
@@ -364,7 +402,7 @@ impl Simulator {
         let (Some(t), Some(e)) = (&self.tables.eprop, &mut state.eprop) else {
             return Err(Error::options("the image has no e-prop engine"));
         };
-        for q in &mut self.pending {
+        for q in &mut state.host.pending {
             q.clear();
         }
         crate::learning_eprop::begin_trial(
@@ -386,7 +424,7 @@ impl Simulator {
             t,
             &mut state.cores[t.core],
             e,
-            self.learning_on,
+            state.host.learning_on,
             &self.config.costs,
         );
         state.chip.cycles += cycles;
@@ -419,8 +457,8 @@ impl Simulator {
     /// Switch the learning engine on or off (the host's register). Off: no traces, no
     /// updates, no learning cost. Turning it on clears the rows' per-epoch records, so
     /// nothing seen while it was off counts in the next epoch.
-    pub fn set_learning(&mut self, state: &mut SimState, on: bool) {
-        if on && !self.learning_on {
+    pub fn set_learning(&self, state: &mut SimState, on: bool) {
+        if on && !state.host.learning_on {
             for core in &mut state.cores {
                 for ps in &mut core.plastic {
                     ps.end_epoch();
@@ -428,7 +466,7 @@ impl Simulator {
                 }
             }
         }
-        self.learning_on = on;
+        state.host.learning_on = on;
     }
 
     /// Index of the population called `name`.
@@ -503,6 +541,10 @@ impl Simulator {
             inputs: Counts::default(),
             chip: Default::default(),
             grid: self.grid.clone(),
+            host: crate::state::HostRegisters {
+                pending: vec![Vec::new(); self.tables.ports.len()],
+                learning_on: true,
+            },
             eprop,
         }
     }
@@ -546,7 +588,7 @@ impl Simulator {
             sc.spikes.clear();
             sc.payloads.clear();
             port_spikes(pi, port, t, &self.external, &mut sc.spikes);
-            for (idx, payload) in self.pending[pi].drain(..) {
+            for (idx, payload) in state.host.pending[pi].drain(..) {
                 sc.spikes.push(idx);
                 sc.payloads.push(payload);
             }
@@ -712,7 +754,7 @@ impl Simulator {
                 es,
                 &sc.neuron[k],
                 state.grid.as_mut(),
-                self.learning_on,
+                state.host.learning_on,
                 costs,
                 &mut state.chip,
             );
@@ -722,7 +764,8 @@ impl Simulator {
 
         // 6. Learning: traces, and the engine at epoch ends, on each core's own state;
         // the core is busy for the engine's cycles.
-        let learning_ran = !tables.learning.is_empty() && self.learning_on;
+        let learning_on = state.host.learning_on;
+        let learning_ran = !tables.learning.is_empty() && learning_on;
         if !learning_ran {
             sc.learn_cycles.fill(0);
         }
@@ -801,36 +844,48 @@ impl Simulator {
     ) -> RunOutcome {
         let total = self.options.steps;
         let record = self.options.record;
-        let mut outcome = RunOutcome {
-            spike_counts: vec![0; self.tables.population_names.len()],
-            ..RunOutcome::default()
-        };
+        let mut rec = Recorder::new(
+            state.step,
+            self.tables.population_names.len(),
+            if record.spikes { u32::MAX } else { 0 },
+            record.latency,
+        );
         for done in 0..total {
-            let step = state.step;
-            let timing = self.step(state);
-            if record.latency {
-                outcome.steps.push(timing);
-            }
-            for (k, out) in self.scratch.neuron.iter().enumerate() {
-                let tab = &self.tables.cores[k];
-                for e in out.emits.iter().filter(|e| e.payload == 0) {
-                    let (population, neuron) = tab.neuron_of[e.comp as usize];
-                    if population != u32::MAX {
-                        outcome.spike_counts[population as usize] += 1;
-                        if record.spikes {
-                            outcome.raster.push(Spike {
-                                step,
-                                population,
-                                neuron,
-                            });
-                        }
-                    }
-                }
-            }
+            self.step_recorded(state, &mut rec);
             observe(self, state);
             progress(done + 1, total);
         }
-        outcome
+        RunOutcome::from(rec)
+    }
+
+    /// One step, its timing and its population spikes given to `rec`.
+    pub fn step_recorded(&mut self, state: &mut SimState, rec: &mut Recorder) -> StepTiming {
+        let step = state.step;
+        let timing = self.step(state);
+        rec.timing(step, &timing);
+        for (k, out) in self.scratch.neuron.iter().enumerate() {
+            let tab = &self.tables.cores[k];
+            for e in out.emits.iter().filter(|e| e.payload == 0) {
+                let (population, neuron) = tab.neuron_of[e.comp as usize];
+                if population != u32::MAX {
+                    rec.spike(step, population, neuron);
+                }
+            }
+        }
+        rec.end_step(step);
+        timing
+    }
+}
+
+impl From<Recorder> for RunOutcome {
+    fn from(r: Recorder) -> RunOutcome {
+        RunOutcome {
+            steps: r.steps,
+            raster: r.raster,
+            spike_counts: r.spike_counts,
+            raster_until: r.raster_until,
+            latency: r.latency,
+        }
     }
 }
 

@@ -38,6 +38,8 @@ pub enum ErrorKind {
     },
     /// A file could not be written (report directory, SVGs).
     Io { path: String, message: String },
+    /// A checkpoint is damaged, of another version, or belongs to another run.
+    Checkpoint { origin: String, message: String },
     /// The fast e-prop backend cannot run this image: every reason, each naming the
     /// part of the image.
     Backend {
@@ -71,6 +73,18 @@ impl Error {
             line,
             col,
             message: message.into(),
+        })
+    }
+    pub fn checkpoint(origin: &str, message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Checkpoint {
+            origin: origin.into(),
+            message: message.into(),
+        })
+    }
+    pub(crate) fn io(path: &std::path::Path, message: impl fmt::Display) -> Error {
+        Error::new(ErrorKind::Io {
+            path: path.display().to_string(),
+            message: message.to_string(),
         })
     }
     pub(crate) fn report(e: amine_report::Error) -> Error {
@@ -117,6 +131,7 @@ impl fmt::Display for Error {
                 }
             }
             ErrorKind::Io { path, message } => write!(f, "{path}: {message}"),
+            ErrorKind::Checkpoint { origin, message } => write!(f, "{origin}: {message}"),
             ErrorKind::Backend { program, reasons } => {
                 write!(
                     f,
@@ -133,3 +148,18 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// A file amine-chip could not read or write (bounded reads, whole report directories).
+impl From<amine_chip::Error> for Error {
+    fn from(e: amine_chip::Error) -> Error {
+        match e.kind() {
+            amine_chip::ErrorKind::Io { path, message } => Error::new(ErrorKind::Io {
+                path: path.clone(),
+                message: message.clone(),
+            }),
+            _ => Error::new(ErrorKind::Options {
+                message: e.to_string(),
+            }),
+        }
+    }
+}

@@ -93,11 +93,32 @@ pub(crate) fn port_spikes(
     }
 }
 
+/// Most spike rows an input file for `image` and `steps` steps can hold: every input of
+/// every `External` port spiking in every step.
+pub fn max_spike_rows(image: &ChipImage, steps: u32) -> u64 {
+    let inputs: u64 = image
+        .inputs
+        .iter()
+        .filter(|p| matches!(p.source, InputSource::External))
+        .map(|p| u64::from(p.size))
+        .sum();
+    inputs.saturating_mul(u64::from(steps))
+}
+
+/// Most bytes an input spike file for `image` and `steps` steps may have: 64 per row it
+/// can hold plus 1 MiB of comments, at most 1 GiB.
+pub fn max_spike_file_bytes(image: &ChipImage, steps: u32) -> u64 {
+    max_spike_rows(image, steps)
+        .saturating_mul(64)
+        .saturating_add(1 << 20)
+        .min(1 << 30)
+}
+
 /// Read an input spike file for `image`: CSV lines `step,index` (or `port,step,index`
 /// when the image has several `External` ports) in the dialect of
 /// [`amine_chip::csvread`] (an optional header line, `#` comment lines, blank lines).
-/// Every index must be below the port's size and every step below `steps`. Errors name
-/// `origin:line:col`.
+/// Every index must be below the port's size and every step below `steps`, and the
+/// file has at most [`max_spike_rows`] rows. Errors name `origin:line:col`.
 pub fn parse_csv(
     text: &str,
     origin: &str,
@@ -122,7 +143,8 @@ pub fn parse_csv(
     let file =
         csvread::read(text, origin).map_err(|e| Error::input(origin, e.line, e.col, e.message))?;
     let mut out = ExternalSpikes::none(image.inputs.len());
-    for r in &file.records {
+    let max_rows = max_spike_rows(image, steps);
+    for (rows, r) in (1u64..).zip(&file.records) {
         let located = |i: usize, message: String| {
             let e = r.error(origin, i, message);
             Error::input(origin, e.line, e.col, e.message)
@@ -162,6 +184,14 @@ pub fn parse_csv(
             f.parse::<u32>()
                 .map_err(|_| located(i, format!("{what} `{f}` is not a non-negative integer")))
         };
+        if rows > max_rows {
+            return Err(located(
+                0,
+                format!(
+                    "more than {max_rows} spikes: each of the External ports' inputs spikes at most once in each of the {steps} steps"
+                ),
+            ));
+        }
         let step = num(first, "step")?;
         let index = num(first + 1, "index")?;
         if step >= steps {

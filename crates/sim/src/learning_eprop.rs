@@ -97,14 +97,14 @@ pub(crate) struct EpropTables {
 
 /// What a trial asks of the error units: a class, or one value per window step (Q.16
 /// for readout 0).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EpropTarget {
     Class(usize),
     Series(Vec<i32>),
 }
 
 /// The engine's changing state (plain data: clone it to snapshot).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpropEngineState {
     /// Steps of the current trial so far.
     pub step: u32,
@@ -133,6 +133,18 @@ pub struct EpropEngineState {
     pub moments: Vec<Vec<Moments>>,
     pub readout_moments: Vec<Moments>,
     post: EpropPost,
+}
+
+impl EpropEngineState {
+    /// Whether the per-compartment products have the lengths of `other`'s.
+    pub(crate) fn post_fits(&self, other: &EpropEngineState) -> bool {
+        let (a, b) = (&self.post, &other.post);
+        a.psi.len() == b.psi.len()
+            && a.psi_beta.len() == b.psi_beta.len()
+            && a.c1.len() == b.c1.len()
+            && a.c2.len() == b.c2.len()
+            && a.m.len() == b.m.len()
+    }
 }
 
 /// What [`update`] did.

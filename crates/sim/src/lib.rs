@@ -51,6 +51,7 @@
 //! assert!(report.energy.total_pj > 0.0);
 //! ```
 
+pub mod checkpoint;
 pub mod energy;
 mod engine;
 pub mod eprop;
@@ -65,7 +66,9 @@ mod page;
 mod pictures;
 mod population;
 pub mod power;
+pub mod record;
 pub mod report;
+pub mod resume;
 pub mod state;
 mod tables;
 mod timing;
@@ -77,5 +80,6 @@ pub use inputs::{parse_csv, ExternalSpikes};
 pub use monitor::{Monitor, MonitorOptions, Recording};
 pub use options::{Record, SimOptions, Timing};
 pub use power::Powered;
+pub use record::{LatencyStats, Recorder};
 pub use report::{energy_so_far, RunReport};
-pub use state::{CoreState, PlasticState, PostTraces, SimState};
+pub use state::{CoreState, HostRegisters, PlasticState, PostTraces, SimState};

@@ -40,7 +40,9 @@ impl std::fmt::Display for Timing {
 pub struct Record {
     /// Every spike as (step, population, neuron): the raster.
     pub spikes: bool,
-    /// Every step's latency (needed for the latency statistics and picture).
+    /// Every step's timing in [`RunOutcome::steps`](crate::RunOutcome::steps) (memory
+    /// grows with the steps; the report's latency statistics and series are kept in
+    /// bounded memory either way).
     pub latency: bool,
 }
 

@@ -100,17 +100,27 @@ pub struct CoreEnergy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatencyReport {
     pub mean_cycles: f64,
+    /// The nearest-rank 99th percentile: exact when `p99_exact`, else from a histogram
+    /// with 3 significant digits (within 0.1 %; a run with more than 65,536 distinct
+    /// step latencies).
     pub p99_cycles: u64,
     pub max_cycles: u64,
     pub mean_ns: f64,
     pub p99_ns: f64,
     pub max_ns: f64,
+    #[serde(default = "yes")]
+    pub p99_exact: bool,
     /// The step with the largest latency and the core that finished last in it.
     pub max_step: Option<u32>,
     pub critical_core: Option<u32>,
     /// How often each core was the critical one, as (core, steps), most first.
     pub critical_cores: Vec<(u32, u32)>,
+    /// The latency of every step, or for a run of more than 131,072 steps the largest
+    /// latency of each run of `per_step_bucket` consecutive steps (at most 131,072
+    /// entries: memory and output do not grow with the run).
     pub per_step_cycles: Vec<u64>,
+    #[serde(default = "one")]
+    pub per_step_bucket: u64,
     /// Mean learning-engine cycles per step on the critical core (0 without learning).
     #[serde(default)]
     pub learning_mean_cycles: f64,
@@ -128,6 +138,11 @@ pub struct NocReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpikeReport {
     pub total: u64,
+    /// The raster (`raster.csv`, `raster.svg`) holds the spikes of the steps below this
+    /// one: all of them, or fewer when the raster would pass
+    /// [`crate::record::RASTER_MAX_SPIKES`] spikes (`None`: no raster recorded).
+    #[serde(default)]
+    pub raster_steps: Option<u32>,
     pub populations: Vec<PopulationSpikes>,
 }
 
@@ -179,35 +194,14 @@ impl RunReport {
             }
         };
 
-        let per_step: Vec<u64> = outcome.steps.iter().map(|s| s.cycles).collect();
+        let lat = &outcome.latency;
         let ns = |c: f64| c / clock.0 as f64 * 1e9;
-        let mut sorted = per_step.clone();
-        sorted.sort_unstable();
-        let p99 = if sorted.is_empty() {
-            0
-        } else {
-            sorted[((sorted.len() * 99).div_ceil(100)).max(1) - 1]
-        };
-        let max_i = per_step
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0)))
-            .map(|(i, _)| i);
-        let mean = if per_step.is_empty() {
-            0.0
-        } else {
-            per_step.iter().sum::<u64>() as f64 / per_step.len() as f64
-        };
-        let max = max_i.map_or(0, |i| per_step[i]);
-        let mut crit = std::collections::BTreeMap::<u32, u32>::new();
-        for s in &outcome.steps {
-            if let Some(c) = s.critical_core {
-                *crit.entry(c).or_default() += 1;
-            }
-        }
-        let mut critical_cores: Vec<(u32, u32)> = crit.into_iter().collect();
-        critical_cores.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let first_step = steps.saturating_sub(outcome.steps.len() as u32);
+        let (mean, p99, max) = (lat.mean(), lat.p99(), lat.max_cycles);
+        let critical_cores: Vec<(u32, u32)> = lat
+            .critical_cores()
+            .into_iter()
+            .map(|(k, n)| (k, u32::try_from(n).unwrap_or(u32::MAX)))
+            .collect();
 
         let dt = sim.options().dt_s;
         let populations: Vec<PopulationSpikes> = sim
@@ -219,10 +213,10 @@ impl RunReport {
                 name: name.clone(),
                 size,
                 spikes,
-                rate_hz: if size == 0 || outcome.steps.is_empty() {
+                rate_hz: if size == 0 || lat.steps == 0 {
                     0.0
                 } else {
-                    spikes as f64 / (size as f64 * outcome.steps.len() as f64 * dt)
+                    spikes as f64 / (size as f64 * lat.steps as f64 * dt)
                 },
             })
             .collect();
@@ -262,10 +256,12 @@ impl RunReport {
                 mean_ns: ns(mean),
                 p99_ns: ns(p99 as f64),
                 max_ns: ns(max as f64),
-                max_step: max_i.map(|i| first_step + i as u32),
-                critical_core: max_i.and_then(|i| outcome.steps[i].critical_core),
+                p99_exact: lat.percentiles_exact(),
+                max_step: lat.max_step,
+                critical_core: lat.max_core,
                 critical_cores,
-                per_step_cycles: per_step,
+                per_step_cycles: lat.series.clone(),
+                per_step_bucket: lat.bucket,
                 learning_mean_cycles: if state.chip.barriers == 0 {
                     0.0
                 } else {
@@ -280,6 +276,8 @@ impl RunReport {
             },
             spikes: SpikeReport {
                 total: outcome.spike_counts.iter().sum(),
+                raster_steps: (sim.options().record.spikes)
+                    .then(|| outcome.raster_until.min(state.step)),
                 populations,
             },
             synaptic_events: events.synaptic_op,
@@ -486,6 +484,14 @@ impl RunReport {
     ) -> Result<(), Error> {
         amine_report::write_dir(dir, &self.files(raster, recording, config)).map_err(Error::report)
     }
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// 131072 → "131,072".

@@ -12,9 +12,10 @@ use crate::energy::{ChipCounts, Counts};
 use amine_chip::learning::engine::{PostProducts, RowScratch};
 use amine_chip::learning::eprop::EpropRow;
 use amine_chip::modgrid::ModGrid;
+use serde::{Deserialize, Serialize};
 
 /// One core's changing state, as structure-of-arrays over its compartments.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CoreState {
     /// Synaptic current `u` (LIF/ALIF) or integrated input (graded units).
     pub u: Vec<i32>,
@@ -41,7 +42,7 @@ pub struct CoreState {
 }
 
 /// One plastic row: its weights as the learning engine keeps them and its pre traces.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PlasticState {
     /// Weight mantissas, one per synapse of the row.
     pub mantissas: Vec<i32>,
@@ -72,14 +73,16 @@ impl PlasticState {
 }
 
 /// Post traces of one learning slot, per compartment of the core.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PostTraces {
     /// Spiked in the current epoch.
     pub y0: Vec<bool>,
     pub y1: Vec<u16>,
     pub y2: Vec<u16>,
     pub y3: Vec<u16>,
-    /// Memory the learning phase reuses (not state: it compares equal whatever it holds).
+    /// Memory the learning phase reuses (not state: it compares equal whatever it holds,
+    /// and a checkpoint leaves it out).
+    #[serde(skip)]
     pub(crate) scratch: LearnScratch,
 }
 
@@ -112,8 +115,19 @@ impl std::fmt::Debug for LearnScratch {
     }
 }
 
-/// The whole changing state of a run.
-#[derive(Debug, Clone, PartialEq)]
+/// What the host has written into the chip's registers and the chip has not yet
+/// consumed: graded values queued for the next step and the learning engine's switch.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HostRegisters {
+    /// Per input port, graded values queued for the next step: (input, payload).
+    pub pending: Vec<Vec<(u32, u16)>>,
+    /// Whether the learning phase runs (the host can switch the engine off).
+    pub learning_on: bool,
+}
+
+/// The whole changing state of a run: everything a checkpoint needs to continue it
+/// bit for bit (see [`crate::checkpoint`]).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SimState {
     /// Steps completed so far (the next step to run).
     pub step: u32,
@@ -125,6 +139,8 @@ pub struct SimState {
     pub chip: ChipCounts,
     /// The modulator grid, when the image has modulator sources or an e-prop engine.
     pub grid: Option<ModGrid>,
+    /// The host's registers.
+    pub host: HostRegisters,
     /// The e-prop engine's state, for an image with an e-prop section.
     pub eprop: Option<crate::learning_eprop::EpropEngineState>,
 }

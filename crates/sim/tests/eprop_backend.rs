@@ -275,7 +275,7 @@ proptest! {
             for step in 0..c.net.trial_steps as usize {
                 let xs: Vec<u32> = t.spikes[t.start[step] as usize..t.start[step + 1] as usize]
                     .iter().map(|&i| u32::from(i)).collect();
-                sim.send_spikes(0, &xs).unwrap();
+                sim.send_spikes(&mut gs, 0, &xs).unwrap();
                 sim.step(&mut gs);
                 spikes.push(sim.last_emits().map(|e| e.1).collect::<Vec<u32>>());
             }

@@ -194,8 +194,10 @@ impl<'a> EdRunner<'a> {
 
     fn send_sample(&mut self, x: &[f32]) -> Result<(), Error> {
         self.layout.payloads(x, &mut self.buf);
-        self.sim.send_graded(self.layout.x_e, &self.buf)?;
-        self.sim.send_graded(self.layout.x_i, &self.buf)?;
+        self.sim
+            .send_graded(&mut self.state, self.layout.x_e, &self.buf)?;
+        self.sim
+            .send_graded(&mut self.state, self.layout.x_i, &self.buf)?;
         Ok(())
     }
 
@@ -233,7 +235,8 @@ impl<'a> EdRunner<'a> {
         if let Some(t) = self.target.get_mut(label) {
             *t = self.layout.payload_max;
         }
-        self.sim.send_graded(self.layout.target, &self.target)?;
+        self.sim
+            .send_graded(&mut self.state, self.layout.target, &self.target)?;
         self.sim.step(&mut self.state);
         let predicted = self.predict();
         for _ in INFERENCE_STEPS..self.layout.steps {

@@ -35,6 +35,10 @@ pub enum ErrorKind {
     /// Writing the report failed.
     #[error("{path}: {message}")]
     Io { path: String, message: String },
+    /// The caller's stop flag (SIGINT, SIGTERM) ended the run; `message` says where and
+    /// which checkpoint continues it.
+    #[error("{message}")]
+    Interrupted { message: String },
 }
 
 impl Error {

@@ -46,12 +46,16 @@ pub use report::{Cost, EpochPoint, TrainReport};
 
 use amine_chip::image::ChipImage;
 use amine_chip::ChipConfig;
+use amine_sim::checkpoint::{self, Identity};
+use amine_sim::SimState;
 use amine_sim::{energy_so_far, Components, SimOptions, Simulator, Timing};
 use amine_tasks::{Dataset, Split};
 use ed::{EdLayout, EdRunner};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// How to train.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,11 +96,26 @@ pub enum Progress {
 }
 
 /// Accumulates a phase's energy and simulated time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Meter {
     energy: Components,
     cycles: u64,
     learning_cycles: u64,
     samples: u64,
+}
+
+/// Where a measured phase started: the energy, cycles and learning cycles so far.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Mark(Components, u64, u64);
+
+impl Mark {
+    fn now(runner: &EdRunner) -> Mark {
+        Mark(
+            energy_so_far(runner.sim, &runner.state),
+            runner.state.chip.cycles,
+            runner.state.chip.learning_cycles,
+        )
+    }
 }
 
 impl Meter {
@@ -109,23 +128,25 @@ impl Meter {
         }
     }
 
+    /// Add what the chip did since `from` for `samples` samples.
+    fn add(&mut self, runner: &EdRunner, from: Mark, samples: u64) {
+        let Mark(e0, c0, l0) = from;
+        let e1 = energy_so_far(runner.sim, &runner.state);
+        self.energy += report::diff(e1, e0);
+        self.cycles += runner.state.chip.cycles - c0;
+        self.learning_cycles += runner.state.chip.learning_cycles - l0;
+        self.samples += samples;
+    }
+
     fn measure<T>(
         &mut self,
         runner: &mut EdRunner,
         samples: u64,
         f: impl FnOnce(&mut EdRunner) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let (e0, c0, l0) = (
-            energy_so_far(runner.sim, &runner.state),
-            runner.state.chip.cycles,
-            runner.state.chip.learning_cycles,
-        );
+        let from = Mark::now(runner);
         let out = f(runner)?;
-        let e1 = energy_so_far(runner.sim, &runner.state);
-        self.energy += report::diff(e1, e0);
-        self.cycles += runner.state.chip.cycles - c0;
-        self.learning_cycles += runner.state.chip.learning_cycles - l0;
-        self.samples += samples;
+        self.add(runner, from, samples);
         Ok(out)
     }
 
@@ -135,6 +156,16 @@ impl Meter {
         cost.learning_latency_s = self.learning_cycles as f64 / n / clock_hz.max(1.0);
         cost
     }
+}
+
+/// FNV-1a of a data set's samples and labels (a checkpoint names the data it trained on).
+fn fnv1a_data(data: &Dataset) -> String {
+    let mut bytes = Vec::new();
+    for (x, &l) in data.inputs.iter().zip(&data.labels) {
+        bytes.extend(x.iter().flat_map(|v| v.to_le_bytes()));
+        bytes.push(l);
+    }
+    format!("{:016x}", amine_chip::image::fnv1a(&bytes))
 }
 
 /// Accuracy and confusion matrix (`[true][predicted]`) of `data` with learning off.
@@ -155,12 +186,75 @@ fn evaluate(
     Ok((correct as f64 / data.len().max(1) as f64, confusion))
 }
 
+/// Checkpointing of an Error Diffusion run (see [`train_ed_with`]).
+pub struct Checkpointing<'a> {
+    /// Write the run's state here (atomically) every `every` epochs and when `stop`
+    /// ends the run.
+    pub path: Option<&'a Path>,
+    pub every: usize,
+    /// Continue the run saved in this checkpoint.
+    pub resume: Option<&'a Path>,
+    /// Polled after every sample: `true` ends the run (after writing the checkpoint)
+    /// with [`ErrorKind::Interrupted`].
+    pub stop: &'a dyn Fn() -> bool,
+}
+
+impl Default for Checkpointing<'_> {
+    fn default() -> Self {
+        Checkpointing {
+            path: None,
+            every: 1,
+            resume: None,
+            stop: &|| false,
+        }
+    }
+}
+
+/// What an Error Diffusion checkpoint holds: the simulator's state and the run's
+/// position and accumulators. The sample order is not stored: it is the seeded
+/// generator's, replayed on resume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EdBody {
+    state: SimState,
+    /// The epoch under way and the samples of it done (0: not started).
+    epoch: usize,
+    done: usize,
+    correct: usize,
+    /// Where the current epoch's training measurement started.
+    epoch_mark: Option<Mark>,
+    training: Meter,
+    inference: Meter,
+    curve: Vec<EpochPoint>,
+    confusion: Vec<Vec<u32>>,
+    test_accuracy: f64,
+}
+
 /// Train `image` (Error Diffusion layout, see [`ed`]) on `split` on the chip `config`.
 pub fn train_ed(
     config: &ChipConfig,
     image: &ChipImage,
     split: &Split,
     opts: &TrainOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<TrainReport, Error> {
+    train_ed_with(
+        config,
+        image,
+        split,
+        opts,
+        &Checkpointing::default(),
+        progress,
+    )
+}
+
+/// [`train_ed`] with checkpoints: a run resumed from a checkpoint ends bit-identical
+/// to an uninterrupted one (the checkpoint names the image, chip, task and options).
+pub fn train_ed_with(
+    config: &ChipConfig,
+    image: &ChipImage,
+    split: &Split,
+    opts: &TrainOptions,
+    ckpt: &Checkpointing,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<TrainReport, Error> {
     let options = SimOptions {
@@ -174,49 +268,130 @@ pub fn train_ed(
     layout.check(&split.test)?;
     let classes = layout.classes();
     let steps = layout.steps;
+    let identity = Identity::new(
+        "train-ed",
+        image,
+        format!(
+            "task={} train={} test={} epochs={} seed={} timing={} test_every_epoch={} chip_config={:016x}",
+            split.train.name,
+            fnv1a_data(&split.train),
+            fnv1a_data(&split.test),
+            opts.epochs,
+            opts.seed,
+            opts.timing,
+            opts.test_every_epoch,
+            amine_chip::identity::fingerprint(config)
+        ),
+    );
+    let mut body = match ckpt.resume {
+        Some(path) => {
+            let body: EdBody = checkpoint::read(path, &identity)?;
+            sim.check_state(&body.state, &path.display().to_string())?;
+            body
+        }
+        None => EdBody {
+            state: sim.initial_state(),
+            epoch: 0,
+            done: 0,
+            correct: 0,
+            epoch_mark: None,
+            training: Meter::new(),
+            inference: Meter::new(),
+            curve: Vec::new(),
+            confusion: Vec::new(),
+            test_accuracy: 0.0,
+        },
+    };
     let mut runner = EdRunner::new(&mut sim, layout);
+    runner.state = std::mem::take(&mut body.state);
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let mut order: Vec<usize> = (0..split.train.len()).collect();
-    let (mut training, mut inference) = (Meter::new(), Meter::new());
-    let mut curve = Vec::new();
-    let mut confusion = Vec::new();
-    let mut test_accuracy = 0.0;
-    for epoch in 0..opts.epochs {
+    // Replay the shuffles of the epochs begun so far.
+    for _ in 0..body.epoch + usize::from(body.done > 0) {
         order.shuffle(&mut rng);
+    }
+    let save = |runner: &EdRunner, body: &mut EdBody| -> Result<(), Error> {
+        if let Some(path) = ckpt.path {
+            body.state = runner.state.clone();
+            let written = checkpoint::write(path, &identity, &*body);
+            body.state = SimState::default();
+            written?;
+        }
+        Ok(())
+    };
+    while body.epoch < opts.epochs {
+        let epoch = body.epoch;
+        if body.done == 0 {
+            order.shuffle(&mut rng);
+            body.correct = 0;
+            body.epoch_mark = Some(Mark::now(&runner));
+        }
         let total = order.len();
-        let mut correct = 0usize;
-        training.measure(&mut runner, total as u64, |r| {
-            for (done, &i) in order.iter().enumerate() {
-                let label = split.train.labels[i] as usize;
-                correct += usize::from(r.train_sample(&split.train.inputs[i], label)? == label);
-                if done % 64 == 63 || done + 1 == total {
-                    progress(Progress::Training {
-                        epoch,
-                        done: done + 1,
-                        total,
-                    });
-                }
+        while body.done < total {
+            let i = order[body.done];
+            let label = split.train.labels[i] as usize;
+            let predicted = runner.train_sample(&split.train.inputs[i], label)?;
+            body.correct += usize::from(predicted == label);
+            body.done += 1;
+            if body.done % 64 == 0 || body.done == total {
+                progress(Progress::Training {
+                    epoch,
+                    done: body.done,
+                    total,
+                });
             }
-            Ok(())
-        })?;
+            if (ckpt.stop)() {
+                save(&runner, &mut body)?;
+                let saved = match ckpt.path {
+                    Some(p) => format!("; the checkpoint {} continues it (--resume)", p.display()),
+                    None => String::new(),
+                };
+                return Err(Error::new(ErrorKind::Interrupted {
+                    message: format!(
+                        "interrupted after sample {} of epoch {} of {}{saved}",
+                        body.done,
+                        epoch + 1,
+                        opts.epochs
+                    ),
+                }));
+            }
+        }
+        if let Some(mark) = body.epoch_mark.take() {
+            body.training.add(&runner, mark, total as u64);
+        }
         let last = epoch + 1 == opts.epochs;
         let test = if opts.test_every_epoch || last {
             progress(Progress::Testing { set: "test" });
-            let (acc, conf) = inference.measure(&mut runner, split.test.len() as u64, |r| {
-                evaluate(r, &split.test, classes)
-            })?;
-            (test_accuracy, confusion) = (acc, conf);
+            let (acc, conf) =
+                body.inference
+                    .measure(&mut runner, split.test.len() as u64, |r| {
+                        evaluate(r, &split.test, classes)
+                    })?;
+            (body.test_accuracy, body.confusion) = (acc, conf);
             Some(acc)
         } else {
             None
         };
-        curve.push(EpochPoint {
+        body.curve.push(EpochPoint {
             epoch: epoch + 1,
             samples_seen: (epoch + 1) * total,
-            online_train_accuracy: correct as f64 / total.max(1) as f64,
+            online_train_accuracy: body.correct as f64 / total.max(1) as f64,
             test_accuracy: test,
         });
+        body.epoch += 1;
+        body.done = 0;
+        if !last && body.epoch % ckpt.every.max(1) == 0 {
+            save(&runner, &mut body)?;
+        }
     }
+    let EdBody {
+        mut inference,
+        training,
+        curve,
+        confusion,
+        test_accuracy,
+        ..
+    } = body;
     progress(Progress::Testing { set: "train" });
     let (train_accuracy, _) = inference.measure(&mut runner, split.train.len() as u64, |r| {
         evaluate(r, &split.train, classes)

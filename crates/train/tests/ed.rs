@@ -233,3 +233,44 @@ fn error_units_put_the_rectified_error_into_the_class_region() {
     }
     assert!(checked > 20);
 }
+
+mod resume {
+    use super::*;
+    use amine_train::{train_ed_with, Checkpointing};
+    use proptest::prelude::*;
+    use std::cell::Cell;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 5, ..ProptestConfig::default() })]
+
+        /// Stopped after any sample of a 2-epoch run (with the per-epoch checkpoints
+        /// on), written to a checkpoint and resumed: the report equals the
+        /// uninterrupted run's, bit for bit (accuracies, curve, confusion, energy,
+        /// latency, Dale counts).
+        #[test]
+        fn a_resumed_run_reports_what_an_uninterrupted_one_does(stop in 1usize..80) {
+            let config = chip();
+            let image = compile(&small(3));
+            let split = digits(40, 12);
+            let opts = TrainOptions { epochs: 2, ..TrainOptions::default() };
+            let whole = train_ed(&config, &image, &split, &opts, &mut |_| {}).unwrap().to_json();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("ed.ckpt");
+            let seen = Cell::new(0usize);
+            let halt = || {
+                seen.set(seen.get() + 1);
+                seen.get() == stop
+            };
+            let first = Checkpointing { path: Some(&path), every: 1, resume: None, stop: &halt };
+            let e = train_ed_with(&config, &image, &split, &opts, &first, &mut |_| {}).unwrap_err();
+            prop_assert!(matches!(e.kind, ErrorKind::Interrupted { .. }), "{e}");
+            let again = Checkpointing { path: Some(&path), every: 1, resume: Some(&path), stop: &|| false };
+            let resumed = train_ed_with(&config, &image, &split, &opts, &again, &mut |_| {}).unwrap();
+            prop_assert_eq!(resumed.to_json(), whole);
+            // Another seed is another run: its checkpoint does not fit.
+            let other = TrainOptions { seed: 2, ..opts.clone() };
+            let e = train_ed_with(&config, &image, &split, &other, &again, &mut |_| {}).unwrap_err();
+            prop_assert!(e.to_string().contains("does not fit"), "{e}");
+        }
+    }
+}

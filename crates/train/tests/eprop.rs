@@ -270,3 +270,41 @@ fn a_study_splits_its_last_runs_without_changing_them() {
     );
     assert_eq!(run(2), one);
 }
+
+/// A study continued from its finished runs — saved in a checkpoint and read back —
+/// equals the uninterrupted study, and reports each run it trains as it finishes.
+#[test]
+fn a_study_resumed_from_its_finished_runs_equals_the_whole_study() {
+    use amine_sim::checkpoint::{self, Identity};
+    use amine_train::eprop::{run_study_resumable, EpropRun};
+    let mut cfg = small_cue_study(vec![Condition::Diffusion, Condition::Full], 5, 1);
+    cfg.base.trials = 32;
+    cfg.base.eval_trials = 4;
+    let chip = amine_chip::presets::preset("loihi-eprop").unwrap();
+    let whole = amine_train::eprop::run_study(&cfg, &chip, &|_, _, _| {}).unwrap();
+    let json = amine_train::eprop::report::to_json(&whole);
+    // Only the second run finished before the interruption.
+    let mut done: Vec<Option<EpropRun>> = vec![None; whole.runs.len()];
+    done[1] = Some(whole.runs[1].clone());
+    let id = Identity {
+        kind: "train-eprop".into(),
+        program: "p".into(),
+        chip: amine_chip::image::ChipStamp::of(&chip),
+        image: 1,
+        settings: 2,
+        settings_text: "s".into(),
+    };
+    // As `amine train` saves them: JSON (exact floats; NaN as null) in a checkpoint.
+    let bytes = checkpoint::encode(&id, &serde_json::to_string(&done).unwrap());
+    let text: String = checkpoint::decode(&bytes, "c", &id).unwrap();
+    let done: Vec<Option<EpropRun>> = serde_json::from_str(&text).unwrap();
+    let trained = std::sync::Mutex::new(Vec::new());
+    let resumed = run_study_resumable(&cfg, &chip, &|_, _, _| {}, done, &|i, _| {
+        trained.lock().unwrap().push(i)
+    })
+    .unwrap();
+    assert_eq!(amine_train::eprop::report::to_json(&resumed), json);
+    let mut trained = trained.into_inner().unwrap();
+    trained.sort();
+    assert_eq!(trained, vec![0], "only the unfinished run is trained again");
+}

@@ -101,17 +101,50 @@ impl ChipImage {
         write_atomically(path, &bytes)
     }
 
-    /// Read an image in either encoding (recognised by the binary magic).
+    /// Read an image in either encoding (recognised by the binary magic), within the
+    /// limits of [`crate::bounded::limits`].
     pub fn load(path: &Path) -> Result<ChipImage, Error> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+        use crate::bounded::{limits, read_text_from, sniff};
+        let s = sniff(path, "chip image", limits::IMAGE_BINARY, MAGIC.len())?;
         let origin = path.display().to_string();
-        if bytes.starts_with(&MAGIC) {
-            ChipImage::from_bytes(&bytes, &origin)
+        if s.head == MAGIC {
+            ChipImage::read_binary(s.reader, &origin, s.cap)
         } else {
-            let text = std::str::from_utf8(&bytes)
-                .map_err(|_| Error::image(&origin, "neither a binary image nor RON text"))?;
-            ChipImage::from_ron(text, &origin)
+            let limit = limits::IMAGE_RON.min(s.cap);
+            let text = read_text_from(s.reader, path, "chip image in RON", limit)?;
+            ChipImage::from_ron(&text, &origin)
         }
+    }
+
+    /// Read the binary encoding from `r`: the header first, then exactly the payload it
+    /// declares (at most [`crate::bounded::limits::IMAGE_BINARY`] bytes, and at most
+    /// `cap`).
+    pub fn read_binary(r: impl std::io::Read, origin: &str, cap: u64) -> Result<ChipImage, Error> {
+        use std::io::Read;
+        let io = |e: std::io::Error| Error::image(origin, format!("reading: {e}"));
+        let mut r = r;
+        let mut bytes = Vec::with_capacity(HEADER);
+        (&mut r)
+            .take(HEADER as u64)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        let version = bytes
+            .get(8..12)
+            .map(|v| u32::from_le_bytes(v.try_into().unwrap_or_default()));
+        if bytes.len() == HEADER && bytes[..8] == MAGIC && version == Some(IMAGE_VERSION) {
+            let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap_or_default());
+            let limit = crate::bounded::limits::IMAGE_BINARY.min(cap);
+            if len > limit {
+                return Err(Error::image(
+                    origin,
+                    format!(
+                        "header declares {len} payload bytes, more than the {limit}-byte limit"
+                    ),
+                ));
+            }
+            r.take(len + 1).read_to_end(&mut bytes).map_err(io)?;
+        }
+        ChipImage::from_bytes(&bytes, origin)
     }
 }
 

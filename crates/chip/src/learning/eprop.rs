@@ -248,7 +248,7 @@ pub fn psi(v: i64, thr_eff: i64, refractory: bool, thr: i64, c: &EpropConsts) ->
 /// One row's e-prop state: the source's εv now and one step ago, and per synapse (in
 /// the row's synapse order) εa, ē, the trial's Σe (for the rate regulariser) and the
 /// accumulated gradient g.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EpropRow {
     pub ev: i32,
     pub ev_prev: i32,
@@ -336,7 +336,7 @@ pub fn synapse_step_kind(
 
 /// Per compartment (indexed by compartment), what the synapse loop reads, derived once
 /// per step by [`EpropConsts::post_at`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EpropPost {
     /// ψ̂(t), F bits.
     pub psi: Vec<i32>,

@@ -70,7 +70,7 @@ pub fn mant_exp(x: f64, bits: u32) -> (i64, i32) {
 const ONE: u64 = 1 << 32;
 
 /// Adam's format and per-update registers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Adam {
     /// β1 and β2 in Q0.32.
     pub beta1: u64,
@@ -93,7 +93,7 @@ pub struct AdamStep {
 }
 
 /// Per weight: Adam's moments.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Moments {
     pub m: i64,
     pub v: u64,

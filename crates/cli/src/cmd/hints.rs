@@ -47,8 +47,12 @@ impl MappingArgs {
     pub fn hints(&self) -> Result<MappingHints> {
         let mut h = MappingHints::default();
         if let Some(path) = &self.hints {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the hints file {}", path.display()))?;
+            let text = amine_chip::bounded::read_text(
+                path,
+                "mapping-hints file",
+                amine_chip::bounded::limits::HINTS,
+            )
+            .with_context(|| format!("reading the hints file {}", path.display()))?;
             h = MappingHints::from_ron(&text, &path.display().to_string())?;
         }
         let mut place = BTreeMap::new();

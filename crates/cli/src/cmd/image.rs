@@ -25,9 +25,9 @@ pub fn run(command: ImageCommand) -> Result<()> {
             }
             let summary = ImageSummary::of(&img, config.as_ref());
             if json {
-                println!("{}", serde_json::to_string_pretty(&summary)?);
+                outln!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
-                print!("{}", summary.text());
+                out!("{}", summary.text());
             }
             Ok(())
         }

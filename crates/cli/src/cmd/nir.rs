@@ -14,7 +14,7 @@ pub fn run(command: NirCommand) -> Result<()> {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let lowered = amine_nir::lower::lower(&checked, dt, &name)?;
-            print!(
+            out!(
                 "{}",
                 amine_nir::show::render(&raw, &checked, Some(&lowered))
             );
@@ -34,10 +34,10 @@ pub fn run(command: NirCommand) -> Result<()> {
                 .with_context(|| format!("exporting {}", target.display()))?;
             amine_nir::write::write(&exported.graph, &output)?;
             for n in &exported.notes {
-                eprintln!("note: {n}");
+                errln!("note: {n}");
             }
             let g = &exported.graph;
-            println!(
+            outln!(
                 "wrote {} ({} nodes, {} edges, dt = {dt} s)",
                 output.display(),
                 g.nodes.len(),

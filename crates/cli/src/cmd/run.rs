@@ -5,14 +5,16 @@
 //! no partial report. A progress bar appears on stderr once a run has taken over a
 //! second (and only on a terminal).
 
-use crate::args::{MappingArgs, RunArgs};
+use crate::args::{CheckpointArgs, MappingArgs, RunArgs};
 use amine_chip::image::{codec::MAGIC, ChipImage};
 use amine_chip::presets::Resolved;
 use amine_chip::ChipConfig;
 use amine_compiler::program::MappingHints;
+use amine_sim::checkpoint::{self, Identity};
+use amine_sim::resume::RunBody;
 use amine_sim::{
-    parse_csv, Monitor, MonitorOptions, Record, Recording, RunOutcome, RunReport, SimOptions,
-    Simulator, Timing,
+    parse_csv, Monitor, MonitorOptions, Record, Recorder, Recording, RunOutcome, RunReport,
+    SimOptions, SimState, Simulator, Timing,
 };
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -78,26 +80,43 @@ pub fn load(
             compile_s: start.elapsed().as_secs_f64(),
         });
     }
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    use amine_chip::bounded::{limits, read_text_from, sniff};
+    // The first 64 KiB tell a binary image, a program and a RON image apart, so each
+    // is read within its own limit.
+    let sniffed = sniff(path, "chip image", limits::IMAGE_BINARY, 64 << 10)?;
+    let (head, reader, cap) = (sniffed.head, sniffed.reader, sniffed.cap);
     let origin = path.display().to_string();
-    if bytes.starts_with(&MAGIC) {
+    if head.starts_with(&MAGIC) {
         if mapping.given() {
             anyhow::bail!(
                 "{origin} is a compiled image: mapping hints (--hints, --cores, --max-per-core, --place, --colocate) apply when a program or NIR file is compiled"
             );
         }
-        let image = ChipImage::from_bytes(&bytes, &origin)?;
+        let image = ChipImage::read_binary(reader, &origin, cap)?;
         return Ok(Loaded {
             image,
             dt_s: 1e-3,
             compile_s: 0.0,
         });
     }
-    let text = std::str::from_utf8(&bytes).map_err(|_| {
-        anyhow::anyhow!(
-            "{origin}: neither a binary chip image nor RON text (a program or an image)"
-        )
-    })?;
+    let valid = match std::str::from_utf8(&head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none() && head.len() == 64 << 10,
+    };
+    if !valid || head.contains(&0) {
+        anyhow::bail!("{origin}: neither a binary chip image nor RON text (a program or an image)");
+    }
+    let text = if is_program(&String::from_utf8_lossy(&head)) {
+        read_text_from(reader, path, "network program", limits::PROGRAM.min(cap))?
+    } else {
+        read_text_from(
+            reader,
+            path,
+            "chip image in RON",
+            limits::IMAGE_RON.min(cap),
+        )?
+    };
+    let text = text.as_str();
     if is_program(text) {
         compile(
             text,
@@ -125,6 +144,8 @@ pub struct Finished {
     pub outcome: RunOutcome,
     pub recording: Recording,
     pub sim_s: f64,
+    /// Checkpoints written, their total bytes and seconds (part of `sim_s`).
+    pub checkpoints: (u32, u64, f64),
 }
 
 /// How a run is simulated.
@@ -136,6 +157,8 @@ pub struct How<'a> {
     /// Record the raster and, with monitor options, every probe, weights and field
     /// (for a report directory).
     pub record: Option<MonitorOptions>,
+    /// Checkpoint and resume (see `amine_sim::checkpoint`).
+    pub checkpoint: &'a CheckpointArgs,
 }
 
 /// The monitor sampling of a run with a report: every `every` steps, snapshots every
@@ -154,7 +177,12 @@ pub fn monitor_options(
     })
 }
 
-/// Simulate `loaded` on `chip`, with an optional input file, showing progress on long runs.
+/// Steps between two checkpoints when `--checkpoint-every` is not given.
+const CHECKPOINT_EVERY: u64 = 100_000;
+
+/// Simulate `loaded` on `chip`, with an optional input file, showing progress on long
+/// runs; with `how.checkpoint`, checkpointing and resuming (see `amine_sim::checkpoint`).
+/// SIGINT or SIGTERM stop the run between two steps (after writing the checkpoint).
 pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> {
     let How {
         steps,
@@ -162,14 +190,17 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
         threads,
         input,
         record,
+        checkpoint: ckpt,
     } = how;
+    let record_spikes = record.is_some();
     let options = SimOptions {
         threads,
         timing,
         steps,
         record: Record {
-            spikes: record.is_some(),
-            latency: true,
+            spikes: record_spikes,
+            // The report's latency figures are kept in bounded memory by the recorder.
+            latency: false,
         },
         dt_s: loaded.dt_s,
     };
@@ -182,48 +213,115 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
         .map(|p| p.name.as_str())
         .collect();
     if input.is_none() && !external.is_empty() {
-        eprintln!(
+        errln!(
             "note: no --input given, so the External input port(s) `{}` send no spikes",
             external.join("`, `")
         );
     }
+    let mut input_sum = 0;
     if let Some(path) = input {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text = amine_chip::bounded::read_text(
+            path,
+            "spike file",
+            amine_sim::inputs::max_spike_file_bytes(&loaded.image, steps),
+        )?;
+        input_sum = amine_chip::image::fnv1a(text.as_bytes());
         let spikes = parse_csv(&text, &path.display().to_string(), &loaded.image, steps)?;
         sim = sim.with_external(spikes)?;
     }
-    let mut state = sim.initial_state();
+    let raster_until = if record_spikes { u32::MAX } else { 0 };
+    // Everything besides the image that fixes the result (threads do not).
+    let identity = Identity::new(
+        "run",
+        &loaded.image,
+        format!(
+            "steps={steps} timing={timing} dt_s={} input={input_sum:016x} raster={record_spikes} monitors={} chip_config={}",
+            loaded.dt_s,
+            record.map_or("none".to_string(), |o| format!("{}/{}", o.every, o.snapshot_every)),
+            chip.identity.fingerprint
+        ),
+    );
+    let (mut state, mut rec, recording) = match &ckpt.resume {
+        Some(path) => {
+            let body: RunBody = checkpoint::read(path, &identity)?;
+            sim.check_state(&body.state, &path.display().to_string())?;
+            (body.state, body.recorder, body.recording)
+        }
+        None => {
+            let state = sim.initial_state();
+            let populations = sim.population_names().len();
+            let rec = Recorder::new(0, populations, raster_until, false);
+            (state, rec, None)
+        }
+    };
     let mut monitor = record
         .map(|o| Monitor::new(&sim, &loaded.image, &state, o, steps))
         .transpose()?;
+    if let (Some(m), Some(r), Some(path)) = (&mut monitor, recording, &ckpt.resume) {
+        m.resume(r, &path.display().to_string())?;
+    }
+    let every = ckpt.checkpoint_every.unwrap_or(CHECKPOINT_EVERY).max(1);
+    let mut written = (0u32, 0u64, 0.0f64);
+    let mut save = |state: &SimState, rec: &Recorder, monitor: &Option<Monitor>| -> Result<()> {
+        if let Some(path) = &ckpt.checkpoint {
+            let t = Instant::now();
+            let body = RunBody {
+                state: state.clone(),
+                recorder: rec.clone(),
+                recording: monitor.as_ref().map(|m| m.recording().clone()),
+            };
+            let bytes = checkpoint::write(path, &identity, &body)?;
+            written = (
+                written.0 + 1,
+                written.1 + bytes,
+                written.2 + t.elapsed().as_secs_f64(),
+            );
+        }
+        Ok(())
+    };
+    crate::signals::install();
     let start = Instant::now();
     let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::hidden());
+    bar.set_position(u64::from(state.step));
+    bar.reset_eta();
     let mut shown = false;
-    let observe = |sim: &Simulator, state: &amine_sim::SimState| {
+    while state.step < steps {
+        sim.step_recorded(&mut state, &mut rec);
         if let Some(m) = &mut monitor {
-            m.observe(sim, state);
+            m.observe(&sim, &state);
         }
-    };
-    let outcome = sim.run_observed(
-        &mut state,
-        |done, _| {
-            if !shown && start.elapsed() > Duration::from_secs(1) {
-                shown = true;
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{spinner} step {pos}/{len} [{bar:40}] {elapsed} elapsed, eta {eta}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
-                bar.set_draw_target(ProgressDrawTarget::stderr());
-            }
-            bar.set_position(done as u64);
-        },
-        observe,
-    );
+        if u64::from(state.step) % every == 0 && state.step < steps {
+            save(&state, &rec, &monitor)?;
+        }
+        if crate::signals::interrupted() {
+            bar.finish_and_clear();
+            save(&state, &rec, &monitor)?;
+            let saved = match &ckpt.checkpoint {
+                Some(p) => format!("; the checkpoint {} continues it (--resume)", p.display()),
+                None => String::new(),
+            };
+            return Err(crate::signals::Interrupted(format!(
+                "interrupted after step {} of {steps}{saved}",
+                state.step
+            ))
+            .into());
+        }
+        if !shown && start.elapsed() > Duration::from_secs(1) {
+            shown = true;
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} step {pos}/{len} [{bar:40}] {elapsed} elapsed, eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        bar.set_position(u64::from(state.step));
+    }
     bar.finish_and_clear();
     let sim_s = start.elapsed().as_secs_f64();
+    let checkpoints = written;
+    let outcome = RunOutcome::from(rec);
     let mut report = RunReport::new(&sim, &state, &outcome);
     report.chip_config = chip.identity.clone();
     Ok(Finished {
@@ -231,6 +329,7 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
         outcome,
         recording: monitor.map(Monitor::finish).unwrap_or_default(),
         sim_s,
+        checkpoints,
     })
 }
 
@@ -253,7 +352,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     };
     let loaded = load(&a.target, &chip.config, a.dt, &a.mapping)?;
     if a.report.is_none() && !loaded.image.probes.is_empty() {
-        eprintln!(
+        errln!(
             "note: the image declares {} probe(s); give --report DIR to record them",
             loaded.image.probes.len()
         );
@@ -267,6 +366,7 @@ pub fn run(a: RunArgs) -> Result<()> {
             threads: a.threads,
             input: a.input.as_deref(),
             record,
+            checkpoint: &a.checkpoint,
         },
     )?;
     let report_start = Instant::now();
@@ -274,11 +374,11 @@ pub fn run(a: RunArgs) -> Result<()> {
         write_report(&done, dir, &chip.config)?;
     }
     if a.json {
-        print!("{}", done.report.to_json());
+        out!("{}", done.report.to_json());
     } else {
-        print!("{}", done.report.summary());
+        out!("{}", done.report.summary());
         if let Some(dir) = &a.report {
-            println!(
+            outln!(
                 "report written to {}/ (report.html, report.json, raster.csv, energy_heatmap.svg, raster.svg, latency.svg{})",
                 dir.display(),
                 if done.recording.traces.is_empty() && done.recording.spikes.is_empty() && done.recording.weights.is_empty() && done.recording.field.is_none() { "" } else { ", monitors/" }
@@ -286,12 +386,15 @@ pub fn run(a: RunArgs) -> Result<()> {
         }
     }
     if a.timings {
-        eprintln!(
-            "amine-timings: compile_s={:.6} sim_s={:.6} report_s={:.6} total_s={:.6}",
+        errln!(
+            "amine-timings: compile_s={:.6} sim_s={:.6} report_s={:.6} total_s={:.6} checkpoints={} checkpoint_bytes={} checkpoint_s={:.6}",
             loaded.compile_s,
             done.sim_s,
             report_start.elapsed().as_secs_f64(),
-            start.elapsed().as_secs_f64()
+            start.elapsed().as_secs_f64(),
+            done.checkpoints.0,
+            done.checkpoints.1,
+            done.checkpoints.2
         );
     }
     Ok(())

@@ -64,9 +64,9 @@ pub fn sweep(a: SweepArgs) -> Result<()> {
     let files = amine_sweep::sweep_files(&sweep, &outcomes, &spec_text);
     amine_report::write_dir(&a.report, &files).context("writing the report")?;
     let rows = amine_sweep::rows::rows(&sweep, &outcomes);
-    print!("{}", amine_sweep::page::summary(&sweep, &rows).to_text());
+    out!("{}", amine_sweep::page::summary(&sweep, &rows).to_text());
     let ok = outcomes.iter().filter(|o| o.result.is_ok()).count();
-    println!(
+    outln!(
         "{} points ({ok} ran) in {:.1} s on {} thread(s); report written to {}/ (report.html, table.csv, table.json, pareto_*.svg)",
         outcomes.len(),
         start.elapsed().as_secs_f64(),
@@ -100,14 +100,14 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         amine_report::write_dir(dir, &amine_sweep::compare_files(&sweep, &outcomes))
             .context("writing the report")?;
     }
-    print!("{}", table.to_text());
-    println!(
+    out!("{}", table.to_text());
+    outln!(
         "compared on {} chips in {:.1} s",
         outcomes.len(),
         start.elapsed().as_secs_f64()
     );
     if let Some(dir) = &a.report {
-        println!(
+        outln!(
             "report written to {}/ (report.html, table.csv, table.json, comparison.txt, pictures)",
             dir.display()
         );

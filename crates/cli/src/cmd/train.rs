@@ -12,19 +12,22 @@
 use crate::args::{EpropFlags, TemplateArgs, TrainArgs};
 use amine_compiler::program::Program;
 use amine_compiler::templates::{error_diffusion, Credit, EdNetwork};
+use amine_sim::checkpoint::{self, Identity};
 use amine_sim::Timing;
 use amine_tasks::eprop::{Condition, TaskKind};
 use amine_train::eprop::report::{condition_name, summary_text, to_json, write_dir, FILES};
+use amine_train::eprop::EpropRun;
 use amine_train::eprop::{
-    run_study, settings, template_program, EpropRunConfig, RunProgress, StudyConfig,
+    run_study_resumable, settings, template_program, EpropRunConfig, RunProgress, StudyConfig,
     TemplateOptions,
 };
 use amine_train::report::FloatReference;
-use amine_train::{train_ed, Progress, TrainOptions};
+use amine_train::{train_ed_with, Checkpointing, Progress, TrainOptions};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Error Diffusion's default number of epochs.
@@ -78,8 +81,11 @@ fn ed(a: &TrainArgs) -> Result<()> {
         amine_report::dir::check_target(dir)?;
     }
     let origin = program_path.display().to_string();
-    let text =
-        std::fs::read_to_string(program_path).with_context(|| format!("reading {origin}"))?;
+    let text = amine_chip::bounded::read_text(
+        program_path,
+        "network program",
+        amine_chip::bounded::limits::PROGRAM,
+    )?;
     let mut program = Program::from_ron(&text, &origin)?;
     program.seed = a.seed;
     let base = program_path.parent().unwrap_or(Path::new("."));
@@ -97,26 +103,49 @@ fn ed(a: &TrainArgs) -> Result<()> {
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
     let mut shown = false;
     let train_start = Instant::now();
-    let mut report = train_ed(&chip.config, &compiled.image, &split, &opts, &mut |p| {
-        if !shown && train_start.elapsed() > Duration::from_millis(500) {
-            shown = true;
-            bar.set_style(
+    crate::signals::install();
+    let ckpt = Checkpointing {
+        path: a.checkpoint.checkpoint.as_deref(),
+        every: usize::try_from(a.checkpoint.checkpoint_every.unwrap_or(1)).unwrap_or(usize::MAX),
+        resume: a.checkpoint.resume.as_deref(),
+        stop: &crate::signals::interrupted,
+    };
+    let trained = train_ed_with(
+        &chip.config,
+        &compiled.image,
+        &split,
+        &opts,
+        &ckpt,
+        &mut |p| {
+            if !shown && train_start.elapsed() > Duration::from_millis(500) {
+                shown = true;
+                bar.set_style(
                 ProgressStyle::with_template(
                     "{spinner} {msg} [{bar:40}] {pos}/{len} samples, {elapsed} elapsed, eta {eta}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            bar.set_draw_target(ProgressDrawTarget::stderr());
-        }
-        match p {
-            Progress::Training { epoch, done, total } => {
-                bar.set_message(format!("epoch {}/{}", epoch + 1, epochs));
-                bar.set_position((epoch * total + done) as u64);
+                bar.set_draw_target(ProgressDrawTarget::stderr());
             }
-            Progress::Testing { set } => bar.set_message(format!("testing on {set}")),
-        }
-    })?;
+            match p {
+                Progress::Training { epoch, done, total } => {
+                    bar.set_message(format!("epoch {}/{}", epoch + 1, epochs));
+                    bar.set_position((epoch * total + done) as u64);
+                }
+                Progress::Testing { set } => bar.set_message(format!("testing on {set}")),
+            }
+        },
+    );
     bar.finish_and_clear();
+    let mut report = match trained {
+        Err(e) => {
+            if let amine_train::ErrorKind::Interrupted { message } = &e.kind {
+                return Err(crate::signals::Interrupted(message.clone()).into());
+            }
+            return Err(e.into());
+        }
+        Ok(r) => r,
+    };
     report.chip_config = chip.identity.clone();
     let train_s = train_start.elapsed().as_secs_f64();
     if !a.no_float {
@@ -133,16 +162,16 @@ fn ed(a: &TrainArgs) -> Result<()> {
             .context("writing the report")?;
     }
     if a.json {
-        print!("{}", report.to_json());
+        out!("{}", report.to_json());
     } else {
-        print!("{}", report.summary());
-        println!(
+        out!("{}", report.summary());
+        outln!(
             "wall time: {train_s:.2} s on the chip model ({} thread(s)), {:.2} s in all",
             a.threads,
             start.elapsed().as_secs_f64()
         );
         if let Some(dir) = &a.report {
-            println!(
+            outln!(
                 "report written to {}/ (report.html, report.json, curve.csv, curve.svg, confusion.csv, summary.txt)",
                 dir.display()
             );
@@ -273,7 +302,11 @@ fn eprop_programs(a: &TrainArgs, task: TaskKind) -> Result<Vec<(String, Program)
         );
     }
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {origin}"))?;
+    let text = amine_chip::bounded::read_text(
+        path,
+        "network program",
+        amine_chip::bounded::limits::PROGRAM,
+    )?;
     let program = Program::from_ron(&text, &origin)?;
     settings(&program).with_context(|| format!("{origin} with --task {}", a.task))?;
     Ok(vec![(origin, program)])
@@ -282,6 +315,9 @@ fn eprop_programs(a: &TrainArgs, task: TaskKind) -> Result<Vec<(String, Program)
 /// `amine train [PROGRAM] --task <e-prop task>`: a study of programs × seeds.
 fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
     let start = Instant::now();
+    if a.checkpoint.checkpoint_every.is_some() {
+        bail!("--checkpoint-every is for `amine run` and Error Diffusion: an e-prop study is checkpointed after every run");
+    }
     let ed_only = [
         ("--epochs", a.epochs.is_some()),
         ("--timing", a.timing.is_some()),
@@ -375,8 +411,50 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
             ));
         }
     };
+    // Checkpoints: the finished runs, written after each one; a signal ends the study
+    // at once (the runs under way are lost, the finished ones are in the checkpoint).
+    let identity = study_identity(&cfg, &chip)?;
+    let done = match &a.checkpoint.resume {
+        // The runs travel as JSON (exact floats): their NaN metrics are `null` there.
+        Some(path) => {
+            let text: String = checkpoint::read(path, &identity)?;
+            serde_json::from_str::<Vec<Option<EpropRun>>>(&text)
+                .with_context(|| format!("{}: corrupt e-prop progress", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    let progress = Mutex::new(done.clone());
+    let on_run = |i: usize, run: &EpropRun| {
+        let (Some(path), Ok(mut p)) = (&a.checkpoint.checkpoint, progress.lock()) else {
+            return;
+        };
+        if p.len() <= i {
+            p.resize(cfg.seeds * cfg.programs.len(), None);
+        }
+        p[i] = Some(run.clone());
+        let text = serde_json::to_string(&*p).unwrap_or_default();
+        if let Err(e) = checkpoint::write(path, &identity, &text) {
+            errln!("warning: the checkpoint could not be written: {e}");
+        }
+    };
+    crate::signals::install();
+    let on_progress = |c: Condition, seed: u64, p: RunProgress| {
+        if crate::signals::interrupted() {
+            // Holding the lock: no checkpoint is being written.
+            let _held = progress.lock();
+            bar.finish_and_clear();
+            let saved = match &a.checkpoint.checkpoint {
+                Some(p) => format!("; the checkpoint {} continues it (--resume)", p.display()),
+                None => String::new(),
+            };
+            errln!("error: interrupted{saved}");
+            std::process::exit(i32::from(crate::signals::EXIT_INTERRUPTED));
+        }
+        on_progress(c, seed, p)
+    };
     let train_start = Instant::now();
-    let study = run_study(&cfg, &chip, &on_progress).map(|s| s.named(&resolved.identity));
+    let study = run_study_resumable(&cfg, &chip, &on_progress, done, &on_run)
+        .map(|s| s.named(&resolved.identity));
     bar.finish_and_clear();
     let study = study?;
     let train_s = train_start.elapsed().as_secs_f64();
@@ -384,22 +462,22 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
         write_dir(&study, dir, &chip).context("writing the report")?;
     }
     if a.json {
-        print!("{}", to_json(&study));
+        out!("{}", to_json(&study));
     } else {
-        print!("{}", summary_text(&study));
+        out!("{}", summary_text(&study));
         // The last `runs % parallel` runs are each split over all the threads.
         let tail = match runs % parallel {
             0 => String::new(),
             k => format!(", the last {k} with {} each", cfg.base.threads * parallel),
         };
-        println!(
+        outln!(
             "wall time: {train_s:.2} s on the chip model ({runs} run(s), {parallel} at a time, \
              {} thread(s) per run{tail}), {:.2} s in all",
             cfg.base.threads,
             start.elapsed().as_secs_f64()
         );
         if let Some(dir) = &a.report {
-            println!(
+            outln!(
                 "report written to {}/ ({})",
                 dir.display(),
                 FILES.join(", ")
@@ -508,7 +586,7 @@ fn template_eprop(a: TemplateArgs) -> Result<()> {
     amine_chip::error::write_atomically(&a.output, text.as_bytes())
         .with_context(|| format!("writing {}", a.output.display()))?;
     let e = program.eprop.as_ref();
-    println!(
+    outln!(
         "wrote {} ({} neurons, {} inputs, {} readouts, trials of {} steps)",
         a.output.display(),
         program.populations.iter().map(|p| p.size).sum::<u32>(),
@@ -568,7 +646,7 @@ fn template_ed(a: TemplateArgs) -> Result<()> {
     let text = error_diffusion(&net).to_ron();
     amine_chip::error::write_atomically(&a.output, text.as_bytes())
         .with_context(|| format!("writing {}", a.output.display()))?;
-    println!(
+    outln!(
         "wrote {} ({} classes × {} hidden, {} steps per sample)",
         a.output.display(),
         net.classes,
@@ -576,4 +654,48 @@ fn template_ed(a: TemplateArgs) -> Result<()> {
         net.steps_per_sample()
     );
     Ok(())
+}
+
+/// What an e-prop study's checkpoint belongs to: the chip, the programs and every
+/// setting that fixes the runs (threads included: each run reports them).
+fn study_identity(cfg: &StudyConfig, chip: &amine_chip::ChipConfig) -> Result<Identity> {
+    let mut programs = String::new();
+    for (source, program) in &cfg.programs {
+        programs.push_str(source);
+        programs.push_str(&program.to_ron());
+    }
+    // The whole configuration (costs included), not only the structure in the stamp.
+    let full = format!(
+        "{:?} {} {} {} {:?} {:016x}",
+        cfg.task,
+        cfg.first_seed,
+        cfg.seeds,
+        cfg.threads,
+        cfg.base,
+        amine_chip::identity::fingerprint(chip)
+    );
+    Ok(Identity {
+        kind: "train-eprop".into(),
+        program: cfg
+            .programs
+            .iter()
+            .map(|p| p.0.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        chip: amine_chip::image::ChipStamp::of(chip),
+        image: amine_chip::image::fnv1a(programs.as_bytes()),
+        settings: amine_chip::image::fnv1a(full.as_bytes()),
+        settings_text: format!(
+            "task {:?}, seeds {}..{}, {} run(s) at a time, {} trials, eval every {} on {}, threads {}{}",
+            cfg.task,
+            cfg.first_seed,
+            cfg.first_seed + cfg.seeds as u64,
+            cfg.threads,
+            cfg.base.trials,
+            cfg.base.eval_every,
+            cfg.base.eval_trials,
+            cfg.base.threads,
+            if cfg.base.float { ", float" } else { "" }
+        ),
+    })
 }

@@ -253,6 +253,44 @@ impl Monitor {
         }
     }
 
+    /// What has been recorded so far (a checkpoint carries it).
+    pub fn recording(&self) -> &Recording {
+        &self.rec
+    }
+
+    /// Continue the recording `rec` of a checkpointed run (read from `origin`) instead
+    /// of starting afresh: it must hold this monitor's probes, projections and field
+    /// with these options.
+    pub fn resume(&mut self, rec: Recording, origin: &str) -> Result<(), Error> {
+        let fits =
+            rec.options == self.rec.options
+                && rec.traces.len() == self.rec.traces.len()
+                && rec.spikes.len() == self.rec.spikes.len()
+                && rec.weights.len() == self.rec.weights.len()
+                && rec.field.is_some() == self.rec.field.is_some()
+                && rec
+                    .traces
+                    .iter()
+                    .zip(&self.rec.traces)
+                    .all(|(a, b)| a.probe == b.probe && a.kind == b.kind && a.neurons == b.neurons)
+                && rec
+                    .spikes
+                    .iter()
+                    .zip(&self.rec.spikes)
+                    .all(|(a, b)| a.probe == b.probe)
+                && rec.weights.iter().zip(&self.rec.weights).all(|(a, b)| {
+                    a.projection == b.projection && a.pre == b.pre && a.post == b.post
+                });
+        if !fits {
+            return Err(Error::checkpoint(
+                origin,
+                "the monitors' recording does not fit this image's probes and projections",
+            ));
+        }
+        self.rec = rec;
+        Ok(())
+    }
+
     /// What was recorded.
     pub fn finish(self) -> Recording {
         self.rec

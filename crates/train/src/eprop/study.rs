@@ -111,6 +111,21 @@ pub fn run_study(
     chip: &ChipConfig,
     on_progress: &(dyn Fn(Condition, u64, RunProgress) + Sync),
 ) -> Result<EpropStudy, Error> {
+    run_study_resumable(cfg, chip, on_progress, Vec::new(), &|_, _| {})
+}
+
+/// [`run_study`] that can continue: `done[i]`, when given, is job `i`'s finished run
+/// (jobs in study order: programs, then seeds), used as it is instead of training it
+/// again; `on_run(i, run)` sees each run as it finishes (to checkpoint it). Runs are
+/// independent and deterministic, so a study continued this way equals an
+/// uninterrupted one.
+pub fn run_study_resumable(
+    cfg: &StudyConfig,
+    chip: &ChipConfig,
+    on_progress: &(dyn Fn(Condition, u64, RunProgress) + Sync),
+    done: Vec<Option<EpropRun>>,
+    on_run: &(dyn Fn(usize, &EpropRun) + Sync),
+) -> Result<EpropStudy, Error> {
     let mut jobs: Vec<EpropRunConfig> = Vec::new();
     let mut conditions = Vec::new();
     for (source, program) in &cfg.programs {
@@ -135,10 +150,26 @@ pub fn run_study(
             });
         }
     }
-    let results: Mutex<Vec<Option<Result<EpropRun, Error>>>> =
-        Mutex::new((0..jobs.len()).map(|_| None).collect());
+    if !done.is_empty() && done.len() != jobs.len() {
+        return Err(Error::new(crate::error::ErrorKind::Settings {
+            message: format!(
+                "the saved progress has {} runs, this study {}",
+                done.len(),
+                jobs.len()
+            ),
+        }));
+    }
+    let results: Mutex<Vec<Option<Result<EpropRun, Error>>>> = Mutex::new(
+        (0..jobs.len())
+            .map(|i| done.get(i).cloned().flatten().map(Ok))
+            .collect(),
+    );
+    let finished = |i: usize| results.lock().map(|all| all[i].is_some()).unwrap_or(false);
     let threads = cfg.threads.clamp(1, jobs.len().max(1));
     let store = |i: usize, r: Result<EpropRun, Error>| {
+        if let Ok(run) = &r {
+            on_run(i, run);
+        }
         if let Ok(mut all) = results.lock() {
             all[i] = Some(r);
         }
@@ -155,6 +186,9 @@ pub fn run_study(
                 let Some(job) = jobs.get(i).filter(|_| i < side_by_side) else {
                     break;
                 };
+                if finished(i) {
+                    continue;
+                }
                 store(
                     i,
                     train_eprop(job, chip, &mut |p| on_progress(job.condition, job.seed, p)),
@@ -163,6 +197,9 @@ pub fn run_study(
         }
     });
     for (i, job) in jobs.iter().enumerate().skip(side_by_side) {
+        if finished(i) {
+            continue;
+        }
         let job = EpropRunConfig {
             threads: job.threads * threads,
             ..job.clone()
