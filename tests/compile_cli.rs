@@ -209,7 +209,7 @@ fn image_show_refuses_a_foreign_chip_and_garbage() {
     let out = amine(&["image", "show", s(&img), "--chip", "tiny"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("recompile"),
+        text(&out.stderr).contains("compile the program again for this chip"),
         "{}",
         text(&out.stderr)
     );

@@ -382,6 +382,7 @@ fn every_decoder_gives_a_value_or_a_clean_error_in_bounded_memory() {
         &RunBody {
             state,
             recorder: rec,
+            recording: None,
         },
     );
     for i in 0..n {

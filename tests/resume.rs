@@ -1,13 +1,17 @@
 //! Checkpoint and resume: a run stopped at any step, written to a checkpoint, read back
 //! into a fresh simulator and continued ends bit-identical to the uninterrupted run
-//! (state — spikes, weights, traces, grid, counters — the recorder and the report);
+//! (state — spikes, weights, traces, grid, counters — the recorder, the monitors'
+//! recording and every file of the report directory);
 //! a child `amine run` killed with SIGKILL at a seeded moment and resumed from its last
 //! checkpoint prints the identical report; SIGINT stops a run with exit code 130 and
 //! leaves no report; a closed stdout ends `amine` quietly.
 
 use amine_sim::checkpoint::{self, Identity};
 use amine_sim::resume::RunBody;
-use amine_sim::{Record, Recorder, RunOutcome, RunReport, SimOptions, SimState, Simulator};
+use amine_sim::{
+    Monitor, MonitorOptions, Record, Recorder, RunOutcome, RunReport, SimOptions, SimState,
+    Simulator,
+};
 use proptest::prelude::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -41,9 +45,28 @@ fn recorder(sim: &Simulator) -> Recorder {
     Recorder::new(0, sim.population_names().len(), u32::MAX, false)
 }
 
-fn finish(sim: &Simulator, state: &SimState, rec: Recorder) -> (String, RunOutcome) {
+/// Monitors sampling every 3 steps, snapshotting every 8.
+const MONITORS: MonitorOptions = MonitorOptions {
+    every: 3,
+    snapshot_every: 8,
+};
+
+fn monitor(sim: &Simulator, image: &amine_chip::image::ChipImage, state: &SimState) -> Monitor {
+    Monitor::new(sim, image, state, MONITORS, STEPS).unwrap()
+}
+
+/// The report directory's files (report.json, pictures, monitors, report.html) and the
+/// outcome.
+fn finish(
+    sim: &Simulator,
+    state: &SimState,
+    rec: Recorder,
+    monitor: Monitor,
+) -> (Vec<amine_report::File>, RunOutcome) {
     let outcome = RunOutcome::from(rec);
-    (RunReport::new(sim, state, &outcome).to_json(), outcome)
+    let report = RunReport::new(sim, state, &outcome);
+    let files = report.files(&outcome.raster, &monitor.finish(), sim.config());
+    (files, outcome)
 }
 
 /// Runs `program` to STEPS whole, and again stopped after `stop` steps, checkpointed
@@ -53,24 +76,29 @@ fn resume_matches(program: &str, chip: &str, stop: u32) {
     let mut sim = simulator(&chip, &image);
     let mut state = sim.initial_state();
     let mut rec = recorder(&sim);
+    let mut mon = monitor(&sim, &image, &state);
     for _ in 0..STEPS {
         sim.step_recorded(&mut state, &mut rec);
+        mon.observe(&sim, &state);
     }
     let whole_state = state.clone();
-    let (whole_report, whole) = finish(&sim, &state, rec);
+    let (whole_report, whole) = finish(&sim, &state, rec, mon);
 
     let id = Identity::new("run", &image, format!("steps={STEPS}"));
     let mut sim = simulator(&chip, &image);
     let mut state = sim.initial_state();
     let mut rec = recorder(&sim);
+    let mut mon = monitor(&sim, &image, &state);
     for _ in 0..stop {
         sim.step_recorded(&mut state, &mut rec);
+        mon.observe(&sim, &state);
     }
     let bytes = checkpoint::encode(
         &id,
         &RunBody {
             state,
             recorder: rec,
+            recording: Some(mon.recording().clone()),
         },
     );
     drop(sim);
@@ -78,14 +106,17 @@ fn resume_matches(program: &str, chip: &str, stop: u32) {
     let mut sim = simulator(&chip, &image);
     sim.check_state(&body.state, "c").unwrap();
     let (mut state, mut rec) = (body.state, body.recorder);
+    let mut mon = monitor(&sim, &image, &state);
+    mon.resume(body.recording.unwrap(), "c").unwrap();
     while state.step < STEPS {
         sim.step_recorded(&mut state, &mut rec);
+        mon.observe(&sim, &state);
     }
     assert_eq!(
         state, whole_state,
         "{program}: state after resuming at {stop}"
     );
-    let (report, outcome) = finish(&sim, &state, rec);
+    let (report, outcome) = finish(&sim, &state, rec, mon);
     assert_eq!(
         outcome, whole,
         "{program}: spikes and latencies after {stop}"
@@ -122,6 +153,7 @@ fn a_checkpoint_of_another_run_or_a_damaged_one_is_refused() {
     let body = RunBody {
         state: sim.initial_state(),
         recorder: recorder(&sim),
+        recording: None,
     };
     let id = Identity::new("run", &image, "steps=48".into());
     let bytes = checkpoint::encode(&id, &body);
@@ -264,6 +296,8 @@ fn a_closed_stdout_ends_amine_quietly() {
     assert!(!text(&out.stderr).contains("panicked"));
 }
 
+/// A report directory that holds other files and no earlier report is refused before
+/// the run, named once, and left as it was; nothing is written beside it.
 #[test]
 fn a_report_that_cannot_be_written_leaves_nothing_and_names_the_path_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -279,7 +313,7 @@ fn a_report_that_cannot_be_written_leaves_nothing_and_names_the_path_once() {
     ]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.matches("latency.svg").count(), 1, "{err}");
+    assert_eq!(err.matches(report.to_str().unwrap()).count(), 1, "{err}");
     let mut names: Vec<_> = std::fs::read_dir(&report)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -206,7 +206,7 @@ fn bad_inputs_fail_cleanly_and_write_nothing() {
     };
 
     // Compiled for another chip.
-    fails(&img, "loihi", None, "compiled for chip `tiny`");
+    fails(&img, "loihi", None, "the image's chip `tiny`");
 
     // Truncated, corrupt (one payload byte flipped), not an image at all.
     let mut corrupt = good.clone();

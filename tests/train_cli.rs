@@ -223,13 +223,13 @@ fn eprop_study_writes_every_report_file() {
         summary.contains("final accuracy %") && summary.contains("train µJ"),
         "{summary}"
     );
-    // Every report names the program and the chip with its configuration's fingerprint.
+    // Every report names the program and the chip configuration: name, file and the
+    // fingerprint of the whole configuration.
     let chip = amine_chip::presets::preset("loihi-eprop").unwrap();
-    let fp = format!(
-        "{:016x}",
-        amine_chip::image::ChipStamp::of(&chip).fingerprint
-    );
+    let fp = format!("{:016x}", amine_chip::identity::fingerprint(&chip));
     assert_eq!(json["chip"]["name"], "loihi-eprop");
+    assert_eq!(json["chip"]["file"], "<preset loihi-eprop>");
+    assert_eq!(json["chip"]["fingerprint"], fp.as_str());
     assert_eq!(json["sources"], serde_json::json!(["template", "template"]));
     assert!(
         summary.contains("loihi-eprop") && summary.contains(&fp),
@@ -244,6 +244,11 @@ fn eprop_study_writes_every_report_file() {
         assert!(svg.contains("diffusion") && svg.contains("sparse"), "{f}");
         assert!(svg.contains("loihi-eprop") && svg.contains(&fp), "{f}");
     }
+    let html = read("report.html");
+    assert!(
+        html.contains("loihi-eprop") && html.contains(&fp) && html.matches("<svg").count() == 2,
+        "report.html names the chip and holds both pictures"
+    );
 }
 
 /// The shipped cue program trains as it is, recorded as the study's program, and is

@@ -343,6 +343,11 @@ pub struct StaticPower {
     pub per_router_mw: f64,
     /// Whole modulator grid.
     pub grid_mw: f64,
+    /// Power gating: static power is drawn only by the cores an image uses, the routers
+    /// of their tiles and of every tile on a route between them, and the grid if the
+    /// image drives it. Off (the default): the whole chip draws static power.
+    #[serde(default)]
+    pub gating: bool,
 }
 
 impl ChipConfig {
@@ -385,18 +390,20 @@ impl ChipConfig {
     pub fn clock(&self) -> Hertz {
         Hertz(self.mesh.clock_hz)
     }
-    /// Static power of the whole chip.
+    /// Static power of the whole chip (every core, router and the grid powered).
     pub fn static_power(&self) -> Milliwatts {
-        let grid = if self.modulator.width > 0 {
-            self.static_power.grid_mw
+        self.static_power_of(self.cores(), self.tiles(), true)
+    }
+    /// Static power of `cores` cores, `routers` routers and the grid if `grid`: what a
+    /// power-gated chip draws with only those powered.
+    pub fn static_power_of(&self, cores: u32, routers: u32, grid: bool) -> Milliwatts {
+        let s = &self.static_power;
+        let grid = if grid && self.modulator.width > 0 {
+            s.grid_mw
         } else {
             0.0
         };
-        Milliwatts(
-            self.static_power.per_core_mw * self.cores() as f64
-                + self.static_power.per_router_mw * self.tiles() as f64
-                + grid,
-        )
+        Milliwatts(s.per_core_mw * cores as f64 + s.per_router_mw * routers as f64 + grid)
     }
     /// Bits needed to address one compartment of a core.
     pub fn compartment_index_bits(&self) -> u32 {

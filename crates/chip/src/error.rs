@@ -29,6 +29,9 @@ pub enum ErrorKind {
     },
     /// A chip image is corrupt, truncated, of another version, or made for another chip.
     Image { origin: String, message: String },
+    /// A `--set path=value` override could not be applied: `set` is the override as
+    /// given, `message` names the field and what is wrong.
+    Override { set: String, message: String },
 }
 
 /// One consistency problem, located by its dotted field path.
@@ -86,6 +89,7 @@ impl fmt::Display for Error {
                 known.join(", ")
             ),
             ErrorKind::Image { origin, message } => write!(f, "{origin}: {message}"),
+            ErrorKind::Override { set, message } => write!(f, "--set {set}: {message}"),
         }
     }
 }
@@ -115,101 +119,4 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), Erro
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, &e)
     })
-}
-
-/// Write a report directory whole or not at all: `files` (name, bytes) are written into
-/// a temporary sibling of `dir` (`.NAME.PID.tmp`), which is renamed to `dir` once every
-/// file is complete. When `dir` already exists (a previous report), each file is
-/// renamed into it, replacing the file of that name and leaving other files alone; every
-/// name is checked first, so a name taken by a directory fails before anything moves.
-/// On any error the temporary directory is removed and `dir` is as it was. Errors name
-/// the path once. Returns the paths written.
-pub fn write_dir_whole(
-    dir: &std::path::Path,
-    files: &[(&str, &[u8])],
-) -> Result<Vec<std::path::PathBuf>, Error> {
-    use std::io::Write;
-    let fail = |p: &std::path::Path, m: &str| Error::io(p, &std::io::Error::other(m.to_string()));
-    if dir.exists() && !dir.is_dir() {
-        return Err(fail(dir, "exists and is not a directory"));
-    }
-    if dir.is_dir() {
-        if let Some((name, _)) = files.iter().find(|(n, _)| dir.join(n).is_dir()) {
-            return Err(fail(&dir.join(name), "is a directory"));
-        }
-    }
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| fail(dir, "not a directory name"))?;
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, &e))?;
-    let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, &e))?;
-    }
-    let result = (|| {
-        // Named as the directory the user asked for, not the temporary.
-        std::fs::create_dir(&tmp).map_err(|e| Error::io(dir, &e))?;
-        for (file, bytes) in files {
-            let path = tmp.join(file);
-            let written = std::fs::File::create(&path)
-                .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()));
-            written.map_err(|e| Error::io(&dir.join(file), &e))?;
-        }
-        // A missing (or empty) `dir` is replaced in one rename.
-        if std::fs::rename(&tmp, dir).is_ok() {
-            return Ok(());
-        }
-        if !dir.is_dir() {
-            return Err(fail(dir, "could not move the report into place"));
-        }
-        for (file, _) in files {
-            let (from, to) = (tmp.join(file), dir.join(file));
-            std::fs::rename(&from, &to).map_err(|e| Error::io(&to, &e))?;
-        }
-        std::fs::remove_dir(&tmp).map_err(|e| Error::io(&tmp, &e))
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    Ok(files.iter().map(|(f, _)| dir.join(f)).collect())
-}
-
-#[cfg(test)]
-mod dir_tests {
-    use super::write_dir_whole;
-
-    #[test]
-    fn a_report_directory_is_whole_or_absent() {
-        let t = tempfile::tempdir().unwrap();
-        let dir = t.path().join("r");
-        let files: [(&str, &[u8]); 2] = [("a.txt", b"one"), ("b.txt", b"two")];
-        write_dir_whole(&dir, &files).unwrap();
-        assert_eq!(std::fs::read(dir.join("b.txt")).unwrap(), b"two");
-        // An existing report is updated file by file, other files kept.
-        std::fs::write(dir.join("keep"), b"k").unwrap();
-        write_dir_whole(&dir, &[("a.txt", b"new"), ("b.txt", b"2")]).unwrap();
-        assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"new");
-        assert!(dir.join("keep").exists());
-        // A name taken by a directory: nothing changes, nothing is left, the path once.
-        std::fs::create_dir(dir.join("c.txt")).unwrap();
-        let e = write_dir_whole(&dir, &[("a.txt", b"x"), ("c.txt", b"y")]).unwrap_err();
-        let msg = e.to_string();
-        assert_eq!(msg.matches("c.txt").count(), 1, "{msg}");
-        assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"new");
-        // A file in the way of the directory: refused, no temporary left.
-        let f = t.path().join("f");
-        std::fs::write(&f, b"").unwrap();
-        assert!(write_dir_whole(&f, &files).is_err());
-        let names: Vec<String> = std::fs::read_dir(t.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
-    }
 }

@@ -24,11 +24,14 @@
 
 pub mod bounded;
 pub mod config;
+pub mod csvread;
 pub mod error;
+pub mod identity;
 pub mod image;
 pub mod learning;
 pub mod modgrid;
 pub mod neuron;
+pub mod overrides;
 pub mod presets;
 pub mod ranges;
 pub mod synapse;
@@ -37,3 +40,4 @@ pub mod units;
 
 pub use config::ChipConfig;
 pub use error::{Error, ErrorKind, Problem};
+pub use identity::ChipIdentity;

@@ -5,6 +5,8 @@
 
 use crate::config::ChipConfig;
 use crate::error::{Error, ErrorKind};
+use crate::identity::ChipIdentity;
+use crate::overrides::Set;
 use std::path::Path;
 
 /// Name and RON text of each embedded preset.
@@ -15,6 +17,15 @@ pub const PRESETS: &[(&str, &str)] = &[
         include_str!("../../../chip-configs/loihi_eprop.ron"),
     ),
     ("tiny", include_str!("../../../chip-configs/tiny.ron")),
+    (
+        "truenorth",
+        include_str!("../../../chip-configs/truenorth.ron"),
+    ),
+    (
+        "spinnaker2",
+        include_str!("../../../chip-configs/spinnaker2.ron"),
+    ),
+    ("odin", include_str!("../../../chip-configs/odin.ron")),
 ];
 
 /// Names of the embedded presets.
@@ -34,6 +45,31 @@ pub fn preset(name: &str) -> Result<ChipConfig, Error> {
     let config = ChipConfig::from_ron(text, &origin)?;
     config.validate()?;
     Ok(config)
+}
+
+/// A chip named on the command line, with `--set` overrides applied, and how reports
+/// name it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    pub config: ChipConfig,
+    pub identity: ChipIdentity,
+}
+
+/// [`resolve`] `name_or_path`, then apply `sets` (validated, see
+/// [`ChipConfig::with_sets`]).
+pub fn resolve_with(name_or_path: &str, sets: &[Set]) -> Result<Resolved, Error> {
+    let base = resolve(name_or_path)?;
+    let config = base.with_sets(sets)?;
+    let file = if Path::new(name_or_path).is_file() {
+        name_or_path.to_string()
+    } else {
+        format!("<preset {name_or_path}>")
+    };
+    let texts: Vec<String> = sets.iter().map(|s| s.text.clone()).collect();
+    Ok(Resolved {
+        identity: ChipIdentity::of(&config, &file, &texts),
+        config,
+    })
 }
 
 /// A chip named on the command line: an existing file is read; otherwise the name must

@@ -118,16 +118,49 @@ impl Sum for Picojoules {
 }
 impl fmt::Display for Picojoules {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pj = self.0;
-        if pj.abs() >= 1e9 {
-            write!(f, "{:.3} mJ", pj * 1e-9)
-        } else if pj.abs() >= 1e6 {
-            write!(f, "{:.3} µJ", pj * 1e-6)
-        } else if pj.abs() >= 1e3 {
-            write!(f, "{:.3} nJ", pj * 1e-3)
+        let (factor, unit) = Prefix::Energy.pick(self.0);
+        if unit == "pJ" {
+            write!(f, "{:.1} pJ", self.0)
         } else {
-            write!(f, "{pj:.1} pJ")
+            write!(f, "{:.3} {unit}", self.0 * factor)
         }
+    }
+}
+
+/// A quantity shown with the SI prefix that suits its size (pictures' axes, tables).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefix {
+    /// From picojoules: pJ, nJ, µJ, mJ, J.
+    Energy,
+    /// From nanoseconds: ns, µs, ms, s.
+    Time,
+    /// From milliwatts: µW, mW, W.
+    Power,
+}
+
+impl Prefix {
+    /// `(factor, unit)` such that `value × factor` in `unit` lies in [1, 1000) for
+    /// `value` in the base unit (the smallest unit below 1, the largest above).
+    pub fn pick(self, value: f64) -> (f64, &'static str) {
+        let steps: &[(f64, &str)] = match self {
+            Prefix::Energy => &[
+                (1.0, "pJ"),
+                (1e-3, "nJ"),
+                (1e-6, "µJ"),
+                (1e-9, "mJ"),
+                (1e-12, "J"),
+            ],
+            Prefix::Time => &[(1.0, "ns"), (1e-3, "µs"), (1e-6, "ms"), (1e-9, "s")],
+            Prefix::Power => &[(1e3, "µW"), (1.0, "mW"), (1e-3, "W")],
+        };
+        let v = value.abs();
+        let mut best = steps[0];
+        for &s in steps {
+            if v * s.0 >= 1.0 {
+                best = s;
+            }
+        }
+        best
     }
 }
 

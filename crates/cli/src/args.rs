@@ -42,6 +42,10 @@ pub enum Command {
         /// Step in seconds for a NIR file (`.nir`): the forward-Euler discretisation step.
         #[arg(long, value_name = "SECONDS")]
         dt: Option<f64>,
+        /// Override a chip-config field, `path=value` (repeatable), checked like the file:
+        /// e.g. `--set costs.synaptic_op.energy_pj=47.2 --set core.weight_bits=[1,2,4,8]`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
         #[command(flatten)]
         mapping: MappingArgs,
     },
@@ -77,6 +81,17 @@ pub enum Command {
         after_help = "Examples:\n  amine train programs/ed_digits.ron --task digits --report out/\n  amine train programs/ed_digits.ron --task digits --epochs 5 --seed 2\n  amine train net.ron --task mnist:/data/mnist --epochs 1 --report mnist/\n  amine train programs/cue_accumulation.ron --task cue-accumulation --seeds 5 --threads 2 --report cue/\n  amine train --task cue-accumulation --condition diffusion,sparse --seeds 3 --threads 2\n  amine train --task pattern-generation --condition diffusion --trials 200 --float\n\nError Diffusion (--task digits or mnist:<dir>) trains PROGRAM, which must have the Error\nDiffusion layout (docs/training.md; `amine template ed` writes one); --seed seeds the\ninitial weights and the sample order. The e-prop tasks (cue-accumulation, delayed-match,\npattern-generation) train an e-prop PROGRAM (`amine template eprop` writes one), or\nwithout one the template's program of each --condition, on the chip's e-prop engine\n(default chip loihi-eprop): a study of programs × seeds, seeds from --seed replacing the\nprogram's. On any error nothing is written and the exit code is 1 (2 for a\ncommand-line usage error)."
     )]
     Train(TrainArgs),
+    /// Sweep chip and program parameters and seeds: one table (CSV and JSON) with every
+    /// figure of every point, Pareto pictures and report.html.
+    #[command(
+        after_help = "Examples:\n  amine sweep studies/ed_costs.ron --report ed-sweep/ --threads 2\n  amine sweep my-sweep.ron --report out/\n\nThe spec (RON) names a program, a chip, a job (Run(steps: N) or Train(task:, epochs:)),\naxes (a chip-config path as for --set, `program.<path>`, or `chip`), Grid or Zip and seeds\n(docs/studies.md). Every point is checked before any runs; images are compiled once per\nchip structure (costs apply at run time). Results do not depend on --threads. On any\nerror nothing is written and the exit code is 1 (2 for a command-line usage error)."
+    )]
+    Sweep(SweepArgs),
+    /// Run one program on several chips and show them side by side.
+    #[command(
+        after_help = "Examples:\n  amine compare programs/balanced.ron --chip loihi,truenorth,spinnaker2,odin\n  amine compare programs/ed_digits.ron --chip loihi,spinnaker2 --task digits --epochs 1 --report cmp/\n\nA program that does not fit a chip gets a row saying which limit it exceeds. On any\nerror nothing is written and the exit code is 1 (2 for a command-line usage error)."
+    )]
+    Compare(CompareArgs),
     /// Write a generated network program (e.g. the Error Diffusion classifier).
     #[command(
         after_help = "Examples:\n  amine template ed -o ed.ron\n  amine template ed --inputs 784 --hidden 64 -o ed_mnist.ron\n  amine template ed --credit diffusion -o ed_diffusion.ron\n  amine template eprop --task cue-accumulation --condition diffusion -o cue.ron\n  amine template eprop --task delayed-match --condition sparse --weight-bits 8 -o dm.ron"
@@ -119,10 +134,14 @@ pub struct TrainArgs {
     /// `pattern-generation`.
     #[arg(long, default_value = "digits")]
     pub task: String,
-    /// A preset name (loihi, loihi-eprop, tiny) or a chip-config RON file [default:
+    /// A preset name (loihi, loihi-eprop, tiny, …) or a chip-config RON file [default:
     /// loihi; e-prop: loihi-eprop].
     #[arg(long)]
     pub chip: Option<String>,
+    /// Override a chip-config field, `path=value` (repeatable), checked like the file:
+    /// e.g. `--set costs.synaptic_op.energy_pj=47.2 --set core.weight_bits=[1,2,4,8]`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
     /// Error Diffusion: passes over the training set [default: 20].
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -334,6 +353,10 @@ pub struct RunArgs {
     /// A preset name (loihi, tiny) or a chip-config RON file.
     #[arg(long, default_value = "loihi")]
     pub chip: String,
+    /// Override a chip-config field, `path=value` (repeatable), checked like the file:
+    /// e.g. `--set costs.synaptic_op.energy_pj=47.2 --set core.weight_bits=[1,2,4,8]`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
     /// Steps to simulate.
     #[arg(long, default_value_t = 1000)]
     pub steps: u32,
@@ -349,9 +372,18 @@ pub struct RunArgs {
     /// Step in seconds for a NIR file (`.nir`): the forward-Euler discretisation step.
     #[arg(long, value_name = "SECONDS")]
     pub dt: Option<f64>,
-    /// Write report.json, raster.csv and SVG pictures into this directory.
+    /// Write the report into this directory (whole or not at all): report.html,
+    /// report.json, raster.csv, SVG pictures, and every probe, weight and field
+    /// recording under monitors/.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// With --report: sample voltage, current and graded probes every N steps.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub monitor_every: u32,
+    /// With --report: snapshot learning weights and the modulator field every N steps
+    /// [default: an eighth of --steps].
+    #[arg(long, value_name = "N")]
+    pub snapshot_every: Option<u32>,
     /// Print the report as JSON instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -437,4 +469,48 @@ pub struct BenchArgs {
     /// 64,000-trial study on 2 cores.
     #[arg(long, conflicts_with = "train")]
     pub eprop: bool,
+}
+
+/// Options of `amine sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The sweep specification (RON).
+    pub spec: PathBuf,
+    /// Write report.html, table.csv, table.json and the Pareto pictures here.
+    #[arg(long, value_name = "DIR")]
+    pub report: PathBuf,
+    /// Points run in parallel (results do not depend on it).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+}
+
+/// Options of `amine compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The network program (RON).
+    pub program: String,
+    /// A comma list of presets or chip-config files, e.g. loihi,truenorth,spinnaker2.
+    #[arg(long, value_name = "LIST")]
+    pub chip: String,
+    /// Steps to simulate (without --task).
+    #[arg(long, default_value_t = 1000)]
+    pub steps: u32,
+    /// Train with Error Diffusion on this task instead (digits or mnist:<folder>).
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Epochs of training (with --task).
+    #[arg(long, default_value_t = 1)]
+    pub epochs: usize,
+    /// Seeds the program (and the sample order).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Timing model: analytic or cycle.
+    #[arg(long, default_value = "analytic")]
+    pub timing: Timing,
+    /// Chips run in parallel (results do not depend on it).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Write report.html, table.csv, table.json, comparison.txt and the pictures here.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }

@@ -56,8 +56,17 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
             output,
             json,
             dt,
+            set,
             mapping,
-        } => cmd::compile::run(&program, &chip, &output, json.as_deref(), dt, &mapping),
+        } => cmd::compile::run(
+            &program,
+            &chip,
+            &set,
+            &output,
+            json.as_deref(),
+            dt,
+            &mapping,
+        ),
         args::Command::Nir { command } => cmd::nir::run(command),
         args::Command::Image { command } => cmd::image::run(command),
         args::Command::Run(a) => cmd::run::run(a),
@@ -65,6 +74,8 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
         args::Command::Bench(a) => cmd::bench::run(a),
         args::Command::Train(a) => cmd::train::run(a),
         args::Command::Template(a) => cmd::train::template(a),
+        args::Command::Sweep(a) => cmd::sweep::sweep(a),
+        args::Command::Compare(a) => cmd::sweep::compare(a),
         args::Command::Data { command } => cmd::data::run(command),
     }
 }

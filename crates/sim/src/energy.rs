@@ -13,10 +13,11 @@
 //! | NoC | `spike_out` + `hop_ew` + `hop_ns` (+ the per-step barrier, chip level) |
 //! | modulator | `modulator_cell_update` (chip level) |
 //! | learning | `synaptic_update` + `trace_update` (the learning phase; zero without plastic rows) |
-//! | static | `ChipConfig::static_power()` × simulated time |
+//! | static | static power of the powered blocks ([`crate::power`]) × simulated time |
 
+use crate::power::Powered;
 use amine_chip::config::{ChipConfig, CostTable};
-use amine_chip::units::Cycles;
+use amine_chip::units::{Cycles, Milliwatts};
 use serde::{Deserialize, Serialize};
 use std::ops::AddAssign;
 
@@ -202,16 +203,22 @@ impl Counts {
 
 /// What `counts` (every core's and input port's events, added up) and `chip` (barriers,
 /// grid cell updates, simulated cycles) cost on `config`, whose barriers span `tiles`
-/// tiles: each component `Σ count × cost`, the barriers in the NoC component, static
-/// power over the simulated time. The one pricing of a run: the general simulator's
-/// report and the fast e-prop backend both call it.
-pub fn price(counts: &Counts, chip: &ChipCounts, config: &ChipConfig, tiles: u32) -> Components {
+/// tiles and whose `powered` blocks draw static power: each component `Σ count × cost`,
+/// the barriers in the NoC component, static power over the simulated time. The one
+/// pricing of a run: the general simulator's report and the fast e-prop backend both
+/// call it.
+pub fn price(
+    counts: &Counts,
+    chip: &ChipCounts,
+    config: &ChipConfig,
+    tiles: u32,
+    powered: &Powered,
+) -> Components {
     let costs = &config.costs;
     let mut c = counts.energy(costs);
     c.noc += chip.barriers as f64 * costs.barrier.for_tiles(tiles).energy_pj;
     c.modulator = chip.modulator_cell_update as f64 * costs.modulator_cell_update.energy_pj;
-    c.static_ = config
-        .static_power()
+    c.static_ = Milliwatts(powered.static_mw)
         .energy_over(Cycles(chip.cycles), config.clock())
         .0;
     c

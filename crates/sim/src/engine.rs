@@ -28,6 +28,7 @@ use crate::error::{Error, ErrorKind};
 use crate::inputs::{port_spikes, ExternalSpikes};
 use crate::kernels::{deliver, prefetch, update_neurons, NeuronOut};
 use crate::options::{SimOptions, Timing};
+use crate::power::Powered;
 use crate::record::{LatencyStats, Recorder};
 use crate::state::{CoreState, SimState};
 use crate::tables::Tables;
@@ -105,6 +106,7 @@ pub struct Simulator {
     program: String,
     geo: Geometry,
     grid: Option<ModGrid>,
+    powered: Powered,
     scratch: Scratch,
 }
 
@@ -173,7 +175,9 @@ impl Simulator {
             learn_cycles: vec![0; n],
             ..Scratch::default()
         };
+        let powered = Powered::of(config, &tables, &geo, grid.is_some());
         Ok(Simulator {
+            powered,
             config: config.clone(),
             external: ExternalSpikes::none(tables.ports.len()),
             tables,
@@ -212,6 +216,9 @@ impl Simulator {
         Ok(self)
     }
 
+    pub(crate) fn tables(&self) -> &Tables {
+        &self.tables
+    }
     pub fn config(&self) -> &ChipConfig {
         &self.config
     }
@@ -236,6 +243,10 @@ impl Simulator {
     /// Tiles holding at least one core of the image (the barrier spans them).
     pub fn tiles_in_use(&self) -> u32 {
         self.tables.tiles_in_use
+    }
+    /// What draws static power in this run (see [`crate::power`]).
+    pub fn powered(&self) -> Powered {
+        self.powered
     }
     /// Whether the modulator grid runs (the image has modulator sources).
     pub fn grid_runs(&self) -> bool {
@@ -819,7 +830,18 @@ impl Simulator {
 
     /// Run `options.steps` steps from `state`, recording what `options.record` asks for.
     /// `progress(done, total)` is called after every step.
-    pub fn run(&mut self, state: &mut SimState, mut progress: impl FnMut(u32, u32)) -> RunOutcome {
+    pub fn run(&mut self, state: &mut SimState, progress: impl FnMut(u32, u32)) -> RunOutcome {
+        self.run_observed(state, progress, |_, _| {})
+    }
+
+    /// [`Simulator::run`], calling `observe(self, state)` after every step (monitors
+    /// read the state and [`Simulator::last_emits`] there).
+    pub fn run_observed(
+        &mut self,
+        state: &mut SimState,
+        mut progress: impl FnMut(u32, u32),
+        mut observe: impl FnMut(&Simulator, &SimState),
+    ) -> RunOutcome {
         let total = self.options.steps;
         let record = self.options.record;
         let mut rec = Recorder::new(
@@ -830,6 +852,7 @@ impl Simulator {
         );
         for done in 0..total {
             self.step_recorded(state, &mut rec);
+            observe(self, state);
             progress(done + 1, total);
         }
         RunOutcome::from(rec)

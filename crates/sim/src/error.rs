@@ -87,6 +87,12 @@ impl Error {
             message: message.to_string(),
         })
     }
+    pub(crate) fn report(e: amine_report::Error) -> Error {
+        Error::new(ErrorKind::Io {
+            path: e.path,
+            message: e.message,
+        })
+    }
 }
 
 impl fmt::Display for Error {

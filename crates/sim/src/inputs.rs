@@ -10,6 +10,7 @@
 
 use crate::error::Error;
 use crate::tables::PortTable;
+use amine_chip::csvread;
 use amine_chip::image::{ChipImage, InputSource};
 
 /// splitmix64's finaliser: a bijective 64-bit mix with full avalanche.
@@ -114,10 +115,10 @@ pub fn max_spike_file_bytes(image: &ChipImage, steps: u32) -> u64 {
 }
 
 /// Read an input spike file for `image`: CSV lines `step,index` (or `port,step,index`
-/// when the image has several `External` ports), an optional header line starting
-/// with `step` or `port`, `#` comments and blank lines. Every index must be below the
-/// port's size and every step below `steps`, and the file has at most
-/// [`max_spike_rows`] rows. Errors name `origin:line:col`.
+/// when the image has several `External` ports) in the dialect of
+/// [`amine_chip::csvread`] (an optional header line, `#` comment lines, blank lines).
+/// Every index must be below the port's size and every step below `steps`, and the
+/// file has at most [`max_spike_rows`] rows. Errors name `origin:line:col`.
 pub fn parse_csv(
     text: &str,
     origin: &str,
@@ -139,34 +140,20 @@ pub fn parse_csv(
             "the image has no External input port to feed (its inputs generate their own spikes)",
         ));
     }
+    let file =
+        csvread::read(text, origin).map_err(|e| Error::input(origin, e.line, e.col, e.message))?;
     let mut out = ExternalSpikes::none(image.inputs.len());
     let max_rows = max_spike_rows(image, steps);
-    let mut rows = 0u64;
-    for (ln, line) in text.lines().enumerate() {
-        let line_no = ln + 1;
-        let content = line.split('#').next().unwrap_or("").trim_end();
-        if content.trim().is_empty() {
-            continue;
-        }
-        let first = content.trim_start();
-        if line_no == 1 && (first.starts_with("step") || first.starts_with("port")) {
-            continue;
-        }
-        // Fields with their 1-based starting columns.
-        let mut fields = Vec::new();
-        let mut col = 1;
-        for f in content.split(',') {
-            let lead = f.len() - f.trim_start().len();
-            fields.push((f.trim(), col + lead));
-            col += f.chars().count() + 1;
-        }
-        let (port, rest) = match fields.len() {
-            2 if external.len() == 1 => (external[0], &fields[..]),
+    for (rows, r) in (1u64..).zip(&file.records) {
+        let located = |i: usize, message: String| {
+            let e = r.error(origin, i, message);
+            Error::input(origin, e.line, e.col, e.message)
+        };
+        let (port, first) = match r.fields.len() {
+            2 if external.len() == 1 => (external[0], 0),
             2 => {
-                return Err(Error::input(
-                    origin,
-                    line_no,
-                    1,
+                return Err(located(
+                    0,
                     format!(
                         "the image has {} External ports: write `port,step,index`",
                         external.len()
@@ -174,70 +161,49 @@ pub fn parse_csv(
                 ))
             }
             3 => {
-                let (name, c) = fields[0];
+                let name = &r.fields[0].text;
                 let p = image
                     .inputs
                     .iter()
-                    .position(|p| p.name == name)
-                    .ok_or_else(|| {
-                        Error::input(origin, line_no, c, format!("no input port `{name}`"))
-                    })?;
+                    .position(|p| p.name == *name)
+                    .ok_or_else(|| located(0, format!("no input port `{name}`")))?;
                 if !external.contains(&p) {
-                    return Err(Error::input(
-                        origin,
-                        line_no,
-                        c,
-                        format!("input port `{name}` is not External"),
-                    ));
+                    return Err(located(0, format!("input port `{name}` is not External")));
                 }
-                (p, &fields[1..])
+                (p, 1)
             }
             n => {
-                return Err(Error::input(
-                    origin,
-                    line_no,
-                    1,
+                return Err(located(
+                    0,
                     format!("expected `step,index`, found {n} fields"),
                 ))
             }
         };
-        let num = |(f, c): (&str, usize), what: &str| {
-            f.parse::<u32>().map_err(|_| {
-                Error::input(
-                    origin,
-                    line_no,
-                    c,
-                    format!("{what} `{f}` is not a non-negative integer"),
-                )
-            })
+        let num = |i: usize, what: &str| {
+            let f = &r.fields[i].text;
+            f.parse::<u32>()
+                .map_err(|_| located(i, format!("{what} `{f}` is not a non-negative integer")))
         };
-        rows += 1;
         if rows > max_rows {
-            return Err(Error::input(
-                origin,
-                line_no,
-                1,
+            return Err(located(
+                0,
                 format!(
                     "more than {max_rows} spikes: each of the External ports' inputs spikes at most once in each of the {steps} steps"
                 ),
             ));
         }
-        let step = num(rest[0], "step")?;
-        let index = num(rest[1], "index")?;
+        let step = num(first, "step")?;
+        let index = num(first + 1, "index")?;
         if step >= steps {
-            return Err(Error::input(
-                origin,
-                line_no,
-                rest[0].1,
+            return Err(located(
+                first,
                 format!("step {step} is not below --steps {steps}"),
             ));
         }
         let size = image.inputs[port].size;
         if index >= size {
-            return Err(Error::input(
-                origin,
-                line_no,
-                rest[1].1,
+            return Err(located(
+                first + 1,
                 format!(
                     "index {index} is out of range: input port `{}` has {size} inputs (0..{size})",
                     image.inputs[port].name

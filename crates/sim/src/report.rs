@@ -1,18 +1,30 @@
 //! The run report: energy by component and core, latency per step, NoC and spike
 //! statistics — as a serialisable [`RunReport`] (`report.json`), a terminal table
-//! ([`RunReport::summary`]) and a report directory ([`RunReport::write_dir`]).
+//! ([`RunReport::summary`]) and a report directory ([`RunReport::write_dir`]: JSON,
+//! CSV, pictures, the monitors' recordings and one self-contained `report.html`).
 //!
 //! Energy is computed here, once, from the event counts in the [`SimState`]:
 //! `count × cost` per kind (see [`crate::energy`]), the barrier (`for_tiles(tiles in
-//! use)` per step, in the NoC component), the modulator grid, and static power over the
-//! simulated time (the sum of the step latencies, converted with the clock).
+//! use)` per step, in the NoC component), the modulator grid, and static power of the
+//! powered blocks ([`crate::power`]) over the simulated time (the sum of the step
+//! latencies, converted with the clock).
+//!
+//! **Per synaptic event** is an energy divided by the run's synaptic events (synapses
+//! processed for arriving spikes, `events.synaptic_op`): `per_synaptic_event_dynamic_pj`
+//! divides the dynamic energy (everything but static power), `per_synaptic_event_pj`
+//! the total.
 
 use crate::energy::{Components, Counts};
 use crate::engine::{RunOutcome, Simulator, Spike};
 use crate::error::Error;
+use crate::monitor::Recording;
 use crate::options::Timing;
+use crate::power::Powered;
 use crate::state::SimState;
+use amine_chip::identity::ChipIdentity;
 use amine_chip::units::Cycles;
+use amine_chip::ChipConfig;
+use amine_report::File;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -22,6 +34,8 @@ use std::path::Path;
 pub struct RunReport {
     pub program: String,
     pub chip: String,
+    /// Which configuration priced the run: name, file, fingerprints, overrides.
+    pub chip_config: ChipIdentity,
     pub steps: u32,
     pub timing: Timing,
     pub threads: usize,
@@ -61,9 +75,15 @@ pub struct EnergyReport {
     pub input_ports_pj: f64,
     /// Barrier energy (part of the NoC component).
     pub barrier_pj: f64,
-    /// Chip static power drawn over the simulated time.
+    /// Static power of the powered blocks, drawn over the simulated time.
     pub static_power_mw: f64,
-    /// Total energy per synaptic event (∞-free: 0 when there were none).
+    /// What drew static power (all of the chip unless it gates unused blocks).
+    pub powered: Powered,
+    /// Everything but static energy.
+    pub dynamic_pj: f64,
+    /// Dynamic energy per synaptic event (0 when there were none).
+    pub per_synaptic_event_dynamic_pj: f64,
+    /// Total energy per synaptic event (0 when there were none).
     pub per_synaptic_event_pj: f64,
 }
 
@@ -162,9 +182,17 @@ impl RunReport {
         let inputs = state.inputs.energy(costs);
         let barrier_pj =
             state.chip.barriers as f64 * costs.barrier.for_tiles(sim.tiles_in_use()).energy_pj;
-        let static_power = config.static_power();
+        let powered = sim.powered();
         let events = state.total_counts();
         let total_pj = components.total();
+        let dynamic_pj = total_pj - components.static_;
+        let per_event = |pj: f64| {
+            if events.synaptic_op == 0 {
+                0.0
+            } else {
+                pj / events.synaptic_op as f64
+            }
+        };
 
         let lat = &outcome.latency;
         let ns = |c: f64| c / clock.0 as f64 * 1e9;
@@ -195,6 +223,7 @@ impl RunReport {
         RunReport {
             program: sim.program().to_string(),
             chip: config.name.clone(),
+            chip_config: ChipIdentity::of(config, "(given in memory)", &[]),
             steps,
             timing: sim.options().timing,
             threads: sim.options().threads,
@@ -214,12 +243,11 @@ impl RunReport {
                 per_core,
                 input_ports_pj: inputs.total(),
                 barrier_pj,
-                static_power_mw: static_power.0,
-                per_synaptic_event_pj: if events.synaptic_op == 0 {
-                    0.0
-                } else {
-                    total_pj / events.synaptic_op as f64
-                },
+                static_power_mw: powered.static_mw,
+                powered,
+                dynamic_pj,
+                per_synaptic_event_dynamic_pj: per_event(dynamic_pj),
+                per_synaptic_event_pj: per_event(total_pj),
             },
             latency: LatencyReport {
                 mean_cycles: mean,
@@ -277,6 +305,7 @@ impl RunReport {
             self.threads,
             if self.threads == 1 { "" } else { "s" }
         );
+        let _ = writeln!(w, "chip config: {}", self.chip_config.describe());
         let _ = writeln!(w, "{:-<64}", "");
         let _ = writeln!(w, "{:<22}{:>16}{:>10}", "energy", "", "share");
         for (name, pj) in self.energy.components.named() {
@@ -291,8 +320,30 @@ impl RunReport {
         let _ = writeln!(
             w,
             "  {:<20}{:>16}",
+            "dynamic",
+            energy(self.energy.dynamic_pj)
+        );
+        let p = &self.energy.powered;
+        let _ = writeln!(
+            w,
+            "  {:<20}{:>16}  {} cores, {} routers{}{}",
+            "static power",
+            format!("{:.2} mW", self.energy.static_power_mw),
+            group(p.cores as u64),
+            group(p.routers as u64),
+            if p.grid { ", grid" } else { "" },
+            if p.gating {
+                " (power-gated)"
+            } else {
+                " (whole chip)"
+            }
+        );
+        let _ = writeln!(
+            w,
+            "  {:<20}{:>16}{:>16}",
             "per synaptic event",
-            energy(self.energy.per_synaptic_event_pj)
+            format!("{} dyn", energy(self.energy.per_synaptic_event_dynamic_pj)),
+            format!("{} total", energy(self.energy.per_synaptic_event_pj))
         );
         let l = &self.latency;
         let _ = writeln!(
@@ -398,23 +449,40 @@ impl RunReport {
         s
     }
 
-    /// Write `report.json`, `raster.csv`, `energy_heatmap.svg`, `raster.svg` and
-    /// `latency.svg` into `dir` (created if needed). Everything is rendered before
-    /// anything is written, and each file is written to a temporary name and renamed.
+    /// Every file of the report directory: `report.json`, `raster.csv`, the pictures
+    /// (`energy_heatmap.svg`, `raster.svg`, `latency.svg`), the monitors' recordings
+    /// and pictures under `monitors/`, and `report.html` with all of it; `config` is the
+    /// chip configuration the run used (shown in the page).
+    pub fn files(&self, raster: &[Spike], recording: &Recording, config: &ChipConfig) -> Vec<File> {
+        let mut pictures = crate::pictures::pictures(self, raster);
+        pictures.extend(crate::monitor::monitor_pictures(recording));
+        let mut files = vec![
+            File::new("report.json", self.to_json()),
+            File::new("raster.csv", self.raster_csv(raster)),
+        ];
+        files.extend(crate::monitor::monitor_files(recording));
+        files.push(File::new(
+            "report.html",
+            crate::page::run_page(self, &pictures, recording, config),
+        ));
+        files.extend(
+            pictures
+                .into_iter()
+                .map(|(name, svg, _)| File::new(name, svg)),
+        );
+        files
+    }
+
+    /// Write [`RunReport::files`] into `dir`, whole or not at all (see
+    /// [`amine_report::dir`]).
     pub fn write_dir(
         &self,
         dir: &Path,
         raster: &[Spike],
-    ) -> Result<Vec<std::path::PathBuf>, Error> {
-        let files = [
-            ("report.json", self.to_json()),
-            ("raster.csv", self.raster_csv(raster)),
-            ("energy_heatmap.svg", crate::svg::energy_heatmap(self)),
-            ("raster.svg", crate::svg::raster(self, raster)),
-            ("latency.svg", crate::svg::latency(self)),
-        ];
-        let files: Vec<(&str, &[u8])> = files.iter().map(|(n, t)| (*n, t.as_bytes())).collect();
-        amine_chip::error::write_dir_whole(dir, &files).map_err(Error::from)
+        recording: &Recording,
+        config: &ChipConfig,
+    ) -> Result<(), Error> {
+        amine_report::write_dir(dir, &self.files(raster, recording, config)).map_err(Error::report)
     }
 }
 
@@ -438,6 +506,7 @@ pub fn energy_so_far(sim: &Simulator, state: &SimState) -> Components {
         &state.chip,
         sim.config(),
         sim.tiles_in_use(),
+        &sim.powered(),
     )
 }
 
@@ -448,11 +517,10 @@ pub fn energy(pj: f64) -> String {
 
 /// Nanoseconds with a readable unit.
 pub fn nanos(ns: f64) -> String {
-    if ns >= 1e6 {
-        format!("{:.3} ms", ns * 1e-6)
-    } else if ns >= 1e3 {
-        format!("{:.3} µs", ns * 1e-3)
-    } else {
+    let (factor, unit) = amine_chip::units::Prefix::Time.pick(ns);
+    if unit == "ns" {
         format!("{ns:.1} ns")
+    } else {
+        format!("{:.3} {unit}", ns * factor)
     }
 }

@@ -9,15 +9,18 @@
 use crate::engine::Simulator;
 use crate::error::Error;
 use crate::learning_eprop::EpropEngineState;
+use crate::monitor::Recording;
 use crate::record::Recorder;
 use crate::state::{CoreState, PlasticState, PostTraces, SimState};
 use serde::{Deserialize, Serialize};
 
-/// What `amine run` checkpoints: the simulator's state and what the run recorded.
+/// What `amine run` checkpoints: the simulator's state, what the run recorded and,
+/// for a run with a report, what its monitors recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunBody {
     pub state: SimState,
     pub recorder: Recorder,
+    pub recording: Option<Recording>,
 }
 
 fn same(what: &str, a: usize, b: usize) -> Result<(), String> {

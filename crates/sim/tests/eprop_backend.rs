@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// `loihi-eprop` with the tiny chip's costs and the three-part soma's (every kind
-/// non-zero, all different) and the grid in `format`.
+/// non-zero, all different), the grid in `format` and power gating.
 fn chip(format: GridFormat) -> ChipConfig {
     let mut c = amine_chip::presets::preset("loihi-eprop").unwrap();
     c.costs = amine_chip::presets::preset("tiny").unwrap().costs;
@@ -25,6 +25,8 @@ fn chip(format: GridFormat) -> ChipConfig {
     c.costs.neuron_update = cost(0.7, 7);
     c.costs.neuron_spike = cost(1.1, 11);
     c.modulator.format = format;
+    // Power gating on, so both engines must agree on what the image powers.
+    c.static_power.gating = true;
     c
 }
 

@@ -242,10 +242,7 @@ fn foreign_and_corrupt_images_are_errors() {
     let loihi = amine_chip::presets::preset("loihi").unwrap();
     let err = Simulator::new(&loihi, &image, SimOptions::default()).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Image { .. }));
-    assert!(
-        err.to_string().contains("compiled for chip `tiny`"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("the image's chip `tiny`"), "{err}");
 
     let mut bad = image.clone();
     bad.inputs[0].fanout[0].axon = 99;

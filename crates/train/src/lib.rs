@@ -40,7 +40,6 @@ pub mod ed;
 pub mod eprop;
 pub mod error;
 pub mod report;
-mod svg;
 
 pub use error::{Error, ErrorKind};
 pub use report::{Cost, EpochPoint, TrainReport};
@@ -273,14 +272,15 @@ pub fn train_ed_with(
         "train-ed",
         image,
         format!(
-            "task={} train={} test={} epochs={} seed={} timing={} test_every_epoch={}",
+            "task={} train={} test={} epochs={} seed={} timing={} test_every_epoch={} chip_config={:016x}",
             split.train.name,
             fnv1a_data(&split.train),
             fnv1a_data(&split.test),
             opts.epochs,
             opts.seed,
             opts.timing,
-            opts.test_every_epoch
+            opts.test_every_epoch,
+            amine_chip::identity::fingerprint(config)
         ),
     );
     let mut body = match ckpt.resume {
@@ -402,6 +402,7 @@ pub fn train_ed_with(
     Ok(TrainReport {
         program: image.program.clone(),
         chip: config.name.clone(),
+        chip_config: amine_chip::ChipIdentity::of(config, "(given in memory)", &[]),
         // `digits/train` names the split; the report is about the task.
         task: split
             .train

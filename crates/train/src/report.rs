@@ -1,14 +1,18 @@
 //! The training report: what was learned, and what learning and inference cost.
 //!
 //! Written by [`TrainReport::write_dir`] as `report.json` (everything), `curve.csv` and
-//! `curve.svg` (accuracy against epochs), `confusion.csv` (test set, `[true][predicted]`)
-//! and `summary.txt` (the terminal summary). Every file is written to a temporary name
-//! and renamed, so a failed run leaves no half-written report.
+//! `curve.svg` (accuracy against epochs), `confusion.csv` (test set, `[true][predicted]`),
+//! `summary.txt` (the terminal summary) and `report.html` (all of it on one page). The
+//! directory is written whole or not at all ([`amine_report::dir`]).
 
+use amine_chip::identity::ChipIdentity;
+use amine_chip::ChipConfig;
+use amine_report::plot::{Axis, LineChart, Series};
+use amine_report::{File, Page, Table};
 use amine_sim::{Components, SimState, Simulator};
 use serde::Serialize;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One point of the learning curve.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -68,6 +72,8 @@ pub struct FloatReference {
 pub struct TrainReport {
     pub program: String,
     pub chip: String,
+    /// Which configuration the run used: name, file, fingerprints, overrides.
+    pub chip_config: ChipIdentity,
     pub task: String,
     pub seed: u64,
     pub epochs: usize,
@@ -224,22 +230,171 @@ impl TrainReport {
         s
     }
 
-    /// Write the report files into `dir` (created if needed); returns their paths.
-    pub fn write_dir(&self, dir: &Path) -> Result<Vec<PathBuf>, crate::Error> {
-        let files = [
-            ("report.json", self.to_json()),
-            ("curve.csv", self.curve_csv()),
-            ("curve.svg", crate::svg::curve(self)),
-            ("confusion.csv", self.confusion_csv()),
-            ("summary.txt", self.summary()),
-        ];
-        let files: Vec<(&str, &[u8])> = files.iter().map(|(n, t)| (*n, t.as_bytes())).collect();
-        amine_chip::error::write_dir_whole(dir, &files).map_err(|e| {
-            let (path, message) = match e.kind() {
-                amine_chip::ErrorKind::Io { path, message } => (path.clone(), message.clone()),
-                _ => (dir.display().to_string(), e.to_string()),
-            };
-            crate::Error::new(crate::ErrorKind::Io { path, message })
+    /// The learning curve: online training and test accuracy per epoch, and the float
+    /// reference's test accuracy.
+    pub fn curve_svg(&self) -> String {
+        let mut c = LineChart::new(
+            format!("{} — {} on {}", self.program, self.task, self.chip),
+            Axis::plain("epoch", ""),
+            Axis::percent("accuracy"),
+        );
+        let epoch = |p: &EpochPoint| p.epoch as f64;
+        c.series.push(Series::new(
+            "online training accuracy (chip)",
+            self.curve
+                .iter()
+                .map(|p| (epoch(p), p.online_train_accuracy))
+                .collect(),
+        ));
+        c.series.push(Series::new(
+            "test accuracy (chip)",
+            self.curve
+                .iter()
+                .filter_map(|p| Some((epoch(p), p.test_accuracy?)))
+                .collect(),
+        ));
+        if let Some(f) = &self.float_reference {
+            c.series.push(
+                Series::new(
+                    "test accuracy (f64 reference)",
+                    f.curve
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| ((i + 1) as f64, *a))
+                        .collect(),
+                )
+                .dashed(),
+            );
+        }
+        let lowest = c
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .fold(1.0f64, f64::min);
+        c.y_limits = Some((((lowest * 10.0).floor() / 10.0).clamp(0.0, 0.9), 1.0));
+        c.svg()
+    }
+
+    /// The report page: the run, accuracy, costs, the curve, the confusion matrix and
+    /// the chip configuration.
+    pub fn html(&self, config: &ChipConfig) -> String {
+        let mut p = Page::new(format!(
+            "amine train: `{}` on `{}`",
+            self.program, self.chip
+        ));
+        p.section("Training").facts([
+            ("program", self.program.clone()),
+            ("chip", self.chip_config.describe()),
+            (
+                "task",
+                format!(
+                    "{} ({} training / {} test samples)",
+                    self.task, self.train_samples, self.test_samples
+                ),
+            ),
+            ("epochs, seed", format!("{}, {}", self.epochs, self.seed)),
+            ("steps per sample", self.steps_per_sample.to_string()),
+            (
+                "synaptic updates",
+                amine_sim::report::group(self.synaptic_updates),
+            ),
+            (
+                "Dale's principle",
+                format!("{} weights changed sign", self.dale_violations),
+            ),
+        ]);
+        let mut t = Table::new(["", "test", "train"]);
+        t.push([
+            "chip".to_string(),
+            pct(self.test_accuracy),
+            pct(self.train_accuracy),
+        ]);
+        if let Some(f) = &self.float_reference {
+            t.push([
+                "f64 reference".to_string(),
+                pct(f.test_accuracy),
+                pct(f.train_accuracy),
+            ]);
+        }
+        p.table("Accuracy", &t);
+        let mut t = Table::new(
+            ["", "energy", "latency", "learning engine"]
+                .into_iter()
+                .map(String::from)
+                .chain(
+                    Components::default()
+                        .named()
+                        .iter()
+                        .map(|(n, _)| n.to_string()),
+                ),
+        );
+        for (name, c) in [
+            ("per training sample", &self.per_training_sample),
+            ("per inference", &self.per_inference),
+        ] {
+            t.push(
+                [
+                    name.to_string(),
+                    amine_sim::report::energy(c.energy_pj),
+                    amine_sim::report::nanos(c.latency_s * 1e9),
+                    amine_sim::report::nanos(c.learning_latency_s * 1e9),
+                ]
+                .into_iter()
+                .chain(
+                    c.energy
+                        .named()
+                        .iter()
+                        .map(|(_, v)| amine_sim::report::energy(*v)),
+                ),
+            );
+        }
+        p.table("Energy and simulated time", &t);
+        p.section("Learning curve").figure(
+            self.curve_svg(),
+            "Accuracy after each epoch: online training accuracy (each sample predicted before the chip learns from it), test accuracy of the chip, and of the same network trained in f64 (dashed).",
+        );
+        let n = self.confusion.len();
+        let mut t = Table::new(
+            std::iter::once("true \\ predicted".to_string()).chain((0..n).map(|c| c.to_string())),
+        );
+        for (i, row) in self.confusion.iter().enumerate() {
+            t.push(std::iter::once(i.to_string()).chain(row.iter().map(u32::to_string)));
+        }
+        p.section("Confusion matrix").table("test set", &t);
+        p.section("Configuration");
+        p.code("terminal summary", self.summary());
+        if let Some(f) = &self.float_reference {
+            p.code("f64 reference", f.config.clone());
+        }
+        p.code(
+            format!(
+                "chip configuration `{}` ({})",
+                self.chip_config.name, self.chip_config.file
+            ),
+            config.to_ron(),
+        );
+        p.render()
+    }
+
+    /// Every file of the report directory.
+    pub fn files(&self, config: &ChipConfig) -> Vec<File> {
+        vec![
+            File::new("report.json", self.to_json()),
+            File::new("curve.csv", self.curve_csv()),
+            File::new("curve.svg", self.curve_svg()),
+            File::new("confusion.csv", self.confusion_csv()),
+            File::new("summary.txt", self.summary()),
+            File::new("report.html", self.html(config)),
+        ]
+    }
+
+    /// Write the report into `dir`, whole or not at all.
+    pub fn write_dir(&self, dir: &Path, config: &ChipConfig) -> Result<(), crate::Error> {
+        amine_report::write_dir(dir, &self.files(config)).map_err(|e| {
+            crate::Error::new(crate::ErrorKind::Io {
+                path: e.path,
+                message: e.message,
+            })
         })
     }
 }

@@ -151,6 +151,9 @@ fn reduced_cue_task_learns_on_the_chip() {
     cfg.threads = 2;
     let chip = amine_chip::presets::preset("loihi-eprop").unwrap();
     let run = amine_train::eprop::train_eprop_on(&cfg, &gen, &chip, &mut |p| {
+        let amine_train::eprop::RunProgress::Point(p) = p else {
+            return;
+        };
         eprintln!(
             "{} {:?}",
             p.trials,

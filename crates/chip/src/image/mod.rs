@@ -25,7 +25,7 @@ use crate::synapse::SynapseMemory;
 use serde::{Deserialize, Serialize};
 
 /// Version of the image format; bumped on every incompatible change.
-pub const IMAGE_VERSION: u32 = 4;
+pub const IMAGE_VERSION: u32 = 5;
 
 /// A whole chip image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,21 +52,50 @@ pub struct ChipImage {
     pub eprop: Option<eprop::EpropImage>,
 }
 
-/// Identifies the chip configuration an image was compiled for.
+/// Identifies the chip an image was compiled for, by its *structure* (see
+/// [`crate::identity`]): costs, static power, clock and router timing are not part of
+/// it, so one image runs on every variant of a chip that differs only in those.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChipStamp {
+    /// Name of the configuration it was compiled with (for messages; not checked).
     pub name: String,
-    /// FNV-1a hash of the configuration's canonical RON text.
+    /// [`crate::identity::structure_fingerprint`] of that configuration.
     pub fingerprint: u64,
+    /// Fingerprint of each structural section, so a mismatch names what differs.
+    pub sections: Vec<(String, u64)>,
 }
 
 impl ChipStamp {
     pub fn of(config: &ChipConfig) -> ChipStamp {
         ChipStamp {
             name: config.name.clone(),
-            fingerprint: fnv1a(config.to_ron().as_bytes()),
+            fingerprint: crate::identity::structure_fingerprint(config),
+            sections: crate::identity::structure_sections(config),
         }
+    }
+
+    /// Whether an image with this stamp can run on a chip with stamp `other`.
+    pub fn same_structure(&self, other: &ChipStamp) -> bool {
+        self.fingerprint == other.fingerprint && self.sections == other.sections
+    }
+
+    /// Structural sections whose fingerprints differ from `other`'s (or that only one has).
+    pub fn differing_sections(&self, other: &ChipStamp) -> Vec<String> {
+        let mut names: Vec<&String> = self
+            .sections
+            .iter()
+            .chain(&other.sections)
+            .map(|(n, _)| n)
+            .collect();
+        names.sort();
+        names.dedup();
+        let find = |s: &ChipStamp, n: &str| s.sections.iter().find(|(m, _)| m == n).map(|x| x.1);
+        names
+            .into_iter()
+            .filter(|n| find(self, n) != find(other, n))
+            .cloned()
+            .collect()
     }
 }
 

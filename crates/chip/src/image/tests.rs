@@ -147,7 +147,36 @@ fn an_image_for_another_chip_is_refused() {
     let loihi = preset("loihi").unwrap();
     let problems = two_core_image(&tiny).verify(&loihi);
     assert_eq!(problems.len(), 1, "{problems:?}");
-    assert!(problems[0].message.contains("compiled for chip `tiny`"));
+    let m = &problems[0].message;
+    assert!(
+        m.contains("image's chip `tiny`") && m.contains("`core`") && m.contains("`mesh`"),
+        "{m}"
+    );
+    assert!(
+        !m.contains("--chip tiny"),
+        "no advice to run on the image's own chip: {m}"
+    );
+}
+
+#[test]
+fn an_image_runs_on_every_cost_variant_of_its_chip() {
+    let tiny = preset("tiny").unwrap();
+    let image = two_core_image(&tiny);
+    let mut variant = tiny.clone();
+    variant.name = "tiny_2x".into();
+    variant.costs.synaptic_op.energy_pj *= 2.0;
+    variant.static_power.per_core_mw *= 3.0;
+    variant.mesh.clock_hz *= 2;
+    assert_eq!(image.verify(&variant), vec![]);
+    // A structural change is refused, naming the section.
+    variant.core.weight_bits.retain(|&w| w != 8);
+    let problems = image.verify(&variant);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].message.contains("in `core`"),
+        "{}",
+        problems[0].message
+    );
 }
 
 #[test]

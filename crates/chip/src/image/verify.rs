@@ -21,12 +21,24 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
         );
     }
     let stamp = ChipStamp::of(config);
-    if image.chip != stamp {
+    if !image.chip.same_structure(&stamp) {
+        let differ = image.chip.differing_sections(&stamp);
         push(
             "chip".into(),
             format!(
-                "image was compiled for chip `{}` (fingerprint {:016x}), not for `{}` ({:016x}): recompile it with --chip {}",
-                image.chip.name, image.chip.fingerprint, stamp.name, stamp.fingerprint, stamp.name
+                "the image was compiled for a chip of another structure: chip `{}` (structure {:016x}) \
+                 differs from the image's chip `{}` (structure {:016x}) in {}. Only costs, static \
+                 power, the clock and the router may differ between the chip an image was compiled \
+                 for and the chip it runs on; compile the program again for this chip",
+                stamp.name,
+                stamp.fingerprint,
+                image.chip.name,
+                image.chip.fingerprint,
+                if differ.is_empty() {
+                    "its sections".to_string()
+                } else {
+                    differ.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", ")
+                }
             ),
         );
         // Everything below would only repeat that the chips differ.

@@ -1,7 +1,8 @@
 //! `amine compile`: program + chip → chip image and compile report.
 
 use crate::args::MappingArgs;
-use amine_chip::{error::write_atomically, presets, ChipConfig};
+use amine_chip::presets::{self, Resolved};
+use amine_chip::{error::write_atomically, ChipConfig};
 use amine_compiler::program::MappingHints;
 use amine_compiler::Compiled;
 use anyhow::{Context, Result};
@@ -11,12 +12,13 @@ use std::time::Instant;
 pub fn run(
     program: &Path,
     chip: &str,
+    sets: &[String],
     output: &Path,
     json: Option<&Path>,
     dt: Option<f64>,
     mapping: &MappingArgs,
 ) -> Result<()> {
-    let config = presets::resolve(chip)?;
+    let config = resolve_chip(chip, sets)?.config;
     let hints = mapping.hints()?;
     let start = Instant::now();
     let compiled = if amine_nir::is_nir_path(program) {
@@ -65,4 +67,10 @@ pub fn compile_nir(
     p.mapping.merge(hints);
     let base = path.parent().unwrap_or(Path::new("."));
     Ok(amine_compiler::compile_program(p, base, chip)?)
+}
+
+/// `--chip` with its `--set` overrides, checked before anything runs.
+pub fn resolve_chip(chip: &str, sets: &[String]) -> Result<Resolved> {
+    let sets = amine_chip::overrides::parse_all(sets)?;
+    Ok(presets::resolve_with(chip, &sets)?)
 }

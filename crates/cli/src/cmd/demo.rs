@@ -3,19 +3,22 @@
 //! the report. No files are read, and none are written unless `--report` is given.
 
 use crate::args::DemoArgs;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::path::Path;
 
 /// The bundled program, compiled into the binary.
 pub const BALANCED: &str = include_str!("../../../../programs/balanced.ron");
 
 pub fn run(a: DemoArgs) -> Result<()> {
-    let chip = amine_chip::presets::preset("loihi")?;
+    let chip = amine_chip::presets::resolve_with("loihi", &[])?;
+    if let Some(dir) = &a.report {
+        amine_report::dir::check_target(dir)?;
+    }
     let loaded = super::run::compile(
         BALANCED,
         "programs/balanced.ron",
         Path::new("."),
-        &chip,
+        &chip.config,
         Default::default(),
     )?;
     outln!(
@@ -24,22 +27,26 @@ pub fn run(a: DemoArgs) -> Result<()> {
         loaded.image.cores.len(),
         loaded.compile_s * 1e3
     );
+    let record = match &a.report {
+        Some(_) => Some(super::run::monitor_options(a.steps, 1, None)?),
+        None => None,
+    };
     let done = super::run::simulate(
         &chip,
         &loaded,
-        a.steps,
-        a.timing,
-        1,
-        None,
-        a.report.is_some(),
-        &Default::default(),
+        super::run::How {
+            steps: a.steps,
+            timing: a.timing,
+            threads: 1,
+            input: None,
+            record,
+            checkpoint: &Default::default(),
+        },
     )?;
     out!("{}", done.report.summary());
     if let Some(dir) = &a.report {
-        done.report
-            .write_dir(dir, &done.outcome.raster)
-            .context("writing the report")?;
-        outln!("report written to {}/", dir.display());
+        super::run::write_report(&done, dir, &chip.config)?;
+        outln!("report written to {}/ (open report.html)", dir.display());
     }
     outln!(
         "simulated {} steps in {:.1} ms ({:.1} M synaptic events/s)",

@@ -8,4 +8,5 @@ pub mod hints;
 pub mod image;
 pub mod nir;
 pub mod run;
+pub mod sweep;
 pub mod train;

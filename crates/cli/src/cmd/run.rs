@@ -7,12 +7,14 @@
 
 use crate::args::{CheckpointArgs, MappingArgs, RunArgs};
 use amine_chip::image::{codec::MAGIC, ChipImage};
-use amine_chip::{presets, ChipConfig};
+use amine_chip::presets::Resolved;
+use amine_chip::ChipConfig;
 use amine_compiler::program::MappingHints;
 use amine_sim::checkpoint::{self, Identity};
 use amine_sim::resume::RunBody;
 use amine_sim::{
-    parse_csv, Record, Recorder, RunOutcome, RunReport, SimOptions, SimState, Simulator, Timing,
+    parse_csv, Monitor, MonitorOptions, Record, Recorder, Recording, RunOutcome, RunReport,
+    SimOptions, SimState, Simulator, Timing,
 };
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -140,28 +142,57 @@ pub fn load(
 pub struct Finished {
     pub report: RunReport,
     pub outcome: RunOutcome,
+    pub recording: Recording,
     pub sim_s: f64,
     /// Checkpoints written, their total bytes and seconds (part of `sim_s`).
     pub checkpoints: (u32, u64, f64),
+}
+
+/// How a run is simulated.
+pub struct How<'a> {
+    pub steps: u32,
+    pub timing: Timing,
+    pub threads: usize,
+    pub input: Option<&'a Path>,
+    /// Record the raster and, with monitor options, every probe, weights and field
+    /// (for a report directory).
+    pub record: Option<MonitorOptions>,
+    /// Checkpoint and resume (see `amine_sim::checkpoint`).
+    pub checkpoint: &'a CheckpointArgs,
+}
+
+/// The monitor sampling of a run with a report: every `every` steps, snapshots every
+/// `snapshot_every` (default an eighth of the run).
+pub fn monitor_options(
+    steps: u32,
+    every: u32,
+    snapshot_every: Option<u32>,
+) -> Result<MonitorOptions> {
+    if every == 0 || snapshot_every == Some(0) {
+        anyhow::bail!("--monitor-every and --snapshot-every must be at least 1");
+    }
+    Ok(MonitorOptions {
+        every,
+        snapshot_every: snapshot_every.unwrap_or(steps.div_ceil(8).max(1)),
+    })
 }
 
 /// Steps between two checkpoints when `--checkpoint-every` is not given.
 const CHECKPOINT_EVERY: u64 = 100_000;
 
 /// Simulate `loaded` on `chip`, with an optional input file, showing progress on long
-/// runs; with `ckpt`, checkpointing and resuming (see `amine_sim::checkpoint`). SIGINT
-/// or SIGTERM stop the run between two steps (after writing the checkpoint).
-#[allow(clippy::too_many_arguments)]
-pub fn simulate(
-    chip: &ChipConfig,
-    loaded: &Loaded,
-    steps: u32,
-    timing: Timing,
-    threads: usize,
-    input: Option<&Path>,
-    record_spikes: bool,
-    ckpt: &CheckpointArgs,
-) -> Result<Finished> {
+/// runs; with `how.checkpoint`, checkpointing and resuming (see `amine_sim::checkpoint`).
+/// SIGINT or SIGTERM stop the run between two steps (after writing the checkpoint).
+pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> {
+    let How {
+        steps,
+        timing,
+        threads,
+        input,
+        record,
+        checkpoint: ckpt,
+    } = how;
+    let record_spikes = record.is_some();
     let options = SimOptions {
         threads,
         timing,
@@ -173,7 +204,7 @@ pub fn simulate(
         },
         dt_s: loaded.dt_s,
     };
-    let mut sim = Simulator::new(chip, &loaded.image, options)?;
+    let mut sim = Simulator::new(&chip.config, &loaded.image, options)?;
     let external: Vec<&str> = loaded
         .image
         .inputs
@@ -204,30 +235,40 @@ pub fn simulate(
         "run",
         &loaded.image,
         format!(
-            "steps={steps} timing={timing} dt_s={} input={input_sum:016x} raster={record_spikes}",
-            loaded.dt_s
+            "steps={steps} timing={timing} dt_s={} input={input_sum:016x} raster={record_spikes} monitors={} chip_config={}",
+            loaded.dt_s,
+            record.map_or("none".to_string(), |o| format!("{}/{}", o.every, o.snapshot_every)),
+            chip.identity.fingerprint
         ),
     );
-    let (mut state, mut rec) = match &ckpt.resume {
+    let (mut state, mut rec, recording) = match &ckpt.resume {
         Some(path) => {
             let body: RunBody = checkpoint::read(path, &identity)?;
             sim.check_state(&body.state, &path.display().to_string())?;
-            (body.state, body.recorder)
+            (body.state, body.recorder, body.recording)
         }
         None => {
             let state = sim.initial_state();
             let populations = sim.population_names().len();
-            (state, Recorder::new(0, populations, raster_until, false))
+            let rec = Recorder::new(0, populations, raster_until, false);
+            (state, rec, None)
         }
     };
+    let mut monitor = record
+        .map(|o| Monitor::new(&sim, &loaded.image, &state, o, steps))
+        .transpose()?;
+    if let (Some(m), Some(r), Some(path)) = (&mut monitor, recording, &ckpt.resume) {
+        m.resume(r, &path.display().to_string())?;
+    }
     let every = ckpt.checkpoint_every.unwrap_or(CHECKPOINT_EVERY).max(1);
     let mut written = (0u32, 0u64, 0.0f64);
-    let mut save = |state: &SimState, rec: &Recorder| -> Result<()> {
+    let mut save = |state: &SimState, rec: &Recorder, monitor: &Option<Monitor>| -> Result<()> {
         if let Some(path) = &ckpt.checkpoint {
             let t = Instant::now();
             let body = RunBody {
                 state: state.clone(),
                 recorder: rec.clone(),
+                recording: monitor.as_ref().map(|m| m.recording().clone()),
             };
             let bytes = checkpoint::write(path, &identity, &body)?;
             written = (
@@ -246,12 +287,15 @@ pub fn simulate(
     let mut shown = false;
     while state.step < steps {
         sim.step_recorded(&mut state, &mut rec);
+        if let Some(m) = &mut monitor {
+            m.observe(&sim, &state);
+        }
         if u64::from(state.step) % every == 0 && state.step < steps {
-            save(&state, &rec)?;
+            save(&state, &rec, &monitor)?;
         }
         if crate::signals::interrupted() {
             bar.finish_and_clear();
-            save(&state, &rec)?;
+            save(&state, &rec, &monitor)?;
             let saved = match &ckpt.checkpoint {
                 Some(p) => format!("; the checkpoint {} continues it (--resume)", p.display()),
                 None => String::new(),
@@ -278,41 +322,67 @@ pub fn simulate(
     let sim_s = start.elapsed().as_secs_f64();
     let checkpoints = written;
     let outcome = RunOutcome::from(rec);
-    let report = RunReport::new(&sim, &state, &outcome);
+    let mut report = RunReport::new(&sim, &state, &outcome);
+    report.chip_config = chip.identity.clone();
     Ok(Finished {
         report,
         outcome,
+        recording: monitor.map(Monitor::finish).unwrap_or_default(),
         sim_s,
         checkpoints,
     })
 }
 
+/// Write a finished run's report directory.
+pub fn write_report(done: &Finished, dir: &Path, config: &ChipConfig) -> Result<()> {
+    done.report
+        .write_dir(dir, &done.outcome.raster, &done.recording, config)
+        .context("writing the report")
+}
+
 pub fn run(a: RunArgs) -> Result<()> {
     let start = Instant::now();
-    let chip = presets::resolve(&a.chip)?;
-    let loaded = load(&a.target, &chip, a.dt, &a.mapping)?;
+    let chip = super::compile::resolve_chip(&a.chip, &a.set)?;
+    if let Some(dir) = &a.report {
+        amine_report::dir::check_target(dir)?;
+    }
+    let record = match &a.report {
+        Some(_) => Some(monitor_options(a.steps, a.monitor_every, a.snapshot_every)?),
+        None => None,
+    };
+    let loaded = load(&a.target, &chip.config, a.dt, &a.mapping)?;
+    if a.report.is_none() && !loaded.image.probes.is_empty() {
+        errln!(
+            "note: the image declares {} probe(s); give --report DIR to record them",
+            loaded.image.probes.len()
+        );
+    }
     let done = simulate(
         &chip,
         &loaded,
-        a.steps,
-        a.timing,
-        a.threads,
-        a.input.as_deref(),
-        a.report.is_some(),
-        &a.checkpoint,
+        How {
+            steps: a.steps,
+            timing: a.timing,
+            threads: a.threads,
+            input: a.input.as_deref(),
+            record,
+            checkpoint: &a.checkpoint,
+        },
     )?;
     let report_start = Instant::now();
     if let Some(dir) = &a.report {
-        done.report
-            .write_dir(dir, &done.outcome.raster)
-            .context("writing the report")?;
+        write_report(&done, dir, &chip.config)?;
     }
     if a.json {
         out!("{}", done.report.to_json());
     } else {
         out!("{}", done.report.summary());
         if let Some(dir) = &a.report {
-            outln!("report written to {}/ (report.json, raster.csv, energy_heatmap.svg, raster.svg, latency.svg)", dir.display());
+            outln!(
+                "report written to {}/ (report.html, report.json, raster.csv, energy_heatmap.svg, raster.svg, latency.svg{})",
+                dir.display(),
+                if done.recording.traces.is_empty() && done.recording.spikes.is_empty() && done.recording.weights.is_empty() && done.recording.field.is_none() { "" } else { ", monitors/" }
+            );
         }
     }
     if a.timings {

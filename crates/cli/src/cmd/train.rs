@@ -10,7 +10,6 @@
 //! only after the run finished, through a temporary name.
 
 use crate::args::{EpropFlags, TemplateArgs, TrainArgs};
-use amine_chip::presets;
 use amine_compiler::program::Program;
 use amine_compiler::templates::{error_diffusion, Credit, EdNetwork};
 use amine_sim::checkpoint::{self, Identity};
@@ -19,14 +18,13 @@ use amine_tasks::eprop::{Condition, TaskKind};
 use amine_train::eprop::report::{condition_name, summary_text, to_json, write_dir, FILES};
 use amine_train::eprop::EpropRun;
 use amine_train::eprop::{
-    run_study_resumable, settings, template_program, EpropRunConfig, Point, StudyConfig,
+    run_study_resumable, settings, template_program, EpropRunConfig, RunProgress, StudyConfig,
     TemplateOptions,
 };
 use amine_train::report::FloatReference;
 use amine_train::{train_ed_with, Checkpointing, Progress, TrainOptions};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Mutex;
@@ -78,7 +76,10 @@ fn ed(a: &TrainArgs) -> Result<()> {
     if epochs == 0 {
         bail!("--epochs 0: train for at least one epoch");
     }
-    let chip = presets::resolve(a.chip.as_deref().unwrap_or("loihi"))?;
+    let chip = super::compile::resolve_chip(a.chip.as_deref().unwrap_or("loihi"), &a.set)?;
+    if let Some(dir) = &a.report {
+        amine_report::dir::check_target(dir)?;
+    }
     let origin = program_path.display().to_string();
     let text = amine_chip::bounded::read_text(
         program_path,
@@ -88,7 +89,7 @@ fn ed(a: &TrainArgs) -> Result<()> {
     let mut program = Program::from_ron(&text, &origin)?;
     program.seed = a.seed;
     let base = program_path.parent().unwrap_or(Path::new("."));
-    let compiled = amine_compiler::compile_program(program, base, &chip)
+    let compiled = amine_compiler::compile_program(program, base, &chip.config)
         .with_context(|| format!("compiling {origin}"))?;
     let split = amine_tasks::parse_task(&a.task)?.load()?;
     let opts = TrainOptions {
@@ -109,25 +110,32 @@ fn ed(a: &TrainArgs) -> Result<()> {
         resume: a.checkpoint.resume.as_deref(),
         stop: &crate::signals::interrupted,
     };
-    let trained = train_ed_with(&chip, &compiled.image, &split, &opts, &ckpt, &mut |p| {
-        if !shown && train_start.elapsed() > Duration::from_millis(500) {
-            shown = true;
-            bar.set_style(
+    let trained = train_ed_with(
+        &chip.config,
+        &compiled.image,
+        &split,
+        &opts,
+        &ckpt,
+        &mut |p| {
+            if !shown && train_start.elapsed() > Duration::from_millis(500) {
+                shown = true;
+                bar.set_style(
                 ProgressStyle::with_template(
                     "{spinner} {msg} [{bar:40}] {pos}/{len} samples, {elapsed} elapsed, eta {eta}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            bar.set_draw_target(ProgressDrawTarget::stderr());
-        }
-        match p {
-            Progress::Training { epoch, done, total } => {
-                bar.set_message(format!("epoch {}/{}", epoch + 1, epochs));
-                bar.set_position((epoch * total + done) as u64);
+                bar.set_draw_target(ProgressDrawTarget::stderr());
             }
-            Progress::Testing { set } => bar.set_message(format!("testing on {set}")),
-        }
-    });
+            match p {
+                Progress::Training { epoch, done, total } => {
+                    bar.set_message(format!("epoch {}/{}", epoch + 1, epochs));
+                    bar.set_position((epoch * total + done) as u64);
+                }
+                Progress::Testing { set } => bar.set_message(format!("testing on {set}")),
+            }
+        },
+    );
     bar.finish_and_clear();
     let mut report = match trained {
         Err(e) => {
@@ -138,6 +146,7 @@ fn ed(a: &TrainArgs) -> Result<()> {
         }
         Ok(r) => r,
     };
+    report.chip_config = chip.identity.clone();
     let train_s = train_start.elapsed().as_secs_f64();
     if !a.no_float {
         report.float_reference = Some(float_reference(
@@ -148,7 +157,9 @@ fn ed(a: &TrainArgs) -> Result<()> {
         )?);
     }
     if let Some(dir) = &a.report {
-        report.write_dir(dir).context("writing the report")?;
+        report
+            .write_dir(dir, &chip.config)
+            .context("writing the report")?;
     }
     if a.json {
         out!("{}", report.to_json());
@@ -161,7 +172,7 @@ fn ed(a: &TrainArgs) -> Result<()> {
         );
         if let Some(dir) = &a.report {
             outln!(
-                "report written to {}/ (report.json, curve.csv, curve.svg, confusion.csv, summary.txt)",
+                "report written to {}/ (report.html, report.json, curve.csv, curve.svg, confusion.csv, summary.txt)",
                 dir.display()
             );
         }
@@ -330,12 +341,12 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
         bail!("{flag} 0: must be at least 1");
     }
     if let Some(dir) = &a.report {
-        if dir.exists() && !dir.is_dir() {
-            bail!("--report {}: exists and is not a directory", dir.display());
-        }
+        amine_report::dir::check_target(dir)?;
     }
     let programs = eprop_programs(a, task)?;
-    let chip = presets::resolve(a.chip.as_deref().unwrap_or("loihi-eprop"))?;
+    let resolved =
+        super::compile::resolve_chip(a.chip.as_deref().unwrap_or("loihi-eprop"), &a.set)?;
+    let chip = resolved.config.clone();
     // Every program compiles for the chip, fits the task and runs on the fast backend
     // before any run starts.
     let gen = amine_tasks::eprop::TaskGen::new(task, a.seed);
@@ -381,15 +392,12 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
         ProgressBar::hidden()
     };
     let classification = task != TaskKind::PatternGeneration;
-    // Batches done per run, so each curve point advances the bar by its run's progress.
-    let done: Mutex<HashMap<(&'static str, u64), u64>> = Mutex::new(HashMap::new());
-    let on_point = |c: Condition, seed: u64, p: &Point| {
-        let now = (p.trials / batch) as u64;
-        let before = done
-            .lock()
-            .map(|mut d| d.insert((condition_name(c), seed), now).unwrap_or(0))
-            .unwrap_or(now);
-        bar.inc(now.saturating_sub(before));
+    // The bar moves per batch of every run; an evaluation updates its message.
+    let on_progress = |c: Condition, seed: u64, p: RunProgress| {
+        let p = match p {
+            RunProgress::Batch { .. } => return bar.inc(1),
+            RunProgress::Point(p) => p,
+        };
         if let Some(e) = &p.eval {
             let shown = if classification {
                 format!("accuracy {:.1} %", 100.0 * e.accuracy)
@@ -430,7 +438,7 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
         }
     };
     crate::signals::install();
-    let on_point = |c: Condition, seed: u64, p: &Point| {
+    let on_progress = |c: Condition, seed: u64, p: RunProgress| {
         if crate::signals::interrupted() {
             // Holding the lock: no checkpoint is being written.
             let _held = progress.lock();
@@ -442,15 +450,16 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
             errln!("error: interrupted{saved}");
             std::process::exit(i32::from(crate::signals::EXIT_INTERRUPTED));
         }
-        on_point(c, seed, p)
+        on_progress(c, seed, p)
     };
     let train_start = Instant::now();
-    let study = run_study_resumable(&cfg, &chip, &on_point, done, &on_run);
+    let study = run_study_resumable(&cfg, &chip, &on_progress, done, &on_run)
+        .map(|s| s.named(&resolved.identity));
     bar.finish_and_clear();
     let study = study?;
     let train_s = train_start.elapsed().as_secs_f64();
     if let Some(dir) = &a.report {
-        write_dir(&study, dir).context("writing the report")?;
+        write_dir(&study, dir, &chip).context("writing the report")?;
     }
     if a.json {
         out!("{}", to_json(&study));
@@ -655,9 +664,15 @@ fn study_identity(cfg: &StudyConfig, chip: &amine_chip::ChipConfig) -> Result<Id
         programs.push_str(source);
         programs.push_str(&program.to_ron());
     }
+    // The whole configuration (costs included), not only the structure in the stamp.
     let full = format!(
-        "{:?} {} {} {} {:?}",
-        cfg.task, cfg.first_seed, cfg.seeds, cfg.threads, cfg.base
+        "{:?} {} {} {} {:?} {:016x}",
+        cfg.task,
+        cfg.first_seed,
+        cfg.seeds,
+        cfg.threads,
+        cfg.base,
+        amine_chip::identity::fingerprint(chip)
     );
     Ok(Identity {
         kind: "train-eprop".into(),

@@ -347,7 +347,9 @@ mod tests {
     #[cfg(unix)]
     fn an_endless_package_is_refused_at_the_cap() {
         let out = std::env::temp_dir().join(format!("amine-npm-zero-{}", std::process::id()));
-        let e = convert(Path::new("/dev/zero"), &out).unwrap_err().to_string();
+        let e = convert(Path::new("/dev/zero"), &out)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("/dev/zero") && e.contains("more than"), "{e}");
         assert!(!out.exists());
     }

@@ -42,8 +42,9 @@ pub use program::{
 pub use study::{run_study, run_study_resumable, ConditionSummary, EpropStudy, StudyConfig};
 
 use crate::error::{Error, ErrorKind};
-use amine_chip::image::{ChipImage, ChipStamp};
+use amine_chip::image::ChipImage;
 use amine_chip::ChipConfig;
+use amine_chip::ChipIdentity;
 use amine_compiler::program::Program;
 use amine_sim::eprop::{core_cost, EpropCore, EpropState, TrialData, TrialResult, TrialTarget};
 use amine_sim::{ChipCounts, Counts};
@@ -174,9 +175,9 @@ pub struct FieldStrip {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpropRun {
     pub config: EpropRunConfig,
-    /// The chip the run was compiled for and priced on: its name and the fingerprint of
-    /// its whole configuration.
-    pub chip: ChipStamp,
+    /// The chip configuration the run was compiled for and priced on: name, file,
+    /// fingerprint of the whole configuration and of its structure, overrides.
+    pub chip: ChipIdentity,
     pub settings: Settings,
     pub curve: Vec<Point>,
     /// The last point's evaluation (final, not best).
@@ -333,13 +334,22 @@ pub fn compile_run(
     Ok(compiled.image)
 }
 
-/// Trains one network on the chip; `on_point` sees every curve point (progress).
+/// Where a run is, for progress output.
+#[derive(Debug, Clone, Copy)]
+pub enum RunProgress<'a> {
+    /// A batch was trained: `trials` training trials are done.
+    Batch { trials: usize },
+    /// A curve point (after each evaluation).
+    Point(&'a Point),
+}
+
+/// Trains one network on the chip; `on_progress` sees every batch and every curve point.
 pub fn train_eprop(
     cfg: &EpropRunConfig,
     chip: &ChipConfig,
-    on_point: &mut dyn FnMut(&Point),
+    on_progress: &mut dyn FnMut(RunProgress),
 ) -> Result<EpropRun, Error> {
-    train_eprop_on(cfg, &TaskGen::new(cfg.task, cfg.seed), chip, on_point)
+    train_eprop_on(cfg, &TaskGen::new(cfg.task, cfg.seed), chip, on_progress)
 }
 
 /// [`train_eprop`] on the trials of `gen` (e.g. a reduced task from
@@ -348,7 +358,7 @@ pub fn train_eprop_on(
     cfg: &EpropRunConfig,
     gen: &TaskGen,
     chip: &ChipConfig,
-    on_point: &mut dyn FnMut(&Point),
+    on_progress: &mut dyn FnMut(RunProgress),
 ) -> Result<EpropRun, Error> {
     let bad = |message: String| Error::new(ErrorKind::Settings { message });
     if cfg.threads == 0 || cfg.trials == 0 {
@@ -409,6 +419,9 @@ pub fn train_eprop_on(
         train_all.weight_updates += u.updates;
         clamps += u.clamped;
         changed += u.changed;
+        on_progress(RunProgress::Batch {
+            trials: (b + 1) * batch,
+        });
         if (b + 1) % every == 0 || b + 1 == batches {
             let eval = (cfg.eval_trials > 0 || !classification)
                 .then(|| evaluate(&core, &mut states, &mut eval_rng, &mut eval_all));
@@ -418,7 +431,7 @@ pub fn train_eprop_on(
                 eval,
             };
             tally = Tally::default();
-            on_point(&point);
+            on_progress(RunProgress::Point(&point));
             curve.push(point);
         }
     }
@@ -434,7 +447,7 @@ pub fn train_eprop_on(
     };
     Ok(EpropRun {
         config: cfg.clone(),
-        chip: ChipStamp::of(chip),
+        chip: ChipIdentity::of(chip, "(given in memory)", &[]),
         settings,
         curve,
         final_eval,

@@ -1,30 +1,33 @@
 //! The report of an e-prop study ([`EpropStudy`]): what each condition learned, and
 //! what a training trial and an inference trial cost on the chip.
 //!
-//! [`write_dir`] writes five files:
+//! [`write_dir`] writes six files:
 //!
 //! | file | contents |
 //! | --- | --- |
+//! | `report.html` | one self-contained page: the study, the summary table, both pictures, the programs' settings and the chip configuration |
 //! | `report.json` | the whole study (every run's configuration, curve, costs, field strip) |
 //! | `summary.txt` | [`summary_text`]: one row per condition, mean ± sd over seeds |
 //! | `curve.csv` | one row per run and curve point ([`curve_csv`]) |
 //! | `curve.svg` | the evaluation metric against training trials, mean ± sd band per condition |
 //! | `field.svg` | the modulator field over a training trial's learning window, first seed of each condition |
 //!
-//! The directory appears whole or not at all: the files are written into a temporary
-//! sibling directory, which is then renamed to `dir` (into an existing `dir`, file by
-//! file, each by a rename), so a failure leaves no half-written report.
+//! Pictures come from amine-report's plotting module and the directory is written by
+//! [`amine_report::write_dir`]: whole or not at all, replacing only an earlier report.
 
 use super::study::mean_sd;
 use super::{EpropRun, EpropStudy, Stats};
 use crate::error::{Error, ErrorKind};
-use crate::svg::{esc, BOTTOM, H, LEFT, RIGHT, TOP, W};
+use amine_chip::ChipConfig;
+use amine_report::plot::{Axis, FieldPanels, LineChart, Panel, Series};
+use amine_report::{File, Page, Table};
 use amine_tasks::eprop::{Condition, TaskKind};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The files [`write_dir`] writes, in order.
-pub const FILES: [&str; 5] = [
+pub const FILES: [&str; 6] = [
+    "report.html",
     "report.json",
     "summary.txt",
     "curve.csv",
@@ -47,15 +50,6 @@ pub fn condition_name(c: Condition) -> &'static str {
         Condition::Diffusion => "diffusion",
         Condition::Sparse => "sparse",
         Condition::Full => "full",
-    }
-}
-
-/// One colour per condition, the same in every picture.
-fn colour(c: Condition) -> &'static str {
-    match c {
-        Condition::Diffusion => "#21918c",
-        Condition::Sparse => "#e6a100",
-        Condition::Full => "#3b528b",
     }
 }
 
@@ -88,39 +82,6 @@ fn count(n: usize, what: &str) -> String {
 /// task, become `null`).
 pub fn to_json(study: &EpropStudy) -> String {
     serde_json::to_string_pretty(study).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-}
-
-/// Left-aligns the first column and right-aligns the others, padding by characters
-/// (the table holds `±` and `—`).
-fn table(rows: &[Vec<String>]) -> String {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let width: Vec<usize> = (0..cols)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut s = String::new();
-    for r in rows {
-        let mut line = String::new();
-        for (c, cell) in r.iter().enumerate() {
-            let pad = " ".repeat(width[c] - cell.chars().count());
-            if c == 0 {
-                line.push_str(cell);
-                line.push_str(&pad);
-            } else {
-                line.push_str("  ");
-                line.push_str(&pad);
-                line.push_str(cell);
-            }
-        }
-        s.push_str(line.trim_end());
-        s.push('\n');
-    }
-    s
 }
 
 /// The terminal summary (also `summary.txt`): the study's settings, then one row per
@@ -200,7 +161,7 @@ pub fn summary_text(study: &EpropStudy) -> String {
         ]
         .map(String::from),
     );
-    let mut rows = vec![head];
+    let mut rows = Table::new(head);
     for c in &study.summaries {
         let mut row = vec![
             condition_name(c.condition).to_string(),
@@ -238,7 +199,7 @@ pub fn summary_text(study: &EpropStudy) -> String {
         rows.push(row);
     }
     s.push('\n');
-    s.push_str(&table(&rows));
+    s.push_str(&rows.to_text());
     s.push('\n');
     let _ = writeln!(
         s,
@@ -331,25 +292,6 @@ pub fn curve_csv(study: &EpropStudy) -> String {
     s
 }
 
-/// A step of 1, 2 or 5 × 10^k that cuts `span` into about `n` intervals.
-fn nice_step(span: f64, n: f64) -> f64 {
-    if !(span.is_finite() && span > 0.0) {
-        return 1.0;
-    }
-    let raw = span / n;
-    let p = 10f64.powf(raw.log10().floor());
-    let f = raw / p;
-    p * if f <= 1.0 {
-        1.0
-    } else if f <= 2.0 {
-        2.0
-    } else if f <= 5.0 {
-        5.0
-    } else {
-        10.0
-    }
-}
-
 /// `x` with about three significant digits.
 fn sig(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
@@ -363,30 +305,30 @@ fn sig(x: f64) -> String {
     format!("{x:.d$}")
 }
 
-/// Opens a picture with its title, and in small print in the bottom-left corner the
-/// study's programs and the chip with its configuration's fingerprint.
-fn svg_open(s: &mut String, study: &EpropStudy, w: f64, h: f64, title: &str) {
-    let _ = writeln!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" \
-         font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"{w}\" height=\"{h}\" fill=\"white\"/>\n\
-         <text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{}</text>\n\
-         <text x=\"4\" y=\"{}\" font-size=\"9\" fill=\"#777\">{}</text>",
-        w / 2.0,
-        esc(title),
-        h - 3.0,
-        esc(&caption(study))
-    );
+/// `svg` with the study's provenance ([`caption`]) as its `<desc>`, so a picture
+/// passed on alone still names its programs and chip configuration.
+fn described(svg: String, study: &EpropStudy) -> String {
+    match svg
+        .find("<svg")
+        .and_then(|i| svg[i..].find('>').map(|j| i + j + 1))
+    {
+        Some(at) => format!(
+            "{}\n<desc>{}</desc>{}",
+            &svg[..at],
+            amine_report::esc(&caption(study)),
+            &svg[at..]
+        ),
+        None => svg,
+    }
 }
 
 /// What a study's files were made from: its programs, and the chip with its
 /// configuration's fingerprint.
 pub fn caption(study: &EpropStudy) -> String {
     format!(
-        "program {}; chip `{}`, configuration fingerprint {:016x}",
+        "program {}; chip {}",
         study.sources.join(", "),
-        study.chip.name,
-        study.chip.fingerprint
+        study.chip.describe()
     )
 }
 
@@ -394,56 +336,26 @@ pub fn caption(study: &EpropStudy) -> String {
 /// training trials seen: per condition the mean over seeds as a line and ± one standard
 /// deviation as a band; the float reference's final mean, when it ran, as a dashed line.
 pub fn curve_svg(study: &EpropStudy) -> String {
-    let mut s = String::new();
     let seeds = study
         .summaries
         .iter()
         .map(|c| c.seeds.len())
         .max()
         .unwrap_or(0);
-    svg_open(
-        &mut s,
-        study,
-        W,
-        H,
-        &format!(
-            "e-prop on the chip, {}: eval {} (mean ± sd, {})",
+    let (metric_axis, what) = if study.classification {
+        (Axis::percent("accuracy on fresh trials"), "accuracy")
+    } else {
+        (Axis::plain("normalised MSE on fresh trials", ""), "NMSE")
+    };
+    let mut c = LineChart::new(
+        format!(
+            "e-prop on the chip, {}: eval {what} (mean ± sd, {})",
             task_name(study.task),
-            if study.classification {
-                "accuracy"
-            } else {
-                "NMSE"
-            },
             count(seeds, "seed")
         ),
+        Axis::plain("training trials seen", ""),
+        metric_axis,
     );
-    // Every finite value drawn: the bands' edges and the float references.
-    let values: Vec<f64> = study
-        .summaries
-        .iter()
-        .flat_map(|c| {
-            c.curve
-                .iter()
-                .flat_map(|&(_, m, sd)| [m - sd.max(0.0), m + sd.max(0.0)])
-                .chain(c.float_finals.iter().copied())
-        })
-        .filter(|v| v.is_finite())
-        .collect();
-    let (lo, hi, step) = if study.classification {
-        // From the lowest value shown (rounded down to a tick) to 100 %.
-        let lowest = values
-            .iter()
-            .copied()
-            .fold(1.0f64, f64::min)
-            .clamp(0.0, 1.0);
-        let step = nice_step(1.0 - ((lowest * 10.0).floor() / 10.0).min(0.9), 5.0);
-        let lo = ((lowest / step).floor() * step).clamp(0.0, 1.0 - step);
-        (lo, 1.0, step)
-    } else {
-        let highest = values.iter().copied().fold(0.0f64, f64::max);
-        let step = nice_step(highest.max(1e-3), 5.0);
-        (0.0, (highest / step).ceil().max(1.0) * step, step)
-    };
     let max_trials = study
         .summaries
         .iter()
@@ -451,165 +363,54 @@ pub fn curve_svg(study: &EpropStudy) -> String {
         .max()
         .unwrap_or(1)
         .max(1) as f64;
-    let x = |t: f64| LEFT + (t / max_trials) * (W - LEFT - RIGHT);
-    let y = |v: f64| H - BOTTOM - ((v - lo) / (hi - lo)).clamp(0.0, 1.0) * (H - TOP - BOTTOM);
-    let _ = writeln!(
-        s,
-        "<line x1=\"{LEFT}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n<line x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{LEFT}\" y2=\"{}\" stroke=\"black\"/>",
-        H - BOTTOM,
-        W - RIGHT,
-        H - BOTTOM,
-        H - BOTTOM
-    );
-    let ticks = ((hi - lo) / step).round() as usize;
-    for k in 0..=ticks {
-        let v = lo + step * k as f64;
-        let label = if study.classification {
-            format!("{:.0} %", 100.0 * v)
-        } else {
-            let d = (-step.log10().floor()).max(0.0) as usize;
-            format!("{v:.d$}")
-        };
-        let _ = writeln!(
-            s,
-            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{label}</text><line x1=\"{LEFT}\" y1=\"{:.1}\" x2=\"{}\" y2=\"{:.1}\" stroke=\"#ddd\"/>",
-            LEFT - 6.0,
-            y(v) + 4.0,
-            y(v),
-            W - RIGHT,
-            y(v)
-        );
-    }
-    let xstep = nice_step(max_trials, 6.0).max(1.0);
-    let mut t = 0.0;
-    while t <= max_trials + 1e-9 {
-        let _ = writeln!(
-            s,
-            "<line x1=\"{0:.1}\" y1=\"{1}\" x2=\"{0:.1}\" y2=\"{2}\" stroke=\"black\"/><text x=\"{0:.1}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>",
-            x(t),
-            H - BOTTOM,
-            H - BOTTOM + 4.0,
-            H - BOTTOM + 17.0,
-            amine_chip::units::group_digits(t.round() as u64)
-        );
-        t += xstep;
-    }
-    let _ = writeln!(
-        s,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">training trials seen</text>",
-        (LEFT + W - RIGHT) / 2.0,
-        H - 12.0
-    );
-    // Accuracy rises, so its legend goes bottom right; NMSE falls: top right.
-    let rows = study.summaries.len()
-        + usize::from(study.summaries.iter().any(|c| !c.float_finals.is_empty()));
-    let legend_y = |row: usize| {
-        if study.classification {
-            H - BOTTOM - 12.0 - 16.0 * (rows - row - 1) as f64
-        } else {
-            TOP + 16.0 + 16.0 * row as f64
-        }
-    };
-    let lx = W - RIGHT - 200.0;
-    for (row, c) in study.summaries.iter().enumerate() {
-        let col = colour(c.condition);
-        let name = condition_name(c.condition);
-        let pts: Vec<(f64, f64, f64)> = c
+    for s in &study.summaries {
+        let pts: Vec<(f64, f64, f64)> = s
             .curve
             .iter()
             .filter(|p| p.1.is_finite())
             .map(|&(t, m, sd)| (t as f64, m, if sd.is_finite() { sd } else { 0.0 }))
             .collect();
-        if !pts.is_empty() {
-            let upper = pts
-                .iter()
-                .map(|&(t, m, sd)| format!("{:.1},{:.1}", x(t), y(m + sd)));
-            let lower = pts
-                .iter()
-                .rev()
-                .map(|&(t, m, sd)| format!("{:.1},{:.1}", x(t), y(m - sd)));
-            let _ = writeln!(
-                s,
-                "<polygon fill=\"{col}\" fill-opacity=\"0.2\" stroke=\"none\" points=\"{}\"><title>{name}: ± 1 sd</title></polygon>",
-                upper.chain(lower).collect::<Vec<_>>().join(" ")
-            );
-            let line: Vec<String> = pts
-                .iter()
-                .map(|&(t, m, _)| format!("{:.1},{:.1}", x(t), y(m)))
-                .collect();
-            let _ = writeln!(
-                s,
-                "<polyline fill=\"none\" stroke=\"{col}\" stroke-width=\"2\" points=\"{}\"><title>{name}</title></polyline>",
-                line.join(" ")
-            );
-            for &(t, m, sd) in &pts {
-                let _ = writeln!(
-                    s,
-                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{col}\"><title>{name}, {} trials: {} ± {}</title></circle>",
-                    x(t),
-                    y(m),
-                    amine_chip::units::group_digits(t as u64),
-                    shown(study, m),
-                    shown(study, sd)
-                );
-            }
-        }
-        let (fm, _) = mean_sd(&c.float_finals);
+        c.series.push(
+            Series::new(
+                format!(
+                    "{} ({}), ± 1 sd",
+                    condition_name(s.condition),
+                    count(s.seeds.len(), "seed")
+                ),
+                pts.iter().map(|&(t, m, _)| (t, m)).collect(),
+            )
+            .with_band(pts.iter().map(|&(t, m, sd)| (t, m - sd, m + sd)).collect()),
+        );
+    }
+    for s in &study.summaries {
+        let (fm, _) = mean_sd(&s.float_finals);
         if fm.is_finite() {
-            let _ = writeln!(
-                s,
-                "<line x1=\"{LEFT}\" y1=\"{0:.1}\" x2=\"{1}\" y2=\"{0:.1}\" stroke=\"{col}\" stroke-dasharray=\"6 4\"><title>{name}: float reference, final {2}</title></line>",
-                y(fm),
-                W - RIGHT,
-                shown(study, fm)
+            c.series.push(
+                Series::new(
+                    format!("{}: float reference, final", condition_name(s.condition)),
+                    vec![(0.0, fm), (max_trials, fm)],
+                )
+                .dashed(),
             );
         }
-        let ly = legend_y(row);
-        let _ = writeln!(
-            s,
-            "<rect x=\"{lx}\" y=\"{}\" width=\"12\" height=\"8\" fill=\"{col}\" fill-opacity=\"0.5\" stroke=\"{col}\"/><text x=\"{}\" y=\"{ly}\">{} ({})</text>",
-            ly - 8.0,
-            lx + 16.0,
-            name,
-            count(c.seeds.len(), "seed")
-        );
     }
-    if rows > study.summaries.len() {
-        let ly = legend_y(rows - 1);
-        let _ = writeln!(
-            s,
-            "<line x1=\"{lx}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"black\" stroke-dasharray=\"6 4\"/><text x=\"{2}\" y=\"{ly}\">float reference, final</text>",
-            ly - 4.0,
-            lx + 12.0,
-            lx + 16.0
-        );
-    }
-    s.push_str("</svg>\n");
-    s
-}
-
-/// A diverging colour for `t` in [−1, 1]: blue below 0, white at 0, red above.
-fn diverging(t: f64) -> String {
-    const STOPS: [(f64, [f64; 3]); 5] = [
-        (-1.0, [5.0, 48.0, 97.0]),
-        (-0.5, [67.0, 147.0, 195.0]),
-        (0.0, [247.0, 247.0, 247.0]),
-        (0.5, [214.0, 96.0, 77.0]),
-        (1.0, [103.0, 0.0, 31.0]),
-    ];
-    let t = if t.is_finite() {
-        t.clamp(-1.0, 1.0)
+    if study.classification {
+        let lowest = c
+            .series
+            .iter()
+            .flat_map(|s| {
+                s.points
+                    .iter()
+                    .map(|p| p.1)
+                    .chain(s.band.iter().map(|b| b.1))
+            })
+            .filter(|v| v.is_finite())
+            .fold(1.0f64, f64::min);
+        c.y_limits = Some((((lowest * 10.0).floor() / 10.0).clamp(0.0, 0.9), 1.0));
     } else {
-        0.0
-    };
-    let i = STOPS
-        .windows(2)
-        .position(|w| t <= w[1].0)
-        .unwrap_or(STOPS.len() - 2);
-    let ((t0, a), (t1, b)) = (STOPS[i], STOPS[i + 1]);
-    let f = (t - t0) / (t1 - t0);
-    let c = |k: usize| (a[k] + f * (b[k] - a[k])).round() as u8;
-    format!("#{:02x}{:02x}{:02x}", c(0), c(1), c(2))
+        c.y_from_zero = true;
+    }
+    described(c.svg(), study)
 }
 
 /// The first run of each condition's first seed.
@@ -635,182 +436,194 @@ fn first_runs(study: &EpropStudy) -> Vec<(Condition, Option<&EpropRun>)> {
 }
 
 /// Per condition (one row each), the first seed's modulator field at the strip's steps
-/// of one training trial's learning window: a `side × side` heat map per frame, cell
-/// (x, y) at column x and row y, on a colour scale symmetric about 0 (the row's largest
-/// magnitude; its colour bar on the right), the step under each frame and the cells of
-/// the injecting neurons outlined.
-pub fn field_svg(study: &EpropStudy) -> String {
-    const MAP: f64 = 120.0;
-    const GAP: f64 = 14.0;
-    const LABEL: f64 = 90.0;
-    const BAR: f64 = 90.0;
-    const ROW_HEAD: f64 = 22.0;
-    const ROW_FOOT: f64 = 30.0;
+/// of one training trial's learning window: a `side × side` map per frame, cell (x, y)
+/// at column x and row y, all on one colour scale symmetric about 0, the step under each
+/// frame and the cells of the injecting neurons outlined. Returns the picture and its
+/// caption.
+pub fn field_svg(study: &EpropStudy) -> (String, String) {
     let runs = first_runs(study);
-    let frames = runs
-        .iter()
-        .filter_map(|(_, r)| r.map(|r| r.strip.frames.len()))
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let w = LABEL + frames as f64 * (MAP + GAP) + BAR;
-    let row_h = ROW_HEAD + MAP + ROW_FOOT;
-    let h = TOP + 14.0 + runs.len().max(1) as f64 * row_h;
-    let mut s = String::new();
-    svg_open(
-        &mut s,
-        study,
-        w,
-        h,
-        &format!(
+    let mut panels = Vec::new();
+    let mut columns = 0;
+    let mut missing = Vec::new();
+    let mut row_labels = Vec::new();
+    let mut everywhere = Vec::new();
+    for (condition, run) in &runs {
+        let Some(run) = (*run).filter(|r| !r.strip.frames.is_empty()) else {
+            missing.push(condition_name(*condition));
+            continue;
+        };
+        let strip = &run.strip;
+        columns = columns.max(strip.frames.len());
+        let side = strip.side.max(1);
+        row_labels.push(format!(
+            "{}, seed {}",
+            condition_name(*condition),
+            run.config.seed
+        ));
+        // Outlines on most cells would hide the field.
+        let marks = if strip.injectors.len() * 2 <= (side * side) as usize {
+            strip.injectors.clone()
+        } else {
+            everywhere.push(condition_name(*condition));
+            Vec::new()
+        };
+        for (step, values) in &strip.frames {
+            panels.push(Panel {
+                label: format!("step {step}"),
+                width: side,
+                height: side,
+                values: values.clone(),
+                marks: marks.clone(),
+            });
+        }
+    }
+    let (svg, note) = FieldPanels {
+        title: format!(
             "e-prop on the chip — {}: the modulator field over one training trial's learning window",
             task_name(study.task)
         ),
+        panels,
+        value: Axis::plain("learning signal", ""),
+        columns,
+        row_labels,
+    }
+    .svg();
+    let mut text = String::from(
+        "The grid's learning signal at the strip's steps of one training trial after \
+         training, first seed of each condition (a row each); cells of injecting neurons \
+         outlined; one colour scale, symmetric about 0.",
     );
-    let _ = writeln!(
-        s,
-        "<text x=\"{}\" y=\"40\" text-anchor=\"middle\" fill=\"#555\">first seed of each condition, \
-         after training; injecting neurons' cells outlined; colour scale per row, symmetric about 0</text>",
-        w / 2.0
-    );
-    let _ = writeln!(
-        s,
-        "<defs><linearGradient id=\"diverging\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"1\">{}</linearGradient></defs>",
-        (0..=8)
-            .map(|k| {
-                let off = f64::from(k) / 8.0;
-                format!("<stop offset=\"{off}\" stop-color=\"{}\"/>", diverging(1.0 - 2.0 * off))
-            })
-            .collect::<String>()
-    );
-    for (row, (condition, run)) in runs.iter().enumerate() {
-        let top = TOP + 14.0 + row as f64 * row_h;
-        let map_top = top + ROW_HEAD;
-        let _ = writeln!(
-            s,
-            "<text x=\"10\" y=\"{:.1}\" font-size=\"14\" fill=\"{}\">{}</text>",
-            map_top + MAP / 2.0,
-            colour(*condition),
-            condition_name(*condition)
-        );
-        let Some(run) = run else { continue };
-        let strip = &run.strip;
-        let _ = writeln!(
-            s,
-            "<text x=\"10\" y=\"{:.1}\" fill=\"#555\">seed {}</text>",
-            map_top + MAP / 2.0 + 16.0,
-            run.config.seed
-        );
-        let side = strip.side.max(1) as usize;
-        let cell = MAP / side as f64;
-        let vmax = strip
-            .frames
-            .iter()
-            .flat_map(|(_, v)| v.iter())
-            .filter(|v| v.is_finite())
-            .fold(0.0f64, |m, v| m.max(v.abs()));
-        if strip.frames.is_empty() {
-            let _ = writeln!(
-                s,
-                "<text x=\"{LABEL}\" y=\"{:.1}\" fill=\"#555\">no frames recorded</text>",
-                map_top + MAP / 2.0
-            );
-            continue;
-        }
-        for (f, (step, values)) in strip.frames.iter().enumerate() {
-            let left = LABEL + f as f64 * (MAP + GAP);
-            let _ = writeln!(s, "<g shape-rendering=\"crispEdges\">");
-            for (i, &v) in values.iter().enumerate().take(side * side) {
-                let (cx, cy) = (i % side, i / side);
-                let t = if vmax > 0.0 { v / vmax } else { 0.0 };
-                let _ = writeln!(
-                    s,
-                    "<rect x=\"{:.2}\" y=\"{:.2}\" width=\"{:.2}\" height=\"{:.2}\" fill=\"{}\"><title>({cx}, {cy}): {}</title></rect>",
-                    left + cx as f64 * cell,
-                    map_top + cy as f64 * cell,
-                    cell,
-                    cell,
-                    diverging(t),
-                    sig(v)
-                );
-            }
-            for &(ix, iy) in &strip.injectors {
-                let _ = writeln!(
-                    s,
-                    "<rect x=\"{:.2}\" y=\"{:.2}\" width=\"{:.2}\" height=\"{:.2}\" fill=\"none\" stroke=\"black\" stroke-width=\"1\"/>",
-                    left + f64::from(ix) * cell,
-                    map_top + f64::from(iy) * cell,
-                    cell,
-                    cell
-                );
-            }
-            let _ = writeln!(
-                s,
-                "<rect x=\"{left:.2}\" y=\"{map_top:.2}\" width=\"{MAP}\" height=\"{MAP}\" fill=\"none\" stroke=\"#888\"/></g>\n\
-                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">step {step}</text>",
-                left + MAP / 2.0,
-                map_top + MAP + 16.0
-            );
-        }
-        // The colour bar: +vmax at the top, 0 in the middle, −vmax at the bottom.
-        let bx = LABEL + strip.frames.len() as f64 * (MAP + GAP) + 4.0;
-        let _ = writeln!(
-            s,
-            "<rect x=\"{bx:.1}\" y=\"{map_top:.1}\" width=\"12\" height=\"{MAP}\" fill=\"url(#diverging)\" stroke=\"#888\"/>"
-        );
-        for (frac, v) in [(0.0, vmax), (0.5, 0.0), (1.0, -vmax)] {
-            let ty = map_top + frac * MAP;
-            let _ = writeln!(
-                s,
-                "<line x1=\"{:.1}\" y1=\"{ty:.1}\" x2=\"{:.1}\" y2=\"{ty:.1}\" stroke=\"black\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
-                bx + 12.0,
-                bx + 16.0,
-                bx + 18.0,
-                ty + 4.0,
-                sig(v)
-            );
-        }
-        let _ = writeln!(
-            s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#555\">{}</text>",
-            bx,
-            map_top + MAP + 16.0,
-            if vmax > 0.0 { "field" } else { "field: 0" }
+    if !everywhere.is_empty() {
+        let _ = write!(
+            text,
+            " In {}, most cells inject (not outlined).",
+            everywhere.join(", ")
         );
     }
-    s.push_str("</svg>\n");
-    s
+    if !missing.is_empty() {
+        let _ = write!(text, " No frames recorded for {}.", missing.join(", "));
+    }
+    if !note.is_empty() {
+        let _ = write!(text, " {note}.");
+    }
+    let _ = write!(text, " {}", caption(study));
+    (described(svg, study), text)
 }
 
-fn io(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })
-}
-
-/// Writes [`FILES`] into `dir` (created with its parents if needed), whole or not at
-/// all (`amine_chip::error::write_dir_whole`), and returns their paths.
-pub fn write_dir(study: &EpropStudy, dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let texts = [
-        to_json(study),
-        summary_text(study),
-        curve_csv(study),
+/// The report page: the study, the summary table, both pictures, the programs'
+/// settings and the chip configuration `config` the study ran on.
+pub fn html(study: &EpropStudy, config: &ChipConfig) -> String {
+    let mut p = Page::new(format!(
+        "amine train: e-prop, {} on `{}`",
+        task_name(study.task),
+        study.chip.name
+    ));
+    let seeds = study.summaries.first().map_or(0, |c| c.seeds.len());
+    p.section("Study").facts([
+        ("task", task_name(study.task).to_string()),
+        ("programs", study.sources.join(", ")),
+        ("chip", study.chip.describe()),
+        (
+            "runs",
+            format!(
+                "{} × {} = {}",
+                count(study.summaries.len(), "condition"),
+                count(seeds, "seed"),
+                count(study.runs.len(), "run")
+            ),
+        ),
+    ]);
+    let metric_name = if study.classification {
+        "accuracy %"
+    } else {
+        "NMSE"
+    };
+    let mut t = Table::new([
+        "condition".to_string(),
+        "seeds".into(),
+        format!("final {metric_name}"),
+        "float reference".into(),
+        "LIF rate".into(),
+        "ALIF rate".into(),
+        "energy / training trial".into(),
+        "latency / training trial".into(),
+        "energy / inference trial".into(),
+        "latency / inference trial".into(),
+    ]);
+    for c in &study.summaries {
+        let (fm, fsd) = mean_sd(&c.float_finals);
+        let hz = |x: f64| format!("{x:.1} Hz");
+        t.push([
+            condition_name(c.condition).to_string(),
+            c.seeds.len().to_string(),
+            format!("{} ± {}", shown(study, c.mean), shown(study, c.sd)),
+            if c.float_finals.is_empty() {
+                "—".into()
+            } else {
+                format!("{} ± {}", shown(study, fm), shown(study, fsd))
+            },
+            hz(c.rate_lif_hz),
+            hz(c.rate_alif_hz),
+            amine_sim::report::energy(c.energy_per_training_trial_pj),
+            amine_sim::report::nanos(c.latency_per_training_trial_s * 1e9),
+            amine_sim::report::energy(c.energy_per_inference_trial_pj),
+            amine_sim::report::nanos(c.latency_per_inference_trial_s * 1e9),
+        ]);
+    }
+    p.table(
+        "Final evaluation (mean ± sd over seeds) and cost per trial on the chip",
+        &t,
+    );
+    p.section("Learning curve").figure(
         curve_svg(study),
-        field_svg(study),
-    ];
-    let files: Vec<(&str, &[u8])> = FILES
-        .iter()
-        .zip(&texts)
-        .map(|(n, t)| (*n, t.as_bytes()))
-        .collect();
-    amine_chip::error::write_dir_whole(dir, &files).map_err(|e| match e.kind() {
-        amine_chip::ErrorKind::Io { path, message } => Error::new(ErrorKind::Io {
-            path: path.clone(),
-            message: message.clone(),
-        }),
-        _ => io(dir, e),
-    })
+        format!(
+            "The evaluation metric on fresh trials (learning off) against training trials \
+             seen: mean over seeds, band ± 1 sd; dashed: the float reference's final value. \
+             {}",
+            caption(study)
+        ),
+    );
+    let (field, caption) = field_svg(study);
+    p.section("Modulator field").figure(field, caption);
+    p.section("Configuration");
+    p.code("terminal summary", summary_text(study));
+    p.code(
+        format!(
+            "chip configuration `{}` ({})",
+            study.chip.name, study.chip.file
+        ),
+        config.to_ron(),
+    );
+    p.render()
+}
+
+/// Every file of the report directory, in [`FILES`] order.
+pub fn files(study: &EpropStudy, config: &ChipConfig) -> Vec<File> {
+    vec![
+        File::new(FILES[0], html(study, config)),
+        File::new(FILES[1], to_json(study)),
+        File::new(FILES[2], summary_text(study)),
+        File::new(FILES[3], curve_csv(study)),
+        File::new(FILES[4], curve_svg(study)),
+        File::new(FILES[5], field_svg(study).0),
+    ]
+}
+
+/// Writes [`FILES`] as the directory `dir` (its parents created if needed), whole or
+/// not at all, replacing only an earlier report; returns their paths. `config` is the
+/// chip configuration the study ran on.
+pub fn write_dir(
+    study: &EpropStudy,
+    dir: &Path,
+    config: &ChipConfig,
+) -> Result<Vec<PathBuf>, Error> {
+    amine_report::write_dir(dir, &files(study, config)).map_err(|e| {
+        Error::new(ErrorKind::Io {
+            path: e.path,
+            message: e.message,
+        })
+    })?;
+    Ok(FILES.iter().map(|f| dir.join(f)).collect())
 }
 
 #[cfg(test)]
@@ -843,8 +656,10 @@ mod tests {
                 let config = EpropRunConfig::new(task, program, "template", seed).unwrap();
                 runs.push(EpropRun {
                     config,
-                    chip: amine_chip::image::ChipStamp::of(
+                    chip: amine_chip::ChipIdentity::of(
                         &amine_chip::presets::preset("loihi-eprop").unwrap(),
+                        "<preset loihi-eprop>",
+                        &[],
                     ),
                     settings,
                     curve: (1..=3)
@@ -897,8 +712,10 @@ mod tests {
             .collect();
         EpropStudy {
             task: TaskKind::CueAccumulation,
-            chip: amine_chip::image::ChipStamp::of(
+            chip: amine_chip::ChipIdentity::of(
                 &amine_chip::presets::preset("loihi-eprop").unwrap(),
+                "<preset loihi-eprop>",
+                &[],
             ),
             sources: vec!["template".into()],
             classification: true,
@@ -931,45 +748,69 @@ mod tests {
     fn pictures_are_svg_with_every_condition() {
         let st = study();
         let c = curve_svg(&st);
-        assert!(c.starts_with("<svg") && c.ends_with("</svg>\n"));
-        assert!(c.contains("diffusion (2 seeds)") && c.contains("float reference"));
-        let f = field_svg(&st);
-        assert!(f.starts_with("<svg") && f.contains("step 20") && f.contains("url(#diverging)"));
-        // Two conditions × two frames × 16 cells, each a titled rect.
-        assert_eq!(f.matches("<title>(").count(), 64);
+        assert!(c.starts_with("<svg") && c.trim_end().ends_with("</svg>"));
+        for want in [
+            "diffusion (2 seeds), ± 1 sd",
+            "full: float reference, final",
+            "training trials seen",
+            "accuracy on fresh trials (%)",
+        ] {
+            assert!(c.contains(want), "{want}");
+        }
+        let (f, caption) = field_svg(&st);
+        assert!(f.starts_with("<svg") && f.contains("diffusion, seed 1") && f.contains("step 20"));
+        assert!(f.contains("full, seed 1") && f.contains("learning signal"));
+        assert!(caption.contains("loihi-eprop (<preset loihi-eprop>, fingerprint"));
+        for svg in [&c, &f] {
+            assert!(svg.contains(
+                "<desc>program template; chip loihi-eprop (&lt;preset loihi-eprop&gt;, fingerprint"
+            ));
+        }
     }
 
     #[test]
-    fn diverging_scale_is_white_at_zero_and_ends_at_the_stops() {
-        assert_eq!(diverging(0.0), "#f7f7f7");
-        assert_eq!(diverging(1.0), "#67001f");
-        assert_eq!(diverging(-1.0), "#053061");
-        assert_eq!(diverging(f64::NAN), "#f7f7f7");
+    fn the_page_names_the_chip_and_holds_both_pictures() {
+        let st = study();
+        let config = amine_chip::presets::preset("loihi-eprop").unwrap();
+        let h = html(&st, &config);
+        assert!(h.contains("amine train: e-prop, cue-accumulation on `loihi-eprop`"));
+        assert!(
+            h.contains(&st.chip.fingerprint),
+            "the configuration's fingerprint"
+        );
+        assert_eq!(h.matches("<svg").count(), 2, "curve and field");
+        assert!(h.contains("80.00 ± 7.00") && h.contains("91.00 ± 1.41"));
     }
 
     #[test]
-    fn write_dir_replaces_whole_files_and_leaves_no_temporary() {
+    fn write_dir_writes_the_report_whole_and_replaces_only_a_report() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("a/b/report");
         let st = study();
-        write_dir(&st, &dir).unwrap();
-        // Again, into the existing directory holding another file.
+        let config = amine_chip::presets::preset("loihi-eprop").unwrap();
+        write_dir(&st, &dir, &config).unwrap();
+        // Again: an earlier report is replaced whole.
         std::fs::write(dir.join("notes.txt"), "mine").unwrap();
-        let written = write_dir(&st, &dir).unwrap();
+        let written = write_dir(&st, &dir, &config).unwrap();
         assert_eq!(written.len(), FILES.len());
         for f in FILES {
             assert!(dir.join(f).is_file(), "{f}");
         }
-        assert!(dir.join("notes.txt").is_file());
+        assert!(!dir.join("notes.txt").exists());
         let left: Vec<_> = std::fs::read_dir(root.path().join("a/b"))
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(left, vec![std::ffi::OsString::from("report")]);
-        // A file in the way is an error naming it, and nothing is left behind.
+        // A directory of other files, or a file in the way, is refused naming it.
+        let other = root.path().join("mine");
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join("x.txt"), "x").unwrap();
+        let e = write_dir(&st, &other, &config).unwrap_err().to_string();
+        assert!(e.contains("mine") && e.contains("other files"), "{e}");
         let file = root.path().join("plain");
         std::fs::write(&file, "x").unwrap();
-        let e = write_dir(&st, &file).unwrap_err().to_string();
+        let e = write_dir(&st, &file, &config).unwrap_err().to_string();
         assert!(e.contains("plain") && e.contains("not a directory"), "{e}");
     }
 }

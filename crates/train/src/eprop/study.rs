@@ -4,10 +4,9 @@
 //! many threads ran it), summarised per condition as mean ± standard deviation over
 //! seeds.
 
-use super::{train_eprop, EpropRun, EpropRunConfig, Point};
+use super::{train_eprop, EpropRun, EpropRunConfig, RunProgress};
 use crate::error::Error;
-use amine_chip::image::ChipStamp;
-use amine_chip::ChipConfig;
+use amine_chip::{ChipConfig, ChipIdentity};
 use amine_compiler::program::Program;
 use amine_tasks::eprop::{Condition, TaskKind};
 use serde::{Deserialize, Serialize};
@@ -59,13 +58,27 @@ pub struct ConditionSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpropStudy {
     pub task: TaskKind,
-    /// The chip every run was compiled for: name and configuration fingerprint.
-    pub chip: ChipStamp,
+    /// The chip configuration every run was compiled for and priced on: name, file,
+    /// fingerprints, overrides (the caller names the file; see [`EpropStudy::named`]).
+    pub chip: ChipIdentity,
     /// The programs, as given (a file, or `template`).
     pub sources: Vec<String>,
     pub classification: bool,
     pub runs: Vec<EpropRun>,
     pub summaries: Vec<ConditionSummary>,
+}
+
+impl EpropStudy {
+    /// The study with its chip configuration (and every run's) named by `identity` —
+    /// where the configuration came from and the overrides applied, which only the
+    /// caller knows. `identity` must be that of the configuration the study ran on.
+    pub fn named(mut self, identity: &ChipIdentity) -> EpropStudy {
+        self.chip = identity.clone();
+        for r in &mut self.runs {
+            r.chip = identity.clone();
+        }
+        self
+    }
 }
 
 /// Mean and sample standard deviation (NaN for no values, sd 0 for one).
@@ -91,13 +104,14 @@ fn metric(classification: bool, s: &super::Stats) -> f64 {
     }
 }
 
-/// Runs the study; `on_point(condition, seed, point)` sees every curve point.
+/// Runs the study; `on_progress(condition, seed, progress)` sees every batch and every
+/// curve point of every run.
 pub fn run_study(
     cfg: &StudyConfig,
     chip: &ChipConfig,
-    on_point: &(dyn Fn(Condition, u64, &Point) + Sync),
+    on_progress: &(dyn Fn(Condition, u64, RunProgress) + Sync),
 ) -> Result<EpropStudy, Error> {
-    run_study_resumable(cfg, chip, on_point, Vec::new(), &|_, _| {})
+    run_study_resumable(cfg, chip, on_progress, Vec::new(), &|_, _| {})
 }
 
 /// [`run_study`] that can continue: `done[i]`, when given, is job `i`'s finished run
@@ -108,7 +122,7 @@ pub fn run_study(
 pub fn run_study_resumable(
     cfg: &StudyConfig,
     chip: &ChipConfig,
-    on_point: &(dyn Fn(Condition, u64, &Point) + Sync),
+    on_progress: &(dyn Fn(Condition, u64, RunProgress) + Sync),
     done: Vec<Option<EpropRun>>,
     on_run: &(dyn Fn(usize, &EpropRun) + Sync),
 ) -> Result<EpropStudy, Error> {
@@ -177,7 +191,7 @@ pub fn run_study_resumable(
                 }
                 store(
                     i,
-                    train_eprop(job, chip, &mut |p| on_point(job.condition, job.seed, p)),
+                    train_eprop(job, chip, &mut |p| on_progress(job.condition, job.seed, p)),
                 );
             });
         }
@@ -190,7 +204,7 @@ pub fn run_study_resumable(
             threads: job.threads * threads,
             ..job.clone()
         };
-        let r = train_eprop(&job, chip, &mut |p| on_point(job.condition, job.seed, p));
+        let r = train_eprop(&job, chip, &mut |p| on_progress(job.condition, job.seed, p));
         // Report the run's settings as asked (the split does not change its result).
         store(
             i,
@@ -215,7 +229,7 @@ pub fn run_study_resumable(
         .collect();
     Ok(EpropStudy {
         task: cfg.task,
-        chip: amine_chip::image::ChipStamp::of(chip),
+        chip: ChipIdentity::of(chip, "(given in memory)", &[]),
         sources: cfg.programs.iter().map(|p| p.0.clone()).collect(),
         classification,
         runs,
