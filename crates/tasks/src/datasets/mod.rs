@@ -114,33 +114,35 @@ pub fn digits() -> Split {
 fn parse_digits_gz(gz: &[u8]) -> Result<Split, Error> {
     const PATH: &str = "data/digits.csv.gz";
     let bytes = read_maybe_gz(gz, PATH)?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| Error::malformed(PATH, e.to_string()))?;
     let mut inputs = Vec::with_capacity(DIGITS_ROWS);
     let mut labels = Vec::with_capacity(DIGITS_ROWS);
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let values: Result<Vec<u8>, _> = line.split(',').map(|v| v.trim().parse::<u8>()).collect();
-        let values = values.map_err(|e| Error::malformed(PATH, format!("line {}: {e}", i + 1)))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes.as_slice());
+    for record in reader.records() {
+        let record = record.map_err(|e| Error::malformed(PATH, e.to_string()))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let values: Result<Vec<u8>, _> = record.iter().map(str::parse::<u8>).collect();
+        let values = values.map_err(|e| Error::malformed(PATH, format!("line {}: {e}", line)))?;
         if values.len() != 65 {
             let n = values.len();
             return Err(Error::malformed(
                 PATH,
-                format!("line {}: {n} fields, expected 65", i + 1),
+                format!("line {}: {n} fields, expected 65", line),
             ));
         }
         if let Some(v) = values[..64].iter().find(|&&v| v > 16) {
             return Err(Error::malformed(
                 PATH,
-                format!("line {}: pixel {v} > 16", i + 1),
+                format!("line {}: pixel {v} > 16", line),
             ));
         }
         if values[64] > 9 {
             return Err(Error::malformed(
                 PATH,
-                format!("line {}: label {} > 9", i + 1, values[64]),
+                format!("line {}: label {} > 9", line, values[64]),
             ));
         }
         inputs.push(values[..64].iter().map(|&v| f32::from(v) / 16.0).collect());
