@@ -57,23 +57,25 @@ fn gzip_error(path: &str, e: std::io::Error) -> Error {
     })
 }
 
+/// Reads `r` to its end if it holds at most `cap` bytes (`None` if it holds more): never
+/// more than `cap + 1` bytes are read or allocated.
+pub(crate) fn read_at_most(r: impl Read, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut out = Vec::new();
+    r.take(cap + 1).read_to_end(&mut out)?;
+    Ok((out.len() as u64 <= cap).then_some(out))
+}
+
 /// Gunzips `bytes` if they start with the gzip magic, else returns them as they are;
 /// inflating stops past [`MAX_IDX_BYTES`] (a gzip bomb is an error, not an allocation).
 /// `path` only names the source in errors.
 pub fn read_maybe_gz(bytes: &[u8], path: &str) -> Result<Vec<u8>, Error> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(bytes)
-            .take(MAX_IDX_BYTES + 5 + 4 * 255 + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| gzip_error(path, e))?;
-        if out.len() as u64 > MAX_IDX_BYTES + 5 + 4 * 255 {
-            return Err(Error::malformed(
-                path,
-                format!("inflates to more than {MAX_IDX_BYTES} bytes"),
-            ));
-        }
-        Ok(out)
+        let gz = flate2::read::MultiGzDecoder::new(bytes);
+        read_at_most(gz, MAX_IDX_BYTES + 5 + 4 * 255)
+            .map_err(|e| gzip_error(path, e))?
+            .ok_or_else(|| {
+                Error::malformed(path, format!("inflates to more than {MAX_IDX_BYTES} bytes"))
+            })
     } else {
         Ok(bytes.to_vec())
     }

