@@ -268,6 +268,13 @@ pub fn train_ed_with(
     layout.check(&split.test)?;
     let classes = layout.classes();
     let steps = layout.steps;
+    let layout_inputs = layout.inputs;
+    // Hidden units per class of the float reference (the E and I groups of class 0).
+    let hidden: usize = ["h0e", "h0i"]
+        .iter()
+        .filter_map(|n| sim.population_index(n))
+        .map(|p| sim.population_sizes()[p] as usize)
+        .sum();
     let identity = Identity::new(
         "train-ed",
         image,
@@ -424,5 +431,8 @@ pub fn train_ed_with(
         synaptic_updates: runner.state.total_counts().synaptic_update,
         dale_violations,
         float_reference: None,
+        conventional: Some(amine_tasks::conventional::Estimate::of(
+            amine_tasks::conventional::Work::error_diffusion(layout_inputs, hidden, classes),
+        )),
     })
 }
