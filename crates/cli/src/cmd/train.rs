@@ -489,7 +489,7 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
 
 /// The f64 reference of the program's network: the template's layout with the
 /// program's hidden group size and α (u0 and the initial range are the template's).
-fn float_reference(
+pub(crate) fn float_reference(
     program: &Program,
     split: &amine_tasks::Split,
     epochs: usize,
