@@ -264,6 +264,9 @@ pub struct TemplateArgs {
     /// eprop: `cue-accumulation`, `delayed-match` or `pattern-generation`.
     #[arg(long)]
     pub task: Option<String>,
+    /// dfa: the learning rate (real units) [default: 0.5].
+    #[arg(long)]
+    pub rate: Option<f64>,
     #[command(flatten)]
     pub eprop: EpropFlags,
     #[arg(long, default_value_t = 1)]

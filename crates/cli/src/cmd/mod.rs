@@ -10,4 +10,5 @@ pub mod nir;
 pub mod rules;
 pub mod run;
 pub mod sweep;
+pub mod template_ff;
 pub mod train;

@@ -496,6 +496,9 @@ pub(crate) fn float_reference(
     seed: u64,
 ) -> Result<FloatReference> {
     use amine_compiler::templates::WEIGHT_SCALE;
+    if let Some(r) = super::template_ff::dfa_float_reference(program, split, epochs, seed) {
+        return r;
+    }
     use amine_tasks::ed::Topology;
     let has = |name: &str| program.populations.iter().any(|p| p.name == name);
     // The template's shared layer is `h0e`/`h0i` alone, serving every output.
@@ -543,7 +546,8 @@ pub fn template(a: TemplateArgs) -> Result<()> {
     match a.kind.as_str() {
         "ed" => template_ed(a),
         "eprop" => template_eprop(a),
-        k => bail!("unknown template `{k}`; known: ed, eprop"),
+        "dfa" => super::template_ff::template_dfa(a),
+        k => bail!("unknown template `{k}`; known: ed, eprop, dfa"),
     }
 }
 

@@ -87,6 +87,20 @@ pub struct FfConfig {
     pub epochs: usize,
     pub seed: u64,
     pub sigprop: SigpropConfig,
+    /// `Some(b)`: a constant input `b` is appended to the sample and no layer has a
+    /// learned bias (the chip's form: the bias unit of the input port); `None`: every
+    /// layer learns a bias.
+    #[serde(default)]
+    pub input_bias: Option<f64>,
+    /// DFA: feed back `e = (y − t) ⊙ y(1 − y)` (Nøkland's δ at the output) when true,
+    /// the raw error `y − t` when false (the chip's form: the error units carry `t − o`
+    /// and each unit's own derivative enters its update).
+    #[serde(default = "yes")]
+    pub feedback_derivative: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl FfConfig {
@@ -102,6 +116,8 @@ impl FfConfig {
             epochs: 20,
             seed: 1,
             sigprop: SigpropConfig::default(),
+            input_bias: None,
+            feedback_derivative: true,
         };
         match rule {
             Rule::Backprop => FfConfig { rate: 1.0, ..base },
@@ -143,9 +159,22 @@ impl FfConfig {
         split.check_trainable()
     }
 
-    /// Layer widths from the input: `inputs, hidden…` (and `classes` unless sigprop).
+    /// The network `amine template dfa` builds (`amine_compiler::templates::dfa`): one
+    /// hidden layer of `hidden`, the bias as a constant 0.8 input, raw-error feedback.
+    pub fn dfa_chip_form(hidden: usize, rate: f64) -> FfConfig {
+        FfConfig {
+            hidden: vec![hidden],
+            rate,
+            input_bias: Some(0.8),
+            feedback_derivative: false,
+            ..FfConfig::digits(Rule::Dfa)
+        }
+    }
+
+    /// Layer widths from the input (with the constant input, if any): `inputs,
+    /// hidden…` (and `classes` unless sigprop).
     pub fn sizes(&self, inputs: usize, classes: usize) -> Vec<usize> {
-        let mut s = vec![inputs];
+        let mut s = vec![inputs + usize::from(self.input_bias.is_some())];
         s.extend(&self.hidden);
         if self.rule != Rule::Sigprop {
             s.push(classes);
@@ -180,6 +209,13 @@ impl FfResult {
     }
 }
 
+/// A sample as the network's input: f64, with the constant input appended if any.
+pub(crate) fn input(cfg: &FfConfig, x: &[f32]) -> Vec<f64> {
+    let mut v: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+    v.extend(cfg.input_bias);
+    v
+}
+
 /// A network and what its rule keeps beside it.
 struct Learner {
     cfg: FfConfig,
@@ -208,7 +244,7 @@ impl Learner {
             _ => Vec::new(),
         };
         let sigprop = (cfg.rule == Rule::Sigprop)
-            .then(|| sigprop::State::new(&cfg.sigprop, inputs, classes, cfg.seed));
+            .then(|| sigprop::State::new(&cfg.sigprop, sizes[0], classes, cfg.seed));
         Learner {
             cfg: cfg.clone(),
             mlp,
@@ -234,24 +270,33 @@ impl Learner {
         }
         grads.zero(&self.mlp);
         for &i in batch {
-            let x: Vec<f64> = data.inputs[i].iter().map(|&v| f64::from(v)).collect();
+            let x = input(&self.cfg, &data.inputs[i]);
             self.mlp.forward(&x, &mut grads.acts);
             let label = usize::from(data.labels[i]);
             self.accumulate(label, grads);
         }
         grads.apply(&mut self.mlp, self.cfg.rate / batch.len() as f64);
+        if self.cfg.input_bias.is_some() {
+            self.mlp.layers.iter_mut().for_each(|l| l.b.fill(0.0));
+        }
     }
 
     /// Backprop or DFA gradient of one sample (its activations in `grads.acts`).
     fn accumulate(&self, label: usize, grads: &mut Grads) {
         let layers = self.mlp.layers.len();
         let y = &grads.acts[layers];
-        let e: Vec<f64> = y
+        let err = |k: usize, o: f64| o - f64::from(u8::from(k == label));
+        let delta: Vec<f64> = y
             .iter()
             .enumerate()
-            .map(|(k, &o)| (o - f64::from(u8::from(k == label))) * o * (1.0 - o))
+            .map(|(k, &o)| err(k, o) * o * (1.0 - o))
             .collect();
-        let mut delta = e.clone();
+        let e: Vec<f64> = if self.cfg.feedback_derivative {
+            delta.clone()
+        } else {
+            y.iter().enumerate().map(|(k, &o)| err(k, o)).collect()
+        };
+        let mut delta = delta;
         let mut down = Vec::new();
         for l in (0..layers).rev() {
             grads.add(l, &delta, &grads.acts[l].clone());
@@ -330,8 +375,7 @@ fn evaluate(learner: &Learner, set: &Dataset) -> (f64, Vec<Vec<u32>>) {
     let mut acts = Vec::new();
     let mut right = 0usize;
     for (x, &l) in set.inputs.iter().zip(&set.labels) {
-        let x: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
-        let p = learner.predict(&x, &mut acts);
+        let p = learner.predict(&input(&learner.cfg, x), &mut acts);
         confusion[usize::from(l)][p] += 1;
         right += usize::from(p == usize::from(l));
     }

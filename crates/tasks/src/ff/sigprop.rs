@@ -114,7 +114,7 @@ impl State {
         let mut p = vec![0.0; classes];
         let mut ctx = vec![vec![Vec::<f64>::new(); mlp.layers.len() + 1]; classes];
         for &i in batch {
-            let x: Vec<f64> = data.inputs[i].iter().map(|&v| f64::from(v)).collect();
+            let x = super::input(cfg, &data.inputs[i]);
             mlp.forward(&x, &mut grads.acts);
             let y = usize::from(data.labels[i]);
             for l in 1..grads.acts.len() {
@@ -149,13 +149,16 @@ impl State {
             }
         }
         for (k, acc) in ctx.iter().enumerate() {
-            for l in 1..acc.len() {
-                if !acc[l].is_empty() {
-                    grads.add(l - 1, &acc[l], &self.responses[k][l - 1]);
+            for (l, d) in acc.iter().enumerate().skip(1) {
+                if !d.is_empty() {
+                    grads.add(l - 1, d, &self.responses[k][l - 1]);
                 }
             }
         }
         grads.apply(mlp, cfg.rate / batch.len() as f64);
+        if cfg.input_bias.is_some() {
+            mlp.layers.iter_mut().for_each(|l| l.b.fill(0.0));
+        }
         self.propagate(mlp);
     }
 }

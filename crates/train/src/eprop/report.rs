@@ -697,6 +697,7 @@ mod tests {
                         injectors: vec![(1, 2)],
                     },
                     float_final: None,
+                    conventional: None,
                 });
             }
         }
