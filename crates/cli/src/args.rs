@@ -530,8 +530,9 @@ pub struct RulesArgs {
     /// `digits` or `mnist:<folder>`.
     #[arg(long, default_value = "digits")]
     pub task: String,
-    /// An Error Diffusion program trained on the chip, `NAME=FILE` (repeatable; default
-    /// `ed-per-class=programs/ed_digits.ron`).
+    /// A program trained on the chip with `amine train`'s sample protocol (Error
+    /// Diffusion or DFA), `NAME=FILE` (repeatable; default
+    /// `ed-per-class=programs/ed_digits.ron` and `dfa=programs/dfa_digits.ron`).
     #[arg(long, value_name = "NAME=FILE")]
     pub program: Vec<String>,
     /// A preset or chip-config file.

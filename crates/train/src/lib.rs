@@ -234,7 +234,10 @@ struct EdBody {
 /// groups `h0e`, `h0i`, …).
 fn float_work(sim: &Simulator, inputs: usize, classes: usize) -> amine_tasks::conventional::Work {
     use amine_tasks::conventional::{Backward, Work};
-    let size = |n: &str| sim.population_index(n).map(|p| sim.population_sizes()[p] as usize);
+    let size = |n: &str| {
+        sim.population_index(n)
+            .map(|p| sim.population_sizes()[p] as usize)
+    };
     match size("h") {
         Some(h) => Work::layered(&[inputs + 1, h, classes], Backward::Direct, 1),
         None => Work::error_diffusion(

@@ -3,7 +3,7 @@
 //! float references of backprop, DFA and sigprop — as one table and one picture of test
 //! accuracy against energy per training sample (chip, CPU and GPU estimates).
 //!
-//! Every ED program given with `--program NAME=FILE` is a row; a new program (another
+//! Every program given (Error Diffusion or DFA) with `--program NAME=FILE` is a row; a new program (another
 //! routing of the error, say) is a row more on the next run.
 
 use crate::args::RulesArgs;

@@ -30,7 +30,8 @@ pub fn template_dfa(a: TemplateArgs) -> Result<()> {
     if !(net.rate.is_finite() && net.rate > 0.0) {
         bail!("--rate {}: must be finite and > 0", net.rate);
     }
-    net.check().map_err(|e| anyhow::anyhow!("--hidden {}: {e}", net.hidden))?;
+    net.check()
+        .map_err(|e| anyhow::anyhow!("--hidden {}: {e}", net.hidden))?;
     let program = dfa(&net);
     let text = format!(
         "// Direct feedback alignment, {} inputs, {} hidden, {} classes (docs/feedforward-rules.md),\n\
@@ -72,7 +73,12 @@ pub fn dfa_float_reference(
         .iter()
         .find_map(|p| {
             let rule = &p.learning.as_ref()?.rule;
-            rule.strip_prefix("dw = ")?.split('*').next()?.trim().parse::<f64>().ok()
+            rule.strip_prefix("dw = ")?
+                .split('*')
+                .next()?
+                .trim()
+                .parse::<f64>()
+                .ok()
         })
         .map(|a| a / WEIGHT_SCALE)
         .unwrap_or(DfaNetwork::default().rate);

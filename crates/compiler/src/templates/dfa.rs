@@ -180,9 +180,27 @@ pub fn dfa(net: &DfaNetwork) -> Program {
         let (out, dp, dm) = (format!("out{c}"), format!("dp{c}"), format!("dm{c}"));
         let here = Positions::List(vec![at(net.hidden + c)]);
         populations.extend([
-            pop(out.clone(), 1, sigmoid.clone(), Sign::Excitatory, here.clone()),
-            pop(dp.clone(), 1, graded(PAYLOAD_MAX, Activation::MirroredRamp), Sign::Mixed, here.clone()),
-            pop(dm.clone(), 1, graded(PAYLOAD_MAX, Activation::Ramp), Sign::Mixed, here),
+            pop(
+                out.clone(),
+                1,
+                sigmoid.clone(),
+                Sign::Excitatory,
+                here.clone(),
+            ),
+            pop(
+                dp.clone(),
+                1,
+                graded(PAYLOAD_MAX, Activation::MirroredRamp),
+                Sign::Mixed,
+                here.clone(),
+            ),
+            pop(
+                dm.clone(),
+                1,
+                graded(PAYLOAD_MAX, Activation::Ramp),
+                Sign::Mixed,
+                here,
+            ),
         ]);
         projections.extend([
             plastic("h", &out, net.hidden),

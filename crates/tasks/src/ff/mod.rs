@@ -126,6 +126,7 @@ impl FfConfig {
                 hidden: vec![128, 64],
                 batch: 16,
                 sigprop: SigpropConfig {
+                    loss: sigprop::Loss::Contrastive,
                     beta: 16.0,
                     target_updates: true,
                 },

@@ -35,10 +35,23 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+/// The layer loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loss {
+    /// Cross-entropy over the classes' contexts (the module docs).
+    Contrastive,
+    /// `½‖h_l − t_l,y‖²` through the sample's path only: `δ = (h − t_y) ⊙ σ'(h)`,
+    /// scaled by β — the variant the chip's learning engine runs (one comparison per
+    /// unit, of its own response to the sample and to its class's context).
+    Pull,
+}
+
 /// Sigprop's own settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SigpropConfig {
+    pub loss: Loss,
     /// Inverse temperature of the layer loss.
     pub beta: f64,
     /// Also update through the contexts' path (the paper updates both).
@@ -48,6 +61,7 @@ pub struct SigpropConfig {
 impl Default for SigpropConfig {
     fn default() -> SigpropConfig {
         SigpropConfig {
+            loss: Loss::Contrastive,
             beta: 1.0,
             target_updates: true,
         }
@@ -119,6 +133,17 @@ impl State {
             let y = usize::from(data.labels[i]);
             for l in 1..grads.acts.len() {
                 let h = grads.acts[l].clone();
+                if cfg.sigprop.loss == Loss::Pull {
+                    let t = &self.responses[y][l];
+                    let delta: Vec<f64> = h
+                        .iter()
+                        .zip(t)
+                        .map(|(&h, &t)| self.beta * (h - t) * h * (1.0 - h))
+                        .collect();
+                    let below = grads.acts[l - 1].clone();
+                    grads.add(l - 1, &delta, &below);
+                    continue;
+                }
                 for (k, pk) in p.iter_mut().enumerate() {
                     let t = &self.responses[k][l];
                     *pk = -0.5
