@@ -18,9 +18,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(b) = a.get(7) {
         cfg.sigprop.beta = b.parse()?;
     }
-    if a.get(8).map(String::as_str) == Some("pull") {
-        cfg.sigprop.loss = amine_tasks::ff::sigprop::Loss::Pull;
-        cfg.sigprop.target_updates = false;
+    match a.get(8).map(String::as_str) {
+        Some("pull") => cfg.sigprop.loss = amine_tasks::ff::sigprop::Loss::Pull,
+        Some("mean") => cfg.sigprop.loss = amine_tasks::ff::sigprop::Loss::Mean,
+        _ => {}
     }
     if a.get(9).map(String::as_str) == Some("chip") {
         cfg.input_bias = Some(0.8);

@@ -44,10 +44,13 @@ pub fn run(a: RulesArgs) -> Result<()> {
         bail!("--seeds and --epochs must be at least 1");
     }
     let programs = if a.program.is_empty() {
-        vec![(
-            "ed-per-class".to_string(),
-            PathBuf::from("programs/ed_digits.ron"),
-        )]
+        vec![
+            (
+                "ed-per-class".to_string(),
+                PathBuf::from("programs/ed_digits.ron"),
+            ),
+            ("dfa".to_string(), PathBuf::from("programs/dfa_digits.ron")),
+        ]
     } else {
         a.program
             .iter()
@@ -126,7 +129,10 @@ pub fn run(a: RulesArgs) -> Result<()> {
     }
     for rule in [Rule::Backprop, Rule::Dfa, Rule::Sigprop] {
         let mut row = Row {
-            rule: rule.name().to_string(),
+            rule: match rule {
+                Rule::Dfa => "dfa, Nøkland form (learned biases, δ fed back)".to_string(),
+                r => r.name().to_string(),
+            },
             on: "float",
             accuracy: Vec::new(),
             chip_pj: None,

@@ -45,6 +45,9 @@ pub enum Loss {
     /// scaled by β — the variant the chip's learning engine runs (one comparison per
     /// unit, of its own response to the sample and to its class's context).
     Pull,
+    /// `β·(t̄_l − t_l,y)` with `t̄` the plain mean of the classes' context responses:
+    /// the contrastive gradient with uniform class probabilities (small β).
+    Mean,
 }
 
 /// Sigprop's own settings.
@@ -133,12 +136,17 @@ impl State {
             let y = usize::from(data.labels[i]);
             for l in 1..grads.acts.len() {
                 let h = grads.acts[l].clone();
-                if cfg.sigprop.loss == Loss::Pull {
+                if cfg.sigprop.loss != Loss::Contrastive {
                     let t = &self.responses[y][l];
-                    let delta: Vec<f64> = h
-                        .iter()
-                        .zip(t)
-                        .map(|(&h, &t)| self.beta * (h - t) * h * (1.0 - h))
+                    let c = classes as f64;
+                    let delta: Vec<f64> = (0..h.len())
+                        .map(|j| {
+                            let toward = match cfg.sigprop.loss {
+                                Loss::Pull => h[j],
+                                _ => (0..classes).map(|k| self.responses[k][l][j]).sum::<f64>() / c,
+                            };
+                            self.beta * (toward - t[j]) * h[j] * (1.0 - h[j])
+                        })
                         .collect();
                     let below = grads.acts[l - 1].clone();
                     grads.add(l - 1, &delta, &below);
