@@ -38,7 +38,7 @@ fn every_hidden_unit_gets_every_classs_error_at_its_own_cell() {
     let b = net.feedback();
     // per class: dp and dm, each at its output's cell and at every hidden cell
     assert_eq!(p.modulators.len(), 3 * 2 * (7 + 1));
-    for c in 0..3usize {
+    for (c, bc) in b.iter().enumerate() {
         let dp: Vec<_> = p
             .modulators
             .iter()
@@ -51,10 +51,11 @@ fn every_hidden_unit_gets_every_classs_error_at_its_own_cell() {
             .collect();
         assert_eq!((dp[0].gain, dp[0].cell), (1.0, Some((7 + c as u32, 0))));
         assert_eq!(dm[0].gain, -1.0);
-        for j in 0..7usize {
+        assert_eq!(bc.len(), 7);
+        for (j, &g) in bc.iter().enumerate() {
             assert_eq!(dp[1 + j].cell, Some((j as u32, 0)));
-            assert_eq!(dp[1 + j].gain, b[c][j]);
-            assert_eq!(dm[1 + j].gain, -b[c][j]);
+            assert_eq!(dp[1 + j].gain, g);
+            assert_eq!(dm[1 + j].gain, -g);
         }
     }
     let chip = amine_chip::presets::preset("loihi").unwrap();

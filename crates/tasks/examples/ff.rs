@@ -23,6 +23,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("mean") => cfg.sigprop.loss = amine_tasks::ff::sigprop::Loss::Mean,
         _ => {}
     }
+    if let Some(c) = a.get(10) {
+        cfg.sigprop.context_scale = c.parse()?;
+    }
     if a.get(9).map(String::as_str) == Some("chip") {
         cfg.input_bias = Some(0.8);
     }

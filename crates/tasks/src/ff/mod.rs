@@ -129,6 +129,7 @@ impl FfConfig {
                     loss: sigprop::Loss::Contrastive,
                     beta: 16.0,
                     target_updates: true,
+                    context_scale: 1.0,
                 },
                 ..base
             },
@@ -228,7 +229,7 @@ struct Learner {
 }
 
 impl Learner {
-    fn new(cfg: &FfConfig, inputs: usize, classes: usize) -> Learner {
+    fn new(cfg: &FfConfig, inputs: usize, classes: usize, mean_input: f64) -> Learner {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let sizes = cfg.sizes(inputs, classes);
         let mlp = Mlp::new(&sizes, cfg.init_scale, &mut rng);
@@ -245,7 +246,7 @@ impl Learner {
             _ => Vec::new(),
         };
         let sigprop = (cfg.rule == Rule::Sigprop)
-            .then(|| sigprop::State::new(&cfg.sigprop, sizes[0], classes, cfg.seed));
+            .then(|| sigprop::State::new(&cfg.sigprop, sizes[0], classes, cfg.seed, mean_input));
         Learner {
             cfg: cfg.clone(),
             mlp,
@@ -391,7 +392,10 @@ pub fn train(
 ) -> Result<FfResult, Error> {
     cfg.check(split)?;
     let classes = split.classes();
-    let mut learner = Learner::new(cfg, split.train.input_len(), classes);
+    let values = split.train.inputs.iter().flatten();
+    let mean_input =
+        values.clone().map(|&v| f64::from(v)).sum::<f64>() / values.count().max(1) as f64;
+    let mut learner = Learner::new(cfg, split.train.input_len(), classes, mean_input);
     let mut order_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x0DDE_F0E1_5EED_00FF);
     let mut order: Vec<usize> = (0..split.train.len()).collect();
     let mut grads = Grads::default();

@@ -59,6 +59,14 @@ pub struct SigpropConfig {
     pub beta: f64,
     /// Also update through the contexts' path (the paper updates both).
     pub target_updates: bool,
+    /// Context entries are uniform in `[0, 2·context_scale·x̄)`, `x̄` the mean input value
+    /// of the training set: at 1 a context has the inputs' mean.
+    #[serde(default = "one")]
+    pub context_scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Default for SigpropConfig {
@@ -67,6 +75,7 @@ impl Default for SigpropConfig {
             loss: Loss::Contrastive,
             beta: 1.0,
             target_updates: true,
+            context_scale: 1.0,
         }
     }
 }
@@ -82,15 +91,27 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn new(cfg: &SigpropConfig, inputs: usize, classes: usize, seed: u64) -> State {
+    pub fn new(
+        cfg: &SigpropConfig,
+        inputs: usize,
+        classes: usize,
+        seed: u64,
+        mean_input: f64,
+    ) -> State {
+        let top = 2.0 * cfg.context_scale * mean_input;
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5167_0000_C047_E7A1);
         State {
             contexts: (0..classes)
-                .map(|_| (0..inputs).map(|_| rng.random::<f64>()).collect())
+                .map(|_| (0..inputs).map(|_| rng.random::<f64>() * top).collect())
                 .collect(),
             responses: vec![Vec::new(); classes],
             beta: cfg.beta,
         }
+    }
+
+    /// The context projection `S·c_k` of every class.
+    pub fn contexts(&self) -> &[Vec<f64>] {
+        &self.contexts
     }
 
     fn propagate(&mut self, mlp: &Mlp) {
