@@ -39,6 +39,19 @@ fn parse_program(spec: &str) -> Result<(String, PathBuf)> {
     }
 }
 
+impl Row {
+    fn new(rule: String, on: &'static str) -> Row {
+        Row {
+            rule,
+            on,
+            accuracy: Vec::new(),
+            chip_pj: None,
+            chip_latency_s: None,
+            estimate: Estimate::of(Work::default()),
+        }
+    }
+}
+
 pub fn run(a: RulesArgs) -> Result<()> {
     if a.seeds == 0 || a.epochs == 0 {
         bail!("--seeds and --epochs must be at least 1");
@@ -60,8 +73,7 @@ pub fn run(a: RulesArgs) -> Result<()> {
     amine_report::dir::check_target(&a.out)?;
     let chip = super::compile::resolve_chip(&a.chip, &a.set)?;
     let split = amine_tasks::parse_task(&a.task)?.load()?;
-    let classes = split.classes();
-    let mut images = Vec::new();
+    let mut loaded = Vec::new();
     for (name, path) in &programs {
         let origin = path.display().to_string();
         let text = amine_chip::bounded::read_text(
@@ -70,88 +82,14 @@ pub fn run(a: RulesArgs) -> Result<()> {
             amine_chip::bounded::limits::PROGRAM,
         )?;
         let program = Program::from_ron(&text, &origin)?;
-        images.push((
-            name.clone(),
-            program,
-            path.parent().unwrap_or(Path::new(".")).to_path_buf(),
-        ));
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        loaded.push((name.clone(), program, base));
     }
     let mut rows = Vec::new();
-    for (name, program, base) in &images {
-        let mut chip_row = Row {
-            rule: name.clone(),
-            on: "chip",
-            accuracy: Vec::new(),
-            chip_pj: None,
-            chip_latency_s: None,
-            estimate: Estimate::of(Work::default()),
-        };
-        let mut float_row = Row {
-            rule: format!("{name} (f64)"),
-            on: "float",
-            ..chip_row_clone(&chip_row)
-        };
-        let (mut pj, mut lat) = (Vec::new(), Vec::new());
-        for seed in a.seed..a.seed + a.seeds as u64 {
-            let mut p = program.clone();
-            p.seed = seed;
-            let compiled = amine_compiler::compile_program(p, base, &chip.config)
-                .with_context(|| format!("compiling {name}"))?;
-            let opts = TrainOptions {
-                epochs: a.epochs,
-                seed,
-                test_every_epoch: false,
-                ..TrainOptions::default()
-            };
-            let mut report = train_ed(&chip.config, &compiled.image, &split, &opts, &mut |_| {})?;
-            report.float_reference = Some(super::train::float_reference(
-                &compiled.compilation.program,
-                &split,
-                a.epochs,
-                seed,
-            )?);
-            errln!("{name} seed {seed}: chip {:.4}", report.test_accuracy);
-            chip_row.accuracy.push(report.test_accuracy);
-            float_row
-                .accuracy
-                .extend(report.float_reference.as_ref().map(|f| f.test_accuracy));
-            pj.push(report.per_training_sample.energy_pj);
-            lat.push(report.per_training_sample.latency_s);
-            if let Some(e) = report.conventional {
-                chip_row.estimate = e.clone();
-                float_row.estimate = e;
-            }
-        }
-        chip_row.chip_pj = Some(mean(&pj));
-        chip_row.chip_latency_s = Some(mean(&lat));
-        rows.push(chip_row);
-        rows.push(float_row);
+    for (name, program, base) in &loaded {
+        rows.extend(chip_rows(&a, &chip.config, &split, name, program, base)?);
     }
-    for rule in [Rule::Backprop, Rule::Dfa, Rule::Sigprop] {
-        let mut row = Row {
-            rule: match rule {
-                Rule::Dfa => "dfa, Nøkland form (learned biases, δ fed back)".to_string(),
-                r => r.name().to_string(),
-            },
-            on: "float",
-            accuracy: Vec::new(),
-            chip_pj: None,
-            chip_latency_s: None,
-            estimate: Estimate::of(Work::default()),
-        };
-        for seed in a.seed..a.seed + a.seeds as u64 {
-            let cfg = FfConfig {
-                epochs: a.epochs,
-                seed,
-                ..FfConfig::digits(rule)
-            };
-            let r = ff::train(&cfg, &split, &mut |_| {})?;
-            errln!("{} seed {seed}: f64 {:.4}", rule.name(), r.test_accuracy());
-            row.accuracy.push(r.test_accuracy());
-            row.estimate = Estimate::of(rule.work(&cfg, &r.sizes, classes));
-        }
-        rows.push(row);
-    }
+    rows.extend(float_rows(&a, &split)?);
     let files = files(&a, &chip.config.name, &rows);
     amine_report::write_dir(&a.out, &files)
         .map_err(|e| anyhow::anyhow!("{}: {}", e.path, e.message))?;
@@ -165,15 +103,74 @@ pub fn run(a: RulesArgs) -> Result<()> {
     Ok(())
 }
 
-fn chip_row_clone(r: &Row) -> Row {
-    Row {
-        rule: r.rule.clone(),
-        on: r.on,
-        accuracy: Vec::new(),
-        chip_pj: None,
-        chip_latency_s: None,
-        estimate: r.estimate.clone(),
+/// A program trained on the chip for every seed: its row and its f64 reference's.
+fn chip_rows(
+    a: &RulesArgs,
+    config: &amine_chip::ChipConfig,
+    split: &amine_tasks::Split,
+    name: &str,
+    program: &Program,
+    base: &Path,
+) -> Result<[Row; 2]> {
+    let mut chip_row = Row::new(name.to_string(), "chip");
+    let mut float_row = Row::new(format!("{name} (f64)"), "float");
+    let (mut pj, mut lat) = (Vec::new(), Vec::new());
+    for seed in a.seed..a.seed + a.seeds as u64 {
+        let mut p = program.clone();
+        p.seed = seed;
+        let compiled = amine_compiler::compile_program(p, base, config)
+            .with_context(|| format!("compiling {name}"))?;
+        let opts = TrainOptions {
+            epochs: a.epochs,
+            seed,
+            test_every_epoch: false,
+            ..TrainOptions::default()
+        };
+        let report = train_ed(config, &compiled.image, split, &opts, &mut |_| {})?;
+        let float =
+            super::train::float_reference(&compiled.compilation.program, split, a.epochs, seed)?;
+        errln!(
+            "{name} seed {seed}: chip {:.4}, f64 {:.4}",
+            report.test_accuracy,
+            float.test_accuracy
+        );
+        chip_row.accuracy.push(report.test_accuracy);
+        float_row.accuracy.push(float.test_accuracy);
+        pj.push(report.per_training_sample.energy_pj);
+        lat.push(report.per_training_sample.latency_s);
+        if let Some(e) = report.conventional {
+            chip_row.estimate = e.clone();
+            float_row.estimate = e;
+        }
     }
+    chip_row.chip_pj = Some(mean(&pj));
+    chip_row.chip_latency_s = Some(mean(&lat));
+    Ok([chip_row, float_row])
+}
+
+/// The float references of backprop, DFA (Nøkland's form) and sigprop.
+fn float_rows(a: &RulesArgs, split: &amine_tasks::Split) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for rule in [Rule::Backprop, Rule::Dfa, Rule::Sigprop] {
+        let label = match rule {
+            Rule::Dfa => "dfa, Nøkland form (learned biases, δ fed back)".to_string(),
+            r => r.name().to_string(),
+        };
+        let mut row = Row::new(label, "float");
+        for seed in a.seed..a.seed + a.seeds as u64 {
+            let cfg = FfConfig {
+                epochs: a.epochs,
+                seed,
+                ..FfConfig::digits(rule)
+            };
+            let r = ff::train(&cfg, split, &mut |_| {})?;
+            errln!("{} seed {seed}: f64 {:.4}", rule.name(), r.test_accuracy());
+            row.accuracy.push(r.test_accuracy());
+            row.estimate = Estimate::of(rule.work(&cfg, &r.sizes, split.classes()));
+        }
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 fn files(a: &RulesArgs, chip: &str, rows: &[Row]) -> Vec<File> {

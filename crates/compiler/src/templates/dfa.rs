@@ -108,9 +108,9 @@ impl DfaNetwork {
     }
 }
 
-/// The program of `net` (see the module docs).
-pub fn dfa(net: &DfaNetwork) -> Program {
-    let graded = |u0: f64, activation: Activation| Model::Graded {
+/// An event-driven graded unit with 8-bit payloads.
+fn graded(u0: f64, activation: Activation) -> Model {
+    Model::Graded {
         u0,
         span: 5.0,
         payload_bits: 8,
@@ -118,35 +118,36 @@ pub fn dfa(net: &DfaNetwork) -> Program {
         tau_syn: None,
         activation,
         event_driven: true,
-    };
-    let (gw, gh) = (net.grid.0.max(1) as f64, net.grid.1.max(1) as f64);
-    let at = |k: u32| {
-        let (x, y) = net.cell(k);
-        ((f64::from(x) + 0.5) / gw, (f64::from(y) + 0.5) / gh)
-    };
-    let learn = LearningSpec {
-        rule: format!("dw = {}*pre*deriv*m0", net.rate * WEIGHT_SCALE),
-        params: BTreeMap::new(),
-        epoch: PIPELINE_STEPS,
-        overflow: Overflow::Renormalise,
-        traces: Default::default(),
-    };
-    let plastic = |from: &str, to: &str, fan_in: u32| {
-        let r = net.init_scale / f64::from(fan_in.max(1)).sqrt() * WEIGHT_SCALE;
-        Projection {
-            name: None,
-            from: from.into(),
-            to: to.into(),
-            connect: Connect::All,
-            weight: Some(Weight::Uniform { low: -r, high: r }),
-            delay: 0,
-            weight_bits: Some(9),
-            seed: None,
-            learning: Some(learn.clone()),
-            sign: None,
-        }
-    };
-    let fixed = |from: &str, to: &str, connect: Connect, w: Option<f64>| Projection {
+    }
+}
+
+/// A signed learning projection: weights uniform in `±init_scale/√fan_in`, 9 bits with
+/// the sign, `dw = α·pre·deriv·m0` once per sample, rows renormalised on overflow.
+fn plastic(net: &DfaNetwork, from: &str, to: &str, fan_in: u32) -> Projection {
+    let r = net.init_scale / f64::from(fan_in.max(1)).sqrt() * WEIGHT_SCALE;
+    Projection {
+        name: None,
+        from: from.into(),
+        to: to.into(),
+        connect: Connect::All,
+        weight: Some(Weight::Uniform { low: -r, high: r }),
+        delay: 0,
+        weight_bits: Some(9),
+        seed: None,
+        learning: Some(LearningSpec {
+            rule: format!("dw = {}*pre*deriv*m0", net.rate * WEIGHT_SCALE),
+            params: BTreeMap::new(),
+            epoch: PIPELINE_STEPS,
+            overflow: Overflow::Renormalise,
+            traces: Default::default(),
+        }),
+        sign: None,
+    }
+}
+
+/// A projection that does not learn.
+fn fixed(from: &str, to: &str, connect: Connect, w: Option<f64>) -> Projection {
+    Projection {
         name: None,
         from: from.into(),
         to: to.into(),
@@ -157,7 +158,51 @@ pub fn dfa(net: &DfaNetwork) -> Program {
         seed: None,
         learning: None,
         sign: None,
+    }
+}
+
+/// Class `c`'s error units' injections: `±1` at output `c`'s cell, `±B_cj` at hidden
+/// unit `j`'s cell (`+` for `dp{c}`, `−` for `dm{c}`), all on channel 0.
+fn feedback_sources(net: &DfaNetwork, c: u32, b: &[f64]) -> Vec<ModulatorSource> {
+    let mut out = Vec::new();
+    for (name, sign) in [(format!("dp{c}"), 1.0), (format!("dm{c}"), -1.0)] {
+        let inject = |gain: f64, k: u32| ModulatorSource {
+            population: name.clone(),
+            neurons: None,
+            channel: 0,
+            gain,
+            cell: Some(net.cell(k)),
+            region: None,
+        };
+        out.push(inject(sign, net.hidden + c));
+        out.extend(
+            b.iter()
+                .enumerate()
+                .map(|(j, &g)| inject(sign * g, j as u32)),
+        );
+    }
+    out
+}
+
+/// A graded input port of 8-bit payloads.
+fn port(name: &str, size: u32, sign: Sign) -> Input {
+    Input {
+        name: name.into(),
+        size,
+        source: Source::Graded { payload_bits: 8 },
+        sign,
+        entry_tile: None,
+    }
+}
+
+/// The program of `net` (see the module docs).
+pub fn dfa(net: &DfaNetwork) -> Program {
+    let (gw, gh) = (net.grid.0.max(1) as f64, net.grid.1.max(1) as f64);
+    let at = |k: u32| {
+        let (x, y) = net.cell(k);
+        ((f64::from(x) + 0.5) / gw, (f64::from(y) + 0.5) / gh)
     };
+    let plastic = |from: &str, to: &str, fan_in: u32| plastic(net, from, to, fan_in);
     let pop = |name: String, size, model, sign, positions| Population {
         name,
         size,
@@ -209,31 +254,8 @@ pub fn dfa(net: &DfaNetwork) -> Program {
             fixed("target", &dp, Connect::Sparse(vec![(c, 0, -1.0)]), None),
             fixed("target", &dm, Connect::Sparse(vec![(c, 0, -1.0)]), None),
         ]);
-        for (name, sign) in [(&dp, 1.0), (&dm, -1.0)] {
-            let inject = |gain: f64, k: u32| ModulatorSource {
-                population: name.clone(),
-                neurons: None,
-                channel: 0,
-                gain,
-                cell: Some(net.cell(k)),
-                region: None,
-            };
-            modulators.push(inject(sign, net.hidden + c));
-            modulators.extend(
-                b[c as usize]
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &g)| inject(sign * g, j as u32)),
-            );
-        }
+        modulators.extend(feedback_sources(net, c, &b[c as usize]));
     }
-    let port = |name: &str, size, sign| Input {
-        name: name.into(),
-        size,
-        source: Source::Graded { payload_bits: 8 },
-        sign,
-        entry_tile: None,
-    };
     Program {
         name: net.name.clone(),
         seed: net.seed,

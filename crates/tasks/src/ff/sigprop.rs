@@ -110,6 +110,7 @@ impl State {
     }
 
     /// The context projection `S·c_k` of every class.
+    #[cfg(test)]
     pub fn contexts(&self) -> &[Vec<f64>] {
         &self.contexts
     }
