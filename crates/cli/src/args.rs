@@ -81,6 +81,13 @@ pub enum Command {
         after_help = "Examples:\n  amine train programs/ed_digits.ron --task digits --report out/\n  amine train programs/ed_digits.ron --task digits --epochs 5 --seed 2\n  amine train net.ron --task mnist:/data/mnist --epochs 1 --report mnist/\n  amine train programs/cue_accumulation.ron --task cue-accumulation --seeds 5 --threads 2 --report cue/\n  amine train --task cue-accumulation --condition diffusion,sparse --seeds 3 --threads 2\n  amine train --task pattern-generation --condition diffusion --trials 200 --float\n\nError Diffusion (--task digits or mnist:<dir>) trains PROGRAM, which must have the Error\nDiffusion layout (docs/training.md; `amine template ed` writes one); --seed seeds the\ninitial weights and the sample order. The e-prop tasks (cue-accumulation, delayed-match,\npattern-generation) train an e-prop PROGRAM (`amine template eprop` writes one), or\nwithout one the template's program of each --condition, on the chip's e-prop engine\n(default chip loihi-eprop): a study of programs × seeds, seeds from --seed replacing the\nprogram's. On any error nothing is written and the exit code is 1 (2 for a\ncommand-line usage error)."
     )]
     Train(TrainArgs),
+    /// Feed-forward learning rules head to head: Error Diffusion programs on the chip,
+    /// their f64 references, and float backprop, DFA and sigprop, with CPU and GPU
+    /// energy estimates (docs/feedforward-rules.md).
+    #[command(
+        after_help = "Examples:\n  amine rules --task digits --seeds 3 --out docs/results/rules_digits\n  amine rules --program ed-per-class=programs/ed_digits.ron --program ed-modulo=ed_modulo.ron --out rules/"
+    )]
+    Rules(RulesArgs),
     /// Sweep chip and program parameters and seeds: one table (CSV and JSON) with every
     /// figure of every point, Pareto pictures and report.html.
     #[command(
@@ -257,6 +264,9 @@ pub struct TemplateArgs {
     /// eprop: `cue-accumulation`, `delayed-match` or `pattern-generation`.
     #[arg(long)]
     pub task: Option<String>,
+    /// dfa: the learning rate (real units) [default: 0.5].
+    #[arg(long)]
+    pub rate: Option<f64>,
     #[command(flatten)]
     pub eprop: EpropFlags,
     #[arg(long, default_value_t = 1)]
@@ -513,4 +523,33 @@ pub struct CompareArgs {
     /// Write report.html, table.csv, table.json, comparison.txt and the pictures here.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// `digits` or `mnist:<folder>`.
+    #[arg(long, default_value = "digits")]
+    pub task: String,
+    /// A program trained on the chip with `amine train`'s sample protocol (Error
+    /// Diffusion or DFA), `NAME=FILE` (repeatable; default
+    /// `ed-per-class=programs/ed_digits.ron` and `dfa=programs/dfa_digits.ron`).
+    #[arg(long, value_name = "NAME=FILE")]
+    pub program: Vec<String>,
+    /// A preset or chip-config file.
+    #[arg(long, default_value = "loihi")]
+    pub chip: String,
+    /// Override a chip-config field (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    /// The first seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Seeds per rule.
+    #[arg(long, default_value_t = 1)]
+    pub seeds: usize,
+    /// The directory to write (rules.csv, rules.txt, rules.svg).
+    #[arg(long)]
+    pub out: PathBuf,
 }

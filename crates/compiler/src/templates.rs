@@ -32,7 +32,10 @@
 //! 2, error units in step 3, when the grid carries `d±` and the learning epoch ends
 //! (with [`Credit::Diffusion`], `steps` later).
 
+mod dfa;
 mod eprop;
+
+pub use dfa::{dfa, DfaNetwork};
 
 pub use eprop::{eprop, EpropNetwork, Feedback, Update, THRESHOLD};
 

@@ -15,6 +15,10 @@
 //!   asymmetric initialisation.
 //! - [`ed`]: Kaneko's multi-class Error Diffusion in f64, and an emulation of the chip's
 //!   tabulated sigmoid, few-bit payloads and few-bit weights with a shared exponent.
+//! - [`conventional`]: estimates of what a training sample of a float reference costs on
+//!   a CPU and a GPU (counted FLOPs and bytes, published per-operation energies).
+//! - [`ff`]: feed-forward references in f64 — backprop, direct feedback alignment and
+//!   signal propagation (sigprop) — on layered logistic networks.
 //! - [`eprop`]: e-prop on LIF/ALIF networks with learning signals carried by a
 //!   diffusing neuromodulator grid (cue accumulation, delayed match, pattern
 //!   generation), in f32.
@@ -33,11 +37,13 @@
 //! # Ok::<(), amine_tasks::Error>(())
 //! ```
 
+pub mod conventional;
 pub mod datasets;
 pub mod dual_ed;
 pub mod ed;
 pub mod eprop;
 pub mod error;
+pub mod ff;
 
 pub use datasets::{cifar10, digits, mnist, parse_task, Dataset, Split, TaskSpec};
 pub use error::{Error, ErrorKind};

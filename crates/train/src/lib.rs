@@ -229,6 +229,25 @@ struct EdBody {
     test_accuracy: f64,
 }
 
+/// The float reference's work per training sample: DFA (`amine template dfa`: one
+/// hidden population `h`, fed back directly) or per-class Error Diffusion (hidden
+/// groups `h0e`, `h0i`, …).
+fn float_work(sim: &Simulator, inputs: usize, classes: usize) -> amine_tasks::conventional::Work {
+    use amine_tasks::conventional::{Backward, Work};
+    let size = |n: &str| {
+        sim.population_index(n)
+            .map(|p| sim.population_sizes()[p] as usize)
+    };
+    match size("h") {
+        Some(h) => Work::layered(&[inputs + 1, h, classes], Backward::Direct, 1),
+        None => Work::error_diffusion(
+            inputs,
+            size("h0e").unwrap_or(0) + size("h0i").unwrap_or(0),
+            classes,
+        ),
+    }
+}
+
 /// Train `image` (Error Diffusion layout, see [`ed`]) on `split` on the chip `config`.
 pub fn train_ed(
     config: &ChipConfig,
@@ -268,6 +287,7 @@ pub fn train_ed_with(
     layout.check(&split.test)?;
     let classes = layout.classes();
     let steps = layout.steps;
+    let work = float_work(&sim, layout.inputs, classes);
     let identity = Identity::new(
         "train-ed",
         image,
@@ -424,5 +444,6 @@ pub fn train_ed_with(
         synaptic_updates: runner.state.total_counts().synaptic_update,
         dale_violations,
         float_reference: None,
+        conventional: Some(amine_tasks::conventional::Estimate::of(work)),
     })
 }

@@ -94,6 +94,9 @@ pub struct TrainReport {
     /// unless the engine is broken.
     pub dale_violations: u64,
     pub float_reference: Option<FloatReference>,
+    /// What a training sample of the float reference would cost on a CPU and a GPU
+    /// (estimates: `amine_tasks::conventional`).
+    pub conventional: Option<amine_tasks::conventional::Estimate>,
 }
 
 pub(crate) fn scale(c: Components, k: f64) -> Components {
@@ -220,6 +223,9 @@ impl TrainReport {
                 .map(|(n, v)| format!("{n} {}", amine_sim::report::energy(*v)))
                 .collect();
             let _ = writeln!(s, "    {}", parts.join(", "));
+        }
+        if let Some(e) = &self.conventional {
+            let _ = writeln!(s, "{}", e.line());
         }
         let _ = writeln!(
             s,
@@ -349,6 +355,12 @@ impl TrainReport {
             );
         }
         p.table("Energy and simulated time", &t);
+        if let Some(e) = &self.conventional {
+            p.table(
+                "The same training as a float implementation (estimates)",
+                &conventional_table(e, self.per_training_sample.energy_pj),
+            );
+        }
         p.section("Learning curve").figure(
             self.curve_svg(),
             "Accuracy after each epoch: online training accuracy (each sample predicted before the chip learns from it), test accuracy of the chip, and of the same network trained in f64 (dashed).",
@@ -397,6 +409,40 @@ impl TrainReport {
             })
         })
     }
+}
+
+/// Chip, CPU and GPU energy of a training sample, with the ratios and the sources.
+pub fn conventional_table(e: &amine_tasks::conventional::Estimate, chip_pj: f64) -> Table {
+    let mut t = Table::new([
+        "",
+        "energy per training sample",
+        "chip / this",
+        "source and assumptions",
+    ]);
+    t.push([
+        "chip (simulated)".to_string(),
+        amine_sim::report::energy(chip_pj),
+        "1".to_string(),
+        "this run".to_string(),
+    ]);
+    for (name, pj, src) in [
+        ("CPU estimate", e.cpu.energy_pj, &e.cpu_source),
+        ("GPU estimate", e.gpu.energy_pj, &e.gpu_source),
+    ] {
+        t.push([
+            name.to_string(),
+            amine_sim::report::energy(pj),
+            format!("{:.3}", chip_pj / pj.max(f64::MIN_POSITIVE)),
+            format!(
+                "{src}; {:.3} MFLOP and {:.3} MB per sample at batch {}; GPU utilisation {}",
+                e.work.flops / 1e6,
+                e.work.bytes / 1e6,
+                e.work.batch,
+                e.gpu_utilisation
+            ),
+        ]);
+    }
+    t
 }
 
 /// The summary line comparing the chip with its float reference: what fixed point costs

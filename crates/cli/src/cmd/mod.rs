@@ -7,6 +7,8 @@ pub mod demo;
 pub mod hints;
 pub mod image;
 pub mod nir;
+pub mod rules;
 pub mod run;
 pub mod sweep;
+pub mod template_ff;
 pub mod train;

@@ -489,13 +489,16 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
 
 /// The f64 reference of the program's network: the template's layout with the
 /// program's hidden group size and α (u0 and the initial range are the template's).
-fn float_reference(
+pub(crate) fn float_reference(
     program: &Program,
     split: &amine_tasks::Split,
     epochs: usize,
     seed: u64,
 ) -> Result<FloatReference> {
     use amine_compiler::templates::WEIGHT_SCALE;
+    if let Some(r) = super::template_ff::dfa_float_reference(program, split, epochs, seed) {
+        return r;
+    }
     use amine_tasks::ed::Topology;
     let has = |name: &str| program.populations.iter().any(|p| p.name == name);
     // The template's shared layer is `h0e`/`h0i` alone, serving every output.
@@ -543,7 +546,8 @@ pub fn template(a: TemplateArgs) -> Result<()> {
     match a.kind.as_str() {
         "ed" => template_ed(a),
         "eprop" => template_eprop(a),
-        k => bail!("unknown template `{k}`; known: ed, eprop"),
+        "dfa" => super::template_ff::template_dfa(a),
+        k => bail!("unknown template `{k}`; known: ed, eprop, dfa"),
     }
 }
 

@@ -191,6 +191,10 @@ pub struct EpropRun {
     pub strip: FieldStrip,
     /// The float model trained on the same network and trials.
     pub float_final: Option<Stats>,
+    /// What a training trial of the float model would cost on a CPU and a GPU
+    /// (estimates: `amine_tasks::conventional`).
+    #[serde(default)]
+    pub conventional: Option<amine_tasks::conventional::Estimate>,
 }
 
 #[derive(Debug, Default)]
@@ -456,6 +460,16 @@ pub fn train_eprop_on(
         weight_clamps: clamps,
         weights_changed: changed,
         synapses: core.synapses(),
+        conventional: Some(amine_tasks::conventional::Estimate::of(
+            amine_tasks::conventional::Work::eprop(
+                core.synapses(),
+                core.neurons(),
+                gen.outputs(),
+                gen.steps(),
+                gen.steps().saturating_sub(core.ebar_from()),
+                batch,
+            ),
+        )),
         strip,
         float_final,
     })

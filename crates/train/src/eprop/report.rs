@@ -574,6 +574,18 @@ pub fn html(study: &EpropStudy, config: &ChipConfig) -> String {
         "Final evaluation (mean ± sd over seeds) and cost per trial on the chip",
         &t,
     );
+    for run in &study.runs {
+        if let Some(e) = &run.conventional {
+            p.table(
+                format!(
+                    "{} seed {}: one training trial as a float implementation (estimates)",
+                    condition_name(run.config.condition),
+                    run.config.seed
+                ),
+                &crate::report::conventional_table(e, run.per_training_trial.energy_pj),
+            );
+        }
+    }
     p.section("Learning curve").figure(
         curve_svg(study),
         format!(
@@ -685,6 +697,7 @@ mod tests {
                         injectors: vec![(1, 2)],
                     },
                     float_final: None,
+                    conventional: None,
                 });
             }
         }

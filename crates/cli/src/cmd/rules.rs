@@ -1,0 +1,265 @@
+//! `amine rules`: feed-forward learning rules head to head on one task — Error Diffusion
+//! programs trained on the chip (`amine train`'s path), their f64 references, and the
+//! float references of backprop, DFA and sigprop — as one table and one picture of test
+//! accuracy against energy per training sample (chip, CPU and GPU estimates).
+//!
+//! Every program given (Error Diffusion or DFA) with `--program NAME=FILE` is a row; a new program (another
+//! routing of the error, say) is a row more on the next run.
+
+use crate::args::RulesArgs;
+use amine_compiler::program::Program;
+use amine_report::plot::{Axis, Better, Scatter, ScatterPoint};
+use amine_report::{File, Table};
+use amine_tasks::conventional::{Estimate, Work};
+use amine_tasks::ff::{self, FfConfig, Rule};
+use amine_train::{train_ed, TrainOptions};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+/// One row: a rule, where it ran, its mean test accuracy and its costs.
+struct Row {
+    rule: String,
+    on: &'static str,
+    accuracy: Vec<f64>,
+    chip_pj: Option<f64>,
+    chip_latency_s: Option<f64>,
+    estimate: Estimate,
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+fn parse_program(spec: &str) -> Result<(String, PathBuf)> {
+    match spec.split_once('=') {
+        Some((n, f)) if !n.is_empty() && !f.is_empty() => Ok((n.to_string(), PathBuf::from(f))),
+        _ => {
+            bail!("--program {spec}: expected NAME=FILE, e.g. ed-per-class=programs/ed_digits.ron")
+        }
+    }
+}
+
+impl Row {
+    fn new(rule: String, on: &'static str) -> Row {
+        Row {
+            rule,
+            on,
+            accuracy: Vec::new(),
+            chip_pj: None,
+            chip_latency_s: None,
+            estimate: Estimate::of(Work::default()),
+        }
+    }
+}
+
+pub fn run(a: RulesArgs) -> Result<()> {
+    if a.seeds == 0 || a.epochs == 0 {
+        bail!("--seeds and --epochs must be at least 1");
+    }
+    let programs = if a.program.is_empty() {
+        vec![
+            (
+                "ed-per-class".to_string(),
+                PathBuf::from("programs/ed_digits.ron"),
+            ),
+            ("dfa".to_string(), PathBuf::from("programs/dfa_digits.ron")),
+        ]
+    } else {
+        a.program
+            .iter()
+            .map(|s| parse_program(s))
+            .collect::<Result<_>>()?
+    };
+    amine_report::dir::check_target(&a.out)?;
+    let chip = super::compile::resolve_chip(&a.chip, &a.set)?;
+    let split = amine_tasks::parse_task(&a.task)?.load()?;
+    let mut loaded = Vec::new();
+    for (name, path) in &programs {
+        let origin = path.display().to_string();
+        let text = amine_chip::bounded::read_text(
+            path,
+            "network program",
+            amine_chip::bounded::limits::PROGRAM,
+        )?;
+        let program = Program::from_ron(&text, &origin)?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        loaded.push((name.clone(), program, base));
+    }
+    let mut rows = Vec::new();
+    for (name, program, base) in &loaded {
+        rows.extend(chip_rows(&a, &chip.config, &split, name, program, base)?);
+    }
+    rows.extend(float_rows(&a, &split)?);
+    let files = files(&a, &chip.config.name, &rows);
+    amine_report::write_dir(&a.out, &files)
+        .map_err(|e| anyhow::anyhow!("{}: {}", e.path, e.message))?;
+    for f in files.iter().filter(|f| f.name == "rules.txt") {
+        out!("{}", String::from_utf8_lossy(&f.bytes));
+    }
+    outln!(
+        "written to {}/ (rules.csv, rules.txt, rules.svg)",
+        a.out.display()
+    );
+    Ok(())
+}
+
+/// A program trained on the chip for every seed: its row and its f64 reference's.
+fn chip_rows(
+    a: &RulesArgs,
+    config: &amine_chip::ChipConfig,
+    split: &amine_tasks::Split,
+    name: &str,
+    program: &Program,
+    base: &Path,
+) -> Result<[Row; 2]> {
+    let mut chip_row = Row::new(name.to_string(), "chip");
+    let mut float_row = Row::new(format!("{name} (f64)"), "float");
+    let (mut pj, mut lat) = (Vec::new(), Vec::new());
+    for seed in a.seed..a.seed + a.seeds as u64 {
+        let mut p = program.clone();
+        p.seed = seed;
+        let compiled = amine_compiler::compile_program(p, base, config)
+            .with_context(|| format!("compiling {name}"))?;
+        let opts = TrainOptions {
+            epochs: a.epochs,
+            seed,
+            test_every_epoch: false,
+            ..TrainOptions::default()
+        };
+        let report = train_ed(config, &compiled.image, split, &opts, &mut |_| {})?;
+        let float =
+            super::train::float_reference(&compiled.compilation.program, split, a.epochs, seed)?;
+        errln!(
+            "{name} seed {seed}: chip {:.4}, f64 {:.4}",
+            report.test_accuracy,
+            float.test_accuracy
+        );
+        chip_row.accuracy.push(report.test_accuracy);
+        float_row.accuracy.push(float.test_accuracy);
+        pj.push(report.per_training_sample.energy_pj);
+        lat.push(report.per_training_sample.latency_s);
+        if let Some(e) = report.conventional {
+            chip_row.estimate = e.clone();
+            float_row.estimate = e;
+        }
+    }
+    chip_row.chip_pj = Some(mean(&pj));
+    chip_row.chip_latency_s = Some(mean(&lat));
+    Ok([chip_row, float_row])
+}
+
+/// The float references of backprop, DFA (Nøkland's form) and sigprop.
+fn float_rows(a: &RulesArgs, split: &amine_tasks::Split) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for rule in [Rule::Backprop, Rule::Dfa, Rule::Sigprop] {
+        let label = match rule {
+            Rule::Dfa => "dfa, Nøkland form (learned biases, δ fed back)".to_string(),
+            r => r.name().to_string(),
+        };
+        let mut row = Row::new(label, "float");
+        for seed in a.seed..a.seed + a.seeds as u64 {
+            let cfg = FfConfig {
+                epochs: a.epochs,
+                seed,
+                ..FfConfig::digits(rule)
+            };
+            let r = ff::train(&cfg, split, &mut |_| {})?;
+            errln!("{} seed {seed}: f64 {:.4}", rule.name(), r.test_accuracy());
+            row.accuracy.push(r.test_accuracy());
+            row.estimate = Estimate::of(rule.work(&cfg, &r.sizes, split.classes()));
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn files(a: &RulesArgs, chip: &str, rows: &[Row]) -> Vec<File> {
+    let uj = |pj: f64| format!("{:.3}", pj / 1e6);
+    let mut t = Table::new([
+        "rule",
+        "trained on",
+        "test accuracy (mean)",
+        "per seed",
+        "chip µJ/sample",
+        "chip µs/sample",
+        "CPU est. µJ/sample",
+        "GPU est. µJ/sample",
+        "chip/CPU",
+        "chip/GPU",
+        "MFLOP/sample",
+        "MB/sample",
+    ]);
+    for r in rows {
+        let e = &r.estimate;
+        t.push([
+            r.rule.clone(),
+            if r.on == "chip" {
+                format!("chip ({chip})")
+            } else {
+                "f64 reference".into()
+            },
+            format!("{:.2} %", 100.0 * mean(&r.accuracy)),
+            r.accuracy
+                .iter()
+                .map(|x| format!("{:.2}", 100.0 * x))
+                .collect::<Vec<_>>()
+                .join(" "),
+            r.chip_pj.map_or("—".into(), uj),
+            r.chip_latency_s
+                .map_or("—".into(), |s| format!("{:.1}", s * 1e6)),
+            uj(e.cpu.energy_pj),
+            uj(e.gpu.energy_pj),
+            r.chip_pj
+                .map_or("—".into(), |c| format!("{:.3}", c / e.cpu.energy_pj)),
+            r.chip_pj
+                .map_or("—".into(), |c| format!("{:.3}", c / e.gpu.energy_pj)),
+            format!("{:.3}", e.work.flops / 1e6),
+            format!("{:.3}", e.work.bytes / 1e6),
+        ]);
+    }
+    let mut s = Scatter {
+        title: format!("{} — test accuracy vs energy per training sample", a.task),
+        x: Axis::plain("energy per training sample, log10 µJ", ""),
+        y: Axis::percent("test accuracy"),
+        points: Vec::new(),
+        groups: vec![
+            "chip (simulated)".into(),
+            "CPU estimate".into(),
+            "GPU estimate (full utilisation)".into(),
+        ],
+        front: Some((Better::Lower, Better::Higher)),
+    };
+    for r in rows {
+        let acc = mean(&r.accuracy);
+        let pts = [
+            (0, r.chip_pj),
+            (1, Some(r.estimate.cpu.energy_pj)),
+            (2, Some(r.estimate.gpu.energy_pj)),
+        ];
+        for (g, pj) in pts {
+            if let Some(pj) = pj {
+                s.points.push(ScatterPoint {
+                    x: (pj / 1e6).log10(),
+                    y: acc,
+                    label: r.rule.clone(),
+                    group: g,
+                });
+            }
+        }
+    }
+    let text = format!(
+        "rules head to head: task {}, chip {chip}, {} epochs, seeds {}..{}\n{}\nCPU/GPU figures are estimates (docs/feedforward-rules.md): {}; {}\n",
+        a.task,
+        a.epochs,
+        a.seed,
+        a.seed + a.seeds as u64 - 1,
+        t.to_text(),
+        amine_tasks::conventional::CPU.source,
+        amine_tasks::conventional::GPU.source
+    );
+    vec![
+        File::new("rules.csv", t.to_csv()),
+        File::new("rules.txt", text),
+        File::new("rules.svg", s.svg()),
+    ]
+}

@@ -1,0 +1,104 @@
+//! `amine template dfa` and `amine template sigprop`: feed-forward rules as programs.
+
+use crate::args::TemplateArgs;
+use amine_compiler::templates::{dfa, DfaNetwork};
+use anyhow::{bail, Context, Result};
+
+/// `amine template dfa`: the direct-feedback-alignment network (docs/feedforward-rules.md).
+pub fn template_dfa(a: TemplateArgs) -> Result<()> {
+    let refused = [
+        ("--credit", a.credit.is_some()),
+        ("--shared-hidden", a.shared_hidden),
+        ("--diffusion-steps", a.diffusion_steps.is_some()),
+        ("--task", a.task.is_some()),
+    ];
+    if let Some((flag, _)) = refused.iter().find(|(_, given)| *given) {
+        bail!("{flag} is not an option of `amine template dfa` (it takes --inputs, --classes, --hidden, --rate, --seed)");
+    }
+    let d = DfaNetwork::default();
+    let mut net = DfaNetwork {
+        inputs: a.inputs.unwrap_or(d.inputs),
+        classes: a.classes.unwrap_or(d.classes),
+        hidden: a.hidden.unwrap_or(d.hidden),
+        rate: a.rate.unwrap_or(d.rate),
+        seed: a.seed,
+        ..d
+    };
+    if let Some(name) = a.output.file_stem() {
+        net.name = name.to_string_lossy().into_owned();
+    }
+    if !(net.rate.is_finite() && net.rate > 0.0) {
+        bail!("--rate {}: must be finite and > 0", net.rate);
+    }
+    net.check()
+        .map_err(|e| anyhow::anyhow!("--hidden {}: {e}", net.hidden))?;
+    let program = dfa(&net);
+    let text = format!(
+        "// Direct feedback alignment, {} inputs, {} hidden, {} classes (docs/feedforward-rules.md),\n\
+         // written by `amine template dfa`. Train it with\n\
+         //   amine train {} --task digits --report out/\n{}",
+        net.inputs,
+        net.hidden,
+        net.classes,
+        a.output.display(),
+        program.to_ron()
+    );
+    amine_chip::error::write_atomically(&a.output, text.as_bytes())
+        .with_context(|| format!("writing {}", a.output.display()))?;
+    outln!(
+        "wrote {} ({} hidden units, {} feedback injections)",
+        a.output.display(),
+        net.hidden,
+        program.modulators.len()
+    );
+    Ok(())
+}
+
+/// The f64 reference of a DFA program (`amine template dfa`'s layout: a hidden
+/// population `h`, outputs `out{c}`), or `None` for another layout: the same widths and
+/// rate, the chip's form of the network (`FfConfig::dfa_chip_form`).
+pub fn dfa_float_reference(
+    program: &amine_compiler::program::Program,
+    split: &amine_tasks::Split,
+    epochs: usize,
+    seed: u64,
+) -> Option<Result<amine_train::report::FloatReference>> {
+    use amine_compiler::templates::WEIGHT_SCALE;
+    let h = program.populations.iter().find(|p| p.name == "h")?;
+    if !program.populations.iter().any(|p| p.name == "out0") {
+        return None;
+    }
+    let rate = program
+        .projections
+        .iter()
+        .find_map(|p| {
+            let rule = &p.learning.as_ref()?.rule;
+            rule.strip_prefix("dw = ")?
+                .split('*')
+                .next()?
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map(|a| a / WEIGHT_SCALE)
+        .unwrap_or(DfaNetwork::default().rate);
+    let cfg = amine_tasks::ff::FfConfig {
+        epochs,
+        seed,
+        ..amine_tasks::ff::FfConfig::dfa_chip_form(h.size as usize, rate)
+    };
+    let mut curve = Vec::new();
+    Some(
+        amine_tasks::ff::train(&cfg, split, &mut |e| curve.push(e.test_accuracy))
+            .map(|r| amine_train::report::FloatReference {
+                test_accuracy: r.test_accuracy(),
+                train_accuracy: r.epochs.last().map_or(0.0, |e| e.train_accuracy),
+                curve,
+                config: format!(
+                    "DFA (amine_tasks::ff), layers {:?}, bias as a constant 0.8 input, raw-error feedback, rate {rate}, {epochs} epochs, seed {seed}",
+                    r.sizes
+                ),
+            })
+            .map_err(Into::into),
+    )
+}

@@ -1,0 +1,75 @@
+//! The DFA template: the shipped program is its output, it compiles onto the Loihi
+//! preset, and every hidden unit hears the output errors through its own cell.
+
+use amine_compiler::program::Program;
+use amine_compiler::templates::{dfa, DfaNetwork};
+use std::path::Path;
+
+#[test]
+fn the_shipped_program_is_the_templates_default() {
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../programs/dfa_digits.ron"),
+    )
+    .unwrap();
+    let body = shipped
+        .lines()
+        .skip_while(|l| l.starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let generated = dfa(&DfaNetwork::default()).to_ron();
+    assert!(
+        body.trim_end() == generated.trim_end(),
+        "programs/dfa_digits.ron is stale: regenerate it with `amine template dfa -o programs/dfa_digits.ron`"
+    );
+    assert_eq!(
+        Program::from_ron(&shipped, "dfa_digits.ron").unwrap().name,
+        "dfa_digits"
+    );
+}
+
+#[test]
+fn every_hidden_unit_gets_every_classs_error_at_its_own_cell() {
+    let net = DfaNetwork {
+        hidden: 7,
+        classes: 3,
+        ..DfaNetwork::default()
+    };
+    let p = dfa(&net);
+    let b = net.feedback();
+    // per class: dp and dm, each at its output's cell and at every hidden cell
+    assert_eq!(p.modulators.len(), 3 * 2 * (7 + 1));
+    for (c, bc) in b.iter().enumerate() {
+        let dp: Vec<_> = p
+            .modulators
+            .iter()
+            .filter(|m| m.population == format!("dp{c}"))
+            .collect();
+        let dm: Vec<_> = p
+            .modulators
+            .iter()
+            .filter(|m| m.population == format!("dm{c}"))
+            .collect();
+        assert_eq!((dp[0].gain, dp[0].cell), (1.0, Some((7 + c as u32, 0))));
+        assert_eq!(dm[0].gain, -1.0);
+        assert_eq!(bc.len(), 7);
+        for (j, &g) in bc.iter().enumerate() {
+            assert_eq!(dp[1 + j].cell, Some((j as u32, 0)));
+            assert_eq!(dp[1 + j].gain, g);
+            assert_eq!(dm[1 + j].gain, -g);
+        }
+    }
+    let chip = amine_chip::presets::preset("loihi").unwrap();
+    let out = amine_compiler::compile_str(&p.to_ron(), "dfa.ron", Path::new("."), &chip);
+    assert!(out.is_ok(), "{:?}", out.err());
+}
+
+#[test]
+fn a_network_larger_than_the_grid_is_named() {
+    let net = DfaNetwork {
+        hidden: 1020,
+        ..DfaNetwork::default()
+    };
+    let e = net.check().unwrap_err();
+    assert!(e.contains("1030") && e.contains("1024"), "{e}");
+    assert!(DfaNetwork::default().check().is_ok());
+}

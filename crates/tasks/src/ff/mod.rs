@@ -1,0 +1,429 @@
+//! Float references (f64) of three feed-forward learning rules on a layered network of
+//! logistic units ([`net`]), with online (per-sample) or mini-batch SGD:
+//!
+//! - [`Rule::Backprop`]: the gradient of the squared error `½‖y − onehot‖²` at the
+//!   sigmoid outputs, sent down through the transposed weights — the baseline.
+//! - [`Rule::Dfa`]: direct feedback alignment (Nøkland, "Direct Feedback Alignment
+//!   Provides Learning in Deep Neural Networks", NeurIPS 2016, arXiv 1609.01596, §2):
+//!   the output layer's error `e = (y − t) ⊙ y(1 − y)` reaches every hidden layer `l`
+//!   through a fixed random matrix, `δ_l = (B_l·e) ⊙ h_l(1 − h_l)`; no weight transport,
+//!   but a feedback path.
+//! - [`Rule::Sigprop`]: signal propagation, supervised form (Kohan, Rietman, Siegelmann,
+//!   "Signal Propagation: The Framework for Learning and Inference in a Forward Pass",
+//!   arXiv 2204.01723 / IEEE TNNLS 2023): the context (a one-hot class) is projected
+//!   into the input space, `t_0 = S·c`, and propagated forward through the same layers
+//!   as the sample, `t_l = f_l(t_{l−1})`; each layer updates its incoming weights from a
+//!   local loss of its responses to samples and to contexts, with no feedback path
+//!   ([`sigprop`] has the loss); inference compares the last layer's response to the
+//!   sample with its responses to every class's context and picks the closest.
+//!
+//! Everything is seeded (initial weights, feedback matrices, context projection, sample
+//! order) and single-threaded, so a configuration gives bit-identical results.
+
+pub mod net;
+pub mod sigprop;
+
+use crate::datasets::{Dataset, Split};
+use crate::error::Error;
+use net::{argmax, Mlp};
+use rand::seq::SliceRandom;
+use rand::RngExt;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+pub use sigprop::SigpropConfig;
+
+/// The learning rule of a feed-forward reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rule {
+    Backprop,
+    Dfa,
+    Sigprop,
+}
+
+impl Rule {
+    /// The work of one training sample of `sizes` (inputs first) with this rule.
+    pub fn work(
+        self,
+        cfg: &FfConfig,
+        sizes: &[usize],
+        classes: usize,
+    ) -> crate::conventional::Work {
+        use crate::conventional::{Backward, Work};
+        match self {
+            Rule::Backprop => Work::layered(sizes, Backward::Transpose, cfg.batch),
+            Rule::Dfa => Work::layered(sizes, Backward::Direct, cfg.batch),
+            Rule::Sigprop => Work::sigprop(sizes, classes, cfg.batch, cfg.sigprop.target_updates),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::Backprop => "backprop",
+            Rule::Dfa => "dfa",
+            Rule::Sigprop => "sigprop",
+        }
+    }
+}
+
+/// Everything that determines a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FfConfig {
+    pub rule: Rule,
+    /// Hidden layer widths (backprop, DFA: the output layer of `classes` units follows;
+    /// sigprop: every layer is a sigprop layer and the last of these is compared with
+    /// the contexts).
+    pub hidden: Vec<usize>,
+    /// SGD step.
+    pub rate: f64,
+    /// Initial weights uniform in `±init_scale/√fan_in`.
+    pub init_scale: f64,
+    /// DFA feedback entries uniform in `±feedback_scale`.
+    pub feedback_scale: f64,
+    /// Samples per update (1: online).
+    pub batch: usize,
+    pub epochs: usize,
+    pub seed: u64,
+    pub sigprop: SigpropConfig,
+    /// `Some(b)`: a constant input `b` is appended to the sample and no layer has a
+    /// learned bias (the chip's form: the bias unit of the input port); `None`: every
+    /// layer learns a bias.
+    #[serde(default)]
+    pub input_bias: Option<f64>,
+    /// DFA: feed back `e = (y − t) ⊙ y(1 − y)` (Nøkland's δ at the output) when true,
+    /// the raw error `y − t` when false (the chip's form: the error units carry `t − o`
+    /// and each unit's own derivative enters its update).
+    #[serde(default = "yes")]
+    pub feedback_derivative: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl FfConfig {
+    /// The digits settings of `rule` (docs/feedforward-rules.md has the tuning runs).
+    pub fn digits(rule: Rule) -> FfConfig {
+        let base = FfConfig {
+            rule,
+            hidden: vec![128],
+            rate: 0.5,
+            init_scale: 1.0,
+            feedback_scale: 1.0,
+            batch: 1,
+            epochs: 20,
+            seed: 1,
+            sigprop: SigpropConfig::default(),
+            input_bias: None,
+            feedback_derivative: true,
+        };
+        match rule {
+            Rule::Backprop => FfConfig { rate: 1.0, ..base },
+            Rule::Dfa => base,
+            Rule::Sigprop => FfConfig {
+                hidden: vec![128, 64],
+                batch: 16,
+                sigprop: SigpropConfig {
+                    loss: sigprop::Loss::Contrastive,
+                    beta: 16.0,
+                    target_updates: true,
+                    context_scale: 1.0,
+                },
+                ..base
+            },
+        }
+    }
+
+    fn check(&self, split: &Split) -> Result<(), Error> {
+        if self.hidden.is_empty() || self.hidden.contains(&0) {
+            return Err(Error::config(format!(
+                "hidden = {:?}: at least one layer, none empty",
+                self.hidden
+            )));
+        }
+        for (name, v) in [
+            ("rate", self.rate),
+            ("init_scale", self.init_scale),
+            ("feedback_scale", self.feedback_scale),
+            ("sigprop.beta", self.sigprop.beta),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::config(format!(
+                    "{name} = {v}: must be finite and > 0"
+                )));
+            }
+        }
+        if self.batch == 0 {
+            return Err(Error::config("batch = 0: must be at least 1"));
+        }
+        split.check_trainable()
+    }
+
+    /// The network `amine template dfa` builds (`amine_compiler::templates::dfa`): one
+    /// hidden layer of `hidden`, the bias as a constant 0.8 input, raw-error feedback.
+    pub fn dfa_chip_form(hidden: usize, rate: f64) -> FfConfig {
+        FfConfig {
+            hidden: vec![hidden],
+            rate,
+            input_bias: Some(0.8),
+            feedback_derivative: false,
+            ..FfConfig::digits(Rule::Dfa)
+        }
+    }
+
+    /// Layer widths from the input (with the constant input, if any): `inputs,
+    /// hidden…` (and `classes` unless sigprop).
+    pub fn sizes(&self, inputs: usize, classes: usize) -> Vec<usize> {
+        let mut s = vec![inputs + usize::from(self.input_bias.is_some())];
+        s.extend(&self.hidden);
+        if self.rule != Rule::Sigprop {
+            s.push(classes);
+        }
+        s
+    }
+}
+
+/// Accuracy after one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FfEpoch {
+    pub epoch: usize,
+    pub train_accuracy: f64,
+    pub test_accuracy: f64,
+}
+
+/// The outcome of [`train`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FfResult {
+    pub rule: Rule,
+    /// Layer widths, inputs first.
+    pub sizes: Vec<usize>,
+    pub epochs: Vec<FfEpoch>,
+    /// Test set after the last epoch: `confusion[true][predicted]`.
+    pub confusion: Vec<Vec<u32>>,
+}
+
+impl FfResult {
+    /// Test accuracy after the last epoch (0 with no epochs).
+    pub fn test_accuracy(&self) -> f64 {
+        self.epochs.last().map_or(0.0, |e| e.test_accuracy)
+    }
+}
+
+/// A sample as the network's input: f64, with the constant input appended if any.
+pub(crate) fn input(cfg: &FfConfig, x: &[f32]) -> Vec<f64> {
+    let mut v: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+    v.extend(cfg.input_bias);
+    v
+}
+
+/// A network and what its rule keeps beside it.
+struct Learner {
+    cfg: FfConfig,
+    mlp: Mlp,
+    /// DFA: one `units × classes` matrix per hidden layer.
+    feedback: Vec<Vec<f64>>,
+    sigprop: Option<sigprop::State>,
+    classes: usize,
+}
+
+impl Learner {
+    fn new(cfg: &FfConfig, inputs: usize, classes: usize, mean_input: f64) -> Learner {
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        let sizes = cfg.sizes(inputs, classes);
+        let mlp = Mlp::new(&sizes, cfg.init_scale, &mut rng);
+        let mut fb_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xFEED_BAC6_0000_0001);
+        let feedback = match cfg.rule {
+            Rule::Dfa => sizes[1..sizes.len() - 1]
+                .iter()
+                .map(|&n| {
+                    (0..n * classes)
+                        .map(|_| (2.0 * fb_rng.random::<f64>() - 1.0) * cfg.feedback_scale)
+                        .collect()
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let sigprop = (cfg.rule == Rule::Sigprop)
+            .then(|| sigprop::State::new(&cfg.sigprop, sizes[0], classes, cfg.seed, mean_input));
+        Learner {
+            cfg: cfg.clone(),
+            mlp,
+            feedback,
+            sigprop,
+            classes,
+        }
+    }
+
+    fn predict(&self, x: &[f64], acts: &mut Vec<Vec<f64>>) -> usize {
+        self.mlp.forward(x, acts);
+        match &self.sigprop {
+            Some(s) => s.predict(&acts[acts.len() - 1]),
+            None => argmax(&acts[acts.len() - 1]),
+        }
+    }
+
+    /// One update from the samples `batch` of `data`.
+    fn learn(&mut self, data: &Dataset, batch: &[usize], grads: &mut Grads) {
+        if let Some(s) = &mut self.sigprop {
+            s.learn(&mut self.mlp, &self.cfg, data, batch, grads);
+            return;
+        }
+        grads.zero(&self.mlp);
+        for &i in batch {
+            let x = input(&self.cfg, &data.inputs[i]);
+            self.mlp.forward(&x, &mut grads.acts);
+            let label = usize::from(data.labels[i]);
+            self.accumulate(label, grads);
+        }
+        grads.apply(&mut self.mlp, self.cfg.rate / batch.len() as f64);
+        if self.cfg.input_bias.is_some() {
+            self.mlp.layers.iter_mut().for_each(|l| l.b.fill(0.0));
+        }
+    }
+
+    /// Backprop or DFA gradient of one sample (its activations in `grads.acts`).
+    fn accumulate(&self, label: usize, grads: &mut Grads) {
+        let layers = self.mlp.layers.len();
+        let y = &grads.acts[layers];
+        let err = |k: usize, o: f64| o - f64::from(u8::from(k == label));
+        let delta: Vec<f64> = y
+            .iter()
+            .enumerate()
+            .map(|(k, &o)| err(k, o) * o * (1.0 - o))
+            .collect();
+        let e: Vec<f64> = if self.cfg.feedback_derivative {
+            delta.clone()
+        } else {
+            y.iter().enumerate().map(|(k, &o)| err(k, o)).collect()
+        };
+        let mut delta = delta;
+        let mut down = Vec::new();
+        for l in (0..layers).rev() {
+            grads.add(l, &delta, &grads.acts[l].clone());
+            if l == 0 {
+                break;
+            }
+            let h = &grads.acts[l];
+            match self.cfg.rule {
+                Rule::Dfa => {
+                    let b = &self.feedback[l - 1];
+                    down.clear();
+                    down.extend(
+                        b.chunks_exact(self.classes)
+                            .map(|row| row.iter().zip(&e).map(|(b, e)| b * e).sum::<f64>()),
+                    );
+                }
+                _ => self.mlp.layers[l].transpose_times(&delta, &mut down),
+            }
+            delta = down.iter().zip(h).map(|(d, h)| d * h * (1.0 - h)).collect();
+        }
+    }
+}
+
+/// Summed gradients of a batch, and the activation buffers.
+#[derive(Debug, Default)]
+pub(crate) struct Grads {
+    pub w: Vec<Vec<f64>>,
+    pub b: Vec<Vec<f64>>,
+    pub acts: Vec<Vec<f64>>,
+}
+
+impl Grads {
+    pub fn zero(&mut self, mlp: &Mlp) {
+        self.w.resize_with(mlp.layers.len(), Vec::new);
+        self.b.resize_with(mlp.layers.len(), Vec::new);
+        for (l, layer) in mlp.layers.iter().enumerate() {
+            self.w[l].clear();
+            self.w[l].resize(layer.w.len(), 0.0);
+            self.b[l].clear();
+            self.b[l].resize(layer.units, 0.0);
+        }
+    }
+
+    /// `+= δ ⊗ x` for layer `l`.
+    pub fn add(&mut self, l: usize, delta: &[f64], x: &[f64]) {
+        let n = x.len();
+        for ((row, b), &d) in self.w[l].chunks_exact_mut(n).zip(&mut self.b[l]).zip(delta) {
+            if d != 0.0 {
+                row.iter_mut().zip(x).for_each(|(g, v)| *g += d * v);
+                *b += d;
+            }
+        }
+    }
+
+    /// `θ −= rate · g`.
+    pub fn apply(&self, mlp: &mut Mlp, rate: f64) {
+        for (l, layer) in mlp.layers.iter_mut().enumerate() {
+            layer
+                .w
+                .iter_mut()
+                .zip(&self.w[l])
+                .for_each(|(w, g)| *w -= rate * g);
+            layer
+                .b
+                .iter_mut()
+                .zip(&self.b[l])
+                .for_each(|(b, g)| *b -= rate * g);
+        }
+    }
+}
+
+/// Accuracy of `learner` on `set` and the confusion matrix.
+fn evaluate(learner: &Learner, set: &Dataset) -> (f64, Vec<Vec<u32>>) {
+    let c = learner.classes;
+    let mut confusion = vec![vec![0u32; c]; c];
+    let mut acts = Vec::new();
+    let mut right = 0usize;
+    for (x, &l) in set.inputs.iter().zip(&set.labels) {
+        let p = learner.predict(&input(&learner.cfg, x), &mut acts);
+        confusion[usize::from(l)][p] += 1;
+        right += usize::from(p == usize::from(l));
+    }
+    (right as f64 / set.len().max(1) as f64, confusion)
+}
+
+/// Trains `cfg` on `split.train`, calling `on_epoch` after every epoch.
+pub fn train(
+    cfg: &FfConfig,
+    split: &Split,
+    on_epoch: &mut dyn FnMut(&FfEpoch),
+) -> Result<FfResult, Error> {
+    cfg.check(split)?;
+    let classes = split.classes();
+    let values = split.train.inputs.iter().flatten();
+    let mean_input =
+        values.clone().map(|&v| f64::from(v)).sum::<f64>() / values.count().max(1) as f64;
+    let mut learner = Learner::new(cfg, split.train.input_len(), classes, mean_input);
+    let mut order_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x0DDE_F0E1_5EED_00FF);
+    let mut order: Vec<usize> = (0..split.train.len()).collect();
+    let mut grads = Grads::default();
+    let mut epochs = Vec::new();
+    let mut confusion = Vec::new();
+    for epoch in 1..=cfg.epochs {
+        order.shuffle(&mut order_rng);
+        for batch in order.chunks(cfg.batch) {
+            learner.learn(&split.train, batch, &mut grads);
+        }
+        let (train_accuracy, _) = evaluate(&learner, &split.train);
+        let (test_accuracy, conf) = evaluate(&learner, &split.test);
+        confusion = conf;
+        let e = FfEpoch {
+            epoch,
+            train_accuracy,
+            test_accuracy,
+        };
+        on_epoch(&e);
+        epochs.push(e);
+    }
+    Ok(FfResult {
+        rule: cfg.rule,
+        sizes: learner.mlp.sizes(),
+        epochs,
+        confusion,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,230 @@
+//! Signal propagation, supervised (arXiv 2204.01723): the layer-local loss and the
+//! forward pass of the contexts.
+//!
+//! **Context.** Class `k`'s context `c_k` (one-hot) is projected into the input space,
+//! `t_0,k = S·c_k`, by a fixed random `S` (entries uniform in [0, 1), the range of the
+//! inputs), and each layer sends it on as it sends a sample: `t_l,k = σ(W_l·t_{l−1},k +
+//! b_l)` (the paper's "the target is treated as an additional input", §III).
+//!
+//! **Layer loss.** For a sample x of class y with response `h_l` at layer l, the layer's
+//! loss is the cross-entropy of the softmax over classes of the negative squared
+//! distances between the sample's and every context's response,
+//!
+//! ```text
+//! s_k = −(β/2)·‖h_l − t_l,k‖²,   p = softmax(s),   L_l = −log p_y
+//! ∂L_l/∂h_l   = β·(Σ_k p_k·t_l,k − t_l,y)
+//! ∂L_l/∂t_l,k = −β·(δ_ky − p_k)·(h_l − t_l,k)
+//! ```
+//!
+//! (the paper's supervised loss compares sample and target responses of a batch, pulling
+//! a sample toward its class's target and away from the others; here the comparison
+//! runs against every class's context, which the paper also uses for prediction). Both
+//! gradients stop at the layer's input: `W_l` moves by `−rate·(δ_h ⊗ h_{l−1} + Σ_k δ_t,k
+//! ⊗ t_{l−1},k)` with `δ = ∂L/∂h ⊙ σ'`, so no layer waits for or hears from another.
+//! With `target_updates` off only the sample path updates (the contexts still move, as
+//! the weights they pass through change).
+//!
+//! **Prediction** (the paper's first output option): the class whose context's response
+//! at the last layer is closest to the sample's.
+
+use super::net::{argmax, Mlp};
+use super::{FfConfig, Grads};
+use crate::datasets::Dataset;
+use rand::RngExt;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// The layer loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loss {
+    /// Cross-entropy over the classes' contexts (the module docs).
+    Contrastive,
+    /// `½‖h_l − t_l,y‖²` through the sample's path only: `δ = (h − t_y) ⊙ σ'(h)`,
+    /// scaled by β — the variant the chip's learning engine runs (one comparison per
+    /// unit, of its own response to the sample and to its class's context).
+    Pull,
+    /// `β·(t̄_l − t_l,y)` with `t̄` the plain mean of the classes' context responses:
+    /// the contrastive gradient with uniform class probabilities (small β).
+    Mean,
+}
+
+/// Sigprop's own settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigpropConfig {
+    pub loss: Loss,
+    /// Inverse temperature of the layer loss.
+    pub beta: f64,
+    /// Also update through the contexts' path (the paper updates both).
+    pub target_updates: bool,
+    /// Context entries are uniform in `[0, 2·context_scale·x̄)`, `x̄` the mean input value
+    /// of the training set: at 1 a context has the inputs' mean.
+    #[serde(default = "one")]
+    pub context_scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Default for SigpropConfig {
+    fn default() -> SigpropConfig {
+        SigpropConfig {
+            loss: Loss::Contrastive,
+            beta: 1.0,
+            target_updates: true,
+            context_scale: 1.0,
+        }
+    }
+}
+
+/// The context projection and the last layer's context responses (for prediction).
+#[derive(Debug, Clone)]
+pub(crate) struct State {
+    /// `contexts[k]` = `S·c_k`, in the input space.
+    contexts: Vec<Vec<f64>>,
+    /// Per class, every layer's response to its context (`[k][l]`, `l = 0` the input).
+    responses: Vec<Vec<Vec<f64>>>,
+    beta: f64,
+}
+
+impl State {
+    pub fn new(
+        cfg: &SigpropConfig,
+        inputs: usize,
+        classes: usize,
+        seed: u64,
+        mean_input: f64,
+    ) -> State {
+        let top = 2.0 * cfg.context_scale * mean_input;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5167_0000_C047_E7A1);
+        State {
+            contexts: (0..classes)
+                .map(|_| (0..inputs).map(|_| rng.random::<f64>() * top).collect())
+                .collect(),
+            responses: vec![Vec::new(); classes],
+            beta: cfg.beta,
+        }
+    }
+
+    /// The context projection `S·c_k` of every class.
+    #[cfg(test)]
+    pub fn contexts(&self) -> &[Vec<f64>] {
+        &self.contexts
+    }
+
+    fn propagate(&mut self, mlp: &Mlp) {
+        for (c, r) in self.contexts.iter().zip(&mut self.responses) {
+            mlp.forward(c, r);
+        }
+    }
+
+    /// The class whose last-layer context response is nearest `out`.
+    pub fn predict(&self, out: &[f64]) -> usize {
+        let neg_dist: Vec<f64> = self
+            .responses
+            .iter()
+            .map(|r| {
+                r.last().map_or(f64::NEG_INFINITY, |t| {
+                    -t.iter()
+                        .zip(out)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum::<f64>()
+                })
+            })
+            .collect();
+        argmax(&neg_dist)
+    }
+
+    /// One update of every layer from the samples `batch` of `data`.
+    pub fn learn(
+        &mut self,
+        mlp: &mut Mlp,
+        cfg: &FfConfig,
+        data: &Dataset,
+        batch: &[usize],
+        grads: &mut Grads,
+    ) {
+        self.propagate(mlp);
+        grads.zero(mlp);
+        let classes = self.contexts.len();
+        let mut p = vec![0.0; classes];
+        let mut ctx = vec![vec![Vec::<f64>::new(); mlp.layers.len() + 1]; classes];
+        for &i in batch {
+            let x = super::input(cfg, &data.inputs[i]);
+            mlp.forward(&x, &mut grads.acts);
+            let y = usize::from(data.labels[i]);
+            for l in 1..grads.acts.len() {
+                let h = grads.acts[l].clone();
+                if cfg.sigprop.loss != Loss::Contrastive {
+                    let t = &self.responses[y][l];
+                    let c = classes as f64;
+                    let delta: Vec<f64> = (0..h.len())
+                        .map(|j| {
+                            let toward = match cfg.sigprop.loss {
+                                Loss::Pull => h[j],
+                                _ => (0..classes).map(|k| self.responses[k][l][j]).sum::<f64>() / c,
+                            };
+                            self.beta * (toward - t[j]) * h[j] * (1.0 - h[j])
+                        })
+                        .collect();
+                    let below = grads.acts[l - 1].clone();
+                    grads.add(l - 1, &delta, &below);
+                    continue;
+                }
+                for (k, pk) in p.iter_mut().enumerate() {
+                    let t = &self.responses[k][l];
+                    *pk = -0.5
+                        * self.beta
+                        * h.iter().zip(t).map(|(a, b)| (a - b) * (a - b)).sum::<f64>();
+                }
+                softmax(&mut p);
+                let delta: Vec<f64> = (0..h.len())
+                    .map(|j| {
+                        let mean: f64 = (0..classes).map(|k| p[k] * self.responses[k][l][j]).sum();
+                        self.beta * (mean - self.responses[y][l][j]) * h[j] * (1.0 - h[j])
+                    })
+                    .collect();
+                let below = grads.acts[l - 1].clone();
+                grads.add(l - 1, &delta, &below);
+                if cfg.sigprop.target_updates {
+                    // δ_t,k is linear in the sample's terms and t_{l−1},k is fixed in the
+                    // batch: sum the δs, form the outer products once per batch.
+                    for (k, acc) in ctx.iter_mut().enumerate() {
+                        let t = &self.responses[k][l];
+                        let g = -self.beta * (f64::from(u8::from(k == y)) - p[k]);
+                        acc[l].resize(t.len(), 0.0);
+                        for ((a, &t), &h) in acc[l].iter_mut().zip(t).zip(&h) {
+                            *a += g * (h - t) * t * (1.0 - t);
+                        }
+                    }
+                }
+            }
+        }
+        for (k, acc) in ctx.iter().enumerate() {
+            for (l, d) in acc.iter().enumerate().skip(1) {
+                if !d.is_empty() {
+                    grads.add(l - 1, d, &self.responses[k][l - 1]);
+                }
+            }
+        }
+        grads.apply(mlp, cfg.rate / batch.len() as f64);
+        if cfg.input_bias.is_some() {
+            mlp.layers.iter_mut().for_each(|l| l.b.fill(0.0));
+        }
+        self.propagate(mlp);
+    }
+}
+
+/// In place, `p ← softmax(p)` (shifted by the maximum).
+fn softmax(p: &mut [f64]) {
+    let m = p.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let mut sum = 0.0;
+    for v in p.iter_mut() {
+        *v = (*v - m).exp();
+        sum += *v;
+    }
+    p.iter_mut().for_each(|v| *v /= sum);
+}

@@ -1,0 +1,163 @@
+use super::net::{sigmoid, Mlp};
+use super::*;
+
+fn small_split(train: usize) -> Split {
+    let mut s = crate::datasets::digits();
+    s.train.inputs.truncate(train);
+    s.train.labels.truncate(train);
+    s
+}
+
+/// Backprop's gradient against central differences of `½‖y − onehot‖²`, computed
+/// here from the weights alone.
+#[test]
+fn backprop_gradient_matches_finite_differences() {
+    let cfg = FfConfig {
+        hidden: vec![5, 4],
+        ..FfConfig::digits(Rule::Backprop)
+    };
+    let learner = Learner::new(&cfg, 6, 3, 0.5);
+    let x = [0.1, 0.9, 0.3, 0.0, 0.5, 0.7];
+    let label = 2;
+    let loss = |mlp: &Mlp| {
+        let mut h: Vec<f64> = x.to_vec();
+        for layer in &mlp.layers {
+            h = (0..layer.units)
+                .map(|k| {
+                    let a: f64 = (0..layer.inputs)
+                        .map(|m| layer.w[k * layer.inputs + m] * h[m])
+                        .sum();
+                    sigmoid(a + layer.b[k])
+                })
+                .collect();
+        }
+        h.iter()
+            .enumerate()
+            .map(|(k, y)| 0.5 * (y - f64::from(u8::from(k == label))).powi(2))
+            .sum::<f64>()
+    };
+    let mut grads = Grads::default();
+    grads.zero(&learner.mlp);
+    learner.mlp.forward(&x, &mut grads.acts);
+    learner.accumulate(label, &mut grads);
+    for l in 0..learner.mlp.layers.len() {
+        for i in [0, 3, 7] {
+            let mut plus = learner.mlp.clone();
+            plus.layers[l].w[i] += 1e-6;
+            let mut minus = learner.mlp.clone();
+            minus.layers[l].w[i] -= 1e-6;
+            let numeric = (loss(&plus) - loss(&minus)) / 2e-6;
+            assert!(
+                (numeric - grads.w[l][i]).abs() < 1e-8,
+                "layer {l} weight {i}: {numeric} vs {}",
+                grads.w[l][i]
+            );
+        }
+    }
+}
+
+#[test]
+fn every_rule_learns_the_digits_and_is_deterministic() {
+    let split = small_split(400);
+    for rule in [Rule::Backprop, Rule::Dfa, Rule::Sigprop] {
+        let cfg = FfConfig {
+            epochs: 3,
+            ..FfConfig::digits(rule)
+        };
+        let a = train(&cfg, &split, &mut |_| {}).unwrap();
+        let b = train(&cfg, &split, &mut |_| {}).unwrap();
+        assert_eq!(a, b, "{rule:?} is not deterministic");
+        assert!(a.test_accuracy() > 0.6, "{rule:?}: {}", a.test_accuracy());
+    }
+}
+
+#[test]
+fn bad_configurations_are_named() {
+    let split = small_split(20);
+    let cfg = FfConfig {
+        hidden: vec![],
+        ..FfConfig::digits(Rule::Dfa)
+    };
+    let e = train(&cfg, &split, &mut |_| {}).unwrap_err();
+    assert!(e.to_string().contains("hidden"), "{e}");
+    let cfg = FfConfig {
+        batch: 0,
+        ..FfConfig::digits(Rule::Sigprop)
+    };
+    let e = train(&cfg, &split, &mut |_| {}).unwrap_err();
+    assert!(e.to_string().contains("batch"), "{e}");
+}
+
+/// Sigprop's update of each layer against central differences of that layer's loss,
+/// computed here from the weights, with the layer's inputs (the sample's and the
+/// contexts' responses below) held fixed.
+#[test]
+fn sigprop_updates_follow_each_layers_local_loss() {
+    let cfg = FfConfig {
+        hidden: vec![5, 4],
+        rate: 1e-3,
+        batch: 1,
+        sigprop: SigpropConfig {
+            beta: 2.0,
+            ..SigpropConfig::default()
+        },
+        ..FfConfig::digits(Rule::Sigprop)
+    };
+    let x = vec![0.1f32, 0.9, 0.3, 0.0, 0.5, 0.7];
+    let data = Dataset {
+        name: "one".into(),
+        inputs: vec![x.clone()],
+        labels: vec![1],
+        classes: 3,
+        shape: [1, 6],
+    };
+    let mut learner = Learner::new(&cfg, 6, 3, 0.4);
+    let before = learner.mlp.clone();
+    let contexts = learner.sigprop.as_ref().unwrap().contexts().to_vec();
+    let xf: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+    let mut acts = Vec::new();
+    before.forward(&xf, &mut acts);
+    let below: Vec<Vec<Vec<f64>>> = contexts
+        .iter()
+        .map(|c| {
+            let mut r = Vec::new();
+            before.forward(c, &mut r);
+            r
+        })
+        .collect();
+    let layer_loss = |l: usize, layer: &net::Dense| {
+        let out = |input: &[f64]| {
+            let mut o = Vec::new();
+            layer.forward(input, &mut o);
+            o
+        };
+        let h = out(&acts[l]);
+        let s: Vec<f64> = below
+            .iter()
+            .map(|r| {
+                let t = out(&r[l]);
+                -0.5 * 2.0 * h.iter().zip(&t).map(|(a, b)| (a - b).powi(2)).sum::<f64>()
+            })
+            .collect();
+        let m = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let z: f64 = s.iter().map(|v| (v - m).exp()).sum();
+        -(s[1] - m - z.ln())
+    };
+    let mut grads = Grads::default();
+    learner.learn(&data, &[0], &mut grads);
+    for l in 0..2 {
+        for i in [0, 2, 5] {
+            let mut plus = before.layers[l].clone();
+            plus.w[i] += 1e-6;
+            let mut minus = before.layers[l].clone();
+            minus.w[i] -= 1e-6;
+            let g = (layer_loss(l, &plus) - layer_loss(l, &minus)) / 2e-6;
+            let moved = learner.mlp.layers[l].w[i] - before.layers[l].w[i];
+            assert!(
+                (moved + cfg.rate * g).abs() < 1e-9,
+                "layer {l} weight {i}: moved {moved}, expected {}",
+                -cfg.rate * g
+            );
+        }
+    }
+}

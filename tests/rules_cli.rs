@@ -1,0 +1,104 @@
+//! End-to-end tests of `amine template dfa`, DFA training with `amine train`, and
+//! `amine rules`.
+
+mod common;
+use common::{amine, text};
+
+#[test]
+fn dfa_trains_on_the_chip_near_its_float_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("dfa32.ron");
+    let p = program.to_str().unwrap();
+    let out = amine(&["template", "dfa", "--hidden", "32", "-o", p]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = dir.path().join("report");
+    let r = report.to_str().unwrap();
+    let out = amine(&[
+        "train", p, "--task", "digits", "--epochs", "2", "--report", r,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap())
+            .unwrap();
+    let chip = json["test_accuracy"].as_f64().unwrap();
+    let float = json["float_reference"]["test_accuracy"].as_f64().unwrap();
+    assert!(chip > 0.8, "chip {chip}");
+    assert!((chip - float).abs() < 0.05, "chip {chip}, float {float}");
+    assert!(json["float_reference"]["config"]
+        .as_str()
+        .unwrap()
+        .starts_with("DFA"));
+    let cpu = json["conventional"]["cpu"]["energy_pj"].as_f64().unwrap();
+    assert!(cpu > 0.0);
+}
+
+#[test]
+fn bad_template_and_rules_options_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("big.ron");
+    let p = program.to_str().unwrap();
+    for (args, expect) in [
+        (
+            vec!["template", "dfa", "--hidden", "2000", "-o", p],
+            "the grid has 1024",
+        ),
+        (
+            vec!["template", "dfa", "--credit", "diffusion", "-o", p],
+            "--credit",
+        ),
+        (vec!["template", "dfa", "--rate=-1", "-o", p], "--rate"),
+    ] {
+        let out = amine(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(!program.exists(), "{args:?} wrote a program");
+    }
+    let out_dir = dir.path().join("rules");
+    let o = out_dir.to_str().unwrap();
+    for (args, expect) in [
+        (
+            vec!["rules", "--program", "nofile", "--out", o],
+            "NAME=FILE",
+        ),
+        (
+            vec!["rules", "--program", "x=missing.ron", "--out", o],
+            "missing.ron",
+        ),
+        (
+            vec!["rules", "--task", "mnist:/nonexistent", "--out", o],
+            "train-images-idx3-ubyte",
+        ),
+    ] {
+        let out = amine(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(!out_dir.exists(), "{args:?} wrote {o}");
+    }
+}
+
+#[test]
+fn rules_writes_one_table_and_one_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("rules");
+    let o = out_dir.to_str().unwrap();
+    let out = amine(&[
+        "rules",
+        "--program",
+        "dfa=programs/dfa_digits.ron",
+        "--epochs",
+        "1",
+        "--out",
+        o,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = std::fs::read_to_string(out_dir.join("rules.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    // header, dfa on the chip, its f64 reference, backprop, dfa, sigprop
+    assert_eq!(rows.len(), 6, "{csv}");
+    assert!(rows[1].starts_with("dfa,chip"), "{csv}");
+    assert!(std::fs::read_to_string(out_dir.join("rules.svg"))
+        .unwrap()
+        .starts_with("<svg"));
+}
