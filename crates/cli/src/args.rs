@@ -72,7 +72,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Measure simulator throughput, wall time and peak memory on the reference workloads.
     #[command(
-        after_help = "Examples:\n  amine bench\n  amine bench --quick\n  amine bench --train --repeat 1\n\nEach row runs `amine run` as a child process (single thread, report written) and reads\nits peak resident memory from the operating system."
+        after_help = "Examples:\n  amine bench\n  amine bench --quick\n  amine bench --train --repeat 1\n\nEach row runs `amine run` as a child process (report written; W2 also on two threads) and\nreads its peak resident memory and CPU time from the operating system."
     )]
     Bench(BenchArgs),
     /// Train a network on a task with the chip's own learning engine, and report
