@@ -342,6 +342,15 @@ pub enum ChipCommand {
     },
     /// List the embedded chip presets.
     List,
+    /// Check and summarise a multi-chip system: a system preset (kapoho-bay, nahuku-8,
+    /// nahuku-32, board-2x4) or a system RON file.
+    #[command(
+        after_help = "Examples:\n  amine chip system nahuku-32\n  amine chip system my-board.ron\n\nA system names its chip (a preset or a chip-config file), a topology (Mesh(chips_x:,\nchips_y:) or Links(chips:, links: [(a, b), ...])) and its chip-to-chip link's latency,\nenergy and bandwidth (docs/systems.md). Compiling and simulating over several chips is\nnot implemented yet."
+    )]
+    System {
+        /// A system preset name or a system RON file.
+        system: String,
+    },
 }
 
 /// Options of `amine run`.
