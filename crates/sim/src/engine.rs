@@ -2,8 +2,9 @@
 //! tables, the options and scratch buffers; [`SimState`] holds what changes.
 //!
 //! One step `t`, in order:
-//! 1. **neuron update** (cores in parallel): every compartment reads and clears its
-//!    accumulator slot for `t`, updates, and emits a spike or graded payload;
+//! 1. **neuron update** (cores in parallel, each followed by its spike out): every
+//!    compartment reads and clears its accumulator slot for `t`, updates, and emits a
+//!    spike or graded payload;
 //! 2. **spike out** (input ports, then cores in parallel; see `spike_out`): one packet
 //!    per output axon used, concatenated in port, core, compartment, fan-out order;
 //! 3. **NoC transport** (timing only): analytic or cycle mode gives each packet's
@@ -573,13 +574,9 @@ impl Simulator {
         let sc = &mut self.scratch;
         let threads = self.options.threads;
 
-        // 1. Neuron update.
+        // 1–2. Neuron update, then each core's spike out, cores in parallel; meanwhile
+        // the input ports draw and send (their packets come first in the list).
         let slot = t as usize & (slots - 1);
-        par::zip2(threads, &mut state.cores, &mut sc.neuron, |k, s, out| {
-            update_neurons(&tables.cores[k], s, slot, out)
-        });
-
-        // 2. Spike out: input ports first, then cores (in parallel), each in order.
         let sender = Sender {
             geo: self.geo,
             spike_out: costs.spike_out.cycles,
@@ -588,34 +585,41 @@ impl Simulator {
         };
         let geo = self.geo;
         let cores = tables.cores.len();
-        sc.packets.clear();
-        for (pi, port) in tables.ports.iter().enumerate() {
-            spike_out::port(
-                &sender,
-                pi,
-                port,
-                t,
-                &self.external,
-                &mut state.host.pending[pi],
-                (cores + pi) as u32,
-                threads,
-                &mut state.inputs,
-                &mut sc.port_scratch,
-                &mut sc.packets,
-            );
+        let external = &self.external;
+        let (inputs, pending) = (&mut state.inputs, &mut state.host.pending);
+        let (packets, port_scratch) = (&mut sc.packets, &mut sc.port_scratch);
+        let mut ports = || {
+            packets.clear();
+            for (pi, port) in tables.ports.iter().enumerate() {
+                spike_out::port(
+                    &sender,
+                    pi,
+                    port,
+                    t,
+                    external,
+                    &mut pending[pi],
+                    (cores + pi) as u32,
+                    threads,
+                    inputs,
+                    port_scratch,
+                    packets,
+                );
+            }
+        };
+        let (core_states, neuron, core_out) = (&mut state.cores, &mut sc.neuron, &mut sc.core_out);
+        let mut cores_out = || {
+            par::zip3(threads, core_states, neuron, core_out, |k, s, n, out| {
+                let tab = &tables.cores[k];
+                update_neurons(tab, s, slot, n);
+                spike_out::core(&sender, costs, k, tab, n, &mut s.counts, out)
+            })
+        };
+        if threads > 1 {
+            rayon::join(ports, cores_out);
+        } else {
+            ports();
+            cores_out();
         }
-        let neuron = &sc.neuron;
-        par::zip2(threads, &mut state.cores, &mut sc.core_out, |k, s, out| {
-            spike_out::core(
-                &sender,
-                costs,
-                k,
-                &tables.cores[k],
-                &neuron[k],
-                &mut s.counts,
-                out,
-            )
-        });
         sc.out_end.clear();
         for out in &sc.core_out {
             sc.packets.extend_from_slice(&out.packets);

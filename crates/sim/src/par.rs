@@ -26,6 +26,27 @@ pub(crate) fn zip2<A: Send, B: Send>(
         .for_each(|(k, (x, y))| f(k, x, y));
 }
 
+/// [`zip2`] over three slices: `f(k, &mut a[k], &mut b[k], &mut c[k])`.
+pub(crate) fn zip3<A: Send, B: Send, C: Send>(
+    threads: usize,
+    a: &mut [A],
+    b: &mut [B],
+    c: &mut [C],
+    f: impl Fn(usize, &mut A, &mut B, &mut C) + Sync,
+) {
+    if threads <= 1 || a.len() <= 1 {
+        for (k, ((x, y), z)) in a.iter_mut().zip(b.iter_mut()).zip(c.iter_mut()).enumerate() {
+            f(k, x, y, z);
+        }
+        return;
+    }
+    a.par_iter_mut()
+        .zip(b.par_iter_mut())
+        .zip(c.par_iter_mut())
+        .enumerate()
+        .for_each(|(k, ((x, y), z))| f(k, x, y, z));
+}
+
 /// Append to `out`, in increasing order, every `i < n` with `keep(i)`: inline when
 /// `threads` is 1 or `n` is small, else split over the pool in blocks.
 pub(crate) fn filter_range(
