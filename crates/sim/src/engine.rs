@@ -636,6 +636,7 @@ impl Simulator {
                 &sc.out_end,
                 &mut sc.finish,
                 &mut sc.analytic,
+                threads,
             ),
             Timing::Cycle => cycle::run(&geo, &sc.packets, &mut sc.finish, &mut sc.cycle),
         };

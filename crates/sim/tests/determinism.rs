@@ -135,3 +135,42 @@ fn identical_in_pools_of_any_size_on_a_compiled_multi_core_network() {
         }
     }
 }
+
+/// A congested step: an input port whose 1,000 spikes per step fan out to 16 cores
+/// from one entry tile (thousands of packets per step, waits on the links), so the
+/// analytic model's per-packet waits are computed on the pool too.
+#[test]
+fn congested_analytic_timing_is_identical_on_the_pool() {
+    let text = r#"Program(name: "burst", seed: 3, dt_ms: 1.0,
+        populations: [(name: "n", size: 4096, sign: Excitatory, model: LifRaw((du: 511, dv: 256, vth: 1000, bias_mant: 0, bias_exp: 0, refractory: 0)))],
+        inputs: [(name: "in", size: 2000, source: Bernoulli(p: 0.5))],
+        projections: [(from: "in", to: "n", connect: Random(p: 0.02), weight: Some(Const(2.0)))],
+        mapping: (max_per_core: {"n": 256}),
+    )"#;
+    let chip = amine_chip::presets::preset("loihi").unwrap();
+    let image = amine_compiler::compile_str(text, "burst.ron", std::path::Path::new("."), &chip)
+        .unwrap()
+        .image;
+    let go = |threads: usize| {
+        let opts = SimOptions {
+            threads,
+            timing: Timing::Analytic,
+            steps: 5,
+            ..SimOptions::default()
+        };
+        let mut sim = Simulator::new(&chip, &image, opts).unwrap();
+        let mut state = sim.initial_state();
+        let outcome = sim.run(&mut state, |_, _| {});
+        (state.chip, outcome.steps)
+    };
+    let (c1, s1) = go(1);
+    assert!(s1.iter().all(|s| s.packets > 2000), "{s1:?}");
+    assert!(c1.stall_cycles > 0, "no contention: {c1:?}");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let (c2, s2) = pool.install(|| go(2));
+    assert_eq!(c2, c1);
+    assert_eq!(s2, s1);
+}
