@@ -86,6 +86,40 @@ fn chip_check_reports_every_inconsistency_at_once() {
 }
 
 #[test]
+fn chip_system_summarises_a_preset_and_names_every_bad_field_of_a_file() {
+    let out = amine(&["chip", "system", "nahuku-32"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    // 32 Loihi chips on an 8 × 4 mesh: 7·4 + 8·3 links, corner to corner 7 + 3 links.
+    assert!(
+        s.contains("32 chips of `loihi` (mesh 8 × 4), 52 chip-to-chip links, diameter 10"),
+        "{s}"
+    );
+    assert!(s.contains("compartments 4,194,304"), "{s}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("board.ron");
+    std::fs::write(
+        &file,
+        "System(name: \"b\", chip: \"loihi\", topology: Links(chips: 3, links: [(0, 1), (1, 3)]), \
+         link: (latency_ns: -5.0, energy_pj_per_packet: 1.0, energy_pj_per_flit: 1.0, flit_bits: 32, bandwidth_gbit_s: 1.0))",
+    )
+    .unwrap();
+    let out = amine(&["chip", "system", &file.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    for field in [
+        "topology.links[1]",
+        "chip 2 cannot be reached",
+        "link.latency_ns",
+    ] {
+        assert!(err.contains(field), "{field}: {err}");
+    }
+    let out = amine(&["chip", "system", "pohoiki"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("kapoho-bay"));
+}
+
+#[test]
 fn unknown_preset_and_missing_file_fail_cleanly() {
     let out = amine(&["chip", "show", "loihii"]);
     assert_eq!(out.status.code(), Some(1));

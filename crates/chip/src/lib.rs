@@ -35,6 +35,7 @@ pub mod overrides;
 pub mod presets;
 pub mod ranges;
 pub mod synapse;
+pub mod system;
 pub mod textfmt;
 pub mod units;
 

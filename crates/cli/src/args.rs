@@ -72,7 +72,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Measure simulator throughput, wall time and peak memory on the reference workloads.
     #[command(
-        after_help = "Examples:\n  amine bench\n  amine bench --quick\n  amine bench --train --repeat 1\n\nEach row runs `amine run` as a child process (single thread, report written) and reads\nits peak resident memory from the operating system."
+        after_help = "Examples:\n  amine bench\n  amine bench --quick\n  amine bench --train --repeat 1\n\nEach row runs `amine run` as a child process (report written; W2 also on two threads) and\nreads its peak resident memory and CPU time from the operating system."
     )]
     Bench(BenchArgs),
     /// Train a network on a task with the chip's own learning engine, and report
@@ -352,6 +352,15 @@ pub enum ChipCommand {
     },
     /// List the embedded chip presets.
     List,
+    /// Check and summarise a multi-chip system: a system preset (kapoho-bay, nahuku-8,
+    /// nahuku-32, board-2x4) or a system RON file.
+    #[command(
+        after_help = "Examples:\n  amine chip system nahuku-32\n  amine chip system my-board.ron\n\nA system names its chip (a preset or a chip-config file), a topology (Mesh(chips_x:,\nchips_y:) or Links(chips:, links: [(a, b), ...])) and its chip-to-chip link's latency,\nenergy and bandwidth (docs/systems.md). Compiling and simulating over several chips is\nnot implemented yet."
+    )]
+    System {
+        /// A system preset name or a system RON file.
+        system: String,
+    },
 }
 
 /// Options of `amine run`.

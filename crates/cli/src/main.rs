@@ -31,7 +31,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
-    match run(cli) {
+    match in_pool(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             errln!("error: {e}");
@@ -45,6 +45,26 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Run the command inside the process's one thread pool, of `--threads` workers (one
+/// for commands without the option): every parallel phase of the compiler and the
+/// simulator runs on it, and with one worker everything runs on it inline.
+fn in_pool(cli: args::Cli) -> anyhow::Result<()> {
+    let threads = match &cli.command {
+        args::Command::Run(a) => a.threads,
+        args::Command::Train(a) => a.threads,
+        args::Command::Sweep(a) => a.threads,
+        args::Command::Compare(a) => a.threads,
+        _ => 1,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        // The main thread's size: deeply nested program text parses recursively.
+        .stack_size(8 << 20)
+        .thread_name(|i| format!("amine-{i}"))
+        .build()?;
+    pool.install(|| run(cli))
 }
 
 fn run(cli: args::Cli) -> anyhow::Result<()> {

@@ -2,10 +2,11 @@
 //! tables, the options and scratch buffers; [`SimState`] holds what changes.
 //!
 //! One step `t`, in order:
-//! 1. **neuron update** (cores in parallel): every compartment reads and clears its
-//!    accumulator slot for `t`, updates, and emits a spike or graded payload;
-//! 2. **spike out** (serial, in core then compartment then fan-out order): one packet per
-//!    output axon used; input ports inject their spikes for `t` the same way;
+//! 1. **neuron update** (cores in parallel, each followed by its spike out): every
+//!    compartment reads and clears its accumulator slot for `t`, updates, and emits a
+//!    spike or graded payload;
+//! 2. **spike out** (input ports, then cores in parallel; see `spike_out`): one packet
+//!    per output axon used, concatenated in port, core, compartment, fan-out order;
 //! 3. **NoC transport** (timing only): analytic or cycle mode gives each packet's
 //!    arrival and each core's finishing cycle;
 //! 4. **deliver** (cores in parallel): each core adds the weights of the rows its
@@ -21,15 +22,18 @@
 //! Delivery comes after the neuron update of the same step, which is the hardware's
 //! order: a core processes spikes as they arrive during step `t` (the work is part of
 //! step `t`'s latency) and they act in step `t + 1`. Per-core outputs are merged in
-//! core order, so nothing depends on the thread count.
+//! core order, so nothing depends on the thread count. The parallel phases run on
+//! rayon's pool (see `par`): one persistent pool, no threads started per step.
 
 use crate::energy::Counts;
 use crate::error::{Error, ErrorKind};
-use crate::inputs::{port_spikes, ExternalSpikes};
-use crate::kernels::{deliver, prefetch, update_neurons, NeuronOut};
+use crate::inputs::ExternalSpikes;
+use crate::kernels::{deliver, update_neurons, NeuronOut};
 use crate::options::{SimOptions, Timing};
+use crate::par;
 use crate::power::Powered;
 use crate::record::{LatencyStats, Recorder};
+use crate::spike_out::{self, CoreOut, Sender};
 use crate::state::{CoreState, SimState};
 use crate::tables::Tables;
 use crate::timing::{analytic, cycle, Geometry, Packet};
@@ -86,8 +90,8 @@ struct Scratch {
     incoming: Vec<(u32, i32)>,
     incoming_off: Vec<usize>,
     fill: Vec<usize>,
-    spikes: Vec<u32>,
-    payloads: Vec<u16>,
+    port_scratch: (Vec<u32>, Vec<u16>),
+    core_out: Vec<CoreOut>,
     out_end: Vec<u64>,
     finish: Vec<u64>,
     units: Vec<()>,
@@ -172,6 +176,7 @@ impl Simulator {
         let scratch = Scratch {
             neuron: vec![NeuronOut::default(); n],
             units: vec![(); n],
+            core_out: vec![CoreOut::default(); n],
             learn_cycles: vec![0; n],
             ..Scratch::default()
         };
@@ -569,104 +574,56 @@ impl Simulator {
         let sc = &mut self.scratch;
         let threads = self.options.threads;
 
-        // 1. Neuron update.
+        // 1–2. Neuron update, then each core's spike out, cores in parallel; meanwhile
+        // the input ports draw and send (their packets come first in the list).
         let slot = t as usize & (slots - 1);
-        par(threads, &mut state.cores, &mut sc.neuron, |k, s, out| {
-            update_neurons(&tables.cores[k], s, slot, out)
-        });
-
-        // 2. Spike out: input ports first, then cores, each in order.
-        let spike_out = costs.spike_out.cycles;
-        let (spike_flits, graded_flits) = (
-            self.config.router.spike_packet_flits,
-            self.config.router.graded_packet_flits,
-        );
+        let sender = Sender {
+            geo: self.geo,
+            spike_out: costs.spike_out.cycles,
+            spike_flits: self.config.router.spike_packet_flits,
+            graded_flits: self.config.router.graded_packet_flits,
+        };
         let geo = self.geo;
         let cores = tables.cores.len();
-        sc.packets.clear();
-        for (pi, port) in tables.ports.iter().enumerate() {
-            sc.spikes.clear();
-            sc.payloads.clear();
-            port_spikes(pi, port, t, &self.external, &mut sc.spikes);
-            for (idx, payload) in state.host.pending[pi].drain(..) {
-                sc.spikes.push(idx);
-                sc.payloads.push(payload);
-            }
-            // Spiking inputs and compartments are scattered: request their fan-out
-            // offsets first, so the misses overlap (a hint; it changes nothing).
-            for &idx in &sc.spikes {
-                prefetch(port.fan_off.as_ptr().wrapping_add(idx as usize));
-            }
-            let mut i = 0;
-            for (k, &idx) in sc.spikes.iter().enumerate() {
-                // A graded port's packets carry the value; a spiking port's carry nothing.
-                let payload = sc.payloads.get(k).copied().unwrap_or(0);
-                let (a, b) = (
-                    port.fan_off[idx as usize] as usize,
-                    port.fan_off[idx as usize + 1] as usize,
+        let external = &self.external;
+        let (inputs, pending) = (&mut state.inputs, &mut state.host.pending);
+        let (packets, port_scratch) = (&mut sc.packets, &mut sc.port_scratch);
+        let mut ports = || {
+            packets.clear();
+            for (pi, port) in tables.ports.iter().enumerate() {
+                spike_out::port(
+                    &sender,
+                    pi,
+                    port,
+                    t,
+                    external,
+                    &mut pending[pi],
+                    (cores + pi) as u32,
+                    threads,
+                    inputs,
+                    port_scratch,
+                    packets,
                 );
-                for d in &port.fan[a..b] {
-                    i += 1;
-                    let dst_tile = d.tile;
-                    let (ew, ns) = geo.hops(port.tile, dst_tile);
-                    state.inputs.spike_out += 1;
-                    state.inputs.hop_ew += ew as u64;
-                    state.inputs.hop_ns += ns as u64;
-                    sc.packets.push(Packet {
-                        src: (cores + pi) as u32,
-                        same_core: false,
-                        src_tile: port.tile,
-                        dst: d.core,
-                        dst_tile,
-                        axon: d.axon,
-                        mult: if payload != 0 { payload as i32 } else { 1 },
-                        flits: if payload != 0 {
-                            graded_flits
-                        } else {
-                            spike_flits
-                        },
-                        inject: i * spike_out,
-                        work: d.work as u64,
-                    });
-                }
             }
+        };
+        let (core_states, neuron, core_out) = (&mut state.cores, &mut sc.neuron, &mut sc.core_out);
+        let mut cores_out = || {
+            par::zip3(threads, core_states, neuron, core_out, |k, s, n, out| {
+                let tab = &tables.cores[k];
+                update_neurons(tab, s, slot, n);
+                spike_out::core(&sender, costs, k, tab, n, &mut s.counts, out)
+            })
+        };
+        if threads > 1 {
+            rayon::join(ports, cores_out);
+        } else {
+            ports();
+            cores_out();
         }
         sc.out_end.clear();
-        for (k, (tab, out)) in tables.cores.iter().zip(&sc.neuron).enumerate() {
-            let emitted = out.emits.len() as u64;
-            let neuron_end = costs.soma_cycles(out.active, out.idle, emitted);
-            let counts = &mut state.cores[k].counts;
-            counts.neuron_spike += emitted;
-            for e in &out.emits {
-                prefetch(tab.fan_off.as_ptr().wrapping_add(e.comp as usize));
-            }
-            let mut i = 0;
-            for e in &out.emits {
-                let c = e.comp as usize;
-                let (a, b) = (tab.fan_off[c] as usize, tab.fan_off[c + 1] as usize);
-                for d in &tab.fan[a..b] {
-                    i += 1;
-                    let dst_tile = d.tile;
-                    let (ew, ns) = geo.hops(tab.tile, dst_tile);
-                    counts.spike_out += 1;
-                    counts.hop_ew += ew as u64;
-                    counts.hop_ns += ns as u64;
-                    let graded = e.payload != 0;
-                    sc.packets.push(Packet {
-                        src: k as u32,
-                        same_core: d.core as usize == k,
-                        src_tile: tab.tile,
-                        dst: d.core,
-                        dst_tile,
-                        axon: d.axon,
-                        mult: if graded { e.payload as i32 } else { 1 },
-                        flits: if graded { graded_flits } else { spike_flits },
-                        inject: neuron_end + i * spike_out,
-                        work: d.work as u64,
-                    });
-                }
-            }
-            sc.out_end.push(neuron_end + i * spike_out);
+        for out in &sc.core_out {
+            sc.packets.extend_from_slice(&out.packets);
+            sc.out_end.push(out.out_end);
         }
 
         // 3. NoC transport and per-core finishing times.
@@ -679,6 +636,7 @@ impl Simulator {
                 &sc.out_end,
                 &mut sc.finish,
                 &mut sc.analytic,
+                threads,
             ),
             Timing::Cycle => cycle::run(&geo, &sc.packets, &mut sc.finish, &mut sc.cycle),
         };
@@ -702,7 +660,7 @@ impl Simulator {
             *f += 1;
         }
         let (incoming, off) = (&sc.incoming, &sc.incoming_off);
-        par(threads, &mut state.cores, &mut sc.units, |k, s, _| {
+        par::zip2(threads, &mut state.cores, &mut sc.units, |k, s, _| {
             deliver(&tables.cores[k], s, t, slots, &incoming[off[k]..off[k + 1]])
         });
 
@@ -773,7 +731,7 @@ impl Simulator {
             let grid = state.grid.as_ref();
             let neuron = &sc.neuron;
             let mod_frac = tables.modulator_frac;
-            par(
+            par::zip2(
                 threads,
                 &mut state.cores,
                 &mut sc.learn_cycles,
@@ -887,35 +845,4 @@ impl From<Recorder> for RunOutcome {
             latency: r.latency,
         }
     }
-}
-
-/// Run `f(k, &mut a[k], &mut b[k])` for every k, over contiguous chunks on `threads`
-/// scoped threads (inline when one thread suffices). Each call touches only its own
-/// elements, so the result is the same for any thread count.
-fn par<A: Send, B: Send>(
-    threads: usize,
-    a: &mut [A],
-    b: &mut [B],
-    f: impl Fn(usize, &mut A, &mut B) + Sync,
-) {
-    let n = a.len();
-    if threads <= 1 || n <= 1 {
-        for (k, (x, y)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
-            f(k, x, y);
-        }
-        return;
-    }
-    let chunk = n.div_ceil(threads);
-    let f = &f;
-    crossbeam::scope(|s| {
-        for (ci, (ca, cb)) in a.chunks_mut(chunk).zip(b.chunks_mut(chunk)).enumerate() {
-            s.spawn(move |_| {
-                for (j, (x, y)) in ca.iter_mut().zip(cb.iter_mut()).enumerate() {
-                    f(ci * chunk + j, x, y);
-                }
-            });
-        }
-    })
-    // A panic in a worker is a bug in the kernels; re-raise it on the caller's thread.
-    .unwrap_or_else(|e| std::panic::resume_unwind(e));
 }

@@ -55,12 +55,14 @@ impl ExternalSpikes {
     }
 }
 
-/// Append the indices of port `pi` that spike in `step` to `out` (in increasing order).
+/// Append the indices of port `pi` that spike in `step` to `out` (in increasing order);
+/// a large port's draws are split over `threads`.
 pub(crate) fn port_spikes(
     pi: usize,
     port: &PortTable,
     step: u32,
     external: &ExternalSpikes,
+    threads: usize,
     out: &mut Vec<u32>,
 ) {
     let from_list = |list: &[(u32, u32)], out: &mut Vec<u32>| {
@@ -71,9 +73,9 @@ pub(crate) fn port_spikes(
     let draw = |p: f64, seed: u64, out: &mut Vec<u32>| match threshold(p) {
         Some(0) => {}
         None => out.extend(0..port.size),
-        Some(thr) => {
-            out.extend((0..port.size).filter(|&i| input_hash(seed, pi as u32, step, i) < thr))
-        }
+        Some(thr) => crate::par::filter_range(threads, port.size, out, |i| {
+            input_hash(seed, pi as u32, step, i) < thr
+        }),
     };
     match &port.source {
         InputSource::Bernoulli { p, seed } => draw(*p, *seed, out),

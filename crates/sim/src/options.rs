@@ -58,7 +58,9 @@ impl Default for Record {
 /// Options of a simulation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SimOptions {
-    /// Worker threads for the per-core phases (≥ 1). Results do not depend on it.
+    /// Threads for the per-core phases (≥ 1): 1 runs every phase inline; more splits
+    /// them over the rayon pool the caller runs in (the CLI's pool of `--threads`
+    /// workers, or rayon's global pool). Results do not depend on it.
     pub threads: usize,
     pub timing: Timing,
     /// Steps [`Simulator::run`](crate::Simulator::run) simulates.

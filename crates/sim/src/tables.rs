@@ -14,6 +14,7 @@ use amine_chip::learning::eprop::EpropRow;
 use amine_chip::learning::Var;
 use amine_chip::neuron::NeuronParams;
 use amine_chip::synapse::effective_weight;
+use rayon::prelude::*;
 
 /// A fan-out target: input axon `axon` of the core at index `core` of the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,19 +138,17 @@ impl Tables {
             tile: 0,
             work: 0,
         };
-        let mut max_delay = 0u8;
         let costs = &config.costs;
-        let mut pop_index = Vec::with_capacity(image.cores.len());
-        let mut cores: Vec<CoreTable> = image
+        // Decoding each core's synapse memory is the bulk of the work: cores in parallel
+        // (each decodes its own memory), collected in image order.
+        let decoded: Vec<_> = image
             .cores
-            .iter()
+            .par_iter()
             .map(|c| {
                 let ((rows, synapses, delays), index) =
                     crate::population::addressed(c, c.synapses.decode(), costs);
-                pop_index.push(index);
                 let max_d = delays.iter().copied().max().unwrap_or(0);
-                max_delay = max_delay.max(max_d);
-                CoreTable {
+                let tab = CoreTable {
                     id: c.id,
                     tile: tile_of(config, c.id),
                     n: c.compartments.len(),
@@ -171,9 +170,16 @@ impl Tables {
                     plastic_of: Vec::new(),
                     trace_bits: config.learning.trace_bits,
                     learn: CoreLearn::default(),
-                }
+                };
+                (tab, index, max_d)
             })
             .collect();
+        let max_delay = decoded.iter().map(|d| d.2).max().unwrap_or(0);
+        let (mut cores, mut pop_index) = (Vec::new(), Vec::new());
+        for (tab, index, _) in decoded {
+            cores.push(tab);
+            pop_index.push(index);
+        }
         // Population fan-out: each target resolved to the addressed row of its atom.
         let pop_dest = |t: &amine_chip::image::PopTarget| {
             let k = index_of[t.core as usize];

@@ -79,3 +79,98 @@ fn a_snapshot_resumes_to_the_same_result() {
     }
     assert_eq!(state, again);
 }
+
+/// A compiled network spread over 10 cores with an 8,192-input Bernoulli port (large
+/// enough that the port's draws are split over the pool too), run in pools of 1, 2 and 3
+/// worker threads: every state, spike, latency and report is the one-thread run's.
+#[test]
+fn identical_in_pools_of_any_size_on_a_compiled_multi_core_network() {
+    let text = r#"Program(name: "modules", seed: 7, dt_ms: 1.0,
+        populations: [
+            (name: "exc", size: 6560, sign: Excitatory, model: LifRaw((du: 511, dv: 256, vth: 1000, bias_mant: 0, bias_exp: 0, refractory: 0))),
+            (name: "inh", size: 1632, sign: Inhibitory, model: LifRaw((du: 511, dv: 256, vth: 1000, bias_mant: 0, bias_exp: 0, refractory: 0))),
+        ],
+        inputs: [(name: "in", size: 8192, source: Bernoulli(p: 0.04))],
+        projections: [
+            (from: "in", to: "exc", connect: Random(p: 0.1, modules: Some(16)), weight: Some(Const(16.0))),
+            (from: "in", to: "inh", connect: Random(p: 0.1, modules: Some(16)), weight: Some(Const(16.0))),
+            (from: "exc", to: "exc", connect: Random(p: 0.1, allow_self: false, modules: Some(16)), weight: Some(Const(4.0))),
+            (from: "exc", to: "inh", connect: Random(p: 0.1, modules: Some(16)), weight: Some(Const(4.0))),
+            (from: "inh", to: "exc", connect: Random(p: 0.1, modules: Some(16)), weight: Some(Const(-20.0))),
+        ],
+        mapping: (colocate: [["exc", "inh"]]),
+    )"#;
+    let chip = amine_chip::presets::preset("loihi").unwrap();
+    let image = amine_compiler::compile_str(text, "modules.ron", std::path::Path::new("."), &chip)
+        .unwrap()
+        .image;
+    assert!(image.cores.len() >= 8, "{} cores", image.cores.len());
+    let go = |timing: Timing, threads: usize| {
+        let opts = SimOptions {
+            threads,
+            timing,
+            steps: 40,
+            ..SimOptions::default()
+        };
+        let mut sim = Simulator::new(&chip, &image, opts).unwrap();
+        let mut state = sim.initial_state();
+        let outcome = sim.run(&mut state, |_, _| {});
+        let mut report = RunReport::new(&sim, &state, &outcome);
+        report.threads = 0;
+        (state, outcome, report)
+    };
+    for timing in [Timing::Analytic, Timing::Cycle] {
+        let (s1, o1, r1) = go(timing, 1);
+        assert!(o1.raster.len() > 1000, "{} spikes", o1.raster.len());
+        assert!(o1.steps.iter().map(|s| s.packets).sum::<u64>() > 10_000);
+        for workers in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(workers)
+                .build()
+                .unwrap();
+            let (s, o, r) = pool.install(|| go(timing, workers.max(2)));
+            assert!(s == s1, "state, {workers} workers, {timing}");
+            assert_eq!(o, o1, "spikes and latencies, {workers} workers, {timing}");
+            assert_eq!(r.to_json(), r1.to_json(), "{workers} workers, {timing}");
+        }
+    }
+}
+
+/// A congested step: an input port whose 1,000 spikes per step fan out to 16 cores
+/// from one entry tile (thousands of packets per step, waits on the links), so the
+/// analytic model's per-packet waits are computed on the pool too.
+#[test]
+fn congested_analytic_timing_is_identical_on_the_pool() {
+    let text = r#"Program(name: "burst", seed: 3, dt_ms: 1.0,
+        populations: [(name: "n", size: 4096, sign: Excitatory, model: LifRaw((du: 511, dv: 256, vth: 1000, bias_mant: 0, bias_exp: 0, refractory: 0)))],
+        inputs: [(name: "in", size: 2000, source: Bernoulli(p: 0.5))],
+        projections: [(from: "in", to: "n", connect: Random(p: 0.02), weight: Some(Const(2.0)))],
+        mapping: (max_per_core: {"n": 256}),
+    )"#;
+    let chip = amine_chip::presets::preset("loihi").unwrap();
+    let image = amine_compiler::compile_str(text, "burst.ron", std::path::Path::new("."), &chip)
+        .unwrap()
+        .image;
+    let go = |threads: usize| {
+        let opts = SimOptions {
+            threads,
+            timing: Timing::Analytic,
+            steps: 5,
+            ..SimOptions::default()
+        };
+        let mut sim = Simulator::new(&chip, &image, opts).unwrap();
+        let mut state = sim.initial_state();
+        let outcome = sim.run(&mut state, |_, _| {});
+        (state.chip, outcome.steps)
+    };
+    let (c1, s1) = go(1);
+    assert!(s1.iter().all(|s| s.packets > 2000), "{s1:?}");
+    assert!(c1.stall_cycles > 0, "no contention: {c1:?}");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let (c2, s2) = pool.install(|| go(2));
+    assert_eq!(c2, c1);
+    assert_eq!(s2, s1);
+}

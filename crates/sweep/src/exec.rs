@@ -11,10 +11,10 @@ use amine_chip::presets::Resolved;
 use amine_compiler::program::Program;
 use amine_sim::{RunReport, SimOptions, Simulator};
 use amine_train::{train_ed, Progress, TrainOptions, TrainReport};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 /// What a point measured.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,25 +56,13 @@ fn units(sweep: &Sweep, train_samples: usize) -> u64 {
     }
 }
 
-/// Run `f(i)` for `i in 0..n` on `threads` threads; results in index order.
+/// Run `f(i)` for `i in 0..n`, one after another for one thread, else one index per
+/// task on the process's pool; results in index order.
 fn parallel<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let next = AtomicUsize::new(0);
-    let out: Mutex<Vec<(usize, T)>> = Mutex::new(Vec::with_capacity(n));
-    std::thread::scope(|s| {
-        for _ in 0..threads.clamp(1, n.max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
-                let r = f(i);
-                out.lock().unwrap_or_else(|e| e.into_inner()).push((i, r));
-            });
-        }
-    });
-    let mut v = out.into_inner().unwrap_or_else(|e| e.into_inner());
-    v.sort_by_key(|x| x.0);
-    v.into_iter().map(|x| x.1).collect()
+    if threads <= 1 {
+        return (0..n).map(f).collect();
+    }
+    (0..n).into_par_iter().with_max_len(1).map(&f).collect()
 }
 
 /// Compile-once key: chip structure, program overrides and seed.

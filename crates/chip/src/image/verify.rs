@@ -5,10 +5,11 @@
 //! probe, modulator binding and learning slot refers to something that exists, and
 //! every core fits the configuration's limits.
 
-use super::{AxonTarget, ChipImage, ChipStamp, InputSource, IMAGE_VERSION};
+use super::{AxonTarget, ChipImage, ChipStamp, CoreImage, InputSource, IMAGE_VERSION};
 use crate::config::ChipConfig;
 use crate::error::Problem;
 use crate::neuron::NeuronParams;
+use rayon::prelude::*;
 
 pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
     let mut out = Vec::new();
@@ -45,11 +46,18 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
         return out;
     }
 
-    let limits = &config.core;
+    // The per-core checks (synapse targets decode every row) run cores in parallel;
+    // their problems are merged in core order.
+    let per_core: Vec<Vec<Problem>> = image
+        .cores
+        .par_iter()
+        .enumerate()
+        .map(|(ci, core)| core_problems(image, config, ci, core))
+        .collect();
     // rows per core id, to check fan-out targets.
     let mut rows_of = std::collections::HashMap::new();
     let mut last_id = None;
-    for (ci, core) in image.cores.iter().enumerate() {
+    for ((ci, core), found) in image.cores.iter().enumerate().zip(per_core) {
         let at = |f: &str| format!("cores[{ci}].{f}");
         if core.id >= config.cores() {
             push(
@@ -66,131 +74,8 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
         }
         last_id = Some(core.id);
         rows_of.insert(core.id, core.discrete_rows());
-        let pop = config.core.population.as_ref();
-
-        let n = core.compartments.len();
-        if n > limits.compartments as usize {
-            push(
-                at("compartments"),
-                format!("{n} compartments, the core has {}", limits.compartments),
-            );
-        }
-        for (pi, p) in core.profiles.iter().enumerate() {
-            if !limits.neuron_models.contains(&p.kind()) {
-                push(
-                    format!("cores[{ci}].profiles[{pi}]"),
-                    format!("{:?} neurons are not implemented by this chip", p.kind()),
-                );
-            }
-            for m in p.problems() {
-                push(format!("cores[{ci}].profiles[{pi}]"), m);
-            }
-        }
-        if let Some(bad) = core
-            .compartments
-            .iter()
-            .find(|&&p| p as usize >= core.profiles.len())
-        {
-            push(
-                at("compartments"),
-                format!(
-                    "profile index {bad} but only {} profiles",
-                    core.profiles.len()
-                ),
-            );
-        }
-
-        let mem = &core.synapses;
-        let axons_in = core.input_axons_used(pop);
-        if axons_in > limits.input_axons as u64 {
-            push(
-                at("synapses"),
-                format!(
-                    "{axons_in} input axons, the core has {}",
-                    limits.input_axons
-                ),
-            );
-        }
-        let discrete = core.discrete_rows() as usize;
-        if mem.used_bits() > limits.synapse_memory_bits {
-            push(
-                at("synapses"),
-                format!(
-                    "{} bits of synapse memory, the core has {}",
-                    mem.used_bits(),
-                    limits.synapse_memory_bits
-                ),
-            );
-        }
-        for (ri, row) in mem.rows().iter().enumerate() {
-            let f = &row.format;
-            if !limits.weight_bits.contains(&f.weight_bits) {
-                push(
-                    format!("cores[{ci}].synapses.rows[{ri}]"),
-                    format!("{}-bit weights are not supported", f.weight_bits),
-                );
-            }
-            if row.exponent < limits.weight_exponent_min
-                || row.exponent > limits.weight_exponent_max
-            {
-                push(
-                    format!("cores[{ci}].synapses.rows[{ri}]"),
-                    format!(
-                        "weight exponent {} outside {}..={}",
-                        row.exponent, limits.weight_exponent_min, limits.weight_exponent_max
-                    ),
-                );
-            }
-            if f.delay_bits > limits.max_delay_bits || f.tag_bits > limits.max_tag_bits {
-                push(
-                    format!("cores[{ci}].synapses.rows[{ri}]"),
-                    "delay or tag field wider than the chip allows".into(),
-                );
-            }
-            // Shared rows hold targets relative to their axons' bases (checked there).
-            if ri >= discrete {
-                continue;
-            }
-            if let Some(t) = mem.row_targets(ri as u32).find(|&t| t as usize >= n) {
-                push(
-                    format!("cores[{ci}].synapses.rows[{ri}]"),
-                    format!("synapse targets compartment {t} of {n}"),
-                );
-            }
-        }
-
-        let offsets = &core.fanout_offsets;
-        if offsets.len() != n + 1
-            || offsets.first() != Some(&0)
-            || offsets.windows(2).any(|w| w[0] > w[1])
-            || offsets.last().copied() != Some(core.fanout.len() as u32)
-        {
-            push(
-                at("fanout_offsets"),
-                format!(
-                    "must rise from 0 to {} in {} entries",
-                    core.fanout.len(),
-                    n + 1
-                ),
-            );
-        }
-        let axons_out = core.output_axons_used(pop);
-        if axons_out > limits.output_axons as u64 {
-            push(
-                at("fanout"),
-                format!(
-                    "{axons_out} output axons, the core has {}",
-                    limits.output_axons
-                ),
-            );
-        }
-        for pr in &core.plastic_rows {
-            if pr.row as usize >= discrete || pr.slot as usize >= image.learning.len() {
-                push(
-                    at("plastic_rows"),
-                    format!("row {} / slot {} does not exist", pr.row, pr.slot),
-                );
-            }
+        for p in found {
+            push(p.field, p.message);
         }
     }
 
@@ -442,4 +327,143 @@ fn eprop_targets(image: &ChipImage, out: &mut Vec<Problem>) {
             }
         }
     }
+}
+
+/// The checks of core `ci` that need nothing but the core, the image's learning slots
+/// and the chip's limits.
+fn core_problems(
+    image: &ChipImage,
+    config: &ChipConfig,
+    ci: usize,
+    core: &CoreImage,
+) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut push = |field: String, message: String| out.push(Problem { field, message });
+    let at = |f: &str| format!("cores[{ci}].{f}");
+    let limits = &config.core;
+    let pop = config.core.population.as_ref();
+
+    let n = core.compartments.len();
+    if n > limits.compartments as usize {
+        push(
+            at("compartments"),
+            format!("{n} compartments, the core has {}", limits.compartments),
+        );
+    }
+    for (pi, p) in core.profiles.iter().enumerate() {
+        if !limits.neuron_models.contains(&p.kind()) {
+            push(
+                format!("cores[{ci}].profiles[{pi}]"),
+                format!("{:?} neurons are not implemented by this chip", p.kind()),
+            );
+        }
+        for m in p.problems() {
+            push(format!("cores[{ci}].profiles[{pi}]"), m);
+        }
+    }
+    if let Some(bad) = core
+        .compartments
+        .iter()
+        .find(|&&p| p as usize >= core.profiles.len())
+    {
+        push(
+            at("compartments"),
+            format!(
+                "profile index {bad} but only {} profiles",
+                core.profiles.len()
+            ),
+        );
+    }
+
+    let mem = &core.synapses;
+    let axons_in = core.input_axons_used(pop);
+    if axons_in > limits.input_axons as u64 {
+        push(
+            at("synapses"),
+            format!(
+                "{axons_in} input axons, the core has {}",
+                limits.input_axons
+            ),
+        );
+    }
+    let discrete = core.discrete_rows() as usize;
+    if mem.used_bits() > limits.synapse_memory_bits {
+        push(
+            at("synapses"),
+            format!(
+                "{} bits of synapse memory, the core has {}",
+                mem.used_bits(),
+                limits.synapse_memory_bits
+            ),
+        );
+    }
+    for (ri, row) in mem.rows().iter().enumerate() {
+        let f = &row.format;
+        if !limits.weight_bits.contains(&f.weight_bits) {
+            push(
+                format!("cores[{ci}].synapses.rows[{ri}]"),
+                format!("{}-bit weights are not supported", f.weight_bits),
+            );
+        }
+        if row.exponent < limits.weight_exponent_min || row.exponent > limits.weight_exponent_max {
+            push(
+                format!("cores[{ci}].synapses.rows[{ri}]"),
+                format!(
+                    "weight exponent {} outside {}..={}",
+                    row.exponent, limits.weight_exponent_min, limits.weight_exponent_max
+                ),
+            );
+        }
+        if f.delay_bits > limits.max_delay_bits || f.tag_bits > limits.max_tag_bits {
+            push(
+                format!("cores[{ci}].synapses.rows[{ri}]"),
+                "delay or tag field wider than the chip allows".into(),
+            );
+        }
+        // Shared rows hold targets relative to their axons' bases (checked there).
+        if ri >= discrete {
+            continue;
+        }
+        if let Some(t) = mem.row_targets(ri as u32).find(|&t| t as usize >= n) {
+            push(
+                format!("cores[{ci}].synapses.rows[{ri}]"),
+                format!("synapse targets compartment {t} of {n}"),
+            );
+        }
+    }
+
+    let offsets = &core.fanout_offsets;
+    if offsets.len() != n + 1
+        || offsets.first() != Some(&0)
+        || offsets.windows(2).any(|w| w[0] > w[1])
+        || offsets.last().copied() != Some(core.fanout.len() as u32)
+    {
+        push(
+            at("fanout_offsets"),
+            format!(
+                "must rise from 0 to {} in {} entries",
+                core.fanout.len(),
+                n + 1
+            ),
+        );
+    }
+    let axons_out = core.output_axons_used(pop);
+    if axons_out > limits.output_axons as u64 {
+        push(
+            at("fanout"),
+            format!(
+                "{axons_out} output axons, the core has {}",
+                limits.output_axons
+            ),
+        );
+    }
+    for pr in &core.plastic_rows {
+        if pr.row as usize >= discrete || pr.slot as usize >= image.learning.len() {
+            push(
+                at("plastic_rows"),
+                format!("row {} / slot {} does not exist", pr.row, pr.slot),
+            );
+        }
+    }
+    out
 }

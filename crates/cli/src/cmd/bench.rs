@@ -273,6 +273,8 @@ struct Row {
     sim_s: f64,
     compile_s: f64,
     process_wall_s: f64,
+    /// User + system CPU time of the child.
+    process_cpu_s: f64,
     peak_rss_mb: f64,
 }
 
@@ -336,19 +338,24 @@ pub fn run(a: BenchArgs) -> Result<()> {
         }
         return Ok(());
     }
+    let load_before = load_average();
     let result = bench(&exe, &dir, a.quick, a.repeat);
     let _ = std::fs::remove_dir_all(&dir);
     let rows = result?;
+    let load_after = load_average();
     if a.json {
         outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
+    let load = |l: Option<f64>| l.map_or("?".to_string(), |l| format!("{l:.2}"));
     outln!(
-        "machine: {} logical cores; release build; one thread per run\n",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "machine: {} logical cores; release build; load average {} before, {} after\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load(load_before),
+        load(load_after)
     );
     outln!(
-        "{:<9}{:<10}{:>8}{:>7}{:>13}{:>12}{:>10}{:>10}{:>11}{:>11}",
+        "{:<9}{:<10}{:>8}{:>7}{:>13}{:>12}{:>10}{:>10}{:>11}{:>10}{:>11}",
         "workload",
         "timing",
         "threads",
@@ -358,11 +365,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
         "steps/s",
         "sim (s)",
         "wall (s)",
+        "CPU (s)",
         "peak RSS"
     );
     for r in &rows {
         outln!(
-            "{:<9}{:<10}{:>8}{:>7}{:>13}{:>12}{:>10.1}{:>10.3}{:>11.3}{:>8.1} MB",
+            "{:<9}{:<10}{:>8}{:>7}{:>13}{:>12}{:>10.1}{:>10.3}{:>11.3}{:>10.3}{:>8.1} MB",
             r.workload,
             r.timing,
             r.threads,
@@ -372,11 +380,25 @@ pub fn run(a: BenchArgs) -> Result<()> {
             r.steps_per_s,
             r.sim_s,
             r.process_wall_s,
+            r.process_cpu_s,
             r.peak_rss_mb
         );
     }
+    for timing in ["analytic", "cycle"] {
+        let row = |threads| {
+            rows.iter()
+                .find(|r| r.workload == "W2" && r.timing == timing && r.threads == threads)
+        };
+        if let (Some(one), Some(two)) = (row(1), row(2)) {
+            outln!(
+                "W2 {timing}, 2 threads against 1: step loop {:.2}× faster, whole process {:.2}×",
+                one.sim_s / two.sim_s,
+                one.process_wall_s / two.process_wall_s
+            );
+        }
+    }
     outln!(
-        "\nbest of {} runs each; wall = whole `amine run` process (compile + run + report files);\nsim = the step loop only; peak RSS = the largest of the runs.",
+        "\nbest of {} runs each (the rows' runs interleaved); wall = whole `amine run` process\n(compile + run + report files); CPU = its user + system time; sim = the step loop only;\npeak RSS = the largest of the runs.",
         a.repeat.max(1)
     );
     Ok(())
@@ -387,14 +409,25 @@ fn bench(exe: &Path, dir: &Path, quick: bool, repeat: u32) -> Result<Vec<Row>> {
     let w2 = dir.join("loihi_scale.ron");
     std::fs::write(&w1, super::demo::BALANCED)?;
     std::fs::write(&w2, LOIHI_SCALE)?;
-    let mut plan = vec![("W1", &w1, 1000u32)];
+    // (workload, program, steps, timing, threads): W2 also on two threads, to show what
+    // the second worker buys.
+    let mut plan = vec![
+        ("W1", &w1, 1000u32, "analytic", 1u32),
+        ("W1", &w1, 1000, "cycle", 1),
+    ];
     if !quick {
-        plan.push(("W2", &w2, 100));
+        plan.push(("W2", &w2, 100, "analytic", 1));
+        plan.push(("W2", &w2, 100, "analytic", 2));
+        plan.push(("W2", &w2, 100, "cycle", 1));
+        plan.push(("W2", &w2, 100, "cycle", 2));
     }
-    let mut rows = vec![];
-    for (workload, program, steps) in plan {
-        for timing in ["analytic", "cycle"] {
-            let out = dir.join(format!("report-{workload}-{timing}"));
+    // The machine is shared: the rows' runs are interleaved (so a busy spell hits every
+    // row alike) and each row keeps its best times and its largest peak memory.
+    let mut best: Vec<Option<Row>> = plan.iter().map(|_| None).collect();
+    for _ in 0..repeat.max(1) {
+        for (i, &(workload, program, steps, timing, threads)) in plan.iter().enumerate() {
+            let out = dir.join(format!("report-{workload}-{timing}-{threads}"));
+            let _ = std::fs::remove_dir_all(&out);
             let args: Vec<String> = vec![
                 "run".into(),
                 program.display().to_string(),
@@ -405,61 +438,67 @@ fn bench(exe: &Path, dir: &Path, quick: bool, repeat: u32) -> Result<Vec<Row>> {
                 "--timing".into(),
                 timing.into(),
                 "--threads".into(),
-                "1".into(),
+                threads.to_string(),
                 "--report".into(),
                 out.display().to_string(),
                 "--json".into(),
                 "--timings".into(),
             ];
-            // The machine is shared: keep the best of `repeat` runs (wall and simulation
-            // time separately) and the largest peak memory.
-            let mut row: Option<Row> = None;
-            for _ in 0..repeat.max(1) {
-                let child = run_child(exe, &args)?;
-                let report: serde_json::Value =
-                    serde_json::from_slice(&child.stdout).context("reading the child's report")?;
-                let events = report["synaptic_events"].as_u64().unwrap_or(0);
-                let field = |name: &str| -> f64 {
-                    child
-                        .stderr
-                        .split_whitespace()
-                        .find_map(|w| {
-                            w.strip_prefix(&format!("{name}="))
-                                .and_then(|v| v.parse().ok())
-                        })
-                        .unwrap_or(f64::NAN)
-                };
-                let sim_s = field("sim_s");
-                let this = Row {
-                    workload,
-                    timing,
-                    threads: 1,
-                    steps,
-                    synaptic_events: events,
-                    events_per_s: events as f64 / sim_s,
-                    steps_per_s: steps as f64 / sim_s,
-                    sim_s,
-                    compile_s: field("compile_s"),
-                    process_wall_s: child.wall_s,
-                    peak_rss_mb: child.peak_rss_kb as f64 / 1024.0,
-                };
-                row = Some(match row {
-                    None => this,
-                    Some(best) => Row {
-                        sim_s: best.sim_s.min(this.sim_s),
-                        events_per_s: best.events_per_s.max(this.events_per_s),
-                        steps_per_s: best.steps_per_s.max(this.steps_per_s),
-                        compile_s: best.compile_s.min(this.compile_s),
-                        process_wall_s: best.process_wall_s.min(this.process_wall_s),
-                        peak_rss_mb: best.peak_rss_mb.max(this.peak_rss_mb),
-                        ..best
-                    },
-                });
-            }
-            rows.extend(row);
+            let child = run_child(exe, &args)?;
+            let report: serde_json::Value =
+                serde_json::from_slice(&child.stdout).context("reading the child's report")?;
+            let events = report["synaptic_events"].as_u64().unwrap_or(0);
+            let field = |name: &str| -> f64 {
+                child
+                    .stderr
+                    .split_whitespace()
+                    .find_map(|w| {
+                        w.strip_prefix(&format!("{name}="))
+                            .and_then(|v| v.parse().ok())
+                    })
+                    .unwrap_or(f64::NAN)
+            };
+            let sim_s = field("sim_s");
+            let this = Row {
+                workload,
+                timing,
+                threads,
+                steps,
+                synaptic_events: events,
+                events_per_s: events as f64 / sim_s,
+                steps_per_s: steps as f64 / sim_s,
+                sim_s,
+                compile_s: field("compile_s"),
+                process_wall_s: child.wall_s,
+                process_cpu_s: child.cpu_s,
+                peak_rss_mb: child.peak_rss_kb as f64 / 1024.0,
+            };
+            best[i] = Some(match best[i].take() {
+                None => this,
+                Some(b) => Row {
+                    sim_s: b.sim_s.min(this.sim_s),
+                    events_per_s: b.events_per_s.max(this.events_per_s),
+                    steps_per_s: b.steps_per_s.max(this.steps_per_s),
+                    compile_s: b.compile_s.min(this.compile_s),
+                    process_wall_s: b.process_wall_s.min(this.process_wall_s),
+                    process_cpu_s: b.process_cpu_s.min(this.process_cpu_s),
+                    peak_rss_mb: b.peak_rss_mb.max(this.peak_rss_mb),
+                    ..b
+                },
+            });
         }
     }
-    Ok(rows)
+    Ok(best.into_iter().flatten().collect())
+}
+
+/// The 1-minute load average (Linux), to print beside figures from a shared machine.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 struct ChildRun {

@@ -2,7 +2,7 @@
 
 use crate::args::ChipCommand;
 use amine_chip::{presets, ChipConfig};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde_json::json;
 
 pub fn run(command: ChipCommand) -> Result<()> {
@@ -16,6 +16,7 @@ pub fn run(command: ChipCommand) -> Result<()> {
             }
             Ok(())
         }
+        ChipCommand::System { system } => show_system(&system),
         ChipCommand::Check { file } => {
             let config = presets::resolve(&file)?;
             outln!(
@@ -161,4 +162,60 @@ fn bytes(n: u64) -> String {
     } else {
         format!("{n} B")
     }
+}
+
+/// `amine chip system`: the system, checked (its chip too), and its totals.
+fn show_system(name_or_path: &str) -> Result<()> {
+    use amine_chip::system::{self, SYSTEM_PRESETS};
+    let sys = if SYSTEM_PRESETS.iter().any(|(n, _)| *n == name_or_path) {
+        system::preset(name_or_path)?
+    } else {
+        let path = std::path::Path::new(name_or_path);
+        if !path.exists() {
+            let known: Vec<&str> = SYSTEM_PRESETS.iter().map(|(n, _)| *n).collect();
+            anyhow::bail!(
+                "`{name_or_path}` is neither a system preset ({}) nor a file",
+                known.join(", ")
+            );
+        }
+        let text = amine_chip::bounded::read_text(
+            path,
+            "system description",
+            amine_chip::bounded::limits::PROGRAM,
+        )?;
+        system::SystemConfig::from_ron(&text, name_or_path)?
+    };
+    let chip = presets::resolve(&sys.chip)
+        .with_context(|| format!("the chip `{}` of system `{}`", sys.chip, sys.name))?;
+    let chips = u64::from(sys.chips());
+    let l = &sys.link;
+    let diameter = (0..sys.chips())
+        .filter_map(|c| sys.hops(c).into_iter().flatten().max())
+        .max()
+        .unwrap_or(0);
+    outln!(
+        "system `{}`: {} chips of `{}` ({}), {} chip-to-chip links, diameter {} links",
+        sys.name,
+        group(chips),
+        chip.name,
+        sys.topology_kind(),
+        group(sys.links().len() as u64),
+        diameter
+    );
+    outln!(
+        "  cores {}, compartments {}, synapse memory {} MiB",
+        group(chips * u64::from(chip.cores())),
+        group(chips * chip.compartments()),
+        group(chips * u64::from(chip.cores()) * chip.core.synapse_memory_bits / 8 / (1 << 20))
+    );
+    outln!(
+        "  link: {} ns + serialisation ({} bits per flit at {} Gbit/s: {} ns per flit), {} pJ per packet + {} pJ per flit",
+        l.latency_ns,
+        l.flit_bits,
+        l.bandwidth_gbit_s,
+        l.serialisation_ns(1),
+        l.energy_pj_per_packet,
+        l.energy_pj_per_flit
+    );
+    Ok(())
 }

@@ -231,7 +231,10 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
     }
     let raster_until = if record_spikes { u32::MAX } else { 0 };
     // Everything besides the image that fixes the result (threads do not).
-    let identity = Identity::new(
+    // Hashing the image takes a while: only a checkpointed or resumed run needs it.
+    let checkpointed = ckpt.checkpoint.is_some() || ckpt.resume.is_some();
+    let identity = checkpointed.then(|| {
+        Identity::new(
         "run",
         &loaded.image,
         format!(
@@ -240,10 +243,14 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
             record.map_or("none".to_string(), |o| format!("{}/{}", o.every, o.snapshot_every)),
             chip.identity.fingerprint
         ),
-    );
+        )
+    });
     let (mut state, mut rec, recording) = match &ckpt.resume {
         Some(path) => {
-            let body: RunBody = checkpoint::read(path, &identity)?;
+            let identity = identity
+                .as_ref()
+                .context("no run identity to resume with")?;
+            let body: RunBody = checkpoint::read(path, identity)?;
             sim.check_state(&body.state, &path.display().to_string())?;
             (body.state, body.recorder, body.recording)
         }
@@ -263,14 +270,14 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
     let every = ckpt.checkpoint_every.unwrap_or(CHECKPOINT_EVERY).max(1);
     let mut written = (0u32, 0u64, 0.0f64);
     let mut save = |state: &SimState, rec: &Recorder, monitor: &Option<Monitor>| -> Result<()> {
-        if let Some(path) = &ckpt.checkpoint {
+        if let (Some(path), Some(identity)) = (&ckpt.checkpoint, &identity) {
             let t = Instant::now();
             let body = RunBody {
                 state: state.clone(),
                 recorder: rec.clone(),
                 recording: monitor.as_ref().map(|m| m.recording().clone()),
             };
-            let bytes = checkpoint::write(path, &identity, &body)?;
+            let bytes = checkpoint::write(path, identity, &body)?;
             written = (
                 written.0 + 1,
                 written.1 + bytes,

@@ -9,7 +9,8 @@
 //!
 //! Randomness: each projection has its own seed (given, or derived from the program seed
 //! and the projection index), split into a connectivity stream and a weight/delay
-//! stream, so editing one projection never changes another's synapses.
+//! stream, so editing one projection never changes another's synapses — and projections
+//! expand in parallel with the same result.
 
 use crate::context::{Compilation, Expanded, Network, Values};
 use crate::conv::{obstacle_in, Conv};
@@ -17,6 +18,7 @@ use crate::program::{Connect, Projection, Weight};
 use amine_chip::image::Sign;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 /// SplitMix64 finaliser: decorrelates derived seeds (seed, seed+1, … give unrelated streams).
 pub fn mix(mut z: u64) -> u64 {
@@ -40,8 +42,12 @@ pub fn projection_seed(c: &Compilation, i: usize) -> u64 {
 
 pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     let mut net = Network::default();
-    for i in 0..c.program.projections.len() {
-        let (e, conv) = expand(c, i);
+    // Projections in parallel: each draws from its own seeded streams.
+    let expanded: Vec<_> = (0..c.program.projections.len())
+        .into_par_iter()
+        .map(|i| expand(c, i))
+        .collect();
+    for (e, conv) in expanded {
         net.projections.push(e);
         net.convs.push(conv);
     }

@@ -24,6 +24,7 @@ pub(crate) struct Scratch {
     last_inject: Vec<u64>,
     work: Vec<u64>,
     last: Vec<u64>,
+    wait: Vec<u64>,
 }
 
 /// Fills `finish` (per core, initialised by the caller to `out_end`) and returns the
@@ -34,6 +35,7 @@ pub(crate) fn run(
     out_end: &[u64],
     finish: &mut [u64],
     s: &mut Scratch,
+    threads: usize,
 ) -> u64 {
     let links = (g.tiles_x * g.tiles_y * 4) as usize;
     s.load.clear();
@@ -53,15 +55,17 @@ pub(crate) fn run(
             s.last_inject[l] = s.last_inject[l].max(p.inject);
         });
     }
-    let mut stall = 0;
-    for p in packets {
+    // Each packet's wait reads only the links' totals: packets in parallel (split over
+    // the pool for many packets), then summed in packet order.
+    let (load, first, last_inject) = (&s.load, &s.first, &s.last_inject);
+    let wait_of = |p: &Packet| {
         let mut wait = 0;
         if p.src_tile != p.dst_tile {
             let service = p.flits as u64 * g.flit_cycles;
             g.for_path(p.src_tile, p.dst_tile, |l| {
-                let burst = ((s.load[l] - p.flits as u64) * g.flit_cycles).div_ceil(2);
-                let window = (s.last_inject[l] - s.first[l] + service).max(1);
-                let demand = s.load[l] as f64 * g.flit_cycles as f64;
+                let burst = ((load[l] - p.flits as u64) * g.flit_cycles).div_ceil(2);
+                let window = (last_inject[l] - first[l] + service).max(1);
+                let demand = load[l] as f64 * g.flit_cycles as f64;
                 let rho = (demand / window as f64).min(0.95);
                 // An overloaded link (demand beyond its window) also builds a backlog
                 // that a packet finds half-drained on average.
@@ -70,6 +74,12 @@ pub(crate) fn run(
                 wait = wait.max(burst.min(queue));
             });
         }
+        wait
+    };
+    s.wait.clear();
+    crate::par::map_into(threads, packets, &mut s.wait, wait_of);
+    let mut stall = 0;
+    for (p, &wait) in packets.iter().zip(&s.wait) {
         stall += wait;
         let arrive = p.inject + g.ideal_latency(p) + wait;
         let d = p.dst as usize;

@@ -41,6 +41,7 @@ use super::conv::{self, ConvGeometry};
 use super::gemm::{gemm, quarters, transpose, View};
 use super::step::{Moments, Rule, Stepper};
 use super::Centring;
+use rayon::prelude::*;
 
 /// The activation of a layer of width `alpha`: `1 / (1 + exp(−2z/α))`.
 pub fn sigmoid(z: f64, alpha: f64) -> f64 {
@@ -125,8 +126,8 @@ pub struct Activity {
 }
 
 /// Splits `0..len` into `threads` contiguous ranges (the first ones one longer), and
-/// runs `f(range, chunk of each output slice)` on scoped threads. The ranges never
-/// overlap, so no two threads share a sum.
+/// runs `f(range)` for each on the process's pool. The ranges never overlap, so no two
+/// threads share a sum.
 pub(super) fn par_ranges<F>(len: usize, threads: usize, f: F)
 where
     F: Fn(std::ops::Range<usize>) + Sync,
@@ -137,15 +138,9 @@ where
         return;
     }
     let (base, extra) = (len / threads, len % threads);
-    std::thread::scope(|s| {
-        let mut start = 0;
-        for t in 0..threads {
-            let n = base + usize::from(t < extra);
-            let r = start..start + n;
-            start += n;
-            let f = &f;
-            s.spawn(move || f(r));
-        }
+    (0..threads).into_par_iter().for_each(|t| {
+        let start = t * base + t.min(extra);
+        f(start..start + base + usize::from(t < extra))
     });
 }
 

@@ -13,6 +13,7 @@ use super::{Condition, EpropConfig, Optimizer};
 use crate::error::Error;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Summary of a set of trials.
@@ -138,20 +139,16 @@ fn run_batch(
     if threads == 1 {
         return chunk_run(&mut scratch[0], outs, seeds);
     }
+    // Fixed chunks, one per scratch, on the process's pool.
     let chunk = seeds.len().div_ceil(threads);
-    std::thread::scope(|sc| {
-        let handles: Vec<_> = scratch
-            .iter_mut()
-            .zip(outs[..seeds.len()].chunks_mut(chunk))
-            .zip(seeds.chunks(chunk))
-            .map(|((s, outs), seeds)| sc.spawn(move || chunk_run(s, outs, seeds)))
-            .collect();
-        // In chunk order, so the error reported does not depend on timing.
-        handles.into_iter().try_for_each(|h| {
-            h.join()
-                .unwrap_or_else(|_| Err(Error::config("a simulation thread panicked")))
-        })
-    })
+    let results: Vec<Result<(), Error>> = scratch
+        .par_iter_mut()
+        .zip(outs[..seeds.len()].par_chunks_mut(chunk))
+        .zip(seeds.par_chunks(chunk))
+        .map(|((s, outs), seeds)| chunk_run(s, outs, seeds))
+        .collect();
+    // In chunk order, so the error reported does not depend on timing.
+    results.into_iter().collect()
 }
 
 /// Adam moments, or nothing for SGD.

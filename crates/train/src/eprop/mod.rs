@@ -51,6 +51,7 @@ use amine_sim::{ChipCounts, Counts};
 use amine_tasks::eprop::{Condition, EpropConfig, Optimizer, Target, TaskGen, TaskKind, Trial};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// One run: a task, a program, a seed.
@@ -304,20 +305,18 @@ fn run_batch(
         }
         return;
     }
+    // Fixed chunks, one per state, on the process's pool: each state sums its own
+    // chunk's gradients, so the split (not the scheduling) fixes the result.
     let chunk = seeds.len().div_ceil(threads);
-    std::thread::scope(|sc| {
-        for ((s, outs), seeds) in states
-            .iter_mut()
-            .zip(out.chunks_mut(chunk))
-            .zip(seeds.chunks(chunk))
-        {
-            sc.spawn(move || {
-                for (r, &seed) in outs.iter_mut().zip(seeds) {
-                    one(s, seed, r);
-                }
-            });
-        }
-    });
+    states
+        .par_iter_mut()
+        .zip(out.par_chunks_mut(chunk))
+        .zip(seeds.par_chunks(chunk))
+        .for_each(|((s, outs), seeds)| {
+            for (r, &seed) in outs.iter_mut().zip(seeds) {
+                one(s, seed, r);
+            }
+        });
 }
 
 /// The run's program compiled for `chip` with the run's seed, checked against the

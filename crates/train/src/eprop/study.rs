@@ -9,8 +9,8 @@ use crate::error::Error;
 use amine_chip::{ChipConfig, ChipIdentity};
 use amine_compiler::program::Program;
 use amine_tasks::eprop::{Condition, TaskKind};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// What to run.
@@ -178,24 +178,24 @@ pub fn run_study_resumable(
     // `jobs % threads` runs (which would leave threads idle) one after another, each
     // with its batches split over all the threads (results do not depend on the split).
     let side_by_side = jobs.len() - jobs.len() % threads;
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|sc| {
-        for _ in 0..threads {
-            sc.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(job) = jobs.get(i).filter(|_| i < side_by_side) else {
-                    break;
-                };
-                if finished(i) {
-                    continue;
-                }
-                store(
-                    i,
-                    train_eprop(job, chip, &mut |p| on_progress(job.condition, job.seed, p)),
-                );
-            });
+    let run = |i: usize| {
+        let job = &jobs[i];
+        if !finished(i) {
+            store(
+                i,
+                train_eprop(job, chip, &mut |p| on_progress(job.condition, job.seed, p)),
+            );
         }
-    });
+    };
+    if threads == 1 {
+        (0..side_by_side).for_each(run);
+    } else {
+        // One run per task on the process's pool.
+        (0..side_by_side)
+            .into_par_iter()
+            .with_max_len(1)
+            .for_each(run);
+    }
     for (i, job) in jobs.iter().enumerate().skip(side_by_side) {
         if finished(i) {
             continue;

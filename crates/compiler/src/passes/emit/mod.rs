@@ -1,13 +1,14 @@
 //! Pass 8, emit: everything decided so far → the [`ChipImage`].
 //!
-//! Decides nothing new; it writes. Per core: compartment profiles (the distinct parameter
+//! Decides nothing new; it writes (the synapse rows in parallel, see `rows`). Per core:
+//! compartment profiles (the distinct parameter
 //! sets of its populations), synapse memory rows in the axon order `route` assigned,
 //! fan-out tables, plastic rows; then input ports, population maps, probes, modulator
 //! bindings (sources, and the grid cell of every positioned neuron) and learning slots.
 //! The verifier then checks the finished image with `ChipImage::verify` against the chip:
 //! any problem there is a compiler bug, reported as an internal error, never a panic.
 
-use crate::context::{Compilation, RowRef};
+use crate::context::Compilation;
 use crate::passes::expand::derive_seed;
 use crate::program::Source;
 use amine_chip::image::{
@@ -16,8 +17,9 @@ use amine_chip::image::{
     IMAGE_VERSION,
 };
 use amine_chip::neuron::NeuronParams;
-use amine_chip::synapse::{quantize_weight, Synapse, SynapseMemory};
+use amine_chip::synapse::SynapseMemory;
 
+mod rows;
 mod shared;
 
 pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
@@ -27,7 +29,7 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
 }
 
 fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
-    let (Some(net), Some(q), Some(part), Some(place), Some(route)) = (
+    let (Some(_), Some(_), Some(part), Some(place), Some(route)) = (
         c.net.as_ref(),
         c.quant.as_ref(),
         c.partition.as_ref(),
@@ -42,7 +44,6 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
     let mut memories: Vec<SynapseMemory> = (0..nbins)
         .map(|_| SynapseMemory::new(core.word_bits, core.synapse_memory_bits))
         .collect();
-    let mut problems = Vec::new();
     // Output axons as (source key, target): neurons by global index, inputs after them.
     let total: u32 = c.nodes[..npops].iter().map(|n| n.size).sum();
     let mut input_base = vec![0u32; c.nodes.len()];
@@ -51,69 +52,6 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
         *b = acc;
         acc += c.nodes[n].size;
     }
-    let mut fan: Vec<(u32, AxonTarget)> = Vec::with_capacity(part.rows.len());
-    let mut plastic: Vec<Vec<PlasticRow>> = vec![Vec::new(); nbins];
-    let mut row_syn: Vec<(u32, Synapse)> = Vec::new();
-    for (k, cl) in q.classes.iter().enumerate() {
-        for a in 0..c.nodes[cl.source].size {
-            let exp = cl.exponents[a as usize];
-            row_syn.clear();
-            for &p in &cl.projections {
-                let e = &net.projections[p];
-                for s in e.range(a as usize) {
-                    let g = (part.pop_base[e.post] + e.targets[s]) as usize;
-                    row_syn.push((
-                        part.bin_of[g],
-                        Synapse {
-                            target: part.slot_of[g],
-                            weight: quantize_weight(e.weights.get(s), &cl.format, exp),
-                            delay: e.delays.get(s),
-                            tag: 0,
-                        },
-                    ));
-                }
-            }
-            // Stable: synapses to one compartment keep projection order.
-            row_syn.sort_by_key(|(b, s)| (*b, s.target));
-            let source_key = if cl.source < npops {
-                part.pop_base[cl.source] + a
-            } else {
-                input_base[cl.source] + a
-            };
-            let mut i = 0;
-            while i < row_syn.len() {
-                let bin = row_syn[i].0;
-                let j = i + row_syn[i..].iter().take_while(|(b, _)| *b == bin).count();
-                let syns: Vec<Synapse> = row_syn[i..j].iter().map(|x| x.1).collect();
-                let key = RowRef {
-                    bin,
-                    class: k as u32,
-                    source: a,
-                    len: (j - i) as u32,
-                };
-                let expected = part
-                    .rows
-                    .binary_search(&key)
-                    .ok()
-                    .map(|r| route.axon_of_row[r]);
-                match memories[bin as usize].push_row(cl.format, exp, &syns) {
-                    Ok(axon) if Some(axon) == expected => {
-                        let target = AxonTarget { core: place.core_of_bin[bin as usize], axon };
-                        fan.push((source_key, target));
-                        if let Some(slot) = cl.slot {
-                            plastic[bin as usize].push(PlasticRow { row: axon, slot });
-                        }
-                    }
-                    Ok(axon) => problems.push(format!("row of class {k} source {a} on bin {bin}: axon {axon}, routed {expected:?}")),
-                    Err(e) => problems.push(format!("row of class {k} source {a} on bin {bin}: {e}")),
-                }
-                i = j;
-            }
-        }
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
     let key = |node: usize, a: u32| {
         if node < npops {
             part.pop_base[node] + a
@@ -121,6 +59,24 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
             input_base[node] + a
         }
     };
+    let written = rows::write(
+        c,
+        &mut memories,
+        &route.axon_of_row,
+        &place.core_of_bin,
+        &key,
+    );
+    let mut fan: Vec<(u32, AxonTarget)> = Vec::with_capacity(part.rows.len());
+    let mut plastic: Vec<Vec<PlasticRow>> = Vec::with_capacity(nbins);
+    let mut problems = Vec::new();
+    for w in written {
+        fan.extend(w.fan);
+        plastic.push(w.plastic);
+        problems.extend(w.problems);
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     let (mut pops, mut pop_fan) = shared::emit(c, &mut memories, &place.core_of_bin, &key)?;
     fan.sort_unstable();
     let fan_range = |key: u32| {

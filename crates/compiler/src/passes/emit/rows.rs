@@ -1,0 +1,169 @@
+//! The discrete synapse rows of every core: each (row class, presynaptic neuron)'s
+//! synapses, quantised, sorted and cut by bin, written into the bins' synapse memories.
+//!
+//! Sources are taken in blocks: the rows of a block are gathered in parallel (chunks of
+//! sources), then each bin writes its rows of the block in (class, source) order, bins in
+//! parallel. A bin's axons are therefore numbered exactly as one pass over the sources
+//! in order would number them, whatever the thread count; a block bounds the memory the
+//! gathered rows take.
+
+use crate::context::{Compilation, Expanded, Partition, RowClass, RowRef};
+use amine_chip::image::{AxonTarget, PlasticRow};
+use amine_chip::synapse::{quantize_weight, Synapse, SynapseMemory};
+use rayon::prelude::*;
+
+/// Sources gathered by one task, and sources per block.
+const CHUNK: u32 = 512;
+const BLOCK: u32 = 64 * CHUNK;
+
+/// What the rows gave each bin: fan-out entries (source key, target), plastic rows and
+/// problems (each a compiler bug).
+#[derive(Default)]
+pub(super) struct BinRows {
+    pub fan: Vec<(u32, AxonTarget)>,
+    pub plastic: Vec<PlasticRow>,
+    pub problems: Vec<String>,
+}
+
+/// One gathered row: its bin and key, and its synapses `syn[start..start + key.len]`.
+struct Row {
+    key: RowRef,
+    source_key: u32,
+    start: usize,
+}
+
+/// The gathered rows of a chunk of sources, in (source, bin) order.
+#[derive(Default)]
+struct Gathered {
+    rows: Vec<Row>,
+    syn: Vec<Synapse>,
+    scratch: Vec<(u32, Synapse)>,
+}
+
+/// Write every discrete row into `memories` (one per bin); `source_key(node, a)` is the
+/// fan-out key of neuron or input `a` of node `node`.
+pub(super) fn write(
+    c: &Compilation,
+    memories: &mut [SynapseMemory],
+    axon_of_row: &[u32],
+    core_of_bin: &[u32],
+    source_key: &(dyn Fn(usize, u32) -> u32 + Sync),
+) -> Vec<BinRows> {
+    let mut out: Vec<BinRows> = (0..memories.len()).map(|_| BinRows::default()).collect();
+    let (Some(net), Some(q), Some(part)) = (c.net.as_ref(), c.quant.as_ref(), c.partition.as_ref())
+    else {
+        return out;
+    };
+    let mut of_bin: Vec<Vec<(usize, usize)>> = vec![Vec::new(); memories.len()];
+    for (k, cl) in q.classes.iter().enumerate() {
+        let size = c.nodes[cl.source].size;
+        for block in (0..size).step_by(BLOCK as usize) {
+            let end = size.min(block + BLOCK);
+            let chunks: Vec<Gathered> = (block..end)
+                .step_by(CHUNK as usize)
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|a0| {
+                    let mut g = Gathered::default();
+                    for a in a0..end.min(a0 + CHUNK) {
+                        let key = source_key(cl.source, a);
+                        gather(&net.projections, part, cl, (k as u32, a, key), &mut g);
+                    }
+                    g
+                })
+                .collect();
+            for list in &mut of_bin {
+                list.clear();
+            }
+            for (ci, g) in chunks.iter().enumerate() {
+                for (ri, r) in g.rows.iter().enumerate() {
+                    of_bin[r.key.bin as usize].push((ci, ri));
+                }
+            }
+            memories
+                .par_iter_mut()
+                .zip(out.par_iter_mut())
+                .zip(&of_bin)
+                .enumerate()
+                .for_each(|(bin, ((mem, o), list))| {
+                    for &(ci, ri) in list {
+                        let (g, r) = (&chunks[ci], &chunks[ci].rows[ri]);
+                        let syns = &g.syn[r.start..r.start + r.key.len as usize];
+                        let exp = cl.exponents[r.key.source as usize];
+                        let expected = part
+                            .rows
+                            .binary_search(&r.key)
+                            .ok()
+                            .map(|i| axon_of_row[i]);
+                        let (k, a) = (r.key.class, r.key.source);
+                        match mem.push_row(cl.format, exp, syns) {
+                            Ok(axon) if Some(axon) == expected => {
+                                let core = core_of_bin[bin];
+                                o.fan.push((r.source_key, AxonTarget { core, axon }));
+                                if let Some(slot) = cl.slot {
+                                    o.plastic.push(PlasticRow { row: axon, slot });
+                                }
+                            }
+                            Ok(axon) => o.problems.push(format!(
+                                "row of class {k} source {a} on bin {bin}: axon {axon}, routed {expected:?}"
+                            )),
+                            Err(e) => o
+                                .problems
+                                .push(format!("row of class {k} source {a} on bin {bin}: {e}")),
+                        }
+                    }
+                });
+        }
+    }
+    out
+}
+
+/// Source `a` (fan-out key `source_key`) of class `k`: its synapses from every
+/// projection of the class, quantised and sorted by (bin, target), one row per bin
+/// appended to `g`.
+fn gather(
+    projections: &[Expanded],
+    part: &Partition,
+    cl: &RowClass,
+    (k, a, source_key): (u32, u32, u32),
+    g: &mut Gathered,
+) {
+    let exp = cl.exponents[a as usize];
+    let first = g.syn.len();
+    let bins = &mut g.scratch;
+    bins.clear();
+    for &p in &cl.projections {
+        let e = &projections[p];
+        for s in e.range(a as usize) {
+            let t = (part.pop_base[e.post] + e.targets[s]) as usize;
+            bins.push((
+                part.bin_of[t],
+                Synapse {
+                    target: part.slot_of[t],
+                    weight: quantize_weight(e.weights.get(s), &cl.format, exp),
+                    delay: e.delays.get(s),
+                    tag: 0,
+                },
+            ));
+        }
+    }
+    // Stable: synapses to one compartment keep projection order.
+    bins.sort_by_key(|(b, s)| (*b, s.target));
+    let mut i = 0;
+    while i < bins.len() {
+        let bin = bins[i].0;
+        let j = i + bins[i..].iter().take_while(|(b, _)| *b == bin).count();
+        g.rows.push(Row {
+            key: RowRef {
+                bin,
+                class: k,
+                source: a,
+                len: (j - i) as u32,
+            },
+            source_key,
+            start: first + i,
+        });
+        i = j;
+    }
+    g.syn.extend(bins.iter().map(|x| x.1));
+}

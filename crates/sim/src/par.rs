@@ -1,0 +1,85 @@
+//! The thread pool of the per-core phases: rayon's global pool (the command line sizes
+//! it with `--threads`), used only when the run asks for more than one thread.
+//!
+//! **Invariant**: every call gives each index its own elements and nothing else, so a
+//! result never depends on the thread count or the order in which indices run.
+
+use rayon::prelude::*;
+
+/// Run `f(k, &mut a[k], &mut b[k])` for every `k`: inline when `threads` is 1, else
+/// split over the pool.
+pub(crate) fn zip2<A: Send, B: Send>(
+    threads: usize,
+    a: &mut [A],
+    b: &mut [B],
+    f: impl Fn(usize, &mut A, &mut B) + Sync,
+) {
+    if threads <= 1 || a.len() <= 1 {
+        for (k, (x, y)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
+            f(k, x, y);
+        }
+        return;
+    }
+    a.par_iter_mut()
+        .zip(b.par_iter_mut())
+        .enumerate()
+        .for_each(|(k, (x, y))| f(k, x, y));
+}
+
+/// [`zip2`] over three slices: `f(k, &mut a[k], &mut b[k], &mut c[k])`.
+pub(crate) fn zip3<A: Send, B: Send, C: Send>(
+    threads: usize,
+    a: &mut [A],
+    b: &mut [B],
+    c: &mut [C],
+    f: impl Fn(usize, &mut A, &mut B, &mut C) + Sync,
+) {
+    if threads <= 1 || a.len() <= 1 {
+        for (k, ((x, y), z)) in a.iter_mut().zip(b.iter_mut()).zip(c.iter_mut()).enumerate() {
+            f(k, x, y, z);
+        }
+        return;
+    }
+    a.par_iter_mut()
+        .zip(b.par_iter_mut())
+        .zip(c.par_iter_mut())
+        .enumerate()
+        .for_each(|(k, ((x, y), z))| f(k, x, y, z));
+}
+
+/// Append `f(x)` for every `x` of `items` to `out`, in order: inline when `threads` is 1
+/// or the slice is short, else split over the pool.
+pub(crate) fn map_into<T: Sync, U: Send>(
+    threads: usize,
+    items: &[T],
+    out: &mut Vec<U>,
+    f: impl Fn(&T) -> U + Sync + Send,
+) {
+    const SERIAL_BELOW: usize = 1024;
+    if threads <= 1 || items.len() < SERIAL_BELOW {
+        out.extend(items.iter().map(f));
+        return;
+    }
+    out.par_extend(items.par_iter().with_min_len(256).map(f));
+}
+
+/// Append to `out`, in increasing order, every `i < n` with `keep(i)`: inline when
+/// `threads` is 1 or `n` is small, else split over the pool in blocks.
+pub(crate) fn filter_range(
+    threads: usize,
+    n: u32,
+    out: &mut Vec<u32>,
+    keep: impl Fn(u32) -> bool + Sync,
+) {
+    const SERIAL_BELOW: u32 = 4096;
+    if threads <= 1 || n < SERIAL_BELOW {
+        out.extend((0..n).filter(|&i| keep(i)));
+        return;
+    }
+    out.par_extend(
+        (0..n)
+            .into_par_iter()
+            .with_min_len(1024)
+            .filter(|&i| keep(i)),
+    );
+}
