@@ -17,7 +17,7 @@
 
 use crate::program::{Activation, Model, Time};
 use amine_chip::neuron::alif::{AlifParams, Reset};
-use amine_chip::neuron::graded::{GradedParams, SigmoidTable};
+use amine_chip::neuron::graded::{Centring, GradedParams, SigmoidTable};
 use amine_chip::neuron::lif::{LifParams, VTH_MAX};
 use amine_chip::neuron::{decay_from_tau, NeuronParams};
 
@@ -29,6 +29,22 @@ pub const SIGMOID_ENTRIES: usize = 256;
 /// Entries of a ramp table: 512 buckets per side, so a ramp whose `u0` is 255 input
 /// steps reads every step exactly (`u0` lands on a bucket edge at 2 buckets per step).
 pub const RAMP_ENTRIES: usize = 1024;
+
+/// The register of a centring rate `2^−k` (its fractional bits are the chip's, set by
+/// the validate pass); any other rate is a problem.
+fn centring_shift(rate: f64, p: &mut Vec<String>) -> Centring {
+    let max = amine_chip::neuron::graded::CENTRING_MAX_SHIFT;
+    let k = (0..=max).find(|&k| rate == 0.5f64.powi(i32::from(k)));
+    if k.is_none() {
+        p.push(format!(
+            "centring = {rate}: the register's rate is a power of two, 2^-k with k in 0..={max}"
+        ));
+    }
+    Centring {
+        rate_shift: k.unwrap_or(0),
+        frac_bits: 0,
+    }
+}
 
 /// The compartment parameters of a model, or every problem found.
 pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
@@ -94,6 +110,7 @@ pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
             tau_syn,
             activation,
             event_driven,
+            centring,
         } => {
             let b = bias * WEIGHT_SCALE;
             if b.is_nan() || b.abs() > i32::MAX as f64 {
@@ -129,6 +146,7 @@ pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
                     ),
                 },
                 event_driven: *event_driven,
+                centring: centring.map(|rate| centring_shift(rate, p)),
             })
         }
     };

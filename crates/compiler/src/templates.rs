@@ -1,6 +1,8 @@
 //! Program generators for networks too regular to write by hand.
 //!
 //! [`eprop`] writes the e-prop network of `docs/eprop.md` (see its module docs).
+//! [`dual_stream_error_diffusion`] writes the shared dual-stream network with modulo
+//! error routing (docs/dual-stream-ed.md; see its module docs).
 //!
 //! [`error_diffusion`] writes Kaneko's multi-class Error Diffusion network as an
 //! ordinary [`Program`] (so it is compiled, checked and reported like any other, and can
@@ -32,8 +34,10 @@
 //! 2, error units in step 3, when the grid carries `d±` and the learning epoch ends
 //! (with [`Credit::Diffusion`], `steps` later).
 
+mod dual_ed;
 mod eprop;
 
+pub use dual_ed::{dual_stream_error_diffusion, DualEdNetwork};
 pub use eprop::{eprop, EpropNetwork, Feedback, Update, THRESHOLD};
 
 use crate::program::{
@@ -206,6 +210,7 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
         tau_syn: None,
         activation,
         event_driven: true,
+        centring: None,
     };
     let unit_u0 = net.u0 * WEIGHT_SCALE * PAYLOAD_MAX;
     let half = net.hidden_per_class / 2;
