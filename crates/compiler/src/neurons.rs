@@ -288,15 +288,23 @@ mod tests {
         let e = resolve(&w1(Time::Steps(-0.5), 10.5), 1.0).unwrap_err();
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(resolve(&w1(Time::Steps(f64::NAN), -1.0), 1.0).is_err());
-        let g = Model::Graded {
-            u0: -1.0,
+        let graded = |u0: f64, centring: Option<f64>| Model::Graded {
+            u0,
             span: 4.0,
             payload_bits: 8,
             bias: 0.0,
             tau_syn: None,
             activation: Default::default(),
             event_driven: false,
+            centring,
         };
-        assert!(resolve(&g, 1.0).is_err());
+        assert!(resolve(&graded(-1.0, None), 1.0).is_err());
+        // A centring rate that is not a power of two is named.
+        let e = resolve(&graded(255.0, Some(0.01)), 1.0).unwrap_err();
+        assert!(e.iter().any(|m| m.contains("centring = 0.01")), "{e:?}");
+        let Ok(NeuronParams::Graded(p)) = resolve(&graded(255.0, Some(0.125)), 1.0) else {
+            panic!("a power-of-two centring rate resolves");
+        };
+        assert_eq!(p.centring.map(|c| c.rate_shift), Some(3));
     }
 }

@@ -264,38 +264,8 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
         traces: Default::default(),
     };
     // `channel`: 0 (d+) for an excitatory source, 1 (d−) for an inhibitory one.
-    let plastic = |from: &str, to: &str, sign: Sign, channel: u32| Projection {
-        name: None,
-        from: from.into(),
-        to: to.into(),
-        connect: Connect::All,
-        weight: Some(match sign {
-            Sign::Inhibitory => Weight::Uniform {
-                low: -magnitude,
-                high: 0.0,
-            },
-            _ => Weight::Uniform {
-                low: 0.0,
-                high: magnitude,
-            },
-        }),
-        delay: 0,
-        weight_bits: Some(8),
-        seed: None,
-        learning: Some(learn(channel)),
-        sign: Some(sign),
-    };
-    let fixed = |from: &str, to: &str, connect: Connect, w: Option<f64>| Projection {
-        name: None,
-        from: from.into(),
-        to: to.into(),
-        connect,
-        weight: w.map(Weight::Const),
-        delay: 0,
-        weight_bits: None,
-        seed: None,
-        learning: None,
-        sign: None,
+    let plastic = |from: &str, to: &str, sign: Sign, channel: u32| {
+        sign_fixed(from, to, sign, magnitude, learn(channel))
     };
     for c in 0..net.classes {
         // A shared layer is `h0e`/`h0i`, made once.
@@ -441,5 +411,53 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
         mapping: MappingHints::default(),
         grid: Some(registers),
         eprop: None,
+    }
+}
+
+/// An all-to-all plastic projection of 8-bit magnitudes fixed to `sign`, starting
+/// uniform in `[0, magnitude)` (weight units).
+fn sign_fixed(
+    from: &str,
+    to: &str,
+    sign: Sign,
+    magnitude: f64,
+    learning: LearningSpec,
+) -> Projection {
+    Projection {
+        name: None,
+        from: from.into(),
+        to: to.into(),
+        connect: Connect::All,
+        weight: Some(match sign {
+            Sign::Inhibitory => Weight::Uniform {
+                low: -magnitude,
+                high: 0.0,
+            },
+            _ => Weight::Uniform {
+                low: 0.0,
+                high: magnitude,
+            },
+        }),
+        delay: 0,
+        weight_bits: Some(8),
+        seed: None,
+        learning: Some(learning),
+        sign: Some(sign),
+    }
+}
+
+/// A fixed projection (the error units' wiring).
+fn fixed(from: &str, to: &str, connect: Connect, w: Option<f64>) -> Projection {
+    Projection {
+        name: None,
+        from: from.into(),
+        to: to.into(),
+        connect,
+        weight: w.map(Weight::Const),
+        delay: 0,
+        weight_bits: None,
+        seed: None,
+        learning: None,
+        sign: None,
     }
 }

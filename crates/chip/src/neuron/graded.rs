@@ -284,8 +284,8 @@ impl GradedState {
             Some(c) => {
                 let (f, s) = (c.frac_bits.min(CENTRING_MAX_SHIFT), c.rate_shift.min(31));
                 let m = i64::from(self.mean);
-                let centred = (i64::from(self.u) - (m >> f))
-                    .clamp(-i64::from(U_MAX), i64::from(U_MAX));
+                let centred =
+                    (i64::from(self.u) - (m >> f)).clamp(-i64::from(U_MAX), i64::from(U_MAX));
                 if centring_on {
                     let next = m + (((i64::from(self.u) << f) - m) >> s);
                     self.mean = next.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;

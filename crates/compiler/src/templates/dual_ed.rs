@@ -33,10 +33,10 @@
 //! output have none (a host-driven bias into a later layer would reach it in the wrong
 //! step). One sample takes `L + 3` steps: input, `L` hidden layers, output, error.
 
-use super::{EdNetwork, PAYLOAD_MAX, WEIGHT_SCALE};
+use super::{fixed, sign_fixed, EdNetwork, PAYLOAD_MAX, WEIGHT_SCALE};
 use crate::program::{
     Activation, Connect, Input, LearningSpec, MappingHints, Model, ModulatorSource, Overflow,
-    Population, Positions, Program, Projection, Source, Weight,
+    Population, Positions, Program, Source,
 };
 use amine_chip::config::{Boundary, Kernel};
 use amine_chip::image::{GridRegisters, Sign};
@@ -197,7 +197,13 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
         event_driven: true,
         centring,
     };
-    let sigmoid = |alpha: f64| graded(alpha * WEIGHT_SCALE * PAYLOAD_MAX, Activation::Sigmoid, None);
+    let sigmoid = |alpha: f64| {
+        graded(
+            alpha * WEIGHT_SCALE * PAYLOAD_MAX,
+            Activation::Sigmoid,
+            None,
+        )
+    };
     let pop = |name: String, size: u32, model: Model, positions: Vec<(f64, f64)>| Population {
         name,
         size,
@@ -207,39 +213,26 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
     };
     // A plastic projection onto a layer of width α and fan-in `fan_in`: `sign` is the
     // synapses' (same stream +, cross stream −), `onto_e` whether the targets are E units.
-    let plastic = |from: &str, to: &str, sign: Sign, onto_e: bool, alpha: f64, fan_in: u32, gain: f64| {
-        let k = engine_scale(net.eta * (2.0 / alpha) / f64::from(fan_in) * WEIGHT_SCALE);
-        let (plus, minus) = if onto_e { (0, 1) } else { (1, 0) };
-        let magnitude = gain / f64::from(fan_in).sqrt() * WEIGHT_SCALE;
-        Projection {
-            name: None,
-            from: from.into(),
-            to: to.into(),
-            connect: Connect::All,
-            weight: Some(match sign {
-                Sign::Inhibitory => Weight::Uniform {
-                    low: -magnitude,
-                    high: 0.0,
-                },
-                _ => Weight::Uniform {
-                    low: 0.0,
-                    high: magnitude,
-                },
-            }),
-            delay: 0,
-            weight_bits: Some(8),
-            seed: None,
-            learning: Some(LearningSpec {
-                rule: format!("dw = {k}*pre*deriv*m{plus} - {k}*pre*deriv*m{minus}"),
+    let plastic =
+        |from: &str, to: &str, sign: Sign, onto_e: bool, alpha: f64, fan_in: u32, gain: f64| {
+            let k = engine_scale(net.eta * (2.0 / alpha) / f64::from(fan_in) * WEIGHT_SCALE);
+            let (plus, minus) = if onto_e { (0, 1) } else { (1, 0) };
+            let magnitude = gain / f64::from(fan_in).sqrt() * WEIGHT_SCALE;
+            let rule = format!("dw = {k}*pre*deriv*m{plus} - {k}*pre*deriv*m{minus}");
+            let learning = LearningSpec {
+                rule,
                 params: Default::default(),
                 epoch,
                 overflow: Overflow::Renormalise,
                 traces: Default::default(),
-            }),
-            sign: Some(sign),
-        }
+            };
+            sign_fixed(from, to, sign, magnitude, learning)
+        };
+    let (same, cross) = if net.asymmetric_init {
+        (1.5, 0.5)
+    } else {
+        (1.0, 1.0)
     };
-    let (same, cross) = if net.asymmetric_init { (1.5, 0.5) } else { (1.0, 1.0) };
     let mut populations = Vec::new();
     let mut projections = Vec::new();
     let (mut src_e, mut src_i, mut fan_in) = ("x_e".to_string(), "x_i".to_string(), net.inputs + 1);
@@ -285,7 +278,12 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
         ]);
         for d in [&dp, &dm] {
             projections.push(fixed(&out, d, Connect::All, Some(1.0)));
-            projections.push(fixed("target", d, Connect::Sparse(vec![(c, 0, -1.0)]), None));
+            projections.push(fixed(
+                "target",
+                d,
+                Connect::Sparse(vec![(c, 0, -1.0)]),
+                None,
+            ));
         }
         for (name, channel) in [(dp, 0), (dm, 1)] {
             modulators.push(ModulatorSource {
@@ -330,19 +328,4 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
         }),
         eprop: None,
     })
-}
-
-fn fixed(from: &str, to: &str, connect: Connect, w: Option<f64>) -> Projection {
-    Projection {
-        name: None,
-        from: from.into(),
-        to: to.into(),
-        connect,
-        weight: w.map(Weight::Const),
-        delay: 0,
-        weight_bits: None,
-        seed: None,
-        learning: None,
-        sign: None,
-    }
 }

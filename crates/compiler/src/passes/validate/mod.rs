@@ -832,10 +832,7 @@ fn centring_register(
         }
         Some(unit) => (
             u64::from(unit.max_rate_shift),
-            format!(
-                "use a centring rate of at least 2^-{}",
-                unit.max_rate_shift
-            ),
+            format!("use a centring rate of at least 2^-{}", unit.max_rate_shift),
         ),
         None => (
             0,
@@ -844,7 +841,10 @@ fn centring_register(
     };
     limits.push(LimitExceeded {
         limit: "learning.centring".into(),
-        what: format!("population `{population}`'s centring rate 2^-{}", reg.rate_shift),
+        what: format!(
+            "population `{population}`'s centring rate 2^-{}",
+            reg.rate_shift
+        ),
         needed: u64::from(reg.rate_shift),
         available,
         chip: chip.name.clone(),
