@@ -252,11 +252,11 @@ pub struct TemplateArgs {
     #[arg(long)]
     pub routing: Option<String>,
     /// ed --routing modulo: sigmoid width α of each hidden layer, then of the output,
-    /// comma-separated [default: 6 each].
+    /// comma-separated [default: 3 for the first layer, 6 for the others and the output].
     #[arg(long)]
     pub widths: Option<String>,
     /// ed --routing modulo: learning rate η (per sample; ρ_l = η·(2/α_l)/fan-in)
-    /// [default: 300].
+    /// [default: 100].
     #[arg(long)]
     pub eta: Option<f64>,
     /// ed --routing modulo: rate of the error units' running-mean centring, a power of

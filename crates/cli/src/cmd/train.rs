@@ -732,7 +732,7 @@ fn template_dual_ed(a: TemplateArgs) -> Result<()> {
     };
     let widths = match a.widths.as_deref() {
         Some(w) => number_list("--widths", w)?,
-        None => vec![6.0; hidden.len() + 1],
+        None => DualEdNetwork::default_widths(hidden.len()),
     };
     let centring = match a.centring.as_deref() {
         None => base.centring,

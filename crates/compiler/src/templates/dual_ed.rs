@@ -65,16 +65,17 @@ pub struct DualEdNetwork {
 }
 
 impl Default for DualEdNetwork {
-    /// The digits network: one hidden layer of 200 units, α = 6 everywhere,
-    /// η = 300, centring at 2^-7, 3:1 start, on the Loihi preset's 32×32 grid.
+    /// The digits network measured in docs/dual-stream-ed.md: one hidden layer of 200
+    /// units, α = 3 then 6 at the output, η = 100, centring at 2^-7, 3:1 start, on the
+    /// Loihi preset's 32×32 grid.
     fn default() -> DualEdNetwork {
         DualEdNetwork {
             name: "dual_ed_digits".into(),
             inputs: 64,
             classes: 10,
             hidden: vec![200],
-            widths: vec![6.0, 6.0],
-            eta: 300.0,
+            widths: vec![3.0, 6.0],
+            eta: 100.0,
             centring: Some(1.0 / 128.0),
             asymmetric_init: true,
             seed: 1,
@@ -95,6 +96,14 @@ fn engine_scale(x: f64) -> f64 {
 }
 
 impl DualEdNetwork {
+    /// The default widths for `layers` hidden layers: 3 for the first, 6 for the
+    /// others and the output.
+    pub fn default_widths(layers: usize) -> Vec<f64> {
+        let mut w = vec![6.0; layers + 1];
+        w[0] = 3.0;
+        w
+    }
+
     /// Steps one training sample takes: input, each hidden layer, output, error.
     pub fn steps_per_sample(&self) -> u32 {
         self.hidden.len() as u32 + 3
@@ -328,4 +337,66 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
         }),
         eprop: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_unit_i_sits_in_class_i_mod_c_region() {
+        let net = DualEdNetwork {
+            hidden: vec![25, 12],
+            widths: vec![3.0, 6.0, 6.0],
+            ..DualEdNetwork::default()
+        };
+        let program = dual_stream_error_diffusion(&net).unwrap();
+        // The Loihi grid cut into 4 columns × 3 rows of 8 × 10 cells: class c's region
+        // starts at ((c mod 4)·8, (c div 4)·10). Hand table for i = 0..25 (i mod 10).
+        let table = [
+            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4,
+        ];
+        for layer in ["l1e", "l1i"] {
+            let p = program
+                .populations
+                .iter()
+                .find(|p| p.name == layer)
+                .unwrap();
+            let Some(Positions::List(at)) = &p.positions else {
+                panic!("{layer} has no position list");
+            };
+            assert_eq!(at.len(), 25);
+            for (i, &(x, y)) in at.iter().enumerate() {
+                let (cx, cy) = ((x * 32.0) as u32, (y * 32.0) as u32);
+                let c = table[i];
+                let (x0, y0) = ((c % 4) * 8, (c / 4) * 10);
+                assert!(
+                    (x0..x0 + 8).contains(&cx) && (y0..y0 + 10).contains(&cy),
+                    "{layer} unit {i} at cell ({cx}, {cy}), not in class {c}'s region"
+                );
+            }
+        }
+        // Two hidden layers: the sample takes 5 steps, every rule's epoch.
+        assert_eq!(net.steps_per_sample(), 5);
+        assert!(program
+            .projections
+            .iter()
+            .filter_map(|p| p.learning.as_ref())
+            .all(|l| l.epoch == 5));
+        // Four sign-fixed projections per hidden layer, two per output.
+        let plastic = program.projections.iter().filter(|p| p.learning.is_some());
+        assert_eq!(plastic.count(), 4 * 2 + 2 * 10);
+    }
+
+    #[test]
+    fn the_rule_scale_is_the_engines_8_bit_mantissa() {
+        for x in [1050.3, 0.77, 255.0, 255.6, 1.0e-3] {
+            let k = engine_scale(x);
+            let e = k.log2().floor() as i32 - 7;
+            let m = k / 2f64.powi(e);
+            assert!(m.fract() == 0.0 && m <= 255.0, "{x} → {k} = {m}·2^{e}");
+            assert!((k - x).abs() / x < 1.0 / 128.0, "{x} → {k}");
+        }
+        assert_eq!(engine_scale(1050.3), 1048.0);
+    }
 }
