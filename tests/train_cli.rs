@@ -399,3 +399,58 @@ fn eprop_bad_inputs_name_the_flag_and_write_nothing() {
         "programs/ed_digits.ron",
     );
 }
+
+#[test]
+fn modulo_template_trains_with_its_own_float_reference_and_refuses_what_it_cannot_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("dual.ron");
+    let p = program.to_str().unwrap();
+    let out = amine(&[
+        "template",
+        "ed",
+        "--routing",
+        "modulo",
+        "--hidden",
+        "20",
+        "-o",
+        p,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = dir.path().join("report");
+    let r = report.to_str().unwrap();
+    let out = amine(&[
+        "train", p, "--task", "digits", "--epochs", "1", "--report", r,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["dale_violations"], 0);
+    assert_eq!(json["steps_per_sample"], 4);
+    let config = json["float_reference"]["config"].as_str().unwrap();
+    assert!(
+        config.contains("modulo routing") && config.contains("hidden 20"),
+        "{config}"
+    );
+    // Options the template cannot satisfy: named, exit 1, no program written.
+    let bad = dir.path().join("bad.ron");
+    let b = bad.to_str().unwrap();
+    for (args, expect) in [
+        (&["--hidden", "8"][..], "fewer than the 10 classes"),
+        (&["--classes", "2000", "--hidden", "2000"][..], "1024 cells"),
+        (&["--widths", "3"][..], "--widths"),
+        (&["--centring", "0.01"][..], "--centring 0.01"),
+        (&["--credit", "diffusion"][..], "--credit"),
+        (&["--hidden", "20,x"][..], "--hidden 20,x"),
+    ] {
+        let mut all = vec!["template", "ed", "--routing", "modulo", "-o", b];
+        all.extend_from_slice(args);
+        assert_fails_without_report(&all, &bad, expect);
+    }
+    assert_fails_without_report(
+        &["template", "ed", "--routing", "columns", "-o", b],
+        &bad,
+        "--routing columns",
+    );
+    assert_fails_without_report(&["template", "ed", "--eta", "3", "-o", b], &bad, "--eta");
+}

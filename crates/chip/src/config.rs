@@ -196,6 +196,23 @@ pub struct LearningConfig {
     /// The e-prop learning engine (`None`: the chip has none; see [`eprop`]).
     #[serde(default)]
     pub eprop: Option<eprop::EpropEngineConfig>,
+    /// The error units' centring register (`None`: the chip has none); its energy is
+    /// `costs.centring_update`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub centring: Option<CentringUnit>,
+}
+
+/// A running-mean register in each graded error unit (see
+/// [`crate::neuron::graded::Centring`]): the unit subtracts the mean held so far from
+/// its input before its table and, while the learning engine is on, moves the mean by
+/// `2^−rate_shift` towards the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CentringUnit {
+    /// Fractional bits of the 32-bit mean register (at most 16).
+    pub frac_bits: u8,
+    /// Largest rate shift the register supports (rate `2^−max_rate_shift`, at most 16).
+    pub max_rate_shift: u8,
 }
 
 /// Energy and cycles of one event.
@@ -261,6 +278,11 @@ pub struct CostTable {
     pub barrier: BarrierCost,
     /// One modulator cell update (per channel).
     pub modulator_cell_update: Cost,
+    /// One update of an error unit's centring register (subtract, shift, add, write),
+    /// per update of a unit that has one while learning is on (`learning.centring`).
+    /// Optional, default free.
+    #[serde(default, skip_serializing_if = "Cost::is_free")]
+    pub centring_update: Cost,
 }
 
 impl CostTable {
@@ -559,6 +581,22 @@ impl ChipConfig {
                 l.enabled,
                 "learning.eprop",
                 "an e-prop engine needs `learning.enabled: true`".into(),
+            );
+        }
+        if let Some(c) = &l.centring {
+            need(
+                l.enabled,
+                "learning.centring",
+                "a centring register needs `learning.enabled: true`".into(),
+            );
+            let max = crate::neuron::graded::CENTRING_MAX_SHIFT;
+            need(
+                c.frac_bits <= max && c.max_rate_shift <= max,
+                "learning.centring",
+                format!(
+                    "frac_bits = {} and max_rate_shift = {} must be at most {max}",
+                    c.frac_bits, c.max_rate_shift
+                ),
             );
         }
 

@@ -248,9 +248,32 @@ pub struct TemplateArgs {
     /// ed: classes [default: 10].
     #[arg(long)]
     pub classes: Option<u32>,
-    /// ed: hidden units per class (even: half excitatory, half inhibitory) [default: 64].
+    /// ed: hidden units per class (even: half excitatory, half inhibitory) [default: 64];
+    /// with `--routing modulo` the units of each hidden layer, comma-separated (each
+    /// layer an E and an I population of that size) [default: 200].
     #[arg(long)]
-    pub hidden: Option<u32>,
+    pub hidden: Option<String>,
+    /// ed: `per-class` (Kaneko's network, one sub-network per class) or `modulo` (one
+    /// shared deep dual-stream network, hidden unit i hearing class i mod C)
+    /// [default: per-class].
+    #[arg(long)]
+    pub routing: Option<String>,
+    /// ed --routing modulo: sigmoid width α of each hidden layer, then of the output,
+    /// comma-separated [default: 3 for the first layer, 6 for the others and the output].
+    #[arg(long)]
+    pub widths: Option<String>,
+    /// ed --routing modulo: learning rate η (per sample; ρ_l = η·(2/α_l)/fan-in)
+    /// [default: 100].
+    #[arg(long)]
+    pub eta: Option<f64>,
+    /// ed --routing modulo: rate of the error units' running-mean centring, a power of
+    /// two, or `off` [default: 0.0078125 = 2^-7].
+    #[arg(long)]
+    pub centring: Option<String>,
+    /// ed --routing modulo: start every magnitude at ×1 instead of the 3:1
+    /// same-stream/cross-stream start in hidden layers.
+    #[arg(long)]
+    pub symmetric_init: bool,
     /// ed: `broadcast` (error injected into the whole class region) or `diffusion`
     /// (injected at the region's centre, spread by the grid) [default: broadcast].
     #[arg(long)]

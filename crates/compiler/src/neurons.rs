@@ -17,7 +17,7 @@
 
 use crate::program::{Activation, Model, Time};
 use amine_chip::neuron::alif::{AlifParams, Reset};
-use amine_chip::neuron::graded::{GradedParams, SigmoidTable};
+use amine_chip::neuron::graded::{Centring, GradedParams, SigmoidTable};
 use amine_chip::neuron::lif::{LifParams, VTH_MAX};
 use amine_chip::neuron::{decay_from_tau, NeuronParams};
 
@@ -29,6 +29,22 @@ pub const SIGMOID_ENTRIES: usize = 256;
 /// Entries of a ramp table: 512 buckets per side, so a ramp whose `u0` is 255 input
 /// steps reads every step exactly (`u0` lands on a bucket edge at 2 buckets per step).
 pub const RAMP_ENTRIES: usize = 1024;
+
+/// The register of a centring rate `2^−k` (its fractional bits are the chip's, set by
+/// the validate pass); any other rate is a problem.
+fn centring_shift(rate: f64, p: &mut Vec<String>) -> Centring {
+    let max = amine_chip::neuron::graded::CENTRING_MAX_SHIFT;
+    let k = (0..=max).find(|&k| rate == 0.5f64.powi(i32::from(k)));
+    if k.is_none() {
+        p.push(format!(
+            "centring = {rate}: the register's rate is a power of two, 2^-k with k in 0..={max}"
+        ));
+    }
+    Centring {
+        rate_shift: k.unwrap_or(0),
+        frac_bits: 0,
+    }
+}
 
 /// The compartment parameters of a model, or every problem found.
 pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
@@ -94,6 +110,7 @@ pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
             tau_syn,
             activation,
             event_driven,
+            centring,
         } => {
             let b = bias * WEIGHT_SCALE;
             if b.is_nan() || b.abs() > i32::MAX as f64 {
@@ -129,6 +146,7 @@ pub fn resolve(model: &Model, dt_ms: f64) -> Result<NeuronParams, Vec<String>> {
                     ),
                 },
                 event_driven: *event_driven,
+                centring: centring.map(|rate| centring_shift(rate, p)),
             })
         }
     };
@@ -270,15 +288,23 @@ mod tests {
         let e = resolve(&w1(Time::Steps(-0.5), 10.5), 1.0).unwrap_err();
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(resolve(&w1(Time::Steps(f64::NAN), -1.0), 1.0).is_err());
-        let g = Model::Graded {
-            u0: -1.0,
+        let graded = |u0: f64, centring: Option<f64>| Model::Graded {
+            u0,
             span: 4.0,
             payload_bits: 8,
             bias: 0.0,
             tau_syn: None,
             activation: Default::default(),
             event_driven: false,
+            centring,
         };
-        assert!(resolve(&g, 1.0).is_err());
+        assert!(resolve(&graded(-1.0, None), 1.0).is_err());
+        // A centring rate that is not a power of two is named.
+        let e = resolve(&graded(255.0, Some(0.01)), 1.0).unwrap_err();
+        assert!(e.iter().any(|m| m.contains("centring = 0.01")), "{e:?}");
+        let Ok(NeuronParams::Graded(p)) = resolve(&graded(255.0, Some(0.125)), 1.0) else {
+            panic!("a power-of-two centring rate resolves");
+        };
+        assert_eq!(p.centring.map(|c| c.rate_shift), Some(3));
     }
 }

@@ -156,6 +156,11 @@ pub enum Model {
         /// Update and send only in steps that received input; hold otherwise.
         #[serde(default)]
         event_driven: bool,
+        /// Subtract a running mean of the input before the table, moving it at this rate
+        /// (a power of two, `2^−k`) while learning is on: an error unit's centring
+        /// register (the chip needs `learning.centring`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        centring: Option<f64>,
     },
 }
 

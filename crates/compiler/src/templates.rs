@@ -1,6 +1,8 @@
 //! Program generators for networks too regular to write by hand.
 //!
 //! [`eprop`] writes the e-prop network of `docs/eprop.md` (see its module docs).
+//! [`dual_stream_error_diffusion`] writes the shared dual-stream network with modulo
+//! error routing (docs/dual-stream-ed.md; see its module docs).
 //!
 //! [`error_diffusion`] writes Kaneko's multi-class Error Diffusion network as an
 //! ordinary [`Program`] (so it is compiled, checked and reported like any other, and can
@@ -33,10 +35,11 @@
 //! (with [`Credit::Diffusion`], `steps` later).
 
 mod dfa;
+mod dual_ed;
 mod eprop;
 
 pub use dfa::{dfa, DfaNetwork};
-
+pub use dual_ed::{dual_stream_error_diffusion, DualEdNetwork};
 pub use eprop::{eprop, EpropNetwork, Feedback, Update, THRESHOLD};
 
 use crate::program::{
@@ -209,6 +212,7 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
         tau_syn: None,
         activation,
         event_driven: true,
+        centring: None,
     };
     let unit_u0 = net.u0 * WEIGHT_SCALE * PAYLOAD_MAX;
     let half = net.hidden_per_class / 2;
@@ -262,38 +266,8 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
         traces: Default::default(),
     };
     // `channel`: 0 (d+) for an excitatory source, 1 (d−) for an inhibitory one.
-    let plastic = |from: &str, to: &str, sign: Sign, channel: u32| Projection {
-        name: None,
-        from: from.into(),
-        to: to.into(),
-        connect: Connect::All,
-        weight: Some(match sign {
-            Sign::Inhibitory => Weight::Uniform {
-                low: -magnitude,
-                high: 0.0,
-            },
-            _ => Weight::Uniform {
-                low: 0.0,
-                high: magnitude,
-            },
-        }),
-        delay: 0,
-        weight_bits: Some(8),
-        seed: None,
-        learning: Some(learn(channel)),
-        sign: Some(sign),
-    };
-    let fixed = |from: &str, to: &str, connect: Connect, w: Option<f64>| Projection {
-        name: None,
-        from: from.into(),
-        to: to.into(),
-        connect,
-        weight: w.map(Weight::Const),
-        delay: 0,
-        weight_bits: None,
-        seed: None,
-        learning: None,
-        sign: None,
+    let plastic = |from: &str, to: &str, sign: Sign, channel: u32| {
+        sign_fixed(from, to, sign, magnitude, learn(channel))
     };
     for c in 0..net.classes {
         // A shared layer is `h0e`/`h0i`, made once.
@@ -439,5 +413,53 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
         mapping: MappingHints::default(),
         grid: Some(registers),
         eprop: None,
+    }
+}
+
+/// An all-to-all plastic projection of 8-bit magnitudes fixed to `sign`, starting
+/// uniform in `[0, magnitude)` (weight units).
+fn sign_fixed(
+    from: &str,
+    to: &str,
+    sign: Sign,
+    magnitude: f64,
+    learning: LearningSpec,
+) -> Projection {
+    Projection {
+        name: None,
+        from: from.into(),
+        to: to.into(),
+        connect: Connect::All,
+        weight: Some(match sign {
+            Sign::Inhibitory => Weight::Uniform {
+                low: -magnitude,
+                high: 0.0,
+            },
+            _ => Weight::Uniform {
+                low: 0.0,
+                high: magnitude,
+            },
+        }),
+        delay: 0,
+        weight_bits: Some(8),
+        seed: None,
+        learning: Some(learning),
+        sign: Some(sign),
+    }
+}
+
+/// A fixed projection (the error units' wiring).
+fn fixed(from: &str, to: &str, connect: Connect, w: Option<f64>) -> Projection {
+    Projection {
+        name: None,
+        from: from.into(),
+        to: to.into(),
+        connect,
+        weight: w.map(Weight::Const),
+        delay: 0,
+        weight_bits: None,
+        seed: None,
+        learning: None,
+        sign: None,
     }
 }

@@ -12,7 +12,7 @@
 //! | neuron | `neuron_active` + `neuron_idle` + `neuron_access` (per compartment update) + `neuron_update` (per active one) + `neuron_spike` |
 //! | NoC | `spike_out` + `hop_ew` + `hop_ns` (+ the per-step barrier, chip level) |
 //! | modulator | `modulator_cell_update` (chip level) |
-//! | learning | `synaptic_update` + `trace_update` (the learning phase; zero without plastic rows) |
+//! | learning | `synaptic_update` + `trace_update` (the learning phase; zero without plastic rows) + `centring_update` (error units' centring registers) |
 //! | static | static power of the powered blocks ([`crate::power`]) × simulated time |
 
 use crate::power::Powered;
@@ -39,6 +39,9 @@ pub struct Counts {
     pub spike_out: u64,
     pub hop_ew: u64,
     pub hop_ns: u64,
+    /// Updates of error units' centring registers (while learning is on).
+    #[serde(default)]
+    pub centring_update: u64,
 }
 
 impl AddAssign for Counts {
@@ -55,6 +58,7 @@ impl AddAssign for Counts {
         self.spike_out += o.spike_out;
         self.hop_ew += o.hop_ew;
         self.hop_ns += o.hop_ns;
+        self.centring_update += o.centring_update;
     }
 }
 
@@ -74,6 +78,7 @@ impl Counts {
             spike_out: self.spike_out - before.spike_out,
             hop_ew: self.hop_ew - before.hop_ew,
             hop_ns: self.hop_ns - before.hop_ns,
+            centring_update: self.centring_update - before.centring_update,
         }
     }
 
@@ -88,6 +93,7 @@ impl Counts {
             (self.synaptic_update, c.synaptic_update.cycles),
             (self.trace_update, c.trace_update.cycles),
             (self.spike_out, c.spike_out.cycles),
+            (self.centring_update, c.centring_update.cycles),
         ]
         .iter()
         .map(|&(n, k)| n.saturating_mul(k))
@@ -195,7 +201,8 @@ impl Counts {
                 + e(self.hop_ns, &c.hop_ns),
             modulator: 0.0,
             learning: e(self.synaptic_update, &c.synaptic_update)
-                + e(self.trace_update, &c.trace_update),
+                + e(self.trace_update, &c.trace_update)
+                + e(self.centring_update, &c.centring_update),
             static_: 0.0,
         }
     }

@@ -472,6 +472,9 @@ impl Simulator {
             }
         }
         state.host.learning_on = on;
+        for core in &mut state.cores {
+            core.learning_off = !on;
+        }
     }
 
     /// Index of the population called `name`.

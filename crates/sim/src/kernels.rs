@@ -129,12 +129,20 @@ pub(crate) fn update_neurons(t: &CoreTable, s: &mut CoreState, slot: usize, out:
                 }
             }
             NeuronParams::Graded(p) => {
+                // A centring register is kept in the compartment's `a` (unused by graded
+                // units otherwise); it moves only while the learning engine is on.
                 let mut st = GradedState {
                     u: s.u[c],
                     out: s.out[c],
+                    mean: s.a[c],
                 };
-                let o = st.step(p, input);
+                let centring_on = !s.learning_off;
+                let o = st.step_centring(p, input, centring_on);
+                if p.centring.is_some() && centring_on {
+                    s.counts.centring_update += 1;
+                }
                 s.u[c] = st.u;
+                s.a[c] = st.mean;
                 s.out[c] = o;
                 if o != 0 {
                     out.emits.push(Emit::graded(c, o));

@@ -39,6 +39,10 @@ pub struct CoreState {
     pub plastic: Vec<PlasticState>,
     /// Post traces per learning slot used on the core.
     pub post: Vec<PostTraces>,
+    /// The host's learning switch is off (a copy of it per core: error units' centring
+    /// registers move only while learning is on).
+    #[serde(default)]
+    pub learning_off: bool,
 }
 
 /// One plastic row: its weights as the learning engine keeps them and its pre traces.
@@ -158,6 +162,7 @@ impl CoreState {
             counts: Counts::default(),
             plastic: Vec::new(),
             post: Vec::new(),
+            learning_off: false,
         }
     }
 }

@@ -152,6 +152,7 @@ fn graded_units_send_their_payload_every_step() {
         bias: 700,
         table: table.clone(),
         event_driven: false,
+        centring: None,
     };
     b.neurons(2, 1, NeuronParams::Graded(g));
     b.neurons(5, 1, lif(4095, 4095, 131_071, 0));

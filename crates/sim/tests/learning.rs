@@ -406,6 +406,7 @@ fn pre_is_the_payload_of_the_current_epoch_only() {
                 bias: 0,
                 table: SigmoidTable::logistic(0.0, 4.0, 64, 8),
                 event_driven: false,
+                centring: None,
             }),
         );
         let r_pre = b.row_exp(0, 0, &[(0, 100, 0)]);

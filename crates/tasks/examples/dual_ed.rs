@@ -6,7 +6,8 @@
 //! Options: `--task digits|mnist:<folder>|cifar10:<folder>`, `--seeds N` (seeds
 //! `--seed`, `--seed`+1, …), `--seed S`, `--epochs N`, `--hidden c16k5s2,256` (`c<channels>k<kernel>s<stride>` convolutional, a number dense),
 //! `--widths 6,6,1`, `--channels C` (colour planes: 3 for CIFAR-10), `--uniform-width W`, `--lr ETA`, `--layer-rates 1,1,0.3` (per-layer factors), `--lr-end ETA|none` (linear decay to it over the epochs; default 100), `--batch B`, `--optimizer sgd|adam`, `--floor F`,
-//! `--centring batch|running:RATE|off`, `--without widths|centring|asymmetry` (one
+//! `--centring batch|running:RATE|off`, `--input-bias B` (the chip's form: the constant
+//! `B` appended to every sample, layer biases held at 0), `--without widths|centring|asymmetry` (one
 //! ingredient off), `--ablation` (full, then each ingredient off), `--threads T`,
 //! `--json FILE` (every run's epochs, as JSON).
 
@@ -100,7 +101,15 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         vec![opt("--without").map_or("none", |w| Box::leak(w.into_boxed_str()))]
     };
-    let split = amine_tasks::parse_task(&task)?.load()?;
+    let mut split = amine_tasks::parse_task(&task)?.load()?;
+    if let Some(b) = opt("--input-bias") {
+        // The chip's form: a constant unit appended to the input, no layer biases.
+        let b: f32 = b
+            .parse()
+            .map_err(|_| format!("--input-bias: not a number: {b}"))?;
+        split = dual_ed::with_bias_unit(&split, b);
+        cfg.layer_biases = false;
+    }
     println!(
         "task {task}: {} train, {} test, {} classes; {threads} thread(s); {cfg:?}",
         split.train.len(),

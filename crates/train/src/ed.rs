@@ -48,6 +48,10 @@ pub struct EdLayout {
     pub steps: u32,
     /// Largest payload of the ports (`2^payload_bits − 1`).
     pub payload_max: u16,
+    /// Hidden layers between the ports and the outputs, one step each: the populations
+    /// `l1e`, `l2e`, … of a deep network (`amine template ed --routing modulo`), 1
+    /// when there are none (the per-class network).
+    pub depth: u32,
 }
 
 impl EdLayout {
@@ -111,10 +115,15 @@ impl EdLayout {
                 ))
             }
         };
-        if steps < PIPELINE_STEPS {
+        let depth = (1..)
+            .take_while(|l| sim.population_index(&format!("l{l}e")).is_some())
+            .count()
+            .max(1) as u32;
+        let needed = PIPELINE_STEPS + depth - 1;
+        if steps < needed {
             return Err(Error::layout(
                 PROTOCOL,
-                format!("the learning epoch is {steps} steps; a sample needs at least {PIPELINE_STEPS} (input, hidden, output, error)"),
+                format!("the learning epoch is {steps} steps; a sample through {depth} hidden layer(s) needs at least {needed} (input, hidden, output, error)"),
             ));
         }
         Ok(EdLayout {
@@ -125,11 +134,18 @@ impl EdLayout {
             inputs: ne as usize - 1,
             steps,
             payload_max: ((1u32 << be.clamp(1, 16)) - 1) as u16,
+            depth,
         })
     }
 
     pub fn classes(&self) -> usize {
         self.outputs.len()
+    }
+
+    /// Steps from sending a sample to the prediction being readable (input, hidden
+    /// layers, output): [`INFERENCE_STEPS`] for one hidden layer.
+    pub fn inference_steps(&self) -> u32 {
+        INFERENCE_STEPS + self.depth - 1
     }
 
     /// Check that `data` fits: as many values per sample, no more classes.
@@ -229,8 +245,10 @@ impl<'a> EdRunner<'a> {
         self.sim.set_learning(&mut self.state, true);
         self.align();
         self.send_sample(x)?;
-        self.sim.step(&mut self.state);
-        self.sim.step(&mut self.state);
+        // The target goes out one step before the outputs update.
+        for _ in 0..self.layout.inference_steps() - 1 {
+            self.sim.step(&mut self.state);
+        }
         self.target.iter_mut().for_each(|t| *t = 0);
         if let Some(t) = self.target.get_mut(label) {
             *t = self.layout.payload_max;
@@ -239,7 +257,7 @@ impl<'a> EdRunner<'a> {
             .send_graded(&mut self.state, self.layout.target, &self.target)?;
         self.sim.step(&mut self.state);
         let predicted = self.predict();
-        for _ in INFERENCE_STEPS..self.layout.steps {
+        for _ in self.layout.inference_steps()..self.layout.steps {
             self.sim.step(&mut self.state);
         }
         Ok(predicted)
@@ -249,7 +267,7 @@ impl<'a> EdRunner<'a> {
     pub fn infer(&mut self, x: &[f32]) -> Result<usize, Error> {
         self.sim.set_learning(&mut self.state, false);
         self.send_sample(x)?;
-        for _ in 0..INFERENCE_STEPS {
+        for _ in 0..self.layout.inference_steps() {
             self.sim.step(&mut self.state);
         }
         Ok(self.predict())

@@ -36,6 +36,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod dual_ed;
 pub mod ed;
 pub mod eprop;
 pub mod error;

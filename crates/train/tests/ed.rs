@@ -3,18 +3,15 @@
 //! learning, determinism, and clear errors for images and tasks that do not fit.
 
 use amine_chip::image::ChipImage;
-use amine_chip::synapse::{effective_weight, SignMode};
-use amine_chip::ChipConfig;
+use amine_chip::synapse::SignMode;
 use amine_compiler::templates::{error_diffusion, Credit, EdNetwork};
 use amine_sim::{SimOptions, Simulator};
-use amine_tasks::Split;
 use amine_train::ed::{EdLayout, EdRunner};
 use amine_train::{train_ed, ErrorKind, TrainOptions};
 use std::path::Path;
 
-fn chip() -> ChipConfig {
-    amine_chip::presets::preset("loihi").unwrap()
-}
+mod common;
+use common::{chip, digits, weights};
 
 fn compile(net: &EdNetwork) -> ChipImage {
     let text = error_diffusion(net).to_ron();
@@ -28,26 +25,6 @@ fn small(hidden: u32) -> EdNetwork {
         hidden_per_class: hidden,
         ..EdNetwork::default()
     }
-}
-
-/// The first `train` training and `test` test digits.
-fn digits(train: usize, test: usize) -> Split {
-    let mut s = amine_tasks::parse_task("digits").unwrap().load().unwrap();
-    s.train.inputs.truncate(train);
-    s.train.labels.truncate(train);
-    s.test.inputs.truncate(test);
-    s.test.labels.truncate(test);
-    s
-}
-
-/// Every plastic synapse as (sign mode, effective weight).
-fn weights(sim: &Simulator, state: &amine_sim::SimState) -> Vec<(SignMode, i64)> {
-    sim.plastic_rows(state)
-        .flat_map(|(sign, ms, e)| {
-            ms.iter()
-                .map(move |&m| (sign, effective_weight(m, e) as i64))
-        })
-        .collect()
 }
 
 #[test]

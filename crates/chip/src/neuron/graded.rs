@@ -204,7 +204,30 @@ pub struct GradedParams {
     /// output. `false`: it updates and sends every step.
     #[serde(default)]
     pub event_driven: bool,
+    /// A running mean of `u` that the unit subtracts before its table: an error unit's
+    /// centring register (`None`: the unit has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub centring: Option<Centring>,
 }
+
+/// The centring register of an error unit: a running mean `m` of the unit's input `u`,
+/// held with `frac_bits` fractional bits. In a step with the register on, the table
+/// reads `u − (m >> frac_bits)` (the mean held so far, floored) and then
+/// `m ← m + ((u << frac_bits) − m) >> rate_shift` (arithmetic shifts, floored), i.e. the
+/// mean moves by the rate `2^−rate_shift` towards `u`. With the register off (the host's
+/// learning switch off) the unit subtracts the mean but does not move it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Centring {
+    /// log2 of the inverse rate (rate `2^−rate_shift`).
+    pub rate_shift: u8,
+    /// Fractional bits of the mean register.
+    pub frac_bits: u8,
+}
+
+/// Largest `rate_shift` or `frac_bits` of a centring register (the 32-bit register
+/// must hold `u << frac_bits`).
+pub const CENTRING_MAX_SHIFT: u8 = 16;
 
 /// The state of a graded unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -213,6 +236,8 @@ pub struct GradedState {
     pub u: i32,
     /// The last payload sent.
     pub out: u16,
+    /// The centring register `m` (0 without one).
+    pub mean: i32,
 }
 
 impl GradedParams {
@@ -228,6 +253,15 @@ impl GradedParams {
                 .into_iter()
                 .map(|m| format!("table.{m}")),
         );
+        if let Some(c) = self.centring {
+            for (name, v) in [("rate_shift", c.rate_shift), ("frac_bits", c.frac_bits)] {
+                if v > CENTRING_MAX_SHIFT {
+                    p.push(format!(
+                        "centring.{name} = {v}: outside 0..={CENTRING_MAX_SHIFT}"
+                    ));
+                }
+            }
+        }
         p
     }
 }
@@ -235,11 +269,31 @@ impl GradedParams {
 impl GradedState {
     /// Advance one step with input `input` (u units); returns (and stores) the payload.
     pub fn step(&mut self, p: &GradedParams, input: i32) -> u16 {
+        self.step_centring(p, input, true)
+    }
+
+    /// [`GradedState::step`] with the centring register (if the unit has one) moving
+    /// only when `centring_on` (the learning switch).
+    pub fn step_centring(&mut self, p: &GradedParams, input: i32, centring_on: bool) -> u16 {
         let u = decay_i64(i64::from(self.u), p.du.saturating_add(1))
             + i64::from(input)
             + i64::from(p.bias);
         self.u = u.clamp(-i64::from(U_MAX), i64::from(U_MAX)) as i32;
-        self.out = p.table.lookup(self.u);
+        let read = match p.centring {
+            None => self.u,
+            Some(c) => {
+                let (f, s) = (c.frac_bits.min(CENTRING_MAX_SHIFT), c.rate_shift.min(31));
+                let m = i64::from(self.mean);
+                let centred =
+                    (i64::from(self.u) - (m >> f)).clamp(-i64::from(U_MAX), i64::from(U_MAX));
+                if centring_on {
+                    let next = m + (((i64::from(self.u) << f) - m) >> s);
+                    self.mean = next.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+                }
+                centred as i32
+            }
+        };
+        self.out = p.table.lookup(read);
         self.out
     }
 }
@@ -261,6 +315,42 @@ mod tests {
 
     fn float_sigmoid(u: f64, u0: f64, max: f64) -> f64 {
         max / (1.0 + (-2.0 * u / u0).exp())
+    }
+
+    #[test]
+    fn centring_subtracts_the_mean_held_then_moves_it() {
+        // A ramp over 256 u units: the payload reads the centred input almost exactly.
+        let p = GradedParams {
+            du: 4095,
+            bias: 0,
+            table: SigmoidTable::ramp(256.0, 1024, 8, false),
+            event_driven: false,
+            centring: Some(Centring {
+                rate_shift: 1,
+                frac_bits: 4,
+            }),
+        };
+        let mut s = GradedState::default();
+        // Hand computed: m = 0 → reads 160, m = 2560/2 = 1280 (80.0);
+        // reads 160 − 80 = 80, m = 1280 + (2560 − 1280)/2 = 1920 (120.0); reads 40.
+        assert_eq!(s.step_centring(&p, 160, true), 159);
+        assert_eq!(s.mean, 1280);
+        assert_eq!(s.step_centring(&p, 160, true), 80);
+        assert_eq!(s.mean, 1920);
+        // Off: the mean is subtracted but held.
+        assert_eq!(s.step_centring(&p, 160, false), 40);
+        assert_eq!(s.mean, 1920);
+        assert_eq!(s.step_centring(&p, 160, true), 40);
+        assert_eq!(s.mean, 1920 + (2560 - 1920) / 2);
+        // Without a register the same inputs read raw.
+        let raw = GradedParams {
+            centring: None,
+            ..p.clone()
+        };
+        let mut r = GradedState::default();
+        assert_eq!(r.step_centring(&raw, 160, true), 159);
+        assert_eq!(r.step_centring(&raw, 160, true), 159);
+        assert_eq!(r.mean, 0);
     }
 
     #[test]
@@ -372,10 +462,12 @@ mod tests {
             bias: 50,
             table: table.clone(),
             event_driven: false,
+            centring: None,
         };
         let mut s = GradedState {
             u: 1_000_000,
             out: 0,
+            mean: 0,
         };
         for x in [-3000, 0, 700, 12] {
             assert_eq!(s.step(&ff, x), table.lookup(x + 50));
@@ -402,6 +494,7 @@ mod tests {
             bias: 0,
             table: SigmoidTable::logistic(1000.0, 5.0, 256, 8),
             event_driven: false,
+            centring: None,
         };
         let mut s = GradedState::default();
         s.step(&p, i32::MAX);
@@ -425,6 +518,7 @@ mod tests {
             bias: 0,
             table: bad,
             event_driven: false,
+            centring: None,
         };
         assert_eq!(p.problems().len(), 6);
         assert!(p.problems()[1].starts_with("table."));
@@ -448,8 +542,8 @@ mod tests {
             in_shift in any::<u8>(), bits in any::<u8>(), du in any::<u16>(),
             bias in any::<i32>(), u in any::<i32>(), input in any::<i32>()
         ) {
-            let p = GradedParams { du, bias, table: SigmoidTable { entries, in_shift, payload_bits: bits }, event_driven: false };
-            let mut s = GradedState { u, out: 0 };
+            let p = GradedParams { du, bias, table: SigmoidTable { entries, in_shift, payload_bits: bits }, event_driven: false, centring: None };
+            let mut s = GradedState { u, out: 0, mean: 0 };
             let out = s.step(&p, input);
             prop_assert!(s.u >= -i32::MAX);
             prop_assert_eq!(out, s.out);

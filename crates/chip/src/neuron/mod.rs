@@ -130,6 +130,7 @@ mod tests {
                 bias: -3,
                 table: SigmoidTable::logistic(1000.0, 5.0, 16, 8),
                 event_driven: false,
+                centring: None,
             }),
         ]
     }

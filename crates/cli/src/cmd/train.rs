@@ -11,7 +11,9 @@
 
 use crate::args::{EpropFlags, TemplateArgs, TrainArgs};
 use amine_compiler::program::Program;
-use amine_compiler::templates::{error_diffusion, Credit, EdNetwork};
+use amine_compiler::templates::{
+    dual_stream_error_diffusion, error_diffusion, Credit, DualEdNetwork, EdNetwork,
+};
 use amine_sim::checkpoint::{self, Identity};
 use amine_sim::Timing;
 use amine_tasks::eprop::{Condition, TaskKind};
@@ -500,6 +502,27 @@ pub(crate) fn float_reference(
         return r;
     }
     use amine_tasks::ed::Topology;
+    if let Some(cfg) = amine_train::dual_ed::float_config(program, epochs, seed) {
+        let split = amine_tasks::dual_ed::with_bias_unit(split, amine_train::ed::BIAS as f32);
+        let r = amine_tasks::dual_ed::train(&cfg, &split, 1, &mut |_| {})?;
+        let hidden: Vec<String> = cfg.hidden.iter().map(|h| h.to_string()).collect();
+        return Ok(FloatReference {
+            test_accuracy: r.test_accuracy(),
+            train_accuracy: r.epochs.last().map_or(0.0, |e| e.online_train_accuracy),
+            curve: r.epochs.iter().map(|e| e.test_accuracy).collect(),
+            config: format!(
+                "dual-stream ED, modulo routing, hidden {}, widths {:?}, eta {:.1}, batches of 1, centring {:?}, stream factors {:.2}/{:.2}, input bias unit, {} epochs, seed {}",
+                hidden.join(","),
+                cfg.widths,
+                cfg.learning_rate,
+                cfg.centring,
+                cfg.asymmetry.same,
+                cfg.asymmetry.cross,
+                cfg.epochs,
+                cfg.seed
+            ),
+        });
+    }
     let has = |name: &str| program.populations.iter().any(|p| p.name == name);
     // The template's shared layer is `h0e`/`h0i` alone, serving every output.
     let shared = has("out1") && !has("h1e");
@@ -557,6 +580,11 @@ fn template_eprop(a: TemplateArgs) -> Result<()> {
         ("--inputs", a.inputs.is_some()),
         ("--classes", a.classes.is_some()),
         ("--hidden", a.hidden.is_some()),
+        ("--routing", a.routing.is_some()),
+        ("--widths", a.widths.is_some()),
+        ("--eta", a.eta.is_some()),
+        ("--centring", a.centring.is_some()),
+        ("--symmetric-init", a.symmetric_init),
         ("--credit", a.credit.is_some()),
         ("--shared-hidden", a.shared_hidden),
         ("--diffusion-steps", a.diffusion_steps.is_some()),
@@ -608,7 +636,26 @@ fn template_ed(a: TemplateArgs) -> Result<()> {
     if let Some((flag, _)) = eprop_only.into_iter().find(|(_, given)| *given) {
         bail!("{flag} is for `amine template eprop`, not ed");
     }
-    let hidden = a.hidden.unwrap_or(64);
+    match a.routing.as_deref().unwrap_or("per-class") {
+        "per-class" => {}
+        "modulo" => return template_dual_ed(a),
+        r => bail!("--routing {r}: per-class or modulo"),
+    }
+    let modulo_only = [
+        ("--widths", a.widths.is_some()),
+        ("--eta", a.eta.is_some()),
+        ("--centring", a.centring.is_some()),
+        ("--symmetric-init", a.symmetric_init),
+    ];
+    if let Some((flag, _)) = modulo_only.iter().find(|(_, given)| *given) {
+        bail!("{flag} is for `amine template ed --routing modulo`");
+    }
+    let hidden = match a.hidden.as_deref() {
+        None => 64,
+        Some(h) => h
+            .parse::<u32>()
+            .map_err(|_| anyhow::anyhow!("--hidden {h}: one number of hidden units per class"))?,
+    };
     if hidden == 0 || !hidden.is_multiple_of(2) {
         bail!(
             "--hidden {}: must be even and positive (half excitatory, half inhibitory)",
@@ -655,6 +702,74 @@ fn template_ed(a: TemplateArgs) -> Result<()> {
         a.output.display(),
         net.classes,
         hidden,
+        net.steps_per_sample()
+    );
+    Ok(())
+}
+
+/// A comma-separated list of numbers for `flag`.
+fn number_list<T: std::str::FromStr>(flag: &str, v: &str) -> Result<Vec<T>> {
+    v.split(',')
+        .map(|x| {
+            x.trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{flag} {v}: `{x}` is not a number"))
+        })
+        .collect()
+}
+
+/// `amine template ed --routing modulo`: the shared dual-stream network.
+fn template_dual_ed(a: TemplateArgs) -> Result<()> {
+    for (flag, given) in [
+        ("--credit", a.credit.is_some()),
+        ("--shared-hidden", a.shared_hidden),
+        ("--diffusion-steps", a.diffusion_steps.is_some()),
+    ] {
+        if given {
+            bail!("{flag} is for the per-class network; --routing modulo broadcasts each class's error into its region");
+        }
+    }
+    let base = DualEdNetwork::default();
+    let hidden = match a.hidden.as_deref() {
+        Some(h) => number_list("--hidden", h)?,
+        None => base.hidden.clone(),
+    };
+    let widths = match a.widths.as_deref() {
+        Some(w) => number_list("--widths", w)?,
+        None => DualEdNetwork::default_widths(hidden.len()),
+    };
+    let centring = match a.centring.as_deref() {
+        None => base.centring,
+        Some("off") => None,
+        Some(r) => Some(
+            r.parse::<f64>()
+                .map_err(|_| anyhow::anyhow!("--centring {r}: a rate (a power of two) or off"))?,
+        ),
+    };
+    let net = DualEdNetwork {
+        name: a
+            .output
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "dual_ed".into()),
+        inputs: a.inputs.unwrap_or(base.inputs),
+        classes: a.classes.unwrap_or(base.classes),
+        hidden,
+        widths,
+        eta: a.eta.unwrap_or(base.eta),
+        centring,
+        asymmetric_init: !a.symmetric_init,
+        seed: a.seed,
+        ..base
+    };
+    let program = dual_stream_error_diffusion(&net).map_err(|ps| anyhow::anyhow!(ps.join("; ")))?;
+    amine_chip::error::write_atomically(&a.output, program.to_ron().as_bytes())
+        .with_context(|| format!("writing {}", a.output.display()))?;
+    outln!(
+        "wrote {} ({} classes, hidden layers {:?} as E and I streams, modulo routing, {} steps per sample)",
+        a.output.display(),
+        net.classes,
+        net.hidden,
         net.steps_per_sample()
     );
     Ok(())

@@ -337,6 +337,7 @@ pub fn random_network(seed: u64, delays: bool, graded: bool) -> ChipImage {
                 bias: -200,
                 table: SigmoidTable::logistic(3000.0, 4.0, 64, 8),
                 event_driven: false,
+                centring: None,
             }),
         );
     }

@@ -178,6 +178,30 @@ pub struct DualEdConfig {
     pub asymmetry: AsymmetricInit,
     pub centring: Centring,
     pub ingredients: Ingredients,
+    /// Every layer learns its signed biases (the paper's form); off, they stay 0 — the
+    /// chip's form, whose only bias is a constant unit appended to the input
+    /// ([`with_bias_unit`]).
+    #[serde(default = "yes")]
+    pub layer_biases: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `split` with the constant `value` appended to every sample: the bias unit of the
+/// chip's input ports (`amine template ed`), so that the float reference of a chip
+/// network has its first layer's bias as a learned weight like the chip.
+pub fn with_bias_unit(split: &Split, value: f32) -> Split {
+    let mut out = split.clone();
+    for d in [&mut out.train, &mut out.test] {
+        for x in &mut d.inputs {
+            x.push(value);
+        }
+        // A flat vector now: only dense layers read it.
+        d.shape = [1, d.shape[0] * d.shape[1] + 1];
+    }
+    out
 }
 
 /// The stream factors of the asymmetric initialisation.
@@ -227,6 +251,7 @@ impl Default for DualEdConfig {
             },
             centring: Centring::Batch,
             ingredients: Ingredients::ALL,
+            layer_biases: true,
         }
     }
 }
@@ -540,6 +565,10 @@ impl DualNet {
                 cfg.weight_floor,
                 threads,
             );
+            if !cfg.layer_biases {
+                layer.b_p.fill(0.0);
+                layer.b_n.fill(0.0);
+            }
         }
         s.iter().map(|v| v.abs()).sum::<f64>() / s.len().max(1) as f64
     }

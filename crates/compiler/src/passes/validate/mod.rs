@@ -207,7 +207,8 @@ fn populations(
             ));
         }
         match neurons::resolve(&pop.model, c.program.dt_ms) {
-            Ok(np) => {
+            Ok(mut np) => {
+                centring_register(&mut np, &pop.name, &c.chip, limits);
                 if !c.chip.core.neuron_models.contains(&np.kind()) {
                     limits.push(LimitExceeded {
                         limit: "core.neuron_models".into(),
@@ -809,3 +810,44 @@ use rules::learning_and_mapping;
 
 #[cfg(test)]
 mod tests;
+
+/// A graded unit's centring register on `chip`: the chip's fractional bits, or the
+/// missing or too small register as a limit.
+fn centring_register(
+    np: &mut amine_chip::neuron::NeuronParams,
+    population: &str,
+    chip: &amine_chip::ChipConfig,
+    limits: &mut Vec<LimitExceeded>,
+) {
+    let amine_chip::neuron::NeuronParams::Graded(g) = np else {
+        return;
+    };
+    let Some(reg) = g.centring.as_mut() else {
+        return;
+    };
+    let (available, fix) = match &chip.learning.centring {
+        Some(unit) if reg.rate_shift <= unit.max_rate_shift => {
+            reg.frac_bits = unit.frac_bits;
+            return;
+        }
+        Some(unit) => (
+            u64::from(unit.max_rate_shift),
+            format!("use a centring rate of at least 2^-{}", unit.max_rate_shift),
+        ),
+        None => (
+            0,
+            "pick a chip with a centring register (e.g. loihi) or drop `centring`".into(),
+        ),
+    };
+    limits.push(LimitExceeded {
+        limit: "learning.centring".into(),
+        what: format!(
+            "population `{population}`'s centring rate 2^-{}",
+            reg.rate_shift
+        ),
+        needed: u64::from(reg.rate_shift),
+        available,
+        chip: chip.name.clone(),
+        fix,
+    });
+}

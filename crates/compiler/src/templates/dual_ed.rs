@@ -1,0 +1,402 @@
+//! The shared dual-stream Error Diffusion network with modulo error routing
+//! (`amine template ed --routing modulo`; the float reference is
+//! `amine_tasks::dual_ed`, docs/dual-stream-ed.md).
+//!
+//! For `C` classes and hidden layers of `N_1, …, N_L` units:
+//!
+//! - graded input ports `x_e`, `x_i` (`inputs + 1` values: the sample, then the bias
+//!   [`super::BIAS`]) carry the same values into both streams, `target` (`C` values) the
+//!   one-hot target, as in the per-class network;
+//! - hidden layer `l` (1-based) is two populations of `N_l` event-driven sigmoid units,
+//!   `l{l}e` (the excitatory stream `p_l`) and `l{l}i` (the inhibitory stream `n_l`),
+//!   with the layer's own sigmoid width `α_l` (`u0 = α_l` in real units: the chip's
+//!   table is `1/(1+exp(−2u/u0))`, the paper's `φ_l`);
+//! - four **sign-fixed** learning projections per layer: same stream positive
+//!   (`E→E`, `I→I`), cross stream negative (`I→E`, `E→I`); the I stream excites the
+//!   next I stream, so hidden populations are of `Mixed` sign and every projection
+//!   carries its own (the compiler refuses a weight of the wrong sign, and the learning
+//!   engine clamps magnitudes at zero, so no weight ever changes sign);
+//! - the output is one excitatory unit `out{c}` per class reading the last layer's two
+//!   streams (its I stream is omitted: nothing reads it), then the error units `dp{c}`
+//!   (`max(t − o, 0)`) and `dm{c}` (`max(o − t, 0)`), optionally with a **centring
+//!   register** (a running mean of `o − t` subtracted before the ramp);
+//! - **modulo routing by placement**: unit `i` of every hidden layer belongs to class
+//!   `i mod C` and sits in class `(i mod C)`'s rectangle of the modulator grid (the
+//!   regions of the per-class network), where `dp{c}`/`dm{c}` inject on channels 0/1
+//!   into every cell; so a unit reads its class's error `m0 − m1` where it sits;
+//! - the rule (signed, per synapse): onto an E unit `Δw = +K·pre·deriv·(m0 − m1)`, onto
+//!   an I unit `Δw = −K·pre·deriv·(m0 − m1)`, `K = η·(2/α_l)/fan_in_l` (the `2/α_l` of
+//!   `φ'_l`; the chip's `deriv` is `o(1 − o)`) in weight units, rounded to the engine's
+//!   8-bit scale mantissa.
+//!
+//! Biases: the first layer's come from the ports' bias value; deeper layers and the
+//! output have none (a host-driven bias into a later layer would reach it in the wrong
+//! step). One sample takes `L + 3` steps: input, `L` hidden layers, output, error.
+
+use super::{fixed, sign_fixed, EdNetwork, PAYLOAD_MAX, WEIGHT_SCALE};
+use crate::program::{
+    Activation, Connect, Input, LearningSpec, MappingHints, Model, ModulatorSource, Overflow,
+    Population, Positions, Program, Source,
+};
+use amine_chip::config::{Boundary, Kernel};
+use amine_chip::image::{GridRegisters, Sign};
+
+/// A shared dual-stream network with modulo routing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DualEdNetwork {
+    pub name: String,
+    /// Values per sample (64 for the 8×8 digits).
+    pub inputs: u32,
+    pub classes: u32,
+    /// Units per hidden layer (each layer an E and an I population of that size).
+    pub hidden: Vec<u32>,
+    /// Sigmoid width `α_l` of each hidden layer, then of the output.
+    pub widths: Vec<f64>,
+    /// Learning rate `η` (per sample; `ρ_l = η/fan_in_l`).
+    pub eta: f64,
+    /// Rate of the error units' running-mean centring (a power of two); `None`: off.
+    pub centring: Option<f64>,
+    /// Hidden layers start same-stream magnitudes ×1.5 and cross-stream ×0.5 (3:1);
+    /// off, ×1 everywhere.
+    pub asymmetric_init: bool,
+    pub seed: u64,
+    /// Cells of the target chip's modulator grid (width, height).
+    pub grid: (u32, u32),
+}
+
+impl Default for DualEdNetwork {
+    /// The digits network measured in docs/dual-stream-ed.md: one hidden layer of 200
+    /// units, α = 3 then 6 at the output, η = 100, centring at 2^-7, 3:1 start, on the
+    /// Loihi preset's 32×32 grid.
+    fn default() -> DualEdNetwork {
+        DualEdNetwork {
+            name: "dual_ed_digits".into(),
+            inputs: 64,
+            classes: 10,
+            hidden: vec![200],
+            widths: vec![3.0, 6.0],
+            eta: 100.0,
+            centring: Some(1.0 / 128.0),
+            asymmetric_init: true,
+            seed: 1,
+            grid: (32, 32),
+        }
+    }
+}
+
+/// Round `x > 0` to the learning engine's scale format, `m·2^k` with `m` ≤ 255.
+fn engine_scale(x: f64) -> f64 {
+    let mut k = x.log2().floor() as i32 - 7;
+    let mut m = (x / 2f64.powi(k)).round();
+    if m > 255.0 {
+        m = (m / 2.0).round();
+        k += 1;
+    }
+    m * 2f64.powi(k)
+}
+
+impl DualEdNetwork {
+    /// The default widths for `layers` hidden layers: 3 for the first, 6 for the
+    /// others and the output.
+    pub fn default_widths(layers: usize) -> Vec<f64> {
+        let mut w = vec![6.0; layers + 1];
+        w[0] = 3.0;
+        w
+    }
+
+    /// Steps one training sample takes: input, each hidden layer, output, error.
+    pub fn steps_per_sample(&self) -> u32 {
+        self.hidden.len() as u32 + 3
+    }
+
+    /// Every problem with the options, naming each.
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        let cells = u64::from(self.grid.0) * u64::from(self.grid.1);
+        if self.classes < 2 {
+            p.push(format!("--classes {}: at least 2", self.classes));
+        }
+        if u64::from(self.classes) > cells {
+            p.push(format!(
+                "{} classes but the chip's modulator grid has {} cells ({}×{}): modulo routing needs one region per class",
+                self.classes, cells, self.grid.0, self.grid.1
+            ));
+        }
+        if self.inputs == 0 {
+            p.push("--inputs: at least 1".into());
+        }
+        if self.hidden.is_empty() {
+            p.push("--hidden: at least one hidden layer".into());
+        }
+        for (l, &n) in self.hidden.iter().enumerate() {
+            if n < self.classes {
+                p.push(format!(
+                    "--hidden: layer {} has {n} units, fewer than the {} classes the modulo rule assigns",
+                    l + 1,
+                    self.classes
+                ));
+            }
+        }
+        if self.widths.len() != self.hidden.len() + 1 {
+            p.push(format!(
+                "--widths: {} given; {} needed (each hidden layer, then the output)",
+                self.widths.len(),
+                self.hidden.len() + 1
+            ));
+        }
+        if let Some(w) = self.widths.iter().find(|w| !(**w > 0.0 && w.is_finite())) {
+            p.push(format!("--widths: {w} is not a positive number"));
+        }
+        if !(self.eta > 0.0 && self.eta.is_finite()) {
+            p.push(format!("--lr {}: must be positive", self.eta));
+        }
+        if let Some(r) = self.centring {
+            if !(r > 0.0 && r <= 1.0 && r.log2().fract() == 0.0) {
+                p.push(format!(
+                    "--centring {r}: the error units' register moves at a power of two, 2^-k (e.g. 0.0078125)"
+                ));
+            }
+        }
+        p
+    }
+
+    /// Class `c`'s rectangle of grid cells (the per-class network's regions).
+    pub fn region(&self, c: u32) -> (u32, u32, u32, u32) {
+        EdNetwork {
+            classes: self.classes,
+            grid: self.grid,
+            ..EdNetwork::default()
+        }
+        .region(c)
+    }
+
+    /// Where unit `i` of a hidden layer sits: class `i mod C`'s region, filled row-major
+    /// by the unit's rank among its class's units (wrapping when the layer outnumbers
+    /// the cells), at the cell's centre.
+    fn hidden_position(&self, i: u32) -> (f64, f64) {
+        let c = i % self.classes;
+        let k = i / self.classes;
+        let (x, y, w, h) = self.region(c);
+        let k = k % (w * h).max(1);
+        self.cell_centre(x + k % w, y + k / w)
+    }
+
+    fn cell_centre(&self, x: u32, y: u32) -> (f64, f64) {
+        (
+            (f64::from(x) + 0.5) / f64::from(self.grid.0.max(1)),
+            (f64::from(y) + 0.5) / f64::from(self.grid.1.max(1)),
+        )
+    }
+}
+
+/// The program of `net` (see the module docs), or every problem with its options.
+pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<String>> {
+    let problems = net.problems();
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let epoch = net.steps_per_sample();
+    let graded = |u0: f64, activation: Activation, centring: Option<f64>| Model::Graded {
+        u0,
+        span: 5.0,
+        payload_bits: 8,
+        bias: 0.0,
+        tau_syn: None,
+        activation,
+        event_driven: true,
+        centring,
+    };
+    let sigmoid = |alpha: f64| {
+        graded(
+            alpha * WEIGHT_SCALE * PAYLOAD_MAX,
+            Activation::Sigmoid,
+            None,
+        )
+    };
+    let pop = |name: String, size: u32, model: Model, positions: Vec<(f64, f64)>| Population {
+        name,
+        size,
+        model,
+        sign: Sign::Mixed,
+        positions: Some(Positions::List(positions)),
+    };
+    // A plastic projection onto a layer of width α and fan-in `fan_in`: `sign` is the
+    // synapses' (same stream +, cross stream −), `onto_e` whether the targets are E units.
+    let plastic =
+        |from: &str, to: &str, sign: Sign, onto_e: bool, alpha: f64, fan_in: u32, gain: f64| {
+            let k = engine_scale(net.eta * (2.0 / alpha) / f64::from(fan_in) * WEIGHT_SCALE);
+            let (plus, minus) = if onto_e { (0, 1) } else { (1, 0) };
+            let magnitude = gain / f64::from(fan_in).sqrt() * WEIGHT_SCALE;
+            let rule = format!("dw = {k}*pre*deriv*m{plus} - {k}*pre*deriv*m{minus}");
+            let learning = LearningSpec {
+                rule,
+                params: Default::default(),
+                epoch,
+                overflow: Overflow::Renormalise,
+                traces: Default::default(),
+            };
+            sign_fixed(from, to, sign, magnitude, learning)
+        };
+    let (same, cross) = if net.asymmetric_init {
+        (1.5, 0.5)
+    } else {
+        (1.0, 1.0)
+    };
+    let mut populations = Vec::new();
+    let mut projections = Vec::new();
+    let (mut src_e, mut src_i, mut fan_in) = ("x_e".to_string(), "x_i".to_string(), net.inputs + 1);
+    for (l, &n) in net.hidden.iter().enumerate() {
+        let alpha = net.widths[l];
+        let (e, i) = (format!("l{}e", l + 1), format!("l{}i", l + 1));
+        let at: Vec<(f64, f64)> = (0..n).map(|j| net.hidden_position(j)).collect();
+        populations.push(pop(e.clone(), n, sigmoid(alpha), at.clone()));
+        populations.push(pop(i.clone(), n, sigmoid(alpha), at));
+        projections.extend([
+            plastic(&src_e, &e, Sign::Excitatory, true, alpha, fan_in, same),
+            plastic(&src_i, &e, Sign::Inhibitory, true, alpha, fan_in, cross),
+            plastic(&src_i, &i, Sign::Excitatory, false, alpha, fan_in, same),
+            plastic(&src_e, &i, Sign::Inhibitory, false, alpha, fan_in, cross),
+        ]);
+        (src_e, src_i, fan_in) = (e, i, n);
+    }
+    let alpha_out = net.widths[net.hidden.len()];
+    let mut modulators = Vec::new();
+    for c in 0..net.classes {
+        let (x, y, w, h) = net.region(c);
+        let centre = vec![net.cell_centre(x + w / 2, y + h / 2)];
+        let (out, dp, dm) = (format!("out{c}"), format!("dp{c}"), format!("dm{c}"));
+        populations.extend([
+            pop(out.clone(), 1, sigmoid(alpha_out), centre.clone()),
+            // Error units: input o − t in payload steps (weights ±1), so u0 = 255.
+            pop(
+                dp.clone(),
+                1,
+                graded(PAYLOAD_MAX, Activation::MirroredRamp, net.centring),
+                centre.clone(),
+            ),
+            pop(
+                dm.clone(),
+                1,
+                graded(PAYLOAD_MAX, Activation::Ramp, net.centring),
+                centre,
+            ),
+        ]);
+        projections.extend([
+            plastic(&src_e, &out, Sign::Excitatory, true, alpha_out, fan_in, 1.0),
+            plastic(&src_i, &out, Sign::Inhibitory, true, alpha_out, fan_in, 1.0),
+        ]);
+        for d in [&dp, &dm] {
+            projections.push(fixed(&out, d, Connect::All, Some(1.0)));
+            projections.push(fixed(
+                "target",
+                d,
+                Connect::Sparse(vec![(c, 0, -1.0)]),
+                None,
+            ));
+        }
+        for (name, channel) in [(dp, 0), (dm, 1)] {
+            modulators.push(ModulatorSource {
+                population: name,
+                neurons: None,
+                channel,
+                gain: 1.0,
+                cell: Some((x, y)),
+                region: Some((w, h)),
+            });
+        }
+    }
+    let port = |name: &str, size, sign| Input {
+        name: name.into(),
+        size,
+        source: Source::Graded { payload_bits: 8 },
+        sign,
+        entry_tile: None,
+    };
+    Ok(Program {
+        name: net.name.clone(),
+        seed: net.seed,
+        dt_ms: 1.0,
+        populations,
+        inputs: vec![
+            port("x_e", net.inputs + 1, Sign::Mixed),
+            port("x_i", net.inputs + 1, Sign::Mixed),
+            port("target", net.classes, Sign::Inhibitory),
+        ],
+        projections,
+        probes: Vec::new(),
+        modulators,
+        mapping: MappingHints::default(),
+        grid: Some(GridRegisters {
+            kernel: Kernel {
+                edge: 0.0,
+                corner: 0.0,
+            },
+            decay: 1.0,
+            boundary: Boundary::Absorbing,
+            size: None,
+        }),
+        eprop: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_unit_i_sits_in_class_i_mod_c_region() {
+        let net = DualEdNetwork {
+            hidden: vec![25, 12],
+            widths: vec![3.0, 6.0, 6.0],
+            ..DualEdNetwork::default()
+        };
+        let program = dual_stream_error_diffusion(&net).unwrap();
+        // The Loihi grid cut into 4 columns × 3 rows of 8 × 10 cells: class c's region
+        // starts at ((c mod 4)·8, (c div 4)·10). Hand table for i = 0..25 (i mod 10).
+        let table = [
+            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4,
+        ];
+        for layer in ["l1e", "l1i"] {
+            let p = program
+                .populations
+                .iter()
+                .find(|p| p.name == layer)
+                .unwrap();
+            let Some(Positions::List(at)) = &p.positions else {
+                panic!("{layer} has no position list");
+            };
+            assert_eq!(at.len(), 25);
+            for (i, &(x, y)) in at.iter().enumerate() {
+                let (cx, cy) = ((x * 32.0) as u32, (y * 32.0) as u32);
+                let c = table[i];
+                let (x0, y0) = ((c % 4) * 8, (c / 4) * 10);
+                assert!(
+                    (x0..x0 + 8).contains(&cx) && (y0..y0 + 10).contains(&cy),
+                    "{layer} unit {i} at cell ({cx}, {cy}), not in class {c}'s region"
+                );
+            }
+        }
+        // Two hidden layers: the sample takes 5 steps, every rule's epoch.
+        assert_eq!(net.steps_per_sample(), 5);
+        assert!(program
+            .projections
+            .iter()
+            .filter_map(|p| p.learning.as_ref())
+            .all(|l| l.epoch == 5));
+        // Four sign-fixed projections per hidden layer, two per output.
+        let plastic = program.projections.iter().filter(|p| p.learning.is_some());
+        assert_eq!(plastic.count(), 4 * 2 + 2 * 10);
+    }
+
+    #[test]
+    fn the_rule_scale_is_the_engines_8_bit_mantissa() {
+        for x in [1050.3, 0.77, 255.0, 255.6, 1.0e-3] {
+            let k = engine_scale(x);
+            let e = k.log2().floor() as i32 - 7;
+            let m = k / 2f64.powi(e);
+            assert!(m.fract() == 0.0 && m <= 255.0, "{x} → {k} = {m}·2^{e}");
+            assert!((k - x).abs() / x < 1.0 / 128.0, "{x} → {k}");
+        }
+        assert_eq!(engine_scale(1050.3), 1048.0);
+    }
+}
