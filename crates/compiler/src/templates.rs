@@ -204,16 +204,7 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
         },
         ..net.clone()
     };
-    let graded = |u0: f64, activation: Activation| Model::Graded {
-        u0,
-        span: 5.0,
-        payload_bits: 8,
-        bias: 0.0,
-        tau_syn: None,
-        activation,
-        event_driven: true,
-        centring: None,
-    };
+    let graded = |u0: f64, activation: Activation| graded_unit(u0, activation, None);
     let unit_u0 = net.u0 * WEIGHT_SCALE * PAYLOAD_MAX;
     let half = net.hidden_per_class / 2;
     let (gw, gh) = (net.grid.0.max(1) as f64, net.grid.1.max(1) as f64);
@@ -445,6 +436,21 @@ fn sign_fixed(
         seed: None,
         learning: Some(learning),
         sign: Some(sign),
+    }
+}
+
+/// An event-driven graded unit with 8-bit payloads (every template's units), with an
+/// error unit's centring register where `centring` is set.
+fn graded_unit(u0: f64, activation: Activation, centring: Option<f64>) -> Model {
+    Model::Graded {
+        u0,
+        span: 5.0,
+        payload_bits: 8,
+        bias: 0.0,
+        tau_syn: None,
+        activation,
+        event_driven: true,
+        centring,
     }
 }
 

@@ -11,15 +11,26 @@ pub fn template_dfa(a: TemplateArgs) -> Result<()> {
         ("--shared-hidden", a.shared_hidden),
         ("--diffusion-steps", a.diffusion_steps.is_some()),
         ("--task", a.task.is_some()),
+        ("--routing", a.routing.is_some()),
+        ("--widths", a.widths.is_some()),
+        ("--eta", a.eta.is_some()),
+        ("--centring", a.centring.is_some()),
+        ("--symmetric-init", a.symmetric_init),
     ];
     if let Some((flag, _)) = refused.iter().find(|(_, given)| *given) {
         bail!("{flag} is not an option of `amine template dfa` (it takes --inputs, --classes, --hidden, --rate, --seed)");
     }
     let d = DfaNetwork::default();
+    let hidden = match a.hidden.as_deref() {
+        None => d.hidden,
+        Some(h) => h
+            .parse::<u32>()
+            .map_err(|_| anyhow::anyhow!("--hidden {h}: one number of hidden units"))?,
+    };
     let mut net = DfaNetwork {
         inputs: a.inputs.unwrap_or(d.inputs),
         classes: a.classes.unwrap_or(d.classes),
-        hidden: a.hidden.unwrap_or(d.hidden),
+        hidden,
         rate: a.rate.unwrap_or(d.rate),
         seed: a.seed,
         ..d

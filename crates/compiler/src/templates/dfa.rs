@@ -24,7 +24,7 @@
 //! **Scales** are ED's ([`super::WEIGHT_SCALE`], payload 255 = 1); the logistic
 //! `1/(1 + e^−a)` is the chip's `1/(1 + exp(−2u/u0))` with `u0 = 2`.
 
-use super::{PAYLOAD_MAX, PIPELINE_STEPS, WEIGHT_SCALE};
+use super::{fixed, graded_unit, PAYLOAD_MAX, PIPELINE_STEPS, WEIGHT_SCALE};
 use crate::program::{
     Activation, Connect, Input, LearningSpec, MappingHints, Model, ModulatorSource, Overflow,
     Population, Positions, Program, Projection, Source, Weight,
@@ -110,15 +110,7 @@ impl DfaNetwork {
 
 /// An event-driven graded unit with 8-bit payloads.
 fn graded(u0: f64, activation: Activation) -> Model {
-    Model::Graded {
-        u0,
-        span: 5.0,
-        payload_bits: 8,
-        bias: 0.0,
-        tau_syn: None,
-        activation,
-        event_driven: true,
-    }
+    graded_unit(u0, activation, None)
 }
 
 /// A signed learning projection: weights uniform in `±init_scale/√fan_in`, 9 bits with
@@ -141,22 +133,6 @@ fn plastic(net: &DfaNetwork, from: &str, to: &str, fan_in: u32) -> Projection {
             overflow: Overflow::Renormalise,
             traces: Default::default(),
         }),
-        sign: None,
-    }
-}
-
-/// A projection that does not learn.
-fn fixed(from: &str, to: &str, connect: Connect, w: Option<f64>) -> Projection {
-    Projection {
-        name: None,
-        from: from.into(),
-        to: to.into(),
-        connect,
-        weight: w.map(Weight::Const),
-        delay: 0,
-        weight_bits: None,
-        seed: None,
-        learning: None,
         sign: None,
     }
 }

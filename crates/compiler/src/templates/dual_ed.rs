@@ -33,7 +33,7 @@
 //! output have none (a host-driven bias into a later layer would reach it in the wrong
 //! step). One sample takes `L + 3` steps: input, `L` hidden layers, output, error.
 
-use super::{fixed, sign_fixed, EdNetwork, PAYLOAD_MAX, WEIGHT_SCALE};
+use super::{fixed, graded_unit, sign_fixed, EdNetwork, PAYLOAD_MAX, WEIGHT_SCALE};
 use crate::program::{
     Activation, Connect, Input, LearningSpec, MappingHints, Model, ModulatorSource, Overflow,
     Population, Positions, Program, Source,
@@ -196,16 +196,7 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
         return Err(problems);
     }
     let epoch = net.steps_per_sample();
-    let graded = |u0: f64, activation: Activation, centring: Option<f64>| Model::Graded {
-        u0,
-        span: 5.0,
-        payload_bits: 8,
-        bias: 0.0,
-        tau_syn: None,
-        activation,
-        event_driven: true,
-        centring,
-    };
+    let graded = graded_unit;
     let sigmoid = |alpha: f64| {
         graded(
             alpha * WEIGHT_SCALE * PAYLOAD_MAX,
