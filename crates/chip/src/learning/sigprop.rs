@@ -187,22 +187,18 @@ mod tests {
                 .collect();
             let (p, pull) = float_signals(&hf, &tf, label, f64::from(beta));
             let lsb = 2f64.powi(-i32::from(pb));
-            for k in 0..classes {
+            for (k, &pk) in p.iter().enumerate() {
                 let got = f64::from(sig.probs[k]) * lsb;
-                assert!((got - p[k]).abs() <= 2.0 * lsb, "p[{k}] {got} vs {}", p[k]);
-                let want_c = f64::from(beta) * (f64::from(u8::from(k == label)) - p[k]);
+                assert!((got - pk).abs() <= 2.0 * lsb, "p[{k}] {got} vs {pk}");
+                let want_c = f64::from(beta) * (f64::from(u8::from(k == label)) - pk);
                 let got_c = sig.coef[k] as f64 * lsb;
                 assert!((got_c - want_c).abs() <= 2.0 * lsb * f64::from(beta));
             }
             let plsb = 2f64.powi(-i32::from(pb + f));
-            for j in 0..units {
+            let tol = 2.0 * lsb * f64::from(beta) * classes as f64;
+            for (j, &want) in pull.iter().enumerate() {
                 let got = sig.pull[j] as f64 * plsb;
-                let tol = 2.0 * lsb * f64::from(beta) * classes as f64;
-                assert!(
-                    (got - pull[j]).abs() <= tol,
-                    "pull[{j}] {got} vs {}",
-                    pull[j]
-                );
+                assert!((got - want).abs() <= tol, "pull[{j}] {got} vs {want}");
             }
             assert_eq!(sig.events.latches, (classes * units) as u64);
             assert_eq!(sig.events.softmax_classes, classes as u64);
