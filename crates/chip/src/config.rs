@@ -7,6 +7,7 @@
 //! at once.
 
 pub mod eprop;
+pub mod sigprop;
 
 use crate::error::{Error, ErrorKind, Problem};
 use crate::textfmt;
@@ -180,7 +181,7 @@ impl GridFormat {
 }
 
 /// The per-core learning engine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LearningConfig {
     /// Whether cores have a learning engine at all.
@@ -196,6 +197,9 @@ pub struct LearningConfig {
     /// The e-prop learning engine (`None`: the chip has none; see [`eprop`]).
     #[serde(default)]
     pub eprop: Option<eprop::EpropEngineConfig>,
+    /// The sigprop learning unit (`None`: the chip has none; see [`sigprop`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigprop: Option<sigprop::SigpropUnitConfig>,
     /// The error units' centring register (`None`: the chip has none); its energy is
     /// `costs.centring_update`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -600,9 +604,20 @@ impl ChipConfig {
             );
         }
 
+        if l.sigprop.is_some() {
+            need(
+                l.enabled,
+                "learning.sigprop",
+                "a sigprop unit needs `learning.enabled: true`".into(),
+            );
+        }
+
         p.extend(crate::ranges::problems(self));
         if let Some(e) = &self.learning.eprop {
             p.extend(e.problems(self.core.word_bits));
+        }
+        if let Some(s) = &self.learning.sigprop {
+            p.extend(s.problems(self.core.compartments));
         }
         p
     }

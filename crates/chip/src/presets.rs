@@ -16,6 +16,10 @@ pub const PRESETS: &[(&str, &str)] = &[
         "loihi-eprop",
         include_str!("../../../chip-configs/loihi_eprop.ron"),
     ),
+    (
+        "loihi-sigprop",
+        include_str!("../../../chip-configs/loihi_sigprop.ron"),
+    ),
     ("tiny", include_str!("../../../chip-configs/tiny.ron")),
     (
         "truenorth",

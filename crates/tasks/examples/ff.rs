@@ -1,4 +1,6 @@
-//! Train a feed-forward float reference: `ff RULE [HIDDEN,..] RATE BATCH EPOCHS SEED [TASK] [BETA]`.
+//! Train a feed-forward float reference:
+//! `ff RULE [HIDDEN,..] RATE BATCH EPOCHS SEED [TASK] [BETA] [LOSS] [chip] [CONTEXT_SCALE] [UNIT]`,
+//! UNIT = `RESPONSE_BITS,PROB_BITS` (sigprop's unit widths).
 use amine_tasks::ff::{train, FfConfig, Rule};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -25,6 +27,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(c) = a.get(10) {
         cfg.sigprop.context_scale = c.parse()?;
+    }
+    if let Some(w) = a.get(11) {
+        let (r, p) = w.split_once(',').ok_or("UNIT is RESPONSE_BITS,PROB_BITS")?;
+        cfg.sigprop.unit_widths = Some(amine_tasks::ff::sigprop::UnitWidths {
+            response_bits: r.parse()?,
+            prob_bits: p.parse()?,
+        });
     }
     if a.get(9).map(String::as_str) == Some("chip") {
         cfg.input_bias = Some(0.8);

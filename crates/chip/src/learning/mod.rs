@@ -34,6 +34,7 @@ pub mod eprop_blocks;
 pub mod error_unit;
 mod expr;
 mod named;
+pub mod sigprop;
 pub mod traces;
 pub mod update_unit;
 

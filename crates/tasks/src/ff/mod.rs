@@ -130,6 +130,7 @@ impl FfConfig {
                     beta: 16.0,
                     target_updates: true,
                     context_scale: 1.0,
+                    unit_widths: None,
                 },
                 ..base
             },

@@ -63,6 +63,28 @@ pub struct SigpropConfig {
     /// of the training set: at 1 a context has the inputs' mean.
     #[serde(default = "one")]
     pub context_scale: f64,
+    /// The contrastive loss as a fixed-point learning unit would see it: responses
+    /// rounded to `response_bits` fractional bits, probabilities to `prob_bits`
+    /// (`None`: f64 throughout). The rounding is done here in f64, independently of any
+    /// chip code, to measure what the widths cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_widths: Option<UnitWidths>,
+}
+
+/// Widths of a sigprop learning unit (see [`SigpropConfig::unit_widths`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitWidths {
+    pub response_bits: u8,
+    pub prob_bits: u8,
+}
+
+/// `v` rounded to `bits` fractional bits (`None`: unchanged).
+fn round_to(v: f64, bits: Option<u8>) -> f64 {
+    bits.map_or(v, |b| {
+        let s = f64::from(1u32 << b);
+        (v * s).round() / s
+    })
 }
 
 fn one() -> f64 {
@@ -76,6 +98,7 @@ impl Default for SigpropConfig {
             beta: 1.0,
             target_updates: true,
             context_scale: 1.0,
+            unit_widths: None,
         }
     }
 }
@@ -174,17 +197,25 @@ impl State {
                     grads.add(l - 1, &delta, &below);
                     continue;
                 }
+                let widths = cfg.sigprop.unit_widths;
+                let (rb, pb) = (widths.map(|w| w.response_bits), widths.map(|w| w.prob_bits));
+                let seen = |v: f64| round_to(v, rb);
                 for (k, pk) in p.iter_mut().enumerate() {
                     let t = &self.responses[k][l];
                     *pk = -0.5
                         * self.beta
-                        * h.iter().zip(t).map(|(a, b)| (a - b) * (a - b)).sum::<f64>();
+                        * h.iter()
+                            .zip(t)
+                            .map(|(&a, &b)| (seen(a) - seen(b)).powi(2))
+                            .sum::<f64>();
                 }
                 softmax(&mut p);
+                p.iter_mut().for_each(|v| *v = round_to(*v, pb));
                 let delta: Vec<f64> = (0..h.len())
                     .map(|j| {
-                        let mean: f64 = (0..classes).map(|k| p[k] * self.responses[k][l][j]).sum();
-                        self.beta * (mean - self.responses[y][l][j]) * h[j] * (1.0 - h[j])
+                        let r = |k: usize| seen(self.responses[k][l][j]);
+                        let mean: f64 = (0..classes).map(|k| p[k] * r(k)).sum();
+                        self.beta * (mean - r(y)) * h[j] * (1.0 - h[j])
                     })
                     .collect();
                 let below = grads.acts[l - 1].clone();
@@ -197,7 +228,7 @@ impl State {
                         let g = -self.beta * (f64::from(u8::from(k == y)) - p[k]);
                         acc[l].resize(t.len(), 0.0);
                         for ((a, &t), &h) in acc[l].iter_mut().zip(t).zip(&h) {
-                            *a += g * (h - t) * t * (1.0 - t);
+                            *a += g * (seen(h) - seen(t)) * t * (1.0 - t);
                         }
                     }
                 }

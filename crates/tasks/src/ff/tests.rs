@@ -161,3 +161,30 @@ fn sigprop_updates_follow_each_layers_local_loss() {
         }
     }
 }
+
+/// The unit's widths change sigprop's learning only through rounding: at 1 response
+/// bit the run differs from f64, and the digits settings still learn at 8/16 bits.
+#[test]
+fn sigprop_unit_widths_round_the_layer_loss() {
+    let split = small_split(400);
+    let with = |w: Option<sigprop::UnitWidths>| {
+        let mut cfg = FfConfig {
+            epochs: 3,
+            ..FfConfig::digits(Rule::Sigprop)
+        };
+        cfg.sigprop.unit_widths = w;
+        train(&cfg, &split, &mut |_| {}).unwrap()
+    };
+    let widths = |response_bits, prob_bits| {
+        Some(sigprop::UnitWidths {
+            response_bits,
+            prob_bits,
+        })
+    };
+    let f64_run = with(None);
+    let coarse = with(widths(1, 4));
+    let unit = with(widths(8, 16));
+    assert_ne!(f64_run, coarse);
+    assert_ne!(f64_run, unit);
+    assert!(unit.test_accuracy() > 0.6, "{}", unit.test_accuracy());
+}

@@ -1,0 +1,219 @@
+//! The sigprop learning unit's arithmetic (`learning.sigprop` of the chip
+//! configuration, [`crate::config::sigprop`]): the one place a layer's contrastive
+//! sigprop loss is computed in fixed point.
+//!
+//! For a layer with the sample's responses `h` and the latched responses `t_k` to each
+//! class's context (all unsigned words with `F = response_bits` fractional bits), and
+//! the sample's class `y`:
+//!
+//! ```text
+//! d_k = Σ_j (h_j − t_kj)²                       exact, in units of 2^−2F
+//! p_k = softmax_k(−(β/2)·d_k)                   Q0.P, P = prob_bits
+//! pull_j = β·(t_yj − Σ_k p_k t_kj)              −∂L/∂h_j, Q.(P+F)
+//! coef_k = β·(δ_ky − p_k)                       −∂L/∂t_k = coef_k·(h − t_k), Q.P
+//! ```
+//!
+//! `L = −log p_y` is the layer loss of Kohan, Rietman, Siegelmann, "Signal
+//! Propagation" (arXiv 2204.01723), as `amine_tasks::ff` computes it in f64. The
+//! exponential is `e^−x = 2^−n · e^−r` with `r = x − n·ln 2 ∈ [0, ln 2)` and a
+//! 12-term Taylor series for `e^−r`, all in Q.32 integers, so the result does not
+//! depend on the platform's libm.
+
+use crate::config::sigprop::SigpropEvents;
+
+/// Fractional bits of the exponential's internal arithmetic.
+const EXP_FRAC: u32 = 32;
+/// ln 2 in Q.32 (0.693147180559945309… · 2^32, rounded).
+const LN2_Q32: u128 = 2_977_044_472;
+
+/// A layer's sigprop learning signals, in fixed point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerSignals {
+    /// Softmax probability of each class, Q0.`prob_bits`.
+    pub probs: Vec<u32>,
+    /// Per unit, `β(t_y − Σ_k p_k t_k)` with `prob_bits + response_bits` fractional bits.
+    pub pull: Vec<i64>,
+    /// Per class, `β(δ_ky − p_k)` with `prob_bits` fractional bits.
+    pub coef: Vec<i64>,
+    /// The unit's events for this layer and sample.
+    pub events: SigpropEvents,
+}
+
+/// `e^−x` for `x ≥ 0` given in Q.32, as Q.32 (1.0 is `1 << 32`).
+pub fn exp_neg_q32(x: u128) -> u128 {
+    let n = x / LN2_Q32;
+    if n >= 64 {
+        return 0;
+    }
+    let r = x - n * LN2_Q32;
+    // Horner: e^−r = 1 − r(1 − r/2(1 − r/3(…))).
+    let one: i128 = 1 << EXP_FRAC;
+    let r = r as i128;
+    let mut acc = one;
+    for i in (1..=12i128).rev() {
+        acc = one - ((r * acc) >> EXP_FRAC) / i;
+    }
+    (acc.max(0) as u128) >> n
+}
+
+/// The learning signals of one layer. `responses` holds the sample's `units` responses,
+/// `contexts` the `classes × units` latched context responses, row by row; `label` is
+/// the sample's class, `beta` the integer contrast. Lengths must agree and `label` be a
+/// class: the compiler's checks ([`crate::config::sigprop::SigpropNeeds`]) guarantee
+/// the widths.
+pub fn layer_signals(
+    responses: &[u16],
+    contexts: &[u16],
+    label: usize,
+    beta: u32,
+    response_bits: u8,
+    prob_bits: u8,
+) -> LayerSignals {
+    let units = responses.len();
+    let classes = contexts.len() / units.max(1);
+    debug_assert_eq!(classes * units, contexts.len());
+    debug_assert!(label < classes);
+    let row = |k: usize| &contexts[k * units..(k + 1) * units];
+    let dist: Vec<u64> = (0..classes)
+        .map(|k| {
+            responses
+                .iter()
+                .zip(row(k))
+                .map(|(&h, &t)| (i64::from(h) - i64::from(t)).unsigned_abs().pow(2))
+                .sum()
+        })
+        .collect();
+    let d_min = dist.iter().copied().min().unwrap_or(0);
+    // (β/2)(d_k − d_min) in Q.32: d is in units of 2^−2F.
+    let shift = 2 * u32::from(response_bits) + 1;
+    let e: Vec<u128> = dist
+        .iter()
+        .map(|&d| {
+            let x = u128::from(beta) * u128::from(d - d_min);
+            let x = if shift >= EXP_FRAC {
+                x >> (shift - EXP_FRAC)
+            } else {
+                x << (EXP_FRAC - shift)
+            };
+            exp_neg_q32(x)
+        })
+        .collect();
+    let total: u128 = e.iter().sum();
+    let p_one = 1u128 << prob_bits;
+    let probs: Vec<u32> = e
+        .iter()
+        .map(|&v| ((v * p_one + total / 2) / total) as u32)
+        .collect();
+    let beta = i64::from(beta);
+    let pull = (0..units)
+        .map(|j| {
+            let mix: i64 = (0..classes)
+                .map(|k| i64::from(probs[k]) * i64::from(row(k)[j]))
+                .sum();
+            beta * ((i64::from(row(label)[j]) << prob_bits) - mix)
+        })
+        .collect();
+    let coef = (0..classes)
+        .map(|k| beta * ((i64::from(k == label) << prob_bits) - i64::from(probs[k])))
+        .collect();
+    let (c, u) = (classes as u64, units as u64);
+    LayerSignals {
+        probs,
+        pull,
+        coef,
+        events: SigpropEvents {
+            latches: c * u,
+            distance_terms: c * u,
+            softmax_classes: c,
+            pull_terms: c * u,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exponential_matches_libm_to_a_few_ulps_of_q32() {
+        for &x in &[0.0, 1e-6, 0.3, 0.693, 0.7, 1.0, 2.5, 7.0, 20.0, 40.0] {
+            let q = (x * 2f64.powi(32)).round() as u128;
+            let got = exp_neg_q32(q) as f64 / 2f64.powi(32);
+            assert!((got - (-x).exp()).abs() < 4e-9, "x = {x}: {got}");
+        }
+        assert_eq!(exp_neg_q32(0), 1 << 32);
+        assert_eq!(exp_neg_q32(u128::from(u64::MAX)), 0);
+    }
+
+    /// The f64 layer loss's gradients, written from the formulas in
+    /// docs/feedforward-rules.md, independently of the fixed-point code.
+    fn float_signals(h: &[f64], t: &[Vec<f64>], y: usize, beta: f64) -> (Vec<f64>, Vec<f64>) {
+        let logits: Vec<f64> = t
+            .iter()
+            .map(|tk| {
+                let d: f64 = h.iter().zip(tk).map(|(a, b)| (a - b) * (a - b)).sum();
+                -beta / 2.0 * d
+            })
+            .collect();
+        let m = logits.iter().cloned().fold(f64::MIN, f64::max);
+        let z: f64 = logits.iter().map(|l| (l - m).exp()).sum();
+        let p: Vec<f64> = logits.iter().map(|l| (l - m).exp() / z).collect();
+        let pull = (0..h.len())
+            .map(|j| beta * (t[y][j] - (0..t.len()).map(|k| p[k] * t[k][j]).sum::<f64>()))
+            .collect();
+        (p, pull)
+    }
+
+    #[test]
+    fn signals_match_the_float_loss_within_rounding() {
+        let (units, classes, f, pb) = (24usize, 10usize, 8u8, 16u8);
+        // A fixed pseudo-random layer: a 64-bit LCG.
+        let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 40) % 256) as u16
+        };
+        let h: Vec<u16> = (0..units).map(|_| next()).collect();
+        let ctx: Vec<u16> = (0..classes * units).map(|_| next()).collect();
+        for (label, beta) in [(0usize, 1u32), (3, 4), (9, 16)] {
+            let sig = layer_signals(&h, &ctx, label, beta, f, pb);
+            let real = |v: u16| f64::from(v) / 256.0;
+            let hf: Vec<f64> = h.iter().map(|&v| real(v)).collect();
+            let tf: Vec<Vec<f64>> = ctx
+                .chunks(units)
+                .map(|r| r.iter().map(|&v| real(v)).collect())
+                .collect();
+            let (p, pull) = float_signals(&hf, &tf, label, f64::from(beta));
+            let lsb = 2f64.powi(-i32::from(pb));
+            for (k, &pk) in p.iter().enumerate() {
+                let got = f64::from(sig.probs[k]) * lsb;
+                assert!((got - pk).abs() <= 2.0 * lsb, "p[{k}] {got} vs {pk}");
+                let want_c = f64::from(beta) * (f64::from(u8::from(k == label)) - pk);
+                let got_c = sig.coef[k] as f64 * lsb;
+                assert!((got_c - want_c).abs() <= 2.0 * lsb * f64::from(beta));
+            }
+            let plsb = 2f64.powi(-i32::from(pb + f));
+            let tol = 2.0 * lsb * f64::from(beta) * classes as f64;
+            for (j, &want) in pull.iter().enumerate() {
+                let got = sig.pull[j] as f64 * plsb;
+                assert!((got - want).abs() <= tol, "pull[{j}] {got} vs {want}");
+            }
+            assert_eq!(sig.events.latches, (classes * units) as u64);
+            assert_eq!(sig.events.softmax_classes, classes as u64);
+        }
+    }
+
+    #[test]
+    fn the_nearest_context_wins_and_its_pull_vanishes() {
+        // Two classes, one unit: the sample sits on class 1's context.
+        let sig = layer_signals(&[200], &[0, 200], 1, 16, 8, 16);
+        assert!(sig.probs[1] > sig.probs[0]);
+        // p_1 ≈ 1/(1 + e^−(16/2)·(200/256)²) = 0.9929…; the pull is β·p_0·(200 − 0)/256.
+        let p0 = 1.0 / (1.0 + (8.0f64 * (200.0f64 / 256.0).powi(2)).exp());
+        let want = 16.0 * p0 * 200.0 / 256.0;
+        let got = sig.pull[0] as f64 / 2f64.powi(24);
+        assert!((got - want).abs() < 1e-3, "{got} vs {want}");
+    }
+}
