@@ -91,7 +91,7 @@ pub fn cost(c: &Compilation, t: &Traffic, core_of: &[u32]) -> u64 {
     for (a, list) in t.adj.iter().enumerate() {
         for &(b, w) in list {
             if (b as usize) > a {
-                sum += w * c.hops(core_of[a], core_of[b as usize]) as u64;
+                sum += w * c.place_distance(core_of[a], core_of[b as usize]) as u64;
             }
         }
     }
@@ -138,7 +138,7 @@ fn local(c: &Compilation, t: &Traffic, core_of: &[u32], a: usize, core: u32, ski
     t.adj[a]
         .iter()
         .filter(|&&(b, _)| b as usize != skip && core_of[b as usize] != u32::MAX)
-        .map(|&(b, w)| (w * c.hops(core, core_of[b as usize]) as u64) as i64)
+        .map(|&(b, w)| (w * c.place_distance(core, core_of[b as usize]) as u64) as i64)
         .sum()
 }
 
