@@ -4,8 +4,9 @@
 //! two bins is the number of rows one holds for sources in the other: each is one packet
 //! per source spike, and with no rates known every neuron is assumed to spike equally
 //! often. The cost of a placement is Σ traffic × XY hops between the bins' tiles (cores on
-//! one tile are 0 hops apart). It is an integer, so comparisons are exact and the search
-//! is bit-for-bit deterministic.
+//! one tile are 0 hops apart); on a multi-chip system each chip-to-chip link crossed adds
+//! the link's weight in hops (`Compilation::place_distance`). It is an integer, so
+//! comparisons are exact and the search is bit-for-bit deterministic.
 //!
 //! A greedy start puts the most connected bin at the mesh centre and then, one by one,
 //! the bin most connected to those already placed on the free core that adds the least
