@@ -347,3 +347,73 @@ fn hints_do_not_apply_to_a_compiled_image() {
         text(&run.stderr)
     );
 }
+
+#[test]
+fn compile_onto_a_system_reports_cores_per_chip_and_refuses_what_it_cannot_lay_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("b.img");
+    let json = dir.path().join("b.json");
+    let out = amine(&[
+        "compile",
+        "programs/balanced.ron",
+        "--system",
+        "kapoho-bay",
+        "-o",
+        s(&img),
+        "--json",
+        s(&json),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("of 256 cores"), "{stdout}");
+    assert!(
+        stdout.contains("system `kapoho-bay`: 2 chips of 128 cores"),
+        "{stdout}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let per_chip: u64 = report["system"]["cores_used"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(per_chip, report["cores_used"].as_u64().unwrap());
+    // The image is for the system's mesh: a single chip refuses it.
+    let run = amine(&["run", s(&img), "--chip", "loihi", "--steps", "1"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(text(&run.stderr).contains("kapoho-bay (2 × loihi)"));
+
+    let both = amine(&[
+        "compile",
+        "programs/balanced.ron",
+        "--system",
+        "kapoho-bay",
+        "--chip",
+        "loihi",
+        "-o",
+        s(&dir.path().join("x.img")),
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+    let ring = dir.path().join("ring.ron");
+    std::fs::write(
+        &ring,
+        "System(name: \"ring\", chip: \"loihi\", topology: Links(chips: 3, links: [(0, 1), (1, 2), (0, 2)]), link: (latency_ns: 1.0, energy_pj_per_packet: 1.0, energy_pj_per_flit: 1.0, flit_bits: 32, bandwidth_gbit_s: 1.0))",
+    )
+    .unwrap();
+    let before = listing(dir.path());
+    let out = amine(&[
+        "compile",
+        "programs/balanced.ron",
+        "--system",
+        s(&ring),
+        "-o",
+        s(&dir.path().join("r.img")),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("topology.links"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(listing(dir.path()), before);
+}

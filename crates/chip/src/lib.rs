@@ -36,6 +36,7 @@ pub mod presets;
 pub mod ranges;
 pub mod synapse;
 pub mod system;
+pub mod system_layout;
 pub mod textfmt;
 pub mod units;
 

@@ -7,9 +7,10 @@
 //! chips that do not exist, self or repeated links, chips no link reaches, non-finite or
 //! negative costs, zero bandwidth); presets for published Loihi systems are embedded.
 //!
-//! **Status:** the description, its checks, its presets and the chip-to-chip distance
-//! ([`SystemConfig::hops`]) exist; the compiler does not yet partition a network over
-//! the chips and the simulator does not yet carry packets over the links.
+//! **Status:** the description, its checks, its presets, the chip-to-chip distance
+//! ([`SystemConfig::hops`]) and the layout as one virtual mesh
+//! ([`crate::system_layout`], which the compiler places over) exist; the simulator does
+//! not yet carry packets over the links.
 
 use crate::error::{Error, ErrorKind, Problem};
 use serde::{Deserialize, Serialize};

@@ -31,8 +31,13 @@ pub enum Command {
         /// The network program (RON), or a NIR file (`.nir`, needs `--dt`).
         program: PathBuf,
         /// A preset name (loihi, tiny) or a chip-config RON file.
+        #[arg(long, required_unless_present = "system", conflicts_with = "system")]
+        chip: Option<String>,
+        /// Compile for a multi-chip system instead: a system preset (kapoho-bay, nahuku-8,
+        /// nahuku-32, board-2x4) or a system RON file (docs/systems.md). The image holds
+        /// the system's chips as one mesh; `amine run` does not run it yet.
         #[arg(long)]
-        chip: String,
+        system: Option<String>,
         /// Where to write the chip image (.ron for text, anything else for binary).
         #[arg(short, long)]
         output: PathBuf,

@@ -73,6 +73,7 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
         args::Command::Compile {
             program,
             chip,
+            system,
             output,
             json,
             dt,
@@ -80,7 +81,7 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
             mapping,
         } => cmd::compile::run(
             &program,
-            &chip,
+            cmd::compile::Target::from_args(chip.as_deref(), system.as_deref())?,
             &set,
             &output,
             json.as_deref(),

@@ -37,6 +37,9 @@ pub struct Compilation {
     /// eprop: the e-prop engine's registers (programs with an `eprop` section).
     pub eprop: Option<crate::passes::eprop::EpropPlan>,
     pub image: Option<ChipImage>,
+    /// Set when compiling for a multi-chip system: `chip` is then the system's virtual
+    /// mesh and this maps its tiles back to chips.
+    pub system: Option<amine_chip::system_layout::SystemLayout>,
 }
 
 /// A population or an input: anything a projection can start from.
@@ -254,5 +257,32 @@ impl Compilation {
         let (ax, ay) = self.tile_of(a);
         let (bx, by) = self.tile_of(b);
         ax.abs_diff(bx) + ay.abs_diff(by)
+    }
+
+    /// The placer's distance between two cores: XY hops, plus [`Self::link_weight`] for
+    /// every chip-to-chip link the route crosses (none on a single chip).
+    pub fn place_distance(&self, a: u32, b: u32) -> u32 {
+        let hops = self.hops(a, b);
+        match &self.system {
+            Some(l) => {
+                let crossings = l.crossings(self.tile_of(a), self.tile_of(b));
+                hops.saturating_add(crossings.saturating_mul(self.link_weight()))
+            }
+            None => hops,
+        }
+    }
+
+    /// A chip-to-chip link crossing in on-chip hops: the link's energy for a one-flit
+    /// packet over the mean of the chip's E-W and N-S hop energies, rounded, at least 1.
+    pub fn link_weight(&self) -> u32 {
+        let Some(l) = &self.system else { return 0 };
+        let k = &self.chip.costs;
+        let hop = 0.5 * (k.hop_ew.energy_pj + k.hop_ns.energy_pj);
+        let link = l.link.energy_pj_per_packet + l.link.energy_pj_per_flit;
+        if hop > 0.0 {
+            ((link / hop).round() as u32).max(1)
+        } else {
+            1
+        }
     }
 }

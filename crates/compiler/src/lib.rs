@@ -38,6 +38,7 @@ pub mod positions;
 pub mod program;
 pub mod report;
 pub mod summary;
+pub mod system_report;
 pub mod templates;
 pub mod verify;
 
@@ -46,6 +47,7 @@ pub use error::{Error, ErrorKind, LimitExceeded, Problem};
 pub use report::CompileReport;
 
 use amine_chip::image::ChipImage;
+use amine_chip::system::SystemConfig;
 use amine_chip::ChipConfig;
 use program::MappingHints;
 use std::path::Path;
@@ -74,13 +76,57 @@ pub fn compile_file_with(
     chip: &ChipConfig,
     hints: MappingHints,
 ) -> Result<Compiled, Error> {
-    let text = amine_chip::bounded::read_text(
+    let text = read_program(path)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    compile_str_with(&text, &path.display().to_string(), base, chip, hints)
+}
+
+/// Compile the program file at `path` for the multi-chip `system`, whose chip is `chip`
+/// (resolved by the caller): the chips' meshes as one virtual mesh
+/// ([`SystemConfig::virtual_chip`]), the placer charging every chip-to-chip link a route
+/// crosses. A network the system cannot hold fails like one too big for a chip, with the
+/// system's totals.
+pub fn compile_file_on_system(
+    path: &Path,
+    system: &SystemConfig,
+    chip: &ChipConfig,
+    hints: MappingHints,
+) -> Result<Compiled, Error> {
+    let text = read_program(path)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    compile_str_on_system(
+        &text,
+        &path.display().to_string(),
+        base,
+        system,
+        chip,
+        hints,
+    )
+}
+
+/// [`compile_file_on_system`] for program text.
+pub fn compile_str_on_system(
+    text: &str,
+    origin: &str,
+    base_dir: &Path,
+    system: &SystemConfig,
+    chip: &ChipConfig,
+    hints: MappingHints,
+) -> Result<Compiled, Error> {
+    chip.validate()?;
+    let (virtual_chip, layout) = system.virtual_chip(chip)?;
+    let mut c = passes::parse::run(text, origin, base_dir, virtual_chip)?;
+    c.program.mapping.merge(hints);
+    c.system = Some(layout);
+    compile(c)
+}
+
+fn read_program(path: &Path) -> Result<String, Error> {
+    Ok(amine_chip::bounded::read_text(
         path,
         "network program",
         amine_chip::bounded::limits::PROGRAM,
-    )?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    compile_str_with(&text, &path.display().to_string(), base, chip, hints)
+    )?)
 }
 
 /// Compile program text; `origin` names it in errors, CSV paths are relative to `base_dir`.

@@ -27,6 +27,9 @@ pub struct CompileReport {
     pub quantization: QuantReport,
     pub traffic: TrafficReport,
     pub placement: PlacementReport,
+    /// Compiling for a multi-chip system: cores per chip and chip-to-chip traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<crate::system_report::SystemReport>,
 }
 
 /// Used out of the core's limit.
@@ -154,6 +157,7 @@ pub fn build(c: &Compilation, image: &ChipImage) -> CompileReport {
             round_robin_cost: pl.round_robin_cost,
             sequential_cost: pl.sequential_cost,
         },
+        system: crate::system_report::build(c),
     }
 }
 
@@ -231,6 +235,9 @@ impl CompileReport {
             group(p.sequential_cost),
             ratio(p.sequential_cost)
         );
+        if let Some(sys) = &self.system {
+            sys.text(&mut s);
+        }
         let _ = writeln!(s, "  core  tile     compartments     input axons    output axons    synapse bits            bound by             populations");
         for k in &self.cores {
             let _ = writeln!(

@@ -164,10 +164,11 @@ fn bytes(n: u64) -> String {
     }
 }
 
-/// `amine chip system`: the system, checked (its chip too), and its totals.
-fn show_system(name_or_path: &str) -> Result<()> {
+/// `--system NAME|FILE`: a system preset or description, checked (its chip is not
+/// resolved here).
+pub fn resolve_system(name_or_path: &str) -> Result<amine_chip::system::SystemConfig> {
     use amine_chip::system::{self, SYSTEM_PRESETS};
-    let sys = if SYSTEM_PRESETS.iter().any(|(n, _)| *n == name_or_path) {
+    Ok(if SYSTEM_PRESETS.iter().any(|(n, _)| *n == name_or_path) {
         system::preset(name_or_path)?
     } else {
         let path = std::path::Path::new(name_or_path);
@@ -184,7 +185,12 @@ fn show_system(name_or_path: &str) -> Result<()> {
             amine_chip::bounded::limits::PROGRAM,
         )?;
         system::SystemConfig::from_ron(&text, name_or_path)?
-    };
+    })
+}
+
+/// `amine chip system`: the system, checked (its chip too), and its totals.
+fn show_system(name_or_path: &str) -> Result<()> {
+    let sys = resolve_system(name_or_path)?;
     let chip = presets::resolve(&sys.chip)
         .with_context(|| format!("the chip `{}` of system `{}`", sys.chip, sys.name))?;
     let chips = u64::from(sys.chips());

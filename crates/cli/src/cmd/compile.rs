@@ -9,22 +9,53 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use std::time::Instant;
 
+/// What `amine compile` maps onto: `--chip` or `--system`.
+pub enum Target<'a> {
+    Chip(&'a str),
+    System(&'a str),
+}
+
+impl<'a> Target<'a> {
+    pub fn from_args(chip: Option<&'a str>, system: Option<&'a str>) -> Result<Target<'a>> {
+        match (chip, system) {
+            (Some(c), None) => Ok(Target::Chip(c)),
+            (None, Some(s)) => Ok(Target::System(s)),
+            _ => anyhow::bail!("give exactly one of --chip and --system"),
+        }
+    }
+}
+
 pub fn run(
     program: &Path,
-    chip: &str,
+    target: Target,
     sets: &[String],
     output: &Path,
     json: Option<&Path>,
     dt: Option<f64>,
     mapping: &MappingArgs,
 ) -> Result<()> {
-    let config = resolve_chip(chip, sets)?.config;
     let hints = mapping.hints()?;
     let start = Instant::now();
-    let compiled = if amine_nir::is_nir_path(program) {
-        compile_nir(program, &config, dt, hints)?
-    } else {
-        amine_compiler::compile_file_with(program, &config, hints)?
+    let compiled = match target {
+        Target::Chip(chip) => {
+            let config = resolve_chip(chip, sets)?.config;
+            if amine_nir::is_nir_path(program) {
+                compile_nir(program, &config, dt, hints)?
+            } else {
+                amine_compiler::compile_file_with(program, &config, hints)?
+            }
+        }
+        Target::System(name) => {
+            let system = crate::cmd::chip::resolve_system(name)?;
+            let config = resolve_chip(&system.chip, sets).with_context(|| {
+                format!("the chip `{}` of system `{}`", system.chip, system.name)
+            })?;
+            anyhow::ensure!(
+                !amine_nir::is_nir_path(program),
+                "--system takes a network program; a NIR file is compiled with --chip only"
+            );
+            amine_compiler::compile_file_on_system(program, &system, &config.config, hints)?
+        }
     };
     let elapsed = start.elapsed();
     // Both outputs are prepared before either is written, and written atomically.

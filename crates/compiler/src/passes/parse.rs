@@ -65,6 +65,7 @@ pub fn from_program(
         routing: None,
         eprop: None,
         image: None,
+        system: None,
     })
 }
 

@@ -4,8 +4,9 @@
 //! two bins is the number of rows one holds for sources in the other: each is one packet
 //! per source spike, and with no rates known every neuron is assumed to spike equally
 //! often. The cost of a placement is Σ traffic × XY hops between the bins' tiles (cores on
-//! one tile are 0 hops apart). It is an integer, so comparisons are exact and the search
-//! is bit-for-bit deterministic.
+//! one tile are 0 hops apart); on a multi-chip system each chip-to-chip link crossed adds
+//! the link's weight in hops (`Compilation::place_distance`). It is an integer, so
+//! comparisons are exact and the search is bit-for-bit deterministic.
 //!
 //! A greedy start puts the most connected bin at the mesh centre and then, one by one,
 //! the bin most connected to those already placed on the free core that adds the least
@@ -91,7 +92,7 @@ pub fn cost(c: &Compilation, t: &Traffic, core_of: &[u32]) -> u64 {
     for (a, list) in t.adj.iter().enumerate() {
         for &(b, w) in list {
             if (b as usize) > a {
-                sum += w * c.hops(core_of[a], core_of[b as usize]) as u64;
+                sum += w * c.place_distance(core_of[a], core_of[b as usize]) as u64;
             }
         }
     }
@@ -138,7 +139,7 @@ fn local(c: &Compilation, t: &Traffic, core_of: &[u32], a: usize, core: u32, ski
     t.adj[a]
         .iter()
         .filter(|&&(b, _)| b as usize != skip && core_of[b as usize] != u32::MAX)
-        .map(|&(b, w)| (w * c.hops(core, core_of[b as usize]) as u64) as i64)
+        .map(|&(b, w)| (w * c.place_distance(core, core_of[b as usize]) as u64) as i64)
         .sum()
 }
 
