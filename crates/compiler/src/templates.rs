@@ -326,11 +326,8 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
         projections.extend([
             plastic(&he, &out, Sign::Excitatory, 0),
             plastic(&hi, &out, Sign::Inhibitory, 1),
-            fixed(&out, &dp, Connect::All, Some(1.0)),
-            fixed(&out, &dm, Connect::All, Some(1.0)),
-            fixed("target", &dp, Connect::Sparse(vec![(c, 0, -1.0)]), None),
-            fixed("target", &dm, Connect::Sparse(vec![(c, 0, -1.0)]), None),
         ]);
+        projections.extend(error_unit_wiring(c, &out, &dp, &dm));
         let (x, y, w, h) = net.region(c);
         let (cell, region) = match net.credit {
             Credit::Broadcast => ((x, y), Some((w, h))),
@@ -359,23 +356,8 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
             });
         }
     }
-    let port = |name: &str, size, sign| Input {
-        name: name.into(),
-        size,
-        source: Source::Graded { payload_bits: 8 },
-        sign,
-        entry_tile: None,
-    };
     let registers = match net.credit {
-        Credit::Broadcast => GridRegisters {
-            kernel: Kernel {
-                edge: 0.0,
-                corner: 0.0,
-            },
-            decay: 1.0,
-            boundary: Boundary::Absorbing,
-            size: None,
-        },
+        Credit::Broadcast => broadcast_registers(),
         Credit::Diffusion {
             edge,
             corner,
@@ -388,23 +370,14 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
             size: None,
         },
     };
-    Program {
-        name: net.name.clone(),
-        seed: net.seed,
-        dt_ms: 1.0,
+    classifier_program(
+        (&net.name, net.seed),
+        (net.inputs, net.classes),
         populations,
-        inputs: vec![
-            port("x_e", net.inputs + 1, Sign::Mixed),
-            port("x_i", net.inputs + 1, Sign::Mixed),
-            port("target", net.classes, Sign::Inhibitory),
-        ],
         projections,
-        probes: Vec::new(),
         modulators,
-        mapping: MappingHints::default(),
-        grid: Some(registers),
-        eprop: None,
-    }
+        registers,
+    )
 }
 
 /// An all-to-all plastic projection of 8-bit magnitudes fixed to `sign`, starting
@@ -452,6 +425,68 @@ fn graded_unit(u0: f64, activation: Activation, centring: Option<f64>) -> Model 
         event_driven: true,
         centring,
     }
+}
+
+/// The program of a classifier template: graded ports `x_e`, `x_i` (`inputs + 1`
+/// values: the sample, then the bias unit) and `target` (one value per class), the
+/// template's populations, projections and grid injections, and its grid registers.
+fn classifier_program(
+    (name, seed): (&str, u64),
+    (inputs, classes): (u32, u32),
+    populations: Vec<Population>,
+    projections: Vec<Projection>,
+    modulators: Vec<ModulatorSource>,
+    registers: GridRegisters,
+) -> Program {
+    let port = |name: &str, size, sign| Input {
+        name: name.into(),
+        size,
+        source: Source::Graded { payload_bits: 8 },
+        sign,
+        entry_tile: None,
+    };
+    Program {
+        name: name.into(),
+        seed,
+        dt_ms: 1.0,
+        populations,
+        inputs: vec![
+            port("x_e", inputs + 1, Sign::Mixed),
+            port("x_i", inputs + 1, Sign::Mixed),
+            port("target", classes, Sign::Inhibitory),
+        ],
+        projections,
+        probes: Vec::new(),
+        modulators,
+        mapping: MappingHints::default(),
+        grid: Some(registers),
+        eprop: None,
+    }
+}
+
+/// Grid registers that carry an injection to exactly the cells it names, in the step
+/// it is made: no kernel, decay 1.
+fn broadcast_registers() -> GridRegisters {
+    GridRegisters {
+        kernel: Kernel {
+            edge: 0.0,
+            corner: 0.0,
+        },
+        decay: 1.0,
+        boundary: Boundary::Absorbing,
+        size: None,
+    }
+}
+
+/// Class `c`'s error units `dp`, `dm` hear its output `out` through weight +1 and
+/// component `c` of the target port through weight −1.
+fn error_unit_wiring(c: u32, out: &str, dp: &str, dm: &str) -> [Projection; 4] {
+    [
+        fixed(out, dp, Connect::All, Some(1.0)),
+        fixed(out, dm, Connect::All, Some(1.0)),
+        fixed("target", dp, Connect::Sparse(vec![(c, 0, -1.0)]), None),
+        fixed("target", dm, Connect::Sparse(vec![(c, 0, -1.0)]), None),
+    ]
 }
 
 /// A fixed projection (the error units' wiring).

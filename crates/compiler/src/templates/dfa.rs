@@ -24,13 +24,15 @@
 //! **Scales** are ED's ([`super::WEIGHT_SCALE`], payload 255 = 1); the logistic
 //! `1/(1 + e^−a)` is the chip's `1/(1 + exp(−2u/u0))` with `u0 = 2`.
 
-use super::{fixed, graded_unit, PAYLOAD_MAX, PIPELINE_STEPS, WEIGHT_SCALE};
-use crate::program::{
-    Activation, Connect, Input, LearningSpec, MappingHints, Model, ModulatorSource, Overflow,
-    Population, Positions, Program, Projection, Source, Weight,
+use super::{
+    broadcast_registers, classifier_program, error_unit_wiring, graded_unit, PAYLOAD_MAX,
+    PIPELINE_STEPS, WEIGHT_SCALE,
 };
-use amine_chip::config::{Boundary, Kernel};
-use amine_chip::image::{GridRegisters, Sign};
+use crate::program::{
+    Activation, Connect, LearningSpec, Model, ModulatorSource, Overflow, Population, Positions,
+    Program, Projection, Weight,
+};
+use amine_chip::image::Sign;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -160,17 +162,6 @@ fn feedback_sources(net: &DfaNetwork, c: u32, b: &[f64]) -> Vec<ModulatorSource>
     out
 }
 
-/// A graded input port of 8-bit payloads.
-fn port(name: &str, size: u32, sign: Sign) -> Input {
-    Input {
-        name: name.into(),
-        size,
-        source: Source::Graded { payload_bits: 8 },
-        sign,
-        entry_tile: None,
-    }
-}
-
 /// The program of `net` (see the module docs).
 pub fn dfa(net: &DfaNetwork) -> Program {
     let (gw, gh) = (net.grid.0.max(1) as f64, net.grid.1.max(1) as f64);
@@ -223,38 +214,16 @@ pub fn dfa(net: &DfaNetwork) -> Program {
                 here,
             ),
         ]);
-        projections.extend([
-            plastic("h", &out, net.hidden),
-            fixed(&out, &dp, Connect::All, Some(1.0)),
-            fixed(&out, &dm, Connect::All, Some(1.0)),
-            fixed("target", &dp, Connect::Sparse(vec![(c, 0, -1.0)]), None),
-            fixed("target", &dm, Connect::Sparse(vec![(c, 0, -1.0)]), None),
-        ]);
+        projections.extend([plastic("h", &out, net.hidden)]);
+        projections.extend(error_unit_wiring(c, &out, &dp, &dm));
         modulators.extend(feedback_sources(net, c, &b[c as usize]));
     }
-    Program {
-        name: net.name.clone(),
-        seed: net.seed,
-        dt_ms: 1.0,
+    classifier_program(
+        (&net.name, net.seed),
+        (net.inputs, net.classes),
         populations,
-        inputs: vec![
-            port("x_e", net.inputs + 1, Sign::Mixed),
-            port("x_i", net.inputs + 1, Sign::Mixed),
-            port("target", net.classes, Sign::Inhibitory),
-        ],
         projections,
-        probes: Vec::new(),
         modulators,
-        mapping: MappingHints::default(),
-        grid: Some(GridRegisters {
-            kernel: Kernel {
-                edge: 0.0,
-                corner: 0.0,
-            },
-            decay: 1.0,
-            boundary: Boundary::Absorbing,
-            size: None,
-        }),
-        eprop: None,
-    }
+        broadcast_registers(),
+    )
 }

@@ -33,13 +33,14 @@
 //! output have none (a host-driven bias into a later layer would reach it in the wrong
 //! step). One sample takes `L + 3` steps: input, `L` hidden layers, output, error.
 
-use super::{fixed, graded_unit, sign_fixed, EdNetwork, PAYLOAD_MAX, WEIGHT_SCALE};
-use crate::program::{
-    Activation, Connect, Input, LearningSpec, MappingHints, Model, ModulatorSource, Overflow,
-    Population, Positions, Program, Source,
+use super::{
+    broadcast_registers, classifier_program, error_unit_wiring, graded_unit, sign_fixed, EdNetwork,
+    PAYLOAD_MAX, WEIGHT_SCALE,
 };
-use amine_chip::config::{Boundary, Kernel};
-use amine_chip::image::{GridRegisters, Sign};
+use crate::program::{
+    Activation, LearningSpec, Model, ModulatorSource, Overflow, Population, Positions, Program,
+};
+use amine_chip::image::Sign;
 
 /// A shared dual-stream network with modulo routing.
 #[derive(Debug, Clone, PartialEq)]
@@ -276,15 +277,9 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
             plastic(&src_e, &out, Sign::Excitatory, true, alpha_out, fan_in, 1.0),
             plastic(&src_i, &out, Sign::Inhibitory, true, alpha_out, fan_in, 1.0),
         ]);
-        for d in [&dp, &dm] {
-            projections.push(fixed(&out, d, Connect::All, Some(1.0)));
-            projections.push(fixed(
-                "target",
-                d,
-                Connect::Sparse(vec![(c, 0, -1.0)]),
-                None,
-            ));
-        }
+        // Each error unit's two inputs side by side (the order the shipped programs have).
+        let [o_dp, o_dm, t_dp, t_dm] = error_unit_wiring(c, &out, &dp, &dm);
+        projections.extend([o_dp, t_dp, o_dm, t_dm]);
         for (name, channel) in [(dp, 0), (dm, 1)] {
             modulators.push(ModulatorSource {
                 population: name,
@@ -296,38 +291,14 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
             });
         }
     }
-    let port = |name: &str, size, sign| Input {
-        name: name.into(),
-        size,
-        source: Source::Graded { payload_bits: 8 },
-        sign,
-        entry_tile: None,
-    };
-    Ok(Program {
-        name: net.name.clone(),
-        seed: net.seed,
-        dt_ms: 1.0,
+    Ok(classifier_program(
+        (&net.name, net.seed),
+        (net.inputs, net.classes),
         populations,
-        inputs: vec![
-            port("x_e", net.inputs + 1, Sign::Mixed),
-            port("x_i", net.inputs + 1, Sign::Mixed),
-            port("target", net.classes, Sign::Inhibitory),
-        ],
         projections,
-        probes: Vec::new(),
         modulators,
-        mapping: MappingHints::default(),
-        grid: Some(GridRegisters {
-            kernel: Kernel {
-                edge: 0.0,
-                corner: 0.0,
-            },
-            decay: 1.0,
-            boundary: Boundary::Absorbing,
-            size: None,
-        }),
-        eprop: None,
-    })
+        broadcast_registers(),
+    ))
 }
 
 #[cfg(test)]
