@@ -1,10 +1,14 @@
 //! Train a feed-forward float reference:
 //! `ff RULE [HIDDEN,..] RATE BATCH EPOCHS SEED [TASK] [BETA] [LOSS] [chip] [CONTEXT_SCALE] [UNIT]`,
-//! UNIT = `RESPONSE_BITS,PROB_BITS` (sigprop's unit widths).
+//! UNIT = `RESPONSE_BITS,PROB_BITS` (sigprop's unit widths), then any of
+//! `decay=F` (rate decay per epoch), `complement=1` (inputs with their complements),
+//! `readout=sum` (sigprop: distances summed over layers), `targets=0` (no context
+//! updates), `init=F` (initial weight scale), `wd=F` (weight decay).
 use amine_tasks::ff::{train, FfConfig, Rule};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let a: Vec<String> = std::env::args().skip(1).collect();
+    let (a, opts): (Vec<String>, Vec<String>) =
+        std::env::args().skip(1).partition(|v| !v.contains('='));
     let rule = match a[0].as_str() {
         "backprop" => Rule::Backprop,
         "dfa" => Rule::Dfa,
@@ -37,6 +41,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if a.get(9).map(String::as_str) == Some("chip") {
         cfg.input_bias = Some(0.8);
+    }
+    for o in &opts {
+        let (k, v) = o.split_once('=').ok_or("options are KEY=VALUE")?;
+        match k {
+            "decay" => cfg.rate_decay = v.parse()?,
+            "complement" => cfg.complement_inputs = v == "1",
+            "readout" if v == "sum" => cfg.sigprop.readout = amine_tasks::ff::sigprop::Readout::Sum,
+            "readout" if v == "mean" => {
+                cfg.sigprop.readout = amine_tasks::ff::sigprop::Readout::Mean
+            }
+            "readout" => cfg.sigprop.readout = amine_tasks::ff::sigprop::Readout::Last,
+            "targets" => cfg.sigprop.target_updates = v == "1",
+            "init" => cfg.init_scale = v.parse()?,
+            "context" if v == "mean" => {
+                cfg.sigprop.context = amine_tasks::ff::sigprop::ContextForm::ClassMean
+            }
+            "wd" => cfg.weight_decay = v.parse()?,
+            _ => return Err(format!("unknown option {k}").into()),
+        }
     }
     let split = amine_tasks::parse_task(&task)?.load()?;
     let r = train(&cfg, &split, &mut |e| {
