@@ -143,6 +143,7 @@ impl FfConfig {
             Rule::Sigprop => FfConfig {
                 hidden: vec![128, 64],
                 batch: 16,
+                complement_inputs: true,
                 sigprop: SigpropConfig {
                     loss: sigprop::Loss::Contrastive,
                     beta: 16.0,
@@ -150,10 +151,40 @@ impl FfConfig {
                     context_scale: 1.0,
                     unit_widths: None,
                     readout: sigprop::Readout::Last,
-                    context: sigprop::ContextForm::Random,
+                    context: sigprop::ContextForm::ClassMean,
                 },
                 ..base
             },
+        }
+    }
+
+    /// The MNIST-subset settings of `rule` (docs/feedforward-rules.md): the digits
+    /// settings, except sigprop's, which keep random contexts at half the inputs' mean
+    /// and no complement stream, and decay the rate by 0.85 an epoch over 15 epochs.
+    pub fn mnist(rule: Rule) -> FfConfig {
+        let digits = FfConfig::digits(rule);
+        match rule {
+            Rule::Sigprop => FfConfig {
+                complement_inputs: false,
+                rate_decay: 0.85,
+                epochs: 15,
+                sigprop: SigpropConfig {
+                    context: sigprop::ContextForm::Random,
+                    context_scale: 0.5,
+                    ..digits.sigprop
+                },
+                ..digits
+            },
+            _ => digits,
+        }
+    }
+
+    /// The settings of `rule` for `task`: [`FfConfig::digits`] for the digits,
+    /// [`FfConfig::mnist`] for the image tasks.
+    pub fn for_task(rule: Rule, task: &crate::TaskSpec) -> FfConfig {
+        match task {
+            crate::TaskSpec::Digits => FfConfig::digits(rule),
+            _ => FfConfig::mnist(rule),
         }
     }
 
@@ -176,6 +207,13 @@ impl FfConfig {
                     "{name} = {v}: must be finite and > 0"
                 )));
             }
+        }
+        if !(self.weight_decay.is_finite() && (0.0..1.0).contains(&(self.rate * self.weight_decay)))
+        {
+            return Err(Error::config(format!(
+                "weight_decay = {}: must be ≥ 0 with rate · weight_decay < 1",
+                self.weight_decay
+            )));
         }
         if self.batch == 0 {
             return Err(Error::config("batch = 0: must be at least 1"));
@@ -279,8 +317,7 @@ impl Learner {
                 .collect(),
             _ => Vec::new(),
         };
-        let sigprop = (cfg.rule == Rule::Sigprop)
-            .then(|| sigprop::State::new(cfg, train, classes));
+        let sigprop = (cfg.rule == Rule::Sigprop).then(|| sigprop::State::new(cfg, train, classes));
         Learner {
             cfg: cfg.clone(),
             mlp,

@@ -171,7 +171,10 @@ impl State {
                 for (x, &y) in train.inputs.iter().zip(&train.labels) {
                     let y = usize::from(y);
                     count[y] += 1;
-                    sum[y].iter_mut().zip(x).for_each(|(s, &v)| *s += f64::from(v));
+                    sum[y]
+                        .iter_mut()
+                        .zip(x)
+                        .for_each(|(s, &v)| *s += f64::from(v));
                 }
                 for (s, &n) in sum.iter_mut().zip(&count) {
                     s.iter_mut()
@@ -192,6 +195,11 @@ impl State {
     #[cfg(test)]
     pub fn contexts(&self) -> &[Vec<f64>] {
         &self.contexts
+    }
+
+    #[cfg(test)]
+    pub fn set_responses(&mut self, responses: Vec<Vec<Vec<f64>>>) {
+        self.responses = responses;
     }
 
     fn propagate(&mut self, mlp: &Mlp) {
@@ -244,7 +252,10 @@ impl State {
             let y = usize::from(y);
             count[y] += 1;
             for l in 0..layers {
-                sum[y][l].iter_mut().zip(&acts[l]).for_each(|(s, a)| *s += a);
+                sum[y][l]
+                    .iter_mut()
+                    .zip(&acts[l])
+                    .for_each(|(s, a)| *s += a);
             }
         }
         for (s, &n) in sum.iter_mut().zip(&count) {
