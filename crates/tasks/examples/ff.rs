@@ -1,22 +1,29 @@
 //! Train a feed-forward float reference:
-//! `ff RULE [HIDDEN,..] RATE BATCH EPOCHS SEED [TASK] [BETA] [LOSS] [chip] [CONTEXT_SCALE] [UNIT]`,
-//! UNIT = `RESPONSE_BITS,PROB_BITS` (sigprop's unit widths).
+//! `ff RULE [HIDDEN,..] RATE BATCH EPOCHS SEED [TASK] [BETA] [LOSS] [chip] [CONTEXT_SCALE] [UNIT]`
+//! from `FfConfig::for_task`,
+//! UNIT = `RESPONSE_BITS,PROB_BITS` (sigprop's unit widths), then any of
+//! `decay=F` (rate decay per epoch), `complement=1` (inputs with their complements),
+//! `readout=sum|mean|last` (sigprop: distances summed over layers, to class-mean
+//! responses, last layer), `context=mean|random` (sigprop's context form), `targets=0` (no context
+//! updates), `init=F` (initial weight scale), `wd=F` (weight decay).
 use amine_tasks::ff::{train, FfConfig, Rule};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let a: Vec<String> = std::env::args().skip(1).collect();
+    let (a, opts): (Vec<String>, Vec<String>) =
+        std::env::args().skip(1).partition(|v| !v.contains('='));
     let rule = match a[0].as_str() {
         "backprop" => Rule::Backprop,
         "dfa" => Rule::Dfa,
         _ => Rule::Sigprop,
     };
-    let mut cfg = FfConfig::digits(rule);
+    let task = a.get(6).cloned().unwrap_or_else(|| "digits".into());
+    let spec = amine_tasks::parse_task(&task)?;
+    let mut cfg = FfConfig::for_task(rule, &spec);
     cfg.hidden = a[1].split(',').map(|v| v.parse().unwrap()).collect();
     cfg.rate = a[2].parse()?;
     cfg.batch = a[3].parse()?;
     cfg.epochs = a[4].parse()?;
     cfg.seed = a[5].parse()?;
-    let task = a.get(6).cloned().unwrap_or_else(|| "digits".into());
     if let Some(b) = a.get(7) {
         cfg.sigprop.beta = b.parse()?;
     }
@@ -38,7 +45,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if a.get(9).map(String::as_str) == Some("chip") {
         cfg.input_bias = Some(0.8);
     }
-    let split = amine_tasks::parse_task(&task)?.load()?;
+    for o in &opts {
+        let (k, v) = o.split_once('=').ok_or("options are KEY=VALUE")?;
+        match k {
+            "decay" => cfg.rate_decay = v.parse()?,
+            "complement" => cfg.complement_inputs = v == "1",
+            "readout" if v == "sum" => cfg.sigprop.readout = amine_tasks::ff::sigprop::Readout::Sum,
+            "readout" if v == "mean" => {
+                cfg.sigprop.readout = amine_tasks::ff::sigprop::Readout::Mean
+            }
+            "readout" => cfg.sigprop.readout = amine_tasks::ff::sigprop::Readout::Last,
+            "targets" => cfg.sigprop.target_updates = v == "1",
+            "init" => cfg.init_scale = v.parse()?,
+            "context" if v == "mean" => {
+                cfg.sigprop.context = amine_tasks::ff::sigprop::ContextForm::ClassMean
+            }
+            "context" => cfg.sigprop.context = amine_tasks::ff::sigprop::ContextForm::Random,
+            "wd" => cfg.weight_decay = v.parse()?,
+            _ => return Err(format!("unknown option {k}").into()),
+        }
+    }
+    let split = spec.load()?;
     let r = train(&cfg, &split, &mut |e| {
         println!(
             "epoch {} train {:.4} test {:.4}",

@@ -150,6 +150,7 @@ fn chip_rows(
 
 /// The float references of backprop, DFA (Nøkland's form) and sigprop.
 fn float_rows(a: &RulesArgs, split: &amine_tasks::Split) -> Result<Vec<Row>> {
+    let task = amine_tasks::parse_task(&a.task)?;
     let mut rows = Vec::new();
     for rule in [Rule::Backprop, Rule::Dfa, Rule::Sigprop] {
         let label = match rule {
@@ -161,7 +162,7 @@ fn float_rows(a: &RulesArgs, split: &amine_tasks::Split) -> Result<Vec<Row>> {
             let cfg = FfConfig {
                 epochs: a.epochs,
                 seed,
-                ..FfConfig::digits(rule)
+                ..FfConfig::for_task(rule, &task)
             };
             let r = ff::train(&cfg, split, &mut |_| {})?;
             errln!("{} seed {seed}: f64 {:.4}", rule.name(), r.test_accuracy());

@@ -97,6 +97,21 @@ pub struct FfConfig {
     /// and each unit's own derivative enters its update).
     #[serde(default = "yes")]
     pub feedback_derivative: bool,
+    /// Each input `x` is presented together with its complement `1 − x` (two streams, as
+    /// Error Diffusion's `x_e`/`x_i` ports carry a sample), doubling the input width.
+    #[serde(default)]
+    pub complement_inputs: bool,
+    /// The step of epoch `e` (from 1) is `rate · rate_decay^(e−1)`.
+    #[serde(default = "unit")]
+    pub rate_decay: f64,
+    /// Every update also shrinks each weight by `rate · weight_decay · w` (not the
+    /// biases).
+    #[serde(default)]
+    pub weight_decay: f64,
+}
+
+fn unit() -> f64 {
+    1.0
 }
 
 fn yes() -> bool {
@@ -118,6 +133,9 @@ impl FfConfig {
             sigprop: SigpropConfig::default(),
             input_bias: None,
             feedback_derivative: true,
+            complement_inputs: false,
+            rate_decay: 1.0,
+            weight_decay: 0.0,
         };
         match rule {
             Rule::Backprop => FfConfig { rate: 1.0, ..base },
@@ -125,15 +143,48 @@ impl FfConfig {
             Rule::Sigprop => FfConfig {
                 hidden: vec![128, 64],
                 batch: 16,
+                complement_inputs: true,
                 sigprop: SigpropConfig {
                     loss: sigprop::Loss::Contrastive,
                     beta: 16.0,
                     target_updates: true,
                     context_scale: 1.0,
                     unit_widths: None,
+                    readout: sigprop::Readout::Last,
+                    context: sigprop::ContextForm::ClassMean,
                 },
                 ..base
             },
+        }
+    }
+
+    /// The MNIST-subset settings of `rule` (docs/feedforward-rules.md): the digits
+    /// settings, except sigprop's, which keep random contexts at half the inputs' mean
+    /// and no complement stream, and decay the rate by 0.85 an epoch over 15 epochs.
+    pub fn mnist(rule: Rule) -> FfConfig {
+        let digits = FfConfig::digits(rule);
+        match rule {
+            Rule::Sigprop => FfConfig {
+                complement_inputs: false,
+                rate_decay: 0.85,
+                epochs: 15,
+                sigprop: SigpropConfig {
+                    context: sigprop::ContextForm::Random,
+                    context_scale: 0.5,
+                    ..digits.sigprop
+                },
+                ..digits
+            },
+            _ => digits,
+        }
+    }
+
+    /// The settings of `rule` for `task`: [`FfConfig::digits`] for the digits,
+    /// [`FfConfig::mnist`] for the image tasks.
+    pub fn for_task(rule: Rule, task: &crate::TaskSpec) -> FfConfig {
+        match task {
+            crate::TaskSpec::Digits => FfConfig::digits(rule),
+            _ => FfConfig::mnist(rule),
         }
     }
 
@@ -149,12 +200,20 @@ impl FfConfig {
             ("init_scale", self.init_scale),
             ("feedback_scale", self.feedback_scale),
             ("sigprop.beta", self.sigprop.beta),
+            ("rate_decay", self.rate_decay),
         ] {
             if !(v.is_finite() && v > 0.0) {
                 return Err(Error::config(format!(
                     "{name} = {v}: must be finite and > 0"
                 )));
             }
+        }
+        if !(self.weight_decay.is_finite() && (0.0..1.0).contains(&(self.rate * self.weight_decay)))
+        {
+            return Err(Error::config(format!(
+                "weight_decay = {}: must be ≥ 0 with rate · weight_decay < 1",
+                self.weight_decay
+            )));
         }
         if self.batch == 0 {
             return Err(Error::config("batch = 0: must be at least 1"));
@@ -177,7 +236,8 @@ impl FfConfig {
     /// Layer widths from the input (with the constant input, if any): `inputs,
     /// hidden…` (and `classes` unless sigprop).
     pub fn sizes(&self, inputs: usize, classes: usize) -> Vec<usize> {
-        let mut s = vec![inputs + usize::from(self.input_bias.is_some())];
+        let streams = 1 + usize::from(self.complement_inputs);
+        let mut s = vec![streams * inputs + usize::from(self.input_bias.is_some())];
         s.extend(&self.hidden);
         if self.rule != Rule::Sigprop {
             s.push(classes);
@@ -212,11 +272,21 @@ impl FfResult {
     }
 }
 
-/// A sample as the network's input: f64, with the constant input appended if any.
-pub(crate) fn input(cfg: &FfConfig, x: &[f32]) -> Vec<f64> {
-    let mut v: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+/// A sample or context in the input space as the network's input: followed by the
+/// complements `1 − x` if [`FfConfig::complement_inputs`], then the constant input if any.
+pub(crate) fn input_of(cfg: &FfConfig, mut v: Vec<f64>) -> Vec<f64> {
+    if cfg.complement_inputs {
+        let n = v.len();
+        v.extend_from_within(..n);
+        v[n..].iter_mut().for_each(|c| *c = 1.0 - *c);
+    }
     v.extend(cfg.input_bias);
     v
+}
+
+/// A sample as the network's input ([`input_of`]).
+pub(crate) fn input(cfg: &FfConfig, x: &[f32]) -> Vec<f64> {
+    input_of(cfg, x.iter().map(|&v| f64::from(v)).collect())
 }
 
 /// A network and what its rule keeps beside it.
@@ -230,7 +300,8 @@ struct Learner {
 }
 
 impl Learner {
-    fn new(cfg: &FfConfig, inputs: usize, classes: usize, mean_input: f64) -> Learner {
+    fn new(cfg: &FfConfig, train: &Dataset, classes: usize) -> Learner {
+        let inputs = train.input_len();
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let sizes = cfg.sizes(inputs, classes);
         let mlp = Mlp::new(&sizes, cfg.init_scale, &mut rng);
@@ -246,8 +317,7 @@ impl Learner {
                 .collect(),
             _ => Vec::new(),
         };
-        let sigprop = (cfg.rule == Rule::Sigprop)
-            .then(|| sigprop::State::new(&cfg.sigprop, sizes[0], classes, cfg.seed, mean_input));
+        let sigprop = (cfg.rule == Rule::Sigprop).then(|| sigprop::State::new(cfg, train, classes));
         Learner {
             cfg: cfg.clone(),
             mlp,
@@ -260,7 +330,7 @@ impl Learner {
     fn predict(&self, x: &[f64], acts: &mut Vec<Vec<f64>>) -> usize {
         self.mlp.forward(x, acts);
         match &self.sigprop {
-            Some(s) => s.predict(&acts[acts.len() - 1]),
+            Some(s) => s.predict(acts, self.cfg.sigprop.readout),
             None => argmax(&acts[acts.len() - 1]),
         }
     }
@@ -278,7 +348,7 @@ impl Learner {
             let label = usize::from(data.labels[i]);
             self.accumulate(label, grads);
         }
-        grads.apply(&mut self.mlp, self.cfg.rate / batch.len() as f64);
+        grads.apply(&mut self.mlp, &self.cfg, batch.len());
         if self.cfg.input_bias.is_some() {
             self.mlp.layers.iter_mut().for_each(|l| l.b.fill(0.0));
         }
@@ -354,14 +424,16 @@ impl Grads {
         }
     }
 
-    /// `θ −= rate · g`.
-    pub fn apply(&self, mlp: &mut Mlp, rate: f64) {
+    /// `θ −= (rate / batch) · g`, and each weight shrinks by `rate · weight_decay · w`.
+    pub fn apply(&self, mlp: &mut Mlp, cfg: &FfConfig, batch: usize) {
+        let rate = cfg.rate / batch as f64;
+        let keep = 1.0 - cfg.rate * cfg.weight_decay;
         for (l, layer) in mlp.layers.iter_mut().enumerate() {
             layer
                 .w
                 .iter_mut()
                 .zip(&self.w[l])
-                .for_each(|(w, g)| *w -= rate * g);
+                .for_each(|(w, g)| *w = keep * *w - rate * g);
             layer
                 .b
                 .iter_mut()
@@ -393,19 +465,22 @@ pub fn train(
 ) -> Result<FfResult, Error> {
     cfg.check(split)?;
     let classes = split.classes();
-    let values = split.train.inputs.iter().flatten();
-    let mean_input =
-        values.clone().map(|&v| f64::from(v)).sum::<f64>() / values.count().max(1) as f64;
-    let mut learner = Learner::new(cfg, split.train.input_len(), classes, mean_input);
+    let mut learner = Learner::new(cfg, &split.train, classes);
     let mut order_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x0DDE_F0E1_5EED_00FF);
     let mut order: Vec<usize> = (0..split.train.len()).collect();
     let mut grads = Grads::default();
     let mut epochs = Vec::new();
     let mut confusion = Vec::new();
     for epoch in 1..=cfg.epochs {
+        learner.cfg.rate = cfg.rate * cfg.rate_decay.powi(epoch as i32 - 1);
         order.shuffle(&mut order_rng);
         for batch in order.chunks(cfg.batch) {
             learner.learn(&split.train, batch, &mut grads);
+        }
+        if let Some(s) = learner.sigprop.as_mut() {
+            if cfg.sigprop.readout == sigprop::Readout::Mean {
+                s.set_means(&learner.mlp, cfg, &split.train);
+            }
         }
         let (train_accuracy, _) = evaluate(&learner, &split.train);
         let (test_accuracy, conf) = evaluate(&learner, &split.test);

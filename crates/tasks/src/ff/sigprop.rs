@@ -50,6 +50,35 @@ pub enum Loss {
     Mean,
 }
 
+/// How class `k`'s context `S·c_k` is formed in the input space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContextForm {
+    /// Fixed random entries uniform in `[0, 2·context_scale·x̄)`, `x̄` the training set's
+    /// mean input value.
+    #[default]
+    Random,
+    /// `context_scale` times the mean of class `k`'s training inputs: a fixed `S` whose
+    /// column `k` is that class's mean sample.
+    ClassMean,
+}
+
+/// How a sample's class is read out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Readout {
+    /// The class whose context response at the last layer is nearest the sample's.
+    #[default]
+    Last,
+    /// The class with the smallest squared distance summed over every layer (the
+    /// argmax of `Σ_l log p_l,k`: each layer's log-softmax differs from `−(β/2)·d_l,k`
+    /// by a term that is the same for every class).
+    Sum,
+    /// The class whose mean last-layer response over the training set (computed after
+    /// each epoch) is nearest the sample's.
+    Mean,
+}
+
 /// Sigprop's own settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,6 +98,10 @@ pub struct SigpropConfig {
     /// chip code, to measure what the widths cost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_widths: Option<UnitWidths>,
+    #[serde(default)]
+    pub readout: Readout,
+    #[serde(default)]
+    pub context: ContextForm,
 }
 
 /// Widths of a sigprop learning unit (see [`SigpropConfig::unit_widths`]).
@@ -99,6 +132,8 @@ impl Default for SigpropConfig {
             target_updates: true,
             context_scale: 1.0,
             unit_widths: None,
+            readout: Readout::Last,
+            context: ContextForm::Random,
         }
     }
 }
@@ -110,25 +145,49 @@ pub(crate) struct State {
     contexts: Vec<Vec<f64>>,
     /// Per class, every layer's response to its context (`[k][l]`, `l = 0` the input).
     responses: Vec<Vec<Vec<f64>>>,
+    /// [`Readout::Mean`]: per class, every layer's mean response to its training samples.
+    means: Vec<Vec<Vec<f64>>>,
     beta: f64,
 }
 
 impl State {
-    pub fn new(
-        cfg: &SigpropConfig,
-        inputs: usize,
-        classes: usize,
-        seed: u64,
-        mean_input: f64,
-    ) -> State {
-        let top = 2.0 * cfg.context_scale * mean_input;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5167_0000_C047_E7A1);
+    pub fn new(cfg: &FfConfig, train: &Dataset, classes: usize) -> State {
+        let sp = &cfg.sigprop;
+        let inputs = train.input_len();
+        let raw: Vec<Vec<f64>> = match sp.context {
+            ContextForm::Random => {
+                let values = train.inputs.iter().flatten();
+                let mean = values.clone().map(|&v| f64::from(v)).sum::<f64>()
+                    / values.count().max(1) as f64;
+                let top = 2.0 * sp.context_scale * mean;
+                let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5167_0000_C047_E7A1);
+                (0..classes)
+                    .map(|_| (0..inputs).map(|_| rng.random::<f64>() * top).collect())
+                    .collect()
+            }
+            ContextForm::ClassMean => {
+                let mut sum = vec![vec![0.0; inputs]; classes];
+                let mut count = vec![0usize; classes];
+                for (x, &y) in train.inputs.iter().zip(&train.labels) {
+                    let y = usize::from(y);
+                    count[y] += 1;
+                    sum[y]
+                        .iter_mut()
+                        .zip(x)
+                        .for_each(|(s, &v)| *s += f64::from(v));
+                }
+                for (s, &n) in sum.iter_mut().zip(&count) {
+                    s.iter_mut()
+                        .for_each(|v| *v *= sp.context_scale / n.max(1) as f64);
+                }
+                sum
+            }
+        };
         State {
-            contexts: (0..classes)
-                .map(|_| (0..inputs).map(|_| rng.random::<f64>() * top).collect())
-                .collect(),
+            contexts: raw.into_iter().map(|c| super::input_of(cfg, c)).collect(),
             responses: vec![Vec::new(); classes],
-            beta: cfg.beta,
+            means: Vec::new(),
+            beta: sp.beta,
         }
     }
 
@@ -138,27 +197,71 @@ impl State {
         &self.contexts
     }
 
+    #[cfg(test)]
+    pub fn set_responses(&mut self, responses: Vec<Vec<Vec<f64>>>) {
+        self.responses = responses;
+    }
+
     fn propagate(&mut self, mlp: &Mlp) {
         for (c, r) in self.contexts.iter().zip(&mut self.responses) {
             mlp.forward(c, r);
         }
     }
 
-    /// The class whose last-layer context response is nearest `out`.
-    pub fn predict(&self, out: &[f64]) -> usize {
-        let neg_dist: Vec<f64> = self
-            .responses
+    /// The class whose context responses are nearest the sample's (`acts`: every
+    /// layer's response, the input first), by `readout`.
+    pub fn predict(&self, acts: &[Vec<f64>], readout: Readout) -> usize {
+        let first = match readout {
+            Readout::Sum => 1,
+            _ => acts.len().saturating_sub(1).max(1),
+        };
+        let anchors = match readout {
+            Readout::Mean if !self.means.is_empty() => &self.means,
+            _ => &self.responses,
+        };
+        let neg_dist: Vec<f64> = anchors
             .iter()
             .map(|r| {
-                r.last().map_or(f64::NEG_INFINITY, |t| {
-                    -t.iter()
-                        .zip(out)
-                        .map(|(a, b)| (a - b) * (a - b))
-                        .sum::<f64>()
-                })
+                -(first..acts.len())
+                    .map(|l| {
+                        r.get(l).map_or(f64::INFINITY, |t| {
+                            t.iter()
+                                .zip(&acts[l])
+                                .map(|(a, b)| (a - b) * (a - b))
+                                .sum::<f64>()
+                        })
+                    })
+                    .sum::<f64>()
             })
             .collect();
         argmax(&neg_dist)
+    }
+
+    /// Sets the class means of every layer's responses to `data` ([`Readout::Mean`]).
+    pub fn set_means(&mut self, mlp: &Mlp, cfg: &FfConfig, data: &Dataset) {
+        let layers = mlp.layers.len() + 1;
+        let sizes = mlp.sizes();
+        let classes = self.responses.len();
+        let mut sum: Vec<Vec<Vec<f64>>> = (0..classes)
+            .map(|_| sizes.iter().map(|&n| vec![0.0; n]).collect())
+            .collect();
+        let mut count = vec![0usize; classes];
+        let mut acts = Vec::new();
+        for (x, &y) in data.inputs.iter().zip(&data.labels) {
+            mlp.forward(&super::input(cfg, x), &mut acts);
+            let y = usize::from(y);
+            count[y] += 1;
+            for l in 0..layers {
+                sum[y][l]
+                    .iter_mut()
+                    .zip(&acts[l])
+                    .for_each(|(s, a)| *s += a);
+            }
+        }
+        for (s, &n) in sum.iter_mut().zip(&count) {
+            s.iter_mut().flatten().for_each(|v| *v /= n.max(1) as f64);
+        }
+        self.means = sum;
     }
 
     /// One update of every layer from the samples `batch` of `data`.
@@ -241,7 +344,7 @@ impl State {
                 }
             }
         }
-        grads.apply(mlp, cfg.rate / batch.len() as f64);
+        grads.apply(mlp, cfg, batch.len());
         if cfg.input_bias.is_some() {
             mlp.layers.iter_mut().for_each(|l| l.b.fill(0.0));
         }
