@@ -27,8 +27,33 @@ pub(crate) struct Scratch {
     wait: Vec<u64>,
 }
 
+/// Service cycles of a packet of `flits` flits on link slot `l` (see
+/// [`Geometry::for_path`]): `F · flit_cycles` on a mesh link, the serialisation on a
+/// chip-to-chip link.
+fn service(g: &Geometry, mesh: usize, l: usize, flits: u32) -> u64 {
+    match g.links {
+        Some(links) if l >= mesh => links.ser(flits),
+        _ => flits as u64 * g.flit_cycles,
+    }
+}
+
+/// The estimated wait of a packet needing `service` cycles on a link whose packets
+/// need `load` cycles in all, injected from `first` to `last_inject`.
+fn wait_on(load: u64, first: u64, last_inject: u64, service: u64) -> u64 {
+    let burst = (load - service).div_ceil(2);
+    let window = (last_inject - first + service).max(1);
+    let demand = load as f64;
+    let rho = (demand / window as f64).min(0.95);
+    // An overloaded link (demand beyond its window) also builds a backlog that a
+    // packet finds half-drained on average.
+    let backlog = (demand - window as f64).max(0.0) / 2.0;
+    let queue = (backlog + rho / (2.0 * (1.0 - rho)) * service as f64).ceil() as u64;
+    burst.min(queue)
+}
+
 /// Fills `finish` (per core, initialised by the caller to `out_end`) and returns the
-/// stall (contention) cycles.
+/// stall (contention) cycles; adds each chip-to-chip channel's estimated waits to
+/// `link_wait` (empty without links).
 pub(crate) fn run(
     g: &Geometry,
     packets: &[Packet],
@@ -36,8 +61,10 @@ pub(crate) fn run(
     finish: &mut [u64],
     s: &mut Scratch,
     threads: usize,
+    link_wait: &mut [u64],
 ) -> u64 {
-    let links = (g.tiles_x * g.tiles_y * 4) as usize;
+    let links = g.link_slots();
+    let mesh = (g.tiles_x * g.tiles_y * 4) as usize;
     s.load.clear();
     s.load.resize(links, 0);
     s.first.clear();
@@ -50,7 +77,7 @@ pub(crate) fn run(
     s.last.resize(out_end.len(), 0);
     for p in packets.iter().filter(|p| p.src_tile != p.dst_tile) {
         g.for_path(p.src_tile, p.dst_tile, |l| {
-            s.load[l] += p.flits as u64;
+            s.load[l] += service(g, mesh, l, p.flits);
             s.first[l] = s.first[l].min(p.inject);
             s.last_inject[l] = s.last_inject[l].max(p.inject);
         });
@@ -61,21 +88,23 @@ pub(crate) fn run(
     let wait_of = |p: &Packet| {
         let mut wait = 0;
         if p.src_tile != p.dst_tile {
-            let service = p.flits as u64 * g.flit_cycles;
             g.for_path(p.src_tile, p.dst_tile, |l| {
-                let burst = ((load[l] - p.flits as u64) * g.flit_cycles).div_ceil(2);
-                let window = (last_inject[l] - first[l] + service).max(1);
-                let demand = load[l] as f64 * g.flit_cycles as f64;
-                let rho = (demand / window as f64).min(0.95);
-                // An overloaded link (demand beyond its window) also builds a backlog
-                // that a packet finds half-drained on average.
-                let backlog = (demand - window as f64).max(0.0) / 2.0;
-                let queue = (backlog + rho / (2.0 * (1.0 - rho)) * service as f64).ceil() as u64;
-                wait = wait.max(burst.min(queue));
+                let service = service(g, mesh, l, p.flits);
+                wait = wait.max(wait_on(load[l], first[l], last_inject[l], service));
             });
         }
         wait
     };
+    if g.links.is_some() {
+        for p in packets.iter().filter(|p| p.src_tile != p.dst_tile) {
+            g.for_path(p.src_tile, p.dst_tile, |l| {
+                if l >= mesh {
+                    let service = service(g, mesh, l, p.flits);
+                    link_wait[l - mesh] += wait_on(load[l], first[l], last_inject[l], service);
+                }
+            });
+        }
+    }
     s.wait.clear();
     crate::par::map_into(threads, packets, &mut s.wait, wait_of);
     let mut stall = 0;
