@@ -14,6 +14,11 @@
 //! for its share. A core finishes at `max(out_k + Σ work, max_p (A_p + work_p))`: either
 //! it is busy back to back after its own spike-out, or the last packet to arrive sets the
 //! pace. O(packets × hops + cores).
+//!
+//! A chip-to-chip link (`links`) is a link slot like a mesh link, its service the link's
+//! serialisation; and the last packet injected onto a link does not arrive before
+//! `first injection + the link's total serialisation + its latency` (a link sends one
+//! packet at a time), so a step lasts at least as long as its busiest link sends.
 
 use super::{Geometry, Packet};
 
@@ -25,6 +30,9 @@ pub(crate) struct Scratch {
     work: Vec<u64>,
     last: Vec<u64>,
     wait: Vec<u64>,
+    /// Per packet, the earliest cycle a chip-to-chip link it is the last to use can
+    /// have delivered it (0: none).
+    drain: Vec<u64>,
 }
 
 /// Service cycles of a packet of `flits` flits on link slot `l` (see
@@ -95,12 +103,22 @@ pub(crate) fn run(
         }
         wait
     };
-    if g.links.is_some() {
-        for p in packets.iter().filter(|p| p.src_tile != p.dst_tile) {
+    s.drain.clear();
+    if let Some(chip_links) = g.links {
+        s.drain.resize(packets.len(), 0);
+        for (p, drain) in packets.iter().zip(s.drain.iter_mut()) {
+            if p.src_tile == p.dst_tile {
+                continue;
+            }
             g.for_path(p.src_tile, p.dst_tile, |l| {
                 if l >= mesh {
                     let service = service(g, mesh, l, p.flits);
                     link_wait[l - mesh] += wait_on(load[l], first[l], last_inject[l], service);
+                    // A link sends one packet at a time: the last one injected is not
+                    // at the far chip before the link has sent them all.
+                    if p.inject == last_inject[l] {
+                        *drain = (*drain).max(first[l] + load[l] + chip_links.latency);
+                    }
                 }
             });
         }
@@ -108,9 +126,10 @@ pub(crate) fn run(
     s.wait.clear();
     crate::par::map_into(threads, packets, &mut s.wait, wait_of);
     let mut stall = 0;
-    for (p, &wait) in packets.iter().zip(&s.wait) {
+    for (i, (p, &wait)) in packets.iter().zip(&s.wait).enumerate() {
         stall += wait;
-        let arrive = p.inject + g.ideal_latency(p) + wait;
+        let arrive =
+            (p.inject + g.ideal_latency(p) + wait).max(s.drain.get(i).copied().unwrap_or(0));
         let d = p.dst as usize;
         s.work[d] += p.work;
         s.last[d] = s.last[d].max(arrive + p.work);
