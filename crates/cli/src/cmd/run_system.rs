@@ -97,12 +97,18 @@ pub fn check_target(
             on.layout.chips_y,
             on.system.name
         ),
-        None => anyhow::bail!(
-            "{t} was compiled for `{compiled_for}`, not for chip `{}`: an image compiled for a \
-             multi-chip system runs with --system <that system>; otherwise compile the program \
-             again with --chip {}",
-            chip.config.name,
-            chip.config.name
-        ),
+        None => {
+            // The verifier's message names the sections that differ.
+            let why = image
+                .verify(&chip.config)
+                .into_iter()
+                .next()
+                .map_or_else(String::new, |p| format!(" ({})", p.message));
+            anyhow::bail!(
+                "{t} was compiled for `{compiled_for}`, not for chip `{}`{why}; an image compiled \
+                 for a multi-chip system runs with --system <that system>",
+                chip.config.name
+            )
+        }
     }
 }
