@@ -8,9 +8,9 @@
 //! negative costs, zero bandwidth); presets for published Loihi systems are embedded.
 //!
 //! **Status:** the description, its checks, its presets, the chip-to-chip distance
-//! ([`SystemConfig::hops`]) and the layout as one virtual mesh
-//! ([`crate::system_layout`], which the compiler places over) exist; the simulator does
-//! not yet carry packets over the links.
+//! ([`SystemConfig::hops`]), the layout as one virtual mesh
+//! ([`crate::system_layout`], which the compiler places over) and the link's timing and
+//! pricing ([`LinkConfig`], which the simulator's link model uses) exist.
 
 use crate::error::{Error, ErrorKind, Problem};
 use serde::{Deserialize, Serialize};
@@ -62,6 +62,34 @@ impl LinkConfig {
     /// Nanoseconds a packet of `flits` flits occupies the link.
     pub fn serialisation_ns(&self, flits: u32) -> f64 {
         f64::from(flits) * f64::from(self.flit_bits) / self.bandwidth_gbit_s
+    }
+
+    /// [`Self::serialisation_ns`] in cycles of a `clock_hz` clock, rounded up.
+    pub fn serialisation_cycles(&self, flits: u32, clock_hz: u64) -> u64 {
+        ns_to_cycles(self.serialisation_ns(flits), clock_hz)
+    }
+
+    /// The link's latency in cycles of a `clock_hz` clock, rounded up.
+    pub fn latency_cycles(&self, clock_hz: u64) -> u64 {
+        ns_to_cycles(self.latency_ns, clock_hz)
+    }
+
+    /// Energy of `packets` packets of `flits` flits in all crossing the link: the one
+    /// pricing of chip-to-chip traffic.
+    pub fn energy_pj(&self, packets: u64, flits: u64) -> f64 {
+        packets as f64 * self.energy_pj_per_packet + flits as f64 * self.energy_pj_per_flit
+    }
+}
+
+/// `ns` nanoseconds in whole cycles of a `clock_hz` clock, rounded up (a product within
+/// 10⁻⁹ of a whole number counts as that number, so 16 ns at 10 GHz is 160 cycles).
+fn ns_to_cycles(ns: f64, clock_hz: u64) -> u64 {
+    let c = ns * clock_hz as f64 / 1e9;
+    let r = c.round();
+    if (c - r).abs() < 1e-9 {
+        r as u64
+    } else {
+        c.ceil() as u64
     }
 }
 
@@ -317,6 +345,11 @@ mod tests {
         let d: Vec<u32> = s.hops(0).into_iter().map(|d| d.unwrap()).collect();
         assert_eq!(d, vec![0, 1, 2, 3, 1, 2, 3, 4]);
         assert_eq!(s.link.serialisation_ns(2), 32.0);
+        // At Loihi's nominal 10 GHz tick: 32 ns, 100 ns; 3 packets of 2 flits each.
+        assert_eq!(s.link.serialisation_cycles(2, 10_000_000_000), 320);
+        assert_eq!(s.link.serialisation_cycles(1, 3_000_000_000), 48);
+        assert_eq!(s.link.latency_cycles(10_000_000_000), 1000);
+        assert_eq!(s.link.energy_pj(3, 6), 3.0 * 50.0 + 6.0 * 10.0);
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub enum Command {
         chip: Option<String>,
         /// Compile for a multi-chip system instead: a system preset (kapoho-bay, nahuku-8,
         /// nahuku-32, board-2x4) or a system RON file (docs/systems.md). The image holds
-        /// the system's chips as one mesh; `amine run` does not run it yet.
+        /// the system's chips as one mesh; `amine run --system` runs it.
         #[arg(long)]
         system: Option<String>,
         /// Where to write the chip image (.ron for text, anything else for binary).
@@ -66,7 +66,7 @@ pub enum Command {
     },
     /// Simulate a chip image or a network program on a chip and report energy and latency.
     #[command(
-        after_help = "Examples:\n  amine run programs/balanced.ron --chip loihi --steps 1000 --report out/\n  amine run balanced.img --chip loihi --steps 200 --timing cycle --json\n  amine run net.img --chip tiny --steps 50 --input spikes.csv\n  amine run model.nir --dt 0.001 --chip loihi --steps 300 --input spikes.csv\n\nA program (.ron starting with `Program(`) is compiled first; an image must have been\ncompiled for exactly this chip. On any error nothing is written and the exit code is 1 (2 for a\ncommand-line usage error)."
+        after_help = "Examples:\n  amine run programs/balanced.ron --chip loihi --steps 1000 --report out/\n  amine run balanced.img --chip loihi --steps 200 --timing cycle --json\n  amine run net.img --chip tiny --steps 50 --input spikes.csv\n  amine run model.nir --dt 0.001 --chip loihi --steps 300 --input spikes.csv\n  amine run layered.img --system kapoho-bay --steps 100 --timing cycle\n\nA program (.ron starting with `Program(`) is compiled first; an image must have been\ncompiled for exactly this chip (or system, with --system). On any error nothing is written and the exit code is 1 (2 for a\ncommand-line usage error)."
     )]
     Run(RunArgs),
     /// Compile the bundled balanced E/I network onto the built-in Loihi-like chip, run it
@@ -383,7 +383,7 @@ pub enum ChipCommand {
     /// Check and summarise a multi-chip system: a system preset (kapoho-bay, nahuku-8,
     /// nahuku-32, board-2x4) or a system RON file.
     #[command(
-        after_help = "Examples:\n  amine chip system nahuku-32\n  amine chip system my-board.ron\n\nA system names its chip (a preset or a chip-config file), a topology (Mesh(chips_x:,\nchips_y:) or Links(chips:, links: [(a, b), ...])) and its chip-to-chip link's latency,\nenergy and bandwidth (docs/systems.md). Compiling and simulating over several chips is\nnot implemented yet."
+        after_help = "Examples:\n  amine chip system nahuku-32\n  amine chip system my-board.ron\n\nA system names its chip (a preset or a chip-config file), a topology (Mesh(chips_x:,\nchips_y:) or Links(chips:, links: [(a, b), ...])) and its chip-to-chip link's latency,\nenergy and bandwidth (docs/systems.md). `amine compile --system` compiles over it and\n`amine run --system` simulates it, links included."
     )]
     System {
         /// A system preset name or a system RON file.
@@ -400,6 +400,11 @@ pub struct RunArgs {
     /// A preset name (loihi, tiny) or a chip-config RON file.
     #[arg(long, default_value = "loihi")]
     pub chip: String,
+    /// Run over a multi-chip system instead: a system preset (kapoho-bay, nahuku-8,
+    /// nahuku-32, board-2x4) or a system RON file (docs/systems.md). An image must have
+    /// been compiled for it (`amine compile --system`); a program is compiled over it.
+    #[arg(long, value_name = "NAME|FILE", conflicts_with = "chip")]
+    pub system: Option<String>,
     /// Override a chip-config field, `path=value` (repeatable), checked like the file:
     /// e.g. `--set costs.synaptic_op.energy_pj=47.2 --set core.weight_bits=[1,2,4,8]`.
     #[arg(long = "set", value_name = "PATH=VALUE")]

@@ -29,7 +29,7 @@ use std::path::Path;
 
 pub const MAGIC: [u8; 8] = *b"AMINECKP";
 /// Version of the checkpoint format; bumped on every incompatible change of a body.
-pub const CHECKPOINT_VERSION: u32 = 2;
+pub const CHECKPOINT_VERSION: u32 = 3;
 const HEADER: usize = 28;
 /// Largest checkpoint amine reads or writes (16 GiB).
 pub const MAX_BYTES: u64 = 1 << 34;

@@ -29,6 +29,7 @@ use crate::energy::Counts;
 use crate::error::{Error, ErrorKind};
 use crate::inputs::ExternalSpikes;
 use crate::kernels::{deliver, update_neurons, NeuronOut};
+use crate::links::SystemSim;
 use crate::options::{SimOptions, Timing};
 use crate::par;
 use crate::power::Powered;
@@ -43,6 +44,7 @@ use amine_chip::modgrid::ModGrid;
 use amine_chip::neuron::graded::payload_max;
 use amine_chip::neuron::NeuronParams;
 use amine_chip::synapse::SignMode;
+use amine_chip::system_layout::SystemLayout;
 use serde::{Deserialize, Serialize};
 
 /// The timing of one step.
@@ -98,6 +100,8 @@ struct Scratch {
     learn_cycles: Vec<u64>,
     analytic: analytic::Scratch,
     cycle: cycle::Scratch,
+    /// Per chip-to-chip channel, the queueing cycles of this step.
+    link_wait: Vec<u64>,
 }
 
 /// Runs one chip image on one chip configuration.
@@ -112,6 +116,8 @@ pub struct Simulator {
     grid: Option<ModGrid>,
     powered: Powered,
     scratch: Scratch,
+    /// The multi-chip system the image runs over (`None`: one chip).
+    system: Option<SystemSim>,
 }
 
 impl Simulator {
@@ -172,6 +178,7 @@ impl Simulator {
             buffer_flits: config.router.buffer_flits,
             sources: (n + tables.ports.len()) as u32,
             cores: n as u32,
+            links: None,
         };
         let scratch = Scratch {
             neuron: vec![NeuronOut::default(); n],
@@ -191,7 +198,24 @@ impl Simulator {
             geo,
             grid,
             scratch,
+            system: None,
         })
+    }
+
+    /// Run over the multi-chip system `layout` (whose virtual chip this simulator's
+    /// configuration must be): packets that cross chips take its links (see
+    /// `timing::links`), and the state counts each link's traffic and each chip's finish.
+    /// A one-chip system has no links and runs exactly like its chip.
+    pub fn with_system(mut self, layout: SystemLayout) -> Result<Simulator, Error> {
+        let sys = SystemSim::new(layout, &self.config, &self.core_ids())?;
+        self.geo.links = Some(sys.geo);
+        self.scratch.link_wait = vec![0; sys.geo.channels()];
+        self.system = Some(sys);
+        Ok(self)
+    }
+
+    pub(crate) fn system(&self) -> Option<&SystemSim> {
+        self.system.as_ref()
     }
 
     /// Feed the image's `External` input ports (see [`crate::inputs::parse_csv`]).
@@ -554,6 +578,7 @@ impl Simulator {
                 learning_on: true,
             },
             eprop,
+            system: self.system.as_ref().map(SystemSim::initial),
         }
     }
 
@@ -640,8 +665,15 @@ impl Simulator {
                 &mut sc.finish,
                 &mut sc.analytic,
                 threads,
+                &mut sc.link_wait,
             ),
-            Timing::Cycle => cycle::run(&geo, &sc.packets, &mut sc.finish, &mut sc.cycle),
+            Timing::Cycle => cycle::run(
+                &geo,
+                &sc.packets,
+                &mut sc.finish,
+                &mut sc.cycle,
+                &mut sc.link_wait,
+            ),
         };
 
         // 4. Deliver: bucket packets by destination (stable), then cores in parallel.
@@ -773,6 +805,9 @@ impl Simulator {
                     }
                 });
         let cycles = last + grid_cycles + barrier;
+        if let (Some(sys), Some(c)) = (&mut self.system, &mut state.system) {
+            sys.account(&geo, &sc.packets, &mut sc.link_wait, &sc.finish, c);
+        }
         let learning = critical.map_or(0, |k| sc.learn_cycles[k]);
         state.chip.learning_cycles += learning;
         state.chip.barriers += 1;

@@ -54,6 +54,9 @@ pub struct RunReport {
     pub synaptic_events: u64,
     /// Every event kind, summed over cores and input ports.
     pub events: Counts,
+    /// Per chip and per link, for a run over a multi-chip system (absent on one chip).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<crate::system_report::SystemRun>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,6 +206,13 @@ impl RunReport {
             .map(|(k, n)| (k, u32::try_from(n).unwrap_or(u32::MAX)))
             .collect();
 
+        let system = crate::system_report::build(
+            sim,
+            state.system.as_ref(),
+            &per_core,
+            state.chip.cycles,
+            lat.steps,
+        );
         let dt = sim.options().dt_s;
         let populations: Vec<PopulationSpikes> = sim
             .population_names()
@@ -282,6 +292,7 @@ impl RunReport {
             },
             synaptic_events: events.synaptic_op,
             events,
+            system,
         }
     }
 
@@ -414,6 +425,9 @@ impl RunReport {
             format!("{} / {}", group(n.hops_ew), group(n.hops_ns))
         );
         let _ = writeln!(w, "  {:<20}{:>16}", "stall cycles", group(n.stall_cycles));
+        if let Some(sys) = &self.system {
+            sys.text(w);
+        }
         let _ = writeln!(w, "{:<22}{:>16}{:>16}", "spikes", "count", "rate");
         for p in &self.spikes.populations {
             let _ = writeln!(
@@ -498,16 +512,21 @@ fn yes() -> bool {
 pub use amine_chip::units::group_digits as group;
 
 /// The energy by component that `state` has cost since its step 0: every core's and
-/// the input ports' events, the barriers, the grid's cell updates and static power over
-/// the simulated time. (Differences of two calls price a stretch of a run.)
+/// the input ports' events, the barriers, the grid's cell updates, static power over
+/// the simulated time and, over a multi-chip system, the chip-to-chip links (in the NoC
+/// component). (Differences of two calls price a stretch of a run.)
 pub fn energy_so_far(sim: &Simulator, state: &SimState) -> Components {
-    crate::energy::price(
+    let mut c = crate::energy::price(
         &state.total_counts(),
         &state.chip,
         sim.config(),
         sim.tiles_in_use(),
         &sim.powered(),
-    )
+    );
+    if let (Some(sys), Some(counts)) = (sim.system(), &state.system) {
+        c.noc += sys.energy_pj(counts);
+    }
+    c
 }
 
 /// Picojoules with a readable unit.

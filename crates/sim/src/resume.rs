@@ -156,6 +156,12 @@ impl Simulator {
                 (Some(a), Some(b)) => eprop_shape(a, b)?,
                 _ => return Err("the e-prop engine is not this image's".into()),
             }
+            let system_shape = |c: &crate::links::SystemCounts| {
+                (c.links.len(), c.finish_sum.len(), c.finish_max.len())
+            };
+            if state.system.as_ref().map(system_shape) != want.system.as_ref().map(system_shape) {
+                return Err("its chip-to-chip links and chips are not this run's system".into());
+            }
             same(
                 "queued inputs",
                 state.host.pending.len(),

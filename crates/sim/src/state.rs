@@ -147,6 +147,9 @@ pub struct SimState {
     pub host: HostRegisters,
     /// The e-prop engine's state, for an image with an e-prop section.
     pub eprop: Option<crate::learning_eprop::EpropEngineState>,
+    /// Link traffic and per-chip finishing cycles of a run over a multi-chip system.
+    #[serde(default)]
+    pub system: Option<crate::links::SystemCounts>,
 }
 
 impl CoreState {

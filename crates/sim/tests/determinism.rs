@@ -174,3 +174,51 @@ fn congested_analytic_timing_is_identical_on_the_pool() {
     assert_eq!(c2, c1);
     assert_eq!(s2, s1);
 }
+
+/// A random network over two tiny chips joined by a link (`Links` chain, laid out
+/// 4 × 2 tiles): states, spikes, latencies, link counters and reports are bit-identical
+/// for 1, 2 and 3 threads in both timing modes.
+#[test]
+fn a_two_chip_system_is_identical_for_1_2_and_3_threads() {
+    let sys = amine_chip::system::SystemConfig::from_ron(
+        "System(name: \"two\", chip: \"tiny\", topology: Links(chips: 2, links: [(0, 1)]), \
+         link: (latency_ns: 20.0, energy_pj_per_packet: 50.0, energy_pj_per_flit: 10.0, \
+         flit_bits: 32, bandwidth_gbit_s: 4.0))",
+        "two.ron",
+    )
+    .unwrap();
+    let (chip, layout) = sys.virtual_chip(&common::tiny()).unwrap();
+    let image = common::random_network_on(chip.clone(), 5, true, true);
+    for timing in [Timing::Analytic, Timing::Cycle] {
+        let run = |threads: usize| {
+            let opts = SimOptions {
+                threads,
+                timing,
+                steps: 120,
+                ..SimOptions::default()
+            };
+            let mut sim = Simulator::new(&chip, &image, opts)
+                .unwrap()
+                .with_system(layout.clone())
+                .unwrap();
+            let mut state = sim.initial_state();
+            let outcome = sim.run(&mut state, |_, _| {});
+            let mut report = RunReport::new(&sim, &state, &outcome);
+            report.threads = 0;
+            (state, outcome, report)
+        };
+        let (s1, o1, r1) = run(1);
+        let links = &r1.system.as_ref().unwrap().per_link;
+        assert!(
+            links.iter().all(|l| l.packets > 100),
+            "both directions carry traffic: {links:?}"
+        );
+        assert!(o1.raster.len() > 50, "network too quiet");
+        for threads in [2, 3] {
+            let (s, o, r) = run(threads);
+            assert_eq!(s, s1, "state, {threads} threads, {timing}");
+            assert_eq!(o, o1, "spikes and latencies, {threads} threads, {timing}");
+            assert_eq!(r.to_json(), r1.to_json(), "{threads} threads, {timing}");
+        }
+    }
+}

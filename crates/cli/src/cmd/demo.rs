@@ -38,6 +38,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
             steps: a.steps,
             timing: a.timing,
             threads: 1,
+            system: None,
             input: None,
             record,
             checkpoint: &Default::default(),

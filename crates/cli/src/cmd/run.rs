@@ -31,7 +31,7 @@ pub struct Loaded {
 
 /// Whether RON text is a network program rather than an image: its first token
 /// (after comments) is `Program`.
-fn is_program(text: &str) -> bool {
+pub fn is_program(text: &str) -> bool {
     let mut rest = text;
     loop {
         rest = rest.trim_start();
@@ -159,6 +159,8 @@ pub struct How<'a> {
     pub record: Option<MonitorOptions>,
     /// Checkpoint and resume (see `amine_sim::checkpoint`).
     pub checkpoint: &'a CheckpointArgs,
+    /// The multi-chip system the image runs over (its chip is the system's virtual chip).
+    pub system: Option<&'a amine_chip::system_layout::SystemLayout>,
 }
 
 /// The monitor sampling of a run with a report: every `every` steps, snapshots every
@@ -191,6 +193,7 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
         input,
         record,
         checkpoint: ckpt,
+        system,
     } = how;
     let record_spikes = record.is_some();
     let options = SimOptions {
@@ -205,6 +208,9 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
         dt_s: loaded.dt_s,
     };
     let mut sim = Simulator::new(&chip.config, &loaded.image, options)?;
+    if let Some(layout) = system {
+        sim = sim.with_system(layout.clone())?;
+    }
     let external: Vec<&str> = loaded
         .image
         .inputs
@@ -238,10 +244,11 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
         "run",
         &loaded.image,
         format!(
-            "steps={steps} timing={timing} dt_s={} input={input_sum:016x} raster={record_spikes} monitors={} chip_config={}",
+            "steps={steps} timing={timing} dt_s={} input={input_sum:016x} raster={record_spikes} monitors={} chip_config={}{}",
             loaded.dt_s,
             record.map_or("none".to_string(), |o| format!("{}/{}", o.every, o.snapshot_every)),
-            chip.identity.fingerprint
+            chip.identity.fingerprint,
+            system.map_or(String::new(), |l| format!(" system={}:{:?}", l.name, l.link))
         ),
         )
     });
@@ -349,7 +356,14 @@ pub fn write_report(done: &Finished, dir: &Path, config: &ChipConfig) -> Result<
 
 pub fn run(a: RunArgs) -> Result<()> {
     let start = Instant::now();
-    let chip = super::compile::resolve_chip(&a.chip, &a.set)?;
+    let on = match &a.system {
+        Some(name) => Some(super::run_system::resolve(name, &a.set)?),
+        None => None,
+    };
+    let chip = match &on {
+        Some(on) => on.virtual_chip.clone(),
+        None => super::compile::resolve_chip(&a.chip, &a.set)?,
+    };
     if let Some(dir) = &a.report {
         amine_report::dir::check_target(dir)?;
     }
@@ -357,7 +371,11 @@ pub fn run(a: RunArgs) -> Result<()> {
         Some(_) => Some(monitor_options(a.steps, a.monitor_every, a.snapshot_every)?),
         None => None,
     };
-    let loaded = load(&a.target, &chip.config, a.dt, &a.mapping)?;
+    let loaded = match &on {
+        Some(on) => super::run_system::load(&a.target, on, &a.mapping)?,
+        None => load(&a.target, &chip.config, a.dt, &a.mapping)?,
+    };
+    super::run_system::check_target(&loaded.image, &a.target, on.as_ref(), &chip)?;
     if a.report.is_none() && !loaded.image.probes.is_empty() {
         errln!(
             "note: the image declares {} probe(s); give --report DIR to record them",
@@ -374,6 +392,7 @@ pub fn run(a: RunArgs) -> Result<()> {
             input: a.input.as_deref(),
             record,
             checkpoint: &a.checkpoint,
+            system: on.as_ref().map(|o| &o.layout),
         },
     )?;
     let report_start = Instant::now();

@@ -14,6 +14,11 @@
 //! for its share. A core finishes at `max(out_k + Σ work, max_p (A_p + work_p))`: either
 //! it is busy back to back after its own spike-out, or the last packet to arrive sets the
 //! pace. O(packets × hops + cores).
+//!
+//! A chip-to-chip link (`links`) is a link slot like a mesh link, its service the link's
+//! serialisation; and the last packet injected onto a link does not arrive before
+//! `first injection + the link's total serialisation + its latency` (a link sends one
+//! packet at a time), so a step lasts at least as long as its busiest link sends.
 
 use super::{Geometry, Packet};
 
@@ -25,10 +30,38 @@ pub(crate) struct Scratch {
     work: Vec<u64>,
     last: Vec<u64>,
     wait: Vec<u64>,
+    /// Per packet, the earliest cycle a chip-to-chip link it is the last to use can
+    /// have delivered it (0: none).
+    drain: Vec<u64>,
+}
+
+/// Service cycles of a packet of `flits` flits on link slot `l` (see
+/// [`Geometry::for_path`]): `F · flit_cycles` on a mesh link, the serialisation on a
+/// chip-to-chip link.
+fn service(g: &Geometry, mesh: usize, l: usize, flits: u32) -> u64 {
+    match g.links {
+        Some(links) if l >= mesh => links.ser(flits),
+        _ => flits as u64 * g.flit_cycles,
+    }
+}
+
+/// The estimated wait of a packet needing `service` cycles on a link whose packets
+/// need `load` cycles in all, injected from `first` to `last_inject`.
+fn wait_on(load: u64, first: u64, last_inject: u64, service: u64) -> u64 {
+    let burst = (load - service).div_ceil(2);
+    let window = (last_inject - first + service).max(1);
+    let demand = load as f64;
+    let rho = (demand / window as f64).min(0.95);
+    // An overloaded link (demand beyond its window) also builds a backlog that a
+    // packet finds half-drained on average.
+    let backlog = (demand - window as f64).max(0.0) / 2.0;
+    let queue = (backlog + rho / (2.0 * (1.0 - rho)) * service as f64).ceil() as u64;
+    burst.min(queue)
 }
 
 /// Fills `finish` (per core, initialised by the caller to `out_end`) and returns the
-/// stall (contention) cycles.
+/// stall (contention) cycles; adds each chip-to-chip channel's estimated waits to
+/// `link_wait` (empty without links).
 pub(crate) fn run(
     g: &Geometry,
     packets: &[Packet],
@@ -36,8 +69,10 @@ pub(crate) fn run(
     finish: &mut [u64],
     s: &mut Scratch,
     threads: usize,
+    link_wait: &mut [u64],
 ) -> u64 {
-    let links = (g.tiles_x * g.tiles_y * 4) as usize;
+    let links = g.link_slots();
+    let mesh = (g.tiles_x * g.tiles_y * 4) as usize;
     s.load.clear();
     s.load.resize(links, 0);
     s.first.clear();
@@ -50,7 +85,7 @@ pub(crate) fn run(
     s.last.resize(out_end.len(), 0);
     for p in packets.iter().filter(|p| p.src_tile != p.dst_tile) {
         g.for_path(p.src_tile, p.dst_tile, |l| {
-            s.load[l] += p.flits as u64;
+            s.load[l] += service(g, mesh, l, p.flits);
             s.first[l] = s.first[l].min(p.inject);
             s.last_inject[l] = s.last_inject[l].max(p.inject);
         });
@@ -61,27 +96,40 @@ pub(crate) fn run(
     let wait_of = |p: &Packet| {
         let mut wait = 0;
         if p.src_tile != p.dst_tile {
-            let service = p.flits as u64 * g.flit_cycles;
             g.for_path(p.src_tile, p.dst_tile, |l| {
-                let burst = ((load[l] - p.flits as u64) * g.flit_cycles).div_ceil(2);
-                let window = (last_inject[l] - first[l] + service).max(1);
-                let demand = load[l] as f64 * g.flit_cycles as f64;
-                let rho = (demand / window as f64).min(0.95);
-                // An overloaded link (demand beyond its window) also builds a backlog
-                // that a packet finds half-drained on average.
-                let backlog = (demand - window as f64).max(0.0) / 2.0;
-                let queue = (backlog + rho / (2.0 * (1.0 - rho)) * service as f64).ceil() as u64;
-                wait = wait.max(burst.min(queue));
+                let service = service(g, mesh, l, p.flits);
+                wait = wait.max(wait_on(load[l], first[l], last_inject[l], service));
             });
         }
         wait
     };
+    s.drain.clear();
+    if let Some(chip_links) = g.links {
+        s.drain.resize(packets.len(), 0);
+        for (p, drain) in packets.iter().zip(s.drain.iter_mut()) {
+            if p.src_tile == p.dst_tile {
+                continue;
+            }
+            g.for_path(p.src_tile, p.dst_tile, |l| {
+                if l >= mesh {
+                    let service = service(g, mesh, l, p.flits);
+                    link_wait[l - mesh] += wait_on(load[l], first[l], last_inject[l], service);
+                    // A link sends one packet at a time: the last one injected is not
+                    // at the far chip before the link has sent them all.
+                    if p.inject == last_inject[l] {
+                        *drain = (*drain).max(first[l] + load[l] + chip_links.latency);
+                    }
+                }
+            });
+        }
+    }
     s.wait.clear();
     crate::par::map_into(threads, packets, &mut s.wait, wait_of);
     let mut stall = 0;
-    for (p, &wait) in packets.iter().zip(&s.wait) {
+    for (i, (p, &wait)) in packets.iter().zip(&s.wait).enumerate() {
         stall += wait;
-        let arrive = p.inject + g.ideal_latency(p) + wait;
+        let arrive =
+            (p.inject + g.ideal_latency(p) + wait).max(s.drain.get(i).copied().unwrap_or(0));
         let d = p.dst as usize;
         s.work[d] += p.work;
         s.last[d] = s.last[d].max(arrive + p.work);

@@ -19,6 +19,13 @@
 //!   `max(arrival, busy_until)` and busy for its synaptic work; it starts once its own
 //!   neuron update and spike-out are done.
 //!
+//! - A hop that leaves a chip of a multi-chip system takes that chip's link channel
+//!   (`links`), shared by every packet crossing there: it holds the channel for the
+//!   link's serialisation, and the far router has the packet `latency + serialisation`
+//!   cycles after it started (store-and-forward); the channel's buffer at the far chip
+//!   has `buffer_flits` flits like a mesh link's. Its queueing (request to send) is
+//!   summed per channel.
+//!
 //! Only events are simulated (a binary heap ordered by cycle, then insertion), never
 //! idle cycles, so the cost is O(packets × hops × log). Stall cycles are each packet's
 //! arrival minus its arrival through an idle NoC.
@@ -60,13 +67,17 @@ pub(crate) struct Scratch {
     heap: BinaryHeap<Reverse<(u64, u64, Ev)>>,
     seq: u64,
     order: Vec<(u32, u64, u32)>,
+    /// Per packet: the tile it is at and the cycle it requested its port (kept for
+    /// chip-to-chip channels, whose tile and queueing the port does not tell).
+    at: Vec<(u32, u64)>,
 }
 
 /// Port layout: mesh links `0..4·tiles`, then injection channels (one per source),
-/// then ejection channels (one per core).
+/// then ejection channels (one per core), then chip-to-chip channels (`chip · 4 + dir`).
 struct Layout {
     inject0: u32,
     eject0: u32,
+    link0: u32,
 }
 
 impl Scratch {
@@ -84,20 +95,46 @@ impl Scratch {
         }
     }
 
-    fn route(&self, g: &Geometry, l: &Layout, tile: u32, p: &Packet) -> u32 {
+    /// The port packet `pi` at `tile` requests at `now` (noting where and when, for a
+    /// chip-to-chip channel).
+    fn route(&mut self, g: &Geometry, l: &Layout, tile: u32, pi: u32, p: &Packet, now: u64) -> u32 {
         match g.step_dir(tile, p.dst_tile) {
-            Some(d) => tile * 4 + d,
+            Some(d) => match g.links.and_then(|k| k.crossing(g.xy(tile), d)) {
+                Some(c) => {
+                    self.at[pi as usize] = (tile, now);
+                    l.link0 + c
+                }
+                None => tile * 4 + d,
+            },
             None => l.eject0 + p.dst,
         }
     }
 
     /// Packet `pi`'s head reaches port `o`'s router at `now`.
-    fn arrive(&mut self, g: &Geometry, l: &Layout, packets: &[Packet], pi: u32, o: u32, now: u64) {
+    #[allow(clippy::too_many_arguments)]
+    fn arrive(
+        &mut self,
+        g: &Geometry,
+        l: &Layout,
+        packets: &[Packet],
+        pi: u32,
+        o: u32,
+        now: u64,
+        link_wait: &mut [u64],
+    ) {
         self.ports[o as usize].queue.push_back(pi);
-        self.try_send(g, l, packets, o, now);
+        self.try_send(g, l, packets, o, now, link_wait);
     }
 
-    fn try_send(&mut self, g: &Geometry, l: &Layout, packets: &[Packet], o: u32, now: u64) {
+    fn try_send(
+        &mut self,
+        g: &Geometry,
+        l: &Layout,
+        packets: &[Packet],
+        o: u32,
+        now: u64,
+        link_wait: &mut [u64],
+    ) {
         let port = &mut self.ports[o as usize];
         let Some(&pi) = port.queue.front() else {
             return;
@@ -109,7 +146,7 @@ impl Scratch {
         }
         let p = &packets[pi as usize];
         let f = p.flits;
-        let buffered = o < l.eject0;
+        let buffered = o < l.eject0 || o >= l.link0;
         if buffered && port.credits < f {
             // Take back the flits that have left the buffer by now.
             let mut next = u64::MAX;
@@ -132,7 +169,11 @@ impl Scratch {
         if buffered {
             port.credits -= f;
         }
-        let ser = f as u64 * g.flit_cycles;
+        let chip_link = o >= l.link0;
+        let ser = match g.links {
+            Some(k) if chip_link => k.ser(f),
+            _ => f as u64 * g.flit_cycles,
+        };
         port.free_at = now + ser;
         if !port.queue.is_empty() {
             self.wake(o, now + ser);
@@ -147,32 +188,50 @@ impl Scratch {
                 self.wake(held, now + ser);
             }
         }
-        if o >= l.eject0 {
+        if chip_link {
+            self.held[pi as usize] = o;
+            let (tile, asked) = self.at[pi as usize];
+            link_wait[(o - l.link0) as usize] += now - asked;
+            let t = g.neighbour(tile, (o - l.link0) % 4);
+            let at = now + ser + g.links.map_or(0, |k| k.latency);
+            let next = self.route(g, l, t, pi, p, at);
+            self.push(at, Ev::Ready(pi, next));
+        } else if o >= l.eject0 {
             self.arrival[pi as usize] = now + ser - g.flit_cycles;
             self.delivered += 1;
         } else if o >= l.inject0 {
             self.held[pi as usize] = o;
-            let next = self.route(g, l, p.src_tile, p);
+            let next = self.route(g, l, p.src_tile, pi, p, now);
             // Entering the router takes no cycle: request the next port right away.
-            self.arrive(g, l, packets, pi, next, now);
+            self.arrive(g, l, packets, pi, next, now, link_wait);
         } else {
             self.held[pi as usize] = o;
             let (tile, dir) = (o / 4, o % 4);
             let t = g.neighbour(tile, dir);
-            let next = self.route(g, l, t, p);
-            self.push(now + g.hop_cycles(dir), Ev::Ready(pi, next));
+            let at = now + g.hop_cycles(dir);
+            let next = self.route(g, l, t, pi, p, at);
+            self.push(at, Ev::Ready(pi, next));
         }
     }
 }
 
-/// Fills `finish` (per core; the caller sets it to each core's spike-out end) and returns the stall cycles.
-pub(crate) fn run(g: &Geometry, packets: &[Packet], finish: &mut [u64], s: &mut Scratch) -> u64 {
+/// Fills `finish` (per core; the caller sets it to each core's spike-out end) and
+/// returns the stall cycles; adds each chip-to-chip channel's queueing cycles to
+/// `link_wait` (empty without links).
+pub(crate) fn run(
+    g: &Geometry,
+    packets: &[Packet],
+    finish: &mut [u64],
+    s: &mut Scratch,
+    link_wait: &mut [u64],
+) -> u64 {
     let mesh = g.tiles_x * g.tiles_y * 4;
     let l = Layout {
         inject0: mesh,
         eject0: mesh + g.sources,
+        link0: mesh + g.sources + g.cores,
     };
-    let nports = (l.eject0 + g.cores) as usize;
+    let nports = l.link0 as usize + g.links.map_or(0, |k| k.channels());
     s.ports.resize_with(nports, Port::default);
     for p in s.ports.iter_mut() {
         p.queue.clear();
@@ -185,6 +244,10 @@ pub(crate) fn run(g: &Geometry, packets: &[Packet], finish: &mut [u64], s: &mut 
     s.held.resize(packets.len(), NONE);
     s.arrival.clear();
     s.arrival.resize(packets.len(), 0);
+    if g.links.is_some() {
+        s.at.clear();
+        s.at.resize(packets.len(), (0, 0));
+    }
     s.heap.clear();
     s.seq = 0;
     s.delivered = 0;
@@ -197,13 +260,13 @@ pub(crate) fn run(g: &Geometry, packets: &[Packet], finish: &mut [u64], s: &mut 
     }
     while let Some(Reverse((now, _, ev))) = s.heap.pop() {
         match ev {
-            Ev::Ready(pi, o) => s.arrive(g, &l, packets, pi, o, now),
+            Ev::Ready(pi, o) => s.arrive(g, &l, packets, pi, o, now, link_wait),
             Ev::Wake(o) => {
                 let port = &mut s.ports[o as usize];
                 if port.wake_at == now {
                     port.wake_at = u64::MAX;
                 }
-                s.try_send(g, &l, packets, o, now);
+                s.try_send(g, &l, packets, o, now, link_wait);
             }
         }
     }

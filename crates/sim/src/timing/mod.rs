@@ -9,6 +9,9 @@
 
 pub(crate) mod analytic;
 pub(crate) mod cycle;
+pub(crate) mod links;
+
+use links::LinkGeo;
 
 /// A packet of one step, with everything timing needs.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +46,8 @@ pub(crate) struct Geometry {
     /// Injection channels (cores + input ports) and cores of the image.
     pub sources: u32,
     pub cores: u32,
+    /// The chip-to-chip links of a multi-chip system (`None`: one chip, no links).
+    pub links: Option<LinkGeo>,
 }
 
 /// Output directions of a router; link `tile · 4 + dir` leaves `tile` that way.
@@ -96,20 +101,40 @@ impl Geometry {
         }
     }
 
-    /// Latency of a packet through an idle NoC: head hops plus the tail's serialisation.
+    /// Latency of a packet through an idle NoC: head hops plus the tail's serialisation;
+    /// a hop that crosses chips takes the link's latency and serialisation instead of
+    /// the hop's cycles (`links`).
     pub fn ideal_latency(&self, p: &Packet) -> u64 {
         if p.same_core {
             return 0;
         }
         let (ew, ns) = self.hops(p.src_tile, p.dst_tile);
-        ew as u64 * self.hop_ew + ns as u64 * self.hop_ns + (p.flits as u64 - 1) * self.flit_cycles
+        let (xe, xn) = match &self.links {
+            Some(l) => l.crossings(self.xy(p.src_tile), self.xy(p.dst_tile)),
+            None => (0, 0),
+        };
+        let crossing = self.links.map_or(0, |l| l.crossing_cycles(p.flits));
+        (ew - xe) as u64 * self.hop_ew
+            + (ns - xn) as u64 * self.hop_ns
+            + (xe + xn) as u64 * crossing
+            + (p.flits as u64 - 1) * self.flit_cycles
     }
 
-    /// Calls `f` with every mesh link of the XY path from `a` to `b`.
+    /// Mesh links (`4 · tiles`) and, after them, chip-to-chip channels.
+    pub fn link_slots(&self) -> usize {
+        (self.tiles_x * self.tiles_y * 4) as usize + self.links.map_or(0, |l| l.channels())
+    }
+
+    /// Calls `f` with every link of the XY path from `a` to `b`: a mesh link
+    /// `tile · 4 + dir`, or for a hop that crosses chips its channel `4 · tiles + channel`.
     pub fn for_path(&self, a: u32, b: u32, mut f: impl FnMut(usize)) {
+        let mesh = self.tiles_x * self.tiles_y * 4;
         let mut t = a;
         while let Some(d) = self.step_dir(t, b) {
-            f((t * 4 + d) as usize);
+            match self.links.and_then(|l| l.crossing(self.xy(t), d)) {
+                Some(c) => f((mesh + c) as usize),
+                None => f((t * 4 + d) as usize),
+            }
             t = self.neighbour(t, d);
         }
     }

@@ -318,7 +318,11 @@ impl Lcg {
 /// A random recurrent LIF network over every core of the tiny chip, with Bernoulli
 /// and explicit inputs, optional delays and some graded units. All in one image.
 pub fn random_network(seed: u64, delays: bool, graded: bool) -> ChipImage {
-    let chip = tiny();
+    random_network_on(tiny(), seed, delays, graded)
+}
+
+/// [`random_network`] over every core of `chip` (e.g. a system's virtual chip).
+pub fn random_network_on(chip: ChipConfig, seed: u64, delays: bool, graded: bool) -> ChipImage {
     let mut rng = Lcg(seed);
     let mut b = Builder::new(chip.clone());
     let cores: Vec<u32> = (0..chip.cores()).collect();
