@@ -461,6 +461,7 @@ fn classifier_program(
         mapping: MappingHints::default(),
         grid: Some(registers),
         eprop: None,
+        sigprop: None,
     }
 }
 

@@ -554,6 +554,11 @@ impl Simulator {
                 learning_on: true,
             },
             eprop,
+            sigprop: self
+                .tables
+                .sigprop
+                .as_ref()
+                .map(crate::learning_sigprop::SigpropState::new),
         }
     }
 

@@ -42,6 +42,7 @@
 //!     modulator: ModulatorImage::default(),
 //!     learning: vec![],
 //!     eprop: None,
+//!     sigprop: None,
 //! };
 //! let mut sim = Simulator::new(&chip, &image, SimOptions { steps: 20, ..SimOptions::default() }).unwrap();
 //! let mut state = sim.initial_state();
@@ -60,6 +61,7 @@ pub mod inputs;
 mod kernels;
 mod learning;
 pub mod learning_eprop;
+pub mod learning_sigprop;
 pub mod monitor;
 pub mod options;
 mod page;

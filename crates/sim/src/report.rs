@@ -501,13 +501,18 @@ pub use amine_chip::units::group_digits as group;
 /// the input ports' events, the barriers, the grid's cell updates and static power over
 /// the simulated time. (Differences of two calls price a stretch of a run.)
 pub fn energy_so_far(sim: &Simulator, state: &SimState) -> Components {
-    crate::energy::price(
+    let mut c = crate::energy::price(
         &state.total_counts(),
         &state.chip,
         sim.config(),
         sim.tiles_in_use(),
         &sim.powered(),
-    )
+    );
+    // The sigprop unit's events (`learning.sigprop.costs`).
+    if let (Some(s), Some(u)) = (&state.sigprop, &sim.config().learning.sigprop) {
+        c.learning += u.price(&s.events()).0 .0;
+    }
+    c
 }
 
 /// Picojoules with a readable unit.

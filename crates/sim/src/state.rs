@@ -43,6 +43,10 @@ pub struct CoreState {
     /// registers move only while learning is on).
     #[serde(default)]
     pub learning_off: bool,
+    /// The sigprop unit's pull register of each compartment (the `m0` of its
+    /// learning slots; empty without a sigprop unit).
+    #[serde(default)]
+    pub pull: Vec<i32>,
 }
 
 /// One plastic row: its weights as the learning engine keeps them and its pre traces.
@@ -147,6 +151,9 @@ pub struct SimState {
     pub host: HostRegisters,
     /// The e-prop engine's state, for an image with an e-prop section.
     pub eprop: Option<crate::learning_eprop::EpropEngineState>,
+    /// The sigprop unit's registers, for an image with a sigprop section.
+    #[serde(default)]
+    pub sigprop: Option<crate::learning_sigprop::SigpropState>,
 }
 
 impl CoreState {
@@ -163,6 +170,7 @@ impl CoreState {
             plastic: Vec::new(),
             post: Vec::new(),
             learning_off: false,
+            pull: Vec::new(),
         }
     }
 }

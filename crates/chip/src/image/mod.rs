@@ -13,6 +13,7 @@
 
 pub mod codec;
 pub mod eprop;
+pub mod sigprop;
 mod population;
 mod verify;
 
@@ -50,6 +51,10 @@ pub struct ChipImage {
     /// with e-prop ([`eprop`]).
     #[serde(default)]
     pub eprop: Option<eprop::EpropImage>,
+    /// The sigprop learning unit's layers and contexts, for an image that trains with
+    /// sigprop ([`sigprop`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigprop: Option<sigprop::SigpropImage>,
 }
 
 /// Identifies the chip an image was compiled for, by its *structure* (see

@@ -131,6 +131,8 @@ impl FfConfig {
                     target_updates: true,
                     context_scale: 1.0,
                     unit_widths: None,
+                    sample_updates: false,
+                    contexts: None,
                 },
                 ..base
             },
@@ -159,6 +161,16 @@ impl FfConfig {
         if self.batch == 0 {
             return Err(Error::config("batch = 0: must be at least 1"));
         }
+        if let Some(c) = &self.sigprop.contexts {
+            let width = self.sizes(split.train.input_len(), split.classes())[0];
+            if c.len() < split.classes() || c.iter().any(|r| r.len() != width) {
+                return Err(Error::config(format!(
+                    "sigprop.contexts: {} contexts; the task needs {} of {width} values",
+                    c.len(),
+                    split.classes()
+                )));
+            }
+        }
         split.check_trainable()
     }
 
@@ -171,6 +183,34 @@ impl FfConfig {
             input_bias: Some(0.8),
             feedback_derivative: false,
             ..FfConfig::digits(Rule::Dfa)
+        }
+    }
+
+    /// The network `amine template sigprop` builds (`amine_compiler::templates::sigprop`):
+    /// layers `hidden`, the bias as a constant 0.8 input, the program's context
+    /// projection `contexts`, the contrastive loss in the form the chip runs
+    /// (`SigpropConfig::sample_updates`).
+    pub fn sigprop_chip_form(
+        hidden: Vec<usize>,
+        rate: f64,
+        beta: f64,
+        batch: usize,
+        contexts: Vec<Vec<f64>>,
+    ) -> FfConfig {
+        let d = FfConfig::digits(Rule::Sigprop);
+        FfConfig {
+            hidden,
+            rate,
+            batch,
+            input_bias: Some(0.8),
+            sigprop: SigpropConfig {
+                beta,
+                target_updates: true,
+                sample_updates: true,
+                contexts: Some(contexts),
+                ..d.sigprop.clone()
+            },
+            ..d
         }
     }
 
