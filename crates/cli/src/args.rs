@@ -292,9 +292,19 @@ pub struct TemplateArgs {
     /// eprop: `cue-accumulation`, `delayed-match` or `pattern-generation`.
     #[arg(long)]
     pub task: Option<String>,
-    /// dfa: the learning rate (real units) [default: 0.5].
+    /// dfa, sigprop: the learning rate (real units) [default: 0.5].
     #[arg(long)]
     pub rate: Option<f64>,
+    /// sigprop: the integer contrast β [default: 16].
+    #[arg(long)]
+    pub beta: Option<u32>,
+    /// sigprop: the mean of a context entry (contexts are uniform in [0, 2·M))
+    /// [default: 0.3, about the digits' mean input].
+    #[arg(long, value_name = "M")]
+    pub context_mean: Option<f64>,
+    /// sigprop: the chip whose sigprop unit the network must fit [default: loihi-sigprop].
+    #[arg(long)]
+    pub chip: Option<String>,
     #[command(flatten)]
     pub eprop: EpropFlags,
     #[arg(long, default_value_t = 1)]
