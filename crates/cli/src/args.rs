@@ -578,8 +578,10 @@ pub struct RulesArgs {
     #[arg(long, default_value = "digits")]
     pub task: String,
     /// A program trained on the chip with `amine train`'s sample protocol (Error
-    /// Diffusion or DFA), `NAME=FILE` (repeatable; default
-    /// `ed-per-class=programs/ed_digits.ron` and `dfa=programs/dfa_digits.ron`).
+    /// Diffusion, DFA or sigprop), `NAME=FILE` (repeatable; default
+    /// `ed-per-class=programs/ed_digits.ron`, `dfa=programs/dfa_digits.ron` and
+    /// `sigprop=programs/sigprop_digits.ron`, the last on `loihi-sigprop` when the chip
+    /// has no sigprop unit).
     #[arg(long, value_name = "NAME=FILE")]
     pub program: Vec<String>,
     /// A preset or chip-config file.

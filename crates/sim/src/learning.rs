@@ -200,7 +200,11 @@ pub(crate) fn learn(
             m.resize(l.cells.len(), 0);
             for &c in &cs.targets {
                 if slot.sigprop {
-                    m[c as usize] = if ch == 0 { s.pull.get(c as usize).copied().unwrap_or(0) } else { 0 };
+                    m[c as usize] = if ch == 0 {
+                        s.pull.get(c as usize).copied().unwrap_or(0)
+                    } else {
+                        0
+                    };
                 } else if let Some(&(x, y)) = l.cells.get(c as usize) {
                     m[c as usize] = grid.and_then(|g| g.sample_bits(ch, x, y).ok()).unwrap_or(0);
                 }

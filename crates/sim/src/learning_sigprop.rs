@@ -195,7 +195,14 @@ impl Simulator {
                 self.load_pull(t, state, l, &g);
             }
         }
-        self.charge(t, state, SigpropEvents { latches, ..Default::default() });
+        self.charge(
+            t,
+            state,
+            SigpropEvents {
+                latches,
+                ..Default::default()
+            },
+        );
         Ok(())
     }
 

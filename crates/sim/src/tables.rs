@@ -269,8 +269,7 @@ impl Tables {
             .eprop
             .as_ref()
             .and_then(|e| crate::learning_eprop::EpropTables::new(config, image, e, &cores));
-        let sigprop =
-            crate::learning_sigprop::SigpropTables::new(config, image, &population_sites);
+        let sigprop = crate::learning_sigprop::SigpropTables::new(config, image, &population_sites);
         Tables {
             eprop,
             sigprop,

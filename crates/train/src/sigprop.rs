@@ -117,7 +117,8 @@ impl<'a> SigpropRunner<'a> {
         while !self.state.step.is_multiple_of(self.steps) {
             self.sim.step(&mut self.state);
         }
-        self.sim.send_graded(&mut self.state, self.port, &self.buf)?;
+        self.sim
+            .send_graded(&mut self.state, self.port, &self.buf)?;
         for _ in 0..self.steps - 1 {
             self.sim.step(&mut self.state);
         }
@@ -295,8 +296,7 @@ pub fn train_sigprop(
     let sizes: Vec<usize> = std::iter::once(r.inputs() + 1)
         .chain(r.spec.layers.iter().map(|l| l.units as usize))
         .collect();
-    let work =
-        amine_tasks::conventional::Work::sigprop(&sizes, r.classes(), r.batch(), true);
+    let work = amine_tasks::conventional::Work::sigprop(&sizes, r.classes(), r.batch(), true);
     let dale_violations = report::dale_violations(r.sim, &r.state);
     Ok(TrainReport {
         program: image.program.clone(),

@@ -13,8 +13,8 @@
 
 pub mod codec;
 pub mod eprop;
-pub mod sigprop;
 mod population;
+pub mod sigprop;
 mod verify;
 
 pub use population::{CorePopulation, PopAxon, PopFanout, PopTarget};

@@ -208,7 +208,12 @@ pub fn sigprop_float_reference(
         .iter()
         .find_map(|p| {
             let rule = &p.learning.as_ref()?.rule;
-            rule.strip_prefix("dw = ")?.split('*').next()?.trim().parse::<f64>().ok()
+            rule.strip_prefix("dw = ")?
+                .split('*')
+                .next()?
+                .trim()
+                .parse::<f64>()
+                .ok()
         })
         .unwrap_or(0.0);
     let batch = spec.batch.max(1) as usize;

@@ -123,28 +123,41 @@ fn ed(a: &TrainArgs) -> Result<()> {
         bail!("--checkpoint and --resume are for Error Diffusion and DFA programs; a sigprop program trains without checkpoints");
     }
     let mut on_progress = |p| {
-            if !shown && train_start.elapsed() > Duration::from_millis(500) {
-                shown = true;
-                bar.set_style(
+        if !shown && train_start.elapsed() > Duration::from_millis(500) {
+            shown = true;
+            bar.set_style(
                 ProgressStyle::with_template(
                     "{spinner} {msg} [{bar:40}] {pos}/{len} samples, {elapsed} elapsed, eta {eta}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-                bar.set_draw_target(ProgressDrawTarget::stderr());
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        match p {
+            Progress::Training { epoch, done, total } => {
+                bar.set_message(format!("epoch {}/{}", epoch + 1, epochs));
+                bar.set_position((epoch * total + done) as u64);
             }
-            match p {
-                Progress::Training { epoch, done, total } => {
-                    bar.set_message(format!("epoch {}/{}", epoch + 1, epochs));
-                    bar.set_position((epoch * total + done) as u64);
-                }
-                Progress::Testing { set } => bar.set_message(format!("testing on {set}")),
-            }
+            Progress::Testing { set } => bar.set_message(format!("testing on {set}")),
+        }
     };
     let trained = if sigprop {
-        amine_train::sigprop::train_sigprop(&chip.config, &compiled.image, &split, &opts, &mut on_progress)
+        amine_train::sigprop::train_sigprop(
+            &chip.config,
+            &compiled.image,
+            &split,
+            &opts,
+            &mut on_progress,
+        )
     } else {
-        train_ed_with(&chip.config, &compiled.image, &split, &opts, &ckpt, &mut on_progress)
+        train_ed_with(
+            &chip.config,
+            &compiled.image,
+            &split,
+            &opts,
+            &ckpt,
+            &mut on_progress,
+        )
     };
     bar.finish_and_clear();
     let mut report = match trained {

@@ -34,7 +34,10 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
     let payload_bits = match port.source {
         Source::Graded { payload_bits } => payload_bits,
         _ => {
-            bad("sigprop.port".into(), format!("input `{}` must be Graded", port.name));
+            bad(
+                "sigprop.port".into(),
+                format!("input `{}` must be Graded", port.name),
+            );
             8
         }
     };
@@ -44,13 +47,25 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
         if row.len() != port.size as usize {
             bad(
                 format!("sigprop.contexts[{k}]"),
-                format!("{} values; input `{}` has {}", row.len(), port.name, port.size),
+                format!(
+                    "{} values; input `{}` has {}",
+                    row.len(),
+                    port.name,
+                    port.size
+                ),
             );
         }
         if let Some(v) = row.iter().find(|v| !(0.0..=1.0).contains(*v)) {
-            bad(format!("sigprop.contexts[{k}]"), format!("{v} is outside [0, 1]"));
+            bad(
+                format!("sigprop.contexts[{k}]"),
+                format!("{v} is outside [0, 1]"),
+            );
         }
-        contexts.push(row.iter().map(|v| (v.clamp(0.0, 1.0) * max).round() as u16).collect());
+        contexts.push(
+            row.iter()
+                .map(|v| (v.clamp(0.0, 1.0) * max).round() as u16)
+                .collect(),
+        );
     }
     if spec.contexts.len() < 2 {
         bad("sigprop.contexts".into(), "at least 2 classes".into());

@@ -98,7 +98,10 @@ impl SigpropNetwork {
     /// message)`. A chip without a sigprop unit is left to the compiler, which names it.
     pub fn check(&self, chip: &ChipConfig) -> Result<(), (&'static str, String)> {
         if self.inputs == 0 || self.hidden.is_empty() || self.hidden.contains(&0) {
-            return Err(("--hidden", "inputs and every layer need at least one unit".into()));
+            return Err((
+                "--hidden",
+                "inputs and every layer need at least one unit".into(),
+            ));
         }
         if self.classes < 2 {
             return Err(("--classes", "at least 2 classes".into()));

@@ -184,7 +184,12 @@ impl State {
                 let h = &grads.acts[l];
                 let t = |k: usize| &self.responses[k][l];
                 for (k, pk) in p.iter_mut().enumerate() {
-                    *pk = -0.5 * beta * h.iter().zip(t(k)).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+                    *pk = -0.5
+                        * beta
+                        * h.iter()
+                            .zip(t(k))
+                            .map(|(a, b)| (a - b).powi(2))
+                            .sum::<f64>();
                 }
                 softmax(&mut p);
                 let delta: Vec<f64> = (0..h.len())
