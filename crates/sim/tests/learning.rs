@@ -28,7 +28,6 @@ fn slot(chip: &ChipConfig, text: &str, epoch: u32) -> LearningSlot {
         seed: 7,
         renormalise: false,
         eprop: None,
-        sigprop: None,
     }
 }
 
