@@ -53,7 +53,7 @@ pub struct ChipImage {
     pub eprop: Option<eprop::EpropImage>,
     /// The sigprop learning unit's layers and contexts, for an image that trains with
     /// sigprop ([`sigprop`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub sigprop: Option<sigprop::SigpropImage>,
 }
 
