@@ -83,6 +83,7 @@ fn network(s1: Shape, s2: Shape, weights: &[i8], delays: (u8, u8), shared: bool)
         mapping: Default::default(),
         grid: None,
         eprop: None,
+        sigprop: None,
     }
 }
 

@@ -47,6 +47,18 @@ fn bad_template_and_rules_options_fail_cleanly() {
             "--credit",
         ),
         (vec!["template", "dfa", "--rate=-1", "-o", p], "--rate"),
+        (
+            vec!["template", "sigprop", "--classes", "20", "-o", p],
+            "--classes: 20 classes; chip `loihi-sigprop`",
+        ),
+        (
+            vec!["template", "sigprop", "--hidden", "128,2000", "-o", p],
+            "--hidden: a layer of 2000 units",
+        ),
+        (
+            vec!["template", "sigprop", "--beta", "300", "-o", p],
+            "--beta",
+        ),
     ] {
         let out = amine(&args);
         let err = text(&out.stderr);
@@ -54,6 +66,25 @@ fn bad_template_and_rules_options_fail_cleanly() {
         assert!(err.contains(expect), "{args:?}: {err}");
         assert!(!program.exists(), "{args:?} wrote a program");
     }
+    // A chip without the sigprop unit: the compiler names the chip and the field.
+    let report = dir.path().join("sp_report");
+    let out = amine(&[
+        "train",
+        "programs/sigprop_digits.ron",
+        "--task",
+        "digits",
+        "--chip",
+        "loihi",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("chip `loihi`") && err.contains("learning.sigprop"),
+        "{err}"
+    );
+    assert!(!report.exists());
     let out_dir = dir.path().join("rules");
     let o = out_dir.to_str().unwrap();
     for (args, expect) in [

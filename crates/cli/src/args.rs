@@ -292,9 +292,19 @@ pub struct TemplateArgs {
     /// eprop: `cue-accumulation`, `delayed-match` or `pattern-generation`.
     #[arg(long)]
     pub task: Option<String>,
-    /// dfa: the learning rate (real units) [default: 0.5].
+    /// dfa, sigprop: the learning rate (real units) [default: 0.5].
     #[arg(long)]
     pub rate: Option<f64>,
+    /// sigprop: the integer contrast β [default: 16].
+    #[arg(long)]
+    pub beta: Option<u32>,
+    /// sigprop: the mean of a context entry (contexts are uniform in [0, 2·M))
+    /// [default: 0.3, about the digits' mean input].
+    #[arg(long, value_name = "M")]
+    pub context_mean: Option<f64>,
+    /// sigprop: the chip whose sigprop unit the network must fit [default: loihi-sigprop].
+    #[arg(long)]
+    pub chip: Option<String>,
     #[command(flatten)]
     pub eprop: EpropFlags,
     #[arg(long, default_value_t = 1)]
@@ -573,8 +583,10 @@ pub struct RulesArgs {
     #[arg(long, default_value = "digits")]
     pub task: String,
     /// A program trained on the chip with `amine train`'s sample protocol (Error
-    /// Diffusion or DFA), `NAME=FILE` (repeatable; default
-    /// `ed-per-class=programs/ed_digits.ron` and `dfa=programs/dfa_digits.ron`).
+    /// Diffusion, DFA or sigprop), `NAME=FILE` (repeatable; default
+    /// `ed-per-class=programs/ed_digits.ron`, `dfa=programs/dfa_digits.ron` and
+    /// `sigprop=programs/sigprop_digits.ron`, the last on `loihi-sigprop` when the chip
+    /// has no sigprop unit).
     #[arg(long, value_name = "NAME=FILE")]
     pub program: Vec<String>,
     /// A preset or chip-config file.

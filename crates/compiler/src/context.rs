@@ -36,6 +36,9 @@ pub struct Compilation {
     pub routing: Option<Routing>,
     /// eprop: the e-prop engine's registers (programs with an `eprop` section).
     pub eprop: Option<crate::passes::eprop::EpropPlan>,
+    /// sigprop: the sigprop unit's layers and contexts (programs with a `sigprop`
+    /// section).
+    pub sigprop: Option<amine_chip::image::sigprop::SigpropImage>,
     pub image: Option<ChipImage>,
     /// Set when compiling for a multi-chip system: `chip` is then the system's virtual
     /// mesh and this maps its tiles back to chips.

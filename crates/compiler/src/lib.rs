@@ -8,7 +8,7 @@
 //! The pipeline is one pass per module under [`passes`], each reading and extending the
 //! [`Compilation`] context, with the collecting [`verify`] step between passes:
 //!
-//! parse → validate → expand → quantize → partition → place → route → eprop → emit
+//! parse → validate → sigprop → expand → quantize → partition → place → route → eprop → emit
 //!
 //! **API boundary:** the compiler never runs a simulation. **Determinism:** every random
 //! choice comes from seeded generators and no hash-map order reaches the output, so the
@@ -173,6 +173,7 @@ pub fn compile_program(
 pub fn compile(mut c: Compilation) -> Result<Compiled, Error> {
     let mut t = Vec::new();
     pass(&mut c, &mut t, "validate", passes::validate::run)?;
+    pass(&mut c, &mut t, "sigprop", passes::sigprop::run)?;
     pass(&mut c, &mut t, "expand", passes::expand::run)?;
     pass(&mut c, &mut t, "quantize", passes::quantize::run)?;
     pass(&mut c, &mut t, "partition", passes::partition::run)?;

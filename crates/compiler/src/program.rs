@@ -7,6 +7,7 @@
 //! `v > 1000 << 6`. Time constants are given in steps or milliseconds.
 
 pub mod eprop;
+pub mod sigprop;
 
 use amine_chip::image::{ProbeKind, Sign};
 use amine_chip::neuron::alif::AlifParams;
@@ -45,6 +46,10 @@ pub struct Program {
     /// chip's e-prop engine runs ([`eprop::EpropSpec`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eprop: Option<eprop::EpropSpec>,
+    /// Training with sigprop: the layers the chip's sigprop learning unit serves and the
+    /// class contexts ([`sigprop::SigpropSpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigprop: Option<sigprop::SigpropSpec>,
 }
 
 fn one() -> f64 {

@@ -37,10 +37,12 @@
 mod dfa;
 mod dual_ed;
 mod eprop;
+mod sigprop;
 
 pub use dfa::{dfa, DfaNetwork};
 pub use dual_ed::{dual_stream_error_diffusion, DualEdNetwork};
 pub use eprop::{eprop, EpropNetwork, Feedback, Update, THRESHOLD};
+pub use sigprop::{sigprop, steps_per_sample, SigpropNetwork};
 
 use crate::program::{
     Activation, Connect, Input, LearningSpec, MappingHints, Model, ModulatorSource, Overflow,
@@ -461,6 +463,7 @@ fn classifier_program(
         mapping: MappingHints::default(),
         grid: Some(registers),
         eprop: None,
+        sigprop: None,
     }
 }
 

@@ -73,3 +73,80 @@ fn a_network_larger_than_the_grid_is_named() {
     assert!(e.contains("1030") && e.contains("1024"), "{e}");
     assert!(DfaNetwork::default().check().is_ok());
 }
+
+#[test]
+fn the_shipped_sigprop_program_is_the_templates_default() {
+    use amine_compiler::templates::{sigprop, SigpropNetwork};
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../programs/sigprop_digits.ron"),
+    )
+    .unwrap();
+    let body = shipped
+        .lines()
+        .skip_while(|l| l.starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let generated = sigprop(&SigpropNetwork::default()).to_ron();
+    assert!(
+        body.trim_end() == generated.trim_end(),
+        "programs/sigprop_digits.ron is stale: regenerate it with `amine template sigprop -o programs/sigprop_digits.ron`"
+    );
+}
+
+/// A sigprop network compiles onto `loihi-sigprop`; on `loihi`, which has no sigprop
+/// unit, the compiler names the chip and the missing field. The template refuses, per
+/// option, what the unit cannot hold.
+#[test]
+fn sigprop_needs_the_sigprop_unit_and_fits_its_limits() {
+    use amine_compiler::templates::{sigprop, SigpropNetwork};
+    let p = sigprop(&SigpropNetwork::default()).to_ron();
+    let with = amine_chip::presets::preset("loihi-sigprop").unwrap();
+    let img = amine_compiler::compile_str(&p, "s.ron", Path::new("."), &with)
+        .unwrap()
+        .image;
+    let s = img.sigprop.unwrap();
+    assert_eq!(
+        (s.classes(), s.layers.len(), s.beta, s.batch),
+        (10, 2, 16, 16)
+    );
+    assert_eq!(s.contexts[0].len(), 65);
+    let without = amine_chip::presets::preset("loihi").unwrap();
+    let e = amine_compiler::compile_str(&p, "s.ron", Path::new("."), &without)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("chip `loihi`") && e.contains("learning.sigprop"),
+        "{e}"
+    );
+    for (net, option, field) in [
+        (
+            SigpropNetwork {
+                classes: 17,
+                ..SigpropNetwork::default()
+            },
+            "--classes",
+            "context.classes",
+        ),
+        (
+            SigpropNetwork {
+                hidden: vec![128, 1025],
+                ..SigpropNetwork::default()
+            },
+            "--hidden",
+            "distance.max_units",
+        ),
+        (
+            SigpropNetwork {
+                beta: 256,
+                ..SigpropNetwork::default()
+            },
+            "--beta",
+            "distance.beta_bits",
+        ),
+    ] {
+        let (o, m) = net.check(&with).unwrap_err();
+        assert_eq!(o, option);
+        assert!(m.contains(field), "{m}");
+    }
+    assert!(SigpropNetwork::default().check(&with).is_ok());
+}

@@ -120,7 +120,7 @@ prop_compose! {
         }).collect();
         Program {
             name: "random".into(), seed, dt_ms: 1.0, populations: pops, inputs, projections,
-            probes: Vec::new(), modulators: Vec::new(), mapping: MappingHints::default(), grid: None, eprop: None,
+            probes: Vec::new(), modulators: Vec::new(), mapping: MappingHints::default(), grid: None, eprop: None, sigprop: None,
         }
     }
 }

@@ -322,6 +322,7 @@ pub fn lower(c: &Checked, dt: f64, name: &str) -> Result<Lowered, Error> {
         mapping: Default::default(),
         grid: None,
         eprop: None,
+        sigprop: None,
     };
     let mut maps = Vec::new();
     // amine metadata (from `amine nir export`): program order of nodes, by population.

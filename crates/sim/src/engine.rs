@@ -579,6 +579,11 @@ impl Simulator {
             },
             eprop,
             system: self.system.as_ref().map(SystemSim::initial),
+            sigprop: self
+                .tables
+                .sigprop
+                .as_ref()
+                .map(crate::learning_sigprop::SigpropState::new),
         }
     }
 

@@ -57,6 +57,9 @@ pub(crate) struct SlotTable {
     pub reads_post: bool,
     /// An e-prop slot: the eligibility unit runs instead of the rule.
     pub eprop: Option<EpropConsts>,
+    /// A sigprop slot: `m0` is the compartment's pull register (the sigprop unit's),
+    /// not the grid.
+    pub sigprop: bool,
 }
 
 /// One plastic row of a core.
@@ -196,7 +199,13 @@ pub(crate) fn learn(
         for (ch, m) in modulator.iter_mut().enumerate() {
             m.resize(l.cells.len(), 0);
             for &c in &cs.targets {
-                if let Some(&(x, y)) = l.cells.get(c as usize) {
+                if slot.sigprop {
+                    m[c as usize] = if ch == 0 {
+                        s.pull.get(c as usize).copied().unwrap_or(0)
+                    } else {
+                        0
+                    };
+                } else if let Some(&(x, y)) = l.cells.get(c as usize) {
                     m[c as usize] = grid.and_then(|g| g.sample_bits(ch, x, y).ok()).unwrap_or(0);
                 }
             }

@@ -42,6 +42,7 @@
 //!     modulator: ModulatorImage::default(),
 //!     learning: vec![],
 //!     eprop: None,
+//!     sigprop: None,
 //! };
 //! let mut sim = Simulator::new(&chip, &image, SimOptions { steps: 20, ..SimOptions::default() }).unwrap();
 //! let mut state = sim.initial_state();
@@ -61,6 +62,7 @@ mod kernels;
 mod learning;
 pub mod learning_eprop;
 pub mod links;
+pub mod learning_sigprop;
 pub mod monitor;
 pub mod options;
 mod page;

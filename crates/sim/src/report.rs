@@ -526,6 +526,10 @@ pub fn energy_so_far(sim: &Simulator, state: &SimState) -> Components {
     if let (Some(sys), Some(counts)) = (sim.system(), &state.system) {
         c.noc += sys.energy_pj(counts);
     }
+    // The sigprop unit's events (`learning.sigprop.costs`).
+    if let (Some(s), Some(u)) = (&state.sigprop, &sim.config().learning.sigprop) {
+        c.learning += u.price(&s.events()).0 .0;
+    }
     c
 }
 

@@ -43,6 +43,10 @@ pub struct CoreState {
     /// registers move only while learning is on).
     #[serde(default)]
     pub learning_off: bool,
+    /// The sigprop unit's pull register of each compartment (the `m0` of its
+    /// learning slots; empty without a sigprop unit).
+    #[serde(default)]
+    pub pull: Vec<i32>,
 }
 
 /// One plastic row: its weights as the learning engine keeps them and its pre traces.
@@ -150,6 +154,9 @@ pub struct SimState {
     /// Link traffic and per-chip finishing cycles of a run over a multi-chip system.
     #[serde(default)]
     pub system: Option<crate::links::SystemCounts>,
+    /// The sigprop unit's registers, for an image with a sigprop section.
+    #[serde(default)]
+    pub sigprop: Option<crate::learning_sigprop::SigpropState>,
 }
 
 impl CoreState {
@@ -166,6 +173,7 @@ impl CoreState {
             plastic: Vec::new(),
             post: Vec::new(),
             learning_off: false,
+            pull: Vec::new(),
         }
     }
 }

@@ -117,6 +117,8 @@ pub(crate) struct Tables {
     pub modulator_frac: i32,
     /// The e-prop engine's tables (an image with an e-prop section).
     pub eprop: Option<crate::learning_eprop::EpropTables>,
+    /// The sigprop learning unit's tables (an image with a sigprop section).
+    pub sigprop: Option<crate::learning_sigprop::SigpropTables>,
 }
 
 /// Tile of a core id.
@@ -267,8 +269,10 @@ impl Tables {
             .eprop
             .as_ref()
             .and_then(|e| crate::learning_eprop::EpropTables::new(config, image, e, &cores));
+        let sigprop = crate::learning_sigprop::SigpropTables::new(config, image, &population_sites);
         Tables {
             eprop,
+            sigprop,
             learning,
             modulator_frac: config.modulator.format.frac_bits() as i32,
             cores,
@@ -292,7 +296,9 @@ fn learning_tables(
     let slots: Vec<SlotTable> = image
         .learning
         .iter()
-        .map(|l| SlotTable {
+        .enumerate()
+        .map(|(i, l)| SlotTable {
+            sigprop: image.sigprop.as_ref().is_some_and(|s| s.drives(i)),
             rule: PreparedRule::new(&l.microcode),
             epoch: l.epoch.max(1),
             seed: l.seed,

@@ -1,5 +1,5 @@
 //! Train a feed-forward float reference:
-//! `ff RULE [HIDDEN,..] RATE BATCH EPOCHS SEED [TASK] [BETA] [LOSS] [chip] [CONTEXT_SCALE] [UNIT]`
+//! `ff RULE [HIDDEN,..] RATE BATCH EPOCHS SEED [TASK] [BETA] [LOSS] [chip|chipform|notarget|online] [CONTEXT_SCALE] [UNIT]`
 //! from `FfConfig::for_task`,
 //! UNIT = `RESPONSE_BITS,PROB_BITS` (sigprop's unit widths), then any of
 //! `decay=F` (rate decay per epoch), `complement=1` (inputs with their complements),
@@ -42,8 +42,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             prob_bits: p.parse()?,
         });
     }
-    if a.get(9).map(String::as_str) == Some("chip") {
+    if let Some("chip" | "chipform") = a.get(9).map(String::as_str) {
         cfg.input_bias = Some(0.8);
+    }
+    match a.get(9).map(String::as_str) {
+        Some("chipform") => cfg.sigprop.sample_updates = true,
+        Some("notarget") => {
+            cfg.input_bias = Some(0.8);
+            cfg.sigprop.target_updates = false;
+        }
+        Some("online") => {
+            cfg.input_bias = Some(0.8);
+            cfg.sigprop.sample_updates = true;
+        }
+        _ => {}
     }
     for o in &opts {
         let (k, v) = o.split_once('=').ok_or("options are KEY=VALUE")?;

@@ -41,6 +41,7 @@ pub mod ed;
 pub mod eprop;
 pub mod error;
 pub mod report;
+pub mod sigprop;
 
 pub use error::{Error, ErrorKind};
 pub use report::{Cost, EpochPoint, TrainReport};

@@ -14,6 +14,7 @@
 pub mod codec;
 pub mod eprop;
 mod population;
+pub mod sigprop;
 mod verify;
 
 pub use population::{CorePopulation, PopAxon, PopFanout, PopTarget};
@@ -50,6 +51,10 @@ pub struct ChipImage {
     /// with e-prop ([`eprop`]).
     #[serde(default)]
     pub eprop: Option<eprop::EpropImage>,
+    /// The sigprop learning unit's layers and contexts, for an image that trains with
+    /// sigprop ([`sigprop`]).
+    #[serde(default)]
+    pub sigprop: Option<sigprop::SigpropImage>,
 }
 
 /// Identifies the chip an image was compiled for, by its *structure* (see

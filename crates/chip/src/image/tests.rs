@@ -100,6 +100,7 @@ fn two_core_image(config: &ChipConfig) -> ChipImage {
         modulator: ModulatorImage::default(),
         learning: vec![],
         eprop: None,
+        sigprop: None,
     }
 }
 

@@ -74,15 +74,7 @@ pub fn layer_signals(
     debug_assert_eq!(classes * units, contexts.len());
     debug_assert!(label < classes);
     let row = |k: usize| &contexts[k * units..(k + 1) * units];
-    let dist: Vec<u64> = (0..classes)
-        .map(|k| {
-            responses
-                .iter()
-                .zip(row(k))
-                .map(|(&h, &t)| (i64::from(h) - i64::from(t)).unsigned_abs().pow(2))
-                .sum()
-        })
-        .collect();
+    let dist = distances(responses, contexts);
     let d_min = dist.iter().copied().min().unwrap_or(0);
     // (β/2)(d_k − d_min) in Q.32: d is in units of 2^−2F.
     let shift = 2 * u32::from(response_bits) + 1;
@@ -128,6 +120,68 @@ pub fn layer_signals(
             pull_terms: c * u,
         },
     }
+}
+
+/// The squared distance of `responses` to each latched row of `contexts`, exact, in
+/// units of 2^−2F.
+pub fn distances(responses: &[u16], contexts: &[u16]) -> Vec<u64> {
+    contexts
+        .chunks(responses.len().max(1))
+        .map(|t| {
+            responses
+                .iter()
+                .zip(t)
+                .map(|(&h, &t)| (i64::from(h) - i64::from(t)).unsigned_abs().pow(2))
+                .sum()
+        })
+        .collect()
+}
+
+/// The context path's term of one sample, added into `acc` (`classes × units`, row by
+/// row, Q.(P+F) like the pull): `acc[k][j] += coef_k·(h_j − t_kj)`, i.e. `−∂L/∂t_k,j`,
+/// summed over a mini-batch in the register file beside the latched response. Returns
+/// the multiply-accumulates (one per class and unit).
+pub fn accumulate_context_terms(
+    responses: &[u16],
+    contexts: &[u16],
+    coef: &[i64],
+    acc: &mut [i64],
+) -> u64 {
+    let units = responses.len();
+    for (k, &c) in coef.iter().enumerate() {
+        let row = &contexts[k * units..(k + 1) * units];
+        for ((a, &h), &t) in acc[k * units..(k + 1) * units]
+            .iter_mut()
+            .zip(responses)
+            .zip(row)
+        {
+            *a = a.saturating_add(c * (i64::from(h) - i64::from(t)));
+        }
+    }
+    (coef.len() * units) as u64
+}
+
+/// A Q.`from` value (`from` fractional bits) in Q.`to`, rounded half up, saturated to
+/// an i32 register.
+pub fn requantise(v: i64, from: u32, to: u32) -> i32 {
+    let w = if from > to {
+        let s = from - to;
+        (v + (1i64 << (s - 1))) >> s
+    } else {
+        v.saturating_mul(1i64 << (to - from).min(62))
+    };
+    w.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+}
+
+/// The class whose latched response is nearest `responses` (lowest index on ties), and
+/// the distance terms it took.
+pub fn nearest_context(responses: &[u16], contexts: &[u16]) -> (usize, u64) {
+    let best = distances(responses, contexts)
+        .into_iter()
+        .enumerate()
+        .min_by_key(|&(k, d)| (d, k))
+        .map_or(0, |(k, _)| k);
+    (best, contexts.len() as u64)
 }
 
 #[cfg(test)]

@@ -24,6 +24,9 @@ struct Row {
     chip_pj: Option<f64>,
     chip_latency_s: Option<f64>,
     estimate: Estimate,
+    /// The chip it ran on, when not the command's (a sigprop program on a chip without
+    /// the sigprop unit runs on `loihi-sigprop`).
+    chip: Option<String>,
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -48,6 +51,7 @@ impl Row {
             chip_pj: None,
             chip_latency_s: None,
             estimate: Estimate::of(Work::default()),
+            chip: None,
         }
     }
 }
@@ -63,6 +67,10 @@ pub fn run(a: RulesArgs) -> Result<()> {
                 PathBuf::from("programs/ed_digits.ron"),
             ),
             ("dfa".to_string(), PathBuf::from("programs/dfa_digits.ron")),
+            (
+                "sigprop".to_string(),
+                PathBuf::from("programs/sigprop_digits.ron"),
+            ),
         ]
     } else {
         a.program
@@ -114,6 +122,15 @@ fn chip_rows(
 ) -> Result<[Row; 2]> {
     let mut chip_row = Row::new(name.to_string(), "chip");
     let mut float_row = Row::new(format!("{name} (f64)"), "float");
+    // A sigprop program needs the sigprop unit: on a chip without it, `loihi-sigprop`.
+    let with_unit;
+    let config = if program.sigprop.is_some() && config.learning.sigprop.is_none() {
+        with_unit = super::compile::resolve_chip("loihi-sigprop", &a.set)?.config;
+        chip_row.chip = Some(with_unit.name.clone());
+        &with_unit
+    } else {
+        config
+    };
     let (mut pj, mut lat) = (Vec::new(), Vec::new());
     for seed in a.seed..a.seed + a.seeds as u64 {
         let mut p = program.clone();
@@ -126,7 +143,11 @@ fn chip_rows(
             test_every_epoch: false,
             ..TrainOptions::default()
         };
-        let report = train_ed(config, &compiled.image, split, &opts, &mut |_| {})?;
+        let report = if compiled.image.sigprop.is_some() {
+            amine_train::sigprop::train_sigprop(config, &compiled.image, split, &opts, &mut |_| {})?
+        } else {
+            train_ed(config, &compiled.image, split, &opts, &mut |_| {})?
+        };
         let float =
             super::train::float_reference(&compiled.compilation.program, split, a.epochs, seed)?;
         errln!(
@@ -195,7 +216,7 @@ fn files(a: &RulesArgs, chip: &str, rows: &[Row]) -> Vec<File> {
         t.push([
             r.rule.clone(),
             if r.on == "chip" {
-                format!("chip ({chip})")
+                format!("chip ({})", r.chip.as_deref().unwrap_or(chip))
             } else {
                 "f64 reference".into()
             },

@@ -1,7 +1,7 @@
 //! `amine template dfa` and `amine template sigprop`: feed-forward rules as programs.
 
 use crate::args::TemplateArgs;
-use amine_compiler::templates::{dfa, DfaNetwork};
+use amine_compiler::templates::{dfa, sigprop, DfaNetwork, SigpropNetwork};
 use anyhow::{bail, Context, Result};
 
 /// `amine template dfa`: the direct-feedback-alignment network (docs/feedforward-rules.md).
@@ -65,6 +65,77 @@ pub fn template_dfa(a: TemplateArgs) -> Result<()> {
     Ok(())
 }
 
+/// `amine template sigprop`: supervised signal propagation on the chip's sigprop unit
+/// (docs/feedforward-rules.md, "Sigprop on the chip"). Refuses, naming the option, a
+/// network the chip's unit cannot run; nothing is written then.
+pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
+    let refused = [
+        ("--credit", a.credit.is_some()),
+        ("--shared-hidden", a.shared_hidden),
+        ("--diffusion-steps", a.diffusion_steps.is_some()),
+        ("--task", a.task.is_some()),
+        ("--routing", a.routing.is_some()),
+        ("--widths", a.widths.is_some()),
+        ("--eta", a.eta.is_some()),
+        ("--centring", a.centring.is_some()),
+        ("--symmetric-init", a.symmetric_init),
+    ];
+    if let Some((flag, _)) = refused.iter().find(|(_, given)| *given) {
+        bail!("{flag} is not an option of `amine template sigprop` (it takes --inputs, --classes, --hidden, --beta, --rate, --batch, --context-mean, --chip, --seed)");
+    }
+    let d = SigpropNetwork::default();
+    let hidden = match a.hidden.as_deref() {
+        None => d.hidden.clone(),
+        Some(h) => h
+            .split(',')
+            .map(|v| v.trim().parse::<u32>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| anyhow::anyhow!("--hidden {h}: layer widths, comma-separated"))?,
+    };
+    let mut net = SigpropNetwork {
+        inputs: a.inputs.unwrap_or(d.inputs),
+        classes: a.classes.unwrap_or(d.classes),
+        hidden,
+        beta: a.beta.unwrap_or(d.beta),
+        rate: a.rate.unwrap_or(d.rate),
+        batch: a.eprop.batch.unwrap_or(d.batch),
+        context_mean: a.context_mean.unwrap_or(d.context_mean),
+        seed: a.seed,
+        ..d
+    };
+    if let Some(name) = a.output.file_stem() {
+        net.name = name.to_string_lossy().into_owned();
+    }
+    if !(net.context_mean.is_finite() && net.context_mean > 0.0 && net.context_mean <= 0.5) {
+        bail!("--context-mean {}: must be in (0, 0.5]", net.context_mean);
+    }
+    let chip_name = a.chip.as_deref().unwrap_or("loihi-sigprop");
+    let chip = super::compile::resolve_chip(chip_name, &[])?.config;
+    net.check(&chip)
+        .map_err(|(option, message)| anyhow::anyhow!("{option}: {message}"))?;
+    let program = sigprop(&net);
+    let text = format!(
+        "// Sigprop, {} inputs, layers {:?}, {} classes, β {} (docs/feedforward-rules.md),\n\
+         // written by `amine template sigprop`. Train it with\n\
+         //   amine train {} --chip loihi-sigprop --task digits --report out/\n{}",
+        net.inputs,
+        net.hidden,
+        net.classes,
+        net.beta,
+        a.output.display(),
+        program.to_ron()
+    );
+    amine_chip::error::write_atomically(&a.output, text.as_bytes())
+        .with_context(|| format!("writing {}", a.output.display()))?;
+    outln!(
+        "wrote {} (layers {:?}, {} class contexts)",
+        a.output.display(),
+        net.hidden,
+        net.classes
+    );
+    Ok(())
+}
+
 /// The f64 reference of a DFA program (`amine template dfa`'s layout: a hidden
 /// population `h`, outputs `out{c}`), or `None` for another layout: the same widths and
 /// rate, the chip's form of the network (`FfConfig::dfa_chip_form`).
@@ -108,6 +179,66 @@ pub fn dfa_float_reference(
                 config: format!(
                     "DFA (amine_tasks::ff), layers {:?}, bias as a constant 0.8 input, raw-error feedback, rate {rate}, {epochs} epochs, seed {seed}",
                     r.sizes
+                ),
+            })
+            .map_err(Into::into),
+    )
+}
+
+/// The f64 reference of a sigprop program (a `sigprop` section), or `None` for another
+/// program: its layers, β, mini-batch and contexts read back from the program, the rate
+/// from the layers' rule (`α = rate/batch · WEIGHT_SCALE`), in the chip's form
+/// (`FfConfig::sigprop_chip_form`).
+pub fn sigprop_float_reference(
+    program: &amine_compiler::program::Program,
+    split: &amine_tasks::Split,
+    epochs: usize,
+    seed: u64,
+) -> Option<Result<amine_train::report::FloatReference>> {
+    use amine_compiler::templates::WEIGHT_SCALE;
+    let spec = program.sigprop.as_ref()?;
+    let hidden: Vec<usize> = spec
+        .layers
+        .iter()
+        .filter_map(|l| program.populations.iter().find(|p| &p.name == l))
+        .map(|p| p.size as usize)
+        .collect();
+    let alpha = program
+        .projections
+        .iter()
+        .find_map(|p| {
+            let rule = &p.learning.as_ref()?.rule;
+            rule.strip_prefix("dw = ")?
+                .split('*')
+                .next()?
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or(0.0);
+    let batch = spec.batch.max(1) as usize;
+    let rate = alpha / WEIGHT_SCALE * batch as f64;
+    let cfg = amine_tasks::ff::FfConfig {
+        epochs,
+        seed,
+        ..amine_tasks::ff::FfConfig::sigprop_chip_form(
+            hidden,
+            rate,
+            f64::from(spec.beta),
+            batch,
+            spec.contexts.clone(),
+        )
+    };
+    let mut curve = Vec::new();
+    Some(
+        amine_tasks::ff::train(&cfg, split, &mut |e| curve.push(e.test_accuracy))
+            .map(|r| amine_train::report::FloatReference {
+                test_accuracy: r.test_accuracy(),
+                train_accuracy: r.epochs.last().map_or(0.0, |e| e.train_accuracy),
+                curve,
+                config: format!(
+                    "sigprop, chip form (amine_tasks::ff), layers {:?}, β {}, rate {rate}, batch {batch}, the program's contexts, bias as a constant 0.8 input, per-sample updates, {epochs} epochs, seed {seed}",
+                    r.sizes, spec.beta
                 ),
             })
             .map_err(Into::into),

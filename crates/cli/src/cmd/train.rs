@@ -78,10 +78,6 @@ fn ed(a: &TrainArgs) -> Result<()> {
     if epochs == 0 {
         bail!("--epochs 0: train for at least one epoch");
     }
-    let chip = super::compile::resolve_chip(a.chip.as_deref().unwrap_or("loihi"), &a.set)?;
-    if let Some(dir) = &a.report {
-        amine_report::dir::check_target(dir)?;
-    }
     let origin = program_path.display().to_string();
     let text = amine_chip::bounded::read_text(
         program_path,
@@ -89,6 +85,16 @@ fn ed(a: &TrainArgs) -> Result<()> {
         amine_chip::bounded::limits::PROGRAM,
     )?;
     let mut program = Program::from_ron(&text, &origin)?;
+    // A sigprop program needs the sigprop unit: its preset is the default chip.
+    let default_chip = if program.sigprop.is_some() {
+        "loihi-sigprop"
+    } else {
+        "loihi"
+    };
+    let chip = super::compile::resolve_chip(a.chip.as_deref().unwrap_or(default_chip), &a.set)?;
+    if let Some(dir) = &a.report {
+        amine_report::dir::check_target(dir)?;
+    }
     program.seed = a.seed;
     let base = program_path.parent().unwrap_or(Path::new("."));
     let compiled = amine_compiler::compile_program(program, base, &chip.config)
@@ -112,32 +118,47 @@ fn ed(a: &TrainArgs) -> Result<()> {
         resume: a.checkpoint.resume.as_deref(),
         stop: &crate::signals::interrupted,
     };
-    let trained = train_ed_with(
-        &chip.config,
-        &compiled.image,
-        &split,
-        &opts,
-        &ckpt,
-        &mut |p| {
-            if !shown && train_start.elapsed() > Duration::from_millis(500) {
-                shown = true;
-                bar.set_style(
+    let sigprop = compiled.image.sigprop.is_some();
+    if sigprop && (ckpt.path.is_some() || ckpt.resume.is_some()) {
+        bail!("--checkpoint and --resume are for Error Diffusion and DFA programs; a sigprop program trains without checkpoints");
+    }
+    let mut on_progress = |p| {
+        if !shown && train_start.elapsed() > Duration::from_millis(500) {
+            shown = true;
+            bar.set_style(
                 ProgressStyle::with_template(
                     "{spinner} {msg} [{bar:40}] {pos}/{len} samples, {elapsed} elapsed, eta {eta}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-                bar.set_draw_target(ProgressDrawTarget::stderr());
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        match p {
+            Progress::Training { epoch, done, total } => {
+                bar.set_message(format!("epoch {}/{}", epoch + 1, epochs));
+                bar.set_position((epoch * total + done) as u64);
             }
-            match p {
-                Progress::Training { epoch, done, total } => {
-                    bar.set_message(format!("epoch {}/{}", epoch + 1, epochs));
-                    bar.set_position((epoch * total + done) as u64);
-                }
-                Progress::Testing { set } => bar.set_message(format!("testing on {set}")),
-            }
-        },
-    );
+            Progress::Testing { set } => bar.set_message(format!("testing on {set}")),
+        }
+    };
+    let trained = if sigprop {
+        amine_train::sigprop::train_sigprop(
+            &chip.config,
+            &compiled.image,
+            &split,
+            &opts,
+            &mut on_progress,
+        )
+    } else {
+        train_ed_with(
+            &chip.config,
+            &compiled.image,
+            &split,
+            &opts,
+            &ckpt,
+            &mut on_progress,
+        )
+    };
     bar.finish_and_clear();
     let mut report = match trained {
         Err(e) => {
@@ -501,6 +522,9 @@ pub(crate) fn float_reference(
     if let Some(r) = super::template_ff::dfa_float_reference(program, split, epochs, seed) {
         return r;
     }
+    if let Some(r) = super::template_ff::sigprop_float_reference(program, split, epochs, seed) {
+        return r;
+    }
     use amine_tasks::ed::Topology;
     if let Some(cfg) = amine_train::dual_ed::float_config(program, epochs, seed) {
         let split = amine_tasks::dual_ed::with_bias_unit(split, amine_train::ed::BIAS as f32);
@@ -570,7 +594,8 @@ pub fn template(a: TemplateArgs) -> Result<()> {
         "ed" => template_ed(a),
         "eprop" => template_eprop(a),
         "dfa" => super::template_ff::template_dfa(a),
-        k => bail!("unknown template `{k}`; known: ed, eprop, dfa"),
+        "sigprop" => super::template_ff::template_sigprop(a),
+        k => bail!("unknown template `{k}`; known: ed, eprop, dfa, sigprop"),
     }
 }
 

@@ -2,7 +2,7 @@
 //! (crate::context::Compilation) fields earlier passes filled and fills its own; the
 //! verifier (`crate::verify`) checks the result before the next pass runs.
 //!
-//! parse → validate → expand → quantize → partition → place → route → eprop → emit
+//! parse → validate → sigprop → expand → quantize → partition → place → route → eprop → emit
 
 pub mod emit;
 pub mod eprop;
@@ -12,4 +12,5 @@ pub mod partition;
 pub mod place;
 pub mod quantize;
 pub mod route;
+pub mod sigprop;
 pub mod validate;

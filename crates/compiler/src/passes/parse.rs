@@ -64,6 +64,7 @@ pub fn from_program(
         placement: None,
         routing: None,
         eprop: None,
+        sigprop: None,
         image: None,
         system: None,
     })

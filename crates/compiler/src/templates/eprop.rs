@@ -316,5 +316,6 @@ pub fn eprop(net: &EpropNetwork) -> Program {
         mapping: MappingHints::default(),
         grid: Some(net.condition.registers(net.side)),
         eprop: Some(eprop),
+        sigprop: None,
     }
 }

@@ -296,6 +296,7 @@ impl Builder {
             modulator: self.modulator,
             learning: vec![],
             eprop: None,
+            sigprop: None,
         }
     }
 }

@@ -152,6 +152,8 @@ impl FfConfig {
                     unit_widths: None,
                     readout: sigprop::Readout::Last,
                     context: sigprop::ContextForm::ClassMean,
+                    sample_updates: false,
+                    contexts: None,
                 },
                 ..base
             },
@@ -218,6 +220,16 @@ impl FfConfig {
         if self.batch == 0 {
             return Err(Error::config("batch = 0: must be at least 1"));
         }
+        if let Some(c) = &self.sigprop.contexts {
+            let width = self.sizes(split.train.input_len(), split.classes())[0];
+            if c.len() < split.classes() || c.iter().any(|r| r.len() != width) {
+                return Err(Error::config(format!(
+                    "sigprop.contexts: {} contexts; the task needs {} of {width} values",
+                    c.len(),
+                    split.classes()
+                )));
+            }
+        }
         split.check_trainable()
     }
 
@@ -230,6 +242,38 @@ impl FfConfig {
             input_bias: Some(0.8),
             feedback_derivative: false,
             ..FfConfig::digits(Rule::Dfa)
+        }
+    }
+
+    /// The network `amine template sigprop` builds (`amine_compiler::templates::sigprop`):
+    /// layers `hidden`, the bias as a constant 0.8 input, the program's context
+    /// projection `contexts`, the contrastive loss in the form the chip runs
+    /// (`SigpropConfig::sample_updates`).
+    pub fn sigprop_chip_form(
+        hidden: Vec<usize>,
+        rate: f64,
+        beta: f64,
+        batch: usize,
+        contexts: Vec<Vec<f64>>,
+    ) -> FfConfig {
+        let d = FfConfig::digits(Rule::Sigprop);
+        FfConfig {
+            hidden,
+            rate,
+            batch,
+            input_bias: Some(0.8),
+            // The program's port carries the sample alone, its contexts are given and
+            // the chip reads the class out at the last layer.
+            complement_inputs: false,
+            sigprop: SigpropConfig {
+                beta,
+                target_updates: true,
+                sample_updates: true,
+                contexts: Some(contexts),
+                readout: sigprop::Readout::Last,
+                ..d.sigprop.clone()
+            },
+            ..d
         }
     }
 

@@ -102,6 +102,17 @@ pub struct SigpropConfig {
     pub readout: Readout,
     #[serde(default)]
     pub context: ContextForm,
+    /// The chip's form (`amine template sigprop`): the sample path's update is applied
+    /// after every sample (at `rate / batch`), the contexts' responses still fixed for
+    /// the mini-batch. The chip's learning engine updates a synapse from one sample and
+    /// keeps no gradient accumulator.
+    #[serde(default)]
+    pub sample_updates: bool,
+    /// A given context projection (`contexts[k]` = `S·c_k`, one value per network input,
+    /// the constant input included), as a program carries it; `None`: drawn from the
+    /// seed as the module docs say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contexts: Option<Vec<Vec<f64>>>,
 }
 
 /// Widths of a sigprop learning unit (see [`SigpropConfig::unit_widths`]).
@@ -134,6 +145,8 @@ impl Default for SigpropConfig {
             unit_widths: None,
             readout: Readout::Last,
             context: ContextForm::Random,
+            sample_updates: false,
+            contexts: None,
         }
     }
 }
@@ -184,10 +197,93 @@ impl State {
             }
         };
         State {
-            contexts: raw.into_iter().map(|c| super::input_of(cfg, c)).collect(),
+            contexts: sp.contexts.clone().unwrap_or_else(|| {
+                raw.into_iter().map(|c| super::input_of(cfg, c)).collect()
+            }),
             responses: vec![Vec::new(); classes],
             means: Vec::new(),
             beta: sp.beta,
+        }
+    }
+
+    /// The chip's form of [`Self::learn`] (`sample_updates`): each sample's update is
+    /// applied at once at `rate / batch`, against the context responses latched when
+    /// the batch began; per class `k` and unit `j` the context-path term
+    /// `G_kj = Σ β(δ_ky − p_k)(h_j − t_kj)` is summed over the batch. When it ends each
+    /// class's context passes forward once more: its responses are latched for the next
+    /// batch and, with `target_updates`, `W_l` moves by `rate/batch · (G_k ⊙ σ'(t_l,k))
+    /// ⊗ t_{l−1},k` from the responses of that pass. (The chip's learning engine reads
+    /// `pre` and `deriv` of the pass it runs in.)
+    fn learn_sample_form(
+        &mut self,
+        mlp: &mut Mlp,
+        cfg: &FfConfig,
+        data: &Dataset,
+        batch: &[usize],
+        grads: &mut Grads,
+    ) {
+        if self.responses.iter().any(Vec::is_empty) {
+            self.propagate(mlp);
+        }
+        let (classes, layers) = (self.contexts.len(), mlp.layers.len());
+        let beta = self.beta;
+        let mut g = vec![vec![Vec::<f64>::new(); layers + 1]; classes];
+        let mut p = vec![0.0; classes];
+        let unbias = |mlp: &mut Mlp| {
+            if cfg.input_bias.is_some() {
+                mlp.layers.iter_mut().for_each(|l| l.b.fill(0.0));
+            }
+        };
+        for &i in batch {
+            grads.zero(mlp);
+            mlp.forward(&super::input(cfg, &data.inputs[i]), &mut grads.acts);
+            let y = usize::from(data.labels[i]);
+            for l in 1..=layers {
+                let h = &grads.acts[l];
+                let t = |k: usize| &self.responses[k][l];
+                for (k, pk) in p.iter_mut().enumerate() {
+                    *pk = -0.5
+                        * beta
+                        * h.iter()
+                            .zip(t(k))
+                            .map(|(a, b)| (a - b).powi(2))
+                            .sum::<f64>();
+                }
+                softmax(&mut p);
+                let delta: Vec<f64> = (0..h.len())
+                    .map(|j| {
+                        let mean: f64 = (0..classes).map(|k| p[k] * t(k)[j]).sum();
+                        beta * (mean - t(y)[j]) * h[j] * (1.0 - h[j])
+                    })
+                    .collect();
+                for (k, gk) in g.iter_mut().enumerate() {
+                    let coef = beta * (f64::from(u8::from(k == y)) - p[k]);
+                    gk[l].resize(h.len(), 0.0);
+                    for ((a, &hj), &tj) in gk[l].iter_mut().zip(h).zip(t(k)) {
+                        *a += coef * (hj - tj);
+                    }
+                }
+                let below = grads.acts[l - 1].clone();
+                grads.add(l - 1, &delta, &below);
+            }
+            grads.apply(mlp, cfg, cfg.batch);
+            unbias(mlp);
+        }
+        for (k, gk) in g.iter().enumerate() {
+            let mut r = Vec::new();
+            mlp.forward(&self.contexts[k], &mut r);
+            if cfg.sigprop.target_updates {
+                grads.zero(mlp);
+                for l in 1..=layers {
+                    let d: Vec<f64> = (gk[l].iter().zip(&r[l]))
+                        .map(|(&a, &t)| -a * t * (1.0 - t))
+                        .collect();
+                    grads.add(l - 1, &d, &r[l - 1]);
+                }
+                grads.apply(mlp, cfg, cfg.batch);
+                unbias(mlp);
+            }
+            self.responses[k] = r;
         }
     }
 
@@ -273,6 +369,10 @@ impl State {
         batch: &[usize],
         grads: &mut Grads,
     ) {
+        if cfg.sigprop.sample_updates {
+            self.learn_sample_form(mlp, cfg, data, batch, grads);
+            return;
+        }
         self.propagate(mlp);
         grads.zero(mlp);
         let classes = self.contexts.len();

@@ -299,6 +299,7 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
         modulator: modulator(c),
         learning,
         eprop: c.eprop.as_ref().map(|p| p.image.clone()),
+        sigprop: c.sigprop.clone(),
     })
 }
 

@@ -1,0 +1,22 @@
+//! A program's sigprop training (`sigprop` section, docs/feedforward-rules.md "Sigprop on
+//! the chip"): the layers the chip's sigprop learning unit serves, the contrast β, the
+//! mini-batch, and the class contexts `S·c_k` as fixed program data.
+
+use serde::{Deserialize, Serialize};
+
+/// Supervised signal propagation with the contrastive layer loss.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigpropSpec {
+    /// The graded input port samples and contexts enter by.
+    pub port: String,
+    /// The layers' populations, input side first. Each layer's incoming learning
+    /// projections read the unit's pull as their modulator `m0`.
+    pub layers: Vec<String>,
+    /// The integer contrast β of `softmax_k(−(β/2)‖h − t_k‖²)`.
+    pub beta: u32,
+    /// Samples per mini-batch: the contexts' responses are latched once per batch.
+    pub batch: u32,
+    /// Per class, the context `S·c_k`: one value in [0, 1] per input of `port`.
+    pub contexts: Vec<Vec<f64>>,
+}

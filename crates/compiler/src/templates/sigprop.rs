@@ -1,0 +1,219 @@
+//! Supervised signal propagation (sigprop, docs/feedforward-rules.md "Sigprop on the
+//! chip") as a program of graded units for the chip's sigprop learning unit
+//! (`learning.sigprop`).
+//!
+//! - one graded input port `x` (`inputs + 1` values: the sample, then the bias 0.8; a
+//!   class context `S·c_k` takes the same port);
+//! - layers `h1`, `h2`, … of event-driven logistic units (the DFA template's graded
+//!   unit: `σ(a)` as `1/(1 + exp(−2u/u0))`, `u0 = 2` real), mixed sign;
+//! - every weight onto a layer is signed (9 bits with the sign), initial values
+//!   uniform in `±init_scale/√fan_in`, and learns with `dw = α·pre·deriv·m0`,
+//!   `α = rate/batch · WEIGHT_SCALE`, once per sample (the epoch: [`steps_per_sample`]);
+//! - the `sigprop` section names the layers, β, the mini-batch and the contexts: per
+//!   class `inputs + 1` values drawn from the seed, uniform in `[0, 2·context_mean)` and
+//!   rounded to the port's 8-bit payloads, so the f64 reference reads the same numbers
+//!   back from the program.
+//!
+//! The chip's sigprop unit supplies `m0` (its pull register) to the layers' slots; the
+//! grid is not used.
+
+use super::{graded_unit, PAYLOAD_MAX, WEIGHT_SCALE};
+use crate::program::sigprop::SigpropSpec;
+use crate::program::{
+    Activation, Connect, Input, LearningSpec, MappingHints, Overflow, Population, Program,
+    Projection, Source, Weight,
+};
+use amine_chip::config::ChipConfig;
+use amine_chip::image::Sign;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+
+/// A sigprop network for a classification task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SigpropNetwork {
+    pub name: String,
+    pub inputs: u32,
+    pub classes: u32,
+    /// Layer widths, input side first.
+    pub hidden: Vec<u32>,
+    /// The integer contrast β.
+    pub beta: u32,
+    /// Learning rate (real units) per mini-batch: `rate/batch · WEIGHT_SCALE` must be
+    /// `m·2^k`, `|m| ≤ 255` (the engine's constant).
+    pub rate: f64,
+    pub batch: u32,
+    pub init_scale: f64,
+    /// Mean of a context entry: contexts are uniform in `[0, 2·context_mean)`.
+    pub context_mean: f64,
+    pub seed: u64,
+}
+
+impl Default for SigpropNetwork {
+    /// The digits network: 64 inputs, 10 classes, layers 128-64, β 16, rate 0.5, batch
+    /// 16 (`FfConfig::digits(Rule::Sigprop)`), contexts of mean 0.3.
+    fn default() -> SigpropNetwork {
+        SigpropNetwork {
+            name: "sigprop_digits".into(),
+            inputs: 64,
+            classes: 10,
+            hidden: vec![128, 64],
+            beta: 16,
+            rate: 0.5,
+            batch: 16,
+            init_scale: 1.0,
+            // [A] about the digits' mean input (0.30); the f64 reference scales its
+            // contexts to the training set's mean the same way.
+            context_mean: 0.3,
+            seed: 1,
+        }
+    }
+}
+
+/// Steps of one sample through `layers` layers: the input step, one step per layer,
+/// and the learning step in which the engine reads the unit's pull.
+pub fn steps_per_sample(layers: usize) -> u32 {
+    layers as u32 + 2
+}
+
+impl SigpropNetwork {
+    /// The contexts `S·c_k`, one row of `inputs + 1` values per class, on the payload
+    /// grid (k/255).
+    pub fn contexts(&self) -> Vec<Vec<f64>> {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x5167_0000_C047_E7A1);
+        let top = 2.0 * self.context_mean;
+        (0..self.classes)
+            .map(|_| {
+                (0..=self.inputs)
+                    .map(|_| {
+                        let v: f64 = rng.random::<f64>() * top;
+                        (v.min(1.0) * PAYLOAD_MAX).round() / PAYLOAD_MAX
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The option that makes the network unrunnable on `chip`, and why: `(option,
+    /// message)`. A chip without a sigprop unit is left to the compiler, which names it.
+    pub fn check(&self, chip: &ChipConfig) -> Result<(), (&'static str, String)> {
+        if self.inputs == 0 || self.hidden.is_empty() || self.hidden.contains(&0) {
+            return Err((
+                "--hidden",
+                "inputs and every layer need at least one unit".into(),
+            ));
+        }
+        if self.classes < 2 {
+            return Err(("--classes", "at least 2 classes".into()));
+        }
+        if !(self.rate.is_finite() && self.rate > 0.0) {
+            return Err(("--rate", format!("{}: must be finite and > 0", self.rate)));
+        }
+        if self.batch == 0 || self.beta == 0 {
+            return Err(("--batch", "batch and β must be at least 1".into()));
+        }
+        let Some(u) = &chip.learning.sigprop else {
+            return Ok(());
+        };
+        if self.classes > u.context.classes {
+            return Err((
+                "--classes",
+                format!(
+                    "{} classes; chip `{}`'s context register file holds {} (learning.sigprop.context.classes)",
+                    self.classes, chip.name, u.context.classes
+                ),
+            ));
+        }
+        if let Some(&w) = self.hidden.iter().find(|&&w| w > u.distance.max_units) {
+            return Err((
+                "--hidden",
+                format!(
+                    "a layer of {w} units; chip `{}`'s distance unit serves {} (learning.sigprop.distance.max_units)",
+                    chip.name, u.distance.max_units
+                ),
+            ));
+        }
+        let bits = 32 - self.beta.leading_zeros();
+        if bits > u32::from(u.distance.beta_bits) {
+            return Err((
+                "--beta",
+                format!(
+                    "β = {} needs {bits} bits; chip `{}` has {} (learning.sigprop.distance.beta_bits)",
+                    self.beta, chip.name, u.distance.beta_bits
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A signed learning projection onto a sigprop layer.
+fn plastic(net: &SigpropNetwork, from: &str, to: &str, fan_in: u32) -> Projection {
+    let r = net.init_scale / f64::from(fan_in.max(1)).sqrt() * WEIGHT_SCALE;
+    let alpha = net.rate / f64::from(net.batch.max(1)) * WEIGHT_SCALE;
+    Projection {
+        name: None,
+        from: from.into(),
+        to: to.into(),
+        connect: Connect::All,
+        weight: Some(Weight::Uniform { low: -r, high: r }),
+        delay: 0,
+        weight_bits: Some(9),
+        seed: None,
+        learning: Some(LearningSpec {
+            rule: format!("dw = {alpha}*pre*deriv*m0"),
+            params: BTreeMap::new(),
+            epoch: steps_per_sample(net.hidden.len()),
+            overflow: Overflow::Renormalise,
+            traces: Default::default(),
+        }),
+        sign: None,
+    }
+}
+
+/// The program of `net` (see the module docs).
+pub fn sigprop(net: &SigpropNetwork) -> Program {
+    let unit = graded_unit(2.0 * WEIGHT_SCALE * PAYLOAD_MAX, Activation::Sigmoid, None);
+    let names: Vec<String> = (1..=net.hidden.len()).map(|l| format!("h{l}")).collect();
+    let populations = names
+        .iter()
+        .zip(&net.hidden)
+        .map(|(name, &size)| Population {
+            name: name.clone(),
+            size,
+            model: unit.clone(),
+            sign: Sign::Mixed,
+            positions: None,
+        })
+        .collect();
+    let mut projections = vec![plastic(net, "x", &names[0], net.inputs + 1)];
+    for l in 1..names.len() {
+        projections.push(plastic(net, &names[l - 1], &names[l], net.hidden[l - 1]));
+    }
+    Program {
+        name: net.name.clone(),
+        seed: net.seed,
+        dt_ms: 1.0,
+        populations,
+        inputs: vec![Input {
+            name: "x".into(),
+            size: net.inputs + 1,
+            source: Source::Graded { payload_bits: 8 },
+            sign: Sign::Mixed,
+            entry_tile: None,
+        }],
+        projections,
+        probes: Vec::new(),
+        modulators: Vec::new(),
+        mapping: MappingHints::default(),
+        grid: None,
+        eprop: None,
+        sigprop: Some(SigpropSpec {
+            port: "x".into(),
+            layers: names,
+            beta: net.beta,
+            batch: net.batch,
+            contexts: net.contexts(),
+        }),
+    }
+}

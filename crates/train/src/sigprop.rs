@@ -1,0 +1,327 @@
+//! Sigprop classification on the chip: the protocol of `amine template sigprop`
+//! (docs/feedforward-rules.md, "Sigprop on the chip").
+//!
+//! An image trains with this protocol when it has a sigprop section (the compiler's
+//! sigprop pass made it for a chip with a sigprop learning unit). With `L` layers a
+//! pass is `L + 2` steps, starting at a multiple of that (the learning epoch): the host
+//! sends the sample or a class context on the port before step 0, layer `l` updates in
+//! step `l`, the host drives the sigprop unit after step `L`, and the learning engine
+//! runs at the end of step `L + 1` with the unit's pull registers as `m0`.
+//!
+//! - **Latch round** (once before training, and after every mini-batch): per class `k`
+//!   a pass of the context `S·c_k`; the unit latches every layer's responses. After a
+//!   mini-batch the passes run with learning on and the unit loads the class's
+//!   context-path sums, so the engine applies the context-path update with the pass's
+//!   `pre` and `deriv`.
+//! - **Training sample**: a pass of the sample with learning on; the unit computes every
+//!   layer's signals from the latched responses (`amine_chip::learning::sigprop`) and
+//!   the engine applies `dw = α·pre·deriv·pull_j`.
+//! - **Inference**: a pass with learning off; the prediction is the class whose latched
+//!   last-layer response is nearest (the unit's distance terms).
+//!
+//! Everything runs in the simulator and is priced by it: the context passes cost
+//! neuron, synapse and NoC events like any pass, the unit its `learning.sigprop` costs.
+
+use crate::error::Error;
+use crate::report::{self, Cost, EpochPoint, TrainReport};
+use crate::{Progress, TrainOptions};
+use amine_chip::image::sigprop::SigpropImage;
+use amine_chip::image::ChipImage;
+use amine_chip::ChipConfig;
+use amine_sim::{energy_so_far, Components, SimOptions, SimState, Simulator};
+use amine_tasks::{Dataset, Split};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+const PROTOCOL: &str = "sigprop";
+
+/// Drives one simulator through sigprop's passes.
+#[derive(Debug)]
+pub struct SigpropRunner<'a> {
+    pub sim: &'a mut Simulator,
+    pub state: SimState,
+    spec: SigpropImage,
+    port: usize,
+    /// Steps of one pass (the learning epoch).
+    steps: u32,
+    buf: Vec<u16>,
+}
+
+impl<'a> SigpropRunner<'a> {
+    /// The runner of `image` loaded into `sim`; the image must have a sigprop section
+    /// whose learning epoch is `layers + 2` steps.
+    pub fn new(sim: &'a mut Simulator, image: &ChipImage) -> Result<SigpropRunner<'a>, Error> {
+        let spec = image
+            .sigprop
+            .clone()
+            .ok_or_else(|| Error::layout(PROTOCOL, "the image has no sigprop section"))?;
+        let port = sim
+            .port_index(&spec.port)
+            .ok_or_else(|| Error::layout(PROTOCOL, format!("no input port `{}`", spec.port)))?;
+        let steps = spec.layers.len() as u32 + 2;
+        if image.learning.iter().any(|s| s.epoch != steps) {
+            return Err(Error::layout(
+                PROTOCOL,
+                format!("every learning epoch must be {steps} steps (the layers + 2)"),
+            ));
+        }
+        let state = sim.initial_state();
+        Ok(SigpropRunner {
+            sim,
+            state,
+            spec,
+            port,
+            steps,
+            buf: Vec::new(),
+        })
+    }
+
+    pub fn classes(&self) -> usize {
+        self.spec.classes()
+    }
+
+    /// Values per sample (the port holds one more: the bias).
+    pub fn inputs(&self) -> usize {
+        self.spec.contexts.first().map_or(1, Vec::len) - 1
+    }
+
+    /// Check that `data` fits: as many values per sample, no more classes.
+    pub fn check(&self, data: &Dataset) -> Result<(), Error> {
+        let task = |message: String| {
+            Error::new(crate::ErrorKind::Task {
+                task: data.name.clone(),
+                message,
+            })
+        };
+        if data.input_len() != self.inputs() {
+            return Err(task(format!(
+                "{} values per sample; the image takes {}",
+                data.input_len(),
+                self.inputs()
+            )));
+        }
+        if data.classes > self.classes() {
+            return Err(task(format!(
+                "{} classes; the image has {} class contexts",
+                data.classes,
+                self.classes()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Send `payloads` and run the pass up to the unit's turn (after step `L`).
+    fn forward(&mut self, learning: bool) -> Result<(), Error> {
+        self.sim.set_learning(&mut self.state, learning);
+        while !self.state.step.is_multiple_of(self.steps) {
+            self.sim.step(&mut self.state);
+        }
+        self.sim
+            .send_graded(&mut self.state, self.port, &self.buf)?;
+        for _ in 0..self.steps - 1 {
+            self.sim.step(&mut self.state);
+        }
+        Ok(())
+    }
+
+    /// The pass's last step: the learning epoch ends in it.
+    fn finish(&mut self) {
+        self.sim.step(&mut self.state);
+    }
+
+    fn sample_payloads(&mut self, x: &[f32]) {
+        let max = 255.0;
+        self.buf.clear();
+        self.buf.extend(
+            x.iter()
+                .map(|&v| (f64::from(v).clamp(0.0, 1.0) * max).round() as u16),
+        );
+        self.buf.push((crate::ed::BIAS * max).round() as u16);
+    }
+
+    /// One pass of every class's context: the unit latches the responses; with
+    /// `update`, the engine applies each class's context-path update in its pass.
+    pub fn latch_round(&mut self, update: bool) -> Result<(), Error> {
+        for k in 0..self.classes() {
+            self.buf.clone_from(&self.spec.contexts[k]);
+            self.forward(update)?;
+            self.sim.sigprop_latch(&mut self.state, k, update)?;
+            self.finish();
+        }
+        Ok(())
+    }
+
+    /// One training sample; returns the prediction made before learning from it.
+    pub fn train_sample(&mut self, x: &[f32], label: usize) -> Result<usize, Error> {
+        self.sample_payloads(x);
+        self.forward(true)?;
+        let predicted = self.sim.sigprop_predict(&mut self.state)?;
+        self.sim.sigprop_sample(&mut self.state, label)?;
+        self.finish();
+        Ok(predicted)
+    }
+
+    /// One inference, learning off.
+    pub fn infer(&mut self, x: &[f32]) -> Result<usize, Error> {
+        self.sample_payloads(x);
+        self.forward(false)?;
+        let p = self.sim.sigprop_predict(&mut self.state)?;
+        self.finish();
+        Ok(p)
+    }
+
+    /// The mini-batch.
+    pub fn batch(&self) -> usize {
+        self.spec.batch.max(1) as usize
+    }
+
+    fn mark(&self) -> Mark {
+        Mark(
+            energy_so_far(self.sim, &self.state),
+            self.state.chip.cycles,
+            self.state.chip.learning_cycles,
+        )
+    }
+}
+
+/// Energy, cycles and learning cycles so far.
+#[derive(Debug, Clone, Copy)]
+struct Mark(Components, u64, u64);
+
+/// A phase's energy and simulated time, summed over its stretches.
+#[derive(Debug, Default)]
+struct Meter {
+    energy: Components,
+    cycles: u64,
+    learning_cycles: u64,
+    samples: usize,
+}
+
+impl Meter {
+    fn add(&mut self, r: &SigpropRunner, from: Mark, samples: usize) {
+        let Mark(e1, c1, l1) = r.mark();
+        self.energy += report::diff(e1, from.0);
+        self.cycles += c1 - from.1;
+        self.learning_cycles += l1 - from.2;
+        self.samples += samples;
+    }
+
+    fn per_sample(&self, clock: f64) -> Cost {
+        let n = self.samples.max(1) as f64;
+        let mut cost = Cost::new(self.energy, self.cycles as f64 / n, clock, n);
+        cost.learning_latency_s = self.learning_cycles as f64 / n / clock.max(1.0);
+        cost
+    }
+}
+
+/// Accuracy and confusion matrix of `data`, learning off.
+fn evaluate(r: &mut SigpropRunner, data: &Dataset) -> Result<(f64, Vec<Vec<u32>>), Error> {
+    let c = r.classes();
+    let mut confusion = vec![vec![0u32; c]; c];
+    let mut correct = 0usize;
+    for (x, &label) in data.inputs.iter().zip(&data.labels) {
+        let p = r.infer(x)?;
+        correct += usize::from(p == usize::from(label));
+        if let Some(row) = confusion.get_mut(usize::from(label)) {
+            row[p] += 1;
+        }
+    }
+    Ok((correct as f64 / data.len().max(1) as f64, confusion))
+}
+
+/// Train `image` (a sigprop section, see the module docs) on `split` on `config`.
+/// Training energy and time per sample include the latch rounds.
+pub fn train_sigprop(
+    config: &ChipConfig,
+    image: &ChipImage,
+    split: &Split,
+    opts: &TrainOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<TrainReport, Error> {
+    let options = SimOptions {
+        threads: opts.threads.max(1),
+        timing: opts.timing,
+        ..SimOptions::default()
+    };
+    let mut sim = Simulator::new(config, image, options)?;
+    let mut r = SigpropRunner::new(&mut sim, image)?;
+    r.check(&split.train)?;
+    r.check(&split.test)?;
+    let clock = config.clock().0 as f64;
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let mut order: Vec<usize> = (0..split.train.len()).collect();
+    let (mut curve, mut confusion, mut test_accuracy) = (Vec::new(), Vec::new(), 0.0);
+    let (mut training, mut inference) = (Meter::default(), Meter::default());
+    let start = r.mark();
+    r.latch_round(false)?;
+    training.add(&r, start, 0);
+    let total = order.len();
+    for epoch in 0..opts.epochs {
+        order.shuffle(&mut rng);
+        let from = r.mark();
+        let mut correct = 0;
+        for (b, chunk) in order.chunks(r.batch()).enumerate() {
+            for &i in chunk {
+                let label = usize::from(split.train.labels[i]);
+                correct += usize::from(r.train_sample(&split.train.inputs[i], label)? == label);
+            }
+            r.latch_round(true)?;
+            let done = (b * r.batch() + chunk.len()).min(total);
+            progress(Progress::Training { epoch, done, total });
+        }
+        training.add(&r, from, total);
+        let last = epoch + 1 == opts.epochs;
+        let test = if opts.test_every_epoch || last {
+            progress(Progress::Testing { set: "test" });
+            let from = r.mark();
+            let (acc, conf) = evaluate(&mut r, &split.test)?;
+            inference.add(&r, from, split.test.len());
+            (test_accuracy, confusion) = (acc, conf);
+            Some(acc)
+        } else {
+            None
+        };
+        curve.push(EpochPoint {
+            epoch: epoch + 1,
+            samples_seen: (epoch + 1) * total,
+            online_train_accuracy: correct as f64 / total.max(1) as f64,
+            test_accuracy: test,
+        });
+    }
+    progress(Progress::Testing { set: "train" });
+    let from = r.mark();
+    let (train_accuracy, _) = evaluate(&mut r, &split.train)?;
+    inference.add(&r, from, split.train.len());
+    let sizes: Vec<usize> = std::iter::once(r.inputs() + 1)
+        .chain(r.spec.layers.iter().map(|l| l.units as usize))
+        .collect();
+    let work = amine_tasks::conventional::Work::sigprop(&sizes, r.classes(), r.batch(), true);
+    let dale_violations = report::dale_violations(r.sim, &r.state);
+    Ok(TrainReport {
+        program: image.program.clone(),
+        chip: config.name.clone(),
+        chip_config: amine_chip::ChipIdentity::of(config, "(given in memory)", &[]),
+        task: split
+            .train
+            .name
+            .strip_suffix("/train")
+            .unwrap_or(&split.train.name)
+            .to_string(),
+        seed: opts.seed,
+        epochs: opts.epochs,
+        steps_per_sample: r.steps,
+        train_samples: split.train.len(),
+        test_samples: split.test.len(),
+        curve,
+        train_accuracy,
+        test_accuracy,
+        confusion,
+        per_training_sample: training.per_sample(clock),
+        per_inference: inference.per_sample(clock),
+        synaptic_updates: r.state.total_counts().synaptic_update,
+        dale_violations,
+        float_reference: None,
+        conventional: Some(amine_tasks::conventional::Estimate::of(work)),
+    })
+}

@@ -1,0 +1,145 @@
+//! Sigprop on the chip: a short end-to-end run with exact figures, and one learning
+//! step checked against the f64 formula of the layer loss.
+
+use amine_compiler::templates::{sigprop, SigpropNetwork, WEIGHT_SCALE};
+use amine_train::sigprop::{train_sigprop, SigpropRunner};
+use amine_train::TrainOptions;
+use std::path::Path;
+
+fn chip() -> amine_chip::ChipConfig {
+    amine_chip::presets::preset("loihi-sigprop").unwrap()
+}
+
+fn image(net: &SigpropNetwork) -> amine_chip::image::ChipImage {
+    let text = sigprop(net).to_ron();
+    amine_compiler::compile_str(&text, "sigprop.ron", Path::new("."), &chip())
+        .unwrap()
+        .image
+}
+
+fn small_digits() -> amine_tasks::Split {
+    let mut split = amine_tasks::parse_task("digits").unwrap().load().unwrap();
+    split.train.inputs.truncate(96);
+    split.train.labels.truncate(96);
+    split.test.inputs.truncate(40);
+    split.test.labels.truncate(40);
+    split
+}
+
+#[test]
+fn a_short_run_gives_exact_figures_for_any_thread_count() {
+    let net = SigpropNetwork {
+        hidden: vec![16, 8],
+        ..SigpropNetwork::default()
+    };
+    let img = image(&net);
+    let split = small_digits();
+    let run = |threads| {
+        let opts = TrainOptions {
+            epochs: 2,
+            threads,
+            ..TrainOptions::default()
+        };
+        train_sigprop(&chip(), &img, &split, &opts, &mut |_| {}).unwrap()
+    };
+    let r = run(1);
+    println!(
+        "test {} train {} updates {} energy {} cycles {}",
+        r.test_accuracy,
+        r.train_accuracy,
+        r.synaptic_updates,
+        r.per_training_sample.energy_pj,
+        r.per_training_sample.cycles
+    );
+    // Measured once; any change to the protocol, the unit or the engine moves them.
+    assert_eq!(r.test_accuracy, 0.225);
+    assert_eq!(r.synaptic_updates, 266_048);
+    assert_eq!(r.steps_per_sample, 4);
+    assert_eq!(r.curve.len(), 2);
+    assert!(r.per_training_sample.energy.learning > 0.0);
+    let again = run(2);
+    assert_eq!(r.test_accuracy, again.test_accuracy);
+    assert_eq!(r.synaptic_updates, again.synaptic_updates);
+    assert_eq!(
+        r.per_training_sample.energy_pj,
+        again.per_training_sample.energy_pj
+    );
+}
+
+/// One sample's update of a one-layer network equals `α·pre·σ'·pull` with the pull
+/// computed in f64 from the chip's own 8-bit responses, within one weight LSB (the
+/// engine rounds stochastically) plus the pull's and the derivative's rounding.
+#[test]
+fn one_update_matches_the_float_layer_loss() {
+    let net = SigpropNetwork {
+        inputs: 4,
+        classes: 3,
+        hidden: vec![3],
+        batch: 1,
+        rate: 0.25,
+        ..SigpropNetwork::default()
+    };
+    let img = image(&net);
+    let cfg = chip();
+    let mut sim = amine_sim::Simulator::new(&cfg, &img, Default::default()).unwrap();
+    let h = sim.population_index("h1").unwrap();
+    let mut r = SigpropRunner::new(&mut sim, &img).unwrap();
+    r.latch_round(false).unwrap();
+    let x = [0.9f32, 0.1, 0.6, 0.3];
+    let label = 2;
+    let rows = |r: &SigpropRunner| -> Vec<(Vec<i32>, i8)> {
+        r.sim
+            .plastic_rows(&r.state)
+            .map(|(_, m, e)| (m.to_vec(), e))
+            .collect()
+    };
+    let before = rows(&r);
+    // The sample's forward pass, as `train_sample` runs it, and its responses.
+    r.train_sample(&x, label).unwrap();
+    let after = rows(&r);
+    let out: Vec<f64> = (0..3)
+        .map(|j| f64::from(r.sim.graded_value(&r.state, h, j).unwrap().1))
+        .collect();
+    let ctx = &r.state.sigprop.as_ref().unwrap().contexts[0];
+    let beta = f64::from(net.beta);
+    let real = |v: f64| v / 256.0;
+    let d: Vec<f64> = (0..3)
+        .map(|k| {
+            (0..3)
+                .map(|j| (real(out[j]) - real(f64::from(ctx[k * 3 + j]))).powi(2))
+                .sum()
+        })
+        .collect();
+    let m = d.iter().cloned().fold(f64::MAX, f64::min);
+    let e: Vec<f64> = d.iter().map(|v| (-beta / 2.0 * (v - m)).exp()).collect();
+    let z: f64 = e.iter().sum();
+    let p: Vec<f64> = e.iter().map(|v| v / z).collect();
+    let pull: Vec<f64> = (0..3)
+        .map(|j| {
+            let t = |k: usize| real(f64::from(ctx[k * 3 + j]));
+            beta * (t(label) - (0..3).map(|k| p[k] * t(k)).sum::<f64>())
+        })
+        .collect();
+    let alpha = net.rate / f64::from(net.batch) * WEIGHT_SCALE;
+    let mut pre: Vec<f64> = x.iter().map(|&v| (f64::from(v) * 255.0).round()).collect();
+    pre.push((0.8f64 * 255.0).round());
+    assert_eq!(before.len(), 5, "one row per input and the bias");
+    let mut moved = 0;
+    for (i, ((m0, e0), (m1, e1))) in before.iter().zip(&after).enumerate() {
+        for j in 0..3 {
+            let w0 = f64::from(m0[j]) * 2f64.powi(i32::from(*e0));
+            let w1 = f64::from(m1[j]) * 2f64.powi(i32::from(*e1));
+            let deriv = (out[j] * (255.0 - out[j]) / 256.0).floor() / 256.0;
+            let want = alpha * real(pre[i]) * deriv * pull[j];
+            let lsb = 2f64.powi(i32::from(*e1));
+            let tol = lsb + 0.02 * want.abs();
+            assert!(
+                (w1 - w0 - want).abs() <= tol,
+                "row {i} unit {j}: moved {} want {want} (lsb {lsb})",
+                w1 - w0
+            );
+            moved += usize::from(w1 != w0);
+        }
+    }
+    assert!(moved > 0, "nothing learned");
+}
