@@ -113,6 +113,8 @@ pub(crate) struct Tables {
     pub population_sites: Vec<Vec<(usize, u32)>>,
     /// The image's learning slots.
     pub learning: Vec<SlotTable>,
+    /// The factor the rules in `learning` are scaled by (1: the image's).
+    pub rate_scale: f64,
     /// Fractional bits of a modulator concentration.
     pub modulator_frac: i32,
     /// The e-prop engine's tables (an image with an e-prop section).
@@ -270,6 +272,7 @@ impl Tables {
         Tables {
             eprop,
             learning,
+            rate_scale: 1.0,
             modulator_frac: config.modulator.format.frac_bits() as i32,
             cores,
             ports,
@@ -294,6 +297,7 @@ fn learning_tables(
         .iter()
         .map(|l| SlotTable {
             rule: PreparedRule::new(&l.microcode),
+            microcode: l.microcode.clone(),
             epoch: l.epoch.max(1),
             seed: l.seed,
             traces: [l.x1, l.x2, l.y1, l.y2, l.y3],

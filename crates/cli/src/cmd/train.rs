@@ -78,10 +78,18 @@ fn ed(a: &TrainArgs) -> Result<()> {
     if epochs == 0 {
         bail!("--epochs 0: train for at least one epoch");
     }
-    let chip = super::compile::resolve_chip(a.chip.as_deref().unwrap_or("loihi"), &a.set)?;
-    if let Some(dir) = &a.report {
-        amine_report::dir::check_target(dir)?;
+    if let Some(f) = a.final_rate {
+        if !(f > 0.0 && f.is_finite()) {
+            bail!(
+                "--final-rate {f}: a positive fraction of the program's learning rate (e.g. 0.1)"
+            );
+        }
     }
+    let augment = a
+        .augment
+        .as_deref()
+        .map(amine_tasks::datasets::augment::Augment::parse)
+        .transpose()?;
     let origin = program_path.display().to_string();
     let text = amine_chip::bounded::read_text(
         program_path,
@@ -89,17 +97,39 @@ fn ed(a: &TrainArgs) -> Result<()> {
         amine_chip::bounded::limits::PROGRAM,
     )?;
     let mut program = Program::from_ron(&text, &origin)?;
+    let default_chip = if program.populations.iter().any(|p| {
+        matches!(
+            p.model,
+            amine_compiler::program::Model::Graded {
+                centring: Some(_),
+                ..
+            }
+        )
+    }) {
+        // Error units with a centring register (`amine template ed --routing modulo`).
+        "loihi-ed"
+    } else {
+        "loihi"
+    };
+    let chip = super::compile::resolve_chip(a.chip.as_deref().unwrap_or(default_chip), &a.set)?;
+    if let Some(dir) = &a.report {
+        amine_report::dir::check_target(dir)?;
+    }
     program.seed = a.seed;
     let base = program_path.parent().unwrap_or(Path::new("."));
     let compiled = amine_compiler::compile_program(program, base, &chip.config)
         .with_context(|| format!("compiling {origin}"))?;
-    let split = amine_tasks::parse_task(&a.task)?.load()?;
+    let mut split = amine_tasks::parse_task(&a.task)?.load()?;
+    if let Some(aug) = augment {
+        split.train = aug.apply(&split.train)?;
+    }
     let opts = TrainOptions {
         epochs,
         seed: a.seed,
         threads: a.threads,
         timing: a.timing.unwrap_or(Timing::Analytic),
         test_every_epoch: !a.final_test_only,
+        final_rate: a.final_rate,
     };
     let total = (epochs * split.train.len()) as u64;
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
@@ -156,6 +186,7 @@ fn ed(a: &TrainArgs) -> Result<()> {
             &split,
             epochs,
             a.seed,
+            a.final_rate,
         )?);
     }
     if let Some(dir) = &a.report {
@@ -325,6 +356,8 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
         ("--timing", a.timing.is_some()),
         ("--no-float", a.no_float),
         ("--final-test-only", a.final_test_only),
+        ("--final-rate", a.final_rate.is_some()),
+        ("--augment", a.augment.is_some()),
     ];
     if let Some((flag, _)) = ed_only.iter().find(|(_, given)| *given) {
         bail!(
@@ -496,13 +529,24 @@ pub(crate) fn float_reference(
     split: &amine_tasks::Split,
     epochs: usize,
     seed: u64,
+    final_rate: Option<f64>,
 ) -> Result<FloatReference> {
     use amine_compiler::templates::WEIGHT_SCALE;
+    // The chip's rate schedule: only the dual-stream reference follows it.
+    let constant = if final_rate.is_some() {
+        " (constant rate: the chip's --final-rate schedule is not modelled here)"
+    } else {
+        ""
+    };
     if let Some(r) = super::template_ff::dfa_float_reference(program, split, epochs, seed) {
-        return r;
+        return r.map(|mut r| {
+            r.config.push_str(constant);
+            r
+        });
     }
     use amine_tasks::ed::Topology;
-    if let Some(cfg) = amine_train::dual_ed::float_config(program, epochs, seed) {
+    if let Some(mut cfg) = amine_train::dual_ed::float_config(program, epochs, seed) {
+        cfg.final_learning_rate = final_rate.map(|f| cfg.learning_rate * f);
         let split = amine_tasks::dual_ed::with_bias_unit(split, amine_train::ed::BIAS as f32);
         let r = amine_tasks::dual_ed::train(&cfg, &split, 1, &mut |_| {})?;
         let hidden: Vec<String> = cfg.hidden.iter().map(|h| h.to_string()).collect();
@@ -511,10 +555,12 @@ pub(crate) fn float_reference(
             train_accuracy: r.epochs.last().map_or(0.0, |e| e.online_train_accuracy),
             curve: r.epochs.iter().map(|e| e.test_accuracy).collect(),
             config: format!(
-                "dual-stream ED, modulo routing, hidden {}, widths {:?}, eta {:.1}, batches of 1, centring {:?}, stream factors {:.2}/{:.2}, input bias unit, {} epochs, seed {}",
+                "dual-stream ED, modulo routing, hidden {}, widths {:?}, eta {:.1}{}, batches of 1, centring {:?}, stream factors {:.2}/{:.2}, input bias unit, {} epochs, seed {}",
                 hidden.join(","),
                 cfg.widths,
                 cfg.learning_rate,
+                cfg.final_learning_rate
+                    .map_or(String::new(), |e| format!(" falling linearly to {e:.1}")),
                 cfg.centring,
                 cfg.asymmetry.same,
                 cfg.asymmetry.cross,
@@ -558,7 +604,7 @@ pub(crate) fn float_reference(
         train_accuracy: result.epochs.last().map_or(0.0, |e| e.train_accuracy),
         curve,
         config: format!(
-            "{} ED, {hidden} hidden per class, alpha {alpha}, u0 {}, init U[0, {}), {} epochs, seed {}",
+            "{} ED, {hidden} hidden per class, alpha {alpha}, u0 {}, init U[0, {}), {} epochs, seed {}{constant}",
             if shared { "shared-hidden" } else { "per-class" },
             cfg.u0, cfg.init_max, cfg.epochs, cfg.seed
         ),
