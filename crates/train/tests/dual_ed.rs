@@ -18,7 +18,7 @@ mod common;
 use common::{digits, weights};
 
 /// `loihi-ed`: `loihi` with the error units' centring register.
-fn chip() -> ChipConfig {
+fn chip_ed() -> ChipConfig {
     amine_chip::presets::preset("loihi-ed").unwrap()
 }
 
@@ -40,7 +40,7 @@ fn small(hidden: &[u32]) -> DualEdNetwork {
 
 #[test]
 fn no_weight_changes_sign_and_magnitudes_move_both_ways() {
-    let config = chip();
+    let config = chip_ed();
     let image = compile_on(&small(&[20]), &config).unwrap();
     let split = digits(300, 0);
     let mut sim = Simulator::new(&config, &image, SimOptions::default()).unwrap();
@@ -77,7 +77,7 @@ fn no_weight_changes_sign_and_magnitudes_move_both_ways() {
 
 #[test]
 fn two_hidden_layers_learn_the_digits_and_the_audit_is_clean() {
-    let config = chip();
+    let config = chip_ed();
     let image = compile_on(&small(&[40, 20]), &config).unwrap();
     let split = digits(600, 200);
     let opts = TrainOptions {
@@ -95,7 +95,7 @@ fn two_hidden_layers_learn_the_digits_and_the_audit_is_clean() {
 
 #[test]
 fn centring_registers_move_only_while_learning() {
-    let config = chip();
+    let config = chip_ed();
     let image = compile_on(&small(&[20]), &config).unwrap();
     let split = digits(50, 50);
     let mut sim = Simulator::new(&config, &image, SimOptions::default()).unwrap();
@@ -136,14 +136,14 @@ fn centring_registers_move_only_while_learning() {
 #[test]
 fn what_the_chip_or_the_rule_cannot_hold_is_named() {
     // A chip without the centring register: `loihi`, the published chip.
-    let bare = amine_chip::presets::preset("loihi").unwrap();
+    let bare = common::chip();
     let e = compile_on(&small(&[20]), &bare).unwrap_err();
     assert!(
         e.contains("learning.centring") && e.contains("loihi-ed"),
         "{e}"
     );
     // A rate the register cannot hold.
-    let mut slow = chip();
+    let mut slow = chip_ed();
     slow.learning.centring.as_mut().unwrap().max_rate_shift = 4;
     let e = compile_on(&small(&[20]), &slow).unwrap_err();
     assert!(e.contains("learning.centring") && e.contains("2^-4"), "{e}");
@@ -178,7 +178,7 @@ fn what_the_chip_or_the_rule_cannot_hold_is_named() {
 /// the evaluation's activity and the last error left in the grid, once per epoch).
 #[test]
 fn aligning_after_an_evaluation_learns_nothing() {
-    let config = chip();
+    let config = chip_ed();
     for image in [compile_on(&small(&[20]), &config).unwrap(), {
         let text = error_diffusion(&EdNetwork {
             hidden_per_class: 8,
@@ -225,7 +225,7 @@ fn aligning_after_an_evaluation_learns_nothing() {
 /// (a resumed checkpoint) loads it without paying again.
 #[test]
 fn the_host_rewrites_the_rate_and_pays_for_it() {
-    let config = chip();
+    let config = chip_ed();
     let image = compile_on(&small(&[20]), &config).unwrap();
     let split = digits(30, 0);
     let moved = |factor: Option<f64>, preset_state: bool| {
