@@ -427,11 +427,50 @@ fn modulo_template_trains_with_its_own_float_reference_and_refuses_what_it_canno
             .unwrap();
     assert_eq!(json["dale_violations"], 0);
     assert_eq!(json["steps_per_sample"], 4);
+    // Error units that centre: the default chip is `loihi-ed`.
+    assert_eq!(json["chip"], "loihi-ed");
     let config = json["float_reference"]["config"].as_str().unwrap();
     assert!(
         config.contains("modulo routing") && config.contains("hidden 20"),
         "{config}"
     );
+    // Augmented, with a falling rate: the report says both, the reference follows.
+    let aug = dir.path().join("aug");
+    let out = amine(&[
+        "train",
+        p,
+        "--task",
+        "digits",
+        "--epochs",
+        "2",
+        "--augment",
+        "shift:1",
+        "--final-rate",
+        "0.5",
+        "--final-test-only",
+        "--report",
+        aug.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(aug.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["task"], "digits/train+shift1");
+    assert_eq!(json["train_samples"], 5 * 1437);
+    assert_eq!(json["final_rate"], 0.5);
+    let config = json["float_reference"]["config"].as_str().unwrap();
+    assert!(config.contains("falling linearly"), "{config}");
+    // The published chip has no centring register: refused, naming the preset to use.
+    let nothing = dir.path().join("nothing");
+    let n = nothing.to_str().unwrap();
+    for (args, expect) in [
+        (&["--chip", "loihi"][..], "loihi-ed"),
+        (&["--augment", "shift:0"][..], "--augment shift:0"),
+        (&["--final-rate", "0"][..], "--final-rate 0"),
+    ] {
+        let mut all = vec!["train", p, "--task", "digits", "--report", n];
+        all.extend_from_slice(args);
+        assert_fails_without_report(&all, &nothing, expect);
+    }
     // Options the template cannot satisfy: named, exit 1, no program written.
     let bad = dir.path().join("bad.ron");
     let b = bad.to_str().unwrap();

@@ -287,6 +287,11 @@ pub struct CostTable {
     /// Optional, default free.
     #[serde(default, skip_serializing_if = "Cost::is_free")]
     pub centring_update: Cost,
+    /// The host writing one scale register of a learning rule (one term's mantissa
+    /// and shift, in every core that runs the rule) to change its learning rate
+    /// between epochs (`amine train --final-rate`). Optional, default free.
+    #[serde(default, skip_serializing_if = "Cost::is_free")]
+    pub rule_write: Cost,
 }
 
 impl CostTable {

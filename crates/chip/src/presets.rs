@@ -17,6 +17,10 @@ pub const PRESETS: &[(&str, &str)] = &[
         include_str!("../../../chip-configs/loihi_eprop.ron"),
     ),
     (
+        "loihi-ed",
+        include_str!("../../../chip-configs/loihi_ed.ron"),
+    ),
+    (
         "loihi-sigprop",
         include_str!("../../../chip-configs/loihi_sigprop.ron"),
     ),

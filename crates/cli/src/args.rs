@@ -146,8 +146,9 @@ pub struct TrainArgs {
     /// `pattern-generation`.
     #[arg(long, default_value = "digits")]
     pub task: String,
-    /// A preset name (loihi, loihi-eprop, tiny, …) or a chip-config RON file [default:
-    /// loihi; e-prop: loihi-eprop].
+    /// A preset name (loihi, loihi-ed, loihi-eprop, tiny, …) or a chip-config RON file
+    /// [default: loihi; a program whose error units centre (`amine template ed --routing
+    /// modulo`): loihi-ed; e-prop: loihi-eprop].
     #[arg(long)]
     pub chip: Option<String>,
     /// Override a chip-config field, `path=value` (repeatable), checked like the file:
@@ -179,6 +180,18 @@ pub struct TrainArgs {
     /// Error Diffusion: measure test accuracy only at the end, not after every epoch.
     #[arg(long)]
     pub final_test_only: bool,
+    /// Error Diffusion: let the learning rate fall linearly, epoch by epoch, from the
+    /// program's in the first epoch to this fraction of it in the last (the host
+    /// rewrites the rules' scale registers between epochs, each write priced as
+    /// `costs.rule_write`; the f64 reference follows the same schedule) [default:
+    /// constant].
+    #[arg(long, value_name = "FRACTION")]
+    pub final_rate: Option<f64>,
+    /// Error Diffusion: augment the training set, `shift:N` (every image also moved by
+    /// 1..=N pixels left, right, up and down: 4N more copies), for the chip and the f64
+    /// reference alike; the test set is never augmented.
+    #[arg(long, value_name = "shift:N")]
+    pub augment: Option<String>,
     /// Print the JSON report instead of the summary.
     #[arg(long)]
     pub json: bool,

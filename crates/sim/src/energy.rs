@@ -12,7 +12,7 @@
 //! | neuron | `neuron_active` + `neuron_idle` + `neuron_access` (per compartment update) + `neuron_update` (per active one) + `neuron_spike` |
 //! | NoC | `spike_out` + `hop_ew` + `hop_ns` (+ the per-step barrier, chip level) |
 //! | modulator | `modulator_cell_update` (chip level) |
-//! | learning | `synaptic_update` + `trace_update` (the learning phase; zero without plastic rows) + `centring_update` (error units' centring registers) |
+//! | learning | `synaptic_update` + `trace_update` (the learning phase; zero without plastic rows) + `centring_update` (error units' centring registers) + `rule_write` (the host rewriting a rule's scale registers) |
 //! | static | static power of the powered blocks ([`crate::power`]) × simulated time |
 
 use crate::power::Powered;
@@ -42,6 +42,9 @@ pub struct Counts {
     /// Updates of error units' centring registers (while learning is on).
     #[serde(default)]
     pub centring_update: u64,
+    /// Scale registers of learning rules the host rewrote (a learning-rate change).
+    #[serde(default)]
+    pub rule_write: u64,
 }
 
 impl AddAssign for Counts {
@@ -59,6 +62,7 @@ impl AddAssign for Counts {
         self.hop_ew += o.hop_ew;
         self.hop_ns += o.hop_ns;
         self.centring_update += o.centring_update;
+        self.rule_write += o.rule_write;
     }
 }
 
@@ -79,6 +83,7 @@ impl Counts {
             hop_ew: self.hop_ew - before.hop_ew,
             hop_ns: self.hop_ns - before.hop_ns,
             centring_update: self.centring_update - before.centring_update,
+            rule_write: self.rule_write - before.rule_write,
         }
     }
 
@@ -202,7 +207,8 @@ impl Counts {
             modulator: 0.0,
             learning: e(self.synaptic_update, &c.synaptic_update)
                 + e(self.trace_update, &c.trace_update)
-                + e(self.centring_update, &c.centring_update),
+                + e(self.centring_update, &c.centring_update)
+                + e(self.rule_write, &c.rule_write),
             static_: 0.0,
         }
     }

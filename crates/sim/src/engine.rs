@@ -25,6 +25,8 @@
 //! core order, so nothing depends on the thread count. The parallel phases run on
 //! rayon's pool (see `par`): one persistent pool, no threads started per step.
 
+mod rate;
+
 use crate::energy::Counts;
 use crate::error::{Error, ErrorKind};
 use crate::inputs::ExternalSpikes;
@@ -576,6 +578,7 @@ impl Simulator {
             host: crate::state::HostRegisters {
                 pending: vec![Vec::new(); self.tables.ports.len()],
                 learning_on: true,
+                rate_scale: None,
             },
             eprop,
             system: self.system.as_ref().map(SystemSim::initial),

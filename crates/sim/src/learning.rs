@@ -43,6 +43,8 @@ use amine_chip::synapse::{effective_weight, SignMode};
 #[derive(Debug, Clone)]
 pub(crate) struct SlotTable {
     pub rule: PreparedRule,
+    /// The image's rule, which [`crate::Simulator::set_learning_rate`] scales.
+    pub microcode: amine_chip::learning::RuleProgram,
     pub epoch: u32,
     pub seed: u64,
     /// `[x1, x2, y1, y2, y3]`.

@@ -125,12 +125,16 @@ impl std::fmt::Debug for LearnScratch {
 
 /// What the host has written into the chip's registers and the chip has not yet
 /// consumed: graded values queued for the next step and the learning engine's switch.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct HostRegisters {
     /// Per input port, graded values queued for the next step: (input, payload).
     pub pending: Vec<Vec<(u32, u16)>>,
     /// Whether the learning phase runs (the host can switch the engine off).
     pub learning_on: bool,
+    /// The factor the host last scaled every learning rule's rate by
+    /// ([`crate::Simulator::set_learning_rate`]); `None`: the image's rates (1).
+    #[serde(default)]
+    pub rate_scale: Option<f64>,
 }
 
 /// The whole changing state of a run: everything a checkpoint needs to continue it

@@ -113,6 +113,8 @@ pub(crate) struct Tables {
     pub population_sites: Vec<Vec<(usize, u32)>>,
     /// The image's learning slots.
     pub learning: Vec<SlotTable>,
+    /// The factor the rules in `learning` are scaled by (1: the image's).
+    pub rate_scale: f64,
     /// Fractional bits of a modulator concentration.
     pub modulator_frac: i32,
     /// The e-prop engine's tables (an image with an e-prop section).
@@ -274,6 +276,7 @@ impl Tables {
             eprop,
             sigprop,
             learning,
+            rate_scale: 1.0,
             modulator_frac: config.modulator.format.frac_bits() as i32,
             cores,
             ports,
@@ -300,6 +303,7 @@ fn learning_tables(
         .map(|(i, l)| SlotTable {
             sigprop: image.sigprop.as_ref().is_some_and(|s| s.drives(i)),
             rule: PreparedRule::new(&l.microcode),
+            microcode: l.microcode.clone(),
             epoch: l.epoch.max(1),
             seed: l.seed,
             traces: [l.x1, l.x2, l.y1, l.y2, l.y3],

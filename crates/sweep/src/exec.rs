@@ -222,6 +222,7 @@ fn run_point(
                 threads: 1,
                 timing: *timing,
                 test_every_epoch: false,
+                final_rate: None,
             };
             let mut reported = 0usize;
             let mut report = train_ed(&chip.config, image, split, &opts, &mut |e| {

@@ -240,10 +240,19 @@ impl<'a> EdRunner<'a> {
         }
     }
 
+    /// Get ready for a training sample: step to the next sample boundary with the
+    /// learning engine as it is (off after an evaluation: the steps that finish an
+    /// inference's slot must not learn nor move a centring register), then turn it on.
+    /// Called by [`Self::train_sample`]; public so a test can check that it learns
+    /// nothing.
+    pub fn begin_training(&mut self) {
+        self.align();
+        self.sim.set_learning(&mut self.state, true);
+    }
+
     /// One training sample; returns the prediction made before learning from it.
     pub fn train_sample(&mut self, x: &[f32], label: usize) -> Result<usize, Error> {
-        self.sim.set_learning(&mut self.state, true);
-        self.align();
+        self.begin_training();
         self.send_sample(x)?;
         // The target goes out one step before the outputs update.
         for _ in 0..self.layout.inference_steps() - 1 {

@@ -70,6 +70,11 @@ pub struct TrainOptions {
     pub timing: Timing,
     /// Measure test accuracy after every epoch (the learning curve); off, only at the end.
     pub test_every_epoch: bool,
+    /// When set, the learning rate falls linearly from the image's in the first epoch to
+    /// this fraction of it in the last ([`amine_tasks::dual_ed::linear_rate`]): the host
+    /// rewrites every rule's scale registers before each epoch
+    /// ([`Simulator::set_learning_rate`], priced as `costs.rule_write`).
+    pub final_rate: Option<f64>,
 }
 
 impl Default for TrainOptions {
@@ -80,6 +85,7 @@ impl Default for TrainOptions {
             threads: 1,
             timing: Timing::Analytic,
             test_every_epoch: true,
+            final_rate: None,
         }
     }
 }
@@ -294,7 +300,7 @@ pub fn train_ed_with(
         "train-ed",
         image,
         format!(
-            "task={} train={} test={} epochs={} seed={} timing={} test_every_epoch={} chip_config={:016x}",
+            "task={} train={} test={} epochs={} seed={} timing={} test_every_epoch={} final_rate={:?} chip_config={:016x}",
             split.train.name,
             fnv1a_data(&split.train),
             fnv1a_data(&split.test),
@@ -302,6 +308,7 @@ pub fn train_ed_with(
             opts.seed,
             opts.timing,
             opts.test_every_epoch,
+            opts.final_rate,
             amine_chip::identity::fingerprint(config)
         ),
     );
@@ -343,6 +350,10 @@ pub fn train_ed_with(
     };
     while body.epoch < opts.epochs {
         let epoch = body.epoch;
+        if let Some(end) = opts.final_rate {
+            let factor = amine_tasks::dual_ed::linear_rate(1.0, Some(end), epoch + 1, opts.epochs);
+            runner.sim.set_learning_rate(&mut runner.state, factor)?;
+        }
         if body.done == 0 {
             order.shuffle(&mut rng);
             body.correct = 0;
@@ -434,6 +445,7 @@ pub fn train_ed_with(
             .to_string(),
         seed: opts.seed,
         epochs: opts.epochs,
+        final_rate: opts.final_rate,
         steps_per_sample: steps,
         train_samples: split.train.len(),
         test_samples: split.test.len(),

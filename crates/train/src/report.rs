@@ -77,6 +77,10 @@ pub struct TrainReport {
     pub task: String,
     pub seed: u64,
     pub epochs: usize,
+    /// The learning rate's fraction in the last epoch when it fell linearly
+    /// ([`crate::TrainOptions::final_rate`]); absent: constant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_rate: Option<f64>,
     pub steps_per_sample: u32,
     pub train_samples: usize,
     pub test_samples: usize,
@@ -194,6 +198,12 @@ impl TrainReport {
             self.seed,
             self.steps_per_sample
         );
+        if let Some(f) = self.final_rate {
+            let _ = writeln!(
+                s,
+                "learning rate: falling linearly over the epochs to {f} of the program's"
+            );
+        }
         let _ = writeln!(
             s,
             "accuracy: test {}, train {}",

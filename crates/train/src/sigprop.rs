@@ -322,6 +322,7 @@ pub fn train_sigprop(
         synaptic_updates: r.state.total_counts().synaptic_update,
         dale_violations,
         float_reference: None,
+        final_rate: None,
         conventional: Some(amine_tasks::conventional::Estimate::of(work)),
     })
 }

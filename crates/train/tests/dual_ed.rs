@@ -6,14 +6,21 @@
 use amine_chip::image::ChipImage;
 use amine_chip::synapse::SignMode;
 use amine_chip::ChipConfig;
-use amine_compiler::templates::{dual_stream_error_diffusion, DualEdNetwork};
+use amine_compiler::templates::{
+    dual_stream_error_diffusion, error_diffusion, DualEdNetwork, EdNetwork,
+};
 use amine_sim::{SimOptions, Simulator};
 use amine_train::ed::{EdLayout, EdRunner};
 use amine_train::{train_ed, TrainOptions};
 use std::path::Path;
 
 mod common;
-use common::{chip, digits, weights};
+use common::{digits, weights};
+
+/// `loihi-ed`: `loihi` with the error units' centring register.
+fn chip_ed() -> ChipConfig {
+    amine_chip::presets::preset("loihi-ed").unwrap()
+}
 
 fn compile_on(net: &DualEdNetwork, chip: &ChipConfig) -> Result<ChipImage, String> {
     let text = dual_stream_error_diffusion(net).unwrap().to_ron();
@@ -33,7 +40,7 @@ fn small(hidden: &[u32]) -> DualEdNetwork {
 
 #[test]
 fn no_weight_changes_sign_and_magnitudes_move_both_ways() {
-    let config = chip();
+    let config = chip_ed();
     let image = compile_on(&small(&[20]), &config).unwrap();
     let split = digits(300, 0);
     let mut sim = Simulator::new(&config, &image, SimOptions::default()).unwrap();
@@ -70,7 +77,7 @@ fn no_weight_changes_sign_and_magnitudes_move_both_ways() {
 
 #[test]
 fn two_hidden_layers_learn_the_digits_and_the_audit_is_clean() {
-    let config = chip();
+    let config = chip_ed();
     let image = compile_on(&small(&[40, 20]), &config).unwrap();
     let split = digits(600, 200);
     let opts = TrainOptions {
@@ -88,7 +95,7 @@ fn two_hidden_layers_learn_the_digits_and_the_audit_is_clean() {
 
 #[test]
 fn centring_registers_move_only_while_learning() {
-    let config = chip();
+    let config = chip_ed();
     let image = compile_on(&small(&[20]), &config).unwrap();
     let split = digits(50, 50);
     let mut sim = Simulator::new(&config, &image, SimOptions::default()).unwrap();
@@ -128,13 +135,15 @@ fn centring_registers_move_only_while_learning() {
 
 #[test]
 fn what_the_chip_or_the_rule_cannot_hold_is_named() {
-    // A chip without the centring register.
-    let mut bare = chip();
-    bare.learning.centring = None;
+    // A chip without the centring register: `loihi`, the published chip.
+    let bare = common::chip();
     let e = compile_on(&small(&[20]), &bare).unwrap_err();
-    assert!(e.contains("learning.centring"), "{e}");
+    assert!(
+        e.contains("learning.centring") && e.contains("loihi-ed"),
+        "{e}"
+    );
     // A rate the register cannot hold.
-    let mut slow = chip();
+    let mut slow = chip_ed();
     slow.learning.centring.as_mut().unwrap().max_rate_shift = 4;
     let e = compile_on(&small(&[20]), &slow).unwrap_err();
     assert!(e.contains("learning.centring") && e.contains("2^-4"), "{e}");
@@ -162,4 +171,110 @@ fn what_the_chip_or_the_rule_cannot_hold_is_named() {
         ..DualEdNetwork::default()
     });
     assert!(e.contains("--centring 0.01"), "{e}");
+}
+
+/// After an evaluation the runner steps to the next sample boundary before training
+/// again; those steps must not learn (they would apply a spurious update built from
+/// the evaluation's activity and the last error left in the grid, once per epoch).
+#[test]
+fn aligning_after_an_evaluation_learns_nothing() {
+    let config = chip_ed();
+    for image in [compile_on(&small(&[20]), &config).unwrap(), {
+        let text = error_diffusion(&EdNetwork {
+            hidden_per_class: 8,
+            ..EdNetwork::default()
+        })
+        .to_ron();
+        amine_compiler::compile_str(&text, "ed.ron", Path::new("."), &config)
+            .unwrap()
+            .image
+    }] {
+        let split = digits(40, 3);
+        let mut sim = Simulator::new(&config, &image, SimOptions::default()).unwrap();
+        let layout = EdLayout::of(&sim, &image).unwrap();
+        let mut runner = EdRunner::new(&mut sim, layout);
+        for (x, &l) in split.train.inputs.iter().zip(&split.train.labels) {
+            runner.train_sample(x, l as usize).unwrap();
+        }
+        for x in &split.test.inputs {
+            runner.infer(x).unwrap();
+        }
+        let before = weights(runner.sim, &runner.state);
+        let counts = runner.state.total_counts();
+        runner.begin_training();
+        let after = runner.state.total_counts();
+        // No learning work: no weight update, trace update or centring-register move.
+        assert_eq!(
+            (
+                after.synaptic_update,
+                after.trace_update,
+                after.centring_update
+            ),
+            (
+                counts.synaptic_update,
+                counts.trace_update,
+                counts.centring_update
+            )
+        );
+        assert_eq!(weights(runner.sim, &runner.state), before);
+    }
+}
+
+/// The host's learning-rate write: priced once per register and change, halving the
+/// rate makes the weights move less, and a state that already holds the rate
+/// (a resumed checkpoint) loads it without paying again.
+#[test]
+fn the_host_rewrites_the_rate_and_pays_for_it() {
+    let config = chip_ed();
+    let image = compile_on(&small(&[20]), &config).unwrap();
+    let split = digits(30, 0);
+    let moved = |factor: Option<f64>, preset_state: bool| {
+        let mut sim = Simulator::new(&config, &image, SimOptions::default()).unwrap();
+        let layout = EdLayout::of(&sim, &image).unwrap();
+        let mut runner = EdRunner::new(&mut sim, layout);
+        if preset_state {
+            runner.state.host.rate_scale = factor;
+        }
+        let before = weights(runner.sim, &runner.state);
+        let (writes, cycles) = (
+            runner.state.total_counts().rule_write,
+            runner.state.chip.cycles,
+        );
+        if let Some(f) = factor {
+            runner.sim.set_learning_rate(&mut runner.state, f).unwrap();
+        }
+        let paid = runner.state.total_counts().rule_write - writes;
+        assert_eq!(
+            runner.state.chip.cycles - cycles,
+            paid * config.costs.rule_write.cycles
+        );
+        for (x, &l) in split.train.inputs.iter().zip(&split.train.labels) {
+            runner.train_sample(x, l as usize).unwrap();
+        }
+        let after = weights(runner.sim, &runner.state);
+        let moved: i64 = before
+            .iter()
+            .zip(&after)
+            .map(|(a, b)| (a.1 - b.1).abs())
+            .sum();
+        (moved, paid, after)
+    };
+    let (full, paid_full, _) = moved(None, false);
+    let (half, paid, w_half) = moved(Some(0.5), false);
+    let (_, paid_again, w_resumed) = moved(Some(0.5), true);
+    assert_eq!(paid_full, 0);
+    // 4 rules × 2 terms each (m0, m1) on every core: some writes, each priced.
+    assert!(paid > 0 && paid % 2 == 0, "{paid}");
+    assert!(config.costs.rule_write.energy_pj > 0.0);
+    // Less movement, though not half over 30 samples: errors shrink more slowly at
+    // the smaller rate (measured: 0.75).
+    let ratio = half as f64 / full as f64;
+    assert!((0.3..0.9).contains(&ratio), "{half} / {full}");
+    assert_eq!(paid_again, 0);
+    assert_eq!(w_resumed, w_half);
+    // Nonsense is refused.
+    let mut sim = Simulator::new(&config, &image, SimOptions::default()).unwrap();
+    let mut state = sim.initial_state();
+    assert!(sim.set_learning_rate(&mut state, 0.0).is_err());
+    assert!(sim.set_learning_rate(&mut state, f64::NAN).is_err());
 }

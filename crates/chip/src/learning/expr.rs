@@ -354,6 +354,49 @@ fn split_scale(scale: f64) -> Option<(i32, i8)> {
     Some((m as i32, shift as i8))
 }
 
+/// The nearest scale the engine holds to `x`: `(mantissa, shift)` with
+/// `|mantissa| ≤` [`MAX_MANTISSA`] (8 significant bits), rounded to nearest; `None` for
+/// 0 or a value that is not finite or whose shift leaves `i8`.
+pub fn nearest_scale(x: f64) -> Option<(i32, i8)> {
+    if !x.is_finite() || x == 0.0 {
+        return None;
+    }
+    let mut k = x.abs().log2().floor() as i32 - 7;
+    let mut m = (x / 2f64.powi(k)).round();
+    if m.abs() > MAX_MANTISSA as f64 {
+        m = (m / 2.0).round();
+        k += 1;
+    }
+    let k = i8::try_from(k).ok()?;
+    split_scale(m * 2f64.powi(i32::from(k)))
+}
+
+impl RuleProgram {
+    /// This rule with every term's scale multiplied by `factor > 0` and rounded to
+    /// the nearest scale the engine holds ([`nearest_scale`]): what the host writes
+    /// into the learning engine's scale registers to change a rule's learning rate. A
+    /// term whose scaled value cannot be held keeps its scale (`factor` that is not
+    /// positive and finite changes nothing).
+    pub fn scaled(&self, factor: f64) -> RuleProgram {
+        let mut out = self.clone();
+        if !(factor > 0.0 && factor.is_finite()) {
+            return out;
+        }
+        for term in out.equations.iter_mut().flat_map(|e| e.terms.iter_mut()) {
+            let value = f64::from(term.mantissa) * 2f64.powi(i32::from(term.shift)) * factor;
+            if let Some((m, k)) = nearest_scale(value) {
+                (term.mantissa, term.shift) = (m, k);
+            }
+        }
+        out
+    }
+
+    /// Scale registers of the rule: one per term.
+    pub fn terms(&self) -> usize {
+        self.equations.iter().map(|e| e.terms.len()).sum()
+    }
+}
+
 /// Assemble rule text into microcode (syntax only; see [`assemble`] for the limits).
 pub fn parse_rule(text: &str) -> Result<RuleProgram, RuleError> {
     parse(text).map(|(program, _)| program)

@@ -38,7 +38,7 @@ pub mod sigprop;
 pub mod traces;
 pub mod update_unit;
 
-pub use expr::{assemble, parse_rule, Limits, RuleError, PRODUCT_BITS};
+pub use expr::{assemble, nearest_scale, parse_rule, Limits, RuleError, PRODUCT_BITS};
 pub use named::{named_rule, NAMED_RULES};
 
 use serde::{Deserialize, Serialize};

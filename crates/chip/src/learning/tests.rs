@@ -703,3 +703,29 @@ mod engine_tests {
         }
     }
 }
+
+#[test]
+fn a_rule_scaled_by_the_host_keeps_eight_bit_mantissas() {
+    let p = parse_rule("dw = 200*2^-10*pre*deriv*m0 - 200*2^-10*pre*deriv*m1").unwrap();
+    assert_eq!(p.terms(), 2);
+    let value = |t: &Term| f64::from(t.mantissa) * 2f64.powi(i32::from(t.shift));
+    let base = value(&p.equations[0].terms[0]);
+    for factor in [1.0, 0.5, 0.37, 0.1, 0.013, 3.3] {
+        let q = p.scaled(factor);
+        for (t, t0) in q.equations[0].terms.iter().zip(&p.equations[0].terms) {
+            assert!(t.mantissa.abs() <= 255, "{factor}: {}", t.mantissa);
+            assert_eq!(t.mantissa.signum(), t0.mantissa.signum());
+            assert_eq!(t.factors, t0.factors);
+            // Nearest with 8 significant bits: within half a unit of the 8th bit.
+            let want = base * factor * f64::from(t0.mantissa.signum());
+            assert!((value(t) - want).abs() <= want.abs() / 256.0, "{factor}");
+        }
+    }
+    // Exactly representable factors are exact; nonsense changes nothing.
+    assert_eq!(value(&p.scaled(0.5).equations[0].terms[0]), base / 2.0);
+    assert_eq!(p.scaled(0.0), p);
+    assert_eq!(p.scaled(f64::NAN), p);
+    assert_eq!(nearest_scale(0.0), None);
+    assert_eq!(nearest_scale(255.0), Some((255, 0)));
+    assert_eq!(nearest_scale(255.6), Some((1, 8)));
+}

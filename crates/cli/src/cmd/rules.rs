@@ -148,8 +148,13 @@ fn chip_rows(
         } else {
             train_ed(config, &compiled.image, split, &opts, &mut |_| {})?
         };
-        let float =
-            super::train::float_reference(&compiled.compilation.program, split, a.epochs, seed)?;
+        let float = super::train::float_reference(
+            &compiled.compilation.program,
+            split,
+            a.epochs,
+            seed,
+            None,
+        )?;
         errln!(
             "{name} seed {seed}: chip {:.4}, f64 {:.4}",
             report.test_accuracy,

@@ -78,6 +78,18 @@ fn ed(a: &TrainArgs) -> Result<()> {
     if epochs == 0 {
         bail!("--epochs 0: train for at least one epoch");
     }
+    if let Some(f) = a.final_rate {
+        if !(f > 0.0 && f.is_finite()) {
+            bail!(
+                "--final-rate {f}: a positive fraction of the program's learning rate (e.g. 0.1)"
+            );
+        }
+    }
+    let augment = a
+        .augment
+        .as_deref()
+        .map(amine_tasks::datasets::augment::Augment::parse)
+        .transpose()?;
     let origin = program_path.display().to_string();
     let text = amine_chip::bounded::read_text(
         program_path,
@@ -88,6 +100,17 @@ fn ed(a: &TrainArgs) -> Result<()> {
     // A sigprop program needs the sigprop unit: its preset is the default chip.
     let default_chip = if program.sigprop.is_some() {
         "loihi-sigprop"
+    } else if program.populations.iter().any(|p| {
+        matches!(
+            p.model,
+            amine_compiler::program::Model::Graded {
+                centring: Some(_),
+                ..
+            }
+        )
+    }) {
+        // Error units with a centring register (`amine template ed --routing modulo`).
+        "loihi-ed"
     } else {
         "loihi"
     };
@@ -99,13 +122,17 @@ fn ed(a: &TrainArgs) -> Result<()> {
     let base = program_path.parent().unwrap_or(Path::new("."));
     let compiled = amine_compiler::compile_program(program, base, &chip.config)
         .with_context(|| format!("compiling {origin}"))?;
-    let split = amine_tasks::parse_task(&a.task)?.load()?;
+    let mut split = amine_tasks::parse_task(&a.task)?.load()?;
+    if let Some(aug) = augment {
+        split.train = aug.apply(&split.train)?;
+    }
     let opts = TrainOptions {
         epochs,
         seed: a.seed,
         threads: a.threads,
         timing: a.timing.unwrap_or(Timing::Analytic),
         test_every_epoch: !a.final_test_only,
+        final_rate: a.final_rate,
     };
     let total = (epochs * split.train.len()) as u64;
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
@@ -121,6 +148,9 @@ fn ed(a: &TrainArgs) -> Result<()> {
     let sigprop = compiled.image.sigprop.is_some();
     if sigprop && (ckpt.path.is_some() || ckpt.resume.is_some()) {
         bail!("--checkpoint and --resume are for Error Diffusion and DFA programs; a sigprop program trains without checkpoints");
+    }
+    if sigprop && a.final_rate.is_some() {
+        bail!("--final-rate is for Error Diffusion and DFA programs; a sigprop program trains at its template's rate");
     }
     let mut on_progress = |p| {
         if !shown && train_start.elapsed() > Duration::from_millis(500) {
@@ -177,6 +207,7 @@ fn ed(a: &TrainArgs) -> Result<()> {
             &split,
             epochs,
             a.seed,
+            a.final_rate,
         )?);
     }
     if let Some(dir) = &a.report {
@@ -346,6 +377,8 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
         ("--timing", a.timing.is_some()),
         ("--no-float", a.no_float),
         ("--final-test-only", a.final_test_only),
+        ("--final-rate", a.final_rate.is_some()),
+        ("--augment", a.augment.is_some()),
     ];
     if let Some((flag, _)) = ed_only.iter().find(|(_, given)| *given) {
         bail!(
@@ -517,16 +550,27 @@ pub(crate) fn float_reference(
     split: &amine_tasks::Split,
     epochs: usize,
     seed: u64,
+    final_rate: Option<f64>,
 ) -> Result<FloatReference> {
     use amine_compiler::templates::WEIGHT_SCALE;
+    // The chip's rate schedule: only the dual-stream reference follows it.
+    let constant = if final_rate.is_some() {
+        " (constant rate: the chip's --final-rate schedule is not modelled here)"
+    } else {
+        ""
+    };
     if let Some(r) = super::template_ff::dfa_float_reference(program, split, epochs, seed) {
-        return r;
+        return r.map(|mut r| {
+            r.config.push_str(constant);
+            r
+        });
     }
     if let Some(r) = super::template_ff::sigprop_float_reference(program, split, epochs, seed) {
         return r;
     }
     use amine_tasks::ed::Topology;
-    if let Some(cfg) = amine_train::dual_ed::float_config(program, epochs, seed) {
+    if let Some(mut cfg) = amine_train::dual_ed::float_config(program, epochs, seed) {
+        cfg.final_learning_rate = final_rate.map(|f| cfg.learning_rate * f);
         let split = amine_tasks::dual_ed::with_bias_unit(split, amine_train::ed::BIAS as f32);
         let r = amine_tasks::dual_ed::train(&cfg, &split, 1, &mut |_| {})?;
         let hidden: Vec<String> = cfg.hidden.iter().map(|h| h.to_string()).collect();
@@ -535,10 +579,12 @@ pub(crate) fn float_reference(
             train_accuracy: r.epochs.last().map_or(0.0, |e| e.online_train_accuracy),
             curve: r.epochs.iter().map(|e| e.test_accuracy).collect(),
             config: format!(
-                "dual-stream ED, modulo routing, hidden {}, widths {:?}, eta {:.1}, batches of 1, centring {:?}, stream factors {:.2}/{:.2}, input bias unit, {} epochs, seed {}",
+                "dual-stream ED, modulo routing, hidden {}, widths {:?}, eta {:.1}{}, batches of 1, centring {:?}, stream factors {:.2}/{:.2}, input bias unit, {} epochs, seed {}",
                 hidden.join(","),
                 cfg.widths,
                 cfg.learning_rate,
+                cfg.final_learning_rate
+                    .map_or(String::new(), |e| format!(" falling linearly to {e:.1}")),
                 cfg.centring,
                 cfg.asymmetry.same,
                 cfg.asymmetry.cross,
@@ -582,7 +628,7 @@ pub(crate) fn float_reference(
         train_accuracy: result.epochs.last().map_or(0.0, |e| e.train_accuracy),
         curve,
         config: format!(
-            "{} ED, {hidden} hidden per class, alpha {alpha}, u0 {}, init U[0, {}), {} epochs, seed {}",
+            "{} ED, {hidden} hidden per class, alpha {alpha}, u0 {}, init U[0, {}), {} epochs, seed {}{constant}",
             if shared { "shared-hidden" } else { "per-class" },
             cfg.u0, cfg.init_max, cfg.epochs, cfg.seed
         ),

@@ -85,15 +85,11 @@ impl Default for DualEdNetwork {
     }
 }
 
-/// Round `x > 0` to the learning engine's scale format, `m·2^k` with `m` ≤ 255.
+/// Round `x > 0` to the learning engine's scale format, `m·2^k` with `m` ≤ 255
+/// ([`amine_chip::learning::nearest_scale`]).
 fn engine_scale(x: f64) -> f64 {
-    let mut k = x.log2().floor() as i32 - 7;
-    let mut m = (x / 2f64.powi(k)).round();
-    if m > 255.0 {
-        m = (m / 2.0).round();
-        k += 1;
-    }
-    m * 2f64.powi(k)
+    amine_chip::learning::nearest_scale(x)
+        .map_or(x, |(m, k)| f64::from(m) * 2f64.powi(i32::from(k)))
 }
 
 impl DualEdNetwork {

