@@ -197,9 +197,10 @@ impl State {
             }
         };
         State {
-            contexts: sp.contexts.clone().unwrap_or_else(|| {
-                raw.into_iter().map(|c| super::input_of(cfg, c)).collect()
-            }),
+            contexts: sp
+                .contexts
+                .clone()
+                .unwrap_or_else(|| raw.into_iter().map(|c| super::input_of(cfg, c)).collect()),
             responses: vec![Vec::new(); classes],
             means: Vec::new(),
             beta: sp.beta,
