@@ -90,6 +90,9 @@ fn statuses(dir: &Path, n: u32) -> Vec<i32> {
         .collect()
 }
 
+/// Groups of ranks and the command line each group runs (an MPMD launch).
+type Launch = Vec<(u32, Vec<String>)>;
+
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
@@ -212,12 +215,12 @@ fn bad_input_ends_every_rank_non_zero_with_one_message() {
         "--mpi",
     ]);
     // (ranks and their command lines, what rank 0 says)
-    let cases: Vec<(Vec<(u32, Vec<String>)>, &str)> = vec![
+    let cases: Vec<(Launch, &str)> = vec![
         (
             vec![(2, unknown)],
             "`no-such-board` is neither a system preset",
         ),
-        (vec![(2, too_big)], "exc"),
+        (vec![(2, too_big)], "does not fit"),
         (
             vec![(1, base("10")), (1, base("11"))],
             "the ranks disagree on their inputs (rank 1: run options",
