@@ -205,8 +205,10 @@ fn bad_input_ends_every_rank_non_zero_with_one_message() {
         ]));
         a
     };
+    // One neuron a core: 1,000 cores for a system of 128.
     let mut too_big = base("10");
-    too_big.extend(args(&["--max-per-core", "exc=1"]));
+    let at = too_big.iter().position(|a| a == "exc=8").unwrap();
+    too_big[at] = "exc=1".into();
     let unknown = args(&[
         "run",
         "programs/balanced.ron",

@@ -238,7 +238,11 @@ impl Simulator {
                 "an image with an e-prop engine cannot run over ranks: the engine steps the chip-wide modulator grid from one core",
             ));
         }
-        self.ranks = Some(Ranks::new(ex, &sys.chip_of_core, sys.layout.chips())?);
+        let ranks = Ranks::new(ex, &sys.chip_of_core, sys.layout.chips())?;
+        if ranks.comm.rank != 0 {
+            crate::ranks::drop_others(&mut self.tables.cores, &ranks.owned);
+        }
+        self.ranks = Some(ranks);
         Ok(self)
     }
 

@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::kernels::{Emit, NeuronOut};
 use crate::spike_out::CoreOut;
 use crate::state::CoreState;
+use crate::tables::CoreTable;
 use crate::timing::Packet;
 
 /// A collective transport between `size` ranks. Every rank must call the same methods
@@ -197,6 +198,18 @@ impl Comm {
     /// Every rank's cores, in rank order (for per-rank figures).
     pub fn cores_per_rank(&self) -> Vec<usize> {
         self.cores_of.iter().map(Vec::len).collect()
+    }
+}
+
+/// On a rank other than 0, free what only the owner of a core reads: its synapses and
+/// delays (delivery) and its fan-out (spike out). Rank 0 keeps every table: its report
+/// and monitors read them. What any rank reads of another rank's cores stays: rows
+/// (a packet's work is priced at its source), profiles, compartment owners, learning.
+pub(crate) fn drop_others(cores: &mut [CoreTable], owned: &[bool]) {
+    for (t, _) in cores.iter_mut().zip(owned).filter(|(_, &o)| !o) {
+        t.synapses = Vec::new();
+        t.delays = Vec::new();
+        t.fan = Vec::new();
     }
 }
 

@@ -372,6 +372,8 @@ mod with_mpi {
             (0, Some(o)) => Some(Monitor::new(&sim, &loaded.image, &state, o, a.steps)?),
             _ => None,
         };
+        // Only rank 0's monitors read the image; the simulator holds what it needs.
+        drop(loaded);
         waited.store(0, Ordering::Relaxed);
         let start = Instant::now();
         while state.step < a.steps {
