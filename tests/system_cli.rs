@@ -154,3 +154,37 @@ fn bad_systems_and_mismatched_images_exit_1() {
     let out = amine(&["run", s(&img), "--system", "kapoho-bay", "--chip", "loihi"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `--mpi` needs `--system` and refuses checkpoints (usage errors, exit 2); a build
+/// without the `mpi` feature says how to get one (exit 1).
+#[test]
+fn mpi_is_a_usage_error_without_a_system_and_explained_without_the_feature() {
+    for extra in [
+        &[][..],
+        &["--system", "kapoho-bay", "--checkpoint", "x.ckpt"][..],
+    ] {
+        let mut a = vec!["run", "programs/balanced.ron", "--steps", "5", "--mpi"];
+        a.extend_from_slice(extra);
+        let out = amine(&a);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    }
+    if cfg!(feature = "mpi") {
+        return;
+    }
+    let out = amine(&[
+        "run",
+        "programs/balanced.ron",
+        "--system",
+        "kapoho-bay",
+        "--steps",
+        "5",
+        "--mpi",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("built without MPI") && err.contains("--features mpi"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}

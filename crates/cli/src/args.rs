@@ -465,6 +465,11 @@ pub struct RunArgs {
     /// Print wall-clock timings of compile, simulation and report to stderr (for bench).
     #[arg(long, hide = true)]
     pub timings: bool,
+    /// Run the system across MPI ranks (under `mpirun -n N`; needs a build with
+    /// `--features mpi`): each rank simulates a block of the system's chips, rank 0
+    /// prints and writes the report (docs/systems.md, "MPI").
+    #[arg(long, requires = "system", conflicts_with_all = ["checkpoint", "resume"])]
+    pub mpi: bool,
     #[command(flatten)]
     pub mapping: MappingArgs,
     #[command(flatten)]

@@ -33,6 +33,8 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     match in_pool(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // Another MPI rank failed and rank 0 said why (`amine run --mpi`).
+        Err(e) if e.downcast_ref::<cmd::run_mpi::Quiet>().is_some() => ExitCode::FAILURE,
         Err(e) => {
             errln!("error: {e}");
             for cause in e.chain().skip(1) {

@@ -35,6 +35,7 @@ use crate::links::SystemSim;
 use crate::options::{SimOptions, Timing};
 use crate::par;
 use crate::power::Powered;
+use crate::ranks::{Exchange, Ranks};
 use crate::record::{LatencyStats, Recorder};
 use crate::spike_out::{self, CoreOut, Sender};
 use crate::state::{CoreState, SimState};
@@ -120,6 +121,8 @@ pub struct Simulator {
     scratch: Scratch,
     /// The multi-chip system the image runs over (`None`: one chip).
     system: Option<SystemSim>,
+    /// This process's share of a run split over ranks (`None`: it runs every core).
+    ranks: Option<Ranks>,
 }
 
 impl Simulator {
@@ -201,6 +204,7 @@ impl Simulator {
             grid,
             scratch,
             system: None,
+            ranks: None,
         })
     }
 
@@ -218,6 +222,45 @@ impl Simulator {
 
     pub(crate) fn system(&self) -> Option<&SystemSim> {
         self.system.as_ref()
+    }
+
+    /// Run this process's share of the system over `ex`'s ranks (see `ranks`): it
+    /// simulates the cores of its block of chips; rank 0 also runs the input ports, the
+    /// NoC timing, the links' accounting and (with [`Simulator::gather_cores`]) holds
+    /// the whole state, so its report is the single-process report. Needs a system
+    /// ([`Simulator::with_system`]); at most one rank per chip; no e-prop engine.
+    pub fn with_ranks(mut self, ex: Box<dyn Exchange>) -> Result<Simulator, Error> {
+        let Some(sys) = &self.system else {
+            return Err(Error::options("a run over ranks needs a system (--system)"));
+        };
+        if self.tables.eprop.is_some() {
+            return Err(Error::options(
+                "an image with an e-prop engine cannot run over ranks: the engine steps the chip-wide modulator grid from one core",
+            ));
+        }
+        let ranks = Ranks::new(ex, &sys.chip_of_core, sys.layout.chips())?;
+        if ranks.comm.rank != 0 {
+            crate::ranks::drop_others(&mut self.tables.cores, &ranks.owned);
+        }
+        self.ranks = Some(ranks);
+        Ok(self)
+    }
+
+    /// Cores simulated by each rank, in rank order (one entry when not split).
+    pub fn cores_per_rank(&self) -> Vec<usize> {
+        self.ranks.as_ref().map_or_else(
+            || vec![self.tables.cores.len()],
+            |r| r.comm.cores_per_rank(),
+        )
+    }
+
+    /// After the last step of a split run, give rank 0 every core's state (collective:
+    /// every rank calls it). Without ranks, nothing to do.
+    pub fn gather_cores(&mut self, state: &mut SimState) -> Result<(), Error> {
+        match &mut self.ranks {
+            Some(r) => r.comm.gather_cores(&mut state.cores),
+            None => Ok(()),
+        }
     }
 
     /// Feed the image's `External` input ports (see [`crate::inputs::parse_csv`]).
@@ -609,6 +652,14 @@ impl Simulator {
         let costs = &self.config.costs;
         let sc = &mut self.scratch;
         let threads = self.options.threads;
+        // A split run: cores of other ranks are skipped (their outputs arrive in the
+        // exchange); rank 0 runs the ports and the timing.
+        let (mut comm, owned) = match &mut self.ranks {
+            Some(Ranks { comm, owned }) => (Some(comm), Some(owned.as_slice())),
+            None => (None, None),
+        };
+        let mine = |k: usize| owned.is_none_or(|o| o[k]);
+        let rank0 = comm.as_ref().is_none_or(|c| c.rank == 0);
 
         // 1–2. Neuron update, then each core's spike out, cores in parallel; meanwhile
         // the input ports draw and send (their packets come first in the list).
@@ -626,7 +677,7 @@ impl Simulator {
         let (packets, port_scratch) = (&mut sc.packets, &mut sc.port_scratch);
         let mut ports = || {
             packets.clear();
-            for (pi, port) in tables.ports.iter().enumerate() {
+            for (pi, port) in tables.ports.iter().enumerate().filter(|_| rank0) {
                 spike_out::port(
                     &sender,
                     pi,
@@ -645,6 +696,9 @@ impl Simulator {
         let (core_states, neuron, core_out) = (&mut state.cores, &mut sc.neuron, &mut sc.core_out);
         let mut cores_out = || {
             par::zip3(threads, core_states, neuron, core_out, |k, s, n, out| {
+                if !mine(k) {
+                    return;
+                }
                 let tab = &tables.cores[k];
                 update_neurons(tab, s, slot, n);
                 spike_out::core(&sender, costs, k, tab, n, &mut s.counts, out)
@@ -656,6 +710,9 @@ impl Simulator {
             ports();
             cores_out();
         }
+        if let Some(c) = &mut comm {
+            c.exchange(&mut sc.packets, &mut sc.neuron, &mut sc.core_out);
+        }
         sc.out_end.clear();
         for out in &sc.core_out {
             sc.packets.extend_from_slice(&out.packets);
@@ -666,6 +723,7 @@ impl Simulator {
         sc.finish.clear();
         sc.finish.extend_from_slice(&sc.out_end);
         let stall = match self.options.timing {
+            _ if !rank0 => 0,
             Timing::Analytic => analytic::run(
                 &geo,
                 &sc.packets,
@@ -704,7 +762,9 @@ impl Simulator {
         }
         let (incoming, off) = (&sc.incoming, &sc.incoming_off);
         par::zip2(threads, &mut state.cores, &mut sc.units, |k, s, _| {
-            deliver(&tables.cores[k], s, t, slots, &incoming[off[k]..off[k + 1]])
+            if mine(k) {
+                deliver(&tables.cores[k], s, t, slots, &incoming[off[k]..off[k + 1]])
+            }
         });
 
         // 5. Modulator grid (the e-prop engine steps its own, in its window).
@@ -779,6 +839,10 @@ impl Simulator {
                 &mut state.cores,
                 &mut sc.learn_cycles,
                 |k, s, cycles| {
+                    if !mine(k) {
+                        *cycles = 0;
+                        return;
+                    }
                     *cycles = crate::learning::learn(
                         &tables.cores[k],
                         &tables.learning,
@@ -791,6 +855,9 @@ impl Simulator {
                     )
                 },
             );
+        }
+        if let (true, Some(c)) = (learning_ran, &mut comm) {
+            c.gather_cycles(&mut sc.learn_cycles);
         }
         if let Some((k, c)) = eprop_cycles {
             sc.learn_cycles[k] += c;
@@ -813,7 +880,7 @@ impl Simulator {
                     }
                 });
         let cycles = last + grid_cycles + barrier;
-        if let (Some(sys), Some(c)) = (&mut self.system, &mut state.system) {
+        if let (Some(sys), Some(c), true) = (&mut self.system, &mut state.system, rank0) {
             sys.account(&geo, &sc.packets, &mut sc.link_wait, &sc.finish, c);
         }
         let learning = critical.map_or(0, |k| sc.learn_cycles[k]);

@@ -9,6 +9,7 @@ pub mod image;
 pub mod nir;
 pub mod rules;
 pub mod run;
+pub mod run_mpi;
 pub mod run_system;
 pub mod sweep;
 pub mod template_ff;

@@ -355,6 +355,9 @@ pub fn write_report(done: &Finished, dir: &Path, config: &ChipConfig) -> Result<
 }
 
 pub fn run(a: RunArgs) -> Result<()> {
+    if a.mpi {
+        return super::run_mpi::run(a);
+    }
     let start = Instant::now();
     let on = match &a.system {
         Some(name) => Some(super::run_system::resolve(name, &a.set)?),
@@ -396,8 +399,26 @@ pub fn run(a: RunArgs) -> Result<()> {
         },
     )?;
     let report_start = Instant::now();
+    print_done(&a, &done, &chip.config)?;
+    if a.timings {
+        errln!(
+            "amine-timings: compile_s={:.6} sim_s={:.6} report_s={:.6} total_s={:.6} checkpoints={} checkpoint_bytes={} checkpoint_s={:.6}",
+            loaded.compile_s,
+            done.sim_s,
+            report_start.elapsed().as_secs_f64(),
+            start.elapsed().as_secs_f64(),
+            done.checkpoints.0,
+            done.checkpoints.1,
+            done.checkpoints.2
+        );
+    }
+    Ok(())
+}
+
+/// Write the report directory (with `--report`) and print the summary or the JSON.
+pub fn print_done(a: &RunArgs, done: &Finished, config: &ChipConfig) -> Result<()> {
     if let Some(dir) = &a.report {
-        write_report(&done, dir, &chip.config)?;
+        write_report(done, dir, config)?;
     }
     if a.json {
         out!("{}", done.report.to_json());
@@ -410,18 +431,6 @@ pub fn run(a: RunArgs) -> Result<()> {
                 if done.recording.traces.is_empty() && done.recording.spikes.is_empty() && done.recording.weights.is_empty() && done.recording.field.is_none() { "" } else { ", monitors/" }
             );
         }
-    }
-    if a.timings {
-        errln!(
-            "amine-timings: compile_s={:.6} sim_s={:.6} report_s={:.6} total_s={:.6} checkpoints={} checkpoint_bytes={} checkpoint_s={:.6}",
-            loaded.compile_s,
-            done.sim_s,
-            report_start.elapsed().as_secs_f64(),
-            start.elapsed().as_secs_f64(),
-            done.checkpoints.0,
-            done.checkpoints.1,
-            done.checkpoints.2
-        );
     }
     Ok(())
 }
