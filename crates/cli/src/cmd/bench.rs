@@ -387,7 +387,11 @@ pub fn run(a: BenchArgs) -> Result<()> {
         );
     }
     for r in rows.iter().filter(|r| r.workload == "W3") {
-        let target = if r.timing == "analytic" { " (target ≥ 30)" } else { "" };
+        let target = if r.timing == "analytic" {
+            " (target ≥ 30)"
+        } else {
+            ""
+        };
         outln!(
             "W3 {}, {} threads: {:.1} steps/s{target}, compile {:.2} s (≤ 10), peak RSS {:.0} MB (≤ 8 GB)",
             r.timing,

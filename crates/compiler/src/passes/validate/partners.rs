@@ -24,7 +24,10 @@ pub(super) fn problems(
     if n == 0 || n >= m {
         p.push(Problem::new(
             at("connect.partners"),
-            format!("{n} partners among {m} modules: need 1..={}", m.saturating_sub(1)),
+            format!(
+                "{n} partners among {m} modules: need 1..={}",
+                m.saturating_sub(1)
+            ),
         ));
     } else if u64::from(m) * u64::from(n) > MAX_MODULE_PAIRS {
         p.push(Problem::new(

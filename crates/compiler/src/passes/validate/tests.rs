@@ -223,9 +223,18 @@ fn partner_program(connect: &str) -> String {
 #[test]
 fn partners_need_modules_and_fewer_partners_than_modules() {
     for (connect, says) in [
-        ("Random(p: 0.5, partners: Some(1))", "need `modules: Some(m)`"),
-        ("Random(p: 0.5, modules: Some(4), partners: Some(0))", "need 1..=3"),
-        ("Random(p: 0.5, modules: Some(4), partners: Some(4))", "need 1..=3"),
+        (
+            "Random(p: 0.5, partners: Some(1))",
+            "need `modules: Some(m)`",
+        ),
+        (
+            "Random(p: 0.5, modules: Some(4), partners: Some(0))",
+            "need 1..=3",
+        ),
+        (
+            "Random(p: 0.5, modules: Some(4), partners: Some(4))",
+            "need 1..=3",
+        ),
     ] {
         let p = problems(&partner_program(connect));
         assert_eq!(p.len(), 1, "{connect}: {p:?}");
