@@ -77,7 +77,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Measure simulator throughput, wall time and peak memory on the reference workloads.
     #[command(
-        after_help = "Examples:\n  amine bench\n  amine bench --quick\n  amine bench --train --repeat 1\n\nEach row runs `amine run` as a child process (report written; W2 also on two threads) and\nreads its peak resident memory and CPU time from the operating system."
+        after_help = "Examples:\n  amine bench\n  amine bench --quick\n  amine bench --only W3 --repeat 1\n  amine bench --train --repeat 1\n\nEach row runs `amine run` as a child process (report written; W2 also on two threads, W3 on two threads over board-2x4) and\nreads its peak resident memory and CPU time from the operating system."
     )]
     Bench(BenchArgs),
     /// Train a network on a task with the chip's own learning engine, and report
@@ -531,9 +531,13 @@ pub struct DemoArgs {
 /// Options of `amine bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Only the 1,000-neuron network (W1), not the Loihi-scale one (W2).
+    /// Only the 1,000-neuron network (W1), not the Loihi-scale one (W2) or the 8-chip one (W3).
     #[arg(long)]
     pub quick: bool,
+    /// Only this workload's rows: W1, W2 or W3 (W3: `programs/w3_board.ron` on the
+    /// `board-2x4` system, 2 threads, analytic and cycle).
+    #[arg(long, value_name = "WORKLOAD", value_parser = ["W1", "W2", "W3"], conflicts_with = "quick")]
+    pub only: Option<String>,
     /// Runs per row; the best times (and the largest peak memory) are reported.
     #[arg(long, default_value_t = 5)]
     pub repeat: u32,

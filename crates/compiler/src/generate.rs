@@ -50,6 +50,41 @@ pub fn fixed_total(rng: &mut ChaCha8Rng, npre: u32, npost: u32, p: f64) -> Vec<(
         .collect()
 }
 
+/// The partners of each of `m` modules (`m ≥ 2`): `n` random cycles through all the
+/// modules (seeded shuffles), and each module's partner in a cycle is the module after it.
+/// So every module has at most `n` partners and is the partner of at most `n` modules
+/// (exactly `n` unless two cycles give a module the same partner, which counts once),
+/// never of itself; lists sorted.
+pub fn partner_modules(rng: &mut ChaCha8Rng, m: u32, n: u32) -> Vec<Vec<u32>> {
+    let mut out = vec![Vec::new(); m as usize];
+    if m < 2 {
+        return out;
+    }
+    for _ in 0..n {
+        let order = choose(rng, m as usize, m as usize);
+        for (x, &k) in order.iter().enumerate() {
+            out[k].push(order[(x + 1) % order.len()] as u32);
+        }
+    }
+    for list in &mut out {
+        list.sort_unstable();
+        list.dedup();
+    }
+    out
+}
+
+/// The senders of each module: `senders[j]` lists the modules that drew `j` as a
+/// partner, in increasing order.
+pub fn senders(partners: &[Vec<u32>]) -> Vec<Vec<u32>> {
+    let mut out = vec![Vec::new(); partners.len()];
+    for (k, list) in partners.iter().enumerate() {
+        for &j in list {
+            out[j as usize].push(k as u32);
+        }
+    }
+    out
+}
+
 /// A standard normal truncated to ±2 and rescaled to unit variance (Box–Muller, one
 /// value per accepted pair of draws), as JAX's `truncated_normal`.
 pub fn trunc_normal(rng: &mut ChaCha8Rng) -> f64 {
@@ -123,6 +158,41 @@ mod tests {
             rate(0.0, 0.06)
         );
         assert!(rate(0.45, 1.0) < 0.02, "{}", rate(0.45, 1.0));
+    }
+
+    #[test]
+    fn partner_modules_are_regular_others_and_uniform() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut seen = [[0u32; 6]; 6];
+        for _ in 0..2000 {
+            let p = partner_modules(&mut rng, 6, 2);
+            let s = senders(&p);
+            for k in 0..6 {
+                assert!(!p[k].contains(&(k as u32)) && p[k].windows(2).all(|w| w[0] < w[1]));
+                assert!((1..=2).contains(&p[k].len()) && (1..=2).contains(&s[k].len()));
+                for &j in &p[k] {
+                    seen[k][j as usize] += 1;
+                    assert!(s[j as usize].contains(&(k as u32)));
+                }
+            }
+        }
+        // Each cycle gives k one of the 5 others uniformly: ≈ 2000 · 2 / 5 = 800 each,
+        // a little fewer for the coincidences that count once (±5σ ≈ ±110).
+        for (k, row) in seen.iter().enumerate() {
+            for (j, &c) in row.iter().enumerate() {
+                if j == k {
+                    assert_eq!(c, 0);
+                } else {
+                    assert!((650..=910).contains(&c), "{k} → {j}: {c}");
+                }
+            }
+        }
+        // One cycle through every module: a permutation without fixed points.
+        let p = partner_modules(&mut rng, 50, 1);
+        let mut all: Vec<u32> = p.iter().map(|l| l[0]).collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..50).collect::<Vec<_>>());
+        assert!(partner_modules(&mut rng, 1, 3)[0].is_empty());
     }
 
     #[test]

@@ -264,6 +264,7 @@ pub struct Projection {
 
 /// Which synapses a projection has.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Connect {
     /// `weights[pre][post]`; zero entries are absent synapses.
     Dense(Vec<Vec<f64>>),
@@ -271,13 +272,17 @@ pub enum Connect {
     Sparse(Vec<(u32, u32, f64)>),
     /// Each (pre, post) pair independently with probability `p`. With `modules: Some(m)`
     /// both sides are cut into `m` equal contiguous modules and only pairs within the
-    /// same module are candidates (module-local random connectivity).
+    /// same module are candidates (module-local random connectivity). With `partners:
+    /// Some(n)` as well, each module of `to` instead draws from `n` other modules of
+    /// `from`, chosen at random (seeded) for every module: connectivity between modules.
     Random {
         p: f64,
         #[serde(default = "yes")]
         allow_self: bool,
         #[serde(default)]
         modules: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        partners: Option<u32>,
     },
     /// pre i → post i (sizes must match).
     OneToOne,

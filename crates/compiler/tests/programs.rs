@@ -153,3 +153,28 @@ fn the_convolutional_gesture_network_fits_loihi_in_shared_form() {
     assert!(expanded.image.cores.iter().all(|c| c.population.is_none()));
     lossless(&expanded);
 }
+
+#[test]
+fn w3_is_the_documented_eight_chip_network() {
+    use amine_compiler::program::{Connect, Program};
+    let text = std::fs::read_to_string(path("w3_board.ron")).unwrap();
+    let p = Program::from_ron(&text, "w3_board.ron").unwrap();
+    let size = |n: &str| p.populations.iter().find(|x| x.name == n).unwrap().size;
+    // 1,048,576 neurons, 131,072 a chip of 128 cores: 1,024 modules of 820 E + 204 I
+    // (80 % excitatory).
+    assert_eq!((size("exc"), size("inh")), (820 * 1024, 204 * 1024));
+    let partners: Vec<_> = p
+        .projections
+        .iter()
+        .filter_map(|pr| match pr.connect {
+            Connect::Random {
+                modules: Some(1024),
+                partners: Some(n),
+                ..
+            } => Some(n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(partners, vec![2]);
+    // Compiling it (≈ 10 s, 1 GB) is measured by `amine bench --only W3`.
+}

@@ -110,7 +110,7 @@ prop_compose! {
                     Connect::Dense((0..npre).map(|a| (0..to.size).map(|b| dale(((a * 7 + b * 3) % 5) as f64 - 2.0)).collect()).collect()),
                     None,
                 ),
-                _ => (Connect::Random { p: s.p, allow_self: s.from % 2 == 0, modules: (s.p > 0.3).then_some(npre.min(to.size).min(3)) }, Some(w)),
+                _ => (Connect::Random { p: s.p, allow_self: s.from % 2 == 0, modules: (s.p > 0.3).then_some(npre.min(to.size).min(3)), partners: None }, Some(w)),
             };
             Projection {
                 name: Some(format!("proj{k}")), from, to: to.name.clone(), connect, weight, delay: s.delay,

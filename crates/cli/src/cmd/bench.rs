@@ -6,7 +6,8 @@
 //! child's `ru_maxrss`, read with `wait4` (per child, so rows do not mask each other);
 //! the simulation-only time (for events/s and steps/s) is what the child reports on
 //! stderr. Workloads (docs/workloads.md): W1, the 1,000-neuron balanced network, 1,000
-//! steps; W2, the Loihi-scale network (131,072 neurons, ~10M synapses), 100 steps.
+//! steps; W2, the Loihi-scale network (131,072 neurons, ~10M synapses), 100 steps; W3,
+//! the 8-chip network (1,048,576 neurons, ~83M synapses) on `board-2x4`, 100 steps.
 
 use crate::args::BenchArgs;
 use anyhow::{bail, Context, Result};
@@ -17,6 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 const LOIHI_SCALE: &str = include_str!("../../../../programs/loihi_scale.ron");
+const W3_BOARD: &str = include_str!("../../../../programs/w3_board.ron");
 const ED_DIGITS: &str = include_str!("../../../../programs/ed_digits.ron");
 
 /// `--train`: Error Diffusion on the digits, on the chip, 20 epochs.
@@ -339,7 +341,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         return Ok(());
     }
     let load_before = load_average();
-    let result = bench(&exe, &dir, a.quick, a.repeat);
+    let result = bench(&exe, &dir, &a);
     let _ = std::fs::remove_dir_all(&dir);
     let rows = result?;
     let load_after = load_average();
@@ -384,6 +386,21 @@ pub fn run(a: BenchArgs) -> Result<()> {
             r.peak_rss_mb
         );
     }
+    for r in rows.iter().filter(|r| r.workload == "W3") {
+        let target = if r.timing == "analytic" {
+            " (target ≥ 30)"
+        } else {
+            ""
+        };
+        outln!(
+            "W3 {}, {} threads: {:.1} steps/s{target}, compile {:.2} s (≤ 10), peak RSS {:.0} MB (≤ 8 GB)",
+            r.timing,
+            r.threads,
+            r.steps_per_s,
+            r.compile_s,
+            r.peak_rss_mb
+        );
+    }
     for timing in ["analytic", "cycle"] {
         let row = |threads| {
             rows.iter()
@@ -404,23 +421,32 @@ pub fn run(a: BenchArgs) -> Result<()> {
     Ok(())
 }
 
-fn bench(exe: &Path, dir: &Path, quick: bool, repeat: u32) -> Result<Vec<Row>> {
+fn bench(exe: &Path, dir: &Path, a: &BenchArgs) -> Result<Vec<Row>> {
+    let repeat = a.repeat;
     let w1 = dir.join("balanced.ron");
     let w2 = dir.join("loihi_scale.ron");
+    let w3 = dir.join("w3_board.ron");
     std::fs::write(&w1, super::demo::BALANCED)?;
     std::fs::write(&w2, LOIHI_SCALE)?;
+    std::fs::write(&w3, W3_BOARD)?;
     // (workload, program, steps, timing, threads): W2 also on two threads, to show what
-    // the second worker buys.
-    let mut plan = vec![
+    // the second worker buys; W3 on two threads only (its target).
+    let plan: Vec<_> = [
         ("W1", &w1, 1000u32, "analytic", 1u32),
         ("W1", &w1, 1000, "cycle", 1),
-    ];
-    if !quick {
-        plan.push(("W2", &w2, 100, "analytic", 1));
-        plan.push(("W2", &w2, 100, "analytic", 2));
-        plan.push(("W2", &w2, 100, "cycle", 1));
-        plan.push(("W2", &w2, 100, "cycle", 2));
-    }
+        ("W2", &w2, 100, "analytic", 1),
+        ("W2", &w2, 100, "analytic", 2),
+        ("W2", &w2, 100, "cycle", 1),
+        ("W2", &w2, 100, "cycle", 2),
+        ("W3", &w3, 100, "analytic", 2),
+        ("W3", &w3, 100, "cycle", 2),
+    ]
+    .into_iter()
+    .filter(|row| match &a.only {
+        Some(w) => w == row.0,
+        None => !a.quick || row.0 == "W1",
+    })
+    .collect();
     // The machine is shared: the rows' runs are interleaved (so a busy spell hits every
     // row alike) and each row keeps its best times and its largest peak memory.
     let mut best: Vec<Option<Row>> = plan.iter().map(|_| None).collect();
@@ -428,11 +454,16 @@ fn bench(exe: &Path, dir: &Path, quick: bool, repeat: u32) -> Result<Vec<Row>> {
         for (i, &(workload, program, steps, timing, threads)) in plan.iter().enumerate() {
             let out = dir.join(format!("report-{workload}-{timing}-{threads}"));
             let _ = std::fs::remove_dir_all(&out);
+            // W3 runs over its 8-chip system, the others on one chip.
+            let (flag, target) = match workload {
+                "W3" => ("--system", "board-2x4"),
+                _ => ("--chip", "loihi"),
+            };
             let args: Vec<String> = vec![
                 "run".into(),
                 program.display().to_string(),
-                "--chip".into(),
-                "loihi".into(),
+                flag.into(),
+                target.into(),
                 "--steps".into(),
                 steps.to_string(),
                 "--timing".into(),

@@ -271,19 +271,46 @@ fn expand(c: &Compilation, i: usize) -> (Expanded, Option<Conv>) {
             p,
             allow_self,
             modules,
+            partners: None,
         } => {
             let m = modules.unwrap_or(1).max(1);
             for k in 0..m {
                 let (a0, a1) = (cut(npre, m, k), cut(npre, m, k + 1));
                 let (t0, t1) = (cut(npost, m, k), cut(npost, m, k + 1));
                 random_block(
-                    &mut b,
                     &mut conn_rng,
                     *p,
                     (a0, a1),
                     (t0, t1),
                     same && !allow_self,
+                    |a, t| b.push(a, t),
                 );
+            }
+        }
+        Connect::Random {
+            p,
+            modules,
+            partners: Some(n),
+            ..
+        } => {
+            let m = modules.unwrap_or(1).max(1);
+            let partners = crate::generate::partner_modules(&mut conn_rng, m, *n);
+            // Pre module j's rows reach every module that drew it: their blocks are
+            // drawn in module order and merged into row-major order.
+            for (j, to) in crate::generate::senders(&partners).iter().enumerate() {
+                let j = j as u32;
+                let (a0, a1) = (cut(npre, m, j), cut(npre, m, j + 1));
+                let mut pairs = Vec::new();
+                for &k in to {
+                    let (t0, t1) = (cut(npost, m, k), cut(npost, m, k + 1));
+                    random_block(&mut conn_rng, *p, (a0, a1), (t0, t1), false, |a, t| {
+                        pairs.push((a, t))
+                    });
+                }
+                pairs.sort_unstable();
+                for (a, t) in pairs {
+                    b.push(a, t);
+                }
             }
         }
         Connect::Dense(rows) => {
@@ -374,12 +401,12 @@ fn cut(n: u32, m: u32, k: u32) -> u32 {
 
 /// Bernoulli(p) on every pair of `pre × post`, by geometric skipping.
 fn random_block(
-    b: &mut CsrBuilder,
     rng: &mut ChaCha8Rng,
     p: f64,
     (a0, a1): (u32, u32),
     (t0, t1): (u32, u32),
     skip_self: bool,
+    mut push: impl FnMut(u32, u32),
 ) {
     let width = (t1 - t0) as u64;
     let total = (a1 - a0) as u64 * width;
@@ -405,7 +432,7 @@ fn random_block(
         let t = t0 + (idx % width) as u32;
         // Skipping a drawn self-pair is exactly Bernoulli(p) on the other pairs.
         if !(skip_self && a == t) {
-            b.push(a, t);
+            push(a, t);
         }
         idx += 1;
     }
@@ -461,7 +488,7 @@ mod tests {
     fn gen(p: f64, n: u32, skip_self: bool, seed: u64) -> (Vec<u32>, Vec<u32>) {
         let mut b = CsrBuilder::new(n);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        random_block(&mut b, &mut rng, p, (0, n), (0, n), skip_self);
+        random_block(&mut rng, p, (0, n), (0, n), skip_self, |a, t| b.push(a, t));
         b.finish(n)
     }
 

@@ -34,6 +34,50 @@ const MAX_GREEDY_CORES: usize = 4096;
 /// result stays deterministic).
 const MAX_EVALUATIONS: u64 = 20_000_000;
 
+/// Most tiles for which [`Distance`] tabulates every pair (4 M entries, 16 MB).
+const MAX_TABLE_TILES: usize = 2048;
+
+/// [`Compilation::place_distance`] between cores, which depends only on their tiles:
+/// tabulated once per pair of tiles (the local search asks for it millions of times),
+/// or computed on each call above [`MAX_TABLE_TILES`] tiles. The same integers either way.
+struct Distance<'a> {
+    c: &'a Compilation,
+    per_tile: u32,
+    tiles: usize,
+    table: Vec<u32>,
+}
+
+impl<'a> Distance<'a> {
+    fn new(c: &'a Compilation) -> Self {
+        let per_tile = c.chip.mesh.cores_per_tile.max(1);
+        let tiles = c.chip.tiles() as usize;
+        let mut table = Vec::new();
+        if tiles <= MAX_TABLE_TILES {
+            table.reserve(tiles * tiles);
+            for a in 0..tiles as u32 {
+                for b in 0..tiles as u32 {
+                    table.push(c.place_distance(a * per_tile, b * per_tile));
+                }
+            }
+        }
+        Distance {
+            c,
+            per_tile,
+            tiles,
+            table,
+        }
+    }
+
+    #[inline]
+    fn get(&self, a: u32, b: u32) -> u32 {
+        let (ta, tb) = ((a / self.per_tile) as usize, (b / self.per_tile) as usize);
+        match self.table.get(ta * self.tiles + tb) {
+            Some(&d) if ta < self.tiles && tb < self.tiles => d,
+            _ => self.c.place_distance(a, b),
+        }
+    }
+}
+
 /// Symmetric traffic between bins: `adj[a]` lists `(b, packets)`.
 pub struct Traffic {
     pub adj: Vec<Vec<(u32, u64)>>,
@@ -88,11 +132,12 @@ pub fn traffic(c: &Compilation) -> Traffic {
 
 /// Σ traffic × hops of a placement (each pair counted once).
 pub fn cost(c: &Compilation, t: &Traffic, core_of: &[u32]) -> u64 {
+    let d = Distance::new(c);
     let mut sum = 0;
     for (a, list) in t.adj.iter().enumerate() {
         for &(b, w) in list {
             if (b as usize) > a {
-                sum += w * c.place_distance(core_of[a], core_of[b as usize]) as u64;
+                sum += w * d.get(core_of[a], core_of[b as usize]) as u64;
             }
         }
     }
@@ -135,16 +180,17 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
 }
 
 /// Cost of bin `a` at `core` against every placed neighbour except `skip`.
-fn local(c: &Compilation, t: &Traffic, core_of: &[u32], a: usize, core: u32, skip: usize) -> i64 {
+fn local(d: &Distance, t: &Traffic, core_of: &[u32], a: usize, core: u32, skip: usize) -> i64 {
     t.adj[a]
         .iter()
         .filter(|&&(b, _)| b as usize != skip && core_of[b as usize] != u32::MAX)
-        .map(|&(b, w)| (w * c.place_distance(core, core_of[b as usize]) as u64) as i64)
+        .map(|&(b, w)| (w * d.get(core, core_of[b as usize]) as u64) as i64)
         .sum()
 }
 
 fn greedy(c: &Compilation, t: &Traffic, cores: usize, pinned: &[Option<u32>]) -> Vec<u32> {
     let bins = t.adj.len();
+    let d = Distance::new(c);
     let mut core_of = vec![u32::MAX; bins];
     let mut used = vec![false; cores];
     let mut pull = vec![0u64; bins];
@@ -179,7 +225,7 @@ fn greedy(c: &Compilation, t: &Traffic, cores: usize, pinned: &[Option<u32>]) ->
                 let cost = if step == 0 {
                     0
                 } else {
-                    local(c, t, &core_of, a, k, usize::MAX)
+                    local(&d, t, &core_of, a, k, usize::MAX)
                 };
                 (cost, centre, k)
             })
@@ -205,6 +251,7 @@ fn improve(
     if bins < 2 {
         return;
     }
+    let d = Distance::new(c);
     let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(c.program.seed, 0x9_1ace));
     let mut occupant = vec![u32::MAX; cores];
     for (a, &k) in core_of.iter().enumerate() {
@@ -240,10 +287,10 @@ fn improve(
                     b as usize
                 };
                 let mut delta =
-                    local(c, t, core_of, a, k, skip) - local(c, t, core_of, a, from, skip);
+                    local(&d, t, core_of, a, k, skip) - local(&d, t, core_of, a, from, skip);
                 if b != u32::MAX {
                     let b = b as usize;
-                    delta += local(c, t, core_of, b, from, a) - local(c, t, core_of, b, k, a);
+                    delta += local(&d, t, core_of, b, from, a) - local(&d, t, core_of, b, k, a);
                 }
                 if delta < 0 {
                     core_of[a] = k;

@@ -7,7 +7,7 @@
 //! in order would number them, whatever the thread count; a block bounds the memory the
 //! gathered rows take.
 
-use crate::context::{Compilation, Expanded, Partition, RowClass, RowRef};
+use crate::context::{Compilation, Expanded, Partition, RowClass, RowRef, Values};
 use amine_chip::image::{AxonTarget, PlasticRow};
 use amine_chip::synapse::{quantize_weight, Synapse, SynapseMemory};
 use rayon::prelude::*;
@@ -134,13 +134,19 @@ fn gather(
     bins.clear();
     for &p in &cl.projections {
         let e = &projections[p];
+        // A constant weight is quantised once for the row, not once a synapse.
+        let constant = match e.weights {
+            Values::Const(w) => Some(quantize_weight(w, &cl.format, exp)),
+            Values::Each(_) => None,
+        };
         for s in e.range(a as usize) {
             let t = (part.pop_base[e.post] + e.targets[s]) as usize;
             bins.push((
                 part.bin_of[t],
                 Synapse {
                     target: part.slot_of[t],
-                    weight: quantize_weight(e.weights.get(s), &cl.format, exp),
+                    weight: constant
+                        .unwrap_or_else(|| quantize_weight(e.weights.get(s), &cl.format, exp)),
                     delay: e.delays.get(s),
                     tag: 0,
                 },

@@ -56,7 +56,12 @@ fn expected_synapses(c: &Compilation, i: usize) -> f64 {
     match &pr.connect {
         Connect::All => npre * npost,
         Connect::OneToOne => npre.min(npost),
-        Connect::Random { p, modules, .. } => p * npre * npost / modules.unwrap_or(1).max(1) as f64,
+        Connect::Random {
+            p,
+            modules,
+            partners,
+            ..
+        } => p * npre * npost * partners.unwrap_or(1) as f64 / modules.unwrap_or(1).max(1) as f64,
         Connect::Dense(rows) => rows
             .iter()
             .map(|r| r.iter().filter(|w| **w != 0.0).count() as f64)
@@ -551,7 +556,10 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
             }
         }
         Connect::Random {
-            p: prob, modules, ..
+            p: prob,
+            modules,
+            partners,
+            ..
         } => {
             if !(0.0..=1.0).contains(prob) {
                 p.push(Problem::new(
@@ -569,6 +577,9 @@ fn projection(c: &Compilation, i: usize, p: &mut Vec<Problem>, limits: &mut Vec<
                         ),
                     ));
                 }
+            }
+            if let Some(n) = partners {
+                partners::problems(*n, *modules, &at, p);
             }
         }
         Connect::Dense(rows) => {
@@ -804,6 +815,7 @@ fn probes_and_modulators(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec
 mod conv;
 mod eprop;
 mod mapping;
+mod partners;
 mod rules;
 pub(crate) use conv::shared_limit;
 use rules::learning_and_mapping;

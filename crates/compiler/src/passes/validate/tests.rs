@@ -210,3 +210,77 @@ fn hopeless_synapse_counts_are_refused_before_expansion() {
     let e = err(compile_text(&big, &chip(|_| {})));
     assert!(e.to_string().contains("inputs[0].size"), "{e}");
 }
+
+/// `a` (40 neurons) → `b` (40 neurons) with `connect`.
+fn partner_program(connect: &str) -> String {
+    program(
+        &[pop("a", 40, "Excitatory"), pop("b", 40, "Mixed")],
+        "",
+        &format!(r#"(from: "a", to: "b", connect: {connect}, weight: Some(Const(1.0)))"#),
+    )
+}
+
+#[test]
+fn partners_need_modules_and_fewer_partners_than_modules() {
+    for (connect, says) in [
+        (
+            "Random(p: 0.5, partners: Some(1))",
+            "need `modules: Some(m)`",
+        ),
+        (
+            "Random(p: 0.5, modules: Some(4), partners: Some(0))",
+            "need 1..=3",
+        ),
+        (
+            "Random(p: 0.5, modules: Some(4), partners: Some(4))",
+            "need 1..=3",
+        ),
+    ] {
+        let p = problems(&partner_program(connect));
+        assert_eq!(p.len(), 1, "{connect}: {p:?}");
+        assert_eq!(p[0].at, "projections[0].connect.partners", "{connect}");
+        assert!(p[0].message.contains(says), "{connect}: {}", p[0].message);
+    }
+    // Bounded work: 2^24 module pairs at most, whatever p is.
+    let big = program(
+        &[pop("a", 9000, "Excitatory")],
+        "",
+        r#"(from: "a", to: "a", connect: Random(p: 0.0, modules: Some(9000), partners: Some(2000)), weight: Some(Const(1.0)))"#,
+    );
+    let p = problems(&big);
+    assert!(p[0].message.contains("module pairs"), "{p:?}");
+}
+
+#[test]
+fn a_misspelt_connect_field_is_refused() {
+    let e = err(compile_text(
+        &partner_program("Random(p: 0.5, modules: Some(4), partner: Some(1))"),
+        &chip(|_| {}),
+    ));
+    assert!(e.to_string().contains("partner"), "{e}");
+}
+
+#[test]
+fn partners_connect_each_module_only_to_its_partners() {
+    let text = partner_program("Random(p: 0.6, modules: Some(4), partners: Some(2))");
+    let out = compile_text(&text, &chip(|_| {})).expect("compiles");
+    let net = out.compilation.net.as_ref().expect("expanded");
+    let e = &net.projections[0];
+    let mut blocks = [[0u32; 4]; 4];
+    for a in 0..40usize {
+        for &t in &e.targets[e.offsets[a] as usize..e.offsets[a + 1] as usize] {
+            blocks[a / 10][t as usize / 10] += 1;
+        }
+    }
+    for (j, row) in blocks.iter().enumerate() {
+        // No pair within a module; every module receives from 1 or 2 others (2 unless
+        // the two cycles agree), each such block ≈ 0.6 · 100 pairs.
+        assert_eq!(row[j], 0, "{blocks:?}");
+    }
+    for k in 0..4 {
+        let from: Vec<u32> = (0..4).map(|j| blocks[j][k]).filter(|&n| n > 0).collect();
+        assert!((1..=2).contains(&from.len()), "{blocks:?}");
+        assert!(from.iter().all(|&n| (35..=85).contains(&n)), "{blocks:?}");
+    }
+    assert!(e.targets.len() >= 4 * 35);
+}
