@@ -353,7 +353,7 @@ fn wire_fields(mut p: Projection, fields: &[Vec<u32>], seed: u64) -> Projection 
         Some(Weight::Uniform { low, high }) => (low, high),
         _ => (0.0, 0.0),
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_F1E1_D5);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005E_EDF1_E1D5);
     let list = fields
         .iter()
         .enumerate()
