@@ -268,7 +268,8 @@ pub struct TemplateArgs {
     pub classes: Option<u32>,
     /// ed: hidden units per class (even: half excitatory, half inhibitory) [default: 64];
     /// with `--routing modulo` the units of each hidden layer, comma-separated (each
-    /// layer an E and an I population of that size) [default: 200].
+    /// layer an E and an I population of that size; the first may be patch-wired,
+    /// `360p3`: each unit reads one 3×3 patch of the square input image) [default: 200].
     #[arg(long)]
     pub hidden: Option<String>,
     /// ed: `per-class` (Kaneko's network, one sub-network per class) or `modulo` (one

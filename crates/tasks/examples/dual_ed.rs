@@ -4,9 +4,10 @@
 //! from this example.
 //!
 //! Options: `--task digits|mnist:<folder>|cifar10:<folder>`, `--seeds N` (seeds
-//! `--seed`, `--seed`+1, …), `--seed S`, `--epochs N`, `--hidden c16k5s2,256` (`c<channels>k<kernel>s<stride>` convolutional, a number dense),
+//! `--seed`, `--seed`+1, …), `--seed S`, `--epochs N`, `--hidden c16k5s2,256` (`c<channels>k<kernel>s<stride>` convolutional, a number dense, `360p3` patch-wired),
 //! `--widths 6,6,1`, `--channels C` (colour planes: 3 for CIFAR-10), `--uniform-width W`, `--lr ETA`, `--layer-rates 1,1,0.3` (per-layer factors), `--lr-end ETA|none` (linear decay to it over the epochs; default 100), `--batch B`, `--optimizer sgd|adam`, `--floor F`,
-//! `--centring batch|running:RATE|off`, `--input-bias B` (the chip's form: the constant
+//! `--centring batch|running:RATE|off`, `--input-code plain|onoff|centre|standard` (recode
+//! the pixels; [`input_code`]), `--input-bias B` (the chip's form: the constant
 //! `B` appended to every sample, layer biases held at 0), `--without widths|centring|asymmetry` (one
 //! ingredient off), `--ablation` (full, then each ingredient off), `--threads T`,
 //! `--json FILE` (every run's epochs, as JSON).
@@ -40,6 +41,49 @@ fn without(name: &str) -> Result<Ingredients, String> {
         o => return Err(format!("--without: widths, centring or asymmetry, not {o}")),
     }
     Ok(i)
+}
+
+/// Recodes every pixel `x` (in `0..1`) of both sets, for the input-coding study of
+/// docs/dual-stream-ed.md: `plain` (as loaded), `onoff` (each pixel, then `1 − x`: twice
+/// the rows), `centre` (`2x − 1`) or `standard` (minus the pixel's training mean, over
+/// its training standard deviation floored at 0.1). The last two are negative where a
+/// chip's graded port carries rates in `0..1`: a float-only study.
+fn input_code(split: &mut amine_tasks::Split, code: &str) -> Result<(), String> {
+    let n = split.train.input_len();
+    let (mut mean, mut sd) = (vec![0.0f64; n], vec![0.0f64; n]);
+    let m = split.train.len().max(1) as f64;
+    for x in &split.train.inputs {
+        for (i, &v) in x.iter().enumerate() {
+            mean[i] += f64::from(v) / m;
+            sd[i] += f64::from(v).powi(2) / m;
+        }
+    }
+    for (s, mu) in sd.iter_mut().zip(&mean) {
+        *s = (*s - mu * mu).max(0.0).sqrt().max(0.1);
+    }
+    for d in [&mut split.train, &mut split.test] {
+        for x in &mut d.inputs {
+            match code {
+                "plain" => {}
+                "onoff" => x.extend(x.clone().iter().map(|v| 1.0 - v)),
+                "centre" => x.iter_mut().for_each(|v| *v = 2.0 * *v - 1.0),
+                "standard" => {
+                    for (i, v) in x.iter_mut().enumerate() {
+                        *v = ((f64::from(*v) - mean[i]) / sd[i]) as f32;
+                    }
+                }
+                o => {
+                    return Err(format!(
+                        "--input-code: plain, onoff, centre or standard, not {o}"
+                    ))
+                }
+            }
+        }
+        if code == "onoff" {
+            d.shape = [d.shape[0] * 2, d.shape[1]];
+        }
+    }
+    Ok(())
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -102,6 +146,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         vec![opt("--without").map_or("none", |w| Box::leak(w.into_boxed_str()))]
     };
     let mut split = amine_tasks::parse_task(&task)?.load()?;
+    if let Some(code) = opt("--input-code") {
+        input_code(&mut split, &code)?;
+    }
     if let Some(b) = opt("--input-bias") {
         // The chip's form: a constant unit appended to the input, no layer biases.
         let b: f32 = b

@@ -10,9 +10,9 @@
 //! the chip's biases: a constant input unit ([`BIAS`](crate::ed::BIAS), appended by
 //! [`amine_tasks::dual_ed::with_bias_unit`]) and no layer biases.
 
-use amine_compiler::program::{Model, Program, Weight};
+use amine_compiler::program::{Connect, Model, Program, Weight};
 use amine_compiler::templates::{PAYLOAD_MAX, WEIGHT_SCALE};
-use amine_tasks::dual_ed::{AsymmetricInit, Centring, DualEdConfig, Hidden, Ingredients};
+use amine_tasks::dual_ed::{patch, AsymmetricInit, Centring, DualEdConfig, Hidden, Ingredients};
 
 /// The reference configuration of `program`, or `None` when it is not a shared
 /// dual-stream program (no `l1e`).
@@ -22,7 +22,7 @@ pub fn float_config(program: &Program, epochs: usize, seed: u64) -> Option<DualE
         Model::Graded { u0, .. } => Some(u0 / (WEIGHT_SCALE * PAYLOAD_MAX)),
         _ => None,
     };
-    let mut hidden = Vec::new();
+    let mut hidden: Vec<Hidden> = Vec::new();
     let mut widths = Vec::new();
     for l in 1.. {
         let Some(p) = pop(&format!("l{l}e")) else {
@@ -43,14 +43,27 @@ pub fn float_config(program: &Program, epochs: usize, seed: u64) -> Option<DualE
             .iter()
             .find(|p| p.from == from && p.to == "l1e")
     };
-    let fan_in = program.inputs.iter().find(|i| i.name == "x_e")?.size as f64;
+    let sources = program.inputs.iter().find(|i| i.name == "x_e")?.size as usize;
+    let classes = program.inputs.iter().find(|i| i.name == "target")?.size as usize;
+    if let Connect::Sparse(list) = &projection("x_e")?.connect {
+        hidden[0] = patch_layer(list, sources, hidden[0], classes)?;
+    }
+    let fan_in = match hidden[0] {
+        Hidden::Patch { size, .. } => patch::fan_in(sources, size),
+        _ => sources,
+    } as f64;
+    // The largest initial magnitude: the bound of an all-to-all projection's range, or
+    // the largest of an explicit list's draws (just under the bound).
     let scale = |from: &str| -> Option<f64> {
-        match projection(from)?.weight.as_ref()? {
-            Weight::Uniform { low, high } => {
-                Some(low.abs().max(high.abs()) * fan_in.sqrt() / WEIGHT_SCALE)
-            }
-            _ => None,
-        }
+        let top = match (
+            &projection(from)?.connect,
+            projection(from)?.weight.as_ref(),
+        ) {
+            (_, Some(Weight::Uniform { low, high })) => low.abs().max(high.abs()),
+            (Connect::Sparse(list), None) => list.iter().map(|s| s.2.abs()).fold(0.0, f64::max),
+            _ => return None,
+        };
+        Some(top * fan_in.sqrt() / WEIGHT_SCALE)
     };
     let rule = &projection("x_e")?.learning.as_ref()?.rule;
     let k: f64 = rule
@@ -90,4 +103,32 @@ pub fn float_config(program: &Program, epochs: usize, seed: u64) -> Option<DualE
         layer_biases: false,
         ..DualEdConfig::default()
     })
+}
+
+/// The first layer of a program whose input projection is an explicit list: the patch
+/// wiring ([`patch::sources`]) of the size its fan-in implies, or `None` when the list
+/// is any other wiring.
+fn patch_layer(
+    list: &[(u32, u32, f64)],
+    sources: usize,
+    layer: Hidden,
+    classes: usize,
+) -> Option<Hidden> {
+    let Hidden::Dense { units } = layer else {
+        return None;
+    };
+    let mut fields = vec![Vec::new(); units];
+    for &(i, j, _) in list {
+        fields.get_mut(j as usize)?.push(i as usize);
+    }
+    let side = sources.isqrt();
+    let size = (fields.first()?.len().checked_sub(sources - side * side)?).isqrt();
+    patch::check(sources, size).ok()?;
+    for (j, f) in fields.iter_mut().enumerate() {
+        f.sort_unstable();
+        if *f != patch::sources(sources, size, j, classes) {
+            return None;
+        }
+    }
+    Some(Hidden::Patch { units, size })
 }

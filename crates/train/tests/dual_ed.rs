@@ -278,3 +278,70 @@ fn the_host_rewrites_the_rate_and_pays_for_it() {
     assert!(sim.set_learning_rate(&mut state, 0.0).is_err());
     assert!(sim.set_learning_rate(&mut state, f64::NAN).is_err());
 }
+
+/// Patch wiring (`--hidden 360p3`): the first layer's synapses are exactly each unit's
+/// patch and the bias, the chip trains them without a sign change, and the f64
+/// reference reads the same wiring, fan-in and rate back from the program.
+#[test]
+fn patch_wired_first_layer_compiles_trains_and_reads_back() {
+    use amine_tasks::dual_ed::{patch, Hidden};
+    let fields: Vec<Vec<u32>> = (0..30)
+        .map(|j| {
+            let s = patch::sources(65, 3, j, 10);
+            s.into_iter().map(|i| i as u32).collect()
+        })
+        .collect();
+    let net = DualEdNetwork {
+        receptive_fields: Some(fields.clone()),
+        widths: vec![3.0, 6.0],
+        ..small(&[30])
+    };
+    let program = dual_stream_error_diffusion(&net).unwrap();
+    for p in program
+        .projections
+        .iter()
+        .filter(|p| p.to == "l1e" || p.to == "l1i")
+    {
+        let amine_compiler::program::Connect::Sparse(list) = &p.connect else {
+            panic!("{} → {} is not the patch list", p.from, p.to);
+        };
+        assert_eq!(list.len(), 30 * 10);
+        assert!(list
+            .iter()
+            .all(|&(i, j, _)| fields[j as usize].contains(&i)));
+    }
+    let cfg = amine_train::dual_ed::float_config(&program, 2, 1).unwrap();
+    assert_eq!(cfg.hidden, vec![Hidden::Patch { units: 30, size: 3 }]);
+    // η read back through the patch fan-in (10), not the port's 65 values.
+    assert!(
+        (cfg.learning_rate - 100.0).abs() < 1.0,
+        "{}",
+        cfg.learning_rate
+    );
+    assert!(
+        (cfg.asymmetry.same - 1.5).abs() < 0.05,
+        "{:?}",
+        cfg.asymmetry
+    );
+    // Any other explicit wiring is not read as a patch layer.
+    let mut shuffled = fields;
+    shuffled.swap(0, 10);
+    let other = DualEdNetwork {
+        receptive_fields: Some(shuffled),
+        ..net.clone()
+    };
+    let program = dual_stream_error_diffusion(&other).unwrap();
+    assert!(amine_train::dual_ed::float_config(&program, 2, 1).is_none());
+
+    let config = chip_ed();
+    let image = compile_on(&net, &config).unwrap();
+    let split = digits(300, 100);
+    let opts = TrainOptions {
+        epochs: 2,
+        ..TrainOptions::default()
+    };
+    let report = train_ed(&config, &image, &split, &opts, &mut |_| {}).unwrap();
+    assert_eq!(report.dale_violations, 0);
+    // Chance is 0.1.
+    assert!(report.test_accuracy > 0.3, "{}", report.test_accuracy);
+}

@@ -789,6 +789,46 @@ fn number_list<T: std::str::FromStr>(flag: &str, v: &str) -> Result<Vec<T>> {
         .collect()
 }
 
+/// The sources of each first-layer unit (`DualEdNetwork::receptive_fields`).
+type Fields = Vec<Vec<u32>>;
+
+/// `--hidden` of the shared network: units per layer, the first optionally patch-wired
+/// (`360p3`: 360 units, each reading a 3×3 patch of the square input image and the bias,
+/// `amine_tasks::dual_ed::patch`). Returns the sizes and the first layer's sources.
+fn dual_hidden(h: &str, inputs: u32, classes: u32) -> Result<(Vec<u32>, Option<Fields>)> {
+    use amine_tasks::dual_ed::{patch, Hidden};
+    let layers = Hidden::parse_list(h).map_err(|e| anyhow::anyhow!("--hidden {h}: {e}"))?;
+    let sources = inputs as usize + 1; // the bias unit last
+    let mut fields = None;
+    let mut sizes = Vec::new();
+    for (l, layer) in layers.iter().enumerate() {
+        let units = match *layer {
+            Hidden::Dense { units } => units,
+            Hidden::Patch { units, size } if l == 0 => {
+                let side = (inputs as usize).isqrt();
+                if side * side != inputs as usize {
+                    bail!("--hidden {h}: patch wiring needs a square image; --inputs {inputs} is not a square");
+                }
+                patch::check(sources, size).map_err(|e| anyhow::anyhow!("--hidden {h}: {e}"))?;
+                let f = (0..units)
+                    .map(|j| {
+                        let s = patch::sources(sources, size, j, classes as usize);
+                        s.into_iter().map(|i| i as u32).collect()
+                    })
+                    .collect();
+                fields = Some(f);
+                units
+            }
+            _ => bail!("--hidden {h}: layer {}: a unit count, or `<units>p<size>` (patch wiring) for the first layer", l + 1),
+        };
+        sizes.push(
+            u32::try_from(units)
+                .map_err(|_| anyhow::anyhow!("--hidden {h}: {units} units is too many"))?,
+        );
+    }
+    Ok((sizes, fields))
+}
+
 /// `amine template ed --routing modulo`: the shared dual-stream network.
 fn template_dual_ed(a: TemplateArgs) -> Result<()> {
     for (flag, given) in [
@@ -801,9 +841,11 @@ fn template_dual_ed(a: TemplateArgs) -> Result<()> {
         }
     }
     let base = DualEdNetwork::default();
-    let hidden = match a.hidden.as_deref() {
-        Some(h) => number_list("--hidden", h)?,
-        None => base.hidden.clone(),
+    let inputs = a.inputs.unwrap_or(base.inputs);
+    let classes = a.classes.unwrap_or(base.classes);
+    let (hidden, receptive_fields) = match a.hidden.as_deref() {
+        Some(h) => dual_hidden(h, inputs, classes)?,
+        None => (base.hidden.clone(), None),
     };
     let widths = match a.widths.as_deref() {
         Some(w) => number_list("--widths", w)?,
@@ -823,9 +865,10 @@ fn template_dual_ed(a: TemplateArgs) -> Result<()> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "dual_ed".into()),
-        inputs: a.inputs.unwrap_or(base.inputs),
-        classes: a.classes.unwrap_or(base.classes),
+        inputs,
+        classes,
         hidden,
+        receptive_fields,
         widths,
         eta: a.eta.unwrap_or(base.eta),
         centring,

@@ -29,6 +29,11 @@
 //!   `φ'_l`; the chip's `deriv` is `o(1 − o)`) in weight units, rounded to the engine's
 //!   8-bit scale mantissa.
 //!
+//! **Receptive fields** (optional, [`DualEdNetwork::receptive_fields`]): the first
+//! layer's unit `j` is wired to a given subset of the port's values (the patch wiring
+//! of `amine_tasks::dual_ed::patch`, `--hidden 360p3`), with explicit seeded initial
+//! magnitudes; `fan_in_1` is then the subset's size.
+//!
 //! Biases: the first layer's come from the ports' bias value; deeper layers and the
 //! output have none (a host-driven bias into a later layer would reach it in the wrong
 //! step). One sample takes `L + 3` steps: input, `L` hidden layers, output, error.
@@ -38,9 +43,12 @@ use super::{
     PAYLOAD_MAX, WEIGHT_SCALE,
 };
 use crate::program::{
-    Activation, LearningSpec, Model, ModulatorSource, Overflow, Population, Positions, Program,
+    Activation, Connect, LearningSpec, Model, ModulatorSource, Overflow, Population, Positions,
+    Program, Projection, Weight,
 };
 use amine_chip::image::Sign;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 /// A shared dual-stream network with modulo routing.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +59,9 @@ pub struct DualEdNetwork {
     pub classes: u32,
     /// Units per hidden layer (each layer an E and an I population of that size).
     pub hidden: Vec<u32>,
+    /// The sources of each first-layer unit among the port's `inputs + 1` values (the
+    /// bias last), all of the same size; `None`: every source.
+    pub receptive_fields: Option<Vec<Vec<u32>>>,
     /// Sigmoid width `α_l` of each hidden layer, then of the output.
     pub widths: Vec<f64>,
     /// Learning rate `η` (per sample; `ρ_l = η/fan_in_l`).
@@ -75,6 +86,7 @@ impl Default for DualEdNetwork {
             inputs: 64,
             classes: 10,
             hidden: vec![200],
+            receptive_fields: None,
             widths: vec![3.0, 6.0],
             eta: 100.0,
             centring: Some(1.0 / 128.0),
@@ -131,6 +143,28 @@ impl DualEdNetwork {
                     "--hidden: layer {} has {n} units, fewer than the {} classes the modulo rule assigns",
                     l + 1,
                     self.classes
+                ));
+            }
+        }
+        if let Some(fields) = &self.receptive_fields {
+            let units = self.hidden.first().copied().unwrap_or(0) as usize;
+            let size = fields.first().map_or(0, Vec::len);
+            if fields.len() != units {
+                p.push(format!(
+                    "receptive fields: {} given for the first layer's {units} units",
+                    fields.len()
+                ));
+            }
+            if size == 0 || fields.iter().any(|f| f.len() != size) {
+                p.push(
+                    "receptive fields: every unit needs the same, non-zero number of sources"
+                        .into(),
+                );
+            }
+            if let Some(bad) = fields.iter().flatten().find(|&&i| i > self.inputs) {
+                p.push(format!(
+                    "receptive fields: source {bad} is beyond the {} inputs and the bias",
+                    self.inputs
                 ));
             }
         }
@@ -210,21 +244,27 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
     };
     // A plastic projection onto a layer of width α and fan-in `fan_in`: `sign` is the
     // synapses' (same stream +, cross stream −), `onto_e` whether the targets are E units.
-    let plastic =
-        |from: &str, to: &str, sign: Sign, onto_e: bool, alpha: f64, fan_in: u32, gain: f64| {
-            let k = engine_scale(net.eta * (2.0 / alpha) / f64::from(fan_in) * WEIGHT_SCALE);
-            let (plus, minus) = if onto_e { (0, 1) } else { (1, 0) };
-            let magnitude = gain / f64::from(fan_in).sqrt() * WEIGHT_SCALE;
-            let rule = format!("dw = {k}*pre*deriv*m{plus} - {k}*pre*deriv*m{minus}");
-            let learning = LearningSpec {
-                rule,
-                params: Default::default(),
-                epoch,
-                overflow: Overflow::Renormalise,
-                traces: Default::default(),
-            };
-            sign_fixed(from, to, sign, magnitude, learning)
+    let plastic = |from: &str,
+                   to: &str,
+                   sign: Sign,
+                   onto_e: bool,
+                   alpha: f64,
+                   fan_in: u32,
+                   gain: f64|
+     -> Projection {
+        let k = engine_scale(net.eta * (2.0 / alpha) / f64::from(fan_in) * WEIGHT_SCALE);
+        let (plus, minus) = if onto_e { (0, 1) } else { (1, 0) };
+        let magnitude = gain / f64::from(fan_in).sqrt() * WEIGHT_SCALE;
+        let rule = format!("dw = {k}*pre*deriv*m{plus} - {k}*pre*deriv*m{minus}");
+        let learning = LearningSpec {
+            rule,
+            params: Default::default(),
+            epoch,
+            overflow: Overflow::Renormalise,
+            traces: Default::default(),
         };
+        sign_fixed(from, to, sign, magnitude, learning)
+    };
     let (same, cross) = if net.asymmetric_init {
         (1.5, 0.5)
     } else {
@@ -239,12 +279,20 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
         let at: Vec<(f64, f64)> = (0..n).map(|j| net.hidden_position(j)).collect();
         populations.push(pop(e.clone(), n, sigmoid(alpha), at.clone()));
         populations.push(pop(i.clone(), n, sigmoid(alpha), at));
-        projections.extend([
+        let fields = net.receptive_fields.as_ref().filter(|_| l == 0);
+        if let Some(f) = fields {
+            fan_in = f[0].len() as u32;
+        }
+        let layer = [
             plastic(&src_e, &e, Sign::Excitatory, true, alpha, fan_in, same),
             plastic(&src_i, &e, Sign::Inhibitory, true, alpha, fan_in, cross),
             plastic(&src_i, &i, Sign::Excitatory, false, alpha, fan_in, same),
             plastic(&src_e, &i, Sign::Inhibitory, false, alpha, fan_in, cross),
-        ]);
+        ];
+        projections.extend(layer.into_iter().enumerate().map(|(k, p)| match fields {
+            Some(f) => wire_fields(p, f, net.seed.wrapping_add(k as u64)),
+            None => p,
+        }));
         (src_e, src_i, fan_in) = (e, i, n);
     }
     let alpha_out = net.widths[net.hidden.len()];
@@ -295,6 +343,25 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
         modulators,
         broadcast_registers(),
     ))
+}
+
+/// `p` (all-to-all, initial magnitudes `Uniform` up to a bound) wired instead to the
+/// sources `fields[j]` of each unit `j`, with magnitudes drawn uniformly below the same
+/// bound from a generator seeded by `seed` (an explicit list carries its own weights).
+fn wire_fields(mut p: Projection, fields: &[Vec<u32>], seed: u64) -> Projection {
+    let (low, high) = match p.weight.take() {
+        Some(Weight::Uniform { low, high }) => (low, high),
+        _ => (0.0, 0.0),
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005E_EDF1_E1D5);
+    let list = fields
+        .iter()
+        .enumerate()
+        .flat_map(|(j, f)| f.iter().map(move |&i| (i, j as u32)))
+        .map(|(i, j)| (i, j, low + (high - low) * rng.random::<f64>()))
+        .collect();
+    p.connect = Connect::Sparse(list);
+    p
 }
 
 #[cfg(test)]

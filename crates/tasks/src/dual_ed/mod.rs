@@ -22,6 +22,7 @@
 pub mod conv;
 pub mod gemm;
 pub mod net;
+pub mod patch;
 pub mod step;
 
 use crate::datasets::{Dataset, Split};
@@ -73,6 +74,9 @@ impl Ingredients {
 pub enum Hidden {
     /// `units` per stream, each wired to every source.
     Dense { units: usize },
+    /// `units` per stream, each wired to one `size × size` patch of the input image
+    /// (receptive fields; [`patch`] has the layout); only as the first layer.
+    Patch { units: usize, size: usize },
     /// `channels` maps per stream from `kernel × kernel` kernels at `stride` (no
     /// padding); only before the dense layers. `shared`: one kernel per channel
     /// (convolutional); else one per unit (locally connected).
@@ -85,11 +89,12 @@ pub enum Hidden {
 }
 
 impl std::fmt::Display for Hidden {
-    /// `256` (dense), `c16k5s2` (convolutional) or `l16k5s2` (locally connected), the
+    /// `256` (dense), `360p3` (patch-wired), `c16k5s2` (convolutional) or `l16k5s2` (locally connected), the
     /// form [`Hidden::parse`] reads.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Hidden::Dense { units } => write!(f, "{units}"),
+            Hidden::Patch { units, size } => write!(f, "{units}p{size}"),
             Hidden::Conv {
                 channels,
                 kernel,
@@ -104,13 +109,14 @@ impl std::fmt::Display for Hidden {
 }
 
 impl Hidden {
-    /// Parses `256` (a dense layer of 256 units), `c16k5s2` (convolutional: 16 channels
-    /// of 5×5 kernels at stride 2; `s1` may be left out) or `l16k5s2` (the same, locally
+    /// Parses `256` (a dense layer of 256 units), `360p3` (360 units, each wired to a
+    /// 3×3 patch of the input, [`patch`]), `c16k5s2` (convolutional: 16 channels of 5×5
+    /// kernels at stride 2; `s1` may be left out) or `l16k5s2` (the same, locally
     /// connected).
     pub fn parse(text: &str) -> Result<Hidden, Error> {
         let bad = || {
             Error::config(format!(
-                "hidden layer `{text}`: expected a unit count (`256`), `c<channels>k<kernel>s<stride>` \
+                "hidden layer `{text}`: expected a unit count (`256`), patch wiring (`360p3`), `c<channels>k<kernel>s<stride>` \
                  (convolutional, `c16k5s2`) or `l…` (locally connected, `l16k5s2`)"
             ))
         };
@@ -119,7 +125,15 @@ impl Hidden {
         let (shared, rest) = match (text.strip_prefix('c'), text.strip_prefix('l')) {
             (Some(rest), _) => (true, rest),
             (_, Some(rest)) => (false, rest),
-            _ => return Ok(Hidden::Dense { units: num(text)? }),
+            _ => {
+                return Ok(match text.split_once('p') {
+                    Some((units, size)) => Hidden::Patch {
+                        units: num(units)?,
+                        size: num(size)?,
+                    },
+                    None => Hidden::Dense { units: num(text)? },
+                })
+            }
         };
         let (channels, rest) = rest.split_once('k').ok_or_else(bad)?;
         let (kernel, stride) = rest.split_once('s').unwrap_or((rest, "1"));
@@ -310,6 +324,16 @@ impl DualEdConfig {
                     maps = None;
                     (units, None)
                 }
+                Hidden::Patch { units, size: patch } => {
+                    maps = None;
+                    if l > 0 {
+                        return Err(Error::config(format!(
+                            "{name}: patch wiring reads the input image, so only the first layer can have it"
+                        )));
+                    }
+                    patch::check(size, patch).map_err(|e| Error::config(format!("{name}: {e}")))?;
+                    (units, None)
+                }
                 Hidden::Conv {
                     channels,
                     kernel,
@@ -447,9 +471,17 @@ impl DualNet {
                 } else {
                     (1.0, 1.0)
                 };
-                let (count, fan_in, biases) = match conv {
-                    Some(g) => (g.weights(), g.taps(), g.channels),
-                    None => (inputs * outputs, inputs, outputs),
+                let (mask, fan_in) = match (cfg.hidden.get(l), conv) {
+                    (Some(&Hidden::Patch { size, .. }), _) => (
+                        Some(patch::mask(inputs, outputs, size, classes)),
+                        patch::fan_in(inputs, size),
+                    ),
+                    (_, Some(g)) => (None, g.taps()),
+                    _ => (None, inputs),
+                };
+                let (count, biases) = match conv {
+                    Some(g) => (g.weights(), g.channels),
+                    None => (inputs * outputs, outputs),
                 };
                 let scale = 1.0 / (fan_in as f64).sqrt();
                 let mut init = |factor: f64| -> Vec<f64> {
@@ -457,8 +489,17 @@ impl DualNet {
                         .map(|_| (rng.random::<f64>() * scale * factor).max(cfg.weight_floor))
                         .collect()
                 };
-                let (w_pp, w_np) = (init(same), init(cross));
-                let (w_nn, w_pn) = (init(same), init(cross));
+                let (mut w_pp, mut w_np) = (init(same), init(cross));
+                let (mut w_nn, mut w_pn) = (init(same), init(cross));
+                if let Some(m) = &mask {
+                    for w in [&mut w_pp, &mut w_np, &mut w_nn, &mut w_pn] {
+                        for (w, &on) in w.iter_mut().zip(m) {
+                            if !on {
+                                *w = 0.0;
+                            }
+                        }
+                    }
+                }
                 DualLayer {
                     inputs,
                     outputs,
@@ -471,6 +512,7 @@ impl DualNet {
                     b_p: vec![0.0; biases],
                     b_n: vec![0.0; biases],
                     moments: None,
+                    mask,
                 }
             })
             .collect();
@@ -535,7 +577,7 @@ impl DualNet {
                 Optimizer::Sgd => {
                     let fan_in = layer
                         .conv
-                        .map_or(layer.inputs, |g| g.taps() * g.shared_positions());
+                        .map_or_else(|| layer.fan_in(), |g| g.taps() * g.shared_positions());
                     Rule::Sgd {
                         rate: learning_rate / (act.batch * fan_in) as f64,
                     }

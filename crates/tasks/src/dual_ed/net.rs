@@ -84,6 +84,11 @@ pub struct DualLayer {
     /// Adam's moments, once Adam has stepped this layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moments: Option<Moments>,
+    /// Dense layers only: which synapses exist (`mask[i * outputs + j]`, the matrices'
+    /// layout; patch wiring, [`super::patch`]); `None`: all. An absent synapse's four
+    /// magnitudes stay 0 and never learn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mask: Option<Vec<bool>>,
 }
 
 impl DualLayer {
@@ -104,13 +109,27 @@ impl DualLayer {
         (mean(&self.w_pp) + mean(&self.w_nn)) / (mean(&self.w_np) + mean(&self.w_pn))
     }
 
-    /// Fraction of magnitudes at the floor (pruned: the rule cannot push them lower).
+    /// Sources per unit of a dense layer: all of them, or (patch wiring) unit 0's.
+    pub fn fan_in(&self) -> usize {
+        match &self.mask {
+            Some(m) => m
+                .iter()
+                .step_by(self.outputs.max(1))
+                .filter(|&&on| on)
+                .count(),
+            None => self.inputs,
+        }
+    }
+
+    /// Fraction of the synapses' magnitudes at the floor (pruned: the rule cannot push
+    /// them lower); absent synapses (patch wiring) are not counted.
     pub fn at_floor(&self, floor: f64) -> f64 {
-        let all = 4 * self.w_pp.len();
+        let present = |e: usize| self.mask.as_ref().is_none_or(|m| m[e]);
+        let all = 4 * (0..self.w_pp.len()).filter(|&e| present(e)).count();
         let n = [&self.w_pp, &self.w_np, &self.w_nn, &self.w_pn]
             .iter()
-            .flat_map(|w| w.iter())
-            .filter(|&&w| w <= floor)
+            .flat_map(|w| w.iter().enumerate())
+            .filter(|&(e, &w)| present(e) && w <= floor)
             .count();
         n as f64 / all.max(1) as f64
     }
@@ -245,6 +264,9 @@ impl DualLayer {
         // Postsynaptic drives: U_p = φ'(p)·R, U_n = φ'(n)·(−R).
         let (u_p, u_n) = conv::drives(p_out, n_out, routed, self.alpha);
         let (ni, no, geometry) = (self.inputs, self.outputs, self.conv);
+        // Held outside the layer while the stepper writes through raw pointers into it.
+        let owned_mask = self.mask.take();
+        let mask = owned_mask.as_deref();
         let step = Stepper::new(self, rule, floor);
         if let Some(g) = geometry {
             return conv::learn(&g, p_in, n_in, &u_p, &u_n, batch, &step, threads);
@@ -272,6 +294,9 @@ impl DualLayer {
                 for (r, i) in rows.enumerate() {
                     for (k, j) in range.clone().enumerate() {
                         let (e, a) = (i * no + j, r * w + k);
+                        if mask.is_some_and(|m| !m[e]) {
+                            continue;
+                        }
                         // SAFETY: column j belongs to this thread's range only.
                         unsafe {
                             step.apply(0, e, a_pp[a]);
@@ -295,6 +320,7 @@ impl DualLayer {
                 }
             }
         });
+        self.mask = owned_mask;
     }
 }
 

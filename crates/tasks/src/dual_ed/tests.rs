@@ -129,6 +129,7 @@ fn tiny_layer(alpha: f64) -> DualLayer {
         b_p: vec![0.1],
         b_n: vec![-0.2],
         moments: None,
+        mask: None,
     }
 }
 
@@ -448,6 +449,7 @@ fn random_conv(g: ConvGeometry, seed: u64) -> DualLayer {
         b_p: v(b).iter().map(|x| x - 0.5).collect(),
         b_n: v(b).iter().map(|x| x - 0.5).collect(),
         moments: None,
+        mask: None,
     }
 }
 
@@ -594,7 +596,97 @@ fn hidden_layers_parse_and_print() {
     );
     let text: Vec<String> = h.iter().map(ToString::to_string).collect();
     assert_eq!(text, ["c16k5s2", "l8k3s1", "256"]);
-    for bad in ["", "c16", "c16k", "x5", "c0k3", "-3", "c16k5s"] {
+    assert_eq!(
+        Hidden::parse("360p3").unwrap(),
+        Hidden::Patch {
+            units: 360,
+            size: 3
+        }
+    );
+    assert_eq!(
+        Hidden::Patch {
+            units: 360,
+            size: 3
+        }
+        .to_string(),
+        "360p3"
+    );
+    for bad in [
+        "", "c16", "c16k", "x5", "c0k3", "-3", "c16k5s", "360p", "p3", "0p3",
+    ] {
         assert!(Hidden::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn patch_wiring_matches_the_hand_table() {
+    // A 4×4 image and a bias (17 sources), 3×3 patches (2×2 positions), 2 classes:
+    // unit j reads position (j div 2) mod 4, then the bias (source 16).
+    assert_eq!(patch::fan_in(17, 3), 10);
+    assert_eq!(
+        patch::sources(17, 3, 0, 2),
+        [0, 1, 2, 4, 5, 6, 8, 9, 10, 16]
+    );
+    assert_eq!(
+        patch::sources(17, 3, 1, 2),
+        [0, 1, 2, 4, 5, 6, 8, 9, 10, 16]
+    );
+    assert_eq!(
+        patch::sources(17, 3, 2, 2),
+        [1, 2, 3, 5, 6, 7, 9, 10, 11, 16]
+    );
+    assert_eq!(
+        patch::sources(17, 3, 7, 2),
+        [5, 6, 7, 9, 10, 11, 13, 14, 15, 16]
+    );
+    // Position 4 wraps to 0.
+    assert_eq!(patch::sources(17, 3, 8, 2), patch::sources(17, 3, 0, 2));
+    let m = patch::mask(17, 9, 3, 2);
+    assert_eq!(m.iter().filter(|&&on| on).count(), 9 * 10);
+    assert!(m[16 * 9 + 4] && !m[9 + 7] && m[15 * 9 + 7]);
+    assert!(patch::check(17, 5).is_err() && patch::check(17, 0).is_err());
+}
+
+#[test]
+fn absent_synapses_of_a_patch_layer_stay_zero_and_it_learns() {
+    let split = small(300);
+    let cfg = DualEdConfig {
+        hidden: vec![Hidden::Patch { units: 40, size: 3 }],
+        widths: vec![3.0, 6.0],
+        learning_rate: 100.0,
+        batch_size: 8,
+        epochs: 3,
+        ..DualEdConfig::default()
+    };
+    let r = train(&cfg, &split, 1, &mut |_| {}).unwrap();
+    let layer = &r.net.layers[0];
+    let mask = patch::mask(64, 40, 3, 10);
+    assert_eq!(layer.fan_in(), 9);
+    for w in [&layer.w_pp, &layer.w_np, &layer.w_nn, &layer.w_pn] {
+        for (e, (&w, &on)) in w.iter().zip(&mask).enumerate() {
+            if on {
+                assert!(w >= cfg.weight_floor, "synapse {e}: {w}");
+            } else {
+                assert_eq!(w, 0.0, "absent synapse {e} has weight {w}");
+            }
+        }
+    }
+    // Some present magnitudes moved off their start, and it classifies.
+    assert!(r.test_accuracy() > 0.3, "{}", r.test_accuracy());
+    // Patch wiring only reads the image: refused as a second layer or too large.
+    for hidden in [
+        vec![
+            Hidden::Dense { units: 20 },
+            Hidden::Patch { units: 20, size: 3 },
+        ],
+        vec![Hidden::Patch { units: 20, size: 9 }],
+    ] {
+        let cfg = DualEdConfig {
+            widths: vec![3.0; hidden.len() + 1],
+            hidden,
+            ..cfg.clone()
+        };
+        let e = train(&cfg, &split, 1, &mut |_| {}).unwrap_err();
+        assert!(e.to_string().contains("patch"), "{e}");
     }
 }
