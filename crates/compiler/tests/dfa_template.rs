@@ -74,25 +74,6 @@ fn a_network_larger_than_the_grid_is_named() {
     assert!(DfaNetwork::default().check().is_ok());
 }
 
-#[test]
-fn the_shipped_sigprop_program_is_the_templates_default() {
-    use amine_compiler::templates::{sigprop, SigpropNetwork};
-    let shipped = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../programs/sigprop_digits.ron"),
-    )
-    .unwrap();
-    let body = shipped
-        .lines()
-        .skip_while(|l| l.starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let generated = sigprop(&SigpropNetwork::default()).to_ron();
-    assert!(
-        body.trim_end() == generated.trim_end(),
-        "programs/sigprop_digits.ron is stale: regenerate it with `amine template sigprop -o programs/sigprop_digits.ron`"
-    );
-}
-
 /// A sigprop network compiles onto `loihi-sigprop`; on `loihi`, which has no sigprop
 /// unit, the compiler names the chip and the missing field. The template refuses, per
 /// option, what the unit cannot hold.
