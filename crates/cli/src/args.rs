@@ -329,6 +329,10 @@ pub struct TemplateArgs {
     /// [default: 1].
     #[arg(long, value_name = "F")]
     pub rate_decay: Option<f64>,
+    /// sigprop: `last` (the nearest last-layer context response) or `sum` (distances
+    /// summed over every layer) [default: last].
+    #[arg(long, value_name = "LAST|SUM")]
+    pub readout: Option<String>,
     /// sigprop: the chip whose sigprop unit the network must fit [default: loihi-sigprop].
     #[arg(long)]
     pub chip: Option<String>,

@@ -319,7 +319,9 @@ pub fn train_sigprop(
     let from = r.mark();
     let (train_accuracy, _) = evaluate(&mut r, &split.train)?;
     inference.add(&r, from, split.train.len());
-    let sizes: Vec<usize> = std::iter::once(r.inputs() + 1)
+    // The port's width: the sample, its complements if any, the bias.
+    let port = r.spec.contexts.first().map_or(1, Vec::len);
+    let sizes: Vec<usize> = std::iter::once(port)
         .chain(r.spec.layers.iter().map(|l| l.units as usize))
         .collect();
     let work = amine_tasks::conventional::Work::sigprop(&sizes, r.classes(), r.batch(), true);

@@ -31,6 +31,21 @@ pub struct SigpropImage {
     /// (from 0), rewriting the rules' constants between epochs; 1: constant.
     #[serde(default = "one")]
     pub rate_decay: f64,
+    /// How a sample's class is read out.
+    #[serde(default)]
+    pub readout: SigpropReadout,
+}
+
+/// How the sigprop unit reads a sample's class out of the latched context responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SigpropReadout {
+    /// The class whose last-layer response is nearest the sample's.
+    #[default]
+    Last,
+    /// The class whose squared distances summed over every layer are smallest (one
+    /// more add per class and layer; `c·u` distance terms at every layer).
+    Sum,
 }
 
 fn one() -> f64 {

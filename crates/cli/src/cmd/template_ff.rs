@@ -2,6 +2,7 @@
 
 use crate::args::TemplateArgs;
 use amine_compiler::templates::{dfa, sigprop, DfaNetwork, SigpropNetwork};
+use amine_chip::image::sigprop::SigpropReadout;
 use anyhow::{bail, Context, Result};
 
 /// Every option of `amine template` with whether it was given (`--seed` and `-o`, which
@@ -26,6 +27,7 @@ fn given(a: &TemplateArgs) -> Vec<(&'static str, bool)> {
         ("--contexts", a.contexts.is_some()),
         ("--complement", a.complement.is_some()),
         ("--rate-decay", a.rate_decay.is_some()),
+        ("--readout", a.readout.is_some()),
         ("--chip", a.chip.is_some()),
     ];
     v.extend(super::train::template_flags(&a.eprop));
@@ -109,6 +111,7 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
             "--beta",
             "--rate",
             "--rate-decay",
+            "--readout",
             "--batch",
             "--contexts",
             "--context-mean",
@@ -178,7 +181,13 @@ fn sigprop_network(a: &TemplateArgs) -> Result<SigpropNetwork> {
         "off" => false,
         c => bail!("--complement {c}: on or off"),
     };
+    let readout = match a.readout.as_deref().unwrap_or("last") {
+        "last" => SigpropReadout::Last,
+        "sum" => SigpropReadout::Sum,
+        r => bail!("--readout {r}: last or sum"),
+    };
     let mut net = SigpropNetwork {
+        readout,
         inputs: a.inputs.unwrap_or(d.inputs),
         classes: a.classes.unwrap_or(d.classes),
         hidden,
@@ -337,6 +346,7 @@ pub fn sigprop_float_reference(
             beta: f64::from(spec.beta),
             batch,
             complement_inputs: spec.complement,
+            readout_sum: spec.readout == SigpropReadout::Sum,
             contexts: spec.contexts.clone(),
         })
     };
@@ -348,8 +358,8 @@ pub fn sigprop_float_reference(
                 train_accuracy: r.epochs.last().map_or(0.0, |e| e.train_accuracy),
                 curve,
                 config: format!(
-                    "sigprop, chip form (amine_tasks::ff), layers {:?}, β {}, rate {rate} × {}^epoch, batch {batch}, the program's contexts, complement inputs {}, bias as a constant 0.8 input, per-sample updates, {epochs} epochs, seed {seed}",
-                    r.sizes, spec.beta, spec.rate_decay, spec.complement
+                    "sigprop, chip form (amine_tasks::ff), layers {:?}, β {}, rate {rate} × {}^epoch, batch {batch}, the program's contexts, complement inputs {}, bias as a constant 0.8 input, per-sample updates, read-out {:?}, {epochs} epochs, seed {seed}",
+                    r.sizes, spec.beta, spec.rate_decay, spec.complement, spec.readout
                 ),
             })
             .map_err(Into::into),

@@ -157,6 +157,7 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
         contexts,
         complement: spec.complement,
         rate_decay: spec.rate_decay,
+        readout: spec.readout,
     });
     Ok(())
 }

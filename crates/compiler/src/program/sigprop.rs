@@ -27,6 +27,9 @@ pub struct SigpropSpec {
     /// `rate_decay^e`, in (0, 1]; the host rewrites the rules' constants.
     #[serde(default = "one")]
     pub rate_decay: f64,
+    /// `last` (nearest last-layer response) or `sum` (distances summed over layers).
+    #[serde(default)]
+    pub readout: amine_chip::image::sigprop::SigpropReadout,
 }
 
 fn one() -> f64 {

@@ -27,6 +27,7 @@ use crate::program::{
     Projection, Source, Weight,
 };
 use amine_chip::config::ChipConfig;
+use amine_chip::image::sigprop::SigpropReadout;
 use amine_chip::image::Sign;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -56,6 +57,7 @@ pub struct SigpropNetwork {
     pub complement: bool,
     /// The rate of epoch `e` (from 0) is `rate · rate_decay^e`.
     pub rate_decay: f64,
+    pub readout: SigpropReadout,
     pub seed: u64,
 }
 
@@ -78,6 +80,7 @@ impl Default for SigpropNetwork {
             contexts: None,
             complement: false,
             rate_decay: 1.0,
+            readout: SigpropReadout::Last,
             seed: 1,
         }
     }
@@ -260,6 +263,7 @@ pub fn sigprop(net: &SigpropNetwork) -> Program {
             contexts: net.contexts(),
             complement: net.complement,
             rate_decay: net.rate_decay,
+            readout: net.readout,
         }),
     }
 }

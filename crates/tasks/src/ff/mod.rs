@@ -258,6 +258,7 @@ impl FfConfig {
             beta,
             batch,
             complement_inputs,
+            readout_sum,
             contexts,
         } = chip;
         FfConfig {
@@ -274,7 +275,11 @@ impl FfConfig {
                 target_updates: true,
                 sample_updates: true,
                 contexts: Some(contexts),
-                readout: sigprop::Readout::Last,
+                readout: if readout_sum {
+                    sigprop::Readout::Sum
+                } else {
+                    sigprop::Readout::Last
+                },
                 ..d.sigprop.clone()
             },
             ..d
@@ -306,6 +311,8 @@ pub struct SigpropChipForm {
     pub batch: usize,
     /// The port carries each sample's complements after it.
     pub complement_inputs: bool,
+    /// The class is read out from distances summed over every layer (else the last).
+    pub readout_sum: bool,
     /// Per class, one value per network input (complements and the constant input
     /// included).
     pub contexts: Vec<Vec<f64>>,
