@@ -307,10 +307,10 @@ pub struct TemplateArgs {
     /// [default: digits].
     #[arg(long)]
     pub task: Option<String>,
-    /// dfa, sigprop: the learning rate (real units) [default: 0.5].
+    /// dfa, sigprop: the learning rate (real units) [default: dfa 0.5, sigprop 0.25].
     #[arg(long)]
     pub rate: Option<f64>,
-    /// sigprop: the integer contrast β [default: 16].
+    /// sigprop: the integer contrast β [default: 8].
     #[arg(long)]
     pub beta: Option<u32>,
     /// sigprop, `--contexts random`: the mean of a context entry (contexts are uniform
@@ -330,7 +330,7 @@ pub struct TemplateArgs {
     #[arg(long, value_name = "F")]
     pub rate_decay: Option<f64>,
     /// sigprop: `last` (the nearest last-layer context response) or `sum` (distances
-    /// summed over every layer) [default: last].
+    /// summed over every layer) [default: sum].
     #[arg(long, value_name = "LAST|SUM")]
     pub readout: Option<String>,
     /// sigprop: the chip whose sigprop unit the network must fit [default: loihi-sigprop].

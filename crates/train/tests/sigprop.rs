@@ -1,6 +1,7 @@
 //! Sigprop on the chip: a short end-to-end run with exact figures, and one learning
 //! step checked against the f64 formula of the layer loss.
 
+use amine_chip::image::sigprop::SigpropReadout;
 use amine_compiler::templates::{sigprop, SigpropNetwork, WEIGHT_SCALE};
 use amine_train::sigprop::{train_sigprop, SigpropRunner};
 use amine_train::TrainOptions;
@@ -30,6 +31,10 @@ fn small_digits() -> amine_tasks::Split {
 fn a_short_run_gives_exact_figures_for_any_thread_count() {
     let net = SigpropNetwork {
         hidden: vec![16, 8],
+        beta: 16,
+        rate: 0.5,
+        complement: false,
+        readout: SigpropReadout::Last,
         ..SigpropNetwork::default()
     };
     let img = image(&net);
@@ -77,6 +82,7 @@ fn one_update_matches_the_float_layer_loss() {
         hidden: vec![3],
         batch: 1,
         rate: 0.25,
+        complement: false,
         ..SigpropNetwork::default()
     };
     let img = image(&net);

@@ -176,15 +176,17 @@ fn sigprop_network(a: &TemplateArgs) -> Result<SigpropNetwork> {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| anyhow::anyhow!("--hidden {h}: layer widths, comma-separated"))?,
     };
-    let complement = match a.complement.as_deref().unwrap_or("on") {
-        "on" => true,
-        "off" => false,
-        c => bail!("--complement {c}: on or off"),
+    let complement = match a.complement.as_deref() {
+        None => d.complement,
+        Some("on") => true,
+        Some("off") => false,
+        Some(c) => bail!("--complement {c}: on or off"),
     };
-    let readout = match a.readout.as_deref().unwrap_or("last") {
-        "last" => SigpropReadout::Last,
-        "sum" => SigpropReadout::Sum,
-        r => bail!("--readout {r}: last or sum"),
+    let readout = match a.readout.as_deref() {
+        None => d.readout,
+        Some("last") => SigpropReadout::Last,
+        Some("sum") => SigpropReadout::Sum,
+        Some(r) => bail!("--readout {r}: last or sum"),
     };
     let mut net = SigpropNetwork {
         readout,

@@ -62,25 +62,28 @@ pub struct SigpropNetwork {
 }
 
 impl Default for SigpropNetwork {
-    /// The digits network: 64 inputs, 10 classes, layers 128-64, β 16, rate 0.5, batch
-    /// 16 (`FfConfig::digits(Rule::Sigprop)`), contexts of mean 0.3.
+    /// The digits network as tuned for the chip's form (docs/feedforward-rules.md,
+    /// "Sigprop on the chip: tuned"): 64 inputs with their complements, 10 classes,
+    /// layers 128-64, β 8, rate 0.25, batch 16, the read-out summed over layers; drawn
+    /// contexts of mean 0.3 unless given (`amine template sigprop` gives the digits'
+    /// class means).
     fn default() -> SigpropNetwork {
         SigpropNetwork {
             name: "sigprop_digits".into(),
             inputs: 64,
             classes: 10,
             hidden: vec![128, 64],
-            beta: 16,
-            rate: 0.5,
+            beta: 8,
+            rate: 0.25,
             batch: 16,
             init_scale: 1.0,
             // [A] about the digits' mean input (0.30); the f64 reference scales its
             // contexts to the training set's mean the same way.
             context_mean: 0.3,
             contexts: None,
-            complement: false,
+            complement: true,
             rate_decay: 1.0,
-            readout: SigpropReadout::Last,
+            readout: SigpropReadout::Sum,
             seed: 1,
         }
     }
