@@ -185,7 +185,8 @@ fn the_shipped_sigprop_program_is_the_templates_default() {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let shipped = std::fs::read_to_string(common::root().join("programs/sigprop_digits.ron")).unwrap();
+    let shipped =
+        std::fs::read_to_string(common::root().join("programs/sigprop_digits.ron")).unwrap();
     let written = std::fs::read_to_string(&program).unwrap();
     assert!(
         body(shipped) == body(written.clone()),

@@ -89,7 +89,10 @@ fn sigprop_complement_and_rate_decay_are_checked() {
     let e = amine_compiler::compile_str(&p.to_ron(), "s.ron", Path::new("."), &with)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("sigprop.complement") && e.contains("(odd)"), "{e}");
+    assert!(
+        e.contains("sigprop.complement") && e.contains("(odd)"),
+        "{e}"
+    );
     assert!(e.contains("sigprop.rate_decay") && e.contains("1.5"), "{e}");
 }
 

@@ -190,7 +190,10 @@ pub fn nearest_context_summed(layers: &[(&[u16], &[u16])]) -> (usize, u64) {
         if total.is_empty() {
             total = d;
         } else {
-            total.iter_mut().zip(d).for_each(|(t, d)| *t = t.saturating_add(d));
+            total
+                .iter_mut()
+                .zip(d)
+                .for_each(|(t, d)| *t = t.saturating_add(d));
         }
         terms += contexts.len() as u64;
     }

@@ -1,8 +1,8 @@
 //! `amine template dfa` and `amine template sigprop`: feed-forward rules as programs.
 
 use crate::args::TemplateArgs;
-use amine_compiler::templates::{dfa, sigprop, DfaNetwork, SigpropNetwork};
 use amine_chip::image::sigprop::SigpropReadout;
+use amine_compiler::templates::{dfa, sigprop, DfaNetwork, SigpropNetwork};
 use anyhow::{bail, Context, Result};
 
 /// Every option of `amine template` with whether it was given (`--seed` and `-o`, which
@@ -215,11 +215,7 @@ fn sigprop_network(a: &TemplateArgs) -> Result<SigpropNetwork> {
 /// (`amine_tasks::ff::sigprop::contexts`, the f64 reference's own contexts). The
 /// network takes the task's inputs and classes unless `given` (--inputs, --classes);
 /// given ones must match.
-fn class_means(
-    net: &mut SigpropNetwork,
-    task: &str,
-    given: (bool, bool),
-) -> Result<Vec<Vec<f64>>> {
+fn class_means(net: &mut SigpropNetwork, task: &str, given: (bool, bool)) -> Result<Vec<Vec<f64>>> {
     use amine_tasks::ff::{sigprop::ContextForm, FfConfig, Rule, SigpropConfig};
     let split = amine_tasks::parse_task(task)
         .and_then(|t| t.load())

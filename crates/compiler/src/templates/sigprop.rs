@@ -106,16 +106,17 @@ impl SigpropNetwork {
     pub fn contexts(&self) -> Vec<Vec<f64>> {
         let grid = |v: f64| (v.clamp(0.0, 1.0) * PAYLOAD_MAX).round() / PAYLOAD_MAX;
         if let Some(c) = &self.contexts {
-            return c.iter().map(|r| r.iter().map(|&v| grid(v)).collect()).collect();
+            return c
+                .iter()
+                .map(|r| r.iter().map(|&v| grid(v)).collect())
+                .collect();
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x5167_0000_C047_E7A1);
         let top = 2.0 * self.context_mean;
         let n = self.inputs as usize;
         (0..self.classes)
             .map(|_| {
-                let mut row: Vec<f64> = (0..=n)
-                    .map(|_| grid(rng.random::<f64>() * top))
-                    .collect();
+                let mut row: Vec<f64> = (0..=n).map(|_| grid(rng.random::<f64>() * top)).collect();
                 if self.complement {
                     let complements: Vec<f64> = row[..n].iter().map(|v| 1.0 - v).collect();
                     row.splice(n..n, complements);

@@ -433,8 +433,8 @@ pub fn contexts(cfg: &FfConfig, train: &Dataset, classes: usize) -> Vec<Vec<f64>
     let raw: Vec<Vec<f64>> = match sp.context {
         ContextForm::Random => {
             let values = train.inputs.iter().flatten();
-            let mean = values.clone().map(|&v| f64::from(v)).sum::<f64>()
-                / values.count().max(1) as f64;
+            let mean =
+                values.clone().map(|&v| f64::from(v)).sum::<f64>() / values.count().max(1) as f64;
             let top = 2.0 * sp.context_scale * mean;
             let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5167_0000_C047_E7A1);
             (0..classes)
