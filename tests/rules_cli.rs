@@ -59,6 +59,43 @@ fn bad_template_and_rules_options_fail_cleanly() {
             vec!["template", "sigprop", "--beta", "300", "-o", p],
             "--beta",
         ),
+        // Sigprop's options are not DFA's: refused by name, nothing written.
+        (
+            vec!["template", "dfa", "--beta", "8", "-o", p],
+            "--beta is not an option of `amine template dfa`",
+        ),
+        (
+            vec!["template", "dfa", "--batch", "4", "-o", p],
+            "--batch is not an option of `amine template dfa`",
+        ),
+        (
+            vec!["template", "dfa", "--context-mean", "0.2", "-o", p],
+            "--context-mean is not an option of `amine template dfa`",
+        ),
+        (
+            vec!["template", "dfa", "--complement", "on", "-o", p],
+            "--complement is not an option of `amine template dfa`",
+        ),
+        (
+            vec!["template", "sigprop", "--condition", "full", "-o", p],
+            "--condition is not an option of `amine template sigprop`",
+        ),
+        (
+            vec!["template", "sigprop", "--complement", "maybe", "-o", p],
+            "--complement maybe: on or off",
+        ),
+        (
+            vec!["template", "sigprop", "--rate-decay", "1.5", "-o", p],
+            "--rate-decay: 1.5: must be in (0, 1]",
+        ),
+        (
+            vec!["template", "sigprop", "--inputs", "784", "-o", p],
+            "--task digits: 64 inputs and 10 classes; the network has 784 and 10",
+        ),
+        (
+            vec!["template", "sigprop", "--context-mean", "0.2", "-o", p],
+            "--context-mean is for --contexts random",
+        ),
     ] {
         let out = amine(&args);
         let err = text(&out.stderr);
@@ -132,4 +169,28 @@ fn rules_writes_one_table_and_one_picture() {
     assert!(std::fs::read_to_string(out_dir.join("rules.svg"))
         .unwrap()
         .starts_with("<svg"));
+}
+
+/// `programs/sigprop_digits.ron` is what `amine template sigprop` writes by default
+/// (class-mean contexts of the digits, complement inputs).
+#[test]
+fn the_shipped_sigprop_program_is_the_templates_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("sigprop_digits.ron");
+    let out = amine(&["template", "sigprop", "-o", program.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let body = |t: String| {
+        t.lines()
+            .skip_while(|l| l.starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let shipped =
+        std::fs::read_to_string(common::root().join("programs/sigprop_digits.ron")).unwrap();
+    let written = std::fs::read_to_string(&program).unwrap();
+    assert!(
+        body(shipped) == body(written.clone()),
+        "programs/sigprop_digits.ron is stale: regenerate it with `amine template sigprop -o programs/sigprop_digits.ron`"
+    );
+    assert!(written.contains("complement: true"), "{written}");
 }

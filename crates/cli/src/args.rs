@@ -303,19 +303,37 @@ pub struct TemplateArgs {
     /// ed: steps the grid spreads the error for, with `--credit diffusion` [default: 6].
     #[arg(long)]
     pub diffusion_steps: Option<u32>,
-    /// eprop: `cue-accumulation`, `delayed-match` or `pattern-generation`.
+    /// eprop: `cue-accumulation`, `delayed-match` or `pattern-generation`; sigprop with
+    /// `--contexts class-mean`: the task whose training set gives the class means
+    /// [default: digits].
     #[arg(long)]
     pub task: Option<String>,
-    /// dfa, sigprop: the learning rate (real units) [default: 0.5].
+    /// dfa, sigprop: the learning rate (real units) [default: dfa 0.5, sigprop 0.25].
     #[arg(long)]
     pub rate: Option<f64>,
-    /// sigprop: the integer contrast β [default: 16].
+    /// sigprop: the integer contrast β [default: 8].
     #[arg(long)]
     pub beta: Option<u32>,
-    /// sigprop: the mean of a context entry (contexts are uniform in [0, 2·M))
-    /// [default: 0.3, about the digits' mean input].
+    /// sigprop, `--contexts random`: the mean of a context entry (contexts are uniform
+    /// in [0, 2·M)) [default: 0.3, about the digits' mean input].
     #[arg(long, value_name = "M")]
     pub context_mean: Option<f64>,
+    /// sigprop: `class-mean` (class k's context is the mean of its training inputs in
+    /// --task) or `random` [default: class-mean].
+    #[arg(long, value_name = "FORM")]
+    pub contexts: Option<String>,
+    /// sigprop: `on` (each sample comes with its complements 1 − x, a second stream) or
+    /// `off` [default: on].
+    #[arg(long, value_name = "ON|OFF")]
+    pub complement: Option<String>,
+    /// sigprop: the learning rate of epoch e (from 0) is rate · F^e, F in (0, 1]
+    /// [default: 1].
+    #[arg(long, value_name = "F")]
+    pub rate_decay: Option<f64>,
+    /// sigprop: `last` (the nearest last-layer context response) or `sum` (distances
+    /// summed over every layer) [default: sum].
+    #[arg(long, value_name = "LAST|SUM")]
+    pub readout: Option<String>,
     /// sigprop: the chip whose sigprop unit the network must fit [default: loihi-sigprop].
     #[arg(long)]
     pub chip: Option<String>,

@@ -74,23 +74,26 @@ fn a_network_larger_than_the_grid_is_named() {
     assert!(DfaNetwork::default().check().is_ok());
 }
 
+/// The compiler refuses a complement port of even width and a rate decay outside
+/// (0, 1], naming the field.
 #[test]
-fn the_shipped_sigprop_program_is_the_templates_default() {
+fn sigprop_complement_and_rate_decay_are_checked() {
     use amine_compiler::templates::{sigprop, SigpropNetwork};
-    let shipped = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../programs/sigprop_digits.ron"),
-    )
-    .unwrap();
-    let body = shipped
-        .lines()
-        .skip_while(|l| l.starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let generated = sigprop(&SigpropNetwork::default()).to_ron();
+    let with = amine_chip::presets::preset("loihi-sigprop").unwrap();
+    let mut p = sigprop(&SigpropNetwork::default());
+    p.inputs[0].size = 128;
+    for row in p.sigprop.as_mut().unwrap().contexts.iter_mut() {
+        row.pop();
+    }
+    p.sigprop.as_mut().unwrap().rate_decay = 1.5;
+    let e = amine_compiler::compile_str(&p.to_ron(), "s.ron", Path::new("."), &with)
+        .unwrap_err()
+        .to_string();
     assert!(
-        body.trim_end() == generated.trim_end(),
-        "programs/sigprop_digits.ron is stale: regenerate it with `amine template sigprop -o programs/sigprop_digits.ron`"
+        e.contains("sigprop.complement") && e.contains("(odd)"),
+        "{e}"
     );
+    assert!(e.contains("sigprop.rate_decay") && e.contains("1.5"), "{e}");
 }
 
 /// A sigprop network compiles onto `loihi-sigprop`; on `loihi`, which has no sigprop
@@ -107,9 +110,12 @@ fn sigprop_needs_the_sigprop_unit_and_fits_its_limits() {
     let s = img.sigprop.unwrap();
     assert_eq!(
         (s.classes(), s.layers.len(), s.beta, s.batch),
-        (10, 2, 16, 16)
+        (10, 2, 8, 16)
     );
-    assert_eq!(s.contexts[0].len(), 65);
+    // The sample, its complements, the bias.
+    assert_eq!(s.contexts[0].len(), 129);
+    assert!(s.complement);
+    assert_eq!(s.readout, amine_chip::image::sigprop::SigpropReadout::Sum);
     let without = amine_chip::presets::preset("loihi").unwrap();
     let e = amine_compiler::compile_str(&p, "s.ron", Path::new("."), &without)
         .unwrap_err()

@@ -25,10 +25,10 @@ use crate::engine::Simulator;
 use crate::error::Error;
 use crate::state::SimState;
 use amine_chip::config::sigprop::{SigpropEvents, SigpropUnitConfig};
-use amine_chip::image::sigprop::SigpropImage;
+use amine_chip::image::sigprop::{SigpropImage, SigpropReadout};
 use amine_chip::image::ChipImage;
 use amine_chip::learning::sigprop::{
-    accumulate_context_terms, layer_signals, nearest_context, requantise,
+    accumulate_context_terms, layer_signals, nearest_context_summed, requantise,
 };
 use serde::{Deserialize, Serialize};
 
@@ -241,14 +241,25 @@ impl Simulator {
         Ok(())
     }
 
-    /// The class whose latched last-layer response is nearest the sample's.
+    /// The class whose latched responses are nearest the sample's: at the last layer,
+    /// or summed over every layer (the image's `readout`).
     pub fn sigprop_predict(&self, state: &mut SimState) -> Result<usize, Error> {
         let t = self.sigprop_parts()?;
         let now = self.responses(t, state);
-        let (Some(h), Some(s)) = (now.last(), state.sigprop.as_ref()) else {
+        let Some(s) = state.sigprop.as_ref() else {
             return Ok(0);
         };
-        let (k, terms) = nearest_context(h, &s.contexts[now.len() - 1]);
+        let first = match t.image.readout {
+            SigpropReadout::Sum => 0,
+            SigpropReadout::Last => now.len().saturating_sub(1),
+        };
+        let layers: Vec<(&[u16], &[u16])> = (first..now.len())
+            .map(|l| (now[l].as_slice(), s.contexts[l].as_slice()))
+            .collect();
+        if layers.is_empty() {
+            return Ok(0);
+        }
+        let (k, terms) = nearest_context_summed(&layers);
         let e = SigpropEvents {
             distance_terms: terms,
             ..Default::default()

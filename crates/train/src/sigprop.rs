@@ -81,9 +81,9 @@ impl<'a> SigpropRunner<'a> {
         self.spec.classes()
     }
 
-    /// Values per sample (the port holds one more: the bias).
+    /// Values per sample (the port holds the complements too, if any, and the bias).
     pub fn inputs(&self) -> usize {
-        self.spec.contexts.first().map_or(1, Vec::len) - 1
+        self.spec.inputs()
     }
 
     /// Check that `data` fits: as many values per sample, no more classes.
@@ -130,6 +130,8 @@ impl<'a> SigpropRunner<'a> {
         self.sim.step(&mut self.state);
     }
 
+    /// The port's payloads of sample `x`: the sample, its complements (with the
+    /// image's `complement`), the bias.
     fn sample_payloads(&mut self, x: &[f32]) {
         let max = 255.0;
         self.buf.clear();
@@ -137,7 +139,25 @@ impl<'a> SigpropRunner<'a> {
             x.iter()
                 .map(|&v| (f64::from(v).clamp(0.0, 1.0) * max).round() as u16),
         );
+        if self.spec.complement {
+            let n = self.buf.len();
+            self.buf.extend_from_within(..n);
+            self.buf[n..].iter_mut().for_each(|p| *p = 255 - *p);
+        }
         self.buf.push((crate::ed::BIAS * max).round() as u16);
+    }
+
+    /// Scale every layer's learning rate for epoch `epoch` (from 0) by the image's
+    /// `rate_decay^epoch` (the host rewrites the rules' constants).
+    pub fn set_epoch(&mut self, epoch: usize) -> Result<(), Error> {
+        let factor = self
+            .spec
+            .rate_decay
+            .powi(i32::try_from(epoch).unwrap_or(i32::MAX));
+        if factor > 0.0 {
+            self.sim.set_learning_rate(&mut self.state, factor)?;
+        }
+        Ok(())
     }
 
     /// One pass of every class's context: the unit latches the responses; with
@@ -169,6 +189,11 @@ impl<'a> SigpropRunner<'a> {
         let p = self.sim.sigprop_predict(&mut self.state)?;
         self.finish();
         Ok(p)
+    }
+
+    /// The payloads of the last sample or context sent.
+    pub fn last_payloads(&self) -> &[u16] {
+        &self.buf
     }
 
     /// The mini-batch.
@@ -258,6 +283,7 @@ pub fn train_sigprop(
     training.add(&r, start, 0);
     let total = order.len();
     for epoch in 0..opts.epochs {
+        r.set_epoch(epoch)?;
         order.shuffle(&mut rng);
         let from = r.mark();
         let mut correct = 0;
@@ -293,7 +319,9 @@ pub fn train_sigprop(
     let from = r.mark();
     let (train_accuracy, _) = evaluate(&mut r, &split.train)?;
     inference.add(&r, from, split.train.len());
-    let sizes: Vec<usize> = std::iter::once(r.inputs() + 1)
+    // The port's width: the sample, its complements if any, the bias.
+    let port = r.spec.contexts.first().map_or(1, Vec::len);
+    let sizes: Vec<usize> = std::iter::once(port)
         .chain(r.spec.layers.iter().map(|l| l.units as usize))
         .collect();
     let work = amine_tasks::conventional::Work::sigprop(&sizes, r.classes(), r.batch(), true);

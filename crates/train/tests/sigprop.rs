@@ -1,6 +1,7 @@
 //! Sigprop on the chip: a short end-to-end run with exact figures, and one learning
 //! step checked against the f64 formula of the layer loss.
 
+use amine_chip::image::sigprop::SigpropReadout;
 use amine_compiler::templates::{sigprop, SigpropNetwork, WEIGHT_SCALE};
 use amine_train::sigprop::{train_sigprop, SigpropRunner};
 use amine_train::TrainOptions;
@@ -30,6 +31,10 @@ fn small_digits() -> amine_tasks::Split {
 fn a_short_run_gives_exact_figures_for_any_thread_count() {
     let net = SigpropNetwork {
         hidden: vec![16, 8],
+        beta: 16,
+        rate: 0.5,
+        complement: false,
+        readout: SigpropReadout::Last,
         ..SigpropNetwork::default()
     };
     let img = image(&net);
@@ -77,6 +82,7 @@ fn one_update_matches_the_float_layer_loss() {
         hidden: vec![3],
         batch: 1,
         rate: 0.25,
+        complement: false,
         ..SigpropNetwork::default()
     };
     let img = image(&net);
@@ -142,4 +148,39 @@ fn one_update_matches_the_float_layer_loss() {
         }
     }
     assert!(moved > 0, "nothing learned");
+}
+
+/// With complement inputs the host sends each sample, then `255 − payload` of each
+/// value, then the bias; the image's rate decay scales every rule's rate by
+/// `rate_decay^epoch` when an epoch starts.
+#[test]
+fn complement_inputs_and_rate_decay_reach_the_chip() {
+    let net = SigpropNetwork {
+        inputs: 4,
+        classes: 3,
+        hidden: vec![3],
+        complement: true,
+        rate_decay: 0.5,
+        ..SigpropNetwork::default()
+    };
+    assert_eq!(net.port_size(), 9);
+    let contexts = net.contexts();
+    for row in &contexts {
+        for i in 0..4 {
+            assert!((row[i] + row[4 + i] - 1.0).abs() < 1e-12, "{row:?}");
+        }
+    }
+    let img = image(&net);
+    assert!(img.sigprop.as_ref().unwrap().complement);
+    let cfg = chip();
+    let mut sim = amine_sim::Simulator::new(&cfg, &img, Default::default()).unwrap();
+    let mut r = SigpropRunner::new(&mut sim, &img).unwrap();
+    assert_eq!(r.inputs(), 4);
+    r.latch_round(false).unwrap();
+    r.set_epoch(2).unwrap();
+    assert_eq!(r.state.host.rate_scale, Some(0.25));
+    // The sample's payloads as the port receives them (before the pass's first step).
+    r.infer(&[0.0, 1.0, 0.2, 0.6]).unwrap();
+    let sent = r.last_payloads();
+    assert_eq!(sent, [0, 255, 51, 153, 255, 0, 204, 102, 204]);
 }

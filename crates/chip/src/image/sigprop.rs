@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What the sigprop unit runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SigpropImage {
     /// The input port the samples and the contexts enter by.
@@ -23,6 +23,33 @@ pub struct SigpropImage {
     pub batch: u32,
     /// Per class, the context `S·c_k` as the port's payloads (one per port input).
     pub contexts: Vec<Vec<u16>>,
+    /// The host sends each sample followed by its complements `1 − x` (a second
+    /// stream), then the bias: the port has `2·inputs + 1` values.
+    #[serde(default)]
+    pub complement: bool,
+    /// The host scales every layer's learning rate by `rate_decay^e` in epoch `e`
+    /// (from 0), rewriting the rules' constants between epochs; 1: constant.
+    #[serde(default = "one")]
+    pub rate_decay: f64,
+    /// How a sample's class is read out.
+    #[serde(default)]
+    pub readout: SigpropReadout,
+}
+
+/// How the sigprop unit reads a sample's class out of the latched context responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SigpropReadout {
+    /// The class whose last-layer response is nearest the sample's.
+    #[default]
+    Last,
+    /// The class whose squared distances summed over every layer are smallest (one
+    /// more add per class and layer; `c·u` distance terms at every layer).
+    Sum,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// One layer the unit serves.
@@ -41,6 +68,16 @@ impl SigpropImage {
     /// Classes (registers used per compartment).
     pub fn classes(&self) -> usize {
         self.contexts.len()
+    }
+
+    /// Values per sample (the port holds the complements too, if any, and the bias).
+    pub fn inputs(&self) -> usize {
+        let port = self.contexts.first().map_or(1, Vec::len).saturating_sub(1);
+        if self.complement {
+            port / 2
+        } else {
+            port
+        }
     }
 
     /// Whether learning slot `slot` reads the unit's pull.

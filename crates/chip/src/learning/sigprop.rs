@@ -176,12 +176,33 @@ pub fn requantise(v: i64, from: u32, to: u32) -> i32 {
 /// The class whose latched response is nearest `responses` (lowest index on ties), and
 /// the distance terms it took.
 pub fn nearest_context(responses: &[u16], contexts: &[u16]) -> (usize, u64) {
-    let best = distances(responses, contexts)
+    nearest_context_summed(&[(responses, contexts)])
+}
+
+/// The class whose squared distances, summed over `layers` (each a layer's responses and
+/// its latched contexts), are smallest (lowest index on ties), and the distance terms
+/// it took. The sums are exact (u64).
+pub fn nearest_context_summed(layers: &[(&[u16], &[u16])]) -> (usize, u64) {
+    let mut total: Vec<u64> = Vec::new();
+    let mut terms = 0u64;
+    for &(responses, contexts) in layers {
+        let d = distances(responses, contexts);
+        if total.is_empty() {
+            total = d;
+        } else {
+            total
+                .iter_mut()
+                .zip(d)
+                .for_each(|(t, d)| *t = t.saturating_add(d));
+        }
+        terms += contexts.len() as u64;
+    }
+    let best = total
         .into_iter()
         .enumerate()
         .min_by_key(|&(k, d)| (d, k))
         .map_or(0, |(k, _)| k);
-    (best, contexts.len() as u64)
+    (best, terms)
 }
 
 #[cfg(test)]

@@ -1,25 +1,57 @@
 //! `amine template dfa` and `amine template sigprop`: feed-forward rules as programs.
 
 use crate::args::TemplateArgs;
+use amine_chip::image::sigprop::SigpropReadout;
 use amine_compiler::templates::{dfa, sigprop, DfaNetwork, SigpropNetwork};
 use anyhow::{bail, Context, Result};
 
-/// `amine template dfa`: the direct-feedback-alignment network (docs/feedforward-rules.md).
-pub fn template_dfa(a: TemplateArgs) -> Result<()> {
-    let refused = [
-        ("--credit", a.credit.is_some()),
-        ("--shared-hidden", a.shared_hidden),
-        ("--diffusion-steps", a.diffusion_steps.is_some()),
-        ("--task", a.task.is_some()),
+/// Every option of `amine template` with whether it was given (`--seed` and `-o`, which
+/// every template takes, aside).
+fn given(a: &TemplateArgs) -> Vec<(&'static str, bool)> {
+    let mut v = vec![
+        ("--inputs", a.inputs.is_some()),
+        ("--classes", a.classes.is_some()),
+        ("--hidden", a.hidden.is_some()),
         ("--routing", a.routing.is_some()),
         ("--widths", a.widths.is_some()),
         ("--eta", a.eta.is_some()),
         ("--centring", a.centring.is_some()),
         ("--symmetric-init", a.symmetric_init),
+        ("--credit", a.credit.is_some()),
+        ("--shared-hidden", a.shared_hidden),
+        ("--diffusion-steps", a.diffusion_steps.is_some()),
+        ("--task", a.task.is_some()),
+        ("--rate", a.rate.is_some()),
+        ("--beta", a.beta.is_some()),
+        ("--context-mean", a.context_mean.is_some()),
+        ("--contexts", a.contexts.is_some()),
+        ("--complement", a.complement.is_some()),
+        ("--rate-decay", a.rate_decay.is_some()),
+        ("--readout", a.readout.is_some()),
+        ("--chip", a.chip.is_some()),
     ];
-    if let Some((flag, _)) = refused.iter().find(|(_, given)| *given) {
-        bail!("{flag} is not an option of `amine template dfa` (it takes --inputs, --classes, --hidden, --rate, --seed)");
+    v.extend(super::train::template_flags(&a.eprop));
+    v
+}
+
+/// Refuse, naming it, the first option given that `amine template {kind}` does not take
+/// (`takes`, besides `--seed` and `-o`).
+fn refuse_others(a: &TemplateArgs, kind: &str, takes: &[&str]) -> Result<()> {
+    if let Some((flag, _)) = given(a)
+        .into_iter()
+        .find(|(flag, given)| *given && !takes.contains(flag))
+    {
+        bail!(
+            "{flag} is not an option of `amine template {kind}` (it takes {}, --seed, -o)",
+            takes.join(", ")
+        );
     }
+    Ok(())
+}
+
+/// `amine template dfa`: the direct-feedback-alignment network (docs/feedforward-rules.md).
+pub fn template_dfa(a: TemplateArgs) -> Result<()> {
+    refuse_others(&a, "dfa", &["--inputs", "--classes", "--hidden", "--rate"])?;
     let d = DfaNetwork::default();
     let hidden = match a.hidden.as_deref() {
         None => d.hidden,
@@ -69,48 +101,45 @@ pub fn template_dfa(a: TemplateArgs) -> Result<()> {
 /// (docs/feedforward-rules.md, "Sigprop on the chip"). Refuses, naming the option, a
 /// network the chip's unit cannot run; nothing is written then.
 pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
-    let refused = [
-        ("--credit", a.credit.is_some()),
-        ("--shared-hidden", a.shared_hidden),
-        ("--diffusion-steps", a.diffusion_steps.is_some()),
-        ("--task", a.task.is_some()),
-        ("--routing", a.routing.is_some()),
-        ("--widths", a.widths.is_some()),
-        ("--eta", a.eta.is_some()),
-        ("--centring", a.centring.is_some()),
-        ("--symmetric-init", a.symmetric_init),
-    ];
-    if let Some((flag, _)) = refused.iter().find(|(_, given)| *given) {
-        bail!("{flag} is not an option of `amine template sigprop` (it takes --inputs, --classes, --hidden, --beta, --rate, --batch, --context-mean, --chip, --seed)");
-    }
-    let d = SigpropNetwork::default();
-    let hidden = match a.hidden.as_deref() {
-        None => d.hidden.clone(),
-        Some(h) => h
-            .split(',')
-            .map(|v| v.trim().parse::<u32>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| anyhow::anyhow!("--hidden {h}: layer widths, comma-separated"))?,
-    };
-    let mut net = SigpropNetwork {
-        inputs: a.inputs.unwrap_or(d.inputs),
-        classes: a.classes.unwrap_or(d.classes),
-        hidden,
-        beta: a.beta.unwrap_or(d.beta),
-        rate: a.rate.unwrap_or(d.rate),
-        batch: a.eprop.batch.unwrap_or(d.batch),
-        context_mean: a.context_mean.unwrap_or(d.context_mean),
-        seed: a.seed,
-        ..d
-    };
-    if let Some(name) = a.output.file_stem() {
-        net.name = name.to_string_lossy().into_owned();
-    }
-    if !(net.context_mean.is_finite() && net.context_mean > 0.0 && net.context_mean <= 0.5) {
-        bail!("--context-mean {}: must be in (0, 0.5]", net.context_mean);
-    }
+    refuse_others(
+        &a,
+        "sigprop",
+        &[
+            "--inputs",
+            "--classes",
+            "--hidden",
+            "--beta",
+            "--rate",
+            "--rate-decay",
+            "--readout",
+            "--batch",
+            "--contexts",
+            "--context-mean",
+            "--complement",
+            "--task",
+            "--chip",
+        ],
+    )?;
+    let mut net = sigprop_network(&a)?;
     let chip_name = a.chip.as_deref().unwrap_or("loihi-sigprop");
     let chip = super::compile::resolve_chip(chip_name, &[])?.config;
+    net.check(&chip)
+        .map_err(|(option, message)| anyhow::anyhow!("{option}: {message}"))?;
+    let class_mean = match a.contexts.as_deref().unwrap_or("class-mean") {
+        "class-mean" => true,
+        "random" => false,
+        c => bail!("--contexts {c}: class-mean or random"),
+    };
+    if class_mean {
+        if a.context_mean.is_some() {
+            bail!("--context-mean is for --contexts random");
+        }
+        let task = a.task.as_deref().unwrap_or("digits");
+        let given = (a.inputs.is_some(), a.classes.is_some());
+        net.contexts = Some(class_means(&mut net, task, given)?);
+    } else if a.task.is_some() {
+        bail!("--task is for --contexts class-mean (the class means of its training set)");
+    }
     net.check(&chip)
         .map_err(|(option, message)| anyhow::anyhow!("{option}: {message}"))?;
     let program = sigprop(&net);
@@ -134,6 +163,93 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
         net.classes
     );
     Ok(())
+}
+
+/// The sigprop network of the options, contexts not yet formed.
+fn sigprop_network(a: &TemplateArgs) -> Result<SigpropNetwork> {
+    let d = SigpropNetwork::default();
+    let hidden = match a.hidden.as_deref() {
+        None => d.hidden.clone(),
+        Some(h) => h
+            .split(',')
+            .map(|v| v.trim().parse::<u32>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| anyhow::anyhow!("--hidden {h}: layer widths, comma-separated"))?,
+    };
+    let complement = match a.complement.as_deref() {
+        None => d.complement,
+        Some("on") => true,
+        Some("off") => false,
+        Some(c) => bail!("--complement {c}: on or off"),
+    };
+    let readout = match a.readout.as_deref() {
+        None => d.readout,
+        Some("last") => SigpropReadout::Last,
+        Some("sum") => SigpropReadout::Sum,
+        Some(r) => bail!("--readout {r}: last or sum"),
+    };
+    let mut net = SigpropNetwork {
+        readout,
+        inputs: a.inputs.unwrap_or(d.inputs),
+        classes: a.classes.unwrap_or(d.classes),
+        hidden,
+        beta: a.beta.unwrap_or(d.beta),
+        rate: a.rate.unwrap_or(d.rate),
+        rate_decay: a.rate_decay.unwrap_or(d.rate_decay),
+        batch: a.eprop.batch.unwrap_or(d.batch),
+        context_mean: a.context_mean.unwrap_or(d.context_mean),
+        complement,
+        seed: a.seed,
+        ..d
+    };
+    if let Some(name) = a.output.file_stem() {
+        net.name = name.to_string_lossy().into_owned();
+    }
+    if !(net.context_mean.is_finite() && net.context_mean > 0.0 && net.context_mean <= 0.5) {
+        bail!("--context-mean {}: must be in (0, 0.5]", net.context_mean);
+    }
+    Ok(net)
+}
+
+/// The class-mean contexts of `net` from `task`'s training set, in the port's layout
+/// (`amine_tasks::ff::sigprop::contexts`, the f64 reference's own contexts). The
+/// network takes the task's inputs and classes unless `given` (--inputs, --classes);
+/// given ones must match.
+fn class_means(net: &mut SigpropNetwork, task: &str, given: (bool, bool)) -> Result<Vec<Vec<f64>>> {
+    use amine_tasks::ff::{sigprop::ContextForm, FfConfig, Rule, SigpropConfig};
+    let split = amine_tasks::parse_task(task)
+        .and_then(|t| t.load())
+        .with_context(|| format!("--task {task}"))?;
+    let (inputs, classes) = (split.train.input_len(), split.classes());
+    if !given.0 {
+        net.inputs = u32::try_from(inputs).unwrap_or(u32::MAX);
+    }
+    if !given.1 {
+        net.classes = u32::try_from(classes).unwrap_or(u32::MAX);
+    }
+    if inputs != net.inputs as usize || classes != net.classes as usize {
+        bail!(
+            "--task {task}: {inputs} inputs and {classes} classes; the network has {} and {} (--inputs, --classes)",
+            net.inputs,
+            net.classes
+        );
+    }
+    let base = FfConfig::digits(Rule::Sigprop);
+    let cfg = FfConfig {
+        complement_inputs: net.complement,
+        input_bias: Some(amine_compiler::templates::BIAS),
+        sigprop: SigpropConfig {
+            context: ContextForm::ClassMean,
+            context_scale: 1.0,
+            ..base.sigprop.clone()
+        },
+        ..base
+    };
+    Ok(amine_tasks::ff::sigprop::contexts(
+        &cfg,
+        &split.train,
+        classes,
+    ))
 }
 
 /// The f64 reference of a DFA program (`amine template dfa`'s layout: a hidden
@@ -221,13 +337,16 @@ pub fn sigprop_float_reference(
     let cfg = amine_tasks::ff::FfConfig {
         epochs,
         seed,
-        ..amine_tasks::ff::FfConfig::sigprop_chip_form(
+        ..amine_tasks::ff::FfConfig::sigprop_chip_form(amine_tasks::ff::SigpropChipForm {
             hidden,
             rate,
-            f64::from(spec.beta),
+            rate_decay: spec.rate_decay,
+            beta: f64::from(spec.beta),
             batch,
-            spec.contexts.clone(),
-        )
+            complement_inputs: spec.complement,
+            readout_sum: spec.readout == SigpropReadout::Sum,
+            contexts: spec.contexts.clone(),
+        })
     };
     let mut curve = Vec::new();
     Some(
@@ -237,8 +356,8 @@ pub fn sigprop_float_reference(
                 train_accuracy: r.epochs.last().map_or(0.0, |e| e.train_accuracy),
                 curve,
                 config: format!(
-                    "sigprop, chip form (amine_tasks::ff), layers {:?}, β {}, rate {rate}, batch {batch}, the program's contexts, bias as a constant 0.8 input, per-sample updates, {epochs} epochs, seed {seed}",
-                    r.sizes, spec.beta
+                    "sigprop, chip form (amine_tasks::ff), layers {:?}, β {}, rate {rate} × {}^epoch, batch {batch}, the program's contexts, complement inputs {}, bias as a constant 0.8 input, per-sample updates, read-out {:?}, {epochs} epochs, seed {seed}",
+                    r.sizes, spec.beta, spec.rate_decay, spec.complement, spec.readout
                 ),
             })
             .map_err(Into::into),

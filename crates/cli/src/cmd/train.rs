@@ -285,7 +285,7 @@ fn parse_lr(text: &str) -> Result<[f64; 3]> {
 }
 
 /// The template flags that were given, by name.
-fn template_flags(f: &EpropFlags) -> Vec<(&'static str, bool)> {
+pub(super) fn template_flags(f: &EpropFlags) -> Vec<(&'static str, bool)> {
     vec![
         ("--condition", f.condition.is_some()),
         ("--batch", f.batch.is_some()),

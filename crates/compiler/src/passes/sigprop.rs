@@ -70,6 +70,21 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
     if spec.contexts.len() < 2 {
         bad("sigprop.contexts".into(), "at least 2 classes".into());
     }
+    if spec.complement && port.size % 2 == 0 {
+        bad(
+            "sigprop.complement".into(),
+            format!(
+                "input `{}` has {} values; with complements it needs 2·inputs + 1 (odd)",
+                port.name, port.size
+            ),
+        );
+    }
+    if !(spec.rate_decay > 0.0 && spec.rate_decay <= 1.0) {
+        bad(
+            "sigprop.rate_decay".into(),
+            format!("{}: must be in (0, 1]", spec.rate_decay),
+        );
+    }
     if spec.batch == 0 {
         bad("sigprop.batch".into(), "must be at least 1".into());
     }
@@ -140,6 +155,9 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
         beta: spec.beta,
         batch: spec.batch,
         contexts,
+        complement: spec.complement,
+        rate_decay: spec.rate_decay,
+        readout: spec.readout,
     });
     Ok(())
 }

@@ -19,4 +19,19 @@ pub struct SigpropSpec {
     pub batch: u32,
     /// Per class, the context `S·c_k`: one value in [0, 1] per input of `port`.
     pub contexts: Vec<Vec<f64>>,
+    /// The host sends each sample followed by its complements `1 − x`, then the bias:
+    /// `port` has `2·inputs + 1` values (an odd count).
+    #[serde(default)]
+    pub complement: bool,
+    /// The learning rate of epoch `e` (from 0) is the rules' rate times
+    /// `rate_decay^e`, in (0, 1]; the host rewrites the rules' constants.
+    #[serde(default = "one")]
+    pub rate_decay: f64,
+    /// `last` (nearest last-layer response) or `sum` (distances summed over layers).
+    #[serde(default)]
+    pub readout: amine_chip::image::sigprop::SigpropReadout,
+}
+
+fn one() -> f64 {
+    1.0
 }

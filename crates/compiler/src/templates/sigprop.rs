@@ -2,17 +2,20 @@
 //! chip") as a program of graded units for the chip's sigprop learning unit
 //! (`learning.sigprop`).
 //!
-//! - one graded input port `x` (`inputs + 1` values: the sample, then the bias 0.8; a
+//! - one graded input port `x` (`inputs + 1` values: the sample, then the bias 0.8; with
+//!   `complement`, `2·inputs + 1`: the sample, its complements `1 − x`, the bias; a
 //!   class context `S·c_k` takes the same port);
 //! - layers `h1`, `h2`, … of event-driven logistic units (the DFA template's graded
 //!   unit: `σ(a)` as `1/(1 + exp(−2u/u0))`, `u0 = 2` real), mixed sign;
 //! - every weight onto a layer is signed (9 bits with the sign), initial values
 //!   uniform in `±init_scale/√fan_in`, and learns with `dw = α·pre·deriv·m0`,
 //!   `α = rate/batch · WEIGHT_SCALE`, once per sample (the epoch: [`steps_per_sample`]);
-//! - the `sigprop` section names the layers, β, the mini-batch and the contexts: per
-//!   class `inputs + 1` values drawn from the seed, uniform in `[0, 2·context_mean)` and
-//!   rounded to the port's 8-bit payloads, so the f64 reference reads the same numbers
-//!   back from the program.
+//! - the `sigprop` section names the layers, β, the mini-batch, the rate decay and the
+//!   contexts: given ones (`amine template sigprop` computes the class means of a task
+//!   with `amine_tasks::ff::sigprop::contexts`), or per class `inputs + 1` values drawn
+//!   from the seed, uniform in `[0, 2·context_mean)` (with `complement`, the first
+//!   `inputs` followed by their complements), rounded to the port's 8-bit payloads, so
+//!   the f64 reference reads the same numbers back from the program.
 //!
 //! The chip's sigprop unit supplies `m0` (its pull register) to the layers' slots; the
 //! grid is not used.
@@ -24,6 +27,7 @@ use crate::program::{
     Projection, Source, Weight,
 };
 use amine_chip::config::ChipConfig;
+use amine_chip::image::sigprop::SigpropReadout;
 use amine_chip::image::Sign;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -44,27 +48,42 @@ pub struct SigpropNetwork {
     pub rate: f64,
     pub batch: u32,
     pub init_scale: f64,
-    /// Mean of a context entry: contexts are uniform in `[0, 2·context_mean)`.
+    /// Mean of a context entry: drawn contexts are uniform in `[0, 2·context_mean)`.
     pub context_mean: f64,
+    /// Given contexts, one row of port values per class (the sample's part, its
+    /// complements with `complement`, the bias); `None`: drawn (see the module docs).
+    pub contexts: Option<Vec<Vec<f64>>>,
+    /// The port carries each sample's complements after it.
+    pub complement: bool,
+    /// The rate of epoch `e` (from 0) is `rate · rate_decay^e`.
+    pub rate_decay: f64,
+    pub readout: SigpropReadout,
     pub seed: u64,
 }
 
 impl Default for SigpropNetwork {
-    /// The digits network: 64 inputs, 10 classes, layers 128-64, β 16, rate 0.5, batch
-    /// 16 (`FfConfig::digits(Rule::Sigprop)`), contexts of mean 0.3.
+    /// The digits network as tuned for the chip's form (docs/feedforward-rules.md,
+    /// "Sigprop on the chip: tuned"): 64 inputs with their complements, 10 classes,
+    /// layers 128-64, β 8, rate 0.25, batch 16, the read-out summed over layers; drawn
+    /// contexts of mean 0.3 unless given (`amine template sigprop` gives the digits'
+    /// class means).
     fn default() -> SigpropNetwork {
         SigpropNetwork {
             name: "sigprop_digits".into(),
             inputs: 64,
             classes: 10,
             hidden: vec![128, 64],
-            beta: 16,
-            rate: 0.5,
+            beta: 8,
+            rate: 0.25,
             batch: 16,
             init_scale: 1.0,
             // [A] about the digits' mean input (0.30); the f64 reference scales its
             // contexts to the training set's mean the same way.
             context_mean: 0.3,
+            contexts: None,
+            complement: true,
+            rate_decay: 1.0,
+            readout: SigpropReadout::Sum,
             seed: 1,
         }
     }
@@ -77,19 +96,32 @@ pub fn steps_per_sample(layers: usize) -> u32 {
 }
 
 impl SigpropNetwork {
-    /// The contexts `S·c_k`, one row of `inputs + 1` values per class, on the payload
-    /// grid (k/255).
+    /// Values the port carries: the sample, its complements if any, the bias.
+    pub fn port_size(&self) -> u32 {
+        (1 + u32::from(self.complement)) * self.inputs + 1
+    }
+
+    /// The contexts `S·c_k`, one row of [`Self::port_size`] values per class, on the
+    /// payload grid (k/255).
     pub fn contexts(&self) -> Vec<Vec<f64>> {
+        let grid = |v: f64| (v.clamp(0.0, 1.0) * PAYLOAD_MAX).round() / PAYLOAD_MAX;
+        if let Some(c) = &self.contexts {
+            return c
+                .iter()
+                .map(|r| r.iter().map(|&v| grid(v)).collect())
+                .collect();
+        }
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x5167_0000_C047_E7A1);
         let top = 2.0 * self.context_mean;
+        let n = self.inputs as usize;
         (0..self.classes)
             .map(|_| {
-                (0..=self.inputs)
-                    .map(|_| {
-                        let v: f64 = rng.random::<f64>() * top;
-                        (v.min(1.0) * PAYLOAD_MAX).round() / PAYLOAD_MAX
-                    })
-                    .collect()
+                let mut row: Vec<f64> = (0..=n).map(|_| grid(rng.random::<f64>() * top)).collect();
+                if self.complement {
+                    let complements: Vec<f64> = row[..n].iter().map(|v| 1.0 - v).collect();
+                    row.splice(n..n, complements);
+                }
+                row
             })
             .collect()
     }
@@ -101,6 +133,25 @@ impl SigpropNetwork {
             return Err((
                 "--hidden",
                 "inputs and every layer need at least one unit".into(),
+            ));
+        }
+        if let Some(c) = &self.contexts {
+            let size = self.port_size() as usize;
+            if c.len() != self.classes as usize || c.iter().any(|r| r.len() != size) {
+                return Err((
+                    "--contexts",
+                    format!(
+                        "{} contexts; the network needs {} of {size} values",
+                        c.len(),
+                        self.classes
+                    ),
+                ));
+            }
+        }
+        if !(self.rate_decay > 0.0 && self.rate_decay <= 1.0) {
+            return Err((
+                "--rate-decay",
+                format!("{}: must be in (0, 1]", self.rate_decay),
             ));
         }
         if self.classes < 2 {
@@ -186,7 +237,7 @@ pub fn sigprop(net: &SigpropNetwork) -> Program {
             positions: None,
         })
         .collect();
-    let mut projections = vec![plastic(net, "x", &names[0], net.inputs + 1)];
+    let mut projections = vec![plastic(net, "x", &names[0], net.port_size())];
     for l in 1..names.len() {
         projections.push(plastic(net, &names[l - 1], &names[l], net.hidden[l - 1]));
     }
@@ -197,7 +248,7 @@ pub fn sigprop(net: &SigpropNetwork) -> Program {
         populations,
         inputs: vec![Input {
             name: "x".into(),
-            size: net.inputs + 1,
+            size: net.port_size(),
             source: Source::Graded { payload_bits: 8 },
             sign: Sign::Mixed,
             entry_tile: None,
@@ -214,6 +265,9 @@ pub fn sigprop(net: &SigpropNetwork) -> Program {
             beta: net.beta,
             batch: net.batch,
             contexts: net.contexts(),
+            complement: net.complement,
+            rate_decay: net.rate_decay,
+            readout: net.readout,
         }),
     }
 }

@@ -247,30 +247,39 @@ impl FfConfig {
 
     /// The network `amine template sigprop` builds (`amine_compiler::templates::sigprop`):
     /// layers `hidden`, the bias as a constant 0.8 input, the program's context
-    /// projection `contexts`, the contrastive loss in the form the chip runs
-    /// (`SigpropConfig::sample_updates`).
-    pub fn sigprop_chip_form(
-        hidden: Vec<usize>,
-        rate: f64,
-        beta: f64,
-        batch: usize,
-        contexts: Vec<Vec<f64>>,
-    ) -> FfConfig {
+    /// projection `contexts` (whose rows already hold the complements and the bias),
+    /// the contrastive loss in the form the chip runs (`SigpropConfig::sample_updates`).
+    pub fn sigprop_chip_form(chip: SigpropChipForm) -> FfConfig {
         let d = FfConfig::digits(Rule::Sigprop);
+        let SigpropChipForm {
+            hidden,
+            rate,
+            rate_decay,
+            beta,
+            batch,
+            complement_inputs,
+            readout_sum,
+            contexts,
+        } = chip;
         FfConfig {
             hidden,
             rate,
+            rate_decay,
             batch,
             input_bias: Some(0.8),
-            // The program's port carries the sample alone, its contexts are given and
-            // the chip reads the class out at the last layer.
-            complement_inputs: false,
+            // The program's contexts are given and the chip reads the class out at the
+            // last layer.
+            complement_inputs,
             sigprop: SigpropConfig {
                 beta,
                 target_updates: true,
                 sample_updates: true,
                 contexts: Some(contexts),
-                readout: sigprop::Readout::Last,
+                readout: if readout_sum {
+                    sigprop::Readout::Sum
+                } else {
+                    sigprop::Readout::Last
+                },
                 ..d.sigprop.clone()
             },
             ..d
@@ -288,6 +297,25 @@ impl FfConfig {
         }
         s
     }
+}
+
+/// What a sigprop program fixes of its f64 reference ([`FfConfig::sigprop_chip_form`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SigpropChipForm {
+    pub hidden: Vec<usize>,
+    /// Per mini-batch, at the first epoch.
+    pub rate: f64,
+    /// The rate of epoch `e` (from 1) is `rate · rate_decay^(e−1)`.
+    pub rate_decay: f64,
+    pub beta: f64,
+    pub batch: usize,
+    /// The port carries each sample's complements after it.
+    pub complement_inputs: bool,
+    /// The class is read out from distances summed over every layer (else the last).
+    pub readout_sum: bool,
+    /// Per class, one value per network input (complements and the constant input
+    /// included).
+    pub contexts: Vec<Vec<f64>>,
 }
 
 /// Accuracy after one epoch.

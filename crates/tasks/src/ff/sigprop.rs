@@ -165,45 +165,15 @@ pub(crate) struct State {
 
 impl State {
     pub fn new(cfg: &FfConfig, train: &Dataset, classes: usize) -> State {
-        let sp = &cfg.sigprop;
-        let inputs = train.input_len();
-        let raw: Vec<Vec<f64>> = match sp.context {
-            ContextForm::Random => {
-                let values = train.inputs.iter().flatten();
-                let mean = values.clone().map(|&v| f64::from(v)).sum::<f64>()
-                    / values.count().max(1) as f64;
-                let top = 2.0 * sp.context_scale * mean;
-                let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5167_0000_C047_E7A1);
-                (0..classes)
-                    .map(|_| (0..inputs).map(|_| rng.random::<f64>() * top).collect())
-                    .collect()
-            }
-            ContextForm::ClassMean => {
-                let mut sum = vec![vec![0.0; inputs]; classes];
-                let mut count = vec![0usize; classes];
-                for (x, &y) in train.inputs.iter().zip(&train.labels) {
-                    let y = usize::from(y);
-                    count[y] += 1;
-                    sum[y]
-                        .iter_mut()
-                        .zip(x)
-                        .for_each(|(s, &v)| *s += f64::from(v));
-                }
-                for (s, &n) in sum.iter_mut().zip(&count) {
-                    s.iter_mut()
-                        .for_each(|v| *v *= sp.context_scale / n.max(1) as f64);
-                }
-                sum
-            }
-        };
         State {
-            contexts: sp
+            contexts: cfg
+                .sigprop
                 .contexts
                 .clone()
-                .unwrap_or_else(|| raw.into_iter().map(|c| super::input_of(cfg, c)).collect()),
+                .unwrap_or_else(|| contexts(cfg, train, classes)),
             responses: vec![Vec::new(); classes],
             means: Vec::new(),
-            beta: sp.beta,
+            beta: cfg.sigprop.beta,
         }
     }
 
@@ -451,6 +421,48 @@ impl State {
         }
         self.propagate(mlp);
     }
+}
+
+/// The context projection `S·c_k` of every class as `cfg` forms it from `train`
+/// ([`SigpropConfig::context`], `context_scale`), in the network's input space: followed
+/// by its complements if [`FfConfig::complement_inputs`], then the constant input if any.
+/// `amine template sigprop` writes these into a program (docs/feedforward-rules.md).
+pub fn contexts(cfg: &FfConfig, train: &Dataset, classes: usize) -> Vec<Vec<f64>> {
+    let sp = &cfg.sigprop;
+    let inputs = train.input_len();
+    let raw: Vec<Vec<f64>> = match sp.context {
+        ContextForm::Random => {
+            let values = train.inputs.iter().flatten();
+            let mean =
+                values.clone().map(|&v| f64::from(v)).sum::<f64>() / values.count().max(1) as f64;
+            let top = 2.0 * sp.context_scale * mean;
+            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5167_0000_C047_E7A1);
+            (0..classes)
+                .map(|_| (0..inputs).map(|_| rng.random::<f64>() * top).collect())
+                .collect()
+        }
+        ContextForm::ClassMean => {
+            let mut sum = vec![vec![0.0; inputs]; classes];
+            let mut count = vec![0usize; classes];
+            for (x, &y) in train.inputs.iter().zip(&train.labels) {
+                let y = usize::from(y);
+                if y >= classes {
+                    continue;
+                }
+                count[y] += 1;
+                sum[y]
+                    .iter_mut()
+                    .zip(x)
+                    .for_each(|(s, &v)| *s += f64::from(v));
+            }
+            for (s, &n) in sum.iter_mut().zip(&count) {
+                s.iter_mut()
+                    .for_each(|v| *v *= sp.context_scale / n.max(1) as f64);
+            }
+            sum
+        }
+    };
+    raw.into_iter().map(|c| super::input_of(cfg, c)).collect()
 }
 
 /// In place, `p ← softmax(p)` (shifted by the maximum).
