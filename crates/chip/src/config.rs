@@ -71,6 +71,20 @@ pub struct CoreConfig {
     /// expands convolutions into per-synapse rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub population: Option<PopulationConfig>,
+    /// Delta-coded (run-length) target rows besides the sparse ones
+    /// ([`crate::synapse::TargetCoding`]); `None` (the default): sparse rows only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_rows: Option<DeltaRowsConfig>,
+}
+
+/// Delta-coded synapse rows: a row's sorted targets stored as distances from the
+/// previous target, in the row's own width.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeltaRowsConfig {
+    /// Widest delta field a row may use, `1..=20`; a row whose largest delta needs more
+    /// stays sparse.
+    pub max_delta_bits: u8,
 }
 
 /// Population axons: one input axon stands for a whole population of source neurons (its
@@ -529,6 +543,17 @@ impl ChipConfig {
             "core.max_tag_bits",
             "at most 16".into(),
         );
+        if let Some(d) = &c.delta_rows {
+            need(
+                (1..=crate::synapse::MAX_INDEX_BITS).contains(&d.max_delta_bits),
+                "core.delta_rows.max_delta_bits",
+                format!(
+                    "{} is outside 1..={}",
+                    d.max_delta_bits,
+                    crate::synapse::MAX_INDEX_BITS
+                ),
+            );
+        }
         need(
             !c.neuron_models.is_empty(),
             "core.neuron_models",

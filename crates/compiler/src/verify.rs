@@ -10,7 +10,7 @@
 
 use crate::context::{Compilation, Values};
 use amine_chip::image::Sign;
-use amine_chip::synapse::{SignMode, SynapseMemory};
+use amine_chip::synapse::{row_bits, SignMode, TargetCoding};
 
 /// Every invariant violated after pass `pass` (empty when all hold).
 pub fn after(pass: &str, c: &Compilation) -> Vec<String> {
@@ -168,7 +168,7 @@ fn partition(c: &Compilation, p: &mut Vec<String>) {
     for r in &part.rows {
         let cl = &q.classes[r.class as usize];
         rows[r.bin as usize] += 1;
-        bits[r.bin as usize] += SynapseMemory::row_bits(core.word_bits, &cl.format, r.len);
+        bits[r.bin as usize] += row_bits(core.word_bits, &cl.format, TargetCoding::Sparse, r.len);
         if cl.source < npops {
             outs[part.bin_of[(part.pop_base[cl.source] + r.source) as usize] as usize] += 1;
         }

@@ -216,3 +216,62 @@ fn save_and_load_pick_the_encoding_by_name() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Core 1's row as a delta row (target 0: delta 0 in 1 bit), on a tiny chip with delta rows.
+fn delta_image() -> (ChipConfig, ChipImage) {
+    let mut config = preset("tiny").unwrap();
+    config.core.delta_rows = Some(crate::config::DeltaRowsConfig { max_delta_bits: 4 });
+    let mut image = two_core_image(&config);
+    let core = &mut image.cores[1];
+    let row = core.synapses.rows()[0];
+    let syns: Vec<Synapse> = core.synapses.row_synapses(0).collect();
+    let mut mem = SynapseMemory::new(core.synapses.word_bits(), core.synapses.capacity_bits());
+    let coding = crate::synapse::TargetCoding::Delta { delta_bits: 1 };
+    mem.push_row_coded(row.format, coding, row.exponent, &syns)
+        .unwrap();
+    core.synapses = mem;
+    (config, image)
+}
+
+#[test]
+fn delta_rows_verify_only_on_chips_that_have_them() {
+    let (config, image) = delta_image();
+    assert_eq!(image.verify(&config), vec![]);
+    let back = ChipImage::from_bytes(&image.to_bytes(), "x").unwrap();
+    assert_eq!(back, image);
+    let mut without = config.clone();
+    without.core.delta_rows = None;
+    let mut image = image;
+    image.chip = ChipStamp::of(&without);
+    let fields: Vec<String> = image
+        .verify(&without)
+        .into_iter()
+        .map(|p| p.field)
+        .collect();
+    assert!(
+        fields.contains(&"cores[1].synapses.rows[0].coding".to_string()),
+        "{fields:?}"
+    );
+}
+
+#[test]
+fn a_corrupt_delta_width_is_reported_not_a_panic() {
+    let (config, image) = delta_image();
+    let ron = image.to_ron();
+    assert!(ron.contains("delta_bits: 1"), "the RON names the field");
+    for bad in [0u32, 5, 200] {
+        let text = ron.replace("delta_bits: 1", &format!("delta_bits: {bad}"));
+        let corrupt = ChipImage::from_ron(&text, "x").unwrap();
+        let dec = corrupt.cores[1].synapses.decode();
+        assert_eq!(dec.targets.len(), 1);
+        let fields: Vec<String> = corrupt
+            .verify(&config)
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
+        assert!(
+            fields.contains(&"cores[1].synapses.rows[0].coding".to_string()),
+            "{bad}: {fields:?}"
+        );
+    }
+}

@@ -420,6 +420,9 @@ fn core_problems(
                 "delay or tag field wider than the chip allows".into(),
             );
         }
+        if let Some(m) = delta_row_problem(row, limits, || mem.row_targets(ri as u32)) {
+            push(format!("cores[{ci}].synapses.rows[{ri}].coding"), m);
+        }
         // Shared rows hold targets relative to their axons' bases (checked there).
         if ri >= discrete {
             continue;
@@ -466,4 +469,37 @@ fn core_problems(
         }
     }
     out
+}
+
+/// What is wrong with a row's target coding, if anything: a delta row needs a chip with
+/// delta rows, `1 ≤ delta_bits ≤ min(index_bits, max_delta_bits)`, and its prefix sums
+/// (the targets) within `index_bits`.
+fn delta_row_problem<I: Iterator<Item = u32>>(
+    row: &crate::synapse::Row,
+    limits: &crate::config::CoreConfig,
+    targets: impl FnOnce() -> I,
+) -> Option<String> {
+    let crate::synapse::TargetCoding::Delta { delta_bits } = row.coding else {
+        return None;
+    };
+    let Some(d) = &limits.delta_rows else {
+        return Some("a delta-coded row, but the chip has no delta rows".into());
+    };
+    let max = row.format.index_bits.min(d.max_delta_bits);
+    if !(1..=max).contains(&delta_bits) {
+        return Some(format!("delta_bits = {delta_bits}: outside 1..={max}"));
+    }
+    let limit = 1u64 << row.format.index_bits.min(32);
+    // Deltas are unsigned, so the targets never decrease unless the sum wraps.
+    let mut prev = 0u32;
+    for t in targets() {
+        if t < prev || t as u64 >= limit {
+            return Some(format!(
+                "delta-coded targets overflow the {}-bit index",
+                row.format.index_bits
+            ));
+        }
+        prev = t;
+    }
+    None
 }

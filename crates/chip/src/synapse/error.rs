@@ -7,6 +7,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SynapseField {
     Target,
+    /// The distance of a delta row's target from the previous one.
+    TargetDelta,
     Weight,
     Delay,
     Tag,
@@ -16,6 +18,7 @@ impl fmt::Display for SynapseField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             SynapseField::Target => "target",
+            SynapseField::TargetDelta => "target delta",
             SynapseField::Weight => "weight",
             SynapseField::Delay => "delay",
             SynapseField::Tag => "tag",
@@ -48,6 +51,12 @@ pub enum SynapseError {
         entry: u32,
         weight: i32,
         sign: SignMode,
+    },
+    /// A delta row's targets must not decrease.
+    UnsortedTargets {
+        entry: u32,
+        target: u32,
+        previous: u32,
     },
     /// The row does not fit in what is left of the memory.
     CapacityExceeded {
@@ -93,6 +102,14 @@ impl fmt::Display for SynapseError {
             } => write!(
                 f,
                 "synapse {entry}: weight {weight} has the wrong sign for a {sign:?} row"
+            ),
+            SynapseError::UnsortedTargets {
+                entry,
+                target,
+                previous,
+            } => write!(
+                f,
+                "synapse {entry}: target {target} below the previous target {previous} in a delta-coded row"
             ),
             SynapseError::CapacityExceeded {
                 needed_bits,

@@ -45,11 +45,13 @@
 use bitvec::prelude::*;
 use serde::{Deserialize, Serialize};
 
+mod coding;
 mod error;
 #[cfg(test)]
 mod tests;
 mod weights;
 
+pub use coding::{best_coding, delta_bits_of, row_bits, TargetCoding};
 pub use error::{SynapseError, SynapseField};
 pub use weights::{choose_exponent, effective_weight, quantize_weight};
 
@@ -183,6 +185,9 @@ pub struct Row {
     pub word_offset: u32,
     /// Number of entries.
     pub len: u32,
+    /// How the entries code their targets.
+    #[serde(default)]
+    pub coding: TargetCoding,
 }
 
 /// The synapse memory of one core.
@@ -222,25 +227,32 @@ impl SynapseMemory {
         }
     }
 
-    /// Bits a row with this format and length occupies (word-rounded), as
-    /// [`push_row`](Self::push_row) would charge it. `word_bits` is clamped to `1..=64`.
-    pub fn row_bits(word_bits: u32, format: &RowFormat, len: u32) -> u64 {
-        let wb = word_bits.clamp(1, 64) as u64;
-        (len as u64 * format.entry_bits() as u64).div_ceil(wb) * wb
-    }
-
-    /// Appends a row for the next input axon and returns its id.
-    ///
-    /// Everything is checked before anything is written, so on error the memory is
-    /// unchanged: the format, the exponent, every field of every synapse (the first
-    /// offender is reported), then the capacity.
+    /// Appends a sparse row (see [`push_row_coded`](Self::push_row_coded)).
     pub fn push_row(
         &mut self,
         format: RowFormat,
         exponent: i8,
         synapses: &[Synapse],
     ) -> Result<u32, SynapseError> {
+        self.push_row_coded(format, TargetCoding::Sparse, exponent, synapses)
+    }
+
+    /// Appends a row for the next input axon, its targets coded as `coding` says, and
+    /// returns its id. A `Delta` row needs `1 ≤ delta_bits ≤ index_bits`, sorted
+    /// targets and every delta within `delta_bits`.
+    ///
+    /// Everything is checked before anything is written, so on error the memory is
+    /// unchanged: the format, the exponent, every field of every synapse (the first
+    /// offender is reported), then the capacity.
+    pub fn push_row_coded(
+        &mut self,
+        format: RowFormat,
+        coding: TargetCoding,
+        exponent: i8,
+        synapses: &[Synapse],
+    ) -> Result<u32, SynapseError> {
         format.validate()?;
+        check_coding(&format, coding)?;
         check_exponent(exponent)?;
         let id = u32::try_from(self.rows.len()).map_err(|_| SynapseError::TooManyRows)?;
         for (i, s) in synapses.iter().enumerate() {
@@ -261,11 +273,10 @@ impl SynapseMemory {
             )?;
             check_tag(entry, &format, s.tag)?;
         }
+        check_deltas(coding, synapses)?;
         let free_bits = self.capacity_bits - self.used_bits().min(self.capacity_bits);
-        let entry_bits = format.entry_bits() as u128;
-        let wb = self.word_bits as u128;
-        let needed = (synapses.len() as u128 * entry_bits).div_ceil(wb) * wb;
-        let needed_bits = u64::try_from(needed).unwrap_or(u64::MAX);
+        let len = u32::try_from(synapses.len()).unwrap_or(u32::MAX);
+        let needed_bits = row_bits(self.word_bits, &format, coding, len);
         let len = match u32::try_from(synapses.len()) {
             Ok(len) if needed_bits <= free_bits => len,
             _ => {
@@ -284,13 +295,22 @@ impl SynapseMemory {
             exponent,
             word_offset,
             len,
+            coding,
         };
         let end_bits = self.used_bits() + needed_bits;
         self.words.resize(end_bits.div_ceil(64) as usize, 0);
         let start = self.entry_bit(&row, 0);
-        let eb = entry_bits as u64;
+        let layout = coding.layout(&format);
+        let eb = layout.entry_bits() as u64;
+        let mut prev = 0u32;
         for (i, s) in synapses.iter().enumerate() {
-            self.write_bits(start + i as u64 * eb, eb as u32, encode_entry(&format, s));
+            let target = match coding {
+                TargetCoding::Sparse => s.target,
+                // Sorted: checked above.
+                TargetCoding::Delta { .. } => s.target - std::mem::replace(&mut prev, s.target),
+            };
+            let raw = encode_entry(&layout, &Synapse { target, ..*s });
+            self.write_bits(start + i as u64 * eb, eb as u32, raw);
         }
         self.rows.push(row);
         Ok(id)
@@ -325,30 +345,42 @@ impl SynapseMemory {
     /// Decodes entry `i` of row `row`.
     pub fn synapse(&self, row: u32, i: u32) -> Result<Synapse, SynapseError> {
         let r = self.entry_row(row, i)?;
-        Ok(self.decode_entry(r, i))
+        let target = self.row_targets(row).nth(i as usize).unwrap_or(0);
+        Ok(Synapse {
+            target,
+            ..self.decode_entry(r, i)
+        })
     }
 
     /// The entries of row `row` in order (none for an unknown row).
     pub fn row_synapses(&self, row: u32) -> impl Iterator<Item = Synapse> + '_ {
-        self.rows
-            .get(row as usize)
-            .into_iter()
-            .flat_map(move |r| (0..r.len).map(move |i| self.decode_entry(r, i)))
+        self.row_targets(row)
+            .zip(
+                self.rows
+                    .get(row as usize)
+                    .into_iter()
+                    .flat_map(move |r| (0..r.len).map(move |i| self.decode_entry(r, i))),
+            )
+            .map(|(target, s)| Synapse { target, ..s })
     }
 
     /// The target of every entry of row `row`, in order (none for an unknown row):
     /// [`row_synapses`](Self::row_synapses) without decoding the other fields.
     pub fn row_targets(&self, row: u32) -> impl Iterator<Item = u32> + '_ {
         self.rows.get(row as usize).into_iter().flat_map(move |r| {
-            let eb = r.format.entry_bits();
-            let ib = r.format.index_bits as u32;
+            let eb = r.coding.entry_bits(&r.format);
+            let ib = r.coding.target_bits(&r.format);
+            let delta = matches!(r.coding, TargetCoding::Delta { .. });
             let start = self.entry_bit(r, 0);
-            (0..r.len as u64).map(move |i| {
-                field(
+            (0..r.len as u64).scan(0u32, move |acc, i| {
+                let raw = field(
                     read_word_bits(&self.words, start + i * eb as u64, eb),
                     0,
                     ib,
-                ) as u32
+                ) as u32;
+                // Wrapping: only a corrupt memory could overflow.
+                *acc = if delta { acc.wrapping_add(raw) } else { raw };
+                Some(*acc)
             })
         })
     }
@@ -358,7 +390,7 @@ impl SynapseMemory {
     pub fn set_weight(&mut self, row: u32, i: u32, mantissa: i32) -> Result<(), SynapseError> {
         let r = *self.entry_row(row, i)?;
         check_weight(i, &r.format, mantissa)?;
-        let f = &r.format;
+        let f = &r.coding.layout(&r.format);
         let start = self.entry_bit(&r, i) + f.index_bits as u64;
         self.write_bits(start, f.weight_bits as u32, encode_weight(f, mantissa));
         Ok(())
@@ -368,7 +400,7 @@ impl SynapseMemory {
     pub fn set_tag(&mut self, row: u32, i: u32, tag: i32) -> Result<(), SynapseError> {
         let r = *self.entry_row(row, i)?;
         check_tag(i, &r.format, tag)?;
-        let f = &r.format;
+        let f = &r.coding.layout(&r.format);
         let start = self.entry_bit(&r, i)
             + f.index_bits as u64
             + f.weight_bits as u64
@@ -401,12 +433,21 @@ impl SynapseMemory {
         };
         d.offsets.push(0);
         for r in &self.rows {
-            let eb = r.format.entry_bits() as u64;
+            let layout = r.coding.layout(&r.format);
+            let delta = matches!(r.coding, TargetCoding::Delta { .. });
+            let eb = layout.entry_bits() as u64;
             let start = self.entry_bit(r, 0);
+            let mut target = 0u32;
             for i in 0..r.len as u64 {
                 let raw = read_word_bits(&self.words, start + i * eb, eb as u32);
-                let s = unpack_entry(&r.format, raw);
-                d.targets.push(s.target);
+                let s = unpack_entry(&layout, raw);
+                // A prefix sum for delta rows (wrapping: only a corrupt memory overflows).
+                target = if delta {
+                    target.wrapping_add(s.target)
+                } else {
+                    s.target
+                };
+                d.targets.push(target);
                 d.weights.push(effective_weight(s.weight, r.exponent));
                 d.delays.push(s.delay);
             }
@@ -424,7 +465,7 @@ impl SynapseMemory {
     }
 
     fn words_of(&self, r: &Row) -> u32 {
-        let bits = r.len as u64 * r.format.entry_bits() as u64;
+        let bits = r.len as u64 * r.coding.entry_bits(&r.format) as u64;
         u32::try_from(bits.div_ceil(self.word_bits as u64)).unwrap_or(u32::MAX)
     }
 
@@ -444,11 +485,13 @@ impl SynapseMemory {
     }
 
     fn entry_bit(&self, r: &Row, i: u32) -> u64 {
-        r.word_offset as u64 * self.word_bits as u64 + i as u64 * r.format.entry_bits() as u64
+        r.word_offset as u64 * self.word_bits as u64
+            + i as u64 * r.coding.entry_bits(&r.format) as u64
     }
 
+    /// Entry `i`'s raw fields: for a delta row the `target` is its delta.
     fn decode_entry(&self, r: &Row, i: u32) -> Synapse {
-        let f = &r.format;
+        let f = &r.coding.layout(&r.format);
         unpack_entry(
             f,
             read_word_bits(&self.words, self.entry_bit(r, i), f.entry_bits()),
@@ -459,7 +502,7 @@ impl SynapseMemory {
     /// kept as the reference the word-wise one is tested against.
     #[cfg(test)]
     fn decode_entry_bitvec(&self, r: &Row, i: u32) -> Synapse {
-        let f = &r.format;
+        let f = &r.coding.layout(&r.format);
         let raw = self.read_bits(self.entry_bit(r, i), f.entry_bits());
         unpack_entry(f, raw)
     }
@@ -597,6 +640,41 @@ fn encode_entry(f: &RowFormat, s: &Synapse) -> u64 {
         | encode_weight(f, s.weight) << ib
         | (s.delay as u64 & mask(db)) << (ib + wb)
         | (s.tag as u32 as u64 & mask(tb)) << (ib + wb + db)
+}
+
+fn check_coding(f: &RowFormat, coding: TargetCoding) -> Result<(), SynapseError> {
+    match coding {
+        TargetCoding::Delta { delta_bits } if !(1..=f.index_bits).contains(&delta_bits) => {
+            Err(SynapseError::InvalidFormat {
+                field: "delta_bits",
+                value: delta_bits,
+                min: 1,
+                max: f.index_bits,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A delta row's targets are sorted and every delta fits `delta_bits`.
+fn check_deltas(coding: TargetCoding, synapses: &[Synapse]) -> Result<(), SynapseError> {
+    let TargetCoding::Delta { delta_bits } = coding else {
+        return Ok(());
+    };
+    let mut prev = 0u32;
+    for (i, s) in synapses.iter().enumerate() {
+        let entry = u32::try_from(i).unwrap_or(u32::MAX);
+        let Some(delta) = s.target.checked_sub(prev) else {
+            return Err(SynapseError::UnsortedTargets {
+                entry,
+                target: s.target,
+                previous: prev,
+            });
+        };
+        check_unsigned(entry, SynapseField::TargetDelta, delta as u64, delta_bits)?;
+        prev = s.target;
+    }
+    Ok(())
 }
 
 fn check_exponent(exponent: i8) -> Result<(), SynapseError> {

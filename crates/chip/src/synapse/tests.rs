@@ -79,7 +79,7 @@ fn capacity_accounting_is_exact() {
     assert_eq!(words, vec![0, 1, 2, 2]);
     let planned: u64 = lens
         .iter()
-        .map(|&l| SynapseMemory::row_bits(32, &f, l))
+        .map(|&l| row_bits(32, &f, TargetCoding::Sparse, l))
         .sum();
     assert_eq!(m.used_bits(), 5 * 32);
     assert_eq!(m.used_bits(), planned);
@@ -396,7 +396,7 @@ proptest! {
         let wb = m.word_bits() as u64;
         let sum: u64 = (0..m.row_count() as u32).map(|r| m.row_words(r) as u64 * wb).sum();
         prop_assert_eq!(m.used_bits(), sum);
-        let planned: u64 = m.rows().iter().map(|r| SynapseMemory::row_bits(m.word_bits(), &r.format, r.len)).sum();
+        let planned: u64 = m.rows().iter().map(|r| row_bits(m.word_bits(), &r.format, r.coding, r.len)).sum();
         prop_assert_eq!(m.used_bits(), planned);
         prop_assert_eq!(m.words.len() as u64, sum.div_ceil(64));
     }
@@ -510,6 +510,118 @@ proptest! {
             prop_assert_eq!(&d.delays[span.clone()], &slow.iter().map(|s| s.delay).collect::<Vec<_>>()[..]);
             let eff: Vec<i32> = slow.iter().map(|s| effective_weight(s.weight, row.exponent)).collect();
             prop_assert_eq!(&d.weights[span], &eff[..]);
+        }
+    }
+}
+
+// ---- delta-coded (run-length) target rows ----
+
+#[test]
+fn delta_row_bits_by_hand() {
+    // 5 entries of a 10-bit index, 3-bit weight, no delay or tag: sparse 13 bits an
+    // entry, 65 bits → two 64-bit words = 128. Targets 3, 5, 12, 12, 40: deltas 3, 2,
+    // 7, 0, 28, widest 28 → 5 bits; entries of 5 + 3 = 8 bits, 40 bits → one word.
+    let f = fmt(10, 3, SignMode::Signed, 0, 0);
+    let syns: Vec<_> = [3, 5, 12, 12, 40]
+        .iter()
+        .map(|&t| syn(t, 1, 0, 0))
+        .collect();
+    assert_eq!(delta_bits_of(syns.iter().map(|s| s.target)), Some(5));
+    assert_eq!(row_bits(64, &f, TargetCoding::Sparse, 5), 128);
+    let d = TargetCoding::Delta { delta_bits: 5 };
+    assert_eq!(row_bits(64, &f, d, 5), 64);
+    assert_eq!(best_coding(64, &f, Some(8), &syns), d);
+    // Too wide for the chip, or no delta rows: sparse.
+    assert_eq!(best_coding(64, &f, Some(4), &syns), TargetCoding::Sparse);
+    assert_eq!(best_coding(64, &f, None, &syns), TargetCoding::Sparse);
+    let mut m = SynapseMemory::new(64, 1 << 16);
+    m.push_row_coded(f, d, 0, &syns).unwrap();
+    assert_eq!(m.used_bits(), 64);
+    assert_eq!(m.row_words(0), 1);
+}
+
+#[test]
+fn delta_rows_refuse_unsorted_and_wide() {
+    let f = fmt(10, 3, SignMode::Signed, 0, 0);
+    let d = TargetCoding::Delta { delta_bits: 4 };
+    let mut m = SynapseMemory::new(64, 1 << 16);
+    let unsorted = [syn(5, 1, 0, 0), syn(4, 1, 0, 0)];
+    assert!(matches!(
+        m.push_row_coded(f, d, 0, &unsorted),
+        Err(SynapseError::UnsortedTargets { entry: 1, .. })
+    ));
+    assert_eq!(delta_bits_of(unsorted.iter().map(|s| s.target)), None);
+    let wide = [syn(3, 1, 0, 0), syn(19, 1, 0, 0)];
+    assert!(matches!(
+        m.push_row_coded(f, d, 0, &wide),
+        Err(SynapseError::FieldOverflow {
+            entry: 1,
+            field: SynapseField::TargetDelta,
+            ..
+        })
+    ));
+    let too_wide = TargetCoding::Delta { delta_bits: 11 };
+    assert!(matches!(
+        m.push_row_coded(f, too_wide, 0, &[]),
+        Err(SynapseError::InvalidFormat {
+            field: "delta_bits",
+            ..
+        })
+    ));
+    assert_eq!(m.row_count(), 0);
+    assert_eq!(m.used_bits(), 0);
+}
+
+fn sorted_row() -> impl Strategy<Value = (RowFormat, Vec<Synapse>)> {
+    (1u8..=9, 0u8..=6, 0u8..=8).prop_flat_map(|(wb, db, tb)| {
+        let f = fmt(10, wb, SignMode::Signed, db, tb);
+        let (wlo, whi) = f.weight_range();
+        let (tlo, thi) = f.tag_range();
+        let entry = (
+            0u32..1024,
+            wlo..=whi,
+            0u8..=((1u16 << db) - 1) as u8,
+            tlo..=thi,
+        );
+        proptest::collection::vec(entry, 0..40).prop_map(move |mut v| {
+            v.sort_by_key(|e| e.0);
+            let syns = v.into_iter().map(|(t, w, d, g)| syn(t, w, d, g)).collect();
+            (f, syns)
+        })
+    })
+}
+
+proptest! {
+    /// Random sorted rows round-trip through both codings (decode, row_synapses,
+    /// synapse(i)), and set_weight / set_tag by index touch only their entry.
+    #[test]
+    fn delta_and_sparse_rows_round_trip((f, syns) in sorted_row(), wi in 0usize..40) {
+        let d = delta_bits_of(syns.iter().map(|s| s.target)).unwrap();
+        for coding in [TargetCoding::Sparse, TargetCoding::Delta { delta_bits: d }] {
+            let mut m = SynapseMemory::new(64, 1 << 20);
+            m.push_row_coded(f, TargetCoding::Sparse, 0, &syns[..syns.len() / 2]).unwrap();
+            m.push_row_coded(f, coding, 1, &syns).unwrap();
+            let got: Vec<Synapse> = m.row_synapses(1).collect();
+            prop_assert_eq!(&got, &syns);
+            let dec = m.decode();
+            let (a, b) = (dec.offsets[1] as usize, dec.offsets[2] as usize);
+            let targets: Vec<u32> = syns.iter().map(|s| s.target).collect();
+            prop_assert_eq!(&dec.targets[a..b], &targets[..]);
+            prop_assert_eq!(m.used_bits() - row_bits(64, &f, TargetCoding::Sparse, (syns.len() / 2) as u32),
+                row_bits(64, &f, coding, syns.len() as u32));
+            if !syns.is_empty() {
+                let i = wi % syns.len();
+                let (wlo, _) = f.weight_range();
+                let (_, thi) = f.tag_range();
+                m.set_weight(1, i as u32, wlo).unwrap();
+                m.set_tag(1, i as u32, thi).unwrap();
+                let mut want = syns.clone();
+                want[i].weight = wlo;
+                want[i].tag = thi;
+                let got: Vec<Synapse> = m.row_synapses(1).collect();
+                prop_assert_eq!(&got, &want);
+                prop_assert_eq!(m.synapse(1, i as u32).unwrap(), want[i]);
+            }
         }
     }
 }

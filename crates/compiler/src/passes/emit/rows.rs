@@ -9,7 +9,7 @@
 
 use crate::context::{Compilation, Expanded, Partition, RowClass, RowRef, Values};
 use amine_chip::image::{AxonTarget, PlasticRow};
-use amine_chip::synapse::{quantize_weight, Synapse, SynapseMemory};
+use amine_chip::synapse::{best_coding, quantize_weight, Synapse, SynapseMemory};
 use rayon::prelude::*;
 
 /// Sources gathered by one task, and sources per block.
@@ -54,6 +54,8 @@ pub(super) fn write(
     else {
         return out;
     };
+    // Each row takes the coding with the fewest bits the chip supports.
+    let max_delta = c.chip.core.delta_rows.as_ref().map(|d| d.max_delta_bits);
     let mut of_bin: Vec<Vec<(usize, usize)>> = vec![Vec::new(); memories.len()];
     for (k, cl) in q.classes.iter().enumerate() {
         let size = c.nodes[cl.source].size;
@@ -96,7 +98,8 @@ pub(super) fn write(
                             .ok()
                             .map(|i| axon_of_row[i]);
                         let (k, a) = (r.key.class, r.key.source);
-                        match mem.push_row(cl.format, exp, syns) {
+                        let coding = best_coding(mem.word_bits(), &cl.format, max_delta, syns);
+                        match mem.push_row_coded(cl.format, coding, exp, syns) {
                             Ok(axon) if Some(axon) == expected => {
                                 let core = core_of_bin[bin];
                                 o.fan.push((r.source_key, AxonTarget { core, axon }));

@@ -13,7 +13,7 @@
 
 use crate::context::{Compilation, Partition, SharedBlock};
 use crate::conv::{Conv, Layout};
-use amine_chip::synapse::SynapseMemory;
+use amine_chip::synapse::{self as syn, TargetCoding};
 use std::collections::HashSet;
 
 /// One shared convolution as the packer sees it.
@@ -275,7 +275,12 @@ pub fn usage(c: &Compilation, part: &Partition) -> Vec<(u64, u64, u64)> {
         for list in &layout.lists {
             for ci in 0..conv.input.0 {
                 conv.list_row(list, ci, blk.channels, &mut row);
-                o.1 += SynapseMemory::row_bits(core.word_bits, &format, row.len() as u32);
+                o.1 += syn::row_bits(
+                    core.word_bits,
+                    &format,
+                    TargetCoding::Sparse,
+                    row.len() as u32,
+                );
             }
         }
     }
