@@ -76,6 +76,41 @@ fn bad_template_and_rules_options_fail_cleanly() {
             vec!["template", "dfa", "--complement", "on", "-o", p],
             "--complement is not an option of `amine template dfa`",
         ),
+        // Nor are they Error Diffusion's or e-prop's.
+        (
+            vec!["template", "ed", "--beta", "8", "-o", p],
+            "--beta is not an option of `amine template ed`",
+        ),
+        (
+            vec![
+                "template",
+                "ed",
+                "--routing",
+                "modulo",
+                "--rate",
+                "0.5",
+                "-o",
+                p,
+            ],
+            "--rate is not an option of `amine template ed`",
+        ),
+        (
+            vec!["template", "ed", "--context-mean", "0.2", "-o", p],
+            "--context-mean is not an option of `amine template ed`",
+        ),
+        (
+            vec![
+                "template",
+                "eprop",
+                "--task",
+                "cue-accumulation",
+                "--readout",
+                "sum",
+                "-o",
+                p,
+            ],
+            "--readout is not an option of `amine template eprop`",
+        ),
         (
             vec!["template", "sigprop", "--condition", "full", "-o", p],
             "--condition is not an option of `amine template sigprop`",

@@ -49,6 +49,28 @@ fn refuse_others(a: &TemplateArgs, kind: &str, takes: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Refuse, naming it, an option only the feed-forward templates (dfa, sigprop) take:
+/// `amine template ed` and `amine template eprop` would otherwise ignore it silently.
+pub(crate) fn refuse_feedforward_only(a: &TemplateArgs, kind: &str) -> Result<()> {
+    const FEEDFORWARD_ONLY: [&str; 8] = [
+        "--rate",
+        "--beta",
+        "--context-mean",
+        "--contexts",
+        "--complement",
+        "--rate-decay",
+        "--readout",
+        "--chip",
+    ];
+    if let Some((flag, _)) = given(a)
+        .into_iter()
+        .find(|(flag, given)| *given && FEEDFORWARD_ONLY.contains(flag))
+    {
+        bail!("{flag} is not an option of `amine template {kind}` (it is for dfa or sigprop)");
+    }
+    Ok(())
+}
+
 /// `amine template dfa`: the direct-feedback-alignment network (docs/feedforward-rules.md).
 pub fn template_dfa(a: TemplateArgs) -> Result<()> {
     refuse_others(&a, "dfa", &["--inputs", "--classes", "--hidden", "--rate"])?;

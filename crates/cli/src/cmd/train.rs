@@ -647,6 +647,7 @@ pub fn template(a: TemplateArgs) -> Result<()> {
 
 /// `amine template eprop --task T --condition C`: the e-prop program of a task.
 fn template_eprop(a: TemplateArgs) -> Result<()> {
+    super::template_ff::refuse_feedforward_only(&a, "eprop")?;
     let ed_only = [
         ("--inputs", a.inputs.is_some()),
         ("--classes", a.classes.is_some()),
@@ -701,6 +702,7 @@ fn template_eprop(a: TemplateArgs) -> Result<()> {
 }
 
 fn template_ed(a: TemplateArgs) -> Result<()> {
+    super::template_ff::refuse_feedforward_only(&a, "ed")?;
     let eprop_only = [("--task", a.task.is_some())]
         .into_iter()
         .chain(template_flags(&a.eprop));
