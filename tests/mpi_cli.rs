@@ -29,6 +29,15 @@ fn mpirun() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Whether `mpirun` is on the PATH; if not, says the test is skipped and why.
+fn mpirun_found() -> bool {
+    let found = mpirun().is_some();
+    if !found {
+        eprintln!("skipped: mpirun is not on the PATH (install openmpi-bin and build with --features mpi)");
+    }
+    found
+}
+
 fn ranks() -> Vec<u32> {
     std::env::var("AMINE_MPI_RANKS")
         .unwrap_or_else(|_| "2 4".into())
@@ -103,10 +112,9 @@ fn s(p: &Path) -> &str {
 
 #[test]
 fn reports_over_ranks_are_the_single_process_report_byte_for_byte() {
-    let Some(_) = mpirun() else {
-        eprintln!("skipped: mpirun is not on the PATH (install openmpi-bin and build with --features mpi)");
+    if !mpirun_found() {
         return;
-    };
+    }
     let dir = tempfile::tempdir().unwrap();
     let quad = dir.path().join("quad.ron");
     std::fs::write(&quad, QUAD).unwrap();
@@ -179,10 +187,9 @@ fn reports_over_ranks_are_the_single_process_report_byte_for_byte() {
 
 #[test]
 fn bad_input_ends_every_rank_non_zero_with_one_message() {
-    let Some(_) = mpirun() else {
-        eprintln!("skipped: mpirun is not on the PATH (install openmpi-bin and build with --features mpi)");
+    if !mpirun_found() {
         return;
-    };
+    }
     let dir = tempfile::tempdir().unwrap();
     let quad = dir.path().join("quad.ron");
     std::fs::write(&quad, QUAD).unwrap();

@@ -5,7 +5,6 @@
 mod common;
 use amine_chip::config::ChipConfig;
 use amine_chip::image::ChipImage;
-use amine_chip::system::SystemConfig;
 use amine_chip::system_layout::SystemLayout;
 use amine_sim::{Exchange, RunOutcome, RunReport, SimOptions, SimState, Simulator, Timing};
 use std::sync::{Arc, Barrier, Mutex};
@@ -55,19 +54,6 @@ impl Exchange for Threads {
             Vec::new()
         }
     }
-}
-
-/// A chain of `chips` tiny chips (links of 20 ns, 50 + 10 pJ, 4 Gbit/s).
-fn chain(chips: u32) -> (ChipConfig, SystemLayout) {
-    let links: Vec<String> = (1..chips).map(|c| format!("({}, {c})", c - 1)).collect();
-    let text = format!(
-        "System(name: \"chain\", chip: \"tiny\", topology: Links(chips: {chips}, links: [{}]), \
-         link: (latency_ns: 20.0, energy_pj_per_packet: 50.0, energy_pj_per_flit: 10.0, \
-         flit_bits: 32, bandwidth_gbit_s: 4.0))",
-        links.join(", ")
-    );
-    let sys = SystemConfig::from_ron(&text, "chain.ron").unwrap();
-    sys.virtual_chip(&common::tiny()).unwrap()
 }
 
 fn options(timing: Timing, threads: usize) -> SimOptions {
@@ -132,7 +118,7 @@ fn split(
 
 #[test]
 fn rank_zero_holds_the_single_process_run_for_1_to_4_ranks() {
-    let (chip, layout) = chain(4);
+    let (chip, layout) = common::chain(4);
     let image = common::random_network_on(chip.clone(), 7, true, true);
     for timing in [Timing::Analytic, Timing::Cycle] {
         let (s1, o1, r1) = whole(&chip, &image, &layout, timing);
@@ -149,7 +135,7 @@ fn rank_zero_holds_the_single_process_run_for_1_to_4_ranks() {
 
 #[test]
 fn more_ranks_than_chips_and_a_run_without_a_system_are_refused() {
-    let (chip, layout) = chain(2);
+    let (chip, layout) = common::chain(2);
     let image = common::random_network_on(chip.clone(), 3, false, false);
     let mut world = Threads::world(3);
     let ex = world.swap_remove(0);

@@ -4,23 +4,8 @@
 mod common;
 use amine_chip::config::{ChipConfig, NeuronModelKind};
 use amine_chip::image::ChipImage;
-use amine_chip::system::SystemConfig;
 use amine_chip::system_layout::SystemLayout;
 use amine_sim::{RunReport, SimOptions, SimState, Simulator, Timing};
-
-/// A chain of `chips` tiny chips; links of 20 ns, 50 pJ + 10 pJ per flit, 32-bit flits
-/// at 4 Gbit/s (8 ns a flit): at tiny's 1 GHz, 20 cycles and 8 cycles per flit.
-pub fn chain(chips: u32) -> (ChipConfig, SystemLayout) {
-    let links: Vec<String> = (1..chips).map(|c| format!("({}, {c})", c - 1)).collect();
-    let text = format!(
-        "System(name: \"chain\", chip: \"tiny\", topology: Links(chips: {chips}, links: [{}]), \
-         link: (latency_ns: 20.0, energy_pj_per_packet: 50.0, energy_pj_per_flit: 10.0, \
-         flit_bits: 32, bandwidth_gbit_s: 4.0))",
-        links.join(", ")
-    );
-    let sys = SystemConfig::from_ron(&text, "chain.ron").unwrap();
-    sys.virtual_chip(&common::tiny()).unwrap()
-}
 
 fn run(
     chip: &ChipConfig,
@@ -46,7 +31,7 @@ fn run(
 
 #[test]
 fn a_one_chip_system_runs_exactly_like_its_chip() {
-    let (chip, layout) = chain(1);
+    let (chip, layout) = common::chain(1);
     assert_eq!(chip, common::tiny());
     for seed in [1, 2] {
         let image = common::random_network(seed, true, seed == 2);
@@ -95,7 +80,7 @@ fn two_chip_image(chip: &ChipConfig) -> ChipImage {
 
 #[test]
 fn two_chips_count_link_traffic_energy_and_queueing_exactly() {
-    let (chip, layout) = chain(2);
+    let (chip, layout) = common::chain(2);
     assert_eq!((chip.mesh.tiles_x, chip.mesh.tiles_y), (4, 2));
     let image = two_chip_image(&chip);
     let steps = 50u64;
@@ -156,8 +141,8 @@ fn two_chips_count_link_traffic_energy_and_queueing_exactly() {
 
 #[test]
 fn a_system_that_does_not_lay_out_the_chip_is_refused() {
-    let (chip, _) = chain(2);
-    let (_, three) = chain(3);
+    let (chip, _) = common::chain(2);
+    let (_, three) = common::chain(3);
     let image = two_chip_image(&chip);
     let sim = Simulator::new(&chip, &image, SimOptions::default()).unwrap();
     let e = sim.with_system(three).unwrap_err().to_string();

@@ -398,3 +398,17 @@ pub fn random_network_on(chip: ChipConfig, seed: u64, delays: bool, graded: bool
 fn b_len(b: &Builder, core: u32) -> u32 {
     b.cores.get(&core).map_or(0, |c| c.comps.len() as u32)
 }
+
+/// A chain of `chips` tiny chips; links of 20 ns, 50 pJ + 10 pJ per flit, 32-bit flits
+/// at 4 Gbit/s (8 ns a flit): at tiny's 1 GHz, 20 cycles and 8 cycles per flit.
+pub fn chain(chips: u32) -> (ChipConfig, amine_chip::system_layout::SystemLayout) {
+    let links: Vec<String> = (1..chips).map(|c| format!("({}, {c})", c - 1)).collect();
+    let text = format!(
+        "System(name: \"chain\", chip: \"tiny\", topology: Links(chips: {chips}, links: [{}]), \
+         link: (latency_ns: 20.0, energy_pj_per_packet: 50.0, energy_pj_per_flit: 10.0, \
+         flit_bits: 32, bandwidth_gbit_s: 4.0))",
+        links.join(", ")
+    );
+    let sys = amine_chip::system::SystemConfig::from_ron(&text, "chain.ron").unwrap();
+    sys.virtual_chip(&tiny()).unwrap()
+}
