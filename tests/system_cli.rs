@@ -82,6 +82,37 @@ fn an_image_compiled_over_kapoho_bay_runs_over_its_links() {
 }
 
 #[test]
+fn a_chip_with_no_cores_reports_zero_energy_not_minus_zero() {
+    // balanced fits one chip of kapoho-bay: chip 1 holds no core and sends nothing.
+    let out = amine(&[
+        "run",
+        "programs/balanced.ron",
+        "--system",
+        "kapoho-bay",
+        "--steps",
+        "5",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    assert!(!summary.contains("-0.0"), "{summary}");
+    let r = json(&amine(&[
+        "run",
+        "programs/balanced.ron",
+        "--system",
+        "kapoho-bay",
+        "--steps",
+        "5",
+        "--json",
+    ]));
+    let chip1 = &r["system"]["per_chip"][1];
+    assert_eq!(chip1["cores"], 0, "{chip1}");
+    for field in ["dynamic_pj", "links_out_pj"] {
+        let v = chip1[field].as_f64().unwrap();
+        assert!(v == 0.0 && v.is_sign_positive(), "{field}: {v}");
+    }
+}
+
+#[test]
 fn a_one_chip_system_reports_exactly_what_its_chip_does() {
     let dir = tempfile::tempdir().unwrap();
     let one = dir.path().join("one.ron");

@@ -104,12 +104,13 @@ pub(crate) fn build(
             ChipRun {
                 chip,
                 cores: mine.len() as u32,
-                dynamic_pj: mine.iter().map(|e| e.total_pj).sum(),
-                links_out_pj: per_link
-                    .iter()
-                    .filter(|l| l.from == chip)
-                    .map(|l| l.energy_pj)
-                    .sum(),
+                dynamic_pj: total(mine.iter().map(|e| e.total_pj)),
+                links_out_pj: total(
+                    per_link
+                        .iter()
+                        .filter(|l| l.from == chip)
+                        .map(|l| l.energy_pj),
+                ),
                 finish_mean_cycles: mean,
                 finish_max_cycles: max,
                 finish_mean_ns: ns(mean),
@@ -131,6 +132,12 @@ pub(crate) fn build(
 }
 
 /// `a / b`, 0 when `b` is 0.
+/// A sum of energies that is `+0.0` when there is nothing to add (`Iterator::sum` over
+/// `f64` starts from `-0.0`, which the report would print as `-0.0 pJ`).
+fn total(it: impl Iterator<Item = f64>) -> f64 {
+    it.fold(0.0, |a, x| a + x)
+}
+
 fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 {
         a / b
