@@ -26,18 +26,18 @@
 //! rayon's pool (see `par`): one persistent pool, no threads started per step.
 
 mod rate;
+mod step;
 
 use crate::energy::Counts;
 use crate::error::{Error, ErrorKind};
 use crate::inputs::ExternalSpikes;
-use crate::kernels::{deliver, update_neurons, NeuronOut};
+use crate::kernels::NeuronOut;
 use crate::links::SystemSim;
-use crate::options::{SimOptions, Timing};
-use crate::par;
+use crate::options::SimOptions;
 use crate::power::Powered;
 use crate::ranks::{Exchange, Ranks};
 use crate::record::{LatencyStats, Recorder};
-use crate::spike_out::{self, CoreOut, Sender};
+use crate::spike_out::CoreOut;
 use crate::state::{CoreState, SimState};
 use crate::tables::Tables;
 use crate::timing::{analytic, cycle, Geometry, Packet};
@@ -45,7 +45,6 @@ use amine_chip::config::ChipConfig;
 use amine_chip::image::{ChipImage, InputSource};
 use amine_chip::modgrid::ModGrid;
 use amine_chip::neuron::graded::payload_max;
-use amine_chip::neuron::NeuronParams;
 use amine_chip::synapse::SignMode;
 use amine_chip::system_layout::SystemLayout;
 use serde::{Deserialize, Serialize};
@@ -641,262 +640,6 @@ impl Simulator {
             .iter()
             .enumerate()
             .flat_map(|(k, o)| o.emits.iter().map(move |e| (k, e.comp, e.payload)))
-    }
-
-    /// Advance `state` by one step. `state` must come from this simulator's
-    /// [`Simulator::initial_state`] (or be a clone of one that did).
-    pub fn step(&mut self, state: &mut SimState) -> StepTiming {
-        let t = state.step;
-        let tables = &self.tables;
-        let slots = tables.slots;
-        let costs = &self.config.costs;
-        let sc = &mut self.scratch;
-        let threads = self.options.threads;
-        // A split run: cores of other ranks are skipped (their outputs arrive in the
-        // exchange); rank 0 runs the ports and the timing.
-        let (mut comm, owned) = match &mut self.ranks {
-            Some(Ranks { comm, owned }) => (Some(comm), Some(owned.as_slice())),
-            None => (None, None),
-        };
-        let mine = |k: usize| owned.is_none_or(|o| o[k]);
-        let rank0 = comm.as_ref().is_none_or(|c| c.rank == 0);
-
-        // 1–2. Neuron update, then each core's spike out, cores in parallel; meanwhile
-        // the input ports draw and send (their packets come first in the list).
-        let slot = t as usize & (slots - 1);
-        let sender = Sender {
-            geo: self.geo,
-            spike_out: costs.spike_out.cycles,
-            spike_flits: self.config.router.spike_packet_flits,
-            graded_flits: self.config.router.graded_packet_flits,
-        };
-        let geo = self.geo;
-        let cores = tables.cores.len();
-        let external = &self.external;
-        let (inputs, pending) = (&mut state.inputs, &mut state.host.pending);
-        let (packets, port_scratch) = (&mut sc.packets, &mut sc.port_scratch);
-        let mut ports = || {
-            packets.clear();
-            for (pi, port) in tables.ports.iter().enumerate().filter(|_| rank0) {
-                spike_out::port(
-                    &sender,
-                    pi,
-                    port,
-                    t,
-                    external,
-                    &mut pending[pi],
-                    (cores + pi) as u32,
-                    threads,
-                    inputs,
-                    port_scratch,
-                    packets,
-                );
-            }
-        };
-        let (core_states, neuron, core_out) = (&mut state.cores, &mut sc.neuron, &mut sc.core_out);
-        let mut cores_out = || {
-            par::zip3(threads, core_states, neuron, core_out, |k, s, n, out| {
-                if !mine(k) {
-                    return;
-                }
-                let tab = &tables.cores[k];
-                update_neurons(tab, s, slot, n);
-                spike_out::core(&sender, costs, k, tab, n, &mut s.counts, out)
-            })
-        };
-        if threads > 1 {
-            rayon::join(ports, cores_out);
-        } else {
-            ports();
-            cores_out();
-        }
-        if let Some(c) = &mut comm {
-            c.exchange(&mut sc.packets, &mut sc.neuron, &mut sc.core_out);
-        }
-        sc.out_end.clear();
-        for out in &sc.core_out {
-            sc.packets.extend_from_slice(&out.packets);
-            sc.out_end.push(out.out_end);
-        }
-
-        // 3. NoC transport and per-core finishing times.
-        sc.finish.clear();
-        sc.finish.extend_from_slice(&sc.out_end);
-        let stall = match self.options.timing {
-            _ if !rank0 => 0,
-            Timing::Analytic => analytic::run(
-                &geo,
-                &sc.packets,
-                &sc.out_end,
-                &mut sc.finish,
-                &mut sc.analytic,
-                threads,
-                &mut sc.link_wait,
-            ),
-            Timing::Cycle => cycle::run(
-                &geo,
-                &sc.packets,
-                &mut sc.finish,
-                &mut sc.cycle,
-                &mut sc.link_wait,
-            ),
-        };
-
-        // 4. Deliver: bucket packets by destination (stable), then cores in parallel.
-        sc.incoming_off.clear();
-        sc.incoming_off.resize(cores + 1, 0);
-        for p in &sc.packets {
-            sc.incoming_off[p.dst as usize + 1] += 1;
-        }
-        for k in 0..cores {
-            sc.incoming_off[k + 1] += sc.incoming_off[k];
-        }
-        sc.fill.clear();
-        sc.fill.extend_from_slice(&sc.incoming_off[..cores]);
-        sc.incoming.clear();
-        sc.incoming.resize(sc.packets.len(), (0, 0));
-        for p in &sc.packets {
-            let f = &mut sc.fill[p.dst as usize];
-            sc.incoming[*f] = (p.axon, p.mult);
-            *f += 1;
-        }
-        let (incoming, off) = (&sc.incoming, &sc.incoming_off);
-        par::zip2(threads, &mut state.cores, &mut sc.units, |k, s, _| {
-            if mine(k) {
-                deliver(&tables.cores[k], s, t, slots, &incoming[off[k]..off[k + 1]])
-            }
-        });
-
-        // 5. Modulator grid (the e-prop engine steps its own, in its window).
-        let mut grid_cycles = 0;
-        if let Some(grid) = state.grid.as_mut().filter(|_| tables.eprop.is_none()) {
-            grid.step();
-            for src in &tables.mod_sources {
-                let emits = &sc.neuron[src.core].emits;
-                if let Ok(i) = emits.binary_search_by_key(&src.compartment, |e| e.comp) {
-                    let payload = emits[i].payload;
-                    let amount = if payload == 0 {
-                        1.0
-                    } else {
-                        let tab = &tables.cores[src.core];
-                        let bits = match &tab.profiles
-                            [tab.profile_of[src.compartment as usize] as usize]
-                        {
-                            NeuronParams::Graded(g) => g.table.payload_bits,
-                            _ => 16,
-                        };
-                        payload as f64 / payload_max(bits) as f64
-                    };
-                    // The verifier checked channel, cell and region; a NaN gain product
-                    // cannot occur (gains are finite), so an error here would only mean
-                    // a skipped injection.
-                    let (w, h) = src.region;
-                    for y in src.cell.1..src.cell.1 + h {
-                        for x in src.cell.0..src.cell.0 + w {
-                            let _ = grid.inject(src.channel, x, y, src.gain * amount);
-                        }
-                    }
-                }
-            }
-            let updates = grid.cell_updates_per_step();
-            state.chip.modulator_cell_update += updates;
-            grid_cycles = updates * costs.modulator_cell_update.cycles;
-        }
-
-        // 5e. The e-prop engine (before the learning phase, which consumes the rows'
-        // arrivals): its core is busy for the engine's cycles.
-        let mut eprop_cycles = None;
-        if let (Some(et), Some(es)) = (&tables.eprop, &mut state.eprop) {
-            let k = et.core;
-            let (cycles, grid) = crate::learning_eprop::step(
-                et,
-                &tables.cores[k],
-                &mut state.cores[k],
-                es,
-                &sc.neuron[k],
-                state.grid.as_mut(),
-                state.host.learning_on,
-                costs,
-                &mut state.chip,
-            );
-            grid_cycles += grid;
-            eprop_cycles = Some((k, cycles));
-        }
-
-        // 6. Learning: traces, and the engine at epoch ends, on each core's own state;
-        // the core is busy for the engine's cycles.
-        let learning_on = state.host.learning_on;
-        let learning_ran = !tables.learning.is_empty() && learning_on;
-        if !learning_ran {
-            sc.learn_cycles.fill(0);
-        }
-        if learning_ran {
-            let grid = state.grid.as_ref();
-            let neuron = &sc.neuron;
-            let mod_frac = tables.modulator_frac;
-            par::zip2(
-                threads,
-                &mut state.cores,
-                &mut sc.learn_cycles,
-                |k, s, cycles| {
-                    if !mine(k) {
-                        *cycles = 0;
-                        return;
-                    }
-                    *cycles = crate::learning::learn(
-                        &tables.cores[k],
-                        &tables.learning,
-                        s,
-                        &neuron[k],
-                        grid,
-                        mod_frac,
-                        t,
-                        costs,
-                    )
-                },
-            );
-        }
-        if let (true, Some(c)) = (learning_ran, &mut comm) {
-            c.gather_cycles(&mut sc.learn_cycles);
-        }
-        if let Some((k, c)) = eprop_cycles {
-            sc.learn_cycles[k] += c;
-        }
-        for (f, c) in sc.finish.iter_mut().zip(&sc.learn_cycles) {
-            *f += c;
-        }
-
-        // 7. Barrier.
-        let barrier = costs.barrier.for_tiles(tables.tiles_in_use).cycles;
-        let (critical, last) =
-            sc.finish
-                .iter()
-                .enumerate()
-                .fold((None, 0u64), |(bk, bv), (k, &f)| {
-                    if bk.is_none() || f > bv {
-                        (Some(k), f)
-                    } else {
-                        (bk, bv)
-                    }
-                });
-        let cycles = last + grid_cycles + barrier;
-        if let (Some(sys), Some(c), true) = (&mut self.system, &mut state.system, rank0) {
-            sys.account(&geo, &sc.packets, &mut sc.link_wait, &sc.finish, c);
-        }
-        let learning = critical.map_or(0, |k| sc.learn_cycles[k]);
-        state.chip.learning_cycles += learning;
-        state.chip.barriers += 1;
-        state.chip.cycles += cycles;
-        state.chip.stall_cycles += stall;
-        state.chip.packets += sc.packets.len() as u64;
-        state.step += 1;
-        StepTiming {
-            cycles,
-            critical_core: critical.map(|k| tables.cores[k].id),
-            stall,
-            packets: sc.packets.len() as u64,
-            learning,
-        }
     }
 
     /// Run `options.steps` steps from `state`, recording what `options.record` asks for.

@@ -1,0 +1,328 @@
+//! [`Simulator::step`]: one step as its phases, in the order the `engine` module
+//! documents. Each phase is a method that borrows only what it needs.
+
+use super::{Simulator, StepTiming};
+use crate::kernels::{deliver, update_neurons};
+use crate::options::Timing;
+use crate::par;
+use crate::ranks::{Comm, Ranks};
+use crate::spike_out::{self, Sender};
+use crate::state::SimState;
+use crate::timing::{analytic, cycle};
+use amine_chip::neuron::graded::payload_max;
+use amine_chip::neuron::NeuronParams;
+
+/// A split run's transport and the cores this process runs (`None`: one process, it
+/// runs every core).
+fn split(ranks: &mut Option<Ranks>) -> (Option<&mut Comm>, Option<&[bool]>) {
+    match ranks {
+        Some(Ranks { comm, owned }) => (Some(comm), Some(owned.as_slice())),
+        None => (None, None),
+    }
+}
+
+/// Whether this process runs the ports and the timing (rank 0, or the only process).
+fn is_rank0(ranks: &Option<Ranks>) -> bool {
+    ranks.as_ref().is_none_or(|r| r.comm.rank == 0)
+}
+
+impl Simulator {
+    /// Advance `state` by one step. `state` must come from this simulator's
+    /// [`Simulator::initial_state`] (or be a clone of one that did).
+    pub fn step(&mut self, state: &mut SimState) -> StepTiming {
+        self.neurons_and_spike_out(state);
+        let stall = self.transport();
+        self.deliver_packets(state);
+        let mut grid_cycles = self.modulator_grid(state);
+        let eprop = self.eprop_engine(state, &mut grid_cycles);
+        self.learning(state, eprop);
+        self.barrier(state, grid_cycles, stall)
+    }
+
+    /// Phases 1–2: neuron update, then each core's spike out, cores in parallel; meanwhile the
+    /// input ports draw and send (their packets come first in the list). A split run
+    /// then exchanges every core's outputs, so each rank holds them all.
+    fn neurons_and_spike_out(&mut self, state: &mut SimState) {
+        let t = state.step;
+        let tables = &self.tables;
+        let costs = &self.config.costs;
+        let sc = &mut self.scratch;
+        let threads = self.options.threads;
+        let rank0 = is_rank0(&self.ranks);
+        let (comm, owned) = split(&mut self.ranks);
+        let mine = |k: usize| owned.is_none_or(|o| o[k]);
+        let slot = t as usize & (tables.slots - 1);
+        let sender = Sender {
+            geo: self.geo,
+            spike_out: costs.spike_out.cycles,
+            spike_flits: self.config.router.spike_packet_flits,
+            graded_flits: self.config.router.graded_packet_flits,
+        };
+        let cores = tables.cores.len();
+        let external = &self.external;
+        let (inputs, pending) = (&mut state.inputs, &mut state.host.pending);
+        let (packets, port_scratch) = (&mut sc.packets, &mut sc.port_scratch);
+        let mut ports = || {
+            packets.clear();
+            for (pi, port) in tables.ports.iter().enumerate().filter(|_| rank0) {
+                spike_out::port(
+                    &sender,
+                    pi,
+                    port,
+                    t,
+                    external,
+                    &mut pending[pi],
+                    (cores + pi) as u32,
+                    threads,
+                    inputs,
+                    port_scratch,
+                    packets,
+                );
+            }
+        };
+        let (core_states, neuron, core_out) = (&mut state.cores, &mut sc.neuron, &mut sc.core_out);
+        let mut cores_out = || {
+            par::zip3(threads, core_states, neuron, core_out, |k, s, n, out| {
+                if !mine(k) {
+                    return;
+                }
+                let tab = &tables.cores[k];
+                update_neurons(tab, s, slot, n);
+                spike_out::core(&sender, costs, k, tab, n, &mut s.counts, out)
+            })
+        };
+        if threads > 1 {
+            rayon::join(ports, cores_out);
+        } else {
+            ports();
+            cores_out();
+        }
+        if let Some(c) = comm {
+            c.exchange(&mut sc.packets, &mut sc.neuron, &mut sc.core_out);
+        }
+        sc.out_end.clear();
+        for out in &sc.core_out {
+            sc.packets.extend_from_slice(&out.packets);
+            sc.out_end.push(out.out_end);
+        }
+    }
+
+    /// Phase 3: NoC transport and per-core finishing times (rank 0 only); returns the stall
+    /// cycles.
+    fn transport(&mut self) -> u64 {
+        let sc = &mut self.scratch;
+        sc.finish.clear();
+        sc.finish.extend_from_slice(&sc.out_end);
+        match self.options.timing {
+            _ if !is_rank0(&self.ranks) => 0,
+            Timing::Analytic => analytic::run(
+                &self.geo,
+                &sc.packets,
+                &sc.out_end,
+                &mut sc.finish,
+                &mut sc.analytic,
+                self.options.threads,
+                &mut sc.link_wait,
+            ),
+            Timing::Cycle => cycle::run(
+                &self.geo,
+                &sc.packets,
+                &mut sc.finish,
+                &mut sc.cycle,
+                &mut sc.link_wait,
+            ),
+        }
+    }
+
+    /// Phase 4, delivery: bucket packets by destination (stable), then cores in parallel.
+    fn deliver_packets(&mut self, state: &mut SimState) {
+        let (t, tables, sc) = (state.step, &self.tables, &mut self.scratch);
+        let (slots, cores) = (tables.slots, tables.cores.len());
+        let (_, owned) = split(&mut self.ranks);
+        let mine = |k: usize| owned.is_none_or(|o| o[k]);
+        sc.incoming_off.clear();
+        sc.incoming_off.resize(cores + 1, 0);
+        for p in &sc.packets {
+            sc.incoming_off[p.dst as usize + 1] += 1;
+        }
+        for k in 0..cores {
+            sc.incoming_off[k + 1] += sc.incoming_off[k];
+        }
+        sc.fill.clear();
+        sc.fill.extend_from_slice(&sc.incoming_off[..cores]);
+        sc.incoming.clear();
+        sc.incoming.resize(sc.packets.len(), (0, 0));
+        for p in &sc.packets {
+            let f = &mut sc.fill[p.dst as usize];
+            sc.incoming[*f] = (p.axon, p.mult);
+            *f += 1;
+        }
+        let (incoming, off) = (&sc.incoming, &sc.incoming_off);
+        par::zip2(
+            self.options.threads,
+            &mut state.cores,
+            &mut sc.units,
+            |k, s, _| {
+                if mine(k) {
+                    deliver(&tables.cores[k], s, t, slots, &incoming[off[k]..off[k + 1]])
+                }
+            },
+        );
+    }
+
+    /// Phase 5, the modulator grid: step, then inject the sources' outputs (the e-prop engine
+    /// steps its own, in its window). Returns the grid's cycles.
+    fn modulator_grid(&mut self, state: &mut SimState) -> u64 {
+        let (tables, sc) = (&self.tables, &self.scratch);
+        let Some(grid) = state.grid.as_mut().filter(|_| tables.eprop.is_none()) else {
+            return 0;
+        };
+        grid.step();
+        for src in &tables.mod_sources {
+            let emits = &sc.neuron[src.core].emits;
+            let Ok(i) = emits.binary_search_by_key(&src.compartment, |e| e.comp) else {
+                continue;
+            };
+            let payload = emits[i].payload;
+            let amount = if payload == 0 {
+                1.0
+            } else {
+                let tab = &tables.cores[src.core];
+                let bits = match &tab.profiles[tab.profile_of[src.compartment as usize] as usize] {
+                    NeuronParams::Graded(g) => g.table.payload_bits,
+                    _ => 16,
+                };
+                payload as f64 / payload_max(bits) as f64
+            };
+            // The verifier checked channel, cell and region; a NaN gain product cannot
+            // occur (gains are finite), so an error here would only mean a skipped
+            // injection.
+            let (w, h) = src.region;
+            for y in src.cell.1..src.cell.1 + h {
+                for x in src.cell.0..src.cell.0 + w {
+                    let _ = grid.inject(src.channel, x, y, src.gain * amount);
+                }
+            }
+        }
+        let updates = grid.cell_updates_per_step();
+        state.chip.modulator_cell_update += updates;
+        updates * self.config.costs.modulator_cell_update.cycles
+    }
+
+    /// Phase 5e: the e-prop engine (before the learning phase, which consumes the rows'
+    /// arrivals): returns its core and cycles, and adds the grid's to `grid_cycles`.
+    fn eprop_engine(
+        &mut self,
+        state: &mut SimState,
+        grid_cycles: &mut u64,
+    ) -> Option<(usize, u64)> {
+        let tables = &self.tables;
+        let (Some(et), Some(es)) = (&tables.eprop, &mut state.eprop) else {
+            return None;
+        };
+        let k = et.core;
+        let (cycles, grid) = crate::learning_eprop::step(
+            et,
+            &tables.cores[k],
+            &mut state.cores[k],
+            es,
+            &self.scratch.neuron[k],
+            state.grid.as_mut(),
+            state.host.learning_on,
+            &self.config.costs,
+            &mut state.chip,
+        );
+        *grid_cycles += grid;
+        Some((k, cycles))
+    }
+
+    /// Phase 6, learning: traces, and the engine at epoch ends, on each core's own state; the
+    /// core is busy for the engine's cycles (and the e-prop engine's core for its own).
+    fn learning(&mut self, state: &mut SimState, eprop: Option<(usize, u64)>) {
+        let (t, tables, sc) = (state.step, &self.tables, &mut self.scratch);
+        let costs = &self.config.costs;
+        let (comm, owned) = split(&mut self.ranks);
+        let mine = |k: usize| owned.is_none_or(|o| o[k]);
+        let learning_ran = !tables.learning.is_empty() && state.host.learning_on;
+        if learning_ran {
+            let grid = state.grid.as_ref();
+            let neuron = &sc.neuron;
+            let mod_frac = tables.modulator_frac;
+            par::zip2(
+                self.options.threads,
+                &mut state.cores,
+                &mut sc.learn_cycles,
+                |k, s, cycles| {
+                    if !mine(k) {
+                        *cycles = 0;
+                        return;
+                    }
+                    *cycles = crate::learning::learn(
+                        &tables.cores[k],
+                        &tables.learning,
+                        s,
+                        &neuron[k],
+                        grid,
+                        mod_frac,
+                        t,
+                        costs,
+                    )
+                },
+            );
+            if let Some(c) = comm {
+                c.gather_cycles(&mut sc.learn_cycles);
+            }
+        } else {
+            sc.learn_cycles.fill(0);
+        }
+        if let Some((k, c)) = eprop {
+            sc.learn_cycles[k] += c;
+        }
+        for (f, c) in sc.finish.iter_mut().zip(&sc.learn_cycles) {
+            *f += c;
+        }
+    }
+
+    /// Phase 7, the barrier: the step's latency is the last core's finish, plus the grid's
+    /// cycles, plus the barrier over the tiles in use; then the links' accounting and
+    /// the chip's counters.
+    fn barrier(&mut self, state: &mut SimState, grid_cycles: u64, stall: u64) -> StepTiming {
+        let (tables, sc) = (&self.tables, &mut self.scratch);
+        let barrier = self
+            .config
+            .costs
+            .barrier
+            .for_tiles(tables.tiles_in_use)
+            .cycles;
+        let (critical, last) =
+            sc.finish
+                .iter()
+                .enumerate()
+                .fold((None, 0u64), |(bk, bv), (k, &f)| {
+                    if bk.is_none() || f > bv {
+                        (Some(k), f)
+                    } else {
+                        (bk, bv)
+                    }
+                });
+        let cycles = last + grid_cycles + barrier;
+        let rank0 = is_rank0(&self.ranks);
+        if let (Some(sys), Some(c), true) = (&mut self.system, &mut state.system, rank0) {
+            sys.account(&self.geo, &sc.packets, &mut sc.link_wait, &sc.finish, c);
+        }
+        let learning = critical.map_or(0, |k| sc.learn_cycles[k]);
+        state.chip.learning_cycles += learning;
+        state.chip.barriers += 1;
+        state.chip.cycles += cycles;
+        state.chip.stall_cycles += stall;
+        state.chip.packets += sc.packets.len() as u64;
+        state.step += 1;
+        StepTiming {
+            cycles,
+            critical_core: critical.map(|k| tables.cores[k].id),
+            stall,
+            packets: sc.packets.len() as u64,
+            learning,
+        }
+    }
+}
