@@ -51,6 +51,10 @@ pub enum Command {
         /// e.g. `--set costs.synaptic_op.energy_pj=47.2 --set core.weight_bits=[1,2,4,8]`.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
+        /// Worker threads for the compiler's parallel passes (the image does not depend
+        /// on it).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
         #[command(flatten)]
         mapping: MappingArgs,
     },

@@ -54,6 +54,7 @@ fn main() -> ExitCode {
 /// simulator runs on it, and with one worker everything runs on it inline.
 fn in_pool(cli: args::Cli) -> anyhow::Result<()> {
     let threads = match &cli.command {
+        args::Command::Compile { threads, .. } => *threads,
         args::Command::Run(a) => a.threads,
         args::Command::Train(a) => a.threads,
         args::Command::Sweep(a) => a.threads,
@@ -81,6 +82,7 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
             dt,
             set,
             mapping,
+            threads: _,
         } => cmd::compile::run(
             &program,
             cmd::compile::Target::from_args(chip.as_deref(), system.as_deref())?,

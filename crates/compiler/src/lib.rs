@@ -59,8 +59,9 @@ pub struct Compiled {
     pub report: CompileReport,
     /// The context with every pass's analysis (for audits and tools).
     pub compilation: Compilation,
-    /// Wall time of each pass after parsing, in order (kept out of the report, which is
-    /// deterministic).
+    /// Wall time of each step, in order: `parse` (when the compiler parsed the text),
+    /// each pass, then `verify` (the verifier between passes, summed) and `report`.
+    /// Measured for `--timings`; kept out of the report, which is deterministic.
     pub pass_times: Vec<(&'static str, std::time::Duration)>,
 }
 
@@ -115,10 +116,23 @@ pub fn compile_str_on_system(
 ) -> Result<Compiled, Error> {
     chip.validate()?;
     let (virtual_chip, layout) = system.virtual_chip(chip)?;
+    let start = std::time::Instant::now();
     let mut c = passes::parse::run(text, origin, base_dir, virtual_chip)?;
+    let parsed = start.elapsed();
     c.program.mapping.merge(hints);
     c.system = Some(layout);
-    compile(c)
+    with_parse_time(compile(c), parsed)
+}
+
+/// `compiled` with the time parsing took as its first step.
+fn with_parse_time(
+    compiled: Result<Compiled, Error>,
+    parsed: std::time::Duration,
+) -> Result<Compiled, Error> {
+    compiled.map(|mut c| {
+        c.pass_times.insert(0, ("parse", parsed));
+        c
+    })
 }
 
 fn read_program(path: &Path) -> Result<String, Error> {
@@ -148,9 +162,11 @@ pub fn compile_str_with(
     hints: MappingHints,
 ) -> Result<Compiled, Error> {
     chip.validate()?;
+    let start = std::time::Instant::now();
     let mut c = passes::parse::run(text, origin, base_dir, chip.clone())?;
+    let parsed = start.elapsed();
     c.program.mapping.merge(hints);
-    compile(c)
+    with_parse_time(compile(c), parsed)
 }
 
 /// Compile an already parsed program.
@@ -171,7 +187,7 @@ pub fn compile_program(
 
 /// Run every pass after parsing, with the verifier between passes.
 pub fn compile(mut c: Compilation) -> Result<Compiled, Error> {
-    let mut t = Vec::new();
+    let mut t = Times::default();
     pass(&mut c, &mut t, "validate", passes::validate::run)?;
     pass(&mut c, &mut t, "sigprop", passes::sigprop::run)?;
     pass(&mut c, &mut t, "expand", passes::expand::run)?;
@@ -185,7 +201,12 @@ pub fn compile(mut c: Compilation) -> Result<Compiled, Error> {
         .image
         .take()
         .ok_or_else(|| Error::internal("emit", vec!["no image".into()]))?;
+    let start = std::time::Instant::now();
     let report = report::build(&c, &image);
+    let verify = t.verify;
+    let mut t = t.passes;
+    t.push(("verify", verify));
+    t.push(("report", start.elapsed()));
     Ok(Compiled {
         image,
         report,
@@ -194,17 +215,26 @@ pub fn compile(mut c: Compilation) -> Result<Compiled, Error> {
     })
 }
 
+/// Wall times of the passes, and of the verifier summed over them.
+#[derive(Default)]
+struct Times {
+    passes: Vec<(&'static str, std::time::Duration)>,
+    verify: std::time::Duration,
+}
+
 /// Run one pass, then the verifier; a verifier finding is an internal error.
 fn pass(
     c: &mut Compilation,
-    times: &mut Vec<(&'static str, std::time::Duration)>,
+    times: &mut Times,
     name: &'static str,
     run: fn(&mut Compilation) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let start = std::time::Instant::now();
     run(c)?;
-    times.push((name, start.elapsed()));
+    let ran = std::time::Instant::now();
+    times.passes.push((name, ran - start));
     let problems = verify::after(name, c);
+    times.verify += ran.elapsed();
     if problems.is_empty() {
         Ok(())
     } else {

@@ -275,3 +275,30 @@ fn a_corrupt_delta_width_is_reported_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn a_delta_row_past_the_core_is_reported() {
+    // Deltas 0, 2: a valid coding whose second target is past core 1's one compartment.
+    let (config, mut image) = delta_image();
+    let core = &mut image.cores[1];
+    let row = core.synapses.rows()[0];
+    let s: Synapse = core.synapses.row_synapses(0).next().unwrap();
+    let syns = [s, Synapse { target: 2, ..s }];
+    let mut mem = SynapseMemory::new(core.synapses.word_bits(), core.synapses.capacity_bits());
+    let coding = crate::synapse::TargetCoding::Delta { delta_bits: 2 };
+    mem.push_row_coded(row.format, coding, row.exponent, &syns)
+        .unwrap();
+    core.synapses = mem;
+    let problems = image.verify(&config);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.field == "cores[1].synapses.rows[0]"
+                && p.message == "synapse targets compartment 2 of 1"),
+        "{problems:?}"
+    );
+    assert!(
+        !problems.iter().any(|p| p.field.ends_with(".coding")),
+        "{problems:?}"
+    );
+}

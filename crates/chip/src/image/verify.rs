@@ -420,14 +420,13 @@ fn core_problems(
                 "delay or tag field wider than the chip allows".into(),
             );
         }
-        if let Some(m) = delta_row_problem(row, limits, || mem.row_targets(ri as u32)) {
+        // Shared rows hold targets relative to their axons' bases (checked there).
+        let bound = (ri < discrete).then_some(n);
+        let (coding, beyond) = target_problems(row, limits, bound, mem.row_targets(ri as u32));
+        if let Some(m) = coding {
             push(format!("cores[{ci}].synapses.rows[{ri}].coding"), m);
         }
-        // Shared rows hold targets relative to their axons' bases (checked there).
-        if ri >= discrete {
-            continue;
-        }
-        if let Some(t) = mem.row_targets(ri as u32).find(|&t| t as usize >= n) {
+        if let Some(t) = beyond {
             push(
                 format!("cores[{ci}].synapses.rows[{ri}]"),
                 format!("synapse targets compartment {t} of {n}"),
@@ -471,13 +470,49 @@ fn core_problems(
     out
 }
 
-/// What is wrong with a row's target coding, if anything: a delta row needs a chip with
-/// delta rows, `1 ≤ delta_bits ≤ min(index_bits, max_delta_bits)`, and its prefix sums
-/// (the targets) within `index_bits`.
-fn delta_row_problem<I: Iterator<Item = u32>>(
+/// What is wrong with a row's targets, from one pass over them: its coding (see
+/// [`delta_row_problem`]) and, with `bound`, the first target at or past `bound`.
+fn target_problems(
     row: &crate::synapse::Row,
     limits: &crate::config::CoreConfig,
-    targets: impl FnOnce() -> I,
+    bound: Option<usize>,
+    targets: impl Iterator<Item = u32>,
+) -> (Option<String>, Option<u32>) {
+    let mut coding = delta_row_problem(row, limits);
+    let delta = matches!(row.coding, crate::synapse::TargetCoding::Delta { .. });
+    let mut scan_deltas = delta && coding.is_none();
+    if !scan_deltas && bound.is_none() {
+        return (coding, None);
+    }
+    let limit = 1u64 << row.format.index_bits.min(32);
+    let (mut prev, mut beyond) = (0u32, None);
+    for t in targets {
+        // Deltas are unsigned, so the targets never decrease unless the sum wraps.
+        if scan_deltas && (t < prev || t as u64 >= limit) {
+            coding = Some(format!(
+                "delta-coded targets overflow the {}-bit index",
+                row.format.index_bits
+            ));
+            scan_deltas = false;
+        }
+        prev = t;
+        if beyond.is_none() && bound.is_some_and(|n| t as usize >= n) {
+            beyond = Some(t);
+        }
+        if !scan_deltas && (beyond.is_some() || bound.is_none()) {
+            break;
+        }
+    }
+    (coding, beyond)
+}
+
+/// What is wrong with a row's target coding that its header shows, if anything: a
+/// delta row needs a chip with delta rows and `1 ≤ delta_bits ≤ min(index_bits,
+/// max_delta_bits)`; [`target_problems`] checks that its prefix sums (the targets) stay
+/// within `index_bits`.
+fn delta_row_problem(
+    row: &crate::synapse::Row,
+    limits: &crate::config::CoreConfig,
 ) -> Option<String> {
     let crate::synapse::TargetCoding::Delta { delta_bits } = row.coding else {
         return None;
@@ -488,18 +523,6 @@ fn delta_row_problem<I: Iterator<Item = u32>>(
     let max = row.format.index_bits.min(d.max_delta_bits);
     if !(1..=max).contains(&delta_bits) {
         return Some(format!("delta_bits = {delta_bits}: outside 1..={max}"));
-    }
-    let limit = 1u64 << row.format.index_bits.min(32);
-    // Deltas are unsigned, so the targets never decrease unless the sum wraps.
-    let mut prev = 0u32;
-    for t in targets() {
-        if t < prev || t as u64 >= limit {
-            return Some(format!(
-                "delta-coded targets overflow the {}-bit index",
-                row.format.index_bits
-            ));
-        }
-        prev = t;
     }
     None
 }

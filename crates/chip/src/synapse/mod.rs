@@ -42,6 +42,7 @@
 //! bit reads tolerate a corrupt (e.g. hand-edited, deserialized) memory by reading
 //! zeros rather than indexing out of bounds.
 
+#[cfg(test)]
 use bitvec::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -529,6 +530,13 @@ impl SynapseMemory {
     /// Writes the low `width` bits of `value` at memory bit `start`; a no-op where
     /// [`read_word_bits`] would read 0.
     fn write_bits(&mut self, start: u64, width: u32, value: u64) {
+        write_word_bits(&mut self.words, start, width, value);
+    }
+
+    /// Writes through bitvec, as [`write_bits`](Self::write_bits) did before it went
+    /// word-wise; kept as the reference the word-wise writer is tested against.
+    #[cfg(test)]
+    fn write_bits_bitvec(&mut self, start: u64, width: u32, value: u64) {
         if width == 0 || width > 64 {
             return;
         }
@@ -541,6 +549,30 @@ impl SynapseMemory {
         if let Some(b) = self.words.view_bits_mut::<Lsb0>().get_mut(s..e) {
             b.store_le::<u64>(value & mask(width));
         }
+    }
+}
+
+/// Writes the low `width` bits of `value` at memory bit `start` with one or two word
+/// updates, touching no other bit; a no-op where [`read_word_bits`] would read 0.
+#[inline]
+fn write_word_bits(words: &mut [u64], start: u64, width: u32, value: u64) {
+    if width == 0 || width > 64 {
+        return;
+    }
+    match start.checked_add(width as u64) {
+        Some(end) if end <= words.len() as u64 * 64 => {}
+        _ => return,
+    }
+    // In bounds: `end <= len·64` bits, so both indices below exist when used.
+    let w = (start / 64) as usize;
+    let sh = (start % 64) as u32;
+    let m = mask(width);
+    let v = value & m;
+    words[w] = (words[w] & !(m << sh)) | (v << sh);
+    if sh + width > 64 {
+        // sh > 0 here, since width <= 64: the high part goes to the next word.
+        let hi = 64 - sh;
+        words[w + 1] = (words[w + 1] & !(m >> hi)) | (v >> hi);
     }
 }
 

@@ -476,6 +476,25 @@ proptest! {
     }
 
     #[test]
+    fn word_wise_writer_equals_the_bitvec_writer(
+        m in arb_memory(),
+        noise in prop::collection::vec(any::<u64>(), 1..64),
+        writes in prop::collection::vec((0u64..5000, 0u32..70, any::<u64>()), 1..16),
+    ) {
+        // Random contents, then the same writes through both writers, every bit compared.
+        let mut fast = m;
+        for (w, n) in fast.words.iter_mut().zip(noise.iter().cycle()) {
+            *w ^= n;
+        }
+        let mut slow = fast.clone();
+        for &(start, width, value) in &writes {
+            fast.write_bits(start, width, value);
+            slow.write_bits_bitvec(start, width, value);
+            prop_assert_eq!(&fast.words, &slow.words, "write of {} bits at {}", width, start);
+        }
+    }
+
+    #[test]
     fn word_wise_reader_equals_the_bitvec_reader(
         m in arb_memory(),
         noise in prop::collection::vec(any::<u64>(), 0..64),

@@ -27,6 +27,8 @@ pub struct Loaded {
     /// Seconds per step (the program's `dt`; 1 ms for an image).
     pub dt_s: f64,
     pub compile_s: f64,
+    /// The compiler's steps and their wall times (empty for an image).
+    pub pass_times: Vec<(&'static str, Duration)>,
 }
 
 /// Whether RON text is a network program rather than an image: its first token
@@ -55,11 +57,35 @@ pub fn compile(
 ) -> Result<Loaded> {
     let start = Instant::now();
     let compiled = amine_compiler::compile_str_with(text, origin, base, chip, hints)?;
-    Ok(Loaded {
-        image: compiled.image,
-        dt_s: compiled.compilation.program.dt_ms * 1e-3,
-        compile_s: start.elapsed().as_secs_f64(),
-    })
+    Ok(Loaded::compiled(compiled, start))
+}
+
+impl Loaded {
+    /// The image of `compiled`, begun at `start`.
+    pub fn compiled(compiled: amine_compiler::Compiled, start: Instant) -> Loaded {
+        let amine_compiler::Compiled {
+            image,
+            compilation,
+            pass_times,
+            ..
+        } = compiled;
+        Loaded {
+            image,
+            dt_s: compilation.program.dt_ms * 1e-3,
+            compile_s: start.elapsed().as_secs_f64(),
+            pass_times,
+        }
+    }
+
+    /// An image read from a file.
+    fn read(image: ChipImage) -> Loaded {
+        Loaded {
+            image,
+            dt_s: 1e-3,
+            compile_s: 0.0,
+            pass_times: Vec::new(),
+        }
+    }
 }
 
 /// Read a chip image (binary or RON) or compile a program file or, with `dt`, a NIR
@@ -74,11 +100,7 @@ pub fn load(
     if amine_nir::is_nir_path(path) {
         let start = Instant::now();
         let compiled = super::compile::compile_nir(path, chip, dt, hints)?;
-        return Ok(Loaded {
-            image: compiled.image,
-            dt_s: compiled.compilation.program.dt_ms * 1e-3,
-            compile_s: start.elapsed().as_secs_f64(),
-        });
+        return Ok(Loaded::compiled(compiled, start));
     }
     use amine_chip::bounded::{limits, read_text_from, sniff};
     // The first 64 KiB tell a binary image, a program and a RON image apart, so each
@@ -93,11 +115,7 @@ pub fn load(
             );
         }
         let image = ChipImage::read_binary(reader, &origin, cap)?;
-        return Ok(Loaded {
-            image,
-            dt_s: 1e-3,
-            compile_s: 0.0,
-        });
+        return Ok(Loaded::read(image));
     }
     let valid = match std::str::from_utf8(&head) {
         Ok(_) => true,
@@ -130,11 +148,7 @@ pub fn load(
             "{origin} is a compiled image: mapping hints (--hints, --cores, --max-per-core, --place, --colocate) apply when a program or NIR file is compiled"
         )
     } else {
-        Ok(Loaded {
-            image: ChipImage::from_ron(text, &origin)?,
-            dt_s: 1e-3,
-            compile_s: 0.0,
-        })
+        Ok(Loaded::read(ChipImage::from_ron(text, &origin)?))
     }
 }
 
@@ -411,6 +425,14 @@ pub fn run(a: RunArgs) -> Result<()> {
             done.checkpoints.1,
             done.checkpoints.2
         );
+        if !loaded.pass_times.is_empty() {
+            let passes: Vec<String> = loaded
+                .pass_times
+                .iter()
+                .map(|(name, t)| format!("pass_{name}_s={:.6}", t.as_secs_f64()))
+                .collect();
+            errln!("amine-passes: {}", passes.join(" "));
+        }
     }
     Ok(())
 }

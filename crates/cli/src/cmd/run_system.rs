@@ -64,11 +64,7 @@ pub fn load(path: &Path, on: &OnSystem, mapping: &MappingArgs) -> Result<super::
         &on.chip.config,
         mapping.hints()?,
     )?;
-    Ok(super::run::Loaded {
-        image: compiled.image,
-        dt_s: compiled.compilation.program.dt_ms * 1e-3,
-        compile_s: start.elapsed().as_secs_f64(),
-    })
+    Ok(super::run::Loaded::compiled(compiled, start))
 }
 
 /// An image runs on the system (or chip) it was compiled for, or on one of the same

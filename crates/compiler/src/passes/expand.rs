@@ -400,6 +400,12 @@ fn cut(n: u32, m: u32, k: u32) -> u32 {
 }
 
 /// Bernoulli(p) on every pair of `pre × post`, by geometric skipping.
+///
+/// The gap to the next pair is `⌊ln U / ln(1 − p)⌋`, one draw per connected pair (plus
+/// one that ends the block). The floor is the truncation `as u64` (the quotient is never
+/// negative but for −0 or a NaN, which both truncate to 0), and the pair's (row, column)
+/// is carried along instead of divided out of the flat index: the same pairs as the
+/// textbook form, from the same draws, without a division per synapse.
 fn random_block(
     rng: &mut ChaCha8Rng,
     p: f64,
@@ -414,27 +420,39 @@ fn random_block(
         return;
     }
     let log_q = (1.0 - p).ln();
-    let mut idx: u64 = 0;
+    // Flat index `idx` = `row · width + col`, with `col < width`.
+    let (mut idx, mut row, mut col) = (0u64, 0u64, 0u64);
     loop {
         if p < 1.0 {
             // Number of failures before the next success: floor(ln U / ln(1 - p)), U in (0, 1].
             let u: f64 = 1.0 - rng.random::<f64>();
-            let gap = (u.ln() / log_q).floor();
+            let gap = u.ln() / log_q;
+            // `total - idx` is a whole number, so comparing the unfloored gap is the same.
             if gap >= (total - idx) as f64 {
                 return;
             }
-            idx += gap as u64;
+            let skip = gap as u64;
+            idx += skip;
+            col += skip;
+            if col >= width {
+                row += col / width;
+                col %= width;
+            }
         }
         if idx >= total {
             return;
         }
-        let a = a0 + (idx / width) as u32;
-        let t = t0 + (idx % width) as u32;
+        let (a, t) = (a0 + row as u32, t0 + col as u32);
         // Skipping a drawn self-pair is exactly Bernoulli(p) on the other pairs.
         if !(skip_self && a == t) {
             push(a, t);
         }
         idx += 1;
+        col += 1;
+        if col == width {
+            col = 0;
+            row += 1;
+        }
     }
 }
 
@@ -505,6 +523,54 @@ mod tests {
             let row = &t[off[i] as usize..off[i + 1] as usize];
             assert!(row.windows(2).all(|w| w[0] < w[1]));
             assert!(!row.contains(&(i as u32)), "self pair in row {i}");
+        }
+    }
+
+    /// The textbook form: floor of the gap, (row, column) divided out of the flat index.
+    fn reference(p: f64, n: u32, m: u32, skip_self: bool, seed: u64) -> Vec<(u32, u32)> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut out = Vec::new();
+        let log_q = (1.0 - p).ln();
+        let total = n as u64 * m as u64;
+        let mut idx = 0u64;
+        loop {
+            if p < 1.0 {
+                let u: f64 = 1.0 - rng.random::<f64>();
+                let gap = (u.ln() / log_q).floor();
+                if gap >= (total - idx) as f64 {
+                    break;
+                }
+                idx += gap as u64;
+            }
+            if idx >= total {
+                break;
+            }
+            let (a, t) = ((idx / m as u64) as u32, (idx % m as u64) as u32);
+            if !(skip_self && a == t) {
+                out.push((a, t));
+            }
+            idx += 1;
+        }
+        out
+    }
+
+    #[test]
+    fn skipping_matches_the_textbook_form() {
+        for (p, n, m, skip, seed) in [
+            (0.068, 300, 300, true, 3),
+            (0.5, 40, 7, false, 4),
+            (0.001, 2000, 3, false, 5),
+            (0.9, 30, 31, true, 6),
+            (1e-6, 3000, 3000, false, 7),
+        ] {
+            // A block away from the origin (same offset on both sides keeps self-pairs).
+            let o = 11;
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut got = Vec::new();
+            random_block(&mut rng, p, (o, o + n), (o, o + m), skip, |a, t| {
+                got.push((a - o, t - o))
+            });
+            assert_eq!(got, reference(p, n, m, skip, seed), "p = {p}, {n} × {m}");
         }
     }
 

@@ -57,6 +57,11 @@ pub(super) fn write(
     // Each row takes the coding with the fewest bits the chip supports.
     let max_delta = c.chip.core.delta_rows.as_ref().map(|d| d.max_delta_bits);
     let mut of_bin: Vec<Vec<(usize, usize)>> = vec![Vec::new(); memories.len()];
+    // Each bin meets its rows in `part.rows` order (class, then source): a cursor per bin
+    // finds the next one without a search (a search is the fallback).
+    let mut cursors: Vec<usize> = (0..memories.len() as u32)
+        .map(|b| part.rows.partition_point(|x| x.bin < b))
+        .collect();
     for (k, cl) in q.classes.iter().enumerate() {
         let size = c.nodes[cl.source].size;
         for block in (0..size).step_by(BLOCK as usize) {
@@ -67,7 +72,10 @@ pub(super) fn write(
                 .into_par_iter()
                 .map(|a0| {
                     let mut g = Gathered::default();
-                    for a in a0..end.min(a0 + CHUNK) {
+                    let sources = a0..end.min(a0 + CHUNK);
+                    g.syn
+                        .reserve_exact(synapses_of(&net.projections, cl, sources.clone()));
+                    for a in sources {
                         let key = source_key(cl.source, a);
                         gather(&net.projections, part, cl, (k as u32, a, key), &mut g);
                     }
@@ -85,18 +93,22 @@ pub(super) fn write(
             memories
                 .par_iter_mut()
                 .zip(out.par_iter_mut())
+                .zip(cursors.par_iter_mut())
                 .zip(&of_bin)
                 .enumerate()
-                .for_each(|(bin, ((mem, o), list))| {
+                .for_each(|(bin, (((mem, o), cursor), list))| {
                     for &(ci, ri) in list {
                         let (g, r) = (&chunks[ci], &chunks[ci].rows[ri]);
                         let syns = &g.syn[r.start..r.start + r.key.len as usize];
                         let exp = cl.exponents[r.key.source as usize];
-                        let expected = part
-                            .rows
-                            .binary_search(&r.key)
-                            .ok()
-                            .map(|i| axon_of_row[i]);
+                        let found = match part.rows.get(*cursor) {
+                            Some(x) if *x == r.key => Some(*cursor),
+                            _ => part.rows.binary_search(&r.key).ok(),
+                        };
+                        if let Some(i) = found {
+                            *cursor = i + 1;
+                        }
+                        let expected = found.map(|i| axon_of_row[i]);
                         let (k, a) = (r.key.class, r.key.source);
                         let coding = best_coding(mem.word_bits(), &cl.format, max_delta, syns);
                         match mem.push_row_coded(cl.format, coding, exp, syns) {
@@ -119,6 +131,18 @@ pub(super) fn write(
         }
     }
     out
+}
+
+/// How many synapses the (non-empty) `sources` of class `cl` have.
+fn synapses_of(projections: &[Expanded], cl: &RowClass, sources: std::ops::Range<u32>) -> usize {
+    cl.projections
+        .iter()
+        .map(|&p| {
+            let e = &projections[p];
+            let first = e.range(sources.start as usize).start;
+            e.range(sources.end as usize - 1).end.saturating_sub(first)
+        })
+        .sum()
 }
 
 /// Source `a` (fan-out key `source_key`) of class `k`: its synapses from every
