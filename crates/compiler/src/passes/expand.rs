@@ -419,7 +419,14 @@ fn random_block(
     if p <= 0.0 || total == 0 {
         return;
     }
-    let log_q = (1.0 - p).ln();
+    // For a `p` so small that `1 − p` rounds to 1, `ln(1 − p)` would be 0 and every
+    // pair would connect; `ln_1p(−p)` is right there. Elsewhere the textbook form stays,
+    // so the random streams of every other `p` are unchanged.
+    let log_q = if 1.0 - p == 1.0 {
+        (-p).ln_1p()
+    } else {
+        (1.0 - p).ln()
+    };
     // Flat index `idx` = `row · width + col`, with `col < width`.
     let (mut idx, mut row, mut col) = (0u64, 0u64, 0u64);
     loop {
@@ -523,6 +530,15 @@ mod tests {
             let row = &t[off[i] as usize..off[i + 1] as usize];
             assert!(row.windows(2).all(|w| w[0] < w[1]));
             assert!(!row.contains(&(i as u32)), "self pair in row {i}");
+        }
+    }
+
+    #[test]
+    fn a_vanishing_p_connects_almost_nothing() {
+        // 1 − 1e-17 rounds to 1: 10⁶ pairs at p = 1e-17 expect 1e-11 synapses.
+        for p in [1e-17, 1e-300, f64::MIN_POSITIVE] {
+            let (_, t) = gen(p, 1000, false, 3);
+            assert!(t.is_empty(), "p = {p}: {} synapses", t.len());
         }
     }
 
