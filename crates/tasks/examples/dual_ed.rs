@@ -10,7 +10,8 @@
 //! the pixels; [`input_code`]), `--input-bias B` (the chip's form: the constant
 //! `B` appended to every sample, layer biases held at 0), `--without widths|centring|asymmetry` (one
 //! ingredient off), `--ablation` (full, then each ingredient off), `--threads T`,
-//! `--json FILE` (every run's epochs, as JSON).
+//! `--json FILE` (every run's epochs, as JSON), `--payload-bits 8` (emulate the chip's 8-bit graded
+//! payloads: rounded activations and its floored derivative).
 
 use amine_tasks::dual_ed::{self, Centring, DualEdConfig, Hidden, Ingredients};
 use std::time::Instant;
@@ -115,6 +116,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         cfg.hidden = Hidden::parse_list(&h)?;
     }
     cfg.input_channels = num("--channels", 1.0)? as usize;
+    if let Some(b) = opt("--payload-bits") {
+        let b = b
+            .parse()
+            .map_err(|_| format!("--payload-bits: not a number of bits: {b}"))?;
+        cfg.payload_bits = Some(b);
+    }
     if let Some(r) = opt("--layer-rates") {
         cfg.layer_rates = list("--layer-rates", &r)?;
     }

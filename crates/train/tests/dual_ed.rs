@@ -345,3 +345,42 @@ fn patch_wired_first_layer_compiles_trains_and_reads_back() {
     // Chance is 0.1.
     assert!(report.test_accuracy > 0.3, "{}", report.test_accuracy);
 }
+
+#[test]
+fn the_error_units_centre_as_the_float_reference_does() {
+    // Each error unit subtracts the running mean of `o − t` held before the sample, then
+    // moves it by 2^-7 towards `o − t` (`Centring::Running` of the f64 reference, in
+    // payload steps): replay that by hand from the outputs the chip sent.
+    let config = chip_ed();
+    let net = small(&[20]);
+    let image = compile_on(&net, &config).unwrap();
+    let split = digits(200, 0);
+    let mut sim = Simulator::new(&config, &image, SimOptions::default()).unwrap();
+    let layout = EdLayout::of(&sim, &image).unwrap();
+    let pop = |s: &Simulator, name: String| s.population_index(&name).unwrap();
+    let units: Vec<[usize; 3]> = (0..10)
+        .map(|c| [format!("out{c}"), format!("dp{c}"), format!("dm{c}")].map(|n| pop(&sim, n)))
+        .collect();
+    let mut runner = EdRunner::new(&mut sim, layout);
+    let rate = net.centring.unwrap();
+    let mut mean = [0.0f64; 10];
+    let mut worst = 0.0f64;
+    for (x, &l) in split.train.inputs.iter().zip(&split.train.labels) {
+        runner.train_sample(x, l as usize).unwrap();
+        for (c, &[o, dp, dm]) in units.iter().enumerate() {
+            let read = |p| f64::from(runner.sim.graded_value(&runner.state, p, 0).unwrap().1);
+            let t = if c == l as usize { 255.0 } else { 0.0 };
+            let e = read(o) - t;
+            let centred = e - mean[c];
+            mean[c] += rate * (e - mean[c]);
+            // The chip's error, `m0 − m1 = dp − dm`, is the centred `t − o`.
+            let got = read(dp) - read(dm);
+            worst = worst.max((got + centred).abs());
+        }
+    }
+    // One payload step for the ramps' rounding, one for the register's fixed point.
+    assert!(
+        worst <= 2.0,
+        "the chip's centred error is {worst} payload steps off"
+    );
+}

@@ -17,7 +17,7 @@
 //! ky, kx; example, y, x), so results are bit-identical for any thread count.
 
 use super::gemm::{gemm, quarters, transpose, View};
-use super::net::{par_ranges, sigmoid, sigmoid_derivative, DualLayer, SharedMut};
+use super::net::{par_ranges, DualLayer, SharedMut};
 use super::step::Stepper;
 use serde::{Deserialize, Serialize};
 
@@ -148,8 +148,8 @@ pub(super) fn forward(
                     let u = b * no + o * pos + q;
                     // SAFETY: channel o belongs to this thread's range only.
                     unsafe {
-                        *pp.at(u) = sigmoid(l.b_p[o] + z_pp[e] - z_np[e], l.alpha);
-                        *pn.at(u) = sigmoid(l.b_n[o] + z_nn[e] - z_pn[e], l.alpha);
+                        *pp.at(u) = l.activate(l.b_p[o] + z_pp[e] - z_np[e]);
+                        *pn.at(u) = l.activate(l.b_n[o] + z_nn[e] - z_pn[e]);
                     }
                 }
             }
@@ -200,8 +200,8 @@ fn forward_local(
                         let u = b * no + o * pos + oy * ow + ox;
                         // SAFETY: channel o belongs to this thread's range only.
                         unsafe {
-                            *pp.at(u) = sigmoid(l.b_p[o] + spp - snp, l.alpha);
-                            *pn.at(u) = sigmoid(l.b_n[o] + snn - spn, l.alpha);
+                            *pp.at(u) = l.activate(l.b_p[o] + spp - snp);
+                            *pn.at(u) = l.activate(l.b_n[o] + snn - spn);
                         }
                     }
                 }
@@ -360,17 +360,17 @@ pub(super) fn drives(
     p_out: &[f64],
     n_out: &[f64],
     routed: &[f64],
-    alpha: f64,
+    layer: &DualLayer,
 ) -> (Vec<f64>, Vec<f64>) {
     let u_p = p_out
         .iter()
         .zip(routed)
-        .map(|(&a, &r)| sigmoid_derivative(a, alpha) * r)
+        .map(|(&a, &r)| layer.derivative(a) * r)
         .collect();
     let u_n = n_out
         .iter()
         .zip(routed)
-        .map(|(&a, &r)| -sigmoid_derivative(a, alpha) * r)
+        .map(|(&a, &r)| -layer.derivative(a) * r)
         .collect();
     (u_p, u_n)
 }

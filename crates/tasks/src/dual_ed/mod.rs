@@ -197,6 +197,11 @@ pub struct DualEdConfig {
     /// ([`with_bias_unit`]).
     #[serde(default = "yes")]
     pub layer_biases: bool,
+    /// Emulate the chip's graded payloads of this many bits (1–16) in every layer:
+    /// activations rounded to `2^bits − 1` levels and the chip's floored derivative
+    /// (docs/dual-stream-ed.md, fourth round); `None`: exact f64.
+    #[serde(default)]
+    pub payload_bits: Option<u8>,
 }
 
 fn yes() -> bool {
@@ -266,6 +271,7 @@ impl Default for DualEdConfig {
             centring: Centring::Batch,
             ingredients: Ingredients::ALL,
             layer_biases: true,
+            payload_bits: None,
         }
     }
 }
@@ -306,6 +312,11 @@ impl DualEdConfig {
         shape: [usize; 2],
         classes: usize,
     ) -> Result<Vec<(usize, usize, Option<ConvGeometry>)>, Error> {
+        if let Some(b) = self.payload_bits.filter(|b| !(1..=16).contains(b)) {
+            return Err(Error::config(format!(
+                "payload_bits = {b}: the chip's graded payloads are 1 to 16 bits"
+            )));
+        }
         let ch = self.input_channels;
         if ch == 0 || !shape[0].is_multiple_of(ch) {
             return Err(Error::config(format!(
@@ -513,6 +524,7 @@ impl DualNet {
                     b_n: vec![0.0; biases],
                     moments: None,
                     mask,
+                    payload_bits: cfg.payload_bits,
                 }
             })
             .collect();

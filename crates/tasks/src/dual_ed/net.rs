@@ -89,9 +89,26 @@ pub struct DualLayer {
     /// magnitudes stay 0 and never learn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mask: Option<Vec<bool>>,
+    /// The chip's graded payload width (`DualEdConfig::payload_bits`): activations are
+    /// rounded to `2^bits − 1` levels and the derivative is the chip's floored
+    /// `o(1 − o)` ([`crate::ed::quant`]); `None`: exact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_bits: Option<u8>,
 }
 
 impl DualLayer {
+    /// The activation of a unit with summed input `z`: `φ(z)`, sent as a payload of
+    /// [`Self::payload_bits`].
+    pub fn activate(&self, z: f64) -> f64 {
+        crate::ed::quant::quantize_unit(sigmoid(z, self.alpha), self.payload_bits)
+    }
+
+    /// `φ'` read off an activation `a`: `(2/α)·a(1 − a)`, the `a(1 − a)` as the chip
+    /// computes it from a payload of [`Self::payload_bits`].
+    pub fn derivative(&self, a: f64) -> f64 {
+        (2.0 / self.alpha) * crate::ed::quant::derivative(a, self.payload_bits)
+    }
+
     /// The four magnitude matrices with the sign each is used with: `(name, sign, w)`.
     pub fn matrices(&self) -> [(&'static str, f64, &[f64]); 4] {
         [
@@ -235,8 +252,8 @@ impl DualLayer {
                     let zn = self.b_n[j] + z_nn[e] - z_pn[e];
                     // SAFETY: unit j belongs to this thread's range only.
                     unsafe {
-                        *pp.at(b * no + j) = sigmoid(zp, self.alpha);
-                        *pn.at(b * no + j) = sigmoid(zn, self.alpha);
+                        *pp.at(b * no + j) = self.activate(zp);
+                        *pn.at(b * no + j) = self.activate(zn);
                     }
                 }
             }
@@ -262,7 +279,7 @@ impl DualLayer {
         threads: usize,
     ) {
         // Postsynaptic drives: U_p = φ'(p)·R, U_n = φ'(n)·(−R).
-        let (u_p, u_n) = conv::drives(p_out, n_out, routed, self.alpha);
+        let (u_p, u_n) = conv::drives(p_out, n_out, routed, self);
         let (ni, no, geometry) = (self.inputs, self.outputs, self.conv);
         // Held outside the layer while the stepper writes through raw pointers into it.
         let owned_mask = self.mask.take();

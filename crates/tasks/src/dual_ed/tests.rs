@@ -130,6 +130,7 @@ fn tiny_layer(alpha: f64) -> DualLayer {
         b_n: vec![-0.2],
         moments: None,
         mask: None,
+        payload_bits: None,
     }
 }
 
@@ -450,6 +451,7 @@ fn random_conv(g: ConvGeometry, seed: u64) -> DualLayer {
         b_n: v(b).iter().map(|x| x - 0.5).collect(),
         moments: None,
         mask: None,
+        payload_bits: None,
     }
 }
 
@@ -688,5 +690,45 @@ fn absent_synapses_of_a_patch_layer_stay_zero_and_it_learns() {
         };
         let e = train(&cfg, &split, 1, &mut |_| {}).unwrap_err();
         assert!(e.to_string().contains("patch"), "{e}");
+    }
+}
+
+#[test]
+fn payload_bits_round_activations_and_floor_the_derivative_as_the_chip_does() {
+    let exact = tiny_layer(3.0);
+    let chip = DualLayer {
+        payload_bits: Some(8),
+        ..tiny_layer(3.0)
+    };
+    let (p_in, n_in) = ([1.0, 0.5, /* */ 0.0, 0.25], [0.5, 1.0, /* */ 0.75, 0.0]);
+    let (pe, ne) = exact.forward(&p_in, &n_in, 2, 1);
+    let (pc, nc) = chip.forward(&p_in, &n_in, 2, 1);
+    for (e, c) in pe.iter().chain(&ne).zip(pc.iter().chain(&nc)) {
+        // Every activation is a payload k/255, the nearest to the exact one.
+        assert_eq!(*c, (e * 255.0).round() / 255.0);
+        assert_ne!(c, e);
+    }
+    // The chip's o(1 − o) on a payload q: floor(q·(255 − q)/256)/255, times 2/α.
+    let third = 2.0 / 3.0;
+    assert_eq!(chip.derivative(128.0 / 255.0), third * 63.0 / 255.0);
+    assert_eq!(chip.derivative(5.0 / 255.0), third * 4.0 / 255.0); // 4.92 floored
+                                                                   // A unit one payload step from saturation stops learning on the chip ...
+    assert_eq!(chip.derivative(254.0 / 255.0), 0.0);
+    // ... but not in f64.
+    let a = 254.0 / 255.0;
+    assert_eq!(exact.derivative(a), third * a * (1.0 - a));
+    assert!(exact.derivative(a) > 0.0);
+    // Widths the chip does not have are refused, naming the field.
+    let split = small(20);
+    for bits in [0, 17] {
+        let cfg = DualEdConfig {
+            payload_bits: Some(bits),
+            ..small_cfg()
+        };
+        let Err(e) = Trainer::new(&cfg, &split, 1) else {
+            panic!("payload_bits = {bits} accepted");
+        };
+        let e = e.to_string();
+        assert!(e.contains(&format!("payload_bits = {bits}")), "{e}");
     }
 }
