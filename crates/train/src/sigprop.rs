@@ -371,8 +371,7 @@ pub fn train_sigprop(
         .chain(r.spec.layers.iter().map(|l| l.units as usize))
         .collect();
     // The float implementation passes every context, as the chip does.
-    let work =
-        amine_tasks::conventional::Work::sigprop(&sizes, r.spec.classes(), r.batch(), true);
+    let work = amine_tasks::conventional::Work::sigprop(&sizes, r.spec.classes(), r.batch(), true);
     let dale_violations = report::dale_violations(r.sim, &r.state);
     Ok(TrainReport {
         program: image.program.clone(),

@@ -156,9 +156,11 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
         c => bail!("--contexts {c}: class-mean or random"),
     };
     let mut net = sigprop_network(&a)?;
-    net.contexts_per_class = a
-        .contexts_per_class
-        .unwrap_or(if class_mean { CLASS_MEAN_CONTEXTS_PER_CLASS } else { 1 });
+    net.contexts_per_class = a.contexts_per_class.unwrap_or(if class_mean {
+        CLASS_MEAN_CONTEXTS_PER_CLASS
+    } else {
+        1
+    });
     let chip_name = a.chip.as_deref().unwrap_or("loihi-sigprop");
     let chip = super::compile::resolve_chip(chip_name, &[])?.config;
     net.check(&chip)

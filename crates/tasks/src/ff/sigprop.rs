@@ -177,10 +177,10 @@ pub(crate) struct State {
     responses: Vec<Vec<Vec<f64>>>,
     /// [`Readout::Mean`]: per class, every layer's mean response to its training samples.
     means: Vec<Vec<Vec<f64>>>,
-    beta: f64,
+    pub(crate) beta: f64,
     /// Contexts per class (class-major rows).
     per_class: usize,
-    pooled: bool,
+    pub(crate) pooled: bool,
 }
 
 impl State {
@@ -201,7 +201,7 @@ impl State {
     }
 
     /// The target context of a sample of class `class` whose network input is `x`.
-    fn target(&self, class: usize, x: &[f64]) -> usize {
+    pub(crate) fn target(&self, class: usize, x: &[f64]) -> usize {
         super::prototypes::subclass(&self.contexts, self.per_class, class, x)
     }
 
