@@ -205,6 +205,11 @@ fn sub_class_contexts_map_samples_to_their_nearest_own_context() {
     let img = image(&net);
     let s = img.sigprop.as_ref().unwrap();
     assert_eq!((s.classes(), s.task_classes(), s.per_class()), (6, 3, 2));
+    // The binary encoding is positional: every field survives, one context a class too.
+    for im in [&img, &image(&SigpropNetwork::default())] {
+        let back = amine_chip::image::ChipImage::from_bytes(&im.to_bytes(), "s.img").unwrap();
+        assert_eq!(back.sigprop, im.sigprop);
+    }
     let cfg = chip();
     let mut sim = amine_sim::Simulator::new(&cfg, &img, Default::default()).unwrap();
     let mut r = SigpropRunner::new(&mut sim, &img).unwrap();

@@ -37,16 +37,13 @@ pub struct SigpropImage {
     /// Contexts per class (sub-class prototypes): class `c`'s `j`-th context is row
     /// `c·K + j` of `contexts`. The unit sees only contexts; the host maps a sample's
     /// class to its nearest own-class context and a predicted context to its class.
-    #[serde(default = "one_u32", skip_serializing_if = "is_one")]
+    /// Always written: the binary encoding (postcard) is positional.
+    #[serde(default = "one_u32")]
     pub contexts_per_class: u32,
 }
 
 fn one_u32() -> u32 {
     1
-}
-
-fn is_one(v: &u32) -> bool {
-    *v == 1
 }
 
 /// How the sigprop unit reads a sample's class out of the latched context responses.
