@@ -48,8 +48,20 @@ fn bad_template_and_rules_options_fail_cleanly() {
         ),
         (vec!["template", "dfa", "--rate=-1", "-o", p], "--rate"),
         (
-            vec!["template", "sigprop", "--classes", "20", "-o", p],
-            "--classes: 20 classes; chip `loihi-sigprop`",
+            vec!["template", "sigprop", "--classes", "65", "-o", p],
+            "--classes: 65 classes; chip `loihi-sigprop`",
+        ),
+        (
+            vec!["template", "sigprop", "--contexts-per-class", "7", "-o", p],
+            "--contexts-per-class: 10 classes × 7 contexts = 70 contexts; chip `loihi-sigprop`",
+        ),
+        (
+            vec!["template", "sigprop", "--contexts-per-class", "0", "-o", p],
+            "--contexts-per-class: must be at least 1",
+        ),
+        (
+            vec!["template", "dfa", "--contexts-per-class", "2", "-o", p],
+            "--contexts-per-class is not an option of `amine template dfa`",
         ),
         (
             vec!["template", "sigprop", "--hidden", "128,2000", "-o", p],

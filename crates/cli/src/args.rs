@@ -326,6 +326,12 @@ pub struct TemplateArgs {
     /// --task) or `random` [default: class-mean].
     #[arg(long, value_name = "FORM")]
     pub contexts: Option<String>,
+    /// sigprop: contexts per class (sub-class prototypes): with class-mean contexts the
+    /// K k-means centroids of each class's training inputs, with random ones K draws;
+    /// classes · K must fit the chip's context register file [default: 4 with
+    /// class-mean contexts, 1 with random].
+    #[arg(long, value_name = "K")]
+    pub contexts_per_class: Option<u32>,
     /// sigprop: `on` (each sample comes with its complements 1 − x, a second stream) or
     /// `off` [default: on].
     #[arg(long, value_name = "ON|OFF")]

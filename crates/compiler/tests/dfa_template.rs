@@ -127,10 +127,18 @@ fn sigprop_needs_the_sigprop_unit_and_fits_its_limits() {
     for (net, option, field) in [
         (
             SigpropNetwork {
-                classes: 17,
+                classes: 65,
                 ..SigpropNetwork::default()
             },
             "--classes",
+            "context.classes",
+        ),
+        (
+            SigpropNetwork {
+                contexts_per_class: 7,
+                ..SigpropNetwork::default()
+            },
+            "--contexts-per-class",
             "context.classes",
         ),
         (

@@ -5,7 +5,8 @@
 //! `decay=F` (rate decay per epoch), `complement=1` (inputs with their complements),
 //! `readout=sum|mean|last` (sigprop: distances summed over layers, to class-mean
 //! responses, last layer), `context=mean|random` (sigprop's context form), `targets=0` (no context
-//! updates), `init=F` (initial weight scale), `wd=F` (weight decay).
+//! updates), `init=F` (initial weight scale), `wd=F` (weight decay), `k=K` (sigprop: contexts per class, sub-class prototypes),
+//! `pooled=1` (sigprop: read a class out by pooling its contexts).
 use amine_tasks::ff::{train, FfConfig, Rule};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -74,6 +75,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "context" => cfg.sigprop.context = amine_tasks::ff::sigprop::ContextForm::Random,
             "wd" => cfg.weight_decay = v.parse()?,
+            "k" => cfg.sigprop.contexts_per_class = v.parse()?,
+            "pooled" => cfg.sigprop.pooled_readout = v == "1",
             _ => return Err(format!("unknown option {k}").into()),
         }
     }

@@ -15,9 +15,12 @@
 //!   `pre` and `deriv`.
 //! - **Training sample**: a pass of the sample with learning on; the unit computes every
 //!   layer's signals from the latched responses (`amine_chip::learning::sigprop`) and
-//!   the engine applies `dw = α·pre·deriv·pull_j`.
-//! - **Inference**: a pass with learning off; the prediction is the class whose latched
-//!   last-layer response is nearest (the unit's distance terms).
+//!   the engine applies `dw = α·pre·deriv·pull_j`. With several contexts per class
+//!   (sub-class prototypes) the unit is told the sample's target context, the nearest
+//!   context of its class, which the host computes once per training sample
+//!   (`amine_tasks::ff::prototypes::subclass`, as the f64 reference does).
+//! - **Inference**: a pass with learning off; the prediction is the class of the context
+//!   whose latched response is nearest (the unit's distance terms).
 //!
 //! Everything runs in the simulator and is priced by it: the context passes cost
 //! neuron, synapse and NoC events like any pass, the unit its `learning.sigprop` costs.
@@ -35,6 +38,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 const PROTOCOL: &str = "sigprop";
+/// A graded payload's largest value (8 bits).
+const PAYLOAD_MAX: f64 = 255.0;
 
 /// Drives one simulator through sigprop's passes.
 #[derive(Debug)]
@@ -46,6 +51,9 @@ pub struct SigpropRunner<'a> {
     /// Steps of one pass (the learning epoch).
     steps: u32,
     buf: Vec<u16>,
+    /// The contexts as the f64 reference reads them (payload / 255), for the host's
+    /// sub-class targets.
+    contexts: Vec<Vec<f64>>,
 }
 
 impl<'a> SigpropRunner<'a> {
@@ -66,7 +74,22 @@ impl<'a> SigpropRunner<'a> {
                 format!("every learning epoch must be {steps} steps (the layers + 2)"),
             ));
         }
+        if spec.contexts.len() % spec.per_class() != 0 {
+            return Err(Error::layout(
+                PROTOCOL,
+                format!(
+                    "{} contexts are not whole classes of {} contexts",
+                    spec.contexts.len(),
+                    spec.per_class()
+                ),
+            ));
+        }
         let state = sim.initial_state();
+        let contexts = spec
+            .contexts
+            .iter()
+            .map(|r| r.iter().map(|&p| f64::from(p) / PAYLOAD_MAX).collect())
+            .collect();
         Ok(SigpropRunner {
             sim,
             state,
@@ -74,11 +97,28 @@ impl<'a> SigpropRunner<'a> {
             port,
             steps,
             buf: Vec::new(),
+            contexts,
         })
     }
 
+    /// The task's classes (contexts over contexts per class).
     pub fn classes(&self) -> usize {
-        self.spec.classes()
+        self.spec.task_classes()
+    }
+
+    /// The target context of a training sample `x` of class `label`: the nearest
+    /// context of its class (the class itself with one context a class).
+    pub fn target(&self, x: &[f32], label: usize) -> usize {
+        let k = self.spec.per_class();
+        if k == 1 {
+            return label;
+        }
+        let input = amine_tasks::ff::network_input(
+            x.iter().map(|&v| f64::from(v)).collect(),
+            self.spec.complement,
+            Some(crate::ed::BIAS),
+        );
+        amine_tasks::ff::prototypes::subclass(&self.contexts, k, label, &input)
     }
 
     /// Values per sample (the port holds the complements too, if any, and the bias).
@@ -133,7 +173,7 @@ impl<'a> SigpropRunner<'a> {
     /// The port's payloads of sample `x`: the sample, its complements (with the
     /// image's `complement`), the bias.
     fn sample_payloads(&mut self, x: &[f32]) {
-        let max = 255.0;
+        let max = PAYLOAD_MAX;
         self.buf.clear();
         self.buf.extend(
             x.iter()
@@ -160,10 +200,10 @@ impl<'a> SigpropRunner<'a> {
         Ok(())
     }
 
-    /// One pass of every class's context: the unit latches the responses; with
-    /// `update`, the engine applies each class's context-path update in its pass.
+    /// One pass of every context: the unit latches the responses; with `update`, the
+    /// engine applies each context's context-path update in its pass.
     pub fn latch_round(&mut self, update: bool) -> Result<(), Error> {
-        for k in 0..self.classes() {
+        for k in 0..self.spec.classes() {
             self.buf.clone_from(&self.spec.contexts[k]);
             self.forward(update)?;
             self.sim.sigprop_latch(&mut self.state, k, update)?;
@@ -172,23 +212,24 @@ impl<'a> SigpropRunner<'a> {
         Ok(())
     }
 
-    /// One training sample; returns the prediction made before learning from it.
-    pub fn train_sample(&mut self, x: &[f32], label: usize) -> Result<usize, Error> {
+    /// One training sample pulled toward context `target` ([`Self::target`]); returns
+    /// the class predicted before learning from it.
+    pub fn train_sample(&mut self, x: &[f32], target: usize) -> Result<usize, Error> {
         self.sample_payloads(x);
         self.forward(true)?;
         let predicted = self.sim.sigprop_predict(&mut self.state)?;
-        self.sim.sigprop_sample(&mut self.state, label)?;
+        self.sim.sigprop_sample(&mut self.state, target)?;
         self.finish();
-        Ok(predicted)
+        Ok(predicted / self.spec.per_class())
     }
 
-    /// One inference, learning off.
+    /// One inference, learning off; returns the class.
     pub fn infer(&mut self, x: &[f32]) -> Result<usize, Error> {
         self.sample_payloads(x);
         self.forward(false)?;
         let p = self.sim.sigprop_predict(&mut self.state)?;
         self.finish();
-        Ok(p)
+        Ok(p / self.spec.per_class())
     }
 
     /// The payloads of the last sample or context sent.
@@ -278,6 +319,10 @@ pub fn train_sigprop(
     let mut order: Vec<usize> = (0..split.train.len()).collect();
     let (mut curve, mut confusion, mut test_accuracy) = (Vec::new(), Vec::new(), 0.0);
     let (mut training, mut inference) = (Meter::default(), Meter::default());
+    // Each training sample's target context, computed once.
+    let targets: Vec<usize> = (split.train.inputs.iter().zip(&split.train.labels))
+        .map(|(x, &l)| r.target(x, usize::from(l)))
+        .collect();
     let start = r.mark();
     r.latch_round(false)?;
     training.add(&r, start, 0);
@@ -290,7 +335,8 @@ pub fn train_sigprop(
         for (b, chunk) in order.chunks(r.batch()).enumerate() {
             for &i in chunk {
                 let label = usize::from(split.train.labels[i]);
-                correct += usize::from(r.train_sample(&split.train.inputs[i], label)? == label);
+                let predicted = r.train_sample(&split.train.inputs[i], targets[i])?;
+                correct += usize::from(predicted == label);
             }
             r.latch_round(true)?;
             let done = (b * r.batch() + chunk.len()).min(total);
@@ -324,7 +370,8 @@ pub fn train_sigprop(
     let sizes: Vec<usize> = std::iter::once(port)
         .chain(r.spec.layers.iter().map(|l| l.units as usize))
         .collect();
-    let work = amine_tasks::conventional::Work::sigprop(&sizes, r.classes(), r.batch(), true);
+    // The float implementation passes every context, as the chip does.
+    let work = amine_tasks::conventional::Work::sigprop(&sizes, r.spec.classes(), r.batch(), true);
     let dale_violations = report::dale_violations(r.sim, &r.state);
     Ok(TrainReport {
         program: image.program.clone(),

@@ -184,3 +184,53 @@ fn complement_inputs_and_rate_decay_reach_the_chip() {
     let sent = r.last_payloads();
     assert_eq!(sent, [0, 255, 51, 153, 255, 0, 204, 102, 204]);
 }
+
+/// With two contexts per class the unit holds classes · 2 contexts; the host pulls a
+/// training sample toward the nearest context of its own class and reports the class
+/// (not the context) of a prediction.
+#[test]
+fn sub_class_contexts_map_samples_to_their_nearest_own_context() {
+    // Class c's contexts: all inputs at a low and at a high level (and the bias).
+    let row = |v: f64| vec![v, v, v, v, 0.8];
+    let levels = [[0.0, 0.3], [0.5, 0.6], [0.8, 1.0]];
+    let net = SigpropNetwork {
+        inputs: 4,
+        classes: 3,
+        hidden: vec![3],
+        complement: false,
+        contexts_per_class: 2,
+        contexts: Some(levels.iter().flatten().map(|&v| row(v)).collect()),
+        ..SigpropNetwork::default()
+    };
+    let img = image(&net);
+    let s = img.sigprop.as_ref().unwrap();
+    assert_eq!((s.classes(), s.task_classes(), s.per_class()), (6, 3, 2));
+    // The binary encoding is positional: every field survives, one context a class too.
+    for im in [&img, &image(&SigpropNetwork::default())] {
+        let back = amine_chip::image::ChipImage::from_bytes(&im.to_bytes(), "s.img").unwrap();
+        assert_eq!(back.sigprop, im.sigprop);
+    }
+    let cfg = chip();
+    let mut sim = amine_sim::Simulator::new(&cfg, &img, Default::default()).unwrap();
+    let mut r = SigpropRunner::new(&mut sim, &img).unwrap();
+    assert_eq!(r.classes(), 3);
+    // 0.95 is nearer class 0's and class 2's high contexts; 0.1 nearer the low ones.
+    assert_eq!(r.target(&[0.95; 4], 0), 1);
+    assert_eq!(r.target(&[0.1; 4], 0), 0);
+    assert_eq!(r.target(&[0.95; 4], 2), 5);
+    assert_eq!(r.target(&[0.1; 4], 1), 2);
+    r.latch_round(false).unwrap();
+    for x in [[0.0; 4], [0.55; 4], [1.0; 4]] {
+        assert!(r.infer(&x).unwrap() < 3);
+    }
+    // A program whose contexts are not whole classes is refused, naming the field.
+    let mut p = sigprop(&net);
+    p.sigprop.as_mut().unwrap().contexts_per_class = 4;
+    let e = amine_compiler::compile_str(&p.to_ron(), "s.ron", Path::new("."), &cfg)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("sigprop.contexts") && e.contains("contexts_per_class = 4"),
+        "{e}"
+    );
+}

@@ -381,6 +381,6 @@ mod tests {
         let want_e = 3.0 * 1.7 + 5.0 * 0.5 + 7.0 * 10.0 + 11.0 * 0.5;
         assert!((e.0 - want_e).abs() < 1e-9, "{} vs {want_e}", e.0);
         assert_eq!(t.0, 3 * 21 + 5 * 5 + 7 * 100 + 11 * 5);
-        assert_eq!(u.register_bits_per_core(c.core.compartments), 1024 * 16 * 8);
+        assert_eq!(u.register_bits_per_core(c.core.compartments), 1024 * 64 * 8);
     }
 }

@@ -34,6 +34,16 @@ pub struct SigpropImage {
     /// How a sample's class is read out.
     #[serde(default)]
     pub readout: SigpropReadout,
+    /// Contexts per class (sub-class prototypes): class `c`'s `j`-th context is row
+    /// `c·K + j` of `contexts`. The unit sees only contexts; the host maps a sample's
+    /// class to its nearest own-class context and a predicted context to its class.
+    /// Always written: the binary encoding (postcard) is positional.
+    #[serde(default = "one_u32")]
+    pub contexts_per_class: u32,
+}
+
+fn one_u32() -> u32 {
+    1
 }
 
 /// How the sigprop unit reads a sample's class out of the latched context responses.
@@ -65,9 +75,19 @@ pub struct SigpropLayer {
 }
 
 impl SigpropImage {
-    /// Classes (registers used per compartment).
+    /// Contexts (registers used per compartment): `classes · contexts_per_class`.
     pub fn classes(&self) -> usize {
         self.contexts.len()
+    }
+
+    /// Contexts per class (at least 1).
+    pub fn per_class(&self) -> usize {
+        self.contexts_per_class.max(1) as usize
+    }
+
+    /// Task classes: contexts over contexts per class.
+    pub fn task_classes(&self) -> usize {
+        self.contexts.len() / self.per_class()
     }
 
     /// Values per sample (the port holds the complements too, if any, and the bias).

@@ -205,8 +205,9 @@ pub struct GradedParams {
     #[serde(default)]
     pub event_driven: bool,
     /// A running mean of `u` that the unit subtracts before its table: an error unit's
-    /// centring register (`None`: the unit has none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// centring register (`None`: the unit has none). Always written: the binary image
+    /// encoding (postcard) is positional, so a skipped field breaks decoding.
+    #[serde(default)]
     pub centring: Option<Centring>,
 }
 

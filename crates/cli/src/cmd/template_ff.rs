@@ -25,6 +25,7 @@ fn given(a: &TemplateArgs) -> Vec<(&'static str, bool)> {
         ("--beta", a.beta.is_some()),
         ("--context-mean", a.context_mean.is_some()),
         ("--contexts", a.contexts.is_some()),
+        ("--contexts-per-class", a.contexts_per_class.is_some()),
         ("--complement", a.complement.is_some()),
         ("--rate-decay", a.rate_decay.is_some()),
         ("--readout", a.readout.is_some()),
@@ -52,11 +53,12 @@ fn refuse_others(a: &TemplateArgs, kind: &str, takes: &[&str]) -> Result<()> {
 /// Refuse, naming it, an option only the feed-forward templates (dfa, sigprop) take:
 /// `amine template ed` and `amine template eprop` would otherwise ignore it silently.
 pub(crate) fn refuse_feedforward_only(a: &TemplateArgs, kind: &str) -> Result<()> {
-    const FEEDFORWARD_ONLY: [&str; 8] = [
+    const FEEDFORWARD_ONLY: [&str; 9] = [
         "--rate",
         "--beta",
         "--context-mean",
         "--contexts",
+        "--contexts-per-class",
         "--complement",
         "--rate-decay",
         "--readout",
@@ -119,6 +121,11 @@ pub fn template_dfa(a: TemplateArgs) -> Result<()> {
     Ok(())
 }
 
+/// Contexts per class with class-mean contexts unless `--contexts-per-class` says: the
+/// best of K = 1, 2, 3, 4, 6, 8 in the chip-form f64 reference on the digits
+/// (docs/feedforward-rules.md, "Sub-class prototypes").
+const CLASS_MEAN_CONTEXTS_PER_CLASS: u32 = 4;
+
 /// `amine template sigprop`: supervised signal propagation on the chip's sigprop unit
 /// (docs/feedforward-rules.md, "Sigprop on the chip"). Refuses, naming the option, a
 /// network the chip's unit cannot run; nothing is written then.
@@ -136,22 +143,28 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
             "--readout",
             "--batch",
             "--contexts",
+            "--contexts-per-class",
             "--context-mean",
             "--complement",
             "--task",
             "--chip",
         ],
     )?;
-    let mut net = sigprop_network(&a)?;
-    let chip_name = a.chip.as_deref().unwrap_or("loihi-sigprop");
-    let chip = super::compile::resolve_chip(chip_name, &[])?.config;
-    net.check(&chip)
-        .map_err(|(option, message)| anyhow::anyhow!("{option}: {message}"))?;
     let class_mean = match a.contexts.as_deref().unwrap_or("class-mean") {
         "class-mean" => true,
         "random" => false,
         c => bail!("--contexts {c}: class-mean or random"),
     };
+    let mut net = sigprop_network(&a)?;
+    net.contexts_per_class = a.contexts_per_class.unwrap_or(if class_mean {
+        CLASS_MEAN_CONTEXTS_PER_CLASS
+    } else {
+        1
+    });
+    let chip_name = a.chip.as_deref().unwrap_or("loihi-sigprop");
+    let chip = super::compile::resolve_chip(chip_name, &[])?.config;
+    net.check(&chip)
+        .map_err(|(option, message)| anyhow::anyhow!("{option}: {message}"))?;
     if class_mean {
         if a.context_mean.is_some() {
             bail!("--context-mean is for --contexts random");
@@ -179,10 +192,11 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
     amine_chip::error::write_atomically(&a.output, text.as_bytes())
         .with_context(|| format!("writing {}", a.output.display()))?;
     outln!(
-        "wrote {} (layers {:?}, {} class contexts)",
+        "wrote {} (layers {:?}, {} classes × {} contexts)",
         a.output.display(),
         net.hidden,
-        net.classes
+        net.classes,
+        net.contexts_per_class
     );
     Ok(())
 }
@@ -260,9 +274,11 @@ fn class_means(net: &mut SigpropNetwork, task: &str, given: (bool, bool)) -> Res
     let cfg = FfConfig {
         complement_inputs: net.complement,
         input_bias: Some(amine_compiler::templates::BIAS),
+        seed: net.seed,
         sigprop: SigpropConfig {
             context: ContextForm::ClassMean,
             context_scale: 1.0,
+            contexts_per_class: net.contexts_per_class as usize,
             ..base.sigprop.clone()
         },
         ..base
@@ -368,6 +384,7 @@ pub fn sigprop_float_reference(
             complement_inputs: spec.complement,
             readout_sum: spec.readout == SigpropReadout::Sum,
             contexts: spec.contexts.clone(),
+            contexts_per_class: spec.contexts_per_class.max(1) as usize,
         })
     };
     let mut curve = Vec::new();
@@ -378,8 +395,8 @@ pub fn sigprop_float_reference(
                 train_accuracy: r.epochs.last().map_or(0.0, |e| e.train_accuracy),
                 curve,
                 config: format!(
-                    "sigprop, chip form (amine_tasks::ff), layers {:?}, β {}, rate {rate} × {}^epoch, batch {batch}, the program's contexts, complement inputs {}, bias as a constant 0.8 input, per-sample updates, read-out {:?}, {epochs} epochs, seed {seed}",
-                    r.sizes, spec.beta, spec.rate_decay, spec.complement, spec.readout
+                    "sigprop, chip form (amine_tasks::ff), layers {:?}, β {}, rate {rate} × {}^epoch, batch {batch}, the program's contexts ({} a class), complement inputs {}, bias as a constant 0.8 input, per-sample updates, read-out {:?}, {epochs} epochs, seed {seed}",
+                    r.sizes, spec.beta, spec.rate_decay, spec.contexts_per_class.max(1), spec.complement, spec.readout
                 ),
             })
             .map_err(Into::into),

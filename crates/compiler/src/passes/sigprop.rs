@@ -67,8 +67,20 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
                 .collect(),
         );
     }
-    if spec.contexts.len() < 2 {
-        bad("sigprop.contexts".into(), "at least 2 classes".into());
+    let per_class = spec.contexts_per_class as usize;
+    if per_class == 0 {
+        bad(
+            "sigprop.contexts_per_class".into(),
+            "must be at least 1".into(),
+        );
+    } else if spec.contexts.len() % per_class != 0 || spec.contexts.len() / per_class < 2 {
+        bad(
+            "sigprop.contexts".into(),
+            format!(
+                "{} contexts: at least 2 classes of contexts_per_class = {per_class} each",
+                spec.contexts.len()
+            ),
+        );
     }
     if spec.complement && port.size % 2 == 0 {
         bad(
@@ -158,6 +170,7 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
         complement: spec.complement,
         rate_decay: spec.rate_decay,
         readout: spec.readout,
+        contexts_per_class: spec.contexts_per_class,
     });
     Ok(())
 }

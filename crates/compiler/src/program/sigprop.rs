@@ -30,6 +30,18 @@ pub struct SigpropSpec {
     /// `last` (nearest last-layer response) or `sum` (distances summed over layers).
     #[serde(default)]
     pub readout: amine_chip::image::sigprop::SigpropReadout,
+    /// Contexts per class (sub-class prototypes): `contexts` holds class `c`'s `j`-th
+    /// context at row `c·K + j`, so `contexts_per_class` must divide their count.
+    #[serde(default = "one_u32", skip_serializing_if = "is_one")]
+    pub contexts_per_class: u32,
+}
+
+fn one_u32() -> u32 {
+    1
+}
+
+fn is_one(v: &u32) -> bool {
+    *v == 1
 }
 
 fn one() -> f64 {

@@ -58,6 +58,10 @@ pub struct SigpropNetwork {
     /// The rate of epoch `e` (from 0) is `rate · rate_decay^e`.
     pub rate_decay: f64,
     pub readout: SigpropReadout,
+    /// Contexts per class (sub-class prototypes, `amine_tasks::ff::prototypes`): given
+    /// contexts hold `classes · contexts_per_class` rows, class-major; drawn ones draw
+    /// that many.
+    pub contexts_per_class: u32,
     pub seed: u64,
 }
 
@@ -84,6 +88,7 @@ impl Default for SigpropNetwork {
             complement: true,
             rate_decay: 1.0,
             readout: SigpropReadout::Sum,
+            contexts_per_class: 1,
             seed: 1,
         }
     }
@@ -101,8 +106,13 @@ impl SigpropNetwork {
         (1 + u32::from(self.complement)) * self.inputs + 1
     }
 
-    /// The contexts `S·c_k`, one row of [`Self::port_size`] values per class, on the
-    /// payload grid (k/255).
+    /// Rows of contexts: `classes · contexts_per_class`.
+    pub fn contexts_count(&self) -> u32 {
+        self.classes.saturating_mul(self.contexts_per_class)
+    }
+
+    /// The contexts `S·c_k`, one row of [`Self::port_size`] values per context (class
+    /// `c`'s `j`-th at row `c·K + j`), on the payload grid (k/255).
     pub fn contexts(&self) -> Vec<Vec<f64>> {
         let grid = |v: f64| (v.clamp(0.0, 1.0) * PAYLOAD_MAX).round() / PAYLOAD_MAX;
         if let Some(c) = &self.contexts {
@@ -114,7 +124,7 @@ impl SigpropNetwork {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x5167_0000_C047_E7A1);
         let top = 2.0 * self.context_mean;
         let n = self.inputs as usize;
-        (0..self.classes)
+        (0..self.contexts_count())
             .map(|_| {
                 let mut row: Vec<f64> = (0..=n).map(|_| grid(rng.random::<f64>() * top)).collect();
                 if self.complement {
@@ -135,15 +145,18 @@ impl SigpropNetwork {
                 "inputs and every layer need at least one unit".into(),
             ));
         }
+        if self.contexts_per_class == 0 {
+            return Err(("--contexts-per-class", "must be at least 1".into()));
+        }
         if let Some(c) = &self.contexts {
             let size = self.port_size() as usize;
-            if c.len() != self.classes as usize || c.iter().any(|r| r.len() != size) {
+            if c.len() != self.contexts_count() as usize || c.iter().any(|r| r.len() != size) {
                 return Err((
                     "--contexts",
                     format!(
                         "{} contexts; the network needs {} of {size} values",
                         c.len(),
-                        self.classes
+                        self.contexts_count()
                     ),
                 ));
             }
@@ -172,6 +185,19 @@ impl SigpropNetwork {
                 format!(
                     "{} classes; chip `{}`'s context register file holds {} (learning.sigprop.context.classes)",
                     self.classes, chip.name, u.context.classes
+                ),
+            ));
+        }
+        if self.contexts_count() > u.context.classes {
+            return Err((
+                "--contexts-per-class",
+                format!(
+                    "{} classes × {} contexts = {} contexts; chip `{}`'s context register file holds {} (learning.sigprop.context.classes)",
+                    self.classes,
+                    self.contexts_per_class,
+                    self.contexts_count(),
+                    chip.name,
+                    u.context.classes
                 ),
             ));
         }
@@ -268,6 +294,7 @@ pub fn sigprop(net: &SigpropNetwork) -> Program {
             complement: net.complement,
             rate_decay: net.rate_decay,
             readout: net.readout,
+            contexts_per_class: net.contexts_per_class,
         }),
     }
 }

@@ -21,6 +21,7 @@
 //! order) and single-threaded, so a configuration gives bit-identical results.
 
 pub mod net;
+pub mod prototypes;
 pub mod sigprop;
 
 use crate::datasets::{Dataset, Split};
@@ -54,7 +55,12 @@ impl Rule {
         match self {
             Rule::Backprop => Work::layered(sizes, Backward::Transpose, cfg.batch),
             Rule::Dfa => Work::layered(sizes, Backward::Direct, cfg.batch),
-            Rule::Sigprop => Work::sigprop(sizes, classes, cfg.batch, cfg.sigprop.target_updates),
+            Rule::Sigprop => Work::sigprop(
+                sizes,
+                classes * cfg.sigprop.contexts_per_class.max(1),
+                cfg.batch,
+                cfg.sigprop.target_updates,
+            ),
         }
     }
 
@@ -154,6 +160,8 @@ impl FfConfig {
                     context: sigprop::ContextForm::ClassMean,
                     sample_updates: false,
                     contexts: None,
+                    contexts_per_class: 1,
+                    pooled_readout: false,
                 },
                 ..base
             },
@@ -220,13 +228,21 @@ impl FfConfig {
         if self.batch == 0 {
             return Err(Error::config("batch = 0: must be at least 1"));
         }
+        if self.sigprop.contexts_per_class == 0 {
+            return Err(Error::config(
+                "sigprop.contexts_per_class = 0: must be at least 1",
+            ));
+        }
         if let Some(c) = &self.sigprop.contexts {
             let width = self.sizes(split.train.input_len(), split.classes())[0];
-            if c.len() < split.classes() || c.iter().any(|r| r.len() != width) {
+            let needed = split.classes() * self.sigprop.contexts_per_class.max(1);
+            if c.len() != needed || c.iter().any(|r| r.len() != width) {
                 return Err(Error::config(format!(
-                    "sigprop.contexts: {} contexts; the task needs {} of {width} values",
+                    "sigprop.contexts: {} contexts; the task needs {needed} of {width} values \
+                     ({} classes × {} contexts_per_class)",
                     c.len(),
-                    split.classes()
+                    split.classes(),
+                    self.sigprop.contexts_per_class.max(1)
                 )));
             }
         }
@@ -260,6 +276,7 @@ impl FfConfig {
             complement_inputs,
             readout_sum,
             contexts,
+            contexts_per_class,
         } = chip;
         FfConfig {
             hidden,
@@ -275,6 +292,7 @@ impl FfConfig {
                 target_updates: true,
                 sample_updates: true,
                 contexts: Some(contexts),
+                contexts_per_class,
                 readout: if readout_sum {
                     sigprop::Readout::Sum
                 } else {
@@ -313,9 +331,11 @@ pub struct SigpropChipForm {
     pub complement_inputs: bool,
     /// The class is read out from distances summed over every layer (else the last).
     pub readout_sum: bool,
-    /// Per class, one value per network input (complements and the constant input
-    /// included).
+    /// Per context, one value per network input (complements and the constant input
+    /// included); class `c`'s `j`-th context is row `c·contexts_per_class + j`.
     pub contexts: Vec<Vec<f64>>,
+    /// Contexts per class (sub-class prototypes, [`prototypes`]).
+    pub contexts_per_class: usize,
 }
 
 /// Accuracy after one epoch.
@@ -346,13 +366,20 @@ impl FfResult {
 
 /// A sample or context in the input space as the network's input: followed by the
 /// complements `1 − x` if [`FfConfig::complement_inputs`], then the constant input if any.
-pub(crate) fn input_of(cfg: &FfConfig, mut v: Vec<f64>) -> Vec<f64> {
-    if cfg.complement_inputs {
+pub(crate) fn input_of(cfg: &FfConfig, v: Vec<f64>) -> Vec<f64> {
+    network_input(v, cfg.complement_inputs, cfg.input_bias)
+}
+
+/// `v` followed by its complements `1 − v` if `complement`, then the constant input
+/// `bias` if any: a sample or context as a network (or a sigprop program's port) takes
+/// it.
+pub fn network_input(mut v: Vec<f64>, complement: bool, bias: Option<f64>) -> Vec<f64> {
+    if complement {
         let n = v.len();
         v.extend_from_within(..n);
         v[n..].iter_mut().for_each(|c| *c = 1.0 - *c);
     }
-    v.extend(cfg.input_bias);
+    v.extend(bias);
     v
 }
 

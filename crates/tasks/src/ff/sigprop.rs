@@ -113,6 +113,21 @@ pub struct SigpropConfig {
     /// seed as the module docs say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contexts: Option<Vec<Vec<f64>>>,
+    /// Contexts per class (sub-class prototypes, [`super::prototypes`]): with class-mean
+    /// contexts the `K` k-means centroids of the class's training inputs, with random
+    /// ones `K` draws. A sample's target is the nearest context of its own class; the
+    /// loss's softmax runs over all `classes·K` contexts. 1: one context a class.
+    #[serde(default = "one_usize")]
+    pub contexts_per_class: usize,
+    /// With several contexts per class, read a class out by pooling its contexts
+    /// (`log Σ_j exp(−(β/2)·d_j)`, the class's summed softmax probability) instead of
+    /// taking the class of the nearest context.
+    #[serde(default)]
+    pub pooled_readout: bool,
+}
+
+fn one_usize() -> usize {
+    1
 }
 
 /// Widths of a sigprop learning unit (see [`SigpropConfig::unit_widths`]).
@@ -147,6 +162,8 @@ impl Default for SigpropConfig {
             context: ContextForm::Random,
             sample_updates: false,
             contexts: None,
+            contexts_per_class: 1,
+            pooled_readout: false,
         }
     }
 }
@@ -160,21 +177,32 @@ pub(crate) struct State {
     responses: Vec<Vec<Vec<f64>>>,
     /// [`Readout::Mean`]: per class, every layer's mean response to its training samples.
     means: Vec<Vec<Vec<f64>>>,
-    beta: f64,
+    pub(crate) beta: f64,
+    /// Contexts per class (class-major rows).
+    per_class: usize,
+    pub(crate) pooled: bool,
 }
 
 impl State {
     pub fn new(cfg: &FfConfig, train: &Dataset, classes: usize) -> State {
+        let contexts = cfg
+            .sigprop
+            .contexts
+            .clone()
+            .unwrap_or_else(|| contexts(cfg, train, classes));
         State {
-            contexts: cfg
-                .sigprop
-                .contexts
-                .clone()
-                .unwrap_or_else(|| contexts(cfg, train, classes)),
-            responses: vec![Vec::new(); classes],
+            responses: vec![Vec::new(); contexts.len()],
+            contexts,
             means: Vec::new(),
             beta: cfg.sigprop.beta,
+            per_class: cfg.sigprop.contexts_per_class.max(1),
+            pooled: cfg.sigprop.pooled_readout,
         }
+    }
+
+    /// The target context of a sample of class `class` whose network input is `x`.
+    pub(crate) fn target(&self, class: usize, x: &[f64]) -> usize {
+        super::prototypes::subclass(&self.contexts, self.per_class, class, x)
     }
 
     /// The chip's form of [`Self::learn`] (`sample_updates`): each sample's update is
@@ -208,7 +236,7 @@ impl State {
         for &i in batch {
             grads.zero(mlp);
             mlp.forward(&super::input(cfg, &data.inputs[i]), &mut grads.acts);
-            let y = usize::from(data.labels[i]);
+            let y = self.target(usize::from(data.labels[i]), &grads.acts[0]);
             for l in 1..=layers {
                 let h = &grads.acts[l];
                 let t = |k: usize| &self.responses[k][l];
@@ -286,6 +314,11 @@ impl State {
             Readout::Mean if !self.means.is_empty() => &self.means,
             _ => &self.responses,
         };
+        let per_class = if std::ptr::eq(anchors, &self.means) {
+            1
+        } else {
+            self.per_class
+        };
         let neg_dist: Vec<f64> = anchors
             .iter()
             .map(|r| {
@@ -301,7 +334,18 @@ impl State {
                     .sum::<f64>()
             })
             .collect();
-        argmax(&neg_dist)
+        if per_class > 1 && self.pooled {
+            let pooled: Vec<f64> = neg_dist
+                .chunks(per_class)
+                .map(|c| {
+                    let s: Vec<f64> = c.iter().map(|d| 0.5 * self.beta * d).collect();
+                    let m = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    m + s.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+                })
+                .collect();
+            return argmax(&pooled);
+        }
+        argmax(&neg_dist) / per_class
     }
 
     /// Sets the class means of every layer's responses to `data` ([`Readout::Mean`]).
@@ -352,7 +396,7 @@ impl State {
         for &i in batch {
             let x = super::input(cfg, &data.inputs[i]);
             mlp.forward(&x, &mut grads.acts);
-            let y = usize::from(data.labels[i]);
+            let y = self.target(usize::from(data.labels[i]), &x);
             for l in 1..grads.acts.len() {
                 let h = grads.acts[l].clone();
                 if cfg.sigprop.loss != Loss::Contrastive {
@@ -432,6 +476,7 @@ pub fn contexts(cfg: &FfConfig, train: &Dataset, classes: usize) -> Vec<Vec<f64>
     let inputs = train.input_len();
     let raw: Vec<Vec<f64>> = match sp.context {
         ContextForm::Random => {
+            let classes = classes * sp.contexts_per_class.max(1);
             let values = train.inputs.iter().flatten();
             let mean =
                 values.clone().map(|&v| f64::from(v)).sum::<f64>() / values.count().max(1) as f64;
@@ -439,6 +484,26 @@ pub fn contexts(cfg: &FfConfig, train: &Dataset, classes: usize) -> Vec<Vec<f64>
             let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5167_0000_C047_E7A1);
             (0..classes)
                 .map(|_| (0..inputs).map(|_| rng.random::<f64>() * top).collect())
+                .collect()
+        }
+        ContextForm::ClassMean if sp.contexts_per_class > 1 => {
+            let mut by_class = vec![Vec::new(); classes];
+            for (x, &y) in train.inputs.iter().zip(&train.labels) {
+                if let Some(c) = by_class.get_mut(usize::from(y)) {
+                    c.push(x.iter().map(|&v| f64::from(v)).collect::<Vec<f64>>());
+                }
+            }
+            let k = sp.contexts_per_class;
+            let inputs = train.input_len();
+            by_class
+                .iter()
+                .enumerate()
+                .flat_map(|(c, pts)| {
+                    let mut cs = super::prototypes::kmeans(pts, k, cfg.seed ^ c as u64);
+                    cs.resize(k, vec![0.0; inputs]);
+                    cs.into_iter()
+                        .map(|v| v.into_iter().map(|x| x * sp.context_scale).collect())
+                })
                 .collect()
         }
         ContextForm::ClassMean => {

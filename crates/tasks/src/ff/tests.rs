@@ -229,3 +229,57 @@ fn sigprop_class_mean_contexts_and_readouts() {
     assert_eq!(s.predict(&acts, sigprop::Readout::Last), 1);
     assert_eq!(s.predict(&acts, sigprop::Readout::Sum), 0);
 }
+
+/// With two contexts per class, class-mean contexts are the two k-means centroids of
+/// each class (class-major), a sample's target is its nearest own-class context, and a
+/// prediction reports the class of the nearest context (or of the larger pooled score).
+#[test]
+fn sigprop_sub_class_contexts() {
+    let mut cfg = FfConfig {
+        hidden: vec![2],
+        complement_inputs: false,
+        ..FfConfig::digits(Rule::Sigprop)
+    };
+    cfg.sigprop.contexts_per_class = 2;
+    let data = Dataset {
+        name: "two".into(),
+        inputs: vec![
+            vec![0.0],
+            vec![0.1],
+            vec![0.9],
+            vec![1.0],
+            vec![0.4],
+            vec![0.6],
+        ],
+        labels: vec![0, 0, 0, 0, 1, 1],
+        classes: 2,
+        shape: [1, 1],
+    };
+    let mut learner = Learner::new(&cfg, &data, 2);
+    let s = learner.sigprop.as_mut().unwrap();
+    let mut c0 = s.contexts()[..2].to_vec();
+    c0.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    assert!(
+        (c0[0][0] - 0.05).abs() < 1e-6 && (c0[1][0] - 0.95).abs() < 1e-6,
+        "{c0:?}"
+    );
+    assert_eq!(s.contexts().len(), 4);
+    let high = if s.contexts()[0][0] > 0.5 { 0 } else { 1 };
+    assert_eq!(s.target(0, &[0.97]), high);
+    assert_eq!(s.target(0, &[0.02]), 1 - high);
+    assert!((2..4).contains(&s.target(1, &[0.0])));
+    // Contexts 0 and 1 are class 0's: the nearest (context 1) reports class 0.
+    s.set_responses(vec![
+        vec![vec![], vec![0.9, 0.9]],
+        vec![vec![], vec![0.2, 0.2]],
+        vec![vec![], vec![0.35, 0.35]],
+        vec![vec![], vec![0.36, 0.36]],
+    ]);
+    let acts = vec![vec![], vec![0.25, 0.25]];
+    assert_eq!(s.predict(&acts, sigprop::Readout::Last), 0);
+    // Pooled: class 1's two close contexts together outweigh class 0's nearest one at
+    // a small β.
+    s.pooled = true;
+    s.beta = 1e-3;
+    assert_eq!(s.predict(&acts, sigprop::Readout::Last), 1);
+}
