@@ -78,6 +78,8 @@ pub(super) struct Packer<'a> {
     pub bins: Vec<Bin>,
     pub members: Vec<Vec<u32>>,
     per_node: BTreeMap<usize, u32>,
+    /// The first neuron of each population on the open bin.
+    node_first: BTreeMap<usize, u32>,
     pub shared: Shared<'a>,
 }
 
@@ -130,6 +132,7 @@ impl<'a> Packer<'a> {
             bins: vec![Bin::default()],
             members: vec![Vec::new()],
             per_node: BTreeMap::new(),
+            node_first: BTreeMap::new(),
             shared,
         }
     }
@@ -152,18 +155,19 @@ impl<'a> Packer<'a> {
     }
 
     /// Book neuron `gi`'s rows on open bin `b`, whose item covers the `count` neurons
-    /// from `first` and whose population spans neurons `span`; returns (new rows, new
-    /// bits). A row's widest delta is estimated from neuron indices: the distance to the
-    /// row's previous target if it lies in the same population, the first target's
-    /// distance from its population's start (exact when the bin holds a contiguous run
-    /// of one population packed in order; `overfull` counts exactly).
+    /// from `first` and whose population spans neurons `span.0..span.1`, of which
+    /// `span.2` is the bin's first; returns (new rows, new bits). A row's widest delta
+    /// is estimated from neuron indices: the distance to the row's previous target if it
+    /// lies in the same population, the first target's distance from the population's
+    /// first neuron on the bin (exact when the bin holds a contiguous run of one
+    /// population packed in order; `overfull` counts exactly).
     #[inline]
     fn book_rows(
         &mut self,
         gi: u32,
         b: u32,
         (first, count): (u32, u32),
-        span: (u32, u32),
+        span: (u32, u32, u32),
     ) -> (u64, u64) {
         let g = self.g;
         let (k0, k1) = (
@@ -194,7 +198,7 @@ impl<'a> Packer<'a> {
                     }
                     self.pending_out[src as usize] += 1;
                 }
-                gi - span.0
+                gi.abs_diff(span.2)
             } else if (span.0..span.1).contains(&last) {
                 gi.abs_diff(last)
             } else {
@@ -286,6 +290,7 @@ impl<'a> Packer<'a> {
         let span = (
             self.pop_base[node],
             self.pop_base.get(node + 1).copied().unwrap_or(total),
+            self.node_first.get(&node).copied().unwrap_or(first_gi),
         );
         let source = self.shared.is_source(node);
         self.journal.clear();
@@ -332,6 +337,7 @@ impl<'a> Packer<'a> {
             self.members[b as usize].push(gi);
         }
         *self.per_node.entry(node).or_insert(0) += item.count;
+        self.node_first.entry(node).or_insert(first_gi);
         if self.shared.is_target(node) {
             self.shared
                 .target_commit(node, item.first / item.count.max(1), b);
@@ -394,6 +400,7 @@ impl<'a> Packer<'a> {
         }
         self.touched.clear();
         self.per_node.clear();
+        self.node_first.clear();
     }
 
     /// A bin opened: remember what `rollback` restores.
