@@ -178,18 +178,15 @@ fn pack(
     p.opened();
     // Items `start..i` are in the open bin.
     let (mut i, mut start) = (0usize, 0usize);
+    let cores = Some("mapping.cores");
+    let seal_at =
+        |p: &mut Packer, (start, i), limit| seal(c, pop_base, p, (items, start, i), limit);
     loop {
         while i < items.len() {
             let item = &items[i];
             if let Some(s) = item.slice.filter(|s| s.first) {
                 if !p.open_is_empty() {
-                    (i, start) = seal(
-                        c,
-                        pop_base,
-                        &mut p,
-                        (items, start, i),
-                        Some("mapping.cores"),
-                    )?;
+                    (i, start) = seal_at(&mut p, (start, i), cores)?;
                     continue;
                 }
                 let open = p.open() as usize;
@@ -199,13 +196,7 @@ fn pack(
                 Ok(()) => {
                     i += 1;
                     if item.slice.is_some_and(|s| s.last) {
-                        (i, start) = seal(
-                            c,
-                            pop_base,
-                            &mut p,
-                            (items, start, i),
-                            Some("mapping.cores"),
-                        )?;
+                        (i, start) = seal_at(&mut p, (start, i), cores)?;
                     }
                     continue;
                 }
@@ -227,14 +218,14 @@ fn pack(
                 let gi = pop_base[item.node as usize] + item.first;
                 return Err(Stop::Fatal((gi, o), Vec::new()));
             }
-            (i, start) = seal(c, pop_base, &mut p, (items, start, i), Some(o.limit))?;
+            (i, start) = seal_at(&mut p, (start, i), Some(o.limit))?;
         }
         if p.open_is_empty() {
             p.bins.pop();
             p.members.pop();
             break;
         }
-        (i, start) = seal(c, pop_base, &mut p, (items, start, i), None)?;
+        (i, start) = seal_at(&mut p, (start, i), None)?;
         if i == items.len() {
             break;
         }
