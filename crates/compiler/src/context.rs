@@ -175,6 +175,10 @@ pub struct Partition {
     pub rows: Vec<RowRef>,
     /// The bins' shares of shared-weight convolutions, sorted by (bin, projection).
     pub shared: Vec<SharedBlock>,
+    /// The widest delta rows were booked with (the chip's `core.delta_rows`), or `None`:
+    /// every row booked sparse, an upper bound (a chip without delta rows, or a program
+    /// with shared convolutions).
+    pub delta_rows: Option<u8>,
 }
 
 /// Output channels `channels.0..channels.1` of shared convolution `projection`'s target,
@@ -217,6 +221,9 @@ pub struct RowRef {
     pub class: u32,
     pub source: u32,
     pub len: u32,
+    /// The widest distance between the row's targets in compartment order, the first
+    /// from compartment 0 (what a delta-coded row's entries must hold).
+    pub widest: u32,
 }
 
 /// place: the core of each bin, the input ports' entry tiles and the costs.

@@ -10,7 +10,7 @@
 
 use crate::context::{Compilation, Values};
 use amine_chip::image::Sign;
-use amine_chip::synapse::{row_bits, SignMode, TargetCoding};
+use amine_chip::synapse::{delta_width, pick_coding, row_bits, SignMode};
 
 /// Every invariant violated after pass `pass` (empty when all hold).
 pub fn after(pass: &str, c: &Compilation) -> Vec<String> {
@@ -145,6 +145,13 @@ fn partition(c: &Compilation, p: &mut Vec<String>) {
             .max_compartments_per_core
             .unwrap_or(u32::MAX),
     );
+    let chip_delta = core.delta_rows.as_ref().map(|d| d.max_delta_bits);
+    if part.delta_rows.is_some() && part.delta_rows != chip_delta {
+        p.push(format!(
+            "rows booked with {:?}-bit deltas on a chip with {chip_delta:?}",
+            part.delta_rows
+        ));
+    }
     let nb = part.bins.len();
     if nb > c.chip.cores() as usize {
         p.push(format!("{nb} bins for {} cores", c.chip.cores()));
@@ -168,7 +175,9 @@ fn partition(c: &Compilation, p: &mut Vec<String>) {
     for r in &part.rows {
         let cl = &q.classes[r.class as usize];
         rows[r.bin as usize] += 1;
-        bits[r.bin as usize] += row_bits(core.word_bits, &cl.format, TargetCoding::Sparse, r.len);
+        let d = Some(delta_width(r.widest));
+        let coding = pick_coding(core.word_bits, &cl.format, part.delta_rows, r.len, d);
+        bits[r.bin as usize] += row_bits(core.word_bits, &cl.format, coding, r.len);
         if cl.source < npops {
             outs[part.bin_of[(part.pop_base[cl.source] + r.source) as usize] as usize] += 1;
         }

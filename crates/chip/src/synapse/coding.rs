@@ -55,9 +55,22 @@ impl TargetCoding {
 /// Bits a row of `len` entries of this format and coding occupies, padded to whole
 /// `word_bits`-bit words (`word_bits` clamped to `1..=64`). The one formula for the
 /// memory a row takes: the memory charges it, the compiler packs and picks by it.
+#[inline]
 pub fn row_bits(word_bits: u32, format: &RowFormat, coding: TargetCoding, len: u32) -> u64 {
     let wb = word_bits.clamp(1, 64) as u64;
-    (len as u64 * coding.entry_bits(format) as u64).div_ceil(wb) * wb
+    let bits = len as u64 * coding.entry_bits(format) as u64;
+    if wb.is_power_of_two() {
+        // The packer calls this once a synapse: a mask, not a division.
+        (bits + wb - 1) & !(wb - 1)
+    } else {
+        bits.div_ceil(wb) * wb
+    }
+}
+
+/// The delta width (at least 1 bit) that codes a widest delta of `widest`.
+#[inline]
+pub fn delta_width(widest: u32) -> u8 {
+    (32 - widest.leading_zeros()).max(1) as u8
 }
 
 /// The smallest delta width that codes `targets` (each delta from the previous
@@ -68,7 +81,7 @@ pub fn delta_bits_of(targets: impl IntoIterator<Item = u32>) -> Option<u8> {
         widest = widest.max(t.checked_sub(prev)?);
         prev = t;
     }
-    Some((32 - widest.leading_zeros()).max(1) as u8)
+    Some(delta_width(widest))
 }
 
 /// The coding with the fewest bits for a row of these synapses: `Delta` if the chip
@@ -80,12 +93,27 @@ pub fn best_coding(
     max_delta_bits: Option<u8>,
     synapses: &[Synapse],
 ) -> TargetCoding {
-    let Some(max) = max_delta_bits else {
+    if max_delta_bits.is_none() {
         return TargetCoding::Sparse;
-    };
+    }
     let len = u32::try_from(synapses.len()).unwrap_or(u32::MAX);
-    match delta_bits_of(synapses.iter().map(|s| s.target)) {
-        Some(d) if d <= max && d <= format.index_bits => {
+    let delta = delta_bits_of(synapses.iter().map(|s| s.target));
+    pick_coding(word_bits, format, max_delta_bits, len, delta)
+}
+
+/// [`best_coding`] from a row's length and the delta width its sorted targets need
+/// (`None`: not sorted): the one rule for choosing a coding, for rows the compiler
+/// only counts (partition books, verify recounts) as for rows it writes.
+#[inline]
+pub fn pick_coding(
+    word_bits: u32,
+    format: &RowFormat,
+    max_delta_bits: Option<u8>,
+    len: u32,
+    delta_bits: Option<u8>,
+) -> TargetCoding {
+    match (max_delta_bits, delta_bits) {
+        (Some(max), Some(d)) if d <= max && d <= format.index_bits => {
             let delta = TargetCoding::Delta { delta_bits: d };
             let sparse = TargetCoding::Sparse;
             if row_bits(word_bits, format, delta, len) < row_bits(word_bits, format, sparse, len) {

@@ -186,12 +186,19 @@ fn gather(
     while i < bins.len() {
         let bin = bins[i].0;
         let j = i + bins[i..].iter().take_while(|(b, _)| *b == bin).count();
+        let mut prev = 0;
+        let widest = bins[i..j].iter().fold(0, |w: u32, (_, s)| {
+            let w = w.max(s.target - prev);
+            prev = s.target;
+            w
+        });
         g.rows.push(Row {
             key: RowRef {
                 bin,
                 class: k,
                 source: a,
                 len: (j - i) as u32,
+                widest,
             },
             source_key,
             start: first + i,

@@ -39,8 +39,8 @@ pub(super) struct Graph {
     /// Row class of each key and global neuron index of its source (NONE for inputs).
     pub key_class: Vec<u32>,
     pub key_source: Vec<u32>,
-    /// Entry bits of each class.
-    pub entry_bits: Vec<u64>,
+    /// Row format of each class.
+    pub formats: Vec<amine_chip::synapse::RowFormat>,
 }
 
 pub fn run(c: &mut Compilation) -> Result<(), Error> {
@@ -99,18 +99,14 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
         in_keys,
         key_class,
         key_source,
-        entry_bits: q
-            .classes
-            .iter()
-            .map(|cl| cl.format.entry_bits() as u64)
-            .collect(),
+        formats: q.classes.iter().map(|cl| cl.format).collect(),
     };
     let items = order::items(c);
     let mut caps: Vec<u32> = (0..npops)
         .map(|p| c.program.mapping.max_of(&c.nodes[p].name))
         .collect();
     let mut attempt = 0;
-    let (bins, blocks) = loop {
+    let (bins, blocks, delta_rows) = loop {
         match pack(c, &graph, &pop_base, &items, &caps, total) {
             Ok(x) => break x,
             Err(Stop::Hint(e)) => return Err(e),
@@ -139,7 +135,7 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
     if bins.len() > c.chip.cores() as usize {
         return Err(too_many_cores(c, &bins));
     }
-    let rows = rows(c, &pop_base, &bin_of);
+    let rows = rows(c, &pop_base, &bin_of, &slot_of);
     let mut shared = blocks;
     shared.sort_unstable();
     c.partition = Some(Partition {
@@ -149,6 +145,7 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
         pop_base,
         rows,
         shared,
+        delta_rows,
     });
     Ok(())
 }
@@ -159,8 +156,8 @@ enum Stop {
     Hint(Error),
 }
 
-/// Pack every item into bins with their members and the shared-convolution blocks, or
-/// stop at a fatal overflow.
+/// Pack every item into bins with their members, the shared-convolution blocks and the
+/// delta width rows were booked with, or stop at a fatal overflow.
 #[allow(clippy::type_complexity)]
 fn pack(
     c: &Compilation,
@@ -169,53 +166,129 @@ fn pack(
     items: &[Item],
     caps: &[u32],
     total: u32,
-) -> Result<(Vec<(Bin, Vec<u32>)>, Vec<crate::context::SharedBlock>), Stop> {
+) -> Result<
+    (
+        Vec<(Bin, Vec<u32>)>,
+        Vec<crate::context::SharedBlock>,
+        Option<u8>,
+    ),
+    Stop,
+> {
     let mut p = Packer::new(c, g, pop_base, caps, total);
-    for item in items {
-        if let Some(s) = item.slice.filter(|s| s.first) {
-            if !p.open_is_empty() {
-                p.close("mapping.cores");
+    p.opened();
+    // Items `start..i` are in the open bin.
+    let (mut i, mut start) = (0usize, 0usize);
+    let cores = Some("mapping.cores");
+    let seal_at =
+        |p: &mut Packer, (start, i), limit| seal(c, pop_base, p, (items, start, i), limit);
+    loop {
+        while i < items.len() {
+            let item = &items[i];
+            if let Some(s) = item.slice.filter(|s| s.first) {
+                if !p.open_is_empty() {
+                    (i, start) = seal_at(&mut p, (start, i), cores)?;
+                    continue;
+                }
+                let open = p.open() as usize;
+                p.bins[open].pinned = s.pin;
             }
-            let open = p.open() as usize;
-            p.bins[open].pinned = s.pin;
-        }
-        loop {
-            match p.try_add(item) {
-                Ok(()) => break,
-                Err(o) => {
-                    let open = p.open();
-                    let open_empty = p.open_is_empty();
-                    if let Some(s) = item.slice.filter(|s| !s.first || open_empty) {
-                        if o.limit != "core.output_axons" || o.bin == open {
-                            return Err(Stop::Hint(hint_error(c, pop_base, item, s, o)));
-                        }
+            let o = match p.try_add(item) {
+                Ok(()) => {
+                    i += 1;
+                    if item.slice.is_some_and(|s| s.last) {
+                        (i, start) = seal_at(&mut p, (start, i), cores)?;
                     }
-                    if o.limit == "core.output_axons" && (o.bin != open || open_empty) {
-                        // Re-pack the populations of the overflowing core more sparsely.
-                        let gi = pop_base[item.node as usize] + item.first;
-                        return Err(Stop::Fatal((gi, o), p.node_counts(o.bin)));
-                    }
-                    if open_empty {
-                        let gi = pop_base[item.node as usize] + item.first;
-                        return Err(Stop::Fatal((gi, o), Vec::new()));
-                    }
-                    p.close(o.limit);
+                    continue;
+                }
+                Err(o) => o,
+            };
+            let open = p.open();
+            let open_empty = p.open_is_empty();
+            if let Some(s) = item.slice.filter(|s| !s.first || open_empty) {
+                if o.limit != "core.output_axons" || o.bin == open {
+                    return Err(Stop::Hint(hint_error(c, pop_base, item, s, o)));
                 }
             }
+            if o.limit == "core.output_axons" && (o.bin != open || open_empty) {
+                // Re-pack the populations of the overflowing core more sparsely.
+                let gi = pop_base[item.node as usize] + item.first;
+                return Err(Stop::Fatal((gi, o), p.node_counts(o.bin)));
+            }
+            if open_empty {
+                let gi = pop_base[item.node as usize] + item.first;
+                return Err(Stop::Fatal((gi, o), Vec::new()));
+            }
+            (i, start) = seal_at(&mut p, (start, i), Some(o.limit))?;
         }
-        if item.slice.is_some_and(|s| s.last) {
-            p.close("mapping.cores");
+        if p.open_is_empty() {
+            p.bins.pop();
+            p.members.pop();
+            break;
         }
-    }
-    if p.open_is_empty() {
-        p.bins.pop();
-        p.members.pop();
-    } else {
-        let open = p.open();
-        p.shared.close(open);
+        (i, start) = seal_at(&mut p, (start, i), None)?;
+        if i == items.len() {
+            break;
+        }
     }
     let blocks = std::mem::take(&mut p.shared.blocks);
-    Ok((p.bins.into_iter().zip(p.members).collect(), blocks))
+    let delta = p.delta;
+    Ok((p.bins.into_iter().zip(p.members).collect(), blocks, delta))
+}
+
+/// Close the open bin, which holds `items[start..end]`, naming `limit` (`None`: the
+/// last bin, left open), once its rows are counted exactly. If they do not fit, the bin
+/// keeps the longest leading run of its items that does and closes on synapse memory.
+/// Returns where packing goes on: `(next item, start of the new open bin)`.
+fn seal(
+    c: &Compilation,
+    pop_base: &[u32],
+    p: &mut Packer,
+    (items, start, end): (&[Item], usize, usize),
+    limit: Option<&'static str>,
+) -> Result<(usize, usize), Stop> {
+    let open_items = &items[start..end];
+    let (next, limit) = match p.overfull(open_items) {
+        None => (end, limit),
+        Some((k, needed)) => {
+            let o = pack::Overflow {
+                limit: "core.synapse_memory_bits",
+                needed,
+                available: c.chip.core.synapse_memory_bits,
+                bin: p.open(),
+            };
+            let first = &open_items[k.min(open_items.len() - 1)];
+            if let Some(s) = open_items[k..].iter().find_map(|it| it.slice) {
+                return Err(Stop::Hint(hint_error(c, pop_base, first, s, o)));
+            }
+            if k == 0 {
+                let gi = pop_base[first.node as usize] + first.first;
+                return Err(Stop::Fatal((gi, o), Vec::new()));
+            }
+            p.rollback();
+            let replayed = open_items[..k].iter().all(|it| p.try_add(it).is_ok());
+            if !replayed || p.overfull(&open_items[..k]).is_some() {
+                return Err(Stop::Hint(Error::internal(
+                    "partition",
+                    vec![format!(
+                        "bin {}: its first {k} items no longer fit",
+                        p.open()
+                    )],
+                )));
+            }
+            (start + k, Some("core.synapse_memory_bits"))
+        }
+    };
+    match limit {
+        Some(l) => {
+            p.close(l);
+        }
+        None if next == items.len() => {
+            let open = p.open();
+            p.shared.close(open);
+        }
+        None => p.close("core.synapse_memory_bits"),
+    }
+    Ok((next, next))
 }
 
 /// A hinted slice that does not fit one core.
@@ -271,10 +344,7 @@ fn finish(
     let mut slot_of = vec![NONE; total as usize];
     let mut bins = Vec::with_capacity(packed.len());
     for (b, (mut bin, mut members)) in packed.into_iter().enumerate() {
-        members.sort_unstable();
-        if let Some(t) = lead.get(b).copied().flatten() {
-            members.sort_by_key(|&gi| node_of(pop_base, gi) != t);
-        }
+        slot_order(&mut members, pop_base, lead.get(b).copied().flatten());
         bin.blocks.clear();
         for (slot, &gi) in members.iter().enumerate() {
             bin_of[gi as usize] = b as u32;
@@ -296,42 +366,62 @@ fn finish(
     (bins, bin_of, slot_of)
 }
 
-/// Every row: (bin, class, source, length), sorted.
-fn rows(c: &Compilation, pop_base: &[u32], bin_of: &[u32]) -> Vec<RowRef> {
+/// A bin's members in compartment order: by neuron, the planes of a shared
+/// convolution's target `lead` first.
+pub(super) fn slot_order(members: &mut [u32], pop_base: &[u32], lead: Option<usize>) {
+    members.sort_unstable();
+    if let Some(t) = lead {
+        members.sort_by_key(|&gi| node_of(pop_base, gi) != t);
+    }
+}
+
+/// Every row: (bin, class, source, length, widest delta in compartment order), sorted.
+fn rows(c: &Compilation, pop_base: &[u32], bin_of: &[u32], slot_of: &[u32]) -> Vec<RowRef> {
+    use rayon::prelude::*;
     let (Some(net), Some(q)) = (c.net.as_ref(), c.quant.as_ref()) else {
         return Vec::new();
     };
-    let nbins = bin_of
-        .iter()
-        .filter(|&&b| b != NONE)
-        .max()
-        .map_or(0, |&b| b as usize + 1);
-    let mut count = vec![0u32; nbins];
-    let mut hit: Vec<u32> = Vec::new();
+    const CHUNK: u32 = 2048;
     let mut rows = Vec::new();
     for (k, cl) in q.classes.iter().enumerate() {
-        for a in 0..c.nodes[cl.source].size as usize {
-            for &p in &cl.projections {
-                let e = &net.projections[p];
-                for s in e.range(a) {
-                    let b = bin_of[(pop_base[e.post] + e.targets[s]) as usize];
-                    if count[b as usize] == 0 {
-                        hit.push(b);
+        let size = c.nodes[cl.source].size;
+        let chunks: Vec<Vec<RowRef>> = (0..size.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|chunk| {
+                let mut out = Vec::new();
+                // (bin, compartment) of each synapse of one source, sorted.
+                let mut at: Vec<u64> = Vec::new();
+                for a in chunk * CHUNK..size.min((chunk + 1) * CHUNK) {
+                    at.clear();
+                    for &p in &cl.projections {
+                        let e = &net.projections[p];
+                        for s in e.range(a as usize) {
+                            let t = (pop_base[e.post] + e.targets[s]) as usize;
+                            at.push((bin_of[t] as u64) << 32 | slot_of[t] as u64);
+                        }
                     }
-                    count[b as usize] += 1;
+                    at.sort_unstable();
+                    for run in at.chunk_by(|x, y| x >> 32 == y >> 32) {
+                        let mut prev = 0u32;
+                        let widest = run.iter().fold(0u32, |w, &x| {
+                            let slot = x as u32;
+                            let w = w.max(slot - prev);
+                            prev = slot;
+                            w
+                        });
+                        out.push(RowRef {
+                            bin: (run[0] >> 32) as u32,
+                            class: k as u32,
+                            source: a,
+                            len: run.len() as u32,
+                            widest,
+                        });
+                    }
                 }
-            }
-            for &b in &hit {
-                rows.push(RowRef {
-                    bin: b,
-                    class: k as u32,
-                    source: a as u32,
-                    len: count[b as usize],
-                });
-                count[b as usize] = 0;
-            }
-            hit.clear();
-        }
+                out
+            })
+            .collect();
+        rows.extend(chunks.into_iter().flatten());
     }
     rows.sort_unstable();
     rows
@@ -535,5 +625,47 @@ mod tests {
             let counts: Vec<u32> = b.blocks.iter().map(|bl| bl.count).collect();
             assert_eq!(counts, vec![48, 16], "{:?}", b.blocks);
         }
+    }
+
+    /// On a chip with delta-coded rows a bin books exactly the bits emit writes, and
+    /// never more than its memory. Here the packer's estimate is too small: rows from
+    /// `tail` reach only `i`, whose neurons sit after `e`'s in a bin, so their first
+    /// delta is wide (sparse), while the estimate counts from `i`'s first neuron.
+    #[test]
+    fn delta_rows_book_what_emit_writes() {
+        let delta = chip(|c| {
+            c.core.delta_rows = Some(amine_chip::config::DeltaRowsConfig { max_delta_bits: 4 })
+        });
+        let text = program(
+            &[pop("e", 64, "Excitatory"), pop("i", 64, "Inhibitory")],
+            "(name: \"in\", size: 40, source: External), (name: \"tail\", size: 40, source: External)",
+            r#"(from: "in", to: "e", connect: Random(p: 0.9), weight: Some(Const(1.0))),
+               (from: "in", to: "i", connect: Random(p: 0.9), weight: Some(Const(1.0))),
+               (from: "tail", to: "i", connect: Random(p: 0.9), weight: Some(Const(1.0)))"#,
+        )
+        .replace("projections: [(", "mapping: (colocate: [[\"e\", \"i\"]]), projections: [(");
+        let bins_of = |chip: &amine_chip::config::ChipConfig| {
+            let out = compile_text(&text, chip).unwrap();
+            let part = out.compilation.partition.clone().unwrap();
+            let place = out.compilation.placement.clone().unwrap();
+            for (b, bin) in part.bins.iter().enumerate() {
+                let core = place.core_of_bin[b];
+                let k = out.image.cores.iter().find(|k| k.id == core).unwrap();
+                assert_eq!(bin.synapse_bits, k.synapses.used_bits(), "bin {b}");
+                assert!(bin.synapse_bits <= chip.core.synapse_memory_bits, "bin {b}");
+            }
+            part.bins
+        };
+        let sparse = bins_of(&chip(|_| {}));
+        let coded = bins_of(&delta);
+        assert!(
+            coded.len() < sparse.len(),
+            "{} vs {}",
+            coded.len(),
+            sparse.len()
+        );
+        assert!(coded
+            .iter()
+            .any(|b| b.closed_by == Some("core.synapse_memory_bits")));
     }
 }

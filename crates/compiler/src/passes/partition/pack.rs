@@ -9,11 +9,22 @@
 //! population output axons. If any limit breaks, the item is taken back exactly and the
 //! bin closes, naming the limit. Earlier bins can only gain output axons (from sources
 //! packed before their targets); if one overflows, `run` re-packs more sparsely.
+//!
+//! Synapse bits are the chip's [`row_bits`] of the coding [`pick_coding`] chooses. On a
+//! chip with delta-coded rows a row's size depends on the distances between its targets
+//! in compartment order, which is only final when the bin is: while the bin grows, the
+//! packer books an estimate (distances in neuron index within one population, the
+//! first from the population's start; see `book_rows`), and when the bin is about to
+//! close, [`Packer::overfull`] counts its rows exactly in compartment order. If they do
+//! not fit, [`Packer::rollback`] returns the bin to its opening state and the caller
+//! re-adds the longest prefix of its items that fits. A bin's booked bits are therefore
+//! always the exact bits emit writes.
 
 use super::order::Item;
 use super::shared::Shared;
 use super::Graph;
 use crate::context::{Bin, Compilation};
+use amine_chip::synapse::{delta_width, pick_coding, row_bits};
 use std::collections::BTreeMap;
 
 pub(super) const NONE: u32 = u32::MAX;
@@ -37,8 +48,9 @@ pub(super) struct Packer<'a> {
     pop_base: &'a [u32],
     /// Most neurons of each population per bin (hints, and re-packing caps).
     caps: &'a [u32],
-    /// Synapse-memory words are `2^word_shift` bits (the configuration allows 8 to 64).
-    word_shift: u32,
+    word_bits: u32,
+    /// The chip's widest delta, if rows are booked delta-coded (see the module doc).
+    pub delta: Option<u8>,
     /// Compartments per core, and the hint's cap on them.
     compartments: u32,
     hint_cap: u32,
@@ -46,14 +58,28 @@ pub(super) struct Packer<'a> {
     pub bin_of: Vec<u32>,
     /// Rows already created for a neuron not yet placed in a bin (its future output axons).
     pending_out: Vec<u32>,
-    /// Length of each key's row on the open bin.
+    /// Length of each key's row on the open bin, its bits booked, and for the estimate
+    /// of its widest delta: its last target (global neuron) and widest distance.
     cur_len: Vec<u32>,
+    key_bits: Vec<u64>,
+    key_last: Vec<u32>,
+    key_widest: Vec<u32>,
+    /// `(key, last, widest, bits)` before each booking of the item being added.
+    journal: Vec<(u32, u32, u32, u64)>,
     touched: Vec<u32>,
+    /// Delta booking: each bin's output axons when the open bin opened, and
+    /// `(neuron, old value)` of every `pending_out` change since (for `rollback`).
+    open_outs: Vec<u32>,
+    pend_log: Vec<(u32, u32)>,
+    /// Scratch for `exact_bits`: per key length, last compartment, widest delta.
+    exact: Vec<(u32, u32, u32)>,
     out_delta: Vec<u32>,
     delta_bins: Vec<u32>,
     pub bins: Vec<Bin>,
     pub members: Vec<Vec<u32>>,
     per_node: BTreeMap<usize, u32>,
+    /// The first neuron of each population on the open bin.
+    node_first: BTreeMap<usize, u32>,
     pub shared: Shared<'a>,
 }
 
@@ -66,11 +92,19 @@ impl<'a> Packer<'a> {
         total: u32,
     ) -> Packer<'a> {
         let core = &c.chip.core;
+        let shared = Shared::new(c);
+        let delta = core
+            .delta_rows
+            .as_ref()
+            .filter(|_| shared.projs.is_empty())
+            .map(|d| d.max_delta_bits);
+        let keys = g.key_class.len();
         Packer {
             g,
             pop_base,
             caps,
-            word_shift: core.word_bits.max(1).next_power_of_two().trailing_zeros(),
+            word_bits: core.word_bits,
+            delta,
             compartments: core.compartments,
             hint_cap: c
                 .program
@@ -84,14 +118,22 @@ impl<'a> Packer<'a> {
             ),
             bin_of: vec![NONE; total as usize],
             pending_out: vec![0; total as usize],
-            cur_len: vec![0; g.key_class.len()],
+            cur_len: vec![0; keys],
+            key_bits: vec![0; keys],
+            key_last: vec![0; keys],
+            key_widest: vec![0; keys],
+            journal: Vec::new(),
             touched: Vec::new(),
+            open_outs: Vec::new(),
+            pend_log: Vec::new(),
+            exact: vec![(0, 0, 0); if delta.is_some() { keys } else { 0 }],
             out_delta: Vec::new(),
             delta_bins: Vec::new(),
             bins: vec![Bin::default()],
             members: vec![Vec::new()],
             per_node: BTreeMap::new(),
-            shared: Shared::new(c),
+            node_first: BTreeMap::new(),
+            shared,
         }
     }
 
@@ -113,9 +155,20 @@ impl<'a> Packer<'a> {
     }
 
     /// Book neuron `gi`'s rows on open bin `b`, whose item covers the `count` neurons
-    /// from `first`; returns (new rows, new bits).
+    /// from `first` and whose population spans neurons `span.0..span.1`, of which
+    /// `span.2` is the bin's first; returns (new rows, new bits). A row's widest delta
+    /// is estimated from neuron indices: the distance to the row's previous target if it
+    /// lies in the same population, the first target's distance from the population's
+    /// first neuron on the bin (exact when the bin holds a contiguous run of one
+    /// population packed in order; `overfull` counts exactly).
     #[inline]
-    fn book_rows(&mut self, gi: u32, b: u32, (first, count): (u32, u32)) -> (u64, u64) {
+    fn book_rows(
+        &mut self,
+        gi: u32,
+        b: u32,
+        (first, count): (u32, u32),
+        span: (u32, u32, u32),
+    ) -> (u64, u64) {
         let g = self.g;
         let (k0, k1) = (
             g.in_offsets[gi as usize] as usize,
@@ -123,23 +176,47 @@ impl<'a> Packer<'a> {
         );
         let (mut new_rows, mut dbits) = (0u64, 0u64);
         for &key in &g.in_keys[k0..k1] {
-            let len = self.cur_len[key as usize];
-            if len == 0 {
+            let k = key as usize;
+            let len = self.cur_len[k];
+            let (last, widest, old) = if len == 0 {
+                (gi, 0, 0)
+            } else {
+                (self.key_last[k], self.key_widest[k], self.key_bits[k])
+            };
+            self.journal.push((key, last, widest, old));
+            let gap = if len == 0 {
                 new_rows += 1;
                 self.touched.push(key);
-                let src = g.key_source[key as usize];
+                let src = g.key_source[k];
                 if src.wrapping_sub(first) < count {
                     self.add_out(b, 1);
                 } else if src != NONE && self.bin_of[src as usize] != NONE {
                     self.add_out(self.bin_of[src as usize], 1);
                 } else if src != NONE {
+                    if self.delta.is_some() {
+                        self.pend_log.push((src, self.pending_out[src as usize]));
+                    }
                     self.pending_out[src as usize] += 1;
                 }
-            }
-            self.cur_len[key as usize] = len + 1;
-            let eb = g.entry_bits[g.key_class[key as usize] as usize];
-            let sh = self.word_shift;
-            dbits += row_bits(eb, len as u64 + 1, sh) - row_bits(eb, len as u64, sh);
+                gi.abs_diff(span.2)
+            } else if (span.0..span.1).contains(&last) {
+                gi.abs_diff(last)
+            } else {
+                0
+            };
+            let widest = widest.max(gap);
+            let fmt = &g.formats[g.key_class[k] as usize];
+            let coding = pick_coding(
+                self.word_bits,
+                fmt,
+                self.delta,
+                len + 1,
+                Some(delta_width(widest)),
+            );
+            let bits = row_bits(self.word_bits, fmt, coding, len + 1);
+            dbits += bits - old;
+            self.cur_len[k] = len + 1;
+            (self.key_last[k], self.key_widest[k], self.key_bits[k]) = (gi, widest, bits);
         }
         (new_rows, dbits)
     }
@@ -152,10 +229,14 @@ impl<'a> Packer<'a> {
             g.in_offsets[gi as usize + 1] as usize,
         );
         for &key in g.in_keys[k0..k1].iter().rev() {
-            self.cur_len[key as usize] -= 1;
-            if self.cur_len[key as usize] == 0 {
+            let k = key as usize;
+            if let Some((_, last, widest, bits)) = self.journal.pop() {
+                (self.key_last[k], self.key_widest[k], self.key_bits[k]) = (last, widest, bits);
+            }
+            self.cur_len[k] -= 1;
+            if self.cur_len[k] == 0 {
                 self.touched.pop();
-                let src = g.key_source[key as usize];
+                let src = g.key_source[k];
                 let mine = src.wrapping_sub(first) < count;
                 if src != NONE && !mine && self.bin_of[src as usize] == NONE {
                     self.pending_out[src as usize] -= 1;
@@ -205,10 +286,17 @@ impl<'a> Packer<'a> {
         let mut pop_out = 0u64;
         let first_gi = self.pop_base[node] + item.first;
         let range = (first_gi, item.count);
+        let total = self.bin_of.len() as u32;
+        let span = (
+            self.pop_base[node],
+            self.pop_base.get(node + 1).copied().unwrap_or(total),
+            self.node_first.get(&node).copied().unwrap_or(first_gi),
+        );
         let source = self.shared.is_source(node);
+        self.journal.clear();
         for n in 0..item.count {
             let gi = first_gi + n;
-            let (r, bits) = self.book_rows(gi, b, range);
+            let (r, bits) = self.book_rows(gi, b, range, span);
             new_rows += r;
             dbits += bits;
             self.add_out(b, self.pending_out[gi as usize]);
@@ -241,11 +329,15 @@ impl<'a> Packer<'a> {
         self.shared.keep();
         for n in 0..item.count {
             let gi = first_gi + n;
+            if self.delta.is_some() {
+                self.pend_log.push((gi, self.pending_out[gi as usize]));
+            }
             self.pending_out[gi as usize] = 0;
             self.bin_of[gi as usize] = b;
             self.members[b as usize].push(gi);
         }
         *self.per_node.entry(node).or_insert(0) += item.count;
+        self.node_first.entry(node).or_insert(first_gi);
         if self.shared.is_target(node) {
             self.shared
                 .target_commit(node, item.first / item.count.max(1), b);
@@ -294,14 +386,114 @@ impl<'a> Packer<'a> {
     pub fn close(&mut self, limit: &'static str) {
         let b = self.open();
         self.bins[b as usize].closed_by = Some(limit);
+        self.clear_open();
+        self.shared.close(b);
+        self.bins.push(Bin::default());
+        self.members.push(Vec::new());
+        self.opened();
+    }
+
+    /// Forget the open bin's rows (lengths, booked bits) and its population counts.
+    fn clear_open(&mut self) {
         for &key in &self.touched {
             self.cur_len[key as usize] = 0;
         }
         self.touched.clear();
         self.per_node.clear();
-        self.shared.close(b);
-        self.bins.push(Bin::default());
-        self.members.push(Vec::new());
+        self.node_first.clear();
+    }
+
+    /// A bin opened: remember what `rollback` restores.
+    pub fn opened(&mut self) {
+        if self.delta.is_some() {
+            self.open_outs.clear();
+            self.open_outs
+                .extend(self.bins.iter().map(|bin| bin.output_axons));
+            self.pend_log.clear();
+        }
+    }
+
+    /// Return the open bin, and every count its items changed elsewhere, to the state
+    /// it opened in (delta booking only; the bin's pin stays).
+    pub fn rollback(&mut self) {
+        let b = self.open() as usize;
+        for (gi, old) in self.pend_log.drain(..).rev() {
+            self.pending_out[gi as usize] = old;
+        }
+        for &gi in &self.members[b] {
+            self.bin_of[gi as usize] = NONE;
+        }
+        self.members[b].clear();
+        for (bin, &out) in self.bins.iter_mut().zip(&self.open_outs) {
+            bin.output_axons = out;
+        }
+        self.bins[b] = Bin {
+            pinned: self.bins[b].pinned,
+            ..Bin::default()
+        };
+        self.clear_open();
+    }
+
+    /// Count the open bin's rows exactly (see the module doc). If they fit, book them
+    /// and return `None`; else `(k, needed)`: the most leading `items` (the open bin's,
+    /// in order) whose neurons fit (possibly 0), and the bits the first one needs.
+    pub fn overfull(&mut self, items: &[Item]) -> Option<(usize, u64)> {
+        self.delta?;
+        let limit = self.limits.1;
+        let b = self.open() as usize;
+        let all = self.exact_bits(self.members[b].len());
+        if all <= limit {
+            self.bins[b].synapse_bits = all;
+            return None;
+        }
+        let members = |k: usize| items[..k].iter().map(|it| it.count as usize).sum();
+        let (mut lo, mut hi) = (0usize, items.len());
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            if self.exact_bits(members(mid)) <= limit {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Some((lo, self.exact_bits(members(1))))
+    }
+
+    /// Synapse bits of the open bin's rows if it held only its first `m` members, each
+    /// row in the coding emit picks for its targets in compartment order.
+    fn exact_bits(&mut self, m: usize) -> u64 {
+        let g = self.g;
+        let b = self.open() as usize;
+        let mut order = self.members[b][..m.min(self.members[b].len())].to_vec();
+        super::slot_order(&mut order, self.pop_base, None);
+        let mut keys: Vec<u32> = Vec::new();
+        for (slot, &gi) in order.iter().enumerate() {
+            let slot = slot as u32;
+            let (k0, k1) = (
+                g.in_offsets[gi as usize] as usize,
+                g.in_offsets[gi as usize + 1] as usize,
+            );
+            for &key in &g.in_keys[k0..k1] {
+                let (len, last, widest) = &mut self.exact[key as usize];
+                if *len == 0 {
+                    keys.push(key);
+                    *widest = slot;
+                } else {
+                    *widest = (*widest).max(slot - *last);
+                }
+                *last = slot;
+                *len += 1;
+            }
+        }
+        let mut bits = 0u64;
+        for &key in &keys {
+            let (len, _, widest) = std::mem::take(&mut self.exact[key as usize]);
+            let fmt = &g.formats[g.key_class[key as usize] as usize];
+            let d = Some(delta_width(widest));
+            let coding = pick_coding(self.word_bits, fmt, self.delta, len, d);
+            bits += row_bits(self.word_bits, fmt, coding, len);
+        }
+        bits
     }
 
     /// Population counts of bin `b`.
@@ -312,11 +504,4 @@ impl<'a> Packer<'a> {
         }
         m.into_iter().collect()
     }
-}
-
-/// Bits of a row of `len` entries of `entry_bits`, in whole words of `2^shift` bits
-/// (shifts, not divisions: this runs once per synapse).
-#[inline(always)]
-pub(super) fn row_bits(entry_bits: u64, len: u64, shift: u32) -> u64 {
-    ((len * entry_bits + (1 << shift) - 1) >> shift) << shift
 }

@@ -21,7 +21,8 @@ pub(super) struct Proj<'a> {
     pub index: usize,
     pub conv: &'a Conv,
     pub layout: Layout,
-    pub entry_bits: u64,
+    /// The format of its shared lists (written sparse).
+    pub format: syn::RowFormat,
     /// Target bin of each output channel (`u32::MAX` until packed).
     pub chan_bin: Vec<u32>,
     /// Per group of input channels: the distinct bins its output channels lie in.
@@ -34,7 +35,7 @@ pub(super) struct Shared<'a> {
     /// Per node: shared projections into it, and out of it.
     into: Vec<Vec<usize>>,
     from: Vec<Vec<usize>>,
-    word: u64,
+    word: u32,
     in_slots: u64,
     out_slots: u64,
     /// The open bin: the target population it holds planes of, its channel range, the
@@ -49,11 +50,6 @@ pub(super) struct Shared<'a> {
     pub blocks: Vec<SharedBlock>,
 }
 
-/// Bits of a row of `len` entries.
-fn row_bits(entry: u64, len: u32, word: u64) -> u64 {
-    (len as u64 * entry).div_ceil(word) * word
-}
-
 impl<'a> Shared<'a> {
     pub fn new(c: &'a Compilation) -> Shared<'a> {
         let nodes = c.nodes.len();
@@ -63,7 +59,7 @@ impl<'a> Shared<'a> {
             projs: Vec::new(),
             into: vec![Vec::new(); nodes],
             from: vec![Vec::new(); nodes],
-            word: core.word_bits.max(1) as u64,
+            word: core.word_bits,
             in_slots: pc.map_or(1, |p| p.input_slots) as u64,
             out_slots: pc.map_or(1, |p| p.output_slots) as u64,
             target: None,
@@ -86,7 +82,7 @@ impl<'a> Shared<'a> {
                 index: i,
                 conv,
                 layout: conv.layout(base_bits),
-                entry_bits: q.classes[q.class_of[i]].format.entry_bits() as u64,
+                format: q.classes[q.class_of[i]].format,
                 chan_bin: vec![u32::MAX; conv.output.0 as usize],
                 reach: Vec::new(),
             });
@@ -128,8 +124,9 @@ impl<'a> Shared<'a> {
                     } else {
                         self.lens[j][l * cin as usize + ci as usize]
                     };
-                    bits += row_bits(p.entry_bits, len + add, self.word)
-                        - row_bits(p.entry_bits, len, self.word);
+                    let sparse = TargetCoding::Sparse;
+                    bits += syn::row_bits(self.word, &p.format, sparse, len + add)
+                        - syn::row_bits(self.word, &p.format, sparse, len);
                 }
             }
         }

@@ -81,13 +81,18 @@ fn expected_synapses(c: &Compilation, i: usize) -> f64 {
 }
 
 /// Refuse, before expanding anything, a program with more synapses than every core's
-/// memory together could hold at the narrowest entry (index bits + 1 weight bit): it
-/// cannot fit, and expanding it could exhaust the host's memory.
+/// memory together could hold at the narrowest entry (index bits + 1 weight bit; on a
+/// chip with delta-coded rows a 1-bit delta + 1 weight bit): it cannot fit, and
+/// expanding it could exhaust the host's memory.
 fn synapse_budget(c: &Compilation, limits: &mut Vec<LimitExceeded>) {
     let expected: f64 = (0..c.program.projections.len())
         .map(|i| expected_synapses(c, i))
         .sum();
-    let entry = (c.chip.compartment_index_bits() + 1) as f64;
+    let target = match c.chip.core.delta_rows {
+        Some(_) => 1,
+        None => c.chip.compartment_index_bits(),
+    };
+    let entry = (target + 1) as f64;
     let total_bits = c.chip.cores() as f64 * c.chip.core.synapse_memory_bits as f64;
     // A margin for random connectivity drawing above its mean.
     if expected * entry > total_bits * 1.05 + 4096.0 {
