@@ -84,26 +84,17 @@ fn an_image_compiled_over_kapoho_bay_runs_over_its_links() {
 #[test]
 fn a_chip_with_no_cores_reports_zero_energy_not_minus_zero() {
     // balanced fits one chip of kapoho-bay: chip 1 holds no core and sends nothing.
-    let out = amine(&[
-        "run",
-        "programs/balanced.ron",
-        "--system",
-        "kapoho-bay",
-        "--steps",
-        "5",
-    ]);
+    let run = |extra: &[&'static str]| {
+        let mut a = vec!["run", "programs/balanced.ron", "--system", "kapoho-bay"];
+        a.extend_from_slice(&["--steps", "5"]);
+        a.extend_from_slice(extra);
+        amine(&a)
+    };
+    let out = run(&[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let summary = text(&out.stdout);
     assert!(!summary.contains("-0.0"), "{summary}");
-    let r = json(&amine(&[
-        "run",
-        "programs/balanced.ron",
-        "--system",
-        "kapoho-bay",
-        "--steps",
-        "5",
-        "--json",
-    ]));
+    let r = json(&run(&["--json"]));
     let chip1 = &r["system"]["per_chip"][1];
     assert_eq!(chip1["cores"], 0, "{chip1}");
     for field in ["dynamic_pj", "links_out_pj"] {
