@@ -10,7 +10,7 @@ use super::ChipImage;
 use crate::{ChipConfig, Problem};
 
 /// A [`ChipImage`] with no problem as a load for the configuration it carries.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedImage {
     image: ChipImage,
     config: ChipConfig,
