@@ -205,7 +205,7 @@ pub fn compile(mut c: Compilation) -> Result<Compiled, Error> {
         .ok_or_else(|| Error::internal("emit", vec!["no image".into()]))?;
     // The emit verifier's load check: a problem is a compiler bug.
     let start = std::time::Instant::now();
-    let image = image.into_verified(&c.chip).map_err(|(_, problems)| {
+    let image = image.into_verified(&c.chip).map_err(|problems| {
         Error::internal("emit", problems.iter().map(|x| x.to_string()).collect())
     })?;
     t.verify += start.elapsed();

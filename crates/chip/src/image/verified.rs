@@ -18,12 +18,9 @@ pub struct VerifiedImage {
 
 impl ChipImage {
     /// Check this image for `config` ([`ChipImage::verify`]) and, when it has no
-    /// problem, wrap it with the configuration as proof; otherwise give back the image
-    /// with every problem.
-    pub fn into_verified(
-        self,
-        config: &ChipConfig,
-    ) -> Result<VerifiedImage, (ChipImage, Vec<Problem>)> {
+    /// problem, wrap it with the configuration as proof; otherwise every problem (the
+    /// image is dropped: call `verify` to keep it).
+    pub fn into_verified(self, config: &ChipConfig) -> Result<VerifiedImage, Vec<Problem>> {
         let problems = self.verify(config);
         if problems.is_empty() {
             Ok(VerifiedImage {
@@ -31,7 +28,7 @@ impl ChipImage {
                 config: config.clone(),
             })
         } else {
-            Err((self, problems))
+            Err(problems)
         }
     }
 }

@@ -63,8 +63,8 @@ pub fn compile(
 /// A loaded image: read from a file (checked when simulated) or compiled in this
 /// process (checked by the compiler, so not again for the chip it was compiled for).
 pub enum LoadedImage {
-    Read(ChipImage),
-    Compiled(VerifiedImage),
+    Read(Box<ChipImage>),
+    Compiled(Box<VerifiedImage>),
 }
 
 impl std::ops::Deref for LoadedImage {
@@ -101,7 +101,7 @@ impl Loaded {
             ..
         } = compiled;
         Loaded {
-            image: LoadedImage::Compiled(image),
+            image: LoadedImage::Compiled(Box::new(image)),
             dt_s: compilation.program.dt_ms * 1e-3,
             compile_s: start.elapsed().as_secs_f64(),
             pass_times,
@@ -111,7 +111,7 @@ impl Loaded {
     /// An image read from a file.
     fn read(image: ChipImage) -> Loaded {
         Loaded {
-            image: LoadedImage::Read(image),
+            image: LoadedImage::Read(Box::new(image)),
             dt_s: 1e-3,
             compile_s: 0.0,
             pass_times: Vec::new(),
