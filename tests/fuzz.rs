@@ -294,7 +294,8 @@ fn every_decoder_gives_a_value_or_a_clean_error_in_bounded_memory() {
                       (from: "in2", to: "a", connect: All, weight: Some(Const(8.0)))])"#;
     let ext_image = amine_compiler::compile_str(ext, "ext.ron", Path::new("."), &tiny)
         .unwrap()
-        .image;
+        .image
+        .into_image();
     let spikes = "port,step,index\n# spikes\n0,0,1\n0,3,2\n1,2,0\n1,9,2\n0,40,3\n";
     for i in 0..n {
         let t = mutate_text(spikes, &mut r);
@@ -316,7 +317,8 @@ fn every_decoder_gives_a_value_or_a_clean_error_in_bounded_memory() {
     // Chip images, binary and RON.
     let image = amine_compiler::compile_file(&programs.join("recurrent_modulated.ron"), &loihi)
         .unwrap()
-        .image;
+        .image
+        .into_image();
     let binary = image.to_bytes();
     let ron = image.to_ron();
     for i in 0..n {

@@ -25,7 +25,10 @@ const STEPS: u32 = 48;
 fn compiled(program: &str, chip: &str) -> (amine_chip::ChipConfig, amine_chip::image::ChipImage) {
     let chip = amine_chip::presets::preset(chip).unwrap();
     let path = root().join("programs").join(program);
-    let image = amine_compiler::compile_file(&path, &chip).unwrap().image;
+    let image = amine_compiler::compile_file(&path, &chip)
+        .unwrap()
+        .image
+        .into_image();
     (chip, image)
 }
 

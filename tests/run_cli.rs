@@ -227,6 +227,27 @@ fn bad_inputs_fail_cleanly_and_write_nothing() {
         fails(&path, "tiny", None, expect);
     }
 
+    // A well-formed RON image with a corrupted row (one synapse targets a compartment
+    // past the core's): still checked in full when read from a file, and refused.
+    let ron = dir.path().join("small.ron.img.ron");
+    let out = amine(&[
+        "compile",
+        dir.path().join("small.ron").to_str().unwrap(),
+        "--chip",
+        "tiny",
+        "-o",
+        ron.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let image = std::fs::read_to_string(&ron).unwrap();
+    assert!(
+        image.contains("len: 20,"),
+        "the first row holds 20 synapses"
+    );
+    let bad = dir.path().join("bad-row.ron");
+    std::fs::write(&bad, image.replacen("len: 20,", "len: 2000,", 1)).unwrap();
+    fails(&bad, "tiny", None, "`cores[0].synapses.rows[0]`");
+
     // Input spikes out of range (index, then step) or malformed.
     let csv = dir.path().join("in.csv");
     for (text, expect) in [

@@ -46,7 +46,7 @@ pub use context::Compilation;
 pub use error::{Error, ErrorKind, LimitExceeded, Problem};
 pub use report::CompileReport;
 
-use amine_chip::image::ChipImage;
+use amine_chip::image::VerifiedImage;
 use amine_chip::system::SystemConfig;
 use amine_chip::ChipConfig;
 use program::MappingHints;
@@ -55,7 +55,9 @@ use std::path::Path;
 /// The result of a successful compilation.
 #[derive(Debug)]
 pub struct Compiled {
-    pub image: ChipImage,
+    /// The image, checked with `ChipImage::verify` for the chip it was compiled for
+    /// (so a simulator on that chip need not check it again).
+    pub image: VerifiedImage,
     pub report: CompileReport,
     /// The context with every pass's analysis (for audits and tools).
     pub compilation: Compilation,
@@ -201,6 +203,12 @@ pub fn compile(mut c: Compilation) -> Result<Compiled, Error> {
         .image
         .take()
         .ok_or_else(|| Error::internal("emit", vec!["no image".into()]))?;
+    // The emit verifier's load check: a problem is a compiler bug.
+    let start = std::time::Instant::now();
+    let image = image.into_verified(&c.chip).map_err(|problems| {
+        Error::internal("emit", problems.iter().map(|x| x.to_string()).collect())
+    })?;
+    t.verify += start.elapsed();
     let start = std::time::Instant::now();
     let report = report::build(&c, &image);
     let verify = t.verify;

@@ -288,5 +288,6 @@ fn emit(c: &Compilation, p: &mut Vec<String>) {
             q.synapses
         ));
     }
-    p.extend(image.verify(&c.chip).iter().map(|x| x.to_string()));
+    // The load check (`ChipImage::verify`) follows in `compile`, which keeps its
+    // success as a `VerifiedImage`.
 }

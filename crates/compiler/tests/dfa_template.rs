@@ -106,7 +106,8 @@ fn sigprop_needs_the_sigprop_unit_and_fits_its_limits() {
     let with = amine_chip::presets::preset("loihi-sigprop").unwrap();
     let img = amine_compiler::compile_str(&p, "s.ron", Path::new("."), &with)
         .unwrap()
-        .image;
+        .image
+        .into_image();
     let s = img.sigprop.unwrap();
     assert_eq!(
         (s.classes(), s.layers.len(), s.beta, s.batch),

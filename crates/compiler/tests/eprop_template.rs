@@ -151,7 +151,7 @@ fn narrow_widths_fit_loihi_eprop_and_sgd_needs_no_adam() {
         ..EpropNetwork::cue_accumulation()
     };
     let out = compile(&net, "loihi-eprop").unwrap();
-    let e = out.image.eprop.unwrap();
+    let e = out.image.eprop.clone().unwrap();
     assert_eq!(e.frac_bits, 7);
     assert!(matches!(e.update.rule, UpdateRule::Sgd { readout_eta } if readout_eta > 0.0));
     assert!(out
@@ -174,7 +174,7 @@ fn narrow_widths_fit_loihi_eprop_and_sgd_needs_no_adam() {
 fn the_verifier_names_each_broken_part_of_the_eprop_section() {
     let out = compile(&EpropNetwork::cue_accumulation(), "loihi-eprop").unwrap();
     let chip = amine_chip::presets::preset("loihi-eprop").unwrap();
-    let mut image = out.image;
+    let mut image = out.image.into_image();
     let e = image.eprop.as_mut().unwrap();
     e.frac_bits = 30;
     e.window = (2000, 3000);

@@ -184,9 +184,9 @@ proptest! {
                 prop_assert_eq!(&again.report, &out.report);
                 // Both encodings round-trip.
                 let bin = ChipImage::from_bytes(&out.image.to_bytes(), "x").unwrap();
-                prop_assert_eq!(&bin, &out.image);
+                prop_assert_eq!(&bin, &*out.image);
                 let ron = ChipImage::from_ron(&out.image.to_ron(), "x").unwrap();
-                prop_assert_eq!(&ron, &out.image);
+                prop_assert_eq!(&ron, &*out.image);
             }
             Err(e) => {
                 prop_assert!(matches!(e.kind(), ErrorKind::HardwareLimit(_)), "{}", e);

@@ -133,6 +133,7 @@ fn a_shared_hidden_layer_serves_every_output_and_hears_the_mean_error() {
     );
     let image = amine_compiler::compile_str(&program.to_ron(), "s.ron", Path::new("."), &chip)
         .unwrap()
-        .image;
+        .image
+        .into_image();
     assert_eq!(image.learning.len(), 4 + 2 * 10);
 }

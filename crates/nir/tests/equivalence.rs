@@ -122,7 +122,7 @@ fn exact_nir_equals_native_program() {
     assert_eq!(a.report.synapses, b.report.synapses);
     assert_eq!(a.report.quantization.exact_synapses, a.report.synapses);
     assert_eq!(
-        a.image, b.image,
+        *a.image, *b.image,
         "the NIR import and the native program differ"
     );
     // And both run to the same spikes (enough of them to mean something).

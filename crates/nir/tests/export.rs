@@ -49,6 +49,7 @@ fn compile_text(text: &str) -> ChipImage {
     amine_compiler::compile_str(text, "rt.ron", Path::new("."), &chip())
         .unwrap()
         .image
+        .into_image()
 }
 
 /// Image → NIR bytes → graph → program → image.
@@ -64,6 +65,7 @@ fn round_trip(image: &ChipImage, name: &str) -> ChipImage {
     compile_program(imported.program, Path::new("."), &chip())
         .unwrap()
         .image
+        .into_image()
 }
 
 #[test]

@@ -393,7 +393,7 @@ fn run_on_chip(g: &NirGraph, name: &str, inputs: &BTreeMap<String, Vec<Vec<usize
     let chip = amine_chip::presets::preset("loihi").unwrap();
     let compiled =
         amine_compiler::compile_program(lowered.program.clone(), Path::new("."), &chip).unwrap();
-    let image = compiled.image;
+    let image = compiled.image.into_image();
     let mut per_port = vec![Vec::new(); image.inputs.len()];
     for (node, steps) in inputs {
         let port = &lowered.node(node).unwrap().populations[0].0;

@@ -42,7 +42,7 @@ use crate::state::{CoreState, SimState};
 use crate::tables::Tables;
 use crate::timing::{analytic, cycle, Geometry, Packet};
 use amine_chip::config::ChipConfig;
-use amine_chip::image::{ChipImage, InputSource};
+use amine_chip::image::{ChipImage, InputSource, VerifiedImage};
 use amine_chip::modgrid::ModGrid;
 use amine_chip::neuron::graded::payload_max;
 use amine_chip::synapse::SignMode;
@@ -132,6 +132,26 @@ impl Simulator {
         image: &ChipImage,
         options: SimOptions,
     ) -> Result<Simulator, Error> {
+        Simulator::build(config, image, options, false)
+    }
+
+    /// [`Simulator::new`] for an image already checked: when `image` was verified for
+    /// exactly `config`, its load check is not repeated (every other check is);
+    /// for another configuration it is checked in full.
+    pub fn from_verified(
+        config: &ChipConfig,
+        image: &VerifiedImage,
+        options: SimOptions,
+    ) -> Result<Simulator, Error> {
+        Simulator::build(config, image, options, image.verified_for(config))
+    }
+
+    fn build(
+        config: &ChipConfig,
+        image: &ChipImage,
+        options: SimOptions,
+        verified: bool,
+    ) -> Result<Simulator, Error> {
         let problems = config.problems();
         if !problems.is_empty() {
             return Err(Error::new(ErrorKind::Config { problems }));
@@ -145,7 +165,11 @@ impl Simulator {
                 options.dt_s
             )));
         }
-        let problems = image.verify(config);
+        let problems = if verified {
+            Vec::new()
+        } else {
+            image.verify(config)
+        };
         if !problems.is_empty() {
             return Err(Error::new(ErrorKind::Image {
                 chip: config.name.clone(),

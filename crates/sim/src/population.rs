@@ -11,7 +11,6 @@
 use crate::tables::{Dest, RowInfo};
 use amine_chip::config::CostTable;
 use amine_chip::image::{CoreImage, PopFanout, PopTarget};
-use amine_chip::synapse::DecodedRows;
 
 /// The rows packets address on one core, decoded: `(rows, synapses, delays)`.
 pub(crate) type Addressed = (Vec<RowInfo>, Vec<(u32, i32)>, Vec<u8>);
@@ -46,11 +45,11 @@ fn work(costs: &CostTable, words: u32, len: u32) -> u32 {
     u32::try_from(row_work(costs, u64::from(words), u64::from(len))).unwrap_or(u32::MAX)
 }
 
-/// The addressed rows of core `c` from its decoded memory `d`, and its population index.
-pub(crate) fn addressed(c: &CoreImage, d: DecodedRows, costs: &CostTable) -> (Addressed, PopIndex) {
+/// The addressed rows of core `c`, decoded from its synapse memory, and its population
+/// index.
+pub(crate) fn addressed(c: &CoreImage, costs: &CostTable) -> (Addressed, PopIndex) {
     let mem = &c.synapses;
-    let info = |r: usize, start: u32| {
-        let len = d.offsets[r + 1] - d.offsets[r];
+    let info = |r: usize, start: u32, len: u32| {
         let words = mem.row_words(r as u32);
         RowInfo {
             start,
@@ -60,13 +59,24 @@ pub(crate) fn addressed(c: &CoreImage, d: DecodedRows, costs: &CostTable) -> (Ad
         }
     };
     let Some(pop) = &c.population else {
-        // Every row is a discrete axon: the decoded memory as it is.
-        let rows = (0..mem.rows().len())
-            .map(|r| info(r, d.offsets[r]))
-            .collect();
-        let syn = d.targets.iter().copied().zip(d.weights.iter().copied());
-        return ((rows, syn.collect(), d.delays), PopIndex::default());
+        // Every row is a discrete axon: the memory decoded straight into the tables'
+        // layout (one pass, no intermediate vectors).
+        let total: usize = mem.rows().iter().map(|r| r.len as usize).sum();
+        let mut rows = Vec::with_capacity(mem.rows().len());
+        let (mut syn, mut delays) = (Vec::with_capacity(total), Vec::with_capacity(total));
+        // Only a memory of over 2^32 entries could overflow; saturate, not wrap.
+        let at = |syn: &Vec<(u32, i32)>| u32::try_from(syn.len()).unwrap_or(u32::MAX);
+        for r in 0..mem.rows().len() {
+            let start = at(&syn);
+            mem.decode_row_with(r, |t, w, d| {
+                syn.push((t, w));
+                delays.push(d);
+            });
+            rows.push(info(r, start, at(&syn) - start));
+        }
+        return ((rows, syn, delays), PopIndex::default());
     };
+    let d = mem.decode();
     let discrete = c.discrete_rows();
     let mut order: Vec<(u32, u32)> = (0..discrete).map(|r| (r, 0)).collect();
     let mut index = PopIndex {
@@ -83,7 +93,7 @@ pub(crate) fn addressed(c: &CoreImage, d: DecodedRows, costs: &CostTable) -> (Ad
             d.offsets[r as usize] as usize,
             d.offsets[r as usize + 1] as usize,
         );
-        rows.push(info(r as usize, syn.len() as u32));
+        rows.push(info(r as usize, syn.len() as u32, (hi - lo) as u32));
         syn.extend(
             d.targets[lo..hi]
                 .iter()

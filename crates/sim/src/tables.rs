@@ -149,8 +149,7 @@ impl Tables {
             .cores
             .par_iter()
             .map(|c| {
-                let ((rows, synapses, delays), index) =
-                    crate::population::addressed(c, c.synapses.decode(), costs);
+                let ((rows, synapses, delays), index) = crate::population::addressed(c, costs);
                 let max_d = delays.iter().copied().max().unwrap_or(0);
                 let tab = CoreTable {
                     id: c.id,

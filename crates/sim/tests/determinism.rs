@@ -103,7 +103,8 @@ fn identical_in_pools_of_any_size_on_a_compiled_multi_core_network() {
     let chip = amine_chip::presets::preset("loihi").unwrap();
     let image = amine_compiler::compile_str(text, "modules.ron", std::path::Path::new("."), &chip)
         .unwrap()
-        .image;
+        .image
+        .into_image();
     assert!(image.cores.len() >= 8, "{} cores", image.cores.len());
     let go = |timing: Timing, threads: usize| {
         let opts = SimOptions {
@@ -150,7 +151,8 @@ fn congested_analytic_timing_is_identical_on_the_pool() {
     let chip = amine_chip::presets::preset("loihi").unwrap();
     let image = amine_compiler::compile_str(text, "burst.ron", std::path::Path::new("."), &chip)
         .unwrap()
-        .image;
+        .image
+        .into_image();
     let go = |threads: usize| {
         let opts = SimOptions {
             threads,

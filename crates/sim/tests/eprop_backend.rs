@@ -129,7 +129,7 @@ fn compile(c: &Case) -> (ChipConfig, ChipImage) {
     let chip = chip(c.format);
     let out = amine_compiler::compile_program(program, Path::new("."), &chip)
         .unwrap_or_else(|e| panic!("{e}"));
-    (chip, out.image)
+    (chip, out.image.into_image())
 }
 
 /// Random spikes of one trial, CSR by step, and a target.

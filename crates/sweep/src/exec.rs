@@ -6,7 +6,7 @@
 
 use crate::spec::{Job, Point, Sweep};
 use crate::Error;
-use amine_chip::image::ChipImage;
+use amine_chip::image::VerifiedImage;
 use amine_chip::presets::Resolved;
 use amine_compiler::program::Program;
 use amine_sim::{RunReport, SimOptions, Simulator};
@@ -122,7 +122,7 @@ pub fn run(
     }
     let done = AtomicUsize::new(0);
     let total = firsts.len();
-    let images: Vec<Result<ChipImage, String>> = parallel(total, threads, |g| {
+    let images: Vec<Result<VerifiedImage, String>> = parallel(total, threads, |g| {
         let p = firsts[g];
         let r = compile(&program, p, &base, &chip_of(p).config);
         progress(Event::Compiled {
@@ -171,7 +171,7 @@ fn compile(
     p: &Point,
     base: &Path,
     config: &amine_chip::ChipConfig,
-) -> Result<ChipImage, String> {
+) -> Result<VerifiedImage, String> {
     let mut program =
         amine_chip::overrides::apply(program, &p.program_sets).map_err(|e| e.to_string())?;
     program.seed = p.seed;
@@ -185,7 +185,7 @@ fn run_point(
     job: &Job,
     p: &Point,
     chip: &Resolved,
-    image: &ChipImage,
+    image: &VerifiedImage,
     split: Option<&amine_tasks::Split>,
     progress: &(dyn Fn(Event) + Sync),
 ) -> Result<Figures, String> {
@@ -201,8 +201,8 @@ fn run_point(
                 },
                 ..SimOptions::default()
             };
-            let mut sim =
-                Simulator::new(&chip.config, image, options).map_err(|e| e.to_string())?;
+            let mut sim = Simulator::from_verified(&chip.config, image, options)
+                .map_err(|e| e.to_string())?;
             let mut state = sim.initial_state();
             let mut reported = 0u32;
             let outcome = sim.run(&mut state, |done, total| {

@@ -25,7 +25,7 @@ fn chip_ed() -> ChipConfig {
 fn compile_on(net: &DualEdNetwork, chip: &ChipConfig) -> Result<ChipImage, String> {
     let text = dual_stream_error_diffusion(net).unwrap().to_ron();
     amine_compiler::compile_str(&text, "dual.ron", Path::new("."), chip)
-        .map(|c| c.image)
+        .map(|c| c.image.into_image())
         .map_err(|e| e.to_string())
 }
 
@@ -188,6 +188,7 @@ fn aligning_after_an_evaluation_learns_nothing() {
         amine_compiler::compile_str(&text, "ed.ron", Path::new("."), &config)
             .unwrap()
             .image
+            .into_image()
     }] {
         let split = digits(40, 3);
         let mut sim = Simulator::new(&config, &image, SimOptions::default()).unwrap();

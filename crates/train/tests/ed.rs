@@ -18,6 +18,7 @@ fn compile(net: &EdNetwork) -> ChipImage {
     amine_compiler::compile_str(&text, "ed.ron", Path::new("."), &chip())
         .unwrap()
         .image
+        .into_image()
 }
 
 fn small(hidden: u32) -> EdNetwork {
@@ -151,7 +152,8 @@ fn images_and_tasks_that_do_not_fit_are_named() {
     let text = program.to_ron();
     let image = amine_compiler::compile_str(&text, "t.ron", Path::new("."), &config)
         .unwrap()
-        .image;
+        .image
+        .into_image();
     let e = train_ed(
         &config,
         &image,

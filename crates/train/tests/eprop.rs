@@ -35,7 +35,8 @@ fn one_trial_gradient_matches_the_float_reference() {
             let image =
                 amine_compiler::compile_program(program.clone(), std::path::Path::new("."), &chip)
                     .unwrap()
-                    .image;
+                    .image
+                    .into_image();
             let (_, net) = float_net(&image, &program).unwrap();
             let gen = TaskGen::new(TaskKind::CueAccumulation, 3);
             let trial = gen.trial(&mut ChaCha8Rng::seed_from_u64(11));

@@ -16,6 +16,7 @@ fn image(net: &SigpropNetwork) -> amine_chip::image::ChipImage {
     amine_compiler::compile_str(&text, "sigprop.ron", Path::new("."), &chip())
         .unwrap()
         .image
+        .into_image()
 }
 
 fn small_digits() -> amine_tasks::Split {

@@ -15,9 +15,11 @@ pub mod codec;
 pub mod eprop;
 mod population;
 pub mod sigprop;
+mod verified;
 mod verify;
 
 pub use population::{CorePopulation, PopAxon, PopFanout, PopTarget};
+pub use verified::VerifiedImage;
 
 use crate::config::{ChipConfig, NeuronModelKind};
 use crate::learning::traces::TraceParams;

@@ -481,10 +481,13 @@ fn target_problems(
     let mut coding = delta_row_problem(row, limits);
     let delta = matches!(row.coding, crate::synapse::TargetCoding::Delta { .. });
     let mut scan_deltas = delta && coding.is_none();
+    let limit = 1u64 << row.format.index_bits.min(32);
+    // A sparse target is an `index_bits`-wide field, so below `limit`: within any
+    // bound at or above that without reading an entry (a full core's rows).
+    let bound = bound.filter(|&n| delta || (n as u64) < limit);
     if !scan_deltas && bound.is_none() {
         return (coding, None);
     }
-    let limit = 1u64 << row.format.index_bits.min(32);
     let (mut prev, mut beyond) = (0u32, None);
     for t in targets {
         // Deltas are unsigned, so the targets never decrease unless the sum wraps.

@@ -433,30 +433,42 @@ impl SynapseMemory {
             delays: Vec::with_capacity(total),
         };
         d.offsets.push(0);
-        for r in &self.rows {
-            let layout = r.coding.layout(&r.format);
-            let delta = matches!(r.coding, TargetCoding::Delta { .. });
-            let eb = layout.entry_bits() as u64;
-            let start = self.entry_bit(r, 0);
-            let mut target = 0u32;
-            for i in 0..r.len as u64 {
-                let raw = read_word_bits(&self.words, start + i * eb, eb as u32);
-                let s = unpack_entry(&layout, raw);
-                // A prefix sum for delta rows (wrapping: only a corrupt memory overflows).
-                target = if delta {
-                    target.wrapping_add(s.target)
-                } else {
-                    s.target
-                };
+        for r in 0..self.rows.len() {
+            self.decode_row_with(r, |target, weight, delay| {
                 d.targets.push(target);
-                d.weights.push(effective_weight(s.weight, r.exponent));
-                d.delays.push(s.delay);
-            }
+                d.weights.push(weight);
+                d.delays.push(delay);
+            });
             // Only a memory of over 2^32 entries could overflow; saturate, not wrap.
             d.offsets
                 .push(u32::try_from(d.targets.len()).unwrap_or(u32::MAX));
         }
         d
+    }
+
+    /// Row `row`'s entries decoded in order, each handed to `entry` as (target,
+    /// effective weight, delay) — as [`decode`](Self::decode) stores them — for a caller
+    /// that lays them out its own way. No row: no call.
+    pub fn decode_row_with(&self, row: usize, mut entry: impl FnMut(u32, i32, u8)) {
+        let Some(r) = self.rows.get(row) else {
+            return;
+        };
+        let layout = r.coding.layout(&r.format);
+        let delta = matches!(r.coding, TargetCoding::Delta { .. });
+        let eb = layout.entry_bits() as u64;
+        let start = self.entry_bit(r, 0);
+        let mut target = 0u32;
+        for i in 0..r.len as u64 {
+            let raw = read_word_bits(&self.words, start + i * eb, eb as u32);
+            let s = unpack_entry(&layout, raw);
+            // A prefix sum for delta rows (wrapping: only a corrupt memory overflows).
+            target = if delta {
+                target.wrapping_add(s.target)
+            } else {
+                s.target
+            };
+            entry(target, effective_weight(s.weight, r.exponent), s.delay);
+        }
     }
 
     fn used_words(&self) -> u64 {

@@ -163,7 +163,9 @@ fn bench_eprop_at(scale: (f64, f64), trials: usize) -> Result<EpropRateRow> {
         }
     }
     let chip = amine_chip::presets::preset("loihi-eprop")?;
-    let image = amine_compiler::compile_program(program, std::path::Path::new("."), &chip)?.image;
+    let image = amine_compiler::compile_program(program, std::path::Path::new("."), &chip)?
+        .image
+        .into_image();
     let mut core = EpropCore::from_image(&image, &chip)?;
     let batch = core.eprop().update.batch.max(1) as usize;
     let gen = TaskGen::new(task, 1);

@@ -6,7 +6,7 @@
 //! second (and only on a terminal).
 
 use crate::args::{CheckpointArgs, MappingArgs, RunArgs};
-use amine_chip::image::{codec::MAGIC, ChipImage};
+use amine_chip::image::{codec::MAGIC, ChipImage, VerifiedImage};
 use amine_chip::presets::Resolved;
 use amine_chip::ChipConfig;
 use amine_compiler::program::MappingHints;
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 /// An image ready to run, with what the program said about time.
 pub struct Loaded {
-    pub image: ChipImage,
+    pub image: LoadedImage,
     /// Seconds per step (the program's `dt`; 1 ms for an image).
     pub dt_s: f64,
     pub compile_s: f64,
@@ -60,6 +60,37 @@ pub fn compile(
     Ok(Loaded::compiled(compiled, start))
 }
 
+/// A loaded image: read from a file (checked when simulated) or compiled in this
+/// process (checked by the compiler, so not again for the chip it was compiled for).
+pub enum LoadedImage {
+    Read(Box<ChipImage>),
+    Compiled(Box<VerifiedImage>),
+}
+
+impl std::ops::Deref for LoadedImage {
+    type Target = ChipImage;
+    fn deref(&self) -> &ChipImage {
+        match self {
+            LoadedImage::Read(image) => image,
+            LoadedImage::Compiled(verified) => verified,
+        }
+    }
+}
+
+impl LoadedImage {
+    /// A simulator of this image on `config` (see [`Simulator::from_verified`]).
+    pub fn simulator(
+        &self,
+        config: &ChipConfig,
+        options: SimOptions,
+    ) -> Result<Simulator, amine_sim::Error> {
+        match self {
+            LoadedImage::Read(image) => Simulator::new(config, image, options),
+            LoadedImage::Compiled(verified) => Simulator::from_verified(config, verified, options),
+        }
+    }
+}
+
 impl Loaded {
     /// The image of `compiled`, begun at `start`.
     pub fn compiled(compiled: amine_compiler::Compiled, start: Instant) -> Loaded {
@@ -70,7 +101,7 @@ impl Loaded {
             ..
         } = compiled;
         Loaded {
-            image,
+            image: LoadedImage::Compiled(Box::new(image)),
             dt_s: compilation.program.dt_ms * 1e-3,
             compile_s: start.elapsed().as_secs_f64(),
             pass_times,
@@ -80,7 +111,7 @@ impl Loaded {
     /// An image read from a file.
     fn read(image: ChipImage) -> Loaded {
         Loaded {
-            image,
+            image: LoadedImage::Read(Box::new(image)),
             dt_s: 1e-3,
             compile_s: 0.0,
             pass_times: Vec::new(),
@@ -221,7 +252,7 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
         },
         dt_s: loaded.dt_s,
     };
-    let mut sim = Simulator::new(&chip.config, &loaded.image, options)?;
+    let mut sim = loaded.image.simulator(&chip.config, options)?;
     if let Some(layout) = system {
         sim = sim.with_system(layout.clone())?;
     }

@@ -242,8 +242,9 @@ mod with_mpi {
             dt_s: loaded.dt_s,
         };
         let settings = format!("{options:?}");
-        let mut sim =
-            Simulator::new(&chip.config, image, options)?.with_system(on.layout.clone())?;
+        let mut sim = image
+            .simulator(&chip.config, options)?
+            .with_system(on.layout.clone())?;
         let mut input = 0;
         if let Some(path) = &a.input {
             let text = amine_chip::bounded::read_text(

@@ -334,7 +334,7 @@ pub fn compile_run(
                 })
             })?;
     check_task(cfg.task, gen, &compiled.image)?;
-    Ok(compiled.image)
+    Ok(compiled.image.into_image())
 }
 
 /// Where a run is, for progress output.

@@ -23,7 +23,7 @@ mod rows;
 mod shared;
 
 pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
-    // `verify::after("emit")` checks the image with `ChipImage::verify` next.
+    // `verify::after("emit")` and then `compile` (`ChipImage::into_verified`) check it next.
     c.image = Some(build(c).map_err(|p| crate::Error::internal("emit", p))?);
     Ok(())
 }
