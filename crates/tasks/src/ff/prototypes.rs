@@ -58,12 +58,17 @@ pub fn kmeans(points: &[Vec<f64>], k: usize, seed: u64) -> Vec<Vec<f64>> {
 pub fn nearest(rows: &[Vec<f64>], x: &[f64]) -> usize {
     let mut best = (0, f64::INFINITY);
     for (i, r) in rows.iter().enumerate() {
-        let d: f64 = r.iter().zip(x).map(|(a, b)| (a - b) * (a - b)).sum();
+        let d = sq_dist(r, x);
         if d < best.1 {
             best = (i, d);
         }
     }
     best.0
+}
+
+/// Squared Euclidean distance between `a` and `b` over the shorter length.
+pub fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
 /// The sub-class of a sample of class `class` whose network input is `input`: the index

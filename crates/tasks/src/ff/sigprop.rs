@@ -310,26 +310,18 @@ impl State {
             Readout::Sum => 1,
             _ => acts.len().saturating_sub(1).max(1),
         };
-        let anchors = match readout {
-            Readout::Mean if !self.means.is_empty() => &self.means,
-            _ => &self.responses,
-        };
-        let per_class = if std::ptr::eq(anchors, &self.means) {
-            1
-        } else {
-            self.per_class
+        // Class means have one anchor a class; context responses `per_class`.
+        let (anchors, per_class) = match readout {
+            Readout::Mean if !self.means.is_empty() => (&self.means, 1),
+            _ => (&self.responses, self.per_class),
         };
         let neg_dist: Vec<f64> = anchors
             .iter()
             .map(|r| {
                 -(first..acts.len())
                     .map(|l| {
-                        r.get(l).map_or(f64::INFINITY, |t| {
-                            t.iter()
-                                .zip(&acts[l])
-                                .map(|(a, b)| (a - b) * (a - b))
-                                .sum::<f64>()
-                        })
+                        r.get(l)
+                            .map_or(f64::INFINITY, |t| super::prototypes::sq_dist(t, &acts[l]))
                     })
                     .sum::<f64>()
             })
