@@ -10,7 +10,7 @@
 
 use crate::context::{Compilation, Values};
 use amine_chip::image::Sign;
-use amine_chip::synapse::{delta_width, pick_coding, row_bits, SignMode};
+use amine_chip::synapse::{delta_width, pick_row, SignMode};
 
 /// Every invariant violated after pass `pass` (empty when all hold).
 pub fn after(pass: &str, c: &Compilation) -> Vec<String> {
@@ -154,17 +154,23 @@ fn partition(c: &Compilation, p: &mut Vec<String>) {
     }
     let nb = part.bins.len();
     if nb > c.chip.cores() as usize {
-        p.push(format!("{nb} bins for {} cores", c.chip.cores()));
+        return p.push(format!("{nb} bins for {} cores", c.chip.cores()));
     }
     let mut comps = vec![0u32; nb];
-    let mut taken = std::collections::BTreeSet::new();
+    // One flag per (bin, compartment) a neuron may take.
+    let per = core.compartments as usize;
+    let mut taken = vec![false; nb * per];
     for (g, (&b, &s)) in part.bin_of.iter().zip(&part.slot_of).enumerate() {
         if b as usize >= nb {
             p.push(format!("neuron {g} is in no bin"));
             return;
         }
         comps[b as usize] += 1;
-        if !taken.insert((b, s)) {
+        if s as usize >= per {
+            p.push(format!(
+                "neuron {g}: compartment {s} of bin {b} is beyond the core's {per}"
+            ));
+        } else if std::mem::replace(&mut taken[b as usize * per + s as usize], true) {
             p.push(format!(
                 "neuron {g}: compartment {s} of bin {b} is taken twice"
             ));
@@ -176,8 +182,7 @@ fn partition(c: &Compilation, p: &mut Vec<String>) {
         let cl = &q.classes[r.class as usize];
         rows[r.bin as usize] += 1;
         let d = Some(delta_width(r.widest));
-        let coding = pick_coding(core.word_bits, &cl.format, part.delta_rows, r.len, d);
-        bits[r.bin as usize] += row_bits(core.word_bits, &cl.format, coding, r.len);
+        bits[r.bin as usize] += pick_row(core.word_bits, &cl.format, part.delta_rows, r.len, d).1;
         if cl.source < npops {
             outs[part.bin_of[(part.pop_base[cl.source] + r.source) as usize] as usize] += 1;
         }

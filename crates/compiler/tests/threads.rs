@@ -1,5 +1,5 @@
-//! The compiler's parallel passes (expand, emit) give the same image, byte for byte, in
-//! thread pools of any size.
+//! The compiler's parallel passes (expand, partition's key lists and rows, emit) give
+//! the same image, byte for byte, in thread pools of any size.
 
 use amine_compiler::compile_str;
 use std::path::Path;

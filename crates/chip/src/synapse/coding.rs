@@ -112,16 +112,30 @@ pub fn pick_coding(
     len: u32,
     delta_bits: Option<u8>,
 ) -> TargetCoding {
+    pick_row(word_bits, format, max_delta_bits, len, delta_bits).0
+}
+
+/// [`pick_coding`] and the [`row_bits`] of the row in that coding.
+#[inline]
+pub fn pick_row(
+    word_bits: u32,
+    format: &RowFormat,
+    max_delta_bits: Option<u8>,
+    len: u32,
+    delta_bits: Option<u8>,
+) -> (TargetCoding, u64) {
+    let sparse = TargetCoding::Sparse;
+    let sparse_bits = row_bits(word_bits, format, sparse, len);
     match (max_delta_bits, delta_bits) {
         (Some(max), Some(d)) if d <= max && d <= format.index_bits => {
             let delta = TargetCoding::Delta { delta_bits: d };
-            let sparse = TargetCoding::Sparse;
-            if row_bits(word_bits, format, delta, len) < row_bits(word_bits, format, sparse, len) {
-                delta
+            let delta_bits = row_bits(word_bits, format, delta, len);
+            if delta_bits < sparse_bits {
+                (delta, delta_bits)
             } else {
-                sparse
+                (sparse, sparse_bits)
             }
         }
-        _ => TargetCoding::Sparse,
+        _ => (sparse, sparse_bits),
     }
 }

@@ -52,7 +52,9 @@ mod error;
 mod tests;
 mod weights;
 
-pub use coding::{best_coding, delta_bits_of, delta_width, pick_coding, row_bits, TargetCoding};
+pub use coding::{
+    best_coding, delta_bits_of, delta_width, pick_coding, pick_row, row_bits, TargetCoding,
+};
 pub use error::{SynapseError, SynapseField};
 pub use weights::{choose_exponent, effective_weight, quantize_weight};
 

@@ -20,31 +20,25 @@
 //!
 //! Bins are abstract: `place` decides which physical core each one becomes (a `place`
 //! hint pins a bin's core).
+//!
+//! Threads: the incoming-key lists ([`graph`]) are built by target range and the
+//! finished bins' rows are counted bin by bin, both in parallel and independent of the
+//! thread count; the packing itself is sequential.
 
+mod graph;
 mod order;
 mod pack;
 pub mod shared;
 
 use crate::context::{Bin, BinBlock, Compilation, Partition, RowRef};
 use crate::error::{group, Error, ErrorKind, LimitExceeded};
+use graph::Graph;
 use order::Item;
 use pack::{Fatal, Packer, NONE};
 use std::collections::BTreeMap;
 
-/// Flattened view of the network for packing.
-pub(super) struct Graph {
-    /// Incoming row keys of each neuron (one entry per synapse).
-    pub in_offsets: Vec<u64>,
-    pub in_keys: Vec<u32>,
-    /// Row class of each key and global neuron index of its source (NONE for inputs).
-    pub key_class: Vec<u32>,
-    pub key_source: Vec<u32>,
-    /// Row format of each class.
-    pub formats: Vec<amine_chip::synapse::RowFormat>,
-}
-
 pub fn run(c: &mut Compilation) -> Result<(), Error> {
-    let (Some(net), Some(q)) = (c.net.as_ref(), c.quant.as_ref()) else {
+    let (Some(_), Some(q)) = (c.net.as_ref(), c.quant.as_ref()) else {
         return Err(Error::internal(
             "partition",
             vec!["quantize did not run".into()],
@@ -57,50 +51,7 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
         pop_base.push(total);
         total += n.size;
     }
-    // Keys: one per (row class, presynaptic neuron).
-    let mut key_base = Vec::new();
-    let (mut key_class, mut key_source) = (Vec::new(), Vec::new());
-    for (k, cl) in q.classes.iter().enumerate() {
-        key_base.push(key_class.len() as u32);
-        let node = cl.source;
-        for a in 0..c.nodes[node].size {
-            key_class.push(k as u32);
-            key_source.push(if node < npops {
-                pop_base[node] + a
-            } else {
-                NONE
-            });
-        }
-    }
-    let mut counts = vec![0u64; total as usize + 1];
-    for e in &net.projections {
-        for &t in &e.targets {
-            counts[(pop_base[e.post] + t) as usize + 1] += 1;
-        }
-    }
-    for i in 1..counts.len() {
-        counts[i] += counts[i - 1];
-    }
-    let in_offsets = counts.clone();
-    let mut fill = counts;
-    let mut in_keys = vec![0u32; *in_offsets.last().unwrap_or(&0) as usize];
-    for (p, e) in net.projections.iter().enumerate() {
-        let kb = key_base[q.class_of[p]];
-        for a in 0..e.offsets.len() - 1 {
-            for s in e.range(a) {
-                let g = (pop_base[e.post] + e.targets[s]) as usize;
-                in_keys[fill[g] as usize] = kb + a as u32;
-                fill[g] += 1;
-            }
-        }
-    }
-    let graph = Graph {
-        in_offsets,
-        in_keys,
-        key_class,
-        key_source,
-        formats: q.classes.iter().map(|cl| cl.format).collect(),
-    };
+    let graph = Graph::build(c, q, &pop_base, total);
     let items = order::items(c);
     let mut caps: Vec<u32> = (0..npops)
         .map(|p| c.program.mapping.max_of(&c.nodes[p].name))
@@ -135,7 +86,7 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
     if bins.len() > c.chip.cores() as usize {
         return Err(too_many_cores(c, &bins));
     }
-    let rows = rows(c, &pop_base, &bin_of, &slot_of);
+    let rows = rows(&graph, &bins, &pop_base);
     let mut shared = blocks;
     shared.sort_unstable();
     c.partition = Some(Partition {
@@ -375,56 +326,39 @@ pub(super) fn slot_order(members: &mut [u32], pop_base: &[u32], lead: Option<usi
     }
 }
 
-/// Every row: (bin, class, source, length, widest delta in compartment order), sorted.
-fn rows(c: &Compilation, pop_base: &[u32], bin_of: &[u32], slot_of: &[u32]) -> Vec<RowRef> {
+/// Every row: (bin, class, source, length, widest delta in compartment order), sorted;
+/// bins in parallel, each from its members in compartment order (its blocks).
+fn rows(g: &Graph, bins: &[Bin], pop_base: &[u32]) -> Vec<RowRef> {
     use rayon::prelude::*;
-    let (Some(net), Some(q)) = (c.net.as_ref(), c.quant.as_ref()) else {
-        return Vec::new();
-    };
-    const CHUNK: u32 = 2048;
-    let mut rows = Vec::new();
-    for (k, cl) in q.classes.iter().enumerate() {
-        let size = c.nodes[cl.source].size;
-        let chunks: Vec<Vec<RowRef>> = (0..size.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|chunk| {
-                let mut out = Vec::new();
-                // (bin, compartment) of each synapse of one source, sorted.
-                let mut at: Vec<u64> = Vec::new();
-                for a in chunk * CHUNK..size.min((chunk + 1) * CHUNK) {
-                    at.clear();
-                    for &p in &cl.projections {
-                        let e = &net.projections[p];
-                        for s in e.range(a as usize) {
-                            let t = (pop_base[e.post] + e.targets[s]) as usize;
-                            at.push((bin_of[t] as u64) << 32 | slot_of[t] as u64);
-                        }
-                    }
-                    at.sort_unstable();
-                    for run in at.chunk_by(|x, y| x >> 32 == y >> 32) {
-                        let mut prev = 0u32;
-                        let widest = run.iter().fold(0u32, |w, &x| {
-                            let slot = x as u32;
-                            let w = w.max(slot - prev);
-                            prev = slot;
-                            w
-                        });
-                        out.push(RowRef {
-                            bin: (run[0] >> 32) as u32,
-                            class: k as u32,
-                            source: a,
-                            len: run.len() as u32,
+    let keys = g.key_class.len();
+    let per_bin: Vec<Vec<RowRef>> = (bins.par_iter().enumerate())
+        .map_init(
+            || (vec![(0u32, 0u32, 0u32); keys], Vec::new()),
+            |(scratch, found), (b, bin)| {
+                let order = bin.blocks.iter().flat_map(|bl| {
+                    let first = pop_base[bl.node] + bl.first_neuron;
+                    first..first + bl.count
+                });
+                g.bin_rows(order, scratch, found);
+                let mut rows: Vec<RowRef> = found
+                    .iter()
+                    .map(|&(key, len, widest)| {
+                        let class = g.key_class[key as usize];
+                        RowRef {
+                            bin: b as u32,
+                            class,
+                            source: key - g.key_base[class as usize],
+                            len,
                             widest,
-                        });
-                    }
-                }
-                out
-            })
-            .collect();
-        rows.extend(chunks.into_iter().flatten());
-    }
-    rows.sort_unstable();
-    rows
+                        }
+                    })
+                    .collect();
+                rows.sort_unstable();
+                rows
+            },
+        )
+        .collect();
+    per_bin.concat()
 }
 
 /// For output axons of a shared convolution's source: why (each pixel reaches every core

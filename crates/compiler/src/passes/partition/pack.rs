@@ -20,14 +20,25 @@
 //! re-adds the longest prefix of its items that fits. A bin's booked bits are therefore
 //! always the exact bits emit writes.
 
+use super::graph::Graph;
 use super::order::Item;
 use super::shared::Shared;
-use super::Graph;
 use crate::context::{Bin, Compilation};
-use amine_chip::synapse::{delta_width, pick_coding, row_bits};
+use amine_chip::synapse::{delta_width, pick_row};
 use std::collections::BTreeMap;
 
 pub(super) const NONE: u32 = u32::MAX;
+
+/// A key's row on the open bin: its length, for the estimate of its widest delta its
+/// last target (global neuron) and widest distance, its row class and its bits booked.
+#[derive(Debug, Clone, Copy, Default)]
+struct KeyRow {
+    len: u32,
+    last: u32,
+    widest: u32,
+    class: u32,
+    bits: u64,
+}
 
 /// Why an item did not fit a bin.
 #[derive(Debug, Clone, Copy)]
@@ -58,12 +69,8 @@ pub(super) struct Packer<'a> {
     pub bin_of: Vec<u32>,
     /// Rows already created for a neuron not yet placed in a bin (its future output axons).
     pending_out: Vec<u32>,
-    /// Length of each key's row on the open bin, its bits booked, and for the estimate
-    /// of its widest delta: its last target (global neuron) and widest distance.
-    cur_len: Vec<u32>,
-    key_bits: Vec<u64>,
-    key_last: Vec<u32>,
-    key_widest: Vec<u32>,
+    /// Each key's row on the open bin (one cache line holds what booking reads).
+    rows: Vec<KeyRow>,
     /// `(key, last, widest, bits)` before each booking of the item being added.
     journal: Vec<(u32, u32, u32, u64)>,
     touched: Vec<u32>,
@@ -73,6 +80,7 @@ pub(super) struct Packer<'a> {
     pend_log: Vec<(u32, u32)>,
     /// Scratch for `exact_bits`: per key length, last compartment, widest delta.
     exact: Vec<(u32, u32, u32)>,
+    exact_rows: Vec<(u32, u32, u32)>,
     out_delta: Vec<u32>,
     delta_bins: Vec<u32>,
     pub bins: Vec<Bin>,
@@ -118,15 +126,20 @@ impl<'a> Packer<'a> {
             ),
             bin_of: vec![NONE; total as usize],
             pending_out: vec![0; total as usize],
-            cur_len: vec![0; keys],
-            key_bits: vec![0; keys],
-            key_last: vec![0; keys],
-            key_widest: vec![0; keys],
+            rows: g
+                .key_class
+                .iter()
+                .map(|&class| KeyRow {
+                    class,
+                    ..KeyRow::default()
+                })
+                .collect(),
             journal: Vec::new(),
             touched: Vec::new(),
             open_outs: Vec::new(),
             pend_log: Vec::new(),
             exact: vec![(0, 0, 0); if delta.is_some() { keys } else { 0 }],
+            exact_rows: Vec::new(),
             out_delta: Vec::new(),
             delta_bins: Vec::new(),
             bins: vec![Bin::default()],
@@ -177,11 +190,12 @@ impl<'a> Packer<'a> {
         let (mut new_rows, mut dbits) = (0u64, 0u64);
         for &key in &g.in_keys[k0..k1] {
             let k = key as usize;
-            let len = self.cur_len[k];
+            let row = self.rows[k];
+            let len = row.len;
             let (last, widest, old) = if len == 0 {
                 (gi, 0, 0)
             } else {
-                (self.key_last[k], self.key_widest[k], self.key_bits[k])
+                (row.last, row.widest, row.bits)
             };
             self.journal.push((key, last, widest, old));
             let gap = if len == 0 {
@@ -205,18 +219,17 @@ impl<'a> Packer<'a> {
                 0
             };
             let widest = widest.max(gap);
-            let fmt = &g.formats[g.key_class[k] as usize];
-            let coding = pick_coding(
-                self.word_bits,
-                fmt,
-                self.delta,
-                len + 1,
-                Some(delta_width(widest)),
-            );
-            let bits = row_bits(self.word_bits, fmt, coding, len + 1);
+            let fmt = &g.formats[row.class as usize];
+            let d = Some(delta_width(widest));
+            let (_, bits) = pick_row(self.word_bits, fmt, self.delta, len + 1, d);
             dbits += bits - old;
-            self.cur_len[k] = len + 1;
-            (self.key_last[k], self.key_widest[k], self.key_bits[k]) = (gi, widest, bits);
+            self.rows[k] = KeyRow {
+                len: len + 1,
+                last: gi,
+                widest,
+                class: row.class,
+                bits,
+            };
         }
         (new_rows, dbits)
     }
@@ -230,11 +243,12 @@ impl<'a> Packer<'a> {
         );
         for &key in g.in_keys[k0..k1].iter().rev() {
             let k = key as usize;
+            let row = &mut self.rows[k];
             if let Some((_, last, widest, bits)) = self.journal.pop() {
-                (self.key_last[k], self.key_widest[k], self.key_bits[k]) = (last, widest, bits);
+                (row.last, row.widest, row.bits) = (last, widest, bits);
             }
-            self.cur_len[k] -= 1;
-            if self.cur_len[k] == 0 {
+            row.len -= 1;
+            if row.len == 0 {
                 self.touched.pop();
                 let src = g.key_source[k];
                 let mine = src.wrapping_sub(first) < count;
@@ -396,7 +410,7 @@ impl<'a> Packer<'a> {
     /// Forget the open bin's rows (lengths, booked bits) and its population counts.
     fn clear_open(&mut self) {
         for &key in &self.touched {
-            self.cur_len[key as usize] = 0;
+            self.rows[key as usize].len = 0;
         }
         self.touched.clear();
         self.per_node.clear();
@@ -466,33 +480,15 @@ impl<'a> Packer<'a> {
         let b = self.open() as usize;
         let mut order = self.members[b][..m.min(self.members[b].len())].to_vec();
         super::slot_order(&mut order, self.pop_base, None);
-        let mut keys: Vec<u32> = Vec::new();
-        for (slot, &gi) in order.iter().enumerate() {
-            let slot = slot as u32;
-            let (k0, k1) = (
-                g.in_offsets[gi as usize] as usize,
-                g.in_offsets[gi as usize + 1] as usize,
-            );
-            for &key in &g.in_keys[k0..k1] {
-                let (len, last, widest) = &mut self.exact[key as usize];
-                if *len == 0 {
-                    keys.push(key);
-                    *widest = slot;
-                } else {
-                    *widest = (*widest).max(slot - *last);
-                }
-                *last = slot;
-                *len += 1;
-            }
-        }
+        let mut rows = std::mem::take(&mut self.exact_rows);
+        g.bin_rows(order, &mut self.exact, &mut rows);
         let mut bits = 0u64;
-        for &key in &keys {
-            let (len, _, widest) = std::mem::take(&mut self.exact[key as usize]);
+        for &(key, len, widest) in &rows {
             let fmt = &g.formats[g.key_class[key as usize] as usize];
             let d = Some(delta_width(widest));
-            let coding = pick_coding(self.word_bits, fmt, self.delta, len, d);
-            bits += row_bits(self.word_bits, fmt, coding, len);
+            bits += pick_row(self.word_bits, fmt, self.delta, len, d).1;
         }
+        self.exact_rows = rows;
         bits
     }
 
