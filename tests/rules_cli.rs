@@ -184,6 +184,26 @@ fn bad_template_and_rules_options_fail_cleanly() {
             vec!["rules", "--task", "mnist:/nonexistent", "--out", o],
             "train-images-idx3-ubyte",
         ),
+        (
+            vec![
+                "rules",
+                "--program",
+                "x=programs/dfa_digits.ron@",
+                "--out",
+                o,
+            ],
+            "NAME=FILE@CHIP",
+        ),
+        (
+            vec![
+                "rules",
+                "--program",
+                "x=programs/dfa_digits.ron@no-such-chip",
+                "--out",
+                o,
+            ],
+            "--program x: chip no-such-chip",
+        ),
     ] {
         let out = amine(&args);
         let err = text(&out.stderr);
@@ -216,6 +236,54 @@ fn rules_writes_one_table_and_one_picture() {
     assert!(std::fs::read_to_string(out_dir.join("rules.svg"))
         .unwrap()
         .starts_with("<svg"));
+}
+
+/// `NAME=FILE@CHIP` runs a program on its own chip: the modulo-routing ED program needs
+/// `loihi-ed`'s centring register, and is refused on `--chip loihi`.
+#[test]
+fn rules_runs_a_program_on_its_own_chip() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("dual.ron");
+    let p = program.to_str().unwrap();
+    let out = amine(&[
+        "template",
+        "ed",
+        "--routing",
+        "modulo",
+        "--widths",
+        "3,6",
+        "--eta",
+        "100",
+        "-o",
+        p,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out_dir = dir.path().join("rules");
+    let o = out_dir.to_str().unwrap();
+    let on_loihi = format!("ed-modulo={p}");
+    let out = amine(&["rules", "--program", &on_loihi, "--epochs", "1", "--out", o]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("loihi-ed"), "{err}");
+    assert!(!out_dir.exists());
+    let own = format!("ed-modulo={p}@loihi-ed");
+    let out = amine(&[
+        "rules",
+        "--program",
+        &own,
+        "--program",
+        "dfa=programs/dfa_digits.ron",
+        "--epochs",
+        "1",
+        "--out",
+        o,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = std::fs::read_to_string(out_dir.join("rules.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[1].starts_with("ed-modulo,chip (loihi-ed),"), "{csv}");
+    assert!(rows[2].starts_with("ed-modulo (f64),f64"), "{csv}");
+    assert!(rows[3].starts_with("dfa,chip (loihi),"), "{csv}");
 }
 
 /// `programs/sigprop_digits.ron` is what `amine template sigprop` writes by default

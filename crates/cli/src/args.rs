@@ -94,7 +94,7 @@ pub enum Command {
     /// their f64 references, and float backprop, DFA and sigprop, with CPU and GPU
     /// energy estimates (docs/feedforward-rules.md).
     #[command(
-        after_help = "Examples:\n  amine rules --task digits --seeds 3 --out docs/results/rules_digits\n  amine rules --program ed-per-class=programs/ed_digits.ron --program ed-modulo=ed_modulo.ron --out rules/"
+        after_help = "Examples:\n  amine rules --task digits --seeds 3 --out docs/results/rules_digits\n  amine rules --program ed-per-class=programs/ed_digits.ron --program ed-modulo=dual.ron@loihi-ed --out rules/"
     )]
     Rules(RulesArgs),
     /// Sweep chip and program parameters and seeds: one table (CSV and JSON) with every
@@ -634,11 +634,12 @@ pub struct RulesArgs {
     #[arg(long, default_value = "digits")]
     pub task: String,
     /// A program trained on the chip with `amine train`'s sample protocol (Error
-    /// Diffusion, DFA or sigprop), `NAME=FILE` (repeatable; default
-    /// `ed-per-class=programs/ed_digits.ron`, `dfa=programs/dfa_digits.ron` and
-    /// `sigprop=programs/sigprop_digits.ron`, the last on `loihi-sigprop` when the chip
-    /// has no sigprop unit).
-    #[arg(long, value_name = "NAME=FILE")]
+    /// Diffusion, DFA or sigprop), `NAME=FILE` on `--chip` or `NAME=FILE@CHIP` on its own
+    /// chip (a preset or chip-config file, e.g. `ed-modulo=dual.ron@loihi-ed`)
+    /// (repeatable; default `ed-per-class=programs/ed_digits.ron`,
+    /// `dfa=programs/dfa_digits.ron` and `sigprop=programs/sigprop_digits.ron`, a sigprop
+    /// program without `@CHIP` on `loihi-sigprop` when `--chip` has no sigprop unit).
+    #[arg(long, value_name = "NAME=FILE[@CHIP]")]
     pub program: Vec<String>,
     /// A preset or chip-config file.
     #[arg(long, default_value = "loihi")]

@@ -6,7 +6,8 @@
 //! `readout=sum|mean|last` (sigprop: distances summed over layers, to class-mean
 //! responses, last layer), `context=mean|random` (sigprop's context form), `targets=0` (no context
 //! updates), `init=F` (initial weight scale), `wd=F` (weight decay), `k=K` (sigprop: contexts per class, sub-class prototypes),
-//! `pooled=1` (sigprop: read a class out by pooling its contexts).
+//! `pooled=1` (sigprop: read a class out by pooling its contexts), `aug=N` (training set
+//! with its images shifted by 1..=N pixels, `amine train --augment shift:N`).
 use amine_tasks::ff::{train, FfConfig, Rule};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -58,6 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => {}
     }
+    let mut augment = None;
     for o in &opts {
         let (k, v) = o.split_once('=').ok_or("options are KEY=VALUE")?;
         match k {
@@ -77,10 +79,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "wd" => cfg.weight_decay = v.parse()?,
             "k" => cfg.sigprop.contexts_per_class = v.parse()?,
             "pooled" => cfg.sigprop.pooled_readout = v == "1",
+            "aug" => {
+                augment = Some(amine_tasks::datasets::augment::Augment::parse(&format!(
+                    "shift:{v}"
+                ))?)
+            }
             _ => return Err(format!("unknown option {k}").into()),
         }
     }
-    let split = spec.load()?;
+    let mut split = spec.load()?;
+    if let Some(a) = augment {
+        split.train = a.apply(&split.train)?;
+    }
     let r = train(&cfg, &split, &mut |e| {
         println!(
             "epoch {} train {:.4} test {:.4}",

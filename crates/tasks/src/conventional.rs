@@ -136,11 +136,26 @@ impl Work {
     /// values and one output; every weight updates every sample.
     pub fn error_diffusion(inputs: usize, hidden: usize, classes: usize) -> Work {
         let (n, h, c) = (2.0 * (inputs as f64 + 1.0), hidden as f64, classes as f64);
-        let weights = c * (h * n + h);
-        let units = c * (h + 1.0);
+        Work::online_ed(c * (h * n + h), c * (h + 1.0), c)
+    }
+
+    /// Dual-stream Error Diffusion with modulo routing (the reference in
+    /// [`crate::dual_ed`]), online: `weights` plastic weights (each layer's four
+    /// sign-fixed projections and the outputs' two; every one delivered and updated every
+    /// sample) onto `units` logistic units (both streams' hidden units and the outputs).
+    pub fn dual_error_diffusion(weights: usize, units: usize, classes: usize) -> Work {
+        Work::online_ed(weights as f64, units as f64, classes as f64)
+    }
+
+    /// Error Diffusion's online work: `weights` weights onto `units` units, `classes`
+    /// outputs.
+    fn online_ed(weights: f64, units: f64, classes: f64) -> Work {
         // forward MACs and units; error split; per weight α·in·deriv·d·sgn and the add
-        let flops =
-            2.0 * weights + units * (1.0 + SIGMOID_FLOPS) + 4.0 * c + 2.0 * weights + 3.0 * units;
+        let flops = 2.0 * weights
+            + units * (1.0 + SIGMOID_FLOPS)
+            + 4.0 * classes
+            + 2.0 * weights
+            + 3.0 * units;
         Work::of(flops, weights, 1.0, units, 1)
     }
 

@@ -238,16 +238,26 @@ struct EdBody {
 }
 
 /// The float reference's work per training sample: DFA (`amine template dfa`: one
-/// hidden population `h`, fed back directly) or per-class Error Diffusion (hidden
-/// groups `h0e`, `h0i`, …).
+/// hidden population `h`, fed back directly), dual-stream Error Diffusion with modulo
+/// routing (`amine template ed --routing modulo`: hidden layers `l1e`, `l1i`, …; its
+/// plastic weights counted in the image, so patch wiring counts as wired) or per-class
+/// Error Diffusion (hidden groups `h0e`, `h0i`, …).
 fn float_work(sim: &Simulator, inputs: usize, classes: usize) -> amine_tasks::conventional::Work {
     use amine_tasks::conventional::{Backward, Work};
     let size = |n: &str| {
         sim.population_index(n)
             .map(|p| sim.population_sizes()[p] as usize)
     };
+    let dual_units: usize = (1..)
+        .map_while(|l| Some(size(&format!("l{l}e"))? + size(&format!("l{l}i"))?))
+        .sum();
     match size("h") {
         Some(h) => Work::layered(&[inputs + 1, h, classes], Backward::Direct, 1),
+        None if dual_units > 0 => {
+            let state = sim.initial_state();
+            let weights = sim.plastic_rows(&state).map(|(_, m, _)| m.len()).sum();
+            Work::dual_error_diffusion(weights, dual_units + classes, classes)
+        }
         None => Work::error_diffusion(
             inputs,
             size("h0e").unwrap_or(0) + size("h0i").unwrap_or(0),

@@ -91,6 +91,14 @@ fn two_hidden_layers_learn_the_digits_and_the_audit_is_clean() {
     // Chance is 10 %; measured 75.5 % (the first 200 test digits).
     assert!(r.test_accuracy > 0.5, "test accuracy {}", r.test_accuracy);
     assert!(r.per_training_sample.energy.learning > 0.0);
+    // The CPU/GPU estimate prices this network: 65 → 40 → 20 per stream, four
+    // projections a layer, each output reading both streams of the last layer.
+    let weights = 4 * 65 * 40 + 4 * 40 * 20 + 2 * 20 * 10;
+    let units = 2 * (40 + 20) + 10;
+    assert_eq!(
+        r.conventional.unwrap().work,
+        amine_tasks::conventional::Work::dual_error_diffusion(weights, units, 10)
+    );
 }
 
 #[test]

@@ -3,8 +3,10 @@
 //! float references of backprop, DFA and sigprop — as one table and one picture of test
 //! accuracy against energy per training sample (chip, CPU and GPU estimates).
 //!
-//! Every program given (Error Diffusion or DFA) with `--program NAME=FILE` is a row; a new program (another
-//! routing of the error, say) is a row more on the next run.
+//! Every program given (Error Diffusion, DFA or sigprop) with `--program NAME=FILE` is a
+//! row; a new program (another routing of the error, say) is a row more on the next run.
+//! `NAME=FILE@CHIP` runs that program on its own chip (the modulo-routing ED program on
+//! `loihi-ed`, whose error units have the centring register), and its row names the chip.
 
 use crate::args::RulesArgs;
 use amine_compiler::program::Program;
@@ -33,11 +35,24 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
-fn parse_program(spec: &str) -> Result<(String, PathBuf)> {
+/// `NAME=FILE` or `NAME=FILE@CHIP`: a row's name, its program and the chip (preset or
+/// chip-config file) it runs on, when not `--chip`.
+fn parse_program(spec: &str) -> Result<(String, PathBuf, Option<String>)> {
     match spec.split_once('=') {
-        Some((n, f)) if !n.is_empty() && !f.is_empty() => Ok((n.to_string(), PathBuf::from(f))),
+        Some((n, f)) if !n.is_empty() && !f.is_empty() => {
+            let (file, chip) = match f.rsplit_once('@') {
+                Some((file, chip)) if !file.is_empty() && !chip.is_empty() => {
+                    (file, Some(chip.to_string()))
+                }
+                Some(_) => bail!(
+                    "--program {spec}: expected NAME=FILE@CHIP with a file and a chip, e.g. ed-modulo=dual.ron@loihi-ed"
+                ),
+                None => (f, None),
+            };
+            Ok((n.to_string(), PathBuf::from(file), chip))
+        }
         _ => {
-            bail!("--program {spec}: expected NAME=FILE, e.g. ed-per-class=programs/ed_digits.ron")
+            bail!("--program {spec}: expected NAME=FILE or NAME=FILE@CHIP, e.g. ed-per-class=programs/ed_digits.ron")
         }
     }
 }
@@ -65,11 +80,17 @@ pub fn run(a: RulesArgs) -> Result<()> {
             (
                 "ed-per-class".to_string(),
                 PathBuf::from("programs/ed_digits.ron"),
+                None,
             ),
-            ("dfa".to_string(), PathBuf::from("programs/dfa_digits.ron")),
+            (
+                "dfa".to_string(),
+                PathBuf::from("programs/dfa_digits.ron"),
+                None,
+            ),
             (
                 "sigprop".to_string(),
                 PathBuf::from("programs/sigprop_digits.ron"),
+                None,
             ),
         ]
     } else {
@@ -82,7 +103,16 @@ pub fn run(a: RulesArgs) -> Result<()> {
     let chip = super::compile::resolve_chip(&a.chip, &a.set)?;
     let split = amine_tasks::parse_task(&a.task)?.load()?;
     let mut loaded = Vec::new();
-    for (name, path) in &programs {
+    for (name, path, own_chip) in &programs {
+        // Resolved before any training, so a bad chip fails before the long runs.
+        let own_chip = match own_chip {
+            Some(c) => Some(
+                super::compile::resolve_chip(c, &a.set)
+                    .with_context(|| format!("--program {name}: chip {c}"))?
+                    .config,
+            ),
+            None => None,
+        };
         let origin = path.display().to_string();
         let text = amine_chip::bounded::read_text(
             path,
@@ -91,11 +121,15 @@ pub fn run(a: RulesArgs) -> Result<()> {
         )?;
         let program = Program::from_ron(&text, &origin)?;
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        loaded.push((name.clone(), program, base));
+        loaded.push((name.clone(), program, base, own_chip));
     }
     let mut rows = Vec::new();
-    for (name, program, base) in &loaded {
-        rows.extend(chip_rows(&a, &chip.config, &split, name, program, base)?);
+    for (name, program, base, own_chip) in &loaded {
+        let on = match own_chip {
+            Some(c) => OnChip::Own(c),
+            None => OnChip::Command(&chip.config),
+        };
+        rows.extend(chip_rows(&a, on, &split, name, program, base)?);
     }
     rows.extend(float_rows(&a, &split)?);
     let files = files(&a, &chip.config.name, &rows);
@@ -111,10 +145,16 @@ pub fn run(a: RulesArgs) -> Result<()> {
     Ok(())
 }
 
+/// The chip a program runs on: its own (`NAME=FILE@CHIP`) or the command's `--chip`.
+enum OnChip<'a> {
+    Own(&'a amine_chip::ChipConfig),
+    Command(&'a amine_chip::ChipConfig),
+}
+
 /// A program trained on the chip for every seed: its row and its f64 reference's.
 fn chip_rows(
     a: &RulesArgs,
-    config: &amine_chip::ChipConfig,
+    on: OnChip<'_>,
     split: &amine_tasks::Split,
     name: &str,
     program: &Program,
@@ -122,14 +162,22 @@ fn chip_rows(
 ) -> Result<[Row; 2]> {
     let mut chip_row = Row::new(name.to_string(), "chip");
     let mut float_row = Row::new(format!("{name} (f64)"), "float");
-    // A sigprop program needs the sigprop unit: on a chip without it, `loihi-sigprop`.
+    // A sigprop program needs the sigprop unit: on a chip without it, `loihi-sigprop`
+    // (unless the program names its chip).
     let with_unit;
-    let config = if program.sigprop.is_some() && config.learning.sigprop.is_none() {
-        with_unit = super::compile::resolve_chip("loihi-sigprop", &a.set)?.config;
-        chip_row.chip = Some(with_unit.name.clone());
-        &with_unit
-    } else {
-        config
+    let config = match on {
+        OnChip::Own(config) => {
+            chip_row.chip = Some(config.name.clone());
+            config
+        }
+        OnChip::Command(config)
+            if program.sigprop.is_some() && config.learning.sigprop.is_none() =>
+        {
+            with_unit = super::compile::resolve_chip("loihi-sigprop", &a.set)?.config;
+            chip_row.chip = Some(with_unit.name.clone());
+            &with_unit
+        }
+        OnChip::Command(config) => config,
     };
     let (mut pj, mut lat) = (Vec::new(), Vec::new());
     for seed in a.seed..a.seed + a.seeds as u64 {
