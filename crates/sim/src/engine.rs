@@ -25,8 +25,11 @@
 //! core order, so nothing depends on the thread count. The parallel phases run on
 //! rayon's pool (see `par`): one persistent pool, no threads started per step.
 
+mod phases;
 mod rate;
 mod step;
+
+pub use phases::{PhaseTimes, PHASE_NAMES, PHASE_PARALLEL};
 
 use crate::energy::Counts;
 use crate::error::{Error, ErrorKind};
@@ -92,13 +95,16 @@ struct Scratch {
     neuron: Vec<NeuronOut>,
     packets: Vec<Packet>,
     incoming: Vec<(u32, i32)>,
+    /// Per entry of `incoming`, its packet's index in `packets`.
+    incoming_packet: Vec<u32>,
     incoming_off: Vec<usize>,
     fill: Vec<usize>,
     port_scratch: (Vec<u32>, Vec<u16>),
     core_out: Vec<CoreOut>,
     out_end: Vec<u64>,
     finish: Vec<u64>,
-    units: Vec<()>,
+    /// Per core, the stall cycles of its incoming packets (analytic mode).
+    core_stall: Vec<u64>,
     learn_cycles: Vec<u64>,
     analytic: analytic::Scratch,
     cycle: cycle::Scratch,
@@ -122,6 +128,8 @@ pub struct Simulator {
     system: Option<SystemSim>,
     /// This process's share of a run split over ranks (`None`: it runs every core).
     ranks: Option<Ranks>,
+    /// Wall-clock time per phase, when asked for (see `phases`).
+    clock: Option<phases::PhaseClock>,
 }
 
 impl Simulator {
@@ -210,7 +218,7 @@ impl Simulator {
         };
         let scratch = Scratch {
             neuron: vec![NeuronOut::default(); n],
-            units: vec![(); n],
+            core_stall: vec![0; n],
             core_out: vec![CoreOut::default(); n],
             learn_cycles: vec![0; n],
             ..Scratch::default()
@@ -228,6 +236,7 @@ impl Simulator {
             scratch,
             system: None,
             ranks: None,
+            clock: None,
         })
     }
 
@@ -701,16 +710,24 @@ impl Simulator {
         let step = state.step;
         let timing = self.step(state);
         rec.timing(step, &timing);
-        for (k, out) in self.scratch.neuron.iter().enumerate() {
-            let tab = &self.tables.cores[k];
-            for e in out.emits.iter().filter(|e| e.payload == 0) {
-                let (population, neuron) = tab.neuron_of[e.comp as usize];
-                if population != u32::MAX {
-                    rec.spike(step, population, neuron);
+        if rec.wants_raster(step) {
+            for (k, out) in self.scratch.neuron.iter().enumerate() {
+                let tab = &self.tables.cores[k];
+                for e in out.emits.iter().filter(|e| e.payload == 0) {
+                    let (population, neuron) = tab.neuron_of[e.comp as usize];
+                    if population != u32::MAX {
+                        rec.spike(step, population, neuron);
+                    }
                 }
+            }
+        } else {
+            // The cores counted their spikes per population as they ran.
+            for &(population, n) in self.scratch.neuron.iter().flat_map(|o| &o.pop_spikes) {
+                rec.count_spikes(population, n);
             }
         }
         rec.end_step(step);
+        self.lap(step::PHASE_RECORD);
         timing
     }
 }

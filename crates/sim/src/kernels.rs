@@ -62,6 +62,27 @@ pub(crate) struct NeuronOut {
     pub flags: Vec<u8>,
     pub active: u64,
     pub idle: u64,
+    /// The spikes of population neurons, as `(population, count)` runs in compartment
+    /// order (see [`count_population_spikes`]).
+    pub pop_spikes: Vec<(u32, u64)>,
+}
+
+/// Count `out`'s spikes (not graded payloads) of population neurons into
+/// `out.pop_spikes`, one entry per run of compartments of one population (a core's
+/// populations come in blocks, so the list is short). Runs with its core, so the
+/// recorder only adds a few sums per core.
+pub(crate) fn count_population_spikes(t: &CoreTable, out: &mut NeuronOut) {
+    out.pop_spikes.clear();
+    for e in out.emits.iter().filter(|e| e.payload == 0) {
+        let (p, _) = t.neuron_of[e.comp as usize];
+        if p == u32::MAX {
+            continue;
+        }
+        match out.pop_spikes.last_mut() {
+            Some((q, n)) if *q == p => *n += 1,
+            _ => out.pop_spikes.push((p, 1)),
+        }
+    }
 }
 
 /// Update every compartment of a core for step `step`, reading and clearing its
