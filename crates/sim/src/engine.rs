@@ -8,7 +8,8 @@
 //! 2. **spike out** (input ports, then cores in parallel; see `spike_out`): one packet
 //!    per output axon used, concatenated in port, core, compartment, fan-out order;
 //! 3. **NoC transport** (timing only): analytic or cycle mode gives each packet's
-//!    arrival and each core's finishing cycle;
+//!    arrival and each core's finishing cycle (the analytic mode sums the links' loads
+//!    here and finishes each core in phase 4, cores in parallel);
 //! 4. **deliver** (cores in parallel): each core adds the weights of the rows its
 //!    packets address into the accumulator slots of `t + 1 + delay`;
 //! 5. **modulator grid**: step, then inject the sources' outputs (only if the image

@@ -224,3 +224,67 @@ fn a_two_chip_system_is_identical_for_1_2_and_3_threads() {
         }
     }
 }
+
+/// The cores count their spikes per population as they run (no raster): the counts are
+/// the raster's, and timing the phases changes no result.
+#[test]
+fn spike_counts_without_a_raster_and_phase_timing_change_nothing() {
+    let text = r#"Program(name: "two", seed: 3, dt_ms: 1.0,
+        populations: [
+            (name: "exc", size: 1200, sign: Excitatory, model: LifRaw((du: 511, dv: 256, vth: 1000, bias_mant: 0, bias_exp: 0, refractory: 0))),
+            (name: "inh", size: 300, sign: Inhibitory, model: LifRaw((du: 511, dv: 256, vth: 1000, bias_mant: 0, bias_exp: 0, refractory: 0))),
+        ],
+        inputs: [(name: "in", size: 2000, source: Bernoulli(p: 0.05))],
+        projections: [
+            (from: "in", to: "exc", connect: Random(p: 0.1), weight: Some(Const(16.0))),
+            (from: "in", to: "inh", connect: Random(p: 0.1), weight: Some(Const(16.0))),
+            (from: "exc", to: "inh", connect: Random(p: 0.05), weight: Some(Const(4.0))),
+            (from: "inh", to: "exc", connect: Random(p: 0.05), weight: Some(Const(-20.0))),
+        ],
+        mapping: (colocate: [["exc", "inh"]]),
+    )"#;
+    let chip = amine_chip::presets::preset("loihi").unwrap();
+    let image = amine_compiler::compile_str(text, "two.ron", std::path::Path::new("."), &chip)
+        .unwrap()
+        .image
+        .into_image();
+    let go = |spikes: bool, timed: bool| {
+        let opts = SimOptions {
+            threads: 1,
+            steps: 60,
+            record: amine_sim::Record {
+                spikes,
+                latency: true,
+            },
+            ..SimOptions::default()
+        };
+        let mut sim = Simulator::new(&chip, &image, opts).unwrap();
+        if timed {
+            sim.time_phases();
+        }
+        let mut state = sim.initial_state();
+        let outcome = sim.run(&mut state, |_, _| {});
+        let report = RunReport::new(&sim, &state, &outcome);
+        (state, outcome, report, sim.phase_times().cloned())
+    };
+    let (s1, o1, r1, p1) = go(true, false);
+    assert!(p1.is_none());
+    let mut from_raster = vec![0u64; 2];
+    for s in &o1.raster {
+        from_raster[s.population as usize] += 1;
+    }
+    assert!(from_raster.iter().all(|&n| n > 100), "{from_raster:?}");
+    assert_eq!(o1.spike_counts, from_raster);
+    let (s2, o2, r2, _) = go(false, false);
+    assert!(o2.raster.is_empty());
+    assert_eq!(o2.spike_counts, from_raster, "counted by the cores");
+    assert_eq!(s2, s1);
+    assert_eq!(r2.spikes.total, r1.spikes.total);
+    let (s3, o3, r3, p3) = go(false, true);
+    assert_eq!((s3, o3), (s2, o2));
+    assert_eq!(r3.to_json(), r2.to_json());
+    let p = p3.expect("phase times");
+    assert_eq!(p.steps, 60);
+    assert!(p.secs.iter().all(|s| *s >= 0.0) && p.secs.iter().sum::<f64>() > 0.0);
+    assert!((0.0..=1.0).contains(&p.serial_share()));
+}
