@@ -35,7 +35,7 @@ pub use phases::{PhaseTimes, PHASE_NAMES, PHASE_PARALLEL};
 use crate::energy::Counts;
 use crate::error::{Error, ErrorKind};
 use crate::inputs::ExternalSpikes;
-use crate::kernels::NeuronOut;
+use crate::kernels::{spike_site, NeuronOut};
 use crate::links::SystemSim;
 use crate::options::SimOptions;
 use crate::power::Powered;
@@ -711,20 +711,27 @@ impl Simulator {
         let step = state.step;
         let timing = self.step(state);
         rec.timing(step, &timing);
-        if rec.wants_raster(step) {
-            for (k, out) in self.scratch.neuron.iter().enumerate() {
-                let tab = &self.tables.cores[k];
-                for e in out.emits.iter().filter(|e| e.payload == 0) {
-                    let (population, neuron) = tab.neuron_of[e.comp as usize];
-                    if population != u32::MAX {
-                        rec.spike(step, population, neuron);
+        let neuron = &self.scratch.neuron;
+        match (rec.wants_raster(step), self.options.record.spikes) {
+            // The cores listed their spikes (see `kernels::population_spikes`).
+            (true, true) => {
+                for &(population, n) in neuron.iter().flat_map(|o| &o.raster) {
+                    rec.spike(step, population, n);
+                }
+            }
+            // A recorder that keeps a raster the options did not ask the cores for.
+            (true, false) => {
+                for (tab, out) in self.tables.cores.iter().zip(neuron) {
+                    for (population, n) in out.emits.iter().filter_map(|e| spike_site(tab, e)) {
+                        rec.spike(step, population, n);
                     }
                 }
             }
-        } else {
             // The cores counted their spikes per population as they ran.
-            for &(population, n) in self.scratch.neuron.iter().flat_map(|o| &o.pop_spikes) {
-                rec.count_spikes(population, n);
+            (false, _) => {
+                for &(population, n) in neuron.iter().flat_map(|o| &o.pop_spikes) {
+                    rec.count_spikes(population, n);
+                }
             }
         }
         rec.end_step(step);

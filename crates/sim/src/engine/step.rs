@@ -3,7 +3,7 @@
 
 use super::phases::lap;
 use super::{Simulator, StepTiming};
-use crate::kernels::{count_population_spikes, deliver, update_neurons};
+use crate::kernels::{deliver, population_spikes, update_neurons};
 use crate::options::Timing;
 use crate::par;
 use crate::ranks::{Comm, Ranks};
@@ -69,6 +69,7 @@ impl Simulator {
         let costs = &self.config.costs;
         let sc = &mut self.scratch;
         let threads = self.options.threads;
+        let raster = self.options.record.spikes;
         let rank0 = is_rank0(&self.ranks);
         let (_, owned) = split(&mut self.ranks);
         let mine = |k: usize| owned.is_none_or(|o| o[k]);
@@ -109,7 +110,7 @@ impl Simulator {
                 }
                 let tab = &tables.cores[k];
                 update_neurons(tab, s, slot, n);
-                count_population_spikes(tab, n);
+                population_spikes(tab, n, raster);
                 spike_out::core(&sender, costs, k, tab, n, &mut s.counts, out)
             })
         };
@@ -132,8 +133,9 @@ impl Simulator {
         if let (Some(c), Some(owned)) = (comm, owned) {
             c.exchange(&mut sc.packets, &mut sc.neuron, &mut sc.core_out);
             // The other ranks' cores' spikes arrived without their counts.
+            let raster = self.options.record.spikes;
             for (k, n) in sc.neuron.iter_mut().enumerate().filter(|(k, _)| !owned[*k]) {
-                count_population_spikes(&self.tables.cores[k], n);
+                population_spikes(&self.tables.cores[k], n, raster);
             }
         }
         sc.out_end.clear();
