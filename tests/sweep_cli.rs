@@ -326,3 +326,108 @@ fn compare_puts_chips_side_by_side() {
         assert!(!bad.exists());
     }
 }
+
+/// `--system`: every point is compiled over the system and runs there, exactly as
+/// `amine run --system` runs the same program with the same override.
+#[test]
+fn a_sweep_over_a_system_runs_each_point_as_amine_run_system_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(
+        dir.path(),
+        r#"Sweep(program: "PROGRAM", job: Run(steps: 30),
+            axes: [(set: "costs.synaptic_op.energy_pj", values: [10.0, 20.0])], seeds: [1])"#,
+    );
+    let out = dir.path().join("out");
+    let o = amine(&[
+        "sweep",
+        s(&spec),
+        "--system",
+        "kapoho-bay",
+        "--report",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let rows = json(&out.join("table.json"));
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let o = amine(&[
+        "run",
+        "programs/balanced.ron",
+        "--system",
+        "kapoho-bay",
+        "--set",
+        "costs.synaptic_op.energy_pj=10.0",
+        "--steps",
+        "30",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let run: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows[0]["status"], "ok");
+    assert_eq!(rows[0]["chip"], run["chip"]);
+    for k in ["energy.total_pj", "synaptic_events", "simulated_cycles"] {
+        let path: Vec<&str> = k.split('.').collect();
+        let want = path.iter().fold(&run, |v, p| &v[*p]).as_f64();
+        assert_eq!(rows[0]["figures"][k].as_f64(), want, "{k}");
+    }
+}
+
+#[test]
+fn sweeps_and_benches_over_a_bad_system_exit_1_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = |spec_text: &str, system: &str| {
+        let spec = write_spec(dir.path(), spec_text);
+        amine(&["sweep", s(&spec), "--system", system, "--report", s(&out)])
+    };
+    for (spec_text, system, want) in [
+        (SPEC, "no-such-system", "neither a system preset"),
+        (
+            r#"Sweep(program: "PROGRAM", job: Run(steps: 5), axes: [(set: "chip", values: ["loihi", "tiny"])])"#,
+            "kapoho-bay",
+            "`chip` axis",
+        ),
+        (
+            r#"Sweep(program: "PROGRAM", job: Train(task: "digits", epochs: 1))"#,
+            "kapoho-bay",
+            "training runs on one chip",
+        ),
+    ] {
+        let o = run(spec_text, system);
+        assert_eq!(o.status.code(), Some(1), "{want}");
+        assert!(text(&o.stderr).contains(want), "{}", text(&o.stderr));
+        assert!(!out.exists(), "{want}: nothing written");
+    }
+    let o = amine(&["bench", "--quick", "--system", "no-such-system"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("neither a system preset"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// `amine bench --system`: the rows run over the system (W1 fits it).
+#[test]
+fn bench_runs_its_rows_over_a_system() {
+    let o = amine(&[
+        "bench",
+        "--quick",
+        "--repeat",
+        "1",
+        "--system",
+        "kapoho-bay",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        assert_eq!(r["on"], "kapoho-bay");
+        assert!(r["synaptic_events"].as_u64().unwrap() > 0);
+    }
+    assert!(rows[0]["serial_share"]
+        .as_f64()
+        .is_some_and(|s| (0.0..=1.0).contains(&s)));
+}

@@ -63,6 +63,21 @@ pub struct Resolved {
     pub identity: ChipIdentity,
 }
 
+impl Resolved {
+    /// This chip repeated over `system` as the one virtual chip every image for the
+    /// system is compiled for and runs on (see
+    /// [`SystemConfig::virtual_chip`](crate::system::SystemConfig::virtual_chip)), named
+    /// like this chip's file and overrides, and the system's layout.
+    pub fn on_system(
+        &self,
+        system: &crate::system::SystemConfig,
+    ) -> Result<(Resolved, crate::system_layout::SystemLayout), Error> {
+        let (config, layout) = system.virtual_chip(&self.config)?;
+        let identity = ChipIdentity::of(&config, &self.identity.file, &self.identity.overrides);
+        Ok((Resolved { identity, config }, layout))
+    }
+}
+
 /// [`resolve`] `name_or_path`, then apply `sets` (validated, see
 /// [`ChipConfig::with_sets`]).
 pub fn resolve_with(name_or_path: &str, sets: &[Set]) -> Result<Resolved, Error> {

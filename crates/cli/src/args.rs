@@ -81,7 +81,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Measure simulator throughput, wall time and peak memory on the reference workloads.
     #[command(
-        after_help = "Examples:\n  amine bench\n  amine bench --quick\n  amine bench --only W3 --repeat 1\n  amine bench --train --repeat 1\n\nEach row runs `amine run` as a child process (report written; W2 also on two threads, W3 on two threads over board-2x4) and\nreads its peak resident memory and CPU time from the operating system."
+        after_help = "Examples:\n  amine bench\n  amine bench --quick\n  amine bench --only W3 --repeat 1\n  amine bench --train --repeat 1\n  amine bench --only W2 --system kapoho-bay\n\nEach row runs `amine run` as a child process (report written; W2 also on two threads, W3 on two threads over board-2x4) and\nreads its peak resident memory and CPU time from the operating system."
     )]
     Bench(BenchArgs),
     /// Train a network on a task with the chip's own learning engine, and report
@@ -100,7 +100,7 @@ pub enum Command {
     /// Sweep chip and program parameters and seeds: one table (CSV and JSON) with every
     /// figure of every point, Pareto pictures and report.html.
     #[command(
-        after_help = "Examples:\n  amine sweep studies/ed_costs.ron --report ed-sweep/ --threads 2\n  amine sweep my-sweep.ron --report out/\n\nThe spec (RON) names a program, a chip, a job (Run(steps: N) or Train(task:, epochs:)),\naxes (a chip-config path as for --set, `program.<path>`, or `chip`), Grid or Zip and seeds\n(docs/studies.md). Every point is checked before any runs; images are compiled once per\nchip structure (costs apply at run time). Results do not depend on --threads. On any\nerror nothing is written and the exit code is 1 (2 for a command-line usage error)."
+        after_help = "Examples:\n  amine sweep studies/ed_costs.ron --report ed-sweep/ --threads 2\n  amine sweep my-sweep.ron --report out/\n  amine sweep my-sweep.ron --system kapoho-bay --report out/\n\nThe spec (RON) names a program, a chip, a job (Run(steps: N) or Train(task:, epochs:)),\naxes (a chip-config path as for --set, `program.<path>`, or `chip`), Grid or Zip and seeds\n(docs/studies.md). Every point is checked before any runs; images are compiled once per\nchip structure (costs apply at run time). Results do not depend on --threads. On any\nerror nothing is written and the exit code is 1 (2 for a command-line usage error)."
     )]
     Sweep(SweepArgs),
     /// Run one program on several chips and show them side by side.
@@ -570,6 +570,11 @@ pub struct BenchArgs {
     /// Runs per row; the best times (and the largest peak memory) are reported.
     #[arg(long, default_value_t = 5)]
     pub repeat: u32,
+    /// Run every row over this multi-chip system (a system preset or a system RON file,
+    /// as for `amine run --system`) instead of W1 and W2 on the `loihi` chip and W3 on
+    /// `board-2x4`; a workload the system cannot hold fails with the compiler's message.
+    #[arg(long, value_name = "NAME|FILE", conflicts_with_all = ["train", "eprop"])]
+    pub system: Option<String>,
     /// Print the table as JSON.
     #[arg(long)]
     pub json: bool,
@@ -595,6 +600,12 @@ pub struct SweepArgs {
     /// Points run in parallel (results do not depend on it).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Compile and run every point over this multi-chip system (a system preset or a
+    /// system RON file, as for `amine run --system`): the points' chip is the system's
+    /// chip, with their chip-config overrides; the spec's `chip` is not used, and a
+    /// `chip` axis or a training job is an error.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub system: Option<String>,
 }
 
 /// Options of `amine compare`.

@@ -8,7 +8,8 @@
 //! 2. **spike out** (input ports, then cores in parallel; see `spike_out`): one packet
 //!    per output axon used, concatenated in port, core, compartment, fan-out order;
 //! 3. **NoC transport** (timing only): analytic or cycle mode gives each packet's
-//!    arrival and each core's finishing cycle;
+//!    arrival and each core's finishing cycle (the analytic mode sums the links' loads
+//!    here and finishes each core in phase 4, cores in parallel);
 //! 4. **deliver** (cores in parallel): each core adds the weights of the rows its
 //!    packets address into the accumulator slots of `t + 1 + delay`;
 //! 5. **modulator grid**: step, then inject the sources' outputs (only if the image
@@ -25,13 +26,16 @@
 //! core order, so nothing depends on the thread count. The parallel phases run on
 //! rayon's pool (see `par`): one persistent pool, no threads started per step.
 
+mod phases;
 mod rate;
 mod step;
+
+pub use phases::{PhaseTimes, PHASE_NAMES, PHASE_PARALLEL};
 
 use crate::energy::Counts;
 use crate::error::{Error, ErrorKind};
 use crate::inputs::ExternalSpikes;
-use crate::kernels::NeuronOut;
+use crate::kernels::{spike_site, NeuronOut};
 use crate::links::SystemSim;
 use crate::options::SimOptions;
 use crate::power::Powered;
@@ -92,13 +96,16 @@ struct Scratch {
     neuron: Vec<NeuronOut>,
     packets: Vec<Packet>,
     incoming: Vec<(u32, i32)>,
+    /// Per entry of `incoming`, its packet's index in `packets`.
+    incoming_packet: Vec<u32>,
     incoming_off: Vec<usize>,
     fill: Vec<usize>,
     port_scratch: (Vec<u32>, Vec<u16>),
     core_out: Vec<CoreOut>,
     out_end: Vec<u64>,
     finish: Vec<u64>,
-    units: Vec<()>,
+    /// Per core, the stall cycles of its incoming packets (analytic mode).
+    core_stall: Vec<u64>,
     learn_cycles: Vec<u64>,
     analytic: analytic::Scratch,
     cycle: cycle::Scratch,
@@ -122,6 +129,8 @@ pub struct Simulator {
     system: Option<SystemSim>,
     /// This process's share of a run split over ranks (`None`: it runs every core).
     ranks: Option<Ranks>,
+    /// Wall-clock time per phase, when asked for (see `phases`).
+    clock: Option<phases::PhaseClock>,
 }
 
 impl Simulator {
@@ -210,7 +219,7 @@ impl Simulator {
         };
         let scratch = Scratch {
             neuron: vec![NeuronOut::default(); n],
-            units: vec![(); n],
+            core_stall: vec![0; n],
             core_out: vec![CoreOut::default(); n],
             learn_cycles: vec![0; n],
             ..Scratch::default()
@@ -228,6 +237,7 @@ impl Simulator {
             scratch,
             system: None,
             ranks: None,
+            clock: None,
         })
     }
 
@@ -701,16 +711,31 @@ impl Simulator {
         let step = state.step;
         let timing = self.step(state);
         rec.timing(step, &timing);
-        for (k, out) in self.scratch.neuron.iter().enumerate() {
-            let tab = &self.tables.cores[k];
-            for e in out.emits.iter().filter(|e| e.payload == 0) {
-                let (population, neuron) = tab.neuron_of[e.comp as usize];
-                if population != u32::MAX {
-                    rec.spike(step, population, neuron);
+        let neuron = &self.scratch.neuron;
+        match (rec.wants_raster(step), self.options.record.spikes) {
+            // The cores listed their spikes (see `kernels::population_spikes`).
+            (true, true) => {
+                for &(population, n) in neuron.iter().flat_map(|o| &o.raster) {
+                    rec.spike(step, population, n);
+                }
+            }
+            // A recorder that keeps a raster the options did not ask the cores for.
+            (true, false) => {
+                for (tab, out) in self.tables.cores.iter().zip(neuron) {
+                    for (population, n) in out.emits.iter().filter_map(|e| spike_site(tab, e)) {
+                        rec.spike(step, population, n);
+                    }
+                }
+            }
+            // The cores counted their spikes per population as they ran.
+            (false, _) => {
+                for &(population, n) in neuron.iter().flat_map(|o| &o.pop_spikes) {
+                    rec.count_spikes(population, n);
                 }
             }
         }
         rec.end_step(step);
+        self.lap(step::PHASE_RECORD);
         timing
     }
 }

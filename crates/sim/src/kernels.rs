@@ -62,6 +62,38 @@ pub(crate) struct NeuronOut {
     pub flags: Vec<u8>,
     pub active: u64,
     pub idle: u64,
+    /// The spikes of population neurons, as `(population, count)` runs in compartment
+    /// order (see [`population_spikes`]).
+    pub pop_spikes: Vec<(u32, u64)>,
+    /// With a raster, every spike of a population neuron as `(population, neuron)`, in
+    /// compartment order (see [`population_spikes`]).
+    pub raster: Vec<(u32, u32)>,
+}
+
+/// The `(population, neuron)` of what core `t` emitted in `e`, if it is a spike (not a
+/// graded payload) of a population neuron.
+pub(crate) fn spike_site(t: &CoreTable, e: &Emit) -> Option<(u32, u32)> {
+    let site = t.neuron_of[e.comp as usize];
+    (e.payload == 0 && site.0 != u32::MAX).then_some(site)
+}
+
+/// Count `out`'s spikes (not graded payloads) of population neurons into
+/// `out.pop_spikes`, one entry per run of compartments of one population (a core's
+/// populations come in blocks, so the list is short), and with `raster` list each one
+/// in `out.raster`. Runs with its core, so the recorder only adds a few sums per core
+/// (and copies the raster's entries).
+pub(crate) fn population_spikes(t: &CoreTable, out: &mut NeuronOut, raster: bool) {
+    out.pop_spikes.clear();
+    out.raster.clear();
+    for (p, neuron) in out.emits.iter().filter_map(|e| spike_site(t, e)) {
+        if raster {
+            out.raster.push((p, neuron));
+        }
+        match out.pop_spikes.last_mut() {
+            Some((q, n)) if *q == p => *n += 1,
+            _ => out.pop_spikes.push((p, 1)),
+        }
+    }
 }
 
 /// Update every compartment of a core for step `step`, reading and clearing its

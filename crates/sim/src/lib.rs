@@ -81,7 +81,9 @@ mod tables;
 mod timing;
 
 pub use energy::{ChipCounts, Components, Counts};
-pub use engine::{RunOutcome, Simulator, Spike, StepTiming};
+pub use engine::{
+    PhaseTimes, RunOutcome, Simulator, Spike, StepTiming, PHASE_NAMES, PHASE_PARALLEL,
+};
 pub use error::{Error, ErrorKind};
 pub use inputs::{parse_csv, ExternalSpikes};
 pub use links::{LinkCounts, SystemCounts};

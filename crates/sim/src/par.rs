@@ -47,22 +47,6 @@ pub(crate) fn zip3<A: Send, B: Send, C: Send>(
         .for_each(|(k, ((x, y), z))| f(k, x, y, z));
 }
 
-/// Append `f(x)` for every `x` of `items` to `out`, in order: inline when `threads` is 1
-/// or the slice is short, else split over the pool.
-pub(crate) fn map_into<T: Sync, U: Send>(
-    threads: usize,
-    items: &[T],
-    out: &mut Vec<U>,
-    f: impl Fn(&T) -> U + Sync + Send,
-) {
-    const SERIAL_BELOW: usize = 1024;
-    if threads <= 1 || items.len() < SERIAL_BELOW {
-        out.extend(items.iter().map(f));
-        return;
-    }
-    out.par_extend(items.par_iter().with_min_len(256).map(f));
-}
-
 /// Append to `out`, in increasing order, every `i < n` with `keep(i)`: inline when
 /// `threads` is 1 or `n` is small, else split over the pool in blocks.
 pub(crate) fn filter_range(

@@ -302,6 +302,19 @@ impl Recorder {
         self.raster_mark = self.raster.len();
     }
 
+    /// Whether the spikes of `step` go into the raster (else only their counts).
+    pub fn wants_raster(&self, step: u32) -> bool {
+        step < self.raster_until
+    }
+
+    /// Add `n` spikes of population `population` to its count (for a step whose spikes
+    /// do not go into the raster; see [`Recorder::wants_raster`]).
+    pub fn count_spikes(&mut self, population: u32, n: u64) {
+        if let Some(c) = self.spike_counts.get_mut(population as usize) {
+            *c += n;
+        }
+    }
+
     /// Add one spike of neuron `neuron` of population `population` in `step`.
     pub fn spike(&mut self, step: u32, population: u32, neuron: u32) {
         if let Some(n) = self.spike_counts.get_mut(population as usize) {

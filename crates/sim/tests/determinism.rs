@@ -80,11 +80,9 @@ fn a_snapshot_resumes_to_the_same_result() {
     assert_eq!(state, again);
 }
 
-/// A compiled network spread over 10 cores with an 8,192-input Bernoulli port (large
-/// enough that the port's draws are split over the pool too), run in pools of 1, 2 and 3
-/// worker threads: every state, spike, latency and report is the one-thread run's.
-#[test]
-fn identical_in_pools_of_any_size_on_a_compiled_multi_core_network() {
+/// A compiled network of modules spread over 10 `loihi` cores, fed by an 8,192-input
+/// Bernoulli port (large enough that the port's draws are split over the pool too).
+fn compiled_modules() -> (amine_chip::ChipConfig, amine_chip::image::ChipImage) {
     let text = r#"Program(name: "modules", seed: 7, dt_ms: 1.0,
         populations: [
             (name: "exc", size: 6560, sign: Excitatory, model: LifRaw((du: 511, dv: 256, vth: 1000, bias_mant: 0, bias_exp: 0, refractory: 0))),
@@ -105,6 +103,15 @@ fn identical_in_pools_of_any_size_on_a_compiled_multi_core_network() {
         .unwrap()
         .image
         .into_image();
+    (chip, image)
+}
+
+/// A compiled network spread over 10 cores with an 8,192-input Bernoulli port (large
+/// enough that the port's draws are split over the pool too), run in pools of 1, 2 and 3
+/// worker threads: every state, spike, latency and report is the one-thread run's.
+#[test]
+fn identical_in_pools_of_any_size_on_a_compiled_multi_core_network() {
+    let (chip, image) = compiled_modules();
     assert!(image.cores.len() >= 8, "{} cores", image.cores.len());
     let go = |timing: Timing, threads: usize| {
         let opts = SimOptions {
@@ -223,4 +230,69 @@ fn a_two_chip_system_is_identical_for_1_2_and_3_threads() {
             assert_eq!(r.to_json(), r1.to_json(), "{threads} threads, {timing}");
         }
     }
+}
+
+/// The cores count their spikes per population as they run, and list them for a raster:
+/// without a raster the counts are the raster's, and timing the phases changes no result.
+#[test]
+fn spike_counts_without_a_raster_and_phase_timing_change_nothing() {
+    let (chip, image) = compiled_modules();
+    let go = |spikes: bool, timed: bool| {
+        let opts = SimOptions {
+            threads: 1,
+            steps: 60,
+            record: amine_sim::Record {
+                spikes,
+                latency: true,
+            },
+            ..SimOptions::default()
+        };
+        let mut sim = Simulator::new(&chip, &image, opts).unwrap();
+        if timed {
+            sim.time_phases();
+        }
+        let mut state = sim.initial_state();
+        let outcome = sim.run(&mut state, |_, _| {});
+        let report = RunReport::new(&sim, &state, &outcome);
+        (state, outcome, report, sim.phase_times().cloned())
+    };
+    let (s1, o1, r1, p1) = go(true, false);
+    assert!(o1.raster.len() > 1000, "{} spikes", o1.raster.len());
+    assert!(p1.is_none());
+    let mut from_raster = vec![0u64; 2];
+    for s in &o1.raster {
+        from_raster[s.population as usize] += 1;
+    }
+    assert!(from_raster.iter().all(|&n| n > 100), "{from_raster:?}");
+    assert_eq!(o1.spike_counts, from_raster);
+    let (s2, o2, r2, _) = go(false, false);
+    assert!(o2.raster.is_empty());
+    assert_eq!(o2.spike_counts, from_raster, "counted by the cores");
+    assert_eq!(s2, s1);
+    assert_eq!(r2.spikes.total, r1.spikes.total);
+    let (s3, o3, r3, p3) = go(false, true);
+    assert_eq!((s3, o3), (s2, o2));
+    assert_eq!(r3.to_json(), r2.to_json());
+    // A recorder keeping a raster the options did not ask the cores for looks the spikes
+    // up itself: the same raster as the cores' lists.
+    let opts = SimOptions {
+        threads: 1,
+        steps: 60,
+        record: amine_sim::Record {
+            spikes: false,
+            latency: true,
+        },
+        ..SimOptions::default()
+    };
+    let mut sim = Simulator::new(&chip, &image, opts).unwrap();
+    let mut state = sim.initial_state();
+    let mut rec = amine_sim::Recorder::new(0, 2, u32::MAX, false);
+    for _ in 0..60 {
+        sim.step_recorded(&mut state, &mut rec);
+    }
+    assert_eq!(rec.raster, o1.raster);
+    let p = p3.expect("phase times");
+    assert_eq!(p.steps, 60);
+    assert!(p.secs.iter().all(|s| *s >= 0.0) && p.secs.iter().sum::<f64>() > 0.0);
+    assert!((0.0..=1.0).contains(&p.serial_share()));
 }

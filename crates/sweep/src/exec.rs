@@ -8,6 +8,7 @@ use crate::spec::{Job, Point, Sweep};
 use crate::Error;
 use amine_chip::image::VerifiedImage;
 use amine_chip::presets::Resolved;
+use amine_chip::system_layout::SystemLayout;
 use amine_compiler::program::Program;
 use amine_sim::{RunReport, SimOptions, Simulator};
 use amine_train::{train_ed, Progress, TrainOptions, TrainReport};
@@ -83,8 +84,10 @@ pub fn run(
         .unwrap_or(Path::new("."))
         .to_path_buf();
     let program = Program::from_ron(&text, &origin).map_err(|e| Error::msg(e.to_string()))?;
-    // Chips, once per (chip, overrides); all were checked when the sweep was read.
-    let mut chips: BTreeMap<(String, Vec<String>), Resolved> = BTreeMap::new();
+    // Chips, once per (chip, overrides); all were checked when the sweep was read. Over a
+    // system, the virtual chip and the system's layout.
+    let mut chips: BTreeMap<(String, Vec<String>), (Resolved, Option<SystemLayout>)> =
+        BTreeMap::new();
     for p in &sweep.points {
         let key = (
             p.chip.clone(),
@@ -93,10 +96,16 @@ pub fn run(
         if let std::collections::btree_map::Entry::Vacant(slot) = chips.entry(key) {
             let r = amine_chip::presets::resolve_with(&p.chip, &p.chip_sets)
                 .map_err(|e| Error::msg(e.to_string()))?;
-            slot.insert(r);
+            slot.insert(match &sweep.system {
+                Some(system) => {
+                    let (v, layout) = r.on_system(system).map_err(|e| Error::msg(e.to_string()))?;
+                    (v, Some(layout))
+                }
+                None => (r, None),
+            });
         }
     }
-    let chip_of = |p: &Point| -> &Resolved {
+    let chip_of = |p: &Point| -> &(Resolved, Option<SystemLayout>) {
         &chips[&(
             p.chip.clone(),
             p.chip_sets
@@ -107,7 +116,7 @@ pub fn run(
     };
     let key_of = |p: &Point| -> Key {
         (
-            chip_of(p).identity.structure.clone(),
+            chip_of(p).0.identity.structure.clone(),
             p.program_sets.iter().map(|s| s.text.clone()).collect(),
             p.seed,
         )
@@ -124,7 +133,8 @@ pub fn run(
     let total = firsts.len();
     let images: Vec<Result<VerifiedImage, String>> = parallel(total, threads, |g| {
         let p = firsts[g];
-        let r = compile(&program, p, &base, &chip_of(p).config);
+        let (chip, layout) = chip_of(p);
+        let r = compile(&program, p, &base, &chip.config, layout.as_ref());
         progress(Event::Compiled {
             done: done.fetch_add(1, Ordering::Relaxed) + 1,
             total,
@@ -145,13 +155,20 @@ pub fn run(
     });
     let outcomes = parallel(sweep.points.len(), threads, |i| {
         let p = &sweep.points[i];
-        let chip = chip_of(p).clone();
+        let (chip, layout) = chip_of(p).clone();
         let image = &images[groups[&key_of(p)]];
         let (cores, result) = match image {
             Err(e) => (0, Err(e.clone())),
             Ok(image) => (
                 image.cores.len(),
-                run_point(&sweep.spec.job, p, &chip, image, split.as_ref(), progress),
+                run_point(
+                    &sweep.spec.job,
+                    p,
+                    (&chip, layout),
+                    image,
+                    split.as_ref(),
+                    progress,
+                ),
             ),
         };
         progress(Event::Finished);
@@ -165,26 +182,37 @@ pub fn run(
     Ok(outcomes)
 }
 
-/// The point's program (overrides applied, its seed) compiled for `config`.
+/// The point's program (overrides applied, its seed) compiled for `config`, or over
+/// the system of `layout` whose virtual chip `config` is.
 fn compile(
     program: &Program,
     p: &Point,
     base: &Path,
     config: &amine_chip::ChipConfig,
+    layout: Option<&SystemLayout>,
 ) -> Result<VerifiedImage, String> {
     let mut program =
         amine_chip::overrides::apply(program, &p.program_sets).map_err(|e| e.to_string())?;
     program.seed = p.seed;
-    amine_compiler::compile_program(program, base, config)
-        .map(|c| c.image)
-        .map_err(|e| e.to_string())
+    let compiled = match layout {
+        None => amine_compiler::compile_program(program, base, config),
+        Some(layout) => {
+            let origin = program.name.clone();
+            amine_compiler::passes::parse::from_program(program, &origin, base, config.clone())
+                .and_then(|mut c| {
+                    c.system = Some(layout.clone());
+                    amine_compiler::compile(c)
+                })
+        }
+    };
+    compiled.map(|c| c.image).map_err(|e| e.to_string())
 }
 
 /// Run one point on its image.
 fn run_point(
     job: &Job,
     p: &Point,
-    chip: &Resolved,
+    (chip, layout): (&Resolved, Option<SystemLayout>),
     image: &VerifiedImage,
     split: Option<&amine_tasks::Split>,
     progress: &(dyn Fn(Event) + Sync),
@@ -203,6 +231,9 @@ fn run_point(
             };
             let mut sim = Simulator::from_verified(&chip.config, image, options)
                 .map_err(|e| e.to_string())?;
+            if let Some(layout) = layout {
+                sim = sim.with_system(layout).map_err(|e| e.to_string())?;
+            }
             let mut state = sim.initial_state();
             let mut reported = 0u32;
             let outcome = sim.run(&mut state, |done, total| {

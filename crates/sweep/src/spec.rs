@@ -118,6 +118,9 @@ pub struct Sweep {
     pub origin: String,
     pub program_path: PathBuf,
     pub points: Vec<Point>,
+    /// The multi-chip system every point is compiled over and runs on (`None`: each
+    /// point on its chip); see [`Sweep::on_system`].
+    pub system: Option<amine_chip::system::SystemConfig>,
 }
 
 /// Points a sweep may have (each is a whole run).
@@ -241,9 +244,49 @@ impl Sweep {
             origin: origin.to_string(),
             program_path,
             points,
+            system: None,
         };
         sweep.check_points()?;
         Ok(sweep)
+    }
+
+    /// Run every point over `system` instead: each point's chip is the system's chip
+    /// (with the point's chip-config overrides), repeated over the system as one virtual
+    /// chip, and its program is compiled over the system. The spec's `chip` is not
+    /// used; a `chip` axis and a training job (which runs on one chip) are errors.
+    pub fn on_system(mut self, system: amine_chip::system::SystemConfig) -> Result<Sweep, Error> {
+        let mut problems = Vec::new();
+        if let Some(i) = self.spec.axes.iter().position(|a| a.set == "chip") {
+            problems.push(Problem::new(
+                format!("axes[{i}].set"),
+                format!(
+                    "a `chip` axis cannot be swept over system `{}`: the system names its chip (`{}`)",
+                    system.name, system.chip
+                ),
+            ));
+        }
+        if matches!(self.spec.job, Job::Train { .. }) {
+            problems.push(Problem::new(
+                "job",
+                format!(
+                    "a sweep over system `{}` runs Run jobs; training runs on one chip",
+                    system.name
+                ),
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(Error::Spec {
+                origin: self.origin,
+                problems,
+            });
+        }
+        self.spec.chip = system.chip.clone();
+        for p in &mut self.points {
+            p.chip = system.chip.clone();
+        }
+        self.check_points()?;
+        self.system = Some(system);
+        Ok(self)
     }
 
     /// Apply every point's overrides before anything runs.

@@ -268,6 +268,8 @@ fn bench_eprop(exe: &Path, repeat: u32) -> Result<EpropRow> {
 #[derive(Debug, Serialize)]
 struct Row {
     workload: &'static str,
+    /// The chip, or the system (`--system`), the row ran on.
+    on: String,
     timing: &'static str,
     threads: u32,
     steps: u32,
@@ -280,9 +282,16 @@ struct Row {
     /// User + system CPU time of the child.
     process_cpu_s: f64,
     peak_rss_mb: f64,
+    /// The share of the step loop's time in phases that run on one thread whatever
+    /// the thread count (the child's `amine-phases` line; see `amine_sim::PhaseTimes`).
+    serial_share: f64,
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
+    if let Some(name) = &a.system {
+        // A bad name or file fails here, before any child runs.
+        super::run_system::resolve(name, &[])?;
+    }
     let exe = std::env::current_exe().context("locating the amine binary")?;
     let dir = std::env::temp_dir().join(format!("amine-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -359,8 +368,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
         load(load_after)
     );
     outln!(
-        "{:<9}{:<10}{:>8}{:>7}{:>13}{:>12}{:>10}{:>10}{:>11}{:>10}{:>11}",
+        "{:<9}{:<12}{:<10}{:>8}{:>7}{:>13}{:>12}{:>10}{:>10}{:>11}{:>10}{:>11}",
         "workload",
+        "on",
         "timing",
         "threads",
         "steps",
@@ -374,8 +384,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
     );
     for r in &rows {
         outln!(
-            "{:<9}{:<10}{:>8}{:>7}{:>13}{:>12}{:>10.1}{:>10.3}{:>11.3}{:>10.3}{:>8.1} MB",
+            "{:<9}{:<12}{:<10}{:>8}{:>7}{:>13}{:>12}{:>10.1}{:>10.3}{:>11.3}{:>10.3}{:>8.1} MB",
             r.workload,
+            r.on,
             r.timing,
             r.threads,
             r.steps,
@@ -410,9 +421,11 @@ pub fn run(a: BenchArgs) -> Result<()> {
         };
         if let (Some(one), Some(two)) = (row(1), row(2)) {
             outln!(
-                "W2 {timing}, 2 threads against 1: step loop {:.2}× faster, whole process {:.2}×",
+                "W2 {timing}, 2 threads against 1: step loop {:.2}× faster, whole process {:.2}×; serial share of the step loop {:.1} % on 1 thread, {:.1} % on 2",
                 one.sim_s / two.sim_s,
-                one.process_wall_s / two.process_wall_s
+                one.process_wall_s / two.process_wall_s,
+                100.0 * one.serial_share,
+                100.0 * two.serial_share
             );
         }
     }
@@ -456,10 +469,12 @@ fn bench(exe: &Path, dir: &Path, a: &BenchArgs) -> Result<Vec<Row>> {
         for (i, &(workload, program, steps, timing, threads)) in plan.iter().enumerate() {
             let out = dir.join(format!("report-{workload}-{timing}-{threads}"));
             let _ = std::fs::remove_dir_all(&out);
-            // W3 runs over its 8-chip system, the others on one chip.
-            let (flag, target) = match workload {
-                "W3" => ("--system", "board-2x4"),
-                _ => ("--chip", "loihi"),
+            // W3 runs over its 8-chip system, the others on one chip (or every row over
+            // the system `--system` names).
+            let (flag, target) = match (&a.system, workload) {
+                (Some(system), _) => ("--system", system.as_str()),
+                (None, "W3") => ("--system", "board-2x4"),
+                (None, _) => ("--chip", "loihi"),
             };
             let args: Vec<String> = vec![
                 "run".into(),
@@ -494,6 +509,7 @@ fn bench(exe: &Path, dir: &Path, a: &BenchArgs) -> Result<Vec<Row>> {
             let sim_s = field("sim_s");
             let this = Row {
                 workload,
+                on: target.to_string(),
                 timing,
                 threads,
                 steps,
@@ -505,11 +521,13 @@ fn bench(exe: &Path, dir: &Path, a: &BenchArgs) -> Result<Vec<Row>> {
                 process_wall_s: child.wall_s,
                 process_cpu_s: child.cpu_s,
                 peak_rss_mb: child.peak_rss_kb as f64 / 1024.0,
+                serial_share: field("serial_share"),
             };
             best[i] = Some(match best[i].take() {
                 None => this,
                 Some(b) => Row {
                     sim_s: b.sim_s.min(this.sim_s),
+                    serial_share: b.serial_share.min(this.serial_share),
                     events_per_s: b.events_per_s.max(this.events_per_s),
                     steps_per_s: b.steps_per_s.max(this.steps_per_s),
                     compile_s: b.compile_s.min(this.compile_s),

@@ -42,6 +42,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
             input: None,
             record,
             checkpoint: &Default::default(),
+            phases: false,
         },
     )?;
     out!("{}", done.report.summary());

@@ -191,6 +191,8 @@ pub struct Finished {
     pub sim_s: f64,
     /// Checkpoints written, their total bytes and seconds (part of `sim_s`).
     pub checkpoints: (u32, u64, f64),
+    /// Wall-clock seconds per phase of the step (when [`How::phases`] asked for them).
+    pub phases: Option<amine_sim::PhaseTimes>,
 }
 
 /// How a run is simulated.
@@ -206,6 +208,8 @@ pub struct How<'a> {
     pub checkpoint: &'a CheckpointArgs,
     /// The multi-chip system the image runs over (its chip is the system's virtual chip).
     pub system: Option<&'a amine_chip::system_layout::SystemLayout>,
+    /// Time every phase of the step (for `--timings`; results do not change).
+    pub phases: bool,
 }
 
 /// The monitor sampling of a run with a report: every `every` steps, snapshots every
@@ -239,6 +243,7 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
         record,
         checkpoint: ckpt,
         system,
+        phases,
     } = how;
     let record_spikes = record.is_some();
     let options = SimOptions {
@@ -339,6 +344,9 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
         Ok(())
     };
     crate::signals::install();
+    if phases {
+        sim.time_phases();
+    }
     let start = Instant::now();
     let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::hidden());
     bar.set_position(u64::from(state.step));
@@ -389,6 +397,7 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
         recording: monitor.map(Monitor::finish).unwrap_or_default(),
         sim_s,
         checkpoints,
+        phases: sim.phase_times().cloned(),
     })
 }
 
@@ -441,6 +450,7 @@ pub fn run(a: RunArgs) -> Result<()> {
             record,
             checkpoint: &a.checkpoint,
             system: on.as_ref().map(|o| &o.layout),
+            phases: a.timings,
         },
     )?;
     let report_start = Instant::now();
@@ -464,8 +474,28 @@ pub fn run(a: RunArgs) -> Result<()> {
                 .collect();
             errln!("amine-passes: {}", passes.join(" "));
         }
+        if let Some(p) = &done.phases {
+            errln!("{}", phases_line(p));
+        }
     }
     Ok(())
+}
+
+/// The `amine-phases:` line of `--timings`: seconds per phase of the step, summed over
+/// the steps, and the serial share (the phases that run on one thread whatever
+/// `--threads`).
+pub fn phases_line(p: &amine_sim::PhaseTimes) -> String {
+    let parts: Vec<String> = amine_sim::PHASE_NAMES
+        .iter()
+        .zip(p.secs)
+        .map(|(name, s)| format!("phase_{name}_s={s:.6}"))
+        .collect();
+    format!(
+        "amine-phases: steps={} {} serial_share={:.4}",
+        p.steps,
+        parts.join(" "),
+        p.serial_share()
+    )
 }
 
 /// Write the report directory (with `--report`) and print the summary or the JSON.

@@ -399,6 +399,7 @@ mod with_mpi {
                 recording: mon.map(Monitor::finish).unwrap_or_default(),
                 sim_s: loop_s,
                 checkpoints: (0, 0, 0.0),
+                phases: None,
             };
             run::print_done(&a, &done, &chip.config)
         });

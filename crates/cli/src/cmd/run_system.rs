@@ -2,7 +2,6 @@
 //! it, and the check that an image was compiled for this system's layout and chip.
 
 use crate::args::MappingArgs;
-use amine_chip::identity::ChipIdentity;
 use amine_chip::image::{ChipImage, ChipStamp};
 use amine_chip::presets::Resolved;
 use amine_chip::system::SystemConfig;
@@ -28,11 +27,7 @@ pub fn resolve(name: &str, sets: &[String]) -> Result<OnSystem> {
     let system = super::chip::resolve_system(name)?;
     let chip = super::compile::resolve_chip(&system.chip, sets)
         .with_context(|| format!("the chip `{}` of system `{}`", system.chip, system.name))?;
-    let (config, layout) = system.virtual_chip(&chip.config)?;
-    let virtual_chip = Resolved {
-        identity: ChipIdentity::of(&config, &chip.identity.file, &chip.identity.overrides),
-        config,
-    };
+    let (virtual_chip, layout) = chip.on_system(&system)?;
     Ok(OnSystem {
         system,
         chip,

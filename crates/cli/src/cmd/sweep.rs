@@ -57,7 +57,10 @@ fn execute(sweep: &Sweep, threads: usize) -> Result<Vec<amine_sweep::Outcome>> {
 pub fn sweep(a: SweepArgs) -> Result<()> {
     let start = Instant::now();
     amine_report::dir::check_target(&a.report)?;
-    let sweep = Sweep::load(&a.spec)?;
+    let mut sweep = Sweep::load(&a.spec)?;
+    if let Some(name) = &a.system {
+        sweep = sweep.on_system(super::chip::resolve_system(name)?)?;
+    }
     let spec_text = std::fs::read_to_string(&a.spec)
         .with_context(|| format!("reading {}", a.spec.display()))?;
     let outcomes = execute(&sweep, a.threads)?;

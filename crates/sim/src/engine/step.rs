@@ -1,8 +1,9 @@
 //! [`Simulator::step`]: one step as its phases, in the order the `engine` module
 //! documents. Each phase is a method that borrows only what it needs.
 
+use super::phases::lap;
 use super::{Simulator, StepTiming};
-use crate::kernels::{deliver, update_neurons};
+use crate::kernels::{deliver, population_spikes, update_neurons};
 use crate::options::Timing;
 use crate::par;
 use crate::ranks::{Comm, Ranks};
@@ -21,6 +22,17 @@ fn split(ranks: &mut Option<Ranks>) -> (Option<&mut Comm>, Option<&[bool]>) {
     }
 }
 
+// Indices of `phases::PHASE_NAMES`.
+const PHASE_PORTS: usize = 0;
+const PHASE_NEURONS: usize = 1;
+const PHASE_MERGE: usize = 2;
+const PHASE_TRANSPORT: usize = 3;
+const PHASE_BUCKET: usize = 4;
+const PHASE_DELIVER: usize = 5;
+const PHASE_LEARNING: usize = 6;
+const PHASE_BARRIER: usize = 7;
+pub(super) const PHASE_RECORD: usize = 8;
+
 /// Whether this process runs the ports and the timing (rank 0, or the only process).
 fn is_rank0(ranks: &Option<Ranks>) -> bool {
     ranks.as_ref().is_none_or(|r| r.comm.rank == 0)
@@ -30,26 +42,36 @@ impl Simulator {
     /// Advance `state` by one step. `state` must come from this simulator's
     /// [`Simulator::initial_state`] (or be a clone of one that did).
     pub fn step(&mut self, state: &mut SimState) -> StepTiming {
+        self.lap_start();
         self.neurons_and_spike_out(state);
-        let stall = self.transport();
-        self.deliver_packets(state);
+        self.merge_out();
+        self.lap(PHASE_MERGE);
+        let mut stall = self.transport();
+        self.lap(PHASE_TRANSPORT);
+        self.bucket_packets();
+        self.lap(PHASE_BUCKET);
+        stall += self.deliver_packets(state);
+        self.lap(PHASE_DELIVER);
         let mut grid_cycles = self.modulator_grid(state);
         let eprop = self.eprop_engine(state, &mut grid_cycles);
         self.learning(state, eprop);
-        self.barrier(state, grid_cycles, stall)
+        self.lap(PHASE_LEARNING);
+        let timing = self.barrier(state, grid_cycles, stall);
+        self.lap(PHASE_BARRIER);
+        timing
     }
 
     /// Phases 1–2: neuron update, then each core's spike out, cores in parallel; meanwhile the
-    /// input ports draw and send (their packets come first in the list). A split run
-    /// then exchanges every core's outputs, so each rank holds them all.
+    /// input ports draw and send (their packets come first in the list).
     fn neurons_and_spike_out(&mut self, state: &mut SimState) {
         let t = state.step;
         let tables = &self.tables;
         let costs = &self.config.costs;
         let sc = &mut self.scratch;
         let threads = self.options.threads;
+        let raster = self.options.record.spikes;
         let rank0 = is_rank0(&self.ranks);
-        let (comm, owned) = split(&mut self.ranks);
+        let (_, owned) = split(&mut self.ranks);
         let mine = |k: usize| owned.is_none_or(|o| o[k]);
         let slot = t as usize & (tables.slots - 1);
         let sender = Sender {
@@ -88,17 +110,33 @@ impl Simulator {
                 }
                 let tab = &tables.cores[k];
                 update_neurons(tab, s, slot, n);
+                population_spikes(tab, n, raster);
                 spike_out::core(&sender, costs, k, tab, n, &mut s.counts, out)
             })
         };
+        let clock = &mut self.clock;
         if threads > 1 {
             rayon::join(ports, cores_out);
         } else {
             ports();
+            lap(clock, PHASE_PORTS);
             cores_out();
         }
-        if let Some(c) = comm {
+        lap(clock, PHASE_NEURONS);
+    }
+
+    /// Phase 2's end: a split run exchanges every core's outputs, so each rank holds
+    /// them all; then the cores' packets follow the ports', in core order.
+    fn merge_out(&mut self) {
+        let sc = &mut self.scratch;
+        let (comm, owned) = split(&mut self.ranks);
+        if let (Some(c), Some(owned)) = (comm, owned) {
             c.exchange(&mut sc.packets, &mut sc.neuron, &mut sc.core_out);
+            // The other ranks' cores' spikes arrived without their counts.
+            let raster = self.options.record.spikes;
+            for (k, n) in sc.neuron.iter_mut().enumerate().filter(|(k, _)| !owned[*k]) {
+                population_spikes(&self.tables.cores[k], n, raster);
+            }
         }
         sc.out_end.clear();
         for out in &sc.core_out {
@@ -107,23 +145,19 @@ impl Simulator {
         }
     }
 
-    /// Phase 3: NoC transport and per-core finishing times (rank 0 only); returns the stall
-    /// cycles.
+    /// Phase 3: NoC transport (rank 0 only): the cycle mode gives every core's finishing
+    /// time and returns the stall cycles; the analytic mode sums the links' loads here
+    /// and finishes each core in the delivery phase (cores in parallel).
     fn transport(&mut self) -> u64 {
         let sc = &mut self.scratch;
         sc.finish.clear();
         sc.finish.extend_from_slice(&sc.out_end);
         match self.options.timing {
             _ if !is_rank0(&self.ranks) => 0,
-            Timing::Analytic => analytic::run(
-                &self.geo,
-                &sc.packets,
-                &sc.out_end,
-                &mut sc.finish,
-                &mut sc.analytic,
-                self.options.threads,
-                &mut sc.link_wait,
-            ),
+            Timing::Analytic => {
+                analytic::links(&self.geo, &sc.packets, &mut sc.analytic, &mut sc.link_wait);
+                0
+            }
             Timing::Cycle => cycle::run(
                 &self.geo,
                 &sc.packets,
@@ -134,12 +168,10 @@ impl Simulator {
         }
     }
 
-    /// Phase 4, delivery: bucket packets by destination (stable), then cores in parallel.
-    fn deliver_packets(&mut self, state: &mut SimState) {
-        let (t, tables, sc) = (state.step, &self.tables, &mut self.scratch);
-        let (slots, cores) = (tables.slots, tables.cores.len());
-        let (_, owned) = split(&mut self.ranks);
-        let mine = |k: usize| owned.is_none_or(|o| o[k]);
+    /// Phase 4, delivery, first half: bucket packets by destination (stable).
+    fn bucket_packets(&mut self) {
+        let sc = &mut self.scratch;
+        let cores = self.tables.cores.len();
         sc.incoming_off.clear();
         sc.incoming_off.resize(cores + 1, 0);
         for p in &sc.packets {
@@ -152,22 +184,48 @@ impl Simulator {
         sc.fill.extend_from_slice(&sc.incoming_off[..cores]);
         sc.incoming.clear();
         sc.incoming.resize(sc.packets.len(), (0, 0));
-        for p in &sc.packets {
+        sc.incoming_packet.clear();
+        sc.incoming_packet.resize(sc.packets.len(), 0);
+        for (i, p) in sc.packets.iter().enumerate() {
             let f = &mut sc.fill[p.dst as usize];
             sc.incoming[*f] = (p.axon, p.mult);
+            sc.incoming_packet[*f] = i as u32;
             *f += 1;
         }
-        let (incoming, off) = (&sc.incoming, &sc.incoming_off);
-        par::zip2(
+    }
+
+    /// Phase 4, delivery: cores in parallel, each its own bucket; in the analytic mode each
+    /// core also finishes its timing (see `analytic::core`). Returns the stall cycles
+    /// of the analytic mode (0 in the cycle mode, whose transport counted them).
+    fn deliver_packets(&mut self, state: &mut SimState) -> u64 {
+        let (t, tables, sc) = (state.step, &self.tables, &mut self.scratch);
+        let slots = tables.slots;
+        let analytic = self.options.timing == Timing::Analytic && is_rank0(&self.ranks);
+        let (_, owned) = split(&mut self.ranks);
+        let mine = |k: usize| owned.is_none_or(|o| o[k]);
+        let (incoming, off, index) = (&sc.incoming, &sc.incoming_off, &sc.incoming_packet);
+        let (geo, packets, out_end, links) = (&self.geo, &sc.packets, &sc.out_end, &sc.analytic);
+        par::zip3(
             self.options.threads,
             &mut state.cores,
-            &mut sc.units,
-            |k, s, _| {
+            &mut sc.finish,
+            &mut sc.core_stall,
+            |k, s, finish, stall| {
+                let (a, b) = (off[k], off[k + 1]);
                 if mine(k) {
-                    deliver(&tables.cores[k], s, t, slots, &incoming[off[k]..off[k + 1]])
+                    deliver(&tables.cores[k], s, t, slots, &incoming[a..b]);
+                }
+                if analytic {
+                    (*finish, *stall) =
+                        analytic::core(geo, packets, &index[a..b], out_end[k], links);
                 }
             },
         );
+        if analytic {
+            sc.core_stall.iter().sum()
+        } else {
+            0
+        }
     }
 
     /// Phase 5, the modulator grid: step, then inject the sources' outputs (the e-prop engine

@@ -27,9 +27,6 @@ pub(crate) struct Scratch {
     load: Vec<u64>,
     first: Vec<u64>,
     last_inject: Vec<u64>,
-    work: Vec<u64>,
-    last: Vec<u64>,
-    wait: Vec<u64>,
     /// Per packet, the earliest cycle a chip-to-chip link it is the last to use can
     /// have delivered it (0: none).
     drain: Vec<u64>,
@@ -59,18 +56,11 @@ fn wait_on(load: u64, first: u64, last_inject: u64, service: u64) -> u64 {
     burst.min(queue)
 }
 
-/// Fills `finish` (per core, initialised by the caller to `out_end`) and returns the
-/// stall (contention) cycles; adds each chip-to-chip channel's estimated waits to
-/// `link_wait` (empty without links).
-pub(crate) fn run(
-    g: &Geometry,
-    packets: &[Packet],
-    out_end: &[u64],
-    finish: &mut [u64],
-    s: &mut Scratch,
-    threads: usize,
-    link_wait: &mut [u64],
-) -> u64 {
+/// The first half, serial: the links' loads and windows over this step's packets
+/// (O(cross-tile packets × hops)), each chip-to-chip channel's estimated waits added
+/// to `link_wait` (empty without links), and the packets' drain times. [`core`] then
+/// finishes each core from these (cores in parallel).
+pub(crate) fn links(g: &Geometry, packets: &[Packet], s: &mut Scratch, link_wait: &mut [u64]) {
     let links = g.link_slots();
     let mesh = (g.tiles_x * g.tiles_y * 4) as usize;
     s.load.clear();
@@ -79,10 +69,6 @@ pub(crate) fn run(
     s.first.resize(links, u64::MAX);
     s.last_inject.clear();
     s.last_inject.resize(links, 0);
-    s.work.clear();
-    s.work.resize(out_end.len(), 0);
-    s.last.clear();
-    s.last.resize(out_end.len(), 0);
     for p in packets.iter().filter(|p| p.src_tile != p.dst_tile) {
         g.for_path(p.src_tile, p.dst_tile, |l| {
             s.load[l] += service(g, mesh, l, p.flits);
@@ -90,19 +76,7 @@ pub(crate) fn run(
             s.last_inject[l] = s.last_inject[l].max(p.inject);
         });
     }
-    // Each packet's wait reads only the links' totals: packets in parallel (split over
-    // the pool for many packets), then summed in packet order.
     let (load, first, last_inject) = (&s.load, &s.first, &s.last_inject);
-    let wait_of = |p: &Packet| {
-        let mut wait = 0;
-        if p.src_tile != p.dst_tile {
-            g.for_path(p.src_tile, p.dst_tile, |l| {
-                let service = service(g, mesh, l, p.flits);
-                wait = wait.max(wait_on(load[l], first[l], last_inject[l], service));
-            });
-        }
-        wait
-    };
     s.drain.clear();
     if let Some(chip_links) = g.links {
         s.drain.resize(packets.len(), 0);
@@ -123,19 +97,37 @@ pub(crate) fn run(
             });
         }
     }
-    s.wait.clear();
-    crate::par::map_into(threads, packets, &mut s.wait, wait_of);
-    let mut stall = 0;
-    for (i, (p, &wait)) in packets.iter().zip(&s.wait).enumerate() {
+}
+
+/// The second half, per core (after [`links`]): the finishing cycle of a core whose
+/// spike out ended at `out_end` and which receives the packets `incoming` (indices
+/// into `packets`), and the stall (contention) cycles of those packets. Each packet's
+/// wait reads only the links' totals, so cores run in parallel and the stall sums
+/// (integers) do not depend on the order.
+pub(crate) fn core(
+    g: &Geometry,
+    packets: &[Packet],
+    incoming: &[u32],
+    out_end: u64,
+    s: &Scratch,
+) -> (u64, u64) {
+    let mesh = (g.tiles_x * g.tiles_y * 4) as usize;
+    let (load, first, last_inject) = (&s.load, &s.first, &s.last_inject);
+    let (mut stall, mut work, mut last) = (0, 0, 0);
+    for &i in incoming {
+        let p = &packets[i as usize];
+        let mut wait = 0;
+        if p.src_tile != p.dst_tile {
+            g.for_path(p.src_tile, p.dst_tile, |l| {
+                let service = service(g, mesh, l, p.flits);
+                wait = wait.max(wait_on(load[l], first[l], last_inject[l], service));
+            });
+        }
         stall += wait;
-        let arrive =
-            (p.inject + g.ideal_latency(p) + wait).max(s.drain.get(i).copied().unwrap_or(0));
-        let d = p.dst as usize;
-        s.work[d] += p.work;
-        s.last[d] = s.last[d].max(arrive + p.work);
+        let drain = s.drain.get(i as usize).copied().unwrap_or(0);
+        let arrive = (p.inject + g.ideal_latency(p) + wait).max(drain);
+        work += p.work;
+        last = u64::max(last, arrive + p.work);
     }
-    for (k, f) in finish.iter_mut().enumerate() {
-        *f = (out_end[k] + s.work[k]).max(s.last[k]);
-    }
-    stall
+    ((out_end + work).max(last), stall)
 }
