@@ -147,15 +147,15 @@ fn what_the_chip_or_the_rule_cannot_hold_is_named() {
     slow.learning.centring.as_mut().unwrap().max_rate_shift = 4;
     let e = compile_on(&small(&[20]), &slow).unwrap_err();
     assert!(e.contains("learning.centring") && e.contains("2^-4"), "{e}");
-    // A hidden layer too wide for an output unit to read both its streams: 2 × 2,100
+    // A hidden layer too wide for an output unit to read both its streams: 2 × 2,049
     // axons on one core, where loihi-ed has 4,096 (docs/dual-stream-ed.md, the MNIST
-    // patch network); 2 × 1,440 (`1440p5s2`) fits.
-    let e = compile_on(&small(&[2100]), &chip_ed()).unwrap_err();
+    // patch network `1440p5s2` is 2 × 1,440); 2 × 2,048 fits.
+    let e = compile_on(&small(&[2049]), &chip_ed()).unwrap_err();
     assert!(
-        e.contains("out0") && e.contains("4,200 input axons") && e.contains("4,096"),
+        e.contains("out0") && e.contains("4,098 input axons") && e.contains("4,096"),
         "{e}"
     );
-    assert!(compile_on(&small(&[1440]), &chip_ed()).is_ok());
+    assert!(compile_on(&small(&[2048]), &chip_ed()).is_ok());
     // Options the modulo rule cannot serve.
     let problems = |net: DualEdNetwork| dual_stream_error_diffusion(&net).unwrap_err().join("; ");
     let e = problems(small(&[8]));
