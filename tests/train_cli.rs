@@ -481,6 +481,7 @@ fn modulo_template_trains_with_its_own_float_reference_and_refuses_what_it_canno
         (&["--centring", "0.01"][..], "--centring 0.01"),
         (&["--credit", "diffusion"][..], "--credit"),
         (&["--hidden", "20,x"][..], "--hidden 20,x"),
+        (&["--hidden", "40p5s6"][..], "a stride of 6 for 5×5 patches"),
     ] {
         let mut all = vec!["template", "ed", "--routing", "modulo", "-o", b];
         all.extend_from_slice(args);

@@ -273,7 +273,8 @@ pub struct TemplateArgs {
     /// ed: hidden units per class (even: half excitatory, half inhibitory) [default: 64];
     /// with `--routing modulo` the units of each hidden layer, comma-separated (each
     /// layer an E and an I population of that size; the first may be patch-wired,
-    /// `360p3`: each unit reads one 3×3 patch of the square input image) [default: 200].
+    /// `360p3`: each unit reads one 3×3 patch of the square input image; `1440p5s2`: 5×5
+    /// patches at stride 2) [default: 200].
     #[arg(long)]
     pub hidden: Option<String>,
     /// ed: `per-class` (Kaneko's network, one sub-network per class) or `modulo` (one

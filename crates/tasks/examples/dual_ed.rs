@@ -10,7 +10,8 @@
 //! the pixels; [`input_code`]), `--input-bias B` (the chip's form: the constant
 //! `B` appended to every sample, layer biases held at 0), `--without widths|centring|asymmetry` (one
 //! ingredient off), `--ablation` (full, then each ingredient off), `--threads T`,
-//! `--json FILE` (every run's epochs, as JSON), `--payload-bits 8` (emulate the chip's 8-bit graded
+//! `--json FILE` (every run's epochs, as JSON), `--augment shift:N` (the training set and
+//! its images shifted by 1..=N pixels each way, `amine_tasks::datasets::augment`), `--payload-bits 8` (emulate the chip's 8-bit graded
 //! payloads: rounded activations and its floored derivative).
 
 use amine_tasks::dual_ed::{self, Centring, DualEdConfig, Hidden, Ingredients};
@@ -155,6 +156,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut split = amine_tasks::parse_task(&task)?.load()?;
     if let Some(code) = opt("--input-code") {
         input_code(&mut split, &code)?;
+    }
+    if let Some(a) = opt("--augment") {
+        // The training set only, before the bias unit is appended (shifts move pixels).
+        split.train = amine_tasks::datasets::augment::Augment::parse(&a)?.apply(&split.train)?;
     }
     if let Some(b) = opt("--input-bias") {
         // The chip's form: a constant unit appended to the input, no layer biases.

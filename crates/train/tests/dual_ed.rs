@@ -155,6 +155,15 @@ fn what_the_chip_or_the_rule_cannot_hold_is_named() {
     slow.learning.centring.as_mut().unwrap().max_rate_shift = 4;
     let e = compile_on(&small(&[20]), &slow).unwrap_err();
     assert!(e.contains("learning.centring") && e.contains("2^-4"), "{e}");
+    // A hidden layer too wide for an output unit to read both its streams: 2 × 2,049
+    // axons on one core, where loihi-ed has 4,096 (docs/dual-stream-ed.md, the MNIST
+    // patch network `1440p5s2` is 2 × 1,440); 2 × 2,048 fits.
+    let e = compile_on(&small(&[2049]), &chip_ed()).unwrap_err();
+    assert!(
+        e.contains("out0") && e.contains("4,098 input axons") && e.contains("4,096"),
+        "{e}"
+    );
+    assert!(compile_on(&small(&[2048]), &chip_ed()).is_ok());
     // Options the modulo rule cannot serve.
     let problems = |net: DualEdNetwork| dual_stream_error_diffusion(&net).unwrap_err().join("; ");
     let e = problems(small(&[8]));
@@ -296,7 +305,7 @@ fn patch_wired_first_layer_compiles_trains_and_reads_back() {
     use amine_tasks::dual_ed::{patch, Hidden};
     let fields: Vec<Vec<u32>> = (0..30)
         .map(|j| {
-            let s = patch::sources(65, 3, j, 10);
+            let s = patch::sources(65, 3, 1, j, 10);
             s.into_iter().map(|i| i as u32).collect()
         })
         .collect();
@@ -320,7 +329,14 @@ fn patch_wired_first_layer_compiles_trains_and_reads_back() {
             .all(|&(i, j, _)| fields[j as usize].contains(&i)));
     }
     let cfg = amine_train::dual_ed::float_config(&program, 2, 1).unwrap();
-    assert_eq!(cfg.hidden, vec![Hidden::Patch { units: 30, size: 3 }]);
+    assert_eq!(
+        cfg.hidden,
+        vec![Hidden::Patch {
+            units: 30,
+            size: 3,
+            stride: 1
+        }]
+    );
     // η read back through the patch fan-in (10), not the port's 65 values.
     assert!(
         (cfg.learning_rate - 100.0).abs() < 1.0,
@@ -332,6 +348,21 @@ fn patch_wired_first_layer_compiles_trains_and_reads_back() {
         "{:?}",
         cfg.asymmetry
     );
+    // The same patches at stride 2 read back as stride 2.
+    let strided = DualEdNetwork {
+        receptive_fields: Some(
+            (0..30)
+                .map(|j| {
+                    let s = patch::sources(65, 3, 2, j, 10);
+                    s.into_iter().map(|i| i as u32).collect()
+                })
+                .collect(),
+        ),
+        ..net.clone()
+    };
+    let program = dual_stream_error_diffusion(&strided).unwrap();
+    let cfg = amine_train::dual_ed::float_config(&program, 2, 1).unwrap();
+    assert_eq!(cfg.hidden[0].to_string(), "30p3s2");
     // Any other explicit wiring is not read as a patch layer.
     let mut shuffled = fields;
     shuffled.swap(0, 10);

@@ -795,8 +795,8 @@ fn number_list<T: std::str::FromStr>(flag: &str, v: &str) -> Result<Vec<T>> {
 type Fields = Vec<Vec<u32>>;
 
 /// `--hidden` of the shared network: units per layer, the first optionally patch-wired
-/// (`360p3`: 360 units, each reading a 3×3 patch of the square input image and the bias,
-/// `amine_tasks::dual_ed::patch`). Returns the sizes and the first layer's sources.
+/// (`360p3`: 360 units, each reading a 3×3 patch of the square input image and the bias;
+/// `1440p5s2`: 5×5 patches at stride 2; `amine_tasks::dual_ed::patch`). Returns the sizes and the first layer's sources.
 fn dual_hidden(h: &str, inputs: u32, classes: u32) -> Result<(Vec<u32>, Option<Fields>)> {
     use amine_tasks::dual_ed::{patch, Hidden};
     let layers = Hidden::parse_list(h).map_err(|e| anyhow::anyhow!("--hidden {h}: {e}"))?;
@@ -806,15 +806,20 @@ fn dual_hidden(h: &str, inputs: u32, classes: u32) -> Result<(Vec<u32>, Option<F
     for (l, layer) in layers.iter().enumerate() {
         let units = match *layer {
             Hidden::Dense { units } => units,
-            Hidden::Patch { units, size } if l == 0 => {
+            Hidden::Patch {
+                units,
+                size,
+                stride,
+            } if l == 0 => {
                 let side = (inputs as usize).isqrt();
                 if side * side != inputs as usize {
                     bail!("--hidden {h}: patch wiring needs a square image; --inputs {inputs} is not a square");
                 }
-                patch::check(sources, size).map_err(|e| anyhow::anyhow!("--hidden {h}: {e}"))?;
+                patch::check(sources, size, stride)
+                    .map_err(|e| anyhow::anyhow!("--hidden {h}: {e}"))?;
                 let f = (0..units)
                     .map(|j| {
-                        let s = patch::sources(sources, size, j, classes as usize);
+                        let s = patch::sources(sources, size, stride, j, classes as usize);
                         s.into_iter().map(|i| i as u32).collect()
                     })
                     .collect();

@@ -74,9 +74,15 @@ impl Ingredients {
 pub enum Hidden {
     /// `units` per stream, each wired to every source.
     Dense { units: usize },
-    /// `units` per stream, each wired to one `size × size` patch of the input image
-    /// (receptive fields; [`patch`] has the layout); only as the first layer.
-    Patch { units: usize, size: usize },
+    /// `units` per stream, each wired to one `size × size` patch of the input image,
+    /// the patches `stride` pixels apart (receptive fields; [`patch`] has the layout);
+    /// only as the first layer.
+    Patch {
+        units: usize,
+        size: usize,
+        #[serde(default = "one")]
+        stride: usize,
+    },
     /// `channels` maps per stream from `kernel × kernel` kernels at `stride` (no
     /// padding); only before the dense layers. `shared`: one kernel per channel
     /// (convolutional); else one per unit (locally connected).
@@ -89,12 +95,21 @@ pub enum Hidden {
 }
 
 impl std::fmt::Display for Hidden {
-    /// `256` (dense), `360p3` (patch-wired), `c16k5s2` (convolutional) or `l16k5s2` (locally connected), the
+    /// `256` (dense), `360p3` or `1440p5s2` (patch-wired), `c16k5s2` (convolutional) or `l16k5s2` (locally connected), the
     /// form [`Hidden::parse`] reads.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Hidden::Dense { units } => write!(f, "{units}"),
-            Hidden::Patch { units, size } => write!(f, "{units}p{size}"),
+            Hidden::Patch {
+                units,
+                size,
+                stride: 1,
+            } => write!(f, "{units}p{size}"),
+            Hidden::Patch {
+                units,
+                size,
+                stride,
+            } => write!(f, "{units}p{size}s{stride}"),
             Hidden::Conv {
                 channels,
                 kernel,
@@ -110,13 +125,13 @@ impl std::fmt::Display for Hidden {
 
 impl Hidden {
     /// Parses `256` (a dense layer of 256 units), `360p3` (360 units, each wired to a
-    /// 3×3 patch of the input, [`patch`]), `c16k5s2` (convolutional: 16 channels of 5×5
+    /// 3×3 patch of the input, [`patch`]; `1440p5s2`: 5×5 patches at stride 2), `c16k5s2` (convolutional: 16 channels of 5×5
     /// kernels at stride 2; `s1` may be left out) or `l16k5s2` (the same, locally
     /// connected).
     pub fn parse(text: &str) -> Result<Hidden, Error> {
         let bad = || {
             Error::config(format!(
-                "hidden layer `{text}`: expected a unit count (`256`), patch wiring (`360p3`), `c<channels>k<kernel>s<stride>` \
+                "hidden layer `{text}`: expected a unit count (`256`), patch wiring (`360p3`, `1440p5s2`), `c<channels>k<kernel>s<stride>` \
                  (convolutional, `c16k5s2`) or `l…` (locally connected, `l16k5s2`)"
             ))
         };
@@ -127,10 +142,14 @@ impl Hidden {
             (_, Some(rest)) => (false, rest),
             _ => {
                 return Ok(match text.split_once('p') {
-                    Some((units, size)) => Hidden::Patch {
-                        units: num(units)?,
-                        size: num(size)?,
-                    },
+                    Some((units, rest)) => {
+                        let (size, stride) = rest.split_once('s').unwrap_or((rest, "1"));
+                        Hidden::Patch {
+                            units: num(units)?,
+                            size: num(size)?,
+                            stride: num(stride)?,
+                        }
+                    }
                     None => Hidden::Dense { units: num(text)? },
                 })
             }
@@ -231,6 +250,10 @@ pub struct AsymmetricInit {
     pub same: f64,
     /// Hidden layers, cross-stream matrices (`W_np`, `W_pn`).
     pub cross: f64,
+}
+
+fn one() -> usize {
+    1
 }
 
 fn sgd() -> Optimizer {
@@ -335,14 +358,19 @@ impl DualEdConfig {
                     maps = None;
                     (units, None)
                 }
-                Hidden::Patch { units, size: patch } => {
+                Hidden::Patch {
+                    units,
+                    size: patch,
+                    stride,
+                } => {
                     maps = None;
                     if l > 0 {
                         return Err(Error::config(format!(
                             "{name}: patch wiring reads the input image, so only the first layer can have it"
                         )));
                     }
-                    patch::check(size, patch).map_err(|e| Error::config(format!("{name}: {e}")))?;
+                    patch::check(size, patch, stride)
+                        .map_err(|e| Error::config(format!("{name}: {e}")))?;
                     (units, None)
                 }
                 Hidden::Conv {
@@ -483,8 +511,8 @@ impl DualNet {
                     (1.0, 1.0)
                 };
                 let (mask, fan_in) = match (cfg.hidden.get(l), conv) {
-                    (Some(&Hidden::Patch { size, .. }), _) => (
-                        Some(patch::mask(inputs, outputs, size, classes)),
+                    (Some(&Hidden::Patch { size, stride, .. }), _) => (
+                        Some(patch::mask(inputs, outputs, size, stride, classes)),
                         patch::fan_in(inputs, size),
                     ),
                     (_, Some(g)) => (None, g.taps()),

@@ -598,23 +598,18 @@ fn hidden_layers_parse_and_print() {
     );
     let text: Vec<String> = h.iter().map(ToString::to_string).collect();
     assert_eq!(text, ["c16k5s2", "l8k3s1", "256"]);
-    assert_eq!(
-        Hidden::parse("360p3").unwrap(),
-        Hidden::Patch {
-            units: 360,
-            size: 3
-        }
-    );
-    assert_eq!(
-        Hidden::Patch {
-            units: 360,
-            size: 3
-        }
-        .to_string(),
-        "360p3"
-    );
+    for (text, size, stride) in [("360p3", 3, 1), ("1440p5s2", 5, 2)] {
+        let h = Hidden::Patch {
+            units: text.split('p').next().unwrap().parse().unwrap(),
+            size,
+            stride,
+        };
+        assert_eq!(Hidden::parse(text).unwrap(), h);
+        assert_eq!(h.to_string(), text);
+    }
+    assert_eq!(Hidden::parse("360p3s1").unwrap().to_string(), "360p3");
     for bad in [
-        "", "c16", "c16k", "x5", "c0k3", "-3", "c16k5s", "360p", "p3", "0p3",
+        "", "c16", "c16k", "x5", "c0k3", "-3", "c16k5s", "360p", "p3", "0p3", "360p3s", "360p3s0",
     ] {
         assert!(Hidden::parse(bad).is_err(), "{bad}");
     }
@@ -626,34 +621,73 @@ fn patch_wiring_matches_the_hand_table() {
     // unit j reads position (j div 2) mod 4, then the bias (source 16).
     assert_eq!(patch::fan_in(17, 3), 10);
     assert_eq!(
-        patch::sources(17, 3, 0, 2),
+        patch::sources(17, 3, 1, 0, 2),
         [0, 1, 2, 4, 5, 6, 8, 9, 10, 16]
     );
     assert_eq!(
-        patch::sources(17, 3, 1, 2),
+        patch::sources(17, 3, 1, 1, 2),
         [0, 1, 2, 4, 5, 6, 8, 9, 10, 16]
     );
     assert_eq!(
-        patch::sources(17, 3, 2, 2),
+        patch::sources(17, 3, 1, 2, 2),
         [1, 2, 3, 5, 6, 7, 9, 10, 11, 16]
     );
     assert_eq!(
-        patch::sources(17, 3, 7, 2),
+        patch::sources(17, 3, 1, 7, 2),
         [5, 6, 7, 9, 10, 11, 13, 14, 15, 16]
     );
     // Position 4 wraps to 0.
-    assert_eq!(patch::sources(17, 3, 8, 2), patch::sources(17, 3, 0, 2));
-    let m = patch::mask(17, 9, 3, 2);
+    assert_eq!(
+        patch::sources(17, 3, 1, 8, 2),
+        patch::sources(17, 3, 1, 0, 2)
+    );
+    let m = patch::mask(17, 9, 3, 1, 2);
     assert_eq!(m.iter().filter(|&&on| on).count(), 9 * 10);
     assert!(m[16 * 9 + 4] && !m[9 + 7] && m[15 * 9 + 7]);
-    assert!(patch::check(17, 5).is_err() && patch::check(17, 0).is_err());
+    assert!(patch::check(17, 5, 1).is_err() && patch::check(17, 0, 1).is_err());
+    assert!(patch::check(17, 3, 0).is_err() && patch::check(17, 3, 4).is_err());
+}
+
+#[test]
+fn strided_patches_match_the_hand_table() {
+    // A 5×5 image and a bias (26 sources), 3×3 patches at stride 2: 2×2 positions at
+    // (0,0), (0,2), (2,0), (2,2); one class, so unit j reads position j mod 4.
+    assert_eq!(
+        (patch::per_row(26, 3, 2), patch::positions(26, 3, 2)),
+        (2, 4)
+    );
+    assert_eq!(
+        patch::sources(26, 3, 2, 0, 1),
+        [0, 1, 2, 5, 6, 7, 10, 11, 12, 25]
+    );
+    assert_eq!(
+        patch::sources(26, 3, 2, 1, 1),
+        [2, 3, 4, 7, 8, 9, 12, 13, 14, 25]
+    );
+    assert_eq!(
+        patch::sources(26, 3, 2, 3, 1),
+        [12, 13, 14, 17, 18, 19, 22, 23, 24, 25]
+    );
+    // A 6×6 image at stride 2: (6 − 3)/2 + 1 = 2 positions a row, the last column unread.
+    assert_eq!(patch::per_row(36, 3, 2), 2);
+    assert_eq!(
+        patch::sources(36, 3, 2, 1, 1),
+        [2, 3, 4, 8, 9, 10, 14, 15, 16]
+    );
+    // MNIST: 5×5 at stride 2 gives 12×12 positions, 1,440 units for 10 classes.
+    assert_eq!(patch::positions(785, 5, 2) * 10, 1440);
+    assert_eq!(patch::fan_in(785, 5), 26);
 }
 
 #[test]
 fn absent_synapses_of_a_patch_layer_stay_zero_and_it_learns() {
     let split = small(300);
     let cfg = DualEdConfig {
-        hidden: vec![Hidden::Patch { units: 40, size: 3 }],
+        hidden: vec![Hidden::Patch {
+            units: 40,
+            size: 3,
+            stride: 1,
+        }],
         widths: vec![3.0, 6.0],
         learning_rate: 100.0,
         batch_size: 8,
@@ -662,7 +696,7 @@ fn absent_synapses_of_a_patch_layer_stay_zero_and_it_learns() {
     };
     let r = train(&cfg, &split, 1, &mut |_| {}).unwrap();
     let layer = &r.net.layers[0];
-    let mask = patch::mask(64, 40, 3, 10);
+    let mask = patch::mask(64, 40, 3, 1, 10);
     assert_eq!(layer.fan_in(), 9);
     for w in [&layer.w_pp, &layer.w_np, &layer.w_nn, &layer.w_pn] {
         for (e, (&w, &on)) in w.iter().zip(&mask).enumerate() {
@@ -679,9 +713,22 @@ fn absent_synapses_of_a_patch_layer_stay_zero_and_it_learns() {
     for hidden in [
         vec![
             Hidden::Dense { units: 20 },
-            Hidden::Patch { units: 20, size: 3 },
+            Hidden::Patch {
+                units: 20,
+                size: 3,
+                stride: 1,
+            },
         ],
-        vec![Hidden::Patch { units: 20, size: 9 }],
+        vec![Hidden::Patch {
+            units: 20,
+            size: 9,
+            stride: 1,
+        }],
+        vec![Hidden::Patch {
+            units: 20,
+            size: 3,
+            stride: 4,
+        }],
     ] {
         let cfg = DualEdConfig {
             widths: vec![3.0; hidden.len() + 1],
