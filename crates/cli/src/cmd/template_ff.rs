@@ -181,12 +181,13 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
     let text = format!(
         "// Sigprop, {} inputs, layers {:?}, {} classes, β {} (docs/feedforward-rules.md),\n\
          // written by `amine template sigprop`. Train it with\n\
-         //   amine train {} --chip loihi-sigprop --task digits --report out/\n{}",
+         //   amine train {} --chip {chip_name} --task {} --report out/\n{}",
         net.inputs,
         net.hidden,
         net.classes,
         net.beta,
         a.output.display(),
+        a.task.as_deref().unwrap_or("digits"),
         program.to_ron()
     );
     amine_chip::error::write_atomically(&a.output, text.as_bytes())
