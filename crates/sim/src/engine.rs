@@ -735,7 +735,7 @@ impl Simulator {
             }
         }
         rec.end_step(step);
-        self.lap(step::PHASE_RECORD);
+        self.lap(phases::PHASE_RECORD);
         timing
     }
 }

@@ -20,6 +20,17 @@ pub const PHASE_NAMES: [&str; 9] = [
     "record",
 ];
 
+// Indices of `PHASE_NAMES`, in the same order.
+pub(super) const PHASE_PORTS: usize = 0;
+pub(super) const PHASE_NEURONS: usize = 1;
+pub(super) const PHASE_MERGE: usize = 2;
+pub(super) const PHASE_TRANSPORT: usize = 3;
+pub(super) const PHASE_BUCKET: usize = 4;
+pub(super) const PHASE_DELIVER: usize = 5;
+pub(super) const PHASE_LEARNING: usize = 6;
+pub(super) const PHASE_BARRIER: usize = 7;
+pub(super) const PHASE_RECORD: usize = 8;
+
 /// Which of [`PHASE_NAMES`] run split over the pool when the run has more than one
 /// thread (the others run on one thread whatever the thread count).
 pub const PHASE_PARALLEL: [bool; 9] = [false, true, false, false, false, true, true, false, false];

@@ -1,7 +1,10 @@
 //! [`Simulator::step`]: one step as its phases, in the order the `engine` module
 //! documents. Each phase is a method that borrows only what it needs.
 
-use super::phases::lap;
+use super::phases::{
+    lap, PHASE_BARRIER, PHASE_BUCKET, PHASE_DELIVER, PHASE_LEARNING, PHASE_MERGE, PHASE_NEURONS,
+    PHASE_PORTS, PHASE_TRANSPORT,
+};
 use super::{Simulator, StepTiming};
 use crate::kernels::{deliver, population_spikes, update_neurons};
 use crate::options::Timing;
@@ -21,17 +24,6 @@ fn split(ranks: &mut Option<Ranks>) -> (Option<&mut Comm>, Option<&[bool]>) {
         None => (None, None),
     }
 }
-
-// Indices of `phases::PHASE_NAMES`.
-const PHASE_PORTS: usize = 0;
-const PHASE_NEURONS: usize = 1;
-const PHASE_MERGE: usize = 2;
-const PHASE_TRANSPORT: usize = 3;
-const PHASE_BUCKET: usize = 4;
-const PHASE_DELIVER: usize = 5;
-const PHASE_LEARNING: usize = 6;
-const PHASE_BARRIER: usize = 7;
-pub(super) const PHASE_RECORD: usize = 8;
 
 /// Whether this process runs the ports and the timing (rank 0, or the only process).
 fn is_rank0(ranks: &Option<Ranks>) -> bool {

@@ -110,9 +110,7 @@ impl Graph {
             formats: q.classes.iter().map(|cl| cl.format).collect(),
         }
     }
-}
 
-impl Graph {
     /// The rows of a bin whose members, in compartment order, are `order`: `(key,
     /// length, widest delta)` of every key with synapses on them (the first delta from
     /// compartment 0), keys in the order first met, into `out`. `scratch` holds a zeroed
