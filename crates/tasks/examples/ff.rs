@@ -7,8 +7,10 @@
 //! responses, last layer), `context=mean|random` (sigprop's context form), `targets=0` (no context
 //! updates), `init=F` (initial weight scale), `wd=F` (weight decay), `k=K` (sigprop: contexts per class, sub-class prototypes),
 //! `pooled=1` (sigprop: read a class out by pooling its contexts), `aug=N` (training set
-//! with its images shifted by 1..=N pixels, `amine train --augment shift:N`).
-use amine_tasks::ff::{train, FfConfig, Rule};
+//! with its images shifted by 1..=N pixels, `amine train --augment shift:N`), `raug=N` (every
+//! epoch each image at a seeded random one of those placements or itself,
+//! `amine train --augment shift-random:N`).
+use amine_tasks::ff::{FfConfig, Rule};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (a, opts): (Vec<String>, Vec<String>) =
@@ -84,6 +86,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     "shift:{v}"
                 ))?)
             }
+            "raug" => {
+                augment = Some(amine_tasks::datasets::augment::Augment::parse(&format!(
+                    "shift-random:{v}"
+                ))?)
+            }
             _ => return Err(format!("unknown option {k}").into()),
         }
     }
@@ -91,7 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(a) = augment {
         split.train = a.apply(&split.train)?;
     }
-    let r = train(&cfg, &split, &mut |e| {
+    let r = amine_tasks::ff::train_augmented(&cfg, &split, augment, &mut |e| {
         println!(
             "epoch {} train {:.4} test {:.4}",
             e.epoch, e.train_accuracy, e.test_accuracy

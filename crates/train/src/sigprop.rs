@@ -32,6 +32,7 @@ use amine_chip::image::sigprop::SigpropImage;
 use amine_chip::image::ChipImage;
 use amine_chip::ChipConfig;
 use amine_sim::{energy_so_far, Components, SimOptions, SimState, Simulator};
+use amine_tasks::datasets::augment::Augment;
 use amine_tasks::{Dataset, Split};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -305,6 +306,22 @@ pub fn train_sigprop(
     opts: &TrainOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<TrainReport, Error> {
+    train_sigprop_augmented(config, image, split, opts, None, progress)
+}
+
+/// [`train_sigprop`] with a per-epoch augmentation of the training set
+/// ([`Augment::epoch`], seeded with `opts.seed`, as the f64 reference's
+/// `amine_tasks::ff::train_augmented` is): each epoch trains on that epoch's set, each
+/// sample's target context chosen from its moved image. The training accuracy is
+/// measured on `split.train` itself.
+pub fn train_sigprop_augmented(
+    config: &ChipConfig,
+    image: &ChipImage,
+    split: &Split,
+    opts: &TrainOptions,
+    augment: Option<Augment>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<TrainReport, Error> {
     let options = SimOptions {
         threads: opts.threads.max(1),
         timing: opts.timing,
@@ -319,10 +336,13 @@ pub fn train_sigprop(
     let mut order: Vec<usize> = (0..split.train.len()).collect();
     let (mut curve, mut confusion, mut test_accuracy) = (Vec::new(), Vec::new(), 0.0);
     let (mut training, mut inference) = (Meter::default(), Meter::default());
-    // Each training sample's target context, computed once.
-    let targets: Vec<usize> = (split.train.inputs.iter().zip(&split.train.labels))
-        .map(|(x, &l)| r.target(x, usize::from(l)))
-        .collect();
+    // Each training sample's target context, computed once (again for a moved set).
+    let targets_of = |r: &SigpropRunner, data: &Dataset| -> Vec<usize> {
+        (data.inputs.iter().zip(&data.labels))
+            .map(|(x, &l)| r.target(x, usize::from(l)))
+            .collect()
+    };
+    let mut targets = targets_of(&r, &split.train);
     let start = r.mark();
     r.latch_round(false)?;
     training.add(&r, start, 0);
@@ -330,12 +350,20 @@ pub fn train_sigprop(
     for epoch in 0..opts.epochs {
         r.set_epoch(epoch)?;
         order.shuffle(&mut rng);
+        let moved = match augment {
+            Some(a) => a.epoch(&split.train, opts.seed, epoch)?,
+            None => None,
+        };
+        if let Some(m) = &moved {
+            targets = targets_of(&r, m);
+        }
+        let data = moved.as_ref().unwrap_or(&split.train);
         let from = r.mark();
         let mut correct = 0;
         for (b, chunk) in order.chunks(r.batch()).enumerate() {
             for &i in chunk {
-                let label = usize::from(split.train.labels[i]);
-                let predicted = r.train_sample(&split.train.inputs[i], targets[i])?;
+                let label = usize::from(data.labels[i]);
+                let predicted = r.train_sample(&data.inputs[i], targets[i])?;
                 correct += usize::from(predicted == label);
             }
             r.latch_round(true)?;

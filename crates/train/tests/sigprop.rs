@@ -3,7 +3,7 @@
 
 use amine_chip::image::sigprop::SigpropReadout;
 use amine_compiler::templates::{sigprop, SigpropNetwork, WEIGHT_SCALE};
-use amine_train::sigprop::{train_sigprop, SigpropRunner};
+use amine_train::sigprop::{train_sigprop, train_sigprop_augmented, SigpropRunner};
 use amine_train::TrainOptions;
 use std::path::Path;
 
@@ -234,4 +234,42 @@ fn sub_class_contexts_map_samples_to_their_nearest_own_context() {
         e.contains("sigprop.contexts") && e.contains("contexts_per_class = 4"),
         "{e}"
     );
+}
+
+/// `--augment shift-random:1`: one epoch of the augmented run is one epoch on that
+/// epoch's moved set (same updates, same test figures; only the training accuracy is
+/// measured on the unmoved set), the same for any thread count, and unlike the
+/// unaugmented run.
+#[test]
+fn a_per_epoch_augmentation_trains_on_the_moved_set() {
+    use amine_tasks::datasets::augment::{random_shifts, Augment};
+    let net = SigpropNetwork {
+        hidden: vec![16, 8],
+        complement: false,
+        ..SigpropNetwork::default()
+    };
+    let img = image(&net);
+    let split = small_digits();
+    let aug = Some(Augment::RandomShift(1));
+    let run = |a, s: &amine_tasks::Split, threads| {
+        let opts = TrainOptions {
+            epochs: 1,
+            threads,
+            ..TrainOptions::default()
+        };
+        let r = train_sigprop_augmented(&chip(), &img, s, &opts, a, &mut |_| {}).unwrap();
+        (
+            r.synaptic_updates,
+            r.confusion,
+            r.per_training_sample.energy_pj,
+        )
+    };
+    let augmented = run(aug, &split, 1);
+    let moved = amine_tasks::Split {
+        train: random_shifts(&split.train, 1, 1, 0).unwrap(),
+        test: split.test.clone(),
+    };
+    assert_eq!(augmented, run(None, &moved, 1));
+    assert_eq!(augmented, run(aug, &split, 2));
+    assert_ne!(augmented, run(None, &split, 1));
 }

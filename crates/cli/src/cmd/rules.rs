@@ -202,6 +202,7 @@ fn chip_rows(
             a.epochs,
             seed,
             None,
+            None,
         )?;
         errln!(
             "{name} seed {seed}: chip {:.4}, f64 {:.4}",

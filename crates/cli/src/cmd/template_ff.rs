@@ -349,6 +349,7 @@ pub fn sigprop_float_reference(
     split: &amine_tasks::Split,
     epochs: usize,
     seed: u64,
+    augment: Option<amine_tasks::datasets::augment::Augment>,
 ) -> Option<Result<amine_train::report::FloatReference>> {
     use amine_compiler::templates::WEIGHT_SCALE;
     let spec = program.sigprop.as_ref()?;
@@ -390,7 +391,9 @@ pub fn sigprop_float_reference(
     };
     let mut curve = Vec::new();
     Some(
-        amine_tasks::ff::train(&cfg, split, &mut |e| curve.push(e.test_accuracy))
+        amine_tasks::ff::train_augmented(&cfg, split, augment, &mut |e| {
+            curve.push(e.test_accuracy)
+        })
             .map(|r| amine_train::report::FloatReference {
                 test_accuracy: r.test_accuracy(),
                 train_accuracy: r.epochs.last().map_or(0.0, |e| e.train_accuracy),

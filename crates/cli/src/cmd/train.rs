@@ -124,7 +124,17 @@ fn ed(a: &TrainArgs) -> Result<()> {
         .with_context(|| format!("compiling {origin}"))?;
     let mut split = amine_tasks::parse_task(&a.task)?.load()?;
     if let Some(aug) = augment {
-        split.train = aug.apply(&split.train)?;
+        if aug.per_epoch() && compiled.image.sigprop.is_some() {
+            // Drawn again every epoch by the runner and the f64 reference.
+        } else if aug.per_epoch() {
+            bail!(
+                "--augment {}: a per-epoch augmentation is for sigprop programs; use shift:N \
+                 with this program",
+                a.augment.as_deref().unwrap_or_default()
+            );
+        } else {
+            split.train = aug.apply(&split.train)?;
+        }
     }
     let opts = TrainOptions {
         epochs,
@@ -171,12 +181,14 @@ fn ed(a: &TrainArgs) -> Result<()> {
             Progress::Testing { set } => bar.set_message(format!("testing on {set}")),
         }
     };
+    let per_epoch = augment.filter(|a| a.per_epoch());
     let trained = if sigprop {
-        amine_train::sigprop::train_sigprop(
+        amine_train::sigprop::train_sigprop_augmented(
             &chip.config,
             &compiled.image,
             &split,
             &opts,
+            per_epoch,
             &mut on_progress,
         )
     } else {
@@ -208,6 +220,7 @@ fn ed(a: &TrainArgs) -> Result<()> {
             epochs,
             a.seed,
             a.final_rate,
+            per_epoch,
         )?);
     }
     if let Some(dir) = &a.report {
@@ -551,6 +564,7 @@ pub(crate) fn float_reference(
     epochs: usize,
     seed: u64,
     final_rate: Option<f64>,
+    augment: Option<amine_tasks::datasets::augment::Augment>,
 ) -> Result<FloatReference> {
     use amine_compiler::templates::WEIGHT_SCALE;
     // The chip's rate schedule: only the dual-stream reference follows it.
@@ -565,7 +579,9 @@ pub(crate) fn float_reference(
             r
         });
     }
-    if let Some(r) = super::template_ff::sigprop_float_reference(program, split, epochs, seed) {
+    if let Some(r) =
+        super::template_ff::sigprop_float_reference(program, split, epochs, seed, augment)
+    {
         return r;
     }
     use amine_tasks::ed::Topology;

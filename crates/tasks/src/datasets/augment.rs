@@ -7,40 +7,74 @@
 //! plane by plane. Only a training set is augmented; the chip run and its f64
 //! reference get the same augmented set, in the same order (the trainers shuffle it
 //! with their seeded generators).
+//!
+//! [`random_shifts`] (`--augment shift-random:N`) keeps the set's size instead: in each
+//! epoch every image is replaced by one of its `4N + 1` placements (itself, or moved by
+//! `1..=N` pixels left, right, up or down), drawn uniformly from a ChaCha8 stream seeded
+//! by the run's seed and numbered by the epoch, so the chip run and its f64 reference
+//! see the same images in every epoch, whatever the thread count.
 
 use super::Dataset;
 use crate::error::Error;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 /// An augmentation named on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Augment {
     /// Shifts by `1..=N` pixels along each axis, both ways.
     Shift(u32),
+    /// Every epoch, each image at one of its `4N + 1` placements, drawn (see
+    /// [`random_shifts`]); the set keeps its size.
+    RandomShift(u32),
 }
 
 /// Largest shift [`Augment::parse`] accepts.
 pub const MAX_SHIFT: u32 = 4;
 
 impl Augment {
-    /// `shift:N`, `1 ≤ N ≤` [`MAX_SHIFT`].
+    /// `shift:N` or `shift-random:N`, `1 ≤ N ≤` [`MAX_SHIFT`].
     pub fn parse(text: &str) -> Result<Augment, Error> {
         let bad = || {
             Error::config(format!(
-                "--augment {text}: expected shift:N with N from 1 to {MAX_SHIFT} (e.g. shift:1)"
+                "--augment {text}: expected shift:N or shift-random:N with N from 1 to \
+                 {MAX_SHIFT} (e.g. shift:1)"
             ))
         };
-        let n = text.strip_prefix("shift:").ok_or_else(bad)?;
+        let (make, n): (fn(u32) -> Augment, _) = if let Some(n) = text.strip_prefix("shift:") {
+            (Augment::Shift, n)
+        } else if let Some(n) = text.strip_prefix("shift-random:") {
+            (Augment::RandomShift, n)
+        } else {
+            return Err(bad());
+        };
         let n: u32 = n.parse().map_err(|_| bad())?;
         if !(1..=MAX_SHIFT).contains(&n) {
             return Err(bad());
         }
-        Ok(Augment::Shift(n))
+        Ok(make(n))
     }
 
-    /// `data` augmented (see [`shifts`]).
+    /// `data` augmented once, before training (see [`shifts`]); a per-epoch
+    /// augmentation leaves it as it is (see [`Augment::epoch`]).
     pub fn apply(self, data: &Dataset) -> Result<Dataset, Error> {
         match self {
             Augment::Shift(n) => shifts(data, n),
+            Augment::RandomShift(_) => Ok(data.clone()),
+        }
+    }
+
+    /// Whether the training set changes every epoch ([`Augment::epoch`]).
+    pub fn per_epoch(self) -> bool {
+        matches!(self, Augment::RandomShift(_))
+    }
+
+    /// The training set of epoch `epoch` (from 0) of a run seeded `seed`: `Some` for a
+    /// per-epoch augmentation (see [`random_shifts`]), `None` when the set stays `data`.
+    pub fn epoch(self, data: &Dataset, seed: u64, epoch: usize) -> Result<Option<Dataset>, Error> {
+        match self {
+            Augment::Shift(_) => Ok(None),
+            Augment::RandomShift(n) => random_shifts(data, n, seed, epoch).map(Some),
         }
     }
 }
@@ -77,9 +111,8 @@ fn shifted(image: &[f32], planes: usize, rows: usize, cols: usize, dx: i64, dy: 
     out
 }
 
-/// `data` then its images moved by `1..=n` pixels right, left, down and up, in that
-/// order (`4n` copies); labels follow their images. The name gains `+shift{n}`.
-pub fn shifts(data: &Dataset, n: u32) -> Result<Dataset, Error> {
+/// `data`'s planes, rows and columns, checking that every image has that size.
+fn geometry(data: &Dataset) -> Result<(usize, usize, usize), Error> {
     let planes = planes(data);
     let rows = data.shape[0] / planes;
     let cols = data.shape[1];
@@ -90,14 +123,50 @@ pub fn shifts(data: &Dataset, n: u32) -> Result<Dataset, Error> {
             data.input_len()
         )));
     }
+    Ok((planes, rows, cols))
+}
+
+/// The `(dx, dy)` of placement `p` of `4n + 1`: 0 is the image itself, then `1..=n`
+/// pixels right, left, down and up, in the order [`shifts`] appends them.
+fn placement(p: u32, n: u32) -> (i64, i64) {
+    debug_assert!(p <= 4 * n);
+    if p == 0 {
+        return (0, 0);
+    }
+    let k = i64::from((p - 1) / 4 + 1);
+    [(k, 0), (-k, 0), (0, k), (0, -k)][((p - 1) % 4) as usize]
+}
+
+/// `data` with each image replaced by one of its `4n + 1` placements (see
+/// [`placement`]), drawn uniformly and independently per image from a ChaCha8 stream
+/// seeded by `seed`, stream number `epoch`; labels stay. The name gains
+/// `+shift-random{n}`.
+pub fn random_shifts(data: &Dataset, n: u32, seed: u64, epoch: usize) -> Result<Dataset, Error> {
+    let (planes, rows, cols) = geometry(data)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5A1F_7ED5_0000_0001);
+    rng.set_stream(epoch as u64);
+    let mut out = data.clone();
+    out.name = format!("{}+shift-random{n}", data.name);
+    for x in &mut out.inputs {
+        let (dx, dy) = placement(rng.random_range(0..4 * n + 1), n);
+        if (dx, dy) != (0, 0) {
+            *x = shifted(x, planes, rows, cols, dx, dy);
+        }
+    }
+    Ok(out)
+}
+
+/// `data` then its images moved by `1..=n` pixels right, left, down and up, in that
+/// order (`4n` copies); labels follow their images. The name gains `+shift{n}`.
+pub fn shifts(data: &Dataset, n: u32) -> Result<Dataset, Error> {
+    let (planes, rows, cols) = geometry(data)?;
     let mut out = data.clone();
     out.name = format!("{}+shift{n}", data.name);
-    for k in 1..=i64::from(n) {
-        for (dx, dy) in [(k, 0), (-k, 0), (0, k), (0, -k)] {
-            for (x, &l) in data.inputs.iter().zip(&data.labels) {
-                out.inputs.push(shifted(x, planes, rows, cols, dx, dy));
-                out.labels.push(l);
-            }
+    for p in 1..=4 * n {
+        let (dx, dy) = placement(p, n);
+        for (x, &l) in data.inputs.iter().zip(&data.labels) {
+            out.inputs.push(shifted(x, planes, rows, cols, dx, dy));
+            out.labels.push(l);
         }
     }
     Ok(out)
@@ -155,9 +224,65 @@ mod tests {
     }
 
     #[test]
+    fn random_shifts_keep_the_size_and_draw_placements_per_epoch() {
+        // 200 copies of the 3×3 one-lit-pixel image, each labelled by its index % 256.
+        let mut x = vec![0.0; 9];
+        x[4] = 1.0;
+        let d = set("t/train", [3, 3], vec![x; 200]);
+        let a = random_shifts(&d, 1, 7, 0).unwrap();
+        assert_eq!(a.len(), 200);
+        assert_eq!(a.labels, d.labels);
+        assert_eq!(a.name, "t/train+shift-random1");
+        // Each image is one of its five placements: lit at 4 (itself), 5, 3, 7 or 1.
+        let lit: Vec<usize> = a
+            .inputs
+            .iter()
+            .map(|v| v.iter().position(|&p| p == 1.0).unwrap())
+            .collect();
+        for pos in [4, 5, 3, 7, 1] {
+            let count = lit.iter().filter(|&&p| p == pos).count();
+            // 40 expected of 200; a uniform draw lands well inside 15..=65.
+            assert!((15..=65).contains(&count), "{pos}: {count}");
+        }
+        assert_eq!(lit.len(), 200);
+        // Same seed and epoch: the same set; another epoch or seed: another draw.
+        assert_eq!(random_shifts(&d, 1, 7, 0).unwrap().inputs, a.inputs);
+        assert_ne!(random_shifts(&d, 1, 7, 1).unwrap().inputs, a.inputs);
+        assert_ne!(random_shifts(&d, 1, 8, 0).unwrap().inputs, a.inputs);
+        // Through the enum: per epoch, and the set before training is the set itself.
+        let aug = Augment::parse("shift-random:1").unwrap();
+        assert!(aug.per_epoch() && !Augment::Shift(1).per_epoch());
+        assert_eq!(aug.apply(&d).unwrap().inputs, d.inputs);
+        assert_eq!(aug.epoch(&d, 7, 0).unwrap().unwrap().inputs, a.inputs);
+        assert!(Augment::Shift(1).epoch(&d, 7, 0).unwrap().is_none());
+    }
+
+    #[test]
+    fn placements_are_the_copies_of_shifts() {
+        let x: Vec<f32> = (0..25).map(|i| i as f32).collect();
+        let d = set("t/train", [5, 5], vec![x.clone()]);
+        let all = shifts(&d, 2).unwrap();
+        for p in 0..=8 {
+            let (dx, dy) = placement(p, 2);
+            assert_eq!(shifted(&x, 1, 5, 5, dx, dy), all.inputs[p as usize], "{p}");
+        }
+    }
+
+    #[test]
     fn bad_options_are_named() {
         assert_eq!(Augment::parse("shift:2").unwrap(), Augment::Shift(2));
-        for bad in ["shift:0", "shift:9", "shift", "flip:1", "shift:x"] {
+        assert_eq!(
+            Augment::parse("shift-random:3").unwrap(),
+            Augment::RandomShift(3)
+        );
+        for bad in [
+            "shift:0",
+            "shift:9",
+            "shift",
+            "flip:1",
+            "shift:x",
+            "shift-random:0",
+        ] {
             let e = Augment::parse(bad).unwrap_err().to_string();
             assert!(e.contains(bad) && e.contains("shift:N"), "{e}");
         }

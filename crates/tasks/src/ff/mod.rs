@@ -24,6 +24,7 @@ pub mod net;
 pub mod prototypes;
 pub mod sigprop;
 
+use crate::datasets::augment::Augment;
 use crate::datasets::{Dataset, Split};
 use crate::error::Error;
 use net::{argmax, Mlp};
@@ -562,6 +563,20 @@ pub fn train(
     split: &Split,
     on_epoch: &mut dyn FnMut(&FfEpoch),
 ) -> Result<FfResult, Error> {
+    train_augmented(cfg, split, None, on_epoch)
+}
+
+/// [`train`] with a per-epoch augmentation of the training set
+/// ([`Augment::epoch`], seeded with `cfg.seed`, as `amine train` seeds the chip run's):
+/// each epoch learns from that epoch's set. The contexts, and the training accuracy,
+/// come from `split.train` itself. An augmentation that is not per-epoch is ignored
+/// here (apply it to `split.train` first).
+pub fn train_augmented(
+    cfg: &FfConfig,
+    split: &Split,
+    augment: Option<Augment>,
+    on_epoch: &mut dyn FnMut(&FfEpoch),
+) -> Result<FfResult, Error> {
     cfg.check(split)?;
     let classes = split.classes();
     let mut learner = Learner::new(cfg, &split.train, classes);
@@ -573,12 +588,17 @@ pub fn train(
     for epoch in 1..=cfg.epochs {
         learner.cfg.rate = cfg.rate * cfg.rate_decay.powi(epoch as i32 - 1);
         order.shuffle(&mut order_rng);
+        let moved = match augment {
+            Some(a) => a.epoch(&split.train, cfg.seed, epoch - 1)?,
+            None => None,
+        };
+        let data = moved.as_ref().unwrap_or(&split.train);
         for batch in order.chunks(cfg.batch) {
-            learner.learn(&split.train, batch, &mut grads);
+            learner.learn(data, batch, &mut grads);
         }
         if let Some(s) = learner.sigprop.as_mut() {
             if cfg.sigprop.readout == sigprop::Readout::Mean {
-                s.set_means(&learner.mlp, cfg, &split.train);
+                s.set_means(&learner.mlp, cfg, data);
             }
         }
         let (train_accuracy, _) = evaluate(&learner, &split.train);

@@ -283,3 +283,32 @@ fn sigprop_sub_class_contexts() {
     s.beta = 1e-3;
     assert_eq!(s.predict(&acts, sigprop::Readout::Last), 1);
 }
+
+/// With a per-epoch augmentation, one epoch of `train_augmented` is one epoch of
+/// `train` on that epoch's moved set (the contexts given, so both start alike), and the
+/// run differs from the unaugmented one.
+#[test]
+fn sigprop_learns_each_epoch_from_its_moved_set() {
+    use crate::datasets::augment::{random_shifts, Augment};
+    let split = small_split(160);
+    let mut cfg = FfConfig {
+        hidden: vec![12],
+        epochs: 1,
+        ..FfConfig::digits(Rule::Sigprop)
+    };
+    cfg.sigprop.contexts = Some(sigprop::contexts(&cfg, &split.train, 10));
+    let aug = Augment::RandomShift(1);
+    let run = |a: Option<Augment>, s: &Split| {
+        let mut curve = Vec::new();
+        let r = train_augmented(&cfg, s, a, &mut |e| curve.push(e.test_accuracy)).unwrap();
+        (curve, r.confusion)
+    };
+    let augmented = run(Some(aug), &split);
+    let moved = Split {
+        train: random_shifts(&split.train, 1, cfg.seed, 0).unwrap(),
+        test: split.test.clone(),
+    };
+    assert_eq!(augmented, run(None, &moved));
+    assert_ne!(augmented.1, run(None, &split).1);
+    assert_eq!(augmented, run(Some(aug), &split));
+}
