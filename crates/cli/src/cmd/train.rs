@@ -124,17 +124,16 @@ fn ed(a: &TrainArgs) -> Result<()> {
         .with_context(|| format!("compiling {origin}"))?;
     let mut split = amine_tasks::parse_task(&a.task)?.load()?;
     if let Some(aug) = augment {
-        if aug.per_epoch() && compiled.image.sigprop.is_some() {
-            // Drawn again every epoch by the runner and the f64 reference.
-        } else if aug.per_epoch() {
+        if aug.per_epoch() && compiled.image.sigprop.is_none() {
             bail!(
                 "--augment {}: a per-epoch augmentation is for sigprop programs; use shift:N \
                  with this program",
                 a.augment.as_deref().unwrap_or_default()
             );
-        } else {
-            split.train = aug.apply(&split.train)?;
         }
+        // A per-epoch augmentation only names itself here; the runner and the f64
+        // reference draw each epoch's set.
+        split.train = aug.apply(&split.train)?;
     }
     let opts = TrainOptions {
         epochs,

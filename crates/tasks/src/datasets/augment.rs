@@ -56,11 +56,16 @@ impl Augment {
     }
 
     /// `data` augmented once, before training (see [`shifts`]); a per-epoch
-    /// augmentation leaves it as it is (see [`Augment::epoch`]).
+    /// augmentation leaves the images as they are (see [`Augment::epoch`]) and only
+    /// names itself: the name gains `+shift-random{n}`.
     pub fn apply(self, data: &Dataset) -> Result<Dataset, Error> {
         match self {
             Augment::Shift(n) => shifts(data, n),
-            Augment::RandomShift(_) => Ok(data.clone()),
+            Augment::RandomShift(n) => {
+                let mut out = data.clone();
+                out.name = format!("{}+shift-random{n}", data.name);
+                Ok(out)
+            }
         }
     }
 
@@ -253,6 +258,7 @@ mod tests {
         let aug = Augment::parse("shift-random:1").unwrap();
         assert!(aug.per_epoch() && !Augment::Shift(1).per_epoch());
         assert_eq!(aug.apply(&d).unwrap().inputs, d.inputs);
+        assert_eq!(aug.apply(&d).unwrap().name, "t/train+shift-random1");
         assert_eq!(aug.epoch(&d, 7, 0).unwrap().unwrap().inputs, a.inputs);
         assert!(Augment::Shift(1).epoch(&d, 7, 0).unwrap().is_none());
     }
