@@ -465,6 +465,11 @@ fn modulo_template_trains_with_its_own_float_reference_and_refuses_what_it_canno
     for (args, expect) in [
         (&["--chip", "loihi"][..], "loihi-ed"),
         (&["--augment", "shift:0"][..], "--augment shift:0"),
+        // A per-epoch augmentation is for sigprop programs.
+        (
+            &["--augment", "shift-random:1"][..],
+            "--augment shift-random:1",
+        ),
         (&["--final-rate", "0"][..], "--final-rate 0"),
     ] {
         let mut all = vec!["train", p, "--task", "digits", "--report", n];
