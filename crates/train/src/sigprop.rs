@@ -122,6 +122,13 @@ impl<'a> SigpropRunner<'a> {
         amine_tasks::ff::prototypes::subclass(&self.contexts, k, label, &input)
     }
 
+    /// The target context of every sample of `data` ([`Self::target`]).
+    pub fn targets(&self, data: &Dataset) -> Vec<usize> {
+        (data.inputs.iter().zip(&data.labels))
+            .map(|(x, &l)| self.target(x, usize::from(l)))
+            .collect()
+    }
+
     /// Values per sample (the port holds the complements too, if any, and the bias).
     pub fn inputs(&self) -> usize {
         self.spec.inputs()
@@ -297,6 +304,29 @@ fn evaluate(r: &mut SigpropRunner, data: &Dataset) -> Result<(f64, Vec<Vec<u32>>
     Ok((correct as f64 / data.len().max(1) as f64, confusion))
 }
 
+/// One epoch: the samples of `data` in `order`, each with its target context, a latch
+/// round after every mini-batch; `done` gets the samples trained so far. Returns how
+/// many were predicted right before their update.
+fn train_epoch(
+    r: &mut SigpropRunner,
+    data: &Dataset,
+    targets: &[usize],
+    order: &[usize],
+    done: &mut dyn FnMut(usize),
+) -> Result<usize, Error> {
+    let mut correct = 0;
+    for (b, chunk) in order.chunks(r.batch()).enumerate() {
+        for &i in chunk {
+            let label = usize::from(data.labels[i]);
+            let predicted = r.train_sample(&data.inputs[i], targets[i])?;
+            correct += usize::from(predicted == label);
+        }
+        r.latch_round(true)?;
+        done((b * r.batch() + chunk.len()).min(order.len()));
+    }
+    Ok(correct)
+}
+
 /// Train `image` (a sigprop section, see the module docs) on `split` on `config`.
 /// Training energy and time per sample include the latch rounds.
 pub fn train_sigprop(
@@ -337,12 +367,7 @@ pub fn train_sigprop_augmented(
     let (mut curve, mut confusion, mut test_accuracy) = (Vec::new(), Vec::new(), 0.0);
     let (mut training, mut inference) = (Meter::default(), Meter::default());
     // Each training sample's target context, computed once (again for a moved set).
-    let targets_of = |r: &SigpropRunner, data: &Dataset| -> Vec<usize> {
-        (data.inputs.iter().zip(&data.labels))
-            .map(|(x, &l)| r.target(x, usize::from(l)))
-            .collect()
-    };
-    let mut targets = targets_of(&r, &split.train);
+    let mut targets = r.targets(&split.train);
     let start = r.mark();
     r.latch_round(false)?;
     training.add(&r, start, 0);
@@ -355,21 +380,13 @@ pub fn train_sigprop_augmented(
             None => None,
         };
         if let Some(m) = &moved {
-            targets = targets_of(&r, m);
+            targets = r.targets(m);
         }
         let data = moved.as_ref().unwrap_or(&split.train);
         let from = r.mark();
-        let mut correct = 0;
-        for (b, chunk) in order.chunks(r.batch()).enumerate() {
-            for &i in chunk {
-                let label = usize::from(data.labels[i]);
-                let predicted = r.train_sample(&data.inputs[i], targets[i])?;
-                correct += usize::from(predicted == label);
-            }
-            r.latch_round(true)?;
-            let done = (b * r.batch() + chunk.len()).min(total);
-            progress(Progress::Training { epoch, done, total });
-        }
+        let correct = train_epoch(&mut r, data, &targets, &order, &mut |done| {
+            progress(Progress::Training { epoch, done, total })
+        })?;
         training.add(&r, from, total);
         let last = epoch + 1 == opts.epochs;
         let test = if opts.test_every_epoch || last {
