@@ -45,6 +45,7 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     // Projections in parallel: each draws from its own seeded streams.
     let expanded: Vec<_> = (0..c.program.projections.len())
         .into_par_iter()
+        .with_max_len(1)
         .map(|i| expand(c, i))
         .collect();
     for (e, conv) in expanded {
