@@ -490,7 +490,10 @@ impl Gaps {
             }
         };
         if n > GAP_CHUNK {
-            self.buf.par_chunks_mut(GAP_CHUNK).enumerate().for_each(fill);
+            self.buf
+                .par_chunks_mut(GAP_CHUNK)
+                .enumerate()
+                .for_each(fill);
         } else {
             self.buf.chunks_mut(GAP_CHUNK).enumerate().for_each(fill);
         }
