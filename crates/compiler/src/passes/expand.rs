@@ -45,6 +45,7 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
     // Projections in parallel: each draws from its own seeded streams.
     let expanded: Vec<_> = (0..c.program.projections.len())
         .into_par_iter()
+        .with_max_len(1)
         .map(|i| expand(c, i))
         .collect();
     for (e, conv) in expanded {
@@ -214,6 +215,9 @@ impl CsrBuilder {
             targets: Vec::new(),
         }
     }
+    fn reserve(&mut self, n: usize) {
+        self.targets.reserve(n);
+    }
     /// Add pair (i, j); pairs must come with non-decreasing `i`.
     fn push(&mut self, i: u32, j: u32) {
         while self.offsets.len() <= i as usize {
@@ -274,12 +278,19 @@ fn expand(c: &Compilation, i: usize) -> (Expanded, Option<Conv>) {
             partners: None,
         } => {
             let m = modules.unwrap_or(1).max(1);
+            let pairs = (0..m)
+                .map(|k| {
+                    let rows = (cut(npre, m, k + 1) - cut(npre, m, k)) as u64;
+                    rows * (cut(npost, m, k + 1) - cut(npost, m, k)) as u64
+                })
+                .sum();
+            b.reserve(expected(*p, pairs));
+            let mut gaps = Gaps::new(&conn_rng, *p);
             for k in 0..m {
                 let (a0, a1) = (cut(npre, m, k), cut(npre, m, k + 1));
                 let (t0, t1) = (cut(npost, m, k), cut(npost, m, k + 1));
                 random_block(
-                    &mut conn_rng,
-                    *p,
+                    &mut gaps,
                     (a0, a1),
                     (t0, t1),
                     same && !allow_self,
@@ -295,6 +306,7 @@ fn expand(c: &Compilation, i: usize) -> (Expanded, Option<Conv>) {
         } => {
             let m = modules.unwrap_or(1).max(1);
             let partners = crate::generate::partner_modules(&mut conn_rng, m, *n);
+            let mut gaps = Gaps::new(&conn_rng, *p);
             // Pre module j's rows reach every module that drew it: their blocks are
             // drawn in module order and merged into row-major order.
             for (j, to) in crate::generate::senders(&partners).iter().enumerate() {
@@ -303,7 +315,7 @@ fn expand(c: &Compilation, i: usize) -> (Expanded, Option<Conv>) {
                 let mut pairs = Vec::new();
                 for &k in to {
                     let (t0, t1) = (cut(npost, m, k), cut(npost, m, k + 1));
-                    random_block(&mut conn_rng, *p, (a0, a1), (t0, t1), false, |a, t| {
+                    random_block(&mut gaps, (a0, a1), (t0, t1), false, |a, t| {
                         pairs.push((a, t))
                     });
                 }
@@ -399,7 +411,97 @@ fn cut(n: u32, m: u32, k: u32) -> u32 {
     (n as u64 * k as u64 / m as u64) as u32
 }
 
-/// Bernoulli(p) on every pair of `pre × post`, by geometric skipping.
+/// About how many synapses Bernoulli(`p`) on `pairs` pairs gives (a capacity, not a
+/// count: the mean plus a margin, at most one row of 2²⁴ for a huge space).
+fn expected(p: f64, pairs: u64) -> usize {
+    let mean = p.clamp(0.0, 1.0) * pairs as f64;
+    (mean + 6.0 * mean.sqrt() + 16.0).min((1u64 << 28) as f64) as usize
+}
+
+/// The geometric gaps of one connectivity stream, drawn ahead in batches: draw `i` is
+/// the `u64` at words `2i, 2i + 1` past the stream's position when the batch began (a
+/// ChaCha stream is seekable), so each chunk of a batch seeks its own copy of the
+/// generator and the chunks run in parallel. The gaps are those a sequential loop of
+/// `rng.random::<f64>()` would give, whatever the thread count; a batch drawn past the
+/// last gap used costs time, never a different network.
+pub(crate) struct Gaps {
+    rng: ChaCha8Rng,
+    /// Word position of draw 0.
+    origin: u128,
+    p: f64,
+    log_q: f64,
+    /// The current batch (draws `first..first + buf.len()`) and the next gap in it.
+    buf: Vec<f64>,
+    first: u64,
+    at: usize,
+}
+
+/// Draws per parallel chunk, and the largest batch.
+const GAP_CHUNK: usize = 4096;
+const GAP_BATCH: usize = 16 * GAP_CHUNK;
+
+impl Gaps {
+    /// Gaps for Bernoulli(`p`) from `rng`'s present position (it is not advanced).
+    pub(crate) fn new(rng: &ChaCha8Rng, p: f64) -> Gaps {
+        // For a `p` so small that `1 − p` rounds to 1, `ln(1 − p)` would be 0 and every
+        // pair would connect; `ln_1p(−p)` is right there. Elsewhere the textbook form
+        // stays, so the random streams of every other `p` are unchanged.
+        let log_q = if 1.0 - p == 1.0 {
+            (-p).ln_1p()
+        } else {
+            (1.0 - p).ln()
+        };
+        Gaps {
+            rng: rng.clone(),
+            origin: rng.get_word_pos(),
+            p,
+            log_q,
+            buf: Vec::new(),
+            first: 0,
+            at: 0,
+        }
+    }
+
+    /// The next gap: `ln U / ln(1 − p)` for the next draw `U` in (0, 1], unfloored.
+    #[inline]
+    fn next(&mut self) -> f64 {
+        if self.at == self.buf.len() {
+            self.refill();
+        }
+        let g = self.buf[self.at];
+        self.at += 1;
+        g
+    }
+
+    /// Draw the next batch (twice the last, from one chunk up to `GAP_BATCH`).
+    #[cold]
+    fn refill(&mut self) {
+        self.first += self.buf.len() as u64;
+        let n = (2 * self.buf.len()).clamp(GAP_CHUNK, GAP_BATCH);
+        self.buf.resize(n, 0.0);
+        self.at = 0;
+        let (rng, origin, first, log_q) = (&self.rng, self.origin, self.first, self.log_q);
+        let fill = |(k, out): (usize, &mut [f64])| {
+            let mut r = rng.clone();
+            r.set_word_pos(origin + 2 * (first as u128 + (k * GAP_CHUNK) as u128));
+            for g in out {
+                let u: f64 = 1.0 - r.random::<f64>();
+                *g = u.ln() / log_q;
+            }
+        };
+        if n > GAP_CHUNK {
+            self.buf
+                .par_chunks_mut(GAP_CHUNK)
+                .enumerate()
+                .for_each(fill);
+        } else {
+            self.buf.chunks_mut(GAP_CHUNK).enumerate().for_each(fill);
+        }
+    }
+}
+
+/// Bernoulli(p) on every pair of `pre × post`, by geometric skipping, `p` and the
+/// random stream from `gaps`.
 ///
 /// The gap to the next pair is `⌊ln U / ln(1 − p)⌋`, one draw per connected pair (plus
 /// one that ends the block). The floor is the truncation `as u64` (the quotient is never
@@ -407,8 +509,7 @@ fn cut(n: u32, m: u32, k: u32) -> u32 {
 /// is carried along instead of divided out of the flat index: the same pairs as the
 /// textbook form, from the same draws, without a division per synapse.
 fn random_block(
-    rng: &mut ChaCha8Rng,
-    p: f64,
+    gaps: &mut Gaps,
     (a0, a1): (u32, u32),
     (t0, t1): (u32, u32),
     skip_self: bool,
@@ -416,24 +517,16 @@ fn random_block(
 ) {
     let width = (t1 - t0) as u64;
     let total = (a1 - a0) as u64 * width;
+    let p = gaps.p;
     if p <= 0.0 || total == 0 {
         return;
     }
-    // For a `p` so small that `1 − p` rounds to 1, `ln(1 − p)` would be 0 and every
-    // pair would connect; `ln_1p(−p)` is right there. Elsewhere the textbook form stays,
-    // so the random streams of every other `p` are unchanged.
-    let log_q = if 1.0 - p == 1.0 {
-        (-p).ln_1p()
-    } else {
-        (1.0 - p).ln()
-    };
     // Flat index `idx` = `row · width + col`, with `col < width`.
     let (mut idx, mut row, mut col) = (0u64, 0u64, 0u64);
     loop {
         if p < 1.0 {
             // Number of failures before the next success: floor(ln U / ln(1 - p)), U in (0, 1].
-            let u: f64 = 1.0 - rng.random::<f64>();
-            let gap = u.ln() / log_q;
+            let gap = gaps.next();
             // `total - idx` is a whole number, so comparing the unfloored gap is the same.
             if gap >= (total - idx) as f64 {
                 return;
@@ -512,8 +605,8 @@ mod tests {
 
     fn gen(p: f64, n: u32, skip_self: bool, seed: u64) -> (Vec<u32>, Vec<u32>) {
         let mut b = CsrBuilder::new(n);
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        random_block(&mut rng, p, (0, n), (0, n), skip_self, |a, t| b.push(a, t));
+        let mut gaps = Gaps::new(&ChaCha8Rng::seed_from_u64(seed), p);
+        random_block(&mut gaps, (0, n), (0, n), skip_self, |a, t| b.push(a, t));
         b.finish(n)
     }
 
@@ -578,12 +671,14 @@ mod tests {
             (0.001, 2000, 3, false, 5),
             (0.9, 30, 31, true, 6),
             (1e-6, 3000, 3000, false, 7),
+            // 80,000 draws: batches of every size, their chunks drawn in parallel.
+            (0.5, 400, 200, false, 8),
         ] {
             // A block away from the origin (same offset on both sides keeps self-pairs).
             let o = 11;
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut gaps = Gaps::new(&ChaCha8Rng::seed_from_u64(seed), p);
             let mut got = Vec::new();
-            random_block(&mut rng, p, (o, o + n), (o, o + m), skip, |a, t| {
+            random_block(&mut gaps, (o, o + n), (o, o + m), skip, |a, t| {
                 got.push((a - o, t - o))
             });
             assert_eq!(got, reference(p, n, m, skip, seed), "p = {p}, {n} × {m}");

@@ -90,12 +90,15 @@ pub(super) fn write(
                     of_bin[r.key.bin as usize].push((ci, ri));
                 }
             }
+            // One task a bin: a block's rows sit on the few bins its sources reach
+            // (module-local networks), which halves of the bin list would not balance.
             memories
                 .par_iter_mut()
                 .zip(out.par_iter_mut())
                 .zip(cursors.par_iter_mut())
                 .zip(&of_bin)
                 .enumerate()
+                .with_max_len(1)
                 .for_each(|(bin, (((mem, o), cursor), list))| {
                     for &(ci, ri) in list {
                         let (g, r) = (&chunks[ci], &chunks[ci].rows[ri]);

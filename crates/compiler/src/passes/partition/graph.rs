@@ -3,7 +3,9 @@
 //! A key is one (row class, presynaptic neuron). Each neuron's keys are listed once per
 //! synapse in (projection, source, synapse) order. The list is built in parallel by
 //! target range: every task scans the projections into its range and keeps only its
-//! own neurons, so each task writes a disjoint slice. The result does not depend on
+//! own neurons, so each task writes a disjoint slice. Where a projection's rows are
+//! sorted (checked once, in parallel), a task reads only the part of each row in its
+//! range (two binary searches a row) instead of the whole row. The result does not depend on
 //! the number of threads.
 
 use super::pack::NONE;
@@ -31,6 +33,9 @@ struct Edge<'a> {
     base: u32,
     size: u32,
     key0: u32,
+    /// Every row's targets ascending (random connectivity, dense, sparse and file
+    /// lists): a range task then reads only its part of each row.
+    sorted: bool,
 }
 
 impl Graph {
@@ -59,6 +64,9 @@ impl Graph {
                     base: pop_base[e.post],
                     size: c.nodes[e.post].size,
                     key0: key_base[q.class_of[p]],
+                    sorted: (0..e.offsets.len().saturating_sub(1))
+                        .into_par_iter()
+                        .all(|a| e.targets[e.range(a)].is_sorted()),
                 })
                 .collect()
         });
@@ -166,9 +174,17 @@ fn for_each_in(edges: &[Edge], (lo, hi): (u32, u32), mut f: impl FnMut(u32, u32)
             continue;
         }
         let e = edge.e;
+        // The range in the target population's own indices.
+        let (tlo, thi) = (lo.saturating_sub(edge.base), hi - edge.base);
         for a in 0..e.offsets.len().saturating_sub(1) {
             let key = edge.key0 + a as u32;
-            for &t in &e.targets[e.range(a)] {
+            let mut row = &e.targets[e.range(a)];
+            if edge.sorted {
+                let start = row.partition_point(|&t| t < tlo);
+                let end = start + row[start..].partition_point(|&t| t < thi);
+                row = &row[start..end];
+            }
+            for &t in row {
                 let g = edge.base + t;
                 if g >= lo && g < hi {
                     f(g, key);
