@@ -12,7 +12,10 @@
 //! ingredient off), `--ablation` (full, then each ingredient off), `--threads T`,
 //! `--json FILE` (every run's epochs, as JSON), `--augment shift:N` (the training set and
 //! its images shifted by 1..=N pixels each way, `amine_tasks::datasets::augment`), `--payload-bits 8` (emulate the chip's 8-bit graded
-//! payloads: rounded activations and its floored derivative).
+//! payloads: rounded activations and its floored derivative), `--error-rounding
+//! exact|nearest|chip` (round the centred class error to payload steps: to the nearest,
+//! or as the chip's error units did with a mirrored ramp — positive errors up;
+//! `amine_tasks::dual_ed::error_unit`).
 
 use amine_tasks::dual_ed::{self, Centring, DualEdConfig, Hidden, Ingredients};
 use std::time::Instant;
@@ -123,6 +126,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("--payload-bits: not a number of bits: {b}"))?;
         cfg.payload_bits = Some(b);
     }
+    cfg.error_rounding = match opt("--error-rounding").as_deref() {
+        None | Some("exact") => None,
+        Some("nearest") => Some(dual_ed::error_unit::ErrorRounding::Nearest),
+        Some("chip") => Some(dual_ed::error_unit::ErrorRounding::MirroredCeil),
+        Some(o) => return Err(format!("--error-rounding: exact, nearest or chip, not {o}").into()),
+    };
     if let Some(r) = opt("--layer-rates") {
         cfg.layer_rates = list("--layer-rates", &r)?;
     }

@@ -377,7 +377,7 @@ fn patch_wired_first_layer_compiles_trains_and_reads_back() {
     let image = compile_on(&net, &config).unwrap();
     let split = digits(300, 100);
     let opts = TrainOptions {
-        epochs: 2,
+        epochs: 3,
         ..TrainOptions::default()
     };
     let report = train_ed(&config, &image, &split, &opts, &mut |_| {}).unwrap();
@@ -418,9 +418,11 @@ fn the_error_units_centre_as_the_float_reference_does() {
             worst = worst.max((got + centred).abs());
         }
     }
-    // One payload step for the ramps' rounding, one for the register's fixed point.
+    // Half a payload step for the ramps' rounding to the nearest step (both ramps
+    // increasing), a little for the register's fixed point. A mirrored ramp for `dp`
+    // rounds `t − o + m` up: a whole step off (the sixth round's fix).
     assert!(
-        worst <= 2.0,
+        worst <= 0.6,
         "the chip's centred error is {worst} payload steps off"
     );
 }

@@ -18,8 +18,9 @@
 //!   engine clamps magnitudes at zero, so no weight ever changes sign);
 //! - the output is one excitatory unit `out{c}` per class reading the last layer's two
 //!   streams (its I stream is omitted: nothing reads it), then the error units `dp{c}`
-//!   (`max(t − o, 0)`) and `dm{c}` (`max(o − t, 0)`), optionally with a **centring
-//!   register** (a running mean of `o − t` subtracted before the ramp);
+//!   (`max(t − o, 0)`, a ramp of `t − o`) and `dm{c}` (`max(o − t, 0)`, a ramp of
+//!   `o − t`), optionally each with a **centring register** (a running mean of its
+//!   input subtracted before the ramp; `target` is a `Mixed` port, +1 into `dp`);
 //! - **modulo routing by placement**: unit `i` of every hidden layer belongs to class
 //!   `i mod C` and sits in class `(i mod C)`'s rectangle of the modulator grid (the
 //!   regions of the per-class network), where `dp{c}`/`dm{c}` inject on channels 0/1
@@ -39,7 +40,7 @@
 //! step). One sample takes `L + 3` steps: input, `L` hidden layers, output, error.
 
 use super::{
-    broadcast_registers, classifier_program, error_unit_wiring, graded_unit, sign_fixed, EdNetwork,
+    broadcast_registers, classifier_program, fixed, graded_unit, sign_fixed, EdNetwork,
     PAYLOAD_MAX, WEIGHT_SCALE,
 };
 use crate::program::{
@@ -303,11 +304,15 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
         let (out, dp, dm) = (format!("out{c}"), format!("dp{c}"), format!("dm{c}"));
         populations.extend([
             pop(out.clone(), 1, sigmoid(alpha_out), centre.clone()),
-            // Error units: input o − t in payload steps (weights ±1), so u0 = 255.
+            // Error units: input in payload steps (weights ±1), so u0 = 255. Both are
+            // increasing ramps — `dp` of `t − o`, `dm` of `o − t` — so both round a
+            // centred (fractional) input to the nearest step; a mirrored ramp of `o − t`
+            // would read its decreasing table's larger end and round `t − o` up
+            // (`amine_tasks::dual_ed::error_unit`, docs/dual-stream-ed.md sixth round).
             pop(
                 dp.clone(),
                 1,
-                graded(PAYLOAD_MAX, Activation::MirroredRamp, net.centring),
+                graded(PAYLOAD_MAX, Activation::Ramp, net.centring),
                 centre.clone(),
             ),
             pop(
@@ -321,9 +326,7 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
             plastic(&src_e, &out, Sign::Excitatory, true, alpha_out, fan_in, 1.0),
             plastic(&src_i, &out, Sign::Inhibitory, true, alpha_out, fan_in, 1.0),
         ]);
-        // Each error unit's two inputs side by side (the order the shipped programs have).
-        let [o_dp, o_dm, t_dp, t_dm] = error_unit_wiring(c, &out, &dp, &dm);
-        projections.extend([o_dp, t_dp, o_dm, t_dm]);
+        projections.extend(centred_error_wiring(c, &out, &dp, &dm));
         for (name, channel) in [(dp, 0), (dm, 1)] {
             modulators.push(ModulatorSource {
                 population: name,
@@ -335,14 +338,30 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
             });
         }
     }
-    Ok(classifier_program(
+    let mut program = classifier_program(
         (&net.name, net.seed),
         (net.inputs, net.classes),
         populations,
         projections,
         modulators,
         broadcast_registers(),
-    ))
+    );
+    // `dp` hears the target with weight +1, `dm` with −1.
+    if let Some(target) = program.inputs.iter_mut().find(|i| i.name == "target") {
+        target.sign = Sign::Mixed;
+    }
+    Ok(program)
+}
+
+/// Class `c`'s error units: `dp` hears `t − o` (the output through −1, target component
+/// `c` through +1), `dm` hears `o − t`; each input's two sources side by side.
+fn centred_error_wiring(c: u32, out: &str, dp: &str, dm: &str) -> [Projection; 4] {
+    [
+        fixed(out, dp, Connect::All, Some(-1.0)),
+        fixed("target", dp, Connect::Sparse(vec![(c, 0, 1.0)]), None),
+        fixed(out, dm, Connect::All, Some(1.0)),
+        fixed("target", dm, Connect::Sparse(vec![(c, 0, -1.0)]), None),
+    ]
 }
 
 /// `p` (all-to-all, initial magnitudes `Uniform` up to a bound) wired instead to the
