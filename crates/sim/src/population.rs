@@ -11,6 +11,7 @@
 use crate::tables::{Dest, RowInfo};
 use amine_chip::config::CostTable;
 use amine_chip::image::{CoreImage, PopFanout, PopTarget};
+use amine_chip::synapse::SynapseMemory;
 
 /// The rows packets address on one core, decoded: `(rows, synapses, delays)`.
 pub(crate) type Addressed = (Vec<RowInfo>, Vec<(u32, i32)>, Vec<u8>);
@@ -59,22 +60,7 @@ pub(crate) fn addressed(c: &CoreImage, costs: &CostTable) -> (Addressed, PopInde
         }
     };
     let Some(pop) = &c.population else {
-        // Every row is a discrete axon: the memory decoded straight into the tables'
-        // layout (one pass, no intermediate vectors).
-        let total: usize = mem.rows().iter().map(|r| r.len as usize).sum();
-        let mut rows = Vec::with_capacity(mem.rows().len());
-        let (mut syn, mut delays) = (Vec::with_capacity(total), Vec::with_capacity(total));
-        // Only a memory of over 2^32 entries could overflow; saturate, not wrap.
-        let at = |syn: &Vec<(u32, i32)>| u32::try_from(syn.len()).unwrap_or(u32::MAX);
-        for r in 0..mem.rows().len() {
-            let start = at(&syn);
-            mem.decode_row_with(r, |t, w, d| {
-                syn.push((t, w));
-                delays.push(d);
-            });
-            rows.push(info(r, start, at(&syn) - start));
-        }
-        return ((rows, syn, delays), PopIndex::default());
+        return (discrete(mem, info), PopIndex::default());
     };
     let d = mem.decode();
     let discrete = c.discrete_rows();
@@ -105,6 +91,42 @@ pub(crate) fn addressed(c: &CoreImage, costs: &CostTable) -> (Addressed, PopInde
     ((rows, syn, delays), index)
 }
 
+/// Every row of `mem` as a discrete axon, decoded straight into the tables' layout: one
+/// pass into buffers sized up front (no per-entry growth checks), and no delay buffer at
+/// all when no row's format has delay bits (an empty one means "no delays").
+fn discrete(mem: &SynapseMemory, info: impl Fn(usize, u32, u32) -> RowInfo) -> Addressed {
+    let lens = mem.rows().iter().map(|r| r.len as usize);
+    let total: usize = lens.clone().sum();
+    let timed = mem.rows().iter().any(|r| r.format.delay_bits > 0);
+    let mut rows = Vec::with_capacity(mem.rows().len());
+    let mut syn = vec![(0u32, 0i32); total];
+    let mut delays = vec![0u8; if timed { total } else { 0 }];
+    let (mut syn_rest, mut delay_rest) = (syn.as_mut_slice(), delays.as_mut_slice());
+    let mut start = 0usize;
+    for (r, len) in lens.enumerate() {
+        let (syn_row, s) = std::mem::take(&mut syn_rest).split_at_mut(len);
+        syn_rest = s;
+        let (delay_row, d) =
+            std::mem::take(&mut delay_rest).split_at_mut(if timed { len } else { 0 });
+        delay_rest = d;
+        let mut i = 0;
+        mem.decode_row_with(r, |t, w, d| {
+            if let Some(e) = syn_row.get_mut(i) {
+                *e = (t, w);
+            }
+            if let Some(e) = delay_row.get_mut(i) {
+                *e = d;
+            }
+            i += 1;
+        });
+        // Only a memory of over 2^32 entries could overflow; saturate, not wrap.
+        let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        rows.push(info(r, at(start), at(start + len) - at(start)));
+        start += len;
+    }
+    (rows, syn, delays)
+}
+
 /// A fan-out table with each source's population targets appended to its discrete ones.
 pub(crate) fn merge(
     offsets: &[u32],
@@ -122,4 +144,71 @@ pub(crate) fn merge(
         off.push(out.len() as u32);
     }
     (off, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use amine_chip::synapse::{RowFormat, SignMode, Synapse};
+
+    fn memory(delay_bits: u8) -> SynapseMemory {
+        let f = |delay_bits| RowFormat {
+            index_bits: 5,
+            weight_bits: 7,
+            sign: SignMode::Signed,
+            delay_bits,
+            tag_bits: 0,
+        };
+        let syn = |target, weight, delay| Synapse {
+            target,
+            weight,
+            delay,
+            tag: 0,
+        };
+        let mut m = SynapseMemory::new(16, 1 << 12);
+        // 12- or 14-bit entries in 16-bit words: entries straddle words.
+        m.push_row(f(0), 0, &[syn(3, -5, 0), syn(31, 63, 0), syn(0, -64, 0)])
+            .unwrap();
+        m.push_row(f(delay_bits), 2, &[]).unwrap();
+        let d = u8::from(delay_bits > 0);
+        m.push_row(f(delay_bits), -1, &[syn(7, 9, 3 * d), syn(8, -1, d)])
+            .unwrap();
+        m
+    }
+
+    #[test]
+    fn discrete_rows_decode_as_the_memory_does() {
+        for delay_bits in [0, 2] {
+            let m = memory(delay_bits);
+            let info = |_: usize, start, len| RowInfo {
+                start,
+                len,
+                words: 0,
+                work: 0,
+            };
+            let (rows, syn, delays) = discrete(&m, info);
+            let d = m.decode();
+            let starts: Vec<(u32, u32)> = rows.iter().map(|r| (r.start, r.len)).collect();
+            assert_eq!(starts, [(0, 3), (3, 0), (3, 2)]);
+            let want: Vec<(u32, i32)> = d.targets.iter().copied().zip(d.weights).collect();
+            assert_eq!(syn, want);
+            // No delay field in any row: no delays kept.
+            let want_delays = if delay_bits == 0 {
+                Vec::new()
+            } else {
+                d.delays
+            };
+            assert_eq!(delays, want_delays);
+        }
+        assert_eq!(
+            discrete(&memory(2), |_, s, l| RowInfo {
+                start: s,
+                len: l,
+                words: 0,
+                work: 0
+            })
+            .2,
+            [0, 0, 0, 3, 1]
+        );
+    }
 }

@@ -459,9 +459,20 @@ impl SynapseMemory {
         let delta = matches!(r.coding, TargetCoding::Delta { .. });
         let eb = layout.entry_bits() as u64;
         let start = self.entry_bit(r, 0);
+        // A row wholly inside the memory (every row of a valid one) is read without a
+        // bound check per entry; any other reads as `read_word_bits` does.
+        let end = (r.len as u64)
+            .checked_mul(eb)
+            .and_then(|b| b.checked_add(start));
+        let inside =
+            (1..=64).contains(&eb) && end.is_some_and(|e| e <= self.words.len() as u64 * 64);
         let mut target = 0u32;
         for i in 0..r.len as u64 {
-            let raw = read_word_bits(&self.words, start + i * eb, eb as u32);
+            let raw = if inside {
+                read_inside(&self.words, start + i * eb, eb as u32)
+            } else {
+                read_word_bits(&self.words, start + i * eb, eb as u32)
+            };
             let s = unpack_entry(&layout, raw);
             // A prefix sum for delta rows (wrapping: only a corrupt memory overflows).
             target = if delta {
@@ -602,6 +613,13 @@ fn read_word_bits(words: &[u64], start: u64, width: u32) -> u64 {
         Some(end) if end <= words.len() as u64 * 64 => {}
         _ => return 0,
     }
+    read_inside(words, start, width)
+}
+
+/// [`read_word_bits`] for bits `start..start + width` known to lie inside `words`, with
+/// `1 <= width <= 64`.
+#[inline(always)]
+fn read_inside(words: &[u64], start: u64, width: u32) -> u64 {
     // In bounds: `end <= len·64` bits, so both indices below exist when used.
     let w = (start / 64) as usize;
     let sh = (start % 64) as u32;
