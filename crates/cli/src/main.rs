@@ -99,7 +99,7 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
         args::Command::Bench(a) => cmd::bench::run(a),
         args::Command::Train(a) => cmd::train::run(a),
         args::Command::Rules(a) => cmd::rules::run(a),
-        args::Command::Template(a) => cmd::train::template(a),
+        args::Command::Template(a) => cmd::template::template(a),
         args::Command::Sweep(a) => cmd::sweep::sweep(a),
         args::Command::Compare(a) => cmd::sweep::compare(a),
         args::Command::Data { command } => cmd::data::run(command),

@@ -12,5 +12,6 @@ pub mod run;
 pub mod run_mpi;
 pub mod run_system;
 pub mod sweep;
+pub mod template;
 pub mod template_ff;
 pub mod train;

@@ -31,7 +31,7 @@ fn given(a: &TemplateArgs) -> Vec<(&'static str, bool)> {
         ("--readout", a.readout.is_some()),
         ("--chip", a.chip.is_some()),
     ];
-    v.extend(super::train::template_flags(&a.eprop));
+    v.extend(super::template::template_flags(&a.eprop));
     v
 }
 
