@@ -412,7 +412,8 @@ fn cut(n: u32, m: u32, k: u32) -> u32 {
 }
 
 /// About how many synapses Bernoulli(`p`) on `pairs` pairs gives (a capacity, not a
-/// count: the mean plus a margin, at most one row of 2²⁴ for a huge space).
+/// count: the mean plus six standard deviations, at most 2²⁸ entries; validate's
+/// synapse budget has already refused a program the chip's memory cannot hold).
 fn expected(p: f64, pairs: u64) -> usize {
     let mean = p.clamp(0.0, 1.0) * pairs as f64;
     (mean + 6.0 * mean.sqrt() + 16.0).min((1u64 << 28) as f64) as usize
