@@ -498,4 +498,20 @@ fn modulo_template_trains_with_its_own_float_reference_and_refuses_what_it_canno
         "--routing columns",
     );
     assert_fails_without_report(&["template", "ed", "--eta", "3", "-o", b], &bad, "--eta");
+    for flag in ["--hidden", "--diffusion-steps"] {
+        assert_fails_without_report(
+            &[
+                "template",
+                "eprop",
+                "--task",
+                "cue-accumulation",
+                flag,
+                "4",
+                "-o",
+                b,
+            ],
+            &bad,
+            &format!("{flag} is for the layered templates"),
+        );
+    }
 }

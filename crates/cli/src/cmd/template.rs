@@ -77,21 +77,9 @@ pub fn template(a: TemplateArgs) -> Result<()> {
 /// `amine template eprop --task T --condition C`: the e-prop program of a task.
 fn template_eprop(a: TemplateArgs) -> Result<()> {
     super::template_ff::refuse_feedforward_only(&a, "eprop")?;
-    let ed_only = [
-        ("--inputs", a.inputs.is_some()),
-        ("--classes", a.classes.is_some()),
-        ("--hidden", a.hidden.is_some()),
-        ("--routing", a.routing.is_some()),
-        ("--widths", a.widths.is_some()),
-        ("--eta", a.eta.is_some()),
-        ("--centring", a.centring.is_some()),
-        ("--symmetric-init", a.symmetric_init),
-        ("--credit", a.credit.is_some()),
-        ("--shared-hidden", a.shared_hidden),
-        ("--diffusion-steps", a.diffusion_steps.is_some()),
-    ];
+    let ed_only = super::template_ff::layered_flags(&a);
     if let Some((flag, _)) = ed_only.iter().find(|(_, given)| *given) {
-        bail!("{flag} is for `amine template ed`, not eprop");
+        bail!("{flag} is for the layered templates (`amine template ed`, dfa, sigprop), not eprop");
     }
     let Some(task) = a.task.as_deref() else {
         bail!("`amine template eprop` needs --task cue-accumulation, delayed-match or pattern-generation");

@@ -7,8 +7,10 @@ use anyhow::{bail, Context, Result};
 
 /// Every option of `amine template` with whether it was given (`--seed` and `-o`, which
 /// every template takes, aside).
-fn given(a: &TemplateArgs) -> Vec<(&'static str, bool)> {
-    let mut v = vec![
+/// The options of the layered templates (`ed`, `dfa`, `sigprop`), each with whether it
+/// was given: `amine template eprop` refuses every one of them.
+pub(super) fn layered_flags(a: &TemplateArgs) -> [(&'static str, bool); 11] {
+    [
         ("--inputs", a.inputs.is_some()),
         ("--classes", a.classes.is_some()),
         ("--hidden", a.hidden.is_some()),
@@ -20,6 +22,12 @@ fn given(a: &TemplateArgs) -> Vec<(&'static str, bool)> {
         ("--credit", a.credit.is_some()),
         ("--shared-hidden", a.shared_hidden),
         ("--diffusion-steps", a.diffusion_steps.is_some()),
+    ]
+}
+
+fn given(a: &TemplateArgs) -> Vec<(&'static str, bool)> {
+    let mut v = layered_flags(a).to_vec();
+    v.extend([
         ("--task", a.task.is_some()),
         ("--rate", a.rate.is_some()),
         ("--beta", a.beta.is_some()),
@@ -30,7 +38,7 @@ fn given(a: &TemplateArgs) -> Vec<(&'static str, bool)> {
         ("--rate-decay", a.rate_decay.is_some()),
         ("--readout", a.readout.is_some()),
         ("--chip", a.chip.is_some()),
-    ];
+    ]);
     v.extend(super::template::template_flags(&a.eprop));
     v
 }
