@@ -8,6 +8,8 @@
 //! RON (see [`value`]). An override is applied to the target's serialised form, which
 //! is then read back into its type — so an unknown field, a wrong type or an
 //! out-of-range value is the same error it would be in the file, and names the path.
+//! A path's last field may be one the serialised form omits (an optional section left
+//! out of the file, such as `core.delta_rows`): it is added, and read back like the rest.
 //! [`ChipConfig::with_sets`] also runs the configuration's validation.
 
 pub mod value;
@@ -112,15 +114,41 @@ fn parse_path(path: &str) -> Result<Vec<Step>, String> {
     Ok(steps)
 }
 
-/// Replace the value at `path` in `root`; the error names the first step that fails.
-fn set_at(root: &mut Value, path: &str, new: Value) -> Result<(), String> {
+/// Replace the value at `path` in `root`, adding the last field if `root` omits it
+/// (returns whether it did); the error names the first step that fails.
+fn set_at(root: &mut Value, path: &str, new: Value) -> Result<bool, String> {
     let steps = parse_path(path)?;
-    set_steps(root, &steps, &new, "")
+    let mut added = false;
+    set_steps(root, &steps, &new, "", &mut added)?;
+    Ok(added)
+}
+
+/// Whether `steps` lead somewhere in `at` (every entry, for `[*]`).
+fn reaches(at: &Value, steps: &[Step]) -> bool {
+    let Some((step, rest)) = steps.split_first() else {
+        return true;
+    };
+    match (step, at) {
+        (Step::Field(f), Value::Object(m)) => m.get(f).is_some_and(|v| reaches(v, rest)),
+        (Step::Index(i), Value::Array(a)) => a.get(*i).is_some_and(|v| reaches(v, rest)),
+        (Step::All, Value::Array(a)) => a.iter().all(|v| reaches(v, rest)),
+        (Step::Named(n), Value::Array(a)) => a
+            .iter()
+            .find(|e| e.get("name").and_then(Value::as_str) == Some(n))
+            .is_some_and(|v| reaches(v, rest)),
+        _ => false,
+    }
 }
 
 /// Walk `steps` from `at` (reached by `walked`) and put `new` there; `[*]` puts it in
 /// every entry of a list.
-fn set_steps(at: &mut Value, steps: &[Step], new: &Value, walked: &str) -> Result<(), String> {
+fn set_steps(
+    at: &mut Value,
+    steps: &[Step],
+    new: &Value,
+    walked: &str,
+    added: &mut bool,
+) -> Result<(), String> {
     let Some((step, rest)) = steps.split_first() else {
         *at = new.clone();
         return Ok(());
@@ -135,6 +163,13 @@ fn set_steps(at: &mut Value, steps: &[Step], new: &Value, walked: &str) -> Resul
             let Value::Object(m) = at else {
                 return Err(format!("{here} has no fields, so no `{f}`"));
             };
+            if rest.is_empty() && !m.contains_key(f) {
+                // An optional field the serialised form leaves out; reading back decides
+                // whether it is a field at all.
+                m.insert(f.clone(), new.clone());
+                *added = true;
+                return Ok(());
+            }
             let known: Vec<String> = m.keys().cloned().collect();
             let next = m.get_mut(f).ok_or_else(|| {
                 format!(
@@ -147,7 +182,7 @@ fn set_steps(at: &mut Value, steps: &[Step], new: &Value, walked: &str) -> Resul
             } else {
                 format!("{walked}.{f}")
             };
-            set_steps(next, rest, new, &walked)
+            set_steps(next, rest, new, &walked, added)
         }
         Step::Index(i) => {
             let Value::Array(a) = at else {
@@ -157,7 +192,7 @@ fn set_steps(at: &mut Value, steps: &[Step], new: &Value, walked: &str) -> Resul
             let next = a
                 .get_mut(*i)
                 .ok_or_else(|| format!("{here} has {n} entries, so no [{i}]"))?;
-            set_steps(next, rest, new, &format!("{walked}[{i}]"))
+            set_steps(next, rest, new, &format!("{walked}[{i}]"), added)
         }
         Step::All => {
             let Value::Array(a) = at else {
@@ -167,7 +202,7 @@ fn set_steps(at: &mut Value, steps: &[Step], new: &Value, walked: &str) -> Resul
                 return Err(format!("{here} is an empty list: [*] selects nothing"));
             }
             for (i, e) in a.iter_mut().enumerate() {
-                set_steps(e, rest, new, &format!("{walked}[{i}]"))?;
+                set_steps(e, rest, new, &format!("{walked}[{i}]"), added)?;
             }
             Ok(())
         }
@@ -188,7 +223,7 @@ fn set_steps(at: &mut Value, steps: &[Step], new: &Value, walked: &str) -> Resul
                         names.join(", ")
                     )
                 })?;
-            set_steps(next, rest, new, &format!("{walked}[{name}]"))
+            set_steps(next, rest, new, &format!("{walked}[{name}]"), added)
         }
     }
 }
@@ -202,10 +237,13 @@ pub fn apply<T: Serialize + DeserializeOwned>(target: &T, sets: &[Set]) -> Resul
             .map_err(|e| err("", e.to_string()));
     };
     let mut v = serde_json::to_value(target).map_err(|e| err(&last.text, e.to_string()))?;
+    let mut added = Vec::new();
     for s in sets {
-        set_at(&mut v, &s.path, s.value.clone()).map_err(|m| err(&s.text, m))?;
+        if set_at(&mut v, &s.path, s.value.clone()).map_err(|m| err(&s.text, m))? {
+            added.push(s);
+        }
     }
-    serde_path_to_error::deserialize(v).map_err(|e| {
+    let t: T = serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
         // The override whose path the failing field lies on (the last such one).
         let culprit = sets
@@ -214,7 +252,18 @@ pub fn apply<T: Serialize + DeserializeOwned>(target: &T, sets: &[Set]) -> Resul
             .find(|s| path.starts_with(&s.path) || s.path.starts_with(&path))
             .unwrap_or(last);
         err(&culprit.text, format!("`{path}`: {}", e.inner()))
-    })
+    })?;
+    // A type that ignores unknown fields would drop an added misspelt one silently:
+    // what was added must be there when the result is written out again.
+    if added.iter().any(|s| !s.value.is_null()) {
+        let back = serde_json::to_value(&t).map_err(|e| err(&last.text, e.to_string()))?;
+        if let Some(s) = added.iter().find(|s| {
+            !s.value.is_null() && !reaches(&back, &parse_path(&s.path).unwrap_or_default())
+        }) {
+            return Err(err(&s.text, format!("`{}` is not a field", s.path)));
+        }
+    }
+    Ok(t)
 }
 
 impl ChipConfig {
@@ -312,6 +361,38 @@ mod tests {
         );
         let e = error(&["modulator.boundary=Twisted"]);
         assert!(e.contains("unknown variant `Twisted`"), "{e}");
+    }
+
+    #[test]
+    fn an_optional_section_the_file_leaves_out_can_be_set() {
+        let mut c = loihi();
+        c.core.delta_rows = None;
+        let on = c
+            .with_sets(&sets(&["core.delta_rows=Some((max_delta_bits: 6))"]))
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(on.core.delta_rows).unwrap(),
+            serde_json::json!({"max_delta_bits": 6})
+        );
+        // Only the last field may be added, and only a real one.
+        let e = loihi().with_sets(&sets(&["core.delta_rowz=Some((max_delta_bits: 6))"]));
+        let e = e.unwrap_err().to_string();
+        assert!(
+            e.contains("--set core.delta_rowz=") && e.contains("unknown field `delta_rowz`"),
+            "{e}"
+        );
+        let e = error(&["learning.centring.frac_bits=8"]);
+        assert!(e.contains("`centring` is not a field of `learning`"), "{e}");
+        // A type that ignores unknown fields: the added one must survive the read-back.
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Loose {
+            a: u32,
+        }
+        let e = apply(&Loose { a: 1 }, &sets(&["b=2"]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("--set b=2: `b` is not a field"), "{e}");
     }
 
     #[test]
