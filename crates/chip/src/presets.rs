@@ -153,4 +153,70 @@ mod tests {
         let back = ChipConfig::from_ron(&c.to_ron(), "x").unwrap();
         assert_eq!(c, back);
     }
+
+    /// Where two configurations differ, as dotted field paths (a list differs as a whole).
+    fn differences(a: &serde_json::Value, b: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+        match (a, b) {
+            (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+                let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    let null = serde_json::Value::Null;
+                    let path = if at.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{at}.{k}")
+                    };
+                    differences(
+                        x.get(k).unwrap_or(&null),
+                        y.get(k).unwrap_or(&null),
+                        &path,
+                        out,
+                    );
+                }
+            }
+            _ if a != b => out.push(at.to_string()),
+            _ => {}
+        }
+    }
+
+    /// The derived Loihi presets say in their headers that they are `loihi` plus the
+    /// fields marked [E]; this holds them to it, so a field added to `loihi` later is not
+    /// silently missing from them.
+    #[test]
+    fn derived_loihi_presets_differ_from_loihi_only_where_they_say() {
+        let json = |name: &str| serde_json::to_value(preset(name).unwrap()).unwrap();
+        let loihi = json("loihi");
+        for (name, declared) in [
+            (
+                "loihi-ed",
+                &[
+                    "learning.centring",
+                    "costs.centring_update",
+                    "costs.rule_write",
+                ][..],
+            ),
+            ("loihi-sigprop", &["learning.sigprop"][..]),
+            (
+                "loihi-eprop",
+                &[
+                    "core.weight_bits",
+                    "core.population",
+                    "core.delta_rows",
+                    "modulator.format",
+                    "learning.eprop",
+                    "static_power.gating",
+                ][..],
+            ),
+        ] {
+            let mut found = Vec::new();
+            differences(&loihi, &json(name), "", &mut found);
+            found.retain(|p| p != "name");
+            let mut declared: Vec<String> = declared.iter().map(|s| s.to_string()).collect();
+            declared.sort();
+            found.sort();
+            assert_eq!(found, declared, "{name}: fields that differ from loihi");
+        }
+    }
 }
