@@ -191,10 +191,12 @@ pub struct TrainArgs {
     /// constant].
     #[arg(long, value_name = "FRACTION")]
     pub final_rate: Option<f64>,
-    /// Error Diffusion: augment the training set, `shift:N` (every image also moved by
-    /// 1..=N pixels left, right, up and down: 4N more copies), for the chip and the f64
-    /// reference alike; the test set is never augmented.
-    #[arg(long, value_name = "shift:N")]
+    /// Error Diffusion, DFA, sigprop: augment the training set, `shift:N` (every image
+    /// also moved by 1..=N pixels left, right, up and down: 4N more copies) or, for
+    /// sigprop, `shift-random:N` (each epoch, every image replaced by a seeded random one
+    /// of its 4N + 1 placements), for the chip and the f64 reference alike; the test set
+    /// is never augmented.
+    #[arg(long, value_name = "shift:N|shift-random:N")]
     pub augment: Option<String>,
     /// Print the JSON report instead of the summary.
     #[arg(long)]
