@@ -68,11 +68,11 @@ pub(crate) fn addressed(c: &CoreImage, costs: &CostTable) -> (Addressed, PopInde
     let order = order.as_deref();
     let (rows, syn, delays) = match narrow_shift(mem, c.compartments.len()) {
         Some(shift) => {
-            let (rows, syn, delays) = decode(mem, order, &info, shift);
+            let (rows, syn, delays) = decode(mem, order, info, shift);
             (rows, Synapses::Narrow(syn, shift), delays)
         }
         None => {
-            let (rows, syn, delays) = decode(mem, order, &info, 0);
+            let (rows, syn, delays) = decode(mem, order, info, 0);
             (rows, Synapses::Wide(syn), delays)
         }
     };
