@@ -137,11 +137,10 @@ impl Simulator {
     /// then delivery (cores in parallel). Returns the stall cycles.
     ///
     /// The analytic mode sums the links' loads here and each core finishes its timing
-    /// in its delivery task. The cycle
-    /// mode's NoC model gives every core's finishing time; no delivery reads it, so on
-    /// more than one thread it runs on one thread while the others bucket and deliver
-    /// (its phase time then counts in `deliver`). Each side writes only its own
-    /// buffers, so nothing depends on the thread count.
+    /// in its delivery task. The cycle mode's NoC model gives every core's finishing
+    /// time; no delivery reads it, so on more than one thread it runs on one thread
+    /// while the others bucket and deliver (its phase time then counts in `deliver`).
+    /// Each side writes only its own buffers, so nothing depends on the thread count.
     fn transport_and_deliver(&mut self, state: &mut SimState) -> u64 {
         let Simulator {
             tables,
