@@ -26,6 +26,7 @@
 //! core order, so nothing depends on the thread count. The parallel phases run on
 //! rayon's pool (see `par`): one persistent pool, no threads started per step.
 
+mod deliver;
 mod phases;
 mod rate;
 mod step;
@@ -95,11 +96,7 @@ pub struct RunOutcome {
 struct Scratch {
     neuron: Vec<NeuronOut>,
     packets: Vec<Packet>,
-    incoming: Vec<(u32, i32)>,
-    /// Per entry of `incoming`, its packet's index in `packets`.
-    incoming_packet: Vec<u32>,
-    incoming_off: Vec<usize>,
-    fill: Vec<usize>,
+    buckets: deliver::Buckets,
     port_scratch: (Vec<u32>, Vec<u16>),
     core_out: Vec<CoreOut>,
     out_end: Vec<u64>,

@@ -7,6 +7,7 @@
 //! both timing modes and any thread count give bit-identical results.
 
 use crate::state::CoreState;
+use crate::synapses::{Entry, Synapses};
 use crate::tables::{CoreTable, LifFast};
 use amine_chip::neuron::alif::AlifState;
 use amine_chip::neuron::graded::GradedState;
@@ -333,6 +334,22 @@ pub(crate) fn deliver(
     slots: usize,
     incoming: &[(u32, i32)],
 ) {
+    match &t.synapses {
+        Synapses::Wide(syn) => deliver_rows(t, syn, 0, s, step, slots, incoming),
+        Synapses::Narrow(syn, shift) => deliver_rows(t, syn, *shift, s, step, slots, incoming),
+    }
+}
+
+/// [`deliver`] for the synapses `syn` (the core's, in layout `E`, with its `shift`).
+fn deliver_rows<E: Entry>(
+    t: &CoreTable,
+    syn: &[E],
+    shift: u32,
+    s: &mut CoreState,
+    step: u32,
+    slots: usize,
+    incoming: &[(u32, i32)],
+) {
     let n = t.n;
     let mask = slots - 1;
     let (mut words, mut ops) = (0u64, 0u64);
@@ -345,37 +362,14 @@ pub(crate) fn deliver(
             prefetch(t.rows.as_ptr().wrapping_add(ahead as usize));
         }
         if let Some(&(next_axon, _)) = incoming.get(i + 1) {
-            match t.plastic_of.get(next_axon as usize) {
-                // A plastic row reads its own targets and learned weights instead.
-                Some(&p) if p != u32::MAX => {
-                    let (tg, w) = (
-                        t.learn.rows[p as usize].targets.as_ptr(),
-                        s.plastic[p as usize].weights.as_ptr(),
-                    );
-                    let len = t.learn.rows[p as usize].targets.len().min(256);
-                    // 16 four-byte entries per 64-byte line.
-                    for line in (0..len).step_by(16) {
-                        prefetch(tg.wrapping_add(line));
-                        prefetch(w.wrapping_add(line));
-                    }
-                }
-                _ => {
-                    if let Some(nr) = t.rows.get(next_axon as usize) {
-                        let base = t.synapses.as_ptr().wrapping_add(nr.start as usize);
-                        // 8 synapses of 8 bytes per 64-byte line; at most 16 lines ahead.
-                        for line in (0..nr.len.min(128) as usize).step_by(8) {
-                            prefetch(base.wrapping_add(line));
-                        }
-                    }
-                }
-            }
+            prefetch_row(t, s, next_axon);
         }
         let a = axon as usize;
         let r = t.rows[a];
         let (lo, hi) = (r.start as usize, (r.start + r.len) as usize);
         words += r.words as u64;
         ops += (hi - lo) as u64;
-        let row = &t.synapses[lo..hi];
+        let row = &syn[lo..hi];
         // A plastic row adds its learned weights (the targets do not change).
         let learned = match t.plastic_of.get(a) {
             Some(&p) if p != u32::MAX => {
@@ -402,40 +396,40 @@ pub(crate) fn deliver(
                 }
             } else {
                 let delays = &t.delays[lo..hi];
-                for ((&(tg, _), &w), &d) in row.iter().zip(weights).zip(delays) {
+                for ((&e, &w), &d) in row.iter().zip(weights).zip(delays) {
                     let slot = (next + d as usize) & mask;
-                    let x = &mut s.acc[slot * n + tg as usize];
+                    let x = &mut s.acc[slot * n + e.target()];
                     *x = x.wrapping_add(w.wrapping_mul(mult));
                 }
             }
         } else if t.delays.is_empty() {
             if t.event_driven {
                 let touched = &mut s.touched[next * n..(next + 1) * n];
-                row.iter().for_each(|&(tg, _)| touched[tg as usize] = true);
+                row.iter().for_each(|e| touched[e.target()] = true);
             }
             let acc = &mut s.acc[next * n..(next + 1) * n];
             if mult == 1 {
-                for &(tg, w) in row {
-                    let x = &mut acc[tg as usize];
-                    *x = x.wrapping_add(w);
+                for &e in row {
+                    let x = &mut acc[e.target()];
+                    *x = x.wrapping_add(e.weight(shift));
                 }
             } else {
-                for &(tg, w) in row {
-                    let x = &mut acc[tg as usize];
-                    *x = x.wrapping_add(w.wrapping_mul(mult));
+                for &e in row {
+                    let x = &mut acc[e.target()];
+                    *x = x.wrapping_add(e.weight(shift).wrapping_mul(mult));
                 }
             }
         } else {
             let delays = &t.delays[lo..hi];
-            for (&(tg, w), &d) in row.iter().zip(delays) {
+            for (&e, &d) in row.iter().zip(delays) {
                 let slot = (next + d as usize) & mask;
-                let x = &mut s.acc[slot * n + tg as usize];
-                *x = x.wrapping_add(w.wrapping_mul(mult));
+                let x = &mut s.acc[slot * n + e.target()];
+                *x = x.wrapping_add(e.weight(shift).wrapping_mul(mult));
             }
         }
     }
     if t.event_driven && !t.delays.is_empty() {
-        mark_touched(t, s, next, mask, incoming);
+        mark_touched(t, syn, s, next, mask, incoming);
     }
     let c = &mut s.counts;
     c.axon_in += incoming.len() as u64;
@@ -444,10 +438,40 @@ pub(crate) fn deliver(
     c.dendrite_accumulate += ops;
 }
 
+/// Prefetch the row packet `axon` reads: a plastic row's own targets and learned
+/// weights, else its entries in the core's synapses (hints only).
+fn prefetch_row(t: &CoreTable, s: &CoreState, axon: u32) {
+    match t.plastic_of.get(axon as usize) {
+        Some(&p) if p != u32::MAX => {
+            let (tg, w) = (
+                t.learn.rows[p as usize].targets.as_ptr(),
+                s.plastic[p as usize].weights.as_ptr(),
+            );
+            let len = t.learn.rows[p as usize].targets.len().min(256);
+            // 16 four-byte entries per 64-byte line.
+            for line in (0..len).step_by(16) {
+                prefetch(tg.wrapping_add(line));
+                prefetch(w.wrapping_add(line));
+            }
+        }
+        _ => {
+            if let Some(nr) = t.rows.get(axon as usize) {
+                let base = t.synapses.entry_ptr(nr.start as usize);
+                // At most 16 lines of 64 bytes ahead.
+                let bytes = (nr.len as usize * t.synapses.entry_bytes()).min(1024);
+                for line in (0..bytes).step_by(64) {
+                    prefetch(base.wrapping_add(line));
+                }
+            }
+        }
+    }
+}
+
 /// Record which compartments the packets reach, per accumulator slot, for the
 /// event-driven graded units of a core with delays (without, delivery marks them).
-fn mark_touched(
+fn mark_touched<E: Entry>(
     t: &CoreTable,
+    syn: &[E],
     s: &mut CoreState,
     next: usize,
     mask: usize,
@@ -457,8 +481,8 @@ fn mark_touched(
     for &(axon, _) in incoming {
         let r = t.rows[axon as usize];
         let (lo, hi) = (r.start as usize, (r.start + r.len) as usize);
-        for (&(tg, _), &d) in t.synapses[lo..hi].iter().zip(&t.delays[lo..hi]) {
-            s.touched[((next + d as usize) & mask) * n + tg as usize] = true;
+        for (e, &d) in syn[lo..hi].iter().zip(&t.delays[lo..hi]) {
+            s.touched[((next + d as usize) & mask) * n + e.target()] = true;
         }
     }
 }

@@ -76,6 +76,7 @@ pub mod report;
 pub mod resume;
 mod spike_out;
 pub mod state;
+mod synapses;
 mod system_report;
 mod tables;
 mod timing;

@@ -14,6 +14,19 @@ use rayon::prelude::*;
 /// phase (tens of nanoseconds each). Changes no result (see the invariant).
 const GRAIN: usize = 4;
 
+/// Run `f(k, &mut a[k])` for every `k`: inline when `threads` is 1, else split over
+/// the pool in blocks of at most [`GRAIN`].
+pub(crate) fn each<A: Send>(threads: usize, a: &mut [A], f: impl Fn(usize, &mut A) + Sync) {
+    if threads <= 1 || a.len() <= 1 {
+        a.iter_mut().enumerate().for_each(|(k, x)| f(k, x));
+        return;
+    }
+    a.par_iter_mut()
+        .enumerate()
+        .with_max_len(GRAIN)
+        .for_each(|(k, x)| f(k, x));
+}
+
 /// Run `f(k, &mut a[k], &mut b[k])` for every `k`: inline when `threads` is 1, else
 /// split over the pool.
 pub(crate) fn zip2<A: Send, B: Send>(

@@ -8,13 +8,17 @@
 //! exactly like discrete ones; each costs the words and synapses of the shared row it
 //! reads, which is what the hardware fetches.
 
+use crate::synapses::{narrow_shift, Entry, Synapses};
 use crate::tables::{Dest, RowInfo};
 use amine_chip::config::CostTable;
 use amine_chip::image::{CoreImage, PopFanout, PopTarget};
 use amine_chip::synapse::SynapseMemory;
 
 /// The rows packets address on one core, decoded: `(rows, synapses, delays)`.
-pub(crate) type Addressed = (Vec<RowInfo>, Vec<(u32, i32)>, Vec<u8>);
+pub(crate) type Addressed = (Vec<RowInfo>, Synapses, Vec<u8>);
+
+/// [`Addressed`] with the synapses in layout `E`.
+type AddressedIn<E> = (Vec<RowInfo>, Vec<E>, Vec<u8>);
 
 /// Where a core's population axons begin among its addressed rows.
 #[derive(Debug, Clone, Default)]
@@ -46,8 +50,8 @@ fn work(costs: &CostTable, words: u32, len: u32) -> u32 {
     u32::try_from(row_work(costs, u64::from(words), u64::from(len))).unwrap_or(u32::MAX)
 }
 
-/// The addressed rows of core `c`, decoded from its synapse memory, and its population
-/// index.
+/// The addressed rows of core `c`, decoded from its synapse memory (in the narrow
+/// layout when its formats allow, see `synapses`), and its population index.
 pub(crate) fn addressed(c: &CoreImage, costs: &CostTable) -> (Addressed, PopIndex) {
     let mem = &c.synapses;
     let info = |r: usize, start: u32, len: u32| {
@@ -59,22 +63,74 @@ pub(crate) fn addressed(c: &CoreImage, costs: &CostTable) -> (Addressed, PopInde
             work: work(costs, words, len),
         }
     };
-    let Some(pop) = &c.population else {
-        return (discrete(mem, info), PopIndex::default());
+    let index = pop_index(c);
+    let order = c.population.as_ref().map(|_| row_order(c, &index));
+    let order = order.as_deref();
+    let (rows, syn, delays) = match narrow_shift(mem, c.compartments.len()) {
+        Some(shift) => {
+            let (rows, syn, delays) = decode(mem, order, info, shift);
+            (rows, Synapses::Narrow(syn, shift), delays)
+        }
+        None => {
+            let (rows, syn, delays) = decode(mem, order, info, 0);
+            (rows, Synapses::Wide(syn), delays)
+        }
     };
-    let d = mem.decode();
-    let discrete = c.discrete_rows();
-    let mut order: Vec<(u32, u32)> = (0..discrete).map(|r| (r, 0)).collect();
+    ((rows, syn, delays), index)
+}
+
+/// The addressed rows `order` of `mem` (`None`: every row, as discrete axons) in
+/// layout `E`.
+fn decode<E: Entry>(
+    mem: &SynapseMemory,
+    order: Option<&[(u32, u32)]>,
+    info: impl Fn(usize, u32, u32) -> RowInfo,
+    shift: u32,
+) -> AddressedIn<E> {
+    match order {
+        None => discrete(mem, info, shift),
+        Some(order) => shared(mem, order, info, shift),
+    }
+}
+
+/// Where core `c`'s population axons begin among its addressed rows (empty without a
+/// population).
+fn pop_index(c: &CoreImage) -> PopIndex {
+    let Some(pop) = &c.population else {
+        return PopIndex::default();
+    };
     let mut index = PopIndex {
-        shared_from: discrete,
+        shared_from: c.discrete_rows(),
         start: Vec::with_capacity(pop.axons.len()),
     };
+    let mut next = index.shared_from;
     for a in &pop.axons {
-        index.start.push(order.len() as u32);
+        index.start.push(next);
+        next = next.saturating_add(a.atoms);
+    }
+    index
+}
+
+/// Every addressed row of a core with a population: `(memory row, target base)`,
+/// discrete rows first, then each population axon's atoms.
+fn row_order(c: &CoreImage, index: &PopIndex) -> Vec<(u32, u32)> {
+    let mut order: Vec<(u32, u32)> = (0..index.shared_from).map(|r| (r, 0)).collect();
+    for a in c.population.iter().flat_map(|p| &p.axons) {
         order.extend((0..a.atoms).map(|k| (a.first_row + k, a.base)));
     }
+    order
+}
+
+/// The addressed rows `order` of `mem` (with each target offset by its base).
+fn shared<E: Entry>(
+    mem: &SynapseMemory,
+    order: &[(u32, u32)],
+    info: impl Fn(usize, u32, u32) -> RowInfo,
+    shift: u32,
+) -> AddressedIn<E> {
+    let d = mem.decode();
     let (mut rows, mut syn, mut delays) = (Vec::with_capacity(order.len()), Vec::new(), Vec::new());
-    for (r, base) in order {
+    for &(r, base) in order {
         let (lo, hi) = (
             d.offsets[r as usize] as usize,
             d.offsets[r as usize + 1] as usize,
@@ -84,22 +140,26 @@ pub(crate) fn addressed(c: &CoreImage, costs: &CostTable) -> (Addressed, PopInde
             d.targets[lo..hi]
                 .iter()
                 .zip(&d.weights[lo..hi])
-                .map(|(&t, &w)| (t + base, w)),
+                .map(|(&t, &w)| E::pack(t + base, w, shift)),
         );
         delays.extend_from_slice(&d.delays[lo..hi]);
     }
-    ((rows, syn, delays), index)
+    (rows, syn, delays)
 }
 
 /// Every row of `mem` as a discrete axon, decoded straight into the tables' layout: one
 /// pass into buffers sized up front (no per-entry growth checks), and no delay buffer at
 /// all when no row's format has delay bits (an empty one means "no delays").
-fn discrete(mem: &SynapseMemory, info: impl Fn(usize, u32, u32) -> RowInfo) -> Addressed {
+fn discrete<E: Entry>(
+    mem: &SynapseMemory,
+    info: impl Fn(usize, u32, u32) -> RowInfo,
+    shift: u32,
+) -> AddressedIn<E> {
     let lens = mem.rows().iter().map(|r| r.len as usize);
     let total: usize = lens.clone().sum();
     let timed = mem.rows().iter().any(|r| r.format.delay_bits > 0);
     let mut rows = Vec::with_capacity(mem.rows().len());
-    let mut syn = vec![(0u32, 0i32); total];
+    let mut syn = vec![E::default(); total];
     let mut delays = vec![0u8; if timed { total } else { 0 }];
     let (mut syn_rest, mut delay_rest) = (syn.as_mut_slice(), delays.as_mut_slice());
     let mut start = 0usize;
@@ -112,7 +172,7 @@ fn discrete(mem: &SynapseMemory, info: impl Fn(usize, u32, u32) -> RowInfo) -> A
         let mut i = 0;
         mem.decode_row_with(r, |t, w, d| {
             if let Some(e) = syn_row.get_mut(i) {
-                *e = (t, w);
+                *e = E::pack(t, w, shift);
             }
             if let Some(e) = delay_row.get_mut(i) {
                 *e = d;
@@ -186,7 +246,7 @@ mod tests {
                 words: 0,
                 work: 0,
             };
-            let (rows, syn, delays) = discrete(&m, info);
+            let (rows, syn, delays) = discrete::<(u32, i32)>(&m, info, 0);
             let d = m.decode();
             let starts: Vec<(u32, u32)> = rows.iter().map(|r| (r.start, r.len)).collect();
             assert_eq!(starts, [(0, 3), (3, 0), (3, 2)]);
@@ -201,14 +261,44 @@ mod tests {
             assert_eq!(delays, want_delays);
         }
         assert_eq!(
-            discrete(&memory(2), |_, s, l| RowInfo {
-                start: s,
-                len: l,
-                words: 0,
-                work: 0
-            })
+            discrete::<(u32, i32)>(
+                &memory(2),
+                |_, s, l| RowInfo {
+                    start: s,
+                    len: l,
+                    words: 0,
+                    work: 0
+                },
+                0
+            )
             .2,
             [0, 0, 0, 3, 1]
         );
+    }
+
+    #[test]
+    fn the_narrow_layout_gives_back_the_memorys_targets_and_weights() {
+        let m = memory(2);
+        // Rows with entries have exponents 0 and -1: every weight is a multiple of
+        // 2^(6 - 1); the empty row's exponent 2 does not count.
+        let shift = crate::synapses::narrow_shift(&m, 32);
+        assert_eq!(shift, Some(5));
+        let info = |_: usize, start, len| RowInfo {
+            start,
+            len,
+            words: 0,
+            work: 0,
+        };
+        let (_, syn, _) = discrete::<(u16, i16)>(&m, info, 5);
+        let got: Vec<(usize, i32)> = syn.iter().map(|e| (e.target(), e.weight(5))).collect();
+        let d = m.decode();
+        let want: Vec<(usize, i32)> = d
+            .targets
+            .iter()
+            .map(|&t| t as usize)
+            .zip(d.weights)
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(want[1], (31, 63 << 6));
     }
 }

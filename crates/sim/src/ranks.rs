@@ -207,7 +207,7 @@ impl Comm {
 /// (a packet's work is priced at its source), profiles, compartment owners, learning.
 pub(crate) fn drop_others(cores: &mut [CoreTable], owned: &[bool]) {
     for (t, _) in cores.iter_mut().zip(owned).filter(|(_, &o)| !o) {
-        t.synapses = Vec::new();
+        t.synapses = Default::default();
         t.delays = Vec::new();
         t.fan = Vec::new();
     }

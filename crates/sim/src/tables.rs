@@ -7,6 +7,7 @@
 
 use crate::learning::{CoreLearn, CoreSlot, PlasticTable, SlotTable};
 use crate::state::PlasticState;
+use crate::synapses::Synapses;
 use amine_chip::config::ChipConfig;
 use amine_chip::image::{ChipImage, InputSource};
 use amine_chip::learning::engine::PreparedRule;
@@ -59,8 +60,9 @@ pub(crate) struct CoreTable {
     /// packet's row costs one cache miss, shared by timing and delivery.
     pub rows: Vec<RowInfo>,
     /// `(target, effective weight)` of every synapse, interleaved so that a row is one
-    /// sequential stream (the delivery loop is bound by fetching rows from memory).
-    pub synapses: Vec<(u32, i32)>,
+    /// sequential stream (the delivery loop is bound by fetching rows from memory), in
+    /// the narrowest layout the core's formats allow (`synapses`).
+    pub synapses: Synapses,
     /// Empty when every delay of the core is 0 (the fast path).
     pub delays: Vec<u8>,
     pub fan_off: Vec<u32>,

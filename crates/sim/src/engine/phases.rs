@@ -7,7 +7,8 @@ use std::time::Instant;
 
 /// The phases [`PhaseTimes`] measures, in step order. `ports` is the input ports'
 /// draws and sends, measured apart only on one thread (on more, they overlap the
-/// cores' neuron update and count in `neurons`).
+/// cores' neuron update and count in `neurons`); likewise the cycle mode's `transport`
+/// and `bucket` overlap delivery on more than one thread and count in `deliver`.
 pub const PHASE_NAMES: [&str; 9] = [
     "ports",
     "neurons",

@@ -1,12 +1,13 @@
 //! [`Simulator::step`]: one step as its phases, in the order the `engine` module
 //! documents. Each phase is a method that borrows only what it needs.
 
+use super::deliver::{deliver_cores, AnalyticFinish};
 use super::phases::{
     lap, PHASE_BARRIER, PHASE_BUCKET, PHASE_DELIVER, PHASE_LEARNING, PHASE_MERGE, PHASE_NEURONS,
     PHASE_PORTS, PHASE_TRANSPORT,
 };
 use super::{Simulator, StepTiming};
-use crate::kernels::{deliver, population_spikes, update_neurons};
+use crate::kernels::{population_spikes, update_neurons};
 use crate::options::Timing;
 use crate::par;
 use crate::ranks::{Comm, Ranks};
@@ -38,12 +39,7 @@ impl Simulator {
         self.neurons_and_spike_out(state);
         self.merge_out();
         self.lap(PHASE_MERGE);
-        let mut stall = self.transport();
-        self.lap(PHASE_TRANSPORT);
-        self.bucket_packets();
-        self.lap(PHASE_BUCKET);
-        stall += self.deliver_packets(state);
-        self.lap(PHASE_DELIVER);
+        let stall = self.transport_and_deliver(state);
         let mut grid_cycles = self.modulator_grid(state);
         let eprop = self.eprop_engine(state, &mut grid_cycles);
         self.learning(state, eprop);
@@ -137,86 +133,99 @@ impl Simulator {
         }
     }
 
-    /// Phase 3: NoC transport (rank 0 only): the cycle mode gives every core's finishing
-    /// time and returns the stall cycles; the analytic mode sums the links' loads here
-    /// and finishes each core in the delivery phase (cores in parallel).
-    fn transport(&mut self) -> u64 {
-        let sc = &mut self.scratch;
+    /// Phases 3–4: NoC transport (rank 0 only), the packets bucketed by destination,
+    /// then delivery (cores in parallel). Returns the stall cycles.
+    ///
+    /// The analytic mode sums the links' loads here and each core finishes its timing
+    /// in its delivery task. The cycle mode's NoC model gives every core's finishing
+    /// time; no delivery reads it, so on more than one thread it runs on one thread
+    /// while the others bucket and deliver (its phase time then counts in `deliver`).
+    /// Each side writes only its own buffers, so nothing depends on the thread count.
+    fn transport_and_deliver(&mut self, state: &mut SimState) -> u64 {
+        let Simulator {
+            tables,
+            options,
+            geo,
+            scratch: sc,
+            ranks,
+            clock,
+            ..
+        } = self;
+        let (threads, timing, rank0) = (options.threads, options.timing, is_rank0(ranks));
+        let (_, owned) = split(ranks);
+        let cores = tables.cores.len();
+        let step = state.step;
         sc.finish.clear();
         sc.finish.extend_from_slice(&sc.out_end);
-        match self.options.timing {
-            _ if !is_rank0(&self.ranks) => 0,
-            Timing::Analytic => {
-                analytic::links(&self.geo, &sc.packets, &mut sc.analytic, &mut sc.link_wait);
-                0
+        let (packets, buckets) = (&sc.packets, &mut sc.buckets);
+        let (links, link_wait) = (&mut sc.analytic, &mut sc.link_wait);
+        match timing {
+            Timing::Analytic if rank0 => {
+                analytic::links(geo, packets, links, link_wait);
+                lap(clock, PHASE_TRANSPORT);
+                buckets.fill(packets, cores);
+                lap(clock, PHASE_BUCKET);
+                let finish = AnalyticFinish {
+                    geo,
+                    packets,
+                    out_end: &sc.out_end,
+                    links,
+                    finish: &mut sc.finish,
+                    stall: &mut sc.core_stall,
+                };
+                let stall = deliver_cores(
+                    threads,
+                    tables,
+                    owned,
+                    step,
+                    &mut state.cores,
+                    buckets,
+                    Some(finish),
+                );
+                lap(clock, PHASE_DELIVER);
+                stall
             }
-            Timing::Cycle => cycle::run(
-                &self.geo,
-                &sc.packets,
-                &mut sc.finish,
-                &mut sc.cycle,
-                &mut sc.link_wait,
-            ),
-        }
-    }
-
-    /// Phase 4, delivery, first half: bucket packets by destination (stable).
-    fn bucket_packets(&mut self) {
-        let sc = &mut self.scratch;
-        let cores = self.tables.cores.len();
-        sc.incoming_off.clear();
-        sc.incoming_off.resize(cores + 1, 0);
-        for p in &sc.packets {
-            sc.incoming_off[p.dst as usize + 1] += 1;
-        }
-        for k in 0..cores {
-            sc.incoming_off[k + 1] += sc.incoming_off[k];
-        }
-        sc.fill.clear();
-        sc.fill.extend_from_slice(&sc.incoming_off[..cores]);
-        sc.incoming.clear();
-        sc.incoming.resize(sc.packets.len(), (0, 0));
-        sc.incoming_packet.clear();
-        sc.incoming_packet.resize(sc.packets.len(), 0);
-        for (i, p) in sc.packets.iter().enumerate() {
-            let f = &mut sc.fill[p.dst as usize];
-            sc.incoming[*f] = (p.axon, p.mult);
-            sc.incoming_packet[*f] = i as u32;
-            *f += 1;
-        }
-    }
-
-    /// Phase 4, delivery: cores in parallel, each its own bucket; in the analytic mode each
-    /// core also finishes its timing (see `analytic::core`). Returns the stall cycles
-    /// of the analytic mode (0 in the cycle mode, whose transport counted them).
-    fn deliver_packets(&mut self, state: &mut SimState) -> u64 {
-        let (t, tables, sc) = (state.step, &self.tables, &mut self.scratch);
-        let slots = tables.slots;
-        let analytic = self.options.timing == Timing::Analytic && is_rank0(&self.ranks);
-        let (_, owned) = split(&mut self.ranks);
-        let mine = |k: usize| owned.is_none_or(|o| o[k]);
-        let (incoming, off, index) = (&sc.incoming, &sc.incoming_off, &sc.incoming_packet);
-        let (geo, packets, out_end, links) = (&self.geo, &sc.packets, &sc.out_end, &sc.analytic);
-        par::zip3(
-            self.options.threads,
-            &mut state.cores,
-            &mut sc.finish,
-            &mut sc.core_stall,
-            |k, s, finish, stall| {
-                let (a, b) = (off[k], off[k + 1]);
-                if mine(k) {
-                    deliver(&tables.cores[k], s, t, slots, &incoming[a..b]);
-                }
-                if analytic {
-                    (*finish, *stall) =
-                        analytic::core(geo, packets, &index[a..b], out_end[k], links);
-                }
-            },
-        );
-        if analytic {
-            sc.core_stall.iter().sum()
-        } else {
-            0
+            Timing::Cycle if rank0 && threads > 1 => {
+                let (finish, noc) = (&mut sc.finish, &mut sc.cycle);
+                let (stall, ()) = rayon::join(
+                    || cycle::run(geo, packets, finish, noc, link_wait),
+                    || {
+                        buckets.fill(packets, cores);
+                        deliver_cores(
+                            threads,
+                            tables,
+                            owned,
+                            step,
+                            &mut state.cores,
+                            buckets,
+                            None,
+                        );
+                    },
+                );
+                lap(clock, PHASE_DELIVER);
+                stall
+            }
+            _ => {
+                let stall = if rank0 {
+                    cycle::run(geo, packets, &mut sc.finish, &mut sc.cycle, link_wait)
+                } else {
+                    0
+                };
+                lap(clock, PHASE_TRANSPORT);
+                buckets.fill(packets, cores);
+                lap(clock, PHASE_BUCKET);
+                deliver_cores(
+                    threads,
+                    tables,
+                    owned,
+                    step,
+                    &mut state.cores,
+                    buckets,
+                    None,
+                );
+                lap(clock, PHASE_DELIVER);
+                stall
+            }
         }
     }
 
