@@ -633,6 +633,15 @@ mod tests {
         };
         let sparse = bins_of(&chip(|_| {}));
         let coded = bins_of(&delta);
+        // Memory enough for every row sparse: the closes skip the exact count, and the
+        // bits are counted once every bin is packed.
+        let roomy = chip(|c| {
+            c.core.delta_rows = Some(amine_chip::config::DeltaRowsConfig { max_delta_bits: 4 });
+            c.core.synapse_memory_bits = 1 << 20;
+        });
+        assert!(bins_of(&roomy)
+            .iter()
+            .all(|b| b.closed_by != Some("core.synapse_memory_bits")));
         assert!(
             coded.len() < sparse.len(),
             "{} vs {}",
