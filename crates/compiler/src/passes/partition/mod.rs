@@ -52,27 +52,7 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
         total += n.size;
     }
     let graph = Graph::build(c, q, &pop_base, total);
-    let items = order::items(c);
-    let mut caps: Vec<u32> = (0..npops)
-        .map(|p| c.program.mapping.max_of(&c.nodes[p].name))
-        .collect();
-    let mut attempt = 0;
-    let (bins, blocks, delta_rows) = loop {
-        match pack(c, &graph, &pop_base, &items, &caps, total) {
-            Ok(x) => break x,
-            Err(Stop::Hint(e)) => return Err(e),
-            Err(Stop::Fatal(fatal, counts)) => {
-                let shrinkable: Vec<_> = counts.into_iter().filter(|&(_, k)| k > 1).collect();
-                if fatal.1.limit != "core.output_axons" || shrinkable.is_empty() || attempt >= 16 {
-                    return Err(Error::limit(fatal_error(c, &pop_base, fatal)));
-                }
-                attempt += 1;
-                for (node, count) in shrinkable {
-                    caps[node] = caps[node].min(count / 2);
-                }
-            }
-        }
-    };
+    let (bins, blocks, delta_rows) = pack_all(c, &graph, &pop_base, total, true)?;
     let first = |b: usize| {
         blocks
             .iter()
@@ -82,11 +62,14 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
     let lead: Vec<Option<usize>> = (0..bins.len())
         .map(|b| first(b).and_then(|i| c.net.as_ref().map(|n| n.projections[i].post)))
         .collect();
-    let (bins, bin_of, slot_of) = finish(bins, &pop_base, total, &lead);
+    let (mut bins, bin_of, slot_of) = finish(bins, &pop_base, total, &lead);
     if bins.len() > c.chip.cores() as usize {
         return Err(too_many_cores(c, &bins));
     }
     let rows = rows(&graph, &bins, &pop_base);
+    if delta_rows.is_some() {
+        exact_bits(&graph, c.chip.core.word_bits, delta_rows, &rows, &mut bins);
+    }
     let mut shared = blocks;
     shared.sort_unstable();
     c.partition = Some(Partition {
@@ -101,6 +84,48 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
     Ok(())
 }
 
+/// Bins with their members, the shared-convolution blocks and the delta width rows
+/// were booked with.
+type Packed = (
+    Vec<(Bin, Vec<u32>)>,
+    Vec<crate::context::SharedBlock>,
+    Option<u8>,
+);
+
+/// Pack every item, packing again more sparsely while a closed bin's output axons
+/// overflow; `runs`: book runs of items at once where they fit (`pack/batch.rs`), or
+/// every item by itself (the same bins either way).
+fn pack_all(
+    c: &Compilation,
+    graph: &Graph,
+    pop_base: &[u32],
+    total: u32,
+    runs: bool,
+) -> Result<Packed, Error> {
+    let items = order::items(c);
+    let npops = pop_base.len();
+    let mut caps: Vec<u32> = (0..npops)
+        .map(|p| c.program.mapping.max_of(&c.nodes[p].name))
+        .collect();
+    let mut attempt = 0;
+    loop {
+        match pack(c, graph, pop_base, (&items, runs), &caps, total) {
+            Ok(x) => return Ok(x),
+            Err(Stop::Hint(e)) => return Err(e),
+            Err(Stop::Fatal(fatal, counts)) => {
+                let shrinkable: Vec<_> = counts.into_iter().filter(|&(_, k)| k > 1).collect();
+                if fatal.1.limit != "core.output_axons" || shrinkable.is_empty() || attempt >= 16 {
+                    return Err(Error::limit(fatal_error(c, pop_base, fatal)));
+                }
+                attempt += 1;
+                for (node, count) in shrinkable {
+                    caps[node] = caps[node].min(count / 2);
+                }
+            }
+        }
+    }
+}
+
 /// Why packing stopped: a limit (possibly re-packable), or a hint that cannot hold.
 enum Stop {
     Fatal(Fatal, Vec<(usize, u32)>),
@@ -109,23 +134,16 @@ enum Stop {
 
 /// Pack every item into bins with their members, the shared-convolution blocks and the
 /// delta width rows were booked with, or stop at a fatal overflow.
-#[allow(clippy::type_complexity)]
 fn pack(
     c: &Compilation,
     g: &Graph,
     pop_base: &[u32],
-    items: &[Item],
+    (items, runs): (&[Item], bool),
     caps: &[u32],
     total: u32,
-) -> Result<
-    (
-        Vec<(Bin, Vec<u32>)>,
-        Vec<crate::context::SharedBlock>,
-        Option<u8>,
-    ),
-    Stop,
-> {
+) -> Result<Packed, Stop> {
     let mut p = Packer::new(c, g, pop_base, caps, total);
+    p.set_runs(runs);
     p.opened();
     // Items `start..i` are in the open bin.
     let (mut i, mut start) = (0usize, 0usize);
@@ -142,6 +160,11 @@ fn pack(
                 }
                 let open = p.open() as usize;
                 p.bins[open].pinned = s.pin;
+            }
+            let run = p.run_len(&items[i..]);
+            if run > 1 && p.try_run(&items[i..i + run]) {
+                i += run;
+                continue;
             }
             let o = match p.try_add(item) {
                 Ok(()) => {
@@ -361,6 +384,21 @@ fn rows(g: &Graph, bins: &[Bin], pop_base: &[u32]) -> Vec<RowRef> {
     per_bin.concat()
 }
 
+/// Book every bin's synapse bits exactly: each row of `rows` in the coding emit picks
+/// for it (on a chip with delta-coded rows the packer's booking is an estimate, and
+/// `Packer::overfull` skips the exact count of a bin whose rows fit even if all sparse).
+fn exact_bits(g: &Graph, word_bits: u32, delta: Option<u8>, rows: &[RowRef], bins: &mut [Bin]) {
+    use amine_chip::synapse::{delta_width, pick_row};
+    bins.iter_mut().for_each(|b| b.synapse_bits = 0);
+    for r in rows {
+        let fmt = &g.formats[r.class as usize];
+        let d = Some(delta_width(r.widest));
+        if let Some(bin) = bins.get_mut(r.bin as usize) {
+            bin.synapse_bits += pick_row(word_bits, fmt, delta, r.len, d).1;
+        }
+    }
+}
+
 /// For output axons of a shared convolution's source: why (each pixel reaches every core
 /// of the target, which no spreading of the source changes) and the fix.
 fn shared_fanout(c: &Compilation, node: usize, limit: &str) -> Option<(String, &'static str)> {
@@ -450,6 +488,9 @@ fn too_many_cores(c: &Compilation, bins: &[Bin]) -> Error {
             .into(),
     }]))
 }
+
+#[cfg(test)]
+mod runs_tests;
 
 #[cfg(test)]
 mod tests {
@@ -592,6 +633,15 @@ mod tests {
         };
         let sparse = bins_of(&chip(|_| {}));
         let coded = bins_of(&delta);
+        // Memory enough for every row sparse: the closes skip the exact count, and the
+        // bits are counted once every bin is packed.
+        let roomy = chip(|c| {
+            c.core.delta_rows = Some(amine_chip::config::DeltaRowsConfig { max_delta_bits: 4 });
+            c.core.synapse_memory_bits = 1 << 20;
+        });
+        assert!(bins_of(&roomy)
+            .iter()
+            .all(|b| b.closed_by != Some("core.synapse_memory_bits")));
         assert!(
             coded.len() < sparse.len(),
             "{} vs {}",

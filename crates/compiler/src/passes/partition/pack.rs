@@ -15,10 +15,15 @@
 //! in compartment order, which is only final when the bin is: while the bin grows, the
 //! packer books an estimate (distances in neuron index within one population, the
 //! first from the population's start; see `book_rows`), and when the bin is about to
-//! close, [`Packer::overfull`] counts its rows exactly in compartment order. If they do
-//! not fit, [`Packer::rollback`] returns the bin to its opening state and the caller
-//! re-adds the longest prefix of its items that fits. A bin's booked bits are therefore
-//! always the exact bits emit writes.
+//! close, [`Packer::overfull`] counts its rows exactly in compartment order (unless they
+//! would fit even if every row were sparse, an upper bound). If they do not fit,
+//! [`Packer::rollback`] returns the bin to its opening state and the caller re-adds the
+//! longest prefix of its items that fits. Once every bin is packed, partition counts
+//! every bin's bits exactly (`super::exact_bits`, from the rows it counts in parallel),
+//! so a bin's booked bits are the exact bits emit writes.
+//!
+//! Runs of items can be booked at once, with one limit check after the last
+//! (`batch.rs`); the bins are those item-by-item booking gives.
 
 use super::graph::Graph;
 use super::order::Item;
@@ -27,10 +32,13 @@ use crate::context::{Bin, Compilation};
 use amine_chip::synapse::{delta_width, pick_row};
 use std::collections::BTreeMap;
 
+mod batch;
+
 pub(super) const NONE: u32 = u32::MAX;
 
 /// A key's row on the open bin: its length, for the estimate of its widest delta its
-/// last target (global neuron) and widest distance, its row class and its bits booked.
+/// last target (global neuron) and widest distance, its row class and its bits booked;
+/// `run` is the last run of items (`batch.rs`) that touched it.
 #[derive(Debug, Clone, Copy, Default)]
 struct KeyRow {
     len: u32,
@@ -38,6 +46,7 @@ struct KeyRow {
     widest: u32,
     class: u32,
     bits: u64,
+    run: u32,
 }
 
 /// Why an item did not fit a bin.
@@ -89,6 +98,14 @@ pub(super) struct Packer<'a> {
     /// The first neuron of each population on the open bin.
     node_first: BTreeMap<usize, u32>,
     pub shared: Shared<'a>,
+    /// Runs of items booked at once (`batch.rs`): whether they are used, the current
+    /// run's number, the most items the next run on the open bin may hold, and the
+    /// run's undo logs.
+    runs: bool,
+    run: u32,
+    pub run_cap: usize,
+    saved: Vec<(u32, KeyRow)>,
+    pend_undo: Vec<(u32, u32)>,
 }
 
 impl<'a> Packer<'a> {
@@ -147,6 +164,11 @@ impl<'a> Packer<'a> {
             per_node: BTreeMap::new(),
             node_first: BTreeMap::new(),
             shared,
+            runs: true,
+            run: 0,
+            run_cap: usize::MAX,
+            saved: Vec::new(),
+            pend_undo: Vec::new(),
         }
     }
 
@@ -229,6 +251,7 @@ impl<'a> Packer<'a> {
                 widest,
                 class: row.class,
                 bits,
+                run: row.run,
             };
         }
         (new_rows, dbits)
@@ -419,6 +442,7 @@ impl<'a> Packer<'a> {
 
     /// A bin opened: remember what `rollback` restores.
     pub fn opened(&mut self) {
+        self.run_cap = usize::MAX;
         if self.delta.is_some() {
             self.open_outs.clear();
             self.open_outs
@@ -455,6 +479,11 @@ impl<'a> Packer<'a> {
         self.delta?;
         let limit = self.limits.1;
         let b = self.open() as usize;
+        // No row takes more than its sparse bits: if those fit, so do the exact ones,
+        // which `super::exact_bits` counts for every bin once packing is done.
+        if self.sparse_bits() <= limit {
+            return None;
+        }
         let all = self.exact_bits(self.members[b].len());
         if all <= limit {
             self.bins[b].synapse_bits = all;
@@ -471,6 +500,19 @@ impl<'a> Packer<'a> {
             }
         }
         Some((lo, self.exact_bits(members(1))))
+    }
+
+    /// Synapse bits of the open bin's rows if each were sparse (an upper bound of their
+    /// bits in any coding `pick_row` picks).
+    fn sparse_bits(&self) -> u64 {
+        let sparse = amine_chip::synapse::TargetCoding::Sparse;
+        (self.touched.iter())
+            .map(|&key| {
+                let row = &self.rows[key as usize];
+                let fmt = &self.g.formats[row.class as usize];
+                amine_chip::synapse::row_bits(self.word_bits, fmt, sparse, row.len)
+            })
+            .sum()
     }
 
     /// Synapse bits of the open bin's rows if it held only its first `m` members, each
