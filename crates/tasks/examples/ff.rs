@@ -25,10 +25,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut cfg = FfConfig::for_task(rule, &spec);
     // `128,64`, or the first layer patch-wired: `1440p5s2,128` (amine_tasks::dual_ed::Hidden).
     cfg.hidden.clear();
-    for (l, h) in amine_tasks::dual_ed::Hidden::parse_list(&a[1])?.into_iter().enumerate() {
+    for (l, h) in amine_tasks::dual_ed::Hidden::parse_list(&a[1])?
+        .into_iter()
+        .enumerate()
+    {
         match h {
             amine_tasks::dual_ed::Hidden::Dense { units } => cfg.hidden.push(units),
-            amine_tasks::dual_ed::Hidden::Patch { units, size, stride } if l == 0 => {
+            amine_tasks::dual_ed::Hidden::Patch {
+                units,
+                size,
+                stride,
+            } if l == 0 => {
                 cfg.hidden.push(units);
                 cfg.patch = Some(amine_tasks::ff::Patch { size, stride });
             }

@@ -310,8 +310,8 @@ fn a_patch_wired_first_layer_keeps_its_mask_on_the_chip() {
     }
     wired.iter_mut().for_each(|f| f.sort_unstable());
     assert_eq!(wired, fields);
-    let compiled = amine_compiler::compile_str(&program.to_ron(), "p.ron", Path::new("."), &chip())
-        .unwrap();
+    let compiled =
+        amine_compiler::compile_str(&program.to_ron(), "p.ron", Path::new("."), &chip()).unwrap();
     assert_eq!(compiled.report.quantization.projections[0].synapses, 20);
     let img = compiled.image.into_image();
     // Digits cut to the 3×3 top-left corner, two classes.

@@ -178,7 +178,8 @@ impl SigpropNetwork {
             let port = self.port_size();
             if f.len() != self.hidden[0] as usize
                 || fan == 0
-                || f.iter().any(|s| s.len() != fan || s.iter().any(|&i| i >= port))
+                || f.iter()
+                    .any(|s| s.len() != fan || s.iter().any(|&i| i >= port))
             {
                 return Err((
                     "--hidden",

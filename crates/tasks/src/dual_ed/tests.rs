@@ -697,7 +697,10 @@ fn a_patch_list_is_recognised_and_another_is_not() {
             .flat_map(|(j, &r)| rows[r].iter().map(move |&i| (i, j as u32, 0.5)))
             .collect()
     };
-    assert_eq!(patch::recognise(&list([0, 1, 2, 3]), 26, 4, 1), Some((3, 2)));
+    assert_eq!(
+        patch::recognise(&list([0, 1, 2, 3]), 26, 4, 1),
+        Some((3, 2))
+    );
     assert_eq!(patch::recognise(&list([0, 1, 3, 2]), 26, 4, 1), None);
     let dense: Vec<(u32, u32, f64)> = (0..4)
         .flat_map(|j| (0..26).map(move |i| (i, j, 0.5)))

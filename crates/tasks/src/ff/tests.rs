@@ -380,10 +380,17 @@ fn a_patch_layer_equals_a_dense_layer_with_the_mask_applied() {
             layers: vec![masked(d)],
         },
     );
-    for (mlp, grads) in [(&mut pm, &mut Grads::default()), (&mut dm, &mut Grads::default())] {
+    for (mlp, grads) in [
+        (&mut pm, &mut Grads::default()),
+        (&mut dm, &mut Grads::default()),
+    ] {
         grads.zero(mlp);
         grads.add(0, &delta, &x);
-        grads.add(0, &delta[..].iter().map(|v| -0.5 * v).collect::<Vec<_>>(), &a);
+        grads.add(
+            0,
+            &delta[..].iter().map(|v| -0.5 * v).collect::<Vec<_>>(),
+            &a,
+        );
         grads.apply(mlp, &cfg, 2);
     }
     let pl = pm.layers.pop().unwrap();
