@@ -1,6 +1,6 @@
 //! Train a feed-forward float reference:
 //! `ff RULE [HIDDEN,..] RATE BATCH EPOCHS SEED [TASK] [BETA] [LOSS] [chip|chipform|notarget|online] [CONTEXT_SCALE] [UNIT]`
-//! from `FfConfig::for_task`,
+//! from `FfConfig::for_task`; HIDDEN's first layer may be patch-wired (`1440p5s2,128`),
 //! UNIT = `RESPONSE_BITS,PROB_BITS` (sigprop's unit widths), then any of
 //! `decay=F` (rate decay per epoch), `complement=1` (inputs with their complements),
 //! `readout=sum|mean|last` (sigprop: distances summed over layers, to class-mean
@@ -23,7 +23,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let task = a.get(6).cloned().unwrap_or_else(|| "digits".into());
     let spec = amine_tasks::parse_task(&task)?;
     let mut cfg = FfConfig::for_task(rule, &spec);
-    cfg.hidden = a[1].split(',').map(|v| v.parse().unwrap()).collect();
+    // `128,64`, or the first layer patch-wired: `1440p5s2,128` (amine_tasks::dual_ed::Hidden).
+    cfg.hidden.clear();
+    for (l, h) in amine_tasks::dual_ed::Hidden::parse_list(&a[1])?
+        .into_iter()
+        .enumerate()
+    {
+        match h {
+            amine_tasks::dual_ed::Hidden::Dense { units } => cfg.hidden.push(units),
+            amine_tasks::dual_ed::Hidden::Patch {
+                units,
+                size,
+                stride,
+            } if l == 0 => {
+                cfg.hidden.push(units);
+                cfg.patch = Some(amine_tasks::ff::Patch { size, stride });
+            }
+            _ => return Err(format!("hidden layer {h}: dense, or patch-wired first").into()),
+        }
+    }
     cfg.rate = a[2].parse()?;
     cfg.batch = a[3].parse()?;
     cfg.epochs = a[4].parse()?;

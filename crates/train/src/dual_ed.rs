@@ -106,8 +106,7 @@ pub fn float_config(program: &Program, epochs: usize, seed: u64) -> Option<DualE
 }
 
 /// The first layer of a program whose input projection is an explicit list: the patch
-/// wiring ([`patch::sources`]) of the size its fan-in implies and the stride whose
-/// layout it is, or `None` when the list is any other wiring.
+/// wiring it is ([`patch::recognise`]), or `None` when the list is any other wiring.
 fn patch_layer(
     list: &[(u32, u32, f64)],
     sources: usize,
@@ -117,25 +116,7 @@ fn patch_layer(
     let Hidden::Dense { units } = layer else {
         return None;
     };
-    let mut fields = vec![Vec::new(); units];
-    for &(i, j, _) in list {
-        fields.get_mut(j as usize)?.push(i as usize);
-    }
-    fields.iter_mut().for_each(|f| f.sort_unstable());
-    let side = sources.isqrt();
-    let size = (fields.first()?.len().checked_sub(sources - side * side)?).isqrt();
-    // The stride: the one whose layout every unit's list is (unit `classes`, the
-    // second position, tells them apart when there is one).
-    let probe = classes.min(units - 1);
-    let stride = (1..=size).find(|&stride| {
-        patch::check(sources, size, stride).is_ok()
-            && fields[probe] == patch::sources(sources, size, stride, probe, classes)
-    })?;
-    for (j, f) in fields.iter().enumerate() {
-        if *f != patch::sources(sources, size, stride, j, classes) {
-            return None;
-        }
-    }
+    let (size, stride) = patch::recognise(list, sources, units, classes)?;
     Some(Hidden::Patch {
         units,
         size,

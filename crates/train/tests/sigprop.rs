@@ -273,3 +273,77 @@ fn a_per_epoch_augmentation_trains_on_the_moved_set() {
     assert_eq!(augmented, run(aug, &split, 2));
     assert_ne!(augmented, run(None, &split, 1));
 }
+
+/// A patch-wired first layer: the program wires each unit to its own sources only
+/// (hand table: a 3×3 image and the bias, 2×2 patches at stride 1, four positions, one
+/// unit at each), with seeded weights inside `±init_scale/√fan_in`; the compiled chip
+/// holds exactly those synapses; training it is deterministic for any thread count;
+/// and fields that do not fit the layer are refused, naming `--hidden`.
+#[test]
+fn a_patch_wired_first_layer_keeps_its_mask_on_the_chip() {
+    // Port values 0..9 are the 3×3 image row-major, 9 is the bias.
+    let fields: Vec<Vec<u32>> = vec![
+        vec![0, 1, 3, 4, 9],
+        vec![1, 2, 4, 5, 9],
+        vec![3, 4, 6, 7, 9],
+        vec![4, 5, 7, 8, 9],
+    ];
+    let net = SigpropNetwork {
+        inputs: 9,
+        classes: 2,
+        hidden: vec![4, 3],
+        complement: false,
+        receptive_fields: Some(fields.clone()),
+        ..SigpropNetwork::default()
+    };
+    assert!(net.check(&chip()).is_ok());
+    let program = sigprop(&net);
+    let first = program.projections.iter().find(|p| p.from == "x").unwrap();
+    let amine_compiler::program::Connect::Sparse(list) = &first.connect else {
+        panic!("x → h1 is not an explicit list: {:?}", first.connect);
+    };
+    let mut wired: Vec<Vec<u32>> = vec![Vec::new(); 4];
+    let bound = net.init_scale / 5f64.sqrt() * WEIGHT_SCALE;
+    for &(i, j, w) in list {
+        wired[j as usize].push(i);
+        assert!(w.abs() <= bound, "weight {w} beyond ±{bound}");
+    }
+    wired.iter_mut().for_each(|f| f.sort_unstable());
+    assert_eq!(wired, fields);
+    let compiled =
+        amine_compiler::compile_str(&program.to_ron(), "p.ron", Path::new("."), &chip()).unwrap();
+    assert_eq!(compiled.report.quantization.projections[0].synapses, 20);
+    let img = compiled.image.into_image();
+    // Digits cut to the 3×3 top-left corner, two classes.
+    let mut split = small_digits();
+    for set in [&mut split.train, &mut split.test] {
+        set.inputs
+            .iter_mut()
+            .for_each(|x| *x = (0..9).map(|k| x[(k / 3) * 8 + k % 3]).collect());
+        set.labels.iter_mut().for_each(|l| *l %= 2);
+        set.classes = 2;
+        set.shape = [3, 3];
+    }
+    let run = |threads| {
+        let opts = TrainOptions {
+            epochs: 1,
+            threads,
+            ..TrainOptions::default()
+        };
+        train_sigprop(&chip(), &img, &split, &opts, &mut |_| {}).unwrap()
+    };
+    let (a, b) = (run(1), run(2));
+    assert!(a.synaptic_updates > 0);
+    assert_eq!(a.synaptic_updates, b.synaptic_updates);
+    assert_eq!(a.test_accuracy, b.test_accuracy);
+    let bad = SigpropNetwork {
+        receptive_fields: Some(fields[..3].to_vec()),
+        ..net.clone()
+    };
+    assert_eq!(bad.check(&chip()).unwrap_err().0, "--hidden");
+    let beyond = SigpropNetwork {
+        receptive_fields: Some(vec![vec![0, 10]; 4]),
+        ..net
+    };
+    assert_eq!(beyond.check(&chip()).unwrap_err().0, "--hidden");
+}

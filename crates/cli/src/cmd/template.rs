@@ -214,7 +214,11 @@ type Fields = Vec<Vec<u32>>;
 /// `--hidden` of the shared network: units per layer, the first optionally patch-wired
 /// (`360p3`: 360 units, each reading a 3×3 patch of the square input image and the bias;
 /// `1440p5s2`: 5×5 patches at stride 2; `amine_tasks::dual_ed::patch`). Returns the sizes and the first layer's sources.
-fn dual_hidden(h: &str, inputs: u32, classes: u32) -> Result<(Vec<u32>, Option<Fields>)> {
+pub(super) fn dual_hidden(
+    h: &str,
+    inputs: u32,
+    classes: u32,
+) -> Result<(Vec<u32>, Option<Fields>)> {
     use amine_tasks::dual_ed::{patch, Hidden};
     let layers = Hidden::parse_list(h).map_err(|e| anyhow::anyhow!("--hidden {h}: {e}"))?;
     let sources = inputs as usize + 1; // the bias unit last

@@ -183,6 +183,15 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
     } else if a.task.is_some() {
         bail!("--task is for --contexts class-mean (the class means of its training set)");
     }
+    if let Some(h) = a.hidden.as_deref() {
+        // Patch wiring, once the inputs are known (`amine_tasks::dual_ed::patch`, one
+        // unit a class: unit `j` at position `j mod positions`).
+        let (_, fields) = super::template::dual_hidden(h, net.inputs, 1)?;
+        if fields.is_some() && net.complement {
+            bail!("--hidden {h}: a patch-wired first layer reads one image; add --complement off");
+        }
+        net.receptive_fields = fields;
+    }
     net.check(&chip)
         .map_err(|(option, message)| anyhow::anyhow!("{option}: {message}"))?;
     let program = sigprop(&net);
@@ -213,13 +222,24 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
 /// The sigprop network of the options, contexts not yet formed.
 fn sigprop_network(a: &TemplateArgs) -> Result<SigpropNetwork> {
     let d = SigpropNetwork::default();
+    // Layer widths; the first may be patch-wired (`1008p5s2,128`), its wiring formed
+    // once the inputs are known (`template_sigprop`).
     let hidden = match a.hidden.as_deref() {
         None => d.hidden.clone(),
-        Some(h) => h
-            .split(',')
-            .map(|v| v.trim().parse::<u32>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| anyhow::anyhow!("--hidden {h}: layer widths, comma-separated"))?,
+        Some(h) => amine_tasks::dual_ed::Hidden::parse_list(h)
+            .map_err(|e| anyhow::anyhow!("--hidden {h}: {e}"))?
+            .iter()
+            .enumerate()
+            .map(|(l, layer)| match *layer {
+                amine_tasks::dual_ed::Hidden::Dense { units } => Ok(units),
+                amine_tasks::dual_ed::Hidden::Patch { units, .. } if l == 0 => Ok(units),
+                _ => Err(anyhow::anyhow!(
+                    "--hidden {h}: layer {}: a unit count, or `<units>p<size>s<stride>` (patch wiring) for the first layer",
+                    l + 1
+                )),
+            })
+            .map(|u| u.and_then(|u| u32::try_from(u).map_err(|_| anyhow::anyhow!("--hidden {h}: {u} units is too many"))))
+            .collect::<Result<Vec<_>>>()?,
     };
     let complement = match a.complement.as_deref() {
         None => d.complement,
@@ -382,6 +402,19 @@ pub fn sigprop_float_reference(
         .unwrap_or(0.0);
     let batch = spec.batch.max(1) as usize;
     let rate = alpha / WEIGHT_SCALE * batch as f64;
+    // A patch-wired first layer: the port's explicit list read back as its geometry.
+    let patch = program
+        .projections
+        .iter()
+        .find(|p| p.from == spec.port && Some(&p.to) == spec.layers.first())
+        .and_then(|p| match &p.connect {
+            amine_compiler::program::Connect::Sparse(list) => {
+                let port = program.inputs.iter().find(|i| i.name == spec.port)?.size;
+                amine_tasks::dual_ed::patch::recognise(list, port as usize, *hidden.first()?, 1)
+            }
+            _ => None,
+        })
+        .map(|(size, stride)| amine_tasks::ff::Patch { size, stride });
     let cfg = amine_tasks::ff::FfConfig {
         epochs,
         seed,
@@ -395,6 +428,7 @@ pub fn sigprop_float_reference(
             readout_sum: spec.readout == SigpropReadout::Sum,
             contexts: spec.contexts.clone(),
             contexts_per_class: spec.contexts_per_class.max(1) as usize,
+            patch,
         })
     };
     let mut curve = Vec::new();
@@ -407,8 +441,8 @@ pub fn sigprop_float_reference(
                 train_accuracy: r.epochs.last().map_or(0.0, |e| e.train_accuracy),
                 curve,
                 config: format!(
-                    "sigprop, chip form (amine_tasks::ff), layers {:?}, β {}, rate {rate} × {}^epoch, batch {batch}, the program's contexts ({} a class), complement inputs {}, bias as a constant 0.8 input, per-sample updates, read-out {:?}, {epochs} epochs, seed {seed}",
-                    r.sizes, spec.beta, spec.rate_decay, spec.contexts_per_class.max(1), spec.complement, spec.readout
+                    "sigprop, chip form (amine_tasks::ff), layers {:?}{}, β {}, rate {rate} × {}^epoch, batch {batch}, the program's contexts ({} a class), complement inputs {}, bias as a constant 0.8 input, per-sample updates, read-out {:?}, {epochs} epochs, seed {seed}",
+                    r.sizes, patch.map_or(String::new(), |p| format!(" (first patch-wired, {0}×{0} patches at stride {1})", p.size, p.stride)), spec.beta, spec.rate_decay, spec.contexts_per_class.max(1), spec.complement, spec.readout
                 ),
             })
             .map_err(Into::into),

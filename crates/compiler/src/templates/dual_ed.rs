@@ -367,7 +367,7 @@ fn centred_error_wiring(c: u32, out: &str, dp: &str, dm: &str) -> [Projection; 4
 /// `p` (all-to-all, initial magnitudes `Uniform` up to a bound) wired instead to the
 /// sources `fields[j]` of each unit `j`, with magnitudes drawn uniformly below the same
 /// bound from a generator seeded by `seed` (an explicit list carries its own weights).
-fn wire_fields(mut p: Projection, fields: &[Vec<u32>], seed: u64) -> Projection {
+pub(super) fn wire_fields(mut p: Projection, fields: &[Vec<u32>], seed: u64) -> Projection {
     let (low, high) = match p.weight.take() {
         Some(Weight::Uniform { low, high }) => (low, high),
         _ => (0.0, 0.0),

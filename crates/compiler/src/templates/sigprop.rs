@@ -17,6 +17,13 @@
 //!   `inputs` followed by their complements), rounded to the port's 8-bit payloads, so
 //!   the f64 reference reads the same numbers back from the program.
 //!
+//! **Receptive fields** (optional, [`SigpropNetwork::receptive_fields`]): the first
+//! layer's unit `j` reads only the given port values (the patch wiring of
+//! `amine_tasks::dual_ed::patch` with one unit a class: unit `j` at patch position
+//! `j mod positions`), as an explicit list of synapses with seeded initial weights
+//! uniform in `±init_scale/√fan_in`; the f64 reference recognises the list
+//! (`amine_tasks::dual_ed::patch::recognise`).
+//!
 //! The chip's sigprop unit supplies `m0` (its pull register) to the layers' slots; the
 //! grid is not used.
 
@@ -62,6 +69,10 @@ pub struct SigpropNetwork {
     /// contexts hold `classes · contexts_per_class` rows, class-major; drawn ones draw
     /// that many.
     pub contexts_per_class: u32,
+    /// The sources of each first-layer unit among the port's values (the patch wiring
+    /// of `amine_tasks::dual_ed::patch`, `--hidden 1008p5s2,128`), all of the same
+    /// size, with explicit seeded initial weights; `None`: every port value.
+    pub receptive_fields: Option<Vec<Vec<u32>>>,
     pub seed: u64,
 }
 
@@ -89,6 +100,7 @@ impl Default for SigpropNetwork {
             rate_decay: 1.0,
             readout: SigpropReadout::Sum,
             contexts_per_class: 1,
+            receptive_fields: None,
             seed: 1,
         }
     }
@@ -157,6 +169,24 @@ impl SigpropNetwork {
                         "{} contexts; the network needs {} of {size} values",
                         c.len(),
                         self.contexts_count()
+                    ),
+                ));
+            }
+        }
+        if let Some(f) = &self.receptive_fields {
+            let fan = f.first().map_or(0, Vec::len);
+            let port = self.port_size();
+            if f.len() != self.hidden[0] as usize
+                || fan == 0
+                || f.iter()
+                    .any(|s| s.len() != fan || s.iter().any(|&i| i >= port))
+            {
+                return Err((
+                    "--hidden",
+                    format!(
+                        "receptive fields: {} lists for {} first-layer units; each must hold the same, non-zero number of the port's {port} values",
+                        f.len(),
+                        self.hidden[0]
                     ),
                 ));
             }
@@ -263,7 +293,14 @@ pub fn sigprop(net: &SigpropNetwork) -> Program {
             positions: None,
         })
         .collect();
-    let mut projections = vec![plastic(net, "x", &names[0], net.port_size())];
+    let first = match &net.receptive_fields {
+        Some(fields) => {
+            let fan = fields.first().map_or(0, Vec::len) as u32;
+            super::dual_ed::wire_fields(plastic(net, "x", &names[0], fan), fields, net.seed)
+        }
+        None => plastic(net, "x", &names[0], net.port_size()),
+    };
+    let mut projections = vec![first];
     for l in 1..names.len() {
         projections.push(plastic(net, &names[l - 1], &names[l], net.hidden[l - 1]));
     }

@@ -87,3 +87,36 @@ pub fn mask(
     }
     mask
 }
+
+/// The `(size, stride)` of the patch wiring whose synapses `(source, unit, _)` are
+/// `list` (an `inputs`-source, `units`-unit layer, [`sources`] with `classes`): the
+/// size its fan-in implies and the stride whose layout every unit's list is; `None`
+/// when the list is any other wiring. (How a program's explicit list is read back as
+/// the patch layer it was written from.)
+pub fn recognise(
+    list: &[(u32, u32, f64)],
+    inputs: usize,
+    units: usize,
+    classes: usize,
+) -> Option<(usize, usize)> {
+    let mut fields = vec![Vec::new(); units];
+    for &(i, j, _) in list {
+        fields.get_mut(j as usize)?.push(i as usize);
+    }
+    fields.iter_mut().for_each(|f| f.sort_unstable());
+    let side = inputs.isqrt();
+    let size = (fields.first()?.len().checked_sub(inputs - side * side)?).isqrt();
+    // The stride: the one whose layout every unit's list is (unit `classes`, the
+    // second position, tells them apart when there is one).
+    let probe = classes.min(units - 1);
+    let stride = (1..=size).find(|&stride| {
+        check(inputs, size, stride).is_ok()
+            && fields[probe] == sources(inputs, size, stride, probe, classes)
+    })?;
+    for (j, f) in fields.iter().enumerate() {
+        if *f != sources(inputs, size, stride, j, classes) {
+            return None;
+        }
+    }
+    Some((size, stride))
+}

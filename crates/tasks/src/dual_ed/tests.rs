@@ -679,6 +679,35 @@ fn strided_patches_match_the_hand_table() {
     assert_eq!(patch::fan_in(785, 5), 26);
 }
 
+/// `recognise` reads the strided hand table above back as 3×3 at stride 2, and refuses
+/// a list that is not a patch layout (two units swapped); a dense list is the one
+/// whole-image patch.
+#[test]
+fn a_patch_list_is_recognised_and_another_is_not() {
+    let rows: [&[u32]; 4] = [
+        &[0, 1, 2, 5, 6, 7, 10, 11, 12, 25],
+        &[2, 3, 4, 7, 8, 9, 12, 13, 14, 25],
+        &[10, 11, 12, 15, 16, 17, 20, 21, 22, 25],
+        &[12, 13, 14, 17, 18, 19, 22, 23, 24, 25],
+    ];
+    let list = |order: [usize; 4]| -> Vec<(u32, u32, f64)> {
+        order
+            .iter()
+            .enumerate()
+            .flat_map(|(j, &r)| rows[r].iter().map(move |&i| (i, j as u32, 0.5)))
+            .collect()
+    };
+    assert_eq!(
+        patch::recognise(&list([0, 1, 2, 3]), 26, 4, 1),
+        Some((3, 2))
+    );
+    assert_eq!(patch::recognise(&list([0, 1, 3, 2]), 26, 4, 1), None);
+    let dense: Vec<(u32, u32, f64)> = (0..4)
+        .flat_map(|j| (0..26).map(move |i| (i, j, 0.5)))
+        .collect();
+    assert_eq!(patch::recognise(&dense, 26, 4, 1), Some((5, 1)));
+}
+
 #[test]
 fn absent_synapses_of_a_patch_layer_stay_zero_and_it_learns() {
     let split = small(300);

@@ -115,6 +115,19 @@ pub struct FfConfig {
     /// biases).
     #[serde(default)]
     pub weight_decay: f64,
+    /// The first layer patch-wired: unit `j` reads one `size × size` patch of the
+    /// (square) input image at `stride`, and the constant input if any
+    /// ([`net::Dense::patch`]); `None`: dense. Not with `complement_inputs`.
+    #[serde(default)]
+    pub patch: Option<Patch>,
+}
+
+/// A patch-wired first layer's geometry ([`crate::dual_ed::patch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patch {
+    pub size: usize,
+    pub stride: usize,
 }
 
 fn unit() -> f64 {
@@ -143,6 +156,7 @@ impl FfConfig {
             complement_inputs: false,
             rate_decay: 1.0,
             weight_decay: 0.0,
+            patch: None,
         };
         match rule {
             Rule::Backprop => FfConfig { rate: 1.0, ..base },
@@ -247,7 +261,27 @@ impl FfConfig {
                 )));
             }
         }
+        if let Some(p) = self.patch {
+            self.check_patch(p, split.train.input_len())?;
+        }
         split.check_trainable()
+    }
+
+    /// Why `patch` cannot wire the first layer over `inputs` values a sample, if not.
+    fn check_patch(&self, p: Patch, inputs: usize) -> Result<(), Error> {
+        if self.complement_inputs {
+            return Err(Error::config(
+                "patch: a patch-wired first layer reads one image; complement_inputs must be off",
+            ));
+        }
+        if inputs.isqrt().pow(2) != inputs {
+            return Err(Error::config(format!(
+                "patch: a patch-wired first layer needs a square image; {inputs} inputs is not one"
+            )));
+        }
+        let sources = self.sizes(inputs, 0)[0];
+        crate::dual_ed::patch::check(sources, p.size, p.stride)
+            .map_err(|e| Error::config(format!("patch: {e}")))
     }
 
     /// The network `amine template dfa` builds (`amine_compiler::templates::dfa`): one
@@ -278,6 +312,7 @@ impl FfConfig {
             readout_sum,
             contexts,
             contexts_per_class,
+            patch,
         } = chip;
         FfConfig {
             hidden,
@@ -285,6 +320,7 @@ impl FfConfig {
             rate_decay,
             batch,
             input_bias: Some(0.8),
+            patch,
             // The program's contexts are given and the chip reads the class out at the
             // last layer.
             complement_inputs,
@@ -337,6 +373,8 @@ pub struct SigpropChipForm {
     pub contexts: Vec<Vec<f64>>,
     /// Contexts per class (sub-class prototypes, [`prototypes`]).
     pub contexts_per_class: usize,
+    /// The first layer patch-wired ([`FfConfig::patch`]).
+    pub patch: Option<Patch>,
 }
 
 /// Accuracy after one epoch.
@@ -404,7 +442,8 @@ impl Learner {
         let inputs = train.input_len();
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let sizes = cfg.sizes(inputs, classes);
-        let mlp = Mlp::new(&sizes, cfg.init_scale, &mut rng);
+        let patch = cfg.patch.map(|p| (p.size, p.stride));
+        let mlp = Mlp::with_patch(&sizes, patch, cfg.init_scale, &mut rng);
         let mut fb_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xFEED_BAC6_0000_0001);
         let feedback = match cfg.rule {
             Rule::Dfa => sizes[1..sizes.len() - 1]
@@ -499,12 +538,17 @@ pub(crate) struct Grads {
     pub w: Vec<Vec<f64>>,
     pub b: Vec<Vec<f64>>,
     pub acts: Vec<Vec<f64>>,
+    /// Each layer's wiring ([`net::Dense::sources`]).
+    sources: Vec<Option<std::sync::Arc<Vec<u32>>>>,
 }
 
 impl Grads {
     pub fn zero(&mut self, mlp: &Mlp) {
         self.w.resize_with(mlp.layers.len(), Vec::new);
         self.b.resize_with(mlp.layers.len(), Vec::new);
+        self.sources.clear();
+        self.sources
+            .extend(mlp.layers.iter().map(|l| l.sources.clone()));
         for (l, layer) in mlp.layers.iter().enumerate() {
             self.w[l].clear();
             self.w[l].resize(layer.w.len(), 0.0);
@@ -515,10 +559,19 @@ impl Grads {
 
     /// `+= δ ⊗ x` for layer `l`.
     pub fn add(&mut self, l: usize, delta: &[f64], x: &[f64]) {
-        let n = x.len();
-        for ((row, b), &d) in self.w[l].chunks_exact_mut(n).zip(&mut self.b[l]).zip(delta) {
+        let sources = self.sources[l].as_deref().map(Vec::as_slice);
+        let fan = match sources {
+            Some(s) => s.len() / delta.len().max(1),
+            None => x.len(),
+        };
+        for (k, ((row, b), &d)) in self.w[l]
+            .chunks_exact_mut(fan)
+            .zip(&mut self.b[l])
+            .zip(delta)
+            .enumerate()
+        {
             if d != 0.0 {
-                row.iter_mut().zip(x).for_each(|(g, v)| *g += d * v);
+                net::add_outer(sources, k, row, d, x);
                 *b += d;
             }
         }

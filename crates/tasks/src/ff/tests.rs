@@ -312,3 +312,118 @@ fn sigprop_learns_each_epoch_from_its_moved_set() {
     assert_ne!(augmented.1, run(None, &split).1);
     assert_eq!(augmented, run(Some(aug), &split));
 }
+
+/// A patch-wired layer equals a dense layer whose absent synapses are zero and stay
+/// zero: the same responses, the same `Wᵀ·δ`, and after `descend` and a batch of
+/// gradients (`Grads`) the same weights once the dense layer's absent ones are zeroed
+/// again. The mask is `dual_ed::patch::mask` (one unit a class), whose layout the
+/// dual-ED tests check against hand tables.
+#[test]
+fn a_patch_layer_equals_a_dense_layer_with_the_mask_applied() {
+    use super::net::Dense;
+    use crate::dual_ed::patch;
+    use rand::SeedableRng;
+    // A 5×5 image and a bias (26 sources), 3×3 patches at stride 2 (4 positions), 6 units.
+    let (inputs, units) = (26, 6);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let p = Dense::patch(inputs, units, 3, 2, 1.0, &mut rng);
+    let mask = patch::mask(inputs, units, 3, 2, 1); // source-major
+    assert_eq!(p.fan_in(), 10);
+    assert_eq!(mask.iter().filter(|&&m| m).count(), units * 10);
+    // The dense layer: unit k's present weights in source order, 0 elsewhere.
+    let dense_of = |p: &Dense| {
+        let mut w = vec![0.0; inputs * units];
+        for k in 0..units {
+            let present = (0..inputs).filter(|&i| mask[i * units + k]);
+            for (n, i) in present.enumerate() {
+                w[k * inputs + i] = p.w[k * 10 + n];
+            }
+        }
+        Dense {
+            inputs,
+            units,
+            w,
+            b: p.b.clone(),
+            sources: None,
+        }
+    };
+    let masked = |mut d: Dense| {
+        for k in 0..units {
+            for i in 0..inputs {
+                if !mask[i * units + k] {
+                    d.w[k * inputs + i] = 0.0;
+                }
+            }
+        }
+        d
+    };
+    let x: Vec<f64> = (0..inputs).map(|i| ((i * 7) % 11) as f64 / 10.0).collect();
+    let delta: Vec<f64> = (0..units).map(|k| 0.3 - 0.1 * k as f64).collect();
+    let mut d = dense_of(&p);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    p.forward(&x, &mut a);
+    d.forward(&x, &mut b);
+    assert_eq!(a, b);
+    p.transpose_times(&delta, &mut a);
+    d.transpose_times(&delta, &mut b);
+    assert_eq!(a, b);
+    let mut p = p;
+    p.descend(&delta, &x, 0.5);
+    d.descend(&delta, &x, 0.5);
+    assert_eq!(dense_of(&p), masked(d.clone()));
+    assert_ne!(masked(d.clone()), d, "the dense step moved absent synapses");
+    // A batch through `Grads`, as the sigprop and backprop learners apply it.
+    let cfg = FfConfig::digits(Rule::Sigprop);
+    let (mut pm, mut dm) = (
+        Mlp { layers: vec![p] },
+        Mlp {
+            layers: vec![masked(d)],
+        },
+    );
+    for (mlp, grads) in [
+        (&mut pm, &mut Grads::default()),
+        (&mut dm, &mut Grads::default()),
+    ] {
+        grads.zero(mlp);
+        grads.add(0, &delta, &x);
+        grads.add(
+            0,
+            &delta[..].iter().map(|v| -0.5 * v).collect::<Vec<_>>(),
+            &a,
+        );
+        grads.apply(mlp, &cfg, 2);
+    }
+    let pl = pm.layers.pop().unwrap();
+    let dl = dm.layers.pop().unwrap();
+    assert_eq!(dense_of(&pl), masked(dl));
+}
+
+/// The configuration refuses a patch it cannot wire, naming `patch`.
+#[test]
+fn a_patch_that_does_not_fit_is_refused() {
+    let split = small_split(40);
+    for (patch, complement) in [
+        (Patch { size: 9, stride: 1 }, false),
+        (Patch { size: 3, stride: 4 }, false),
+        (Patch { size: 3, stride: 1 }, true),
+    ] {
+        let cfg = FfConfig {
+            hidden: vec![36, 8],
+            patch: Some(patch),
+            complement_inputs: complement,
+            epochs: 1,
+            ..FfConfig::digits(Rule::Sigprop)
+        };
+        let e = train(&cfg, &split, &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("patch"), "{e}");
+    }
+    let cfg = FfConfig {
+        hidden: vec![36, 8],
+        patch: Some(Patch { size: 3, stride: 1 }),
+        complement_inputs: false,
+        epochs: 1,
+        ..FfConfig::digits(Rule::Sigprop)
+    };
+    let r = train(&cfg, &split, &mut |_| {}).unwrap();
+    assert_eq!(r.sizes, vec![64, 36, 8]);
+}
