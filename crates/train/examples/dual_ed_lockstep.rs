@@ -76,7 +76,10 @@ fn slots(image: &ChipImage, outputs: [usize; 2]) -> Res<Vec<Slot>> {
             for k in 0..b.count {
                 let (c, n) = (b.first_compartment + k, (b.first_neuron + k) as usize);
                 target.insert((b.core, c), (pop.name.clone(), n));
-                let (a, z) = (core.fanout_offsets[c as usize], core.fanout_offsets[c as usize + 1]);
+                let (a, z) = (
+                    core.fanout_offsets[c as usize],
+                    core.fanout_offsets[c as usize + 1],
+                );
                 for t in &core.fanout[a as usize..z as usize] {
                     source.insert((t.core, t.axon), (pop.name.clone(), n));
                 }
@@ -84,17 +87,34 @@ fn slots(image: &ChipImage, outputs: [usize; 2]) -> Res<Vec<Slot>> {
         }
     }
     let mut out = Vec::new();
+    let mut lens: std::collections::BTreeMap<(usize, usize), (usize, usize)> = Default::default();
     for core in &image.cores {
         if core.population.is_some() {
             return Err("population axons are not mapped by this tool".into());
         }
         for pr in &core.plastic_rows {
-            let (from, i) = source.get(&(core.id, pr.row)).ok_or("row without a source")?;
+            let (from, i) = source
+                .get(&(core.id, pr.row))
+                .ok_or("row without a source")?;
+            let first = core.synapses.row_targets(pr.row).next();
+            if let Some((to, _)) = first.and_then(|t| target.get(&(core.id, t))) {
+                if let Some(lm) = matrix_of(from, to) {
+                    let e = lens.entry(lm).or_default();
+                    e.0 += 1;
+                    e.1 += core.synapses.row_targets(pr.row).count();
+                }
+            }
             for tgt in core.synapses.row_targets(pr.row) {
-                let (to, j) = target.get(&(core.id, tgt)).ok_or("synapse without a target")?;
-                let (layer, matrix) =
-                    matrix_of(from, to).ok_or_else(|| format!("unexpected projection {from}->{to}"))?;
-                let col = if layer == 1 { to[3..].parse::<usize>()? } else { *j };
+                let (to, j) = target
+                    .get(&(core.id, tgt))
+                    .ok_or("synapse without a target")?;
+                let (layer, matrix) = matrix_of(from, to)
+                    .ok_or_else(|| format!("unexpected projection {from}->{to}"))?;
+                let col = if layer == 1 {
+                    to[3..].parse::<usize>()?
+                } else {
+                    *j
+                };
                 out.push(Slot {
                     layer,
                     matrix,
@@ -103,11 +123,22 @@ fn slots(image: &ChipImage, outputs: [usize; 2]) -> Res<Vec<Slot>> {
             }
         }
     }
+    for ((l, m), (rows, syn)) in lens {
+        println!(
+            "layer {l} matrix {m}: {rows} plastic rows, {syn} synapses ({:.1} a row)",
+            syn as f64 / rows.max(1) as f64
+        );
+    }
     Ok(out)
 }
 
 /// The chip's magnitudes, per layer and matrix, in f64 units (0 where no synapse).
-fn chip_weights(sim: &Simulator, state: &amine_sim::SimState, slots: &[Slot], shape: &[[usize; 4]; 2]) -> Vec<[Vec<f64>; 4]> {
+fn chip_weights(
+    sim: &Simulator,
+    state: &amine_sim::SimState,
+    slots: &[Slot],
+    shape: &[[usize; 4]; 2],
+) -> Vec<[Vec<f64>; 4]> {
     let mut w: Vec<[Vec<f64>; 4]> = shape.iter().map(|s| s.map(|n| vec![0.0; n])).collect();
     let unit = 64.0 * WEIGHT_SCALE; // effective_weight is the weight × 64
     let mut k = 0;
@@ -143,10 +174,31 @@ fn compare(w: &[[Vec<f64>; 4]], chip: &[[Vec<f64>; 4]], mask: &[[Vec<bool>; 4]])
     out
 }
 
+/// The f64 network's four magnitude matrices, per layer.
+fn matrices(t: &Trainer) -> Vec<[Vec<f64>; 4]> {
+    t.net
+        .layers
+        .iter()
+        .map(|l| {
+            [
+                l.w_pp.clone(),
+                l.w_np.clone(),
+                l.w_nn.clone(),
+                l.w_pn.clone(),
+            ]
+        })
+        .collect()
+}
+
 /// Sets the f64 network's chip-held magnitudes to `w`.
 fn set_weights(t: &mut Trainer, w: &[[Vec<f64>; 4]]) {
     for (l, layer) in t.net.layers.iter_mut().enumerate() {
-        let mats = [&mut layer.w_pp, &mut layer.w_np, &mut layer.w_nn, &mut layer.w_pn];
+        let mats = [
+            &mut layer.w_pp,
+            &mut layer.w_np,
+            &mut layer.w_nn,
+            &mut layer.w_pn,
+        ];
         for (m, x) in mats.into_iter().enumerate() {
             if l == 0 || m < 2 {
                 x.copy_from_slice(&w[l][m]);
@@ -158,7 +210,13 @@ fn set_weights(t: &mut Trainer, w: &[[Vec<f64>; 4]]) {
 /// Per projection: Σ|Δc|, Σ|Δf|, ΣΔc, ΣΔf, ΣΔc·Δf, ΣΔf², synapse-samples, ΣΔc²,
 /// changed (chip), changed (f64): the chip's change `Δc` of one sample against the
 /// synced f64 network's `Δf` from the same weights.
-fn accumulate(u: &mut [[f64; 10]], before: &[[Vec<f64>; 4]], after: &[[Vec<f64>; 4]], synced: &Trainer, mask: &[[Vec<bool>; 4]]) {
+fn accumulate(
+    u: &mut [[f64; 10]],
+    before: &[[Vec<f64>; 4]],
+    after: &[[Vec<f64>; 4]],
+    synced: &Trainer,
+    mask: &[[Vec<bool>; 4]],
+) {
     let mut p = 0;
     for l in 0..2 {
         let layer = &synced.net.layers[l];
@@ -189,7 +247,9 @@ fn accumulate(u: &mut [[f64; 10]], before: &[[Vec<f64>; 4]], after: &[[Vec<f64>;
 
 fn main() -> Res<()> {
     let a: Vec<String> = std::env::args().collect();
-    let path = a.get(1).ok_or("usage: dual_ed_lockstep PROGRAM.ron SAMPLES [SEED] [WINDOW]")?;
+    let path = a
+        .get(1)
+        .ok_or("usage: dual_ed_lockstep PROGRAM.ron SAMPLES [SEED] [WINDOW]")?;
     let samples: usize = a.get(2).ok_or("SAMPLES")?.parse()?;
     let seed: u64 = a.get(3).map_or(Ok(1), |s| s.parse())?;
     let window: usize = a.get(4).map_or(Ok(200), |s| s.parse())?;
@@ -216,7 +276,10 @@ fn main() -> Res<()> {
         weight_arith: Some(ChipArith::loihi_ed(WEIGHT_SCALE)?),
         ..exact.clone()
     };
-    let mut tracks = vec![Trainer::new(&exact, &fsplit, 1)?, Trainer::new(&arith, &fsplit, 1)?];
+    let mut tracks = [
+        Trainer::new(&exact, &fsplit, 1)?,
+        Trainer::new(&arith, &fsplit, 1)?,
+    ];
     // Re-synchronised to the chip's weights before every sample: its change is the f64
     // rule's for the state the chip is in.
     let mut synced = Trainer::new(&exact, &fsplit, 1)?;
@@ -235,7 +298,12 @@ fn main() -> Res<()> {
     }
     for (ti, t) in tracks.iter_mut().enumerate() {
         for (l, layer) in t.net.layers.iter_mut().enumerate() {
-            let mats = [&mut layer.w_pp, &mut layer.w_np, &mut layer.w_nn, &mut layer.w_pn];
+            let mats = [
+                &mut layer.w_pp,
+                &mut layer.w_np,
+                &mut layer.w_nn,
+                &mut layer.w_pn,
+            ];
             for (m, w) in mats.into_iter().enumerate() {
                 if l == 0 || m < 2 {
                     w.copy_from_slice(&w0[l][m]);
@@ -251,7 +319,14 @@ fn main() -> Res<()> {
             ));
         }
     }
-    let names = ["x_e→l1e", "x_i→l1e", "x_i→l1i", "x_e→l1i", "l1e→out", "l1i→out"];
+    let names = [
+        "x_e→l1e",
+        "x_i→l1e",
+        "x_i→l1i",
+        "x_e→l1i",
+        "l1e→out",
+        "l1i→out",
+    ];
     let pl1e = runner.sim.population_index("l1e").ok_or("l1e")?;
     let outs: Vec<usize> = (0..classes)
         .map(|c| runner.sim.population_index(&format!("out{c}")).ok_or("out"))
@@ -259,6 +334,7 @@ fn main() -> Res<()> {
     let eta = base.learning_rate;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut upd = vec![[0.0f64; 10]; 6];
+    let mut err = [0.0f64; 2];
     let mut order: Vec<usize> = Vec::new();
     let (mut right, mut dh, mut dh2, mut dout) = ([0usize; 3], [0.0; 2], [0.0; 2], [0.0; 2]);
     println!("program {path}, η {eta}, {h} hidden units a stream, window {window}, seed {seed}");
@@ -279,18 +355,44 @@ fn main() -> Res<()> {
             .iter()
             .map(|v| f64::from(v.1) / PAYLOAD_MAX)
             .collect();
+        for c in 0..classes {
+            let val = |name: String| {
+                runner
+                    .sim
+                    .population_index(&name)
+                    .and_then(|p| runner.sim.graded_value(&runner.state, p, 0))
+                    .map_or(0.0, |v| f64::from(v.1) / PAYLOAD_MAX)
+            };
+            err[0] += (val(format!("dp{c}")) - val(format!("dm{c}"))) / classes as f64;
+        }
         let out: Vec<f64> = outs
             .iter()
-            .map(|&p| runner.sim.graded_value(&runner.state, p, 0).map_or(0.0, |v| f64::from(v.1) / PAYLOAD_MAX))
+            .map(|&p| {
+                runner
+                    .sim
+                    .graded_value(&runner.state, p, 0)
+                    .map_or(0.0, |v| f64::from(v.1) / PAYLOAD_MAX)
+            })
             .collect();
         for (k, t) in tracks.iter_mut().enumerate() {
-            let x: Vec<f64> = fsplit.train.inputs[i].iter().map(|&v| f64::from(v)).collect();
+            let x: Vec<f64> = fsplit.train.inputs[i]
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect();
             let act = t.net.forward(&x, 1, 1);
             let d: Vec<f64> = act.p[1].iter().zip(&hid).map(|(a, c)| a - c).collect();
             dh[k] += d.iter().sum::<f64>() / d.len() as f64;
             dh2[k] += (d.iter().map(|v| v * v).sum::<f64>() / d.len() as f64).sqrt();
             dout[k] += act.p[2].iter().zip(&out).map(|(a, c)| a - c).sum::<f64>() / classes as f64;
             let (r, _) = t.step(&fsplit.train, &[i], eta);
+            if k == 0 {
+                // The raw error t − o of the f64 track (its centring's input).
+                let o = &act.p[2];
+                err[1] += (0..classes)
+                    .map(|c| f64::from(u8::from(c == label)) - o[c])
+                    .sum::<f64>()
+                    / classes as f64;
+            }
             right[k + 1] += r;
         }
         let after = chip_weights(runner.sim, &runner.state, &slots, &shape);
@@ -319,23 +421,17 @@ fn main() -> Res<()> {
                 dout[0] / wn,
                 dout[1] / wn
             );
+            println!(
+                "  error: chip (dp − dm) mean {:+.5} (payload fraction); f64 raw t − o mean {:+.5}",
+                err[0] / wn,
+                err[1] / wn
+            );
+            err = [0.0; 2];
             let chip = chip_weights(runner.sim, &runner.state, &slots, &shape);
-            let zeros = vec![[0.0; 4]; 6];
             let rows = [
                 compare(&chip, &chip, &mask),
-                tracks
-                    .iter()
-                    .map(|t| t.net.layers.iter().map(|l| [l.w_pp.clone(), l.w_np.clone(), l.w_nn.clone(), l.w_pn.clone()]).collect::<Vec<_>>())
-                    .map(|w| compare(&w, &chip, &mask))
-                    .next()
-                    .unwrap_or(zeros.clone()),
-                tracks
-                    .iter()
-                    .skip(1)
-                    .map(|t| t.net.layers.iter().map(|l| [l.w_pp.clone(), l.w_np.clone(), l.w_nn.clone(), l.w_pn.clone()]).collect::<Vec<_>>())
-                    .map(|w| compare(&w, &chip, &mask))
-                    .next()
-                    .unwrap_or(zeros),
+                compare(&matrices(&tracks[0]), &chip, &mask),
+                compare(&matrices(&tracks[1]), &chip, &mask),
             ];
             for (p, name) in names.iter().enumerate() {
                 println!(
@@ -351,6 +447,18 @@ fn main() -> Res<()> {
             dout = [0.0; 2];
         }
     }
+    // Test accuracy after the last sample: the chip (inference, learning off) and both
+    // f64 tracks.
+    let mut right_chip = 0usize;
+    for (x, &l) in split.test.inputs.iter().zip(&split.test.labels) {
+        right_chip += usize::from(runner.infer(x)? == usize::from(l));
+    }
+    println!(
+        "TEST after {samples} samples: chip {:.4} f64 {:.4} f64+engine {:.4}",
+        right_chip as f64 / split.test.len() as f64,
+        dual_ed::evaluate(&tracks[0].net, &fsplit.test, 1).0,
+        dual_ed::evaluate(&tracks[1].net, &fsplit.test, 1).0
+    );
     if let Some(c) = tracks[1].net.chip.as_ref().map(|c| c.counts) {
         println!(
             "emulated engine: {} updates, {:.4} rounded to no change, {:.5} clamped, {} row halvings",

@@ -26,11 +26,11 @@
 //! mantissa (the read-back's η already is the rounded one) and the f64 update itself,
 //! which is exact before it is rounded (the engine's product is exact in `i128` too).
 
+use super::net::DualLayer;
 use amine_chip::learning::engine::{halve, weight_range};
 use amine_chip::learning::{hash_random, stochastic_round};
 use amine_chip::neuron::graded::SigmoidTable;
 use amine_chip::synapse::{choose_exponent, quantize_weight, RowFormat, SignMode};
-use super::net::DualLayer;
 use serde::{Deserialize, Serialize};
 
 /// The chip's weight format for [`super::DualEdConfig::weight_arith`].
@@ -182,7 +182,14 @@ impl ChipWeights {
     /// Turns layer `l`'s f64 update (`old` → `new`, per matrix) into the engine's:
     /// `new` is rewritten with the mantissas the engine would hold. `update` and `seed`
     /// key the rounding draws.
-    pub fn apply(&mut self, l: usize, old: [&[f64]; 4], new: [&mut Vec<f64>; 4], seed: u64, update: u64) {
+    pub fn apply(
+        &mut self,
+        l: usize,
+        old: [&[f64]; 4],
+        new: [&mut Vec<f64>; 4],
+        seed: u64,
+        update: u64,
+    ) {
         let len = self.row_len[l];
         for (k, (old, new)) in old.into_iter().zip(new).enumerate() {
             let exps = &mut self.exponents[l][k];
@@ -209,7 +216,12 @@ impl ChipWeights {
 const DRAW_BITS: u32 = 32;
 
 /// One row's update at the engine's arithmetic (see the module's text).
-fn apply_row(arith: &ChipArith, row: Row, (seed, update, row_id): (u64, u64, u64), counts: &mut ArithCounts) {
+fn apply_row(
+    arith: &ChipArith,
+    row: Row,
+    (seed, update, row_id): (u64, u64, u64),
+    counts: &mut ArithCounts,
+) {
     let (lo, hi) = weight_range(SignMode::Excitatory, arith.weight_bits);
     let Row { old, new, exponent } = row;
     if old.iter().zip(new.iter()).all(|(o, n)| o == n) {
@@ -296,4 +308,99 @@ pub fn table_activation(table: &SigmoidTable, spec: &TableSpec, z: f64) -> f64 {
         .clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32;
     let max = (1u32 << table.payload_bits) - 1;
     f64::from(table.lookup(u)) / f64::from(max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 8-bit magnitudes, one weight unit per f64 unit, exponents −6..=7.
+    fn arith() -> ChipArith {
+        ChipArith {
+            weight_bits: 8,
+            scale: 1.0,
+            exponent_min: -6,
+            exponent_max: 7,
+            renormalise: true,
+        }
+    }
+
+    /// One layer of one matrix in use: rows of `len` at exponent `e`.
+    fn weights(len: usize, rows: usize, e: i8) -> ChipWeights {
+        let exps = vec![e; rows];
+        ChipWeights {
+            arith: arith(),
+            exponents: vec![[exps.clone(), exps.clone(), exps.clone(), exps]],
+            row_len: vec![len],
+            counts: ArithCounts::default(),
+        }
+    }
+
+    fn apply(w: &mut ChipWeights, old: &[f64], new: &[f64], update: u64) -> Vec<f64> {
+        let zero = vec![0.0; old.len()];
+        let mut mats = [new.to_vec(), zero.clone(), zero.clone(), zero.clone()];
+        let [a, b, c, d] = &mut mats;
+        w.apply(0, [old, &zero, &zero, &zero], [a, b, c, d], 7, update);
+        mats[0].clone()
+    }
+
+    #[test]
+    fn an_overflowing_row_halves_and_raises_its_exponent() {
+        // Mantissas 255 and 3 at exponent 0; +2 on the first overflows: the row becomes
+        // 128 and 2 (halved, half away from zero) at exponent 1, then +1 (2 at the new
+        // scale, exactly): 129·2 and 2·2.
+        let mut w = weights(2, 1, 0);
+        let out = apply(&mut w, &[255.0, 3.0], &[257.0, 3.0], 0);
+        assert_eq!(out, vec![258.0, 4.0]);
+        assert_eq!(w.exponents[0][0], vec![1]);
+        assert_eq!(w.counts.renormalised, 1);
+    }
+
+    #[test]
+    fn a_magnitude_stops_at_zero() {
+        let mut w = weights(1, 1, 0);
+        assert_eq!(apply(&mut w, &[5.0], &[-40.0], 0), vec![0.0]);
+        assert_eq!(w.counts.clamped, 1);
+    }
+
+    #[test]
+    fn small_changes_round_stochastically_and_without_bias() {
+        // 4,000 rows of one weight 10, each moved by +0.25 LSB: every result is 10 or
+        // 11, and about a quarter are 11.
+        let n = 4000;
+        let mut w = weights(1, n, 0);
+        let old = vec![10.0; n];
+        let new = vec![10.25; n];
+        let out = apply(&mut w, &old, &new, 3);
+        assert!(out.iter().all(|&x| x == 10.0 || x == 11.0));
+        let up = out.iter().filter(|&&x| x == 11.0).count();
+        assert!((900..1100).contains(&up), "{up} of {n} rounded up");
+        assert_eq!(w.counts.rounded_to_zero as usize, n - up);
+    }
+
+    #[test]
+    fn the_table_reads_the_lower_edge_of_the_bucket() {
+        let spec = TableSpec {
+            u_scale: 1024.0,
+            span: 5.0,
+            entries: 256,
+            offset: 0.0,
+        };
+        let table = spec.table(3.0, 8);
+        let bucket = 2f64.powi(i32::from(table.in_shift)) / spec.u_scale;
+        // Just below the end of the bucket starting at 0: the value at 0, one half.
+        let z = 0.999 * bucket;
+        assert_eq!(table_activation(&table, &spec, z), 128.0 / 255.0);
+        // Half a bucket added: the read is the nearest tabulated point, the next one.
+        let nearest = TableSpec {
+            offset: 0.5,
+            ..spec
+        };
+        let exact = 1.0 / (1.0 + (-2.0 * bucket / 3.0f64).exp());
+        let got = table_activation(&table, &nearest, z);
+        assert!(
+            (got - exact).abs() <= 0.5 / 255.0 + 1e-12,
+            "{got} vs {exact}"
+        );
+    }
 }

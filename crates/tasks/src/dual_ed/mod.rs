@@ -213,9 +213,10 @@ impl DualNet {
                 },
             };
             let routed = route(&s, classes, layer);
-            let before = self.chip.is_some().then(|| {
-                [&layer.w_pp, &layer.w_np, &layer.w_nn, &layer.w_pn].map(|w| w.clone())
-            });
+            let before = self
+                .chip
+                .is_some()
+                .then(|| [&layer.w_pp, &layer.w_np, &layer.w_nn, &layer.w_pn].map(|w| w.clone()));
             layer.learn(
                 &act.p[l],
                 &act.n[l],
