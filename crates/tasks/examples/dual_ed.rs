@@ -15,7 +15,9 @@
 //! payloads: rounded activations and its floored derivative), `--error-rounding
 //! exact|nearest|chip` (round the centred class error to payload steps: to the nearest,
 //! or as the chip's error units did with a mirrored ramp — positive errors up;
-//! `amine_tasks::dual_ed::error_unit`).
+//! `amine_tasks::dual_ed::error_unit`), `--weight-arith exact|chip` (the learning
+//! engine's weight arithmetic: 8-bit row mantissas, stochastic rounding, clamp at 0,
+//! renormalisation; `amine_tasks::dual_ed::chip_arith`).
 
 use amine_tasks::dual_ed::{self, Centring, DualEdConfig, Hidden, Ingredients};
 use std::time::Instant;
@@ -132,6 +134,30 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         Some("chip") => Some(dual_ed::error_unit::ErrorRounding::MirroredCeil),
         Some(o) => return Err(format!("--error-rounding: exact, nearest or chip, not {o}").into()),
     };
+    cfg.weight_arith = match opt("--weight-arith").as_deref() {
+        None | Some("exact") => None,
+        Some("chip") => Some(dual_ed::chip_arith::ChipArith::loihi_ed(
+            amine_compiler::templates::WEIGHT_SCALE,
+        )?),
+        Some(o) => return Err(format!("--weight-arith: exact or chip, not {o}").into()),
+    };
+    cfg.activation_table = match opt("--tables").as_deref() {
+        None | Some("exact") => None,
+        Some(t @ ("chip" | "chip-nearest")) => {
+            let spec = dual_ed::chip_arith::TableSpec {
+                u_scale: amine_compiler::templates::WEIGHT_SCALE
+                    * amine_compiler::templates::PAYLOAD_MAX
+                    * amine_compiler::neurons::WEIGHT_SCALE,
+                span: 5.0,
+                entries: amine_compiler::neurons::SIGMOID_ENTRIES,
+                offset: 0.0,
+            };
+            // `chip-nearest`: half a bucket added, so the lower-edge read is the nearest.
+            let offset = if t == "chip" { 0.0 } else { 0.5 };
+            Some(dual_ed::chip_arith::TableSpec { offset, ..spec })
+        }
+        Some(o) => return Err(format!("--tables: exact, chip or chip-nearest, not {o}").into()),
+    };
     if let Some(r) = opt("--layer-rates") {
         cfg.layer_rates = list("--layer-rates", &r)?;
     }
@@ -212,6 +238,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 r.test_accuracy(),
                 secs / c.epochs.max(1) as f64
             );
+            if let Some(chip) = &r.net.chip {
+                let c = chip.counts;
+                println!(
+                    "ENGINE seed {seed}: {} updates, {:.4} rounded to no change, {:.5} clamped, {} row halvings",
+                    c.updates,
+                    c.rounded_to_zero as f64 / c.updates.max(1) as f64,
+                    c.clamped as f64 / c.updates.max(1) as f64,
+                    c.renormalised
+                );
+            }
             finals.push(r.test_accuracy());
             runs.push((variant.to_string(), seed, r.epochs));
         }

@@ -688,7 +688,9 @@ fn shl(x: i128, by: i32) -> i128 {
     }
 }
 
-pub(crate) fn halve(w: i32) -> i32 {
+/// A mantissa halved by a row's renormalisation (rounding half away from zero); also
+/// the f64 reference's emulation of the engine (`amine_tasks::dual_ed::chip_arith`).
+pub fn halve(w: i32) -> i32 {
     // Round half away from zero, so a non-zero weight keeps its sign or becomes 0.
     (w + w.signum()) / 2
 }

@@ -200,6 +200,16 @@ pub struct DualEdConfig {
     /// as the chip's error units do ([`error_unit`]); `None`: exact.
     #[serde(default)]
     pub error_rounding: Option<error_unit::ErrorRounding>,
+    /// Emulate the chip learning engine's weight arithmetic: row mantissas with
+    /// stochastically rounded updates, the clamp at 0 and row renormalisation
+    /// ([`super::chip_arith`]); `None`: exact f64 (floored at `weight_floor`).
+    #[serde(default)]
+    pub weight_arith: Option<super::chip_arith::ChipArith>,
+    /// Read every layer's `φ` from the chip's activation table
+    /// ([`super::chip_arith::table_activation`]); `None`: exact (or rounded to
+    /// `payload_bits`).
+    #[serde(default)]
+    pub activation_table: Option<super::chip_arith::TableSpec>,
 }
 
 fn yes() -> bool {
@@ -275,6 +285,8 @@ impl Default for DualEdConfig {
             layer_biases: true,
             payload_bits: None,
             error_rounding: None,
+            weight_arith: None,
+            activation_table: None,
         }
     }
 }
@@ -428,6 +440,14 @@ impl DualEdConfig {
         }
         if self.batch_size == 0 {
             return Err(Error::config("batch_size = 0: must be at least 1"));
+        }
+        if let Some(a) = &self.weight_arith {
+            a.check().map_err(Error::config)?;
+            if self.hidden.iter().any(|h| matches!(h, Hidden::Conv { .. })) {
+                return Err(Error::config(
+                    "weight_arith: the chip's arithmetic is emulated for dense and patch layers only (the chip learns no convolution)",
+                ));
+            }
         }
         match self.effective_centring() {
             Centring::Batch if self.batch_size < 2 => {

@@ -19,6 +19,7 @@
 //! [`net`] has the equations. Results are bit-identical for a config whatever the
 //! thread count ([`train`]'s `threads`).
 
+pub mod chip_arith;
 pub mod config;
 pub mod conv;
 pub mod error_unit;
@@ -45,6 +46,10 @@ pub struct DualNet {
     pub classes: usize,
     /// Updates applied so far (Adam's step count).
     pub steps: u64,
+    /// The rows' exponents when the chip's weight arithmetic is emulated
+    /// (`DualEdConfig::weight_arith`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chip: Option<chip_arith::ChipWeights>,
 }
 
 impl DualNet {
@@ -113,13 +118,21 @@ impl DualNet {
                     moments: None,
                     mask,
                     payload_bits: cfg.payload_bits,
+                    table: cfg
+                        .activation_table
+                        .map(|t| (t, t.table(widths[l], cfg.payload_bits.unwrap_or(8)))),
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let mut layers = layers;
+        let chip = cfg
+            .weight_arith
+            .map(|a| chip_arith::ChipWeights::quantise(a, &mut layers));
         Ok(DualNet {
             layers,
             classes,
             steps: 0,
+            chip,
         })
     }
 
@@ -200,6 +213,10 @@ impl DualNet {
                 },
             };
             let routed = route(&s, classes, layer);
+            let before = self
+                .chip
+                .is_some()
+                .then(|| [&layer.w_pp, &layer.w_np, &layer.w_nn, &layer.w_pn].map(|w| w.clone()));
             layer.learn(
                 &act.p[l],
                 &act.n[l],
@@ -211,6 +228,16 @@ impl DualNet {
                 cfg.weight_floor,
                 threads,
             );
+            if let (Some(chip), Some(old)) = (self.chip.as_mut(), &before) {
+                let new = [
+                    &mut layer.w_pp,
+                    &mut layer.w_np,
+                    &mut layer.w_nn,
+                    &mut layer.w_pn,
+                ];
+                let old = [&old[0][..], &old[1][..], &old[2][..], &old[3][..]];
+                chip.apply(l, old, new, cfg.seed ^ CHIP_DRAWS, self.steps);
+            }
             if !cfg.layer_biases {
                 layer.b_p.fill(0.0);
                 layer.b_n.fill(0.0);
@@ -219,6 +246,9 @@ impl DualNet {
         s.iter().map(|v| v.abs()).sum::<f64>() / s.len().max(1) as f64
     }
 }
+
+/// Mixed into the seed of the emulated engine's rounding draws.
+const CHIP_DRAWS: u64 = 0xC41B_A217_0000_0017;
 
 fn argmax(v: &[f64]) -> usize {
     v.iter()

@@ -94,12 +94,21 @@ pub struct DualLayer {
     /// `o(1 − o)` ([`crate::ed::quant`]); `None`: exact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload_bits: Option<u8>,
+    /// The chip's activation table, when emulated (`DualEdConfig::activation_table`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<(
+        super::chip_arith::TableSpec,
+        amine_chip::neuron::graded::SigmoidTable,
+    )>,
 }
 
 impl DualLayer {
     /// The activation of a unit with summed input `z`: `φ(z)`, sent as a payload of
     /// [`Self::payload_bits`].
     pub fn activate(&self, z: f64) -> f64 {
+        if let Some((spec, table)) = &self.table {
+            return super::chip_arith::table_activation(table, spec, z);
+        }
         crate::ed::quant::quantize_unit(sigmoid(z, self.alpha), self.payload_bits)
     }
 

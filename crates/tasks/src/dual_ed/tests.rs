@@ -131,6 +131,7 @@ fn tiny_layer(alpha: f64) -> DualLayer {
         moments: None,
         mask: None,
         payload_bits: None,
+        table: None,
     }
 }
 
@@ -452,6 +453,7 @@ fn random_conv(g: ConvGeometry, seed: u64) -> DualLayer {
         moments: None,
         mask: None,
         payload_bits: None,
+        table: None,
     }
 }
 
