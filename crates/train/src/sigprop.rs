@@ -25,7 +25,7 @@
 //! Everything runs in the simulator and is priced by it: the context passes cost
 //! neuron, synapse and NoC events like any pass, the unit its `learning.sigprop` costs.
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::report::{self, Cost, EpochPoint, TrainReport};
 use crate::{Progress, TrainOptions};
 use amine_chip::image::sigprop::SigpropImage;
@@ -289,12 +289,28 @@ impl Meter {
     }
 }
 
-/// Accuracy and confusion matrix of `data`, learning off.
-fn evaluate(r: &mut SigpropRunner, data: &Dataset) -> Result<(f64, Vec<Vec<u32>>), Error> {
+/// The error of a run stopped by `stop` (SIGINT or SIGTERM from the CLI): a sigprop
+/// program trains without checkpoints, so nothing is saved and no report is written.
+fn interrupted(during: &str) -> Error {
+    Error::new(ErrorKind::Interrupted {
+        message: format!("interrupted {during} (a sigprop run keeps no checkpoint: nothing saved)"),
+    })
+}
+
+/// Accuracy and confusion matrix of `data`, learning off; `stop` is asked after every
+/// sample.
+fn evaluate(
+    r: &mut SigpropRunner,
+    data: &Dataset,
+    stop: &dyn Fn() -> bool,
+) -> Result<(f64, Vec<Vec<u32>>), Error> {
     let c = r.classes();
     let mut confusion = vec![vec![0u32; c]; c];
     let mut correct = 0usize;
     for (x, &label) in data.inputs.iter().zip(&data.labels) {
+        if stop() {
+            return Err(interrupted("while testing"));
+        }
         let p = r.infer(x)?;
         correct += usize::from(p == usize::from(label));
         if let Some(row) = confusion.get_mut(usize::from(label)) {
@@ -305,14 +321,16 @@ fn evaluate(r: &mut SigpropRunner, data: &Dataset) -> Result<(f64, Vec<Vec<u32>>
 }
 
 /// One epoch: the samples of `data` in `order`, each with its target context, a latch
-/// round after every mini-batch; `done` gets the samples trained so far. Returns how
-/// many were predicted right before their update.
+/// round after every mini-batch; `done` gets the samples trained so far and `stop` is
+/// asked after every mini-batch. Returns how many were predicted right before their
+/// update.
 fn train_epoch(
     r: &mut SigpropRunner,
     data: &Dataset,
     targets: &[usize],
     order: &[usize],
     done: &mut dyn FnMut(usize),
+    stop: &dyn Fn() -> bool,
 ) -> Result<usize, Error> {
     let mut correct = 0;
     for (b, chunk) in order.chunks(r.batch()).enumerate() {
@@ -322,7 +340,11 @@ fn train_epoch(
             correct += usize::from(predicted == label);
         }
         r.latch_round(true)?;
-        done((b * r.batch() + chunk.len()).min(order.len()));
+        let trained = (b * r.batch() + chunk.len()).min(order.len());
+        done(trained);
+        if stop() {
+            return Err(interrupted(&format!("after sample {trained} of the epoch")));
+        }
     }
     Ok(correct)
 }
@@ -336,14 +358,15 @@ pub fn train_sigprop(
     opts: &TrainOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<TrainReport, Error> {
-    train_sigprop_augmented(config, image, split, opts, None, progress)
+    train_sigprop_augmented(config, image, split, opts, None, progress, &|| false)
 }
 
 /// [`train_sigprop`] with a per-epoch augmentation of the training set
 /// ([`Augment::epoch`], seeded with `opts.seed`, as the f64 reference's
 /// `amine_tasks::ff::train_augmented` is): each epoch trains on that epoch's set, each
 /// sample's target context chosen from its moved image. The training accuracy is
-/// measured on `split.train` itself.
+/// measured on `split.train` itself. `stop` is asked after every mini-batch and every
+/// test sample: when it says so the run ends with [`ErrorKind::Interrupted`].
 pub fn train_sigprop_augmented(
     config: &ChipConfig,
     image: &ChipImage,
@@ -351,6 +374,7 @@ pub fn train_sigprop_augmented(
     opts: &TrainOptions,
     augment: Option<Augment>,
     progress: &mut dyn FnMut(Progress),
+    stop: &dyn Fn() -> bool,
 ) -> Result<TrainReport, Error> {
     let options = SimOptions {
         threads: opts.threads.max(1),
@@ -384,15 +408,20 @@ pub fn train_sigprop_augmented(
         }
         let data = moved.as_ref().unwrap_or(&split.train);
         let from = r.mark();
-        let correct = train_epoch(&mut r, data, &targets, &order, &mut |done| {
-            progress(Progress::Training { epoch, done, total })
-        })?;
+        let correct = train_epoch(
+            &mut r,
+            data,
+            &targets,
+            &order,
+            &mut |done| progress(Progress::Training { epoch, done, total }),
+            stop,
+        )?;
         training.add(&r, from, total);
         let last = epoch + 1 == opts.epochs;
         let test = if opts.test_every_epoch || last {
             progress(Progress::Testing { set: "test" });
             let from = r.mark();
-            let (acc, conf) = evaluate(&mut r, &split.test)?;
+            let (acc, conf) = evaluate(&mut r, &split.test, stop)?;
             inference.add(&r, from, split.test.len());
             (test_accuracy, confusion) = (acc, conf);
             Some(acc)
@@ -408,7 +437,7 @@ pub fn train_sigprop_augmented(
     }
     progress(Progress::Testing { set: "train" });
     let from = r.mark();
-    let (train_accuracy, _) = evaluate(&mut r, &split.train)?;
+    let (train_accuracy, _) = evaluate(&mut r, &split.train, stop)?;
     inference.add(&r, from, split.train.len());
     // The port's width: the sample, its complements if any, the bias.
     let port = r.spec.contexts.first().map_or(1, Vec::len);

@@ -257,7 +257,8 @@ fn a_per_epoch_augmentation_trains_on_the_moved_set() {
             threads,
             ..TrainOptions::default()
         };
-        let r = train_sigprop_augmented(&chip(), &img, s, &opts, a, &mut |_| {}).unwrap();
+        let r =
+            train_sigprop_augmented(&chip(), &img, s, &opts, a, &mut |_| {}, &|| false).unwrap();
         (
             r.synaptic_updates,
             r.confusion,
@@ -346,4 +347,47 @@ fn a_patch_wired_first_layer_keeps_its_mask_on_the_chip() {
         ..net
     };
     assert_eq!(beyond.check(&chip()).unwrap_err().0, "--hidden");
+}
+
+/// A stop request (SIGINT or SIGTERM in the CLI) ends a sigprop run at the next
+/// mini-batch with `Interrupted`, in training and in testing alike.
+#[test]
+fn a_stop_request_ends_a_sigprop_run() {
+    use std::cell::Cell;
+    let net = SigpropNetwork {
+        hidden: vec![16, 8],
+        complement: false,
+        ..SigpropNetwork::default()
+    };
+    let img = image(&net);
+    let split = small_digits();
+    let opts = TrainOptions {
+        epochs: 2,
+        ..TrainOptions::default()
+    };
+    for (after, during) in [(1, "after sample"), (0, "while testing")] {
+        // Stopped at the second ask (after the first mini-batch), or at the first ask
+        // once testing has begun.
+        let asked = Cell::new(0usize);
+        let testing = Cell::new(false);
+        let stop = || {
+            asked.set(asked.get() + 1);
+            if during == "while testing" {
+                testing.get()
+            } else {
+                asked.get() > after
+            }
+        };
+        let mut progress = |p| {
+            if let amine_train::Progress::Testing { .. } = p {
+                testing.set(true);
+            }
+        };
+        let e = train_sigprop_augmented(&chip(), &img, &split, &opts, None, &mut progress, &stop)
+            .unwrap_err();
+        assert!(
+            matches!(&e.kind, amine_train::ErrorKind::Interrupted { message } if message.contains(during)),
+            "{e}"
+        );
+    }
 }

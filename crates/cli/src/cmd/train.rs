@@ -186,6 +186,7 @@ fn ed(a: &TrainArgs) -> Result<()> {
             &opts,
             per_epoch,
             &mut on_progress,
+            &crate::signals::interrupted,
         )
     } else {
         train_ed_with(
