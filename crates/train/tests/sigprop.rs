@@ -19,6 +19,15 @@ fn image(net: &SigpropNetwork) -> amine_chip::image::ChipImage {
         .into_image()
 }
 
+/// Two small hidden layers without complement inputs.
+fn small_net() -> SigpropNetwork {
+    SigpropNetwork {
+        hidden: vec![16, 8],
+        complement: false,
+        ..SigpropNetwork::default()
+    }
+}
+
 fn small_digits() -> amine_tasks::Split {
     let mut split = amine_tasks::parse_task("digits").unwrap().load().unwrap();
     split.train.inputs.truncate(96);
@@ -243,12 +252,7 @@ fn sub_class_contexts_map_samples_to_their_nearest_own_context() {
 #[test]
 fn a_per_epoch_augmentation_trains_on_the_moved_set() {
     use amine_tasks::datasets::augment::{random_shifts, Augment};
-    let net = SigpropNetwork {
-        hidden: vec![16, 8],
-        complement: false,
-        ..SigpropNetwork::default()
-    };
-    let img = image(&net);
+    let img = image(&small_net());
     let split = small_digits();
     let aug = Some(Augment::RandomShift(1));
     let run = |a, s: &amine_tasks::Split, threads| {
@@ -354,12 +358,7 @@ fn a_patch_wired_first_layer_keeps_its_mask_on_the_chip() {
 #[test]
 fn a_stop_request_ends_a_sigprop_run() {
     use std::cell::Cell;
-    let net = SigpropNetwork {
-        hidden: vec![16, 8],
-        complement: false,
-        ..SigpropNetwork::default()
-    };
-    let img = image(&net);
+    let img = image(&small_net());
     let split = small_digits();
     let opts = TrainOptions {
         epochs: 2,
