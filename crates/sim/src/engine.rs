@@ -622,6 +622,24 @@ impl Simulator {
             })
     }
 
+    /// Plastic synapses of each learning slot of the image (`slots` of them), summed
+    /// over the cores its rows sit on.
+    pub fn plastic_synapses_per_slot(&self, slots: usize) -> Vec<usize> {
+        let mut n = vec![0; slots];
+        for core in &self.tables.cores {
+            for s in &core.learn.slots {
+                if let Some(c) = n.get_mut(s.slot) {
+                    *c += s
+                        .rows
+                        .iter()
+                        .map(|&r| core.learn.rows[r].targets.len())
+                        .sum::<usize>();
+                }
+            }
+        }
+        n
+    }
+
     /// The state before step 0: everything zero.
     pub fn initial_state(&self) -> SimState {
         let cores: Vec<CoreState> = self

@@ -59,13 +59,23 @@ pub enum Backward {
 /// Forward pass of dense logistic layers `sizes[0] → sizes[1] → …`: (FLOPs, parameters,
 /// activations).
 fn forward(sizes: &[usize]) -> (f64, f64, f64) {
+    forward_wired(sizes, &dense(sizes))
+}
+
+/// Each layer's incoming weights when every unit reads every value below it.
+pub fn dense(sizes: &[usize]) -> Vec<usize> {
+    sizes.windows(2).map(|p| p[0] * p[1]).collect()
+}
+
+/// [`forward`] with layer `l`'s incoming weights counted as wired: `weights[l]`.
+fn forward_wired(sizes: &[usize], weights: &[usize]) -> (f64, f64, f64) {
     let mut flops = 0.0;
     let mut params = 0.0;
     let mut acts = 0.0;
-    for p in sizes.windows(2) {
-        let (i, o) = (p[0] as f64, p[1] as f64);
-        flops += 2.0 * i * o + o * (1.0 + SIGMOID_FLOPS);
-        params += i * o + o;
+    for (p, &w) in sizes.windows(2).zip(weights) {
+        let (w, o) = (w as f64, p[1] as f64);
+        flops += 2.0 * w + o * (1.0 + SIGMOID_FLOPS);
+        params += w + o;
         acts += o;
     }
     (flops, params, acts)
@@ -115,16 +125,29 @@ impl Work {
     /// per batch (before and after the update), and, with `target_updates`, their
     /// gradients are added per batch.
     pub fn sigprop(sizes: &[usize], classes: usize, batch: usize, target_updates: bool) -> Work {
-        let (fwd, params, acts) = forward(sizes);
+        Work::sigprop_wired(sizes, &dense(sizes), classes, batch, target_updates)
+    }
+
+    /// [`Work::sigprop`] with layer `l`'s incoming weights counted as wired,
+    /// `weights[l]` (a patch-wired layer reads only its patches; dense:
+    /// `sizes[l] · sizes[l + 1]`).
+    pub fn sigprop_wired(
+        sizes: &[usize],
+        weights: &[usize],
+        classes: usize,
+        batch: usize,
+        target_updates: bool,
+    ) -> Work {
+        let (fwd, params, acts) = forward_wired(sizes, weights);
         let (c, b) = (classes as f64, batch.max(1) as f64);
         let mut flops = fwd + 2.0 * c * fwd / b;
-        for p in sizes.windows(2) {
-            let (i, o) = (p[0] as f64, p[1] as f64);
+        for (p, &w) in sizes.windows(2).zip(weights) {
+            let (w, o) = (w as f64, p[1] as f64);
             // distances, softmax, mean context, δ; the sample's gradient; the update
             flops += 3.0 * c * o + 12.0 * c + 2.0 * c * o + 3.0 * o;
-            flops += 2.0 * i * o + 2.0 * o + 2.0 * (i * o + o) / b;
+            flops += 2.0 * w + 2.0 * o + 2.0 * (w + o) / b;
             if target_updates {
-                flops += 4.0 * c * o + 2.0 * c * (i * o + o) / b;
+                flops += 4.0 * c * o + 2.0 * c * (w + o) / b;
             }
         }
         let passes = 1.0 + 2.0 * c + if target_updates { c } else { 0.0 };

@@ -444,8 +444,19 @@ pub fn train_sigprop_augmented(
     let sizes: Vec<usize> = std::iter::once(port)
         .chain(r.spec.layers.iter().map(|l| l.units as usize))
         .collect();
-    // The float implementation passes every context, as the chip does.
-    let work = amine_tasks::conventional::Work::sigprop(&sizes, r.spec.classes(), r.batch(), true);
+    // Each layer's weights as wired on the chip (a patch-wired layer has only its
+    // patches'); the float implementation passes every context, as the chip does.
+    let per_slot = r.sim.plastic_synapses_per_slot(image.learning.len());
+    let weights: Vec<usize> = (r.spec.layers.iter())
+        .map(|l| l.slots.iter().filter_map(|&s| per_slot.get(s)).sum())
+        .collect();
+    let work = amine_tasks::conventional::Work::sigprop_wired(
+        &sizes,
+        &weights,
+        r.spec.classes(),
+        r.batch(),
+        true,
+    );
     let dale_violations = report::dale_violations(r.sim, &r.state);
     Ok(TrainReport {
         program: image.program.clone(),

@@ -341,6 +341,28 @@ fn a_patch_wired_first_layer_keeps_its_mask_on_the_chip() {
     assert!(a.synaptic_updates > 0);
     assert_eq!(a.synaptic_updates, b.synaptic_updates);
     assert_eq!(a.test_accuracy, b.test_accuracy);
+    // The CPU/GPU estimate prices the wired weights: 4 units × 5 port values, then the
+    // dense 4 × 3, not 10 × 4 for the first layer.
+    let sp = img.sigprop.as_ref().unwrap();
+    let wired = amine_tasks::conventional::Work::sigprop_wired(
+        &[10, 4, 3],
+        &[20, 12],
+        sp.classes(),
+        sp.batch as usize,
+        true,
+    );
+    let work = a.conventional.as_ref().unwrap().work;
+    assert_eq!(work, wired);
+    assert!(
+        work.flops
+            < amine_tasks::conventional::Work::sigprop(
+                &[10, 4, 3],
+                sp.classes(),
+                sp.batch as usize,
+                true
+            )
+            .flops
+    );
     let bad = SigpropNetwork {
         receptive_fields: Some(fields[..3].to_vec()),
         ..net.clone()

@@ -56,12 +56,20 @@ impl Rule {
         match self {
             Rule::Backprop => Work::layered(sizes, Backward::Transpose, cfg.batch),
             Rule::Dfa => Work::layered(sizes, Backward::Direct, cfg.batch),
-            Rule::Sigprop => Work::sigprop(
-                sizes,
-                classes * cfg.sigprop.contexts_per_class.max(1),
-                cfg.batch,
-                cfg.sigprop.target_updates,
-            ),
+            Rule::Sigprop => {
+                let mut weights = crate::conventional::dense(sizes);
+                if let (Some(p), [inputs, units, ..]) = (cfg.patch, sizes) {
+                    // every unit reads one whole patch (and what lies beyond the image)
+                    weights[0] = units * crate::dual_ed::patch::fan_in(*inputs, p.size);
+                }
+                Work::sigprop_wired(
+                    sizes,
+                    &weights,
+                    classes * cfg.sigprop.contexts_per_class.max(1),
+                    cfg.batch,
+                    cfg.sigprop.target_updates,
+                )
+            }
         }
     }
 
