@@ -64,6 +64,13 @@ pub(super) fn template_options(f: &EpropFlags) -> Result<TemplateOptions> {
     Ok(o)
 }
 
+/// The written program's name: the output file's stem, else `default`.
+pub(super) fn program_name(a: &TemplateArgs, default: &str) -> String {
+    a.output
+        .file_stem()
+        .map_or_else(|| default.into(), |s| s.to_string_lossy().into_owned())
+}
+
 pub fn template(a: TemplateArgs) -> Result<()> {
     match a.kind.as_str() {
         "ed" => template_ed(a),
@@ -91,9 +98,7 @@ fn template_eprop(a: TemplateArgs) -> Result<()> {
     };
     let mut program = template_program(task, *condition, &template_options(&a.eprop)?);
     program.seed = a.seed;
-    if let Some(name) = a.output.file_stem() {
-        program.name = name.to_string_lossy().into_owned();
-    }
+    program.name = program_name(&a, &program.name);
     let text = format!(
         "// The e-prop network of {} under {} feedback (docs/eprop.md, \"Programs\"),\n\
          // written by `amine template eprop`. Train it with\n\
@@ -171,11 +176,7 @@ fn template_ed(a: TemplateArgs) -> Result<()> {
         c => bail!("--credit {c}: broadcast or diffusion"),
     };
     let net = EdNetwork {
-        name: a
-            .output
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "ed".into()),
+        name: program_name(&a, "ed"),
         inputs: a.inputs.unwrap_or(64),
         classes: a.classes.unwrap_or(10),
         hidden_per_class: hidden,
@@ -288,11 +289,7 @@ fn template_dual_ed(a: TemplateArgs) -> Result<()> {
         ),
     };
     let net = DualEdNetwork {
-        name: a
-            .output
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "dual_ed".into()),
+        name: program_name(&a, "dual_ed"),
         inputs,
         classes,
         hidden,

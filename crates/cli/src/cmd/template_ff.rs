@@ -99,9 +99,7 @@ pub fn template_dfa(a: TemplateArgs) -> Result<()> {
         seed: a.seed,
         ..d
     };
-    if let Some(name) = a.output.file_stem() {
-        net.name = name.to_string_lossy().into_owned();
-    }
+    net.name = super::template::program_name(&a, &net.name);
     if !(net.rate.is_finite() && net.rate > 0.0) {
         bail!("--rate {}: must be finite and > 0", net.rate);
     }
@@ -267,9 +265,7 @@ fn sigprop_network(a: &TemplateArgs) -> Result<SigpropNetwork> {
         seed: a.seed,
         ..d
     };
-    if let Some(name) = a.output.file_stem() {
-        net.name = name.to_string_lossy().into_owned();
-    }
+    net.name = super::template::program_name(a, &net.name);
     if !(net.context_mean.is_finite() && net.context_mean > 0.0 && net.context_mean <= 0.5) {
         bail!("--context-mean {}: must be in (0, 0.5]", net.context_mean);
     }

@@ -1,7 +1,7 @@
 //! [`Simulator::step`]: one step as its phases, in the order the `engine` module
 //! documents. Each phase is a method that borrows only what it needs.
 
-use super::deliver::{deliver_cores, AnalyticFinish};
+use super::deliver::{deliver_cores, AnalyticFinish, Buckets};
 use super::phases::{
     lap, PHASE_BARRIER, PHASE_BUCKET, PHASE_DELIVER, PHASE_LEARNING, PHASE_MERGE, PHASE_NEURONS,
     PHASE_PORTS, PHASE_TRANSPORT,
@@ -12,7 +12,7 @@ use crate::options::Timing;
 use crate::par;
 use crate::ranks::{Comm, Ranks};
 use crate::spike_out::{self, Sender};
-use crate::state::SimState;
+use crate::state::{CoreState, SimState};
 use crate::timing::{analytic, cycle};
 use amine_chip::neuron::graded::payload_max;
 use amine_chip::neuron::NeuronParams;
@@ -159,6 +159,9 @@ impl Simulator {
         sc.finish.extend_from_slice(&sc.out_end);
         let (packets, buckets) = (&sc.packets, &mut sc.buckets);
         let (links, link_wait) = (&mut sc.analytic, &mut sc.link_wait);
+        let deliver = |cores: &mut [CoreState], buckets: &Buckets, finish| {
+            deliver_cores(threads, tables, owned, step, cores, buckets, finish)
+        };
         match timing {
             Timing::Analytic if rank0 => {
                 analytic::links(geo, packets, links, link_wait);
@@ -173,15 +176,7 @@ impl Simulator {
                     finish: &mut sc.finish,
                     stall: &mut sc.core_stall,
                 };
-                let stall = deliver_cores(
-                    threads,
-                    tables,
-                    owned,
-                    step,
-                    &mut state.cores,
-                    buckets,
-                    Some(finish),
-                );
+                let stall = deliver(&mut state.cores, buckets, Some(finish));
                 lap(clock, PHASE_DELIVER);
                 stall
             }
@@ -191,15 +186,7 @@ impl Simulator {
                     || cycle::run(geo, packets, finish, noc, link_wait),
                     || {
                         buckets.fill(packets, cores);
-                        deliver_cores(
-                            threads,
-                            tables,
-                            owned,
-                            step,
-                            &mut state.cores,
-                            buckets,
-                            None,
-                        );
+                        deliver(&mut state.cores, buckets, None);
                     },
                 );
                 lap(clock, PHASE_DELIVER);
@@ -214,15 +201,7 @@ impl Simulator {
                 lap(clock, PHASE_TRANSPORT);
                 buckets.fill(packets, cores);
                 lap(clock, PHASE_BUCKET);
-                deliver_cores(
-                    threads,
-                    tables,
-                    owned,
-                    step,
-                    &mut state.cores,
-                    buckets,
-                    None,
-                );
+                deliver(&mut state.cores, buckets, None);
                 lap(clock, PHASE_DELIVER);
                 stall
             }
