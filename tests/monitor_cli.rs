@@ -207,3 +207,69 @@ fn sampling_keeps_every_nth_step() {
     assert!(text(&bad.stderr).contains("--monitor-every"));
     assert!(!dir.path().join("bad").exists());
 }
+
+/// A Spikes probe keeps exactly its neurons' spikes wherever they sit: a population
+/// spread over three cores, a probe naming neurons on the first and last of them (and
+/// none of the middle one), and one of the whole population, both against the
+/// report's raster (the recorder's path, not the monitor's).
+#[test]
+fn spike_probes_keep_their_neurons_spikes_on_every_core() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.ron"),
+        "Program(name: \"spread\", seed: 3, dt_ms: 1.0,
+  populations: [(name: \"n\", size: 2500,
+    model: Lif(tau_syn: Steps(8), tau_mem: Steps(16), threshold: 1000))],
+  inputs: [(name: \"in\", size: 200, source: Bernoulli(p: 0.2))],
+  projections: [(from: \"in\", to: \"n\", connect: Random(p: 0.1), weight: Some(Const(60.0)))],
+  probes: [
+    (name: \"few\", population: \"n\", kind: Spikes, neurons: Some([2400, 3, 2499, 17])),
+    (name: \"all\", population: \"n\", kind: Spikes),
+  ],
+)",
+    )
+    .unwrap();
+    let report = dir.path().join("out");
+    let out = amine(&[
+        "run",
+        &dir.path().join("p.ron").display().to_string(),
+        "--chip",
+        "loihi",
+        "--steps",
+        "60",
+        "--report",
+        &report.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // raster.csv: step,population,neuron.
+    let raster = std::fs::read_to_string(report.join("raster.csv")).unwrap();
+    let all: Vec<(i64, i64)> = raster
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1] == "n").then(|| (f[0].parse().unwrap(), f[2].parse().unwrap()))
+        })
+        .collect();
+    let few: Vec<(i64, i64)> = all
+        .iter()
+        .copied()
+        .filter(|(_, n)| [3, 17, 2400, 2499].contains(n))
+        .collect();
+    let pairs = |f: &str| -> Vec<(i64, i64)> {
+        rows(&report.join("monitors").join(f))
+            .iter()
+            .map(|r| (r[0], r[1]))
+            .collect()
+    };
+    assert!(
+        few.iter().any(|&(_, n)| n < 1024),
+        "a spike on the first core"
+    );
+    assert!(
+        few.iter().any(|&(_, n)| n >= 2048),
+        "a spike on the last core"
+    );
+    assert_eq!(pairs("few.csv"), few);
+    assert_eq!(pairs("all.csv"), all);
+}

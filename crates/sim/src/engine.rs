@@ -691,6 +691,16 @@ impl Simulator {
             .flat_map(|(k, o)| o.emits.iter().map(move |e| (k, e.comp, e.payload)))
     }
 
+    /// What core `k` emitted in the last step: `(compartment, payload)` in compartment
+    /// order, payload 0 for a spike (nothing for a core index past the chip's).
+    pub fn core_emits(&self, k: usize) -> impl Iterator<Item = (u32, u16)> + '_ {
+        self.scratch
+            .neuron
+            .get(k)
+            .into_iter()
+            .flat_map(|o| o.emits.iter().map(|e| (e.comp, e.payload)))
+    }
+
     /// Run `options.steps` steps from `state`, recording what `options.record` asks for.
     /// `progress(done, total)` is called after every step.
     pub fn run(&mut self, state: &mut SimState, progress: impl FnMut(u32, u32)) -> RunOutcome {
@@ -714,11 +724,24 @@ impl Simulator {
             record.latency,
         );
         for done in 0..total {
-            self.step_recorded(state, &mut rec);
-            observe(self, state);
+            self.step_observed(state, &mut rec, &mut observe);
             progress(done + 1, total);
         }
         RunOutcome::from(rec)
+    }
+
+    /// [`Simulator::step_recorded`], then `observe(self, state)` (a monitor), whose time
+    /// counts in the `record` phase of `--timings`.
+    pub fn step_observed(
+        &mut self,
+        state: &mut SimState,
+        rec: &mut Recorder,
+        observe: impl FnOnce(&Simulator, &SimState),
+    ) -> StepTiming {
+        let timing = self.step_recorded(state, rec);
+        observe(self, state);
+        self.lap(phases::PHASE_RECORD);
+        timing
     }
 
     /// One step, its timing and its population spikes given to `rec`.
@@ -730,8 +753,11 @@ impl Simulator {
         match (rec.wants_raster(step), self.options.record.spikes) {
             // The cores listed their spikes (see `kernels::population_spikes`).
             (true, true) => {
-                for &(population, n) in neuron.iter().flat_map(|o| &o.raster) {
-                    rec.spike(step, population, n);
+                for o in neuron {
+                    for &(population, n) in &o.pop_spikes {
+                        rec.count_spikes(population, n);
+                    }
+                    rec.raster_spikes(step, &o.raster);
                 }
             }
             // A recorder that keeps a raster the options did not ask the cores for.

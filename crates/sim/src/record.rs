@@ -315,6 +315,19 @@ impl Recorder {
         }
     }
 
+    /// Add the spikes `(population, neuron)` of `step` to the raster (their counts go in
+    /// apart, with [`Recorder::count_spikes`]).
+    pub fn raster_spikes(&mut self, step: u32, spikes: &[(u32, u32)]) {
+        if step < self.raster_until {
+            self.raster
+                .extend(spikes.iter().map(|&(population, neuron)| Spike {
+                    step,
+                    population,
+                    neuron,
+                }));
+        }
+    }
+
     /// Add one spike of neuron `neuron` of population `population` in `step`.
     pub fn spike(&mut self, step: u32, population: u32, neuron: u32) {
         if let Some(n) = self.spike_counts.get_mut(population as usize) {

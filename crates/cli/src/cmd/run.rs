@@ -353,10 +353,11 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
     bar.reset_eta();
     let mut shown = false;
     while state.step < steps {
-        sim.step_recorded(&mut state, &mut rec);
-        if let Some(m) = &mut monitor {
-            m.observe(&sim, &state);
-        }
+        sim.step_observed(&mut state, &mut rec, |sim, state| {
+            if let Some(m) = &mut monitor {
+                m.observe(sim, state);
+            }
+        });
         if u64::from(state.step) % every == 0 && state.step < steps {
             save(&state, &rec, &monitor)?;
         }

@@ -378,10 +378,11 @@ mod with_mpi {
         waited.store(0, Ordering::Relaxed);
         let start = Instant::now();
         while state.step < a.steps {
-            sim.step_recorded(&mut state, &mut rec);
-            if let Some(m) = &mut mon {
-                m.observe(&sim, &state);
-            }
+            sim.step_observed(&mut state, &mut rec, |sim, state| {
+                if let Some(m) = &mut mon {
+                    m.observe(sim, state);
+                }
+            });
         }
         let loop_s = start.elapsed().as_secs_f64();
         let gathered = sim.gather_cores(&mut state).map_err(anyhow::Error::from);

@@ -8,7 +8,9 @@ use std::time::Instant;
 /// The phases [`PhaseTimes`] measures, in step order. `ports` is the input ports'
 /// draws and sends, measured apart only on one thread (on more, they overlap the
 /// cores' neuron update and count in `neurons`); likewise the cycle mode's `transport`
-/// and `bucket` overlap delivery on more than one thread and count in `deliver`.
+/// and `bucket` overlap delivery on more than one thread and count in `deliver`, and
+/// the analytic mode's `bucket` overlaps its `transport` and counts there. `record`
+/// holds the recorder's and the monitors' work after the step.
 pub const PHASE_NAMES: [&str; 9] = [
     "ports",
     "neurons",

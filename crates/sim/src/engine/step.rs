@@ -136,8 +136,9 @@ impl Simulator {
     /// Phases 3–4: NoC transport (rank 0 only), the packets bucketed by destination,
     /// then delivery (cores in parallel). Returns the stall cycles.
     ///
-    /// The analytic mode sums the links' loads here and each core finishes its timing
-    /// in its delivery task. The cycle mode's NoC model gives every core's finishing
+    /// The analytic mode sums the links' loads here (beside the bucketing on more than
+    /// one thread; the bucketing's time then counts in `transport`) and each core
+    /// finishes its timing in its delivery task. The cycle mode's NoC model gives every core's finishing
     /// time; no delivery reads it, so on more than one thread it runs on one thread
     /// while the others bucket and deliver (its phase time then counts in `deliver`).
     /// Each side writes only its own buffers, so nothing depends on the thread count.
@@ -164,10 +165,18 @@ impl Simulator {
         };
         match timing {
             Timing::Analytic if rank0 => {
-                analytic::links(geo, packets, links, link_wait);
-                lap(clock, PHASE_TRANSPORT);
-                buckets.fill(packets, cores);
-                lap(clock, PHASE_BUCKET);
+                if threads > 1 {
+                    rayon::join(
+                        || analytic::links(geo, packets, links, link_wait),
+                        || buckets.fill(packets, cores),
+                    );
+                    lap(clock, PHASE_TRANSPORT);
+                } else {
+                    analytic::links(geo, packets, links, link_wait);
+                    lap(clock, PHASE_TRANSPORT);
+                    buckets.fill(packets, cores);
+                    lap(clock, PHASE_BUCKET);
+                }
                 let finish = AnalyticFinish {
                     geo,
                     packets,

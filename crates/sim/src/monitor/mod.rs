@@ -93,6 +93,18 @@ pub struct Recording {
     pub field: Option<FieldSnapshots>,
 }
 
+/// What one Spikes probe keeps of a step's emits.
+#[derive(Debug, Clone)]
+struct SpikeFilter {
+    /// The probe's population.
+    pop: usize,
+    /// The neurons it names (sorted), or `None` for all of them.
+    neurons: Option<Vec<u32>>,
+    /// The cores (in increasing order) holding a neuron it keeps: only their emits are
+    /// read, so a probe of a few neurons costs a few cores' emits, not the chip's.
+    cores: Vec<usize>,
+}
+
 /// Records a run (see the module docs).
 #[derive(Debug, Clone)]
 pub struct Monitor {
@@ -100,8 +112,8 @@ pub struct Monitor {
     rec: Recording,
     /// Per trace, `(core index, compartment)` of each recorded neuron.
     trace_sites: Vec<Vec<(usize, u32)>>,
-    /// Per Spikes probe: its population and, if it names neurons, which (sorted).
-    spike_filters: Vec<(usize, Option<Vec<u32>>)>,
+    /// Per Spikes probe: which spikes it keeps.
+    spike_filters: Vec<SpikeFilter>,
     weights: WeightIndex,
 }
 
@@ -146,7 +158,17 @@ impl Monitor {
                 if let Some(f) = &mut filter {
                     f.sort_unstable();
                 }
-                spike_filters.push((pop, filter));
+                let mut cores: Vec<usize> = neurons
+                    .iter()
+                    .filter_map(|&n| all.get(n as usize).map(|&(k, _)| k))
+                    .collect();
+                cores.sort_unstable();
+                cores.dedup();
+                spike_filters.push(SpikeFilter {
+                    pop,
+                    neurons: filter,
+                    cores,
+                });
                 rec.spikes.push(SpikeTrace {
                     probe: p.name.clone(),
                     population: p.population.clone(),
@@ -202,14 +224,18 @@ impl Monitor {
     pub fn observe(&mut self, sim: &Simulator, state: &SimState) {
         let step = state.step.saturating_sub(1);
         let tables = sim.tables();
-        for ((pop, filter), trace) in self.spike_filters.iter().zip(&mut self.rec.spikes) {
-            for (k, comp, payload) in sim.last_emits() {
-                let (p, n) = tables.cores[k].neuron_of[comp as usize];
-                let wanted = p as usize == *pop
-                    && payload == 0
-                    && filter.as_ref().is_none_or(|f| f.binary_search(&n).is_ok());
-                if wanted {
-                    trace.spikes.push((step, n));
+        for (f, trace) in self.spike_filters.iter().zip(&mut self.rec.spikes) {
+            for &k in &f.cores {
+                for (comp, payload) in sim.core_emits(k) {
+                    let (p, n) = tables.cores[k].neuron_of[comp as usize];
+                    let wanted = p as usize == f.pop
+                        && payload == 0
+                        && f.neurons
+                            .as_ref()
+                            .is_none_or(|s| s.binary_search(&n).is_ok());
+                    if wanted {
+                        trace.spikes.push((step, n));
+                    }
                 }
             }
         }
