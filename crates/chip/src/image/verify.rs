@@ -5,47 +5,87 @@
 //! probe, modulator binding and learning slot refers to something that exists, and
 //! every core fits the configuration's limits.
 
-use super::{AxonTarget, ChipImage, ChipStamp, CoreImage, InputSource, IMAGE_VERSION};
-use crate::config::ChipConfig;
+use super::{AxonTarget, ChipImage, ChipStamp, CoreImage, InputPort, InputSource, IMAGE_VERSION};
+use crate::config::{ChipConfig, CoreConfig};
 use crate::error::Problem;
 use crate::neuron::NeuronParams;
 use rayon::prelude::*;
+use std::collections::HashMap;
 
 pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
     let mut out = Vec::new();
-    let mut push = |field: String, message: String| out.push(Problem { field, message });
-
     if image.version != IMAGE_VERSION {
-        push(
-            "version".into(),
-            format!("{} is not {IMAGE_VERSION}", image.version),
-        );
+        out.push(Problem {
+            field: "version".into(),
+            message: format!("{} is not {IMAGE_VERSION}", image.version),
+        });
     }
-    let stamp = ChipStamp::of(config);
-    if !image.chip.same_structure(&stamp) {
-        let differ = image.chip.differing_sections(&stamp);
-        push(
-            "chip".into(),
-            format!(
-                "the image was compiled for a chip of another structure: chip `{}` (structure {:016x}) \
-                 differs from the image's chip `{}` (structure {:016x}) in {}. Only costs, static \
-                 power, the clock and the router may differ between the chip an image was compiled \
-                 for and the chip it runs on; compile the program again for this chip",
-                stamp.name,
-                stamp.fingerprint,
-                image.chip.name,
-                image.chip.fingerprint,
-                if differ.is_empty() {
-                    "its sections".to_string()
-                } else {
-                    differ.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", ")
-                }
-            ),
-        );
+    if let Some(p) = chip_problem(image, config) {
+        out.push(p);
         // Everything below would only repeat that the chips differ.
         return out;
     }
+    let rows_of = cores(image, config, &mut out);
+    for (ci, core) in image.cores.iter().enumerate() {
+        fanout_targets(
+            &rows_of,
+            format!("cores[{ci}].fanout"),
+            &core.fanout,
+            &mut out,
+        );
+    }
+    for (ii, port) in image.inputs.iter().enumerate() {
+        input_port(config, &rows_of, ii, port, &mut out);
+    }
+    populations(image, &mut out);
+    probes(image, &mut out);
+    modulator(image, config, &mut out);
+    learning_slots(image, config, &mut out);
+    super::population::problems(image, config, &mut out);
+    eprop_targets(image, &mut out);
+    if !image.learning.is_empty() && !config.learning.enabled {
+        out.push(Problem {
+            field: "learning".into(),
+            message: format!(
+                "the image has learning rules but chip `{}` has no learning engine",
+                config.name
+            ),
+        });
+    }
+    out
+}
 
+/// The image was compiled for a chip of another structure than `config`'s.
+fn chip_problem(image: &ChipImage, config: &ChipConfig) -> Option<Problem> {
+    let stamp = ChipStamp::of(config);
+    if image.chip.same_structure(&stamp) {
+        return None;
+    }
+    let differ = image.chip.differing_sections(&stamp);
+    Some(Problem {
+        field: "chip".into(),
+        message: format!(
+            "the image was compiled for a chip of another structure: chip `{}` (structure {:016x}) \
+             differs from the image's chip `{}` (structure {:016x}) in {}. Only costs, static \
+             power, the clock and the router may differ between the chip an image was compiled \
+             for and the chip it runs on; compile the program again for this chip",
+            stamp.name,
+            stamp.fingerprint,
+            image.chip.name,
+            image.chip.fingerprint,
+            if differ.is_empty() {
+                "its sections".to_string()
+            } else {
+                differ.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", ")
+            }
+        ),
+    })
+}
+
+/// Every core's problems in core order (its id, then [`core_problems`]); returns the
+/// discrete rows of each core id, to check fan-out targets against.
+fn cores(image: &ChipImage, config: &ChipConfig, out: &mut Vec<Problem>) -> HashMap<u32, u32> {
+    let mut push = |field: String, message: String| out.push(Problem { field, message });
     // The per-core checks (synapse targets decode every row) run cores in parallel;
     // their problems are merged in core order.
     let per_core: Vec<Vec<Problem>> = image
@@ -54,8 +94,7 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
         .enumerate()
         .map(|(ci, core)| core_problems(image, config, ci, core))
         .collect();
-    // rows per core id, to check fan-out targets.
-    let mut rows_of = std::collections::HashMap::new();
+    let mut rows_of = HashMap::new();
     let mut last_id = None;
     for ((ci, core), found) in image.cores.iter().enumerate().zip(per_core) {
         let at = |f: &str| format!("cores[{ci}].{f}");
@@ -78,97 +117,111 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             push(p.field, p.message);
         }
     }
+    rows_of
+}
 
-    let check_targets = |field: String, targets: &[AxonTarget], out: &mut Vec<Problem>| {
-        if let Some(t) = targets
-            .iter()
-            .find(|t| rows_of.get(&t.core).is_none_or(|&rows| t.axon >= rows))
-        {
-            out.push(Problem {
-                field,
-                message: format!(
-                    "fan-out to core {} axon {}, which does not exist",
-                    t.core, t.axon
-                ),
-            });
-        }
-    };
-    for (ci, core) in image.cores.iter().enumerate() {
-        check_targets(format!("cores[{ci}].fanout"), &core.fanout, &mut out);
+/// The first of `targets` that reaches no row of its core (`rows_of`), if any.
+fn fanout_targets(
+    rows_of: &HashMap<u32, u32>,
+    field: String,
+    targets: &[AxonTarget],
+    out: &mut Vec<Problem>,
+) {
+    if let Some(t) = targets
+        .iter()
+        .find(|t| rows_of.get(&t.core).is_none_or(|&rows| t.axon >= rows))
+    {
+        out.push(Problem {
+            field,
+            message: format!(
+                "fan-out to core {} axon {}, which does not exist",
+                t.core, t.axon
+            ),
+        });
     }
-    for (ii, port) in image.inputs.iter().enumerate() {
-        let at = |f: &str| format!("inputs[{ii}].{f}");
-        let offsets = &port.fanout_offsets;
-        if offsets.len() != port.size as usize + 1
-            || offsets.first() != Some(&0)
-            || offsets.windows(2).any(|w| w[0] > w[1])
-            || offsets.last().copied() != Some(port.fanout.len() as u32)
-        {
-            out.push(Problem {
-                field: at("fanout_offsets"),
-                message: format!(
-                    "must rise from 0 to {} in {} entries",
-                    port.fanout.len(),
-                    port.size + 1
-                ),
-            });
-        }
-        check_targets(at("fanout"), &port.fanout, &mut out);
-        let (x, y) = port.entry_tile;
-        if x >= config.mesh.tiles_x || y >= config.mesh.tiles_y {
-            out.push(Problem {
-                field: at("entry_tile"),
-                message: format!("tile ({x}, {y}) is outside the mesh"),
-            });
-        }
-        match &port.source {
-            InputSource::Explicit { spikes } => {
-                if let Some((s, i)) = spikes.iter().find(|(_, i)| *i >= port.size) {
-                    out.push(Problem {
-                        field: at("source"),
-                        message: format!("spike at step {s} for input {i} of {}", port.size),
-                    });
-                }
-                if spikes.windows(2).any(|w| w[0] > w[1]) {
-                    out.push(Problem {
-                        field: at("source"),
-                        message: "explicit spikes must be sorted by step, then index".into(),
-                    });
-                }
-            }
-            InputSource::Bernoulli { p, .. } if !(0.0..=1.0).contains(p) => {
-                out.push(Problem {
-                    field: at("source"),
-                    message: format!("probability {p} outside [0, 1]"),
-                });
-            }
-            InputSource::Poisson { rate_hz, dt_s, .. } if !(*rate_hz >= 0.0 && *dt_s > 0.0) => {
-                out.push(Problem {
-                    field: at("source"),
-                    message: "rate must be ≥ 0 and dt > 0".into(),
-                });
-            }
-            InputSource::Graded { payload_bits } if !(1..=16).contains(payload_bits) => {
-                out.push(Problem {
-                    field: at("source"),
-                    message: format!("payload_bits = {payload_bits}: outside 1..=16"),
-                });
-            }
-            _ => {}
-        }
-    }
+}
 
-    let compartments_of = |id: u32| {
-        image
-            .cores
-            .iter()
-            .find(|c| c.id == id)
-            .map(|c| c.compartments.len() as u32)
-    };
+/// Input port `ii`: its fan-out offsets and targets, entry tile and source.
+fn input_port(
+    config: &ChipConfig,
+    rows_of: &HashMap<u32, u32>,
+    ii: usize,
+    port: &InputPort,
+    out: &mut Vec<Problem>,
+) {
+    let at = |f: &str| format!("inputs[{ii}].{f}");
+    let offsets = &port.fanout_offsets;
+    if offsets.len() != port.size as usize + 1
+        || offsets.first() != Some(&0)
+        || offsets.windows(2).any(|w| w[0] > w[1])
+        || offsets.last().copied() != Some(port.fanout.len() as u32)
+    {
+        out.push(Problem {
+            field: at("fanout_offsets"),
+            message: format!(
+                "must rise from 0 to {} in {} entries",
+                port.fanout.len(),
+                port.size + 1
+            ),
+        });
+    }
+    fanout_targets(rows_of, at("fanout"), &port.fanout, out);
+    let (x, y) = port.entry_tile;
+    if x >= config.mesh.tiles_x || y >= config.mesh.tiles_y {
+        out.push(Problem {
+            field: at("entry_tile"),
+            message: format!("tile ({x}, {y}) is outside the mesh"),
+        });
+    }
+    for message in source_problems(&port.source, port.size) {
+        out.push(Problem {
+            field: at("source"),
+            message,
+        });
+    }
+}
+
+/// What is wrong with an input port's source of `size` inputs.
+fn source_problems(source: &InputSource, size: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    match source {
+        InputSource::Explicit { spikes } => {
+            if let Some((s, i)) = spikes.iter().find(|(_, i)| *i >= size) {
+                out.push(format!("spike at step {s} for input {i} of {size}"));
+            }
+            if spikes.windows(2).any(|w| w[0] > w[1]) {
+                out.push("explicit spikes must be sorted by step, then index".into());
+            }
+        }
+        InputSource::Bernoulli { p, .. } if !(0.0..=1.0).contains(p) => {
+            out.push(format!("probability {p} outside [0, 1]"));
+        }
+        InputSource::Poisson { rate_hz, dt_s, .. } if !(*rate_hz >= 0.0 && *dt_s > 0.0) => {
+            out.push("rate must be ≥ 0 and dt > 0".into());
+        }
+        InputSource::Graded { payload_bits } if !(1..=16).contains(payload_bits) => {
+            out.push(format!("payload_bits = {payload_bits}: outside 1..=16"));
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The compartments of core `id`, if the image has it.
+fn compartments_of(image: &ChipImage, id: u32) -> Option<u32> {
+    image
+        .cores
+        .iter()
+        .find(|c| c.id == id)
+        .map(|c| c.compartments.len() as u32)
+}
+
+/// Every population's blocks lie inside their core and population and cover it.
+fn populations(image: &ChipImage, out: &mut Vec<Problem>) {
     for (pi, pop) in image.populations.iter().enumerate() {
         let mut covered = 0u64;
         for (bi, b) in pop.blocks.iter().enumerate() {
-            let fits = compartments_of(b.core)
+            let fits = compartments_of(image, b.core)
                 .is_some_and(|n| b.first_compartment as u64 + b.count as u64 <= n as u64);
             if !fits || b.first_neuron as u64 + b.count as u64 > pop.size as u64 {
                 out.push(Problem {
@@ -185,6 +238,10 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             });
         }
     }
+}
+
+/// Every probe names a population and neurons inside it.
+fn probes(image: &ChipImage, out: &mut Vec<Problem>) {
     for (pi, probe) in image.probes.iter().enumerate() {
         match image.population(&probe.population) {
             None => out.push(Problem {
@@ -201,6 +258,11 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             }
         }
     }
+}
+
+/// The modulator section: the grid's size, sources and cell bindings inside the chip,
+/// grid and channels, and registers the grid accepts.
+fn modulator(image: &ChipImage, config: &ChipConfig, out: &mut Vec<Problem>) {
     let grid = &image.modulator.grid_config(&config.modulator);
     if let Some((w, h)) = image.modulator.registers.and_then(|r| r.size) {
         let chip = &config.modulator;
@@ -218,7 +280,7 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             && rh >= 1
             && u64::from(s.cell.0) + u64::from(rw) <= u64::from(grid.width)
             && u64::from(s.cell.1) + u64::from(rh) <= u64::from(grid.height);
-        let ok = compartments_of(s.core).is_some_and(|n| s.compartment < n)
+        let ok = compartments_of(image, s.core).is_some_and(|n| s.compartment < n)
             && s.channel < grid.channels
             && in_grid(s.cell)
             && region_ok
@@ -231,7 +293,7 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
         }
     }
     for (si, c) in image.modulator.cells.iter().enumerate() {
-        if !(compartments_of(c.core).is_some_and(|n| c.compartment < n) && in_grid(c.cell)) {
+        if !(compartments_of(image, c.core).is_some_and(|n| c.compartment < n) && in_grid(c.cell)) {
             out.push(Problem {
                 field: format!("modulator.cells[{si}]"),
                 message: "binding outside the chip or grid".into(),
@@ -246,6 +308,11 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             });
         }
     }
+}
+
+/// Every learning slot: its epoch, the modulator channels its microcode reads, and an
+/// e-prop slot's parameters (and no microcode).
+fn learning_slots(image: &ChipImage, config: &ChipConfig, out: &mut Vec<Problem>) {
     let channels = if config.modulator.width > 0 {
         config.modulator.channels
     } else {
@@ -284,18 +351,6 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             }
         }
     }
-    super::population::problems(image, config, &mut out);
-    eprop_targets(image, &mut out);
-    if !image.learning.is_empty() && !config.learning.enabled {
-        out.push(Problem {
-            field: "learning".into(),
-            message: format!(
-                "the image has learning rules but chip `{}` has no learning engine",
-                config.name
-            ),
-        });
-    }
-    out
 }
 
 /// The rows of e-prop slots reach only LIF and ALIF compartments (ψ needs a threshold).
@@ -343,39 +398,7 @@ fn core_problems(
     let limits = &config.core;
     let pop = config.core.population.as_ref();
 
-    let n = core.compartments.len();
-    if n > limits.compartments as usize {
-        push(
-            at("compartments"),
-            format!("{n} compartments, the core has {}", limits.compartments),
-        );
-    }
-    for (pi, p) in core.profiles.iter().enumerate() {
-        if !limits.neuron_models.contains(&p.kind()) {
-            push(
-                format!("cores[{ci}].profiles[{pi}]"),
-                format!("{:?} neurons are not implemented by this chip", p.kind()),
-            );
-        }
-        for m in p.problems() {
-            push(format!("cores[{ci}].profiles[{pi}]"), m);
-        }
-    }
-    if let Some(bad) = core
-        .compartments
-        .iter()
-        .find(|&&p| p as usize >= core.profiles.len())
-    {
-        push(
-            at("compartments"),
-            format!(
-                "profile index {bad} but only {} profiles",
-                core.profiles.len()
-            ),
-        );
-    }
-
-    let mem = &core.synapses;
+    neuron_problems(ci, core, limits, &mut push);
     let axons_in = core.input_axons_used(pop);
     if axons_in > limits.input_axons as u64 {
         push(
@@ -386,7 +409,7 @@ fn core_problems(
             ),
         );
     }
-    let discrete = core.discrete_rows() as usize;
+    let mem = &core.synapses;
     if mem.used_bits() > limits.synapse_memory_bits {
         push(
             at("synapses"),
@@ -397,44 +420,8 @@ fn core_problems(
             ),
         );
     }
-    for (ri, row) in mem.rows().iter().enumerate() {
-        let f = &row.format;
-        if !limits.weight_bits.contains(&f.weight_bits) {
-            push(
-                format!("cores[{ci}].synapses.rows[{ri}]"),
-                format!("{}-bit weights are not supported", f.weight_bits),
-            );
-        }
-        if row.exponent < limits.weight_exponent_min || row.exponent > limits.weight_exponent_max {
-            push(
-                format!("cores[{ci}].synapses.rows[{ri}]"),
-                format!(
-                    "weight exponent {} outside {}..={}",
-                    row.exponent, limits.weight_exponent_min, limits.weight_exponent_max
-                ),
-            );
-        }
-        if f.delay_bits > limits.max_delay_bits || f.tag_bits > limits.max_tag_bits {
-            push(
-                format!("cores[{ci}].synapses.rows[{ri}]"),
-                "delay or tag field wider than the chip allows".into(),
-            );
-        }
-        // Shared rows hold targets relative to their axons' bases (checked there).
-        let bound = (ri < discrete).then_some(n);
-        let (coding, beyond) = target_problems(row, limits, bound, mem.row_targets(ri as u32));
-        if let Some(m) = coding {
-            push(format!("cores[{ci}].synapses.rows[{ri}].coding"), m);
-        }
-        if let Some(t) = beyond {
-            push(
-                format!("cores[{ci}].synapses.rows[{ri}]"),
-                format!("synapse targets compartment {t} of {n}"),
-            );
-        }
-    }
-
-    let offsets = &core.fanout_offsets;
+    row_problems(ci, core, limits, &mut push);
+    let (n, offsets) = (core.compartments.len(), &core.fanout_offsets);
     if offsets.len() != n + 1
         || offsets.first() != Some(&0)
         || offsets.windows(2).any(|w| w[0] > w[1])
@@ -459,6 +446,7 @@ fn core_problems(
             ),
         );
     }
+    let discrete = core.discrete_rows() as usize;
     for pr in &core.plastic_rows {
         if pr.row as usize >= discrete || pr.slot as usize >= image.learning.len() {
             push(
@@ -468,6 +456,90 @@ fn core_problems(
         }
     }
     out
+}
+
+/// Core `ci`'s compartments fit the core, its profiles are models the chip implements
+/// with valid parameters, and every compartment's profile exists.
+fn neuron_problems(
+    ci: usize,
+    core: &CoreImage,
+    limits: &CoreConfig,
+    push: &mut impl FnMut(String, String),
+) {
+    let n = core.compartments.len();
+    if n > limits.compartments as usize {
+        push(
+            format!("cores[{ci}].compartments"),
+            format!("{n} compartments, the core has {}", limits.compartments),
+        );
+    }
+    for (pi, p) in core.profiles.iter().enumerate() {
+        if !limits.neuron_models.contains(&p.kind()) {
+            push(
+                format!("cores[{ci}].profiles[{pi}]"),
+                format!("{:?} neurons are not implemented by this chip", p.kind()),
+            );
+        }
+        for m in p.problems() {
+            push(format!("cores[{ci}].profiles[{pi}]"), m);
+        }
+    }
+    if let Some(bad) = core
+        .compartments
+        .iter()
+        .find(|&&p| p as usize >= core.profiles.len())
+    {
+        push(
+            format!("cores[{ci}].compartments"),
+            format!(
+                "profile index {bad} but only {} profiles",
+                core.profiles.len()
+            ),
+        );
+    }
+}
+
+/// Every synapse row of core `ci`: widths, exponent, delay and tag fields the chip
+/// allows, its target coding, and (discrete rows) targets inside the core.
+fn row_problems(
+    ci: usize,
+    core: &CoreImage,
+    limits: &CoreConfig,
+    push: &mut impl FnMut(String, String),
+) {
+    let (mem, n) = (&core.synapses, core.compartments.len());
+    let discrete = core.discrete_rows() as usize;
+    for (ri, row) in mem.rows().iter().enumerate() {
+        let at = || format!("cores[{ci}].synapses.rows[{ri}]");
+        let f = &row.format;
+        if !limits.weight_bits.contains(&f.weight_bits) {
+            push(
+                at(),
+                format!("{}-bit weights are not supported", f.weight_bits),
+            );
+        }
+        if row.exponent < limits.weight_exponent_min || row.exponent > limits.weight_exponent_max {
+            push(
+                at(),
+                format!(
+                    "weight exponent {} outside {}..={}",
+                    row.exponent, limits.weight_exponent_min, limits.weight_exponent_max
+                ),
+            );
+        }
+        if f.delay_bits > limits.max_delay_bits || f.tag_bits > limits.max_tag_bits {
+            push(at(), "delay or tag field wider than the chip allows".into());
+        }
+        // Shared rows hold targets relative to their axons' bases (checked there).
+        let bound = (ri < discrete).then_some(n);
+        let (coding, beyond) = target_problems(row, limits, bound, mem.row_targets(ri as u32));
+        if let Some(m) = coding {
+            push(format!("cores[{ci}].synapses.rows[{ri}].coding"), m);
+        }
+        if let Some(t) = beyond {
+            push(at(), format!("synapse targets compartment {t} of {n}"));
+        }
+    }
 }
 
 /// What is wrong with a row's targets, from one pass over them: its coding (see
