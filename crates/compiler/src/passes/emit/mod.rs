@@ -8,17 +8,19 @@
 //! The verifier then checks the finished image with `ChipImage::verify` against the chip:
 //! any problem there is a compiler bug, reported as an internal error, never a panic.
 
-use crate::context::Compilation;
+use crate::context::{Compilation, Partition, Placement};
 use crate::passes::expand::derive_seed;
 use crate::program::Source;
 use amine_chip::image::{
     AxonTarget, Block, ChipImage, ChipStamp, CompartmentCell, CoreImage, CorePopulation, InputPort,
-    InputSource, LearningSlot, ModSource, ModulatorImage, PlasticRow, PopulationMap, Probe,
+    InputSource, ModSource, ModulatorImage, PlasticRow, PopTarget, PopulationMap, Probe,
     IMAGE_VERSION,
 };
 use amine_chip::neuron::NeuronParams;
 use amine_chip::synapse::SynapseMemory;
+use std::collections::BTreeMap;
 
+mod learning;
 mod rows;
 mod shared;
 
@@ -38,27 +40,13 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
     ) else {
         return Err(vec!["an earlier pass did not run".into()]);
     };
-    let npops = c.program.populations.len();
     let core = &c.chip.core;
-    let nbins = part.bins.len();
-    let mut memories: Vec<SynapseMemory> = (0..nbins)
+    let mut memories: Vec<SynapseMemory> = (0..part.bins.len())
         .map(|_| SynapseMemory::new(core.word_bits, core.synapse_memory_bits))
         .collect();
-    // Output axons as (source key, target): neurons by global index, inputs after them.
-    let total: u32 = c.nodes[..npops].iter().map(|n| n.size).sum();
-    let mut input_base = vec![0u32; c.nodes.len()];
-    let mut acc = total;
-    for (n, b) in input_base.iter_mut().enumerate().skip(npops) {
-        *b = acc;
-        acc += c.nodes[n].size;
-    }
-    let key = |node: usize, a: u32| {
-        if node < npops {
-            part.pop_base[node] + a
-        } else {
-            input_base[node] + a
-        }
-    };
+    let at = At { c, part, place };
+    let keys = Keys::new(c, part);
+    let key = |node: usize, a: u32| keys.of(node, a);
     let written = rows::write(
         c,
         &mut memories,
@@ -66,126 +54,259 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
         &place.core_of_bin,
         &key,
     );
-    let mut fan: Vec<(u32, AxonTarget)> = Vec::with_capacity(part.rows.len());
-    let mut plastic: Vec<Vec<PlasticRow>> = Vec::with_capacity(nbins);
-    let mut problems = Vec::new();
-    for w in written {
-        fan.extend(w.fan);
-        plastic.push(w.plastic);
-        problems.extend(w.problems);
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let (mut pops, mut pop_fan) = shared::emit(c, &mut memories, &place.core_of_bin, &key)?;
-    fan.sort_unstable();
-    let fan_range = |key: u32| {
-        let lo = fan.partition_point(|x| x.0 < key);
-        let hi = fan.partition_point(|x| x.0 <= key);
-        &fan[lo..hi]
-    };
-    let mut cores = Vec::with_capacity(nbins);
-    for (b, mem) in memories.into_iter().enumerate() {
-        let bin = &part.bins[b];
-        let mut profiles: Vec<NeuronParams> = Vec::new();
-        let mut compartments = Vec::with_capacity(bin.compartments as usize);
-        let (mut offsets, mut fanout) = (vec![0u32], Vec::new());
-        for bl in &bin.blocks {
-            let params = &c.params[bl.node];
-            let idx = profiles
-                .iter()
-                .position(|p| p == params)
-                .unwrap_or_else(|| {
-                    profiles.push(params.clone());
-                    profiles.len() - 1
-                });
-            for n in 0..bl.count {
-                compartments.push(idx as u16);
-                let g = part.pop_base[bl.node] + bl.first_neuron + n;
-                fanout.extend(fan_range(g).iter().map(|x| x.1));
-                offsets.push(fanout.len() as u32);
-            }
-        }
-        let mut plastic_rows = std::mem::take(&mut plastic[b]);
-        plastic_rows.sort_by_key(|p| p.row);
-        let keys = bin.blocks.iter().flat_map(|bl| {
-            (0..bl.count).map(move |n| part.pop_base[bl.node] + bl.first_neuron + n)
-        });
-        let pop_fanout = shared::table(&mut pop_fan, keys);
-        let mut population = pops[b].take();
-        if !pop_fanout.targets.is_empty() {
-            population
-                .get_or_insert_with(|| CorePopulation {
-                    shared_from: mem.row_count() as u32,
-                    ..CorePopulation::default()
-                })
-                .fanout = pop_fanout;
-        }
-        cores.push(CoreImage {
-            id: place.core_of_bin[b],
-            profiles,
-            compartments,
-            synapses: mem,
-            fanout_offsets: offsets,
-            fanout,
-            plastic_rows,
-            population,
-        });
-    }
-    cores.sort_by_key(|k| k.id);
-    let inputs = c
-        .program
-        .inputs
-        .iter()
+    let (fan, plastic) = Fan::gather(written, part.rows.len())?;
+    let (pops, mut pop_fan) = shared::emit(c, &mut memories, &place.core_of_bin, &key)?;
+    let mut cores: Vec<CoreImage> = memories
+        .into_iter()
+        .zip(plastic)
+        .zip(pops)
         .enumerate()
-        .map(|(i, input)| {
-            let node = npops + i;
-            let (mut offsets, mut fanout) = (vec![0u32], Vec::new());
-            for a in 0..input.size {
-                fanout.extend(fan_range(input_base[node] + a).iter().map(|x| x.1));
-                offsets.push(fanout.len() as u32);
-            }
-            let seed = |s: Option<u64>| {
-                s.unwrap_or_else(|| derive_seed(c.program.seed, 0x1_0000 + i as u64))
+        .map(|(b, ((mem, plastic_rows), population))| {
+            let bin = Bin {
+                b,
+                mem,
+                plastic_rows,
+                population,
             };
-            let source = match &input.source {
-                Source::Bernoulli { p, seed: s } => InputSource::Bernoulli {
-                    p: *p,
-                    seed: seed(*s),
-                },
-                Source::Poisson { rate_hz, seed: s } => InputSource::Poisson {
-                    rate_hz: *rate_hz,
-                    dt_s: c.program.dt_ms / 1000.0,
-                    seed: seed(*s),
-                },
-                Source::File(f) => {
-                    let mut spikes: Vec<(u32, u32)> =
-                        c.spike_files[f].spikes.iter().map(|s| (s.0, s.1)).collect();
-                    spikes.sort_unstable();
-                    spikes.dedup();
-                    InputSource::Explicit { spikes }
-                }
-                Source::External => InputSource::External,
-                Source::Graded { payload_bits } => InputSource::Graded {
-                    payload_bits: *payload_bits,
-                },
-            };
-            InputPort {
-                name: input.name.clone(),
-                size: input.size,
-                source,
-                entry_tile: place.entry_tiles[i],
-                fanout_offsets: offsets,
-                fanout,
-                pop_fanout: Some(shared::table(
-                    &mut pop_fan,
-                    (0..input.size).map(|a| input_base[node] + a),
-                ))
-                .filter(|f| !f.targets.is_empty()),
-            }
+            core_image(&at, bin, &fan, &mut pop_fan)
         })
         .collect();
-    let populations = (0..npops)
+    cores.sort_by_key(|k| k.id);
+    let inputs = (0..c.program.inputs.len())
+        .map(|i| input_port(&at, i, &keys, &fan, &mut pop_fan))
+        .collect();
+    let probes = c
+        .program
+        .probes
+        .iter()
+        .map(|p| Probe {
+            name: p.name.clone(),
+            population: p.population.clone(),
+            kind: p.kind,
+            neurons: p.neurons.clone(),
+        })
+        .collect();
+    Ok(ChipImage {
+        version: IMAGE_VERSION,
+        chip: ChipStamp::of(&c.chip),
+        program: c.program.name.clone(),
+        cores,
+        inputs,
+        populations: population_maps(&at),
+        probes,
+        modulator: modulator(c),
+        learning: learning::slots(c)?,
+        eprop: c.eprop.as_ref().map(|p| p.image.clone()),
+        sigprop: c.sigprop.clone(),
+    })
+}
+
+/// The compilation and the partition and placement it holds.
+struct At<'a> {
+    c: &'a Compilation,
+    part: &'a Partition,
+    place: &'a Placement,
+}
+
+/// Output-axon keys: a population's neurons by global index, each input's after them.
+struct Keys<'a> {
+    npops: usize,
+    pop_base: &'a [u32],
+    input_base: Vec<u32>,
+}
+
+impl<'a> Keys<'a> {
+    fn new(c: &Compilation, part: &'a Partition) -> Keys<'a> {
+        let npops = c.program.populations.len();
+        let total: u32 = c.nodes[..npops].iter().map(|n| n.size).sum();
+        let mut input_base = vec![0u32; c.nodes.len()];
+        let mut acc = total;
+        for (n, b) in input_base.iter_mut().enumerate().skip(npops) {
+            *b = acc;
+            acc += c.nodes[n].size;
+        }
+        Keys {
+            npops,
+            pop_base: &part.pop_base,
+            input_base,
+        }
+    }
+
+    /// The key of neuron (or input) `a` of node `node`.
+    fn of(&self, node: usize, a: u32) -> u32 {
+        if node < self.npops {
+            self.pop_base[node] + a
+        } else {
+            self.input_base[node] + a
+        }
+    }
+}
+
+/// The discrete fan-out of every source, as `(key, target)` sorted by key.
+struct Fan(Vec<(u32, AxonTarget)>);
+
+impl Fan {
+    /// The fan-out and each bin's plastic rows from the written rows, or every problem
+    /// writing them met.
+    fn gather(
+        written: Vec<rows::BinRows>,
+        rows: usize,
+    ) -> Result<(Fan, Vec<Vec<PlasticRow>>), Vec<String>> {
+        let mut fan: Vec<(u32, AxonTarget)> = Vec::with_capacity(rows);
+        let mut plastic: Vec<Vec<PlasticRow>> = Vec::with_capacity(written.len());
+        let mut problems = Vec::new();
+        for w in written {
+            fan.extend(w.fan);
+            plastic.push(w.plastic);
+            problems.extend(w.problems);
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        fan.sort_unstable();
+        Ok((Fan(fan), plastic))
+    }
+
+    /// The targets of source `key`.
+    fn of(&self, key: u32) -> impl Iterator<Item = AxonTarget> + '_ {
+        let lo = self.0.partition_point(|x| x.0 < key);
+        let hi = self.0.partition_point(|x| x.0 <= key);
+        self.0[lo..hi].iter().map(|x| x.1)
+    }
+}
+
+/// What bin `b` brings to its core: its synapse memory, plastic rows and population
+/// section.
+struct Bin {
+    b: usize,
+    mem: SynapseMemory,
+    plastic_rows: Vec<PlasticRow>,
+    population: Option<CorePopulation>,
+}
+
+/// The core of bin `b`: its profiles and compartments, fan-out (discrete and
+/// population) and plastic rows.
+fn core_image(
+    at: &At,
+    bin: Bin,
+    fan: &Fan,
+    pop_fan: &mut BTreeMap<u32, Vec<PopTarget>>,
+) -> CoreImage {
+    let (c, part) = (at.c, at.part);
+    let Bin {
+        b,
+        mem,
+        mut plastic_rows,
+        mut population,
+    } = bin;
+    let blocks = &part.bins[b].blocks;
+    let mut profiles: Vec<NeuronParams> = Vec::new();
+    let mut compartments = Vec::with_capacity(part.bins[b].compartments as usize);
+    let (mut offsets, mut fanout) = (vec![0u32], Vec::new());
+    for bl in blocks {
+        let params = &c.params[bl.node];
+        let idx = profiles
+            .iter()
+            .position(|p| p == params)
+            .unwrap_or_else(|| {
+                profiles.push(params.clone());
+                profiles.len() - 1
+            });
+        for n in 0..bl.count {
+            compartments.push(idx as u16);
+            fanout.extend(fan.of(part.pop_base[bl.node] + bl.first_neuron + n));
+            offsets.push(fanout.len() as u32);
+        }
+    }
+    plastic_rows.sort_by_key(|p| p.row);
+    let keys = blocks
+        .iter()
+        .flat_map(|bl| (0..bl.count).map(move |n| part.pop_base[bl.node] + bl.first_neuron + n));
+    let pop_fanout = shared::table(pop_fan, keys);
+    if !pop_fanout.targets.is_empty() {
+        population
+            .get_or_insert_with(|| CorePopulation {
+                shared_from: mem.row_count() as u32,
+                ..CorePopulation::default()
+            })
+            .fanout = pop_fanout;
+    }
+    CoreImage {
+        id: at.place.core_of_bin[b],
+        profiles,
+        compartments,
+        synapses: mem,
+        fanout_offsets: offsets,
+        fanout,
+        plastic_rows,
+        population,
+    }
+}
+
+/// Input port `i`: its source, entry tile and fan-out (discrete and population).
+fn input_port(
+    at: &At,
+    i: usize,
+    keys: &Keys,
+    fan: &Fan,
+    pop_fan: &mut BTreeMap<u32, Vec<PopTarget>>,
+) -> InputPort {
+    let c = at.c;
+    let input = &c.program.inputs[i];
+    let node = keys.npops + i;
+    let (mut offsets, mut fanout) = (vec![0u32], Vec::new());
+    for a in 0..input.size {
+        fanout.extend(fan.of(keys.of(node, a)));
+        offsets.push(fanout.len() as u32);
+    }
+    InputPort {
+        name: input.name.clone(),
+        size: input.size,
+        source: input_source(c, i),
+        entry_tile: at.place.entry_tiles[i],
+        fanout_offsets: offsets,
+        fanout,
+        pop_fanout: Some(shared::table(
+            pop_fan,
+            (0..input.size).map(|a| keys.of(node, a)),
+        ))
+        .filter(|f| !f.targets.is_empty()),
+    }
+}
+
+/// The image's source of input `i`: seeds derived from the program's where not given,
+/// a file's spikes sorted and deduplicated.
+fn input_source(c: &Compilation, i: usize) -> InputSource {
+    let seed =
+        |s: Option<u64>| s.unwrap_or_else(|| derive_seed(c.program.seed, 0x1_0000 + i as u64));
+    match &c.program.inputs[i].source {
+        Source::Bernoulli { p, seed: s } => InputSource::Bernoulli {
+            p: *p,
+            seed: seed(*s),
+        },
+        Source::Poisson { rate_hz, seed: s } => InputSource::Poisson {
+            rate_hz: *rate_hz,
+            dt_s: c.program.dt_ms / 1000.0,
+            seed: seed(*s),
+        },
+        Source::File(f) => {
+            let mut spikes: Vec<(u32, u32)> =
+                c.spike_files[f].spikes.iter().map(|s| (s.0, s.1)).collect();
+            spikes.sort_unstable();
+            spikes.dedup();
+            InputSource::Explicit { spikes }
+        }
+        Source::External => InputSource::External,
+        Source::Graded { payload_bits } => InputSource::Graded {
+            payload_bits: *payload_bits,
+        },
+    }
+}
+
+/// Every population's map: its blocks (core, compartments, neurons) by first neuron.
+fn population_maps(at: &At) -> Vec<PopulationMap> {
+    let (c, part, place) = (at.c, at.part, at.place);
+    (0..c.program.populations.len())
         .map(|p| {
             let mut blocks: Vec<Block> = part
                 .bins
@@ -212,95 +333,7 @@ fn build(c: &Compilation) -> Result<ChipImage, Vec<String>> {
                 blocks,
             }
         })
-        .collect();
-    let probes = c
-        .program
-        .probes
-        .iter()
-        .map(|p| Probe {
-            name: p.name.clone(),
-            population: p.population.clone(),
-            kind: p.kind,
-            neurons: p.neurons.clone(),
-        })
-        .collect();
-    let limits = amine_chip::learning::Limits::of(&c.chip);
-    let mut learning = Vec::new();
-    for pr in &c.program.projections {
-        let Some(l) = pr.learning.as_ref() else {
-            continue;
-        };
-        // An e-prop slot runs the eligibility unit and no microcode.
-        let eprop = c
-            .eprop
-            .as_ref()
-            .and_then(|plan| plan.slots.get(learning.len()).copied().flatten());
-        if l.rule.trim() == crate::program::eprop::RULE && eprop.is_none() {
-            return Err(vec![format!(
-                "learning rule of {}: the eprop pass left no constants",
-                pr.name()
-            )]);
-        }
-        // `validate` assembled the same text already; a failure here is a compiler bug.
-        let text = match amine_chip::learning::named_rule(&l.rule, &l.params) {
-            _ if eprop.is_some() => String::new(),
-            Some(Ok(text)) => text,
-            Some(Err(m)) => return Err(vec![format!("learning rule of {}: {m}", pr.name())]),
-            None => l.rule.clone(),
-        };
-        let microcode = match eprop {
-            Some(_) => amine_chip::learning::RuleProgram { equations: vec![] },
-            None => amine_chip::learning::assemble(&text, &limits).map_err(|es| {
-                es.iter()
-                    .map(|e| format!("learning rule of {}: {}", pr.name(), e.render(&text)))
-                    .collect::<Vec<_>>()
-            })?,
-        };
-        let mut traces = amine_chip::learning::traces::default_traces(None, None);
-        let t = &l.traces;
-        for (k, given) in [t.x1, t.x2, t.y1, t.y2, t.y3].into_iter().enumerate() {
-            if let Some(tr) = given {
-                traces[k] = amine_chip::learning::traces::TraceParams::from_tau(
-                    tr.tau.steps(c.program.dt_ms),
-                    tr.impulse,
-                );
-            }
-        }
-        let [x1, x2, y1, y2, y3] = traces;
-        let index = learning.len() as u64;
-        learning.push(LearningSlot {
-            projection: pr.name(),
-            rule: l.rule.clone(),
-            params: l.params.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-            // An e-prop slot updates once per batch of trials.
-            epoch: match (&eprop, &c.program.eprop) {
-                (Some(_), Some(s)) => s.batch.saturating_mul(s.trial.steps).max(1),
-                _ => l.epoch,
-            },
-            microcode,
-            x1,
-            x2,
-            y1,
-            y2,
-            y3,
-            seed: derive_seed(c.program.seed, 0x2_0000 + index),
-            renormalise: l.overflow == crate::program::Overflow::Renormalise,
-            eprop,
-        });
-    }
-    Ok(ChipImage {
-        version: IMAGE_VERSION,
-        chip: ChipStamp::of(&c.chip),
-        program: c.program.name.clone(),
-        cores,
-        inputs,
-        populations,
-        probes,
-        modulator: modulator(c),
-        learning,
-        eprop: c.eprop.as_ref().map(|p| p.image.clone()),
-        sigprop: c.sigprop.clone(),
-    })
+        .collect()
 }
 
 fn modulator(c: &Compilation) -> ModulatorImage {
