@@ -9,8 +9,9 @@
 //! program's units once); the simulator and the fast e-prop backend both read it from
 //! here.
 
-use super::ChipImage;
-use crate::config::ChipConfig;
+use super::{ChipImage, CoreImage};
+use crate::config::eprop::{EligibilityUnit, EpropEngineConfig};
+use crate::config::{ChipConfig, ModulatorConfig};
 use crate::error::Problem;
 use serde::{Deserialize, Serialize};
 
@@ -295,31 +296,78 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
     let Some(e) = &image.eprop else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    let mut push = |field: &str, message: String| {
-        out.push(Problem {
-            field: format!("eprop.{field}"),
-            message,
-        })
-    };
+    let mut out = Found(Vec::new());
     let Some(hw) = &config.learning.eprop else {
-        push(
+        out.push(
             "core",
             format!(
                 "chip `{}` has no e-prop learning engine (learning.eprop)",
                 config.name
             ),
         );
-        return out;
+        return out.0;
     };
     let Some(core) = image.cores.iter().find(|c| c.id == e.core) else {
-        push("core", format!("core {} is not in the image", e.core));
-        return out;
+        out.push("core", format!("core {} is not in the image", e.core));
+        return out.0;
     };
     let n = core.compartments.len() as u32;
-    let el = &hw.eligibility;
+    trial_problems(e, &hw.eligibility, &mut out);
+    readout_problems(&e.readout, hw, n, &mut out);
+    let supported = match e.error {
+        ErrorKind::Softmax => hw.error.softmax,
+        ErrorKind::Regression => hw.error.regression,
+    };
+    if !supported {
+        out.push(
+            "error",
+            format!("the engine has no {:?} error units", e.error),
+        );
+    }
+    let grid = image.modulator.grid_config(&config.modulator);
+    feedback_problems(e, &grid, n, &mut out);
+    if e.regulariser.is_some() && !hw.trial.rate_regulariser {
+        out.push("regulariser", "the engine has no rate regulariser".into());
+    }
+    if !hw.trial.window_gating || !hw.trial.trial_reset {
+        out.push(
+            "trial",
+            "the engine needs window gating and the trial reset (learning.eprop.trial)".into(),
+        );
+    }
+    if e.update.batch == 0 {
+        out.push("update.batch", "must be at least 1".into());
+    }
+    let slots: Vec<usize> = image
+        .learning
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.eprop.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    rule_problems(&e.update.rule, hw, slots.len(), &mut out);
+    slot_problems(image, e, &slots, &mut out);
+    core_problems(image, e, core, hw, &mut out);
+    out.0
+}
+
+/// The problems found so far, each field under `eprop.`.
+struct Found(Vec<Problem>);
+
+impl Found {
+    fn push(&mut self, field: &str, message: String) {
+        self.0.push(Problem {
+            field: format!("eprop.{field}"),
+            message,
+        })
+    }
+}
+
+/// The traces' fractional bits, lazy decay and power table the eligibility unit has, and
+/// a learning window inside the trial.
+fn trial_problems(e: &EpropImage, el: &EligibilityUnit, out: &mut Found) {
     if !(el.min_frac_bits..=el.max_frac_bits).contains(&e.frac_bits) {
-        push(
+        out.push(
             "frac_bits",
             format!(
                 "{} is outside the eligibility unit's {}..={}",
@@ -328,19 +376,19 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
         );
     }
     if e.lazy_decay && !el.lazy_decay {
-        push(
+        out.push(
             "lazy_decay",
             "the eligibility unit has no power table".into(),
         );
     }
     if e.power_bits != el.power_bits {
-        push(
+        out.push(
             "power_bits",
             format!("{}, the unit's table has {}", e.power_bits, el.power_bits),
         );
     }
     if !(e.window.0 < e.window.1 && e.window.1 <= e.trial_steps && e.ebar_from <= e.window.0) {
-        push(
+        out.push(
             "window",
             format!(
                 "window {}..{} with ē from {} must lie in a {}-step trial",
@@ -348,15 +396,19 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             ),
         );
     }
-    let r = &e.readout;
+}
+
+/// Readout units the engine has, weights it can hold, and synapses sorted, unique and
+/// inside the core's `n` compartments, the units and the weight range.
+fn readout_problems(r: &ReadoutImage, hw: &EpropEngineConfig, n: u32, out: &mut Found) {
     if r.units == 0 || r.units > hw.readout.units {
-        push(
+        out.push(
             "readout.units",
             format!("{}, the engine has 1..={}", r.units, hw.readout.units),
         );
     }
     if !(2..=hw.readout.weight_bits).contains(&r.weight_bits) || r.exponent > 24 || r.decay > 4096 {
-        push(
+        out.push(
             "readout",
             format!(
                 "{}-bit weights at exponent {} (the unit has up to {} bits, exponents up to 24), decay {}",
@@ -374,26 +426,20 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             .iter()
             .any(|s| s.compartment >= n || s.unit >= r.units || i64::from(s.weight).abs() > wmax)
     {
-        push(
+        out.push(
             "readout.synapses",
             "must be sorted and unique, inside the core and the units, within the weight range"
                 .into(),
         );
     }
-    let supported = match e.error {
-        ErrorKind::Softmax => hw.error.softmax,
-        ErrorKind::Regression => hw.error.regression,
-    };
-    if !supported {
-        push(
-            "error",
-            format!("the engine has no {:?} error units", e.error),
-        );
-    }
-    let grid = image.modulator.grid_config(&config.modulator);
-    let f = &e.feedback;
+}
+
+/// The feedback's channel in the grid, and injectors sorted by compartment, inside the
+/// core's `n` compartments, the grid and the readouts.
+fn feedback_problems(e: &EpropImage, grid: &ModulatorConfig, n: u32, out: &mut Found) {
+    let (f, r) = (&e.feedback, &e.readout);
     if f.channel >= grid.channels || grid.width == 0 {
-        push(
+        out.push(
             "feedback.channel",
             format!(
                 "channel {} of a grid with {} channel(s)",
@@ -412,44 +458,30 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             .windows(2)
             .any(|w| w[0].compartment >= w[1].compartment)
     {
-        push(
+        out.push(
             "feedback.injectors",
             "must be sorted by compartment, inside the core, the grid and the readouts".into(),
         );
     }
-    if e.regulariser.is_some() && !hw.trial.rate_regulariser {
-        push("regulariser", "the engine has no rate regulariser".into());
-    }
-    if !hw.trial.window_gating || !hw.trial.trial_reset {
-        push(
-            "trial",
-            "the engine needs window gating and the trial reset (learning.eprop.trial)".into(),
-        );
-    }
-    if e.update.batch == 0 {
-        push("update.batch", "must be at least 1".into());
-    }
-    let slots: Vec<usize> = image
-        .learning
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.eprop.is_some())
-        .map(|(i, _)| i)
-        .collect();
-    match &e.update.rule {
+}
+
+/// The update rule: a finite readout η ≥ 0, or Adam on an update unit with Adam of the
+/// same moment widths, one group per e-prop slot (`slots`) and the readout.
+fn rule_problems(rule: &UpdateRule, hw: &EpropEngineConfig, slots: usize, out: &mut Found) {
+    match rule {
         UpdateRule::Sgd { readout_eta } => {
             if !(readout_eta.is_finite() && *readout_eta >= 0.0) {
-                push(
+                out.push(
                     "update.rule",
                     format!("readout η {readout_eta} must be finite and ≥ 0"),
                 );
             }
         }
         UpdateRule::Adam(a) => match &hw.update.adam {
-            None => push("update.rule", "the update unit has no Adam unit".into()),
+            None => out.push("update.rule", "the update unit has no Adam unit".into()),
             Some(unit) => {
                 if (a.m_bits, a.v_bits) != (unit.m_bits, unit.v_bits) {
-                    push(
+                    out.push(
                         "update.rule",
                         format!(
                             "Adam moments of {}/{} bits, the unit has {}/{}",
@@ -457,30 +489,35 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
                         ),
                     );
                 }
-                if a.groups.len() != slots.len() + 1
+                if a.groups.len() != slots + 1
                     || a.groups
                         .iter()
                         .any(|g| g.shift > 100 || !(g.step.is_finite() && g.step >= 0.0))
                 {
-                    push(
+                    out.push(
                         "update.rule",
                         format!(
                             "{} Adam groups for {} e-prop slots and the readout, each a shift ≤ 100 and a finite step ≥ 0",
                             a.groups.len(),
-                            slots.len()
+                            slots
                         ),
                     );
                 }
             }
         },
     }
-    for &si in &slots {
+}
+
+/// Every e-prop slot has the engine's F, feedback channel and readout κ.
+fn slot_problems(image: &ChipImage, e: &EpropImage, slots: &[usize], out: &mut Found) {
+    let (r, f) = (&e.readout, &e.feedback);
+    for &si in slots {
         let Some(p) = &image.learning[si].eprop else {
             continue;
         };
         let kappa = f64::from(4096 - r.decay.min(4096)) / 4096.0;
         if p.frac_bits != e.frac_bits || p.channel as u32 != f.channel || p.kappa != kappa {
-            push(
+            out.push(
                 "frac_bits",
                 format!(
                     "learning[{si}] has F = {}, channel {}, κ = {}; the engine F = {}, channel {}, κ = {kappa}",
@@ -489,17 +526,29 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             );
         }
     }
-    let rows_elsewhere = image.cores.iter().any(|c| {
-        c.id != e.core
-            && c.plastic_rows.iter().any(|pr| {
-                image
-                    .learning
-                    .get(pr.slot as usize)
-                    .is_some_and(|s| s.eprop.is_some())
-            })
-    });
+}
+
+/// E-prop rows only on the engine's core, and their state (with Adam's moments) within
+/// the eligibility unit's memory.
+fn core_problems(
+    image: &ChipImage,
+    e: &EpropImage,
+    core: &CoreImage,
+    hw: &EpropEngineConfig,
+    out: &mut Found,
+) {
+    let is_eprop = |slot: u16| {
+        image
+            .learning
+            .get(slot as usize)
+            .is_some_and(|s| s.eprop.is_some())
+    };
+    let rows_elsewhere = image
+        .cores
+        .iter()
+        .any(|c| c.id != e.core && c.plastic_rows.iter().any(|pr| is_eprop(pr.slot)));
     if rows_elsewhere {
-        push(
+        out.push(
             "core",
             format!(
                 "e-prop rows outside core {}: the engine serves one core",
@@ -510,12 +559,7 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
     let synapses: u64 = core
         .plastic_rows
         .iter()
-        .filter(|pr| {
-            image
-                .learning
-                .get(pr.slot as usize)
-                .is_some_and(|s| s.eprop.is_some())
-        })
+        .filter(|pr| is_eprop(pr.slot))
         .filter_map(|pr| core.synapses.rows().get(pr.row as usize))
         .map(|row| u64::from(row.len))
         .sum();
@@ -523,9 +567,10 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
         UpdateRule::Adam(a) => u64::from(a.m_bits) + u64::from(a.v_bits),
         UpdateRule::Sgd { .. } => 0,
     };
+    let el = &hw.eligibility;
     let need = synapses * (hw.state_bits_per_synapse() + adam_bits);
     if need > el.state_memory_bits {
-        push(
+        out.push(
             "core",
             format!(
                 "{synapses} plastic synapses need {need} bits of e-prop state, the core has {}",
@@ -533,5 +578,4 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig) -> Vec<Problem> {
             ),
         );
     }
-    out
 }
