@@ -237,27 +237,73 @@ fn expand(c: &Compilation, i: usize) -> (Expanded, Option<Conv>) {
     let pr = &c.program.projections[i];
     let pre = c.node(&pr.from).unwrap_or(0);
     let post = c.node(&pr.to).unwrap_or(0);
-    let (npre, npost) = (c.nodes[pre].size, c.nodes[post].size);
+    let npre = c.nodes[pre].size;
     let seed = projection_seed(c, i);
     let mut conn_rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 1));
     let mut b = CsrBuilder::new(npre);
-    let same = pre == post;
-    // Per-synapse data carried by the connectivity itself, in CSR order.
-    let mut carried_w: Option<Vec<f64>> = None;
-    let mut carried_d: Option<Vec<u8>> = None;
     let mut value_rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 2));
     let conv = convolution(c, i, &mut value_rng);
+    let ends = Ends { pre, post };
+    let carried = connect(c, pr, ends, conv.as_ref(), &mut conn_rng, &mut b);
+    let (offsets, targets) = b.finish(npre);
+    let n = targets.len();
+    let weights = match carried.w {
+        Some(w) => Values::Each(w),
+        None => weights(pr, pr.sign_with(c.nodes[pre].sign), n, &mut value_rng),
+    };
+    let delays = match carried.d {
+        Some(d) => Values::Each(d),
+        None => Values::Const(pr.delay),
+    };
+    let e = Expanded {
+        pre,
+        post,
+        offsets,
+        targets,
+        weights,
+        delays,
+    };
+    (e, conv)
+}
+
+/// A projection's source and target nodes.
+#[derive(Clone, Copy)]
+struct Ends {
+    pre: usize,
+    post: usize,
+}
+
+/// Per-synapse data carried by the connectivity itself, in CSR order.
+#[derive(Default)]
+struct Carried {
+    w: Option<Vec<f64>>,
+    d: Option<Vec<u8>>,
+}
+
+/// Pushes the synapses of `pr`'s connectivity into `b` in row-major order (random ones
+/// drawn from `conn_rng`), with the weights and delays it carries.
+fn connect(
+    c: &Compilation,
+    pr: &Projection,
+    Ends { pre, post }: Ends,
+    conv: Option<&Conv>,
+    conn_rng: &mut ChaCha8Rng,
+    b: &mut CsrBuilder,
+) -> Carried {
+    let (npre, npost) = (c.nodes[pre].size, c.nodes[post].size);
+    let same = pre == post;
+    let mut carried = Carried::default();
     match &pr.connect {
         Connect::Conv { .. } | Connect::Pool { .. } => {
             let mut w = Vec::new();
             // Shared: no per-synapse rows; the kernel is the synapses.
-            if let Some(cv) = conv.as_ref().filter(|cv| !cv.shared) {
+            if let Some(cv) = conv.filter(|cv| !cv.shared) {
                 cv.for_each(|a, t, x| {
                     b.push(a, t);
                     w.push(x);
                 });
             }
-            carried_w = Some(w);
+            carried.w = Some(w);
         }
         Connect::All => {
             for a in 0..npre {
@@ -278,25 +324,7 @@ fn expand(c: &Compilation, i: usize) -> (Expanded, Option<Conv>) {
             partners: None,
         } => {
             let m = modules.unwrap_or(1).max(1);
-            let pairs = (0..m)
-                .map(|k| {
-                    let rows = (cut(npre, m, k + 1) - cut(npre, m, k)) as u64;
-                    rows * (cut(npost, m, k + 1) - cut(npost, m, k)) as u64
-                })
-                .sum();
-            b.reserve(expected(*p, pairs));
-            let mut gaps = Gaps::new(&conn_rng, *p);
-            for k in 0..m {
-                let (a0, a1) = (cut(npre, m, k), cut(npre, m, k + 1));
-                let (t0, t1) = (cut(npost, m, k), cut(npost, m, k + 1));
-                random_block(
-                    &mut gaps,
-                    (a0, a1),
-                    (t0, t1),
-                    same && !allow_self,
-                    |a, t| b.push(a, t),
-                );
-            }
+            random_modules(conn_rng, *p, m, (npre, npost), same && !allow_self, b);
         }
         Connect::Random {
             p,
@@ -305,25 +333,7 @@ fn expand(c: &Compilation, i: usize) -> (Expanded, Option<Conv>) {
             ..
         } => {
             let m = modules.unwrap_or(1).max(1);
-            let partners = crate::generate::partner_modules(&mut conn_rng, m, *n);
-            let mut gaps = Gaps::new(&conn_rng, *p);
-            // Pre module j's rows reach every module that drew it: their blocks are
-            // drawn in module order and merged into row-major order.
-            for (j, to) in crate::generate::senders(&partners).iter().enumerate() {
-                let j = j as u32;
-                let (a0, a1) = (cut(npre, m, j), cut(npre, m, j + 1));
-                let mut pairs = Vec::new();
-                for &k in to {
-                    let (t0, t1) = (cut(npost, m, k), cut(npost, m, k + 1));
-                    random_block(&mut gaps, (a0, a1), (t0, t1), false, |a, t| {
-                        pairs.push((a, t))
-                    });
-                }
-                pairs.sort_unstable();
-                for (a, t) in pairs {
-                    b.push(a, t);
-                }
-            }
+            random_partners(conn_rng, *p, m, *n, (npre, npost), b);
         }
         Connect::Dense(rows) => {
             let mut w = Vec::new();
@@ -335,33 +345,17 @@ fn expand(c: &Compilation, i: usize) -> (Expanded, Option<Conv>) {
                     }
                 }
             }
-            carried_w = Some(w);
+            carried.w = Some(w);
         }
         Connect::Sparse(list) => {
             let mut l: Vec<(u32, u32, f64)> = list.clone();
             l.sort_by_key(|s| (s.0, s.1));
-            carried_w = Some(l.iter().map(|s| s.2).collect());
+            carried.w = Some(l.iter().map(|s| s.2).collect());
             for (a, t, _) in l {
                 b.push(a, t);
             }
         }
-        Connect::File(f) => {
-            let mut l = c.synapse_files[f].synapses.clone();
-            // Stable: multapses keep their file order.
-            l.sort_by_key(|s| (s.pre, s.post));
-            carried_w = Some(l.iter().map(|s| s.weight).collect());
-            if l.iter().any(|s| s.delay.is_some()) {
-                let default = pr.delay as u32;
-                carried_d = Some(
-                    l.iter()
-                        .map(|s| s.delay.unwrap_or(default).min(255) as u8)
-                        .collect(),
-                );
-            }
-            for s in l {
-                b.push(s.pre, s.post);
-            }
-        }
+        Connect::File(f) => carried = from_file(c, pr, f, b),
         Connect::Distance { sigma, allow_self } => {
             let pos = crate::positions::resolve(&c.program);
             let at = |n: usize| match c.nodes[n].kind {
@@ -369,7 +363,7 @@ fn expand(c: &Compilation, i: usize) -> (Expanded, Option<Conv>) {
                 crate::context::NodeKind::Input(_) => Vec::new(),
             };
             let pairs = crate::generate::distance(
-                &mut conn_rng,
+                conn_rng,
                 &at(pre),
                 &at(post),
                 *sigma,
@@ -380,30 +374,92 @@ fn expand(c: &Compilation, i: usize) -> (Expanded, Option<Conv>) {
             }
         }
         Connect::FixedTotal { p } => {
-            for (a, t) in crate::generate::fixed_total(&mut conn_rng, npre, npost, *p) {
+            for (a, t) in crate::generate::fixed_total(conn_rng, npre, npost, *p) {
                 b.push(a, t);
             }
         }
     }
-    let (offsets, targets) = b.finish(npre);
-    let n = targets.len();
-    let weights = match carried_w {
-        Some(w) => Values::Each(w),
-        None => weights(pr, pr.sign_with(c.nodes[pre].sign), n, &mut value_rng),
+    carried
+}
+
+/// Bernoulli(`p`) connectivity within each of `m` modules (the diagonal blocks of the
+/// `npre × npost` matrix), `no_self` leaving out `a == t`.
+fn random_modules(
+    conn_rng: &ChaCha8Rng,
+    p: f64,
+    m: u32,
+    (npre, npost): (u32, u32),
+    no_self: bool,
+    b: &mut CsrBuilder,
+) {
+    let pairs = (0..m)
+        .map(|k| {
+            let rows = (cut(npre, m, k + 1) - cut(npre, m, k)) as u64;
+            rows * (cut(npost, m, k + 1) - cut(npost, m, k)) as u64
+        })
+        .sum();
+    b.reserve(expected(p, pairs));
+    let mut gaps = Gaps::new(conn_rng, p);
+    for k in 0..m {
+        let (a0, a1) = (cut(npre, m, k), cut(npre, m, k + 1));
+        let (t0, t1) = (cut(npost, m, k), cut(npost, m, k + 1));
+        random_block(&mut gaps, (a0, a1), (t0, t1), no_self, |a, t| b.push(a, t));
+    }
+}
+
+/// Bernoulli(`p`) connectivity from each of `m` modules to `n` partner modules drawn
+/// from `conn_rng`.
+fn random_partners(
+    conn_rng: &mut ChaCha8Rng,
+    p: f64,
+    m: u32,
+    n: u32,
+    (npre, npost): (u32, u32),
+    b: &mut CsrBuilder,
+) {
+    let partners = crate::generate::partner_modules(conn_rng, m, n);
+    let mut gaps = Gaps::new(conn_rng, p);
+    // Pre module j's rows reach every module that drew it: their blocks are
+    // drawn in module order and merged into row-major order.
+    for (j, to) in crate::generate::senders(&partners).iter().enumerate() {
+        let j = j as u32;
+        let (a0, a1) = (cut(npre, m, j), cut(npre, m, j + 1));
+        let mut pairs = Vec::new();
+        for &k in to {
+            let (t0, t1) = (cut(npost, m, k), cut(npost, m, k + 1));
+            random_block(&mut gaps, (a0, a1), (t0, t1), false, |a, t| {
+                pairs.push((a, t))
+            });
+        }
+        pairs.sort_unstable();
+        for (a, t) in pairs {
+            b.push(a, t);
+        }
+    }
+}
+
+/// A connectivity file's synapses (multapses in file order), with their weights and,
+/// if any synapse gives one, delays.
+fn from_file(c: &Compilation, pr: &Projection, f: &str, b: &mut CsrBuilder) -> Carried {
+    let mut l = c.synapse_files[f].synapses.clone();
+    // Stable: multapses keep their file order.
+    l.sort_by_key(|s| (s.pre, s.post));
+    let mut carried = Carried {
+        w: Some(l.iter().map(|s| s.weight).collect()),
+        d: None,
     };
-    let delays = match carried_d {
-        Some(d) => Values::Each(d),
-        None => Values::Const(pr.delay),
-    };
-    let e = Expanded {
-        pre,
-        post,
-        offsets,
-        targets,
-        weights,
-        delays,
-    };
-    (e, conv)
+    if l.iter().any(|s| s.delay.is_some()) {
+        let default = pr.delay as u32;
+        carried.d = Some(
+            l.iter()
+                .map(|s| s.delay.unwrap_or(default).min(255) as u8)
+                .collect(),
+        );
+    }
+    for s in l {
+        b.push(s.pre, s.post);
+    }
+    carried
 }
 
 /// Start of module `k` of `m` over `n` neurons.
