@@ -16,7 +16,8 @@
 
 use crate::context::Compilation;
 use crate::error::{Error, Problem};
-use crate::program::{Model, Source};
+use crate::program::sigprop::SigpropSpec;
+use crate::program::{Input, Model, Program, Source};
 use amine_chip::config::sigprop::SigpropNeeds;
 use amine_chip::image::sigprop::{SigpropImage, SigpropLayer};
 
@@ -26,26 +27,80 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
     };
     let p = &c.program;
     let mut problems = Vec::new();
-    let mut bad = |at: String, message: String| problems.push(Problem { at, message });
     let Some(port) = p.inputs.iter().find(|i| i.name == spec.port) else {
-        bad("sigprop.port".into(), format!("no input `{}`", spec.port));
+        problems.push(problem(
+            "sigprop.port".into(),
+            format!("no input `{}`", spec.port),
+        ));
         return Err(Error::invalid(&c.origin, problems));
     };
     let payload_bits = match port.source {
         Source::Graded { payload_bits } => payload_bits,
         _ => {
-            bad(
+            problems.push(problem(
                 "sigprop.port".into(),
                 format!("input `{}` must be Graded", port.name),
-            );
+            ));
             8
         }
     };
+    let contexts = contexts(&spec, port, payload_bits, &mut problems);
+    settings_problems(&spec, port, &mut problems);
+    let layers = layers(p, &spec, &mut problems);
+    if !problems.is_empty() {
+        return Err(Error::invalid(&c.origin, problems));
+    }
+    let needs = SigpropNeeds {
+        classes: contexts.len() as u32,
+        widest_layer: layers.iter().map(|l| l.units).max().unwrap_or(0),
+        response_bits: payload_bits,
+        beta: spec.beta,
+    };
+    let unfit: Vec<Problem> = needs
+        .problems(&c.chip)
+        .into_iter()
+        .map(|pr| Problem {
+            at: pr.field,
+            message: pr.message,
+        })
+        .collect();
+    if !unfit.is_empty() {
+        return Err(Error::invalid(
+            format!("{}: sigprop on chip `{}`", c.origin, c.chip.name),
+            unfit,
+        ));
+    }
+    c.sigprop = Some(SigpropImage {
+        port: spec.port.clone(),
+        layers,
+        beta: spec.beta,
+        batch: spec.batch,
+        contexts,
+        complement: spec.complement,
+        rate_decay: spec.rate_decay,
+        readout: spec.readout,
+        contexts_per_class: spec.contexts_per_class,
+    });
+    Ok(())
+}
+
+fn problem(at: String, message: String) -> Problem {
+    Problem { at, message }
+}
+
+/// The contexts as the port's payloads (`payload_bits` wide); a context must have one
+/// value in [0, 1] per input.
+fn contexts(
+    spec: &SigpropSpec,
+    port: &Input,
+    payload_bits: u8,
+    problems: &mut Vec<Problem>,
+) -> Vec<Vec<u16>> {
     let max = f64::from((1u32 << payload_bits.clamp(1, 16)) - 1);
     let mut contexts = Vec::new();
     for (k, row) in spec.contexts.iter().enumerate() {
         if row.len() != port.size as usize {
-            bad(
+            problems.push(problem(
                 format!("sigprop.contexts[{k}]"),
                 format!(
                     "{} values; input `{}` has {}",
@@ -53,13 +108,13 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
                     port.name,
                     port.size
                 ),
-            );
+            ));
         }
         if let Some(v) = row.iter().find(|v| !(0.0..=1.0).contains(*v)) {
-            bad(
+            problems.push(problem(
                 format!("sigprop.contexts[{k}]"),
                 format!("{v} is outside [0, 1]"),
-            );
+            ));
         }
         contexts.push(
             row.iter()
@@ -67,15 +122,18 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
                 .collect(),
         );
     }
+    contexts
+}
+
+/// Contexts per class, classes, complements, rate decay and batch in range.
+fn settings_problems(spec: &SigpropSpec, port: &Input, problems: &mut Vec<Problem>) {
+    let mut bad = |at: &str, message: String| problems.push(problem(at.into(), message));
     let per_class = spec.contexts_per_class as usize;
     if per_class == 0 {
-        bad(
-            "sigprop.contexts_per_class".into(),
-            "must be at least 1".into(),
-        );
+        bad("sigprop.contexts_per_class", "must be at least 1".into());
     } else if spec.contexts.len() % per_class != 0 || spec.contexts.len() / per_class < 2 {
         bad(
-            "sigprop.contexts".into(),
+            "sigprop.contexts",
             format!(
                 "{} contexts: at least 2 classes of contexts_per_class = {per_class} each",
                 spec.contexts.len()
@@ -84,7 +142,7 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
     }
     if spec.complement && port.size % 2 == 0 {
         bad(
-            "sigprop.complement".into(),
+            "sigprop.complement",
             format!(
                 "input `{}` has {} values; with complements it needs 2·inputs + 1 (odd)",
                 port.name, port.size
@@ -93,14 +151,19 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
     }
     if !(spec.rate_decay > 0.0 && spec.rate_decay <= 1.0) {
         bad(
-            "sigprop.rate_decay".into(),
+            "sigprop.rate_decay",
             format!("{}: must be in (0, 1]", spec.rate_decay),
         );
     }
     if spec.batch == 0 {
-        bad("sigprop.batch".into(), "must be at least 1".into());
+        bad("sigprop.batch", "must be at least 1".into());
     }
-    // Learning slots are the program's learning projections, in order.
+}
+
+/// Each layer: a graded population with incoming learning projections whose rules read
+/// `m0`, and its learning slots (the program's learning projections, in order).
+fn layers(p: &Program, spec: &SigpropSpec, problems: &mut Vec<Problem>) -> Vec<SigpropLayer> {
+    let mut bad = |at: String, message: String| problems.push(problem(at, message));
     let slots: Vec<(usize, &crate::program::Projection)> = p
         .projections
         .iter()
@@ -138,39 +201,5 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
     if spec.layers.is_empty() {
         bad("sigprop.layers".into(), "at least one layer".into());
     }
-    if !problems.is_empty() {
-        return Err(Error::invalid(&c.origin, problems));
-    }
-    let needs = SigpropNeeds {
-        classes: contexts.len() as u32,
-        widest_layer: layers.iter().map(|l| l.units).max().unwrap_or(0),
-        response_bits: payload_bits,
-        beta: spec.beta,
-    };
-    let unfit: Vec<Problem> = needs
-        .problems(&c.chip)
-        .into_iter()
-        .map(|pr| Problem {
-            at: pr.field,
-            message: pr.message,
-        })
-        .collect();
-    if !unfit.is_empty() {
-        return Err(Error::invalid(
-            format!("{}: sigprop on chip `{}`", c.origin, c.chip.name),
-            unfit,
-        ));
-    }
-    c.sigprop = Some(SigpropImage {
-        port: spec.port.clone(),
-        layers,
-        beta: spec.beta,
-        batch: spec.batch,
-        contexts,
-        complement: spec.complement,
-        rate_decay: spec.rate_decay,
-        readout: spec.readout,
-        contexts_per_class: spec.contexts_per_class,
-    });
-    Ok(())
+    layers
 }
