@@ -312,25 +312,25 @@ impl<'a> Lowering<'a> {
     }
 
     /// An Input node of `n` values: an external input port.
-    fn input_port(&mut self, name: &String, n: usize) {
-        self.order.insert(name.clone(), self.order_of(name));
+    fn input_port(&mut self, name: &str, n: usize) {
+        self.order.insert(name.to_string(), self.order_of(name));
         self.prog.inputs.push(Input {
-            name: name.clone(),
+            name: name.to_string(),
             size: n as u32,
             source: Source::External,
             sign: Sign::Mixed,
             entry_tile: None,
         });
         self.index.insert(
-            name.clone(),
-            (0..n).map(|i| (name.clone(), i as u32)).collect(),
+            name.to_string(),
+            (0..n).map(|i| (name.to_string(), i as u32)).collect(),
         );
         self.maps.push(NodeMap {
-            node: name.clone(),
+            node: name.to_string(),
             nir_type: "Input".into(),
             size: n,
             role: Role::InputPort,
-            populations: vec![(name.clone(), (0..n).collect())],
+            populations: vec![(name.to_string(), (0..n).collect())],
             scale: 1.0,
             exact: true,
             notes: vec!["external spikes (supplied when the image runs)".into()],

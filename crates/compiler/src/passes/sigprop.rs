@@ -131,7 +131,8 @@ fn settings_problems(spec: &SigpropSpec, port: &Input, problems: &mut Vec<Proble
     let per_class = spec.contexts_per_class as usize;
     if per_class == 0 {
         bad("sigprop.contexts_per_class", "must be at least 1".into());
-    } else if spec.contexts.len() % per_class != 0 || spec.contexts.len() / per_class < 2 {
+    } else if !spec.contexts.len().is_multiple_of(per_class) || spec.contexts.len() / per_class < 2
+    {
         bad(
             "sigprop.contexts",
             format!(
@@ -140,7 +141,7 @@ fn settings_problems(spec: &SigpropSpec, port: &Input, problems: &mut Vec<Proble
             ),
         );
     }
-    if spec.complement && port.size % 2 == 0 {
+    if spec.complement && port.size.is_multiple_of(2) {
         bad(
             "sigprop.complement",
             format!(
