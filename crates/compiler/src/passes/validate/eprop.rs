@@ -7,6 +7,7 @@
 use super::*;
 use crate::program::eprop::{EpropSpec, ErrorKind, FeedbackWeights, UpdateSpec, RULE, RULE_PARAMS};
 use crate::program::Model;
+use amine_chip::config::eprop::{EligibilityUnit, EpropEngineConfig};
 
 /// An `eprop` attachment on projection `pr`: its parameters, a LIF/ALIF target, a
 /// spiking source, and the program's `eprop` section.
@@ -127,6 +128,38 @@ pub(super) fn spec_ok(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<Li
     if s.batch == 0 {
         p.push(Problem::new(at("batch"), "must be at least 1 trial"));
     }
+    readout_ok(c, s, p);
+    update_ok(s, p);
+    if let Some(reg) = &s.regulariser {
+        if !(reg.strength.is_finite()
+            && reg.strength >= 0.0
+            && reg.target_hz.is_finite()
+            && reg.target_hz >= 0.0)
+        {
+            p.push(Problem::new(
+                at("regulariser"),
+                "strength and target_hz must be finite and ≥ 0",
+            ));
+        }
+    }
+    if !c
+        .program
+        .projections
+        .iter()
+        .any(|pr| pr.learning.as_ref().is_some_and(|l| l.rule.trim() == RULE))
+    {
+        p.push(Problem::new(
+            "eprop",
+            "no projection learns with the `eprop` rule",
+        ));
+    }
+    chip_ok(c, s, limits);
+}
+
+/// The readouts: at least one, τ, p and headroom in range, finite weights (and dense
+/// feedback's), reading spiking populations with positions.
+fn readout_ok(c: &Compilation, s: &EpropSpec, p: &mut Vec<Problem>) {
+    let at = |f: &str| format!("eprop.{f}");
     let r = &s.readout;
     if r.size == 0 {
         p.push(Problem::new(
@@ -180,6 +213,12 @@ pub(super) fn spec_ok(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<Li
             "name the populations the readouts read",
         ));
     }
+}
+
+/// The update: Adam's β1, β2 in [0, 1), and the readout's rate (`lr` or `step`).
+fn update_ok(s: &EpropSpec, p: &mut Vec<Problem>) {
+    let at = |f: &str| format!("eprop.{f}");
+    let r = &s.readout;
     let (name, rate) = match s.update {
         UpdateSpec::Sgd => ("lr", r.lr),
         UpdateSpec::Adam { beta1, beta2 } => {
@@ -205,30 +244,6 @@ pub(super) fn spec_ok(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<Li
         )),
         _ => {}
     }
-    if let Some(reg) = &s.regulariser {
-        if !(reg.strength.is_finite()
-            && reg.strength >= 0.0
-            && reg.target_hz.is_finite()
-            && reg.target_hz >= 0.0)
-        {
-            p.push(Problem::new(
-                at("regulariser"),
-                "strength and target_hz must be finite and ≥ 0",
-            ));
-        }
-    }
-    if !c
-        .program
-        .projections
-        .iter()
-        .any(|pr| pr.learning.as_ref().is_some_and(|l| l.rule.trim() == RULE))
-    {
-        p.push(Problem::new(
-            "eprop",
-            "no projection learns with the `eprop` rule",
-        ));
-    }
-    chip_ok(c, s, limits);
 }
 
 fn weight_ok(w: &Weight, at: &str, p: &mut Vec<Problem>) {
@@ -269,7 +284,20 @@ fn chip_ok(c: &Compilation, s: &EpropSpec, limits: &mut Vec<LimitExceeded>) {
         grid_ok(c, s, limits);
         return;
     };
-    let el = &hw.eligibility;
+    eligibility_ok(c, s, &hw.eligibility, limits);
+    readout_units_ok(c, s, hw, limits);
+    engine_units_ok(c, s, hw, limits);
+    grid_ok(c, s, limits);
+}
+
+/// The eligibility unit holds the traces' fractional bits and, if asked, lazy decay.
+fn eligibility_ok(
+    c: &Compilation,
+    s: &EpropSpec,
+    el: &EligibilityUnit,
+    limits: &mut Vec<LimitExceeded>,
+) {
+    let f = u64::from(s.frac_bits);
     if !(el.min_frac_bits..=el.max_frac_bits).contains(&s.frac_bits) {
         let (lim, avail) = if s.frac_bits < el.min_frac_bits {
             ("min_frac_bits", el.min_frac_bits)
@@ -298,6 +326,15 @@ fn chip_ok(c: &Compilation, s: &EpropSpec, limits: &mut Vec<LimitExceeded>) {
             "set `lazy_decay: false` (every row steps every step)",
         ));
     }
+}
+
+/// The readout unit has the readouts and their weight width.
+fn readout_units_ok(
+    c: &Compilation,
+    s: &EpropSpec,
+    hw: &EpropEngineConfig,
+    limits: &mut Vec<LimitExceeded>,
+) {
     let r = &s.readout;
     if u64::from(r.size) > u64::from(hw.readout.units) {
         limits.push(limit(
@@ -321,6 +358,15 @@ fn chip_ok(c: &Compilation, s: &EpropSpec, limits: &mut Vec<LimitExceeded>) {
             ));
         }
     }
+}
+
+/// The engine has the error unit, regulariser, trial blocks and Adam `s` uses.
+fn engine_units_ok(
+    c: &Compilation,
+    s: &EpropSpec,
+    hw: &EpropEngineConfig,
+    limits: &mut Vec<LimitExceeded>,
+) {
     let (kind, has) = match s.error {
         ErrorKind::Softmax => ("softmax", hw.error.softmax),
         ErrorKind::Regression => ("regression", hw.error.regression),
@@ -370,7 +416,6 @@ fn chip_ok(c: &Compilation, s: &EpropSpec, limits: &mut Vec<LimitExceeded>) {
             "use `update: Sgd` with `lr` rates",
         ));
     }
-    grid_ok(c, s, limits);
 }
 
 /// The modulator grid the learning signal travels on.
