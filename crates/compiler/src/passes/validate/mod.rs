@@ -15,7 +15,7 @@
 use crate::context::{Compilation, Node, NodeKind};
 use crate::error::{group, Error, ErrorKind, LimitExceeded, Problem};
 use crate::neurons;
-use crate::program::{Connect, Positions, Source, Weight};
+use crate::program::{Connect, ModulatorSource, Population, Positions, ProbeSpec, Source, Weight};
 use amine_chip::config::NeuronModelKind;
 use amine_chip::image::ProbeKind;
 use std::collections::{BTreeMap, BTreeSet};
@@ -208,100 +208,15 @@ fn populations(
     let mut params = Vec::new();
     let mut total = 0u64;
     for (i, pop) in c.program.populations.iter().enumerate() {
-        let at = |f: &str| format!("populations[{i}].{f}");
         total += pop.size as u64;
         if pop.size == 0 {
             p.push(Problem::new(
-                at("size"),
+                format!("populations[{i}].size"),
                 "a population needs at least one neuron",
             ));
         }
-        match neurons::resolve(&pop.model, c.program.dt_ms) {
-            Ok(mut np) => {
-                centring_register(&mut np, &pop.name, &c.chip, limits);
-                if !c.chip.core.neuron_models.contains(&np.kind()) {
-                    limits.push(LimitExceeded {
-                        limit: "core.neuron_models".into(),
-                        what: format!("population `{}` ({:?})", pop.name, np.kind()),
-                        needed: 1,
-                        available: 0,
-                        chip: c.chip.name.clone(),
-                        fix: format!(
-                            "the chip implements {:?}; pick one of those models",
-                            c.chip.core.neuron_models
-                        ),
-                    });
-                }
-                params.push(np);
-            }
-            Err(ms) => {
-                for m in ms {
-                    p.push(Problem::new(at("model"), m));
-                }
-                params.push(amine_chip::neuron::NeuronParams::Lif(Default::default()));
-            }
-        }
-        match &pop.positions {
-            Some(Positions::Grid { width, height })
-                if (*width as u64) * (*height as u64) < pop.size as u64 =>
-            {
-                p.push(Problem::new(
-                    at("positions"),
-                    format!(
-                        "a {width}×{height} lattice has fewer cells than {} neurons",
-                        pop.size
-                    ),
-                ));
-            }
-            Some(Positions::Grid { .. }) => {}
-            Some(Positions::Random { .. }) => {}
-            Some(Positions::Lattice {
-                width,
-                height,
-                seed,
-            }) => {
-                let shared: u64 = c
-                    .program
-                    .populations
-                    .iter()
-                    .filter(|q| {
-                        q.positions
-                            == Some(Positions::Lattice {
-                                width: *width,
-                                height: *height,
-                                seed: *seed,
-                            })
-                    })
-                    .map(|q| u64::from(q.size))
-                    .sum();
-                if u64::from(*width) * u64::from(*height) < shared {
-                    p.push(Problem::new(
-                        at("positions"),
-                        format!(
-                            "a {width}×{height} lattice has fewer cells than the {shared} neurons placed on it"
-                        ),
-                    ));
-                }
-            }
-            Some(Positions::List(list)) => {
-                if list.len() != pop.size as usize {
-                    p.push(Problem::new(
-                        at("positions"),
-                        format!("{} positions for {} neurons", list.len(), pop.size),
-                    ));
-                }
-                if let Some(k) = list
-                    .iter()
-                    .position(|(x, y)| !((0.0..=1.0).contains(x) && (0.0..=1.0).contains(y)))
-                {
-                    p.push(Problem::new(
-                        at("positions"),
-                        format!("position {k} is outside the die [0, 1] × [0, 1]"),
-                    ));
-                }
-            }
-            None => {}
-        }
+        params.push(population_model(c, i, pop, p, limits));
+        positions_ok(c, i, pop, p);
     }
     if total > c.chip.compartments() {
         limits.push(limit(
@@ -314,6 +229,109 @@ fn populations(
         ));
     }
     params
+}
+
+/// Population `i`'s compartment parameters (a default LIF where its model has problems),
+/// a model the chip implements.
+fn population_model(
+    c: &Compilation,
+    i: usize,
+    pop: &Population,
+    p: &mut Vec<Problem>,
+    limits: &mut Vec<LimitExceeded>,
+) -> amine_chip::neuron::NeuronParams {
+    match neurons::resolve(&pop.model, c.program.dt_ms) {
+        Ok(mut np) => {
+            centring_register(&mut np, &pop.name, &c.chip, limits);
+            if !c.chip.core.neuron_models.contains(&np.kind()) {
+                limits.push(LimitExceeded {
+                    limit: "core.neuron_models".into(),
+                    what: format!("population `{}` ({:?})", pop.name, np.kind()),
+                    needed: 1,
+                    available: 0,
+                    chip: c.chip.name.clone(),
+                    fix: format!(
+                        "the chip implements {:?}; pick one of those models",
+                        c.chip.core.neuron_models
+                    ),
+                });
+            }
+            np
+        }
+        Err(ms) => {
+            for m in ms {
+                p.push(Problem::new(format!("populations[{i}].model"), m));
+            }
+            amine_chip::neuron::NeuronParams::Lif(Default::default())
+        }
+    }
+}
+
+/// Population `i`'s positions: enough lattice cells (a shared lattice's for all the
+/// neurons placed on it), or one position on the die per neuron.
+fn positions_ok(c: &Compilation, i: usize, pop: &Population, p: &mut Vec<Problem>) {
+    let at = || format!("populations[{i}].positions");
+    match &pop.positions {
+        Some(Positions::Grid { width, height })
+            if (*width as u64) * (*height as u64) < pop.size as u64 =>
+        {
+            p.push(Problem::new(
+                at(),
+                format!(
+                    "a {width}×{height} lattice has fewer cells than {} neurons",
+                    pop.size
+                ),
+            ));
+        }
+        Some(Positions::Grid { .. }) => {}
+        Some(Positions::Random { .. }) => {}
+        Some(Positions::Lattice {
+            width,
+            height,
+            seed,
+        }) => {
+            let shared: u64 = c
+                .program
+                .populations
+                .iter()
+                .filter(|q| {
+                    q.positions
+                        == Some(Positions::Lattice {
+                            width: *width,
+                            height: *height,
+                            seed: *seed,
+                        })
+                })
+                .map(|q| u64::from(q.size))
+                .sum();
+            if u64::from(*width) * u64::from(*height) < shared {
+                p.push(Problem::new(
+                    at(),
+                    format!(
+                        "a {width}×{height} lattice has fewer cells than the {shared} neurons placed on it"
+                    ),
+                ));
+            }
+        }
+        Some(Positions::List(list)) => {
+            if list.len() != pop.size as usize {
+                p.push(Problem::new(
+                    at(),
+                    format!("{} positions for {} neurons", list.len(), pop.size),
+                ));
+            }
+            if let Some(k) = list
+                .iter()
+                .position(|(x, y)| !((0.0..=1.0).contains(x) && (0.0..=1.0).contains(y)))
+            {
+                p.push(Problem::new(
+                    at(),
+                    format!("position {k} is outside the die [0, 1] × [0, 1]"),
+                ));
+            }
+        }
+        None => {}
+    }
 }
 
 fn inputs(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<LimitExceeded>) {
@@ -397,98 +415,13 @@ fn check_neurons(list: &Option<Vec<u32>>, size: u32, at: String, p: &mut Vec<Pro
 }
 
 fn probes_and_modulators(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<LimitExceeded>) {
-    let pop = |name: &str| {
-        c.node(name)
-            .filter(|&n| matches!(c.nodes[n].kind, NodeKind::Population(_)))
-    };
     for (i, probe) in c.program.probes.iter().enumerate() {
-        let Some(n) = pop(&probe.population) else {
-            p.push(Problem::new(
-                format!("probes[{i}].population"),
-                format!("no population `{}`", probe.population),
-            ));
-            continue;
-        };
-        check_neurons(
-            &probe.neurons,
-            c.nodes[n].size,
-            format!("probes[{i}].neurons"),
-            p,
-        );
-        let graded = c.params[n].kind() == NeuronModelKind::Graded;
-        if graded != (probe.kind == ProbeKind::Graded)
-            && matches!(
-                probe.kind,
-                ProbeKind::Graded | ProbeKind::Voltage | ProbeKind::Spikes
-            )
-        {
-            p.push(Problem::new(
-                format!("probes[{i}].kind"),
-                format!(
-                    "{:?} cannot be recorded from {:?} neurons",
-                    probe.kind,
-                    c.params[n].kind()
-                ),
-            ));
-        }
+        probe_ok(c, i, probe, p);
+    }
+    for (i, m) in c.program.modulators.iter().enumerate() {
+        modulator_ok(c, i, m, p, limits);
     }
     let grid = &c.chip.modulator;
-    for (i, m) in c.program.modulators.iter().enumerate() {
-        let Some(n) = pop(&m.population) else {
-            p.push(Problem::new(
-                format!("modulators[{i}].population"),
-                format!("no population `{}`", m.population),
-            ));
-            continue;
-        };
-        check_neurons(
-            &m.neurons,
-            c.nodes[n].size,
-            format!("modulators[{i}].neurons"),
-            p,
-        );
-        if !m.gain.is_finite() {
-            p.push(Problem::new(
-                format!("modulators[{i}].gain"),
-                format!("{} is not finite", m.gain),
-            ));
-        }
-        let channels = if grid.width > 0 { grid.channels } else { 0 };
-        if m.channel >= channels {
-            limits.push(limit(
-                c,
-                "modulator.channels",
-                format!("modulator source {i} (channel {})", m.channel),
-                m.channel as u64 + 1,
-                channels as u64,
-                "use a channel the chip's modulator grid has",
-            ));
-        }
-        if let Some((w, h)) = m.region {
-            let (x, y) = m.cell.unwrap_or((0, 0));
-            if w == 0 || h == 0 || x + w > grid.width || y + h > grid.height {
-                p.push(Problem::new(
-                    format!("modulators[{i}].region"),
-                    format!(
-                        "a {w}×{h} region from cell ({x}, {y}) must be non-empty and inside the {}×{} grid",
-                        grid.width, grid.height
-                    ),
-                ));
-            }
-        }
-        if let Some((x, y)) = m.cell {
-            if x >= grid.width || y >= grid.height {
-                limits.push(limit(
-                    c,
-                    "modulator.width/height",
-                    format!("modulator source {i} cell ({x}, {y})"),
-                    (x.max(y) + 1) as u64,
-                    grid.width.min(grid.height) as u64,
-                    &format!("pick a cell inside the {}×{} grid", grid.width, grid.height),
-                ));
-            }
-        }
-    }
     if let Some((w, h)) = c.program.grid.and_then(|r| r.size) {
         if w == 0 || h == 0 {
             p.push(Problem::new("grid.size", "must be at least 1 × 1 cells"));
@@ -516,6 +449,111 @@ fn probes_and_modulators(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec
             "an e-prop program's learning signal comes from its error units (eprop.feedback): \
              drop `modulators`",
         ));
+    }
+}
+
+/// The population node `name`, if there is one.
+fn population_node(c: &Compilation, name: &str) -> Option<usize> {
+    c.node(name)
+        .filter(|&n| matches!(c.nodes[n].kind, NodeKind::Population(_)))
+}
+
+/// Probe `i`: its population and neurons exist, and its kind can be recorded from them.
+fn probe_ok(c: &Compilation, i: usize, probe: &ProbeSpec, p: &mut Vec<Problem>) {
+    let Some(n) = population_node(c, &probe.population) else {
+        p.push(Problem::new(
+            format!("probes[{i}].population"),
+            format!("no population `{}`", probe.population),
+        ));
+        return;
+    };
+    check_neurons(
+        &probe.neurons,
+        c.nodes[n].size,
+        format!("probes[{i}].neurons"),
+        p,
+    );
+    let graded = c.params[n].kind() == NeuronModelKind::Graded;
+    if graded != (probe.kind == ProbeKind::Graded)
+        && matches!(
+            probe.kind,
+            ProbeKind::Graded | ProbeKind::Voltage | ProbeKind::Spikes
+        )
+    {
+        p.push(Problem::new(
+            format!("probes[{i}].kind"),
+            format!(
+                "{:?} cannot be recorded from {:?} neurons",
+                probe.kind,
+                c.params[n].kind()
+            ),
+        ));
+    }
+}
+
+/// Modulator source `i`: its population and neurons exist, a finite gain, and a channel,
+/// cell and region on the chip's grid.
+fn modulator_ok(
+    c: &Compilation,
+    i: usize,
+    m: &ModulatorSource,
+    p: &mut Vec<Problem>,
+    limits: &mut Vec<LimitExceeded>,
+) {
+    let grid = &c.chip.modulator;
+    let Some(n) = population_node(c, &m.population) else {
+        p.push(Problem::new(
+            format!("modulators[{i}].population"),
+            format!("no population `{}`", m.population),
+        ));
+        return;
+    };
+    check_neurons(
+        &m.neurons,
+        c.nodes[n].size,
+        format!("modulators[{i}].neurons"),
+        p,
+    );
+    if !m.gain.is_finite() {
+        p.push(Problem::new(
+            format!("modulators[{i}].gain"),
+            format!("{} is not finite", m.gain),
+        ));
+    }
+    let channels = if grid.width > 0 { grid.channels } else { 0 };
+    if m.channel >= channels {
+        limits.push(limit(
+            c,
+            "modulator.channels",
+            format!("modulator source {i} (channel {})", m.channel),
+            m.channel as u64 + 1,
+            channels as u64,
+            "use a channel the chip's modulator grid has",
+        ));
+    }
+    if let Some((w, h)) = m.region {
+        let (x, y) = m.cell.unwrap_or((0, 0));
+        if w == 0 || h == 0 || x + w > grid.width || y + h > grid.height {
+            p.push(Problem::new(
+                format!("modulators[{i}].region"),
+                format!(
+                    "a {w}×{h} region from cell ({x}, {y}) must be non-empty and inside the {}×{} grid",
+                    grid.width, grid.height
+                ),
+            ));
+        }
+    }
+    if let Some((x, y)) = m.cell {
+        if x >= grid.width || y >= grid.height {
+            limits.push(limit(
+                c,
+                "modulator.width/height",
+                format!("modulator source {i} cell ({x}, {y})"),
+                (x.max(y) + 1) as u64,
+                grid.width.min(grid.height) as u64,
+                &format!("pick a cell inside the {}×{} grid", grid.width, grid.height),
+            ));
+        }
     }
 }
 
