@@ -41,6 +41,86 @@ pub fn run(a: TrainArgs) -> Result<()> {
 
 fn ed(a: &TrainArgs) -> Result<()> {
     let start = Instant::now();
+    let (program_path, epochs) = ed_args(a)?;
+    let augment = a
+        .augment
+        .as_deref()
+        .map(amine_tasks::datasets::augment::Augment::parse)
+        .transpose()?;
+    let (chip, compiled) = compile_ed(a, program_path)?;
+    let split = ed_split(a, augment, compiled.image.sigprop.is_some())?;
+    let opts = TrainOptions {
+        epochs,
+        seed: a.seed,
+        threads: a.threads,
+        timing: a.timing.unwrap_or(Timing::Analytic),
+        test_every_epoch: !a.final_test_only,
+        final_rate: a.final_rate,
+    };
+    let total = (epochs * split.train.len()) as u64;
+    let mut bar = Bar::new(total, epochs);
+    crate::signals::install();
+    let ckpt = Checkpointing {
+        path: a.checkpoint.checkpoint.as_deref(),
+        every: usize::try_from(a.checkpoint.checkpoint_every.unwrap_or(1)).unwrap_or(usize::MAX),
+        resume: a.checkpoint.resume.as_deref(),
+        stop: &crate::signals::interrupted,
+    };
+    let sigprop = compiled.image.sigprop.is_some();
+    if sigprop && (ckpt.path.is_some() || ckpt.resume.is_some()) {
+        bail!("--checkpoint and --resume are for Error Diffusion and DFA programs; a sigprop program trains without checkpoints");
+    }
+    if sigprop && a.final_rate.is_some() {
+        bail!("--final-rate is for Error Diffusion and DFA programs; a sigprop program trains at its template's rate");
+    }
+    let per_epoch = augment.filter(|a| a.per_epoch());
+    let mut on_progress = |p| bar.update(p);
+    let trained = if sigprop {
+        amine_train::sigprop::train_sigprop_augmented(
+            &chip.config,
+            &compiled.image,
+            &split,
+            &opts,
+            per_epoch,
+            &mut on_progress,
+            &crate::signals::interrupted,
+        )
+    } else {
+        train_ed_with(
+            &chip.config,
+            &compiled.image,
+            &split,
+            &opts,
+            &ckpt,
+            &mut on_progress,
+        )
+    };
+    bar.bar.finish_and_clear();
+    let mut report = chip_report(trained)?;
+    report.chip_config = chip.identity.clone();
+    let train_s = bar.start.elapsed().as_secs_f64();
+    if !a.no_float {
+        report.float_reference = Some(float_reference(
+            &compiled.compilation.program,
+            &split,
+            epochs,
+            a.seed,
+            a.final_rate,
+            per_epoch,
+        )?);
+    }
+    if let Some(dir) = &a.report {
+        report
+            .write_dir(dir, &chip.config)
+            .context("writing the report")?;
+    }
+    print_ed_report(a, &report, train_s, start);
+    Ok(())
+}
+
+/// The Error Diffusion run's program and epochs, after refusing what is not for it: an
+/// unknown task, the e-prop flags, no program, no epochs, a bad final rate.
+fn ed_args(a: &TrainArgs) -> Result<(&Path, usize)> {
     if amine_tasks::parse_task(&a.task).is_err() {
         bail!(
             "unknown task `{}`: expected digits or mnist:<folder> (Error Diffusion), or \
@@ -82,11 +162,15 @@ fn ed(a: &TrainArgs) -> Result<()> {
             );
         }
     }
-    let augment = a
-        .augment
-        .as_deref()
-        .map(amine_tasks::datasets::augment::Augment::parse)
-        .transpose()?;
+    Ok((program_path.as_path(), epochs))
+}
+
+/// The chip (`--chip`, else the program's default) and the program compiled onto it
+/// with `--seed`; the report directory must be one to write.
+fn compile_ed(
+    a: &TrainArgs,
+    program_path: &Path,
+) -> Result<(amine_chip::presets::Resolved, amine_compiler::Compiled)> {
     let origin = program_path.display().to_string();
     let text = amine_chip::bounded::read_text(
         program_path,
@@ -94,24 +178,8 @@ fn ed(a: &TrainArgs) -> Result<()> {
         amine_chip::bounded::limits::PROGRAM,
     )?;
     let mut program = Program::from_ron(&text, &origin)?;
-    // A sigprop program needs the sigprop unit: its preset is the default chip.
-    let default_chip = if program.sigprop.is_some() {
-        "loihi-sigprop"
-    } else if program.populations.iter().any(|p| {
-        matches!(
-            p.model,
-            amine_compiler::program::Model::Graded {
-                centring: Some(_),
-                ..
-            }
-        )
-    }) {
-        // Error units with a centring register (`amine template ed --routing modulo`).
-        "loihi-ed"
-    } else {
-        "loihi"
-    };
-    let chip = super::compile::resolve_chip(a.chip.as_deref().unwrap_or(default_chip), &a.set)?;
+    let chip =
+        super::compile::resolve_chip(a.chip.as_deref().unwrap_or(default_chip(&program)), &a.set)?;
     if let Some(dir) = &a.report {
         amine_report::dir::check_target(dir)?;
     }
@@ -119,9 +187,19 @@ fn ed(a: &TrainArgs) -> Result<()> {
     let base = program_path.parent().unwrap_or(Path::new("."));
     let compiled = amine_compiler::compile_program(program, base, &chip.config)
         .with_context(|| format!("compiling {origin}"))?;
+    Ok((chip, compiled))
+}
+
+/// The task's data, the training set augmented (a per-epoch augmentation only for a
+/// `sigprop` program).
+fn ed_split(
+    a: &TrainArgs,
+    augment: Option<amine_tasks::datasets::augment::Augment>,
+    sigprop: bool,
+) -> Result<amine_tasks::Split> {
     let mut split = amine_tasks::parse_task(&a.task)?.load()?;
     if let Some(aug) = augment {
-        if aug.per_epoch() && compiled.image.sigprop.is_none() {
+        if aug.per_epoch() && !sigprop {
             bail!(
                 "--augment {}: a per-epoch augmentation is for sigprop programs; use shift:N \
                  with this program",
@@ -132,35 +210,51 @@ fn ed(a: &TrainArgs) -> Result<()> {
         // reference draw each epoch's set.
         split.train = aug.apply(&split.train)?;
     }
-    let opts = TrainOptions {
-        epochs,
-        seed: a.seed,
-        threads: a.threads,
-        timing: a.timing.unwrap_or(Timing::Analytic),
-        test_every_epoch: !a.final_test_only,
-        final_rate: a.final_rate,
-    };
-    let total = (epochs * split.train.len()) as u64;
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
-    let mut shown = false;
-    let train_start = Instant::now();
-    crate::signals::install();
-    let ckpt = Checkpointing {
-        path: a.checkpoint.checkpoint.as_deref(),
-        every: usize::try_from(a.checkpoint.checkpoint_every.unwrap_or(1)).unwrap_or(usize::MAX),
-        resume: a.checkpoint.resume.as_deref(),
-        stop: &crate::signals::interrupted,
-    };
-    let sigprop = compiled.image.sigprop.is_some();
-    if sigprop && (ckpt.path.is_some() || ckpt.resume.is_some()) {
-        bail!("--checkpoint and --resume are for Error Diffusion and DFA programs; a sigprop program trains without checkpoints");
+    Ok(split)
+}
+
+/// The default chip of a program: a sigprop program needs the sigprop unit, error units
+/// with a centring register (`amine template ed --routing modulo`) loihi-ed.
+fn default_chip(program: &Program) -> &'static str {
+    if program.sigprop.is_some() {
+        "loihi-sigprop"
+    } else if program.populations.iter().any(|p| {
+        matches!(
+            p.model,
+            amine_compiler::program::Model::Graded {
+                centring: Some(_),
+                ..
+            }
+        )
+    }) {
+        "loihi-ed"
+    } else {
+        "loihi"
     }
-    if sigprop && a.final_rate.is_some() {
-        bail!("--final-rate is for Error Diffusion and DFA programs; a sigprop program trains at its template's rate");
+}
+
+/// The training's progress bar: drawn on stderr once training has run half a second.
+struct Bar {
+    bar: ProgressBar,
+    shown: bool,
+    start: Instant,
+    epochs: usize,
+}
+
+impl Bar {
+    fn new(total: u64, epochs: usize) -> Bar {
+        Bar {
+            bar: ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden()),
+            shown: false,
+            start: Instant::now(),
+            epochs,
+        }
     }
-    let mut on_progress = |p| {
-        if !shown && train_start.elapsed() > Duration::from_millis(500) {
-            shown = true;
+
+    fn update(&mut self, p: Progress) {
+        let bar = &self.bar;
+        if !self.shown && self.start.elapsed() > Duration::from_millis(500) {
+            self.shown = true;
             bar.set_style(
                 ProgressStyle::with_template(
                     "{spinner} {msg} [{bar:40}] {pos}/{len} samples, {elapsed} elapsed, eta {eta}",
@@ -171,60 +265,32 @@ fn ed(a: &TrainArgs) -> Result<()> {
         }
         match p {
             Progress::Training { epoch, done, total } => {
-                bar.set_message(format!("epoch {}/{}", epoch + 1, epochs));
+                bar.set_message(format!("epoch {}/{}", epoch + 1, self.epochs));
                 bar.set_position((epoch * total + done) as u64);
             }
             Progress::Testing { set } => bar.set_message(format!("testing on {set}")),
         }
-    };
-    let per_epoch = augment.filter(|a| a.per_epoch());
-    let trained = if sigprop {
-        amine_train::sigprop::train_sigprop_augmented(
-            &chip.config,
-            &compiled.image,
-            &split,
-            &opts,
-            per_epoch,
-            &mut on_progress,
-            &crate::signals::interrupted,
-        )
-    } else {
-        train_ed_with(
-            &chip.config,
-            &compiled.image,
-            &split,
-            &opts,
-            &ckpt,
-            &mut on_progress,
-        )
-    };
-    bar.finish_and_clear();
-    let mut report = match trained {
+    }
+}
+
+/// The chip run's report; an interrupted run is reported as such.
+fn chip_report(
+    trained: Result<amine_train::TrainReport, amine_train::Error>,
+) -> Result<amine_train::TrainReport> {
+    match trained {
         Err(e) => {
             if let amine_train::ErrorKind::Interrupted { message } = &e.kind {
                 return Err(crate::signals::Interrupted(message.clone()).into());
             }
-            return Err(e.into());
+            Err(e.into())
         }
-        Ok(r) => r,
-    };
-    report.chip_config = chip.identity.clone();
-    let train_s = train_start.elapsed().as_secs_f64();
-    if !a.no_float {
-        report.float_reference = Some(float_reference(
-            &compiled.compilation.program,
-            &split,
-            epochs,
-            a.seed,
-            a.final_rate,
-            per_epoch,
-        )?);
+        Ok(r) => Ok(r),
     }
-    if let Some(dir) = &a.report {
-        report
-            .write_dir(dir, &chip.config)
-            .context("writing the report")?;
-    }
+}
+
+/// Prints the report: JSON, or the summary with the wall times (`train_s` training,
+/// since `start` in all).
+fn print_ed_report(a: &TrainArgs, report: &amine_train::TrainReport, train_s: f64, start: Instant) {
     if a.json {
         out!("{}", report.to_json());
     } else {
@@ -241,7 +307,6 @@ fn ed(a: &TrainArgs) -> Result<()> {
             );
         }
     }
-    Ok(())
 }
 
 /// The programs of an e-prop study: the given file, or the template's for each
