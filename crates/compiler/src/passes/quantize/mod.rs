@@ -14,7 +14,9 @@
 //! *row class*: their synapses from one neuron onto one core share a row. It reports the
 //! relative error `|q − w| / |w|` (max and RMS) over all synapses with `w ≠ 0`.
 
-use crate::context::{Compilation, Expanded, ProjectionQuant, Quantization, RowClass, Values};
+use crate::context::{
+    Compilation, Expanded, Network, ProjectionQuant, Quantization, RowClass, Values,
+};
 use amine_chip::config::bits_for;
 use amine_chip::image::Sign;
 use amine_chip::synapse::{choose_exponent, quantize_weight, RowFormat, SignMode};
@@ -39,6 +41,16 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
         ));
     };
     let mut q = Quantization::default();
+    row_classes(c, net, &mut q);
+    error_figures(c, net, &mut q);
+    c.quant = Some(q);
+    Ok(())
+}
+
+/// Each projection's row format and exponents, grouped into row classes (a shared
+/// convolution keeps its own: its rows are shared lists, which no other projection's
+/// synapses may join).
+fn row_classes(c: &Compilation, net: &Network, q: &mut Quantization) {
     let mut candidates = Vec::new();
     for (i, e) in net.projections.iter().enumerate() {
         let (format, exponents) = match &net.convs[i] {
@@ -47,8 +59,6 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
         };
         candidates.push((format, exponents));
     }
-    // Group into row classes (a shared convolution keeps its own: its rows are shared
-    // lists, which no other projection's synapses may join).
     for (i, (format, exponents)) in candidates.into_iter().enumerate() {
         let e = &net.projections[i];
         let slot = slot_of(c, i);
@@ -85,27 +95,15 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
             }
         }
     }
-    // Error figures, with the final (class) exponents.
+}
+
+/// The error figures of every projection and of the program, with the final (class)
+/// exponents.
+fn error_figures(c: &Compilation, net: &Network, q: &mut Quantization) {
     let (mut sum_sq, mut max, mut n, mut exact) = (0.0f64, 0.0f64, 0u64, 0u64);
-    for (i, e) in net.projections.iter().enumerate() {
+    for i in 0..net.projections.len() {
         let cl = &q.classes[q.class_of[i]];
-        let mut t = Tally::default();
-        let quantized = |w: f64, exp: i8| dequantize(quantize_weight(w, &cl.format, exp), exp);
-        if let Some(cv) = &net.convs[i] {
-            // The same figures in either form: over the convolution's synapses.
-            cv.for_each(|a, _, w| t.add(w, quantized(w, cl.exponents[a as usize]), 1));
-        } else {
-            for a in 0..e.offsets.len() - 1 {
-                let exp = cl.exponents[a];
-                // A constant weight has one error per row: count it once, weighted.
-                match &e.weights {
-                    Values::Const(w) => t.add(*w, quantized(*w, exp), e.range(a).len() as u64),
-                    Values::Each(ws) => e
-                        .range(a)
-                        .for_each(|s| t.add(ws[s], quantized(ws[s], exp), 1)),
-                }
-            }
-        }
+        let t = tally(net, i, cl);
         let (psq, pmax, pn, pexact, count) = (t.sum_sq, t.max, t.n, t.exact, t.count);
         let pr = &c.program.projections[i];
         q.projections.push(ProjectionQuant {
@@ -135,8 +133,29 @@ pub fn run(c: &mut Compilation) -> Result<(), crate::Error> {
         0.0
     };
     q.exact = exact;
-    c.quant = Some(q);
-    Ok(())
+}
+
+/// Projection `i`'s relative errors stored in row class `cl`.
+fn tally(net: &Network, i: usize, cl: &RowClass) -> Tally {
+    let e = &net.projections[i];
+    let mut t = Tally::default();
+    let quantized = |w: f64, exp: i8| dequantize(quantize_weight(w, &cl.format, exp), exp);
+    if let Some(cv) = &net.convs[i] {
+        // The same figures in either form: over the convolution's synapses.
+        cv.for_each(|a, _, w| t.add(w, quantized(w, cl.exponents[a as usize]), 1));
+    } else {
+        for a in 0..e.offsets.len() - 1 {
+            let exp = cl.exponents[a];
+            // A constant weight has one error per row: count it once, weighted.
+            match &e.weights {
+                Values::Const(w) => t.add(*w, quantized(*w, exp), e.range(a).len() as u64),
+                Values::Each(ws) => e
+                    .range(a)
+                    .for_each(|s| t.add(ws[s], quantized(ws[s], exp), 1)),
+            }
+        }
+    }
+    t
 }
 
 /// Relative-error figures over synapses: `add(w, q, k)` counts `k` synapses of weight
