@@ -18,6 +18,7 @@ use super::{ChipImage, CoreImage};
 use crate::config::{ChipConfig, PopulationConfig};
 use crate::error::Problem;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// A core's population axons (receiving side) and population fan-out (sending side).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -158,92 +159,21 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig, out: &mut Vec<Pro
     }
     let Some(pc) = pc else { return };
     // Population axons of each core id: (shared_from, atoms of each axon).
-    let mut axons_of = std::collections::HashMap::new();
+    let mut axons_of = HashMap::new();
     for (ci, core) in image.cores.iter().enumerate() {
         let Some(p) = &core.population else { continue };
-        let at = |f: &str| format!("cores[{ci}].population.{f}");
-        let mem = &core.synapses;
-        let rows = mem.rows().len() as u32;
-        let n = core.compartments.len() as u64;
-        if p.shared_from > rows {
-            out.push(Problem {
-                field: at("shared_from"),
-                message: format!("row {} of {rows}", p.shared_from),
-            });
-            continue;
+        if core_population_problems(ci, core, p, pc, out) {
+            axons_of.insert(core.id, p);
         }
-        for (k, a) in p.axons.iter().enumerate() {
-            let at = format!("cores[{ci}].population.axons[{k}]");
-            let ok_rows = a.atoms >= 1
-                && a.first_row >= p.shared_from
-                && a.first_row as u64 + a.atoms as u64 <= rows as u64;
-            if !ok_rows {
-                out.push(Problem {
-                    field: at,
-                    message: format!(
-                        "rows {}..{} are not shared rows ({}..{rows})",
-                        a.first_row,
-                        a.first_row as u64 + a.atoms as u64,
-                        p.shared_from
-                    ),
-                });
-                continue;
-            }
-            if a.atoms > pc.max_atoms {
-                out.push(Problem {
-                    field: at.clone(),
-                    message: format!("{} atoms, the chip allows {}", a.atoms, pc.max_atoms),
-                });
-            }
-            if a.base as u64 >= 1u64 << pc.base_bits {
-                out.push(Problem {
-                    field: at.clone(),
-                    message: format!(
-                        "compartment base {} needs more than {} bits",
-                        a.base, pc.base_bits
-                    ),
-                });
-            }
-            let top = (0..a.atoms)
-                .flat_map(|k| mem.row_targets(a.first_row + k))
-                .max();
-            if let Some(t) = top.filter(|&t| a.base as u64 + t as u64 >= n) {
-                out.push(Problem {
-                    field: at,
-                    message: format!("reaches compartment {} of {n}", a.base as u64 + t as u64),
-                });
-            }
-        }
-        if !p.fanout.shaped(core.compartments.len()) {
-            out.push(Problem {
-                field: at("fanout"),
-                message: "offsets must be empty or rise from 0 over every compartment".into(),
-            });
-        }
-        axons_of.insert(core.id, p);
     }
-    let check = |field: String, fan: &PopFanout, out: &mut Vec<Problem>| {
-        let bad = fan.targets.iter().find(|t| {
-            axons_of.get(&t.core).is_none_or(|p| {
-                t.axon < p.shared_from
-                    || p.axons
-                        .get((t.axon - p.shared_from) as usize)
-                        .is_none_or(|a| t.atom >= a.atoms)
-            })
-        });
-        if let Some(t) = bad {
-            out.push(Problem {
-                field,
-                message: format!(
-                    "population fan-out to core {} axon {} atom {}, which does not exist",
-                    t.core, t.axon, t.atom
-                ),
-            });
-        }
-    };
     for (ci, core) in image.cores.iter().enumerate() {
         if let Some(p) = &core.population {
-            check(format!("cores[{ci}].population.fanout"), &p.fanout, out);
+            fanout_targets(
+                &axons_of,
+                format!("cores[{ci}].population.fanout"),
+                &p.fanout,
+                out,
+            );
         }
     }
     for (ii, port) in image.inputs.iter().enumerate() {
@@ -257,6 +187,123 @@ pub(super) fn problems(image: &ChipImage, config: &ChipConfig, out: &mut Vec<Pro
                 message: "offsets must be empty or rise from 0 over every input".into(),
             });
         }
-        check(field, fan, out);
+        fanout_targets(&axons_of, field, fan, out);
+    }
+}
+
+/// Core `ci`'s population section: its axons and the shape of its fan-out; `false`
+/// (nothing else checked) when its shared rows start past the core's rows.
+fn core_population_problems(
+    ci: usize,
+    core: &CoreImage,
+    p: &CorePopulation,
+    pc: &PopulationConfig,
+    out: &mut Vec<Problem>,
+) -> bool {
+    let at = |f: &str| format!("cores[{ci}].population.{f}");
+    let rows = core.synapses.rows().len() as u32;
+    if p.shared_from > rows {
+        out.push(Problem {
+            field: at("shared_from"),
+            message: format!("row {} of {rows}", p.shared_from),
+        });
+        return false;
+    }
+    for (k, a) in p.axons.iter().enumerate() {
+        axon_problems(
+            format!("cores[{ci}].population.axons[{k}]"),
+            a,
+            p,
+            core,
+            pc,
+            out,
+        );
+    }
+    if !p.fanout.shaped(core.compartments.len()) {
+        out.push(Problem {
+            field: at("fanout"),
+            message: "offsets must be empty or rise from 0 over every compartment".into(),
+        });
+    }
+    true
+}
+
+/// Population axon `a` (field `at`) of `core`: shared rows, atoms and base the chip
+/// allows, targets inside the core.
+fn axon_problems(
+    at: String,
+    a: &PopAxon,
+    p: &CorePopulation,
+    core: &CoreImage,
+    pc: &PopulationConfig,
+    out: &mut Vec<Problem>,
+) {
+    let mem = &core.synapses;
+    let rows = mem.rows().len() as u32;
+    let n = core.compartments.len() as u64;
+    let ok_rows = a.atoms >= 1
+        && a.first_row >= p.shared_from
+        && a.first_row as u64 + a.atoms as u64 <= rows as u64;
+    if !ok_rows {
+        out.push(Problem {
+            field: at,
+            message: format!(
+                "rows {}..{} are not shared rows ({}..{rows})",
+                a.first_row,
+                a.first_row as u64 + a.atoms as u64,
+                p.shared_from
+            ),
+        });
+        return;
+    }
+    if a.atoms > pc.max_atoms {
+        out.push(Problem {
+            field: at.clone(),
+            message: format!("{} atoms, the chip allows {}", a.atoms, pc.max_atoms),
+        });
+    }
+    if a.base as u64 >= 1u64 << pc.base_bits {
+        out.push(Problem {
+            field: at.clone(),
+            message: format!(
+                "compartment base {} needs more than {} bits",
+                a.base, pc.base_bits
+            ),
+        });
+    }
+    let top = (0..a.atoms)
+        .flat_map(|k| mem.row_targets(a.first_row + k))
+        .max();
+    if let Some(t) = top.filter(|&t| a.base as u64 + t as u64 >= n) {
+        out.push(Problem {
+            field: at,
+            message: format!("reaches compartment {} of {n}", a.base as u64 + t as u64),
+        });
+    }
+}
+
+/// The first of `fan`'s targets that is no atom of a population axon (`axons_of`).
+fn fanout_targets(
+    axons_of: &HashMap<u32, &CorePopulation>,
+    field: String,
+    fan: &PopFanout,
+    out: &mut Vec<Problem>,
+) {
+    let bad = fan.targets.iter().find(|t| {
+        axons_of.get(&t.core).is_none_or(|p| {
+            t.axon < p.shared_from
+                || p.axons
+                    .get((t.axon - p.shared_from) as usize)
+                    .is_none_or(|a| t.atom >= a.atoms)
+        })
+    });
+    if let Some(t) = bad {
+        out.push(Problem {
+            field,
+            message: format!(
+                "population fan-out to core {} axon {} atom {}, which does not exist",
+                t.core, t.axon, t.atom
+            ),
+        });
     }
 }
