@@ -17,7 +17,9 @@
 //! per projection, the mean magnitude, the fraction at 0 and the mean and RMS of the
 //! track's weights minus the chip's; per sample, the hidden layer's and the outputs'
 //! activations minus the chip's payloads (mean and RMS over units, averaged over the
-//! window). A study tool (docs/dual-stream-ed.md, seventh round), not a CLI feature.
+//! window); per projection, the rows' mean exponent (the chip's and the emulated
+//! engine's) and the fraction of the chip's rows at the top exponent. A study tool
+//! (docs/dual-stream-ed.md, seventh and eighth rounds), not a CLI feature.
 
 use amine_chip::image::ChipImage;
 use amine_chip::synapse::effective_weight;
@@ -150,6 +152,41 @@ fn chip_weights(
         }
     }
     w
+}
+
+/// Per projection (in [`compare`]'s order): the chip's mean row exponent and the fraction
+/// of its rows at `top`, and the emulated engine's mean row exponent.
+fn exponents(
+    sim: &Simulator,
+    state: &amine_sim::SimState,
+    slots: &[Slot],
+    emulated: Option<&dual_ed::chip_arith::ChipWeights>,
+    top: i8,
+) -> Vec<[f64; 3]> {
+    let p_of = |l: usize, m: usize| if l == 0 { m } else { 4 + m };
+    let mut acc = [[0.0f64; 4]; 6];
+    let mut k = 0;
+    for (_, ms, e) in sim.plastic_rows(state) {
+        if let Some(s) = slots.get(k).filter(|_| !ms.is_empty()) {
+            let a = &mut acc[p_of(s.layer, s.matrix)];
+            a[0] += f64::from(e);
+            a[1] += f64::from(u8::from(e >= top));
+            a[2] += 1.0;
+        }
+        k += ms.len();
+    }
+    if let Some(c) = emulated {
+        for (l, mats) in c.exponents.iter().enumerate().take(2) {
+            for (m, rows) in mats.iter().enumerate().take(if l == 0 { 4 } else { 2 }) {
+                let mean =
+                    rows.iter().map(|&e| f64::from(e)).sum::<f64>() / rows.len().max(1) as f64;
+                acc[p_of(l, m)][3] = mean;
+            }
+        }
+    }
+    acc.iter()
+        .map(|a| [a[0] / a[2].max(1.0), a[1] / a[2].max(1.0), a[3]])
+        .collect()
 }
 
 /// Per projection: (mean magnitude, fraction 0, mean and RMS of `w − chip`), over the
@@ -439,6 +476,20 @@ fn main() -> Res<()> {
                     rows[0][p][0], rows[1][p][0], rows[2][p][0],
                     rows[0][p][1], rows[1][p][1], rows[2][p][1],
                     rows[1][p][2], rows[1][p][3], rows[2][p][2], rows[2][p][3]
+                );
+            }
+            let top = config.core.weight_exponent_max;
+            let ex = exponents(
+                runner.sim,
+                &runner.state,
+                &slots,
+                tracks[1].net.chip.as_ref(),
+                top,
+            );
+            for (p, name) in names.iter().enumerate() {
+                println!(
+                    "  {name:<8} row exponent chip mean {:+.3}, at {top} {:.4}; engine mean {:+.3}",
+                    ex[p][0], ex[p][1], ex[p][2]
                 );
             }
             right = [0; 3];

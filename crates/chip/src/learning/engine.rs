@@ -11,9 +11,12 @@
 //! and rounded stochastically (`floor(x + r)`, `r` uniform from [`hash_random`] keyed by
 //! seed, epoch, row and synapse). A weight that would leave its row's range is clamped
 //! — for sign-fixed rows at 0, so **no weight ever changes sign** (Dale's principle) —
-//! unless the row may be renormalised: then, if the row's exponent can still grow, every
-//! mantissa of the row is halved (rounding half away from zero), the exponent raised by
-//! one, and the update recomputed at the new scale with the same draws.
+//! unless the row may be renormalised: then, if a weight outgrows the row's magnitude
+//! and the row's exponent can still grow, every mantissa of the row is halved (rounding
+//! half away from zero), the exponent raised by one, and the update recomputed at the
+//! new scale with the same draws. A sign-fixed weight that would cross 0 is clamped at 0
+//! even then: halving cannot keep its sign, and renormalising for it would coarsen the
+//! row for nothing (issue 17: Error Diffusion's output rows climbed to the top exponent).
 //!
 //! # Speed
 //!
@@ -368,8 +371,9 @@ impl PreparedRule {
                         break;
                     }
                     let fits = with_delta!(eval, d => add_to_weights_in_range(
-                        d, targets, weights, read_tags, saved_weights, wrange));
-                    if fits {
+                        d, targets, weights, read_tags, saved_weights, sign, wrange));
+                    if let Some(clamped) = fits {
+                        outcome.clamped += clamped;
                         break;
                     }
                     for w in weights.iter_mut() {
@@ -489,28 +493,42 @@ pub(crate) fn add_to_weights_clamped<D: Delta + Copy>(
     clamped
 }
 
-/// Adds each synapse's update if every new weight is in the row's range; otherwise
-/// leaves the weights as they were (kept in `saved`) and returns `false`.
+/// Adds each synapse's update if no new weight outgrows the row's magnitude; otherwise
+/// leaves the weights as they were (kept in `saved`) and returns `None`. A sign-fixed
+/// row's weight that would cross 0 is clamped there (counted in the returned `Some`):
+/// halving the row cannot keep its sign, so crossing 0 is not an overflow.
 pub(crate) fn add_to_weights_in_range<D: Delta + Copy>(
     d: D,
     targets: &[u32],
     weights: &mut [i32],
     tags: &[i32],
     saved: &mut Vec<i32>,
+    sign: SignMode,
     (wmin, wmax): (i64, i64),
-) -> bool {
+) -> Option<u64> {
     saved.clear();
     saved.extend_from_slice(weights);
+    let mut clamped = 0;
     for (i, (&target, w)) in targets.iter().zip(weights.iter_mut()).enumerate() {
         let t = tags.get(i).copied().unwrap_or(0);
         let new = (*w as i64).wrapping_add(d.delta(i, target as usize, *w, t));
-        if new.wrapping_sub(wmin) as u64 > wmax.wrapping_sub(wmin) as u64 {
+        let zero_side = match sign {
+            SignMode::Excitatory => new < wmin,
+            SignMode::Inhibitory => new > wmax,
+            SignMode::Signed => false,
+        };
+        if zero_side {
+            clamped += 1;
+            *w = 0;
+            continue;
+        }
+        if new < wmin || new > wmax {
             weights.copy_from_slice(saved);
-            return false;
+            return None;
         }
         *w = new as i32;
     }
-    true
+    Some(clamped)
 }
 
 /// [`hash_random`]`(seed, epoch, row, synapse)` along one row: the part of the key fixed

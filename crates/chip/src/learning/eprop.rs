@@ -499,7 +499,10 @@ impl EpropConsts {
                 outcome.clamped += add_to_weights_clamped(&d, targets, weights, tags, range);
                 break;
             }
-            if add_to_weights_in_range(&d, targets, weights, tags, saved, range) {
+            if let Some(clamped) =
+                add_to_weights_in_range(&d, targets, weights, tags, saved, row.sign, range)
+            {
+                outcome.clamped += clamped;
                 break;
             }
             weights.iter_mut().for_each(|w| *w = halve(*w));

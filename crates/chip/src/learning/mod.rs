@@ -267,3 +267,6 @@ pub fn hash_random(seed: u64, a: u64, b: u64, c: u64) -> u64 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod row_update_tests;

@@ -9,6 +9,7 @@ use super::{
     halve, round_sum, shl, signed_range, weight_range, DrawKey, EvalCtx, PostProducts, PreSide,
     PreparedEq, PreparedRule, RowMut, RowOutcome, Scales, SynapseAt, Target,
 };
+use crate::synapse::SignMode;
 
 impl PreparedRule {
     /// [`PreparedRule::apply_row`] as it was first written: same results, slower.
@@ -79,7 +80,13 @@ impl PreparedRule {
                                 frac,
                             );
                             let w = weights[i] as i64 + d;
-                            overflow |= w < wmin || w > wmax;
+                            // Only a magnitude overflow renormalises: a sign-fixed
+                            // weight crossing 0 clamps there.
+                            overflow |= match sign {
+                                SignMode::Excitatory => w > wmax,
+                                SignMode::Inhibitory => w < wmin,
+                                SignMode::Signed => w < wmin || w > wmax,
+                            };
                             w
                         })
                         .collect();
