@@ -59,6 +59,35 @@ fn bad_template_and_rules_options_fail_cleanly() {
             vec!["template", "sigprop", "--contexts-per-class", "0", "-o", p],
             "--contexts-per-class: must be at least 1",
         ),
+        // A larger register file is a chip override away, and still a limit.
+        (
+            vec![
+                "template",
+                "sigprop",
+                "--contexts-per-class",
+                "12",
+                "--set",
+                "learning.sigprop.context.classes=100",
+                "-o",
+                p,
+            ],
+            "--contexts-per-class: 10 classes × 12 contexts = 120 contexts; chip `loihi-sigprop`'s context register file holds 100",
+        ),
+        (
+            vec![
+                "template",
+                "sigprop",
+                "--set",
+                "learning.sigprop.context.classes=300",
+                "-o",
+                p,
+            ],
+            "learning.sigprop.context.classes`: 300 is outside 2..=256",
+        ),
+        (
+            vec!["template", "dfa", "--set", "core.compartments=512", "-o", p],
+            "--set is not an option of `amine template dfa`",
+        ),
         (
             vec!["template", "dfa", "--contexts-per-class", "2", "-o", p],
             "--contexts-per-class is not an option of `amine template dfa`",
@@ -284,6 +313,57 @@ fn rules_runs_a_program_on_its_own_chip() {
     assert!(rows[1].starts_with("ed-modulo,chip (loihi-ed),"), "{csv}");
     assert!(rows[2].starts_with("ed-modulo (f64),f64"), "{csv}");
     assert!(rows[3].starts_with("dfa,chip (loihi),"), "{csv}");
+}
+
+/// More contexts than `loihi-sigprop`'s 64 registers: `amine template sigprop --set
+/// learning.sigprop.context.classes=N` writes the network for the larger register file
+/// and says how to train it; the compiler refuses it on the preset and takes it with the
+/// same override.
+#[test]
+fn more_contexts_need_the_register_file_overridden_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("sp_k8.ron");
+    let p = program.to_str().unwrap();
+    let set = "learning.sigprop.context.classes=80";
+    let out = amine(&[
+        "template",
+        "sigprop",
+        "--contexts-per-class",
+        "8",
+        "--set",
+        set,
+        "-o",
+        p,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&program).unwrap();
+    assert!(
+        written.contains(&format!("--chip loihi-sigprop --set {set} --task digits")),
+        "{}",
+        written.lines().take(3).collect::<Vec<_>>().join("\n")
+    );
+    let image = dir.path().join("sp_k8.img");
+    let i = image.to_str().unwrap();
+    let out = amine(&["compile", p, "--chip", "loihi-sigprop", "-o", i]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("learning.sigprop.context.classes: the network has 80 classes; the register file holds 64"),
+        "{err}"
+    );
+    assert!(!image.exists());
+    let out = amine(&[
+        "compile",
+        p,
+        "--chip",
+        "loihi-sigprop",
+        "--set",
+        set,
+        "-o",
+        i,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(image.exists());
 }
 
 /// `programs/sigprop_digits.ron` is what `amine template sigprop` writes by default

@@ -350,6 +350,11 @@ pub struct TemplateArgs {
     /// sigprop: the chip whose sigprop unit the network must fit [default: loihi-sigprop].
     #[arg(long)]
     pub chip: Option<String>,
+    /// sigprop: override a field of --chip, `path=value` (repeatable), checked like the
+    /// file, e.g. `--set learning.sigprop.context.classes=128`; give `amine train` the
+    /// same overrides.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
     #[command(flatten)]
     pub eprop: EpropFlags,
     #[arg(long, default_value_t = 1)]

@@ -38,6 +38,7 @@ fn given(a: &TemplateArgs) -> Vec<(&'static str, bool)> {
         ("--rate-decay", a.rate_decay.is_some()),
         ("--readout", a.readout.is_some()),
         ("--chip", a.chip.is_some()),
+        ("--set", !a.set.is_empty()),
     ]);
     v.extend(super::template::template_flags(&a.eprop));
     v
@@ -61,7 +62,7 @@ fn refuse_others(a: &TemplateArgs, kind: &str, takes: &[&str]) -> Result<()> {
 /// Refuse, naming it, an option only the feed-forward templates (dfa, sigprop) take:
 /// `amine template ed` and `amine template eprop` would otherwise ignore it silently.
 pub(crate) fn refuse_feedforward_only(a: &TemplateArgs, kind: &str) -> Result<()> {
-    const FEEDFORWARD_ONLY: [&str; 9] = [
+    const FEEDFORWARD_ONLY: [&str; 10] = [
         "--rate",
         "--beta",
         "--context-mean",
@@ -71,6 +72,7 @@ pub(crate) fn refuse_feedforward_only(a: &TemplateArgs, kind: &str) -> Result<()
         "--rate-decay",
         "--readout",
         "--chip",
+        "--set",
     ];
     if let Some((flag, _)) = given(a)
         .into_iter()
@@ -154,6 +156,7 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
             "--complement",
             "--task",
             "--chip",
+            "--set",
         ],
     )?;
     let class_mean = match a.contexts.as_deref().unwrap_or("class-mean") {
@@ -168,7 +171,7 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
         1
     });
     let chip_name = a.chip.as_deref().unwrap_or("loihi-sigprop");
-    let chip = super::compile::resolve_chip(chip_name, &[])?.config;
+    let chip = super::compile::resolve_chip(chip_name, &a.set)?.config;
     net.check(&chip)
         .map_err(|(option, message)| anyhow::anyhow!("{option}: {message}"))?;
     if class_mean {
@@ -196,12 +199,16 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
     let text = format!(
         "// Sigprop, {} inputs, layers {:?}, {} classes, β {} (docs/feedforward-rules.md),\n\
          // written by `amine template sigprop`. Train it with\n\
-         //   amine train {} --chip {chip_name} --task {} --report out/\n{}",
+         //   amine train {} --chip {chip_name}{} --task {} --report out/\n{}",
         net.inputs,
         net.hidden,
         net.classes,
         net.beta,
         a.output.display(),
+        a.set
+            .iter()
+            .map(|s| format!(" --set {s}"))
+            .collect::<String>(),
         a.task.as_deref().unwrap_or("digits"),
         program.to_ron()
     );
