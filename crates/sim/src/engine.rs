@@ -128,6 +128,9 @@ pub struct Simulator {
     ranks: Option<Ranks>,
     /// Wall-clock time per phase, when asked for (see `phases`).
     clock: Option<phases::PhaseClock>,
+    /// A worker kept spinning from the end of a step's delivery to the next step's
+    /// neuron phase (see [`crate::par::KeepAwake`]).
+    awake: crate::par::KeepAwake,
 }
 
 impl Simulator {
@@ -235,6 +238,7 @@ impl Simulator {
             system: None,
             ranks: None,
             clock: None,
+            awake: crate::par::KeepAwake::default(),
         })
     }
 

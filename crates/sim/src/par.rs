@@ -5,6 +5,8 @@
 //! result never depends on the thread count or the order in which indices run.
 
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Most indices one task of [`zip2`] / [`zip3`] runs before it lets the other threads
 /// take the rest. Rayon alone stops splitting a range no thread has stolen at
@@ -89,4 +91,49 @@ pub(crate) fn filter_range(
             .with_min_len(1024)
             .filter(|&i| keep(i)),
     );
+}
+
+/// Spins of [`KeepAwake`]'s task at most: a bound (about a millisecond), so that a task
+/// nobody releases cannot hold a worker for longer.
+const AWAKE_SPINS: u32 = 1 << 16;
+
+/// Keeps one idle worker of the pool spinning, not asleep, while the thread that holds
+/// it runs a serial stretch between two parallel phases, until dropped (or for at most
+/// [`AWAKE_SPINS`] spins). A sleeping worker needs a wake-up (a futex call, tens of
+/// microseconds on a virtual machine) at the next phase; the pool's own idle spin ends
+/// after a few microseconds, shorter than the step's serial stretches. This is the
+/// active wait of OpenMP runtimes (`OMP_WAIT_POLICY=active`). Changes no result: the
+/// task only reads a flag.
+///
+/// **Invariant**: no parallel call may run while it is held: the worker is busy
+/// spinning (and the holder could pick the task itself from its own queue).
+#[derive(Debug, Default)]
+pub(crate) struct KeepAwake(Option<Arc<AtomicBool>>);
+
+impl KeepAwake {
+    /// Start keeping a worker awake (nothing with one thread).
+    pub(crate) fn new(threads: usize) -> KeepAwake {
+        if threads <= 1 {
+            return KeepAwake(None);
+        }
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&done);
+        rayon::spawn(move || {
+            for _ in 0..AWAKE_SPINS {
+                if flag.load(Ordering::Acquire) {
+                    return;
+                }
+                std::hint::spin_loop();
+            }
+        });
+        KeepAwake(Some(done))
+    }
+}
+
+impl Drop for KeepAwake {
+    fn drop(&mut self) {
+        if let Some(done) = &self.0 {
+            done.store(true, Ordering::Release);
+        }
+    }
 }

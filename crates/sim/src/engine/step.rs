@@ -9,7 +9,7 @@ use super::phases::{
 use super::{Simulator, StepTiming};
 use crate::kernels::{population_spikes, update_neurons};
 use crate::options::Timing;
-use crate::par;
+use crate::par::{self, KeepAwake};
 use crate::ranks::{Comm, Ranks};
 use crate::spike_out::{self, Sender};
 use crate::state::{CoreState, SimState};
@@ -36,14 +36,21 @@ impl Simulator {
     /// [`Simulator::initial_state`] (or be a clone of one that did).
     pub fn step(&mut self, state: &mut SimState) -> StepTiming {
         self.lap_start();
+        // The previous step's serial tail (and its recorder's) is over.
+        self.awake = KeepAwake::default();
         self.neurons_and_spike_out(state);
+        let awake = KeepAwake::new(self.options.threads);
         self.merge_out();
         self.lap(PHASE_MERGE);
+        drop(awake);
         let stall = self.transport_and_deliver(state);
         let mut grid_cycles = self.modulator_grid(state);
         let eprop = self.eprop_engine(state, &mut grid_cycles);
         self.learning(state, eprop);
         self.lap(PHASE_LEARNING);
+        // Kept until the next step's neuron phase: the barrier, the recorder and the
+        // caller's loop run serially.
+        self.awake = KeepAwake::new(self.options.threads);
         let timing = self.barrier(state, grid_cycles, stall);
         self.lap(PHASE_BARRIER);
         timing
