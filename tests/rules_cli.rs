@@ -364,6 +364,32 @@ fn more_contexts_need_the_register_file_overridden_everywhere() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(image.exists());
+    // A line break in a value (whitespace to it) stays inside the header comment.
+    let broken = dir.path().join("sp_nl.ron");
+    let b = broken.to_str().unwrap();
+    let nl = "learning.sigprop.context.classes=\n80";
+    let out = amine(&[
+        "template",
+        "sigprop",
+        "--contexts-per-class",
+        "8",
+        "--set",
+        nl,
+        "-o",
+        b,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = amine(&[
+        "compile",
+        b,
+        "--chip",
+        "loihi-sigprop",
+        "--set",
+        set,
+        "-o",
+        i,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
 /// `programs/sigprop_digits.ron` is what `amine template sigprop` writes by default

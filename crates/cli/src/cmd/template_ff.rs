@@ -207,7 +207,8 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
         a.output.display(),
         a.set
             .iter()
-            .map(|s| format!(" --set {s}"))
+            // A line break would end the comment (and is whitespace to the value).
+            .map(|s| format!(" --set {}", s.replace(['\n', '\r'], " ")))
             .collect::<String>(),
         a.task.as_deref().unwrap_or("digits"),
         program.to_ron()
