@@ -128,8 +128,9 @@ pub struct Simulator {
     ranks: Option<Ranks>,
     /// Wall-clock time per phase, when asked for (see `phases`).
     clock: Option<phases::PhaseClock>,
-    /// A worker kept spinning from the end of a step's delivery to the next step's
-    /// neuron phase (see [`crate::par::KeepAwake`]).
+    /// A worker kept spinning through a step's serial tail (see
+    /// [`crate::par::KeepAwake`]); released when the step (with its recorder and
+    /// monitors) returns.
     awake: crate::par::KeepAwake,
 }
 
@@ -742,16 +743,24 @@ impl Simulator {
         rec: &mut Recorder,
         observe: impl FnOnce(&Simulator, &SimState),
     ) -> StepTiming {
-        let timing = self.step_recorded(state, rec);
+        let timing = self.step_recorded_held(state, rec);
         observe(self, state);
+        self.awake = crate::par::KeepAwake::default();
         self.lap(phases::PHASE_RECORD);
         timing
     }
 
     /// One step, its timing and its population spikes given to `rec`.
     pub fn step_recorded(&mut self, state: &mut SimState, rec: &mut Recorder) -> StepTiming {
+        let timing = self.step_recorded_held(state, rec);
+        self.awake = crate::par::KeepAwake::default();
+        timing
+    }
+
+    /// [`Simulator::step_recorded`], a worker still kept awake (see `step_held`).
+    fn step_recorded_held(&mut self, state: &mut SimState, rec: &mut Recorder) -> StepTiming {
         let step = state.step;
-        let timing = self.step(state);
+        let timing = self.step_held(state);
         rec.timing(step, &timing);
         let neuron = &self.scratch.neuron;
         match (rec.wants_raster(step), self.options.record.spikes) {

@@ -35,6 +35,15 @@ impl Simulator {
     /// Advance `state` by one step. `state` must come from this simulator's
     /// [`Simulator::initial_state`] (or be a clone of one that did).
     pub fn step(&mut self, state: &mut SimState) -> StepTiming {
+        let timing = self.step_held(state);
+        self.awake = KeepAwake::default();
+        timing
+    }
+
+    /// [`Simulator::step`], leaving a worker kept awake for the caller's serial work
+    /// (the recorder's and the monitors', in `Simulator::step_observed`), until the
+    /// next step or until the caller releases it.
+    pub(super) fn step_held(&mut self, state: &mut SimState) -> StepTiming {
         self.lap_start();
         // The previous step's serial tail (and its recorder's) is over.
         self.awake = KeepAwake::default();
@@ -48,8 +57,8 @@ impl Simulator {
         let eprop = self.eprop_engine(state, &mut grid_cycles);
         self.learning(state, eprop);
         self.lap(PHASE_LEARNING);
-        // Kept until the next step's neuron phase: the barrier, the recorder and the
-        // caller's loop run serially.
+        // Kept through the barrier (and, from `step_held`, the recorder and the
+        // monitors): they run serially.
         self.awake = KeepAwake::new(self.options.threads);
         let timing = self.barrier(state, grid_cycles, stall);
         self.lap(PHASE_BARRIER);
