@@ -352,16 +352,20 @@ fn more_contexts_need_the_register_file_overridden_everywhere() {
         "{err}"
     );
     assert!(!image.exists());
-    let out = amine(&[
-        "compile",
-        p,
-        "--chip",
-        "loihi-sigprop",
-        "--set",
-        set,
-        "-o",
-        i,
-    ]);
+    // The program compiled for the chip the overrides describe.
+    let compile_set = |program: &str| {
+        amine(&[
+            "compile",
+            program,
+            "--chip",
+            "loihi-sigprop",
+            "--set",
+            set,
+            "-o",
+            i,
+        ])
+    };
+    let out = compile_set(p);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(image.exists());
     // A line break in a value (whitespace to it) stays inside the header comment.
@@ -379,16 +383,7 @@ fn more_contexts_need_the_register_file_overridden_everywhere() {
         b,
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = amine(&[
-        "compile",
-        b,
-        "--chip",
-        "loihi-sigprop",
-        "--set",
-        set,
-        "-o",
-        i,
-    ]);
+    let out = compile_set(b);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 

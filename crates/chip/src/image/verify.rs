@@ -384,6 +384,14 @@ fn eprop_targets(image: &ChipImage, out: &mut Vec<Problem>) {
     }
 }
 
+/// A problem at `field` when `used` of a core's resource exceeds its `cap`:
+/// "`used` `what`, the core has `cap`".
+fn over(push: &mut impl FnMut(String, String), field: String, used: u64, cap: u64, what: &str) {
+    if used > cap {
+        push(field, format!("{used} {what}, the core has {cap}"));
+    }
+}
+
 /// The checks of core `ci` that need nothing but the core, the image's learning slots
 /// and the chip's limits.
 fn core_problems(
@@ -399,27 +407,20 @@ fn core_problems(
     let pop = config.core.population.as_ref();
 
     neuron_problems(ci, core, limits, &mut push);
-    let axons_in = core.input_axons_used(pop);
-    if axons_in > limits.input_axons as u64 {
-        push(
-            at("synapses"),
-            format!(
-                "{axons_in} input axons, the core has {}",
-                limits.input_axons
-            ),
-        );
-    }
-    let mem = &core.synapses;
-    if mem.used_bits() > limits.synapse_memory_bits {
-        push(
-            at("synapses"),
-            format!(
-                "{} bits of synapse memory, the core has {}",
-                mem.used_bits(),
-                limits.synapse_memory_bits
-            ),
-        );
-    }
+    over(
+        &mut push,
+        at("synapses"),
+        core.input_axons_used(pop),
+        limits.input_axons as u64,
+        "input axons",
+    );
+    over(
+        &mut push,
+        at("synapses"),
+        core.synapses.used_bits(),
+        limits.synapse_memory_bits,
+        "bits of synapse memory",
+    );
     row_problems(ci, core, limits, &mut push);
     let (n, offsets) = (core.compartments.len(), &core.fanout_offsets);
     if offsets.len() != n + 1
@@ -436,16 +437,13 @@ fn core_problems(
             ),
         );
     }
-    let axons_out = core.output_axons_used(pop);
-    if axons_out > limits.output_axons as u64 {
-        push(
-            at("fanout"),
-            format!(
-                "{axons_out} output axons, the core has {}",
-                limits.output_axons
-            ),
-        );
-    }
+    over(
+        &mut push,
+        at("fanout"),
+        core.output_axons_used(pop),
+        limits.output_axons as u64,
+        "output axons",
+    );
     let discrete = core.discrete_rows() as usize;
     for pr in &core.plastic_rows {
         if pr.row as usize >= discrete || pr.slot as usize >= image.learning.len() {
@@ -466,13 +464,13 @@ fn neuron_problems(
     limits: &CoreConfig,
     push: &mut impl FnMut(String, String),
 ) {
-    let n = core.compartments.len();
-    if n > limits.compartments as usize {
-        push(
-            format!("cores[{ci}].compartments"),
-            format!("{n} compartments, the core has {}", limits.compartments),
-        );
-    }
+    over(
+        push,
+        format!("cores[{ci}].compartments"),
+        core.compartments.len() as u64,
+        limits.compartments as u64,
+        "compartments",
+    );
     for (pi, p) in core.profiles.iter().enumerate() {
         if !limits.neuron_models.contains(&p.kind()) {
             push(

@@ -41,12 +41,10 @@ impl Simulator {
     }
 
     /// [`Simulator::step`], leaving a worker kept awake for the caller's serial work
-    /// (the recorder's and the monitors', in `Simulator::step_observed`), until the
-    /// next step or until the caller releases it.
+    /// (the recorder's and the monitors', in `Simulator::step_recorded` and
+    /// `Simulator::step_observed`), which releases it.
     pub(super) fn step_held(&mut self, state: &mut SimState) -> StepTiming {
         self.lap_start();
-        // The previous step's serial tail (and its recorder's) is over.
-        self.awake = KeepAwake::default();
         self.neurons_and_spike_out(state);
         let awake = KeepAwake::new(self.options.threads);
         self.merge_out();
@@ -57,8 +55,8 @@ impl Simulator {
         let eprop = self.eprop_engine(state, &mut grid_cycles);
         self.learning(state, eprop);
         self.lap(PHASE_LEARNING);
-        // Kept through the barrier (and, from `step_held`, the recorder and the
-        // monitors): they run serially.
+        // Kept through the barrier (and the caller's recorder and monitors): they run
+        // serially.
         self.awake = KeepAwake::new(self.options.threads);
         let timing = self.barrier(state, grid_cycles, stall);
         self.lap(PHASE_BARRIER);
@@ -153,9 +151,10 @@ impl Simulator {
     /// then delivery (cores in parallel). Returns the stall cycles.
     ///
     /// The analytic mode sums the links' loads here (beside the bucketing on more than
-    /// one thread; the bucketing's time then counts in `transport`) and each core
-    /// finishes its timing in its delivery task. The cycle mode's NoC model gives every core's finishing
-    /// time; no delivery reads it, so on more than one thread it runs on one thread
+    /// one thread, which keeps the second worker awake for delivery; the bucketing's
+    /// time then counts in `transport`) and each core finishes its timing in its
+    /// delivery task. The cycle mode's NoC model gives every core's finishing time; no
+    /// delivery reads it, so on more than one thread it runs on one thread
     /// while the others bucket and deliver (its phase time then counts in `deliver`).
     /// Each side writes only its own buffers, so nothing depends on the thread count.
     fn transport_and_deliver(&mut self, state: &mut SimState) -> u64 {
