@@ -114,29 +114,34 @@ impl Parser {
             }
             Some('"') => self.string().map(Value::String),
             Some(c) if c == '-' || c == '+' || c == '.' || c.is_ascii_digit() => self.number(),
-            Some(c) if c.is_alphabetic() || c == '_' => {
-                let name = self.ident();
-                match name.as_str() {
-                    "true" => Ok(Value::Bool(true)),
-                    "false" => Ok(Value::Bool(false)),
-                    "None" => Ok(Value::Null),
-                    _ => {
-                        self.skip_ws();
-                        if self.peek() != Some('(') {
-                            return Ok(Value::String(name));
-                        }
-                        self.pos += 1;
-                        let inner = self.parens(depth)?;
-                        if name == "Some" {
-                            return Ok(inner);
-                        }
-                        let mut m = Map::new();
-                        m.insert(name, inner);
-                        Ok(Value::Object(m))
-                    }
-                }
-            }
+            Some(c) if c.is_alphabetic() || c == '_' => self.named(depth),
             Some(c) => Err(self.error(&format!("`{c}` cannot start a value"))),
+        }
+    }
+
+    /// A value that starts with a name: `true`, `false`, `None`, a unit variant
+    /// (`Torus`, a string), `Some(x)` (`x`) or a variant with contents (`Ms(5)`, an
+    /// object of one field).
+    fn named(&mut self, depth: usize) -> Result<Value, String> {
+        let name = self.ident();
+        match name.as_str() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            "None" => Ok(Value::Null),
+            _ => {
+                self.skip_ws();
+                if self.peek() != Some('(') {
+                    return Ok(Value::String(name));
+                }
+                self.pos += 1;
+                let inner = self.parens(depth)?;
+                if name == "Some" {
+                    return Ok(inner);
+                }
+                let mut m = Map::new();
+                m.insert(name, inner);
+                Ok(Value::Object(m))
+            }
         }
     }
 
@@ -255,24 +260,7 @@ impl Parser {
             self.ident();
             if self.eat(':') {
                 self.pos = save;
-                let mut m = Map::new();
-                loop {
-                    if self.eat(')') {
-                        return Ok(Value::Object(m));
-                    }
-                    self.skip_ws();
-                    let key = self.ident();
-                    if key.is_empty() || !self.eat(':') {
-                        return Err(self.error("expected `field: value`"));
-                    }
-                    m.insert(key, self.value(depth + 1)?);
-                    if !self.eat(',') {
-                        if self.eat(')') {
-                            return Ok(Value::Object(m));
-                        }
-                        return Err(self.error("expected `,` or `)`"));
-                    }
-                }
+                return self.fields(depth);
             }
             self.pos = save;
         }
@@ -282,6 +270,28 @@ impl Parser {
         } else {
             Value::Array(items)
         })
+    }
+
+    /// The fields of a struct `(a: 1, b: 2)` up to its `)`, as an object.
+    fn fields(&mut self, depth: usize) -> Result<Value, String> {
+        let mut m = Map::new();
+        loop {
+            if self.eat(')') {
+                return Ok(Value::Object(m));
+            }
+            self.skip_ws();
+            let key = self.ident();
+            if key.is_empty() || !self.eat(':') {
+                return Err(self.error("expected `field: value`"));
+            }
+            m.insert(key, self.value(depth + 1)?);
+            if !self.eat(',') {
+                if self.eat(')') {
+                    return Ok(Value::Object(m));
+                }
+                return Err(self.error("expected `,` or `)`"));
+            }
+        }
     }
 }
 
