@@ -279,4 +279,8 @@ fn demo_prints_the_report_table() {
     ] {
         assert!(s.contains(needle), "demo output lacks `{needle}`:\n{s}");
     }
+    // The network fits one core, powered with one router: counts of one are singular.
+    for needle in ["compiled onto 1 core in", "1 core, 1 router (power-gated)"] {
+        assert!(s.contains(needle), "demo output lacks `{needle}`:\n{s}");
+    }
 }

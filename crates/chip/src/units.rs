@@ -214,9 +214,28 @@ pub fn group_digits(n: u64) -> String {
     out
 }
 
+/// The plural ending of a count of `n` things: "" for one, "s" otherwise ("1 core",
+/// "0 cores", "2 cores"); how every count is worded in messages and reports.
+pub fn plural_s(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_thing_is_singular() {
+        let worded = |n: u64| format!("{n} core{}", plural_s(n));
+        assert_eq!(worded(0), "0 cores");
+        assert_eq!(worded(1), "1 core");
+        assert_eq!(worded(2), "2 cores");
+        assert_eq!(worded(1_000), "1000 cores");
+    }
 
     #[test]
     fn digits_are_grouped_by_thousands() {

@@ -121,6 +121,7 @@ impl Problem {
 
 /// 131072 → "131,072", as every figure in messages and reports is printed.
 pub use amine_chip::units::group_digits as group;
+pub use amine_chip::units::plural_s;
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -182,7 +183,7 @@ impl fmt::Display for Error {
             ErrorKind::Syntax(e) | ErrorKind::Csv(e) => write!(f, "{e}"),
             ErrorKind::Invalid { origin, problems } => {
                 let n = problems.len();
-                write!(f, "{origin}: {n} problem{}", plural(n))?;
+                write!(f, "{origin}: {n} problem{}", plural_s(n as u64))?;
                 for p in problems {
                     write!(f, "\n  - {p}")?;
                 }
@@ -205,7 +206,7 @@ impl fmt::Display for Error {
                     f,
                     "internal compiler error after pass `{pass}` (please report it): {} problem{}",
                     problems.len(),
-                    plural(problems.len())
+                    plural_s(problems.len() as u64)
                 )?;
                 for p in problems.iter().take(20) {
                     write!(f, "\n  - {p}")?;
@@ -213,14 +214,6 @@ impl fmt::Display for Error {
                 Ok(())
             }
         }
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }
 

@@ -6,7 +6,7 @@
 //! same program, chip and seed always give the same report.
 
 use crate::context::{Compilation, ProjectionQuant};
-use crate::error::group;
+use crate::error::{group, plural_s};
 use amine_chip::image::ChipImage;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
@@ -183,12 +183,13 @@ impl CompileReport {
         let _ = writeln!(s, "program `{}` on chip `{}`", self.program, self.chip);
         let _ = writeln!(
             s,
-            "  {} neurons, {} inputs, {} synapses on {} of {} cores",
+            "  {} neurons, {} inputs, {} synapses on {} of {} core{}",
             group(self.neurons),
             group(self.inputs),
             group(self.synapses),
             self.cores_used,
-            self.cores_available
+            self.cores_available,
+            plural_s(self.cores_available as u64)
         );
         let q = &self.quantization;
         let _ = writeln!(

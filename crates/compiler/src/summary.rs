@@ -3,7 +3,7 @@
 //! Works from the image alone; with the chip configuration it also shows each core's
 //! limits and verifies the image against it.
 
-use crate::error::group;
+use crate::error::{group, plural_s};
 use crate::report::Usage;
 use amine_chip::image::{ChipImage, InputSource};
 use amine_chip::ChipConfig;
@@ -185,8 +185,9 @@ impl ImageSummary {
         );
         let _ = writeln!(
             s,
-            "  {} cores, {} compartments, {} synapses",
+            "  {} core{}, {} compartments, {} synapses",
             self.cores_used,
+            plural_s(self.cores_used as u64),
             group(self.compartments),
             group(self.synapses)
         );

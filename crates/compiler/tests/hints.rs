@@ -153,7 +153,7 @@ fn hints_against_a_limit_name_the_hint_the_limit_and_the_value() {
     // slice exceeds the cap of another hint.
     let e = refused(r#"(cores: {"b": 1}, max_per_core: {"b": 100})"#);
     assert!(
-        e.contains("mapping.cores[\"b\"]: 1 cores put 500 neurons of `b` on a core, but mapping.max_per_core[\"b\"] = 100"),
+        e.contains("mapping.cores[\"b\"]: 1 core puts 500 neurons of `b` on a core, but mapping.max_per_core[\"b\"] = 100"),
         "{e}"
     );
 }

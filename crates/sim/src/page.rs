@@ -3,6 +3,7 @@
 
 use crate::monitor::Recording;
 use crate::report::{energy, group, nanos, RunReport};
+use amine_chip::units::plural_s;
 use amine_chip::ChipConfig;
 use amine_report::{Page, Table};
 
@@ -58,10 +59,12 @@ pub(crate) fn run_page(
     p.table("Energy by component", &t);
     let pw = &r.energy.powered;
     p.text(format!(
-        "Static power {:.3} mW from {} cores, {} routers{} ({}).",
+        "Static power {:.3} mW from {} core{}, {} router{}{} ({}).",
         r.energy.static_power_mw,
         pw.cores,
+        plural_s(pw.cores as u64),
         pw.routers,
+        plural_s(pw.routers as u64),
         if pw.grid {
             " and the modulator grid"
         } else {
@@ -116,10 +119,11 @@ pub(crate) fn run_page(
         ));
         for s in &recording.spikes {
             p.text(format!(
-                "Spike probe `{}` on `{}`: {} spikes (monitors/{}.csv).",
+                "Spike probe `{}` on `{}`: {} spike{} (monitors/{}.csv).",
                 s.probe,
                 s.population,
                 group(s.spikes.len() as u64),
+                plural_s(s.spikes.len() as u64),
                 s.probe
             ));
         }

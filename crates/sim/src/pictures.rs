@@ -3,6 +3,7 @@
 
 use crate::engine::Spike;
 use crate::report::{energy, RunReport};
+use amine_chip::units::plural_s;
 use amine_report::plot::{Axis, LineChart, MeshHeat, Raster, Series};
 
 /// Raster dots drawn at most; beyond this every k-th spike is drawn (the caption says so).
@@ -34,11 +35,13 @@ fn energy_heatmap(r: &RunReport) -> (String, String, String) {
     };
     let per_core: f64 = r.energy.per_core.iter().map(|c| c.total_pj).sum();
     let caption = format!(
-        "Dynamic energy of each core over {} steps (synapse, dendrite, neuron, NoC of the packets it sent, learning): {} in the {} cores shown. \
+        "Dynamic energy of each core over {} step{} (synapse, dendrite, neuron, NoC of the packets it sent, learning): {} in the {} core{} shown. \
          Not drawn: the input ports' NoC energy ({}), the barrier ({}), the grid ({}) and static power ({}); the run's total is {}.",
         r.steps,
+        plural_s(u64::from(r.steps)),
         energy(per_core),
         r.energy.per_core.len(),
+        plural_s(r.energy.per_core.len() as u64),
         energy(r.energy.input_ports_pj),
         energy(r.energy.barrier_pj),
         energy(r.energy.components.modulator),
@@ -71,8 +74,9 @@ fn spike_raster(r: &RunReport, raster: &[Spike]) -> (String, String, String) {
     };
     let (svg, note) = picture.svg();
     let mut caption = format!(
-        "{} spikes of the populations' neurons",
-        amine_chip::units::group_digits(raster.len() as u64)
+        "{} spike{} of the populations' neurons",
+        amine_chip::units::group_digits(raster.len() as u64),
+        plural_s(raster.len() as u64)
     );
     if !note.is_empty() {
         caption += &format!("; {note}");

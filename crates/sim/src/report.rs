@@ -162,74 +162,18 @@ impl RunReport {
     /// Build the report of a run from the simulator, the final state and what was recorded.
     pub fn new(sim: &Simulator, state: &SimState, outcome: &RunOutcome) -> RunReport {
         let config = sim.config();
-        let costs = &config.costs;
         let clock = config.clock();
         let steps = state.step;
-        let per_core: Vec<CoreEnergy> = sim
-            .core_ids()
-            .into_iter()
-            .zip(&state.cores)
-            .map(|(id, c)| {
-                let components = c.counts.energy(costs);
-                let tile = id / config.mesh.cores_per_tile;
-                CoreEnergy {
-                    core: id,
-                    tile: (tile % config.mesh.tiles_x, tile / config.mesh.tiles_x),
-                    total_pj: components.total(),
-                    components,
-                    counts: c.counts,
-                }
-            })
-            .collect();
-        let components = energy_so_far(sim, state);
-        let inputs = state.inputs.energy(costs);
-        let barrier_pj =
-            state.chip.barriers as f64 * costs.barrier.for_tiles(sim.tiles_in_use()).energy_pj;
-        let powered = sim.powered();
-        let events = state.total_counts();
-        let total_pj = components.total();
-        let dynamic_pj = total_pj - components.static_;
-        let per_event = |pj: f64| {
-            if events.synaptic_op == 0 {
-                0.0
-            } else {
-                pj / events.synaptic_op as f64
-            }
-        };
-
-        let lat = &outcome.latency;
-        let ns = |c: f64| c / clock.0 as f64 * 1e9;
-        let (mean, p99, max) = (lat.mean(), lat.p99(), lat.max_cycles);
-        let critical_cores: Vec<(u32, u32)> = lat
-            .critical_cores()
-            .into_iter()
-            .map(|(k, n)| (k, u32::try_from(n).unwrap_or(u32::MAX)))
-            .collect();
-
+        let per_core = per_core_energy(sim, state);
         let system = crate::system_report::build(
             sim,
             state.system.as_ref(),
             &per_core,
             state.chip.cycles,
-            lat.steps,
+            outcome.latency.steps,
         );
         let dt = sim.options().dt_s;
-        let populations: Vec<PopulationSpikes> = sim
-            .population_names()
-            .iter()
-            .zip(sim.population_sizes())
-            .zip(&outcome.spike_counts)
-            .map(|((name, &size), &spikes)| PopulationSpikes {
-                name: name.clone(),
-                size,
-                spikes,
-                rate_hz: if size == 0 || lat.steps == 0 {
-                    0.0
-                } else {
-                    spikes as f64 / (size as f64 * lat.steps as f64 * dt)
-                },
-            })
-            .collect();
+        let events = state.total_counts();
         RunReport {
             program: sim.program().to_string(),
             chip: config.name.clone(),
@@ -247,37 +191,8 @@ impl RunReport {
             },
             simulated_cycles: state.chip.cycles,
             simulated_time_s: Cycles(state.chip.cycles).seconds(clock),
-            energy: EnergyReport {
-                total_pj,
-                components,
-                per_core,
-                input_ports_pj: inputs.total(),
-                barrier_pj,
-                static_power_mw: powered.static_mw,
-                powered,
-                dynamic_pj,
-                per_synaptic_event_dynamic_pj: per_event(dynamic_pj),
-                per_synaptic_event_pj: per_event(total_pj),
-            },
-            latency: LatencyReport {
-                mean_cycles: mean,
-                p99_cycles: p99,
-                max_cycles: max,
-                mean_ns: ns(mean),
-                p99_ns: ns(p99 as f64),
-                max_ns: ns(max as f64),
-                p99_exact: lat.percentiles_exact(),
-                max_step: lat.max_step,
-                critical_core: lat.max_core,
-                critical_cores,
-                per_step_cycles: lat.series.clone(),
-                per_step_bucket: lat.bucket,
-                learning_mean_cycles: if state.chip.barriers == 0 {
-                    0.0
-                } else {
-                    state.chip.learning_cycles as f64 / state.chip.barriers as f64
-                },
-            },
+            energy: energy_report(sim, state, per_core),
+            latency: latency_report(state, outcome, clock.0),
             noc: NocReport {
                 packets: state.chip.packets,
                 hops_ew: events.hop_ew,
@@ -288,7 +203,7 @@ impl RunReport {
                 total: outcome.spike_counts.iter().sum(),
                 raster_steps: (sim.options().record.spikes)
                     .then(|| outcome.raster_until.min(state.step)),
-                populations,
+                populations: population_spikes(sim, outcome, dt),
             },
             synaptic_events: events.synaptic_op,
             events,
@@ -318,6 +233,19 @@ impl RunReport {
         );
         let _ = writeln!(w, "chip config: {}", self.chip_config.describe());
         let _ = writeln!(w, "{:-<64}", "");
+        self.energy_summary(w);
+        self.latency_summary(w);
+        self.noc_summary(w);
+        if let Some(sys) = &self.system {
+            sys.text(w);
+        }
+        self.spike_summary(w);
+        s
+    }
+
+    /// The summary's energy section: components and their shares, totals, static
+    /// power, per synaptic event.
+    fn energy_summary(&self, w: &mut String) {
         let _ = writeln!(w, "{:<22}{:>16}{:>10}", "energy", "", "share");
         for (name, pj) in self.energy.components.named() {
             let share = if self.energy.total_pj > 0.0 {
@@ -337,11 +265,13 @@ impl RunReport {
         let p = &self.energy.powered;
         let _ = writeln!(
             w,
-            "  {:<20}{:>16}  {} cores, {} routers{}{}",
+            "  {:<20}{:>16}  {} core{}, {} router{}{}{}",
             "static power",
             format!("{:.2} mW", self.energy.static_power_mw),
             group(p.cores as u64),
+            plural_s(p.cores as u64),
             group(p.routers as u64),
+            plural_s(p.routers as u64),
             if p.grid { ", grid" } else { "" },
             if p.gating {
                 " (power-gated)"
@@ -356,6 +286,11 @@ impl RunReport {
             format!("{} dyn", energy(self.energy.per_synaptic_event_dynamic_pj)),
             format!("{} total", energy(self.energy.per_synaptic_event_pj))
         );
+    }
+
+    /// The summary's latency section: mean, p99 and max per step, learning, where the
+    /// max was, simulated time and average power.
+    fn latency_summary(&self, w: &mut String) {
         let l = &self.latency;
         let _ = writeln!(
             w,
@@ -415,6 +350,10 @@ impl RunReport {
             let mw = self.energy.total_pj / self.simulated_time_s * 1e-9;
             let _ = writeln!(w, "  {:<20}{:>16}", "average power", format!("{mw:.2} mW"));
         }
+    }
+
+    /// The summary's NoC section: packets, hops, stalls.
+    fn noc_summary(&self, w: &mut String) {
         let n = &self.noc;
         let _ = writeln!(w, "NoC");
         let _ = writeln!(w, "  {:<20}{:>16}", "packets", group(n.packets));
@@ -425,9 +364,10 @@ impl RunReport {
             format!("{} / {}", group(n.hops_ew), group(n.hops_ns))
         );
         let _ = writeln!(w, "  {:<20}{:>16}", "stall cycles", group(n.stall_cycles));
-        if let Some(sys) = &self.system {
-            sys.text(w);
-        }
+    }
+
+    /// The summary's spike section (per population and in all) and synaptic events.
+    fn spike_summary(&self, w: &mut String) {
         let _ = writeln!(w, "{:<22}{:>16}{:>16}", "spikes", "count", "rate");
         for p in &self.spikes.populations {
             let _ = writeln!(
@@ -445,7 +385,6 @@ impl RunReport {
             "synaptic events",
             group(self.synaptic_events)
         );
-        s
     }
 
     /// The raster as CSV: `step,population,neuron`, one spike a line.
@@ -500,6 +439,110 @@ impl RunReport {
     }
 }
 
+/// Each core's energy by component, with its event counts and tile.
+fn per_core_energy(sim: &Simulator, state: &SimState) -> Vec<CoreEnergy> {
+    let config = sim.config();
+    sim.core_ids()
+        .into_iter()
+        .zip(&state.cores)
+        .map(|(id, c)| {
+            let components = c.counts.energy(&config.costs);
+            let tile = id / config.mesh.cores_per_tile;
+            CoreEnergy {
+                core: id,
+                tile: (tile % config.mesh.tiles_x, tile / config.mesh.tiles_x),
+                total_pj: components.total(),
+                components,
+                counts: c.counts,
+            }
+        })
+        .collect()
+}
+
+/// The run's energy: components, per core, input ports, barriers, static power and
+/// per synaptic event.
+fn energy_report(sim: &Simulator, state: &SimState, per_core: Vec<CoreEnergy>) -> EnergyReport {
+    let costs = &sim.config().costs;
+    let components = energy_so_far(sim, state);
+    let inputs = state.inputs.energy(costs);
+    let barrier_pj =
+        state.chip.barriers as f64 * costs.barrier.for_tiles(sim.tiles_in_use()).energy_pj;
+    let powered = sim.powered();
+    let events = state.total_counts();
+    let total_pj = components.total();
+    let dynamic_pj = total_pj - components.static_;
+    let per_event = |pj: f64| {
+        if events.synaptic_op == 0 {
+            0.0
+        } else {
+            pj / events.synaptic_op as f64
+        }
+    };
+    EnergyReport {
+        total_pj,
+        components,
+        per_core,
+        input_ports_pj: inputs.total(),
+        barrier_pj,
+        static_power_mw: powered.static_mw,
+        powered,
+        dynamic_pj,
+        per_synaptic_event_dynamic_pj: per_event(dynamic_pj),
+        per_synaptic_event_pj: per_event(total_pj),
+    }
+}
+
+/// The run's latency per step, in cycles and (at `clock_hz`) nanoseconds.
+fn latency_report(state: &SimState, outcome: &RunOutcome, clock_hz: u64) -> LatencyReport {
+    let lat = &outcome.latency;
+    let ns = |c: f64| c / clock_hz as f64 * 1e9;
+    let (mean, p99, max) = (lat.mean(), lat.p99(), lat.max_cycles);
+    let critical_cores: Vec<(u32, u32)> = lat
+        .critical_cores()
+        .into_iter()
+        .map(|(k, n)| (k, u32::try_from(n).unwrap_or(u32::MAX)))
+        .collect();
+    LatencyReport {
+        mean_cycles: mean,
+        p99_cycles: p99,
+        max_cycles: max,
+        mean_ns: ns(mean),
+        p99_ns: ns(p99 as f64),
+        max_ns: ns(max as f64),
+        p99_exact: lat.percentiles_exact(),
+        max_step: lat.max_step,
+        critical_core: lat.max_core,
+        critical_cores,
+        per_step_cycles: lat.series.clone(),
+        per_step_bucket: lat.bucket,
+        learning_mean_cycles: if state.chip.barriers == 0 {
+            0.0
+        } else {
+            state.chip.learning_cycles as f64 / state.chip.barriers as f64
+        },
+    }
+}
+
+/// Each population's spike count and mean rate over the latency's steps of `dt_s`.
+fn population_spikes(sim: &Simulator, outcome: &RunOutcome, dt_s: f64) -> Vec<PopulationSpikes> {
+    let steps = outcome.latency.steps;
+    sim.population_names()
+        .iter()
+        .zip(sim.population_sizes())
+        .zip(&outcome.spike_counts)
+        .map(|((name, &size), &spikes)| PopulationSpikes {
+            name: name.clone(),
+            size,
+            spikes,
+            rate_hz: if size == 0 || steps == 0 {
+                0.0
+            } else {
+                spikes as f64 / (size as f64 * steps as f64 * dt_s)
+            },
+        })
+        .collect()
+}
+
 fn one() -> u64 {
     1
 }
@@ -510,6 +553,7 @@ fn yes() -> bool {
 
 /// 131072 → "131,072".
 pub use amine_chip::units::group_digits as group;
+use amine_chip::units::plural_s;
 
 /// The energy by component that `state` has cost since its step 0: every core's and
 /// the input ports' events, the barriers, the grid's cell updates, static power over

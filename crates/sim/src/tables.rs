@@ -9,7 +9,7 @@ use crate::learning::{CoreLearn, CoreSlot, PlasticTable, SlotTable};
 use crate::state::PlasticState;
 use crate::synapses::Synapses;
 use amine_chip::config::ChipConfig;
-use amine_chip::image::{ChipImage, InputSource};
+use amine_chip::image::{AxonTarget, ChipImage, CoreImage, InputSource, PopTarget};
 use amine_chip::learning::engine::PreparedRule;
 use amine_chip::learning::eprop::EpropRow;
 use amine_chip::learning::Var;
@@ -138,46 +138,18 @@ impl Tables {
         for (k, c) in image.cores.iter().enumerate() {
             index_of[c.id as usize] = k as u32;
         }
-        let dest = |t: &amine_chip::image::AxonTarget| Dest {
+        let dest = |t: &AxonTarget| Dest {
             core: index_of[t.core as usize],
             axon: t.axon,
             tile: 0,
             work: 0,
         };
-        let costs = &config.costs;
         // Decoding each core's synapse memory is the bulk of the work: cores in parallel
         // (each decodes its own memory), collected in image order.
         let decoded: Vec<_> = image
             .cores
             .par_iter()
-            .map(|c| {
-                let ((rows, synapses, delays), index) = crate::population::addressed(c, costs);
-                let max_d = delays.iter().copied().max().unwrap_or(0);
-                let tab = CoreTable {
-                    id: c.id,
-                    tile: tile_of(config, c.id),
-                    n: c.compartments.len(),
-                    profile_biased: c.profiles.iter().map(biased).collect(),
-                    profiles: c.profiles.clone(),
-                    profile_of: c.compartments.clone(),
-                    all_lif: c.profiles.iter().all(|p| LifFast::of(p).is_some()),
-                    event_driven: c
-                        .profiles
-                        .iter()
-                        .any(|p| matches!(p, NeuronParams::Graded(g) if g.event_driven)),
-                    lif_dense: c.profiles.iter().filter_map(LifFast::of).collect(),
-                    rows,
-                    synapses,
-                    delays: if max_d == 0 { Vec::new() } else { delays },
-                    fan_off: c.fanout_offsets.clone(),
-                    fan: c.fanout.iter().map(dest).collect(),
-                    neuron_of: vec![(u32::MAX, u32::MAX); c.compartments.len()],
-                    plastic_of: Vec::new(),
-                    trace_bits: config.learning.trace_bits,
-                    learn: CoreLearn::default(),
-                };
-                (tab, index, max_d)
-            })
+            .map(|c| core_table(config, c, &dest))
             .collect();
         let max_delay = decoded.iter().map(|d| d.2).max().unwrap_or(0);
         let (mut cores, mut pop_index) = (Vec::new(), Vec::new());
@@ -186,7 +158,7 @@ impl Tables {
             pop_index.push(index);
         }
         // Population fan-out: each target resolved to the addressed row of its atom.
-        let pop_dest = |t: &amine_chip::image::PopTarget| {
+        let pop_dest = |t: &PopTarget| {
             let k = index_of[t.core as usize];
             Dest {
                 core: k,
@@ -201,25 +173,7 @@ impl Tables {
                     crate::population::merge(&tab.fan_off, &tab.fan, &p.fanout, pop_dest);
             }
         }
-        let mut population_sites: Vec<Vec<(usize, u32)>> = image
-            .populations
-            .iter()
-            .map(|p| vec![(0, 0); p.size as usize])
-            .collect();
-        for (pi, pop) in image.populations.iter().enumerate() {
-            for b in &pop.blocks {
-                let k = index_of[b.core as usize] as usize;
-                let core = &mut cores[k];
-                for i in 0..b.count {
-                    core.neuron_of[(b.first_compartment + i) as usize] =
-                        (pi as u32, b.first_neuron + i);
-                    if let Some(site) = population_sites[pi].get_mut((b.first_neuron + i) as usize)
-                    {
-                        *site = (k, b.first_compartment + i);
-                    }
-                }
-            }
-        }
+        let population_sites = place_neurons(image, &index_of, &mut cores);
         let tiles: Vec<u32> = cores.iter().map(|c| c.tile).collect();
         let works: Vec<Vec<u32>> = cores
             .iter()
@@ -232,41 +186,10 @@ impl Tables {
         for c in &mut cores {
             c.fan.iter_mut().for_each(fix);
         }
-        let ports = image
-            .inputs
-            .iter()
-            .map(|p| {
-                let mut fan_off = p.fanout_offsets.clone();
-                let mut fan: Vec<Dest> = p.fanout.iter().map(dest).collect();
-                if let Some(pf) = &p.pop_fanout {
-                    (fan_off, fan) = crate::population::merge(&fan_off, &fan, pf, pop_dest);
-                }
-                fan.iter_mut().for_each(fix);
-                PortTable {
-                    name: p.name.clone(),
-                    size: p.size,
-                    tile: p.entry_tile.1 * config.mesh.tiles_x + p.entry_tile.0,
-                    source: p.source.clone(),
-                    fan_off,
-                    fan,
-                }
-            })
-            .collect();
+        let ports = port_tables(config, image, dest, pop_dest, fix);
         let mut tiles: Vec<u32> = cores.iter().map(|c| c.tile).collect();
         tiles.dedup();
-        let mod_sources = image
-            .modulator
-            .sources
-            .iter()
-            .map(|s| ModSourceTable {
-                core: index_of[s.core as usize] as usize,
-                compartment: s.compartment,
-                channel: s.channel as usize,
-                gain: s.gain,
-                cell: s.cell,
-                region: s.region.unwrap_or((1, 1)),
-            })
-            .collect();
+        let mod_sources = mod_source_tables(image, &index_of);
         let learning = learning_tables(config, image, &mut cores);
         let eprop = image
             .eprop
@@ -291,13 +214,151 @@ impl Tables {
     }
 }
 
+/// One core decoded: its table (fan-out through `dest`, populations, plastic rows and
+/// learning still to fill in), the index of its population rows and its largest delay.
+fn core_table(
+    config: &ChipConfig,
+    c: &CoreImage,
+    dest: impl Fn(&AxonTarget) -> Dest,
+) -> (CoreTable, crate::population::PopIndex, u8) {
+    let ((rows, synapses, delays), index) = crate::population::addressed(c, &config.costs);
+    let max_d = delays.iter().copied().max().unwrap_or(0);
+    let tab = CoreTable {
+        id: c.id,
+        tile: tile_of(config, c.id),
+        n: c.compartments.len(),
+        profile_biased: c.profiles.iter().map(biased).collect(),
+        profiles: c.profiles.clone(),
+        profile_of: c.compartments.clone(),
+        all_lif: c.profiles.iter().all(|p| LifFast::of(p).is_some()),
+        event_driven: c
+            .profiles
+            .iter()
+            .any(|p| matches!(p, NeuronParams::Graded(g) if g.event_driven)),
+        lif_dense: c.profiles.iter().filter_map(LifFast::of).collect(),
+        rows,
+        synapses,
+        delays: if max_d == 0 { Vec::new() } else { delays },
+        fan_off: c.fanout_offsets.clone(),
+        fan: c.fanout.iter().map(dest).collect(),
+        neuron_of: vec![(u32::MAX, u32::MAX); c.compartments.len()],
+        plastic_of: Vec::new(),
+        trace_bits: config.learning.trace_bits,
+        learn: CoreLearn::default(),
+    };
+    (tab, index, max_d)
+}
+
+/// Each population's neurons placed: every compartment learns its `(population,
+/// neuron)` (in `cores`); returned, per population, each neuron's `(core index,
+/// compartment)`.
+fn place_neurons(
+    image: &ChipImage,
+    index_of: &[u32],
+    cores: &mut [CoreTable],
+) -> Vec<Vec<(usize, u32)>> {
+    let mut population_sites: Vec<Vec<(usize, u32)>> = image
+        .populations
+        .iter()
+        .map(|p| vec![(0, 0); p.size as usize])
+        .collect();
+    for (pi, pop) in image.populations.iter().enumerate() {
+        for b in &pop.blocks {
+            let k = index_of[b.core as usize] as usize;
+            let core = &mut cores[k];
+            for i in 0..b.count {
+                core.neuron_of[(b.first_compartment + i) as usize] =
+                    (pi as u32, b.first_neuron + i);
+                if let Some(site) = population_sites[pi].get_mut((b.first_neuron + i) as usize) {
+                    *site = (k, b.first_compartment + i);
+                }
+            }
+        }
+    }
+    population_sites
+}
+
+/// The input ports: fan-out resolved through `dest` and `pop_dest`, each target's tile
+/// and work filled in by `fix`.
+fn port_tables(
+    config: &ChipConfig,
+    image: &ChipImage,
+    dest: impl Fn(&AxonTarget) -> Dest,
+    pop_dest: impl Fn(&PopTarget) -> Dest + Copy,
+    fix: impl Fn(&mut Dest) + Copy,
+) -> Vec<PortTable> {
+    image
+        .inputs
+        .iter()
+        .map(|p| {
+            let mut fan_off = p.fanout_offsets.clone();
+            let mut fan: Vec<Dest> = p.fanout.iter().map(&dest).collect();
+            if let Some(pf) = &p.pop_fanout {
+                (fan_off, fan) = crate::population::merge(&fan_off, &fan, pf, pop_dest);
+            }
+            fan.iter_mut().for_each(fix);
+            PortTable {
+                name: p.name.clone(),
+                size: p.size,
+                tile: p.entry_tile.1 * config.mesh.tiles_x + p.entry_tile.0,
+                source: p.source.clone(),
+                fan_off,
+                fan,
+            }
+        })
+        .collect()
+}
+
+/// The compartments that inject into the modulator grid.
+fn mod_source_tables(image: &ChipImage, index_of: &[u32]) -> Vec<ModSourceTable> {
+    image
+        .modulator
+        .sources
+        .iter()
+        .map(|s| ModSourceTable {
+            core: index_of[s.core as usize] as usize,
+            compartment: s.compartment,
+            channel: s.channel as usize,
+            gain: s.gain,
+            cell: s.cell,
+            region: s.region.unwrap_or((1, 1)),
+        })
+        .collect()
+}
+
 /// The learning slots, and each core's plastic rows, slots and modulator cells.
 fn learning_tables(
     config: &ChipConfig,
     image: &ChipImage,
     cores: &mut [CoreTable],
 ) -> Vec<SlotTable> {
-    let slots: Vec<SlotTable> = image
+    let slots = slot_tables(config, image);
+    let graded_rows = graded_rows(image, cores);
+    for (c, tab) in image.cores.iter().zip(cores.iter_mut()) {
+        if c.plastic_rows.is_empty() {
+            continue;
+        }
+        let mut learn = CoreLearn {
+            payload_frac: tab
+                .profiles
+                .iter()
+                .find_map(|p| match p {
+                    NeuronParams::Graded(g) => Some(g.table.payload_bits as i32),
+                    _ => None,
+                })
+                .unwrap_or(8),
+            ..CoreLearn::default()
+        };
+        tab.plastic_of = plastic_rows(image, c, &graded_rows, &mut learn);
+        learn.cells = modulator_cells(config, image, c, tab);
+        tab.learn = learn;
+    }
+    slots
+}
+
+/// The image's learning slots, each rule prepared for the engine.
+fn slot_tables(config: &ChipConfig, image: &ChipImage) -> Vec<SlotTable> {
+    image
         .learning
         .iter()
         .enumerate()
@@ -323,8 +384,12 @@ fn learning_tables(
                 .vars()
                 .any(|v| matches!(v, Var::Y0 | Var::Y1 | Var::Y2 | Var::Y3)),
         })
-        .collect();
-    // Rows fed by graded units: their packets carry payloads (the rule's `pre`).
+        .collect()
+}
+
+/// The `(core id, row)` of every row fed by a graded unit or port, sorted: their
+/// packets carry payloads (the rule's `pre`).
+fn graded_rows(image: &ChipImage, cores: &[CoreTable]) -> Vec<(u32, u32)> {
     let mut graded_rows: Vec<(u32, u32)> = Vec::new();
     for (c, tab) in image.cores.iter().zip(cores.iter()) {
         for comp in 0..tab.n {
@@ -342,89 +407,93 @@ fn learning_tables(
         }
     }
     graded_rows.sort_unstable();
+    graded_rows
+}
+
+/// Core `c`'s plastic rows and their slots added to `learn`, with each row's initial
+/// state; returned, per input axon, the index of its plastic row (`u32::MAX` if none).
+fn plastic_rows(
+    image: &ChipImage,
+    c: &CoreImage,
+    graded_rows: &[(u32, u32)],
+    learn: &mut CoreLearn,
+) -> Vec<u32> {
+    let mem = &c.synapses;
+    let mut plastic_of = vec![u32::MAX; mem.rows().len()];
+    for pr in &c.plastic_rows {
+        let local_slot = match learn.slots.iter().position(|s| s.slot == pr.slot as usize) {
+            Some(i) => i,
+            None => {
+                learn.slots.push(CoreSlot {
+                    slot: pr.slot as usize,
+                    rows: Vec::new(),
+                    targets: Vec::new(),
+                });
+                learn.slots.len() - 1
+            }
+        };
+        let row = &mem.rows()[pr.row as usize];
+        let syn: Vec<_> = mem.row_synapses(pr.row).collect();
+        let ri = learn.rows.len();
+        plastic_of[pr.row as usize] = ri as u32;
+        learn.slots[local_slot].rows.push(ri);
+        learn.slots[local_slot]
+            .targets
+            .extend(syn.iter().map(|s| s.target));
+        learn.rows.push(PlasticTable {
+            row: pr.row,
+            local_slot,
+            targets: syn.iter().map(|s| s.target).collect(),
+            sign: row.format.sign,
+            weight_bits: row.format.weight_bits,
+            tag_bits: row.format.tag_bits,
+            graded_source: graded_rows.binary_search(&(c.id, pr.row)).is_ok(),
+        });
+        learn.init_rows.push(PlasticState {
+            mantissas: syn.iter().map(|s| s.weight).collect(),
+            tags: syn.iter().map(|s| s.tag).collect(),
+            exponent: row.exponent,
+            weights: syn
+                .iter()
+                .map(|s| effective_weight(s.weight, row.exponent))
+                .collect(),
+            eprop: match image.learning.get(pr.slot as usize).and_then(|l| l.eprop) {
+                Some(_) => EpropRow::new(syn.len()),
+                None => EpropRow::default(),
+            },
+            ..PlasticState::default()
+        });
+    }
+    for s in &mut learn.slots {
+        s.targets.sort_unstable();
+        s.targets.dedup();
+    }
+    plastic_of
+}
+
+/// The modulator cell each compartment of core `c` reads: the cell under the core's
+/// tile centre, unless the image binds the compartment.
+fn modulator_cells(
+    config: &ChipConfig,
+    image: &ChipImage,
+    c: &CoreImage,
+    tab: &CoreTable,
+) -> Vec<(u32, u32)> {
     let grid = &config.modulator;
     let m = &config.mesh;
-    for (c, tab) in image.cores.iter().zip(cores.iter_mut()) {
-        if c.plastic_rows.is_empty() {
-            continue;
+    let (tx, ty) = (tab.tile % m.tiles_x, tab.tile / m.tiles_x);
+    let cell_at = |v: f64, n: u32| ((v * n as f64) as u32).min(n.saturating_sub(1));
+    let core_cell = (
+        cell_at((tx as f64 + 0.5) / m.tiles_x as f64, grid.width),
+        cell_at((ty as f64 + 0.5) / m.tiles_y as f64, grid.height),
+    );
+    let mut cells = vec![core_cell; tab.n];
+    for b in image.modulator.cells.iter().filter(|b| b.core == c.id) {
+        if let Some(x) = cells.get_mut(b.compartment as usize) {
+            *x = b.cell;
         }
-        let mem = &c.synapses;
-        let mut learn = CoreLearn {
-            payload_frac: tab
-                .profiles
-                .iter()
-                .find_map(|p| match p {
-                    NeuronParams::Graded(g) => Some(g.table.payload_bits as i32),
-                    _ => None,
-                })
-                .unwrap_or(8),
-            ..CoreLearn::default()
-        };
-        tab.plastic_of = vec![u32::MAX; mem.rows().len()];
-        for pr in &c.plastic_rows {
-            let local_slot = match learn.slots.iter().position(|s| s.slot == pr.slot as usize) {
-                Some(i) => i,
-                None => {
-                    learn.slots.push(CoreSlot {
-                        slot: pr.slot as usize,
-                        rows: Vec::new(),
-                        targets: Vec::new(),
-                    });
-                    learn.slots.len() - 1
-                }
-            };
-            let row = &mem.rows()[pr.row as usize];
-            let syn: Vec<_> = mem.row_synapses(pr.row).collect();
-            let ri = learn.rows.len();
-            tab.plastic_of[pr.row as usize] = ri as u32;
-            learn.slots[local_slot].rows.push(ri);
-            learn.slots[local_slot]
-                .targets
-                .extend(syn.iter().map(|s| s.target));
-            learn.rows.push(PlasticTable {
-                row: pr.row,
-                local_slot,
-                targets: syn.iter().map(|s| s.target).collect(),
-                sign: row.format.sign,
-                weight_bits: row.format.weight_bits,
-                tag_bits: row.format.tag_bits,
-                graded_source: graded_rows.binary_search(&(c.id, pr.row)).is_ok(),
-            });
-            learn.init_rows.push(PlasticState {
-                mantissas: syn.iter().map(|s| s.weight).collect(),
-                tags: syn.iter().map(|s| s.tag).collect(),
-                exponent: row.exponent,
-                weights: syn
-                    .iter()
-                    .map(|s| effective_weight(s.weight, row.exponent))
-                    .collect(),
-                eprop: match image.learning.get(pr.slot as usize).and_then(|l| l.eprop) {
-                    Some(_) => EpropRow::new(syn.len()),
-                    None => EpropRow::default(),
-                },
-                ..PlasticState::default()
-            });
-        }
-        for s in &mut learn.slots {
-            s.targets.sort_unstable();
-            s.targets.dedup();
-        }
-        // The cell under the core's tile centre, unless the image binds the compartment.
-        let (tx, ty) = (tab.tile % m.tiles_x, tab.tile / m.tiles_x);
-        let cell_at = |v: f64, n: u32| ((v * n as f64) as u32).min(n.saturating_sub(1));
-        let core_cell = (
-            cell_at((tx as f64 + 0.5) / m.tiles_x as f64, grid.width),
-            cell_at((ty as f64 + 0.5) / m.tiles_y as f64, grid.height),
-        );
-        learn.cells = vec![core_cell; tab.n];
-        for b in image.modulator.cells.iter().filter(|b| b.core == c.id) {
-            if let Some(x) = learn.cells.get_mut(b.compartment as usize) {
-                *x = b.cell;
-            }
-        }
-        tab.learn = learn;
     }
-    slots
+    cells
 }
 
 fn biased(p: &NeuronParams) -> bool {

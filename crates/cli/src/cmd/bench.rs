@@ -298,58 +298,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
     if a.eprop {
         let _ = std::fs::remove_dir_all(&dir);
         let r = bench_eprop(&exe, a.repeat)?;
-        if a.json {
-            outln!("{}", serde_json::to_string_pretty(&r)?);
-        } else {
-            outln!(
-                "e-prop on the chip's e-prop core: cue accumulation, diffusion, {} training trials of {} steps, one thread:\n  wall {:.2} s, CPU {:.2} s, {:.1} trials per CPU second, peak RSS {:.1} MB\n  per training trial on the chip: {:.1} µJ, {:.2} ms\n  the 3 × 5 × 64,000-trial study on 2 cores at this speed: {:.0} min\n(best of {} runs; early training, where firing rates are still ~1 Hz: trained networks at 15–50 Hz are slower)",
-                r.training_trials,
-                r.steps_per_trial,
-                r.process_wall_s,
-                r.process_cpu_s,
-                r.trials_per_cpu_s,
-                r.peak_rss_mb,
-                r.energy_per_training_trial_uj,
-                r.latency_per_training_trial_ms,
-                r.study_projection_min,
-                a.repeat.max(1)
-            );
-            outln!("in process, one thread (trial generation and updates included):");
-            for x in &r.at_rates {
-                outln!(
-                    "  weights ×{} (input), ×{} (recurrent): {:.1} Hz, {} trials in {:.2} CPU s, {:.1} trials per CPU second, study {:.0} min",
-                    x.weight_scale.0,
-                    x.weight_scale.1,
-                    x.rate_hz,
-                    x.training_trials,
-                    x.thread_cpu_s,
-                    x.trials_per_cpu_s,
-                    x.study_projection_min
-                );
-            }
-        }
-        return Ok(());
+        return print_eprop(&r, &a);
     }
     if a.train {
         let result = bench_train(&exe, &dir, a.repeat);
         let _ = std::fs::remove_dir_all(&dir);
-        let r = result?;
-        if a.json {
-            outln!("{}", serde_json::to_string_pretty(&r)?);
-        } else {
-            outln!(
-                "Error Diffusion on the digits, on the Loihi preset, {} epochs ({} training samples), one thread:\n  wall {:.2} s, CPU {:.2} s, {:.0} samples/s, peak RSS {:.1} MB, test accuracy {:.2} %\n(best of {} runs; wall = the whole `amine train` process, with full energy and latency accounting)",
-                r.epochs,
-                super::chip::group(r.training_samples),
-                r.process_wall_s,
-                r.process_cpu_s,
-                r.samples_per_s,
-                r.peak_rss_mb,
-                100.0 * r.test_accuracy,
-                a.repeat.max(1)
-            );
-        }
-        return Ok(());
+        return print_train(&result?, &a);
     }
     let load_before = load_average();
     let result = bench(&exe, &dir, &a);
@@ -360,12 +314,74 @@ pub fn run(a: BenchArgs) -> Result<()> {
         outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    let load = |l: Option<f64>| l.map_or("?".to_string(), |l| format!("{l:.2}"));
+    print_rows(&rows, [load_before, load_after], a.repeat);
+    Ok(())
+}
+
+/// `--eprop`'s result, as JSON or text.
+fn print_eprop(r: &EpropRow, a: &BenchArgs) -> Result<()> {
+    if a.json {
+        outln!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        outln!(
+            "e-prop on the chip's e-prop core: cue accumulation, diffusion, {} training trials of {} steps, one thread:\n  wall {:.2} s, CPU {:.2} s, {:.1} trials per CPU second, peak RSS {:.1} MB\n  per training trial on the chip: {:.1} µJ, {:.2} ms\n  the 3 × 5 × 64,000-trial study on 2 cores at this speed: {:.0} min\n(best of {} runs; early training, where firing rates are still ~1 Hz: trained networks at 15–50 Hz are slower)",
+            r.training_trials,
+            r.steps_per_trial,
+            r.process_wall_s,
+            r.process_cpu_s,
+            r.trials_per_cpu_s,
+            r.peak_rss_mb,
+            r.energy_per_training_trial_uj,
+            r.latency_per_training_trial_ms,
+            r.study_projection_min,
+            a.repeat.max(1)
+        );
+        outln!("in process, one thread (trial generation and updates included):");
+        for x in &r.at_rates {
+            outln!(
+                "  weights ×{} (input), ×{} (recurrent): {:.1} Hz, {} trials in {:.2} CPU s, {:.1} trials per CPU second, study {:.0} min",
+                x.weight_scale.0,
+                x.weight_scale.1,
+                x.rate_hz,
+                x.training_trials,
+                x.thread_cpu_s,
+                x.trials_per_cpu_s,
+                x.study_projection_min
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `--train`'s result, as JSON or text.
+fn print_train(r: &TrainRow, a: &BenchArgs) -> Result<()> {
+    if a.json {
+        outln!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        outln!(
+            "Error Diffusion on the digits, on the Loihi preset, {} epochs ({} training samples), one thread:\n  wall {:.2} s, CPU {:.2} s, {:.0} samples/s, peak RSS {:.1} MB, test accuracy {:.2} %\n(best of {} runs; wall = the whole `amine train` process, with full energy and latency accounting)",
+            r.epochs,
+            super::chip::group(r.training_samples),
+            r.process_wall_s,
+            r.process_cpu_s,
+            r.samples_per_s,
+            r.peak_rss_mb,
+            100.0 * r.test_accuracy,
+            a.repeat.max(1)
+        );
+    }
+    Ok(())
+}
+
+/// The workloads' table, W3 against its targets, W2's two-thread speed-up and how the
+/// figures were taken; `load` is the load average before and after.
+fn print_rows(rows: &[Row], load: [Option<f64>; 2], repeat: u32) {
+    let shown = |l: Option<f64>| l.map_or("?".to_string(), |l| format!("{l:.2}"));
     outln!(
         "machine: {} logical cores; release build; load average {} before, {} after\n",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        load(load_before),
-        load(load_after)
+        shown(load[0]),
+        shown(load[1])
     );
     outln!(
         "{:<9}{:<12}{:<10}{:>8}{:>7}{:>13}{:>12}{:>10}{:>10}{:>11}{:>10}{:>11}",
@@ -382,7 +398,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         "CPU (s)",
         "peak RSS"
     );
-    for r in &rows {
+    for r in rows {
         outln!(
             "{:<9}{:<12}{:<10}{:>8}{:>7}{:>13}{:>12}{:>10.1}{:>10.3}{:>11.3}{:>10.3}{:>8.1} MB",
             r.workload,
@@ -431,9 +447,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
     }
     outln!(
         "\nbest of {} runs each (the rows' runs interleaved); wall = whole `amine run` process\n(compile + run + report files); CPU = its user + system time; sim = the step loop only;\npeak RSS = the largest of the runs.",
-        a.repeat.max(1)
+        repeat.max(1)
     );
-    Ok(())
 }
 
 fn bench(exe: &Path, dir: &Path, a: &BenchArgs) -> Result<Vec<Row>> {

@@ -1,6 +1,7 @@
 //! `amine chip show|check|list`.
 
 use crate::args::ChipCommand;
+use amine_chip::units::plural_s;
 use amine_chip::{presets, ChipConfig};
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -20,9 +21,10 @@ pub fn run(command: ChipCommand) -> Result<()> {
         ChipCommand::Check { file } => {
             let config = presets::resolve(&file)?;
             outln!(
-                "{file}: ok — chip `{}`, {} cores, {} compartments",
+                "{file}: ok — chip `{}`, {} core{}, {} compartments",
                 config.name,
                 group(config.cores() as u64),
+                plural_s(config.cores() as u64),
                 group(config.compartments())
             );
             Ok(())
@@ -31,8 +33,9 @@ pub fn run(command: ChipCommand) -> Result<()> {
             for name in presets::names() {
                 let c = presets::preset(name)?;
                 outln!(
-                    "{name:8} {} cores, {} compartments",
+                    "{name:8} {} core{}, {} compartments",
                     c.cores(),
+                    plural_s(c.cores() as u64),
                     group(c.compartments())
                 );
             }

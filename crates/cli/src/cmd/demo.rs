@@ -3,6 +3,7 @@
 //! the report. No files are read, and none are written unless `--report` is given.
 
 use crate::args::DemoArgs;
+use amine_chip::units::plural_s;
 use anyhow::Result;
 use std::path::Path;
 
@@ -23,8 +24,9 @@ pub fn run(a: DemoArgs) -> Result<()> {
     )?;
     outln!(
         "amine demo: the balanced E/I network (1,000 LIF neurons, 100 inputs) on the Loihi-like chip\n\
-         compiled onto {} cores in {:.1} ms\n",
+         compiled onto {} core{} in {:.1} ms\n",
         loaded.image.cores.len(),
+        plural_s(loaded.image.cores.len() as u64),
         loaded.compile_s * 1e3
     );
     let record = match &a.report {
@@ -51,8 +53,9 @@ pub fn run(a: DemoArgs) -> Result<()> {
         outln!("report written to {}/ (open report.html)", dir.display());
     }
     outln!(
-        "simulated {} steps in {:.1} ms ({:.1} M synaptic events/s)",
+        "simulated {} step{} in {:.1} ms ({:.1} M synaptic events/s)",
         a.steps,
+        plural_s(u64::from(a.steps)),
         done.sim_s * 1e3,
         done.report.synaptic_events as f64 / done.sim_s.max(1e-9) / 1e6
     );

@@ -235,30 +235,75 @@ const CHECKPOINT_EVERY: u64 = 100_000;
 /// runs; with `how.checkpoint`, checkpointing and resuming (see `amine_sim::checkpoint`).
 /// SIGINT or SIGTERM stop the run between two steps (after writing the checkpoint).
 pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> {
-    let How {
-        steps,
-        timing,
-        threads,
-        input,
-        record,
-        checkpoint: ckpt,
-        system,
-        phases,
-    } = how;
-    let record_spikes = record.is_some();
+    let ckpt = how.checkpoint;
+    let (mut sim, input_sum) = prepare_simulator(chip, loaded, &how)?;
+    // Hashing the image takes a while: only a checkpointed or resumed run needs it.
+    let checkpointed = ckpt.checkpoint.is_some() || ckpt.resume.is_some();
+    let identity = checkpointed.then(|| run_identity(chip, loaded, &how, input_sum));
+    let (state, rec, recording) = start_state(&sim, ckpt, identity.as_ref(), how.record.is_some())?;
+    let mut monitor = how
+        .record
+        .map(|o| Monitor::new(&sim, &loaded.image, &state, o, how.steps))
+        .transpose()?;
+    if let (Some(m), Some(r), Some(path)) = (&mut monitor, recording, &ckpt.resume) {
+        m.resume(r, &path.display().to_string())?;
+    }
+    crate::signals::install();
+    if how.phases {
+        sim.time_phases();
+    }
+    let mut run = Running {
+        sim,
+        state,
+        rec,
+        monitor,
+        saver: Saver {
+            path: ckpt.checkpoint.as_deref(),
+            identity: identity.as_ref(),
+            written: (0, 0, 0.0),
+        },
+    };
+    let every = ckpt.checkpoint_every.unwrap_or(CHECKPOINT_EVERY).max(1);
+    let start = Instant::now();
+    run.steps(how.steps, every)?;
+    let sim_s = start.elapsed().as_secs_f64();
+    let Running {
+        sim,
+        state,
+        rec,
+        monitor,
+        saver,
+    } = run;
+    let outcome = RunOutcome::from(rec);
+    let mut report = RunReport::new(&sim, &state, &outcome);
+    report.chip_config = chip.identity.clone();
+    Ok(Finished {
+        report,
+        outcome,
+        recording: monitor.map(Monitor::finish).unwrap_or_default(),
+        sim_s,
+        checkpoints: saver.written,
+        phases: sim.phase_times().cloned(),
+    })
+}
+
+/// The simulator of `loaded` on `chip` (over `how.system`, with `how.input`'s spikes)
+/// and the hash of the input file (0 without one); a note when External ports get no
+/// input.
+fn prepare_simulator(chip: &Resolved, loaded: &Loaded, how: &How) -> Result<(Simulator, u64)> {
     let options = SimOptions {
-        threads,
-        timing,
-        steps,
+        threads: how.threads,
+        timing: how.timing,
+        steps: how.steps,
         record: Record {
-            spikes: record_spikes,
+            spikes: how.record.is_some(),
             // The report's latency figures are kept in bounded memory by the recorder.
             latency: false,
         },
         dt_s: loaded.dt_s,
     };
     let mut sim = loaded.image.simulator(&chip.config, options)?;
-    if let Some(layout) = system {
+    if let Some(layout) = how.system {
         sim = sim.with_system(layout.clone())?;
     }
     let external: Vec<&str> = loaded
@@ -268,29 +313,38 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
         .filter(|p| matches!(p.source, amine_chip::image::InputSource::External))
         .map(|p| p.name.as_str())
         .collect();
-    if input.is_none() && !external.is_empty() {
+    if how.input.is_none() && !external.is_empty() {
         errln!(
             "note: no --input given, so the External input port(s) `{}` send no spikes",
             external.join("`, `")
         );
     }
     let mut input_sum = 0;
-    if let Some(path) = input {
+    if let Some(path) = how.input {
         let text = amine_chip::bounded::read_text(
             path,
             "spike file",
-            amine_sim::inputs::max_spike_file_bytes(&loaded.image, steps),
+            amine_sim::inputs::max_spike_file_bytes(&loaded.image, how.steps),
         )?;
         input_sum = amine_chip::image::fnv1a(text.as_bytes());
-        let spikes = parse_csv(&text, &path.display().to_string(), &loaded.image, steps)?;
+        let spikes = parse_csv(&text, &path.display().to_string(), &loaded.image, how.steps)?;
         sim = sim.with_external(spikes)?;
     }
-    let raster_until = if record_spikes { u32::MAX } else { 0 };
-    // Everything besides the image that fixes the result (threads do not).
-    // Hashing the image takes a while: only a checkpointed or resumed run needs it.
-    let checkpointed = ckpt.checkpoint.is_some() || ckpt.resume.is_some();
-    let identity = checkpointed.then(|| {
-        Identity::new(
+    Ok((sim, input_sum))
+}
+
+/// Everything besides the image that fixes the run's result (threads do not): what a
+/// checkpoint must match to be resumed.
+fn run_identity(chip: &Resolved, loaded: &Loaded, how: &How, input_sum: u64) -> Identity {
+    let How {
+        steps,
+        timing,
+        record,
+        system,
+        ..
+    } = how;
+    let record_spikes = record.is_some();
+    Identity::new(
         "run",
         &loaded.image,
         format!(
@@ -300,13 +354,20 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
             chip.identity.fingerprint,
             system.map_or(String::new(), |l| format!(" system={}:{:?}", l.name, l.link))
         ),
-        )
-    });
-    let (mut state, mut rec, recording) = match &ckpt.resume {
+    )
+}
+
+/// The state, recorder and monitor recording a run starts from: `--resume`'s
+/// checkpoint, else the initial state (with the raster recorded if `record_spikes`).
+fn start_state(
+    sim: &Simulator,
+    ckpt: &CheckpointArgs,
+    identity: Option<&Identity>,
+    record_spikes: bool,
+) -> Result<(SimState, Recorder, Option<Recording>)> {
+    Ok(match &ckpt.resume {
         Some(path) => {
-            let identity = identity
-                .as_ref()
-                .context("no run identity to resume with")?;
+            let identity = identity.context("no run identity to resume with")?;
             let body: RunBody = checkpoint::read(path, identity)?;
             sim.check_state(&body.state, &path.display().to_string())?;
             (body.state, body.recorder, body.recording)
@@ -314,20 +375,24 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
         None => {
             let state = sim.initial_state();
             let populations = sim.population_names().len();
+            let raster_until = if record_spikes { u32::MAX } else { 0 };
             let rec = Recorder::new(0, populations, raster_until, false);
             (state, rec, None)
         }
-    };
-    let mut monitor = record
-        .map(|o| Monitor::new(&sim, &loaded.image, &state, o, steps))
-        .transpose()?;
-    if let (Some(m), Some(r), Some(path)) = (&mut monitor, recording, &ckpt.resume) {
-        m.resume(r, &path.display().to_string())?;
-    }
-    let every = ckpt.checkpoint_every.unwrap_or(CHECKPOINT_EVERY).max(1);
-    let mut written = (0u32, 0u64, 0.0f64);
-    let mut save = |state: &SimState, rec: &Recorder, monitor: &Option<Monitor>| -> Result<()> {
-        if let (Some(path), Some(identity)) = (&ckpt.checkpoint, &identity) {
+    })
+}
+
+/// Writes a run's checkpoints (when it has a path) and counts them.
+struct Saver<'a> {
+    path: Option<&'a Path>,
+    identity: Option<&'a Identity>,
+    /// Checkpoints written, their total bytes and seconds.
+    written: (u32, u64, f64),
+}
+
+impl Saver<'_> {
+    fn save(&mut self, state: &SimState, rec: &Recorder, monitor: &Option<Monitor>) -> Result<()> {
+        if let (Some(path), Some(identity)) = (self.path, self.identity) {
             let t = Instant::now();
             let body = RunBody {
                 state: state.clone(),
@@ -335,71 +400,70 @@ pub fn simulate(chip: &Resolved, loaded: &Loaded, how: How) -> Result<Finished> 
                 recording: monitor.as_ref().map(|m| m.recording().clone()),
             };
             let bytes = checkpoint::write(path, identity, &body)?;
-            written = (
-                written.0 + 1,
-                written.1 + bytes,
-                written.2 + t.elapsed().as_secs_f64(),
-            );
+            let w = &mut self.written;
+            *w = (w.0 + 1, w.1 + bytes, w.2 + t.elapsed().as_secs_f64());
         }
         Ok(())
-    };
-    crate::signals::install();
-    if phases {
-        sim.time_phases();
     }
-    let start = Instant::now();
-    let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::hidden());
-    bar.set_position(u64::from(state.step));
-    bar.reset_eta();
-    let mut shown = false;
-    while state.step < steps {
-        sim.step_observed(&mut state, &mut rec, |sim, state| {
-            if let Some(m) = &mut monitor {
-                m.observe(sim, state);
+}
+
+/// A run under way: the simulator, its state, what records it and its checkpoints.
+struct Running<'a> {
+    sim: Simulator,
+    state: SimState,
+    rec: Recorder,
+    monitor: Option<Monitor>,
+    saver: Saver<'a>,
+}
+
+impl Running<'_> {
+    /// Step up to `steps`, checkpointing every `every` steps, with a progress bar once
+    /// the run has taken over a second; a signal saves and ends the run.
+    fn steps(&mut self, steps: u32, every: u64) -> Result<()> {
+        let start = Instant::now();
+        let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::hidden());
+        bar.set_position(u64::from(self.state.step));
+        bar.reset_eta();
+        let mut shown = false;
+        while self.state.step < steps {
+            let monitor = &mut self.monitor;
+            self.sim
+                .step_observed(&mut self.state, &mut self.rec, |sim, state| {
+                    if let Some(m) = monitor {
+                        m.observe(sim, state);
+                    }
+                });
+            if u64::from(self.state.step) % every == 0 && self.state.step < steps {
+                self.saver.save(&self.state, &self.rec, &self.monitor)?;
             }
-        });
-        if u64::from(state.step) % every == 0 && state.step < steps {
-            save(&state, &rec, &monitor)?;
+            if crate::signals::interrupted() {
+                bar.finish_and_clear();
+                self.saver.save(&self.state, &self.rec, &self.monitor)?;
+                let saved = match self.saver.path {
+                    Some(p) => format!("; the checkpoint {} continues it (--resume)", p.display()),
+                    None => String::new(),
+                };
+                return Err(crate::signals::Interrupted(format!(
+                    "interrupted after step {} of {steps}{saved}",
+                    self.state.step
+                ))
+                .into());
+            }
+            if !shown && start.elapsed() > Duration::from_secs(1) {
+                shown = true;
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} step {pos}/{len} [{bar:40}] {elapsed} elapsed, eta {eta}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+            }
+            bar.set_position(u64::from(self.state.step));
         }
-        if crate::signals::interrupted() {
-            bar.finish_and_clear();
-            save(&state, &rec, &monitor)?;
-            let saved = match &ckpt.checkpoint {
-                Some(p) => format!("; the checkpoint {} continues it (--resume)", p.display()),
-                None => String::new(),
-            };
-            return Err(crate::signals::Interrupted(format!(
-                "interrupted after step {} of {steps}{saved}",
-                state.step
-            ))
-            .into());
-        }
-        if !shown && start.elapsed() > Duration::from_secs(1) {
-            shown = true;
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} step {pos}/{len} [{bar:40}] {elapsed} elapsed, eta {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar.set_draw_target(ProgressDrawTarget::stderr());
-        }
-        bar.set_position(u64::from(state.step));
+        bar.finish_and_clear();
+        Ok(())
     }
-    bar.finish_and_clear();
-    let sim_s = start.elapsed().as_secs_f64();
-    let checkpoints = written;
-    let outcome = RunOutcome::from(rec);
-    let mut report = RunReport::new(&sim, &state, &outcome);
-    report.chip_config = chip.identity.clone();
-    Ok(Finished {
-        report,
-        outcome,
-        recording: monitor.map(Monitor::finish).unwrap_or_default(),
-        sim_s,
-        checkpoints,
-        phases: sim.phase_times().cloned(),
-    })
 }
 
 /// Write a finished run's report directory.

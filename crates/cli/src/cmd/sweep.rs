@@ -105,8 +105,9 @@ pub fn compare(a: CompareArgs) -> Result<()> {
     }
     out!("{}", table.to_text());
     outln!(
-        "compared on {} chips in {:.1} s",
+        "compared on {} chip{} in {:.1} s",
         outcomes.len(),
+        amine_chip::units::plural_s(outcomes.len() as u64),
         start.elapsed().as_secs_f64()
     );
     if let Some(dir) = &a.report {

@@ -340,84 +340,17 @@ fn eprop_programs(a: &TrainArgs, task: TaskKind) -> Result<Vec<(String, Program)
 /// `amine train [PROGRAM] --task <e-prop task>`: a study of programs × seeds.
 fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
     let start = Instant::now();
-    if a.checkpoint.checkpoint_every.is_some() {
-        bail!("--checkpoint-every is for `amine run` and Error Diffusion: an e-prop study is checkpointed after every run");
-    }
-    let ed_only = [
-        ("--epochs", a.epochs.is_some()),
-        ("--timing", a.timing.is_some()),
-        ("--no-float", a.no_float),
-        ("--final-test-only", a.final_test_only),
-        ("--final-rate", a.final_rate.is_some()),
-        ("--augment", a.augment.is_some()),
-    ];
-    if let Some((flag, _)) = ed_only.iter().find(|(_, given)| *given) {
-        bail!(
-            "{flag} is for the Error Diffusion tasks (digits, mnist:<dir>), not --task {}",
-            a.task
-        );
-    }
-    let seeds = a.seeds.unwrap_or(1);
-    let positive = [
-        ("--seeds", Some(seeds)),
-        ("--threads", Some(a.threads)),
-        ("--trials", a.trials),
-        ("--eval-every", a.eval_every),
-    ];
-    if let Some((flag, _)) = positive.iter().find(|(_, v)| *v == Some(0)) {
-        bail!("{flag} 0: must be at least 1");
-    }
-    if let Some(dir) = &a.report {
-        amine_report::dir::check_target(dir)?;
-    }
+    let seeds = eprop_flags(a)?;
     let programs = eprop_programs(a, task)?;
     let resolved =
         super::compile::resolve_chip(a.chip.as_deref().unwrap_or("loihi-eprop"), &a.set)?;
     let chip = resolved.config.clone();
-    // Every program compiles for the chip, fits the task and runs on the fast backend
-    // before any run starts.
-    let gen = amine_tasks::eprop::TaskGen::new(task, a.seed);
-    let mut base = None;
-    for (source, program) in &programs {
-        let cfg = EpropRunConfig::new(task, program.clone(), source, a.seed)?;
-        let image = amine_train::eprop::compile_run(&cfg, &chip, &gen)?;
-        amine_sim::eprop::EpropCore::from_image(&image, &chip)
-            .with_context(|| format!("{source} on chip `{}`", chip.name))?;
-        base.get_or_insert(cfg);
-    }
-    let mut base = base.context("no program to train")?;
-    base.trials = a.trials.unwrap_or(base.trials);
-    base.eval_every = a.eval_every.unwrap_or(base.eval_every);
-    base.eval_trials = a.eval_trials.unwrap_or(base.eval_trials);
-    base.float = a.float;
-    let batch = settings(&base.program)?.batch.max(1) as usize;
-    let runs = programs.len() * seeds;
-    // Runs in parallel first; threads left over go into each run's batches.
-    let parallel = a.threads.min(runs).max(1);
-    base.threads = (a.threads / parallel).max(1);
-    let batches = base.trials.div_ceil(batch) as u64;
-    let cfg = StudyConfig {
-        task,
-        programs,
-        first_seed: a.seed,
-        seeds,
-        base,
-        threads: parallel,
-    };
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(runs as u64 * batches);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {msg} [{bar:40}] {pos}/{len} batches, {elapsed} elapsed, eta {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_message(format!("{runs} run(s), {parallel} at a time"));
-        bar.enable_steady_tick(Duration::from_millis(250));
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let cfg = study_config(a, task, programs, seeds, &chip)?;
+    let runs = cfg.programs.len() * seeds;
+    let parallel = cfg.threads;
+    let batch = settings(&cfg.base.program)?.batch.max(1) as usize;
+    let batches = cfg.base.trials.div_ceil(batch) as u64;
+    let bar = study_bar(runs, parallel, batches);
     let classification = task != TaskKind::PatternGeneration;
     // The bar moves per batch of every run; an evaluation updates its message.
     let on_progress = |c: Condition, seed: u64, p: RunProgress| {
@@ -441,15 +374,7 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
     // Checkpoints: the finished runs, written after each one; a signal ends the study
     // at once (the runs under way are lost, the finished ones are in the checkpoint).
     let identity = study_identity(&cfg, &chip)?;
-    let done = match &a.checkpoint.resume {
-        // The runs travel as JSON (exact floats): their NaN metrics are `null` there.
-        Some(path) => {
-            let text: String = checkpoint::read(path, &identity)?;
-            serde_json::from_str::<Vec<Option<EpropRun>>>(&text)
-                .with_context(|| format!("{}: corrupt e-prop progress", path.display()))?
-        }
-        None => Vec::new(),
-    };
+    let done = resumed_runs(a, &identity)?;
     let progress = Mutex::new(done.clone());
     let on_run = |i: usize, run: &EpropRun| {
         let (Some(path), Ok(mut p)) = (&a.checkpoint.checkpoint, progress.lock()) else {
@@ -492,17 +417,7 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
         out!("{}", to_json(&study));
     } else {
         out!("{}", summary_text(&study));
-        // The last `runs % parallel` runs are each split over all the threads.
-        let tail = match runs % parallel {
-            0 => String::new(),
-            k => format!(", the last {k} with {} each", cfg.base.threads * parallel),
-        };
-        outln!(
-            "wall time: {train_s:.2} s on the chip model ({runs} run(s), {parallel} at a time, \
-             {} thread(s) per run{tail}), {:.2} s in all",
-            cfg.base.threads,
-            start.elapsed().as_secs_f64()
-        );
+        print_study_wall_time(&cfg, runs, train_s, start);
         if let Some(dir) = &a.report {
             outln!(
                 "report written to {}/ ({})",
@@ -512,6 +427,127 @@ fn eprop(a: &TrainArgs, task: TaskKind) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The flags of an e-prop study that are refused (Error Diffusion's, a checkpoint
+/// interval, a zero count) before anything is read; the number of seeds.
+fn eprop_flags(a: &TrainArgs) -> Result<usize> {
+    if a.checkpoint.checkpoint_every.is_some() {
+        bail!("--checkpoint-every is for `amine run` and Error Diffusion: an e-prop study is checkpointed after every run");
+    }
+    let ed_only = [
+        ("--epochs", a.epochs.is_some()),
+        ("--timing", a.timing.is_some()),
+        ("--no-float", a.no_float),
+        ("--final-test-only", a.final_test_only),
+        ("--final-rate", a.final_rate.is_some()),
+        ("--augment", a.augment.is_some()),
+    ];
+    if let Some((flag, _)) = ed_only.iter().find(|(_, given)| *given) {
+        bail!(
+            "{flag} is for the Error Diffusion tasks (digits, mnist:<dir>), not --task {}",
+            a.task
+        );
+    }
+    let seeds = a.seeds.unwrap_or(1);
+    let positive = [
+        ("--seeds", Some(seeds)),
+        ("--threads", Some(a.threads)),
+        ("--trials", a.trials),
+        ("--eval-every", a.eval_every),
+    ];
+    if let Some((flag, _)) = positive.iter().find(|(_, v)| *v == Some(0)) {
+        bail!("{flag} 0: must be at least 1");
+    }
+    if let Some(dir) = &a.report {
+        amine_report::dir::check_target(dir)?;
+    }
+    Ok(seeds)
+}
+
+/// The study of `programs` × `seeds` on `chip`: every program compiles for the chip,
+/// fits the task and runs on the fast backend before any run starts; the flags set
+/// the runs' lengths; the threads go to parallel runs first, the rest into each
+/// run's batches.
+fn study_config(
+    a: &TrainArgs,
+    task: TaskKind,
+    programs: Vec<(String, Program)>,
+    seeds: usize,
+    chip: &amine_chip::ChipConfig,
+) -> Result<StudyConfig> {
+    let gen = amine_tasks::eprop::TaskGen::new(task, a.seed);
+    let mut base = None;
+    for (source, program) in &programs {
+        let cfg = EpropRunConfig::new(task, program.clone(), source, a.seed)?;
+        let image = amine_train::eprop::compile_run(&cfg, chip, &gen)?;
+        amine_sim::eprop::EpropCore::from_image(&image, chip)
+            .with_context(|| format!("{source} on chip `{}`", chip.name))?;
+        base.get_or_insert(cfg);
+    }
+    let mut base = base.context("no program to train")?;
+    base.trials = a.trials.unwrap_or(base.trials);
+    base.eval_every = a.eval_every.unwrap_or(base.eval_every);
+    base.eval_trials = a.eval_trials.unwrap_or(base.eval_trials);
+    base.float = a.float;
+    let runs = programs.len() * seeds;
+    // Runs in parallel first; threads left over go into each run's batches.
+    let parallel = a.threads.min(runs).max(1);
+    base.threads = (a.threads / parallel).max(1);
+    Ok(StudyConfig {
+        task,
+        programs,
+        first_seed: a.seed,
+        seeds,
+        base,
+        threads: parallel,
+    })
+}
+
+/// The study's progress bar on a terminal (per batch of every run), else hidden.
+fn study_bar(runs: usize, parallel: usize, batches: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(runs as u64 * batches);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:40}] {pos}/{len} batches, {elapsed} elapsed, eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(format!("{runs} run(s), {parallel} at a time"));
+    bar.enable_steady_tick(Duration::from_millis(250));
+    bar
+}
+
+/// The finished runs of `--resume`'s checkpoint (none without it).
+fn resumed_runs(a: &TrainArgs, identity: &Identity) -> Result<Vec<Option<EpropRun>>> {
+    Ok(match &a.checkpoint.resume {
+        // The runs travel as JSON (exact floats): their NaN metrics are `null` there.
+        Some(path) => {
+            let text: String = checkpoint::read(path, identity)?;
+            serde_json::from_str::<Vec<Option<EpropRun>>>(&text)
+                .with_context(|| format!("{}: corrupt e-prop progress", path.display()))?
+        }
+        None => Vec::new(),
+    })
+}
+
+/// The study's wall-time line: training and in all, with how the threads were used.
+fn print_study_wall_time(cfg: &StudyConfig, runs: usize, train_s: f64, start: Instant) {
+    let parallel = cfg.threads;
+    // The last `runs % parallel` runs are each split over all the threads.
+    let tail = match runs % parallel {
+        0 => String::new(),
+        k => format!(", the last {k} with {} each", cfg.base.threads * parallel),
+    };
+    outln!(
+        "wall time: {train_s:.2} s on the chip model ({runs} run(s), {parallel} at a time, \
+         {} thread(s) per run{tail}), {:.2} s in all",
+        cfg.base.threads,
+        start.elapsed().as_secs_f64()
+    );
 }
 
 /// The f64 reference of the program's network: the template's layout with the

@@ -4,6 +4,7 @@
 
 use super::{FieldSnapshots, Recording, Trace, WeightSnapshots};
 use amine_chip::image::ProbeKind;
+use amine_chip::units::plural_s;
 use amine_report::npy::to_npy;
 use amine_report::plot::{Axis, FieldPanels, LineChart, Panel, Series};
 use amine_report::{File, Table};
@@ -215,122 +216,137 @@ fn mean_sd(xs: &[i32]) -> (f64, f64) {
 
 /// Pictures of a recording: `(file name, SVG, caption)`.
 pub fn monitor_pictures(rec: &Recording) -> Vec<(String, String, String)> {
-    let mut out = Vec::new();
-    for t in &rec.traces {
-        let (title, unit) = what(t.kind);
-        let mut c = LineChart::new(
-            format!("probe `{}`: {title} of `{}`", t.probe, t.population),
-            Axis::plain("step", ""),
-            Axis::plain(title, unit),
-        );
-        let n = t.neurons.len().max(1);
-        for (i, neuron) in t.neurons.iter().take(DRAWN).enumerate() {
-            let pts = t
-                .steps
-                .iter()
-                .zip(t.values.chunks(n))
-                .map(|(s, row)| (*s as f64, row[i] as f64))
-                .collect();
-            c.series.push(Series::new(format!("neuron {neuron}"), pts));
-        }
-        if let (Some(th), Some(a), Some(b)) = (t.threshold, t.steps.first(), t.steps.last()) {
-            c.series.push(
-                Series::new(
-                    "threshold",
-                    vec![(*a as f64, th as f64), (*b as f64, th as f64)],
-                )
-                .dashed(),
-            );
-        }
-        let shown = if t.neurons.len() > DRAWN {
-            format!("the first {DRAWN} of {} neurons", t.neurons.len())
-        } else {
-            format!("{} neuron(s)", t.neurons.len())
-        };
-        let every = rec.options.map_or(1, |o| o.every);
-        out.push((
-            format!("monitors/{}.svg", safe(&t.probe)),
-            c.svg(),
-            format!("{title} of {shown} of `{}`, sampled every {every} step(s), in the chip's fixed-point units", t.population),
-        ));
-    }
-    for w in &rec.weights {
-        let n = w.pre.len().max(1);
-        let stats: Vec<(f64, f64, f64)> = w
+    let every = rec.options.map_or(1, |o| o.every);
+    let mut out: Vec<_> = rec.traces.iter().map(|t| trace_picture(t, every)).collect();
+    out.extend(rec.weights.iter().map(weight_picture));
+    out.extend(rec.field.as_ref().map(field_picture));
+    out
+}
+
+/// A probe's trace: the first [`DRAWN`] neurons' values (sampled every `every` steps)
+/// and the threshold, if any.
+fn trace_picture(t: &Trace, every: u32) -> (String, String, String) {
+    let (title, unit) = what(t.kind);
+    let mut c = LineChart::new(
+        format!("probe `{}`: {title} of `{}`", t.probe, t.population),
+        Axis::plain("step", ""),
+        Axis::plain(title, unit),
+    );
+    let n = t.neurons.len().max(1);
+    for (i, neuron) in t.neurons.iter().take(DRAWN).enumerate() {
+        let pts = t
             .steps
             .iter()
-            .zip(w.values.chunks(n))
-            .map(|(s, row)| {
-                let (m, sd) = mean_sd(row);
-                (*s as f64, m, sd)
-            })
+            .zip(t.values.chunks(n))
+            .map(|(s, row)| (*s as f64, row[i] as f64))
             .collect();
-        let mut c = LineChart::new(
-            format!("weights of the learning projection `{}`", w.projection),
-            Axis::plain("step", ""),
-            Axis::plain("effective weight", "chip units"),
-        );
+        c.series.push(Series::new(format!("neuron {neuron}"), pts));
+    }
+    if let (Some(th), Some(a), Some(b)) = (t.threshold, t.steps.first(), t.steps.last()) {
         c.series.push(
             Series::new(
-                format!("mean, band ± 1 sd over the {} synapses", w.pre.len()),
-                stats.iter().map(|s| (s.0, s.1)).collect(),
+                "threshold",
+                vec![(*a as f64, th as f64), (*b as f64, th as f64)],
             )
-            .with_band(stats.iter().map(|s| (s.0, s.1 - s.2, s.1 + s.2)).collect()),
+            .dashed(),
         );
-        out.push((
-            format!("monitors/weights_{}.svg", safe(&w.projection)),
-            c.svg(),
-            format!("mean effective weight of the {} synapses of `{}` at each snapshot; the band is ± 1 standard deviation over those synapses", w.pre.len(), w.projection),
-        ));
     }
-    if let Some(f) = &rec.field {
-        let plane = (f.width * f.height) as usize;
-        let active: Vec<u32> = (0..f.channels)
-            .filter(|&c| {
-                (0..f.steps.len()).any(|s| {
-                    let a = (s * f.channels as usize + c as usize) * plane;
-                    f.values[a..a + plane].iter().any(|v| *v != 0.0)
-                })
-            })
-            .collect();
-        let channels = if active.is_empty() { vec![0] } else { active };
-        let per = (12 / channels.len()).max(1);
-        let pick: Vec<usize> = if f.steps.len() <= per {
-            (0..f.steps.len()).collect()
-        } else {
-            (0..per)
-                .map(|i| i * (f.steps.len() - 1) / (per - 1).max(1))
-                .collect()
-        };
-        let mut panels = Vec::new();
-        for &c in &channels {
-            for &s in &pick {
+    let shown = if t.neurons.len() > DRAWN {
+        format!("the first {DRAWN} of {} neurons", t.neurons.len())
+    } else {
+        format!("{} neuron(s)", t.neurons.len())
+    };
+    (
+        format!("monitors/{}.svg", safe(&t.probe)),
+        c.svg(),
+        format!("{title} of {shown} of `{}`, sampled every {every} step(s), in the chip's fixed-point units", t.population),
+    )
+}
+
+/// A learning projection's weights: their mean at each snapshot, in a band of ± 1
+/// standard deviation.
+fn weight_picture(w: &WeightSnapshots) -> (String, String, String) {
+    let n = w.pre.len().max(1);
+    let stats: Vec<(f64, f64, f64)> = w
+        .steps
+        .iter()
+        .zip(w.values.chunks(n))
+        .map(|(s, row)| {
+            let (m, sd) = mean_sd(row);
+            (*s as f64, m, sd)
+        })
+        .collect();
+    let mut c = LineChart::new(
+        format!("weights of the learning projection `{}`", w.projection),
+        Axis::plain("step", ""),
+        Axis::plain("effective weight", "chip units"),
+    );
+    c.series.push(
+        Series::new(
+            format!(
+                "mean, band ± 1 sd over the {} synapse{}",
+                w.pre.len(),
+                plural_s(w.pre.len() as u64)
+            ),
+            stats.iter().map(|s| (s.0, s.1)).collect(),
+        )
+        .with_band(stats.iter().map(|s| (s.0, s.1 - s.2, s.1 + s.2)).collect()),
+    );
+    (
+        format!("monitors/weights_{}.svg", safe(&w.projection)),
+        c.svg(),
+        format!("mean effective weight of the {} synapse{} of `{}` at each snapshot; the band is ± 1 standard deviation over those synapses", w.pre.len(), plural_s(w.pre.len() as u64), w.projection),
+    )
+}
+
+/// The modulator grid: the channels that ever held a concentration (else channel 0)
+/// at up to 12 snapshots in all.
+fn field_picture(f: &FieldSnapshots) -> (String, String, String) {
+    let plane = (f.width * f.height) as usize;
+    let active: Vec<u32> = (0..f.channels)
+        .filter(|&c| {
+            (0..f.steps.len()).any(|s| {
                 let a = (s * f.channels as usize + c as usize) * plane;
-                panels.push(Panel {
-                    label: format!("ch {c}, step {}", f.steps[s]),
-                    width: f.width,
-                    height: f.height,
-                    values: f.values[a..a + plane].to_vec(),
-                    marks: Vec::new(),
-                });
-            }
+                f.values[a..a + plane].iter().any(|v| *v != 0.0)
+            })
+        })
+        .collect();
+    let channels = if active.is_empty() { vec![0] } else { active };
+    let per = (12 / channels.len()).max(1);
+    let pick: Vec<usize> = if f.steps.len() <= per {
+        (0..f.steps.len()).collect()
+    } else {
+        (0..per)
+            .map(|i| i * (f.steps.len() - 1) / (per - 1).max(1))
+            .collect()
+    };
+    let mut panels = Vec::new();
+    for &c in &channels {
+        for &s in &pick {
+            let a = (s * f.channels as usize + c as usize) * plane;
+            panels.push(Panel {
+                label: format!("ch {c}, step {}", f.steps[s]),
+                width: f.width,
+                height: f.height,
+                values: f.values[a..a + plane].to_vec(),
+                marks: Vec::new(),
+            });
         }
-        let (svg, note) = FieldPanels {
-            title: "modulator grid".into(),
-            panels,
-            value: Axis::plain("concentration", ""),
-            columns: pick.len(),
-            row_labels: channels.iter().map(|c| format!("channel {c}")).collect(),
-        }
-        .svg();
-        let mut caption = format!(
-            "concentration on the {}×{} grid at {} of {} snapshots, channel(s) {:?}; one colour scale from 0",
-            f.width, f.height, pick.len(), f.steps.len(), channels
-        );
-        if !note.is_empty() {
-            caption += &format!("; {note}");
-        }
-        out.push(("monitors/field.svg".into(), svg, caption));
     }
-    out
+    let (svg, note) = FieldPanels {
+        title: "modulator grid".into(),
+        panels,
+        value: Axis::plain("concentration", ""),
+        columns: pick.len(),
+        row_labels: channels.iter().map(|c| format!("channel {c}")).collect(),
+    }
+    .svg();
+    let mut caption = format!(
+        "concentration on the {}×{} grid at {} of {} snapshots, channel(s) {:?}; one colour scale from 0",
+        f.width, f.height, pick.len(), f.steps.len(), channels
+    );
+    if !note.is_empty() {
+        caption += &format!("; {note}");
+    }
+    ("monitors/field.svg".into(), svg, caption)
 }

@@ -6,7 +6,7 @@
 
 use super::{limit, NodeKind};
 use crate::context::Compilation;
-use crate::error::{group, LimitExceeded, Problem};
+use crate::error::{group, plural_s, LimitExceeded, Problem};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn check(c: &Compilation, p: &mut Vec<Problem>, limits: &mut Vec<LimitExceeded>) {
@@ -214,7 +214,9 @@ fn spread_fits(
             p.push(Problem::new(
                 at,
                 format!(
-                    "{n} cores put {} neurons of `{name}` on a core, but {other} = {m}",
+                    "{n} core{} put{} {} neurons of `{name}` on a core, but {other} = {m}",
+                    plural_s(n as u64),
+                    if n == 1 { "s" } else { "" },
                     group(per as u64)
                 ),
             ));
