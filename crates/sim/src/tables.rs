@@ -149,7 +149,7 @@ impl Tables {
         let decoded: Vec<_> = image
             .cores
             .par_iter()
-            .map(|c| core_table(config, c, &dest))
+            .map(|c| core_table(config, c, dest))
             .collect();
         let max_delay = decoded.iter().map(|d| d.2).max().unwrap_or(0);
         let (mut cores, mut pop_index) = (Vec::new(), Vec::new());

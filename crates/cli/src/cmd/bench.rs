@@ -10,6 +10,7 @@
 //! the 8-chip network (1,048,576 neurons, ~83M synapses) on `board-2x4`, 100 steps.
 
 use crate::args::BenchArgs;
+use amine_chip::units::plural_s;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::io::Read;
@@ -324,7 +325,7 @@ fn print_eprop(r: &EpropRow, a: &BenchArgs) -> Result<()> {
         outln!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         outln!(
-            "e-prop on the chip's e-prop core: cue accumulation, diffusion, {} training trials of {} steps, one thread:\n  wall {:.2} s, CPU {:.2} s, {:.1} trials per CPU second, peak RSS {:.1} MB\n  per training trial on the chip: {:.1} µJ, {:.2} ms\n  the 3 × 5 × 64,000-trial study on 2 cores at this speed: {:.0} min\n(best of {} runs; early training, where firing rates are still ~1 Hz: trained networks at 15–50 Hz are slower)",
+            "e-prop on the chip's e-prop core: cue accumulation, diffusion, {} training trials of {} steps, one thread:\n  wall {:.2} s, CPU {:.2} s, {:.1} trials per CPU second, peak RSS {:.1} MB\n  per training trial on the chip: {:.1} µJ, {:.2} ms\n  the 3 × 5 × 64,000-trial study on 2 cores at this speed: {:.0} min\n(best of {} run{}; early training, where firing rates are still ~1 Hz: trained networks at 15–50 Hz are slower)",
             r.training_trials,
             r.steps_per_trial,
             r.process_wall_s,
@@ -334,7 +335,8 @@ fn print_eprop(r: &EpropRow, a: &BenchArgs) -> Result<()> {
             r.energy_per_training_trial_uj,
             r.latency_per_training_trial_ms,
             r.study_projection_min,
-            a.repeat.max(1)
+            a.repeat.max(1),
+            plural_s(u64::from(a.repeat.max(1)))
         );
         outln!("in process, one thread (trial generation and updates included):");
         for x in &r.at_rates {
@@ -359,7 +361,7 @@ fn print_train(r: &TrainRow, a: &BenchArgs) -> Result<()> {
         outln!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         outln!(
-            "Error Diffusion on the digits, on the Loihi preset, {} epochs ({} training samples), one thread:\n  wall {:.2} s, CPU {:.2} s, {:.0} samples/s, peak RSS {:.1} MB, test accuracy {:.2} %\n(best of {} runs; wall = the whole `amine train` process, with full energy and latency accounting)",
+            "Error Diffusion on the digits, on the Loihi preset, {} epochs ({} training samples), one thread:\n  wall {:.2} s, CPU {:.2} s, {:.0} samples/s, peak RSS {:.1} MB, test accuracy {:.2} %\n(best of {} run{}; wall = the whole `amine train` process, with full energy and latency accounting)",
             r.epochs,
             super::chip::group(r.training_samples),
             r.process_wall_s,
@@ -367,7 +369,8 @@ fn print_train(r: &TrainRow, a: &BenchArgs) -> Result<()> {
             r.samples_per_s,
             r.peak_rss_mb,
             100.0 * r.test_accuracy,
-            a.repeat.max(1)
+            a.repeat.max(1),
+            plural_s(u64::from(a.repeat.max(1)))
         );
     }
     Ok(())
@@ -446,8 +449,9 @@ fn print_rows(rows: &[Row], load: [Option<f64>; 2], repeat: u32) {
         }
     }
     outln!(
-        "\nbest of {} runs each (the rows' runs interleaved); wall = whole `amine run` process\n(compile + run + report files); CPU = its user + system time; sim = the step loop only;\npeak RSS = the largest of the runs.",
-        repeat.max(1)
+        "\nbest of {} run{} each (the rows' runs interleaved); wall = whole `amine run` process\n(compile + run + report files); CPU = its user + system time; sim = the step loop only;\npeak RSS = the largest of the runs.",
+        repeat.max(1),
+        plural_s(u64::from(repeat.max(1)))
     );
 }
 
@@ -482,79 +486,99 @@ fn bench(exe: &Path, dir: &Path, a: &BenchArgs) -> Result<Vec<Row>> {
     let mut best: Vec<Option<Row>> = plan.iter().map(|_| None).collect();
     for _ in 0..repeat.max(1) {
         for (i, &(workload, program, steps, timing, threads)) in plan.iter().enumerate() {
-            let out = dir.join(format!("report-{workload}-{timing}-{threads}"));
-            let _ = std::fs::remove_dir_all(&out);
-            // W3 runs over its 8-chip system, the others on one chip (or every row over
-            // the system `--system` names).
-            let (flag, target) = match (&a.system, workload) {
-                (Some(system), _) => ("--system", system.as_str()),
-                (None, "W3") => ("--system", "board-2x4"),
-                (None, _) => ("--chip", "loihi"),
-            };
-            let args: Vec<String> = vec![
-                "run".into(),
-                program.display().to_string(),
-                flag.into(),
-                target.into(),
-                "--steps".into(),
-                steps.to_string(),
-                "--timing".into(),
-                timing.into(),
-                "--threads".into(),
-                threads.to_string(),
-                "--report".into(),
-                out.display().to_string(),
-                "--json".into(),
-                "--timings".into(),
-            ];
-            let child = run_child(exe, &args)?;
-            let report: serde_json::Value =
-                serde_json::from_slice(&child.stdout).context("reading the child's report")?;
-            let events = report["synaptic_events"].as_u64().unwrap_or(0);
-            let field = |name: &str| -> f64 {
-                child
-                    .stderr
-                    .split_whitespace()
-                    .find_map(|w| {
-                        w.strip_prefix(&format!("{name}="))
-                            .and_then(|v| v.parse().ok())
-                    })
-                    .unwrap_or(f64::NAN)
-            };
-            let sim_s = field("sim_s");
-            let this = Row {
-                workload,
-                on: target.to_string(),
-                timing,
-                threads,
-                steps,
-                synaptic_events: events,
-                events_per_s: events as f64 / sim_s,
-                steps_per_s: steps as f64 / sim_s,
-                sim_s,
-                compile_s: field("compile_s"),
-                process_wall_s: child.wall_s,
-                process_cpu_s: child.cpu_s,
-                peak_rss_mb: child.peak_rss_kb as f64 / 1024.0,
-                serial_share: field("serial_share"),
-            };
+            let row = (workload, program.as_path(), steps, timing, threads);
+            let this = bench_row(exe, dir, a, row)?;
             best[i] = Some(match best[i].take() {
                 None => this,
-                Some(b) => Row {
-                    sim_s: b.sim_s.min(this.sim_s),
-                    serial_share: b.serial_share.min(this.serial_share),
-                    events_per_s: b.events_per_s.max(this.events_per_s),
-                    steps_per_s: b.steps_per_s.max(this.steps_per_s),
-                    compile_s: b.compile_s.min(this.compile_s),
-                    process_wall_s: b.process_wall_s.min(this.process_wall_s),
-                    process_cpu_s: b.process_cpu_s.min(this.process_cpu_s),
-                    peak_rss_mb: b.peak_rss_mb.max(this.peak_rss_mb),
-                    ..b
-                },
+                Some(b) => b.best_with(this),
             });
         }
     }
     Ok(best.into_iter().flatten().collect())
+}
+
+/// One run of a row of the plan, `(workload, program, steps, timing, threads)`: the
+/// child `amine run` and its figures.
+fn bench_row(
+    exe: &Path,
+    dir: &Path,
+    a: &BenchArgs,
+    (workload, program, steps, timing, threads): (&'static str, &Path, u32, &'static str, u32),
+) -> Result<Row> {
+    let out = dir.join(format!("report-{workload}-{timing}-{threads}"));
+    let _ = std::fs::remove_dir_all(&out);
+    // W3 runs over its 8-chip system, the others on one chip (or every row over
+    // the system `--system` names).
+    let (flag, target) = match (&a.system, workload) {
+        (Some(system), _) => ("--system", system.as_str()),
+        (None, "W3") => ("--system", "board-2x4"),
+        (None, _) => ("--chip", "loihi"),
+    };
+    let args: Vec<String> = vec![
+        "run".into(),
+        program.display().to_string(),
+        flag.into(),
+        target.into(),
+        "--steps".into(),
+        steps.to_string(),
+        "--timing".into(),
+        timing.into(),
+        "--threads".into(),
+        threads.to_string(),
+        "--report".into(),
+        out.display().to_string(),
+        "--json".into(),
+        "--timings".into(),
+    ];
+    let child = run_child(exe, &args)?;
+    let report: serde_json::Value =
+        serde_json::from_slice(&child.stdout).context("reading the child's report")?;
+    let events = report["synaptic_events"].as_u64().unwrap_or(0);
+    let field = |name: &str| -> f64 {
+        child
+            .stderr
+            .split_whitespace()
+            .find_map(|w| {
+                w.strip_prefix(&format!("{name}="))
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(f64::NAN)
+    };
+    let sim_s = field("sim_s");
+    Ok(Row {
+        workload,
+        on: target.to_string(),
+        timing,
+        threads,
+        steps,
+        synaptic_events: events,
+        events_per_s: events as f64 / sim_s,
+        steps_per_s: steps as f64 / sim_s,
+        sim_s,
+        compile_s: field("compile_s"),
+        process_wall_s: child.wall_s,
+        process_cpu_s: child.cpu_s,
+        peak_rss_mb: child.peak_rss_kb as f64 / 1024.0,
+        serial_share: field("serial_share"),
+    })
+}
+
+impl Row {
+    /// The best of two runs of a row: the shortest times, the highest rates and the
+    /// largest peak memory.
+    fn best_with(self, this: Row) -> Row {
+        Row {
+            sim_s: self.sim_s.min(this.sim_s),
+            serial_share: self.serial_share.min(this.serial_share),
+            events_per_s: self.events_per_s.max(this.events_per_s),
+            steps_per_s: self.steps_per_s.max(this.steps_per_s),
+            compile_s: self.compile_s.min(this.compile_s),
+            process_wall_s: self.process_wall_s.min(this.process_wall_s),
+            process_cpu_s: self.process_cpu_s.min(this.process_cpu_s),
+            peak_rss_mb: self.peak_rss_mb.max(this.peak_rss_mb),
+            ..self
+        }
+    }
 }
 
 /// The 1-minute load average (Linux), to print beside figures from a shared machine.
