@@ -1,5 +1,5 @@
 //! The sigprop learning unit in the general simulator (`learning.sigprop` of the chip
-//! configuration, docs/feedforward-rules.md "Sigprop on the chip"): the context
+//! configuration, docs/sigprop.md "Sigprop on the chip"): the context
 //! register file, the per-layer distance/softmax unit and the pull registers the
 //! learning engine reads as `m0`.
 //!

@@ -1,5 +1,5 @@
 //! Sigprop classification on the chip: the protocol of `amine template sigprop`
-//! (docs/feedforward-rules.md, "Sigprop on the chip").
+//! (docs/sigprop.md, "Sigprop on the chip").
 //!
 //! An image trains with this protocol when it has a sigprop section (the compiler's
 //! sigprop pass made it for a chip with a sigprop learning unit). With `L` layers a

@@ -1,6 +1,6 @@
 //! The sigprop learning unit of a core (`learning.sigprop` of a chip configuration):
 //! the hardware that supervised signal propagation's contrastive layer loss needs and
-//! the chip's sum-of-products engine lacks (docs/feedforward-rules.md, "Sigprop on the
+//! the chip's sum-of-products engine lacks (docs/sigprop.md, "Sigprop on the
 //! chip").
 //!
 //! | block | what it holds or does |

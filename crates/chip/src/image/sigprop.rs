@@ -1,7 +1,7 @@
 //! The sigprop learning unit's part of a chip image ([`SigpropImage`]): which layers
 //! the unit serves, the contrast β, the mini-batch over which the latched context
 //! responses hold, and the class contexts `S·c_k` as payloads of the input port
-//! (docs/feedforward-rules.md, "Sigprop on the chip").
+//! (docs/sigprop.md, "Sigprop on the chip").
 //!
 //! The compiler's sigprop pass fills it after checking the chip's `learning.sigprop`
 //! limits; the simulator's sigprop phase (`amine_sim::learning_sigprop`) reads it.

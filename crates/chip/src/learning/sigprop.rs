@@ -221,7 +221,7 @@ mod tests {
     }
 
     /// The f64 layer loss's gradients, written from the formulas in
-    /// docs/feedforward-rules.md, independently of the fixed-point code.
+    /// docs/sigprop.md, independently of the fixed-point code.
     fn float_signals(h: &[f64], t: &[Vec<f64>], y: usize, beta: f64) -> (Vec<f64>, Vec<f64>) {
         let logits: Vec<f64> = t
             .iter()

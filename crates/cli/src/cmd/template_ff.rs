@@ -131,11 +131,11 @@ pub fn template_dfa(a: TemplateArgs) -> Result<()> {
 
 /// Contexts per class with class-mean contexts unless `--contexts-per-class` says: the
 /// best of K = 1, 2, 3, 4, 6, 8 in the chip-form f64 reference on the digits
-/// (docs/feedforward-rules.md, "Sub-class prototypes").
+/// (docs/sigprop.md, "Sub-class prototypes").
 const CLASS_MEAN_CONTEXTS_PER_CLASS: u32 = 4;
 
 /// `amine template sigprop`: supervised signal propagation on the chip's sigprop unit
-/// (docs/feedforward-rules.md, "Sigprop on the chip"). Refuses, naming the option, a
+/// (docs/sigprop.md, "Sigprop on the chip"). Refuses, naming the option, a
 /// network the chip's unit cannot run; nothing is written then.
 pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
     refuse_others(
@@ -197,7 +197,7 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
         .map_err(|(option, message)| anyhow::anyhow!("{option}: {message}"))?;
     let program = sigprop(&net);
     let text = format!(
-        "// Sigprop, {} inputs, layers {:?}, {} classes, β {} (docs/feedforward-rules.md),\n\
+        "// Sigprop, {} inputs, layers {:?}, {} classes, β {} (docs/sigprop.md),\n\
          // written by `amine template sigprop`. Train it with\n\
          //   amine train {} --chip {chip_name}{} --task {} --report out/\n{}",
         net.inputs,

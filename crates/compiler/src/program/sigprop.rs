@@ -1,4 +1,4 @@
-//! A program's sigprop training (`sigprop` section, docs/feedforward-rules.md "Sigprop on
+//! A program's sigprop training (`sigprop` section, docs/sigprop.md "Sigprop on
 //! the chip"): the layers the chip's sigprop learning unit serves, the contrast β, the
 //! mini-batch, and the class contexts `S·c_k` as fixed program data.
 

@@ -1,4 +1,4 @@
-//! Supervised signal propagation (sigprop, docs/feedforward-rules.md "Sigprop on the
+//! Supervised signal propagation (sigprop, docs/sigprop.md "Sigprop on the
 //! chip") as a program of graded units for the chip's sigprop learning unit
 //! (`learning.sigprop`).
 //!
@@ -77,7 +77,7 @@ pub struct SigpropNetwork {
 }
 
 impl Default for SigpropNetwork {
-    /// The digits network as tuned for the chip's form (docs/feedforward-rules.md,
+    /// The digits network as tuned for the chip's form (docs/sigprop.md,
     /// "Sigprop on the chip: tuned"): 64 inputs with their complements, 10 classes,
     /// layers 128-64, β 8, rate 0.25, batch 16, the read-out summed over layers; drawn
     /// contexts of mean 0.3 unless given (`amine template sigprop` gives the digits'

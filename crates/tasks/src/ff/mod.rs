@@ -147,7 +147,7 @@ fn yes() -> bool {
 }
 
 impl FfConfig {
-    /// The digits settings of `rule` (docs/feedforward-rules.md has the tuning runs).
+    /// The digits settings of `rule` (docs/feedforward-rules.md; sigprop's tuning runs: docs/sigprop.md).
     pub fn digits(rule: Rule) -> FfConfig {
         let base = FfConfig {
             rule,
@@ -191,7 +191,7 @@ impl FfConfig {
         }
     }
 
-    /// The MNIST-subset settings of `rule` (docs/feedforward-rules.md): the digits
+    /// The MNIST-subset settings of `rule` (docs/sigprop.md): the digits
     /// settings, except sigprop's, which keep random contexts at half the inputs' mean
     /// and no complement stream, and decay the rate by 0.85 an epoch over 15 epochs.
     pub fn mnist(rule: Rule) -> FfConfig {

@@ -462,7 +462,7 @@ impl State {
 /// The context projection `S·c_k` of every class as `cfg` forms it from `train`
 /// ([`SigpropConfig::context`], `context_scale`), in the network's input space: followed
 /// by its complements if [`FfConfig::complement_inputs`], then the constant input if any.
-/// `amine template sigprop` writes these into a program (docs/feedforward-rules.md).
+/// `amine template sigprop` writes these into a program (docs/sigprop.md).
 pub fn contexts(cfg: &FfConfig, train: &Dataset, classes: usize) -> Vec<Vec<f64>> {
     let sp = &cfg.sigprop;
     let inputs = train.input_len();
