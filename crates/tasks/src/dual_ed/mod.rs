@@ -26,6 +26,7 @@ pub mod error_unit;
 pub mod gemm;
 pub mod net;
 pub mod patch;
+mod sparse;
 pub mod step;
 
 use crate::datasets::{Dataset, Split};
@@ -117,6 +118,7 @@ impl DualNet {
                     b_n: vec![0.0; biases],
                     moments: None,
                     mask,
+                    fields: Default::default(),
                     payload_bits: cfg.payload_bits,
                     table: cfg
                         .activation_table

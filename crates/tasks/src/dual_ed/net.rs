@@ -89,6 +89,9 @@ pub struct DualLayer {
     /// magnitudes stay 0 and never learn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mask: Option<Vec<bool>>,
+    /// The mask's per-unit sources, read from it on first use.
+    #[serde(skip)]
+    pub fields: super::sparse::Fields,
     /// The chip's graded payload width (`DualEdConfig::payload_bits`): activations are
     /// rounded to `2^bits − 1` levels and the derivative is the chip's floored
     /// `o(1 − o)` ([`crate::ed::quant`]); `None`: exact.
@@ -236,6 +239,9 @@ impl DualLayer {
         if let Some(g) = &self.conv {
             return conv::forward(self, g, p_in, n_in, batch, threads);
         }
+        if let Some(mask) = &self.mask {
+            return super::sparse::forward(self, mask, p_in, n_in, batch, threads);
+        }
         let (ni, no) = (self.inputs, self.outputs);
         let mut p = vec![0.0; batch * no];
         let mut n = vec![0.0; batch * no];
@@ -292,10 +298,28 @@ impl DualLayer {
         let (ni, no, geometry) = (self.inputs, self.outputs, self.conv);
         // Held outside the layer while the stepper writes through raw pointers into it.
         let owned_mask = self.mask.take();
-        let mask = owned_mask.as_deref();
+        let owned_fields = std::mem::take(&mut self.fields);
         let step = Stepper::new(self, rule, floor);
         if let Some(g) = geometry {
             return conv::learn(&g, p_in, n_in, &u_p, &u_n, batch, &step, threads);
+        }
+        if let Some(mask) = &owned_mask {
+            let fields = owned_fields.get(mask, ni, no);
+            let (u_p, u_n) = (&u_p, &u_n);
+            super::sparse::learn(
+                fields,
+                (ni, no),
+                p_in,
+                n_in,
+                u_p,
+                u_n,
+                batch,
+                &step,
+                threads,
+            );
+            self.mask = owned_mask;
+            self.fields = owned_fields;
+            return;
         }
         // Sources as rows: Σ_b x[b,i]·U[b,j] is then a product over b.
         let (pt, nt) = (transpose(p_in, batch, ni), transpose(n_in, batch, ni));
@@ -320,9 +344,6 @@ impl DualLayer {
                 for (r, i) in rows.enumerate() {
                     for (k, j) in range.clone().enumerate() {
                         let (e, a) = (i * no + j, r * w + k);
-                        if mask.is_some_and(|m| !m[e]) {
-                            continue;
-                        }
                         // SAFETY: column j belongs to this thread's range only.
                         unsafe {
                             step.apply(0, e, a_pp[a]);
@@ -333,20 +354,32 @@ impl DualLayer {
                     }
                 }
             }
-            for j in range {
-                let (mut sp, mut sn) = (0.0, 0.0);
-                for b in 0..batch {
-                    sp += u_p[b * no + j];
-                    sn += u_n[b * no + j];
-                }
-                // SAFETY: bias j belongs to this thread's range only.
-                unsafe {
-                    step.apply(4, j, sp);
-                    step.apply(5, j, sn);
-                }
-            }
+            learn_biases(&u_p, &u_n, batch, no, range, &step);
         });
-        self.mask = owned_mask;
+    }
+}
+
+/// The biases' update of a dense layer's units `range`: `Σ_b U_p`, `Σ_b U_n`
+/// (examples ascending).
+pub(super) fn learn_biases(
+    u_p: &[f64],
+    u_n: &[f64],
+    batch: usize,
+    no: usize,
+    range: std::ops::Range<usize>,
+    step: &Stepper,
+) {
+    for j in range {
+        let (mut sp, mut sn) = (0.0, 0.0);
+        for b in 0..batch {
+            sp += u_p[b * no + j];
+            sn += u_n[b * no + j];
+        }
+        // SAFETY: bias j belongs to the caller's thread only.
+        unsafe {
+            step.apply(4, j, sp);
+            step.apply(5, j, sn);
+        }
     }
 }
 

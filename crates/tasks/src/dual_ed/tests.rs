@@ -130,6 +130,7 @@ fn tiny_layer(alpha: f64) -> DualLayer {
         b_n: vec![-0.2],
         moments: None,
         mask: None,
+        fields: Default::default(),
         payload_bits: None,
         table: None,
     }
@@ -452,6 +453,7 @@ fn random_conv(g: ConvGeometry, seed: u64) -> DualLayer {
         b_n: v(b).iter().map(|x| x - 0.5).collect(),
         moments: None,
         mask: None,
+        fields: Default::default(),
         payload_bits: None,
         table: None,
     }
