@@ -76,7 +76,11 @@ impl fmt::Display for Error {
             ErrorKind::Syntax(e) => write!(f, "{e}"),
             ErrorKind::Invalid { origin, problems } => {
                 let n = problems.len();
-                write!(f, "{origin}: {n} problem{}", if n == 1 { "" } else { "s" })?;
+                write!(
+                    f,
+                    "{origin}: {n} problem{}",
+                    crate::units::plural_s(n as u64)
+                )?;
                 for p in problems {
                     write!(f, "\n  - {p}")?;
                 }

@@ -104,9 +104,9 @@ pub fn render(raw: &NirGraph, checked: &Checked, lowered: Option<&Lowered>) -> S
                 Role::Compartments => format!(
                     "{} compartment{} in {} population{} (scale {} weight units per NIR unit, {})",
                     m.size,
-                    if m.size == 1 { "" } else { "s" },
+                    amine_chip::units::plural_s(m.size as u64),
                     m.populations.len(),
-                    if m.populations.len() == 1 { "" } else { "s" },
+                    amine_chip::units::plural_s(m.populations.len() as u64),
                     m.scale,
                     if m.exact { "exact" } else { "rounded" }
                 ),

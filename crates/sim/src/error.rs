@@ -109,7 +109,7 @@ impl fmt::Display for Error {
                 write!(
                     f,
                     "the image cannot run on chip `{chip}`: {n} problem{}",
-                    if n == 1 { "" } else { "s" }
+                    amine_chip::units::plural_s(n as u64)
                 )?;
                 list(f, problems)
             }

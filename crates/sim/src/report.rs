@@ -229,7 +229,7 @@ impl RunReport {
             group(self.steps as u64),
             self.timing,
             self.threads,
-            if self.threads == 1 { "" } else { "s" }
+            amine_chip::units::plural_s(self.threads as u64)
         );
         let _ = writeln!(w, "chip config: {}", self.chip_config.describe());
         let _ = writeln!(w, "{:-<64}", "");

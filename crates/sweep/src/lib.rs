@@ -71,7 +71,11 @@ impl fmt::Display for Error {
         match self {
             Error::Spec { origin, problems } => {
                 let n = problems.len();
-                write!(f, "{origin}: {n} problem{}", if n == 1 { "" } else { "s" })?;
+                write!(
+                    f,
+                    "{origin}: {n} problem{}",
+                    amine_chip::units::plural_s(n as u64)
+                )?;
                 for p in problems {
                     if p.field.is_empty() {
                         write!(f, "\n  - {}", p.message)?;

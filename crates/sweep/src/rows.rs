@@ -175,7 +175,7 @@ fn summarise(first: &str, e: &str) -> String {
         .collect();
     format!(
         "{n} problem{}: {}",
-        if n == 1 { "" } else { "s" },
+        amine_chip::units::plural_s(n as u64),
         parts.join("; ")
     )
 }

@@ -75,7 +75,7 @@ fn shown(study: &EpropStudy, x: f64) -> String {
 
 /// `1 seed`, `2 seeds`.
 pub(super) fn count(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+    format!("{n} {what}{}", amine_chip::units::plural_s(n as u64))
 }
 
 /// The study as pretty JSON (non-finite numbers, e.g. the accuracy of a regression
