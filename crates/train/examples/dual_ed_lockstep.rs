@@ -19,7 +19,7 @@
 //! activations minus the chip's payloads (mean and RMS over units, averaged over the
 //! window); per projection, the rows' mean exponent (the chip's and the emulated
 //! engine's) and the fraction of the chip's rows at the top exponent. A study tool
-//! (docs/dual-stream-ed.md, seventh and eighth rounds), not a CLI feature.
+//! (docs/dual-stream-ed-rounds-6-9.md, seventh and eighth rounds), not a CLI feature.
 
 use amine_chip::image::ChipImage;
 use amine_chip::synapse::effective_weight;

@@ -308,7 +308,7 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
             // increasing ramps — `dp` of `t − o`, `dm` of `o − t` — so both round a
             // centred (fractional) input to the nearest step; a mirrored ramp of `o − t`
             // would read its decreasing table's larger end and round `t − o` up
-            // (`amine_tasks::dual_ed::error_unit`, docs/dual-stream-ed.md sixth round).
+            // (`amine_tasks::dual_ed::error_unit`, docs/dual-stream-ed-rounds-6-9.md sixth round).
             pop(
                 dp.clone(),
                 1,

@@ -193,7 +193,7 @@ pub struct DualEdConfig {
     pub layer_biases: bool,
     /// Emulate the chip's graded payloads of this many bits (1–16) in every layer:
     /// activations rounded to `2^bits − 1` levels and the chip's floored derivative
-    /// (docs/dual-stream-ed.md, fourth round); `None`: exact f64.
+    /// (docs/dual-stream-ed-rounds-2-5.md, fourth round); `None`: exact f64.
     #[serde(default)]
     pub payload_bits: Option<u8>,
     /// Round the centred class error to payload steps (of `payload_bits`, 8 if unset)

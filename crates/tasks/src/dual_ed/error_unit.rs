@@ -1,5 +1,5 @@
 //! What the chip's error units do to the centred class error, emulated in f64
-//! ([`DualEdConfig::error_rounding`](super::DualEdConfig::error_rounding); docs/dual-stream-ed.md,
+//! ([`DualEdConfig::error_rounding`](super::DualEdConfig::error_rounding); docs/dual-stream-ed-rounds-6-9.md,
 //! sixth round).
 //!
 //! On the chip (`amine template ed --routing modulo`) class `c`'s error is the pair of

@@ -2,7 +2,7 @@
 //! square patch of the input image instead of every pixel.
 //!
 //! Under modulo routing all the units of a class hear the same error, so in a dense
-//! layer they learn nearly the same one-vs-rest detector (docs/dual-stream-ed.md: 100,
+//! layer they learn nearly the same one-vs-rest detector (docs/dual-stream-ed-rounds-2-5.md: 100,
 //! 200, 400 or 1,000 dense units test alike). Wired to different patches, the units of
 //! a class become different local detectors of it.
 //!
