@@ -515,3 +515,46 @@ fn modulo_template_trains_with_its_own_float_reference_and_refuses_what_it_canno
         );
     }
 }
+
+/// The default chip of a modulo-routed program is `loihi-ed` whether or not its error
+/// units centre: `--centring off` drops the register, not the dual-stream layout.
+#[test]
+fn modulo_template_without_centring_defaults_to_loihi_ed() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("dual.ron");
+    let p = program.to_str().unwrap();
+    let out = amine(&[
+        "template",
+        "ed",
+        "--routing",
+        "modulo",
+        "--hidden",
+        "20",
+        "--centring",
+        "off",
+        "-o",
+        p,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!std::fs::read_to_string(&program)
+        .unwrap()
+        .contains("centring"));
+    let report = dir.path().join("report");
+    let out = amine(&[
+        "train",
+        p,
+        "--task",
+        "digits",
+        "--epochs",
+        "1",
+        "--no-float",
+        "--final-test-only",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["chip"], "loihi-ed");
+}

@@ -151,8 +151,9 @@ pub struct TrainArgs {
     #[arg(long, default_value = "digits")]
     pub task: String,
     /// A preset name (loihi, loihi-ed, loihi-eprop, tiny, …) or a chip-config RON file
-    /// [default: loihi; a program whose error units centre (`amine template ed --routing
-    /// modulo`): loihi-ed; e-prop: loihi-eprop].
+    /// [default: loihi; a modulo-routed program (`amine template ed --routing modulo`,
+    /// with or without centring) or one whose error units centre: loihi-ed; e-prop:
+    /// loihi-eprop].
     #[arg(long)]
     pub chip: Option<String>,
     /// Override a chip-config field, `path=value` (repeatable), checked like the file:

@@ -14,6 +14,13 @@ use amine_compiler::program::{Connect, Model, Program, Weight};
 use amine_compiler::templates::{PAYLOAD_MAX, WEIGHT_SCALE};
 use amine_tasks::dual_ed::{patch, AsymmetricInit, Centring, DualEdConfig, Hidden, Ingredients};
 
+/// Whether `program` is a shared dual-stream program (`amine template ed --routing
+/// modulo`): it has the first hidden layer's excitatory stream `l1e`, with or without
+/// centring in its error units.
+pub fn is_dual_stream(program: &Program) -> bool {
+    program.populations.iter().any(|p| p.name == "l1e")
+}
+
 /// The reference configuration of `program`, or `None` when it is not a shared
 /// dual-stream program (no `l1e`).
 pub fn float_config(program: &Program, epochs: usize, seed: u64) -> Option<DualEdConfig> {

@@ -213,20 +213,23 @@ fn ed_split(
     Ok(split)
 }
 
-/// The default chip of a program: a sigprop program needs the sigprop unit, error units
-/// with a centring register (`amine template ed --routing modulo`) loihi-ed.
+/// The default chip of a program: a sigprop program needs the sigprop unit; a shared
+/// dual-stream program (`amine template ed --routing modulo`, centring on or off) or any
+/// program whose error units centre gets loihi-ed.
 fn default_chip(program: &Program) -> &'static str {
     if program.sigprop.is_some() {
         "loihi-sigprop"
-    } else if program.populations.iter().any(|p| {
-        matches!(
-            p.model,
-            amine_compiler::program::Model::Graded {
-                centring: Some(_),
-                ..
-            }
-        )
-    }) {
+    } else if amine_train::dual_ed::is_dual_stream(program)
+        || program.populations.iter().any(|p| {
+            matches!(
+                p.model,
+                amine_compiler::program::Model::Graded {
+                    centring: Some(_),
+                    ..
+                }
+            )
+        })
+    {
         "loihi-ed"
     } else {
         "loihi"
