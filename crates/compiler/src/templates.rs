@@ -193,6 +193,42 @@ impl EdNetwork {
         let (w, h) = ((self.grid.0 / cols).max(1), (self.grid.1 / rows).max(1));
         ((c % cols) * w, (c / cols) * h, w, h)
     }
+
+    /// Where hidden unit `k` of class `c` sits, as a position at its cell's centre
+    /// (cell `k` of the area, row-major, wrapping): spread over the class's whole region
+    /// for broadcast credit; for diffusion, packed (up to 4 per cell) into the smallest
+    /// square around the region's centre, so they hear their own class's error strongly
+    /// and the neighbours' (8 or more cells away) hardly at all.
+    fn hidden_position(&self, c: u32, k: u32) -> (f64, f64) {
+        let (gw, gh) = (self.grid.0.max(1) as f64, self.grid.1.max(1) as f64);
+        let (x, y, w, h) = self.region(c);
+        let (x, y, w, h) = match self.credit {
+            Credit::Broadcast => (x, y, w, h),
+            Credit::Diffusion { .. } => {
+                let side = (1..)
+                    .find(|s| 4 * s * s >= self.hidden_per_class)
+                    .unwrap_or(1)
+                    .min(w)
+                    .min(h);
+                (x + (w - side) / 2, y + (h - side) / 2, side, side)
+            }
+        };
+        let k = k % (w * h).max(1);
+        (
+            (f64::from(x + k % w) + 0.5) / gw,
+            (f64::from(y + k / w) + 0.5) / gh,
+        )
+    }
+
+    /// The cell of class `c`'s output and error units: its region's centre, or with a
+    /// shared hidden layer cell `c` (wrapping) of the grid's last row.
+    fn centre_cell(&self, c: u32) -> (u32, u32) {
+        if self.shared_hidden {
+            return (c % self.grid.0.max(1), self.grid.1.saturating_sub(1));
+        }
+        let (x, y, w, h) = self.region(c);
+        (x + w / 2, y + h / 2)
+    }
 }
 
 /// The program of `net` (see the module docs for its layout).
@@ -210,37 +246,8 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
     let unit_u0 = net.u0 * WEIGHT_SCALE * PAYLOAD_MAX;
     let half = net.hidden_per_class / 2;
     let (gw, gh) = (net.grid.0.max(1) as f64, net.grid.1.max(1) as f64);
-    // Cell k of class c's region (row-major, wrapping), as a position at the cell centre.
-    // Where hidden unit k of class c sits: spread over the whole region for broadcast
-    // credit; for diffusion, packed (up to 4 per cell) into the smallest square around
-    // the region's centre, so they hear their own class's error strongly and the
-    // neighbours' (8 or more cells away) hardly at all.
-    let at = |c: u32, k: u32| {
-        let (x, y, w, h) = net.region(c);
-        let (x, y, w, h) = match net.credit {
-            Credit::Broadcast => (x, y, w, h),
-            Credit::Diffusion { .. } => {
-                let side = (1..)
-                    .find(|s| 4 * s * s >= net.hidden_per_class)
-                    .unwrap_or(1)
-                    .min(w)
-                    .min(h);
-                (x + (w - side) / 2, y + (h - side) / 2, side, side)
-            }
-        };
-        let k = k % (w * h).max(1);
-        (
-            (f64::from(x + k % w) + 0.5) / gw,
-            (f64::from(y + k / w) + 0.5) / gh,
-        )
-    };
-    let centre = |c: u32| {
-        if net.shared_hidden {
-            return (c % net.grid.0.max(1), net.grid.1.saturating_sub(1));
-        }
-        let (x, y, w, h) = net.region(c);
-        (x + w / 2, y + h / 2)
-    };
+    let at = |c: u32, k: u32| net.hidden_position(c, k);
+    let centre = |c: u32| net.centre_cell(c);
     let shared = net.shared_hidden;
     let classes_per_layer = if shared { net.classes } else { 1 };
     let mut populations = Vec::new();
@@ -307,56 +314,17 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
                 plastic("x_i", &hi, Sign::Excitatory, 1),
             ]);
         }
-        populations.extend([
-            pop(&out, 1, sigmoid, Sign::Excitatory, Some(centre_pos.clone())),
-            // Error units: input o − t in payload steps (weights ±1), so u0 = 255.
-            pop(
-                &dp,
-                1,
-                graded(PAYLOAD_MAX, Activation::MirroredRamp),
-                Sign::Mixed,
-                Some(centre_pos.clone()),
-            ),
-            pop(
-                &dm,
-                1,
-                graded(PAYLOAD_MAX, Activation::Ramp),
-                Sign::Mixed,
-                Some(centre_pos),
-            ),
-        ]);
+        populations.extend(output_and_error_units(
+            [&out, &dp, &dm],
+            sigmoid,
+            centre_pos,
+        ));
         projections.extend([
             plastic(&he, &out, Sign::Excitatory, 0),
             plastic(&hi, &out, Sign::Inhibitory, 1),
         ]);
         projections.extend(error_unit_wiring(c, &out, &dp, &dm));
-        let (x, y, w, h) = net.region(c);
-        let (cell, region) = match net.credit {
-            Credit::Broadcast => ((x, y), Some((w, h))),
-            Credit::Diffusion { .. } => (centre(c), None),
-        };
-        for (name, channel) in [(&dp, 0), (&dm, 1)] {
-            if shared {
-                // The output hears its own error at its own cell ...
-                modulators.push(ModulatorSource {
-                    population: name.clone(),
-                    neurons: None,
-                    channel,
-                    gain: 1.0,
-                    cell: Some(centre(c)),
-                    region: None,
-                });
-            }
-            // ... and the hidden units the region's sum: with gain 1/C, the mean.
-            modulators.push(ModulatorSource {
-                population: name.clone(),
-                neurons: None,
-                channel,
-                gain: net.credit.diffusion_gain() / f64::from(classes_per_layer),
-                cell: Some(cell),
-                region,
-            });
-        }
+        modulators.extend(class_modulators(net, c, [&dp, &dm]));
     }
     let registers = match net.credit {
         Credit::Broadcast => broadcast_registers(),
@@ -380,6 +348,73 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
         modulators,
         registers,
     )
+}
+
+/// Class `c`'s output unit `out` (the model `output`) and its error units `dp`, `dm`,
+/// one each, all at `at`. The error units' input is `o − t` in payload steps (weights
+/// ±1), so their u0 is 255.
+fn output_and_error_units(
+    [out, dp, dm]: [&String; 3],
+    output: Model,
+    at: Positions,
+) -> [Population; 3] {
+    let pop = |name: &String, model, sign| Population {
+        name: name.clone(),
+        size: 1,
+        model,
+        sign,
+        positions: Some(at.clone()),
+    };
+    [
+        pop(out, output, Sign::Excitatory),
+        pop(
+            dp,
+            graded_unit(PAYLOAD_MAX, Activation::MirroredRamp, None),
+            Sign::Mixed,
+        ),
+        pop(
+            dm,
+            graded_unit(PAYLOAD_MAX, Activation::Ramp, None),
+            Sign::Mixed,
+        ),
+    ]
+}
+
+/// Where class `c`'s error units `[dp, dm]` send their error into the grid (channels 0
+/// and 1): the hidden units hear the region's sum (with gain 1/C, the mean over a
+/// shared layer's classes) and, with a shared hidden layer, the output its own error at
+/// its own cell.
+fn class_modulators(net: &EdNetwork, c: u32, errors: [&String; 2]) -> Vec<ModulatorSource> {
+    let classes_per_layer = if net.shared_hidden { net.classes } else { 1 };
+    let (x, y, w, h) = net.region(c);
+    let (cell, region) = match net.credit {
+        Credit::Broadcast => ((x, y), Some((w, h))),
+        Credit::Diffusion { .. } => (net.centre_cell(c), None),
+    };
+    let mut modulators = Vec::new();
+    for (name, channel) in errors.into_iter().zip([0, 1]) {
+        if net.shared_hidden {
+            // The output hears its own error at its own cell ...
+            modulators.push(ModulatorSource {
+                population: name.clone(),
+                neurons: None,
+                channel,
+                gain: 1.0,
+                cell: Some(net.centre_cell(c)),
+                region: None,
+            });
+        }
+        // ... and the hidden units the region's sum: with gain 1/C, the mean.
+        modulators.push(ModulatorSource {
+            population: name.clone(),
+            neurons: None,
+            channel,
+            gain: net.credit.diffusion_gain() / f64::from(classes_per_layer),
+            cell: Some(cell),
+            region,
+        });
+    }
+    modulators
 }
 
 /// An all-to-all plastic projection of 8-bit magnitudes fixed to `sign`, starting

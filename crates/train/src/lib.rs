@@ -306,41 +306,8 @@ pub fn train_ed_with(
     let classes = layout.classes();
     let steps = layout.steps;
     let work = float_work(&sim, layout.inputs, classes);
-    let identity = Identity::new(
-        "train-ed",
-        image,
-        format!(
-            "task={} train={} test={} epochs={} seed={} timing={} test_every_epoch={} final_rate={:?} chip_config={:016x}",
-            split.train.name,
-            fnv1a_data(&split.train),
-            fnv1a_data(&split.test),
-            opts.epochs,
-            opts.seed,
-            opts.timing,
-            opts.test_every_epoch,
-            opts.final_rate,
-            amine_chip::identity::fingerprint(config)
-        ),
-    );
-    let mut body = match ckpt.resume {
-        Some(path) => {
-            let body: EdBody = checkpoint::read(path, &identity)?;
-            sim.check_state(&body.state, &path.display().to_string())?;
-            body
-        }
-        None => EdBody {
-            state: sim.initial_state(),
-            epoch: 0,
-            done: 0,
-            correct: 0,
-            epoch_mark: None,
-            training: Meter::new(),
-            inference: Meter::new(),
-            curve: Vec::new(),
-            confusion: Vec::new(),
-            test_accuracy: 0.0,
-        },
-    };
+    let identity = ed_identity(config, image, split, opts);
+    let mut body = ed_body(&sim, ckpt.resume, &identity)?;
     let mut runner = EdRunner::new(&mut sim, layout);
     runner.state = std::mem::take(&mut body.state);
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
@@ -385,64 +352,172 @@ pub fn train_ed_with(
             }
             if (ckpt.stop)() {
                 save(&runner, &mut body)?;
-                let saved = match ckpt.path {
-                    Some(p) => format!("; the checkpoint {} continues it (--resume)", p.display()),
-                    None => String::new(),
-                };
-                return Err(Error::new(ErrorKind::Interrupted {
-                    message: format!(
-                        "interrupted after sample {} of epoch {} of {}{saved}",
-                        body.done,
-                        epoch + 1,
-                        opts.epochs
-                    ),
-                }));
+                return Err(interrupted(body.done, epoch, opts.epochs, ckpt.path));
             }
         }
-        if let Some(mark) = body.epoch_mark.take() {
-            body.training.add(&runner, mark, total as u64);
-        }
-        let last = epoch + 1 == opts.epochs;
-        let test = if opts.test_every_epoch || last {
-            progress(Progress::Testing { set: "test" });
-            let (acc, conf) =
-                body.inference
-                    .measure(&mut runner, split.test.len() as u64, |r| {
-                        evaluate(r, &split.test, classes)
-                    })?;
-            (body.test_accuracy, body.confusion) = (acc, conf);
-            Some(acc)
-        } else {
-            None
-        };
-        body.curve.push(EpochPoint {
-            epoch: epoch + 1,
-            samples_seen: (epoch + 1) * total,
-            online_train_accuracy: body.correct as f64 / total.max(1) as f64,
-            test_accuracy: test,
-        });
-        body.epoch += 1;
-        body.done = 0;
+        end_epoch(&mut runner, &mut body, split, opts, progress)?;
+        let last = body.epoch == opts.epochs;
         if !last && body.epoch % ckpt.every.max(1) == 0 {
             save(&runner, &mut body)?;
         }
     }
+    progress(Progress::Testing { set: "train" });
+    let (train_accuracy, _) =
+        body.inference
+            .measure(&mut runner, split.train.len() as u64, |r| {
+                evaluate(r, &split.train, classes)
+            })?;
+    let dale_violations = report::dale_violations(&*runner.sim, &runner.state);
+    let synaptic_updates = runner.state.total_counts().synaptic_update;
+    let measured = EdMeasured {
+        steps,
+        train_accuracy,
+        synaptic_updates,
+        dale_violations,
+        work,
+    };
+    Ok(ed_report(config, image, split, opts, body, measured))
+}
+
+/// The end of epoch `body.epoch` (every training sample done): its training energy,
+/// the test set's accuracy (every epoch if asked, else after the last), its point of the
+/// learning curve; `body` moves on to the next epoch.
+fn end_epoch(
+    runner: &mut EdRunner,
+    body: &mut EdBody,
+    split: &Split,
+    opts: &TrainOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(), Error> {
+    let epoch = body.epoch;
+    let total = split.train.len();
+    let classes = runner.layout.classes();
+    if let Some(mark) = body.epoch_mark.take() {
+        body.training.add(runner, mark, total as u64);
+    }
+    let last = epoch + 1 == opts.epochs;
+    let test = if opts.test_every_epoch || last {
+        progress(Progress::Testing { set: "test" });
+        let (acc, conf) = body
+            .inference
+            .measure(runner, split.test.len() as u64, |r| {
+                evaluate(r, &split.test, classes)
+            })?;
+        (body.test_accuracy, body.confusion) = (acc, conf);
+        Some(acc)
+    } else {
+        None
+    };
+    body.curve.push(EpochPoint {
+        epoch: epoch + 1,
+        samples_seen: (epoch + 1) * total,
+        online_train_accuracy: body.correct as f64 / total.max(1) as f64,
+        test_accuracy: test,
+    });
+    body.epoch += 1;
+    body.done = 0;
+    Ok(())
+}
+
+/// What a finished run measured beyond its [`EdBody`], for [`ed_report`].
+struct EdMeasured {
+    steps: u32,
+    train_accuracy: f64,
+    synaptic_updates: u64,
+    dale_violations: u64,
+    work: amine_tasks::conventional::Work,
+}
+
+/// The identity a checkpoint of this run carries: the image, the chip, the task's data
+/// and every option that changes the result.
+fn ed_identity(
+    config: &ChipConfig,
+    image: &ChipImage,
+    split: &Split,
+    opts: &TrainOptions,
+) -> Identity {
+    Identity::new(
+        "train-ed",
+        image,
+        format!(
+            "task={} train={} test={} epochs={} seed={} timing={} test_every_epoch={} final_rate={:?} chip_config={:016x}",
+            split.train.name,
+            fnv1a_data(&split.train),
+            fnv1a_data(&split.test),
+            opts.epochs,
+            opts.seed,
+            opts.timing,
+            opts.test_every_epoch,
+            opts.final_rate,
+            amine_chip::identity::fingerprint(config)
+        ),
+    )
+}
+
+/// The run's state: read from the checkpoint `resume` (checked against `sim`), or fresh.
+fn ed_body(sim: &Simulator, resume: Option<&Path>, identity: &Identity) -> Result<EdBody, Error> {
+    Ok(match resume {
+        Some(path) => {
+            let body: EdBody = checkpoint::read(path, identity)?;
+            sim.check_state(&body.state, &path.display().to_string())?;
+            body
+        }
+        None => EdBody {
+            state: sim.initial_state(),
+            epoch: 0,
+            done: 0,
+            correct: 0,
+            epoch_mark: None,
+            training: Meter::new(),
+            inference: Meter::new(),
+            curve: Vec::new(),
+            confusion: Vec::new(),
+            test_accuracy: 0.0,
+        },
+    })
+}
+
+/// The error of a run stopped after sample `done` of `epoch` (0-based), naming the
+/// checkpoint that continues it, if one was written.
+fn interrupted(done: usize, epoch: usize, epochs: usize, path: Option<&Path>) -> Error {
+    let saved = match path {
+        Some(p) => format!("; the checkpoint {} continues it (--resume)", p.display()),
+        None => String::new(),
+    };
+    Error::new(ErrorKind::Interrupted {
+        message: format!(
+            "interrupted after sample {done} of epoch {} of {epochs}{saved}",
+            epoch + 1,
+        ),
+    })
+}
+
+/// The report of a finished run from its state and what it measured.
+fn ed_report(
+    config: &ChipConfig,
+    image: &ChipImage,
+    split: &Split,
+    opts: &TrainOptions,
+    body: EdBody,
+    measured: EdMeasured,
+) -> TrainReport {
     let EdBody {
-        mut inference,
+        inference,
         training,
         curve,
         confusion,
         test_accuracy,
         ..
     } = body;
-    progress(Progress::Testing { set: "train" });
-    let (train_accuracy, _) = inference.measure(&mut runner, split.train.len() as u64, |r| {
-        evaluate(r, &split.train, classes)
-    })?;
+    let EdMeasured {
+        steps,
+        train_accuracy,
+        synaptic_updates,
+        dale_violations,
+        work,
+    } = measured;
     let clock = config.clock().0 as f64;
-    let sim = &*runner.sim;
-    let dale_violations = report::dale_violations(sim, &runner.state);
-    Ok(TrainReport {
+    TrainReport {
         program: image.program.clone(),
         chip: config.name.clone(),
         chip_config: amine_chip::ChipIdentity::of(config, "(given in memory)", &[]),
@@ -465,9 +540,9 @@ pub fn train_ed_with(
         confusion,
         per_training_sample: training.per_sample(clock),
         per_inference: inference.per_sample(clock),
-        synaptic_updates: runner.state.total_counts().synaptic_update,
+        synaptic_updates,
         dale_violations,
         float_reference: None,
         conventional: Some(amine_tasks::conventional::Estimate::of(work)),
-    })
+    }
 }
