@@ -333,37 +333,7 @@ fn main() -> Res<()> {
     for s in &slots {
         mask[s.layer][s.matrix][s.index] = true;
     }
-    for (ti, t) in tracks.iter_mut().enumerate() {
-        for (l, layer) in t.net.layers.iter_mut().enumerate() {
-            let mats = [
-                &mut layer.w_pp,
-                &mut layer.w_np,
-                &mut layer.w_nn,
-                &mut layer.w_pn,
-            ];
-            for (m, w) in mats.into_iter().enumerate() {
-                if l == 0 || m < 2 {
-                    w.copy_from_slice(&w0[l][m]);
-                }
-            }
-        }
-        if ti == 1 {
-            // The rows' exponents of the chip's weights (choose_exponent of each row's
-            // largest, as the compiler chose them; the values are on that grid already).
-            t.net.chip = Some(dual_ed::chip_arith::ChipWeights::quantise(
-                arith.weight_arith.ok_or("arith")?,
-                &mut t.net.layers,
-            ));
-        }
-    }
-    let names = [
-        "x_e→l1e",
-        "x_i→l1e",
-        "x_i→l1i",
-        "x_e→l1i",
-        "l1e→out",
-        "l1i→out",
-    ];
+    start_from_chip(&mut tracks, &w0, arith.weight_arith.ok_or("arith")?);
     let pl1e = runner.sim.population_index("l1e").ok_or("l1e")?;
     let outs: Vec<usize> = (0..classes)
         .map(|c| runner.sim.population_index(&format!("out{c}")).ok_or("out"))
@@ -436,7 +406,7 @@ fn main() -> Res<()> {
         accumulate(&mut upd, &before, &after, &synced, &mask);
         if (n + 1) % window == 0 {
             let wn = window as f64;
-            for (p, name) in names.iter().enumerate() {
+            for (p, name) in NAMES.iter().enumerate() {
                 let u = &upd[p];
                 println!(
                     "  Δw {name:<8} per synapse-sample: |Δ| chip {:.3e} f64 {:.3e}; mean Δ chip {:+.3e} f64 {:+.3e}; slope chip on f64 {:.3}; corr {:.3}; changed chip {:.4} f64 {:.4}",
@@ -464,42 +434,103 @@ fn main() -> Res<()> {
                 err[1] / wn
             );
             err = [0.0; 2];
-            let chip = chip_weights(runner.sim, &runner.state, &slots, &shape);
-            let rows = [
-                compare(&chip, &chip, &mask),
-                compare(&matrices(&tracks[0]), &chip, &mask),
-                compare(&matrices(&tracks[1]), &chip, &mask),
-            ];
-            for (p, name) in names.iter().enumerate() {
-                println!(
-                    "  {name:<8} mean |w| chip {:.5} f64 {:.5} engine {:.5}; at 0 chip {:.4} f64 {:.4} engine {:.4}; w−chip f64 {:+.6} (rms {:.5}) engine {:+.6} (rms {:.5})",
-                    rows[0][p][0], rows[1][p][0], rows[2][p][0],
-                    rows[0][p][1], rows[1][p][1], rows[2][p][1],
-                    rows[1][p][2], rows[1][p][3], rows[2][p][2], rows[2][p][3]
-                );
-            }
             let top = config.core.weight_exponent_max;
-            let ex = exponents(
-                runner.sim,
-                &runner.state,
-                &slots,
-                tracks[1].net.chip.as_ref(),
-                top,
-            );
-            for (p, name) in names.iter().enumerate() {
-                println!(
-                    "  {name:<8} row exponent chip mean {:+.3}, at {top} {:.4}; engine mean {:+.3}",
-                    ex[p][0], ex[p][1], ex[p][2]
-                );
-            }
+            print_weights(&runner, &slots, &shape, &mask, &tracks, top);
             right = [0; 3];
             dh = [0.0; 2];
             dh2 = [0.0; 2];
             dout = [0.0; 2];
         }
     }
-    // Test accuracy after the last sample: the chip (inference, learning off) and both
-    // f64 tracks.
+    print_test(&mut runner, &split, &fsplit, &tracks, samples)
+}
+
+/// The projections in [`compare`]'s order.
+const NAMES: [&str; 6] = [
+    "x_e→l1e",
+    "x_i→l1e",
+    "x_i→l1i",
+    "x_e→l1i",
+    "l1e→out",
+    "l1i→out",
+];
+
+/// Both f64 tracks start from the chip's initial weights `w0` (the hidden layer's four
+/// matrices, the output's two plastic ones); the second also from its rows' exponents
+/// (choose_exponent of each row's largest, as the compiler chose them; the values are on
+/// that grid already).
+fn start_from_chip(tracks: &mut [Trainer; 2], w0: &[[Vec<f64>; 4]], arith: ChipArith) {
+    for (ti, t) in tracks.iter_mut().enumerate() {
+        for (l, layer) in t.net.layers.iter_mut().enumerate() {
+            let mats = [
+                &mut layer.w_pp,
+                &mut layer.w_np,
+                &mut layer.w_nn,
+                &mut layer.w_pn,
+            ];
+            for (m, w) in mats.into_iter().enumerate() {
+                if l == 0 || m < 2 {
+                    w.copy_from_slice(&w0[l][m]);
+                }
+            }
+        }
+        if ti == 1 {
+            t.net.chip = Some(dual_ed::chip_arith::ChipWeights::quantise(
+                arith,
+                &mut t.net.layers,
+            ));
+        }
+    }
+}
+
+/// Per projection, the chip's weights against both tracks' (mean magnitude, share at 0,
+/// the tracks' difference to the chip) and the rows' exponents (mean, share at `top`).
+fn print_weights(
+    runner: &EdRunner,
+    slots: &[Slot],
+    shape: &[[usize; 4]; 2],
+    mask: &[[Vec<bool>; 4]],
+    tracks: &[Trainer; 2],
+    top: i8,
+) {
+    let chip = chip_weights(runner.sim, &runner.state, slots, shape);
+    let rows = [
+        compare(&chip, &chip, mask),
+        compare(&matrices(&tracks[0]), &chip, mask),
+        compare(&matrices(&tracks[1]), &chip, mask),
+    ];
+    for (p, name) in NAMES.iter().enumerate() {
+        println!(
+            "  {name:<8} mean |w| chip {:.5} f64 {:.5} engine {:.5}; at 0 chip {:.4} f64 {:.4} engine {:.4}; w−chip f64 {:+.6} (rms {:.5}) engine {:+.6} (rms {:.5})",
+            rows[0][p][0], rows[1][p][0], rows[2][p][0],
+            rows[0][p][1], rows[1][p][1], rows[2][p][1],
+            rows[1][p][2], rows[1][p][3], rows[2][p][2], rows[2][p][3]
+        );
+    }
+    let ex = exponents(
+        runner.sim,
+        &runner.state,
+        slots,
+        tracks[1].net.chip.as_ref(),
+        top,
+    );
+    for (p, name) in NAMES.iter().enumerate() {
+        println!(
+            "  {name:<8} row exponent chip mean {:+.3}, at {top} {:.4}; engine mean {:+.3}",
+            ex[p][0], ex[p][1], ex[p][2]
+        );
+    }
+}
+
+/// Test accuracy after the last sample: the chip (inference, learning off) and both f64
+/// tracks; then the emulated engine's counts.
+fn print_test(
+    runner: &mut EdRunner,
+    split: &amine_tasks::Split,
+    fsplit: &amine_tasks::Split,
+    tracks: &[Trainer; 2],
+    samples: usize,
+) -> Res<()> {
     let mut right_chip = 0usize;
     for (x, &l) in split.test.inputs.iter().zip(&split.test.labels) {
         right_chip += usize::from(runner.infer(x)? == usize::from(l));
