@@ -227,45 +227,11 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
     if !problems.is_empty() {
         return Err(problems);
     }
-    let epoch = net.steps_per_sample();
-    let graded = graded_unit;
-    let sigmoid = |alpha: f64| {
-        graded(
-            alpha * WEIGHT_SCALE * PAYLOAD_MAX,
-            Activation::Sigmoid,
-            None,
-        )
-    };
-    let pop = |name: String, size: u32, model: Model, positions: Vec<(f64, f64)>| Population {
-        name,
-        size,
-        model,
-        sign: Sign::Mixed,
-        positions: Some(Positions::List(positions)),
-    };
-    // A plastic projection onto a layer of width α and fan-in `fan_in`: `sign` is the
-    // synapses' (same stream +, cross stream −), `onto_e` whether the targets are E units.
-    let plastic = |from: &str,
-                   to: &str,
-                   sign: Sign,
-                   onto_e: bool,
-                   alpha: f64,
-                   fan_in: u32,
-                   gain: f64|
-     -> Projection {
-        let k = engine_scale(net.eta * (2.0 / alpha) / f64::from(fan_in) * WEIGHT_SCALE);
-        let (plus, minus) = if onto_e { (0, 1) } else { (1, 0) };
-        let magnitude = gain / f64::from(fan_in).sqrt() * WEIGHT_SCALE;
-        let rule = format!("dw = {k}*pre*deriv*m{plus} - {k}*pre*deriv*m{minus}");
-        let learning = LearningSpec {
-            rule,
-            params: Default::default(),
-            epoch,
-            overflow: Overflow::Renormalise,
-            traces: Default::default(),
+    let pop = mixed_population;
+    let plastic =
+        |from: &str, to: &str, sign: Sign, onto_e: bool, alpha: f64, fan_in: u32, gain: f64| {
+            net.plastic([from, to], sign, onto_e, alpha, fan_in, gain)
         };
-        sign_fixed(from, to, sign, magnitude, learning)
-    };
     let (same, cross) = if net.asymmetric_init {
         (1.5, 0.5)
     } else {
@@ -302,26 +268,8 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
         let (x, y, w, h) = net.region(c);
         let centre = vec![net.cell_centre(x + w / 2, y + h / 2)];
         let (out, dp, dm) = (format!("out{c}"), format!("dp{c}"), format!("dm{c}"));
-        populations.extend([
-            pop(out.clone(), 1, sigmoid(alpha_out), centre.clone()),
-            // Error units: input in payload steps (weights ±1), so u0 = 255. Both are
-            // increasing ramps — `dp` of `t − o`, `dm` of `o − t` — so both round a
-            // centred (fractional) input to the nearest step; a mirrored ramp of `o − t`
-            // would read its decreasing table's larger end and round `t − o` up
-            // (`amine_tasks::dual_ed::error_unit`, docs/dual-stream-ed-rounds-6-9.md sixth round).
-            pop(
-                dp.clone(),
-                1,
-                graded(PAYLOAD_MAX, Activation::Ramp, net.centring),
-                centre.clone(),
-            ),
-            pop(
-                dm.clone(),
-                1,
-                graded(PAYLOAD_MAX, Activation::Ramp, net.centring),
-                centre,
-            ),
-        ]);
+        populations.push(pop(out.clone(), 1, sigmoid(alpha_out), centre.clone()));
+        populations.extend(net.error_units([dp.clone(), dm.clone()], centre));
         projections.extend([
             plastic(&src_e, &out, Sign::Excitatory, true, alpha_out, fan_in, 1.0),
             plastic(&src_i, &out, Sign::Inhibitory, true, alpha_out, fan_in, 1.0),
@@ -351,6 +299,73 @@ pub fn dual_stream_error_diffusion(net: &DualEdNetwork) -> Result<Program, Vec<S
         target.sign = Sign::Mixed;
     }
     Ok(program)
+}
+
+/// The graded sigmoid unit of width `alpha`.
+fn sigmoid(alpha: f64) -> Model {
+    graded_unit(
+        alpha * WEIGHT_SCALE * PAYLOAD_MAX,
+        Activation::Sigmoid,
+        None,
+    )
+}
+
+/// A population of mixed sign at these positions.
+fn mixed_population(
+    name: String,
+    size: u32,
+    model: Model,
+    positions: Vec<(f64, f64)>,
+) -> Population {
+    Population {
+        name,
+        size,
+        model,
+        sign: Sign::Mixed,
+        positions: Some(Positions::List(positions)),
+    }
+}
+
+impl DualEdNetwork {
+    /// A plastic projection `[from, to]` onto a layer of width `alpha` and fan-in
+    /// `fan_in`: `sign` is the synapses' (same stream +, cross stream −), `onto_e`
+    /// whether the targets are E units, `gain` the start's magnitude factor.
+    fn plastic(
+        &self,
+        [from, to]: [&str; 2],
+        sign: Sign,
+        onto_e: bool,
+        alpha: f64,
+        fan_in: u32,
+        gain: f64,
+    ) -> Projection {
+        let k = engine_scale(self.eta * (2.0 / alpha) / f64::from(fan_in) * WEIGHT_SCALE);
+        let (plus, minus) = if onto_e { (0, 1) } else { (1, 0) };
+        let magnitude = gain / f64::from(fan_in).sqrt() * WEIGHT_SCALE;
+        let rule = format!("dw = {k}*pre*deriv*m{plus} - {k}*pre*deriv*m{minus}");
+        let learning = LearningSpec {
+            rule,
+            params: Default::default(),
+            epoch: self.steps_per_sample(),
+            overflow: Overflow::Renormalise,
+            traces: Default::default(),
+        };
+        sign_fixed(from, to, sign, magnitude, learning)
+    }
+
+    /// A class's error units `[dp, dm]` at `centre`: input in payload steps (weights
+    /// ±1), so u0 = 255. Both are increasing ramps — `dp` of `t − o`, `dm` of `o − t` —
+    /// so both round a centred (fractional) input to the nearest step; a mirrored ramp of
+    /// `o − t` would read its decreasing table's larger end and round `t − o` up
+    /// (`amine_tasks::dual_ed::error_unit`, docs/dual-stream-ed-rounds-6-9.md sixth
+    /// round).
+    fn error_units(&self, [dp, dm]: [String; 2], centre: Vec<(f64, f64)>) -> [Population; 2] {
+        let unit = || graded_unit(PAYLOAD_MAX, Activation::Ramp, self.centring);
+        [
+            mixed_population(dp, 1, unit(), centre.clone()),
+            mixed_population(dm, 1, unit(), centre),
+        ]
+    }
 }
 
 /// Class `c`'s error units: `dp` hears `t − o` (the output through −1, target component
