@@ -220,6 +220,23 @@ impl EdNetwork {
         )
     }
 
+    /// A plastic projection `from` → `to` of the `error_diffusion` rule, its magnitudes
+    /// fixed to `sign`; `channel`: 0 (d+) for an excitatory source, 1 (d−) for an
+    /// inhibitory one.
+    fn plastic(&self, from: &str, to: &str, sign: Sign, channel: u32) -> Projection {
+        let learn = LearningSpec {
+            rule: "error_diffusion".into(),
+            params: BTreeMap::from([
+                ("alpha".to_string(), self.alpha * WEIGHT_SCALE),
+                ("channel".to_string(), f64::from(channel)),
+            ]),
+            epoch: self.steps_per_sample(),
+            overflow: Overflow::Renormalise,
+            traces: Default::default(),
+        };
+        sign_fixed(from, to, sign, self.init_max * WEIGHT_SCALE, learn)
+    }
+
     /// The cell of class `c`'s output and error units: its region's centre, or with a
     /// shared hidden layer cell `c` (wrapping) of the grid's last row.
     fn centre_cell(&self, c: u32) -> (u32, u32) {
@@ -246,37 +263,26 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
     let unit_u0 = net.u0 * WEIGHT_SCALE * PAYLOAD_MAX;
     let half = net.hidden_per_class / 2;
     let (gw, gh) = (net.grid.0.max(1) as f64, net.grid.1.max(1) as f64);
-    let at = |c: u32, k: u32| net.hidden_position(c, k);
-    let centre = |c: u32| net.centre_cell(c);
     let shared = net.shared_hidden;
     let classes_per_layer = if shared { net.classes } else { 1 };
     let mut populations = Vec::new();
     let mut projections = Vec::new();
     let mut modulators = Vec::new();
-    let epoch = net.steps_per_sample();
-    let magnitude = net.init_max * WEIGHT_SCALE;
-    let learn = |channel: u32| LearningSpec {
-        rule: "error_diffusion".into(),
-        params: BTreeMap::from([
-            ("alpha".to_string(), net.alpha * WEIGHT_SCALE),
-            ("channel".to_string(), f64::from(channel)),
-        ]),
-        epoch,
-        overflow: Overflow::Renormalise,
-        traces: Default::default(),
-    };
-    // `channel`: 0 (d+) for an excitatory source, 1 (d−) for an inhibitory one.
-    let plastic = |from: &str, to: &str, sign: Sign, channel: u32| {
-        sign_fixed(from, to, sign, magnitude, learn(channel))
-    };
+    let plastic =
+        |from: &str, to: &str, sign: Sign, channel: u32| net.plastic(from, to, sign, channel);
     for c in 0..net.classes {
         // A shared layer is `h0e`/`h0i`, made once.
         let hc = if shared { 0 } else { c };
         let (he, hi, out) = (format!("h{hc}e"), format!("h{hc}i"), format!("out{c}"));
         let (dp, dm) = (format!("dp{c}"), format!("dm{c}"));
         let layer = half * classes_per_layer;
-        let hidden_at =
-            |parity: u32| Positions::List((0..layer).map(|j| at(c, 2 * j + parity)).collect());
+        let hidden_at = |parity: u32| {
+            Positions::List(
+                (0..layer)
+                    .map(|j| net.hidden_position(c, 2 * j + parity))
+                    .collect(),
+            )
+        };
         let pop = |name: &str, size, model, sign, positions| Population {
             name: name.to_string(),
             size,
@@ -284,28 +290,19 @@ pub fn error_diffusion(net: &EdNetwork) -> Program {
             sign,
             positions,
         };
-        let (cx, cy) = centre(c);
+        let (cx, cy) = net.centre_cell(c);
         let centre_pos = Positions::List(vec![(
             (f64::from(cx) + 0.5) / gw,
             (f64::from(cy) + 0.5) / gh,
         )]);
         let sigmoid = graded(unit_u0, Activation::Sigmoid);
         if !shared || c == 0 {
+            let hidden = |name: &str, sign, parity| {
+                pop(name, layer, sigmoid.clone(), sign, Some(hidden_at(parity)))
+            };
             populations.extend([
-                pop(
-                    &he,
-                    layer,
-                    sigmoid.clone(),
-                    Sign::Excitatory,
-                    Some(hidden_at(0)),
-                ),
-                pop(
-                    &hi,
-                    layer,
-                    sigmoid.clone(),
-                    Sign::Inhibitory,
-                    Some(hidden_at(1)),
-                ),
+                hidden(&he, Sign::Excitatory, 0),
+                hidden(&hi, Sign::Inhibitory, 1),
             ]);
             projections.extend([
                 plastic("x_e", &he, Sign::Excitatory, 0),
