@@ -15,6 +15,26 @@ pub(crate) fn run_page(
     config: &ChipConfig,
 ) -> String {
     let mut p = Page::new(format!("amine run: `{}` on `{}`", r.program, r.chip));
+    run_facts(&mut p, r);
+    energy_tables(&mut p, r);
+    latency_spikes_noc(&mut p, r);
+    p.section("Pictures");
+    for (_, svg, caption) in pictures.iter().filter(|x| !x.0.starts_with("monitors/")) {
+        p.figure(svg.clone(), caption.clone());
+    }
+    monitors(&mut p, pictures, recording);
+    p.section("Configuration");
+    p.code("terminal summary", r.summary());
+    let id = &r.chip_config;
+    p.code(
+        format!("chip configuration `{}` ({})", id.name, id.file),
+        config.to_ron(),
+    );
+    p.render()
+}
+
+/// The "Run" section: program, chip, steps, time and energy in brief.
+fn run_facts(p: &mut Page, r: &RunReport) {
     let id = &r.chip_config;
     p.section("Run").facts([
         ("program", r.program.clone()),
@@ -42,6 +62,10 @@ pub(crate) fn run_page(
             ),
         ),
     ]);
+}
+
+/// Energy by component with its shares, and the static power and what is powered.
+fn energy_tables(p: &mut Page, r: &RunReport) {
     let mut t = Table::new(["component", "energy", "share"]);
     for (name, pj) in r.energy.components.named() {
         let share = if r.energy.total_pj > 0.0 {
@@ -76,6 +100,10 @@ pub(crate) fn run_page(
             "no power gating: the whole chip is powered"
         }
     ));
+}
+
+/// Latency per step (mean, p99, max), spikes per population and the NoC's traffic.
+fn latency_spikes_noc(p: &mut Page, r: &RunReport) {
     let l = &r.latency;
     let mut t = Table::new(["latency per step", "cycles", "time"]);
     t.push([
@@ -105,37 +133,32 @@ pub(crate) fn run_page(
         ),
         ("stall cycles", group(n.stall_cycles)),
     ]);
-    p.section("Pictures");
-    for (_, svg, caption) in pictures.iter().filter(|x| !x.0.starts_with("monitors/")) {
+}
+
+/// The "Monitors" section (only when something was recorded): what was, each spike
+/// probe's count and the monitors' pictures.
+fn monitors(p: &mut Page, pictures: &[(String, String, String)], recording: &Recording) {
+    let probes = recording.traces.len() + recording.spikes.len();
+    if probes == 0 && recording.weights.is_empty() && recording.field.is_none() {
+        return;
+    }
+    p.section("Monitors");
+    p.text(format!(
+        "{probes} probe(s), {} learning projection(s) and {} recorded; files under monitors/ (index.json describes them).",
+        recording.weights.len(),
+        if recording.field.is_some() { "the modulator field" } else { "no field (the image does not drive the grid)" }
+    ));
+    for s in &recording.spikes {
+        p.text(format!(
+            "Spike probe `{}` on `{}`: {} spike{} (monitors/{}.csv).",
+            s.probe,
+            s.population,
+            group(s.spikes.len() as u64),
+            plural_s(s.spikes.len() as u64),
+            s.probe
+        ));
+    }
+    for (_, svg, caption) in pictures.iter().filter(|x| x.0.starts_with("monitors/")) {
         p.figure(svg.clone(), caption.clone());
     }
-    let probes = recording.traces.len() + recording.spikes.len();
-    if probes > 0 || !recording.weights.is_empty() || recording.field.is_some() {
-        p.section("Monitors");
-        p.text(format!(
-            "{probes} probe(s), {} learning projection(s) and {} recorded; files under monitors/ (index.json describes them).",
-            recording.weights.len(),
-            if recording.field.is_some() { "the modulator field" } else { "no field (the image does not drive the grid)" }
-        ));
-        for s in &recording.spikes {
-            p.text(format!(
-                "Spike probe `{}` on `{}`: {} spike{} (monitors/{}.csv).",
-                s.probe,
-                s.population,
-                group(s.spikes.len() as u64),
-                plural_s(s.spikes.len() as u64),
-                s.probe
-            ));
-        }
-        for (_, svg, caption) in pictures.iter().filter(|x| x.0.starts_with("monitors/")) {
-            p.figure(svg.clone(), caption.clone());
-        }
-    }
-    p.section("Configuration");
-    p.code("terminal summary", r.summary());
-    p.code(
-        format!("chip configuration `{}` ({})", id.name, id.file),
-        config.to_ron(),
-    );
-    p.render()
 }

@@ -93,12 +93,47 @@ fn input_code(split: &mut amine_tasks::Split, code: &str) -> Result<(), String> 
     Ok(())
 }
 
-fn run() -> Result<(), Box<dyn std::error::Error>> {
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn run() -> Res<()> {
     let args = common::Args::from_env();
     let opt = |name: &str| args.opt(name);
     let num = |name: &str, default: f64| args.num(name, default);
-    let base = DualEdConfig::default();
     let task = opt("--task").unwrap_or_else(|| "digits".into());
+    let mut cfg = config(&args)?;
+    let seeds = num("--seeds", 1.0)? as u64;
+    let threads = num("--threads", 1.0)? as usize;
+    let variants: Vec<&str> = if args.flag("--ablation") {
+        vec!["none", "widths", "centring", "asymmetry"]
+    } else {
+        vec![opt("--without").map_or("none", |w| Box::leak(w.into_boxed_str()))]
+    };
+    let split = load_split(&args, &task, &mut cfg)?;
+    println!(
+        "task {task}: {} train, {} test, {} classes; {threads} thread(s); {cfg:?}",
+        split.train.len(),
+        split.test.len(),
+        split.classes()
+    );
+    let mut runs = Vec::new();
+    for variant in variants {
+        let c = DualEdConfig {
+            ingredients: without(variant)?,
+            ..cfg.clone()
+        };
+        run_variant(variant, &c, &split, seeds, threads, &mut runs)?;
+    }
+    if let Some(path) = opt("--json") {
+        std::fs::write(&path, serde_json::to_string_pretty(&runs)?)?;
+    }
+    Ok(())
+}
+
+/// The configuration from the options (module docs), checked in the order given there.
+fn config(args: &common::Args) -> Res<DualEdConfig> {
+    let opt = |name: &str| args.opt(name);
+    let num = |name: &str, default: f64| args.num(name, default);
+    let base = DualEdConfig::default();
     let mut cfg = DualEdConfig {
         epochs: num("--epochs", base.epochs as f64)? as usize,
         learning_rate: num("--lr", base.learning_rate)?,
@@ -122,6 +157,15 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         cfg.hidden = Hidden::parse_list(&h)?;
     }
     cfg.input_channels = num("--channels", 1.0)? as usize;
+    chip_emulation(args, &mut cfg)?;
+    training_options(args, &mut cfg)?;
+    Ok(cfg)
+}
+
+/// `--payload-bits`, `--error-rounding`, `--weight-arith` and `--tables`: the chip's
+/// arithmetic emulated in the float reference.
+fn chip_emulation(args: &common::Args, cfg: &mut DualEdConfig) -> Res<()> {
+    let opt = |name: &str| args.opt(name);
     if let Some(b) = opt("--payload-bits") {
         let b = b
             .parse()
@@ -158,6 +202,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
         Some(o) => return Err(format!("--tables: exact, chip or chip-nearest, not {o}").into()),
     };
+    Ok(())
+}
+
+/// `--layer-rates`, `--widths`, `--optimizer` and `--centring`.
+fn training_options(args: &common::Args, cfg: &mut DualEdConfig) -> Res<()> {
+    let opt = |name: &str| args.opt(name);
     if let Some(r) = opt("--layer-rates") {
         cfg.layer_rates = list("--layer-rates", &r)?;
     }
@@ -181,14 +231,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             _ => return Err(format!("--centring: batch, off or running:RATE, not {r}").into()),
         },
     };
-    let seeds = num("--seeds", 1.0)? as u64;
-    let threads = num("--threads", 1.0)? as usize;
-    let variants: Vec<&str> = if args.flag("--ablation") {
-        vec!["none", "widths", "centring", "asymmetry"]
-    } else {
-        vec![opt("--without").map_or("none", |w| Box::leak(w.into_boxed_str()))]
-    };
-    let mut split = amine_tasks::parse_task(&task)?.load()?;
+    Ok(())
+}
+
+/// The task's data with `--input-code`, `--augment` and `--input-bias` applied (the
+/// last also turns the layer biases off in `cfg`).
+fn load_split(args: &common::Args, task: &str, cfg: &mut DualEdConfig) -> Res<amine_tasks::Split> {
+    let opt = |name: &str| args.opt(name);
+    let mut split = amine_tasks::parse_task(task)?.load()?;
     if let Some(code) = opt("--input-code") {
         input_code(&mut split, &code)?;
     }
@@ -204,63 +254,63 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         split = dual_ed::with_bias_unit(&split, b);
         cfg.layer_biases = false;
     }
-    println!(
-        "task {task}: {} train, {} test, {} classes; {threads} thread(s); {cfg:?}",
-        split.train.len(),
-        split.test.len(),
-        split.classes()
-    );
-    let mut runs = Vec::new();
-    for variant in variants {
-        let c = DualEdConfig {
-            ingredients: without(variant)?,
-            ..cfg.clone()
-        };
-        let mut finals = Vec::new();
-        let start = Instant::now();
-        for seed in c.seed..c.seed + seeds {
-            let c = DualEdConfig { seed, ..c.clone() };
-            let t0 = Instant::now();
-            let mut last = Instant::now();
-            let r = dual_ed::train(&c, &split, threads, &mut |e| {
-                println!(
-                    "without {variant:>9} seed {seed} epoch {:>3}: online {:.4} test {:.4} |S| {:.4} E/I {:?} floor {:?} ({:.1} s)",
-                    e.epoch, e.online_train_accuracy, e.test_accuracy, e.mean_error,
-                    e.ei_ratio.iter().map(|v| (v * 100.0).round() / 100.0).collect::<Vec<_>>(),
-                    e.at_floor.iter().map(|v| (v * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
-                    last.elapsed().as_secs_f64()
-                );
-                last = Instant::now();
-            })?;
-            let secs = t0.elapsed().as_secs_f64();
+    Ok(split)
+}
+
+/// One run per record of [`run_variant`]: the variant, the seed and its epochs.
+type Runs = Vec<(String, u64, Vec<dual_ed::EpochStats>)>;
+
+/// Every seed of one variant (`c` with its ingredient off), each run's lines and the
+/// summary over the seeds; each run's epochs are added to `runs`.
+fn run_variant(
+    variant: &str,
+    c: &DualEdConfig,
+    split: &amine_tasks::Split,
+    seeds: u64,
+    threads: usize,
+    runs: &mut Runs,
+) -> Res<()> {
+    let mut finals = Vec::new();
+    let start = Instant::now();
+    for seed in c.seed..c.seed + seeds {
+        let c = DualEdConfig { seed, ..c.clone() };
+        let t0 = Instant::now();
+        let mut last = Instant::now();
+        let r = dual_ed::train(&c, split, threads, &mut |e| {
             println!(
-                "RUN without {variant} seed {seed}: test {:.4} ({secs:.1} s, {:.2} s/epoch)",
-                r.test_accuracy(),
-                secs / c.epochs.max(1) as f64
+                "without {variant:>9} seed {seed} epoch {:>3}: online {:.4} test {:.4} |S| {:.4} E/I {:?} floor {:?} ({:.1} s)",
+                e.epoch, e.online_train_accuracy, e.test_accuracy, e.mean_error,
+                e.ei_ratio.iter().map(|v| (v * 100.0).round() / 100.0).collect::<Vec<_>>(),
+                e.at_floor.iter().map(|v| (v * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+                last.elapsed().as_secs_f64()
             );
-            if let Some(chip) = &r.net.chip {
-                let c = chip.counts;
-                println!(
-                    "ENGINE seed {seed}: {} updates, {:.4} rounded to no change, {:.5} clamped, {} row halvings",
-                    c.updates,
-                    c.rounded_to_zero as f64 / c.updates.max(1) as f64,
-                    c.clamped as f64 / c.updates.max(1) as f64,
-                    c.renormalised
-                );
-            }
-            finals.push(r.test_accuracy());
-            runs.push((variant.to_string(), seed, r.epochs));
-        }
-        let (mean, std) = common::mean_std(&finals);
+            last = Instant::now();
+        })?;
+        let secs = t0.elapsed().as_secs_f64();
         println!(
-            "SUMMARY without {variant:>9}: test accuracy {:.2} ± {:.2} % over {seeds} seeds {finals:?} ({:.1} s)",
-            100.0 * mean,
-            100.0 * std,
-            start.elapsed().as_secs_f64()
+            "RUN without {variant} seed {seed}: test {:.4} ({secs:.1} s, {:.2} s/epoch)",
+            r.test_accuracy(),
+            secs / c.epochs.max(1) as f64
         );
+        if let Some(chip) = &r.net.chip {
+            let c = chip.counts;
+            println!(
+                "ENGINE seed {seed}: {} updates, {:.4} rounded to no change, {:.5} clamped, {} row halvings",
+                c.updates,
+                c.rounded_to_zero as f64 / c.updates.max(1) as f64,
+                c.clamped as f64 / c.updates.max(1) as f64,
+                c.renormalised
+            );
+        }
+        finals.push(r.test_accuracy());
+        runs.push((variant.to_string(), seed, r.epochs));
     }
-    if let Some(path) = opt("--json") {
-        std::fs::write(&path, serde_json::to_string_pretty(&runs)?)?;
-    }
+    let (mean, std) = common::mean_std(&finals);
+    println!(
+        "SUMMARY without {variant:>9}: test accuracy {:.2} ± {:.2} % over {seeds} seeds {finals:?} ({:.1} s)",
+        100.0 * mean,
+        100.0 * std,
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }

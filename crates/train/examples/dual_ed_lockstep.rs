@@ -27,6 +27,7 @@ use amine_compiler::program::Program;
 use amine_compiler::templates::{PAYLOAD_MAX, WEIGHT_SCALE};
 use amine_sim::{SimOptions, Simulator};
 use amine_tasks::dual_ed::{self, chip_arith::ChipArith, error_unit::ErrorRounding, Trainer};
+use amine_tasks::Dataset;
 use amine_train::dual_ed::float_config;
 use amine_train::ed::{EdLayout, EdRunner, BIAS};
 use rand::seq::SliceRandom;
@@ -329,10 +330,7 @@ fn main() -> Res<()> {
     let slots = slots(&image, [h, classes])?;
     let mut runner = EdRunner::new(&mut sim, layout);
     let w0 = chip_weights(runner.sim, &runner.state, &slots, &shape);
-    let mut mask: Vec<[Vec<bool>; 4]> = shape.iter().map(|s| s.map(|n| vec![false; n])).collect();
-    for s in &slots {
-        mask[s.layer][s.matrix][s.index] = true;
-    }
+    let mask = plastic_mask(&slots, &shape);
     start_from_chip(&mut tracks, &w0, arith.weight_arith.ok_or("arith")?);
     let pl1e = runner.sim.population_index("l1e").ok_or("l1e")?;
     let outs: Vec<usize> = (0..classes)
@@ -340,10 +338,8 @@ fn main() -> Res<()> {
         .collect::<Result<_, _>>()?;
     let eta = base.learning_rate;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut upd = vec![[0.0f64; 10]; 6];
-    let mut err = [0.0f64; 2];
+    let mut sums = WindowSums::new();
     let mut order: Vec<usize> = Vec::new();
-    let (mut right, mut dh, mut dh2, mut dout) = ([0usize; 3], [0.0; 2], [0.0; 2], [0.0; 2]);
     println!("program {path}, η {eta}, {h} hidden units a stream, window {window}, seed {seed}");
     for n in 0..samples {
         if n % split.train.len() == 0 {
@@ -355,94 +351,172 @@ fn main() -> Res<()> {
         let before = chip_weights(runner.sim, &runner.state, &slots, &shape);
         set_weights(&mut synced, &before);
         let (_, _) = synced.step(&fsplit.train, &[i], eta);
-        right[0] += usize::from(runner.train_sample(&split.train.inputs[i], label)? == label);
-        let hid: Vec<f64> = runner
-            .sim
-            .graded_values(&runner.state, pl1e)
-            .iter()
-            .map(|v| f64::from(v.1) / PAYLOAD_MAX)
-            .collect();
-        for c in 0..classes {
-            let val = |name: String| {
-                runner
-                    .sim
-                    .population_index(&name)
-                    .and_then(|p| runner.sim.graded_value(&runner.state, p, 0))
-                    .map_or(0.0, |v| f64::from(v.1) / PAYLOAD_MAX)
-            };
-            err[0] += (val(format!("dp{c}")) - val(format!("dm{c}"))) / classes as f64;
-        }
-        let out: Vec<f64> = outs
-            .iter()
-            .map(|&p| {
-                runner
-                    .sim
-                    .graded_value(&runner.state, p, 0)
-                    .map_or(0.0, |v| f64::from(v.1) / PAYLOAD_MAX)
-            })
-            .collect();
+        sums.right[0] += usize::from(runner.train_sample(&split.train.inputs[i], label)? == label);
+        let chip = chip_readout(&runner, pl1e, &outs, i, label, &mut sums.err[0]);
         for (k, t) in tracks.iter_mut().enumerate() {
-            let x: Vec<f64> = fsplit.train.inputs[i]
-                .iter()
-                .map(|&v| f64::from(v))
-                .collect();
-            let act = t.net.forward(&x, 1, 1);
-            let d: Vec<f64> = act.p[1].iter().zip(&hid).map(|(a, c)| a - c).collect();
-            dh[k] += d.iter().sum::<f64>() / d.len() as f64;
-            dh2[k] += (d.iter().map(|v| v * v).sum::<f64>() / d.len() as f64).sqrt();
-            dout[k] += act.p[2].iter().zip(&out).map(|(a, c)| a - c).sum::<f64>() / classes as f64;
-            let (r, _) = t.step(&fsplit.train, &[i], eta);
-            if k == 0 {
-                // The raw error t − o of the f64 track (its centring's input).
-                let o = &act.p[2];
-                err[1] += (0..classes)
-                    .map(|c| f64::from(u8::from(c == label)) - o[c])
-                    .sum::<f64>()
-                    / classes as f64;
-            }
-            right[k + 1] += r;
+            track_sample(t, k, &fsplit.train, &chip, eta, &mut sums);
         }
         let after = chip_weights(runner.sim, &runner.state, &slots, &shape);
-        accumulate(&mut upd, &before, &after, &synced, &mask);
+        accumulate(&mut sums.upd, &before, &after, &synced, &mask);
         if (n + 1) % window == 0 {
-            let wn = window as f64;
-            for (p, name) in NAMES.iter().enumerate() {
-                let u = &upd[p];
-                println!(
-                    "  Δw {name:<8} per synapse-sample: |Δ| chip {:.3e} f64 {:.3e}; mean Δ chip {:+.3e} f64 {:+.3e}; slope chip on f64 {:.3}; corr {:.3}; changed chip {:.4} f64 {:.4}",
-                    u[0] / u[6], u[1] / u[6], u[2] / u[6], u[3] / u[6], u[4] / u[5],
-                    u[4] / (u[5] * u[7]).sqrt(), u[8] / u[6], u[9] / u[6]
-                );
-            }
-            upd = vec![[0.0; 10]; 6];
-            println!(
-                "samples {:>6}: online chip {:.3} f64 {:.3} f64+engine {:.3}; hidden f64−chip mean {:+.4} rms {:.4} (engine {:+.4} {:.4}); outputs mean {:+.4} (engine {:+.4})",
-                n + 1,
-                right[0] as f64 / wn,
-                right[1] as f64 / wn,
-                right[2] as f64 / wn,
-                dh[0] / wn,
-                dh2[0] / wn,
-                dh[1] / wn,
-                dh2[1] / wn,
-                dout[0] / wn,
-                dout[1] / wn
-            );
-            println!(
-                "  error: chip (dp − dm) mean {:+.5} (payload fraction); f64 raw t − o mean {:+.5}",
-                err[0] / wn,
-                err[1] / wn
-            );
-            err = [0.0; 2];
+            sums.print(n + 1, window);
             let top = config.core.weight_exponent_max;
             print_weights(&runner, &slots, &shape, &mask, &tracks, top);
-            right = [0; 3];
-            dh = [0.0; 2];
-            dh2 = [0.0; 2];
-            dout = [0.0; 2];
+            sums = WindowSums::new();
         }
     }
     print_test(&mut runner, &split, &fsplit, &tracks, samples)
+}
+
+/// Which entries of each matrix are plastic synapses of the chip.
+fn plastic_mask(slots: &[Slot], shape: &[[usize; 4]; 2]) -> Vec<[Vec<bool>; 4]> {
+    let mut mask: Vec<[Vec<bool>; 4]> = shape.iter().map(|s| s.map(|n| vec![false; n])).collect();
+    for s in slots {
+        mask[s.layer][s.matrix][s.index] = true;
+    }
+    mask
+}
+
+/// What a window sums over its samples, printed and cleared at its end.
+struct WindowSums {
+    /// Per projection, [`accumulate`]'s sums of the updates.
+    upd: Vec<[f64; 10]>,
+    /// The chip's error (dp − dm) and the f64 track's raw t − o, means over classes.
+    err: [f64; 2],
+    /// Right answers online: chip, f64, f64 with the engine's arithmetic.
+    right: [usize; 3],
+    /// Per f64 track, the hidden layer's f64 − chip mean and RMS, and the outputs' mean.
+    dh: [f64; 2],
+    dh2: [f64; 2],
+    dout: [f64; 2],
+}
+
+impl WindowSums {
+    fn new() -> WindowSums {
+        WindowSums {
+            upd: vec![[0.0; 10]; 6],
+            err: [0.0; 2],
+            right: [0; 3],
+            dh: [0.0; 2],
+            dh2: [0.0; 2],
+            dout: [0.0; 2],
+        }
+    }
+
+    /// The window ending after `samples` samples: per projection the updates, then the
+    /// online accuracies and activation differences, then the errors.
+    fn print(&self, samples: usize, window: usize) {
+        let wn = window as f64;
+        for (p, name) in NAMES.iter().enumerate() {
+            let u = &self.upd[p];
+            println!(
+                "  Δw {name:<8} per synapse-sample: |Δ| chip {:.3e} f64 {:.3e}; mean Δ chip {:+.3e} f64 {:+.3e}; slope chip on f64 {:.3}; corr {:.3}; changed chip {:.4} f64 {:.4}",
+                u[0] / u[6], u[1] / u[6], u[2] / u[6], u[3] / u[6], u[4] / u[5],
+                u[4] / (u[5] * u[7]).sqrt(), u[8] / u[6], u[9] / u[6]
+            );
+        }
+        let (right, dh, dh2, dout) = (self.right, self.dh, self.dh2, self.dout);
+        println!(
+            "samples {:>6}: online chip {:.3} f64 {:.3} f64+engine {:.3}; hidden f64−chip mean {:+.4} rms {:.4} (engine {:+.4} {:.4}); outputs mean {:+.4} (engine {:+.4})",
+            samples,
+            right[0] as f64 / wn,
+            right[1] as f64 / wn,
+            right[2] as f64 / wn,
+            dh[0] / wn,
+            dh2[0] / wn,
+            dh[1] / wn,
+            dh2[1] / wn,
+            dout[0] / wn,
+            dout[1] / wn
+        );
+        println!(
+            "  error: chip (dp − dm) mean {:+.5} (payload fraction); f64 raw t − o mean {:+.5}",
+            self.err[0] / wn,
+            self.err[1] / wn
+        );
+    }
+}
+
+/// One training sample as the chip saw it: its index and label, and the payloads of
+/// the hidden layer and of the outputs as fractions of the payload range.
+struct ChipSample {
+    i: usize,
+    label: usize,
+    hid: Vec<f64>,
+    out: Vec<f64>,
+}
+
+/// The chip's hidden and output payloads after sample `i`; adds its error units'
+/// `(dp − dm)/classes`, class by class, to `err`.
+fn chip_readout(
+    runner: &EdRunner,
+    pl1e: usize,
+    outs: &[usize],
+    i: usize,
+    label: usize,
+    err: &mut f64,
+) -> ChipSample {
+    let classes = outs.len();
+    let hid: Vec<f64> = runner
+        .sim
+        .graded_values(&runner.state, pl1e)
+        .iter()
+        .map(|v| f64::from(v.1) / PAYLOAD_MAX)
+        .collect();
+    for c in 0..classes {
+        let val = |name: String| {
+            runner
+                .sim
+                .population_index(&name)
+                .and_then(|p| runner.sim.graded_value(&runner.state, p, 0))
+                .map_or(0.0, |v| f64::from(v.1) / PAYLOAD_MAX)
+        };
+        *err += (val(format!("dp{c}")) - val(format!("dm{c}"))) / classes as f64;
+    }
+    let out: Vec<f64> = outs
+        .iter()
+        .map(|&p| {
+            runner
+                .sim
+                .graded_value(&runner.state, p, 0)
+                .map_or(0.0, |v| f64::from(v.1) / PAYLOAD_MAX)
+        })
+        .collect();
+    ChipSample { i, label, hid, out }
+}
+
+/// f64 track `k` on the chip's sample: its activations against the chip's, then its
+/// own learning step (the first track also sums its raw error t − o).
+fn track_sample(
+    t: &mut Trainer,
+    k: usize,
+    train: &Dataset,
+    chip: &ChipSample,
+    eta: f64,
+    sums: &mut WindowSums,
+) {
+    let (i, label, classes) = (chip.i, chip.label, chip.out.len());
+    let x: Vec<f64> = train.inputs[i].iter().map(|&v| f64::from(v)).collect();
+    let act = t.net.forward(&x, 1, 1);
+    let d: Vec<f64> = act.p[1].iter().zip(&chip.hid).map(|(a, c)| a - c).collect();
+    sums.dh[k] += d.iter().sum::<f64>() / d.len() as f64;
+    sums.dh2[k] += (d.iter().map(|v| v * v).sum::<f64>() / d.len() as f64).sqrt();
+    sums.dout[k] += act.p[2]
+        .iter()
+        .zip(&chip.out)
+        .map(|(a, c)| a - c)
+        .sum::<f64>()
+        / classes as f64;
+    let (r, _) = t.step(train, &[i], eta);
+    if k == 0 {
+        // The raw error t − o of the f64 track (its centring's input).
+        let o = &act.p[2];
+        sums.err[1] += (0..classes)
+            .map(|c| f64::from(u8::from(c == label)) - o[c])
+            .sum::<f64>()
+            / classes as f64;
+    }
+    sums.right[k + 1] += r;
 }
 
 /// The projections in [`compare`]'s order.

@@ -167,8 +167,35 @@ impl EpropNetwork {
 
 /// The program of `net` (module docs for its layout and units).
 pub fn eprop(net: &EpropNetwork) -> Program {
-    let n = f64::from(net.neurons().max(1));
-    let scale = net.scale();
+    let populations = populations(net);
+    let names: Vec<String> = populations.iter().map(|p| p.name.clone()).collect();
+    let rates = LearnedRates::of(net);
+    let projections = projections(net, &names, &rates);
+    let eprop = eprop_spec(net, names, &rates);
+    Program {
+        name: net.name.clone(),
+        seed: net.seed,
+        dt_ms: 1.0,
+        populations,
+        inputs: vec![Input {
+            name: "x".into(),
+            size: net.inputs,
+            source: Source::External,
+            sign: Sign::Mixed,
+            entry_tile: None,
+        }],
+        projections,
+        probes: Vec::new(),
+        modulators: Vec::new(),
+        mapping: MappingHints::default(),
+        grid: Some(net.condition.registers(net.side)),
+        eprop: Some(eprop),
+        sigprop: None,
+    }
+}
+
+/// The `lif` and `alif` populations (those of nonzero size) on the side × side lattice.
+fn populations(net: &EpropNetwork) -> Vec<Population> {
     let rho = kept(decay_from_tau(net.tau_a_ms));
     let lattice = Some(Positions::Lattice {
         width: net.side,
@@ -187,7 +214,7 @@ pub fn eprop(net: &EpropNetwork) -> Program {
         reset: Some(Reset::SubtractBase),
     };
     let adapt = net.beta * (1.0 - rho) * THRESHOLD / net.thr;
-    let populations: Vec<Population> = [("lif", net.lif, 0.0), ("alif", net.alif, adapt)]
+    [("lif", net.lif, 0.0), ("alif", net.alif, adapt)]
         .into_iter()
         .filter(|p| p.1 > 0)
         .map(|(name, size, a)| Population {
@@ -197,15 +224,35 @@ pub fn eprop(net: &EpropNetwork) -> Program {
             sign: Sign::Mixed,
             positions: lattice.clone(),
         })
-        .collect();
-    let names: Vec<String> = populations.iter().map(|p| p.name.clone()).collect();
-    let (rate, learned) = match net.update {
-        Update::Sgd { lr } => ("lr", [lr[0] * scale * scale, lr[1] * scale * scale, lr[2]]),
-        Update::Adam { step } => ("step", [step * scale, step * scale, step]),
-    };
+        .collect()
+}
+
+/// The update's rate parameter name (`lr` or `step`) and its value per weight group
+/// (input, recurrent, readout) in the program's units.
+struct LearnedRates {
+    name: &'static str,
+    groups: [f64; 3],
+}
+
+impl LearnedRates {
+    fn of(net: &EpropNetwork) -> LearnedRates {
+        let scale = net.scale();
+        let (name, groups) = match net.update {
+            Update::Sgd { lr } => ("lr", [lr[0] * scale * scale, lr[1] * scale * scale, lr[2]]),
+            Update::Adam { step } => ("step", [step * scale, step * scale, step]),
+        };
+        LearnedRates { name, groups }
+    }
+}
+
+/// The input projections `x → population` (group 0), then the recurrent ones
+/// between every pair of populations (group 1), all learned with e-prop.
+fn projections(net: &EpropNetwork, names: &[String], rates: &LearnedRates) -> Vec<Projection> {
+    let n = f64::from(net.neurons().max(1));
+    let scale = net.scale();
     let learning = |group: usize| LearningSpec {
         rule: crate::program::eprop::RULE.into(),
-        params: BTreeMap::from([(rate.to_string(), learned[group])]),
+        params: BTreeMap::from([(rates.name.to_string(), rates.groups[group])]),
         epoch: 1,
         overflow: Default::default(),
         traces: Default::default(),
@@ -225,7 +272,7 @@ pub fn eprop(net: &EpropNetwork) -> Program {
     let std_in = (2.0 / f64::from(net.inputs.max(1))).sqrt() * scale;
     let std_rec = (2.0 / n).sqrt() * scale;
     let mut projections = Vec::new();
-    for to in &names {
+    for to in names {
         projections.push(projection(
             "x",
             to,
@@ -234,8 +281,8 @@ pub fn eprop(net: &EpropNetwork) -> Program {
             0,
         ));
     }
-    for from in &names {
-        for to in &names {
+    for from in names {
+        for to in names {
             projections.push(projection(
                 from,
                 to,
@@ -248,8 +295,15 @@ pub fn eprop(net: &EpropNetwork) -> Program {
             ));
         }
     }
+    projections
+}
+
+/// The e-prop section: trial, readout (reading `names`), error, feedback,
+/// regulariser, update and batch.
+fn eprop_spec(net: &EpropNetwork, names: Vec<String>, rates: &LearnedRates) -> EpropSpec {
+    let n = f64::from(net.neurons().max(1));
     let std_out = (2.0 / n).sqrt();
-    let eprop = EpropSpec {
+    EpropSpec {
         frac_bits: net.frac_bits,
         lazy_decay: net.lazy_decay,
         trial: TrialSpec {
@@ -264,8 +318,8 @@ pub fn eprop(net: &EpropNetwork) -> Program {
             weight: Weight::TruncatedNormal { std: std_out },
             weight_bits: Some(net.weight_bits),
             headroom: 4.0,
-            lr: matches!(net.update, Update::Sgd { .. }).then_some(learned[2]),
-            step: matches!(net.update, Update::Adam { .. }).then_some(learned[2]),
+            lr: matches!(net.update, Update::Sgd { .. }).then_some(rates.groups[2]),
+            step: matches!(net.update, Update::Adam { .. }).then_some(rates.groups[2]),
             seed: None,
         },
         error: if net.classification {
@@ -297,25 +351,5 @@ pub fn eprop(net: &EpropNetwork) -> Program {
             },
         },
         batch: net.batch,
-    };
-    Program {
-        name: net.name.clone(),
-        seed: net.seed,
-        dt_ms: 1.0,
-        populations,
-        inputs: vec![Input {
-            name: "x".into(),
-            size: net.inputs,
-            source: Source::External,
-            sign: Sign::Mixed,
-            entry_tile: None,
-        }],
-        projections,
-        probes: Vec::new(),
-        modulators: Vec::new(),
-        mapping: MappingHints::default(),
-        grid: Some(net.condition.registers(net.side)),
-        eprop: Some(eprop),
-        sigprop: None,
     }
 }

@@ -173,6 +173,24 @@ impl Scratch {
     }
 }
 
+/// The decay factors of one trial: membrane α, adaptation ρ, readout κ.
+#[derive(Clone, Copy)]
+struct Decays {
+    alpha: f32,
+    rho: f32,
+    kappa: f32,
+}
+
+/// What step 4 needs that stays fixed over the trial.
+struct TrialConst<'a> {
+    /// Neurons that inject an error into the grid (a nonzero sparse feedback weight).
+    injectors: Vec<usize>,
+    /// Regression: the mean of the target series (0 for classification).
+    target_mean: f64,
+    outputs: usize,
+    trial: &'a Trial,
+}
+
 /// Simulates `trial` on `net`. With `learn`, accumulates the e-prop gradient into
 /// `out.grad`/`out.grad_out` (overwritten); without, runs the forward pass only.
 pub fn run_trial(
@@ -186,23 +204,65 @@ pub fn run_trial(
     let p = &net.p;
     let n = net.neurons();
     let ni = p.inputs;
-    let o = p.outputs;
-    let alpha = (-1.0 / p.tau_m).exp();
-    let rho = (-1.0 / p.tau_a).exp();
-    let kappa = (-1.0 / p.tau_out).exp();
-    let (thr, gamma) = (p.thr, p.gamma);
+    let d = Decays {
+        alpha: (-1.0 / p.tau_m).exp(),
+        rho: (-1.0 / p.tau_a).exp(),
+        kappa: (-1.0 / p.tau_out).exp(),
+    };
     s.reset(trial.steps);
+    begin_out(net, trial, out, learn);
+    let mut y_sum = vec![0.0f64; p.outputs];
+    let mut spikes = vec![0u32; n];
+    let tc = trial_const(net, trial);
+    let ebar_from = ebar_start(trial.window.start, p.tau_out);
+    let online = learn && !lp.adjoint;
+    for t in 0..trial.steps {
+        let xs = trial.spikes_at(t);
+        // 1. presynaptic traces.
+        if online {
+            presynaptic_traces(s, xs, ni, d.alpha);
+        }
+        // 2. neurons.
+        neuron_step(net, s, xs, d, &mut spikes);
+        // 3. readout.
+        readout_step(net, s, d.kappa, learn);
+        // 4. error, loss, learning signal.
+        let in_window = trial.window.contains(&t);
+        if in_window {
+            window_step(net, lp, &tc, t, s, out, &mut y_sum, learn);
+        }
+        // 5. eligibility traces and gradient.
+        if learn && lp.adjoint {
+            s.hist.record(&s.psi, &s.spk);
+        } else if learn {
+            let keep_ebar = !lp.truncate_ebar || t >= ebar_from;
+            rows(net, s, &mut out.grad, in_window, keep_ebar, d.rho, d.kappa);
+        }
+        std::mem::swap(&mut s.spk, &mut s.spk_prev);
+    }
+    if learn {
+        rate_regulariser(net, trial, lp, s, &mut out.grad, &spikes);
+    }
+    finish_out(net, trial, out, &spikes, &y_sum);
+}
+
+/// Clears `out` for a new trial (the gradients sized only when learning).
+fn begin_out(net: &Net, trial: &Trial, out: &mut TrialOut, learn: bool) {
     out.grad.clear();
     out.grad.resize(if learn { net.synapses() } else { 0 }, 0.0);
     out.grad_out.clear();
-    out.grad_out.resize(if learn { o * n } else { 0 }, 0.0);
+    let o_n = net.p.outputs * net.neurons();
+    out.grad_out.resize(if learn { o_n } else { 0 }, 0.0);
     out.loss = 0.0;
     out.sq_err = 0.0;
     out.target_ss = 0.0;
     out.window_steps = 0;
     out.steps = trial.steps;
-    let mut y_sum = vec![0.0f64; o];
-    let mut spikes = vec![0u32; n];
+}
+
+/// The injecting neurons and the target's mean for one trial.
+fn trial_const<'a>(net: &Net, trial: &'a Trial) -> TrialConst<'a> {
+    let (n, o) = (net.neurons(), net.p.outputs);
     let injectors: Vec<usize> = (0..n)
         .filter(|&j| (0..o).any(|k| net.b_sparse[k * n + j] != 0.0))
         .collect();
@@ -210,161 +270,207 @@ pub fn run_trial(
         Target::Series(v) => v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len().max(1) as f64,
         Target::Class(_) => 0.0,
     };
-    let ebar_from = ebar_start(trial.window.start, p.tau_out);
-    let online = learn && !lp.adjoint;
-    for t in 0..trial.steps {
-        let xs = trial.spikes_at(t);
-        // 1. presynaptic traces.
-        if online {
-            for e in s.ev.iter_mut() {
-                *e = [flush(alpha * e[0]), e[0]];
-            }
-            for &i in xs {
-                s.ev[i as usize][0] += 1.0 - alpha;
-            }
-            for &j in &s.spk_prev {
-                s.ev[ni + j as usize][0] += 1.0 - alpha;
-            }
-        }
-        // 2. neurons.
-        s.cur.iter_mut().for_each(|c| *c = 0.0);
-        let sources = xs
-            .iter()
-            .map(|&i| i as usize)
-            .chain(s.spk_prev.iter().map(|&j| ni + j as usize));
-        for src in sources {
-            for q in net.out_start[src]..net.out_start[src + 1] {
-                s.cur[net.out_post[q] as usize] += net.w[net.out_syn[q] as usize];
-            }
-        }
-        s.spk.clear();
-        let inv_thr = 1.0 / thr;
-        let scale = gamma * inv_thr;
-        // Branch-free (the conditions flip unpredictably), and the spike list is
-        // collected in a second pass, so the update vectorises.
-        let neurons =
-            s.z.iter_mut()
-                .zip(s.refr.iter_mut())
-                .zip(s.v.iter_mut())
-                .zip(s.a.iter_mut())
-                .zip(s.psi.iter_mut())
-                .zip(s.psi_prev.iter_mut())
-                .zip(s.cur.iter().zip(&net.beta));
-        for ((((((z, r), v), a), psi), psi_prev), (&cur, &beta)) in neurons {
-            let zp = *z;
-            let fired = zp != 0.0;
-            *r = if fired {
-                p.refractory
-            } else {
-                r.saturating_sub(1)
-            };
-            *v = flush(alpha * *v + (1.0 - alpha) * cur - zp * thr);
-            *a = flush(rho * *a + (1.0 - rho) * zp);
-            let a_thr = thr + beta * *a;
-            let free = f32::from(u8::from(*r == 0));
-            *z = if *v > a_thr { free } else { 0.0 };
-            *psi_prev = *psi;
-            let h = (1.0 - (*v - a_thr).abs() * inv_thr).max(0.0);
-            *psi = scale * h * free;
-        }
-        for (j, (&z, count)) in s.z.iter().zip(spikes.iter_mut()).enumerate() {
-            if z != 0.0 {
-                s.spk.push(j as u32);
-                *count += 1;
-            }
-        }
-        // 3. readout.
-        for k in 0..o {
-            let w = &net.w_out[k * n..(k + 1) * n];
-            let drive: f32 = s.spk.iter().map(|&j| w[j as usize]).sum();
-            s.y[k] = flush(kappa * s.y[k] + (1.0 - kappa) * drive);
-        }
-        if learn {
-            for (zb, &z) in s.zbar.iter_mut().zip(&s.z) {
-                *zb = flush(kappa * *zb + z * (1.0 - kappa));
-            }
-        }
-        // 4. error, loss, learning signal.
-        let in_window = trial.window.contains(&t);
-        if in_window {
-            out.window_steps += 1;
-            for (acc, &y) in y_sum.iter_mut().zip(&s.y) {
-                *acc += f64::from(y);
-            }
-            match &trial.target {
-                Target::Class(label) => {
-                    let mx = s.y.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-                    let z: f64 = s.y.iter().map(|&y| f64::from(y - mx).exp()).sum();
-                    for k in 0..o {
-                        let pk = f64::from(s.y[k] - mx).exp() / z;
-                        s.err[k] = (pk - f64::from(u8::from(k == *label))) as f32;
-                    }
-                    out.loss += z.ln() - f64::from(s.y[*label] - mx);
-                }
-                Target::Series(v) => {
-                    let tv = v[t - trial.window.start];
-                    s.err[0] = s.y[0] - tv;
-                    for e in s.err.iter_mut().skip(1) {
-                        *e = 0.0;
-                    }
-                    let e = f64::from(s.err[0]);
-                    out.loss += 0.5 * e * e;
-                    out.sq_err += e * e;
-                    out.target_ss += (f64::from(tv) - target_mean).powi(2);
-                }
-            }
-            if learn {
-                // The task loss is the mean over the window's steps, so its gradient
-                // carries 1/|window| (the rate regulariser is a per-trial term).
-                let inv = 1.0 / trial.window.len() as f32;
-                s.err.iter_mut().for_each(|e| *e *= inv);
-                for k in 0..o {
-                    let row = &mut out.grad_out[k * n..(k + 1) * n];
-                    let mask = &net.out_mask[k * n..(k + 1) * n];
-                    for ((g, &zb), &on) in row.iter_mut().zip(&s.zbar).zip(mask) {
-                        if on {
-                            *g += s.err[k] * zb;
-                        }
-                    }
-                }
-                learning_signal(net, lp, s, &injectors);
-                if lp.adjoint {
-                    s.hist.m.extend_from_slice(&s.m);
-                }
-            }
-        }
-        // 5. eligibility traces and gradient.
-        if learn && lp.adjoint {
-            s.hist.record(&s.psi, &s.spk);
-        } else if learn {
-            let keep_ebar = !lp.truncate_ebar || t >= ebar_from;
-            rows(net, s, &mut out.grad, in_window, keep_ebar, rho, kappa);
-        }
-        std::mem::swap(&mut s.spk, &mut s.spk_prev);
+    TrialConst {
+        injectors,
+        target_mean,
+        outputs: o,
+        trial,
     }
-    let steps = trial.steps.max(1) as f64;
+}
+
+/// Step 1: `εv_s ← α·εv_s + (1−α)·pre_s`, keeping the previous value beside it.
+#[inline]
+fn presynaptic_traces(s: &mut Scratch, xs: &[u16], ni: usize, alpha: f32) {
+    for e in s.ev.iter_mut() {
+        *e = [flush(alpha * e[0]), e[0]];
+    }
+    for &i in xs {
+        s.ev[i as usize][0] += 1.0 - alpha;
+    }
+    for &j in &s.spk_prev {
+        s.ev[ni + j as usize][0] += 1.0 - alpha;
+    }
+}
+
+/// Step 2: the synaptic current of this step's input and last step's spikes, then
+/// every neuron's refractory count, v, a, spike and ψ; collects `s.spk` and counts
+/// each neuron's spikes in `spikes`.
+#[inline]
+fn neuron_step(net: &Net, s: &mut Scratch, xs: &[u16], d: Decays, spikes: &mut [u32]) {
+    let p = &net.p;
+    let ni = p.inputs;
+    let (alpha, rho) = (d.alpha, d.rho);
+    let (thr, gamma) = (p.thr, p.gamma);
+    s.cur.iter_mut().for_each(|c| *c = 0.0);
+    let sources = xs
+        .iter()
+        .map(|&i| i as usize)
+        .chain(s.spk_prev.iter().map(|&j| ni + j as usize));
+    for src in sources {
+        for q in net.out_start[src]..net.out_start[src + 1] {
+            s.cur[net.out_post[q] as usize] += net.w[net.out_syn[q] as usize];
+        }
+    }
+    s.spk.clear();
+    let inv_thr = 1.0 / thr;
+    let scale = gamma * inv_thr;
+    // Branch-free (the conditions flip unpredictably), and the spike list is
+    // collected in a second pass, so the update vectorises.
+    let neurons =
+        s.z.iter_mut()
+            .zip(s.refr.iter_mut())
+            .zip(s.v.iter_mut())
+            .zip(s.a.iter_mut())
+            .zip(s.psi.iter_mut())
+            .zip(s.psi_prev.iter_mut())
+            .zip(s.cur.iter().zip(&net.beta));
+    for ((((((z, r), v), a), psi), psi_prev), (&cur, &beta)) in neurons {
+        let zp = *z;
+        let fired = zp != 0.0;
+        *r = if fired {
+            p.refractory
+        } else {
+            r.saturating_sub(1)
+        };
+        *v = flush(alpha * *v + (1.0 - alpha) * cur - zp * thr);
+        *a = flush(rho * *a + (1.0 - rho) * zp);
+        let a_thr = thr + beta * *a;
+        let free = f32::from(u8::from(*r == 0));
+        *z = if *v > a_thr { free } else { 0.0 };
+        *psi_prev = *psi;
+        let h = (1.0 - (*v - a_thr).abs() * inv_thr).max(0.0);
+        *psi = scale * h * free;
+    }
+    for (j, (&z, count)) in s.z.iter().zip(spikes.iter_mut()).enumerate() {
+        if z != 0.0 {
+            s.spk.push(j as u32);
+            *count += 1;
+        }
+    }
+}
+
+/// Step 3: `y ← κ·y + (1−κ)·W_out·z`, and when learning `z̄ ← κ·z̄ + (1−κ)·z`.
+#[inline]
+fn readout_step(net: &Net, s: &mut Scratch, kappa: f32, learn: bool) {
+    let n = net.neurons();
+    for k in 0..net.p.outputs {
+        let w = &net.w_out[k * n..(k + 1) * n];
+        let drive: f32 = s.spk.iter().map(|&j| w[j as usize]).sum();
+        s.y[k] = flush(kappa * s.y[k] + (1.0 - kappa) * drive);
+    }
     if learn {
-        let c: Vec<f64> = spikes
-            .iter()
-            .map(|&count| {
-                let rate = f64::from(count) / steps;
-                f64::from(lp.c_reg) * (rate - f64::from(lp.f_target)) / steps
-            })
-            .collect();
-        if lp.adjoint {
-            adjoint::gradient(net, trial, &mut s.hist, &c, &mut out.grad);
-        } else if lp.c_reg != 0.0 {
-            for (j, &cj) in c.iter().enumerate() {
-                let (lo, hi) = (net.row_start[j], net.row_start[j + 1]);
-                for (g, &e) in out.grad[lo..hi].iter_mut().zip(&s.esum[lo..hi]) {
-                    *g += cj as f32 * e;
+        for (zb, &z) in s.zbar.iter_mut().zip(&s.z) {
+            *zb = flush(kappa * *zb + z * (1.0 - kappa));
+        }
+    }
+}
+
+/// Step 4 at a step `t` inside the window: the output sums, the error and loss, and
+/// when learning the readout gradient and the learning signal.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn window_step(
+    net: &Net,
+    lp: &LearnParams,
+    tc: &TrialConst<'_>,
+    t: usize,
+    s: &mut Scratch,
+    out: &mut TrialOut,
+    y_sum: &mut [f64],
+    learn: bool,
+) {
+    out.window_steps += 1;
+    for (acc, &y) in y_sum.iter_mut().zip(&s.y) {
+        *acc += f64::from(y);
+    }
+    error_and_loss(tc, t, s, out);
+    if learn {
+        let (n, trial) = (net.neurons(), tc.trial);
+        // The task loss is the mean over the window's steps, so its gradient
+        // carries 1/|window| (the rate regulariser is a per-trial term).
+        let inv = 1.0 / trial.window.len() as f32;
+        s.err.iter_mut().for_each(|e| *e *= inv);
+        for k in 0..net.p.outputs {
+            let row = &mut out.grad_out[k * n..(k + 1) * n];
+            let mask = &net.out_mask[k * n..(k + 1) * n];
+            for ((g, &zb), &on) in row.iter_mut().zip(&s.zbar).zip(mask) {
+                if on {
+                    *g += s.err[k] * zb;
                 }
             }
         }
+        learning_signal(net, lp, s, &tc.injectors);
+        if lp.adjoint {
+            s.hist.m.extend_from_slice(&s.m);
+        }
     }
-    out.spikes_lif = spikes[..p.n_lif].iter().map(|&c| u64::from(c)).sum();
-    out.spikes_alif = spikes[p.n_lif..].iter().map(|&c| u64::from(c)).sum();
-    out.predicted = (0..o)
+}
+
+/// The output error `s.err` at window step `t` (softmax minus one-hot, or output
+/// minus target) and its loss terms added to `out`.
+#[inline]
+fn error_and_loss(tc: &TrialConst<'_>, t: usize, s: &mut Scratch, out: &mut TrialOut) {
+    let trial = tc.trial;
+    match &trial.target {
+        Target::Class(label) => {
+            let mx = s.y.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+            let z: f64 = s.y.iter().map(|&y| f64::from(y - mx).exp()).sum();
+            for k in 0..tc.outputs {
+                let pk = f64::from(s.y[k] - mx).exp() / z;
+                s.err[k] = (pk - f64::from(u8::from(k == *label))) as f32;
+            }
+            out.loss += z.ln() - f64::from(s.y[*label] - mx);
+        }
+        Target::Series(v) => {
+            let tv = v[t - trial.window.start];
+            s.err[0] = s.y[0] - tv;
+            for e in s.err.iter_mut().skip(1) {
+                *e = 0.0;
+            }
+            let e = f64::from(s.err[0]);
+            out.loss += 0.5 * e * e;
+            out.sq_err += e * e;
+            out.target_ss += (f64::from(tv) - tc.target_mean).powi(2);
+        }
+    }
+}
+
+/// The rate regulariser's per-neuron factor `c_reg·(f_j − f_target)/T`, applied to
+/// the summed traces (online) or handed to the backward pass (adjoint).
+fn rate_regulariser(
+    net: &Net,
+    trial: &Trial,
+    lp: &LearnParams,
+    s: &mut Scratch,
+    grad: &mut [f32],
+    spikes: &[u32],
+) {
+    let steps = trial.steps.max(1) as f64;
+    let c: Vec<f64> = spikes
+        .iter()
+        .map(|&count| {
+            let rate = f64::from(count) / steps;
+            f64::from(lp.c_reg) * (rate - f64::from(lp.f_target)) / steps
+        })
+        .collect();
+    if lp.adjoint {
+        adjoint::gradient(net, trial, &mut s.hist, &c, grad);
+    } else if lp.c_reg != 0.0 {
+        for (j, &cj) in c.iter().enumerate() {
+            let (lo, hi) = (net.row_start[j], net.row_start[j + 1]);
+            for (g, &e) in grad[lo..hi].iter_mut().zip(&s.esum[lo..hi]) {
+                *g += cj as f32 * e;
+            }
+        }
+    }
+}
+
+/// The trial's spike counts per population and its prediction.
+fn finish_out(net: &Net, trial: &Trial, out: &mut TrialOut, spikes: &[u32], y_sum: &[f64]) {
+    let n_lif = net.p.n_lif;
+    out.spikes_lif = spikes[..n_lif].iter().map(|&c| u64::from(c)).sum();
+    out.spikes_alif = spikes[n_lif..].iter().map(|&c| u64::from(c)).sum();
+    out.predicted = (0..net.p.outputs)
         .max_by(|&a, &b| y_sum[a].total_cmp(&y_sum[b]).then(b.cmp(&a)))
         .unwrap_or(0);
     out.correct = matches!(trial.target, Target::Class(l) if l == out.predicted);

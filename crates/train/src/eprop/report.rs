@@ -17,7 +17,7 @@
 
 pub use super::pictures::{caption, curve_svg, field_svg};
 use super::study::mean_sd;
-use super::{EpropStudy, Stats};
+use super::{ConditionSummary, EpropStudy, Stats};
 use crate::error::{Error, ErrorKind};
 use amine_chip::ChipConfig;
 use amine_report::{File, Page, Table};
@@ -89,6 +89,22 @@ pub fn to_json(study: &EpropStudy) -> String {
 /// it ran, firing rates, and energy and latency per training and per inference trial.
 pub fn summary_text(study: &EpropStudy) -> String {
     let mut s = String::new();
+    write_heading(&mut s, study);
+    write_settings(&mut s, study);
+    s.push('\n');
+    s.push_str(&conditions_table(study).to_text());
+    s.push('\n');
+    let _ = writeln!(
+        s,
+        "final = the last curve point's evaluation (fresh trials, learning off); \
+         rates over those trials; costs are means per trial of the whole run"
+    );
+    write_condition_notes(&mut s, study);
+    s
+}
+
+/// The title line (task, conditions, seeds, runs) and the caption.
+fn write_heading(s: &mut String, study: &EpropStudy) {
     let seeds: Vec<u64> = study
         .summaries
         .first()
@@ -108,33 +124,44 @@ pub fn summary_text(study: &EpropStudy) -> String {
         count(study.runs.len(), "run")
     );
     let _ = writeln!(s, "{}", caption(study));
-    if let Some(r) = study.runs.first() {
-        let (c, st) = (&r.config, &r.settings);
-        let batch = st.batch.max(1) as usize;
-        let reg = match st.regulariser {
-            Some((c_reg, hz)) => format!("c_reg {c_reg}, target rate {hz} Hz"),
-            None => "no regulariser".into(),
-        };
-        let _ = writeln!(
-            s,
-            "{} training trials in batches of {batch}, evaluated every {} on {}; \
-             {} weights, {} fractional bits, {} decay; {reg}",
-            amine_chip::units::group_digits((c.trials.div_ceil(batch) * batch) as u64),
-            amine_chip::units::group_digits(c.eval_every as u64),
-            count(
-                if study.classification {
-                    c.eval_trials.max(1)
-                } else {
-                    1
-                },
-                "fresh trial"
-            ),
-            st.weight_bits
-                .map_or("the chip's widest".into(), |b| format!("{b}-bit")),
-            st.frac_bits,
-            if st.lazy_decay { "lazy" } else { "strict" },
-        );
-    }
+}
+
+/// The first run's training settings: trials, batches, evaluation, weight format,
+/// decay and regulariser (nothing without runs).
+fn write_settings(s: &mut String, study: &EpropStudy) {
+    let Some(r) = study.runs.first() else {
+        return;
+    };
+    let (c, st) = (&r.config, &r.settings);
+    let batch = st.batch.max(1) as usize;
+    let reg = match st.regulariser {
+        Some((c_reg, hz)) => format!("c_reg {c_reg}, target rate {hz} Hz"),
+        None => "no regulariser".into(),
+    };
+    let _ = writeln!(
+        s,
+        "{} training trials in batches of {batch}, evaluated every {} on {}; \
+         {} weights, {} fractional bits, {} decay; {reg}",
+        amine_chip::units::group_digits((c.trials.div_ceil(batch) * batch) as u64),
+        amine_chip::units::group_digits(c.eval_every as u64),
+        count(
+            if study.classification {
+                c.eval_trials.max(1)
+            } else {
+                1
+            },
+            "fresh trial"
+        ),
+        st.weight_bits
+            .map_or("the chip's widest".into(), |b| format!("{b}-bit")),
+        st.frac_bits,
+        if st.lazy_decay { "lazy" } else { "strict" },
+    );
+}
+
+/// One row per condition: final metric, per seed, float reference (when any ran),
+/// rates, and energy and latency per training and inference trial.
+fn conditions_table(study: &EpropStudy) -> Table {
     let metric_name = if study.classification {
         "accuracy %"
     } else {
@@ -163,89 +190,92 @@ pub fn summary_text(study: &EpropStudy) -> String {
     );
     let mut rows = Table::new(head);
     for c in &study.summaries {
-        let mut row = vec![
-            condition_name(c.condition).to_string(),
-            c.seeds.len().to_string(),
-            format!("{} ± {}", shown(study, c.mean), shown(study, c.sd)),
-            c.finals
-                .iter()
-                .map(|&x| shown(study, x))
-                .collect::<Vec<_>>()
-                .join(", "),
-        ];
-        if has_float {
-            let (m, sd) = mean_sd(&c.float_finals);
-            row.push(if c.float_finals.is_empty() {
-                "—".into()
-            } else {
-                format!("{} ± {}", shown(study, m), shown(study, sd))
-            });
-        }
-        let f = |x: f64, d: usize| {
-            if x.is_finite() {
-                format!("{x:.d$}")
-            } else {
-                "—".into()
-            }
-        };
-        row.extend([
-            f(c.rate_lif_hz, 1),
-            f(c.rate_alif_hz, 1),
-            f(c.energy_per_training_trial_pj * 1e-6, 3),
-            f(c.latency_per_training_trial_s * 1e3, 3),
-            f(c.energy_per_inference_trial_pj * 1e-6, 3),
-            f(c.latency_per_inference_trial_s * 1e3, 3),
-        ]);
-        rows.push(row);
+        rows.push(condition_row(study, c, has_float));
     }
-    s.push('\n');
-    s.push_str(&rows.to_text());
-    s.push('\n');
-    let _ = writeln!(
-        s,
-        "final = the last curve point's evaluation (fresh trials, learning off); \
-         rates over those trials; costs are means per trial of the whole run"
-    );
+    rows
+}
+
+/// One condition's row of [`conditions_table`].
+fn condition_row(study: &EpropStudy, c: &ConditionSummary, has_float: bool) -> Vec<String> {
+    let mut row = vec![
+        condition_name(c.condition).to_string(),
+        c.seeds.len().to_string(),
+        format!("{} ± {}", shown(study, c.mean), shown(study, c.sd)),
+        c.finals
+            .iter()
+            .map(|&x| shown(study, x))
+            .collect::<Vec<_>>()
+            .join(", "),
+    ];
+    if has_float {
+        let (m, sd) = mean_sd(&c.float_finals);
+        row.push(if c.float_finals.is_empty() {
+            "—".into()
+        } else {
+            format!("{} ± {}", shown(study, m), shown(study, sd))
+        });
+    }
+    let f = |x: f64, d: usize| {
+        if x.is_finite() {
+            format!("{x:.d$}")
+        } else {
+            "—".into()
+        }
+    };
+    row.extend([
+        f(c.rate_lif_hz, 1),
+        f(c.rate_alif_hz, 1),
+        f(c.energy_per_training_trial_pj * 1e-6, 3),
+        f(c.latency_per_training_trial_s * 1e3, 3),
+        f(c.energy_per_inference_trial_pj * 1e-6, 3),
+        f(c.latency_per_inference_trial_s * 1e3, 3),
+    ]);
+    row
+}
+
+/// Per condition (that has a run): its kernel, update rule and rates, synapse count
+/// and the weight clamps over all its runs.
+fn write_condition_notes(s: &mut String, study: &EpropStudy) {
     for c in &study.summaries {
-        if let Some(r) = study
+        let Some(r) = study
             .runs
             .iter()
             .find(|r| r.config.condition == c.condition)
-        {
-            let clamps: u64 = study
-                .runs
-                .iter()
-                .filter(|r| r.config.condition == c.condition)
-                .map(|r| r.weight_clamps)
-                .sum();
-            let st = &r.settings;
-            let kernel = if st.k > 0.0 {
-                format!("k {}; ", st.k)
+        else {
+            continue;
+        };
+        let clamps: u64 = study
+            .runs
+            .iter()
+            .filter(|r| r.config.condition == c.condition)
+            .map(|r| r.weight_clamps)
+            .sum();
+        let st = &r.settings;
+        let kernel = if st.k > 0.0 {
+            format!("k {}; ", st.k)
+        } else {
+            String::new()
+        };
+        let update = format!(
+            "{kernel}{}, {} (input, recurrent, readout) {}, {}, {}",
+            st.update,
+            if st.update == "Adam" {
+                "steps"
             } else {
-                String::new()
-            };
-            let update = format!(
-                "{kernel}{}, {} (input, recurrent, readout) {}, {}, {}",
-                st.update,
-                if st.update == "Adam" {
-                    "steps"
-                } else {
-                    "rates"
-                },
-                sig(st.rates[0]),
-                sig(st.rates[1]),
-                sig(st.rates[2])
-            );
-            let _ = writeln!(
-                s,
-                "{}: {update}; {} synapses; {} weight clamps in all",
-                condition_name(c.condition),
-                amine_chip::units::group_digits(r.synapses as u64),
-                amine_chip::units::group_digits(clamps)
-            );
-        }
+                "rates"
+            },
+            sig(st.rates[0]),
+            sig(st.rates[1]),
+            sig(st.rates[2])
+        );
+        let _ = writeln!(
+            s,
+            "{}: {update}; {} synapses; {} weight clamps in all",
+            condition_name(c.condition),
+            amine_chip::units::group_digits(r.synapses as u64),
+            amine_chip::units::group_digits(clamps)
+        );
     }
-    s
 }
 
 fn csv_num(x: Option<f64>) -> String {
