@@ -9,7 +9,9 @@
 //! `pooled=1` (sigprop: read a class out by pooling its contexts), `aug=N` (training set
 //! with its images shifted by 1..=N pixels, `amine train --augment shift:N`), `raug=N` (every
 //! epoch each image at a seeded random one of those placements or itself,
-//! `amine train --augment shift-random:N`).
+//! `amine train --augment shift-random:N`), `augment=SPEC` (any `amine train --augment`,
+//! e.g. `shift-random:1+rotate:10+drop:5`), `probe=1` (sigprop: after every epoch also
+//! the test accuracy of every read-out of `amine_tasks::ff::readouts`, same weights).
 use amine_tasks::ff::{FfConfig, Rule};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -80,6 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => {}
     }
     let mut augment = None;
+    let mut probe = false;
     for o in &opts {
         let (k, v) = o.split_once('=').ok_or("options are KEY=VALUE")?;
         match k {
@@ -109,6 +112,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     "shift-random:{v}"
                 ))?)
             }
+            "augment" => augment = Some(amine_tasks::datasets::augment::Augment::parse(v)?),
+            "probe" => probe = v == "1",
             _ => return Err(format!("unknown option {k}").into()),
         }
     }
@@ -116,11 +121,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(a) = augment {
         split.train = a.apply(&split.train)?;
     }
-    let r = amine_tasks::ff::train_augmented(&cfg, &split, augment, &mut |e| {
+    let r = amine_tasks::ff::train_probing(&cfg, &split, augment, probe, &mut |e, scores| {
         println!(
             "epoch {} train {:.4} test {:.4}",
             e.epoch, e.train_accuracy, e.test_accuracy
-        )
+        );
+        for s in scores {
+            println!(
+                "readout {} {}: test {:.4}",
+                e.epoch, s.name, s.test_accuracy
+            );
+        }
     })?;
     println!("final {:.4}", r.test_accuracy());
     Ok(())

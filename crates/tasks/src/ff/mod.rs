@@ -22,6 +22,7 @@
 
 pub mod net;
 pub mod prototypes;
+pub mod readouts;
 pub mod sigprop;
 
 use crate::datasets::augment::Augment;
@@ -638,6 +639,19 @@ pub fn train_augmented(
     augment: Option<Augment>,
     on_epoch: &mut dyn FnMut(&FfEpoch),
 ) -> Result<FfResult, Error> {
+    train_probing(cfg, split, augment, false, &mut |e, _| on_epoch(e))
+}
+
+/// [`train_augmented`]; with `probe` (sigprop only), after every epoch also the test
+/// accuracy of every read-out of [`readouts`] on the same weights, handed to
+/// `on_epoch` beside the epoch (empty without `probe` or for another rule).
+pub fn train_probing(
+    cfg: &FfConfig,
+    split: &Split,
+    augment: Option<Augment>,
+    probe: bool,
+    on_epoch: &mut dyn FnMut(&FfEpoch, &[readouts::ReadoutScore]),
+) -> Result<FfResult, Error> {
     cfg.check(split)?;
     let classes = split.classes();
     let mut learner = Learner::new(cfg, &split.train, classes);
@@ -670,7 +684,13 @@ pub fn train_augmented(
             train_accuracy,
             test_accuracy,
         };
-        on_epoch(&e);
+        let scores = match (&learner.sigprop, probe) {
+            (Some(s), true) => {
+                readouts::probe(&learner.mlp, s, cfg, &split.train, &split.test, classes)
+            }
+            _ => Vec::new(),
+        };
+        on_epoch(&e, &scores);
         epochs.push(e);
     }
     Ok(FfResult {

@@ -286,6 +286,27 @@ impl State {
         }
     }
 
+    /// Contexts per class.
+    pub(crate) fn per_class(&self) -> usize {
+        self.per_class
+    }
+
+    /// Every context's latched responses (`[k][l]`, `l = 0` the input); a context not
+    /// yet latched is passed through `mlp` here.
+    pub(crate) fn latched(&self, mlp: &Mlp) -> Vec<Vec<Vec<f64>>> {
+        (self.contexts.iter().zip(&self.responses))
+            .map(|(c, r)| {
+                if r.is_empty() {
+                    let mut fresh = Vec::new();
+                    mlp.forward(c, &mut fresh);
+                    fresh
+                } else {
+                    r.clone()
+                }
+            })
+            .collect()
+    }
+
     /// The context projection `S·c_k` of every class.
     #[cfg(test)]
     pub fn contexts(&self) -> &[Vec<f64>] {

@@ -1,0 +1,246 @@
+//! Read-outs of one trained sigprop network, measured post hoc (after an epoch, with
+//! the weights fixed): the same hidden responses to the test set, classified against
+//! several sets of anchors. Every anchor set but the last two is a list of response
+//! vectors a register file could latch; distances run over every hidden layer (the
+//! summed read-out) unless the name says "last".
+//!
+//! - `contexts, last` / `contexts, summed`: the latched context responses (the chip's
+//!   read-outs, [`super::sigprop::Readout::Last`] and `Sum`); `contexts, pooled`: the
+//!   class's contexts pooled (`log Σ_j exp(−(β/2)·d_j)`).
+//! - `class means, last` / `class means, summed`: per class, the mean response to its
+//!   training samples (one anchor a class).
+//! - `sub-class means`: per context, the mean response to the training samples whose
+//!   target it is ([`super::prototypes::subclass`]): as many anchors as contexts.
+//! - `response k-means K`: per class, the `K` k-means centroids of its training
+//!   responses ([`super::prototypes::kmeans`]).
+//! - `1-NN` (every training response an anchor) and `least squares` (a linear map of
+//!   the responses and a constant 1 to the one-hot class, ridge 1e-3 per sample): not
+//!   register-file read-outs, bounds on what the responses separate.
+
+use super::net::{argmax, Mlp};
+use super::prototypes::{kmeans, sq_dist};
+use super::sigprop::State;
+use super::FfConfig;
+use crate::datasets::Dataset;
+use serde::{Deserialize, Serialize};
+
+/// One read-out's test accuracy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadoutScore {
+    pub name: String,
+    pub test_accuracy: f64,
+}
+
+/// Every sample's hidden responses, the layers concatenated (layer 1 first).
+fn responses(mlp: &Mlp, cfg: &FfConfig, set: &Dataset) -> Vec<Vec<f64>> {
+    let mut acts = Vec::new();
+    set.inputs
+        .iter()
+        .map(|x| {
+            mlp.forward(&super::input(cfg, x), &mut acts);
+            acts[1..].concat()
+        })
+        .collect()
+}
+
+/// The share of `labels` that `classify` gets right over `rows`.
+fn accuracy(rows: &[Vec<f64>], labels: &[u8], classify: impl Fn(&[f64]) -> usize) -> f64 {
+    let right = rows
+        .iter()
+        .zip(labels)
+        .filter(|(r, &y)| classify(r) == usize::from(y))
+        .count();
+    right as f64 / rows.len().max(1) as f64
+}
+
+/// The class of the anchor nearest `x` over `range` of the response (`anchors`
+/// class-major, `per_class` a class).
+fn nearest_class(
+    anchors: &[Vec<f64>],
+    per_class: usize,
+    x: &[f64],
+    range: std::ops::Range<usize>,
+) -> usize {
+    let d: Vec<f64> = anchors
+        .iter()
+        .map(|a| -sq_dist(&a[range.clone()], &x[range.clone()]))
+        .collect();
+    argmax(&d) / per_class.max(1)
+}
+
+/// Means of `rows` grouped by `group` (`groups` of them; an empty group's mean is 0).
+fn group_means(rows: &[Vec<f64>], group: &[usize], groups: usize) -> Vec<Vec<f64>> {
+    let dim = rows.first().map_or(0, Vec::len);
+    let mut sum = vec![vec![0.0; dim]; groups];
+    let mut count = vec![0usize; groups];
+    for (r, &g) in rows.iter().zip(group) {
+        count[g] += 1;
+        sum[g].iter_mut().zip(r).for_each(|(s, v)| *s += v);
+    }
+    for (s, &n) in sum.iter_mut().zip(&count) {
+        s.iter_mut().for_each(|v| *v /= n.max(1) as f64);
+    }
+    sum
+}
+
+/// Every read-out of the module docs on `test`, the anchors from `train` (its unmoved
+/// images) and the network as it stands.
+pub(crate) fn probe(
+    mlp: &Mlp,
+    state: &State,
+    cfg: &FfConfig,
+    train: &Dataset,
+    test: &Dataset,
+    classes: usize,
+) -> Vec<ReadoutScore> {
+    let tr = responses(mlp, cfg, train);
+    let te = responses(mlp, cfg, test);
+    let dim = te.first().map_or(0, Vec::len);
+    let last = dim - mlp.layers.last().map_or(0, |l| l.units)..dim;
+    let per_class = state.per_class();
+    let ctx: Vec<Vec<f64>> = state.latched(mlp).iter().map(|r| r[1..].concat()).collect();
+    let mut out = Vec::new();
+    let mut push = |name: String, acc: f64| {
+        out.push(ReadoutScore {
+            name,
+            test_accuracy: acc,
+        })
+    };
+    let labels = &test.labels;
+    push(
+        "contexts, last".into(),
+        accuracy(&te, labels, |x| {
+            nearest_class(&ctx, per_class, x, last.clone())
+        }),
+    );
+    push(
+        "contexts, summed".into(),
+        accuracy(&te, labels, |x| nearest_class(&ctx, per_class, x, 0..dim)),
+    );
+    let beta = state.beta;
+    push(
+        "contexts, pooled".into(),
+        accuracy(&te, labels, |x| {
+            let pooled: Vec<f64> = ctx
+                .chunks(per_class)
+                .map(|c| {
+                    let s: Vec<f64> = c.iter().map(|a| -0.5 * beta * sq_dist(a, x)).collect();
+                    let m = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    m + s.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+                })
+                .collect();
+            argmax(&pooled)
+        }),
+    );
+    let class_of: Vec<usize> = train.labels.iter().map(|&y| usize::from(y)).collect();
+    let means = group_means(&tr, &class_of, classes);
+    push(
+        "class means, last".into(),
+        accuracy(&te, labels, |x| nearest_class(&means, 1, x, last.clone())),
+    );
+    push(
+        "class means, summed".into(),
+        accuracy(&te, labels, |x| nearest_class(&means, 1, x, 0..dim)),
+    );
+    let target: Vec<usize> = train
+        .inputs
+        .iter()
+        .zip(&class_of)
+        .map(|(x, &y)| state.target(y, &super::input(cfg, x)))
+        .collect();
+    let sub = group_means(&tr, &target, classes * per_class);
+    push(
+        "sub-class means".into(),
+        accuracy(&te, labels, |x| nearest_class(&sub, per_class, x, 0..dim)),
+    );
+    for k in [per_class, 32] {
+        let protos: Vec<Vec<f64>> = (0..classes)
+            .flat_map(|c| {
+                let pts: Vec<Vec<f64>> = (tr.iter().zip(&class_of))
+                    .filter(|(_, &y)| y == c)
+                    .map(|(r, _)| r.clone())
+                    .collect();
+                let mut cs = kmeans(&pts, k, cfg.seed ^ c as u64);
+                cs.resize(k, vec![f64::INFINITY; dim]);
+                cs
+            })
+            .collect();
+        push(
+            format!("response k-means {k}"),
+            accuracy(&te, labels, |x| nearest_class(&protos, k, x, 0..dim)),
+        );
+    }
+    push(
+        "1-NN".into(),
+        accuracy(&te, labels, |x| {
+            class_of[argmax(&tr.iter().map(|r| -sq_dist(r, x)).collect::<Vec<_>>())]
+        }),
+    );
+    if let Some(w) = least_squares(&tr, &class_of, classes) {
+        push(
+            "least squares".into(),
+            accuracy(&te, labels, |x| argmax(&linear(&w, x))),
+        );
+    }
+    out
+}
+
+/// `W·[x; 1]`, one row a class.
+fn linear(w: &[Vec<f64>], x: &[f64]) -> Vec<f64> {
+    w.iter()
+        .map(|row| {
+            row.iter()
+                .zip(x.iter().chain([&1.0]))
+                .map(|(a, b)| a * b)
+                .sum()
+        })
+        .collect()
+}
+
+/// The ridge least-squares map of `[x; 1]` to the one-hot class (ridge `1e-3·n`), by a
+/// Cholesky solve of the normal equations; `None` if they are not positive definite.
+fn least_squares(rows: &[Vec<f64>], class: &[usize], classes: usize) -> Option<Vec<Vec<f64>>> {
+    let d = rows.first()?.len() + 1;
+    let mut a = vec![0.0; d * d];
+    let mut b = vec![vec![0.0; d]; classes];
+    for (r, &c) in rows.iter().zip(class) {
+        let x: Vec<f64> = r.iter().copied().chain([1.0]).collect();
+        for i in 0..d {
+            let xi = x[i];
+            a[i * d..i * d + i + 1]
+                .iter_mut()
+                .zip(&x)
+                .for_each(|(v, &xj)| *v += xi * xj);
+        }
+        b[c].iter_mut().zip(&x).for_each(|(v, &xi)| *v += xi);
+    }
+    let ridge = 1e-3 * rows.len() as f64;
+    for i in 0..d {
+        a[i * d + i] += ridge;
+    }
+    // Cholesky, lower triangle in place.
+    for j in 0..d {
+        let s: f64 = (0..j).map(|k| a[j * d + k] * a[j * d + k]).sum();
+        let diag = a[j * d + j] - s;
+        if diag <= 0.0 || !diag.is_finite() {
+            return None;
+        }
+        a[j * d + j] = diag.sqrt();
+        for i in j + 1..d {
+            let s: f64 = (0..j).map(|k| a[i * d + k] * a[j * d + k]).sum();
+            a[i * d + j] = (a[i * d + j] - s) / a[j * d + j];
+        }
+    }
+    let solve = |mut v: Vec<f64>| {
+        for i in 0..d {
+            let s: f64 = (0..i).map(|k| a[i * d + k] * v[k]).sum();
+            v[i] = (v[i] - s) / a[i * d + i];
+        }
+        for i in (0..d).rev() {
+            let s: f64 = (i + 1..d).map(|k| a[k * d + i] * v[k]).sum();
+            v[i] = (v[i] - s) / a[i * d + i];
+        }
+        v
+    };
+    Some(b.into_iter().map(solve).collect())
+}
