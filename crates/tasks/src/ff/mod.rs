@@ -129,6 +129,10 @@ pub struct FfConfig {
     /// ([`net::Dense::patch`]); `None`: dense. Not with `complement_inputs`.
     #[serde(default)]
     pub patch: Option<Patch>,
+    /// Per layer (input side first), a factor on `rate` for that layer's weights; empty:
+    /// 1 for every layer. Otherwise one factor a layer of weights, each finite and > 0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_scales: Vec<f64>,
 }
 
 /// A patch-wired first layer's geometry ([`crate::dual_ed::patch`]).
@@ -166,6 +170,7 @@ impl FfConfig {
             rate_decay: 1.0,
             weight_decay: 0.0,
             patch: None,
+            rate_scales: Vec::new(),
         };
         match rule {
             Rule::Backprop => FfConfig { rate: 1.0, ..base },
@@ -251,6 +256,20 @@ impl FfConfig {
         }
         if self.batch == 0 {
             return Err(Error::config("batch = 0: must be at least 1"));
+        }
+        let layers = self.sizes(split.train.input_len(), split.classes()).len() - 1;
+        if !self.rate_scales.is_empty()
+            && (self.rate_scales.len() != layers
+                || self
+                    .rate_scales
+                    .iter()
+                    .any(|v| !(v.is_finite() && *v > 0.0)))
+        {
+            return Err(Error::config(format!(
+                "rate_scales = {:?}: one factor for each of the {layers} layers of weights, \
+                 each finite and > 0 (or none)",
+                self.rate_scales
+            )));
         }
         if self.sigprop.contexts_per_class == 0 {
             return Err(Error::config(
@@ -588,9 +607,9 @@ impl Grads {
 
     /// `θ −= (rate / batch) · g`, and each weight shrinks by `rate · weight_decay · w`.
     pub fn apply(&self, mlp: &mut Mlp, cfg: &FfConfig, batch: usize) {
-        let rate = cfg.rate / batch as f64;
         let keep = 1.0 - cfg.rate * cfg.weight_decay;
         for (l, layer) in mlp.layers.iter_mut().enumerate() {
+            let rate = cfg.rate * cfg.rate_scales.get(l).copied().unwrap_or(1.0) / batch as f64;
             layer
                 .w
                 .iter_mut()

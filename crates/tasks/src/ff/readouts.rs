@@ -244,3 +244,52 @@ fn least_squares(rows: &[Vec<f64>], class: &[usize], classes: usize) -> Option<V
     };
     Some(b.into_iter().map(solve).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three classes on a line, `x` in `[0, 1)`, `[1, 2)`, `[2, 3)`, with a second,
+    /// class-indicating feature: the least-squares map classifies every point, and
+    /// recovers the exact map where one exists.
+    #[test]
+    fn least_squares_fits_a_linear_map() {
+        let rows: Vec<Vec<f64>> = (0..30)
+            .map(|i| {
+                let c = i / 10;
+                vec![
+                    c as f64 + (i % 10) as f64 / 10.0,
+                    f64::from(u8::from(c == 1)),
+                ]
+            })
+            .collect();
+        let class: Vec<usize> = (0..30).map(|i| i / 10).collect();
+        let w = least_squares(&rows, &class, 3).unwrap();
+        let right = rows
+            .iter()
+            .zip(&class)
+            .filter(|(r, &c)| argmax(&linear(&w, r)) == c)
+            .count();
+        assert!(right >= 27, "{right} of 30");
+        // Class 1's output leans on the indicator feature.
+        assert!(w[1][1] > 0.5, "{:?}", w[1]);
+        assert!(least_squares(&[], &[], 3).is_none());
+    }
+
+    #[test]
+    fn group_means_average_each_group() {
+        let rows = vec![vec![1.0, 2.0], vec![3.0, 4.0], vec![5.0, 6.0]];
+        let m = group_means(&rows, &[0, 0, 2], 3);
+        assert_eq!(m, vec![vec![2.0, 3.0], vec![0.0, 0.0], vec![5.0, 6.0]]);
+        let a = vec![
+            vec![0.0, 0.0],
+            vec![10.0, 0.0],
+            vec![0.0, 10.0],
+            vec![10.0, 10.0],
+        ];
+        // Two anchors a class: the point (9, 9) is nearest anchor 3, class 1; over the
+        // first coordinate only, anchors 1 and 3 tie at 1 and the first wins (class 0).
+        assert_eq!(nearest_class(&a, 2, &[9.0, 9.0], 0..2), 1);
+        assert_eq!(nearest_class(&a, 2, &[9.0, 9.0], 0..1), 0);
+    }
+}

@@ -427,3 +427,76 @@ fn a_patch_that_does_not_fit_is_refused() {
     let r = train(&cfg, &split, &mut |_| {}).unwrap();
     assert_eq!(r.sizes, vec![64, 36, 8]);
 }
+
+/// `rate_scales` multiplies each layer's step (layer 1's step is that of the plain
+/// rate, layer 2's a quarter of it), and a list of the wrong length is refused.
+#[test]
+fn rate_scales_scale_each_layers_step() {
+    use rand::SeedableRng;
+    let mlp = Mlp::new(&[4, 3, 2], 1.0, &mut ChaCha8Rng::seed_from_u64(5));
+    let step = |cfg: &FfConfig| {
+        let mut m = mlp.clone();
+        let mut g = Grads::default();
+        g.zero(&m);
+        g.add(0, &[0.5, -0.25, 1.0], &[1.0, 0.5, 0.0, 0.25]);
+        g.add(1, &[0.75, -1.0], &[0.2, 0.4, 0.6]);
+        g.apply(&mut m, cfg, 2);
+        m.layers
+            .iter()
+            .zip(&mlp.layers)
+            .map(|(a, b)| a.w.iter().zip(&b.w).map(|(x, y)| x - y).collect())
+            .collect::<Vec<Vec<f64>>>()
+    };
+    let plain = FfConfig::digits(Rule::Sigprop);
+    let scaled = FfConfig {
+        rate_scales: vec![1.0, 0.25],
+        ..plain.clone()
+    };
+    let (a, b) = (step(&plain), step(&scaled));
+    assert_eq!(a[0], b[0]);
+    // The plain step of layer 2, weight (unit 0, input 1): −rate/batch · 0.75 · 0.4.
+    assert!((a[1][1] + plain.rate / 2.0 * 0.75 * 0.4).abs() < 1e-12);
+    for (x, y) in a[1].iter().zip(&b[1]) {
+        assert!((0.25 * x - y).abs() < 1e-12, "{x} {y}");
+    }
+    let split = small_split(40);
+    for bad in [vec![1.0], vec![1.0, 0.0], vec![1.0, f64::NAN], vec![1.0; 3]] {
+        let cfg = FfConfig {
+            hidden: vec![8, 4],
+            rate_scales: bad,
+            epochs: 1,
+            ..FfConfig::digits(Rule::Sigprop)
+        };
+        let e = train(&cfg, &split, &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("rate_scales") && e.contains("2 layers"), "{e}");
+    }
+}
+
+/// The probe's `contexts, summed` and `contexts, last` read-outs are the learner's own
+/// `Sum` and `Last` predictions of the same weights (two runs of one seed, which train
+/// alike: the read-out does not enter training).
+#[test]
+fn probed_context_readouts_are_the_learners_predictions() {
+    let split = small_split(200);
+    let mut cfg = FfConfig {
+        hidden: vec![16, 8],
+        epochs: 2,
+        ..FfConfig::digits(Rule::Sigprop)
+    };
+    cfg.sigprop.readout = sigprop::Readout::Sum;
+    let mut probed = Vec::new();
+    train_probing(&cfg, &split, None, true, &mut |e, s| {
+        probed.push((e.test_accuracy, s.to_vec()))
+    })
+    .unwrap();
+    cfg.sigprop.readout = sigprop::Readout::Last;
+    let mut last = Vec::new();
+    train(&cfg, &split, &mut |e| last.push(e.test_accuracy)).unwrap();
+    for ((sum, scores), last) in probed.iter().zip(&last) {
+        let get = |n: &str| scores.iter().find(|s| s.name == n).unwrap().test_accuracy;
+        assert_eq!(get("contexts, summed"), *sum);
+        assert_eq!(get("contexts, last"), *last);
+        assert_eq!(scores.len(), 10);
+    }
+    assert_ne!(probed[1].0, last[1], "the two read-outs should differ here");
+}
