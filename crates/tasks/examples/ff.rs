@@ -10,7 +10,7 @@
 //! with its images shifted by 1..=N pixels, `amine train --augment shift:N`), `raug=N` (every
 //! epoch each image at a seeded random one of those placements or itself,
 //! `amine train --augment shift-random:N`), `augment=SPEC` (any `amine train --augment`,
-//! e.g. `shift-random:1+rotate:10+drop:5`), `rates=A,B,…` (a factor on RATE per layer of weights), `probe=1` (sigprop: after every epoch also
+//! e.g. `shift-random:1+rotate:10+drop:5`), `rates=A,B,…` (a factor on RATE per layer of weights), `own=negatives|excluded|pooled` (sigprop, chip form: the own class's other contexts in the loss), `probe=1` (sigprop: after every epoch also
 //! the test accuracy of every read-out of `amine_tasks::ff::readouts`, same weights).
 use amine_tasks::ff::{FfConfig, Rule};
 
@@ -114,6 +114,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "augment" => augment = Some(amine_tasks::datasets::augment::Augment::parse(v)?),
             "probe" => probe = v == "1",
+            "own" => {
+                cfg.sigprop.own_class = match v {
+                    "excluded" => amine_tasks::ff::sigprop::OwnClass::Excluded,
+                    "pooled" => amine_tasks::ff::sigprop::OwnClass::Pooled,
+                    "negatives" => amine_tasks::ff::sigprop::OwnClass::Negatives,
+                    _ => return Err(format!("own={v}: negatives, excluded or pooled").into()),
+                }
+            }
             "rates" => cfg.rate_scales = v.split(',').map(str::parse).collect::<Result<_, _>>()?,
             _ => return Err(format!("unknown option {k}").into()),
         }

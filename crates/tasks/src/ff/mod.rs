@@ -191,6 +191,7 @@ impl FfConfig {
                     contexts: None,
                     contexts_per_class: 1,
                     pooled_readout: false,
+                    own_class: sigprop::OwnClass::Negatives,
                 },
                 ..base
             },
@@ -270,6 +271,14 @@ impl FfConfig {
                  each finite and > 0 (or none)",
                 self.rate_scales
             )));
+        }
+        if self.rule == Rule::Sigprop
+            && self.sigprop.own_class != sigprop::OwnClass::Negatives
+            && !self.sigprop.sample_updates
+        {
+            return Err(Error::config(
+                "sigprop.own_class: only the chip's form (sample_updates) leaves out or pools the own class's contexts",
+            ));
         }
         if self.sigprop.contexts_per_class == 0 {
             return Err(Error::config(

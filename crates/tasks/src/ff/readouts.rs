@@ -6,7 +6,9 @@
 //!
 //! - `contexts, last` / `contexts, summed`: the latched context responses (the chip's
 //!   read-outs, [`super::sigprop::Readout::Last`] and `Sum`); `contexts, pooled`: the
-//!   class's contexts pooled (`log Σ_j exp(−(β/2)·d_j)`).
+//!   class's contexts pooled (`log Σ_j exp(−(β/2)·d_j)`); `contexts, layer l`: one
+//!   hidden layer alone; `contexts, input and summed`: the distance of the sample's
+//!   input to the context's added to the summed one.
 //! - `class means, last` / `class means, summed`: per class, the mean response to its
 //!   training samples (one anchor a class).
 //! - `sub-class means`: per context, the mean response to the training samples whose
@@ -116,6 +118,32 @@ pub(crate) fn probe(
     push(
         "contexts, summed".into(),
         accuracy(&te, labels, |x| nearest_class(&ctx, per_class, x, 0..dim)),
+    );
+    // Each hidden layer but the last alone, and the input layer added to the sum.
+    let mut start = 0;
+    for (l, layer) in mlp.layers.iter().enumerate().take(mlp.layers.len() - 1) {
+        let range = start..start + layer.units;
+        start = range.end;
+        push(
+            format!("contexts, layer {}", l + 1),
+            accuracy(&te, labels, |x| {
+                nearest_class(&ctx, per_class, x, range.clone())
+            }),
+        );
+    }
+    let latched = state.latched(mlp);
+    let with_input = |x: &[f64], input: &[f64]| {
+        let d: Vec<f64> = (latched.iter().zip(&ctx))
+            .map(|(r, c)| -sq_dist(&r[0], input) - sq_dist(c, x))
+            .collect();
+        argmax(&d) / per_class.max(1)
+    };
+    let right = (te.iter().zip(&test.inputs).zip(labels))
+        .filter(|((x, i), &y)| with_input(x, &super::input(cfg, i)) == usize::from(y))
+        .count();
+    push(
+        "contexts, input and summed".into(),
+        right as f64 / te.len().max(1) as f64,
     );
     let beta = state.beta;
     push(

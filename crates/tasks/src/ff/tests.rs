@@ -496,7 +496,108 @@ fn probed_context_readouts_are_the_learners_predictions() {
         let get = |n: &str| scores.iter().find(|s| s.name == n).unwrap().test_accuracy;
         assert_eq!(get("contexts, summed"), *sum);
         assert_eq!(get("contexts, last"), *last);
-        assert_eq!(scores.len(), 10);
+        assert_eq!(scores.len(), 12);
     }
     assert_ne!(probed[1].0, last[1], "the two read-outs should differ here");
+}
+
+/// The chip form's update with each treatment of the own class's other contexts
+/// against central differences of that loss, computed here from the weights (the
+/// latched context responses and each layer's input held fixed): negatives `−log p_y`,
+/// excluded `−log p_y` over the contexts without the own class's others, pooled
+/// `−log Σ_{j∈y} p_j`.
+#[test]
+fn own_class_treatments_follow_their_losses() {
+    use sigprop::OwnClass;
+    let x = vec![0.1f32, 0.9, 0.3, 0.0, 0.5, 0.7];
+    let data = Dataset {
+        name: "one".into(),
+        inputs: vec![x.clone()],
+        labels: vec![1],
+        classes: 2,
+        shape: [1, 6],
+    };
+    // Two classes, two contexts each; the sample's target is context 3 (nearest of 2, 3).
+    let contexts: Vec<Vec<f64>> = [
+        [0.9, 0.1, 0.4, 0.6, 0.2, 0.3],
+        [0.2, 0.2, 0.8, 0.1, 0.9, 0.5],
+        [0.7, 0.3, 0.1, 0.9, 0.8, 0.2],
+        [0.2, 0.8, 0.4, 0.1, 0.4, 0.6],
+    ]
+    .iter()
+    .map(|r| r.to_vec())
+    .collect();
+    let xf: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+    assert_eq!(prototypes::subclass(&contexts, 2, 1, &xf), 3);
+    let beta = 3.0;
+    let lse = |v: &[f64]| {
+        let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        m + v.iter().map(|a| (a - m).exp()).sum::<f64>().ln()
+    };
+    for own in [OwnClass::Negatives, OwnClass::Excluded, OwnClass::Pooled] {
+        let mut cfg = FfConfig {
+            hidden: vec![5, 4],
+            rate: 1e-3,
+            batch: 1,
+            complement_inputs: false,
+            ..FfConfig::digits(Rule::Sigprop)
+        };
+        cfg.sigprop = SigpropConfig {
+            beta,
+            sample_updates: true,
+            target_updates: false,
+            contexts: Some(contexts.clone()),
+            contexts_per_class: 2,
+            own_class: own,
+            ..SigpropConfig::default()
+        };
+        let mut learner = Learner::new(&cfg, &data, 2);
+        let before = learner.mlp.clone();
+        let mut acts = Vec::new();
+        before.forward(&xf, &mut acts);
+        let below: Vec<Vec<Vec<f64>>> = contexts
+            .iter()
+            .map(|c| {
+                let mut r = Vec::new();
+                before.forward(c, &mut r);
+                r
+            })
+            .collect();
+        let layer_loss = |l: usize, layer: &net::Dense| {
+            let mut h = Vec::new();
+            layer.forward(&acts[l], &mut h);
+            let s: Vec<f64> = below
+                .iter()
+                .map(|r| -0.5 * beta * prototypes::sq_dist(&h, &r[l + 1]))
+                .collect();
+            match own {
+                OwnClass::Negatives => lse(&s) - s[3],
+                OwnClass::Excluded => lse(&[s[0], s[1], s[3]]) - s[3],
+                OwnClass::Pooled => lse(&s) - lse(&s[2..]),
+            }
+        };
+        learner.learn(&data, &[0], &mut Grads::default());
+        for l in 0..2 {
+            for i in [0, 2, 5] {
+                let mut plus = before.layers[l].clone();
+                plus.w[i] += 1e-6;
+                let mut minus = before.layers[l].clone();
+                minus.w[i] -= 1e-6;
+                let g = (layer_loss(l, &plus) - layer_loss(l, &minus)) / 2e-6;
+                let moved = learner.mlp.layers[l].w[i] - before.layers[l].w[i];
+                assert!(
+                    (moved + cfg.rate * g).abs() < 1e-9,
+                    "{own:?} layer {l} weight {i}: moved {moved}, expected {}",
+                    -cfg.rate * g
+                );
+            }
+        }
+    }
+    // Only the chip's form treats the own class apart.
+    let mut cfg = FfConfig::digits(Rule::Sigprop);
+    cfg.sigprop.own_class = OwnClass::Pooled;
+    let e = train(&cfg, &small_split(40), &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("own_class"), "{e}");
 }
