@@ -348,6 +348,11 @@ pub struct TemplateArgs {
     /// summed over every layer) [default: sum].
     #[arg(long, value_name = "LAST|SUM")]
     pub readout: Option<String>,
+    /// sigprop, several contexts a class: the sample's own class's other contexts in
+    /// the layer loss, `negatives` (pushed away like other classes'), `excluded` (masked
+    /// out of the softmax) or `pooled` (the loss `−log Σ_{j∈y} p_j`) [default: negatives].
+    #[arg(long, value_name = "TREATMENT")]
+    pub own_class: Option<String>,
     /// sigprop: the chip whose sigprop unit the network must fit [default: loihi-sigprop].
     #[arg(long)]
     pub chip: Option<String>,

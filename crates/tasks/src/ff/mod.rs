@@ -350,6 +350,7 @@ impl FfConfig {
             contexts,
             contexts_per_class,
             patch,
+            own_class,
         } = chip;
         FfConfig {
             hidden,
@@ -367,6 +368,7 @@ impl FfConfig {
                 sample_updates: true,
                 contexts: Some(contexts),
                 contexts_per_class,
+                own_class,
                 readout: if readout_sum {
                     sigprop::Readout::Sum
                 } else {
@@ -412,6 +414,8 @@ pub struct SigpropChipForm {
     pub contexts_per_class: usize,
     /// The first layer patch-wired ([`FfConfig::patch`]).
     pub patch: Option<Patch>,
+    /// The own class's other contexts in the layer loss ([`SigpropConfig::own_class`]).
+    pub own_class: sigprop::OwnClass,
 }
 
 /// Accuracy after one epoch.

@@ -77,7 +77,8 @@ pub enum OwnClass {
     Excluded,
     /// Pooled: the loss is `−log Σ_{j∈y} p_j`, so the sample is pulled to its class's
     /// contexts weighted by `q_j = p_j / Σ_{j∈y} p_j` (`δ = β·(Σ_k p_k·t_k − Σ_j q_j·t_j)`),
-    /// and context `j` of its class moves with `β·(q_j − p_j)`.
+    /// and context `j` of its class moves with `β·(q_j − p_j)` (a class whose
+    /// probabilities all underflow to 0 is pulled to the target alone).
     Pooled,
 }
 
@@ -283,7 +284,7 @@ impl State {
                 // own class's contexts by their share of its probability.
                 let mut q = vec![0.0; classes];
                 match cfg.sigprop.own_class {
-                    OwnClass::Pooled => {
+                    OwnClass::Pooled if p[own.clone()].iter().sum::<f64>() > 0.0 => {
                         let py: f64 = p[own.clone()].iter().sum();
                         own.clone().for_each(|k| q[k] = p[k] / py);
                     }
