@@ -392,9 +392,9 @@ mod tests {
                     "{treat:?} coef[{k}] {got_c} vs {want_c}"
                 );
             }
-            for j in 0..units {
+            for (j, &pull) in sig.pull.iter().enumerate() {
                 let want: f64 = b * (0..contexts).map(|k| (q[k] - p[k]) * tf[k][j]).sum::<f64>();
-                let got = sig.pull[j] as f64 * plsb;
+                let got = pull as f64 * plsb;
                 assert!(
                     (got - want).abs() <= 3.0 * lsb * b * contexts as f64,
                     "{treat:?} pull[{j}] {got} vs {want}"
