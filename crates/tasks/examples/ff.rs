@@ -81,51 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => {}
     }
-    let mut augment = None;
-    let mut probe = false;
-    for o in &opts {
-        let (k, v) = o.split_once('=').ok_or("options are KEY=VALUE")?;
-        match k {
-            "decay" => cfg.rate_decay = v.parse()?,
-            "complement" => cfg.complement_inputs = v == "1",
-            "readout" if v == "sum" => cfg.sigprop.readout = amine_tasks::ff::sigprop::Readout::Sum,
-            "readout" if v == "mean" => {
-                cfg.sigprop.readout = amine_tasks::ff::sigprop::Readout::Mean
-            }
-            "readout" => cfg.sigprop.readout = amine_tasks::ff::sigprop::Readout::Last,
-            "targets" => cfg.sigprop.target_updates = v == "1",
-            "init" => cfg.init_scale = v.parse()?,
-            "context" if v == "mean" => {
-                cfg.sigprop.context = amine_tasks::ff::sigprop::ContextForm::ClassMean
-            }
-            "context" => cfg.sigprop.context = amine_tasks::ff::sigprop::ContextForm::Random,
-            "wd" => cfg.weight_decay = v.parse()?,
-            "k" => cfg.sigprop.contexts_per_class = v.parse()?,
-            "pooled" => cfg.sigprop.pooled_readout = v == "1",
-            "aug" => {
-                augment = Some(amine_tasks::datasets::augment::Augment::parse(&format!(
-                    "shift:{v}"
-                ))?)
-            }
-            "raug" => {
-                augment = Some(amine_tasks::datasets::augment::Augment::parse(&format!(
-                    "shift-random:{v}"
-                ))?)
-            }
-            "augment" => augment = Some(amine_tasks::datasets::augment::Augment::parse(v)?),
-            "probe" => probe = v == "1",
-            "own" => {
-                cfg.sigprop.own_class = match v {
-                    "excluded" => amine_tasks::ff::sigprop::OwnClass::Excluded,
-                    "pooled" => amine_tasks::ff::sigprop::OwnClass::Pooled,
-                    "negatives" => amine_tasks::ff::sigprop::OwnClass::Negatives,
-                    _ => return Err(format!("own={v}: negatives, excluded or pooled").into()),
-                }
-            }
-            "rates" => cfg.rate_scales = v.split(',').map(str::parse).collect::<Result<_, _>>()?,
-            _ => return Err(format!("unknown option {k}").into()),
-        }
-    }
+    let (augment, probe) = options(&mut cfg, &opts)?;
     let mut split = spec.load()?;
     if let Some(a) = augment {
         split.train = a.apply(&split.train)?;
@@ -144,4 +100,51 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     println!("final {:.4}", r.test_accuracy());
     Ok(())
+}
+
+type Augment = amine_tasks::datasets::augment::Augment;
+
+/// The KEY=VALUE options into `cfg`; the augmentation and whether to probe read-outs.
+fn options(
+    cfg: &mut FfConfig,
+    opts: &[String],
+) -> Result<(Option<Augment>, bool), Box<dyn std::error::Error>> {
+    let mut augment = None;
+    let mut probe = false;
+    for o in opts {
+        let (k, v) = o.split_once('=').ok_or("options are KEY=VALUE")?;
+        match k {
+            "decay" => cfg.rate_decay = v.parse()?,
+            "complement" => cfg.complement_inputs = v == "1",
+            "readout" if v == "sum" => cfg.sigprop.readout = amine_tasks::ff::sigprop::Readout::Sum,
+            "readout" if v == "mean" => {
+                cfg.sigprop.readout = amine_tasks::ff::sigprop::Readout::Mean
+            }
+            "readout" => cfg.sigprop.readout = amine_tasks::ff::sigprop::Readout::Last,
+            "targets" => cfg.sigprop.target_updates = v == "1",
+            "init" => cfg.init_scale = v.parse()?,
+            "context" if v == "mean" => {
+                cfg.sigprop.context = amine_tasks::ff::sigprop::ContextForm::ClassMean
+            }
+            "context" => cfg.sigprop.context = amine_tasks::ff::sigprop::ContextForm::Random,
+            "wd" => cfg.weight_decay = v.parse()?,
+            "k" => cfg.sigprop.contexts_per_class = v.parse()?,
+            "pooled" => cfg.sigprop.pooled_readout = v == "1",
+            "aug" => augment = Some(Augment::parse(&format!("shift:{v}"))?),
+            "raug" => augment = Some(Augment::parse(&format!("shift-random:{v}"))?),
+            "augment" => augment = Some(Augment::parse(v)?),
+            "probe" => probe = v == "1",
+            "own" => {
+                cfg.sigprop.own_class = match v {
+                    "excluded" => amine_tasks::ff::sigprop::OwnClass::Excluded,
+                    "pooled" => amine_tasks::ff::sigprop::OwnClass::Pooled,
+                    "negatives" => amine_tasks::ff::sigprop::OwnClass::Negatives,
+                    _ => return Err(format!("own={v}: negatives, excluded or pooled").into()),
+                }
+            }
+            "rates" => cfg.rate_scales = v.split(',').map(str::parse).collect::<Result<_, _>>()?,
+            _ => return Err(format!("unknown option {k}").into()),
+        }
+    }
+    Ok((augment, probe))
 }

@@ -324,6 +324,35 @@ mod tests {
         }
     }
 
+    /// The float `p` and pull weights `q` of a treatment (`own`: the class's contexts,
+    /// `label` the target): excluded contexts get no probability; pooled weighs the
+    /// class's contexts by `p / Σ_{own} p`, the others the target alone.
+    fn float_own(
+        hf: &[f64],
+        tf: &[Vec<f64>],
+        label: usize,
+        own: std::ops::Range<usize>,
+        treat: SigpropOwnClass,
+        b: f64,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let contexts = tf.len();
+        let kept: Vec<usize> = (0..contexts)
+            .filter(|&k| treat == SigpropOwnClass::Pooled || !own.contains(&k) || k == label)
+            .collect();
+        let sub: Vec<Vec<f64>> = kept.iter().map(|&k| tf[k].clone()).collect();
+        let (ps, _) = float_signals(hf, &sub, 0, b);
+        let mut p = vec![0.0; contexts];
+        kept.iter().zip(&ps).for_each(|(&k, &v)| p[k] = v);
+        let mut q = vec![0.0; contexts];
+        if treat == SigpropOwnClass::Pooled {
+            let py: f64 = p[own.clone()].iter().sum();
+            own.for_each(|k| q[k] = p[k] / py);
+        } else {
+            q[label] = 1.0;
+        }
+        (p, q)
+    }
+
     /// Excluded and pooled own-class treatments against the float loss, written here:
     /// excluded is the plain loss over the contexts without the own class's others;
     /// pooled has `p` over all, `q = p / Σ_{own} p` on the own class, `pull = β·(Σ q t −
@@ -352,32 +381,12 @@ mod tests {
         let lsb = 2f64.powi(-i32::from(pb));
         let plsb = 2f64.powi(-i32::from(pb + f));
         for treat in [SigpropOwnClass::Excluded, SigpropOwnClass::Pooled] {
-            let sig = layer_signals(
-                &h,
-                &ctx,
-                label,
-                beta,
-                (f, pb),
-                OwnClass {
-                    per_class: 3,
-                    treat,
-                },
-            );
-            // The float reference: excluded contexts get no probability.
-            let kept: Vec<usize> = (0..contexts)
-                .filter(|&k| treat == SigpropOwnClass::Pooled || !own.contains(&k) || k == label)
-                .collect();
-            let sub: Vec<Vec<f64>> = kept.iter().map(|&k| tf[k].clone()).collect();
-            let (ps, _) = float_signals(&hf, &sub, 0, b);
-            let mut p = vec![0.0; contexts];
-            kept.iter().zip(&ps).for_each(|(&k, &v)| p[k] = v);
-            let mut q = vec![0.0; contexts];
-            if treat == SigpropOwnClass::Pooled {
-                let py: f64 = p[own.clone()].iter().sum();
-                own.clone().for_each(|k| q[k] = p[k] / py);
-            } else {
-                q[label] = 1.0;
-            }
+            let own_class = OwnClass {
+                per_class: 3,
+                treat,
+            };
+            let sig = layer_signals(&h, &ctx, label, beta, (f, pb), own_class);
+            let (p, q) = float_own(&hf, &tf, label, own.clone(), treat, b);
             for k in 0..contexts {
                 let got = f64::from(sig.probs[k]) * lsb;
                 assert!(
@@ -409,43 +418,19 @@ mod tests {
             assert_eq!(sig.events.softmax_classes, (contexts + extra) as u64);
         }
         // The pooled pull differs from the plain one (the target's class mates pull too).
-        let plain = layer_signals(
-            &h,
-            &ctx,
-            label,
-            beta,
-            (f, pb),
-            OwnClass {
-                per_class: 3,
-                treat: SigpropOwnClass::Negatives,
-            },
-        );
-        let pooled = layer_signals(
-            &h,
-            &ctx,
-            label,
-            beta,
-            (f, pb),
-            OwnClass {
-                per_class: 3,
-                treat: SigpropOwnClass::Pooled,
-            },
-        );
-        assert_ne!(plain.pull, pooled.pull);
-        assert_eq!(
-            plain,
+        let with = |per_class, treat| {
             layer_signals(
                 &h,
                 &ctx,
                 label,
                 beta,
                 (f, pb),
-                OwnClass {
-                    per_class: 1,
-                    treat: SigpropOwnClass::Negatives
-                }
+                OwnClass { per_class, treat },
             )
-        );
+        };
+        let plain = with(3, SigpropOwnClass::Negatives);
+        assert_ne!(plain.pull, with(3, SigpropOwnClass::Pooled).pull);
+        assert_eq!(plain, with(1, SigpropOwnClass::Negatives));
     }
 
     #[test]

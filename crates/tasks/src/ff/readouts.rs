@@ -95,120 +95,145 @@ pub(crate) fn probe(
     test: &Dataset,
     classes: usize,
 ) -> Vec<ReadoutScore> {
-    let tr = responses(mlp, cfg, train);
-    let te = responses(mlp, cfg, test);
-    let dim = te.first().map_or(0, Vec::len);
-    let last = dim - mlp.layers.last().map_or(0, |l| l.units)..dim;
-    let per_class = state.per_class();
-    let ctx: Vec<Vec<f64>> = state.latched(mlp).iter().map(|r| r[1..].concat()).collect();
-    let mut out = Vec::new();
-    let mut push = |name: String, acc: f64| {
-        out.push(ReadoutScore {
-            name,
-            test_accuracy: acc,
-        })
+    let r = Probed {
+        tr: responses(mlp, cfg, train),
+        te: responses(mlp, cfg, test),
+        labels: &test.labels,
+        last_units: mlp.layers.last().map_or(0, |l| l.units),
     };
-    let labels = &test.labels;
-    push(
-        "contexts, last".into(),
-        accuracy(&te, labels, |x| {
+    let mut out = context_readouts(&r, mlp, state, cfg, test);
+    out.extend(training_readouts(&r, state, cfg, train, classes));
+    out
+}
+
+/// The responses a probe reads: every training and test sample's (layers concatenated).
+struct Probed<'a> {
+    tr: Vec<Vec<f64>>,
+    te: Vec<Vec<f64>>,
+    labels: &'a [u8],
+    last_units: usize,
+}
+
+impl Probed<'_> {
+    fn dim(&self) -> usize {
+        self.te.first().map_or(0, Vec::len)
+    }
+
+    fn last(&self) -> std::ops::Range<usize> {
+        self.dim() - self.last_units..self.dim()
+    }
+
+    fn score(&self, name: impl Into<String>, classify: impl Fn(&[f64]) -> usize) -> ReadoutScore {
+        ReadoutScore {
+            name: name.into(),
+            test_accuracy: accuracy(&self.te, self.labels, classify),
+        }
+    }
+}
+
+/// The read-outs against the latched context responses.
+fn context_readouts(
+    r: &Probed,
+    mlp: &Mlp,
+    state: &State,
+    cfg: &FfConfig,
+    test: &Dataset,
+) -> Vec<ReadoutScore> {
+    let (dim, last, per_class) = (r.dim(), r.last(), state.per_class());
+    let latched = state.latched(mlp);
+    let ctx: Vec<Vec<f64>> = latched.iter().map(|l| l[1..].concat()).collect();
+    let mut out = vec![
+        r.score("contexts, last", |x| {
             nearest_class(&ctx, per_class, x, last.clone())
         }),
-    );
-    push(
-        "contexts, summed".into(),
-        accuracy(&te, labels, |x| nearest_class(&ctx, per_class, x, 0..dim)),
-    );
+        r.score("contexts, summed", |x| {
+            nearest_class(&ctx, per_class, x, 0..dim)
+        }),
+    ];
     // Each hidden layer but the last alone, and the input layer added to the sum.
     let mut start = 0;
     for (l, layer) in mlp.layers.iter().enumerate().take(mlp.layers.len() - 1) {
         let range = start..start + layer.units;
         start = range.end;
-        push(
-            format!("contexts, layer {}", l + 1),
-            accuracy(&te, labels, |x| {
-                nearest_class(&ctx, per_class, x, range.clone())
-            }),
-        );
+        out.push(r.score(format!("contexts, layer {}", l + 1), |x| {
+            nearest_class(&ctx, per_class, x, range.clone())
+        }));
     }
-    let latched = state.latched(mlp);
     let with_input = |x: &[f64], input: &[f64]| {
         let d: Vec<f64> = (latched.iter().zip(&ctx))
-            .map(|(r, c)| -sq_dist(&r[0], input) - sq_dist(c, x))
+            .map(|(l, c)| -sq_dist(&l[0], input) - sq_dist(c, x))
             .collect();
         argmax(&d) / per_class.max(1)
     };
-    let right = (te.iter().zip(&test.inputs).zip(labels))
+    let right = (r.te.iter().zip(&test.inputs).zip(r.labels))
         .filter(|((x, i), &y)| with_input(x, &super::input(cfg, i)) == usize::from(y))
         .count();
-    push(
-        "contexts, input and summed".into(),
-        right as f64 / te.len().max(1) as f64,
-    );
+    out.push(ReadoutScore {
+        name: "contexts, input and summed".into(),
+        test_accuracy: right as f64 / r.te.len().max(1) as f64,
+    });
     let beta = state.beta;
-    push(
-        "contexts, pooled".into(),
-        accuracy(&te, labels, |x| {
-            let pooled: Vec<f64> = ctx
-                .chunks(per_class)
-                .map(|c| {
-                    let s: Vec<f64> = c.iter().map(|a| -0.5 * beta * sq_dist(a, x)).collect();
-                    let m = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    m + s.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
-                })
-                .collect();
-            argmax(&pooled)
-        }),
-    );
+    out.push(r.score("contexts, pooled", |x| {
+        let pooled: Vec<f64> = ctx
+            .chunks(per_class)
+            .map(|c| {
+                let s: Vec<f64> = c.iter().map(|a| -0.5 * beta * sq_dist(a, x)).collect();
+                let m = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                m + s.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+            })
+            .collect();
+        argmax(&pooled)
+    }));
+    out
+}
+
+/// The read-outs whose anchors come from the training responses.
+fn training_readouts(
+    r: &Probed,
+    state: &State,
+    cfg: &FfConfig,
+    train: &Dataset,
+    classes: usize,
+) -> Vec<ReadoutScore> {
+    let (dim, last, per_class) = (r.dim(), r.last(), state.per_class());
     let class_of: Vec<usize> = train.labels.iter().map(|&y| usize::from(y)).collect();
-    let means = group_means(&tr, &class_of, classes);
-    push(
-        "class means, last".into(),
-        accuracy(&te, labels, |x| nearest_class(&means, 1, x, last.clone())),
-    );
-    push(
-        "class means, summed".into(),
-        accuracy(&te, labels, |x| nearest_class(&means, 1, x, 0..dim)),
-    );
-    let target: Vec<usize> = train
-        .inputs
-        .iter()
-        .zip(&class_of)
+    let means = group_means(&r.tr, &class_of, classes);
+    let target: Vec<usize> = (train.inputs.iter().zip(&class_of))
         .map(|(x, &y)| state.target(y, &super::input(cfg, x)))
         .collect();
-    let sub = group_means(&tr, &target, classes * per_class);
-    push(
-        "sub-class means".into(),
-        accuracy(&te, labels, |x| nearest_class(&sub, per_class, x, 0..dim)),
-    );
+    let sub = group_means(&r.tr, &target, classes * per_class);
+    let mut out = vec![
+        r.score("class means, last", |x| {
+            nearest_class(&means, 1, x, last.clone())
+        }),
+        r.score("class means, summed", |x| {
+            nearest_class(&means, 1, x, 0..dim)
+        }),
+        r.score("sub-class means", |x| {
+            nearest_class(&sub, per_class, x, 0..dim)
+        }),
+    ];
     for k in [per_class, 32] {
         let protos: Vec<Vec<f64>> = (0..classes)
             .flat_map(|c| {
-                let pts: Vec<Vec<f64>> = (tr.iter().zip(&class_of))
+                let pts: Vec<Vec<f64>> = (r.tr.iter().zip(&class_of))
                     .filter(|(_, &y)| y == c)
-                    .map(|(r, _)| r.clone())
+                    .map(|(v, _)| v.clone())
                     .collect();
                 let mut cs = kmeans(&pts, k, cfg.seed ^ c as u64);
                 cs.resize(k, vec![f64::INFINITY; dim]);
                 cs
             })
             .collect();
-        push(
-            format!("response k-means {k}"),
-            accuracy(&te, labels, |x| nearest_class(&protos, k, x, 0..dim)),
-        );
+        out.push(r.score(format!("response k-means {k}"), |x| {
+            nearest_class(&protos, k, x, 0..dim)
+        }));
     }
-    push(
-        "1-NN".into(),
-        accuracy(&te, labels, |x| {
-            class_of[argmax(&tr.iter().map(|r| -sq_dist(r, x)).collect::<Vec<_>>())]
-        }),
-    );
-    if let Some(w) = least_squares(&tr, &class_of, classes) {
-        push(
-            "least squares".into(),
-            accuracy(&te, labels, |x| argmax(&linear(&w, x))),
-        );
+    out.push(r.score("1-NN", |x| {
+        class_of[argmax(&r.tr.iter().map(|v| -sq_dist(v, x)).collect::<Vec<_>>())]
+    }));
+    if let Some(w) = least_squares(&r.tr, &class_of, classes) {
+        out.push(r.score("least squares", |x| argmax(&linear(&w, x))));
     }
     out
 }
