@@ -283,11 +283,9 @@ mod tests {
         (p, pull)
     }
 
-    #[test]
-    fn signals_match_the_float_loss_within_rounding() {
-        let (units, classes, f, pb) = (24usize, 10usize, 8u8, 16u8);
-        // A fixed pseudo-random layer: a 64-bit LCG.
-        let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
+    /// A fixed pseudo-random layer from a 64-bit LCG seeded `s`: `units` responses,
+    /// then `rows × units` context responses, 8-bit.
+    fn lcg_layer(mut s: u64, units: usize, rows: usize) -> (Vec<u16>, Vec<u16>) {
         let mut next = || {
             s = s
                 .wrapping_mul(6364136223846793005)
@@ -295,15 +293,27 @@ mod tests {
             ((s >> 40) % 256) as u16
         };
         let h: Vec<u16> = (0..units).map(|_| next()).collect();
-        let ctx: Vec<u16> = (0..classes * units).map(|_| next()).collect();
+        let ctx: Vec<u16> = (0..rows * units).map(|_| next()).collect();
+        (h, ctx)
+    }
+
+    /// A layer's 8-bit responses and context rows (one per `h.len()` values) as reals.
+    fn reals(h: &[u16], ctx: &[u16]) -> (Vec<f64>, Vec<Vec<f64>>) {
+        let real = |v: u16| f64::from(v) / 256.0;
+        let rows = ctx.chunks(h.len().max(1));
+        (
+            h.iter().map(|&v| real(v)).collect(),
+            rows.map(|r| r.iter().map(|&v| real(v)).collect()).collect(),
+        )
+    }
+
+    #[test]
+    fn signals_match_the_float_loss_within_rounding() {
+        let (units, classes, f, pb) = (24usize, 10usize, 8u8, 16u8);
+        let (h, ctx) = lcg_layer(0x9E37_79B9_7F4A_7C15, units, classes);
         for (label, beta) in [(0usize, 1u32), (3, 4), (9, 16)] {
             let sig = layer_signals(&h, &ctx, label, beta, (f, pb), OwnClass::PLAIN);
-            let real = |v: u16| f64::from(v) / 256.0;
-            let hf: Vec<f64> = h.iter().map(|&v| real(v)).collect();
-            let tf: Vec<Vec<f64>> = ctx
-                .chunks(units)
-                .map(|r| r.iter().map(|&v| real(v)).collect())
-                .collect();
+            let (hf, tf) = reals(&h, &ctx);
             let (p, pull) = float_signals(&hf, &tf, label, f64::from(beta));
             let lsb = 2f64.powi(-i32::from(pb));
             for (k, &pk) in p.iter().enumerate() {
@@ -361,21 +371,8 @@ mod tests {
     #[test]
     fn own_class_treatments_match_their_float_losses() {
         let (units, contexts, f, pb, beta) = (12usize, 15usize, 8u8, 16u8, 4u32);
-        let mut s: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) % 256) as u16
-        };
-        let h: Vec<u16> = (0..units).map(|_| next()).collect();
-        let ctx: Vec<u16> = (0..contexts * units).map(|_| next()).collect();
-        let real = |v: u16| f64::from(v) / 256.0;
-        let hf: Vec<f64> = h.iter().map(|&v| real(v)).collect();
-        let tf: Vec<Vec<f64>> = ctx
-            .chunks(units)
-            .map(|r| r.iter().map(|&v| real(v)).collect())
-            .collect();
+        let (h, ctx) = lcg_layer(0x2545_F491_4F6C_DD1D, units, contexts);
+        let (hf, tf) = reals(&h, &ctx);
         let (label, own) = (7usize, 6..9usize);
         let b = f64::from(beta);
         let lsb = 2f64.powi(-i32::from(pb));

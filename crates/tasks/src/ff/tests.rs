@@ -123,16 +123,7 @@ fn sigprop_updates_follow_each_layers_local_loss() {
     let before = learner.mlp.clone();
     let contexts = learner.sigprop.as_ref().unwrap().contexts().to_vec();
     let xf: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
-    let mut acts = Vec::new();
-    before.forward(&xf, &mut acts);
-    let below: Vec<Vec<Vec<f64>>> = contexts
-        .iter()
-        .map(|c| {
-            let mut r = Vec::new();
-            before.forward(c, &mut r);
-            r
-        })
-        .collect();
+    let (acts, below) = passes(&before, &xf, &contexts);
     let layer_loss = |l: usize, layer: &net::Dense| {
         let out = |input: &[f64]| {
             let mut o = Vec::new();
@@ -153,18 +144,41 @@ fn sigprop_updates_follow_each_layers_local_loss() {
     };
     let mut grads = Grads::default();
     learner.learn(&data, &[0], &mut grads);
-    for l in 0..2 {
+    assert_steps_follow(&before, &learner.mlp, cfg.rate, layer_loss, "contrastive");
+}
+
+/// Every layer's responses to `x` and to each of `contexts`.
+#[allow(clippy::type_complexity)]
+fn passes(mlp: &Mlp, x: &[f64], contexts: &[Vec<f64>]) -> (Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>) {
+    let forward = |v: &[f64]| {
+        let mut r = Vec::new();
+        mlp.forward(v, &mut r);
+        r
+    };
+    (forward(x), contexts.iter().map(|c| forward(c)).collect())
+}
+
+/// Each layer's weights 0, 2 and 5 moved from `before` to `after` by `−rate` times the
+/// central difference of `layer_loss(l, layer)`.
+fn assert_steps_follow(
+    before: &Mlp,
+    after: &Mlp,
+    rate: f64,
+    layer_loss: impl Fn(usize, &net::Dense) -> f64,
+    what: &str,
+) {
+    for l in 0..before.layers.len() {
         for i in [0, 2, 5] {
             let mut plus = before.layers[l].clone();
             plus.w[i] += 1e-6;
             let mut minus = before.layers[l].clone();
             minus.w[i] -= 1e-6;
             let g = (layer_loss(l, &plus) - layer_loss(l, &minus)) / 2e-6;
-            let moved = learner.mlp.layers[l].w[i] - before.layers[l].w[i];
+            let moved = after.layers[l].w[i] - before.layers[l].w[i];
             assert!(
-                (moved + cfg.rate * g).abs() < 1e-9,
-                "layer {l} weight {i}: moved {moved}, expected {}",
-                -cfg.rate * g
+                (moved + rate * g).abs() < 1e-9,
+                "{what} layer {l} weight {i}: moved {moved}, expected {}",
+                -rate * g
             );
         }
     }
@@ -553,16 +567,7 @@ fn own_class_treatments_follow_their_losses() {
         };
         let mut learner = Learner::new(&cfg, &data, 2);
         let before = learner.mlp.clone();
-        let mut acts = Vec::new();
-        before.forward(&xf, &mut acts);
-        let below: Vec<Vec<Vec<f64>>> = contexts
-            .iter()
-            .map(|c| {
-                let mut r = Vec::new();
-                before.forward(c, &mut r);
-                r
-            })
-            .collect();
+        let (acts, below) = passes(&before, &xf, &contexts);
         let layer_loss = |l: usize, layer: &net::Dense| {
             let mut h = Vec::new();
             layer.forward(&acts[l], &mut h);
@@ -577,21 +582,8 @@ fn own_class_treatments_follow_their_losses() {
             }
         };
         learner.learn(&data, &[0], &mut Grads::default());
-        for l in 0..2 {
-            for i in [0, 2, 5] {
-                let mut plus = before.layers[l].clone();
-                plus.w[i] += 1e-6;
-                let mut minus = before.layers[l].clone();
-                minus.w[i] -= 1e-6;
-                let g = (layer_loss(l, &plus) - layer_loss(l, &minus)) / 2e-6;
-                let moved = learner.mlp.layers[l].w[i] - before.layers[l].w[i];
-                assert!(
-                    (moved + cfg.rate * g).abs() < 1e-9,
-                    "{own:?} layer {l} weight {i}: moved {moved}, expected {}",
-                    -cfg.rate * g
-                );
-            }
-        }
+        let what = format!("{own:?}");
+        assert_steps_follow(&before, &learner.mlp, cfg.rate, layer_loss, &what);
     }
     // Only the chip's form treats the own class apart.
     let mut cfg = FfConfig::digits(Rule::Sigprop);
