@@ -93,6 +93,18 @@ fn bad_template_and_rules_options_fail_cleanly() {
             "--contexts-per-class is not an option of `amine template dfa`",
         ),
         (
+            vec!["template", "sigprop", "--own-class", "mixed", "-o", p],
+            "--own-class mixed: negatives, excluded or pooled",
+        ),
+        (
+            vec!["template", "dfa", "--own-class", "pooled", "-o", p],
+            "--own-class is not an option of `amine template dfa`",
+        ),
+        (
+            vec!["template", "ed", "--own-class", "pooled", "-o", p],
+            "--own-class",
+        ),
+        (
             vec!["template", "sigprop", "--hidden", "128,2000", "-o", p],
             "--hidden: a layer of 2000 units",
         ),

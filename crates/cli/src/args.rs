@@ -195,9 +195,11 @@ pub struct TrainArgs {
     /// Error Diffusion, DFA, sigprop: augment the training set, `shift:N` (every image
     /// also moved by 1..=N pixels left, right, up and down: 4N more copies) or, for
     /// sigprop, `shift-random:N` (each epoch, every image replaced by a seeded random one
-    /// of its 4N + 1 placements), for the chip and the f64 reference alike; the test set
-    /// is never augmented.
-    #[arg(long, value_name = "shift:N|shift-random:N")]
+    /// of its 4N + 1 placements; joined by `+` with `rotate:D`, a seeded rotation by up
+    /// to ±D degrees, and `drop:P`, P % of the pixels set to 0, e.g.
+    /// `shift-random:1+rotate:10`), for the chip and the f64 reference alike; the test
+    /// set is never augmented.
+    #[arg(long, value_name = "shift:N|shift-random:N[+rotate:D][+drop:P]")]
     pub augment: Option<String>,
     /// Print the JSON report instead of the summary.
     #[arg(long)]
@@ -348,6 +350,11 @@ pub struct TemplateArgs {
     /// summed over every layer) [default: sum].
     #[arg(long, value_name = "LAST|SUM")]
     pub readout: Option<String>,
+    /// sigprop, several contexts a class: the sample's own class's other contexts in
+    /// the layer loss, `negatives` (pushed away like other classes'), `excluded` (masked
+    /// out of the softmax) or `pooled` (the loss `−log Σ_{j∈y} p_j`) [default: negatives].
+    #[arg(long, value_name = "TREATMENT")]
+    pub own_class: Option<String>,
     /// sigprop: the chip whose sigprop unit the network must fit [default: loihi-sigprop].
     #[arg(long)]
     pub chip: Option<String>,

@@ -28,7 +28,7 @@ use amine_chip::config::sigprop::{SigpropEvents, SigpropUnitConfig};
 use amine_chip::image::sigprop::{SigpropImage, SigpropReadout};
 use amine_chip::image::ChipImage;
 use amine_chip::learning::sigprop::{
-    accumulate_context_terms, layer_signals, nearest_context_summed, requantise,
+    accumulate_context_terms, layer_signals, nearest_context_summed, requantise, OwnClass,
 };
 use serde::{Deserialize, Serialize};
 
@@ -225,8 +225,11 @@ impl Simulator {
                 &s.contexts[l],
                 label,
                 t.image.beta,
-                t.unit.context.response_bits,
-                t.unit.distance.prob_bits,
+                (t.unit.context.response_bits, t.unit.distance.prob_bits),
+                OwnClass {
+                    per_class: t.image.per_class(),
+                    treat: t.image.own_class,
+                },
             );
             let extra = accumulate_context_terms(h, &s.contexts[l], &sig.coef, &mut s.sums[l]);
             // The responses were latched once per batch (`sigprop_latch` counts them).

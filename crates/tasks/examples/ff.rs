@@ -9,7 +9,9 @@
 //! `pooled=1` (sigprop: read a class out by pooling its contexts), `aug=N` (training set
 //! with its images shifted by 1..=N pixels, `amine train --augment shift:N`), `raug=N` (every
 //! epoch each image at a seeded random one of those placements or itself,
-//! `amine train --augment shift-random:N`).
+//! `amine train --augment shift-random:N`), `augment=SPEC` (any `amine train --augment`,
+//! e.g. `shift-random:1+rotate:10+drop:5`), `rates=A,B,…` (a factor on RATE per layer of weights), `own=negatives|excluded|pooled` (sigprop, chip form: the own class's other contexts in the loss), `probe=1` (sigprop: after every epoch also
+//! the test accuracy of every read-out of `amine_tasks::ff::readouts`, same weights).
 use amine_tasks::ff::{FfConfig, Rule};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -79,8 +81,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => {}
     }
+    let (augment, probe) = options(&mut cfg, &opts)?;
+    let mut split = spec.load()?;
+    if let Some(a) = augment {
+        split.train = a.apply(&split.train)?;
+    }
+    let r = amine_tasks::ff::train_probing(&cfg, &split, augment, probe, &mut |e, scores| {
+        println!(
+            "epoch {} train {:.4} test {:.4}",
+            e.epoch, e.train_accuracy, e.test_accuracy
+        );
+        for s in scores {
+            println!(
+                "readout {} {}: test {:.4}",
+                e.epoch, s.name, s.test_accuracy
+            );
+        }
+    })?;
+    println!("final {:.4}", r.test_accuracy());
+    Ok(())
+}
+
+type Augment = amine_tasks::datasets::augment::Augment;
+
+/// The KEY=VALUE options into `cfg`; the augmentation and whether to probe read-outs.
+fn options(
+    cfg: &mut FfConfig,
+    opts: &[String],
+) -> Result<(Option<Augment>, bool), Box<dyn std::error::Error>> {
     let mut augment = None;
-    for o in &opts {
+    let mut probe = false;
+    for o in opts {
         let (k, v) = o.split_once('=').ok_or("options are KEY=VALUE")?;
         match k {
             "decay" => cfg.rate_decay = v.parse()?,
@@ -99,29 +130,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "wd" => cfg.weight_decay = v.parse()?,
             "k" => cfg.sigprop.contexts_per_class = v.parse()?,
             "pooled" => cfg.sigprop.pooled_readout = v == "1",
-            "aug" => {
-                augment = Some(amine_tasks::datasets::augment::Augment::parse(&format!(
-                    "shift:{v}"
-                ))?)
+            "aug" => augment = Some(Augment::parse(&format!("shift:{v}"))?),
+            "raug" => augment = Some(Augment::parse(&format!("shift-random:{v}"))?),
+            "augment" => augment = Some(Augment::parse(v)?),
+            "probe" => probe = v == "1",
+            "own" => {
+                cfg.sigprop.own_class = match v {
+                    "excluded" => amine_tasks::ff::sigprop::OwnClass::Excluded,
+                    "pooled" => amine_tasks::ff::sigprop::OwnClass::Pooled,
+                    "negatives" => amine_tasks::ff::sigprop::OwnClass::Negatives,
+                    _ => return Err(format!("own={v}: negatives, excluded or pooled").into()),
+                }
             }
-            "raug" => {
-                augment = Some(amine_tasks::datasets::augment::Augment::parse(&format!(
-                    "shift-random:{v}"
-                ))?)
-            }
+            "rates" => cfg.rate_scales = v.split(',').map(str::parse).collect::<Result<_, _>>()?,
             _ => return Err(format!("unknown option {k}").into()),
         }
     }
-    let mut split = spec.load()?;
-    if let Some(a) = augment {
-        split.train = a.apply(&split.train)?;
-    }
-    let r = amine_tasks::ff::train_augmented(&cfg, &split, augment, &mut |e| {
-        println!(
-            "epoch {} train {:.4} test {:.4}",
-            e.epoch, e.train_accuracy, e.test_accuracy
-        )
-    })?;
-    println!("final {:.4}", r.test_accuracy());
-    Ok(())
+    Ok((augment, probe))
 }

@@ -412,3 +412,51 @@ fn a_stop_request_ends_a_sigprop_run() {
         );
     }
 }
+
+/// `own_class` goes from the program through the compiler into the image (and its
+/// positional binary encoding) to the unit: one training sample moves the weights
+/// differently when the sample's class mates are pooled than when they are negatives,
+/// and alike when there is nothing to pool (one context a class).
+#[test]
+fn the_own_class_treatment_reaches_the_unit() {
+    use amine_chip::image::sigprop::SigpropOwnClass;
+    let row = |v: f64| vec![v, v, v, v, 0.8];
+    let levels = [[0.0, 0.3], [0.5, 0.6], [0.8, 1.0]];
+    let with = |treat: SigpropOwnClass, per_class: u32| {
+        let contexts: Vec<Vec<f64>> = levels
+            .iter()
+            .flat_map(|l| l[..per_class as usize].to_vec())
+            .map(row)
+            .collect();
+        let net = SigpropNetwork {
+            inputs: 4,
+            classes: 3,
+            hidden: vec![3],
+            batch: 1,
+            complement: false,
+            contexts_per_class: per_class,
+            contexts: Some(contexts),
+            own_class: treat,
+            ..SigpropNetwork::default()
+        };
+        let img = image(&net);
+        let back = amine_chip::image::ChipImage::from_bytes(&img.to_bytes(), "s.img").unwrap();
+        assert_eq!(back.sigprop.as_ref().unwrap().own_class, treat);
+        let cfg = chip();
+        let mut sim = amine_sim::Simulator::new(&cfg, &img, Default::default()).unwrap();
+        let mut r = SigpropRunner::new(&mut sim, &img).unwrap();
+        r.latch_round(false).unwrap();
+        r.train_sample(&[0.9, 0.7, 0.8, 1.0], 2).unwrap();
+        r.sim
+            .plastic_rows(&r.state)
+            .map(|(_, m, e)| (m.to_vec(), e))
+            .collect::<Vec<_>>()
+    };
+    let negatives = with(SigpropOwnClass::Negatives, 2);
+    assert_ne!(negatives, with(SigpropOwnClass::Pooled, 2));
+    assert_ne!(negatives, with(SigpropOwnClass::Excluded, 2));
+    assert_eq!(
+        with(SigpropOwnClass::Negatives, 1),
+        with(SigpropOwnClass::Pooled, 1)
+    );
+}

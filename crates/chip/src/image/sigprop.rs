@@ -40,6 +40,26 @@ pub struct SigpropImage {
     /// Always written: the binary encoding (postcard) is positional.
     #[serde(default = "one_u32")]
     pub contexts_per_class: u32,
+    /// What the layer loss makes of the sample's own class's other contexts
+    /// (`contexts_per_class` > 1). Always written, after every other field.
+    #[serde(default)]
+    pub own_class: SigpropOwnClass,
+}
+
+/// With several contexts a class, the sample's own class's other contexts in the
+/// unit's softmax (`amine_chip::learning::sigprop::layer_signals`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SigpropOwnClass {
+    /// Negatives like every other context: the sample is pulled to its target only.
+    #[default]
+    Negatives,
+    /// Masked out of the softmax: the sample is pulled to its target and pushed from
+    /// the other classes' contexts only.
+    Excluded,
+    /// Pooled: the loss is `−log Σ_{j∈y} p_j`; the sample is pulled to its class's
+    /// contexts weighted by their share `q_j` of the class's probability.
+    Pooled,
 }
 
 fn one_u32() -> u32 {

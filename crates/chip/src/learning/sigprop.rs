@@ -20,6 +20,7 @@
 //! depend on the platform's libm.
 
 use crate::config::sigprop::SigpropEvents;
+pub use crate::image::sigprop::SigpropOwnClass;
 
 /// Fractional bits of the exponential's internal arithmetic.
 const EXP_FRAC: u32 = 32;
@@ -56,18 +57,39 @@ pub fn exp_neg_q32(x: u128) -> u128 {
     (acc.max(0) as u128) >> n
 }
 
+/// The sample's own class in the softmax: its `per_class` contexts (rows
+/// `⌊label/K⌋·K ..`, the target `label` among them) and what the loss makes of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnClass {
+    pub per_class: usize,
+    pub treat: SigpropOwnClass,
+}
+
+impl OwnClass {
+    /// One context a class, the plain loss `−log p_y`.
+    pub const PLAIN: OwnClass = OwnClass {
+        per_class: 1,
+        treat: SigpropOwnClass::Negatives,
+    };
+}
+
 /// The learning signals of one layer. `responses` holds the sample's `units` responses,
 /// `contexts` the `classes × units` latched context responses, row by row; `label` is
-/// the sample's class, `beta` the integer contrast. Lengths must agree and `label` be a
-/// class: the compiler's checks ([`crate::config::sigprop::SigpropNeeds`]) guarantee
-/// the widths.
+/// the sample's (target) context, `beta` the integer contrast, `own` its class's
+/// contexts and their treatment: with [`SigpropOwnClass::Excluded`] the class's other
+/// contexts get `p = 0` (masked before the sum); with [`SigpropOwnClass::Pooled`] the
+/// pull's weights are `q_k = e_k / Σ_{k∈own} e_k` over the class's contexts (one more
+/// normalisation, `K` more terms a unit) and `pull_j = β·(Σ_k q_k t_kj − Σ_k p_k t_kj)`,
+/// `coef_k = β·(q_k − p_k)`; otherwise `q` is 1 at the target. Lengths must agree and
+/// `label` be a context: the compiler's checks
+/// ([`crate::config::sigprop::SigpropNeeds`]) guarantee the widths.
 pub fn layer_signals(
     responses: &[u16],
     contexts: &[u16],
     label: usize,
     beta: u32,
-    response_bits: u8,
-    prob_bits: u8,
+    (response_bits, prob_bits): (u8, u8),
+    own: OwnClass,
 ) -> LayerSignals {
     let units = responses.len();
     let classes = contexts.len() / units.max(1);
@@ -90,25 +112,47 @@ pub fn layer_signals(
             exp_neg_q32(x)
         })
         .collect();
+    let k = own.per_class.max(1);
+    let first = (label / k * k).min(classes);
+    let mine = first..(first + k).min(classes);
+    let mut e = e;
+    if own.treat == SigpropOwnClass::Excluded {
+        mine.clone().filter(|&i| i != label).for_each(|i| e[i] = 0);
+    }
     let total: u128 = e.iter().sum();
     let p_one = 1u128 << prob_bits;
     let probs: Vec<u32> = e
         .iter()
         .map(|&v| ((v * p_one + total / 2) / total) as u32)
         .collect();
+    // The pull's weights over the own class's contexts, Q0.`prob_bits`.
+    let pooled = own.treat == SigpropOwnClass::Pooled;
+    let own_total: u128 = e[mine.clone()].iter().sum();
+    // (A class whose terms all underflow is pulled to the target alone.)
+    let pooled = pooled && own_total > 0;
+    let q = |i: usize| -> i64 {
+        if pooled && mine.contains(&i) {
+            ((e[i] * p_one + own_total / 2) / own_total.max(1)) as i64
+        } else {
+            i64::from(i == label) << prob_bits
+        }
+    };
     let beta = i64::from(beta);
     let pull = (0..units)
         .map(|j| {
             let mix: i64 = (0..classes)
                 .map(|k| i64::from(probs[k]) * i64::from(row(k)[j]))
                 .sum();
-            beta * ((i64::from(row(label)[j]) << prob_bits) - mix)
+            let toward: i64 = mine.clone().map(|k| q(k) * i64::from(row(k)[j])).sum();
+            beta * (toward - mix)
         })
         .collect();
     let coef = (0..classes)
-        .map(|k| beta * ((i64::from(k == label) << prob_bits) - i64::from(probs[k])))
+        .map(|k| beta * (q(k) - i64::from(probs[k])))
         .collect();
     let (c, u) = (classes as u64, units as u64);
+    // Pooling normalises the class's `K` terms once more and weighs `K` rows a unit.
+    let extra = if pooled { mine.len() as u64 } else { 0 };
     LayerSignals {
         probs,
         pull,
@@ -116,8 +160,8 @@ pub fn layer_signals(
         events: SigpropEvents {
             latches: c * u,
             distance_terms: c * u,
-            softmax_classes: c,
-            pull_terms: c * u,
+            softmax_classes: c + extra,
+            pull_terms: (c + extra) * u,
         },
     }
 }
@@ -239,11 +283,9 @@ mod tests {
         (p, pull)
     }
 
-    #[test]
-    fn signals_match_the_float_loss_within_rounding() {
-        let (units, classes, f, pb) = (24usize, 10usize, 8u8, 16u8);
-        // A fixed pseudo-random layer: a 64-bit LCG.
-        let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
+    /// A fixed pseudo-random layer from a 64-bit LCG seeded `s`: `units` responses,
+    /// then `rows × units` context responses, 8-bit.
+    fn lcg_layer(mut s: u64, units: usize, rows: usize) -> (Vec<u16>, Vec<u16>) {
         let mut next = || {
             s = s
                 .wrapping_mul(6364136223846793005)
@@ -251,15 +293,27 @@ mod tests {
             ((s >> 40) % 256) as u16
         };
         let h: Vec<u16> = (0..units).map(|_| next()).collect();
-        let ctx: Vec<u16> = (0..classes * units).map(|_| next()).collect();
+        let ctx: Vec<u16> = (0..rows * units).map(|_| next()).collect();
+        (h, ctx)
+    }
+
+    /// A layer's 8-bit responses and context rows (one per `h.len()` values) as reals.
+    fn reals(h: &[u16], ctx: &[u16]) -> (Vec<f64>, Vec<Vec<f64>>) {
+        let real = |v: u16| f64::from(v) / 256.0;
+        let rows = ctx.chunks(h.len().max(1));
+        (
+            h.iter().map(|&v| real(v)).collect(),
+            rows.map(|r| r.iter().map(|&v| real(v)).collect()).collect(),
+        )
+    }
+
+    #[test]
+    fn signals_match_the_float_loss_within_rounding() {
+        let (units, classes, f, pb) = (24usize, 10usize, 8u8, 16u8);
+        let (h, ctx) = lcg_layer(0x9E37_79B9_7F4A_7C15, units, classes);
         for (label, beta) in [(0usize, 1u32), (3, 4), (9, 16)] {
-            let sig = layer_signals(&h, &ctx, label, beta, f, pb);
-            let real = |v: u16| f64::from(v) / 256.0;
-            let hf: Vec<f64> = h.iter().map(|&v| real(v)).collect();
-            let tf: Vec<Vec<f64>> = ctx
-                .chunks(units)
-                .map(|r| r.iter().map(|&v| real(v)).collect())
-                .collect();
+            let sig = layer_signals(&h, &ctx, label, beta, (f, pb), OwnClass::PLAIN);
+            let (hf, tf) = reals(&h, &ctx);
             let (p, pull) = float_signals(&hf, &tf, label, f64::from(beta));
             let lsb = 2f64.powi(-i32::from(pb));
             for (k, &pk) in p.iter().enumerate() {
@@ -280,10 +334,106 @@ mod tests {
         }
     }
 
+    /// The float `p` and pull weights `q` of a treatment (`own`: the class's contexts,
+    /// `label` the target): excluded contexts get no probability; pooled weighs the
+    /// class's contexts by `p / Σ_{own} p`, the others the target alone.
+    fn float_own(
+        hf: &[f64],
+        tf: &[Vec<f64>],
+        label: usize,
+        own: std::ops::Range<usize>,
+        treat: SigpropOwnClass,
+        b: f64,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let contexts = tf.len();
+        let kept: Vec<usize> = (0..contexts)
+            .filter(|&k| treat == SigpropOwnClass::Pooled || !own.contains(&k) || k == label)
+            .collect();
+        let sub: Vec<Vec<f64>> = kept.iter().map(|&k| tf[k].clone()).collect();
+        let (ps, _) = float_signals(hf, &sub, 0, b);
+        let mut p = vec![0.0; contexts];
+        kept.iter().zip(&ps).for_each(|(&k, &v)| p[k] = v);
+        let mut q = vec![0.0; contexts];
+        if treat == SigpropOwnClass::Pooled {
+            let py: f64 = p[own.clone()].iter().sum();
+            own.for_each(|k| q[k] = p[k] / py);
+        } else {
+            q[label] = 1.0;
+        }
+        (p, q)
+    }
+
+    /// Excluded and pooled own-class treatments against the float loss, written here:
+    /// excluded is the plain loss over the contexts without the own class's others;
+    /// pooled has `p` over all, `q = p / Σ_{own} p` on the own class, `pull = β·(Σ q t −
+    /// Σ p t)`, `coef = β·(q − p)`. Five classes of three contexts, target context 7
+    /// (class 2: contexts 6, 7, 8).
+    #[test]
+    fn own_class_treatments_match_their_float_losses() {
+        let (units, contexts, f, pb, beta) = (12usize, 15usize, 8u8, 16u8, 4u32);
+        let (h, ctx) = lcg_layer(0x2545_F491_4F6C_DD1D, units, contexts);
+        let (hf, tf) = reals(&h, &ctx);
+        let (label, own) = (7usize, 6..9usize);
+        let b = f64::from(beta);
+        let lsb = 2f64.powi(-i32::from(pb));
+        let plsb = 2f64.powi(-i32::from(pb + f));
+        for treat in [SigpropOwnClass::Excluded, SigpropOwnClass::Pooled] {
+            let own_class = OwnClass {
+                per_class: 3,
+                treat,
+            };
+            let sig = layer_signals(&h, &ctx, label, beta, (f, pb), own_class);
+            let (p, q) = float_own(&hf, &tf, label, own.clone(), treat, b);
+            for k in 0..contexts {
+                let got = f64::from(sig.probs[k]) * lsb;
+                assert!(
+                    (got - p[k]).abs() <= 2.0 * lsb,
+                    "{treat:?} p[{k}] {got} vs {}",
+                    p[k]
+                );
+                let got_c = sig.coef[k] as f64 * lsb;
+                let want_c = b * (q[k] - p[k]);
+                assert!(
+                    (got_c - want_c).abs() <= 3.0 * lsb * b,
+                    "{treat:?} coef[{k}] {got_c} vs {want_c}"
+                );
+            }
+            for (j, &pull) in sig.pull.iter().enumerate() {
+                let want: f64 = b * (0..contexts).map(|k| (q[k] - p[k]) * tf[k][j]).sum::<f64>();
+                let got = pull as f64 * plsb;
+                assert!(
+                    (got - want).abs() <= 3.0 * lsb * b * contexts as f64,
+                    "{treat:?} pull[{j}] {got} vs {want}"
+                );
+            }
+            // Pooling normalises the class's three terms once more.
+            let extra = if treat == SigpropOwnClass::Pooled {
+                3
+            } else {
+                0
+            };
+            assert_eq!(sig.events.softmax_classes, (contexts + extra) as u64);
+        }
+        // The pooled pull differs from the plain one (the target's class mates pull too).
+        let with = |per_class, treat| {
+            layer_signals(
+                &h,
+                &ctx,
+                label,
+                beta,
+                (f, pb),
+                OwnClass { per_class, treat },
+            )
+        };
+        let plain = with(3, SigpropOwnClass::Negatives);
+        assert_ne!(plain.pull, with(3, SigpropOwnClass::Pooled).pull);
+        assert_eq!(plain, with(1, SigpropOwnClass::Negatives));
+    }
+
     #[test]
     fn the_nearest_context_wins_and_its_pull_vanishes() {
         // Two classes, one unit: the sample sits on class 1's context.
-        let sig = layer_signals(&[200], &[0, 200], 1, 16, 8, 16);
+        let sig = layer_signals(&[200], &[0, 200], 1, 16, (8, 16), OwnClass::PLAIN);
         assert!(sig.probs[1] > sig.probs[0]);
         // p_1 ≈ 1/(1 + e^−(16/2)·(200/256)²) = 0.9929…; the pull is β·p_0·(200 − 0)/256.
         let p0 = 1.0 / (1.0 + (8.0f64 * (200.0f64 / 256.0).powi(2)).exp());

@@ -1,7 +1,7 @@
 //! `amine template dfa` and `amine template sigprop`: feed-forward rules as programs.
 
 use crate::args::TemplateArgs;
-use amine_chip::image::sigprop::SigpropReadout;
+use amine_chip::image::sigprop::{SigpropOwnClass, SigpropReadout};
 use amine_compiler::templates::{dfa, sigprop, DfaNetwork, SigpropNetwork};
 use anyhow::{bail, Context, Result};
 
@@ -37,6 +37,7 @@ fn given(a: &TemplateArgs) -> Vec<(&'static str, bool)> {
         ("--complement", a.complement.is_some()),
         ("--rate-decay", a.rate_decay.is_some()),
         ("--readout", a.readout.is_some()),
+        ("--own-class", a.own_class.is_some()),
         ("--chip", a.chip.is_some()),
         ("--set", !a.set.is_empty()),
     ]);
@@ -62,7 +63,8 @@ fn refuse_others(a: &TemplateArgs, kind: &str, takes: &[&str]) -> Result<()> {
 /// Refuse, naming it, an option only the feed-forward templates (dfa, sigprop) take:
 /// `amine template ed` and `amine template eprop` would otherwise ignore it silently.
 pub(crate) fn refuse_feedforward_only(a: &TemplateArgs, kind: &str) -> Result<()> {
-    const FEEDFORWARD_ONLY: [&str; 10] = [
+    const FEEDFORWARD_ONLY: [&str; 11] = [
+        "--own-class",
         "--rate",
         "--beta",
         "--context-mean",
@@ -149,6 +151,7 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
             "--rate",
             "--rate-decay",
             "--readout",
+            "--own-class",
             "--batch",
             "--contexts",
             "--contexts-per-class",
@@ -259,8 +262,15 @@ fn sigprop_network(a: &TemplateArgs) -> Result<SigpropNetwork> {
         Some("sum") => SigpropReadout::Sum,
         Some(r) => bail!("--readout {r}: last or sum"),
     };
+    let own_class = match a.own_class.as_deref() {
+        None | Some("negatives") => SigpropOwnClass::Negatives,
+        Some("excluded") => SigpropOwnClass::Excluded,
+        Some("pooled") => SigpropOwnClass::Pooled,
+        Some(o) => bail!("--own-class {o}: negatives, excluded or pooled"),
+    };
     let mut net = SigpropNetwork {
         readout,
+        own_class,
         inputs: a.inputs.unwrap_or(d.inputs),
         classes: a.classes.unwrap_or(d.classes),
         hidden,
@@ -433,6 +443,11 @@ pub fn sigprop_float_reference(
             contexts: spec.contexts.clone(),
             contexts_per_class: spec.contexts_per_class.max(1) as usize,
             patch,
+            own_class: match spec.own_class {
+                SigpropOwnClass::Negatives => amine_tasks::ff::sigprop::OwnClass::Negatives,
+                SigpropOwnClass::Excluded => amine_tasks::ff::sigprop::OwnClass::Excluded,
+                SigpropOwnClass::Pooled => amine_tasks::ff::sigprop::OwnClass::Pooled,
+            },
         })
     };
     let mut curve = Vec::new();
@@ -445,8 +460,8 @@ pub fn sigprop_float_reference(
                 train_accuracy: r.epochs.last().map_or(0.0, |e| e.train_accuracy),
                 curve,
                 config: format!(
-                    "sigprop, chip form (amine_tasks::ff), layers {:?}{}, β {}, rate {rate} × {}^epoch, batch {batch}, the program's contexts ({} a class), complement inputs {}, bias as a constant 0.8 input, per-sample updates, read-out {:?}, {epochs} epochs, seed {seed}",
-                    r.sizes, patch.map_or(String::new(), |p| format!(" (first patch-wired, {0}×{0} patches at stride {1})", p.size, p.stride)), spec.beta, spec.rate_decay, spec.contexts_per_class.max(1), spec.complement, spec.readout
+                    "sigprop, chip form (amine_tasks::ff), layers {:?}{}, β {}, rate {rate} × {}^epoch, batch {batch}, the program's contexts ({} a class), complement inputs {}, bias as a constant 0.8 input, per-sample updates, read-out {:?}, own class's other contexts {:?}, {epochs} epochs, seed {seed}",
+                    r.sizes, patch.map_or(String::new(), |p| format!(" (first patch-wired, {0}×{0} patches at stride {1})", p.size, p.stride)), spec.beta, spec.rate_decay, spec.contexts_per_class.max(1), spec.complement, spec.readout, spec.own_class
                 ),
             })
             .map_err(Into::into),

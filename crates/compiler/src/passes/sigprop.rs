@@ -80,6 +80,7 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
         rate_decay: spec.rate_decay,
         readout: spec.readout,
         contexts_per_class: spec.contexts_per_class,
+        own_class: spec.own_class,
     });
     Ok(())
 }

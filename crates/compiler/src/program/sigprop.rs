@@ -34,6 +34,14 @@ pub struct SigpropSpec {
     /// context at row `c·K + j`, so `contexts_per_class` must divide their count.
     #[serde(default = "one_u32", skip_serializing_if = "is_one")]
     pub contexts_per_class: u32,
+    /// `negatives` (the default), `excluded` or `pooled`: the sample's own class's other
+    /// contexts in the layer loss (`amine_chip::learning::sigprop::layer_signals`).
+    #[serde(default, skip_serializing_if = "is_negatives")]
+    pub own_class: amine_chip::image::sigprop::SigpropOwnClass,
+}
+
+fn is_negatives(v: &amine_chip::image::sigprop::SigpropOwnClass) -> bool {
+    *v == amine_chip::image::sigprop::SigpropOwnClass::Negatives
 }
 
 fn one_u32() -> u32 {

@@ -34,7 +34,7 @@ use crate::program::{
     Projection, Source, Weight,
 };
 use amine_chip::config::ChipConfig;
-use amine_chip::image::sigprop::SigpropReadout;
+use amine_chip::image::sigprop::{SigpropOwnClass, SigpropReadout};
 use amine_chip::image::Sign;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -74,6 +74,8 @@ pub struct SigpropNetwork {
     /// size, with explicit seeded initial weights; `None`: every port value.
     pub receptive_fields: Option<Vec<Vec<u32>>>,
     pub seed: u64,
+    /// The sample's own class's other contexts in the layer loss (`--own-class`).
+    pub own_class: SigpropOwnClass,
 }
 
 impl Default for SigpropNetwork {
@@ -102,6 +104,7 @@ impl Default for SigpropNetwork {
             contexts_per_class: 1,
             receptive_fields: None,
             seed: 1,
+            own_class: SigpropOwnClass::Negatives,
         }
     }
 }
@@ -332,6 +335,7 @@ pub fn sigprop(net: &SigpropNetwork) -> Program {
             rate_decay: net.rate_decay,
             readout: net.readout,
             contexts_per_class: net.contexts_per_class,
+            own_class: net.own_class,
         }),
     }
 }

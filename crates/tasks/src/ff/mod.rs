@@ -22,6 +22,7 @@
 
 pub mod net;
 pub mod prototypes;
+pub mod readouts;
 pub mod sigprop;
 
 use crate::datasets::augment::Augment;
@@ -128,6 +129,10 @@ pub struct FfConfig {
     /// ([`net::Dense::patch`]); `None`: dense. Not with `complement_inputs`.
     #[serde(default)]
     pub patch: Option<Patch>,
+    /// Per layer (input side first), a factor on `rate` for that layer's weights; empty:
+    /// 1 for every layer. Otherwise one factor a layer of weights, each finite and > 0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_scales: Vec<f64>,
 }
 
 /// A patch-wired first layer's geometry ([`crate::dual_ed::patch`]).
@@ -165,6 +170,7 @@ impl FfConfig {
             rate_decay: 1.0,
             weight_decay: 0.0,
             patch: None,
+            rate_scales: Vec::new(),
         };
         match rule {
             Rule::Backprop => FfConfig { rate: 1.0, ..base },
@@ -185,6 +191,7 @@ impl FfConfig {
                     contexts: None,
                     contexts_per_class: 1,
                     pooled_readout: false,
+                    own_class: sigprop::OwnClass::Negatives,
                 },
                 ..base
             },
@@ -250,6 +257,28 @@ impl FfConfig {
         }
         if self.batch == 0 {
             return Err(Error::config("batch = 0: must be at least 1"));
+        }
+        let layers = self.sizes(split.train.input_len(), split.classes()).len() - 1;
+        if !self.rate_scales.is_empty()
+            && (self.rate_scales.len() != layers
+                || self
+                    .rate_scales
+                    .iter()
+                    .any(|v| !(v.is_finite() && *v > 0.0)))
+        {
+            return Err(Error::config(format!(
+                "rate_scales = {:?}: one factor for each of the {layers} layers of weights, \
+                 each finite and > 0 (or none)",
+                self.rate_scales
+            )));
+        }
+        if self.rule == Rule::Sigprop
+            && self.sigprop.own_class != sigprop::OwnClass::Negatives
+            && !self.sigprop.sample_updates
+        {
+            return Err(Error::config(
+                "sigprop.own_class: only the chip's form (sample_updates) leaves out or pools the own class's contexts",
+            ));
         }
         if self.sigprop.contexts_per_class == 0 {
             return Err(Error::config(
@@ -321,6 +350,7 @@ impl FfConfig {
             contexts,
             contexts_per_class,
             patch,
+            own_class,
         } = chip;
         FfConfig {
             hidden,
@@ -338,6 +368,7 @@ impl FfConfig {
                 sample_updates: true,
                 contexts: Some(contexts),
                 contexts_per_class,
+                own_class,
                 readout: if readout_sum {
                     sigprop::Readout::Sum
                 } else {
@@ -383,6 +414,8 @@ pub struct SigpropChipForm {
     pub contexts_per_class: usize,
     /// The first layer patch-wired ([`FfConfig::patch`]).
     pub patch: Option<Patch>,
+    /// The own class's other contexts in the layer loss ([`SigpropConfig::own_class`]).
+    pub own_class: sigprop::OwnClass,
 }
 
 /// Accuracy after one epoch.
@@ -587,9 +620,9 @@ impl Grads {
 
     /// `θ −= (rate / batch) · g`, and each weight shrinks by `rate · weight_decay · w`.
     pub fn apply(&self, mlp: &mut Mlp, cfg: &FfConfig, batch: usize) {
-        let rate = cfg.rate / batch as f64;
         let keep = 1.0 - cfg.rate * cfg.weight_decay;
         for (l, layer) in mlp.layers.iter_mut().enumerate() {
+            let rate = cfg.rate * cfg.rate_scales.get(l).copied().unwrap_or(1.0) / batch as f64;
             layer
                 .w
                 .iter_mut()
@@ -638,6 +671,19 @@ pub fn train_augmented(
     augment: Option<Augment>,
     on_epoch: &mut dyn FnMut(&FfEpoch),
 ) -> Result<FfResult, Error> {
+    train_probing(cfg, split, augment, false, &mut |e, _| on_epoch(e))
+}
+
+/// [`train_augmented`]; with `probe` (sigprop only), after every epoch also the test
+/// accuracy of every read-out of [`readouts`] on the same weights, handed to
+/// `on_epoch` beside the epoch (empty without `probe` or for another rule).
+pub fn train_probing(
+    cfg: &FfConfig,
+    split: &Split,
+    augment: Option<Augment>,
+    probe: bool,
+    on_epoch: &mut dyn FnMut(&FfEpoch, &[readouts::ReadoutScore]),
+) -> Result<FfResult, Error> {
     cfg.check(split)?;
     let classes = split.classes();
     let mut learner = Learner::new(cfg, &split.train, classes);
@@ -670,7 +716,13 @@ pub fn train_augmented(
             train_accuracy,
             test_accuracy,
         };
-        on_epoch(&e);
+        let scores = match (&learner.sigprop, probe) {
+            (Some(s), true) => {
+                readouts::probe(&learner.mlp, s, cfg, &split.train, &split.test, classes)
+            }
+            _ => Vec::new(),
+        };
+        on_epoch(&e, &scores);
         epochs.push(e);
     }
     Ok(FfResult {

@@ -63,6 +63,25 @@ pub enum ContextForm {
     ClassMean,
 }
 
+/// With several contexts a class, what the layer loss makes of the sample's own class's
+/// other contexts (the chip's form, [`SigpropConfig::sample_updates`], only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OwnClass {
+    /// Negatives like every other class's: the softmax runs over all contexts and the
+    /// sample is pulled to its target context only.
+    #[default]
+    Negatives,
+    /// Left out of the softmax (a mask on the distance terms): the sample is pulled to
+    /// its target and pushed from the other classes' contexts only.
+    Excluded,
+    /// Pooled: the loss is `−log Σ_{j∈y} p_j`, so the sample is pulled to its class's
+    /// contexts weighted by `q_j = p_j / Σ_{j∈y} p_j` (`δ = β·(Σ_k p_k·t_k − Σ_j q_j·t_j)`),
+    /// and context `j` of its class moves with `β·(q_j − p_j)` (a class whose
+    /// probabilities all underflow to 0 is pulled to the target alone).
+    Pooled,
+}
+
 /// How a sample's class is read out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -124,6 +143,10 @@ pub struct SigpropConfig {
     /// taking the class of the nearest context.
     #[serde(default)]
     pub pooled_readout: bool,
+    /// With several contexts a class, the loss's treatment of the own class's other
+    /// contexts (chip form only).
+    #[serde(default)]
+    pub own_class: OwnClass,
 }
 
 fn one_usize() -> usize {
@@ -164,6 +187,7 @@ impl Default for SigpropConfig {
             contexts: None,
             contexts_per_class: 1,
             pooled_readout: false,
+            own_class: OwnClass::Negatives,
         }
     }
 }
@@ -248,15 +272,36 @@ impl State {
                             .map(|(a, b)| (a - b).powi(2))
                             .sum::<f64>();
                 }
+                let own = (y / self.per_class) * self.per_class
+                    ..(y / self.per_class + 1) * self.per_class;
+                if cfg.sigprop.own_class == OwnClass::Excluded {
+                    own.clone()
+                        .filter(|&k| k != y)
+                        .for_each(|k| p[k] = f64::NEG_INFINITY);
+                }
                 softmax(&mut p);
+                // The pull's weights on the contexts: the target alone, or (pooled) the
+                // own class's contexts by their share of its probability.
+                let mut q = vec![0.0; classes];
+                match cfg.sigprop.own_class {
+                    OwnClass::Pooled if p[own.clone()].iter().sum::<f64>() > 0.0 => {
+                        let py: f64 = p[own.clone()].iter().sum();
+                        own.clone().for_each(|k| q[k] = p[k] / py);
+                    }
+                    _ => q[y] = 1.0,
+                }
                 let delta: Vec<f64> = (0..h.len())
                     .map(|j| {
                         let mean: f64 = (0..classes).map(|k| p[k] * t(k)[j]).sum();
-                        beta * (mean - t(y)[j]) * h[j] * (1.0 - h[j])
+                        let pull: f64 = match cfg.sigprop.own_class {
+                            OwnClass::Pooled => own.clone().map(|k| q[k] * t(k)[j]).sum(),
+                            _ => t(y)[j],
+                        };
+                        beta * (mean - pull) * h[j] * (1.0 - h[j])
                     })
                     .collect();
                 for (k, gk) in g.iter_mut().enumerate() {
-                    let coef = beta * (f64::from(u8::from(k == y)) - p[k]);
+                    let coef = beta * (q[k] - p[k]);
                     gk[l].resize(h.len(), 0.0);
                     for ((a, &hj), &tj) in gk[l].iter_mut().zip(h).zip(t(k)) {
                         *a += coef * (hj - tj);
@@ -284,6 +329,27 @@ impl State {
             }
             self.responses[k] = r;
         }
+    }
+
+    /// Contexts per class.
+    pub(crate) fn per_class(&self) -> usize {
+        self.per_class
+    }
+
+    /// Every context's latched responses (`[k][l]`, `l = 0` the input); a context not
+    /// yet latched is passed through `mlp` here.
+    pub(crate) fn latched(&self, mlp: &Mlp) -> Vec<Vec<Vec<f64>>> {
+        (self.contexts.iter().zip(&self.responses))
+            .map(|(c, r)| {
+                if r.is_empty() {
+                    let mut fresh = Vec::new();
+                    mlp.forward(c, &mut fresh);
+                    fresh
+                } else {
+                    r.clone()
+                }
+            })
+            .collect()
     }
 
     /// The context projection `S·c_k` of every class.

@@ -123,16 +123,7 @@ fn sigprop_updates_follow_each_layers_local_loss() {
     let before = learner.mlp.clone();
     let contexts = learner.sigprop.as_ref().unwrap().contexts().to_vec();
     let xf: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
-    let mut acts = Vec::new();
-    before.forward(&xf, &mut acts);
-    let below: Vec<Vec<Vec<f64>>> = contexts
-        .iter()
-        .map(|c| {
-            let mut r = Vec::new();
-            before.forward(c, &mut r);
-            r
-        })
-        .collect();
+    let (acts, below) = passes(&before, &xf, &contexts);
     let layer_loss = |l: usize, layer: &net::Dense| {
         let out = |input: &[f64]| {
             let mut o = Vec::new();
@@ -153,18 +144,41 @@ fn sigprop_updates_follow_each_layers_local_loss() {
     };
     let mut grads = Grads::default();
     learner.learn(&data, &[0], &mut grads);
-    for l in 0..2 {
+    assert_steps_follow(&before, &learner.mlp, cfg.rate, layer_loss, "contrastive");
+}
+
+/// Every layer's responses to `x` and to each of `contexts`.
+#[allow(clippy::type_complexity)]
+fn passes(mlp: &Mlp, x: &[f64], contexts: &[Vec<f64>]) -> (Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>) {
+    let forward = |v: &[f64]| {
+        let mut r = Vec::new();
+        mlp.forward(v, &mut r);
+        r
+    };
+    (forward(x), contexts.iter().map(|c| forward(c)).collect())
+}
+
+/// Each layer's weights 0, 2 and 5 moved from `before` to `after` by `−rate` times the
+/// central difference of `layer_loss(l, layer)`.
+fn assert_steps_follow(
+    before: &Mlp,
+    after: &Mlp,
+    rate: f64,
+    layer_loss: impl Fn(usize, &net::Dense) -> f64,
+    what: &str,
+) {
+    for l in 0..before.layers.len() {
         for i in [0, 2, 5] {
             let mut plus = before.layers[l].clone();
             plus.w[i] += 1e-6;
             let mut minus = before.layers[l].clone();
             minus.w[i] -= 1e-6;
             let g = (layer_loss(l, &plus) - layer_loss(l, &minus)) / 2e-6;
-            let moved = learner.mlp.layers[l].w[i] - before.layers[l].w[i];
+            let moved = after.layers[l].w[i] - before.layers[l].w[i];
             assert!(
-                (moved + cfg.rate * g).abs() < 1e-9,
-                "layer {l} weight {i}: moved {moved}, expected {}",
-                -cfg.rate * g
+                (moved + rate * g).abs() < 1e-9,
+                "{what} layer {l} weight {i}: moved {moved}, expected {}",
+                -rate * g
             );
         }
     }
@@ -426,4 +440,156 @@ fn a_patch_that_does_not_fit_is_refused() {
     };
     let r = train(&cfg, &split, &mut |_| {}).unwrap();
     assert_eq!(r.sizes, vec![64, 36, 8]);
+}
+
+/// `rate_scales` multiplies each layer's step (layer 1's step is that of the plain
+/// rate, layer 2's a quarter of it), and a list of the wrong length is refused.
+#[test]
+fn rate_scales_scale_each_layers_step() {
+    use rand::SeedableRng;
+    let mlp = Mlp::new(&[4, 3, 2], 1.0, &mut ChaCha8Rng::seed_from_u64(5));
+    let step = |cfg: &FfConfig| {
+        let mut m = mlp.clone();
+        let mut g = Grads::default();
+        g.zero(&m);
+        g.add(0, &[0.5, -0.25, 1.0], &[1.0, 0.5, 0.0, 0.25]);
+        g.add(1, &[0.75, -1.0], &[0.2, 0.4, 0.6]);
+        g.apply(&mut m, cfg, 2);
+        m.layers
+            .iter()
+            .zip(&mlp.layers)
+            .map(|(a, b)| a.w.iter().zip(&b.w).map(|(x, y)| x - y).collect())
+            .collect::<Vec<Vec<f64>>>()
+    };
+    let plain = FfConfig::digits(Rule::Sigprop);
+    let scaled = FfConfig {
+        rate_scales: vec![1.0, 0.25],
+        ..plain.clone()
+    };
+    let (a, b) = (step(&plain), step(&scaled));
+    assert_eq!(a[0], b[0]);
+    // The plain step of layer 2, weight (unit 0, input 1): −rate/batch · 0.75 · 0.4.
+    assert!((a[1][1] + plain.rate / 2.0 * 0.75 * 0.4).abs() < 1e-12);
+    for (x, y) in a[1].iter().zip(&b[1]) {
+        assert!((0.25 * x - y).abs() < 1e-12, "{x} {y}");
+    }
+    let split = small_split(40);
+    for bad in [vec![1.0], vec![1.0, 0.0], vec![1.0, f64::NAN], vec![1.0; 3]] {
+        let cfg = FfConfig {
+            hidden: vec![8, 4],
+            rate_scales: bad,
+            epochs: 1,
+            ..FfConfig::digits(Rule::Sigprop)
+        };
+        let e = train(&cfg, &split, &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("rate_scales") && e.contains("2 layers"), "{e}");
+    }
+}
+
+/// The probe's `contexts, summed` and `contexts, last` read-outs are the learner's own
+/// `Sum` and `Last` predictions of the same weights (two runs of one seed, which train
+/// alike: the read-out does not enter training).
+#[test]
+fn probed_context_readouts_are_the_learners_predictions() {
+    let split = small_split(200);
+    let mut cfg = FfConfig {
+        hidden: vec![16, 8],
+        epochs: 2,
+        ..FfConfig::digits(Rule::Sigprop)
+    };
+    cfg.sigprop.readout = sigprop::Readout::Sum;
+    let mut probed = Vec::new();
+    train_probing(&cfg, &split, None, true, &mut |e, s| {
+        probed.push((e.test_accuracy, s.to_vec()))
+    })
+    .unwrap();
+    cfg.sigprop.readout = sigprop::Readout::Last;
+    let mut last = Vec::new();
+    train(&cfg, &split, &mut |e| last.push(e.test_accuracy)).unwrap();
+    for ((sum, scores), last) in probed.iter().zip(&last) {
+        let get = |n: &str| scores.iter().find(|s| s.name == n).unwrap().test_accuracy;
+        assert_eq!(get("contexts, summed"), *sum);
+        assert_eq!(get("contexts, last"), *last);
+        assert_eq!(scores.len(), 12);
+    }
+    assert_ne!(probed[1].0, last[1], "the two read-outs should differ here");
+}
+
+/// The chip form's update with each treatment of the own class's other contexts
+/// against central differences of that loss, computed here from the weights (the
+/// latched context responses and each layer's input held fixed): negatives `−log p_y`,
+/// excluded `−log p_y` over the contexts without the own class's others, pooled
+/// `−log Σ_{j∈y} p_j`.
+#[test]
+fn own_class_treatments_follow_their_losses() {
+    use sigprop::OwnClass;
+    let x = vec![0.1f32, 0.9, 0.3, 0.0, 0.5, 0.7];
+    let data = Dataset {
+        name: "one".into(),
+        inputs: vec![x.clone()],
+        labels: vec![1],
+        classes: 2,
+        shape: [1, 6],
+    };
+    // Two classes, two contexts each; the sample's target is context 3 (nearest of 2, 3).
+    let contexts: Vec<Vec<f64>> = [
+        [0.9, 0.1, 0.4, 0.6, 0.2, 0.3],
+        [0.2, 0.2, 0.8, 0.1, 0.9, 0.5],
+        [0.7, 0.3, 0.1, 0.9, 0.8, 0.2],
+        [0.2, 0.8, 0.4, 0.1, 0.4, 0.6],
+    ]
+    .iter()
+    .map(|r| r.to_vec())
+    .collect();
+    let xf: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+    assert_eq!(prototypes::subclass(&contexts, 2, 1, &xf), 3);
+    let beta = 3.0;
+    let lse = |v: &[f64]| {
+        let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        m + v.iter().map(|a| (a - m).exp()).sum::<f64>().ln()
+    };
+    for own in [OwnClass::Negatives, OwnClass::Excluded, OwnClass::Pooled] {
+        let mut cfg = FfConfig {
+            hidden: vec![5, 4],
+            rate: 1e-3,
+            batch: 1,
+            complement_inputs: false,
+            ..FfConfig::digits(Rule::Sigprop)
+        };
+        cfg.sigprop = SigpropConfig {
+            beta,
+            sample_updates: true,
+            target_updates: false,
+            contexts: Some(contexts.clone()),
+            contexts_per_class: 2,
+            own_class: own,
+            ..SigpropConfig::default()
+        };
+        let mut learner = Learner::new(&cfg, &data, 2);
+        let before = learner.mlp.clone();
+        let (acts, below) = passes(&before, &xf, &contexts);
+        let layer_loss = |l: usize, layer: &net::Dense| {
+            let mut h = Vec::new();
+            layer.forward(&acts[l], &mut h);
+            let s: Vec<f64> = below
+                .iter()
+                .map(|r| -0.5 * beta * prototypes::sq_dist(&h, &r[l + 1]))
+                .collect();
+            match own {
+                OwnClass::Negatives => lse(&s) - s[3],
+                OwnClass::Excluded => lse(&[s[0], s[1], s[3]]) - s[3],
+                OwnClass::Pooled => lse(&s) - lse(&s[2..]),
+            }
+        };
+        learner.learn(&data, &[0], &mut Grads::default());
+        let what = format!("{own:?}");
+        assert_steps_follow(&before, &learner.mlp, cfg.rate, layer_loss, &what);
+    }
+    // Only the chip's form treats the own class apart.
+    let mut cfg = FfConfig::digits(Rule::Sigprop);
+    cfg.sigprop.own_class = OwnClass::Pooled;
+    let e = train(&cfg, &small_split(40), &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("own_class"), "{e}");
 }
