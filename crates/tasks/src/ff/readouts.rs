@@ -20,7 +20,7 @@
 //!   register-file read-outs, bounds on what the responses separate.
 
 use super::net::{argmax, Mlp};
-use super::prototypes::{kmeans, sq_dist};
+use super::prototypes::{kmeans, nearest, sq_dist};
 use super::sigprop::State;
 use super::FfConfig;
 use crate::datasets::Dataset;
@@ -229,9 +229,7 @@ fn training_readouts(
             nearest_class(&protos, k, x, 0..dim)
         }));
     }
-    out.push(r.score("1-NN", |x| {
-        class_of[argmax(&r.tr.iter().map(|v| -sq_dist(v, x)).collect::<Vec<_>>())]
-    }));
+    out.push(r.score("1-NN", |x| class_of[nearest(&r.tr, x)]));
     if let Some(w) = least_squares(&r.tr, &class_of, classes) {
         out.push(r.score("least squares", |x| argmax(&linear(&w, x))));
     }
