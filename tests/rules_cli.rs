@@ -53,7 +53,11 @@ fn bad_template_and_rules_options_fail_cleanly() {
         ),
         (
             vec!["template", "sigprop", "--contexts-per-class", "7", "-o", p],
-            "--contexts-per-class: 10 classes × 7 contexts = 70 contexts; chip `loihi-sigprop`",
+            "--contexts-per-class: 10 classes × 7 contexts = 70 contexts; chip `loihi-sigprop`'s context register file holds 64 (learning.sigprop.context.classes); `--chip loihi-sigprop-128` holds them",
+        ),
+        (
+            vec!["template", "sigprop", "--contexts-per-class", "13", "-o", p],
+            "10 classes × 13 contexts = 130 contexts; chip `loihi-sigprop`'s context register file holds 64 (learning.sigprop.context.classes)\n",
         ),
         (
             vec!["template", "sigprop", "--contexts-per-class", "0", "-o", p],
@@ -397,6 +401,55 @@ fn more_contexts_need_the_register_file_overridden_everywhere() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = compile_set(b);
     assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// The shipped `loihi-sigprop-128` holds what `loihi-sigprop` refuses: the template
+/// writes for it, `amine compile` takes it, and `amine train` picks it for a program of
+/// more than 64 contexts when no `--chip` is given.
+#[test]
+fn the_128_register_preset_takes_more_contexts_without_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("sp_k8.ron");
+    let p = program.to_str().unwrap();
+    let out = amine(&[
+        "template",
+        "sigprop",
+        "--contexts-per-class",
+        "8",
+        "--chip",
+        "loihi-sigprop-128",
+        "-o",
+        p,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&program).unwrap();
+    assert!(
+        written.contains("--chip loihi-sigprop-128 --task digits"),
+        "{}",
+        written.lines().take(3).collect::<Vec<_>>().join("\n")
+    );
+    let image = dir.path().join("sp_k8.img");
+    let i = image.to_str().unwrap();
+    let out = amine(&["compile", p, "--chip", "loihi-sigprop-128", "-o", i]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = dir.path().join("r");
+    let r = report.to_str().unwrap();
+    let out = amine(&[
+        "train",
+        p,
+        "--task",
+        "digits",
+        "--epochs",
+        "1",
+        "--no-float",
+        "--report",
+        r,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["chip"], "loihi-sigprop-128", "{}", json["chip"]);
 }
 
 /// `programs/sigprop_digits.ron` is what `amine template sigprop` writes by default

@@ -24,6 +24,10 @@ pub const PRESETS: &[(&str, &str)] = &[
         "loihi-sigprop",
         include_str!("../../../chip-configs/loihi_sigprop.ron"),
     ),
+    (
+        "loihi-sigprop-128",
+        include_str!("../../../chip-configs/loihi_sigprop_128.ron"),
+    ),
     ("tiny", include_str!("../../../chip-configs/tiny.ron")),
     (
         "truenorth",
@@ -53,6 +57,21 @@ pub fn preset(name: &str) -> Result<ChipConfig, Error> {
     let config = ChipConfig::from_ron(text, &origin)?;
     config.validate()?;
     Ok(config)
+}
+
+/// The shipped sigprop presets, smallest register file first.
+pub const SIGPROP_PRESETS: &[&str] = &["loihi-sigprop", "loihi-sigprop-128"];
+
+/// The first of [`SIGPROP_PRESETS`] whose context register file holds `contexts`
+/// contexts (classes × contexts per class), if any does.
+pub fn sigprop_preset_for(contexts: u64) -> Option<&'static str> {
+    let holds = |name: &&&str| {
+        preset(name)
+            .ok()
+            .and_then(|c| c.learning.sigprop)
+            .is_some_and(|u| contexts <= u64::from(u.context.classes))
+    };
+    SIGPROP_PRESETS.iter().find(holds).copied()
 }
 
 /// A chip named on the command line, with `--set` overrides applied, and how reports
@@ -141,6 +160,16 @@ mod tests {
     }
 
     #[test]
+    fn a_sigprop_network_defaults_to_the_smallest_file_that_holds_its_contexts() {
+        assert_eq!(sigprop_preset_for(40), Some("loihi-sigprop"));
+        assert_eq!(sigprop_preset_for(64), Some("loihi-sigprop"));
+        assert_eq!(sigprop_preset_for(65), Some("loihi-sigprop-128"));
+        assert_eq!(sigprop_preset_for(120), Some("loihi-sigprop-128"));
+        assert_eq!(sigprop_preset_for(128), Some("loihi-sigprop-128"));
+        assert_eq!(sigprop_preset_for(129), None);
+    }
+
+    #[test]
     fn unknown_preset_lists_the_known_ones() {
         let e = resolve("loihii").unwrap_err();
         let s = e.to_string();
@@ -198,6 +227,10 @@ mod tests {
                 ][..],
             ),
             ("loihi-sigprop", &["learning.sigprop"][..]),
+            (
+                "loihi-sigprop-128",
+                &["learning.sigprop", "static_power.per_core_mw"][..],
+            ),
             (
                 "loihi-eprop",
                 &[

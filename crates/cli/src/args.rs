@@ -355,7 +355,8 @@ pub struct TemplateArgs {
     /// out of the softmax) or `pooled` (the loss `−log Σ_{j∈y} p_j`) [default: negatives].
     #[arg(long, value_name = "TREATMENT")]
     pub own_class: Option<String>,
-    /// sigprop: the chip whose sigprop unit the network must fit [default: loihi-sigprop].
+    /// sigprop: the chip whose sigprop unit the network must fit (`loihi-sigprop-128` holds
+    /// twice the contexts) [default: loihi-sigprop].
     #[arg(long)]
     pub chip: Option<String>,
     /// sigprop: override a field of --chip, `path=value` (repeatable), checked like the
@@ -665,7 +666,8 @@ pub struct RulesArgs {
     /// chip (a preset or chip-config file, e.g. `ed-modulo=dual.ron@loihi-ed`)
     /// (repeatable; default `ed-per-class=programs/ed_digits.ron`,
     /// `dfa=programs/dfa_digits.ron` and `sigprop=programs/sigprop_digits.ron`, a sigprop
-    /// program without `@CHIP` on `loihi-sigprop` when `--chip` has no sigprop unit).
+    /// program without `@CHIP` on `loihi-sigprop`, or `loihi-sigprop-128` for more than 64
+    /// contexts, when `--chip` has no sigprop unit).
     #[arg(long, value_name = "NAME=FILE[@CHIP]")]
     pub program: Vec<String>,
     /// A preset or chip-config file.

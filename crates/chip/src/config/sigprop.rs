@@ -383,4 +383,30 @@ mod tests {
         assert_eq!(t.0, 3 * 21 + 5 * 5 + 7 * 100 + 11 * 5);
         assert_eq!(u.register_bits_per_core(c.core.compartments), 1024 * 64 * 8);
     }
+
+    /// `loihi-sigprop-128` is `loihi-sigprop` with twice the registers: the MNIST
+    /// subset's 10 × 12 contexts fit it and not the smaller file, its file is as large
+    /// as the core's synapse memory (stated in its header), and its static power pays
+    /// for that (128 × 1.05 + 32 × 0.4 + 1.6 mW, stated there too).
+    #[test]
+    fn loihi_sigprop_128_holds_twelve_contexts_a_class_and_pays_for_them() {
+        let small = preset("loihi-sigprop").unwrap();
+        let big = preset("loihi-sigprop-128").unwrap();
+        let twelve = SigpropNeeds {
+            classes: 120,
+            ..digits()
+        };
+        assert_eq!(twelve.problems(&big), vec![]);
+        assert_eq!(twelve.problems(&small).len(), 1);
+        let u = big.learning.sigprop.as_ref().unwrap();
+        assert_eq!(u.context.classes, 128);
+        let bits = u.register_bits_per_core(big.core.compartments);
+        assert_eq!(bits, 128 * 1024 * 8);
+        assert_eq!(bits, big.core.synapse_memory_bits);
+        assert!((big.static_power().0 - 148.8).abs() < 1e-9);
+        assert!((small.static_power().0 - 104.0).abs() < 1e-9);
+        let mut same = big.learning.sigprop.clone().unwrap();
+        same.context.classes = 64;
+        assert_eq!(Some(same), small.learning.sigprop);
+    }
 }

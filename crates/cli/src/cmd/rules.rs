@@ -162,8 +162,8 @@ fn chip_rows(
 ) -> Result<[Row; 2]> {
     let mut chip_row = Row::new(name.to_string(), "chip");
     let mut float_row = Row::new(format!("{name} (f64)"), "float");
-    // A sigprop program needs the sigprop unit: on a chip without it, `loihi-sigprop`
-    // (unless the program names its chip).
+    // A sigprop program needs the sigprop unit: on a chip without it, the smallest
+    // shipped sigprop preset that holds its contexts (unless the program names its chip).
     let with_unit;
     let config = match on {
         OnChip::Own(config) => {
@@ -173,7 +173,12 @@ fn chip_rows(
         OnChip::Command(config)
             if program.sigprop.is_some() && config.learning.sigprop.is_none() =>
         {
-            with_unit = super::compile::resolve_chip("loihi-sigprop", &a.set)?.config;
+            let contexts = program
+                .sigprop
+                .as_ref()
+                .map_or(0, |s| s.contexts.len() as u64);
+            let name = amine_chip::presets::sigprop_preset_for(contexts).unwrap_or("loihi-sigprop");
+            with_unit = super::compile::resolve_chip(name, &a.set)?.config;
             chip_row.chip = Some(with_unit.name.clone());
             &with_unit
         }

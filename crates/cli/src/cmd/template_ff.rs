@@ -176,7 +176,7 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
     let chip_name = a.chip.as_deref().unwrap_or("loihi-sigprop");
     let chip = super::compile::resolve_chip(chip_name, &a.set)?.config;
     net.check(&chip)
-        .map_err(|(option, message)| anyhow::anyhow!("{option}: {message}"))?;
+        .map_err(|e| refusal(&a, chip_name, &net, e))?;
     if class_mean {
         if a.context_mean.is_some() {
             bail!("--context-mean is for --contexts random");
@@ -197,7 +197,7 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
         net.receptive_fields = fields;
     }
     net.check(&chip)
-        .map_err(|(option, message)| anyhow::anyhow!("{option}: {message}"))?;
+        .map_err(|e| refusal(&a, chip_name, &net, e))?;
     let program = sigprop(&net);
     let text = format!(
         "// Sigprop, {} inputs, layers {:?}, {} classes, β {} (docs/sigprop.md),\n\
@@ -226,6 +226,23 @@ pub fn template_sigprop(a: TemplateArgs) -> Result<()> {
         net.contexts_per_class
     );
     Ok(())
+}
+
+/// A refusal of `net` on `chip_name`, naming, on the default chip, the shipped preset
+/// whose register file would hold its contexts.
+fn refusal(
+    a: &TemplateArgs,
+    chip_name: &str,
+    net: &SigpropNetwork,
+    (option, message): (&str, String),
+) -> anyhow::Error {
+    let contexts = u64::from(net.classes) * u64::from(net.contexts_per_class);
+    let larger = amine_chip::presets::sigprop_preset_for(contexts)
+        .filter(|n| a.chip.is_none() && a.set.is_empty() && *n != chip_name);
+    match larger {
+        Some(n) => anyhow::anyhow!("{option}: {message}; `--chip {n}` holds them"),
+        None => anyhow::anyhow!("{option}: {message}"),
+    }
 }
 
 /// The sigprop network of the options, contexts not yet formed.
