@@ -100,6 +100,20 @@ fn bad_template_and_rules_options_fail_cleanly() {
             vec!["template", "sigprop", "--own-class", "mixed", "-o", p],
             "--own-class mixed: negatives, excluded or pooled",
         ),
+        // The chip's unit says which treatments it implements.
+        (
+            vec![
+                "template",
+                "sigprop",
+                "--own-class",
+                "pooled",
+                "--set",
+                "learning.sigprop.distance.own_class=[negatives]",
+                "-o",
+                p,
+            ],
+            "--own-class: pooled: chip `loihi-sigprop`'s distance unit does not implement it (learning.sigprop.distance.own_class)",
+        ),
         (
             vec!["template", "dfa", "--own-class", "pooled", "-o", p],
             "--own-class is not an option of `amine template dfa`",
@@ -474,4 +488,37 @@ fn the_shipped_sigprop_program_is_the_templates_default() {
         "programs/sigprop_digits.ron is stale: regenerate it with `amine template sigprop -o programs/sigprop_digits.ron`"
     );
     assert!(written.contains("complement: true"), "{written}");
+}
+
+/// `amine compile` refuses a pooled program on a unit that does not implement pooling,
+/// naming the chip field; nothing is written.
+#[test]
+fn a_pooled_program_needs_a_unit_that_pools() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("sp_pooled.ron");
+    let p = program.to_str().unwrap();
+    let out = amine(&["template", "sigprop", "--own-class", "pooled", "-o", p]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let image = dir.path().join("sp.img");
+    let i = image.to_str().unwrap();
+    let set = "learning.sigprop.distance.own_class=[negatives, excluded]";
+    let out = amine(&[
+        "compile",
+        p,
+        "--chip",
+        "loihi-sigprop",
+        "--set",
+        set,
+        "-o",
+        i,
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("learning.sigprop.distance.own_class: the network treats its own class's other contexts as `pooled`; the unit implements `negatives`, `excluded`"),
+        "{err}"
+    );
+    assert!(!image.exists());
+    let out = amine(&["compile", p, "--chip", "loihi-sigprop", "-o", i]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }

@@ -15,6 +15,7 @@
 
 use crate::config::{ChipConfig, Cost};
 use crate::error::Problem;
+use crate::image::sigprop::SigpropOwnClass;
 use crate::units::{Cycles, Picojoules};
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +51,10 @@ pub struct DistanceUnit {
     pub prob_bits: u8,
     /// Width of the integer contrast β.
     pub beta_bits: u8,
+    /// The treatments of a sample's own class's other contexts the unit implements
+    /// (`negatives`: the plain softmax; `excluded`: a mask on it; `pooled`: a second
+    /// normalisation over the class's contexts and their weighted pull).
+    pub own_class: Vec<SigpropOwnClass>,
 }
 
 /// What each event of the unit costs.
@@ -137,6 +142,17 @@ impl SigpropUnitConfig {
             "distance.beta_bits",
             format!("{} is outside 1..=16", d.beta_bits),
         );
+        let mut treatments = d.own_class.clone();
+        treatments.sort_by_key(|t| *t as u8);
+        treatments.dedup();
+        need(
+            !d.own_class.is_empty() && treatments.len() == d.own_class.len(),
+            "distance.own_class",
+            format!(
+                "{:?}: at least one treatment, each listed once",
+                d.own_class
+            ),
+        );
         for (name, cost) in self.costs.entries() {
             need(
                 cost.energy_pj.is_finite() && (0.0..=1e9).contains(&cost.energy_pj),
@@ -193,6 +209,8 @@ pub struct SigpropNeeds {
     pub response_bits: u8,
     /// The contrast β.
     pub beta: u32,
+    /// What the loss makes of a sample's own class's other contexts.
+    pub own_class: SigpropOwnClass,
 }
 
 impl SigpropNeeds {
@@ -252,6 +270,20 @@ impl SigpropNeeds {
                 self.beta, u.distance.beta_bits
             ),
         );
+        need(
+            u.distance.own_class.contains(&self.own_class),
+            "distance.own_class",
+            format!(
+                "the network treats its own class's other contexts as `{}`; the unit implements {}",
+                self.own_class.name(),
+                u.distance
+                    .own_class
+                    .iter()
+                    .map(|t| format!("`{}`", t.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
         // A distance is at most `units · (2^F − 1)^2` in units of 2^−2F.
         let max_d = u128::from(self.widest_layer) * ((1u128 << self.response_bits) - 1).pow(2);
         let acc = u32::from(u.distance.accumulator_bits);
@@ -280,6 +312,7 @@ mod tests {
             widest_layer: 128,
             response_bits: 8,
             beta: 16,
+            own_class: SigpropOwnClass::Negatives,
         }
     }
 
@@ -304,6 +337,7 @@ mod tests {
             widest_layer: 2000,
             response_bits: 20,
             beta: 1 << 20,
+            own_class: SigpropOwnClass::Negatives,
         };
         let fields: Vec<String> = big.problems(&c).into_iter().map(|p| p.field).collect();
         for f in [
@@ -408,5 +442,38 @@ mod tests {
         let mut same = big.learning.sigprop.clone().unwrap();
         same.context.classes = 64;
         assert_eq!(Some(same), small.learning.sigprop);
+    }
+
+    /// A pooled (or excluded) network needs a unit that implements that treatment; the
+    /// presets implement all three, and a list must be non-empty and without repeats.
+    #[test]
+    fn the_own_class_treatment_must_be_one_the_unit_implements() {
+        let mut c = preset("loihi-sigprop").unwrap();
+        let pooled = SigpropNeeds {
+            own_class: SigpropOwnClass::Pooled,
+            ..digits()
+        };
+        assert_eq!(pooled.problems(&c), vec![]);
+        let u = c.learning.sigprop.as_mut().unwrap();
+        u.distance.own_class = vec![SigpropOwnClass::Negatives, SigpropOwnClass::Excluded];
+        let p = pooled.problems(&c);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field, "learning.sigprop.distance.own_class");
+        assert!(
+            p[0].message
+                == "the network treats its own class's other contexts as `pooled`; \
+                    the unit implements `negatives`, `excluded`",
+            "{p:?}"
+        );
+        assert_eq!(digits().problems(&c), vec![]);
+        for bad in [
+            vec![],
+            vec![SigpropOwnClass::Pooled, SigpropOwnClass::Pooled],
+        ] {
+            let u = c.learning.sigprop.as_mut().unwrap();
+            u.distance.own_class = bad;
+            let fields: Vec<String> = c.problems().into_iter().map(|p| p.field).collect();
+            assert_eq!(fields, ["learning.sigprop.distance.own_class"]);
+        }
     }
 }

@@ -62,6 +62,17 @@ pub enum SigpropOwnClass {
     Pooled,
 }
 
+impl SigpropOwnClass {
+    /// The treatment's name in programs and chip configurations.
+    pub fn name(self) -> &'static str {
+        match self {
+            SigpropOwnClass::Negatives => "negatives",
+            SigpropOwnClass::Excluded => "excluded",
+            SigpropOwnClass::Pooled => "pooled",
+        }
+    }
+}
+
 fn one_u32() -> u32 {
     1
 }

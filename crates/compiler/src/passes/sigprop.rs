@@ -55,6 +55,7 @@ pub fn run(c: &mut Compilation) -> Result<(), Error> {
         widest_layer: layers.iter().map(|l| l.units).max().unwrap_or(0),
         response_bits: payload_bits,
         beta: spec.beta,
+        own_class: spec.own_class,
     };
     let unfit: Vec<Problem> = needs
         .problems(&c.chip)

@@ -243,6 +243,16 @@ impl SigpropNetwork {
                 ),
             ));
         }
+        if !u.distance.own_class.contains(&self.own_class) {
+            return Err((
+                "--own-class",
+                format!(
+                    "{}: chip `{}`'s distance unit does not implement it (learning.sigprop.distance.own_class)",
+                    self.own_class.name(),
+                    chip.name
+                ),
+            ));
+        }
         let bits = 32 - self.beta.leading_zeros();
         if bits > u32::from(u.distance.beta_bits) {
             return Err((
