@@ -165,3 +165,41 @@ fn sigprop_needs_the_sigprop_unit_and_fits_its_limits() {
     }
     assert!(SigpropNetwork::default().check(&with).is_ok());
 }
+
+/// A rate whose scale is not the engine's `m·2^k` (`0.35/16 · 1024 = 22.4`, `0.35 ·
+/// 1024 = 358.4`) is rounded to the nearest one it holds, so the program compiles.
+#[test]
+fn any_rate_gives_a_rule_the_engine_holds() {
+    let sp = amine_compiler::templates::SigpropNetwork {
+        rate: 0.35,
+        ..Default::default()
+    };
+    let dfa = DfaNetwork {
+        rate: 0.35,
+        ..DfaNetwork::default()
+    };
+    let programs = [
+        (
+            amine_compiler::templates::sigprop(&sp),
+            "loihi-sigprop",
+            "dw = 22.375*pre*deriv*m0",
+        ),
+        (
+            amine_compiler::templates::dfa(&dfa),
+            "loihi",
+            "dw = 358*pre*deriv*m0",
+        ),
+    ];
+    for (p, chip, rule) in programs {
+        let learning = p.projections.iter().filter_map(|q| q.learning.as_ref());
+        assert!(learning.clone().count() > 0);
+        assert!(
+            learning.clone().all(|l| l.rule == rule),
+            "{:?}",
+            learning.map(|l| &l.rule).collect::<Vec<_>>()
+        );
+        let chip = amine_chip::presets::preset(chip).unwrap();
+        let out = amine_compiler::compile_str(&p.to_ron(), "t.ron", Path::new("."), &chip);
+        assert!(out.is_ok(), "{:?}", out.err());
+    }
+}

@@ -44,7 +44,8 @@ pub struct DfaNetwork {
     pub inputs: u32,
     pub classes: u32,
     pub hidden: u32,
-    /// Learning rate (real units): `alpha · WEIGHT_SCALE` must be `m·2^k`, `|m| ≤ 255`.
+    /// Learning rate (real units); the rule's scale `rate · WEIGHT_SCALE` is rounded to
+    /// the engine's `m·2^k`, `|m| ≤ 255`.
     pub rate: f64,
     /// Initial weights uniform in `±init_scale/√fan_in` (fan-in with the bias).
     pub init_scale: f64,
@@ -129,7 +130,10 @@ fn plastic(net: &DfaNetwork, from: &str, to: &str, fan_in: u32) -> Projection {
         weight_bits: Some(9),
         seed: None,
         learning: Some(LearningSpec {
-            rule: format!("dw = {}*pre*deriv*m0", net.rate * WEIGHT_SCALE),
+            rule: format!(
+                "dw = {}*pre*deriv*m0",
+                super::engine_scale(net.rate * WEIGHT_SCALE)
+            ),
             params: BTreeMap::new(),
             epoch: PIPELINE_STEPS,
             overflow: Overflow::Renormalise,

@@ -40,8 +40,8 @@
 //! step). One sample takes `L + 3` steps: input, `L` hidden layers, output, error.
 
 use super::{
-    broadcast_registers, classifier_program, fixed, graded_unit, sign_fixed, EdNetwork,
-    PAYLOAD_MAX, WEIGHT_SCALE,
+    broadcast_registers, classifier_program, engine_scale, fixed, graded_unit, sign_fixed,
+    EdNetwork, PAYLOAD_MAX, WEIGHT_SCALE,
 };
 use crate::program::{
     Activation, Connect, LearningSpec, Model, ModulatorSource, Overflow, Population, Positions,
@@ -96,13 +96,6 @@ impl Default for DualEdNetwork {
             grid: (32, 32),
         }
     }
-}
-
-/// Round `x > 0` to the learning engine's scale format, `m·2^k` with `m` ≤ 255
-/// ([`amine_chip::learning::nearest_scale`]).
-fn engine_scale(x: f64) -> f64 {
-    amine_chip::learning::nearest_scale(x)
-        .map_or(x, |(m, k)| f64::from(m) * 2f64.powi(i32::from(k)))
 }
 
 impl DualEdNetwork {

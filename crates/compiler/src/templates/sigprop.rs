@@ -50,8 +50,8 @@ pub struct SigpropNetwork {
     pub hidden: Vec<u32>,
     /// The integer contrast β.
     pub beta: u32,
-    /// Learning rate (real units) per mini-batch: `rate/batch · WEIGHT_SCALE` must be
-    /// `m·2^k`, `|m| ≤ 255` (the engine's constant).
+    /// Learning rate (real units) per mini-batch; the rule's scale `rate/batch ·
+    /// WEIGHT_SCALE` is rounded to the engine's `m·2^k`, `|m| ≤ 255`.
     pub rate: f64,
     pub batch: u32,
     pub init_scale: f64,
@@ -270,7 +270,7 @@ impl SigpropNetwork {
 /// A signed learning projection onto a sigprop layer.
 fn plastic(net: &SigpropNetwork, from: &str, to: &str, fan_in: u32) -> Projection {
     let r = net.init_scale / f64::from(fan_in.max(1)).sqrt() * WEIGHT_SCALE;
-    let alpha = net.rate / f64::from(net.batch.max(1)) * WEIGHT_SCALE;
+    let alpha = super::engine_scale(net.rate / f64::from(net.batch.max(1)) * WEIGHT_SCALE);
     Projection {
         name: None,
         from: from.into(),
