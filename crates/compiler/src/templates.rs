@@ -446,8 +446,6 @@ fn sign_fixed(
     }
 }
 
-/// An event-driven graded unit with 8-bit payloads (every template's units), with an
-/// error unit's centring register where `centring` is set.
 /// Round `x > 0` to the learning engine's scale format, `m·2^k` with `m` ≤ 255
 /// ([`amine_chip::learning::nearest_scale`]): every template writes its rules' scales
 /// through this, so any rate it is given compiles.
@@ -456,6 +454,8 @@ fn engine_scale(x: f64) -> f64 {
         .map_or(x, |(m, k)| f64::from(m) * 2f64.powi(i32::from(k)))
 }
 
+/// An event-driven graded unit with 8-bit payloads (every template's units), with an
+/// error unit's centring register where `centring` is set.
 fn graded_unit(u0: f64, activation: Activation, centring: Option<f64>) -> Model {
     Model::Graded {
         u0,
