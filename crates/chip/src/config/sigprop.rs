@@ -142,11 +142,9 @@ impl SigpropUnitConfig {
             "distance.beta_bits",
             format!("{} is outside 1..=16", d.beta_bits),
         );
-        let mut treatments = d.own_class.clone();
-        treatments.sort_by_key(|t| *t as u8);
-        treatments.dedup();
+        let repeated = (d.own_class.iter().enumerate()).any(|(i, t)| d.own_class[..i].contains(t));
         need(
-            !d.own_class.is_empty() && treatments.len() == d.own_class.len(),
+            !d.own_class.is_empty() && !repeated,
             "distance.own_class",
             format!(
                 "{:?}: at least one treatment, each listed once",

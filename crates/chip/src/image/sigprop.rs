@@ -63,7 +63,14 @@ pub enum SigpropOwnClass {
 }
 
 impl SigpropOwnClass {
-    /// The treatment's name in programs and chip configurations.
+    /// Every treatment.
+    pub const ALL: [SigpropOwnClass; 3] = [
+        SigpropOwnClass::Negatives,
+        SigpropOwnClass::Excluded,
+        SigpropOwnClass::Pooled,
+    ];
+
+    /// The treatment's name in programs, chip configurations and `--own-class`.
     pub fn name(self) -> &'static str {
         match self {
             SigpropOwnClass::Negatives => "negatives",

@@ -173,11 +173,7 @@ fn chip_rows(
         OnChip::Command(config)
             if program.sigprop.is_some() && config.learning.sigprop.is_none() =>
         {
-            let contexts = program
-                .sigprop
-                .as_ref()
-                .map_or(0, |s| s.contexts.len() as u64);
-            let name = amine_chip::presets::sigprop_preset_for(contexts).unwrap_or("loihi-sigprop");
+            let name = super::train::default_chip(program);
             with_unit = super::compile::resolve_chip(name, &a.set)?.config;
             chip_row.chip = Some(with_unit.name.clone());
             &with_unit

@@ -236,8 +236,7 @@ fn refusal(
     net: &SigpropNetwork,
     (option, message): (&str, String),
 ) -> anyhow::Error {
-    let contexts = u64::from(net.classes) * u64::from(net.contexts_per_class);
-    let larger = amine_chip::presets::sigprop_preset_for(contexts)
+    let larger = amine_chip::presets::sigprop_preset_for(u64::from(net.contexts_count()))
         .filter(|n| a.chip.is_none() && a.set.is_empty() && *n != chip_name);
     match larger {
         Some(n) => anyhow::anyhow!("{option}: {message}; `--chip {n}` holds them"),
@@ -280,10 +279,11 @@ fn sigprop_network(a: &TemplateArgs) -> Result<SigpropNetwork> {
         Some(r) => bail!("--readout {r}: last or sum"),
     };
     let own_class = match a.own_class.as_deref() {
-        None | Some("negatives") => SigpropOwnClass::Negatives,
-        Some("excluded") => SigpropOwnClass::Excluded,
-        Some("pooled") => SigpropOwnClass::Pooled,
-        Some(o) => bail!("--own-class {o}: negatives, excluded or pooled"),
+        None => SigpropOwnClass::Negatives,
+        Some(o) => match SigpropOwnClass::ALL.into_iter().find(|t| t.name() == o) {
+            Some(t) => t,
+            None => bail!("--own-class {o}: negatives, excluded or pooled"),
+        },
     };
     let mut net = SigpropNetwork {
         readout,

@@ -217,7 +217,7 @@ fn ed_split(
 /// shipped register file that holds its contexts); a shared
 /// dual-stream program (`amine template ed --routing modulo`, centring on or off) or any
 /// program whose error units centre gets loihi-ed.
-fn default_chip(program: &Program) -> &'static str {
+pub(super) fn default_chip(program: &Program) -> &'static str {
     if let Some(s) = &program.sigprop {
         amine_chip::presets::sigprop_preset_for(s.contexts.len() as u64).unwrap_or("loihi-sigprop")
     } else if amine_train::dual_ed::is_dual_stream(program)
